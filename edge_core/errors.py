@@ -1,0 +1,90 @@
+"""Typed errors. Every message is safe to show to a person: none carries a secret.
+
+The CLI prints ``str(error)`` as one line and exits with ``error.exit_code``;
+the UI shows the same text. Nothing below ever formats key bytes, embeddings or
+the value of a secret environment variable into a message.
+"""
+
+from __future__ import annotations
+
+
+class FaceSealError(Exception):
+    """Base of every error FaceSeal reports to a person."""
+
+    exit_code = 1
+
+
+class UsageError(FaceSealError):
+    """The request itself is malformed (bad argument, bad file, bad shape)."""
+
+    exit_code = 2
+
+
+class InvalidKeyMaterial(UsageError):
+    """A key offered by the user (hex, base64, file, variable) is not 32 bytes of key."""
+
+
+class InvalidEmbedding(UsageError):
+    """An embedding file is unreadable, not floating point, or the wrong shape."""
+
+
+class UnknownIdentity(FaceSealError):
+    """No enrolled identity has that name."""
+
+
+class IdentityExists(FaceSealError):
+    """An identity with that name is already enrolled."""
+
+
+class KeyHierarchyError(FaceSealError):
+    """Base for problems with the key hierarchy."""
+
+    exit_code = 3
+
+
+class RootKeyMissing(KeyHierarchyError):
+    """Data exists but no root key can be found where FaceSeal looks for it."""
+
+
+class WrongRootKey(KeyHierarchyError):
+    """A root key was found but it is not the one the data was sealed with."""
+
+
+class RootKeyRevoked(KeyHierarchyError):
+    """The root key was destroyed on purpose (kill switch or reset)."""
+
+
+class InsecureKeyFile(KeyHierarchyError):
+    """A file holding a secret can be read by other users of this machine."""
+
+
+class KeychainUnavailable(KeyHierarchyError):
+    """The OS keychain is not usable here (no Secret Service, locked, refused)."""
+
+
+class RootStoreFixed(KeyHierarchyError):
+    """The root lives where FaceSeal cannot change it (an environment variable)."""
+
+
+class VaultLocked(KeyHierarchyError):
+    """Keys were dropped from memory; unlock before using the vault."""
+
+
+class DataError(FaceSealError):
+    """Stored data cannot be read: corrupt, truncated, tampered with or foreign."""
+
+    exit_code = 4
+
+
+class CorruptBlob(DataError):
+    """A sealed template failed to parse or to authenticate."""
+
+
+class DataDirUnreadable(DataError):
+    """The data directory exists but cannot be opened; it is left exactly as it was."""
+
+
+class ModelError(FaceSealError):
+    """A model pack is missing, incomplete, corrupted or does not match."""
+
+    exit_code = 5

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian packages FaceSeal's tests and app need, only those missing.
+# On macOS there is nothing to install: the Keychain is the OS keychain (see README).
+set -euo pipefail
+[ "$(uname -s)" = "Linux" ] || exit 0
+command -v dpkg-query >/dev/null || { echo "system-deps: not a Debian/Ubuntu system; install the packages in README.md by hand" >&2; exit 0; }
+
+packages=(
+  dbus dbus-x11 gnome-keyring   # a real Secret Service for the keychain root
+  softhsm2 opensc               # a real PKCS#11 token for the HSM root
+  xvfb xauth                    # a virtual screen for Qt
+  libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
+  libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0
+  libxcb-randr0 libxcb-render-util0 libxcb-image0
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "system-deps: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
