@@ -1,0 +1,86 @@
+"""The per-installation Ed25519 device key, which signs telemetry batches and nothing else.
+
+Storage is deliberately not here: the vault seals the 32-byte seed (``seed()``)
+under the root key and rebuilds the key with ``from_seed``. Nothing in this
+module writes the seed anywhere, and ``repr`` shows only the public device id.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+from collections.abc import Mapping
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from ..errors import InvalidKeyMaterial
+from .canonical import SIGNED_FIELDS, signing_bytes
+
+SEED_BYTES = 32
+
+
+def device_id_for(public_key_raw: bytes) -> str:
+    """The device id: the first 16 bytes of SHA-256(raw public key) as a UUID string.
+
+    The bytes are used as they are (no version/variant bits forced), so anyone
+    can recompute the id from the public key alone.
+    """
+    return str(uuid.UUID(bytes=hashlib.sha256(public_key_raw).digest()[:16]))
+
+
+class DeviceKey:
+    """An Ed25519 key pair identifying one FaceSeal installation."""
+
+    __slots__ = ("_private", "_public_raw")
+
+    def __init__(self, private: Ed25519PrivateKey) -> None:
+        """Prefer ``generate`` or ``from_seed``; this wraps an existing key object."""
+        self._private = private
+        self._public_raw = private.public_key().public_bytes_raw()
+
+    @classmethod
+    def generate(cls) -> DeviceKey:
+        """A fresh key from the OS CSPRNG: a new device identity."""
+        return cls(Ed25519PrivateKey.generate())
+
+    @classmethod
+    def from_seed(cls, seed: bytes) -> DeviceKey:
+        """Rebuild the key the vault unsealed. Refuses anything but 32 bytes."""
+        if not isinstance(seed, bytes) or len(seed) != SEED_BYTES:
+            raise InvalidKeyMaterial(f"a device key seed must be exactly {SEED_BYTES} bytes")
+        return cls(Ed25519PrivateKey.from_private_bytes(seed))
+
+    def seed(self) -> bytes:
+        """The 32-byte private seed, for the vault to seal. Never log or display it."""
+        return self._private.private_bytes_raw()
+
+    @property
+    def public_key_raw(self) -> bytes:
+        return self._public_raw
+
+    @property
+    def public_key_b64(self) -> str:
+        """The raw 32-byte public key in standard base64 (as carried in envelopes)."""
+        return base64.b64encode(self._public_raw).decode("ascii")
+
+    @property
+    def device_id(self) -> str:
+        return device_id_for(self._public_raw)
+
+    def sign_batch(self, unsigned: Mapping[str, object]) -> str:
+        """Sign an unsigned envelope; return the standard-base64 signature.
+
+        Refuses anything that is not an envelope of this very device, so the
+        key cannot be used as a general-purpose signing oracle.
+        """
+        if (
+            set(unsigned) != SIGNED_FIELDS
+            or unsigned["device_id"] != self.device_id
+            or unsigned["public_key"] != self.public_key_b64
+        ):
+            raise ValueError("the device key signs only this device's telemetry envelopes")
+        return base64.b64encode(self._private.sign(signing_bytes(unsigned))).decode("ascii")
+
+    def __repr__(self) -> str:
+        return f"DeviceKey(device_id={self.device_id!r})"

@@ -1,0 +1,141 @@
+"""Signed batch envelopes: building them on the device, verifying them anywhere.
+
+An envelope is ``{v, device_id, public_key, batch_id, created_at, events,
+signature}``; the signature is Ed25519 over ``canonical.signing_bytes`` (the
+envelope minus ``signature``). Verification is self-contained (the public key
+travels in the envelope) and the device id must be derived from that key, so
+a batch cannot claim another device. Whether the key is the one *registered*
+for that device is the collector's business, not this module's.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from .canonical import ENVELOPE_VERSION, SIGNED_FIELDS, canonical_json, signing_bytes
+from .device import device_id_for
+from .errors import EnvelopeError, ForbiddenEvent
+from .events import TIMESTAMP_RE, Event
+
+if TYPE_CHECKING:
+    from .device import DeviceKey
+
+__all__ = [
+    "MAX_EVENTS", "VerifiedBatch", "build_envelope", "canonical_json", "signing_bytes",
+    "verify_envelope",
+]
+
+#: Upper bound on events per batch that any verifier accepts.
+MAX_EVENTS = 1000
+
+
+@dataclass(frozen=True)
+class VerifiedBatch:
+    """What a verified envelope says; ``content`` (the signed bytes) identifies it exactly."""
+
+    device_id: str
+    public_key: str
+    batch_id: str
+    created_at: str
+    events: tuple[Event, ...]
+    content: bytes
+
+
+def build_envelope(
+    device_key: DeviceKey, batch_id: str, created_at: str, events: Sequence[Event]
+) -> dict[str, object]:
+    """A signed envelope for ``events``; refuses non-``Event`` items and bad bounds."""
+    if not 1 <= len(events) <= MAX_EVENTS:
+        raise ValueError(f"a batch holds 1 to {MAX_EVENTS} events")
+    if not all(isinstance(event, Event) for event in events):
+        raise ForbiddenEvent("a batch holds only validated Event objects")
+    unsigned: dict[str, object] = {
+        "v": ENVELOPE_VERSION,
+        "device_id": device_key.device_id,
+        "public_key": device_key.public_key_b64,
+        "batch_id": batch_id,
+        "created_at": created_at,
+        "events": [event.as_dict() for event in events],
+    }
+    _check_header(unsigned)
+    return {**unsigned, "signature": device_key.sign_batch(unsigned)}
+
+
+def _b64(value: object, size: int, field: str) -> bytes:
+    """Strict standard base64 of exactly ``size`` bytes, in its one canonical spelling."""
+    try:
+        raw = base64.b64decode(value, validate=True) if isinstance(value, str) else b""
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != size or base64.b64encode(raw).decode("ascii") != value:
+        raise EnvelopeError("malformed", f"{field} must be {size} bytes in standard base64")
+    return raw
+
+
+def _is_uuid(value: object) -> bool:
+    try:
+        return isinstance(value, str) and str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
+
+
+def _check_header(envelope: Mapping[str, object]) -> bytes:
+    """Check every field except events and signature; return the raw public key."""
+    if envelope.get("v") != ENVELOPE_VERSION or type(envelope.get("v")) is not int:
+        raise EnvelopeError("unsupported_version", f"envelope v must be {ENVELOPE_VERSION}")
+    for field in ("device_id", "batch_id"):
+        if not _is_uuid(envelope[field]):
+            raise EnvelopeError("malformed", f"{field} must be a lower-case UUID string")
+    created = envelope["created_at"]
+    if not isinstance(created, str) or not TIMESTAMP_RE.fullmatch(created):
+        raise EnvelopeError("malformed", "created_at must be a UTC timestamp YYYY-MM-DDTHH:MM:SSZ")
+    events = envelope["events"]
+    if not isinstance(events, list) or not 1 <= len(events) <= MAX_EVENTS:
+        raise EnvelopeError("malformed", f"events must be a list of 1 to {MAX_EVENTS} events")
+    return _b64(envelope["public_key"], 32, "public_key")
+
+
+def verify_envelope(envelope: object) -> VerifiedBatch:
+    """Verify shape, attribution, signature and vocabulary, in that order.
+
+    Raises ``EnvelopeError`` whose ``code`` is one of ``malformed``,
+    ``unsigned``, ``unsupported_version``, ``device_mismatch``,
+    ``bad_signature`` or ``forbidden_event``. The signature is checked before
+    the events' vocabulary so that a tampered byte reads as ``bad_signature``.
+    """
+    if not isinstance(envelope, Mapping):
+        raise EnvelopeError("malformed", "an envelope must be a JSON object")
+    if not envelope.get("signature"):
+        raise EnvelopeError("unsigned", "the envelope carries no signature")
+    if set(envelope) != SIGNED_FIELDS | {"signature"}:
+        raise EnvelopeError("malformed", "envelope fields must be exactly: "
+                            + ", ".join(sorted(SIGNED_FIELDS | {"signature"})))
+    public_raw = _check_header(envelope)
+    if device_id_for(public_raw) != envelope["device_id"]:
+        raise EnvelopeError("device_mismatch", "device_id is not derived from public_key")
+    signature = _b64(envelope["signature"], 64, "signature")
+    try:
+        content = signing_bytes(envelope)
+        Ed25519PublicKey.from_public_bytes(public_raw).verify(signature, content)
+    except (InvalidSignature, ValueError, TypeError) as error:
+        raise EnvelopeError("bad_signature", "the signature does not match the content") from error
+    try:
+        events = tuple(Event(item) for item in envelope["events"])  # type: ignore[union-attr]
+    except ForbiddenEvent as error:
+        raise EnvelopeError("forbidden_event", str(error)) from None
+    return VerifiedBatch(
+        device_id=str(envelope["device_id"]),
+        public_key=str(envelope["public_key"]),
+        batch_id=str(envelope["batch_id"]),
+        created_at=str(envelope["created_at"]),
+        events=events,
+        content=content,
+    )

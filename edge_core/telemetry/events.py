@@ -1,0 +1,279 @@
+"""The telemetry event vocabulary, and the guard that refuses everything else.
+
+This module is the privacy boundary. An event is a flat object whose keys come
+from a fixed allow-list and whose values are only
+
+* strings drawn from a closed enum (operation, outcome, error kind, key role),
+* bounded non-negative integers (latency in ms, a count),
+* an app version and a UTC timestamp, both matched by strict patterns that
+  admit digits and a few separators only.
+
+So a free-form string (an identity name, an identity id, a path), a float, a
+list (an embedding) or a nested object cannot be expressed at all: ``Event``
+validates in its constructor, and the outbox accepts nothing but an ``Event``.
+Refusals name the rule that failed, never the offending value, because that
+value may be exactly the secret we are keeping out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from enum import StrEnum
+from importlib import metadata
+
+from .errors import ForbiddenEvent
+
+
+class EventKind(StrEnum):
+    """What happened. Each kind has its own allow-list of fields below."""
+
+    APP_STARTED = "app_started"
+    OPERATION = "operation"
+    KEY_ROTATED = "key_rotated"
+
+
+class Operation(StrEnum):
+    """A user-visible vault operation (never which identity it concerned)."""
+
+    ENROL = "enrol"
+    VERIFY = "verify"
+    IDENTIFY = "identify"
+    DELETE = "delete"
+    RESET = "reset"
+    UNLOCK = "unlock"
+    LOCK = "lock"
+    EXPORT = "export"
+    IMPORT = "import"
+
+
+class Outcome(StrEnum):
+    """How it ended. ``error`` requires an ``error_kind``; the others forbid one."""
+
+    OK = "ok"
+    MATCH = "match"
+    NO_MATCH = "no_match"
+    ERROR = "error"
+
+
+class KeyRole(StrEnum):
+    """Which key of the hierarchy was rotated (never the key itself)."""
+
+    ROOT = "root"
+    DATA = "data"
+    DEVICE = "device"
+
+
+class ErrorKind(StrEnum):
+    """Error classes of ``edge_core.errors``, snake_cased; ``internal`` for anything else."""
+
+    FACE_SEAL_ERROR = "face_seal_error"
+    USAGE_ERROR = "usage_error"
+    INVALID_KEY_MATERIAL = "invalid_key_material"
+    INVALID_EMBEDDING = "invalid_embedding"
+    UNKNOWN_IDENTITY = "unknown_identity"
+    IDENTITY_EXISTS = "identity_exists"
+    KEY_HIERARCHY_ERROR = "key_hierarchy_error"
+    ROOT_KEY_MISSING = "root_key_missing"
+    WRONG_ROOT_KEY = "wrong_root_key"
+    ROOT_KEY_REVOKED = "root_key_revoked"
+    INSECURE_KEY_FILE = "insecure_key_file"
+    KEYCHAIN_UNAVAILABLE = "keychain_unavailable"
+    ROOT_STORE_FIXED = "root_store_fixed"
+    VAULT_LOCKED = "vault_locked"
+    DATA_ERROR = "data_error"
+    CORRUPT_BLOB = "corrupt_blob"
+    DATA_DIR_UNREADABLE = "data_dir_unreadable"
+    MODEL_ERROR = "model_error"
+    INTERNAL = "internal"
+
+
+def error_kind_for(error: BaseException) -> ErrorKind:
+    """The most specific ``ErrorKind`` in the error's class hierarchy.
+
+    Works from class names only, so an error subclass added later maps to its
+    nearest known ancestor and no message text ever reaches telemetry.
+    """
+    for cls in type(error).__mro__:
+        snake = re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
+        if snake in ErrorKind._value2member_map_:
+            return ErrorKind(snake)
+    return ErrorKind.INTERNAL
+
+
+# ---------------------------------------------------------------- field rules
+
+_VERSION_RE = re.compile(r"\d{1,6}(\.\d{1,6}){0,3}((a|b|rc|\.dev|\.post)\d{1,6})?")
+TIMESTAMP_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+MAX_LATENCY_MS = 86_400_000  # a day: anything longer is a clock bug, not a latency
+MAX_COUNT = 1_000_000_000
+
+Value = str | int
+
+
+@dataclass(frozen=True)
+class _Enum:
+    values: type[StrEnum]
+
+    def check(self, field: str, value: object) -> Value:
+        if not isinstance(value, str) or value not in self.values._value2member_map_:
+            raise ForbiddenEvent(f"field {field!r} must be one of the {self.values.__name__} values")
+        return str(self.values(value).value)
+
+
+@dataclass(frozen=True)
+class _Int:
+    high: int
+
+    def check(self, field: str, value: object) -> Value:
+        # bool is an int subclass and numpy integers are not ints: exact type only.
+        if type(value) is not int or not 0 <= value <= self.high:
+            raise ForbiddenEvent(f"field {field!r} must be an integer from 0 to {self.high}")
+        return value
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    pattern: re.Pattern[str]
+    what: str
+
+    def check(self, field: str, value: object) -> Value:
+        if type(value) is not str or not self.pattern.fullmatch(value):
+            raise ForbiddenEvent(f"field {field!r} must be {self.what}")
+        return value
+
+
+_FieldRule = _Enum | _Int | _Pattern
+
+_COMMON: dict[str, _FieldRule] = {
+    "kind": _Enum(EventKind),
+    "at": _Pattern(TIMESTAMP_RE, "a UTC timestamp YYYY-MM-DDTHH:MM:SSZ"),
+    "app_version": _Pattern(_VERSION_RE, "a numeric release version"),
+}
+_OUTCOME_FIELDS: dict[str, _FieldRule] = {
+    "outcome": _Enum(Outcome),
+    "latency_ms": _Int(MAX_LATENCY_MS),
+    "error_kind": _Enum(ErrorKind),
+    "count": _Int(MAX_COUNT),
+}
+_OPTIONAL = frozenset({"error_kind", "count"})
+
+#: Every field each kind may carry; all but ``_OPTIONAL`` are required.
+SCHEMA: Mapping[EventKind, Mapping[str, _FieldRule]] = {
+    EventKind.APP_STARTED: _COMMON,
+    EventKind.OPERATION: {**_COMMON, "op": _Enum(Operation), **_OUTCOME_FIELDS},
+    EventKind.KEY_ROTATED: {**_COMMON, "key": _Enum(KeyRole), **_OUTCOME_FIELDS},
+}
+
+
+def _validate(data: object) -> tuple[tuple[str, Value], ...]:
+    """Check ``data`` against the schema; return its fields sorted and normalised."""
+    if not isinstance(data, Mapping):
+        raise ForbiddenEvent("an event must be a flat mapping of allow-listed fields")
+    kind = _COMMON["kind"].check("kind", data.get("kind"))
+    rules = SCHEMA[EventKind(kind)]
+    if any(not isinstance(key, str) or key not in rules for key in data):
+        # Never name the key: an unknown key may itself be a name someone typed.
+        raise ForbiddenEvent(f"an event of kind {kind} has a field outside its allow-list")
+    missing = sorted(set(rules) - _OPTIONAL - set(data))
+    if missing:
+        raise ForbiddenEvent(f"an event of kind {kind} lacks required field(s) {', '.join(missing)}")
+    fields = {key: rules[key].check(key, value) for key, value in data.items()}
+    if "outcome" in fields and (fields["outcome"] == Outcome.ERROR) != ("error_kind" in fields):
+        raise ForbiddenEvent("error_kind is required when, and only when, outcome is 'error'")
+    return tuple(sorted(fields.items()))
+
+
+class Event:
+    """One validated, immutable telemetry event. It cannot exist unvalidated.
+
+    Build one with ``app_started``, ``operation`` or ``key_rotated``, or from a
+    decoded mapping with ``Event(mapping)`` (the collector does this to every
+    event it receives, so a rogue client cannot store anything else either).
+    """
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, data: Mapping[str, object]) -> None:
+        self._fields = _validate(data)
+
+    @property
+    def kind(self) -> EventKind:
+        return EventKind(self.as_dict()["kind"])
+
+    def as_dict(self) -> dict[str, Value]:
+        """A fresh JSON-ready dict (strings and ints only)."""
+        return dict(self._fields)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Event) and other._fields == self._fields
+
+    def __hash__(self) -> int:
+        return hash(self._fields)
+
+    def __repr__(self) -> str:
+        return f"Event({self.as_dict()!r})"
+
+
+# ------------------------------------------------------------ constructors
+
+
+def _installed_version() -> str:
+    """The installed FaceSeal version, or 0.0.0 when running from an uninstalled tree."""
+    try:
+        return metadata.version("faceseal")
+    except metadata.PackageNotFoundError:
+        return "0.0.0"
+
+
+APP_VERSION = _installed_version()
+
+
+def utc_timestamp(at: datetime | None = None) -> str:
+    """``at`` (default now) as the event/envelope timestamp form, whole seconds, UTC."""
+    moment = (at or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _build(kind: EventKind, at: datetime | None, **fields: object) -> Event:
+    present = {key: value for key, value in fields.items() if value is not None}
+    return Event({"kind": kind, "at": utc_timestamp(at), "app_version": APP_VERSION, **present})
+
+
+def app_started(*, at: datetime | None = None) -> Event:
+    """The app (or CLI) started: carries only the version and the time."""
+    return _build(EventKind.APP_STARTED, at)
+
+
+def operation(
+    op: Operation,
+    outcome: Outcome,
+    latency_ms: int,
+    *,
+    error_kind: ErrorKind | None = None,
+    count: int | None = None,
+    at: datetime | None = None,
+) -> Event:
+    """A vault operation finished. ``count``: e.g. gallery size searched, templates deleted."""
+    return _build(
+        EventKind.OPERATION, at, op=op, outcome=outcome, latency_ms=latency_ms,
+        error_kind=error_kind, count=count,
+    )
+
+
+def key_rotated(
+    key: KeyRole,
+    outcome: Outcome,
+    latency_ms: int,
+    *,
+    error_kind: ErrorKind | None = None,
+    count: int | None = None,
+    at: datetime | None = None,
+) -> Event:
+    """A key was rotated. ``count``: e.g. how many templates were re-sealed."""
+    return _build(
+        EventKind.KEY_ROTATED, at, key=key, outcome=outcome, latency_ms=latency_ms,
+        error_kind=error_kind, count=count,
+    )
