@@ -46,3 +46,7 @@ class EnvelopeError(TelemetryError):
         super().__init__(f"{code}: {detail}")
         self.code = code
         self.detail = detail
+
+
+class ExportFailed(UsageError):
+    """The export file could not be written (bad path, no permission, full disk)."""
