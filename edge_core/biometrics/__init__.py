@@ -1,0 +1,45 @@
+"""FaceSeal biometrics: face detection, alignment and embedding on the device, with model packs.
+
+The public surface the CLI and the vault use:
+
+* packs: ``list_packs``, ``pack_info``, ``install_pack``, ``default_pack_name``, ``load_pack``
+* ``Pipeline`` (``detect``, ``align``, ``embed``, ``analyze``, ``embed_one``, ``embed_report``)
+* capture: ``read_image``, ``ImageFiles``, ``VideoFile``, ``Camera``, ``collect_samples``
+* matching: ``similarity``, ``verify``, ``identify``
+* quality: ``QualityGates``, ``Reason``
+
+Heavy libraries (onnxruntime sessions, insightface) load only when a pack is
+loaded, so listing or installing packs stays quick.
+"""
+
+from .capture import Camera, Enrolment, Frame, ImageFiles, Rejection, VideoFile, collect_samples, read_image
+from .detectors import Face
+from .matching import Match, identify, similarity, verify
+from .packs import PackInfo, default_pack_name, install_pack, list_packs, load_pack, pack_info
+from .pipeline import Pipeline
+from .quality import QualityGates, Reason
+
+__all__ = [
+    "Camera",
+    "Enrolment",
+    "Face",
+    "Frame",
+    "ImageFiles",
+    "Match",
+    "PackInfo",
+    "Pipeline",
+    "QualityGates",
+    "Reason",
+    "Rejection",
+    "VideoFile",
+    "collect_samples",
+    "default_pack_name",
+    "identify",
+    "install_pack",
+    "list_packs",
+    "load_pack",
+    "pack_info",
+    "read_image",
+    "similarity",
+    "verify",
+]

@@ -1,0 +1,122 @@
+"""onnxruntime sessions made one way, and model bytes checked before any session sees them.
+
+Why a module of its own: every model of every pack goes through the same three
+steps (read the bytes once, check their sha256, build one session from those very
+bytes), so a file swapped between the check and the load cannot slip through, and
+the thread settings are decided in exactly one place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import onnxruntime as ort
+from onnxruntime.capi import onnxruntime_pybind11_state as _ort_state
+
+from .errors import ModelIntegrityError, ModelRuntimeError, PackNotInstalled
+
+# Every exception type onnxruntime's native layer raises (they share no base but
+# Exception), plus OpenCV's, so inference failures become one typed error.
+ENGINE_ERRORS: tuple[type[BaseException], ...] = tuple(
+    value
+    for value in vars(_ort_state).values()
+    if isinstance(value, type) and issubclass(value, Exception)
+) + (cv2.error,)
+
+_CHUNK = 1 << 20
+
+
+def inference_threads() -> int:
+    """Threads for one inference: all cores up to 4.
+
+    One frame is processed at a time, so the cores are best spent inside each
+    operator (intra-op); more than 4 threads buys nothing for models this small
+    and only steals time from the UI thread.
+    """
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, streamed so a large model never sits in memory twice."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_verified(path: Path, sha256: str, *, pack: str) -> bytes:
+    """Read a model file and return its bytes only if they hash to ``sha256``.
+
+    The caller builds its session from the returned bytes, not from the path, so
+    what was checked is exactly what runs.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise PackNotInstalled(
+            f"model file {path.name} of pack '{pack}' is missing; "
+            f"run 'faceseal models install {pack}'"
+        ) from None
+    except OSError as error:
+        raise PackNotInstalled(
+            f"model file {path.name} of pack '{pack}' cannot be read ({error.strerror}); "
+            f"run 'faceseal models install {pack}'"
+        ) from None
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise ModelIntegrityError(
+            f"model file {path.name} of pack '{pack}' is corrupted or was replaced "
+            f"(sha256 mismatch); reinstall it with 'faceseal models install {pack}'"
+        )
+    return data
+
+
+def create_session(model: bytes, *, name: str, pack: str) -> ort.InferenceSession:
+    """One CPU session with deliberate threading: intra-op = ``inference_threads()``, inter-op 1.
+
+    Sequential execution because these graphs are chains: parallel branches would
+    only add scheduling overhead. Warnings are silenced (severity 3) because a
+    person cannot act on them; real failures still raise.
+    """
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = inference_threads()
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    with engine_errors(name, pack):
+        return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+
+
+@contextlib.contextmanager
+def engine_errors(name: str, pack: str) -> Iterator[None]:
+    """Turn an onnxruntime/OpenCV failure of model ``name`` into a one-line ModelRuntimeError."""
+    try:
+        yield
+    except ENGINE_ERRORS as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelRuntimeError(
+            f"model {name} of pack '{pack}' could not be run ({first_line[:160]}); "
+            f"reinstall it with 'faceseal models install {pack}'"
+        ) from None
+
+
+@contextlib.contextmanager
+def quiet_opencv() -> Iterator[None]:
+    """Silence OpenCV's native warnings (printed to stderr, not raised) for the duration.
+
+    OpenCV 5 warns that its new DNN engine ignores target selection, and
+    videoio warns when a camera index is absent; neither means anything to a
+    person, and the absent camera gets its own clear error.
+    """
+    previous = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    try:
+        yield
+    finally:
+        cv2.utils.logging.setLogLevel(previous)
