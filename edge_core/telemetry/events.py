@@ -113,14 +113,20 @@ MAX_COUNT = 1_000_000_000
 Value = str | int
 
 
-@dataclass(frozen=True)
 class _Enum:
-    values: type[StrEnum]
+    """A string from a closed enum; returns it as a plain ``str`` (JSON-ready)."""
+
+    __slots__ = ("_name", "_plain")
+
+    def __init__(self, values: type[StrEnum]) -> None:
+        self._name = values.__name__
+        self._plain = {str(member.value): str(member.value) for member in values}
 
     def check(self, field: str, value: object) -> Value:
-        if not isinstance(value, str) or value not in self.values._value2member_map_:
-            raise ForbiddenEvent(f"field {field!r} must be one of the {self.values.__name__} values")
-        return str(self.values(value).value)
+        plain = self._plain.get(value) if isinstance(value, str) else None
+        if plain is None:
+            raise ForbiddenEvent(f"field {field!r} must be one of the {self._name} values")
+        return plain
 
 
 @dataclass(frozen=True)
