@@ -14,9 +14,14 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import cv2
-import onnxruntime as ort
-from onnxruntime.capi import onnxruntime_pybind11_state as _ort_state
+# onnxruntime >= 1.2x writes a device id and a telemetry database under
+# ~/.cache/Microsoft unless this is set before it is first imported; a privacy
+# product must not leave such a trace (insightface sets the same variable).
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+
+import cv2  # noqa: E402
+import onnxruntime as ort  # noqa: E402
+from onnxruntime.capi import onnxruntime_pybind11_state as _ort_state  # noqa: E402
 
 from .errors import ModelIntegrityError, ModelRuntimeError, PackNotInstalled
 
