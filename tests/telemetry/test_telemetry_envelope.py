@@ -7,12 +7,14 @@ import copy
 import hashlib
 import json
 import uuid
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from edge_core.errors import InvalidKeyMaterial
 from edge_core.telemetry import events as ev
+from edge_core.telemetry.canonical import canonical_json
 from edge_core.telemetry.device import DeviceKey
 from edge_core.telemetry.envelope import build_envelope, verify_envelope
 from edge_core.telemetry.errors import EnvelopeError, ForbiddenEvent
@@ -136,3 +138,14 @@ def test_a_signed_envelope_with_forbidden_events_is_still_refused(key: DeviceKey
     )
     forged = {**unsigned, "signature": base64.b64encode(raw_signature).decode()}
     assert refusal(forged) == "forbidden_event"
+
+
+def test_the_documented_example_is_byte_exact() -> None:
+    """docs/TELEMETRY.md's example verifies independently and is what FaceSeal produces."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "TELEMETRY.md").read_text()
+    line = doc.split("<!-- telemetry-example -->\n```\n", 1)[1].split("\n```", 1)[0]
+    envelope = independently_verify(line)
+    key = DeviceKey.from_seed(bytes(range(32)))
+    events = [ev.Event(event) for event in envelope["events"]]  # type: ignore[union-attr]
+    rebuilt = build_envelope(key, str(envelope["batch_id"]), str(envelope["created_at"]), events)
+    assert canonical_json(rebuilt).decode("ascii") == line
