@@ -51,7 +51,11 @@ def _best_ms(action: Callable[[], object], loops: int) -> float:
 
 
 def _figure(ours_ms: float, bare_ms: float) -> dict[str, float]:
-    return {"ms": round(ours_ms, 4), "bare_ms": round(bare_ms, 4), "ratio": round(ours_ms / bare_ms, 2)}
+    return {
+        "ms": round(ours_ms, 4),
+        "bare_ms": round(bare_ms, 4),
+        "ratio": round(ours_ms / bare_ms, 2),
+    }
 
 
 def _batch_figures(size: int) -> dict[str, dict[str, float]]:
@@ -100,8 +104,13 @@ def _append_figures(folder: Path) -> dict[str, dict[str, float]]:
     loops = APPENDS // REPEATS
     ours = 1000 / _best_ms(lambda: outbox.append(event), loops)
     baseline = 1000 / _best_ms(insert, loops)
-    return {"append": {"per_s": round(ours), "bare_per_s": round(baseline),
-                       "ratio": round(baseline / ours, 2)}}
+    return {
+        "append": {
+            "per_s": round(ours),
+            "bare_per_s": round(baseline),
+            "ratio": round(baseline / ours, 2),
+        }
+    }
 
 
 def run() -> dict[str, dict[str, float]]:
@@ -113,11 +122,16 @@ def run() -> dict[str, dict[str, float]]:
         results.update(_append_figures(Path(folder)))
     for name, figure in results.items():
         if name == "append":
-            print(f"{name:12} {figure['per_s']:>10} events/s  bare INSERT {figure['bare_per_s']:>10}/s"
-                  f"  ratio x{figure['ratio']}")
+            print(
+                f"{name:12} {figure['per_s']:>10} events/s"
+                f"  bare INSERT {figure['bare_per_s']:>10}/s"
+                f"  ratio x{figure['ratio']}"
+            )
         else:
-            print(f"{name:12} {figure['ms']:>10.3f} ms  bare Ed25519 {figure['bare_ms']:>8.3f} ms"
-                  f"  ratio x{figure['ratio']}")
+            print(
+                f"{name:12} {figure['ms']:>10.3f} ms  bare Ed25519 {figure['bare_ms']:>8.3f} ms"
+                f"  ratio x{figure['ratio']}"
+            )
     return results
 
 

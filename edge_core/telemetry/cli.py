@@ -1,4 +1,6 @@
-"""``faceseal telemetry enable --endpoint URL | disable | status | flush | retry-dlq | export FILE``.
+"""The ``faceseal telemetry`` commands.
+
+``enable --endpoint URL | disable | status | flush | retry-dlq | export FILE``.
 
 The vault's CLI mounts these with ``register(subparsers, get_context)``; every
 command answers in one human line (or a few) or, with ``args.json``, in one
@@ -66,8 +68,11 @@ def _status(ctx: TelemetryContext, args: argparse.Namespace) -> Result:
         f"batches: {status.pending_batches} pending ({status.pending_events} events), "
         f"{status.sent_batches} sent ({status.sent_events}), "
         f"{status.dead_batches} dead-lettered ({status.dead_events})",
-        *(f"dead letter {d.batch_id}: {d.event_count} events, {d.attempts} attempts, "
-          f"last error {d.last_error}" for d in dead),
+        *(
+            f"dead letter {d.batch_id}: {d.event_count} events, {d.attempts} attempts, "
+            f"last error {d.last_error}"
+            for d in dead
+        ),
     ]
     return payload, "\n".join(lines)
 
@@ -96,7 +101,10 @@ def _export(ctx: TelemetryContext, args: argparse.Namespace) -> Result:
         atomic_write(Path(args.file), "".join(line + "\n" for line in lines).encode("ascii"))
     except OSError as error:
         raise ExportFailed(f"cannot write {args.file}: {error.strerror or error}") from None
-    return {"file": args.file, "batches": len(lines)}, f"exported {len(lines)} batch(es) to {args.file}"
+    return {
+        "file": args.file,
+        "batches": len(lines),
+    }, f"exported {len(lines)} batch(es) to {args.file}"
 
 
 def _run(
@@ -123,26 +131,41 @@ def _wait(text: str) -> float:
 
 
 def register(subparsers: Any, get_context: GetContext) -> argparse.ArgumentParser:
-    """Add ``telemetry`` and its commands to ``subparsers``; each sets ``args.func(args) -> int``."""
-    parser = subparsers.add_parser(
-        "telemetry", help="opt-in operational telemetry (never biometric data)",
+    """Add ``telemetry`` and its commands to ``subparsers``.
+
+    Each command sets ``args.func``; the caller runs ``args.func(args)``, which
+    prints the answer and returns the exit code (0), or raises a FaceSealError.
+    """
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "telemetry",
+        help="opt-in operational telemetry (never biometric data)",
         description="Opt-in, signed, operational telemetry. Off until you enable it.",
     )
     commands = parser.add_subparsers(dest="telemetry_command", metavar="COMMAND", required=True)
 
-    def command(name: str, handler: Callable[..., Result], help_text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help_text, description=help_text)
+    def command(
+        name: str, handler: Callable[..., Result], help_text: str
+    ) -> argparse.ArgumentParser:
+        sub: argparse.ArgumentParser = commands.add_parser(
+            name, help=help_text, description=help_text
+        )
         sub.set_defaults(func=partial(_run, handler, get_context))
         return sub
 
     command("enable", _enable, "opt in and set the collector URL").add_argument(
-        "--endpoint", required=True, metavar="URL", help="collector base URL (http or https)")
+        "--endpoint", required=True, metavar="URL", help="collector base URL (http or https)"
+    )
     command("disable", _disable, "opt out: record and send nothing more")
     command("status", _status, "show settings, queue and dead-letter counts")
     command("flush", _flush, "seal queued events and send every due batch now").add_argument(
-        "--wait", type=_wait, default=30.0, metavar="SECONDS",
-        help="keep retrying failed batches for up to this long (default 30)")
+        "--wait",
+        type=_wait,
+        default=30.0,
+        metavar="SECONDS",
+        help="keep retrying failed batches for up to this long (default 30)",
+    )
     command("retry-dlq", _retry_dlq, "requeue every dead-lettered batch")
-    command("export", _export, "write every batch (sent, pending, dead) as JSON lines").add_argument(
-        "file", metavar="FILE", help="output file (written atomically, mode 0600)")
+    command(
+        "export", _export, "write every batch (sent, pending, dead) as JSON lines"
+    ).add_argument("file", metavar="FILE", help="output file (written atomically, mode 0600)")
     return parser

@@ -29,7 +29,11 @@ if TYPE_CHECKING:
     from .device import DeviceKey
 
 __all__ = [
-    "MAX_EVENTS", "VerifiedBatch", "build_envelope", "canonical_json", "signing_bytes",
+    "MAX_EVENTS",
+    "VerifiedBatch",
+    "build_envelope",
+    "canonical_json",
+    "signing_bytes",
     "verify_envelope",
 ]
 
@@ -116,8 +120,10 @@ def verify_envelope(envelope: object) -> VerifiedBatch:
     if not envelope.get("signature"):
         raise EnvelopeError("unsigned", "the envelope carries no signature")
     if set(envelope) != SIGNED_FIELDS | {"signature"}:
-        raise EnvelopeError("malformed", "envelope fields must be exactly: "
-                            + ", ".join(sorted(SIGNED_FIELDS | {"signature"})))
+        raise EnvelopeError(
+            "malformed",
+            "envelope fields must be exactly: " + ", ".join(sorted(SIGNED_FIELDS | {"signature"})),
+        )
     public_raw = _check_header(envelope)
     if device_id_for(public_raw) != envelope["device_id"]:
         raise EnvelopeError("device_mismatch", "device_id is not derived from public_key")
@@ -128,7 +134,7 @@ def verify_envelope(envelope: object) -> VerifiedBatch:
     except (InvalidSignature, ValueError, TypeError) as error:
         raise EnvelopeError("bad_signature", "the signature does not match the content") from error
     try:
-        events = tuple(Event(item) for item in envelope["events"])  # type: ignore[union-attr]
+        events = tuple(Event(item) for item in envelope["events"])
     except ForbiddenEvent as error:
         raise EnvelopeError("forbidden_event", str(error)) from None
     return VerifiedBatch(

@@ -179,13 +179,15 @@ def _validate(data: object) -> tuple[tuple[str, Value], ...]:
     if not isinstance(data, Mapping):
         raise ForbiddenEvent("an event must be a flat mapping of allow-listed fields")
     kind = _COMMON["kind"].check("kind", data.get("kind"))
-    rules = SCHEMA[EventKind(kind)]
+    rules = SCHEMA[EventKind(str(kind))]
     if any(not isinstance(key, str) or key not in rules for key in data):
         # Never name the key: an unknown key may itself be a name someone typed.
         raise ForbiddenEvent(f"an event of kind {kind} has a field outside its allow-list")
     missing = sorted(set(rules) - _OPTIONAL - set(data))
     if missing:
-        raise ForbiddenEvent(f"an event of kind {kind} lacks required field(s) {', '.join(missing)}")
+        raise ForbiddenEvent(
+            f"an event of kind {kind} lacks required field(s) {', '.join(missing)}"
+        )
     fields = {key: rules[key].check(key, value) for key, value in data.items()}
     if "outcome" in fields and (fields["outcome"] == Outcome.ERROR) != ("error_kind" in fields):
         raise ForbiddenEvent("error_kind is required when, and only when, outcome is 'error'")
@@ -207,7 +209,7 @@ class Event:
 
     @property
     def kind(self) -> EventKind:
-        return EventKind(self.as_dict()["kind"])
+        return EventKind(str(self.as_dict()["kind"]))
 
     def as_dict(self) -> dict[str, Value]:
         """A fresh JSON-ready dict (strings and ints only)."""
@@ -264,8 +266,13 @@ def operation(
 ) -> Event:
     """A vault operation finished. ``count``: e.g. gallery size searched, templates deleted."""
     return _build(
-        EventKind.OPERATION, at, op=op, outcome=outcome, latency_ms=latency_ms,
-        error_kind=error_kind, count=count,
+        EventKind.OPERATION,
+        at,
+        op=op,
+        outcome=outcome,
+        latency_ms=latency_ms,
+        error_kind=error_kind,
+        count=count,
     )
 
 
@@ -280,6 +287,11 @@ def key_rotated(
 ) -> Event:
     """A key was rotated. ``count``: e.g. how many templates were re-sealed."""
     return _build(
-        EventKind.KEY_ROTATED, at, key=key, outcome=outcome, latency_ms=latency_ms,
-        error_kind=error_kind, count=count,
+        EventKind.KEY_ROTATED,
+        at,
+        key=key,
+        outcome=outcome,
+        latency_ms=latency_ms,
+        error_kind=error_kind,
+        count=count,
     )

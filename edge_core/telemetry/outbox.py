@@ -65,7 +65,7 @@ BatchState = Literal["pending", "sent", "dead"]
 
 @dataclass(frozen=True)
 class BatchLimits:
-    """When pending events become a batch: ``max_events`` reached, or the oldest is ``max_age_s`` old."""
+    """When queued events become a batch: ``max_events`` queued, or the oldest ``max_age_s`` old."""
 
     max_events: int = 100
     max_age_s: float = 300.0
@@ -94,7 +94,7 @@ class RetryPolicy:
 
     def delay_s(self, failures: int, rng: random.Random) -> float:
         ceiling = min(self.max_delay_s, self.base_delay_s * 2 ** (failures - 1))
-        return ceiling / 2 + rng.uniform(0, ceiling / 2)
+        return float(ceiling / 2 + rng.uniform(0, ceiling / 2))
 
 
 @dataclass(frozen=True)
@@ -328,7 +328,9 @@ class Outbox:
 
     def envelopes(self) -> Iterator[str]:
         """Every batch (sent, pending and dead), oldest first, as its signed JSON line."""
-        for (envelope,) in self._conn.execute("SELECT envelope FROM telemetry_batches ORDER BY seq"):
+        for (envelope,) in self._conn.execute(
+            "SELECT envelope FROM telemetry_batches ORDER BY seq"
+        ):
             yield envelope
 
     def status(self) -> OutboxStatus:

@@ -74,7 +74,11 @@ def _answer(response: httpx.Response, body: bytes, batch_id: str) -> _Attempt:
             return _Attempt(delivered=True)
         return _Attempt(delivered=False, error=f"bad_ack_{response.status_code}")
     code = ack.get("error")
-    if response.status_code in _PERMANENT_STATUSES and isinstance(code, str) and code.isidentifier():
+    if (
+        response.status_code in _PERMANENT_STATUSES
+        and isinstance(code, str)
+        and code.isidentifier()
+    ):
         return _Attempt(delivered=False, error=f"refused:{code}", permanent=True)
     return _Attempt(delivered=False, error=f"http_{response.status_code}")
 
@@ -135,7 +139,9 @@ def flush(
                     delivered_events += batch.event_count
                     continue
                 failed += 1
-                state = outbox.mark_failed(batch.batch_id, attempt.error, permanent=attempt.permanent)
+                state = outbox.mark_failed(
+                    batch.batch_id, attempt.error, permanent=attempt.permanent
+                )
                 dead += state == "dead"
             if due:
                 continue

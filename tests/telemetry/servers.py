@@ -41,8 +41,17 @@ class Collector:
 
     def start(self) -> Collector:
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "edge_core.telemetry.collector", "--db", str(self.db),
-             "--port", str(self.port), "--log-level", "warning"],
+            [
+                sys.executable,
+                "-m",
+                "edge_core.telemetry.collector",
+                "--db",
+                str(self.db),
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+            ],
         )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -128,7 +137,9 @@ def answer_losing_proxy(target: str, lose: int) -> Iterator[tuple[str, type[_Qui
         def do_POST(self) -> None:  # noqa: N802
             body = self._body()
             request = urllib.request.Request(
-                target + self.path, data=body, method="POST",
+                target + self.path,
+                data=body,
+                method="POST",
                 headers={"Content-Type": self.headers["Content-Type"]},
             )
             try:

@@ -65,14 +65,22 @@ def outbox_of(tmp_path: Path) -> Outbox:
 
 def test_enable_status_disable(cli: Run) -> None:
     assert cli("--json", "telemetry", "status")["enabled"] is False
-    assert "sent to http://127.0.0.1:8750" in cli("telemetry", "enable", "--endpoint", "http://127.0.0.1:8750")
+    assert "sent to http://127.0.0.1:8750" in cli(
+        "telemetry", "enable", "--endpoint", "http://127.0.0.1:8750"
+    )
     status = cli("--json", "telemetry", "status")
-    assert (status["enabled"], status["endpoint"], status["dead_letters"]) == (True, "http://127.0.0.1:8750", [])
+    assert (status["enabled"], status["endpoint"], status["dead_letters"]) == (
+        True,
+        "http://127.0.0.1:8750",
+        [],
+    )
     assert "disabled" in cli("telemetry", "disable")
     assert cli("--json", "telemetry", "status")["enabled"] is False
 
 
-@pytest.mark.parametrize("url", ["ftp://x", "http://", "not a url", "http://u:p@host", "https://h/?q=1"])
+@pytest.mark.parametrize(
+    "url", ["ftp://x", "http://", "not a url", "http://u:p@host", "https://h/?q=1"]
+)
 def test_invalid_endpoints_are_refused_in_one_line(cli: Run, url: str) -> None:
     with pytest.raises(InvalidEndpoint) as caught:
         cli("telemetry", "enable", "--endpoint", url)
@@ -86,7 +94,11 @@ def test_flush_refuses_while_disabled(cli: Run) -> None:
 
 
 def test_flush_export_and_independent_verification(
-    cli: Run, tmp_path: Path, key: DeviceKey, collector: Collector, used_identity: Callable[[str], str]
+    cli: Run,
+    tmp_path: Path,
+    key: DeviceKey,
+    collector: Collector,
+    used_identity: Callable[[str], str],
 ) -> None:
     """A realistic session: names and embeddings exist on the device, none reaches a batch."""
     cli("telemetry", "enable", "--endpoint", collector.url)
@@ -132,7 +144,9 @@ def test_export_to_an_unwritable_place_is_a_one_line_error(cli: Run, tmp_path: P
     assert "\n" not in str(caught.value)
 
 
-def test_bad_arguments_are_argparse_errors_not_tracebacks(cli: Run, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_arguments_are_argparse_errors_not_tracebacks(
+    cli: Run, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as caught:
         cli("telemetry", "flush", "--wait", "-3")
     assert caught.value.code == 2 and "seconds" in capsys.readouterr().err

@@ -29,7 +29,9 @@ QUICK = Timeouts(connect_s=0.5, io_s=0.3)
 def fill(outbox: Outbox, count: int, start: int = 0) -> None:
     """Queue ``count`` events whose latency_ms markers start..start+count-1 are unique."""
     for marker in range(start, start + count):
-        assert outbox.append(ev.operation(ev.Operation.IDENTIFY, ev.Outcome.NO_MATCH, marker, count=9))
+        assert outbox.append(
+            ev.operation(ev.Operation.IDENTIFY, ev.Outcome.NO_MATCH, marker, count=9)
+        )
 
 
 def markers(collector: Collector, device_id: str) -> list[int]:
@@ -39,8 +41,12 @@ def markers(collector: Collector, device_id: str) -> list[int]:
 
 def post(collector: Collector, envelope: object) -> httpx.Response:
     body = envelope if isinstance(envelope, str) else json.dumps(envelope)
-    return httpx.post(f"{collector.url}/v1/batches", content=body,
-                      headers={"Content-Type": "application/json"}, timeout=10)
+    return httpx.post(
+        f"{collector.url}/v1/batches",
+        content=body,
+        headers={"Content-Type": "application/json"},
+        timeout=10,
+    )
 
 
 def refused(collector: Collector, envelope: object) -> tuple[int, str]:
@@ -54,9 +60,16 @@ def test_batches_are_accepted_and_stored_once(
     outbox = make_outbox(collector.url, limits=BatchLimits(max_events=40))
     fill(outbox, 100)
     report = flush(outbox, key)
-    assert (report.sealed, report.delivered, report.delivered_events, report.pending) == (3, 3, 100, 0)
+    assert (report.sealed, report.delivered, report.delivered_events, report.pending) == (
+        3,
+        3,
+        100,
+        0,
+    )
     assert markers(collector, key.device_id) == list(range(100))
-    [(public_key,)] = collector.rows("SELECT public_key FROM devices WHERE device_id = ?", (key.device_id,))
+    [(public_key,)] = collector.rows(
+        "SELECT public_key FROM devices WHERE device_id = ?", (key.device_id,)
+    )
     assert public_key == key.public_key_b64  # registered on its first batch
     assert flush(outbox, key).delivered == 0  # nothing left to send
 
@@ -106,7 +119,10 @@ def test_a_device_id_registered_with_another_key_is_refused(
 
 
 def test_a_lost_answer_counts_as_delivered_not_duplicated(
-    make_outbox: Callable[..., Outbox], key: DeviceKey, collector: Collector, fast_retry: RetryPolicy
+    make_outbox: Callable[..., Outbox],
+    key: DeviceKey,
+    collector: Collector,
+    fast_retry: RetryPolicy,
 ) -> None:
     with answer_losing_proxy(collector.url, lose=1) as (url, proxy):
         outbox = make_outbox(url, retry=fast_retry)
@@ -129,7 +145,9 @@ def test_nothing_is_sent_while_disabled(make_outbox: Callable[..., Outbox], key:
 
 
 def test_failing_servers_retry_then_dead_letter_then_deliver_exactly_once(
-    make_outbox: Callable[..., Outbox], key: DeviceKey, own_collector: Collector,
+    make_outbox: Callable[..., Outbox],
+    key: DeviceKey,
+    own_collector: Collector,
     fast_retry: RetryPolicy,
 ) -> None:
     """Down, 500 and stalling collectors; then the real one comes up and gets everything once."""
@@ -190,4 +208,9 @@ def test_sigkill_mid_flush_then_restart_delivers_everything_exactly_once(
     flush(outbox, key, timeouts=Timeouts(connect_s=2, io_s=5))
     assert markers(collector, key.device_id) == list(range(600))
     status = outbox.status()
-    assert (status.sent_events, status.pending_batches, status.dead_batches, status.queued_events) == (600, 0, 0, 0)
+    assert (
+        status.sent_events,
+        status.pending_batches,
+        status.dead_batches,
+        status.queued_events,
+    ) == (600, 0, 0, 0)

@@ -56,7 +56,11 @@ def test_device_key_round_trips_its_seed_and_derives_its_id() -> None:
 def test_device_key_signs_only_its_own_envelopes(key: DeviceKey) -> None:
     unsigned = {k: v for k, v in envelope_of(key).items() if k != "signature"}
     other = DeviceKey.generate()
-    for bad in ({"message": "hello"}, {**unsigned, "extra": 1}, {**unsigned, "device_id": other.device_id}):
+    for bad in (
+        {"message": "hello"},
+        {**unsigned, "extra": 1},
+        {**unsigned, "device_id": other.device_id},
+    ):
         with pytest.raises(ValueError):
             key.sign_batch(bad)
 
@@ -93,7 +97,7 @@ def test_every_single_byte_change_to_the_signed_content_is_refused(key: DeviceKe
         for replacement in "0a":
             if replacement == line[position]:
                 continue
-            tampered = line[:position] + replacement + line[position + 1:]
+            tampered = line[:position] + replacement + line[position + 1 :]
             try:
                 candidate = json.loads(tampered)
             except ValueError:
@@ -124,15 +128,24 @@ def test_refusal_codes(key: DeviceKey) -> None:
     assert refusal(changed(device_id=DeviceKey.generate().device_id)) == "device_mismatch"
     # Another device's key and id, with this device's signature.
     other = DeviceKey.generate()
-    assert refusal(changed(device_id=other.device_id, public_key=other.public_key_b64)) == "bad_signature"
+    assert (
+        refusal(changed(device_id=other.device_id, public_key=other.public_key_b64))
+        == "bad_signature"
+    )
     assert refusal(changed(created_at="2000-01-01T00:00:00Z")) == "bad_signature"
 
 
 def test_a_signed_envelope_with_forbidden_events_is_still_refused(key: DeviceKey) -> None:
     """A rogue client can sign anything; the verifier applies the vocabulary too."""
     unsigned = {k: v for k, v in envelope_of(key).items() if k != "signature"}
-    unsigned["events"] = [{"kind": "app_started", "at": "2025-01-01T00:00:00Z",
-                           "app_version": "1.0", "embedding": [0.1, 0.2]}]
+    unsigned["events"] = [
+        {
+            "kind": "app_started",
+            "at": "2025-01-01T00:00:00Z",
+            "app_version": "1.0",
+            "embedding": [0.1, 0.2],
+        }
+    ]
     raw_signature = key._private.sign(  # noqa: SLF001 - a rogue signer, bypassing sign_batch
         json.dumps(unsigned, sort_keys=True, separators=(",", ":")).encode()
     )

@@ -15,7 +15,9 @@ from edge_core.telemetry import events as ev
 from edge_core.telemetry.errors import ForbiddenEvent
 from edge_core.telemetry.events import ErrorKind, Event, KeyRole, Operation, Outcome
 
-ENUM_VALUES = {m.value for enum in (ev.EventKind, Operation, Outcome, KeyRole, ErrorKind) for m in enum}
+ENUM_VALUES = {
+    m.value for enum in (ev.EventKind, Operation, Outcome, KeyRole, ErrorKind) for m in enum
+}
 AT = datetime(2025, 5, 4, 3, 2, 1, tzinfo=timezone.utc)
 
 
@@ -25,8 +27,13 @@ def valid_operation() -> dict[str, object]:
 
 def test_typed_constructors_produce_flat_plain_values() -> None:
     assert valid_operation() == {
-        "kind": "operation", "at": "2025-05-04T03:02:01Z", "app_version": ev.APP_VERSION,
-        "op": "identify", "outcome": "no_match", "latency_ms": 42, "count": 7,
+        "kind": "operation",
+        "at": "2025-05-04T03:02:01Z",
+        "app_version": ev.APP_VERSION,
+        "op": "identify",
+        "outcome": "no_match",
+        "latency_ms": 42,
+        "count": 7,
     }
     rotated = ev.key_rotated(KeyRole.DEVICE, Outcome.ERROR, 3, error_kind=ErrorKind.VAULT_LOCKED)
     assert rotated.as_dict()["error_kind"] == "vault_locked"
@@ -98,7 +105,10 @@ def test_error_kind_for_maps_every_faceseal_error_by_class_not_message() -> None
 FIELDS = sorted({field for schema in ev.SCHEMA.values() for field in schema})
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30)
 json_values = st.recursive(
-    json_scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    json_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=12,
 )
 float_arrays = st.lists(st.floats(width=32), min_size=1, max_size=64) | st.builds(
@@ -108,7 +118,9 @@ float_arrays = st.lists(st.floats(width=32), min_size=1, max_size=64) | st.build
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(st.sampled_from(FIELDS) | st.text(max_size=12), json_values, max_size=8))
-def test_random_mappings_become_events_only_with_allow_listed_values(data: dict[str, object]) -> None:
+def test_random_mappings_become_events_only_with_allow_listed_values(
+    data: dict[str, object],
+) -> None:
     try:
         event = Event(data)
     except ForbiddenEvent:
@@ -131,7 +143,9 @@ def test_random_names_never_get_in(field: str, name: str) -> None:
     except ForbiddenEvent:
         return
     # Outside the enums only a timestamp or a version passes: digits and separators.
-    assert field in ("at", "app_version") and re.fullmatch(r"[0-9.:TZ-]+(a|b|rc|dev|post)?[0-9]*", name)
+    assert field in ("at", "app_version") and re.fullmatch(
+        r"[0-9.:TZ-]+(a|b|rc|dev|post)?[0-9]*", name
+    )
 
 
 @settings(max_examples=150)

@@ -6,7 +6,11 @@ import json
 
 from .leakscan import find_leaks
 
-CLEAN = {"events": [{"kind": "app_started", "latency_ms": 3}], "public_key": "A" * 44, "signature": "B" * 88}
+CLEAN = {
+    "events": [{"kind": "app_started", "latency_ms": 3}],
+    "public_key": "A" * 44,
+    "signature": "B" * 88,
+}
 
 
 def test_clean_lines_pass_and_each_kind_of_leak_is_caught() -> None:

@@ -104,12 +104,24 @@ def test_refuses_to_run_inside_the_callers_transaction(tmp_path: Path) -> None:
     assert outbox.status().queued_events == 0
 
 
-def test_only_events_go_in_and_bad_endpoints_are_refused(make_outbox: Callable[..., Outbox]) -> None:
+def test_only_events_go_in_and_bad_endpoints_are_refused(
+    make_outbox: Callable[..., Outbox],
+) -> None:
     outbox = make_outbox(ENDPOINT)
     with pytest.raises(ForbiddenEvent):
         outbox.append({"kind": "app_started"})  # type: ignore[arg-type]
-    for bad in ("", "ftp://host/", "http://", "https:///path", "file:///etc/passwd", "localhost:8750",
-                "http://user:pw@host/", "http://host/?token=1", "http://host:99999/", "http://ho st/"):
+    for bad in (
+        "",
+        "ftp://host/",
+        "http://",
+        "https:///path",
+        "file:///etc/passwd",
+        "localhost:8750",
+        "http://user:pw@host/",
+        "http://host/?token=1",
+        "http://host:99999/",
+        "http://ho st/",
+    ):
         with pytest.raises(InvalidEndpoint):
             outbox.enable(bad)
     assert outbox.settings().endpoint == ENDPOINT
@@ -144,7 +156,8 @@ def start_worker(mode: str, db: Path, key: DeviceKey) -> subprocess.Popen[bytes]
     """Run worker.py in its own process; the seed goes through a pipe, not argv."""
     worker = subprocess.Popen(
         [sys.executable, str(Path(__file__).with_name("worker.py")), mode, str(db)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
     )
     worker.stdin.write(key.seed().hex().encode() + b"\n")  # type: ignore[union-attr]
     worker.stdin.close()  # type: ignore[union-attr]
@@ -166,9 +179,15 @@ def test_sigkill_while_appending_and_sealing_loses_and_duplicates_nothing(
             time.sleep(0.01)
         worker.send_signal(signal.SIGKILL)
         worker.wait()
-        sealed = [e["latency_ms"] for line in outbox.envelopes() for e in json.loads(line)["events"]]
-        queued = [json.loads(body)["latency_ms"] for (body,) in
-                  open_outbox_db(db).execute("SELECT body FROM telemetry_events ORDER BY seq")]
+        sealed = [
+            e["latency_ms"] for line in outbox.envelopes() for e in json.loads(line)["events"]
+        ]
+        queued = [
+            json.loads(body)["latency_ms"]
+            for (body,) in open_outbox_db(db).execute(
+                "SELECT body FROM telemetry_events ORDER BY seq"
+            )
+        ]
         # Markers were appended as 0, 1, 2, ...: what survived is exactly a prefix, in order.
         assert sealed + queued == list(range(len(sealed) + len(queued)))
         assert all(len(json.loads(line)["events"]) == 5 for line in outbox.envelopes())

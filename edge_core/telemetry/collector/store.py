@@ -119,8 +119,14 @@ class CollectorStore:
             "INSERT INTO events (batch_id, idx, device_id, kind, at, body)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             [
-                (batch.batch_id, idx, batch.device_id, str(fields["kind"]), str(fields["at"]),
-                 canonical_json(fields).decode("ascii"))
+                (
+                    batch.batch_id,
+                    idx,
+                    batch.device_id,
+                    str(fields["kind"]),
+                    str(fields["at"]),
+                    canonical_json(fields).decode("ascii"),
+                )
                 for idx, fields in enumerate(event.as_dict() for event in batch.events)
             ],
         )
