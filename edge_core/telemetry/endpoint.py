@@ -6,6 +6,8 @@ moment the user types it rather than discovered at the first upload.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from urllib.parse import urlsplit
 
 from .errors import InvalidEndpoint
@@ -32,13 +34,24 @@ def validate_endpoint(url: str) -> str:
         raise InvalidEndpoint("the endpoint is not a valid URL") from None
     if parts.scheme not in ("http", "https"):
         raise InvalidEndpoint("the endpoint must be an http:// or https:// URL")
-    if not parts.hostname:
-        raise InvalidEndpoint("the endpoint must name a host")
+    if not parts.hostname or not _valid_host(parts.hostname):
+        raise InvalidEndpoint("the endpoint must name a valid host")
     if parts.username is not None or parts.password is not None:
         raise InvalidEndpoint("the endpoint must not carry credentials")
     if parts.query or parts.fragment:
         raise InvalidEndpoint("the endpoint must not have a query string or fragment")
     return url
+
+
+def _valid_host(host: str) -> bool:
+    """A dotted-decimal host must be a real IPv4 address; a name must encode to IDNA."""
+    try:
+        if re.fullmatch(r"[0-9.]+", host):
+            ipaddress.IPv4Address(host)
+        host.encode("idna")
+    except (ValueError, UnicodeError):
+        return False
+    return True
 
 
 def batches_url(endpoint: str) -> str:

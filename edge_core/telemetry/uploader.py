@@ -95,8 +95,10 @@ def _post(client: httpx.Client, url: str, batch: DueBatch) -> _Attempt:
             return _answer(response, body[:MAX_ACK_BYTES], batch.batch_id)
     except httpx.TimeoutException:
         return _Attempt(delivered=False, error="timeout")
-    except httpx.TransportError as error:
+    except httpx.HTTPError as error:
         return _Attempt(delivered=False, error=f"network:{type(error).__name__}")
+    except (httpx.InvalidURL, UnicodeError):  # a host name the resolver cannot encode
+        return _Attempt(delivered=False, error="invalid_endpoint")
 
 
 def flush(

@@ -144,6 +144,16 @@ def test_nothing_is_sent_while_disabled(make_outbox: Callable[..., Outbox], key:
     assert make_outbox(name="never-enabled.db").append(ev.app_started()) is False
 
 
+def test_a_host_that_cannot_be_encoded_is_a_failed_attempt_not_a_crash(
+    make_outbox: Callable[..., Outbox], key: DeviceKey, fast_retry: RetryPolicy
+) -> None:
+    outbox = make_outbox("http://xn--/", retry=fast_retry)  # fails before any DNS lookup
+    fill(outbox, 1)
+    report = flush(outbox, key, timeouts=QUICK, max_wait_s=5)
+    assert (report.failed_attempts, report.dead_lettered) == (3, 1)
+    assert outbox.dead_letters()[0].last_error == "invalid_endpoint"
+
+
 def test_failing_servers_retry_then_dead_letter_then_deliver_exactly_once(
     make_outbox: Callable[..., Outbox],
     key: DeviceKey,

@@ -121,6 +121,8 @@ def test_only_events_go_in_and_bad_endpoints_are_refused(
         "http://host/?token=1",
         "http://host:99999/",
         "http://ho st/",
+        "http://999.999.999.999/",
+        "http://a..b/",
     ):
         with pytest.raises(InvalidEndpoint):
             outbox.enable(bad)
