@@ -22,7 +22,6 @@ from ..paths import atomic_write
 from .device import DeviceKey
 from .errors import ExportFailed
 from .outbox import Outbox
-from .uploader import flush
 
 
 class TelemetryContext(Protocol):
@@ -78,6 +77,9 @@ def _status(ctx: TelemetryContext, args: argparse.Namespace) -> Result:
 
 
 def _flush(ctx: TelemetryContext, args: argparse.Namespace) -> Result:
+    # Imported here: the HTTP client costs ~0.1 s, and only this command uses it.
+    from .uploader import flush
+
     report = flush(Outbox(ctx.connection()), ctx.device_key(), max_wait_s=args.wait)
     return dataclasses.asdict(report), (
         f"delivered {report.delivered} batch(es) ({report.delivered_events} events); "

@@ -6,6 +6,8 @@ import argparse
 import json
 import os
 import stat
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -161,3 +163,15 @@ def test_collector_cli_reports_bad_input_in_one_line(
     with pytest.raises(SystemExit) as caught:
         collector_main(["--db", str(tmp_path / "c.db"), "--port", "70000"])
     assert caught.value.code == 2
+
+
+def test_mounting_the_commands_loads_no_http_client() -> None:
+    """Every CLI run imports these modules; only ``flush`` may bring in the network stack."""
+    code = (
+        "import sys, edge_core.telemetry.cli, edge_core.telemetry.outbox;"
+        "print('httpx' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
