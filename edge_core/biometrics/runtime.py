@@ -94,6 +94,7 @@ def create_session(model: bytes, *, name: str, pack: str) -> ort.InferenceSessio
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     with engine_errors(name, pack):
         return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
