@@ -5,8 +5,11 @@ The public surface the CLI and the vault use:
 * packs: ``list_packs``, ``pack_info``, ``install_pack``, ``default_pack_name``, ``load_pack``
 * ``Pipeline`` (``detect``, ``align``, ``embed``, ``analyze``, ``embed_one``, ``embed_report``)
 * capture: ``read_image``, ``ImageFiles``, ``VideoFile``, ``Camera``, ``collect_samples``
-* matching: ``similarity``, ``verify``, ``identify``
 * quality: ``QualityGates``, ``Reason``
+
+Matching embeddings against templates (the max-over-samples cosine rule) is
+the vault's job, in ``edge_core.matching``; this package only produces the
+embeddings and says which pack made them.
 
 Heavy libraries (onnxruntime sessions, insightface) load only when a pack is
 loaded, so listing or installing packs stays quick.
@@ -14,7 +17,6 @@ loaded, so listing or installing packs stays quick.
 
 from .capture import Camera, Enrolment, Frame, ImageFiles, Rejection, VideoFile, collect_samples, read_image
 from .detectors import Face
-from .matching import Match, identify, similarity, verify
 from .packs import PackInfo, default_pack_name, install_pack, list_packs, load_pack, pack_info
 from .pipeline import Pipeline
 from .quality import QualityGates, Reason
@@ -25,7 +27,6 @@ __all__ = [
     "Face",
     "Frame",
     "ImageFiles",
-    "Match",
     "PackInfo",
     "Pipeline",
     "QualityGates",
@@ -34,12 +35,9 @@ __all__ = [
     "VideoFile",
     "collect_samples",
     "default_pack_name",
-    "identify",
     "install_pack",
     "list_packs",
     "load_pack",
     "pack_info",
     "read_image",
-    "similarity",
-    "verify",
 ]

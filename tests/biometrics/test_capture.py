@@ -24,7 +24,6 @@ from edge_core.biometrics import (
     collect_samples,
     load_pack,
     read_image,
-    verify,
 )
 from edge_core.biometrics.align import template
 from edge_core.biometrics.detectors import Face
@@ -167,10 +166,11 @@ def test_enrol_five_samples_from_a_video_file(pack, models_env, tmp_path):
     assert enrolment.embeddings.dtype == np.float32
     assert np.allclose(np.linalg.norm(enrolment.embeddings, axis=1), 1.0, atol=1e-5)
     assert len(seen) == len(enrolment.accepted) + len(enrolment.rejections)
-    assert verify(pipeline.embed_one(read_image(SHARED_FACES / HELD_OUT), largest=True)[1],
-                  enrolment.embeddings, pipeline.threshold)[0]
-    assert not verify(pipeline.embed_one(read_image(SHARED_FACES / STRANGER), largest=True)[1],
-                      enrolment.embeddings, pipeline.threshold)[0]
+    def best_score(photo: str) -> float:
+        probe = pipeline.embed_one(read_image(SHARED_FACES / photo), largest=True)[1]
+        return float((enrolment.embeddings @ probe).max())
+
+    assert best_score(HELD_OUT) >= pipeline.threshold > best_score(STRANGER)
 
 
 def test_video_ending_early_is_a_clear_error(models_env, tmp_path):

@@ -1,0 +1,104 @@
+"""Steps shared by every key operation."""
+
+from __future__ import annotations
+
+from ..database import Connection, set_meta
+from ..faults import checkpoint
+from ..keys import material
+from ..keys.keystore import KeyStore, UnlockedKeys
+from ..keys.roots import RootKey
+from ..sealing import open_blob, seal
+
+
+def live_versions(conn: Connection, primary: int) -> set[int]:
+    """Vault key versions something in the database still needs, plus the primary one."""
+    rows = conn.execute("SELECT key_version FROM identities UNION SELECT key_version FROM secrets").fetchall()
+    return {row[0] for row in rows} | {primary}
+
+
+def add_vault_version(vault) -> int:
+    """Make a new vault key version and persist it (wrapped) before anything uses it."""
+    version = max(max(vault.keys.vault), vault.primary_version()) + 1
+    key = material.random_key()
+    ks = KeyStore.load(vault.layout.keystore)
+    ks.add_vault_version(vault.root, version, key)
+    ks.save(vault.layout.keystore)
+    vault.keys.vault[version] = key
+    checkpoint("vault-version.added")
+    return version
+
+
+def rewrap_below(vault, tx: Connection, version: int, fresh_identity_keys: bool) -> int:
+    """Move every identity key and secret under vault key ``version``, inside ``tx``.
+
+    With ``fresh_identity_keys`` each identity also gets a brand-new key and every
+    template is resealed under it (fresh salt, nonce, key version): the deep rotation.
+    Returns how many templates were resealed.
+    """
+    resealed = 0
+    for identity_id, old_version, wrapped in tx.execute("SELECT id, key_version, wrapped_key FROM identities").fetchall():
+        key = vault.unwrap_secret("identity", identity_id, old_version, wrapped)
+        if fresh_identity_keys:
+            new_key = material.random_key()
+            rows = tx.execute("SELECT id, blob FROM templates WHERE identity_id = ?", (identity_id,)).fetchall()
+            tx.executemany(
+                "UPDATE templates SET blob = ? WHERE id = ?",
+                [(seal(new_key, version, tid, open_blob(key, tid, bytes(blob))), tid) for tid, blob in rows],
+            )
+            resealed += len(rows)
+            key = new_key
+            tx.execute("UPDATE identities SET key_generation = ? WHERE id = ?", (version, identity_id))
+        tx.execute(
+            "UPDATE identities SET key_version = ?, wrapped_key = ? WHERE id = ?",
+            (version, vault.wrap_secret("identity", identity_id, version, key), identity_id),
+        )
+        checkpoint("rewrap.identity")
+    for name, old_version, wrapped in tx.execute("SELECT name, key_version, wrapped FROM secrets").fetchall():
+        value = vault.unwrap_secret("secret", name, old_version, wrapped)
+        tx.execute(
+            "UPDATE secrets SET key_version = ?, wrapped = ? WHERE name = ?",
+            (version, vault.wrap_secret("secret", name, version, value), name),
+        )
+    set_meta(tx, "vault_version", str(version))
+    return resealed
+
+
+def switch_root(vault, carry: set[int]) -> RootKey:
+    """Replace the root: wrap under the new one, switch the store, drop the old wraps.
+
+    Only the vault key versions in ``carry`` are wrapped under the new root; every
+    other version dies with the old root. That is what makes shredding final.
+    """
+    store = vault.root_store
+    new_root = store.generate()  # an immutable store (the variable) refuses here, before any change
+    ks = KeyStore.load(vault.layout.keystore)
+    ks.add_root(new_root, vault.keys, carry)
+    ks.save(vault.layout.keystore)
+    checkpoint("root.wrapped-under-new")
+    store.activate(new_root)
+    checkpoint("root.activated")
+    ks.keep_only(new_root.kid)
+    ks.save(vault.layout.keystore)
+    checkpoint("root.old-wraps-dropped")
+    vault.root = new_root
+    vault.keys = UnlockedKeys(vault.keys.database, {v: vault.keys.vault[v] for v in carry})
+    return new_root
+
+
+def retire_dead_versions(vault) -> bool:
+    """Destroy vault key versions nothing needs any more; ``True`` if the root was replaced.
+
+    With a root FaceSeal can replace, the dead versions are simply not carried
+    to a new root. With a fixed root (the variable) they can only be dropped
+    from the key store file; docs/KEYS.md says what that leaves.
+    """
+    carry = live_versions(vault.conn, vault.primary_version())
+    if vault.root_store.mutable:
+        switch_root(vault, carry)
+        return True
+    ks = KeyStore.load(vault.layout.keystore)
+    ks.add_root(vault.root, vault.keys, carry)  # rewrites this root's slots with only the live versions
+    ks.keep_only(vault.root.kid)
+    ks.save(vault.layout.keystore)
+    vault.keys = UnlockedKeys(vault.keys.database, {v: vault.keys.vault[v] for v in carry})
+    return False

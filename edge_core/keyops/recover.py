@@ -1,0 +1,80 @@
+"""Finishing, on the next open, a key operation that a crash interrupted.
+
+Called by :meth:`Vault.open` under the exclusive key lock, before anything else
+touches the data. Each case is decided from what is on disk alone.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .. import database, paths
+from ..errors import DataDirUnreadable, RootKeyMissing, WrongRootKey
+from ..keys import roots
+from ..keys.keystore import KeyStore, UnlockedKeys
+from ..keys.roots import RootKey, RootStore
+from ..layout import Layout
+from .common import live_versions, retire_dead_versions
+
+
+def finish_reset(layout: Layout) -> tuple[RootStore, RootKey, UnlockedKeys] | None:
+    """Complete or discard a staged reset; returns the unlocked keys when it completed one.
+
+    The staged key store opens with the active root only if the reset reached
+    its commit point (the root switch): then finish the swap. Otherwise the
+    reset never happened and its staging is thrown away.
+    """
+    if layout.staged_keystore.exists():
+        try:
+            store, root = roots.find_root(layout.keys_dir, layout.keychain_account)
+            keys = KeyStore.load(layout.staged_keystore).unlock(root)
+        except (WrongRootKey, RootKeyMissing, DataDirUnreadable):
+            _discard_staging(layout)
+            return None
+        os.replace(layout.staged_keystore, layout.keystore)
+        paths.fsync_dir(layout.keys_dir)
+        _swap_database(layout)
+        return store, root, keys
+    if layout.staged_db.exists():
+        # The key store was swapped already if (and only if) it opens the staged database.
+        store, root = roots.find_root(layout.keys_dir, layout.keychain_account)
+        keys = KeyStore.load(layout.keystore).unlock(root)
+        try:
+            database.connect(layout.staged_db, keys.database).close()
+        except DataDirUnreadable:
+            _discard_staging(layout)
+            return None
+        _swap_database(layout)
+    return None
+
+
+def _discard_staging(layout: Layout) -> None:
+    layout.staged_keystore.unlink(missing_ok=True)
+    for path in layout.db_files(layout.staged_db):
+        path.unlink(missing_ok=True)
+
+
+def _swap_database(layout: Layout) -> None:
+    for path in layout.db_files():
+        path.unlink(missing_ok=True)
+    os.replace(layout.staged_db, layout.db)
+    for path in layout.db_files(layout.staged_db)[1:]:
+        path.unlink(missing_ok=True)
+    paths.fsync_dir(layout.home)
+
+
+def finish_pending(vault) -> None:
+    """Drop wraps left by an interrupted rotation and destroy dead vault key versions.
+
+    After a crash between a shred's commit and its root switch, the old vault
+    key version still exists; destroying it now makes the shred final.
+    """
+    ks = KeyStore.load(vault.layout.keystore)
+    live = live_versions(vault.conn, vault.primary_version())
+    stale_roots = set(ks.wraps) - {vault.root.kid}
+    dead = set(vault.keys.vault) - live
+    if dead:
+        retire_dead_versions(vault)
+    elif stale_roots:
+        ks.keep_only(vault.root.kid)
+        ks.save(vault.layout.keystore)

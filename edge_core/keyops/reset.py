@@ -1,0 +1,101 @@
+"""Reset: delete every template, destroy the root, keep only what the user chose to keep.
+
+The new, nearly empty vault (new root, new database key, new vault key) is built
+beside the old one: a staged database and a staged key store. Switching the
+root in its store is the commit point; :mod:`.recover` finishes the file swap
+after a crash, or throws the staging away if the switch never happened.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import audit, audit_inbox, database
+from ..database import set_meta, transaction
+from ..faults import checkpoint
+from ..keys import material
+from ..keys.keystore import KeyStore, UnlockedKeys, now_iso
+from ..keys.roots.keyfile import FileRootStore
+from ..locking import key_lock
+from ..vault import EXTRA_MIGRATIONS, INBOX_SECRET, Vault, wrap_under
+from . import recover
+
+#: Named secrets that ``keep_device_key`` carries over (telemetry registers its key here).
+DEVICE_SECRETS: list[str] = []
+#: Tables that ``keep_outbox`` carries over (telemetry registers its outbox here).
+OUTBOX_TABLES: list[str] = []
+
+
+def _count(conn, table: str) -> int:
+    return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def reset(vault: Vault, keep_audit: bool = False, keep_outbox: bool = False, keep_device_key: bool = False) -> dict[str, Any]:
+    """Delete everything but what is kept; the old root and every old key are destroyed.
+
+    ``vault`` is closed afterwards; open the vault again to use the fresh one.
+    """
+    layout = vault.layout
+    with key_lock(layout.keys_dir, exclusive=True):
+        vault.reload_keys()
+        old = vault.conn
+        counts = {
+            "templates_deleted": _count(old, "templates"),
+            "identities_deleted": _count(old, "identities"),
+            "audit_events_deleted": 0 if keep_audit else _count(old, "audit_events"),
+            "outbox_events_deleted": 0 if keep_outbox else sum(_count(old, t) for t in OUTBOX_TABLES),
+        }
+        kept_secrets = {n: vault.get_secret(n) for n in DEVICE_SECRETS} if keep_device_key else {}
+        store = vault.root_store
+        new_root = store.generate() if store.mutable else vault.root
+        keys = UnlockedKeys(database=material.random_key(), vault={1: material.random_key()})
+        inbox_private, inbox_public = audit_inbox.new_keypair()
+
+        for leftover in layout.db_files(layout.staged_db):
+            leftover.unlink(missing_ok=True)
+        staged = database.connect(layout.staged_db, keys.database)
+        try:
+            database.migrate(staged, EXTRA_MIGRATIONS)
+            with transaction(staged) as tx:
+                set_meta(tx, "vault_version", "1")
+                secrets = {INBOX_SECRET: inbox_private, **{n: v for n, v in kept_secrets.items() if v is not None}}
+                for name, value in secrets.items():
+                    tx.execute("INSERT INTO secrets(name, key_version, wrapped) VALUES (?,?,?)",
+                               (name, 1, wrap_under(keys.vault[1], "secret", name, 1, value)))
+                if keep_audit:
+                    _copy_rows(old, tx, "audit_events")
+                    head = old.execute("SELECT value FROM meta WHERE key = 'audit_head'").fetchone()
+                    if head:
+                        set_meta(tx, "audit_head", head[0])
+                if keep_outbox:
+                    for table in OUTBOX_TABLES:
+                        _copy_rows(old, tx, table)
+                audit.append(tx, "vault_reset", root_store=store.name, root_fingerprint=new_root.fingerprint,
+                             kept_audit=keep_audit, kept_outbox=keep_outbox, kept_device_key=keep_device_key,
+                             **{k: v for k, v in counts.items()})
+            staged.execute("PRAGMA journal_mode = DELETE").fetchone()  # one self-contained file to rename
+        finally:
+            staged.close()
+        checkpoint("reset.staged-db")
+        ks = KeyStore(audit_inbox_public_key=inbox_public)
+        ks.add_root(new_root, keys)
+        ks.vault_created[1] = now_iso()
+        ks.save(layout.staged_keystore)
+        checkpoint("reset.staged-keystore")
+        vault.close()
+        if store.mutable:
+            store.activate(new_root)  # the commit point: the old root is gone
+            checkpoint("reset.root-activated")
+        recover.finish_reset(layout)
+        if store.name != "file":
+            FileRootStore(layout.keys_dir).destroy()  # a stale fallback copy of an old root
+        audit_inbox.remove(layout.home)  # sealed to a key that no longer exists
+    return {"status": "deleted", **counts, "device_key_rotated": not keep_device_key,
+            "root_key_destroyed": store.mutable}
+
+
+def _copy_rows(source, target, table: str) -> None:
+    rows = source.execute(f"SELECT * FROM {table}").fetchall()
+    if rows:
+        marks = ",".join("?" * len(rows[0]))
+        target.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)

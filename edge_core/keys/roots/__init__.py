@@ -1,0 +1,49 @@
+"""Homes of the root key, chosen by priority: the first that holds a root wins.
+
+Order: the OS keychain, then ``FACESEAL_ROOT_KEY``, then the fallback file. A new
+root is made in the keychain when there is one, else in the file (the variable
+is the user's own key, never made by FaceSeal).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ...errors import RootKeyMissing
+from .base import RootKey, RootStore, SoftwareRootKey
+from .environment import EnvironmentRootStore
+from .keychain import KeychainRootStore
+from .keyfile import FileRootStore
+
+__all__ = ["RootKey", "RootStore", "SoftwareRootKey", "candidate_stores", "find_root", "store_for_new_root"]
+
+
+def candidate_stores(keys_dir: Path, keychain_account: str) -> list[RootStore]:
+    """Every store usable on this machine, highest priority first."""
+    stores: list[RootStore] = [
+        KeychainRootStore(account=keychain_account),
+        EnvironmentRootStore(),
+        FileRootStore(keys_dir),
+    ]
+    return sorted((s for s in stores if s.available()), key=lambda s: -s.priority)
+
+
+def find_root(keys_dir: Path, keychain_account: str) -> tuple[RootStore, RootKey]:
+    """The active root and the store holding it; first match wins."""
+    for store in candidate_stores(keys_dir, keychain_account):
+        key = store.load()
+        if key is not None:
+            return store, key
+    raise RootKeyMissing(
+        "no root key found (keychain, FACESEAL_ROOT_KEY, key file); "
+        "restore it from your recovery copy: without it the data cannot be opened"
+    )
+
+
+def store_for_new_root(keys_dir: Path, keychain_account: str) -> RootStore:
+    """Where a brand-new vault keeps its root: the variable if set, else keychain, else file."""
+    stores = candidate_stores(keys_dir, keychain_account)
+    for store in stores:
+        if isinstance(store, EnvironmentRootStore):
+            return store
+    return stores[0]

@@ -1,0 +1,110 @@
+"""The one interface every home of the root key implements.
+
+Like Electrum's keystores: the vault never asks *where* the root is, only for a
+:class:`RootKey` that can wrap and unwrap. A keychain entry, an environment
+variable, a file and (later) a PKCS#11 token are plugins behind this interface,
+chosen by priority (python-keyring style). A root that cannot leave its store
+(an HSM key) fits too, because nothing outside a store ever needs the bytes.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from datetime import datetime
+
+from .. import material
+
+
+class RootKey(ABC):
+    """A root key (L1), usable only for wrapping the keys directly below it."""
+
+    @property
+    @abstractmethod
+    def kid(self) -> str:
+        """Public, stable id, recorded beside everything wrapped with this root."""
+
+    @property
+    @abstractmethod
+    def fingerprint(self) -> str:
+        """What a person compares by eye; reveals nothing about the key."""
+
+    @abstractmethod
+    def wrap(self, plaintext: bytes, aad: bytes) -> bytes:
+        """Encrypt and authenticate a lower key, bound to ``aad``."""
+
+    @abstractmethod
+    def unwrap(self, blob: bytes, aad: bytes) -> bytes | None:
+        """Inverse of :meth:`wrap`; ``None`` if this root did not wrap ``blob`` for ``aad``."""
+
+
+class SoftwareRootKey(RootKey):
+    """A root whose 32 bytes are in this process's memory (keychain, variable, file)."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) != material.KEY_BYTES:
+            raise ValueError("a root key is 32 bytes")
+        self._key = key
+        self._kid = material.key_id(key)
+
+    @property
+    def kid(self) -> str:
+        return self._kid
+
+    @property
+    def fingerprint(self) -> str:
+        return material.fingerprint(self._key)
+
+    def wrap(self, plaintext: bytes, aad: bytes) -> bytes:
+        return material.aead_wrap(self._key, plaintext, aad)
+
+    def unwrap(self, blob: bytes, aad: bytes) -> bytes | None:
+        return material.aead_unwrap(self._key, blob, aad)
+
+    def secret_bytes(self) -> bytes:
+        """The raw key, for a store that must persist it. Never log or print it."""
+        return self._key
+
+    def __repr__(self) -> str:  # never the bytes, even in a debugger or a traceback
+        return f"SoftwareRootKey(kid={self._kid})"
+
+
+class RootStore(ABC):
+    """A place a root key can live. Stores are tried in ``priority`` order, highest first."""
+
+    #: short machine name shown in status: "keychain", "environment", "file", "pkcs11"
+    name: str
+    priority: int
+    #: whether FaceSeal can replace or destroy the root here (not an environment variable)
+    mutable: bool = True
+
+    @abstractmethod
+    def available(self) -> bool:
+        """Whether this store can be used on this machine at all."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """One line for a person: where exactly the root lives."""
+
+    @abstractmethod
+    def load(self) -> RootKey | None:
+        """The root held here, or ``None`` if this store holds none."""
+
+    @abstractmethod
+    def generate(self) -> RootKey:
+        """A new root that is *not yet* the active one: :meth:`activate` makes it so.
+
+        Splitting the two lets a rotation wrap everything under the new root
+        before the single step that switches over.
+        """
+
+    @abstractmethod
+    def activate(self, key: RootKey) -> None:
+        """Make ``key`` the root of this store in one atomic step, replacing the old one."""
+
+    @abstractmethod
+    def destroy(self) -> bool:
+        """Destroy the root held here; ``True`` if there was one."""
+
+    def created_at(self) -> datetime | None:
+        """When the active root was made, if the store knows (the key store records it too)."""
+        return None

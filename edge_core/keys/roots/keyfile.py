@@ -1,0 +1,55 @@
+"""The last resort: the root as hex in ``<data>/keys/root_key.hex`` (0600 in a 0700 folder).
+
+Used only when there is no keychain and no variable. Anyone who copies the data
+directory copies this file too; docs/KEYS.md says so, and status shows it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ... import paths
+from .. import material
+from .base import RootKey, RootStore, SoftwareRootKey
+
+FILENAME = "root_key.hex"
+
+
+class FileRootStore(RootStore):
+    name = "file"
+    priority = 10
+
+    def __init__(self, keys_dir: Path) -> None:
+        self.path = keys_dir / FILENAME
+
+    def available(self) -> bool:
+        return True
+
+    def describe(self) -> str:
+        return f"file {self.path} (no keychain on this machine)"
+
+    def load(self) -> RootKey | None:
+        if not self.path.exists():
+            return None
+        paths.check_private_file(self.path)
+        return SoftwareRootKey(material.parse_hex_key(self.path.read_text("ascii", "replace"), str(self.path)))
+
+    def generate(self) -> RootKey:
+        return SoftwareRootKey(material.random_key())
+
+    def activate(self, key: RootKey) -> None:
+        assert isinstance(key, SoftwareRootKey)
+        paths.atomic_write(self.path, (key.secret_bytes().hex() + "\n").encode("ascii"))
+
+    def destroy(self) -> bool:
+        if not self.path.exists():
+            return False
+        # Overwrite before unlinking: a journaling filesystem may keep old blocks,
+        # which docs/KEYS.md admits, but the common case leaves nothing to undelete.
+        size = self.path.stat().st_size
+        with open(self.path, "r+b") as handle:
+            handle.write(b"\0" * size)
+            handle.flush()
+        self.path.unlink()
+        paths.fsync_dir(self.path.parent)
+        return True

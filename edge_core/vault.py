@@ -1,0 +1,447 @@
+"""The vault: FaceSeal's one entry point for templates, keys and the audit log.
+
+``Vault.open()`` finds the root, unwraps the keys below it, opens the encrypted
+database and finishes any key operation a crash interrupted. Everything the CLI
+and the UI do goes through the methods here (key operations live in
+:mod:`edge_core.keyops`), so the two never disagree.
+
+Concurrency: SQLite serialises writers (``BEGIN IMMEDIATE``); key operations
+also hold an exclusive cross-process lock. A long-lived process notices that
+another one rotated the keys because the database's ``vault_version`` moved,
+and reloads its keys before writing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import audit, audit_inbox, database, paths
+from .database import Connection, get_meta, set_meta, transaction
+from .embeddings import normalise
+from .errors import (
+    CorruptBlob,
+    DataDirUnreadable,
+    IdentityExists,
+    RootKeyMissing,
+    UnknownIdentity,
+    UsageError,
+    VaultLocked,
+    WrongRootKey,
+)
+from .faults import checkpoint
+from .keys import material, roots
+from .keys.keystore import KeyStore, UnlockedKeys, now_iso
+from .keys.roots import RootKey, RootStore
+from .layout import Layout
+from .locking import key_lock
+from .matching import Gallery, MatchResult
+from .sealing import open_blob, parse_header, seal
+
+INBOX_SECRET = "audit-inbox-key"
+NAME_RE = re.compile(r"^[^\x00-\x1f\x7f]{1,128}$")
+#: Schema extensions other parts of edge_core register (telemetry's outbox), run after the core's.
+EXTRA_MIGRATIONS: list[Callable[[Connection], None]] = []
+
+
+class PackMismatch(UsageError):
+    """Embeddings from different models are not comparable."""
+
+
+@dataclass(frozen=True)
+class IdentityInfo:
+    id: str
+    name: str
+    created_at: str
+    samples: int
+    pack: str
+
+
+def _age_days(iso: str | None) -> float | None:
+    if not iso:
+        return None
+    return round((datetime.now(timezone.utc) - datetime.fromisoformat(iso)).total_seconds() / 86400, 2)
+
+
+def _check_name(name: str) -> str:
+    if not isinstance(name, str) or not NAME_RE.match(name) or name != name.strip():
+        raise UsageError("a name is 1 to 128 printable characters without leading or trailing spaces")
+    return name
+
+
+class Vault:
+    """An unlocked vault. Obtain one with :meth:`open`; :meth:`close` drops every key."""
+
+    def __init__(self, layout: Layout, store: RootStore, root: RootKey, keys: UnlockedKeys, conn: Connection) -> None:
+        self.layout = layout
+        self.root_store = store
+        self.root = root
+        self.keys: UnlockedKeys | None = keys
+        self._conn: Connection | None = conn
+        self._db_inode = os.stat(layout.db).st_ino
+        self._identity_keys: dict[tuple[str, int], bytes] = {}
+        self._galleries: dict[str, tuple[tuple[int, int], Gallery]] = {}
+        self._local_writes = 0
+
+    # ------------------------------------------------------------------ open
+    @classmethod
+    def open(cls, home: Path | None = None) -> "Vault":
+        """Open the vault in ``home`` (default: the data directory), creating it if there is none.
+
+        Data that exists but cannot be opened is reported and never touched:
+        FaceSeal never re-initialises over data it cannot read.
+        """
+        layout = Layout(Path(home) if home else paths.data_dir())
+        if layout.home.exists() and not layout.home.is_dir():
+            raise DataDirUnreadable(f"{layout.home} is not a folder")
+        paths.ensure_private_dir(layout.home)
+        paths.ensure_private_dir(layout.keys_dir)
+        with key_lock(layout.keys_dir, exclusive=True):
+            if layout.init_marker.exists() or not layout.has_data():
+                _initialise(layout)
+            from .keyops import recover  # key operations build on the vault; import late
+
+            store, root, keys = recover.finish_reset(layout) or _unlock(layout)
+            conn = _connect(layout, keys)
+            vault = cls(layout, store, root, keys, conn)
+            recover.finish_pending(vault)
+            vault._drain_inbox()
+        return vault
+
+    def close(self) -> None:
+        """Drop every key and cache from memory and close the database."""
+        self.keys = None
+        self._identity_keys.clear()
+        self._galleries.clear()
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> "Vault":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ internals
+    @property
+    def conn(self) -> Connection:
+        if self._conn is None or self.keys is None:
+            raise VaultLocked("the vault is locked; unlock it first")
+        return self._conn
+
+    def _vault_key(self, version: int) -> bytes:
+        """The vault key of ``version``, reloading the key store if another process added it."""
+        assert self.keys is not None
+        if version not in self.keys.vault:
+            self.reload_keys()
+        if version not in self.keys.vault:
+            raise DataDirUnreadable(f"vault key version {version} is missing from the key store")
+        return self.keys.vault[version]
+
+    def reload_keys(self) -> None:
+        """Re-read the root and the key store (another process rotated them)."""
+        if os.stat(self.layout.db).st_ino != self._db_inode:
+            raise DataDirUnreadable("the vault was reset by another FaceSeal process; open it again")
+        with key_lock(self.layout.keys_dir, exclusive=False):
+            self.root_store, self.root, self.keys = _unlock(self.layout)
+        self._identity_keys.clear()
+
+    def primary_version(self) -> int:
+        return int(get_meta(self.conn, "vault_version") or 1)
+
+    def wrap_secret(self, kind: str, owner: str, version: int, plaintext: bytes) -> bytes:
+        """Wrap an L3 key or a named secret under vault key ``version``, bound to its owner."""
+        return wrap_under(self._vault_key(version), kind, owner, version, plaintext)
+
+    def unwrap_secret(self, kind: str, owner: str, version: int, blob: bytes) -> bytes:
+        plain = material.aead_unwrap(self._vault_key(version), bytes(blob), _wrap_aad(kind, owner, version))
+        if plain is None:
+            raise DataDirUnreadable(f"the wrapped {kind} key of {owner} failed authentication (tampered)")
+        return plain
+
+    @contextmanager
+    def writing(self) -> Iterator[Connection]:
+        """A write transaction that sees the current vault key version."""
+        with transaction(self.conn) as conn:
+            self._local_writes += 1
+            yield conn
+
+    def put_secret(self, name: str, value: bytes) -> None:
+        """Seal a named secret (the device key, the audit inbox key) under the primary vault key."""
+        with self.writing() as conn:
+            self._put_secret(conn, name, value)
+
+    def _put_secret(self, conn: Connection, name: str, value: bytes) -> None:
+        version = self.primary_version()
+        conn.execute(
+            "INSERT INTO secrets(name, key_version, wrapped) VALUES (?,?,?) "
+            "ON CONFLICT(name) DO UPDATE SET key_version = excluded.key_version, wrapped = excluded.wrapped",
+            (name, version, self.wrap_secret("secret", name, version, value)),
+        )
+
+    def get_secret(self, name: str) -> bytes | None:
+        row = self.conn.execute("SELECT key_version, wrapped FROM secrets WHERE name = ?", (name,)).fetchone()
+        return None if row is None else self.unwrap_secret("secret", name, row[0], row[1])
+
+    def delete_secret(self, name: str) -> bool:
+        with self.writing() as conn:
+            return conn.execute("DELETE FROM secrets WHERE name = ?", (name,)).rowcount > 0
+
+    def _identity_key(self, identity_id: str, version: int, wrapped: bytes) -> bytes:
+        cache_key = (identity_id, version)
+        if cache_key not in self._identity_keys:
+            self._identity_keys[cache_key] = self.unwrap_secret("identity", identity_id, version, wrapped)
+        return self._identity_keys[cache_key]
+
+    def _identity(self, name: str) -> tuple[str, int, bytes]:
+        row = self.conn.execute("SELECT id, key_version, wrapped_key FROM identities WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise UnknownIdentity(f"no identity named '{name}' is enrolled")
+        return row[0], row[1], bytes(row[2])
+
+    def _drain_inbox(self) -> None:
+        """Move failed-unlock events recorded while the vault was closed into the chain."""
+        private = self.get_secret(INBOX_SECRET)
+        if private is None:
+            return
+        pending = audit_inbox.read(self.layout.home, private)
+        if pending:
+            with self.writing() as conn:
+                for event in pending:
+                    if conn.execute("INSERT OR IGNORE INTO audit_inbox_consumed(id) VALUES (?)", (event["id"],)).rowcount:
+                        audit.append(conn, "unlock_failed", reason=event["reason"], at=event["ts"])
+        audit_inbox.remove(self.layout.home)
+
+    # ------------------------------------------------------------ templates
+    def enroll(self, name: str, embeddings: np.ndarray, pack: str, add: bool = False) -> dict[str, Any]:
+        """Seal each sample as its own template under a new (or, with ``add``, the existing) identity."""
+        _check_name(name)
+        samples = normalise(embeddings)
+        with self.writing() as conn:
+            row = conn.execute(
+                "SELECT id, key_version, wrapped_key, key_generation FROM identities WHERE name = ?", (name,)
+            ).fetchone()
+            if row is not None and not add:
+                raise IdentityExists(f"'{name}' is already enrolled; use --add to add samples, or delete it first")
+            if row is None and add:
+                raise UnknownIdentity(f"no identity named '{name}' is enrolled")
+            if row is None:
+                identity_id, version, key = uuid.uuid4().hex, self.primary_version(), material.random_key()
+                generation = version
+                conn.execute(
+                    "INSERT INTO identities(id, name, created_at, key_version, key_generation, wrapped_key) "
+                    "VALUES (?,?,?,?,?,?)",
+                    (identity_id, name, now_iso(), version, generation,
+                     self.wrap_secret("identity", identity_id, version, key)),
+                )
+            else:
+                identity_id, version, generation = row[0], row[1], row[3]
+                key = self._identity_key(identity_id, version, bytes(row[2]))
+                self._check_pack(conn, identity_id, name, pack, samples.shape[1])
+            rows = []
+            for sample in samples:
+                template_id = uuid.uuid4().hex
+                blob = seal(key, generation, template_id, sample.tobytes())
+                rows.append((template_id, identity_id, pack, samples.shape[1], now_iso(), blob))
+            conn.executemany("INSERT INTO templates(id, identity_id, pack, dim, created_at, blob) VALUES (?,?,?,?,?,?)", rows)
+            audit.append(conn, "identity_enrolled", identity=identity_id, samples=len(rows), pack=pack, added=add)
+        return {"status": "enrolled", "name": name, "samples": len(rows), "pack": pack}
+
+    def _check_pack(self, conn: Connection, identity_id: str, name: str, pack: str, dim: int) -> None:
+        stored = conn.execute("SELECT DISTINCT pack, dim FROM templates WHERE identity_id = ?", (identity_id,)).fetchall()
+        for stored_pack, stored_dim in stored:
+            if stored_pack != pack or stored_dim != dim:
+                raise PackMismatch(
+                    f"the templates of '{name}' were made by model pack '{stored_pack}' ({stored_dim}-d); "
+                    f"this embedding comes from '{pack}' ({dim}-d), and the two are not comparable. "
+                    f"Enrol '{name}' again with '{pack}' to switch"
+                )
+
+    def _open_templates(self, rows: list[tuple]) -> np.ndarray:
+        """Decrypt rows (id, blob, dim, identity_id, key_version, wrapped_key, key_generation) into a matrix."""
+        out = np.empty((len(rows), rows[0][2] if rows else 0), dtype=np.float32)
+        for i, (template_id, blob, dim, identity_id, version, wrapped, generation) in enumerate(rows):
+            blob = bytes(blob)
+            if parse_header(blob).key_version != generation:
+                raise CorruptBlob(f"template {template_id} carries key version "
+                                  f"{parse_header(blob).key_version}, its identity key is of version {generation}")
+            key = self._identity_key(identity_id, version, bytes(wrapped))
+            out[i] = np.frombuffer(open_blob(key, template_id, blob), dtype=np.float32, count=dim)
+        return out
+
+    _TEMPLATE_ROWS = (
+        "SELECT t.id, t.blob, t.dim, i.id, i.key_version, i.wrapped_key, i.key_generation FROM templates t "
+        "JOIN identities i ON i.id = t.identity_id "
+    )
+
+    def verify(self, name: str, embedding: np.ndarray, pack: str, threshold: float) -> MatchResult:
+        probe = normalise(embedding)[0]
+        identity_id, _, _ = self._identity(name)
+        self._check_pack(self.conn, identity_id, name, pack, probe.shape[0])
+        rows = self.conn.execute(self._TEMPLATE_ROWS + "WHERE t.identity_id = ?", (identity_id,)).fetchall()
+        if not rows:
+            raise UnknownIdentity(f"'{name}' has no templates left; enrol again")
+        score = float(np.max(self._open_templates(rows) @ probe))
+        return MatchResult(name, score, threshold, pack)
+
+    def identify(self, embedding: np.ndarray, pack: str, threshold: float) -> MatchResult:
+        probe = normalise(embedding)[0]
+        gallery = self.gallery(pack)
+        if gallery.names and gallery.matrix.shape[1] != probe.shape[0]:
+            raise PackMismatch(f"templates of pack '{pack}' are {gallery.matrix.shape[1]}-d; this embedding is {probe.shape[0]}-d")
+        name, score = gallery.best(probe)
+        return MatchResult(name, score, threshold, pack)
+
+    def gallery(self, pack: str) -> Gallery:
+        """Every template of ``pack`` decrypted, cached until any process writes to the database."""
+        generation = (self.conn.execute("PRAGMA data_version").fetchone()[0], self._local_writes)
+        cached = self._galleries.get(pack)
+        if cached and cached[0] == generation:
+            return cached[1]
+        rows = self.conn.execute(
+            self._TEMPLATE_ROWS + "WHERE t.pack = ? ORDER BY i.name, t.id", (pack,)
+        ).fetchall()
+        matrix = self._open_templates(rows) if rows else np.zeros((0, 0), np.float32)
+        names: list[str] = []
+        blocks: list[np.ndarray] = []
+        owners = [r[3] for r in rows]
+        id_to_name = dict(self.conn.execute("SELECT id, name FROM identities").fetchall())
+        start = 0
+        for i in range(1, len(rows) + 1):
+            if i == len(rows) or owners[i] != owners[start]:
+                names.append(id_to_name[owners[start]])
+                blocks.append(matrix[start:i])
+                start = i
+        gallery = Gallery(names, blocks)
+        self._galleries[pack] = (generation, gallery)
+        return gallery
+
+    def list_identities(self) -> list[IdentityInfo]:
+        rows = self.conn.execute(
+            "SELECT i.id, i.name, i.created_at, count(t.id), coalesce(min(t.pack), '') FROM identities i "
+            "LEFT JOIN templates t ON t.identity_id = i.id GROUP BY i.id ORDER BY i.name"
+        ).fetchall()
+        return [IdentityInfo(*row) for row in rows]
+
+    def verify_all(self) -> int:
+        """Open every template (a full integrity check); returns how many opened."""
+        rows = self.conn.execute(self._TEMPLATE_ROWS).fetchall()
+        total = 0
+        for start in range(0, len(rows), 4096):
+            total += len(self._open_templates(rows[start : start + 4096]))
+        return total
+
+    # --------------------------------------------------------------- status
+    def status(self) -> dict[str, Any]:
+        assert self.keys is not None
+        ks = KeyStore.load(self.layout.keystore)
+        count = lambda table: self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: E731
+        version = self.primary_version()
+        root_created = ks.root_created.get(self.root.kid)
+        return {
+            "data_dir": str(self.layout.home),
+            "root_key": {
+                "store": self.root_store.name,
+                "where": self.root_store.describe(),
+                "fingerprint": self.root.fingerprint,
+                "created_at": root_created,
+                "age_days": _age_days(root_created),
+            },
+            "vault_key": {
+                "version": version,
+                "created_at": ks.vault_created.get(version),
+                "age_days": _age_days(ks.vault_created.get(version)),
+            },
+            "identities": count("identities"),
+            "templates": count("templates"),
+            "audit_events": count("audit_events"),
+            "schema_version": self.conn.execute("PRAGMA user_version").fetchone()[0],
+        }
+
+    def audit_events(self) -> list[audit.Event]:
+        return audit.events(self.conn)
+
+    def audit_verify(self) -> list[str]:
+        return audit.verify(self.conn)
+
+
+# ---------------------------------------------------------------- helpers
+def _wrap_aad(kind: str, owner: str, version: int) -> bytes:
+    return f"faceseal/{kind}/v1:{owner}:{version}".encode()
+
+
+def wrap_under(vault_key: bytes, kind: str, owner: str, version: int, plaintext: bytes) -> bytes:
+    """An identity key (``kind`` "identity") or named secret ("secret") wrapped by a vault key."""
+    return material.aead_wrap(vault_key, plaintext, _wrap_aad(kind, owner, version))
+
+
+def _unlock(layout: Layout) -> tuple[RootStore, RootKey, UnlockedKeys]:
+    """Root + key store -> the L2 keys; a failure is sealed into the audit inbox, then raised."""
+    if not layout.keystore.exists():
+        raise DataDirUnreadable(f"the key store {layout.keystore} is missing; FaceSeal left the data as it is")
+    if not layout.db.exists():
+        raise DataDirUnreadable(f"the database {layout.db} is missing; FaceSeal left the data as it is")
+    ks = KeyStore.load(layout.keystore)
+    try:
+        store, root = roots.find_root(layout.keys_dir, layout.keychain_account)
+        return store, root, ks.unlock(root)
+    except RootKeyMissing:
+        audit_inbox.record(layout.home, ks.audit_inbox_public_key, "root_key_missing")
+        raise
+    except WrongRootKey:
+        audit_inbox.record(layout.home, ks.audit_inbox_public_key, "wrong_root_key")
+        raise
+
+
+def _connect(layout: Layout, keys: UnlockedKeys) -> Connection:
+    try:
+        conn = database.connect(layout.db, keys.database)
+    except DataDirUnreadable:
+        audit_inbox.record(layout.home, KeyStore.load(layout.keystore).audit_inbox_public_key, "database_unreadable")
+        raise
+    database.migrate(conn, EXTRA_MIGRATIONS)
+    return conn
+
+
+def _initialise(layout: Layout) -> None:
+    """Create a brand-new vault. The marker makes an interrupted creation start over cleanly."""
+    layout.init_marker.touch(mode=0o600)
+    for leftover in layout.db_files() + [layout.keystore]:
+        leftover.unlink(missing_ok=True)  # only ever a previous, interrupted creation's
+    store = roots.store_for_new_root(layout.keys_dir, layout.keychain_account)
+    # The variable is the user's own key; a keychain entry or file already there is
+    # left by an interrupted creation or a deleted data directory: reuse, never replace.
+    existing = store.load()
+    root = existing or store.generate()
+    adopted = existing is not None
+    keys = UnlockedKeys(database=material.random_key(), vault={1: material.random_key()})
+    inbox_private, inbox_public = audit_inbox.new_keypair()
+    ks = KeyStore(audit_inbox_public_key=inbox_public)
+    ks.add_root(root, keys)
+    ks.vault_created[1] = now_iso()
+    ks.save(layout.keystore)
+    checkpoint("init.keystore")
+    if store.mutable:
+        store.activate(root)
+    conn = database.connect(layout.db, keys.database)
+    try:
+        database.migrate(conn, EXTRA_MIGRATIONS)
+        vault = Vault(layout, store, root, keys, conn)
+        with vault.writing() as tx:
+            set_meta(tx, "vault_version", "1")
+            vault._put_secret(tx, INBOX_SECRET, inbox_private)
+            audit.append(tx, "vault_created", root_store=store.name, root_fingerprint=root.fingerprint, adopted_root=adopted)
+    finally:
+        conn.close()
+    layout.init_marker.unlink()
+    paths.fsync_dir(layout.keys_dir)
