@@ -85,8 +85,11 @@ def create_session(model: bytes, *, name: str, pack: str) -> ort.InferenceSessio
     """One CPU session with deliberate threading: intra-op = ``inference_threads()``, inter-op 1.
 
     Sequential execution because these graphs are chains: parallel branches would
-    only add scheduling overhead. Warnings are silenced (severity 3) because a
-    person cannot act on them; real failures still raise.
+    only add scheduling overhead. Spinning is off because a pack runs two sessions
+    one after the other: the idle one's spinning threads would steal the cores
+    from the busy one (measured: detect + embed took twice the sum of the parts).
+    Warnings are silenced (severity 3) because a person cannot act on them; real
+    failures still raise.
     """
     options = ort.SessionOptions()
     options.intra_op_num_threads = inference_threads()
