@@ -57,7 +57,8 @@ def _frame(image: np.ndarray, size: tuple[int, int] = (640, 480)) -> np.ndarray:
     """The image letterboxed into a camera-sized frame."""
     width, height = size
     scale = min(width / image.shape[1], height / image.shape[0])
-    resized = cv2.resize(image, (int(image.shape[1] * scale), int(image.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+    size = (int(image.shape[1] * scale), int(image.shape[0] * scale))
+    resized = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     frame = np.zeros((height, width, 3), np.uint8)
     frame[: resized.shape[0], : resized.shape[1]] = resized
     return frame

@@ -22,7 +22,8 @@ def _shrunk(image: np.ndarray, side: int) -> np.ndarray:
     scale = side / max(image.shape[:2])
     if scale >= 1:
         return image
-    return cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+    size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
 def _assert_same_faces(ours, boxes: np.ndarray, landmarks: np.ndarray, label: str) -> None:
