@@ -13,15 +13,22 @@ from pathlib import Path
 
 import sqlcipher3
 
-from .errors import DataDirUnreadable
+from .errors import DataDirUnreadable, FaceSealError
 
 Connection = sqlcipher3.Connection
 DatabaseError = sqlcipher3.DatabaseError
+Error = sqlcipher3.Error
 BUSY_TIMEOUT_S = 120.0
 
 
-def connect(path: Path, key: bytes) -> Connection:
-    """Open (or create) the encrypted database; a wrong key or a damaged file is refused."""
+def connect(path: Path, key: bytes, create: bool = False) -> Connection:
+    """Open the encrypted database (``create``: a new one); a wrong key or a damaged file is refused.
+
+    Opening an existing vault never writes before it has proven the file holds
+    FaceSeal's schema: an emptied or foreign file is reported, not re-initialised.
+    """
+    if not create and not path.exists():
+        raise DataDirUnreadable(f"the database {path} is missing; FaceSeal left the data as it is")
     # SQLite gives the -wal and -shm files the main file's mode: make that 0600 from the start.
     os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
     os.chmod(path, 0o600)
@@ -31,6 +38,8 @@ def connect(path: Path, key: bytes) -> Connection:
         conn.execute("PRAGMA cipher_log_level = NONE")
         conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        if not create and conn.execute("PRAGMA user_version").fetchone()[0] == 0:
+            raise DatabaseError("no FaceSeal schema")
         conn.execute("PRAGMA journal_mode = WAL").fetchone()
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
@@ -42,6 +51,16 @@ def connect(path: Path, key: bytes) -> Connection:
             "FaceSeal left it as it is"
         ) from None
     return conn
+
+
+def translate(error: sqlcipher3.Error) -> FaceSealError:
+    """A database error as a person should read it: busy, or damaged (never SQLite's own words)."""
+    if isinstance(error, sqlcipher3.OperationalError) and "locked" in str(error):
+        return FaceSealError("another FaceSeal process kept the vault busy for too long; try again")
+    return DataDirUnreadable(
+        "the database is damaged (a page failed to decrypt or parse); FaceSeal left it as it is. "
+        "Restore the data directory from a backup"
+    )
 
 
 @contextlib.contextmanager

@@ -433,7 +433,7 @@ def _initialise(layout: Layout) -> None:
     checkpoint("init.keystore")
     if store.mutable:
         store.activate(root)
-    conn = database.connect(layout.db, keys.database)
+    conn = database.connect(layout.db, keys.database, create=True)
     try:
         database.migrate(conn, EXTRA_MIGRATIONS)
         vault = Vault(layout, store, root, keys, conn)

@@ -53,7 +53,7 @@ def reset(vault: Vault, keep_audit: bool = False, keep_outbox: bool = False, kee
 
         for leftover in layout.db_files(layout.staged_db):
             leftover.unlink(missing_ok=True)
-        staged = database.connect(layout.staged_db, keys.database)
+        staged = database.connect(layout.staged_db, keys.database, create=True)
         try:
             database.migrate(staged, EXTRA_MIGRATIONS)
             with transaction(staged) as tx:

@@ -1,0 +1,194 @@
+"""The command line as a person uses it: results, decisions, and one clear line for every bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from edge_core.vault import Vault
+from tests.conftest import run_cli, tree_snapshot
+
+
+@pytest.fixture
+def people(tmp_path):
+    """Embedding files for two people: alice (3 samples), bob (2), plus probes."""
+    rng = np.random.default_rng(7)
+    alice, bob = rng.normal(size=(1, 64)), rng.normal(size=(1, 64))
+    files = {
+        "alice": alice + 0.05 * rng.normal(size=(3, 64)),
+        "bob": bob + 0.05 * rng.normal(size=(2, 64)),
+        "alice_probe": (alice + 0.05 * rng.normal(size=(1, 64)))[0],
+        "stranger": rng.normal(size=64),
+    }
+    out = {}
+    for name, array in files.items():
+        out[name] = tmp_path / f"{name}.npy"
+        np.save(out[name], array.astype(np.float32))
+    return out
+
+
+def enrol(people):
+    for name in ("alice", "bob"):
+        result = run_cli("enroll", name, "--embedding", str(people[name]), "--json")
+        assert result.returncode == 0, result.stderr
+
+
+def test_enrol_verify_identify_list(people):
+    enrol(people)
+    verify = run_cli("verify", "alice", "--embedding", str(people["alice_probe"]), "--json")
+    assert verify.returncode == 0
+    decision = json.loads(verify.stdout)
+    assert decision["match"] is True and decision["score"] > 0.9 and decision["threshold"] == 0.45
+    wrong = run_cli("verify", "bob", "--embedding", str(people["alice_probe"]), "--json")
+    assert wrong.returncode == 10 and json.loads(wrong.stdout)["match"] is False
+    who = json.loads(run_cli("identify", "--embedding", str(people["alice_probe"]), "--json").stdout)
+    assert who["name"] == "alice" and who["match"] is True
+    nobody = run_cli("identify", "--embedding", str(people["stranger"]), "--json")
+    assert nobody.returncode == 10 and json.loads(nobody.stdout)["match"] is False
+    listed = json.loads(run_cli("list", "--json").stdout)
+    assert [(i["name"], i["samples"]) for i in listed] == [("alice", 3), ("bob", 2)]
+    human = run_cli("verify", "alice", "--embedding", str(people["alice_probe"]))
+    assert "match: True" in human.stdout and "score:" in human.stdout
+
+
+def test_status_reports_keys_counts_and_path(people, isolated):
+    enrol(people)
+    status = json.loads(run_cli("status", "--json").stdout)
+    assert status["data_dir"] == str(isolated)
+    assert status["root_key"]["store"] == "file" and status["root_key"]["age_days"] == 0.0
+    assert status["vault_key"]["version"] == 1
+    assert (status["identities"], status["templates"]) == (2, 5)
+
+
+def test_enrolling_the_same_name_twice_is_refused_unless_adding(people):
+    enrol(people)
+    again = run_cli("enroll", "alice", "--embedding", str(people["alice"]))
+    assert again.returncode == 1 and "already enrolled" in again.stderr
+    added = run_cli("enroll", "alice", "--add", "--embedding", str(people["alice_probe"]), "--json")
+    assert json.loads(added.stdout)["samples"] == 1
+    assert json.loads(run_cli("list", "--json").stdout)[0]["samples"] == 4
+
+
+def test_templates_from_another_pack_are_not_compared(people):
+    enrol(people)
+    result = run_cli("verify", "alice", "--pack", "open", "--embedding", str(people["alice_probe"]))
+    assert result.returncode == 2 and "not comparable" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (np.arange(64), "floating-point"),
+        (np.zeros((2, 3, 4), np.float32), "(k, d) array"),
+        (np.zeros(64, np.float32), "all-zero"),
+        (np.full(64, np.nan, np.float32), "NaN"),
+        (np.array(["a", "b"]), "floating-point"),
+        (b"not numpy at all", "not a NumPy .npy file"),
+        (np.ones((2, 64), np.float32), "take one"),
+    ],
+)
+def test_bad_embedding_files_get_one_line_and_change_nothing(people, tmp_path, isolated, content, message):
+    enrol(people)
+    before = tree_snapshot(isolated)
+    path = tmp_path / "bad.npy"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        np.save(path, content)
+    result = run_cli("verify", "alice", "--embedding", str(path))
+    assert result.returncode == 2 and message in result.stderr
+    if message != "take one":
+        enrolled = run_cli("enroll", "carol", "--embedding", str(path))
+        assert enrolled.returncode == 2 and message in enrolled.stderr
+    after = tree_snapshot(isolated)
+    assert after["faceseal.db"] == before["faceseal.db"]
+    assert json.loads(run_cli("list", "--json").stdout)[-1]["name"] == "bob"
+
+
+def test_unknown_identity_and_usage_errors_are_one_line(people):
+    enrol(people)
+    for args, code, text in [
+        (("verify", "nobody", "--embedding", str(people["alice_probe"])), 1, "no identity named 'nobody'"),
+        (("delete-identity", "nobody", "--yes"), 1, "no identity named 'nobody'"),
+        (("enroll", "x"), 2, "--embedding"),
+        (("frobnicate",), 2, "invalid choice"),
+        (("enroll", " padded ", "--embedding", str(people["alice"])), 2, "printable characters"),
+        (("verify", "alice", "--embedding", "/no/such/file.npy"), 2, "no such file"),
+    ]:
+        result = run_cli(*args, "--json")
+        assert result.returncode == code, (args, result.stderr)
+        assert text in result.stderr
+        assert json.loads(result.stdout)["error"]
+
+
+def test_destructive_commands_need_confirmation(people):
+    enrol(people)
+    refused = run_cli("delete-identity", "alice")
+    assert refused.returncode == 2 and "--yes" in refused.stderr
+    assert run_cli("reset").returncode == 2
+    assert len(json.loads(run_cli("list", "--json").stdout)) == 2
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "flip-page", "empty"])
+def test_damaged_database_is_reported_and_left_byte_for_byte(people, isolated, damage):
+    enrol(people)
+    db = isolated / "faceseal.db"
+    data = bytearray(db.read_bytes())
+    if damage == "truncate":
+        data = data[: len(data) // 2 + 100]
+    elif damage == "garbage":
+        data = bytearray(os.urandom(len(data)))
+    elif damage == "flip-page":
+        data[5000] ^= 0xFF
+    else:
+        data = bytearray()
+    db.write_bytes(bytes(data))
+    before = tree_snapshot(isolated)
+    for command in (("status",), ("list",), ("enroll", "carol", "--embedding", str(people["alice"]))):
+        result = run_cli(*command)
+        assert result.returncode == 4, (damage, command, result.stderr)
+        assert "left it as it is" in result.stderr or "failed authentication" in result.stderr
+    after = tree_snapshot(isolated)
+    after.pop("audit-inbox", None)  # the failed unlock, sealed for the audit log
+    assert after == before
+
+
+def test_missing_key_store_is_never_reinitialised(people, isolated):
+    enrol(people)
+    (isolated / "keys" / "keystore.json").unlink()
+    before = tree_snapshot(isolated)
+    result = run_cli("status")
+    assert result.returncode == 4 and "key store" in result.stderr
+    assert tree_snapshot(isolated) == before
+
+
+@pytest.mark.parametrize("content", [b"{", b"{}", b'{"format": 1}', b"\x00" * 50])
+def test_damaged_key_store_is_refused(people, isolated, content):
+    enrol(people)
+    (isolated / "keys" / "keystore.json").write_bytes(content)
+    before = tree_snapshot(isolated)
+    result = run_cli("list")
+    assert result.returncode == 4 and "damaged" in result.stderr
+    assert tree_snapshot(isolated) == before
+
+
+def test_a_tampered_template_is_a_clear_error_and_others_still_open(people, isolated):
+    enrol(people)
+    with Vault.open() as vault:
+        tid, blob = vault.conn.execute(
+            "SELECT t.id, t.blob FROM templates t JOIN identities i ON i.id = t.identity_id WHERE i.name='alice' LIMIT 1"
+        ).fetchone()
+        blob = bytearray(blob)
+        blob[-1] ^= 1
+        vault.conn.execute("UPDATE templates SET blob = ? WHERE id = ?", (bytes(blob), tid))
+    result = run_cli("verify", "alice", "--embedding", str(people["alice_probe"]))
+    assert result.returncode == 4 and "failed authentication" in result.stderr
+    assert run_cli("verify", "bob", "--embedding", str(people["bob"]).replace("bob", "bob")).returncode in (0, 2)
+
+
+def test_no_arguments_prints_status():
+    result = run_cli()
+    assert result.returncode == 0 and "root_key:" in result.stdout
