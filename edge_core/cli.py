@@ -13,17 +13,16 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, NoReturn
 
-from . import __version__, database, embeddings, keyops
+from . import __version__, cli_biometrics, database, device, keyops
+from .cli_biometrics import add_source_arguments, probe_from
 from .errors import FaceSealError, UsageError
+from .telemetry import cli as telemetry_cli
 from .vault import Vault
 
 NO_MATCH = 10
 INTERNAL_ERROR = 70
-DEFAULT_THRESHOLD = 0.45
-EXTERNAL_PACK = "external"
 
 Handler = Callable[[argparse.Namespace], tuple[Any, int]]
 
@@ -75,16 +74,9 @@ def cmd_status(args: argparse.Namespace) -> tuple[Any, int]:
 
 
 def cmd_enroll(args: argparse.Namespace) -> tuple[Any, int]:
-    samples = embeddings.load(args.embedding)
+    probe = probe_from(args, enrol=True)
     with Vault.open() as vault:
-        return vault.enroll(args.name, samples, args.pack or EXTERNAL_PACK, add=args.add), 0
-
-
-def _probe(args: argparse.Namespace):
-    probe = embeddings.load(args.embedding)
-    if probe.shape[0] != 1:
-        raise UsageError(f"{args.embedding} holds {probe.shape[0]} vectors; verify and identify take one")
-    return probe[0]
+        return vault.enroll(args.name, probe.vectors, probe.pack, add=args.add), 0
 
 
 def _decision(result) -> tuple[Any, int]:
@@ -92,15 +84,22 @@ def _decision(result) -> tuple[Any, int]:
 
 
 def cmd_verify(args: argparse.Namespace) -> tuple[Any, int]:
-    probe = _probe(args)
+    probe = probe_from(args, enrol=False)
     with Vault.open() as vault:
-        return _decision(vault.verify(args.name, probe, args.pack or EXTERNAL_PACK, args.threshold))
+        return _decision(vault.verify(args.name, probe.vectors[0], probe.pack, probe.threshold))
 
 
 def cmd_identify(args: argparse.Namespace) -> tuple[Any, int]:
-    probe = _probe(args)
+    """The best candidate for the (largest) face; with a photo, also every face in it."""
+    probe = probe_from(args, enrol=False)
     with Vault.open() as vault:
-        return _decision(vault.identify(probe, args.pack or EXTERNAL_PACK, args.threshold))
+        payload, code = _decision(vault.identify(probe.vectors[0], probe.pack, probe.threshold))
+        if probe.faces is not None:
+            payload["faces"] = [
+                {"box": face["box"], **vault.identify(face["embedding"], probe.pack, probe.threshold).as_dict()}
+                for face in probe.faces
+            ]
+    return payload, code
 
 
 def cmd_list(args: argparse.Namespace) -> tuple[Any, int]:
@@ -148,35 +147,26 @@ def cmd_audit_list(args: argparse.Namespace) -> tuple[Any, int]:
 
 # -------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser = _Parser(prog="faceseal", description="Face templates sealed under keys you own.", parents=[common])
+    parser = _Parser(prog="faceseal", description="Face templates sealed under keys you own.")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON (anywhere on the line)")
     parser.add_argument("--version", action="version", version=f"faceseal {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    def command(name: str, handler: Handler, help: str, **kw) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help, description=help, parents=[common], **kw)
-        p.set_defaults(handler=handler)
+    def command(name: str, handler: Handler | None, help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        if handler is not None:
+            p.set_defaults(handler=handler)
         return p
 
     command("status", cmd_status, "where the root key lives, key ages, counts, data path")
-
-    def matching(p: argparse.ArgumentParser, threshold: bool) -> None:
-        p.add_argument("--embedding", type=Path, required=True, metavar="FILE.npy",
-                       help="a (d,) vector, or for enroll a (k, d) array of k samples")
-        p.add_argument("--pack", help="the model pack the embedding came from (default: external)")
-        if threshold:
-            p.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
-                           help=f"cosine similarity needed for a match (default {DEFAULT_THRESHOLD})")
-
     p = command("enroll", cmd_enroll, "enrol a person: each sample becomes its own sealed template")
     p.add_argument("name")
     p.add_argument("--add", action="store_true", help="add samples to an identity already enrolled")
-    matching(p, threshold=False)
+    add_source_arguments(p, enrol=True)
     p = command("verify", cmd_verify, "is this the person they claim to be? (exit 0 match, 10 no match)")
     p.add_argument("name")
-    matching(p, threshold=True)
-    matching(command("identify", cmd_identify, "who is this? (exit 0 match, 10 no match)"), threshold=True)
+    add_source_arguments(p, enrol=False)
+    add_source_arguments(command("identify", cmd_identify, "who is this? (exit 0 match, 10 no match)"), enrol=False)
     command("list", cmd_list, "the enrolled identities")
 
     p = command("rotate-key", cmd_rotate, "replace the root key; the vault key is re-wrapped under it")
@@ -190,24 +180,69 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-device-key", action="store_true", help="keep the device identity key")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
-    audit_parser = command("audit", lambda a: (None, 0), "the tamper-evident audit log")
+    audit_parser = command("audit", None, "the tamper-evident audit log")
     audit_sub = audit_parser.add_subparsers(dest="audit_command", metavar="ACTION", required=True, parser_class=_Parser)
-    for name, handler, text in (("verify", cmd_audit_verify, "check the hash chain; names any edited, inserted or removed event"),
-                                ("list", cmd_audit_list, "print the events")):
-        audit_sub.add_parser(name, help=text, parents=[common]).set_defaults(handler=handler)
+    audit_sub.add_parser("verify", help="check the hash chain; names any edited, inserted or removed event"
+                         ).set_defaults(handler=cmd_audit_verify)
+    audit_sub.add_parser("list", help="print the events").set_defaults(handler=cmd_audit_list)
+
+    cli_biometrics.register(sub, command)
+    telemetry_cli.register(sub, _telemetry_context)
     return parser
+
+
+class _VaultContext:
+    """What the telemetry commands need, opening the vault only when they ask."""
+
+    def __init__(self) -> None:
+        self.vault: Vault | None = None
+
+    def _open(self) -> Vault:
+        if self.vault is None:
+            self.vault = Vault.open()
+        return self.vault
+
+    def connection(self):
+        return self._open().conn
+
+    def device_key(self):
+        return device.device_key(self._open())
+
+    def close(self) -> None:
+        if self.vault is not None:
+            self.vault.close()
+
+
+_contexts: list[_VaultContext] = []
+
+
+def _telemetry_context() -> _VaultContext:
+    _contexts.append(_VaultContext())
+    return _contexts[-1]
+
+
+def _run(args: argparse.Namespace) -> int:
+    if getattr(args, "func", None):  # the telemetry commands print for themselves
+        try:
+            return args.func(args)
+        finally:
+            while _contexts:
+                _contexts.pop().close()
+    payload, code = args.handler(args)
+    _emit(args, payload)
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     wants_json = "--json" in argv
+    argv = [a for a in argv if a != "--json"]  # accepted anywhere on the line
     try:
         args = build_parser().parse_args(argv)
-        if not getattr(args, "handler", None):
+        if not (getattr(args, "handler", None) or getattr(args, "func", None)):
             args = build_parser().parse_args(["status", *argv])
-        payload, code = args.handler(args)
-        _emit(args, payload)
-        return code
+        args.json = wants_json
+        return _run(args)
     except database.Error as error:
         error = database.translate(error)
         return _fail(wants_json, str(error), type(error).__name__, error.exit_code)

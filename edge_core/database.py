@@ -123,13 +123,21 @@ def _v1(conn: Connection) -> None:
     )
 
 
+def _v2(conn: Connection) -> None:
+    """The telemetry outbox (off by default; see docs/TELEMETRY.md)."""
+    from .telemetry.outbox import SCHEMA_STATEMENTS
+
+    for statement in SCHEMA_STATEMENTS:
+        conn.execute(statement)
+
+
 #: Migrations in order; the database's ``user_version`` is how many have run.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2]
 
 
-def migrate(conn: Connection, extra: list[Callable[[Connection], None]] | None = None) -> None:
+def migrate(conn: Connection) -> None:
     """Bring the schema up to date, each step in its own transaction."""
-    steps = MIGRATIONS + (extra or [])
+    steps = MIGRATIONS
     while True:
         with transaction(conn):
             version = conn.execute("PRAGMA user_version").fetchone()[0]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -46,11 +46,12 @@ from .layout import Layout
 from .locking import key_lock
 from .matching import Gallery, MatchResult
 from .sealing import open_blob, parse_header, seal
+from .telemetry.events import Operation
+from .telemetry.outbox import Outbox
+from .telemetry.recording import recorded
 
 INBOX_SECRET = "audit-inbox-key"
 NAME_RE = re.compile(r"^[^\x00-\x1f\x7f]{1,128}$")
-#: Schema extensions other parts of edge_core register (telemetry's outbox), run after the core's.
-EXTRA_MIGRATIONS: list[Callable[[Connection], None]] = []
 
 
 class PackMismatch(UsageError):
@@ -223,6 +224,7 @@ class Vault:
         audit_inbox.remove(self.layout.home)
 
     # ------------------------------------------------------------ templates
+    @recorded(Operation.ENROL, lambda self, *a, **k: self._conn)
     def enroll(self, name: str, embeddings: np.ndarray, pack: str, add: bool = False) -> dict[str, Any]:
         """Seal each sample as its own template under a new (or, with ``add``, the existing) identity."""
         _check_name(name)
@@ -284,6 +286,7 @@ class Vault:
         "JOIN identities i ON i.id = t.identity_id "
     )
 
+    @recorded(Operation.VERIFY, lambda self, *a, **k: self._conn)
     def verify(self, name: str, embedding: np.ndarray, pack: str, threshold: float) -> MatchResult:
         probe = normalise(embedding)[0]
         identity_id, _, _ = self._identity(name)
@@ -294,6 +297,7 @@ class Vault:
         score = float(np.max(self._open_templates(rows) @ probe))
         return MatchResult(name, score, threshold, pack)
 
+    @recorded(Operation.IDENTIFY, lambda self, *a, **k: self._conn)
     def identify(self, embedding: np.ndarray, pack: str, threshold: float) -> MatchResult:
         probe = normalise(embedding)[0]
         gallery = self.gallery(pack)
@@ -343,11 +347,14 @@ class Vault:
 
     # --------------------------------------------------------------- status
     def status(self) -> dict[str, Any]:
+        from .device import device_key  # the device key is sealed here; device.py builds on the vault
+
         assert self.keys is not None
         ks = KeyStore.load(self.layout.keystore)
         count = lambda table: self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: E731
         version = self.primary_version()
         root_created = ks.root_created.get(self.root.kid)
+        telemetry = Outbox(self.conn).settings()
         return {
             "data_dir": str(self.layout.home),
             "root_key": {
@@ -366,6 +373,8 @@ class Vault:
             "templates": count("templates"),
             "audit_events": count("audit_events"),
             "schema_version": self.conn.execute("PRAGMA user_version").fetchone()[0],
+            "device_id": device_key(self).device_id,
+            "telemetry": {"enabled": telemetry.enabled, "endpoint": telemetry.endpoint},
         }
 
     def audit_events(self) -> list[audit.Event]:
@@ -409,7 +418,7 @@ def _connect(layout: Layout, keys: UnlockedKeys) -> Connection:
     except DataDirUnreadable:
         audit_inbox.record(layout.home, KeyStore.load(layout.keystore).audit_inbox_public_key, "database_unreadable")
         raise
-    database.migrate(conn, EXTRA_MIGRATIONS)
+    database.migrate(conn)
     return conn
 
 
@@ -435,7 +444,7 @@ def _initialise(layout: Layout) -> None:
         store.activate(root)
     conn = database.connect(layout.db, keys.database, create=True)
     try:
-        database.migrate(conn, EXTRA_MIGRATIONS)
+        database.migrate(conn)
         vault = Vault(layout, store, root, keys, conn)
         with vault.writing() as tx:
             set_meta(tx, "vault_version", "1")

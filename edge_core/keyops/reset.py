@@ -10,24 +10,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import audit, audit_inbox, database
+from .. import audit, audit_inbox, database, device
 from ..database import set_meta, transaction
 from ..faults import checkpoint
 from ..keys import material
 from ..keys.keystore import KeyStore, UnlockedKeys, now_iso
 from ..keys.roots.keyfile import FileRootStore
 from ..locking import key_lock
-from ..vault import EXTRA_MIGRATIONS, INBOX_SECRET, Vault, wrap_under
+from ..vault import INBOX_SECRET, Vault, wrap_under
 from . import recover
 
-#: Named secrets that ``keep_device_key`` carries over (telemetry registers its key here).
-DEVICE_SECRETS: list[str] = []
-#: Tables that ``keep_outbox`` carries over (telemetry registers its outbox here).
-OUTBOX_TABLES: list[str] = []
+#: What ``keep_outbox`` carries over: the telemetry settings, queued events and batches.
+OUTBOX_TABLES = ["telemetry_settings", "telemetry_events", "telemetry_batches"]
 
 
 def _count(conn, table: str) -> int:
     return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def _outbox_events(conn) -> int:
+    """Queued events plus the events inside sealed batches (sent, pending or dead-lettered)."""
+    batched = conn.execute("SELECT coalesce(sum(event_count), 0) FROM telemetry_batches").fetchone()[0]
+    return _count(conn, "telemetry_events") + batched
 
 
 def reset(vault: Vault, keep_audit: bool = False, keep_outbox: bool = False, keep_device_key: bool = False) -> dict[str, Any]:
@@ -43,9 +47,9 @@ def reset(vault: Vault, keep_audit: bool = False, keep_outbox: bool = False, kee
             "templates_deleted": _count(old, "templates"),
             "identities_deleted": _count(old, "identities"),
             "audit_events_deleted": 0 if keep_audit else _count(old, "audit_events"),
-            "outbox_events_deleted": 0 if keep_outbox else sum(_count(old, t) for t in OUTBOX_TABLES),
+            "outbox_events_deleted": 0 if keep_outbox else _outbox_events(old),
         }
-        kept_secrets = {n: vault.get_secret(n) for n in DEVICE_SECRETS} if keep_device_key else {}
+        kept_secrets = {device.SECRET_NAME: vault.get_secret(device.SECRET_NAME)} if keep_device_key else {}
         store = vault.root_store
         new_root = store.generate() if store.mutable else vault.root
         keys = UnlockedKeys(database=material.random_key(), vault={1: material.random_key()})
@@ -55,7 +59,7 @@ def reset(vault: Vault, keep_audit: bool = False, keep_outbox: bool = False, kee
             leftover.unlink(missing_ok=True)
         staged = database.connect(layout.staged_db, keys.database, create=True)
         try:
-            database.migrate(staged, EXTRA_MIGRATIONS)
+            database.migrate(staged)
             with transaction(staged) as tx:
                 set_meta(tx, "vault_version", "1")
                 secrets = {INBOX_SECRET: inbox_private, **{n: v for n, v in kept_secrets.items() if v is not None}}

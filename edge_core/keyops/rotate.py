@@ -7,11 +7,18 @@ from typing import Any
 from .. import audit
 from ..faults import checkpoint
 from ..locking import key_lock
+from ..telemetry.events import KeyRole, Operation
+from ..telemetry.recording import recorded
 from ..keys.keystore import now_iso
 from ..vault import Vault
 from .common import add_vault_version, live_versions, retire_dead_versions, rewrap_below, switch_root
 
 
+def _conn(vault: Vault, *args: object, **kwargs: object):
+    return vault._conn
+
+
+@recorded(KeyRole.ROOT, _conn)
 def rotate_key(vault: Vault, deep: bool = False) -> dict[str, Any]:
     """A new root with the vault keys re-wrapped under it; ``deep`` also reseals every template.
 
@@ -50,6 +57,7 @@ def rotate_key(vault: Vault, deep: bool = False) -> dict[str, Any]:
     }
 
 
+@recorded(Operation.DELETE, _conn)
 def delete_identity(vault: Vault, name: str) -> dict[str, Any]:
     """Crypto-shred one person: their identity key becomes unrecoverable everywhere.
 
