@@ -24,7 +24,7 @@ test: system-deps $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: system-deps $(STAMP)
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks $(SUITES)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

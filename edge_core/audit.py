@@ -71,7 +71,12 @@ def verify(conn: Connection) -> list[str]:
         except ValueError:
             recomputed = b""
         if recomputed != stored_hash:
-            problems.append(f"event {seq} ({kind}) was edited")
+            moved_from = _original_position(stored_prev, seq, ts, kind, detail, stored_hash)
+            if moved_from is None:
+                problems.append(f"event {seq} ({kind}) was edited, or inserted")
+            else:
+                problems.append(f"event {seq} ({kind}) was event {moved_from}: events were "
+                                f"{'inserted' if moved_from < seq else 'removed'} before it")
         elif stored_prev != prev_hash:
             problems.append(f"event {seq} ({kind}) does not follow event {seq - 1}: an event was inserted or removed before it")
         prev_hash, expected_seq = stored_hash, seq + 1
@@ -81,6 +86,14 @@ def verify(conn: Connection) -> list[str]:
         if int(head_seq) != expected_seq - 1 or (rows and head_hash != prev_hash.hex()):
             problems.append(f"the log ends at event {expected_seq - 1} but its head says {head_seq}: events were removed from the end or inserted after it")
     return problems
+
+
+def _original_position(prev: bytes, seq: int, ts: str, kind: str, detail: str, stored: bytes) -> int | None:
+    """Where an intact event stood before the log was renumbered around it, if nearby."""
+    for candidate in range(max(1, seq - 16), seq + 17):
+        if candidate != seq and _hash(prev, candidate, ts, kind, detail) == stored:
+            return candidate
+    return None
 
 
 def clear(conn: Connection) -> int:

@@ -1,0 +1,34 @@
+"""``make bench``: run every benchmark and print one JSON document with all figures.
+
+docs/PERFORMANCE.md records the figures of a run with the command that produced them.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+
+from . import bench_biometrics, bench_telemetry, bench_vault
+
+SUITES = {"vault": bench_vault, "biometrics": bench_biometrics, "telemetry": bench_telemetry}
+
+
+def main(argv: list[str]) -> int:
+    chosen = argv or list(SUITES)
+    unknown = [name for name in chosen if name not in SUITES]
+    if unknown:
+        print(f"bench: unknown suite(s) {', '.join(unknown)}; choose from {', '.join(SUITES)}", file=sys.stderr)
+        return 2
+    report = {"machine": f"{platform.machine()} {platform.processor() or ''} python {platform.python_version()}",
+              "when": time.strftime("%Y-%m-%d %H:%M:%S")}
+    for name in chosen:
+        print(f"== {name}", flush=True)
+        report[name] = SUITES[name].run()
+    print(json.dumps(report, indent=1, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
