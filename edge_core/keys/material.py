@@ -53,9 +53,12 @@ def parse_base64_key(text: str, source: str) -> bytes:
     return raw
 
 
+_SHA256 = hashes.SHA256()
+
+
 def hkdf(key: bytes, info: bytes, salt: bytes | None = None, length: int = KEY_BYTES) -> bytes:
     """HKDF-SHA256: every derived key in FaceSeal goes through this one call."""
-    return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt, info=info).derive(key)
+    return HKDF(_SHA256, length, salt, info).derive(key)
 
 
 def key_id(key: bytes) -> str:
