@@ -1,0 +1,117 @@
+"""The biometric commands as a person runs them: photos, video, camera, packs; bad input leaves the vault alone."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.conftest import run_cli, tree_snapshot
+
+from .conftest import SHARED_FACES, SHARED_MODELS
+
+OBAMA = [SHARED_FACES / "face_recognition" / f for f in ("obama.jpg", "obama1.jpg", "obama2.jpg")]
+OBAMA_PROBE = SHARED_FACES / "face_recognition" / "obama3.jpg"
+BIDEN = SHARED_FACES / "face_recognition" / "biden.jpg"
+BIDEN_PROBE = SHARED_FACES / "face_recognition" / "biden2.jpg"
+GROUP = SHARED_FACES / "multi_face" / "two_people.jpg"
+
+
+def cli_json(*args: str, code: int = 0) -> dict:
+    result = run_cli(*args, "--json")
+    assert result.returncode == code, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+def enrolled(models_env):
+    cli_json("enroll", "obama", "--image", *map(str, OBAMA))
+    cli_json("enroll", "biden", "--image", str(BIDEN))
+
+
+def test_enrol_from_photos_then_verify_and_identify(enrolled):
+    same = cli_json("verify", "obama", "--image", str(OBAMA_PROBE))
+    assert same["match"] is True and same["pack"] == "open" and same["threshold"] == 0.44
+    other = cli_json("verify", "obama", "--image", str(BIDEN_PROBE), code=10)
+    assert other["match"] is False and other["score"] < other["threshold"]
+    who = cli_json("identify", "--image", str(BIDEN_PROBE))
+    assert (who["name"], who["match"]) == ("biden", True)
+    listed = cli_json("list")
+    assert [(i["name"], i["samples"], i["pack"]) for i in listed] == [("biden", 1, "open"), ("obama", 3, "open")]
+
+
+def test_a_group_photo_is_identified_face_by_face(enrolled):
+    result = cli_json("identify", "--image", str(GROUP))
+    faces = sorted(result["faces"], key=lambda f: f["box"][0])
+    assert [(f["name"], f["match"]) for f in faces] == [("obama", True), ("biden", True)]
+
+
+def test_enrol_from_a_video_file(models_env, tmp_path):
+    video = tmp_path / "obama.avi"
+    frames = [cv2.resize(cv2.imread(str(p)), (640, 480)) for p in OBAMA]
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (640, 480))
+    for frame in frames * 3:
+        writer.write(frame)
+    writer.release()
+    assert cli_json("enroll", "obama", "--video", str(video), "--samples", "5")["samples"] == 5
+    assert cli_json("verify", "obama", "--image", str(OBAMA_PROBE))["match"] is True
+    short = run_cli("enroll", "again", "--video", str(video), "--samples", "50")
+    assert short.returncode == 2 and "ended with" in short.stderr
+    assert [i["name"] for i in cli_json("list")] == ["obama"]
+
+
+def test_no_camera_is_a_clear_message(models_env):
+    result = run_cli("enroll", "someone", "--camera", "7")
+    assert result.returncode == 1 and "camera" in result.stderr.lower()
+
+
+def test_templates_of_another_pack_are_refused_with_the_way_out(enrolled):
+    result = run_cli("verify", "obama", "--pack", "scrfd", "--image", str(OBAMA_PROBE))
+    assert result.returncode == 2 and "not comparable" in result.stderr and "again with 'scrfd'" in result.stderr
+
+
+def test_embed_reports_boxes_landmarks_and_unit_embeddings(models_env):
+    report = cli_json("embed", str(GROUP))
+    assert len(report["faces"]) == 2
+    for face in report["faces"]:
+        assert len(face["box"]) == 4 and len(face["landmarks"]) == 5
+        assert abs(np.linalg.norm(face["embedding"]) - 1) < 1e-4
+
+
+@pytest.mark.parametrize("bad", ["truncated", "noface", "garbage", "missing"])
+def test_bad_images_leave_the_vault_untouched(enrolled, isolated, tmp_path, bad):
+    path = tmp_path / "bad.jpg"
+    if bad == "truncated":
+        path.write_bytes(OBAMA_PROBE.read_bytes()[:4000])
+    elif bad == "noface":
+        gradient = np.tile(np.linspace(0, 255, 640, dtype=np.uint8), (480, 1))
+        cv2.imwrite(str(path), cv2.merge([gradient, gradient, gradient]))
+    elif bad == "garbage":
+        path.write_bytes(b"\x00not an image" * 100)
+    before = tree_snapshot(isolated)
+    for args in (("enroll", "new", "--image", str(path)), ("verify", "obama", "--image", str(path)),
+                 ("identify", "--image", str(path))):
+        result = run_cli(*args)
+        assert result.returncode == 2, (bad, args, result.stderr)
+    assert tree_snapshot(isolated)["faceseal.db"] == before["faceseal.db"]
+    assert len(cli_json("list")) == 2
+
+
+def test_model_packs_install_from_a_folder_and_refuse_a_swapped_file(empty_models, tmp_path):
+    assert cli_json("models", "list")[0] == {**cli_json("models", "list")[0], "name": "open", "installed": False}
+    swapped = tmp_path / "swapped"
+    shutil.copytree(SHARED_MODELS, swapped)
+    (swapped / "mobilefacenet_foamliu.onnx").unlink()
+    shutil.copy(SHARED_MODELS / "faceplugin_fr_feature.onnx", swapped / "mobilefacenet_foamliu.onnx")
+    refused = run_cli("models", "install", "open", "--from", str(swapped))
+    assert refused.returncode == 5 and "sha256" in refused.stderr.lower()
+    assert not any(empty_models.glob("open*"))
+    missing = run_cli("enroll", "x", "--image", str(BIDEN))
+    assert missing.returncode == 5 and "faceseal models install open" in missing.stderr
+    assert cli_json("models", "install", "open", "--from", str(SHARED_MODELS))["status"] == "installed"
+    consent = run_cli("models", "install", "scrfd", "--from", str(SHARED_MODELS))
+    assert consent.returncode == 2 and "NON-COMMERCIAL" in consent.stderr and "--accept-licence" in consent.stderr
+    assert cli_json("models", "install", "scrfd", "--from", str(SHARED_MODELS), "--accept-licence")["pack"] == "scrfd"
