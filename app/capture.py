@@ -1,0 +1,211 @@
+"""Frames to embeddings off the UI thread, with the preview, face boxes and hints the window shows.
+
+Every capture goes through edge_core's ``collect_samples`` (the same quality
+gates as the CLI); this module only adds what a window needs around it:
+
+* a live source (a camera, or a video file standing in for one) is read by its
+  own grabber thread that previews *every* frame, while the gates judge only
+  the newest one whenever they are free: the preview stays smooth however long
+  detection takes;
+* a file source (photos, a video to enrol from) is judged frame by frame, each
+  frame shown while it is judged;
+* the faces the detector found are reported for drawing by wrapping the
+  pipeline's detector, so nothing is detected twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edge_core.biometrics import (
+    Camera, Face, Frame, ImageFiles, Pipeline, Reason, VideoFile, collect_samples, load_pack, read_image,
+)
+from edge_core.biometrics.errors import CameraUnavailable
+
+from .preferences import CaptureSettings
+from .workers import Cancelled, Reporter
+
+STAND_IN_FPS = 25.0
+"""Pace of a video file standing in for a camera: real time, as a camera would deliver it."""
+CAMERA_FRAMES = 900
+"""A live capture gives up after this many frames (about 30 s) rather than run forever."""
+
+
+@dataclass(frozen=True)
+class SourceChoice:
+    """Where frames come from: ``camera`` (live), or ``photos`` / ``video`` files judged frame by frame."""
+
+    kind: str
+    files: tuple[Path, ...] = ()
+
+    def describe(self) -> str:
+        if self.kind == "camera":
+            return "the camera"
+        return ", ".join(p.name for p in self.files) or "no file chosen"
+
+
+@dataclass(frozen=True)
+class _ReportingDetector:
+    """The pack's detector, also reporting every result so the preview can draw it."""
+
+    inner: Any
+    report: Callable[[list[Face]], None]
+
+    def detect(self, image: np.ndarray) -> list[Face]:
+        faces = self.inner.detect(image)
+        self.report(faces)
+        return faces
+
+
+def _watched(pipeline: Pipeline, reporter: Reporter) -> Pipeline:
+    return dataclasses.replace(pipeline, detector=_ReportingDetector(pipeline.detector, reporter.faces))
+
+
+class _Previewed:
+    """A file source whose every frame is shown before it is judged."""
+
+    def __init__(self, source: Any, reporter: Reporter) -> None:
+        self.description = getattr(source, "description", "the frames")
+        self._source = source
+        self._reporter = reporter
+
+    def __iter__(self) -> Iterator[Frame]:
+        for frame in self._source:
+            if self._reporter.cancelled:
+                raise Cancelled()
+            self._reporter.frame(frame.image)
+            yield frame
+
+
+class LiveFeed:
+    """A live source read by a grabber thread; iterating yields only the newest frame, never a backlog."""
+
+    def __init__(self, source: Any, reporter: Reporter, pace_fps: float | None) -> None:
+        self.description = getattr(source, "description", "the camera")
+        self._source = source
+        self._reporter = reporter
+        self._interval = 1.0 / pace_fps if pace_fps else 0.0
+        self._ready = threading.Condition()
+        self._latest: Frame | None = None
+        self._serial = 0
+        self._ended = False
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._grab, name="faceseal-grabber", daemon=True)
+
+    def __enter__(self) -> LiveFeed:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _grab(self) -> None:
+        next_due = time.monotonic()
+        try:
+            for frame in self._source:
+                if self._stop.is_set() or self._reporter.cancelled:
+                    break
+                self._reporter.frame(frame.image)
+                with self._ready:
+                    self._latest, self._serial = frame, self._serial + 1
+                    self._ready.notify_all()
+                if self._interval:
+                    next_due += self._interval
+                    time.sleep(max(0.0, next_due - time.monotonic()))
+        except BaseException as error:  # noqa: BLE001 - handed to the analysing thread, which reports it
+            self._error = error
+        finally:
+            with self._ready:
+                self._ended = True
+                self._ready.notify_all()
+
+    def __iter__(self) -> Iterator[Frame]:
+        seen = 0
+        while True:
+            with self._ready:
+                self._ready.wait_for(lambda: self._serial != seen or self._ended)
+                if self._serial == seen:
+                    break
+                frame, seen = self._latest, self._serial
+            if self._reporter.cancelled:
+                raise Cancelled()
+            assert frame is not None
+            yield frame
+        if self._reporter.cancelled:
+            raise Cancelled()
+        if self._error is not None:
+            raise self._error
+
+
+def open_camera(settings: CaptureSettings) -> tuple[Any, float | None]:
+    """The camera (or the video standing in for it) and the pace to read it at; opened now.
+
+    edge_core's message names the CLI's flags; the window names its own way out.
+    """
+    if settings.camera_video is not None:
+        return VideoFile(settings.camera_video), STAND_IN_FPS
+    try:
+        return Camera(settings.camera_index, max_frames=CAMERA_FRAMES), None
+    except CameraUnavailable:
+        raise CameraUnavailable(
+            f"no camera answers at index {settings.camera_index}: connect one or choose another in Settings, "
+            "or enrol and verify from photos or a video file"
+        ) from None
+
+
+def _open(choice: SourceChoice, settings: CaptureSettings) -> tuple[Iterable[Frame], bool, float | None]:
+    """(frames, live, pace): the source the choice names, opened now so a missing camera shows at once."""
+    if choice.kind == "photos":
+        return ImageFiles(list(choice.files)), False, None
+    if choice.kind == "video":
+        return VideoFile(choice.files[0]), False, None
+    camera, pace = open_camera(settings)
+    return camera, True, pace
+
+
+def capture_samples(choice: SourceChoice, settings: CaptureSettings, samples: int, reporter: Reporter,
+                    largest: bool = False) -> tuple[Pipeline, np.ndarray]:
+    """The pack's pipeline and ``samples`` embeddings (k, d) of frames that passed the quality gates.
+
+    ``largest`` takes the biggest face of a frame that shows several (a photo
+    with people in the background) instead of refusing the frame.
+    """
+    pipeline = load_pack(settings.pack)
+    source, live, pace = _open(choice, settings)
+    accepted = 0
+
+    def on_frame(frame: Frame, reason: Reason | None) -> None:
+        nonlocal accepted
+        if reporter.cancelled:
+            raise Cancelled()
+        accepted += reason is None
+        text = reason.message if reason else f"good sample {accepted} of {samples}"
+        reporter.hint(text if live else f"{frame.label}: {text}")
+        reporter.progress(accepted, samples)
+
+    watched = _watched(pipeline, reporter)
+    if live:
+        with LiveFeed(source, reporter, pace) as feed:
+            return pipeline, collect_samples(watched, feed, samples, largest=largest, on_frame=on_frame).embeddings
+    return pipeline, collect_samples(watched, _Previewed(source, reporter), samples, largest=largest,
+                                     on_frame=on_frame).embeddings
+
+
+def probe_photo(photo: Path, settings: CaptureSettings, reporter: Reporter) -> tuple[Pipeline, np.ndarray]:
+    """The face of a probe photo, as the CLI takes it (``embed_one``, the largest face if several)."""
+    pipeline = load_pack(settings.pack)
+    image = read_image(photo)
+    reporter.frame(image)
+    _face, embedding = _watched(pipeline, reporter).embed_one(image, largest=True)
+    reporter.hint(f"{photo.name}: face found")
+    return pipeline, embedding

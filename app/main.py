@@ -1,0 +1,31 @@
+"""``faceseal`` with no arguments (and ``make run``): open the window."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from PySide6.QtWidgets import QApplication
+
+from . import theme
+from .window import MainWindow
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Open FaceSeal's window and run until it is closed; returns the exit code."""
+    parser = argparse.ArgumentParser(prog="faceseal-app", description="FaceSeal's desktop window.")
+    parser.add_argument("--theme", choices=("system", "light", "dark"), default="system",
+                        help="the look (default: follow the system)")
+    args, qt_args = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    app = QApplication.instance() or QApplication([sys.argv[0], *qt_args])
+    app.setApplicationName("FaceSeal")
+    app.setDesktopFileName("faceseal")
+    app.setWindowIcon(theme.icon())
+    theme.apply(app, args.theme)
+    window = MainWindow()
+    window.show()
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

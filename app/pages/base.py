@@ -1,0 +1,104 @@
+"""What every page shares: a title, a banner, the locked state, and running work off the UI thread."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from .. import workers
+from ..preferences import Preferences
+from ..session import Session, State
+from ..widgets.banner import Banner
+
+
+@dataclass
+class Context:
+    """What a page is given: the vault session, the window's preferences, and a way to another page."""
+
+    session: Session
+    prefs: Preferences
+    navigate: Callable[[str], None]
+
+
+class Page(QWidget):
+    """A page of the window. Subclasses fill ``body`` and implement :meth:`load`.
+
+    ``load`` runs whenever the page is shown or the vault changed while it is
+    shown; a page that needs the vault shows the locked state instead, with
+    the button that unlocks, and never an empty table.
+    """
+
+    title = ""
+    needs_vault = True
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.setAccessibleName(f"{self.title} page")
+        heading = QLabel(self.title)
+        heading.setObjectName("pageTitle")
+        heading.setAccessibleName(self.title)
+        self.banner = Banner()
+        self.lock_banner = Banner("Vault state")
+        self.body = QWidget()
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(24, 18, 24, 18)
+        outer.addWidget(heading)
+        outer.addWidget(self.lock_banner)
+        outer.addWidget(self.banner)
+        outer.addWidget(self.body, 1)
+        ctx.session.changed.connect(self._session_changed)
+
+    @property
+    def session(self) -> Session:
+        return self.ctx.session
+
+    @property
+    def prefs(self) -> Preferences:
+        return self.ctx.prefs
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        self.refresh()
+
+    def _session_changed(self) -> None:
+        if self.isVisible():
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Show the vault state if this page cannot work without it, else load the page's data."""
+        ready = self.session.is_open or not self.needs_vault
+        self.body.setEnabled(ready)
+        if self.needs_vault:
+            self.show_vault_state(self.lock_banner)
+        if ready:
+            self.load()
+
+    def show_vault_state(self, banner: Banner) -> None:
+        """The locked / unavailable state with its way out, or nothing when the vault is open."""
+        state = self.session.state
+        if state is State.OPEN:
+            banner.clear()
+        elif state is State.OPENING:
+            banner.show_message("info", "Opening the vault…")
+        elif state is State.LOCKED:
+            banner.show_message("warning", "The vault is locked: no key is in memory. Unlock it to go on.",
+                                "Unlock", self.session.unlock)
+        else:
+            banner.show_message("error", f"The vault cannot be opened. {self.session.problem}",
+                                "Try again", self.session.unlock)
+
+    def load(self) -> None:
+        """Fill the page from the vault (called on the UI thread; start a task for the work)."""
+
+    def run(self, fn: Callable[[workers.Reporter], Any], done: Callable[[Any], None],
+            failed: Callable[[str], None] | None = None) -> workers.Task:
+        """Run ``fn`` off the UI thread; a failure shows in this page's banner unless ``failed`` is given."""
+        return workers.start(fn, done, failed or self.show_error)
+
+    def show_error(self, message: str) -> None:
+        self.banner.show_message("error", message)

@@ -1,0 +1,180 @@
+"""Enrol: a three-step wizard (who and from what, capture, done) over collect_samples + Vault.enroll."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QCheckBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QStackedWidget, QVBoxLayout,
+    QWidget,
+)
+
+from edge_core.biometrics import pack_info
+
+from ..capture import capture_samples
+from ..widgets.capture_view import CaptureView
+from ..widgets.source import SourcePicker
+from ..workers import Reporter, Task, describe
+from .base import Context, Page
+
+DEFAULT_SAMPLES = 5
+
+
+def pack_problem(name: str) -> str | None:
+    """Why enrolment or matching cannot start with pack ``name``, or None when it is installed."""
+    try:
+        if pack_info(name).installed:
+            return None
+    except Exception as error:  # noqa: BLE001 - an unknown pack name is shown like any other problem
+        return describe(error)
+    return f"Model pack '{name}' is not installed, so faces cannot be found yet. Install it from a folder in Settings."
+
+
+class EnrolPage(Page):
+    title = "Enrol"
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.task: Task | None = None
+        self.steps = QStackedWidget()
+        self.steps.addWidget(self._who_step())
+        self.steps.addWidget(self._capture_step())
+        self.steps.addWidget(self._done_step())
+        self.step_label = QLabel()
+        self.step_label.setObjectName("stepLabel")
+        layout = QVBoxLayout(self.body)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.step_label)
+        layout.addWidget(self.steps, 1)
+        self._go(0)
+
+    # ---------------------------------------------------------------- steps
+    def _who_step(self) -> QWidget:
+        page = QWidget()
+        self.name = QLineEdit()
+        self.name.setPlaceholderText("The person's name, as it will be shown")
+        self.name.setAccessibleName("Name")
+        self.add_samples = QCheckBox("Add samples to someone already enrolled")
+        self.add_samples.setAccessibleName("Add samples to someone already enrolled")
+        self.source = SourcePicker(("camera", "photos", "video"))
+        self.largest = QCheckBox("When a picture shows several faces, use the largest")
+        self.largest.setAccessibleName("Use the largest face")
+        self.samples = QSpinBox()
+        self.samples.setRange(1, 20)
+        self.samples.setValue(DEFAULT_SAMPLES)
+        self.samples.setAccessibleName("Good samples to take")
+        self.start_button = QPushButton("Start")
+        self.start_button.setProperty("role", "primary")
+        self.start_button.setAccessibleName("Start enrolment")
+        self.start_button.clicked.connect(self.start)
+        self.name.returnPressed.connect(self.start)
+        for signal in (self.name.textChanged, self.source.changed):
+            signal.connect(self._update_start)
+        note = QLabel("Each good sample is sealed as its own template under a key only this person has. "
+                      "With photos, every photo must show the person's face clearly.")
+        note.setWordWrap(True)
+        form = QFormLayout(page)
+        form.addRow("Name", self.name)
+        form.addRow("", self.add_samples)
+        form.addRow("Take from", self.source)
+        form.addRow("", self.largest)
+        form.addRow("Good samples", self.samples)
+        form.addRow("", note)
+        form.addRow("", self.start_button)
+        return page
+
+    def _capture_step(self) -> QWidget:
+        page = QWidget()
+        self.view = CaptureView()
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setAccessibleName("Stop capture")
+        self.stop_button.clicked.connect(self.stop)
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.stop_button)
+        return page
+
+    def _done_step(self) -> QWidget:
+        page = QWidget()
+        self.result = QLabel()
+        self.result.setObjectName("resultText")
+        self.result.setWordWrap(True)
+        self.result.setAccessibleName("Enrolment result")
+        again = QPushButton("Enrol someone else")
+        again.setAccessibleName("Enrol someone else")
+        again.clicked.connect(self.restart)
+        verify = QPushButton("Verify now")
+        verify.setAccessibleName("Verify now")
+        verify.clicked.connect(lambda: self.ctx.navigate("Verify"))
+        buttons = QHBoxLayout()
+        buttons.addWidget(again)
+        buttons.addWidget(verify)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(page)
+        layout.addWidget(self.result)
+        layout.addLayout(buttons)
+        layout.addStretch(1)
+        return page
+
+    def _go(self, step: int) -> None:
+        self.steps.setCurrentIndex(step)
+        self.step_label.setText(f"Step {step + 1} of 3: " + ("who, and from what", "capture", "done")[step])
+
+    # -------------------------------------------------------------- actions
+    def load(self) -> None:
+        problem = pack_problem(self.prefs.pack)
+        if problem:
+            self.banner.show_message("error", problem, "Open Settings", lambda: self.ctx.navigate("Settings"))
+        elif self.banner.property("kind") == "error" and self.steps.currentIndex() == 0:
+            self.banner.clear()
+        self._update_start()
+
+    def _update_start(self) -> None:
+        photos = self.source.kind == "photos"
+        choice = self.source.choice()
+        self.samples.setEnabled(not photos)
+        if photos and choice:
+            self.samples.setValue(len(choice.files))
+        ready = bool(self.name.text().strip()) and choice is not None and pack_problem(self.prefs.pack) is None
+        self.start_button.setEnabled(ready and self.session.is_open)
+
+    def start(self) -> None:
+        choice = self.source.choice()
+        if not self.start_button.isEnabled() or choice is None:
+            return
+        name, add, samples = self.name.text().strip(), self.add_samples.isChecked(), self.samples.value()
+        largest = self.largest.isChecked()
+        settings = self.prefs.capture_settings()
+        self.banner.clear()
+
+        def enrol(reporter: Reporter) -> dict[str, Any]:
+            pipeline, embeddings = capture_samples(choice, settings, samples, reporter, largest)
+            return self.session.call(lambda vault: vault.enroll(name, embeddings, pipeline.pack, add=add))
+
+        self.task = self.run(enrol, self._enrolled, self._failed)
+        self.view.follow(self.task, samples)
+        self._go(1)
+
+    def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+    def restart(self) -> None:
+        self.name.clear()
+        self.add_samples.setChecked(False)
+        self._go(0)
+        self.name.setFocus()
+
+    def _enrolled(self, result: dict[str, Any]) -> None:
+        self.task = None
+        self.result.setText(f"{result['name']} is enrolled with {result['samples']} new sealed templates "
+                            f"(model pack {result['pack']}).")
+        self.banner.show_message("success", f"Enrolled {result['name']}.")
+        self.session.notify()
+        self._go(2)
+
+    def _failed(self, message: str) -> None:
+        self.task = None
+        self.banner.show_message("error", message)
+        self._go(0)

@@ -1,0 +1,166 @@
+"""Home: is the vault locked, where the root key lives, how old the keys are, what is enrolled."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+
+from edge_core.biometrics import pack_info
+
+from ..capture import open_camera
+from ..session import State
+from ..widgets import packed
+from ..workers import describe
+from .base import Context, Page
+
+
+def rotation_text(status: dict[str, Any]) -> str:
+    """Whether rotating the root key is due under the policy, in words."""
+    rules = status.get("policy", {})
+    age = status["root_key"].get("age_days")
+    if rules.get("state") == "tampered":
+        return "unknown: the policy file was changed outside FaceSeal"
+    limit = rules.get("max_root_age_days")
+    if age is None or limit is None:
+        return "unknown (no record of when this root was made)"
+    if status.get("rotation_due"):
+        return f"due now: the root key is {age:.0f} days old and the policy allows {limit}"
+    return f"not due; due in {max(0, limit - age):.0f} days (the policy allows {limit})"
+
+
+def recovery_text(status: dict[str, Any]) -> str:
+    if status.get("recovery_kit_exported"):
+        return f"exported for this root key on {str(status.get('recovery_kit_exported_at'))[:10]}"
+    return "none for this root key: export one in Security, or a lost key means lost data"
+
+
+def age_text(created: str | None, age_days: float | None) -> str:
+    if not created or age_days is None:
+        return "unknown"
+    when = "today" if age_days < 1 else f"{age_days:.0f} days ago"
+    return f"{when} ({created[:10]})"
+
+
+class HomePage(Page):
+    title = "Home"
+    needs_vault = False
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.fields: dict[str, QLabel] = {}
+        vault = self._group("Vault", [("lock", "State"), ("data_dir", "Data folder")])
+        self.lock_button = QPushButton("Lock now")
+        self.lock_button.setAccessibleName("Lock now")
+        self.lock_button.setToolTip("Drop every key from memory; unlocking opens the vault again.")
+        self.lock_button.clicked.connect(self._toggle_lock)
+        vault.layout().addRow("", packed(self.lock_button))
+        keys = self._group("Keys", [("root_store", "Root key lives in"), ("fingerprint", "Root fingerprint"),
+                                    ("root_age", "Root key made"), ("rotation", "Rotation"),
+                                    ("recovery", "Recovery copy"), ("vault_key", "Vault key")])
+        content = self._group("Enrolled", [("identities", "People"), ("templates", "Templates"),
+                                           ("audit", "Audit events")])
+        device = self._group("This device", [("pack", "Model pack"), ("camera", "Camera"),
+                                             ("device_id", "Device id"), ("telemetry", "Telemetry")])
+        self.settings_button = QPushButton("Open Settings")
+        self.settings_button.setAccessibleName("Open Settings")
+        self.settings_button.clicked.connect(lambda: self.ctx.navigate("Settings"))
+        device.layout().addRow("", packed(self.settings_button))
+        left, right = QVBoxLayout(), QVBoxLayout()
+        left.addWidget(vault)
+        left.addWidget(keys)
+        left.addStretch(1)
+        right.addWidget(content)
+        right.addWidget(device)
+        right.addStretch(1)
+        columns = QHBoxLayout(self.body)
+        columns.setContentsMargins(0, 0, 0, 0)
+        columns.addLayout(left, 3)
+        columns.addLayout(right, 2)
+
+    def _group(self, title: str, rows: list[tuple[str, str]]) -> QGroupBox:
+        box = QGroupBox(title)
+        form = QFormLayout(box)
+        for key, label in rows:
+            value = QLabel("—")
+            value.setWordWrap(True)
+            value.setObjectName(f"home_{key}")
+            value.setAccessibleName(label)
+            form.addRow(label, value)
+            self.fields[key] = value
+        return box
+
+    def value(self, key: str) -> str:
+        return self.fields[key].text()
+
+    def _set(self, key: str, text: str) -> None:
+        self.fields[key].setText(text)
+        self.fields[key].setAccessibleDescription(text)
+
+    def _toggle_lock(self) -> None:
+        if self.session.is_open:
+            self.session.lock()
+        else:
+            self.session.unlock()
+
+    def load(self) -> None:
+        self.show_vault_state(self.lock_banner)
+        state = self.session.state
+        self._set("lock", {State.OPEN: "Unlocked", State.OPENING: "Opening…", State.LOCKED: "Locked",
+                           State.UNAVAILABLE: "Cannot be opened"}[state])
+        self.lock_button.setText("Lock now" if state is State.OPEN else "Unlock")
+        self.lock_button.setAccessibleName(self.lock_button.text())
+        self.lock_button.setEnabled(state is not State.OPENING)
+        self._show_device()
+        if state is State.OPEN:
+            self.run(lambda _r: self.session.call(lambda v: v.status()), self._show_status)
+        else:
+            for key in ("root_store", "fingerprint", "root_age", "rotation", "recovery", "vault_key", "identities",
+                        "templates", "audit", "device_id", "telemetry"):
+                self._set(key, "— (locked)" if state is State.LOCKED else "—")
+
+    def _show_status(self, status: dict[str, Any]) -> None:
+        root, vault_key = status["root_key"], status["vault_key"]
+        self._set("data_dir", status["data_dir"])
+        self._set("root_store", root["where"])
+        self._set("fingerprint", root["fingerprint"])
+        self._set("root_age", age_text(root.get("created_at"), root.get("age_days")))
+        self._set("rotation", rotation_text(status))
+        self._set("recovery", recovery_text(status))
+        if status.get("policy", {}).get("state") == "tampered":
+            self.banner.show_message("error", f"{status['policy'].get('error', 'The policy file was tampered with')}.")
+        elif self.session.notice:
+            self.banner.show_message("info", self.session.notice)
+        self._set("vault_key", f"version {vault_key['version']}, made "
+                               f"{age_text(vault_key.get('created_at'), vault_key.get('age_days'))}")
+        self._set("identities", str(status["identities"]))
+        self._set("templates", str(status["templates"]))
+        self._set("audit", str(status["audit_events"]))
+        self._set("device_id", str(status.get("device_id", "not reported by this version")))
+        telemetry = status.get("telemetry")
+        if isinstance(telemetry, dict):
+            on = telemetry.get("enabled")
+            self._set("telemetry", f"on, sending to {telemetry.get('endpoint')}" if on else "off")
+        else:
+            self._set("telemetry", "not reported by this version")
+
+    def _show_device(self) -> None:
+        """Pack and camera need no vault: shown even while it is locked."""
+        name = self.prefs.pack
+        try:
+            info = pack_info(name)
+            self._set("pack", f"{name} (installed)" if info.installed
+                      else f"{name} is not installed: install it in Settings to enrol and verify")
+        except Exception as error:  # noqa: BLE001 - shown as the sentence workers.describe makes
+            self._set("pack", describe(error))
+        label = self.prefs.camera_label()
+        self._set("camera", f"{label}: checking…")
+        settings = self.prefs.capture_settings()
+
+        def probe(_reporter: object) -> str:
+            source, _pace = open_camera(settings)
+            source.close()
+            return f"{label}: ready"
+
+        self.run(probe, lambda text: self._set("camera", text),
+                 lambda message: self._set("camera", message))

@@ -1,0 +1,97 @@
+"""Identities: who is enrolled, when, with how many samples; deleting one is crypto-shredding."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QAbstractItemView, QHBoxLayout, QHeaderView, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
+)
+
+from edge_core import keyops
+from edge_core.vault import IdentityInfo
+
+from ..widgets.confirm import ConfirmDialog
+from .base import Context, Page
+
+COLUMNS = ("Name", "Enrolled", "Samples", "Model pack")
+
+
+class IdentitiesPage(Page):
+    title = "Identities"
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setAccessibleName("Enrolled people")
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.itemSelectionChanged.connect(self._update)
+        self.delete_button = QPushButton("Delete…")
+        self.delete_button.setProperty("role", "danger")
+        self.delete_button.setAccessibleName("Delete the selected person")
+        self.delete_button.setToolTip("Crypto-shred the selected person's templates; this cannot be undone.")
+        self.delete_button.clicked.connect(self.ask_delete)
+        self.enrol_button = QPushButton("Enrol someone…")
+        self.enrol_button.setAccessibleName("Enrol someone")
+        self.enrol_button.clicked.connect(lambda: self.ctx.navigate("Enrol"))
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.enrol_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.delete_button)
+        layout = QVBoxLayout(self.body)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(buttons)
+        self.dialog: ConfirmDialog | None = None
+        self._update()
+
+    def load(self) -> None:
+        self.run(lambda _r: self.session.call(lambda v: v.list_identities()), self._fill)
+
+    def names(self) -> list[str]:
+        return [self.table.item(row, 0).text() for row in range(self.table.rowCount())]
+
+    def _fill(self, identities: list[IdentityInfo]) -> None:
+        self.table.setRowCount(len(identities))
+        for row, person in enumerate(identities):
+            for column, text in enumerate((person.name, person.created_at[:16].replace("T", " ") + " UTC",
+                                           str(person.samples), person.pack)):
+                self.table.setItem(row, column, QTableWidgetItem(text))
+        self.table.resizeColumnsToContents()
+        self._update()
+
+    def selected(self) -> str | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.table.item(rows[0].row(), 0).text() if rows else None
+
+    def _update(self) -> None:
+        self.delete_button.setEnabled(self.selected() is not None and self.session.is_open)
+
+    def ask_delete(self) -> None:
+        name = self.selected()
+        if name is None:
+            return
+        self.dialog = ConfirmDialog(
+            self, f"Delete {name}?",
+            f"{name}'s identity key will be destroyed (crypto-shredding): their templates can never be opened "
+            "again, by anyone, not even from a backup copy of the data. This cannot be undone.",
+            f"Delete {name}")
+        self.dialog.accepted.connect(lambda: self._delete(name))
+        self.dialog.open()
+
+    def _delete(self, name: str) -> None:
+        self.delete_button.setEnabled(False)
+        self.run(lambda _r: self.session.call(lambda v: keyops.delete_identity(v, name)), self._deleted)
+
+    def _deleted(self, result: dict[str, Any]) -> None:
+        text = f"{result['name']} was deleted; {result['templates_deleted']} templates were crypto-shredded."
+        if result.get("warning"):
+            self.banner.show_message("warning", f"{text} Note: {result['warning']}.")
+        else:
+            self.banner.show_message("success", text)
+        self.session.notify()

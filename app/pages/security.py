@@ -1,0 +1,380 @@
+"""Compliance & BYOK: the user's own root key, recovery copies, rotation, locking, and reset.
+
+Every action first says in one sentence what it will do (the line under its
+button), asks again before anything that cannot be undone, and then calls the
+same ``edge_core.keyops`` function as the CLI. Keys are typed into masked
+fields or read from files: nobody edits a .env file or pastes bytes elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+    QScrollArea, QVBoxLayout, QWidget,
+)
+
+from edge_core import keyops, paths
+from edge_core.errors import InvalidKeyMaterial, UsageError
+from edge_core.keys.material import KEY_BYTES, parse_base64_key, parse_hex_key
+
+from ..widgets.confirm import ConfirmDialog
+from ..widgets.progress import WorkProgress
+from ..workers import describe
+from .base import Context, Page
+
+CONSEQUENCES = {
+    "generate": "Makes a new random root key where the current one lives and re-wraps the vault keys under it; "
+                "the current root key stops working, so export a new recovery copy afterwards.",
+    "import": "Makes your own 256-bit key the root key: FaceSeal re-wraps the vault keys under it and forgets the "
+              "current one; without your key the data can never be opened again.",
+    "export": "Writes the root key, sealed under the passphrase you type, to a file you choose; anyone with that "
+              "file and the passphrase can open this vault, so keep them apart.",
+    "restore": "Puts the root key from a recovery copy back in place (after a lost keychain or a new machine), "
+               "then opens the vault with it.",
+    "rotate": "Replaces the root key with a new one and re-wraps the vault keys; templates are not touched "
+              "unless you also reseal every template under fresh keys.",
+    "revoke": "Destroys the root key now (the kill switch): nobody, you included, can open the data again "
+              "unless you restore a recovery copy.",
+    "lock": "Drops every key from memory at once; the vault must be unlocked before anything else is done.",
+    "reset": "Deletes every enrolled person and template and destroys the root key; only what you tick below "
+             "is kept.",
+}
+KEEP_CHOICES = {
+    "keep_audit": ("Keep the audit log", "The history of what was done stays, with the reset added at its end."),
+    "keep_outbox": ("Keep the telemetry outbox", "Telemetry events not yet sent are still sent later."),
+    "keep_device_key": ("Keep the device key", "This machine keeps its device id; otherwise it gets a new one."),
+}
+KEY_FORMATS = {"hex": "Hex (64 characters)", "base64": "Base64 (44 characters)"}
+
+
+def keyop(name: str) -> Callable[..., dict[str, Any]]:
+    """An ``edge_core.keyops`` function by name, or a clear refusal if this build does not have it yet."""
+    function = getattr(keyops, name, None)
+    if function is None:
+        raise UsageError(f"this version of FaceSeal has no {name} (edge_core.keyops); nothing was changed")
+    return function
+
+
+def parse_typed_key(text: str, fmt: str) -> bytes:
+    """The 32 bytes of a typed key; the error never repeats what was typed."""
+    if fmt == "hex":
+        return parse_hex_key(text, "the typed key")
+    return parse_base64_key(text, "the typed key")
+
+
+def read_key_file(path: Path) -> bytes:
+    """A key file: 32 raw bytes, or 64 hex characters, or base64 of 32 bytes."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise InvalidKeyMaterial(f"{path} cannot be read ({error.strerror})") from None
+    if len(data) == KEY_BYTES:
+        return data
+    text = data.decode("ascii", "replace").strip()
+    if len(text) == 2 * KEY_BYTES:
+        return parse_hex_key(text, str(path))
+    return parse_base64_key(text, str(path))
+
+
+def kept_labels(choices: dict[str, bool]) -> str:
+    """The kept items of a reset, in words."""
+    kept = [KEEP_CHOICES[key][0].removeprefix("Keep ") for key, chosen in choices.items() if chosen]
+    return ", ".join(kept) if kept else "nothing"
+
+
+def summary(result: dict[str, Any]) -> str:
+    """A result dictionary as one readable line (fingerprints are public; no key is ever in a result)."""
+    parts = [f"{key.replace('_', ' ')}: {value}" for key, value in result.items() if key != "status"]
+    return "; ".join(parts)
+
+
+class SecurityPage(Page):
+    title = "Security"
+    needs_vault = False
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.dialog: ConfirmDialog | None = None
+        self.progress: WorkProgress | None = None
+        self.vault_buttons: list[QWidget] = []
+        content = QWidget()
+        column = QVBoxLayout(content)
+        column.addWidget(self._root_box())
+        column.addWidget(self._recovery_box())
+        column.addWidget(self._rotation_box())
+        column.addWidget(self._reset_box())
+        column.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(content)
+        layout = QVBoxLayout(self.body)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(scroll)
+
+    # -------------------------------------------------------------- builders
+    def _button(self, text: str, action: Callable[[], None], danger: bool = False,
+                needs_vault: bool = True) -> QPushButton:
+        button = QPushButton(text)
+        button.setAccessibleName(text.rstrip("…"))
+        button.clicked.connect(action)
+        if danger:
+            button.setProperty("role", "danger")
+        if needs_vault:
+            self.vault_buttons.append(button)
+        return button
+
+    @staticmethod
+    def _sentence(key: str) -> QLabel:
+        label = QLabel(CONSEQUENCES[key])
+        label.setWordWrap(True)
+        label.setObjectName("consequence")
+        label.setAccessibleName(CONSEQUENCES[key])
+        return label
+
+    def _secret_field(self, name: str, placeholder: str) -> QLineEdit:
+        field = QLineEdit()
+        field.setEchoMode(QLineEdit.EchoMode.Password)
+        field.setAccessibleName(name)
+        field.setPlaceholderText(placeholder)
+        self.vault_buttons.append(field)
+        return field
+
+    def _root_box(self) -> QGroupBox:
+        box = QGroupBox("Root key (bring your own key)")
+        self.root_info = QLabel("—")
+        self.root_info.setWordWrap(True)
+        self.root_info.setAccessibleName("Root key")
+        self.generate_button = self._button("Generate a new root key…", self.ask_generate)
+        self.key_format = QComboBox()
+        self.key_format.setAccessibleName("Key format")
+        for fmt, label in KEY_FORMATS.items():
+            self.key_format.addItem(label, fmt)
+        self.vault_buttons.append(self.key_format)
+        self.key_text = self._secret_field("Your key", "type or paste your 256-bit key")
+        self.import_button = self._button("Import typed key…", self.ask_import_typed)
+        self.import_file_button = self._button("Import from a key file…", self.ask_import_file)
+        grid = QGridLayout(box)
+        grid.addWidget(self.root_info, 0, 0, 1, 3)
+        grid.addWidget(self.generate_button, 1, 0)
+        grid.addWidget(self._sentence("generate"), 1, 1, 1, 2)
+        grid.addWidget(self.key_format, 2, 0)
+        grid.addWidget(self.key_text, 2, 1)
+        grid.addWidget(self.import_button, 2, 2)
+        grid.addWidget(self.import_file_button, 3, 0)
+        grid.addWidget(self._sentence("import"), 3, 1, 1, 2)
+        grid.setColumnStretch(1, 1)
+        return box
+
+    def _recovery_box(self) -> QGroupBox:
+        box = QGroupBox("Recovery copy")
+        self.passphrase = self._secret_field("Passphrase", "passphrase for the recovery copy")
+        self.passphrase_again = self._secret_field("Passphrase again", "the same passphrase again")
+        self.export_button = self._button("Export recovery copy…", self.ask_export)
+        self.restore_passphrase = QLineEdit()
+        self.restore_passphrase.setEchoMode(QLineEdit.EchoMode.Password)
+        self.restore_passphrase.setAccessibleName("Passphrase of the recovery copy to restore")
+        self.restore_passphrase.setPlaceholderText("passphrase of the copy to restore")
+        self.restore_button = self._button("Restore from a recovery copy…", self.ask_restore, needs_vault=False)
+        grid = QGridLayout(box)
+        grid.addWidget(self.passphrase, 0, 0)
+        grid.addWidget(self.passphrase_again, 0, 1)
+        grid.addWidget(self.export_button, 0, 2)
+        grid.addWidget(self._sentence("export"), 1, 0, 1, 3)
+        grid.addWidget(self.restore_passphrase, 2, 0, 1, 2)
+        grid.addWidget(self.restore_button, 2, 2)
+        grid.addWidget(self._sentence("restore"), 3, 0, 1, 3)
+        grid.setColumnStretch(0, 1)
+        grid.setColumnStretch(1, 1)
+        return box
+
+    def _rotation_box(self) -> QGroupBox:
+        box = QGroupBox("Rotate, lock, revoke")
+        self.deep = QCheckBox("Also reseal every template under fresh keys (slower)")
+        self.deep.setAccessibleName("Also reseal every template")
+        self.vault_buttons.append(self.deep)
+        self.rotate_button = self._button("Rotate now", self.rotate)
+        self.lock_button = self._button("Lock now", self.lock)
+        self.revoke_button = self._button("Revoke root key…", self.ask_revoke, danger=True)
+        grid = QGridLayout(box)
+        grid.addWidget(self.rotate_button, 0, 0)
+        grid.addWidget(self._sentence("rotate"), 0, 1)
+        grid.addWidget(self.deep, 1, 1)
+        grid.addWidget(self.lock_button, 2, 0)
+        grid.addWidget(self._sentence("lock"), 2, 1)
+        grid.addWidget(self.revoke_button, 3, 0)
+        grid.addWidget(self._sentence("revoke"), 3, 1)
+        grid.setColumnStretch(1, 1)
+        return box
+
+    def _reset_box(self) -> QGroupBox:
+        box = QGroupBox("Reset everything")
+        grid = QGridLayout(box)
+        grid.addWidget(self._sentence("reset"), 0, 0, 1, 2)
+        self.keep: dict[str, QCheckBox] = {}
+        for row, (key, (label, sentence)) in enumerate(KEEP_CHOICES.items(), start=1):
+            check = QCheckBox(label)
+            check.setAccessibleName(label)
+            self.keep[key] = check
+            self.vault_buttons.append(check)
+            note = QLabel(sentence)
+            note.setObjectName("consequence")
+            note.setWordWrap(True)
+            grid.addWidget(check, row, 0)
+            grid.addWidget(note, row, 1)
+        self.reset_button = self._button("Reset everything…", self.ask_reset, danger=True)
+        grid.addWidget(self.reset_button, len(KEEP_CHOICES) + 1, 0)
+        grid.setColumnStretch(1, 1)
+        return box
+
+    # ------------------------------------------------------------------ state
+    def load(self) -> None:
+        self.show_vault_state(self.lock_banner)
+        for widget in self.vault_buttons:
+            widget.setEnabled(self.session.is_open)
+        if self.session.is_open:
+            self.run(lambda _r: self.session.call(lambda v: v.status()), self._show_root)
+        else:
+            self.root_info.setText("The vault is not open: only restoring from a recovery copy is possible.")
+
+    def _show_root(self, status: dict[str, Any]) -> None:
+        root = status["root_key"]
+        self.root_info.setText(f"The root key lives in {root['store']} ({root['where']}); "
+                               f"fingerprint {root['fingerprint']}.")
+
+    def _confirm(self, title: str, message: str, confirm: str, then: Callable[[], None]) -> None:
+        self.dialog = ConfirmDialog(self, title, message, confirm)
+        self.dialog.accepted.connect(then)
+        self.dialog.open()
+
+    def _vault_op(self, fn: Callable[[Any], dict[str, Any]], done_text: str) -> None:
+        """Run a key operation on the open vault; its result or error shows in the banner."""
+        self.banner.clear()
+        self.run(lambda _r: self.session.call(fn), lambda result: self._done(done_text, result))
+
+    def _done(self, text: str, result: dict[str, Any]) -> None:
+        self.banner.show_message("success", f"{text} ({summary(result)}).")
+        self.session.notify()
+
+    # ---------------------------------------------------------- key actions
+    def ask_generate(self) -> None:
+        self._confirm("Generate a new root key?", CONSEQUENCES["generate"], "Generate new root key",
+                      lambda: self._vault_op(lambda v: keyop("generate_root_key")(v), "A new root key is in place"))
+
+    def ask_import_typed(self) -> None:
+        try:
+            key = parse_typed_key(self.key_text.text(), self.key_format.currentData())
+        except InvalidKeyMaterial as error:
+            self.banner.show_message("error", describe(error))
+            return
+        self._ask_import(key)
+
+    def ask_import_file(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(self, "Your key file")
+        if not name:
+            return
+        try:
+            key = read_key_file(Path(name))
+        except InvalidKeyMaterial as error:
+            self.banner.show_message("error", describe(error))
+            return
+        self._ask_import(key)
+
+    def _ask_import(self, key: bytes) -> None:
+        def start() -> None:
+            self.key_text.clear()
+            self._vault_op(lambda v: keyop("import_root_key")(v, key), "Your key is now the root key")
+
+        self._confirm("Use your key as the root key?", CONSEQUENCES["import"], "Use my key", start)
+
+    def ask_export(self) -> None:
+        passphrase = self.passphrase.text()
+        if not passphrase or passphrase != self.passphrase_again.text():
+            self.banner.show_message("error", "Type the same passphrase twice before exporting a recovery copy.")
+            return
+        name, _ = QFileDialog.getSaveFileName(self, "Save the recovery copy", "faceseal-recovery-kit")
+        if not name:
+            return
+        self.passphrase.clear()
+        self.passphrase_again.clear()
+        self._vault_op(lambda v: keyop("export_recovery_kit")(v, Path(name), passphrase),
+                       f"The recovery copy was written to {name}")
+
+    def ask_restore(self) -> None:
+        passphrase = self.restore_passphrase.text()
+        if not passphrase:
+            self.banner.show_message("error", "Type the recovery copy's passphrase first.")
+            return
+        name, _ = QFileDialog.getOpenFileName(self, "The recovery copy to restore")
+        if not name:
+            return
+        self._confirm("Restore the root key from this copy?", CONSEQUENCES["restore"], "Restore",
+                      lambda: self._restore(Path(name), passphrase))
+
+    def _restore(self, path: Path, passphrase: str) -> None:
+        self.restore_passphrase.clear()
+        self.banner.clear()
+        self.session.lock()
+        self.run(lambda _r: keyop("restore_recovery_kit")(paths.data_dir(), path, passphrase),
+                 lambda result: self._reopened("The root key was restored", result),
+                 lambda message: self._reopen_failed(message))
+
+    def _reopened(self, text: str, result: dict[str, Any]) -> None:
+        self.banner.show_message("success", f"{text} ({summary(result)}).")
+        self.session.unlock()
+
+    def _reopen_failed(self, message: str) -> None:
+        self.banner.show_message("error", message)
+        self.session.unlock()
+
+    def ask_revoke(self) -> None:
+        self._confirm("Revoke the root key?", CONSEQUENCES["revoke"] + " This cannot be undone.",
+                      "Revoke root key", self._revoke)
+
+    def _revoke(self) -> None:
+        self.banner.clear()
+        self.run(lambda _r: self.session.call_and_reopen(lambda v: keyop("revoke_root_key")(v)),
+                 lambda result: self._reopened("The root key was revoked", result), self._reopen_failed)
+
+    # ------------------------------------------------ rotate, lock, reset
+    def rotate(self) -> None:
+        deep = self.deep.isChecked()
+        self.banner.clear()
+        task = self.run(lambda _r: self.session.call(lambda v: keyops.rotate_key(v, deep=deep)), self._rotated)
+        self.progress = WorkProgress(self, "Rotating the root key",
+                                     "Rotating the root key and resealing every template…" if deep
+                                     else "Rotating the root key…", task)
+
+    def _rotated(self, result: dict[str, Any]) -> None:
+        resealed = f"; {result['templates_resealed']} templates resealed" if result.get("deep") else ""
+        self.banner.show_message("success", f"The root key was rotated: new fingerprint "
+                                            f"{result['root_fingerprint']}{resealed}.")
+        self.session.notify()
+
+    def lock(self) -> None:
+        self.session.lock()
+        self.banner.show_message("info", "Locked: every key was dropped from memory.")
+
+    def ask_reset(self) -> None:
+        choices = {key: check.isChecked() for key, check in self.keep.items()}
+        self._confirm("Reset everything?",
+                      f"{CONSEQUENCES['reset']} Kept: {kept_labels(choices)}. This cannot be undone.",
+                      "Reset everything", lambda: self._reset(choices))
+
+    def _reset(self, choices: dict[str, bool]) -> None:
+        self.banner.clear()
+        self.run(lambda _r: self.session.call_and_reopen(lambda v: keyops.reset(v, **choices)),
+                 lambda result: self._was_reset(result, choices), self._reopen_failed)
+
+    def _was_reset(self, result: dict[str, Any], choices: dict[str, bool]) -> None:
+        self.banner.show_message(
+            "success",
+            f"Everything was reset: {result['identities_deleted']} people and {result['templates_deleted']} "
+            f"templates deleted, {result['audit_events_deleted']} audit events and "
+            f"{result['outbox_events_deleted']} outbox events deleted; "
+            f"root key {'destroyed' if result.get('root_key_destroyed') else 'kept (it is your variable)'}. "
+            f"Kept: {kept_labels(choices)}.")
+        self.session.unlock()

@@ -1,0 +1,174 @@
+"""Settings: which camera, which model pack (installed from a folder with progress), the match threshold."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QLabel, QPushButton, QSpinBox,
+    QVBoxLayout,
+)
+
+from typing import Any
+
+from edge_core.biometrics import PackInfo, install_pack, list_packs, pack_info
+
+from ..widgets import packed
+from ..widgets.confirm import ConfirmDialog
+from ..widgets.progress import WorkProgress
+from ..widgets.source import VIDEO_FILTER
+from .base import Context, Page
+
+
+class SettingsPage(Page):
+    title = "Settings"
+    needs_vault = False
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.progress: WorkProgress | None = None
+        self.dialog: ConfirmDialog | None = None
+        layout = QVBoxLayout(self.body)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._camera_box())
+        layout.addWidget(self._pack_box())
+        layout.addWidget(self._threshold_box())
+        layout.addStretch(1)
+
+    # --------------------------------------------------------------- camera
+    def _camera_box(self) -> QGroupBox:
+        box = QGroupBox("Camera")
+        self.camera_index = QSpinBox()
+        self.camera_index.setRange(0, 9)
+        self.camera_index.setAccessibleName("Camera number")
+        self.camera_index.valueChanged.connect(self._camera_changed)
+        self.stand_in = QLabel()
+        self.stand_in.setAccessibleName("Video standing in for the camera")
+        self.stand_in.setWordWrap(True)
+        choose = QPushButton("Use a video file as the camera…")
+        choose.setAccessibleName("Use a video file as the camera")
+        choose.clicked.connect(self._choose_stand_in)
+        self.real_camera = QPushButton("Use the real camera")
+        self.real_camera.setAccessibleName("Use the real camera")
+        self.real_camera.clicked.connect(lambda: self._set_stand_in(None))
+        form = QFormLayout(box)
+        form.addRow("Camera number", packed(self.camera_index))
+        form.addRow("Stand-in", self.stand_in)
+        form.addRow("", packed(choose, self.real_camera))
+        return box
+
+    def _camera_changed(self, index: int) -> None:
+        self.prefs.camera_index = index
+        self.session.notify()
+
+    def _choose_stand_in(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(self, "A video to use as the camera", "", VIDEO_FILTER)
+        if name:
+            self._set_stand_in(Path(name))
+
+    def _set_stand_in(self, path: Path | None) -> None:
+        self.prefs.camera_video = path
+        self.session.notify()
+
+    # ----------------------------------------------------------------- pack
+    def _pack_box(self) -> QGroupBox:
+        box = QGroupBox("Model pack")
+        self.pack = QComboBox()
+        self.pack.setAccessibleName("Model pack")
+        self.pack.activated.connect(self._pack_chosen)
+        self.pack_state = QLabel()
+        self.pack_state.setWordWrap(True)
+        self.pack_state.setAccessibleName("Model pack state")
+        self.install_button = QPushButton("Install from a folder…")
+        self.install_button.setAccessibleName("Install the model pack from a folder")
+        self.install_button.clicked.connect(self.ask_install)
+        form = QFormLayout(box)
+        form.addRow("Pack", packed(self.pack))
+        form.addRow("", self.pack_state)
+        form.addRow("", packed(self.install_button))
+        return box
+
+    def _pack_chosen(self, row: int) -> None:
+        self.prefs.pack = self.pack.itemData(row)
+        self.session.notify()
+
+    def ask_install(self) -> None:
+        info = pack_info(self.prefs.pack)
+        folder = QFileDialog.getExistingDirectory(self, f"Folder holding the files of pack '{info.name}'")
+        if not folder:
+            return
+        if info.requires_consent:
+            self.dialog = ConfirmDialog(self, f"Licence of pack '{info.name}'", info.licence_notice,
+                                        "I accept, install it")
+            self.dialog.accepted.connect(lambda: self._install(info, Path(folder)))
+            self.dialog.open()
+        else:
+            self._install(info, Path(folder))
+
+    def _install(self, info: PackInfo, folder: Path) -> None:
+        self.banner.clear()
+        task = self.run(lambda reporter: install_pack(info.name, folder, reporter.progress), self._installed)
+        self.progress = WorkProgress(self, "Installing model pack", f"Checking and installing '{info.name}'…", task)
+
+    def _installed(self, info: PackInfo) -> None:
+        self.banner.show_message("success", f"Model pack '{info.name}' is installed and every file checked.")
+        self.session.notify()
+
+    # ------------------------------------------------------------ threshold
+    def _threshold_box(self) -> QGroupBox:
+        box = QGroupBox("Match threshold")
+        self.threshold = QDoubleSpinBox()
+        self.threshold.setDecimals(2)
+        self.threshold.setSingleStep(0.01)
+        self.threshold.setAccessibleName("Match threshold")
+        self.threshold.valueChanged.connect(self._threshold_changed)
+        self.threshold_note = QLabel()
+        self.threshold_note.setWordWrap(True)
+        self.threshold_note.setAccessibleName("About the threshold")
+        form = QFormLayout(box)
+        form.addRow("Threshold", packed(self.threshold))
+        form.addRow("", self.threshold_note)
+        return box
+
+    def _threshold_changed(self, value: float) -> None:
+        if self.threshold.isEnabled():
+            self.prefs.set_threshold(value)
+
+    # ----------------------------------------------------------------- load
+    def load(self) -> None:
+        self.camera_index.blockSignals(True)
+        self.camera_index.setValue(self.prefs.camera_index)
+        self.camera_index.blockSignals(False)
+        video = self.prefs.camera_video
+        self.stand_in.setText(f"{video} is used instead of a camera" if video else "none: the real camera is used")
+        self.real_camera.setEnabled(video is not None)
+        packs = list_packs()
+        self.pack.clear()
+        for info in packs:
+            self.pack.addItem(f"{info.name} ({'installed' if info.installed else 'not installed'})", info.name)
+        self.pack.setCurrentIndex(max(0, self.pack.findData(self.prefs.pack)))
+        info = pack_info(self.prefs.pack)
+        state = "installed and checked" if info.installed else "not installed: enrolment and verification need it"
+        self.pack_state.setText(f"{info.title}. Licence: {info.licence}. State: {state}.")
+        self.install_button.setText("Reinstall from a folder…" if info.installed else "Install from a folder…")
+        self.threshold.setEnabled(False)
+        if self.session.is_open:
+            self.run(lambda _r: self.session.call(lambda v: v.status()), lambda status: self._show_threshold(status, info))
+        else:
+            self.threshold_note.setText("Unlock the vault to change the threshold: its allowed range is the "
+                                        "vault's policy.")
+
+    def _show_threshold(self, status: dict[str, Any], info: PackInfo) -> None:
+        """The threshold box, bounded by the policy in force (the vault refuses anything outside it)."""
+        rules = status.get("policy", {})
+        if rules.get("state") == "tampered":
+            self.threshold_note.setText(f"{rules.get('error', 'The policy file was tampered with')}.")
+            return
+        low, high = rules["threshold_min"], rules["threshold_max"]
+        self.threshold.setRange(low, high)
+        self.threshold.setValue(self.prefs.threshold(info))
+        self.threshold.setEnabled(True)
+        self.threshold_note.setText(
+            f"A face matches when its score reaches this. The policy allows {low:.2f} to {high:.2f}; "
+            f"the pack's measured default is {info.default_threshold:.2f} ({info.threshold_note}). "
+            "Higher lets fewer strangers in and turns more genuine people away.")

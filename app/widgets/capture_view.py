@@ -1,0 +1,40 @@
+"""The live part of a capture: preview with faces, the hint of the moment, samples taken."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QProgressBar, QVBoxLayout, QWidget
+
+from ..workers import Task
+from .preview import Preview
+
+
+class CaptureView(QWidget):
+    """Shows what a running capture task reports; :meth:`follow` connects it to one task."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.preview = Preview()
+        self.hint = QLabel("")
+        self.hint.setObjectName("hint")
+        self.hint.setAccessibleName("Hint")
+        self.hint.setWordWrap(True)
+        self.progress = QProgressBar()
+        self.progress.setAccessibleName("Samples taken")
+        self.progress.setFormat("%v of %m good samples")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.preview, 1)
+        layout.addWidget(self.hint)
+        layout.addWidget(self.progress)
+
+    def follow(self, task: Task, samples: int | None) -> None:
+        """Reset and show ``task``'s frames, faces, hints and (with ``samples``) its progress."""
+        self.preview.clear("Starting…")
+        self.hint.setText("Starting…")
+        self.progress.setVisible(samples is not None)
+        self.progress.setRange(0, samples or 1)
+        self.progress.setValue(0)
+        task.signals.frame.connect(self.preview.show_frame)
+        task.signals.faces.connect(self.preview.show_faces)
+        task.signals.hint.connect(self.hint.setText)
+        task.signals.progress.connect(lambda done, _total: self.progress.setValue(done))

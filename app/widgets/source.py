@@ -1,0 +1,87 @@
+"""Choosing where frames come from: the camera, photos, or a video file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QButtonGroup, QFileDialog, QHBoxLayout, QLabel, QPushButton, QRadioButton, QWidget
+
+from ..capture import SourceChoice
+
+IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.bmp *.webp *.tif *.tiff)"
+VIDEO_FILTER = "Videos (*.mp4 *.avi *.mkv *.mov *.webm)"
+LABELS = {"camera": "Camera (live)", "photos": "Photos", "photo": "A photo", "video": "Video file"}
+
+
+class SourcePicker(QWidget):
+    """Radio buttons for the kinds offered, and a button that picks the files for the file kinds.
+
+    ``photo`` picks one image (a verification probe), ``photos`` several (enrolment samples).
+    """
+
+    changed = Signal()
+
+    def __init__(self, kinds: tuple[str, ...]) -> None:
+        super().__init__()
+        self.setAccessibleName("Source")
+        self._files: dict[str, tuple[Path, ...]] = {}
+        self._group = QButtonGroup(self)
+        self.buttons: dict[str, QRadioButton] = {}
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for kind in kinds:
+            button = QRadioButton(LABELS[kind])
+            button.setAccessibleName(LABELS[kind])
+            self._group.addButton(button)
+            self.buttons[kind] = button
+            button.toggled.connect(self._kind_changed)
+            layout.addWidget(button)
+        self.choose = QPushButton("Choose…")
+        self.choose.setAccessibleName("Choose files")
+        self.choose.clicked.connect(self._pick)
+        self.chosen = QLabel()
+        self.chosen.setAccessibleName("Chosen files")
+        layout.addWidget(self.choose)
+        layout.addWidget(self.chosen, 1)
+        self.buttons[kinds[0]].setChecked(True)
+
+    @property
+    def kind(self) -> str:
+        return next(kind for kind, button in self.buttons.items() if button.isChecked())
+
+    def choice(self) -> SourceChoice | None:
+        """The chosen source, or None while a file kind has no file yet."""
+        kind = self.kind
+        if kind == "camera":
+            return SourceChoice("camera")
+        files = self._files.get(kind, ())
+        return SourceChoice("photos" if kind == "photo" else kind, files) if files else None
+
+    def _kind_changed(self) -> None:
+        kind = self.kind
+        self.choose.setVisible(kind != "camera")
+        self.choose.setText({"photos": "Choose photos…", "photo": "Choose a photo…", "video": "Choose a video…"}.get(kind, ""))
+        self.choose.setAccessibleName(self.choose.text().rstrip("…"))
+        files = self._files.get(kind, ())
+        self.chosen.setText(", ".join(p.name for p in files) if files else ("" if kind == "camera" else "nothing chosen yet"))
+        self.changed.emit()
+
+    def _pick(self) -> None:
+        kind = self.kind
+        if kind == "photos":
+            names, _ = QFileDialog.getOpenFileNames(self, "Photos of one person", "", IMAGE_FILTER)
+        elif kind == "photo":
+            name, _ = QFileDialog.getOpenFileName(self, "A photo of one person", "", IMAGE_FILTER)
+            names = [name] if name else []
+        else:
+            name, _ = QFileDialog.getOpenFileName(self, "A video of one person", "", VIDEO_FILTER)
+            names = [name] if name else []
+        if names:
+            self.set_files(kind, [Path(n) for n in names])
+
+    def set_files(self, kind: str, files: list[Path]) -> None:
+        """Choose ``kind`` with these files (what the file dialog does once the person picked them)."""
+        self._files[kind] = tuple(files)
+        self.buttons[kind].setChecked(True)
+        self._kind_changed()
