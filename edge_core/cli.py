@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from . import __version__, cli_biometrics, database, device, keyops
+from . import __version__, cli_biometrics, database, device, keyops, sovereignty_cli
 from .cli_biometrics import add_source_arguments, probe_from
 from .errors import FaceSealError, UsageError
 from .telemetry import cli as telemetry_cli
@@ -182,9 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit_parser = command("audit", None, "the tamper-evident audit log")
     audit_sub = audit_parser.add_subparsers(dest="audit_command", metavar="ACTION", required=True, parser_class=_Parser)
-    audit_sub.add_parser("verify", help="check the hash chain; names any edited, inserted or removed event"
-                         ).set_defaults(handler=cmd_audit_verify)
+    audit_verify = audit_sub.add_parser("verify", help="check the hash chain; names any edited, inserted or removed event")
+    audit_verify.set_defaults(handler=cmd_audit_verify)
     audit_sub.add_parser("list", help="print the events").set_defaults(handler=cmd_audit_list)
+    sovereignty_cli.register(sub, command, audit_sub, audit_verify)
 
     cli_biometrics.register(sub, command)
     telemetry_cli.register(sub, _telemetry_context)

@@ -88,3 +88,40 @@ class ModelError(FaceSealError):
     """A model pack is missing, incomplete, corrupted or does not match."""
 
     exit_code = 5
+
+
+# ---------------------------------------------------------------- key sovereignty
+class HsmUnavailable(KeyHierarchyError):
+    """The PKCS#11 module, token or key object holding the root cannot be reached."""
+
+
+class HsmPinIncorrect(HsmUnavailable):
+    """The token refused the PIN (never shown: only that it was refused)."""
+
+
+class RecoveryKitInvalid(UsageError):
+    """A recovery kit file is not a kit, was edited, or does not belong to this data."""
+
+
+class WrongPassphrase(KeyHierarchyError):
+    """The passphrase does not open the recovery kit."""
+
+
+class RootKitUnavailable(KeyHierarchyError):
+    """The root cannot be written into a kit (it lives in an HSM and never leaves it)."""
+
+
+class PolicyViolation(UsageError):
+    """A request, or a proposed policy change, breaks the policy; nothing was changed."""
+
+
+class PolicyTampered(DataError):
+    """The policy file does not carry a valid MAC under this vault: edited outside FaceSeal."""
+
+
+class VerificationLockedOut(FaceSealError):
+    """Too many failed verifications for one identity; the policy makes it wait."""
+
+
+class EvidenceInvalid(DataError):
+    """An audit evidence archive is unreadable, or its events or signature do not check out."""

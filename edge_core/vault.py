@@ -33,13 +33,14 @@ from .errors import (
     DataDirUnreadable,
     IdentityExists,
     RootKeyMissing,
+    RootKeyRevoked,
     UnknownIdentity,
     UsageError,
     VaultLocked,
     WrongRootKey,
 )
 from .faults import checkpoint
-from .keys import material, roots
+from .keys import lockdown, material, roots
 from .keys.keystore import KeyStore, UnlockedKeys, now_iso
 from .keys.roots import RootKey, RootStore
 from .layout import Layout
@@ -111,6 +112,7 @@ class Vault:
                 _initialise(layout)
             from .keyops import recover  # key operations build on the vault; import late
 
+            recover.finish_revocation(layout)
             store, root, keys = recover.finish_reset(layout) or _unlock(layout)
             conn = _connect(layout, keys)
             vault = cls(layout, store, root, keys, conn)
@@ -126,6 +128,27 @@ class Vault:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        self.root_store.close()
+
+    def lock(self) -> None:
+        """Drop every key from memory here, and tell every other FaceSeal process to do the same.
+
+        Until :meth:`unlock` (or ``faceseal unlock``), every use of this vault and
+        every new open raises :class:`VaultLocked`.
+        """
+        lockdown.mark(self.layout.keys_dir, lockdown.LOCKED)
+        self.close()
+
+    def unlock(self) -> None:
+        """Lift a lock and load the keys again; a revoked root stays revoked."""
+        with key_lock(self.layout.keys_dir, exclusive=True):
+            if KeyStore.load(self.layout.keystore).revoked is None:
+                lockdown.clear(self.layout.keys_dir)
+            if self._conn is None or self.keys is None:
+                self.root_store, self.root, keys = _unlock(self.layout)
+                self._conn = _connect(self.layout, keys)
+                self.keys = keys
+                self._db_inode = os.stat(self.layout.db).st_ino
 
     def __enter__(self) -> "Vault":
         return self
@@ -136,6 +159,10 @@ class Vault:
     # ------------------------------------------------------------ internals
     @property
     def conn(self) -> Connection:
+        refusal = lockdown.refusal(self.layout.keys_dir)
+        if refusal is not None:  # another process locked the vault or revoked the root
+            self.close()
+            raise refusal
         if self._conn is None or self.keys is None:
             raise VaultLocked("the vault is locked; unlock it first")
         return self._conn
@@ -172,10 +199,15 @@ class Vault:
 
     @contextmanager
     def writing(self) -> Iterator[Connection]:
-        """A write transaction that sees the current vault key version."""
+        """A write transaction that sees the current vault key version; a new audit head gets signed."""
+        head = get_meta(self.conn, "audit_head")
         with transaction(self.conn) as conn:
             self._local_writes += 1
             yield conn
+        if get_meta(self.conn, "audit_head") != head:
+            from .audit_evidence import sign_head  # builds on the vault; import late
+
+            sign_head(self)
 
     def put_secret(self, name: str, value: bytes) -> None:
         """Seal a named secret (the device key, the audit inbox key) under the primary vault key."""
@@ -288,14 +320,20 @@ class Vault:
 
     @recorded(Operation.VERIFY, lambda self, *a, **k: self._conn)
     def verify(self, name: str, embedding: np.ndarray, pack: str, threshold: float) -> MatchResult:
+        from . import lockout, policy  # build on the vault; import late
+
         probe = normalise(embedding)[0]
+        policy.check_threshold(self, threshold)
         identity_id, _, _ = self._identity(name)
+        lockout.check(self, identity_id)
         self._check_pack(self.conn, identity_id, name, pack, probe.shape[0])
         rows = self.conn.execute(self._TEMPLATE_ROWS + "WHERE t.identity_id = ?", (identity_id,)).fetchall()
         if not rows:
             raise UnknownIdentity(f"'{name}' has no templates left; enrol again")
         score = float(np.max(self._open_templates(rows) @ probe))
-        return MatchResult(name, score, threshold, pack)
+        result = MatchResult(name, score, threshold, pack)
+        lockout.record(self, identity_id, result.match)
+        return result
 
     @recorded(Operation.IDENTIFY, lambda self, *a, **k: self._conn)
     def identify(self, embedding: np.ndarray, pack: str, threshold: float) -> MatchResult:
@@ -373,6 +411,7 @@ class Vault:
             "templates": count("templates"),
             "audit_events": count("audit_events"),
             "schema_version": self.conn.execute("PRAGMA user_version").fetchone()[0],
+            **_sovereignty_status(self, ks),
             "device_id": device_key(self).device_id,
             "telemetry": {"enabled": telemetry.enabled, "endpoint": telemetry.endpoint},
         }
@@ -394,6 +433,13 @@ def wrap_under(vault_key: bytes, kind: str, owner: str, version: int, plaintext:
     return material.aead_wrap(vault_key, plaintext, _wrap_aad(kind, owner, version))
 
 
+def _sovereignty_status(vault: Vault, ks: KeyStore) -> dict[str, Any]:
+    """Recovery kit, rotation due and policy state for status (keyops.sovereignty builds them)."""
+    from .keyops.sovereignty import status_fields  # key operations build on the vault; import late
+
+    return status_fields(vault, ks)
+
+
 def _unlock(layout: Layout) -> tuple[RootStore, RootKey, UnlockedKeys]:
     """Root + key store -> the L2 keys; a failure is sealed into the audit inbox, then raised."""
     if not layout.keystore.exists():
@@ -401,6 +447,11 @@ def _unlock(layout: Layout) -> tuple[RootStore, RootKey, UnlockedKeys]:
     if not layout.db.exists():
         raise DataDirUnreadable(f"the database {layout.db} is missing; FaceSeal left the data as it is")
     ks = KeyStore.load(layout.keystore)
+    if ks.revoked is not None:
+        raise RootKeyRevoked(lockdown.REVOKED_MESSAGE)
+    refusal = lockdown.refusal(layout.keys_dir)
+    if refusal is not None:
+        raise refusal
     try:
         store, root = roots.find_root(layout.keys_dir, layout.keychain_account)
         return store, root, ks.unlock(root)

@@ -6,7 +6,7 @@ from ..database import Connection, set_meta
 from ..faults import checkpoint
 from ..keys import material
 from ..keys.keystore import KeyStore, UnlockedKeys
-from ..keys.roots import RootKey
+from ..keys.roots import RootKey, RootStore
 from ..sealing import open_blob, seal
 
 
@@ -63,23 +63,37 @@ def rewrap_below(vault, tx: Connection, version: int, fresh_identity_keys: bool)
     return resealed
 
 
-def switch_root(vault, carry: set[int]) -> RootKey:
-    """Replace the root: wrap under the new one, switch the store, drop the old wraps.
+def switch_root(vault, carry: set[int], target: RootStore | None = None, new_root: RootKey | None = None) -> RootKey:
+    """Replace the root: wrap under the new one, activate it, destroy the old one, drop the old wraps.
+
+    ``target`` is the store the new root goes to (default: where the root is now);
+    ``new_root`` a root to adopt (an imported key) instead of one the target makes.
+    Until the target activates the new root, the old one opens everything; after
+    that the new one does, and a crash before the old root is destroyed is
+    finished on the next open (:func:`.recover.finish_pending`).
 
     Only the vault key versions in ``carry`` are wrapped under the new root; every
     other version dies with the old root. That is what makes shredding final.
     """
-    store = vault.root_store
-    new_root = store.generate()  # an immutable store (the variable) refuses here, before any change
+    source = vault.root_store
+    target = target or source
+    moving = (target.name, target.describe()) != (source.name, source.describe())
+    # An immutable store (the variable) refuses here, before any change.
+    new_root = new_root or target.generate()
     ks = KeyStore.load(vault.layout.keystore)
     ks.add_root(new_root, vault.keys, carry)
     ks.save(vault.layout.keystore)
     checkpoint("root.wrapped-under-new")
-    store.activate(new_root)
+    target.activate(new_root)
     checkpoint("root.activated")
+    if moving:
+        source.destroy()  # a move: the previous root is destroyed where it lived
+        checkpoint("root.source-destroyed")
+        source.close()
     ks.keep_only(new_root.kid)
     ks.save(vault.layout.keystore)
     checkpoint("root.old-wraps-dropped")
+    vault.root_store = target
     vault.root = new_root
     vault.keys = UnlockedKeys(vault.keys.database, {v: vault.keys.vault[v] for v in carry})
     return new_root

@@ -63,6 +63,25 @@ def _swap_database(layout: Layout) -> None:
     paths.fsync_dir(layout.home)
 
 
+def finish_revocation(layout: Layout) -> None:
+    """Destroy any root a kill switch killed before it could destroy it: revoked means gone."""
+    if not layout.keystore.exists() or KeyStore.load(layout.keystore).revoked is None:
+        return
+    destroy_every_root(layout)
+
+
+def destroy_every_root(layout: Layout) -> list[str]:
+    """Destroy the root in every store FaceSeal can change; returns the stores that held one."""
+    destroyed = []
+    for store in roots.candidate_stores(layout.keys_dir, layout.keychain_account):
+        try:
+            if store.mutable and store.destroy():
+                destroyed.append(store.name)
+        finally:
+            store.close()
+    return destroyed
+
+
 def finish_pending(vault) -> None:
     """Drop wraps left by an interrupted rotation and destroy dead vault key versions.
 
@@ -72,6 +91,11 @@ def finish_pending(vault) -> None:
     ks = KeyStore.load(vault.layout.keystore)
     live = live_versions(vault.conn, vault.primary_version())
     stale_roots = set(ks.wraps) - {vault.root.kid}
+    if stale_roots:  # a root switch was interrupted after its commit point: the old root dies now
+        for store in roots.candidate_stores(vault.layout.keys_dir, vault.layout.keychain_account):
+            store.destroy_stale(stale_roots)
+            if store is not vault.root_store:
+                store.close()
     dead = set(vault.keys.vault) - live
     if dead:
         retire_dead_versions(vault)

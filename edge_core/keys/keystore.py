@@ -38,6 +38,15 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def _optional_facts(value: object) -> dict[str, str] | None:
+    """A small record of public facts, or ``None``; anything else is a damaged store."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise ValueError("facts")
+    return dict(value)
+
+
 @dataclass
 class UnlockedKeys:
     """The L2 keys in memory: the database key and the vault keys by version."""
@@ -58,6 +67,10 @@ class KeyStore:
     root_created: dict[str, str] = field(default_factory=dict)  # kid -> ISO time
     vault_created: dict[int, str] = field(default_factory=dict)  # version -> ISO time
     audit_inbox_public_key: str = ""
+    #: the last recovery kit written: {"kid", "fingerprint", "exported_at"}; a kit holds one root only
+    recovery_kit: dict[str, str] | None = None
+    #: set by the kill switch: {"kid", "fingerprint", "revoked_at"}; nothing opens while it is
+    revoked: dict[str, str] | None = None
 
     # ---- file -------------------------------------------------------------
     @classmethod
@@ -71,6 +84,8 @@ class KeyStore:
                 root_created=dict(raw["root_created"]),
                 vault_created={int(k): v for k, v in raw["vault_created"].items()},
                 audit_inbox_public_key=raw["audit_inbox_public_key"],
+                recovery_kit=_optional_facts(raw.get("recovery_kit")),
+                revoked=_optional_facts(raw.get("revoked")),
             )
             for slots in store.wraps.values():
                 for blob in slots.values():
@@ -92,6 +107,11 @@ class KeyStore:
             "vault_created": {str(k): v for k, v in sorted(self.vault_created.items())},
             "audit_inbox_public_key": self.audit_inbox_public_key,
         }
+        # Written only when set, so a store that never used them keeps its exact old form.
+        if self.recovery_kit is not None:
+            doc["recovery_kit"] = self.recovery_kit
+        if self.revoked is not None:
+            doc["revoked"] = self.revoked
         paths.atomic_write(path, json.dumps(doc, indent=1, sort_keys=True).encode())
 
     # ---- keys -------------------------------------------------------------

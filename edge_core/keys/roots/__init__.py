@@ -1,8 +1,10 @@
 """Homes of the root key, chosen by priority: the first that holds a root wins.
 
-Order: the OS keychain, then ``FACESEAL_ROOT_KEY``, then the fallback file. A new
-root is made in the keychain when there is one, else in the file (the variable
-is the user's own key, never made by FaceSeal).
+Order: a PKCS#11 token (only when ``keys/hsm.json`` names one), the OS
+keychain, then ``FACESEAL_ROOT_KEY``, then the fallback file. A new root is made
+in the keychain when there is one, else in the file (the variable is the user's
+own key, never made by FaceSeal); only ``faceseal key move-to-hsm`` puts it in a
+token.
 """
 
 from __future__ import annotations
@@ -14,8 +16,12 @@ from .base import RootKey, RootStore, SoftwareRootKey
 from .environment import EnvironmentRootStore
 from .keychain import KeychainRootStore
 from .keyfile import FileRootStore
+from .pkcs11 import HsmLocation, Pkcs11RootStore
 
-__all__ = ["RootKey", "RootStore", "SoftwareRootKey", "candidate_stores", "find_root", "store_for_new_root"]
+__all__ = [
+    "RootKey", "RootStore", "SoftwareRootKey", "candidate_stores", "find_root", "store_for_new_root",
+    "store_for_software_root",
+]
 
 
 def candidate_stores(keys_dir: Path, keychain_account: str) -> list[RootStore]:
@@ -25,6 +31,9 @@ def candidate_stores(keys_dir: Path, keychain_account: str) -> list[RootStore]:
         EnvironmentRootStore(),
         FileRootStore(keys_dir),
     ]
+    location = HsmLocation.read(keys_dir)
+    if location is not None:
+        stores.append(Pkcs11RootStore(keys_dir, keychain_account, location))
     return sorted((s for s in stores if s.available()), key=lambda s: -s.priority)
 
 
@@ -36,7 +45,7 @@ def find_root(keys_dir: Path, keychain_account: str) -> tuple[RootStore, RootKey
             return store, key
     raise RootKeyMissing(
         "no root key found (keychain, FACESEAL_ROOT_KEY, key file); "
-        "restore it from your recovery copy: without it the data cannot be opened"
+        "restore it from your recovery kit: without it the data cannot be opened"
     )
 
 
@@ -46,4 +55,10 @@ def store_for_new_root(keys_dir: Path, keychain_account: str) -> RootStore:
     for store in stores:
         if isinstance(store, EnvironmentRootStore):
             return store
-    return stores[0]
+    return store_for_software_root(keys_dir, keychain_account)
+
+
+def store_for_software_root(keys_dir: Path, keychain_account: str) -> RootStore:
+    """Where FaceSeal itself keeps a root it holds in memory: the keychain if usable, else the file."""
+    keychain = KeychainRootStore(account=keychain_account)
+    return keychain if keychain.available() else FileRootStore(keys_dir)

@@ -105,6 +105,22 @@ class RootStore(ABC):
     def destroy(self) -> bool:
         """Destroy the root held here; ``True`` if there was one."""
 
+    def destroy_stale(self, kids: set[str]) -> None:
+        """Destroy a root held here whose kid is in ``kids``: one an interrupted switch left behind.
+
+        Called on open with the kids that still have wraps but are not the active
+        root, so a switch killed between activating the new root and destroying
+        the old one is finished: the old root never outlives the switch.
+        """
+        if not self.mutable:
+            return
+        key = self.load()
+        if key is not None and key.kid in kids:
+            self.destroy()
+
+    def close(self) -> None:
+        """Release whatever the store holds open (an HSM session); software stores hold nothing."""
+
     def created_at(self) -> datetime | None:
         """When the active root was made, if the store knows (the key store records it too)."""
         return None

@@ -1,0 +1,183 @@
+"""The security policy: ``<data>/policy.json``, authenticated by a MAC under the vault.
+
+The file is plain JSON a person can read; its ``mac`` is HMAC-SHA256 over the
+canonical form of the policy under a 32-byte key sealed in the vault's secrets
+table (so it moves with every rotation, and nobody without the root can forge
+it). An edit made outside FaceSeal is found on the next read and refused
+(:class:`PolicyTampered`) rather than silently obeyed or silently ignored. No
+file means the defaults. Every change goes through :func:`change`, is
+validated as a whole and audited in the same transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from . import audit, paths
+from .errors import PolicyTampered, PolicyViolation
+from .keys import material
+
+FILENAME = "policy.json"
+FORMAT = 1
+MAC_SECRET = "policy-mac-key"
+KEY_BITS_CHOICES = (128, 192, 256)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What the operator decided; the defaults are the safe choice for one person on one laptop."""
+
+    min_key_bits: int = 256
+    max_root_age_days: int = 90
+    rotate_on_start: bool = False
+    threshold_min: float = 0.10
+    threshold_max: float = 0.99
+    telemetry_allowed: bool = True
+    lockout_attempts: int = 5  # consecutive failed verifications of one identity; 0 turns lockout off
+    lockout_seconds: int = 300
+
+    def problems(self) -> list[str]:
+        """Every rule this policy breaks; a policy with problems is never written."""
+        found = []
+        if self.min_key_bits not in KEY_BITS_CHOICES:
+            found.append(f"min_key_bits must be one of {', '.join(map(str, KEY_BITS_CHOICES))}")
+        if not 1 <= self.max_root_age_days <= 3650:
+            found.append("max_root_age_days must be between 1 and 3650")
+        if not 0.0 <= self.threshold_min <= self.threshold_max <= 1.0:
+            found.append("thresholds must satisfy 0 <= threshold_min <= threshold_max <= 1")
+        if not 0 <= self.lockout_attempts <= 100:
+            found.append("lockout_attempts must be between 0 (off) and 100")
+        if not 1 <= self.lockout_seconds <= 86400:
+            found.append("lockout_seconds must be between 1 and 86400")
+        return found
+
+
+_TYPES = {f.name: f.type for f in fields(Policy)}
+
+
+def path(home: Path) -> Path:
+    return home / FILENAME
+
+
+def _mac(key: bytes, policy: Policy) -> str:
+    body = json.dumps({"format": FORMAT, "policy": asdict(policy)}, sort_keys=True, separators=(",", ":"))
+    return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
+
+
+def load(vault: Any) -> Policy:
+    """The policy in force; raises :class:`PolicyTampered` if the file was edited outside FaceSeal."""
+    file = path(vault.layout.home)
+    if not file.exists():
+        return Policy()
+    tampered = PolicyTampered(
+        f"the policy file {file} was changed outside FaceSeal (its MAC does not match this vault); "
+        "nothing was applied. Run 'faceseal policy reset --yes' to go back to the defaults"
+    )
+    try:
+        raw = json.loads(file.read_bytes())
+        if raw.get("format") != FORMAT or set(raw["policy"]) != set(_TYPES):
+            raise tampered
+        policy = Policy(**raw["policy"])
+        stored_mac = raw["mac"]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise tampered from None
+    key = vault.get_secret(MAC_SECRET)
+    if key is None or not isinstance(stored_mac, str) or not material.same_secret(
+        _mac(key, policy).encode(), stored_mac.encode()
+    ):
+        raise tampered
+    return policy
+
+
+def parse_changes(pairs: list[str]) -> dict[str, Any]:
+    """``name=value`` strings from the command line into typed values; names and types are checked."""
+    changes: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep or name not in _TYPES:
+            raise PolicyViolation(f"'{name}' is not a policy setting; the settings are: {', '.join(_TYPES)}")
+        kind = _TYPES[name]
+        try:
+            if kind == "bool":
+                if text.lower() not in ("true", "false"):
+                    raise ValueError(text)
+                changes[name] = text.lower() == "true"
+            else:
+                changes[name] = int(text) if kind == "int" else float(text)
+        except ValueError:
+            raise PolicyViolation(f"{name} takes a {kind} value") from None
+    return changes
+
+
+def change(vault: Any, changes: dict[str, Any]) -> dict[str, Any]:
+    """Apply ``changes`` if the resulting policy is valid; audited with every old and new value."""
+    current = load(vault)
+    for name, value in changes.items():
+        kind = _TYPES.get(name)
+        if kind is None:
+            raise PolicyViolation(f"'{name}' is not a policy setting")
+        ok = {"bool": isinstance(value, bool), "int": isinstance(value, int) and not isinstance(value, bool),
+              "float": isinstance(value, (int, float)) and not isinstance(value, bool)}[str(kind)]
+        if not ok:
+            raise PolicyViolation(f"{name} takes a {kind} value")
+    proposed = replace(current, **{k: (float(v) if _TYPES[k] == "float" else v) for k, v in changes.items()})
+    problems = proposed.problems()
+    if problems:
+        raise PolicyViolation("policy change refused, nothing was changed: " + "; ".join(problems))
+    diff = {k: [getattr(current, k), getattr(proposed, k)] for k in changes if getattr(current, k) != getattr(proposed, k)}
+    if diff:
+        _write(vault, proposed, "policy_changed", changed=diff)
+    return {"status": "changed" if diff else "unchanged", "changed": diff, "policy": asdict(proposed)}
+
+
+def reset(vault: Any) -> dict[str, Any]:
+    """Back to the defaults, also the way out of a tampered file; audited."""
+    file = path(vault.layout.home)
+    _write(vault, Policy(), "policy_reset", was_tampered=_is_tampered(vault) if file.exists() else False)
+    return {"status": "reset", "policy": asdict(Policy())}
+
+
+def _is_tampered(vault: Any) -> bool:
+    try:
+        load(vault)
+        return False
+    except PolicyTampered:
+        return True
+
+
+def _write(vault: Any, policy: Policy, event: str, **detail: Any) -> None:
+    """Write the file inside the transaction that audits it: a failed write leaves no event."""
+    key = vault.get_secret(MAC_SECRET)
+    if key is None:
+        key = material.random_key()
+        vault.put_secret(MAC_SECRET, key)
+    doc = {"format": FORMAT, "policy": asdict(policy), "mac": _mac(key, policy)}
+    with vault.writing() as tx:
+        audit.append(tx, event, **detail)
+        paths.atomic_write(path(vault.layout.home), json.dumps(doc, indent=1, sort_keys=True).encode())
+
+
+# ------------------------------------------------------------ the checks
+def check_key_bits(vault: Any, bits: int) -> None:
+    minimum = load(vault).min_key_bits
+    if bits < minimum:
+        raise PolicyViolation(f"the key is {bits} bits; the policy requires at least {minimum} bits")
+
+
+def check_threshold(vault: Any, threshold: float) -> None:
+    policy = load(vault)
+    if not policy.threshold_min <= threshold <= policy.threshold_max:
+        raise PolicyViolation(
+            f"threshold {threshold} is outside the range the policy allows "
+            f"({policy.threshold_min} to {policy.threshold_max})"
+        )
+
+
+def telemetry_allowed(vault: Any) -> bool:
+    """Whether the policy lets telemetry be switched on (it stays off until the user opts in)."""
+    return load(vault).telemetry_allowed
