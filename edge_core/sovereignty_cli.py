@@ -20,6 +20,7 @@ from typing import Any
 
 from . import audit_evidence, keyops, paths, policy
 from .errors import InvalidKeyMaterial, RootKeyRevoked, UsageError
+from .keyops.recovery_kit import exportable_root
 from .keyops.revoke import NO_KIT_WARNING, kit_covers_root
 from .keys import lockdown
 from .keys.keystore import KeyStore
@@ -92,6 +93,7 @@ def cmd_key_generate(args: argparse.Namespace) -> tuple[Any, int]:
 
 def cmd_key_export(args: argparse.Namespace) -> tuple[Any, int]:
     with Vault.open() as vault:
+        exportable_root(vault)  # refuse an HSM root before asking for anything
         passphrase = _secret("kit passphrase", PASSPHRASE_VARIABLE, args.passphrase_file, twice=True)
         return keyops.export_recovery_kit(vault, args.out, passphrase), 0
 

@@ -116,14 +116,20 @@ def open_kit(path: Path, passphrase: str) -> SoftwareRootKey:
     return root
 
 
-def export_recovery_kit(vault: Any, path: Path, passphrase: str) -> dict[str, Any]:
-    """Write a kit of the current root to ``path`` (a new 0600 file); recorded and audited."""
+def exportable_root(vault: Any) -> SoftwareRootKey:
+    """The root, if a kit can hold it; an HSM root never leaves its token."""
     root = vault.root
     if not isinstance(root, SoftwareRootKey):
         raise RootKitUnavailable(
             f"the root lives in an HSM ({vault.root_store.describe()}) and never leaves it, so no kit can hold it; "
             "use the HSM's own backup, or move the root to the keychain and export a kit then"
         )
+    return root
+
+
+def export_recovery_kit(vault: Any, path: Path, passphrase: str) -> dict[str, Any]:
+    """Write a kit of the current root to ``path`` (a new 0600 file); recorded and audited."""
+    root = exportable_root(vault)
     doc = seal_root(root, passphrase)
     write_new_file(Path(path), lambda handle: handle.write(json.dumps(doc, indent=1, sort_keys=True).encode() + b"\n"))
     with key_lock(vault.layout.keys_dir, exclusive=True):

@@ -212,7 +212,10 @@ class Pkcs11RootStore(RootStore):
             token = lib.get_token(token_label=loc.token)
             if Mechanism.AES_GCM not in token.slot.get_mechanisms():
                 raise HsmUnavailable(f"token '{loc.token}' does not offer AES-GCM (CKM_AES_GCM), which FaceSeal needs")
-            self._session = token.open(user_pin=pin, rw=True)
+            try:
+                self._session = token.open(user_pin=pin, rw=True)
+            except pkcs11.UserAlreadyLoggedIn:  # login is per process: another store of ours did it
+                self._session = token.open(rw=True)
         except pkcs11.NoSuchToken:
             raise HsmUnavailable(f"token '{loc.token}' is not present in {loc.module}: plug in the HSM or check the label") from None
         except pkcs11.MultipleTokensReturned:
