@@ -15,6 +15,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QSize, QThreadPool, Signal
 from PySide6.QtGui import QImage
 
@@ -132,19 +133,28 @@ def pool() -> QThreadPool:
     return shared
 
 
+def _while_alive(owner: QObject | None, callback: Callable[[Any], None]) -> Callable[[Any], None]:
+    """``callback``, skipped once ``owner`` (the page that asked) was destroyed with its window."""
+    def deliver(value: Any) -> None:
+        if owner is None or shiboken6.isValid(owner):
+            callback(value)
+
+    return deliver
+
+
 def start(fn: Callable[[Reporter], Any], done: Callable[[Any], None] | None = None,
-          failed: Callable[[str], None] | None = None) -> Task:
+          failed: Callable[[str], None] | None = None, owner: QObject | None = None) -> Task:
     """Run ``fn(reporter)`` off the UI thread; ``done``/``failed`` are called on the UI thread.
 
     The task is kept referenced until it finishes, so its signals outlive a
-    page that started it and then went away.
+    page that started it and then went away; the callbacks are then skipped.
     """
     task = Task(fn)
     _running.add(task)
     if done is not None:
-        task.signals.done.connect(done)
+        task.signals.done.connect(_while_alive(owner, done))
     if failed is not None:
-        task.signals.failed.connect(failed)
+        task.signals.failed.connect(_while_alive(owner, failed))
     task.signals.done.connect(lambda _result: _running.discard(task))
     task.signals.failed.connect(lambda _message: _running.discard(task))
     pool().start(task)

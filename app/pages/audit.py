@@ -30,8 +30,9 @@ class _Filter(QSortFilterProxyModel):
         self.words = ""
 
     def set_filter(self, kind: str, words: str) -> None:
+        self.beginFilterChange()
         self.kind, self.words = kind, words.strip().lower()
-        self.invalidateFilter()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(self, row: int, parent: object) -> bool:  # noqa: N802 - Qt's name
         model = self.sourceModel()

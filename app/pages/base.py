@@ -98,7 +98,7 @@ class Page(QWidget):
     def run(self, fn: Callable[[workers.Reporter], Any], done: Callable[[Any], None],
             failed: Callable[[str], None] | None = None) -> workers.Task:
         """Run ``fn`` off the UI thread; a failure shows in this page's banner unless ``failed`` is given."""
-        return workers.start(fn, done, failed or self.show_error)
+        return workers.start(fn, done, failed or self.show_error, owner=self)
 
     def show_error(self, message: str) -> None:
         self.banner.show_message("error", message)

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
 )
 
 from edge_core.biometrics import pack_info
+from edge_core.errors import IdentityExists
 
 from ..capture import capture_samples
 from ..widgets.capture_view import CaptureView
@@ -150,7 +151,11 @@ class EnrolPage(Page):
 
         def enrol(reporter: Reporter) -> dict[str, Any]:
             pipeline, embeddings = capture_samples(choice, settings, samples, reporter, largest)
-            return self.session.call(lambda vault: vault.enroll(name, embeddings, pipeline.pack, add=add))
+            try:
+                return self.session.call(lambda vault: vault.enroll(name, embeddings, pipeline.pack, add=add))
+            except IdentityExists:  # edge_core's sentence names the CLI's --add; name the checkbox instead
+                raise IdentityExists(f"'{name}' is already enrolled; tick 'Add samples to someone already "
+                                     "enrolled', or delete them on the Identities page first") from None
 
         self.task = self.run(enrol, self._enrolled, self._failed)
         self.view.follow(self.task, samples)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 from edge_core.biometrics import pack_info
@@ -45,6 +46,8 @@ def age_text(created: str | None, age_days: float | None) -> str:
 class HomePage(Page):
     title = "Home"
     needs_vault = False
+    status_shown = Signal()
+    """The vault's status was just shown (tests and screenshots wait for it)."""
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -131,6 +134,7 @@ class HomePage(Page):
             self.banner.show_message("error", f"{status['policy'].get('error', 'The policy file was tampered with')}.")
         elif self.session.notice:
             self.banner.show_message("info", self.session.notice)
+        self.status_shown.emit()
         self._set("vault_key", f"version {vault_key['version']}, made "
                                f"{age_text(vault_key.get('created_at'), vault_key.get('age_days'))}")
         self._set("identities", str(status["identities"]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QHeaderView, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
+    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
 )
 
 from edge_core import keyops
@@ -39,12 +39,16 @@ class IdentitiesPage(Page):
         self.enrol_button = QPushButton("Enrol someone…")
         self.enrol_button.setAccessibleName("Enrol someone")
         self.enrol_button.clicked.connect(lambda: self.ctx.navigate("Enrol"))
+        self.empty = QLabel("Nobody is enrolled yet. Enrol someone to see them here.")
+        self.empty.setAccessibleName("Nobody is enrolled yet")
+        self.empty.hide()
         buttons = QHBoxLayout()
         buttons.addWidget(self.enrol_button)
         buttons.addStretch(1)
         buttons.addWidget(self.delete_button)
         layout = QVBoxLayout(self.body)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.empty)
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
         self.dialog: ConfirmDialog | None = None
@@ -63,6 +67,7 @@ class IdentitiesPage(Page):
                                            str(person.samples), person.pack)):
                 self.table.setItem(row, column, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
+        self.empty.setVisible(not identities)
         self._update()
 
     def selected(self) -> str | None:

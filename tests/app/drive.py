@@ -1,0 +1,80 @@
+"""Driving the window like a person: typing, clicking, answering the file dialogs and confirmations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog, QPushButton
+
+LONG = 60_000
+"""Generous wait (ms) for anything that runs models or key operations on 2 busy cores."""
+
+
+def click(qtbot, button: QPushButton) -> None:
+    assert button.isEnabled(), f"'{button.text()}' is disabled"
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def answer_open_dialog(monkeypatch: pytest.MonkeyPatch, *files: Path) -> None:
+    """The next file dialogs return ``files``, as if the person picked them."""
+    names = [str(f) for f in files]
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", staticmethod(lambda *a, **k: (names, "")))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (names[0], "")))
+
+
+def answer_save_dialog(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(path), "")))
+
+
+def answer_folder_dialog(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(folder)))
+
+
+def confirm(qtbot, page, accept: bool = True) -> str:
+    """Answer the page's confirmation dialog; returns what it said."""
+    qtbot.waitUntil(lambda: page.dialog is not None and page.dialog.isVisible(), timeout=LONG)
+    dialog = page.dialog
+    said = dialog.message
+    click(qtbot, dialog.confirm_button if accept else dialog.cancel_button)
+    qtbot.waitUntil(lambda: not dialog.isVisible())
+    return said
+
+
+def enrol_photos(qtbot, monkeypatch: pytest.MonkeyPatch, window, name: str, photos: list[Path]):
+    """Enrol ``name`` from photos through the Enrol wizard; returns the page (on its last step, or failed)."""
+    page = window.show_page("Enrol")
+    if page.steps.currentIndex() == 2:
+        click(qtbot, _button(page, "Enrol someone else"))
+    page.name.clear()
+    qtbot.keyClicks(page.name, name)
+    page.source.buttons["photos"].click()
+    answer_open_dialog(monkeypatch, *photos)
+    click(qtbot, page.source.choose)
+    qtbot.waitUntil(page.start_button.isEnabled, timeout=LONG)
+    click(qtbot, page.start_button)
+    qtbot.waitUntil(lambda: page.task is None, timeout=LONG)
+    return page
+
+
+def _button(page, text: str) -> QPushButton:
+    return next(b for b in page.findChildren(QPushButton) if b.text() == text)
+
+
+def decide_photo(qtbot, monkeypatch: pytest.MonkeyPatch, window, photo: Path, name: str | None):
+    """Verify ``name`` (or identify, when None) against a photo; returns the page with its decision shown."""
+    page = window.show_page("Verify")
+    if name is None:
+        page.identify_mode.click()
+    else:
+        page.verify_mode.click()
+        qtbot.waitUntil(lambda: page.person.findText(name) >= 0, timeout=LONG)
+        page.person.setCurrentText(name)
+    page.source.buttons["photo"].click()
+    answer_open_dialog(monkeypatch, photo)
+    click(qtbot, page.source.choose)
+    qtbot.waitUntil(page.go_button.isEnabled, timeout=LONG)
+    click(qtbot, page.go_button)
+    qtbot.waitUntil(lambda: page.task is None, timeout=LONG)
+    return page

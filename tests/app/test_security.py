@@ -1,0 +1,90 @@
+"""Security: rotation with its progress dialog, a malformed key refused, lock now, reset with each choice."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtWidgets import QProgressDialog
+
+from tests.app.drive import LONG, click, confirm, enrol_photos
+
+
+def home_value(qtbot, window, key: str) -> str:
+    """What Home shows for ``key`` once it has shown the vault's current status."""
+    home = window.show_page("Home")
+    with qtbot.waitSignal(home.status_shown, timeout=LONG):
+        home.refresh()
+    return home.value(key)
+
+
+def test_rotate_now_shows_progress_and_a_new_fingerprint(qtbot, monkeypatch, window, photos):
+    enrol_photos(qtbot, monkeypatch, window, "Alice Martin", photos["nicole_kidman"][:2])
+    before = home_value(qtbot, window, "fingerprint")
+    page = window.show_page("Security")
+    page.deep.setChecked(True)
+    click(qtbot, page.rotate_button)
+    assert isinstance(page.progress, QProgressDialog) and page.progress.isVisible()
+    assert page.progress.windowTitle() == "Rotating the root key"
+    qtbot.waitUntil(lambda: "was rotated" in page.banner.text.text(), timeout=LONG)
+    assert not page.progress.isVisible()
+    assert "2 templates resealed" in page.banner.text.text()
+    after = home_value(qtbot, window, "fingerprint")
+    assert after != before and after in page.banner.text.text()
+
+
+@pytest.mark.parametrize("fmt, typed, expected", [
+    ("hex", "not-a-key", "The typed key must be exactly 64 hex characters"),
+    ("hex", "zz" * 32, "The typed key must be exactly 64 hex characters"),
+    ("base64", "c2hvcnQ=", "The typed key decodes to 40 bits; a 256-bit key (32 bytes) is required"),
+])
+def test_a_malformed_key_is_refused_with_a_message_that_never_repeats_it(qtbot, window, fmt, typed, expected):
+    page = window.show_page("Security")
+    qtbot.waitUntil(page.import_button.isEnabled, timeout=LONG)
+    page.key_format.setCurrentIndex(page.key_format.findData(fmt))
+    qtbot.keyClicks(page.key_text, typed)
+    click(qtbot, page.import_button)
+    message = page.banner.text.text()
+    assert message.startswith(expected)
+    assert typed not in message
+    assert page.dialog is None, "nothing is asked before the key even parses"
+
+
+def test_lock_now_drops_the_keys_and_unlock_opens_again(qtbot, window):
+    page = window.show_page("Security")
+    qtbot.waitUntil(page.lock_button.isEnabled, timeout=LONG)
+    click(qtbot, page.lock_button)
+    assert not page.rotate_button.isEnabled() and not page.lock_button.isEnabled()
+    assert page.restore_button.isEnabled(), "restoring needs no open vault"
+    enrol = window.show_page("Enrol")
+    assert enrol.lock_banner.text.text().startswith("The vault is locked")
+    assert not enrol.body.isEnabled()
+    home = window.show_page("Home")
+    assert home.value("lock") == "Locked"
+    click(qtbot, home.lock_banner.action)
+    qtbot.waitUntil(lambda: home.value("lock") == "Unlocked", timeout=LONG)
+    assert home.lock_button.text() == "Lock now"
+
+
+@pytest.mark.parametrize("keep", ["keep_audit", "keep_outbox", "keep_device_key"])
+def test_reset_deletes_everyone_and_keeps_only_the_chosen_item(qtbot, monkeypatch, window, photos, keep):
+    enrol_photos(qtbot, monkeypatch, window, "Alice Martin", photos["nicole_kidman"][:2])
+    device_before = home_value(qtbot, window, "device_id")
+    page = window.show_page("Security")
+    qtbot.waitUntil(page.reset_button.isEnabled, timeout=LONG)
+    page.keep[keep].setChecked(True)
+    click(qtbot, page.reset_button)
+    said = confirm(qtbot, page)
+    label = {"keep_audit": "the audit log", "keep_outbox": "the telemetry outbox", "keep_device_key": "the device key"}[keep]
+    assert f"Kept: {label}." in said and "cannot be undone" in said
+    qtbot.waitUntil(lambda: "Everything was reset" in page.banner.text.text(), timeout=LONG)
+    assert "1 people and 2 templates deleted" in page.banner.text.text()
+    assert f"Kept: {label}." in page.banner.text.text()
+    qtbot.waitUntil(lambda: window.session.is_open, timeout=LONG)
+
+    identities = window.show_page("Identities")
+    qtbot.waitUntil(identities.empty.isVisible, timeout=LONG)
+    audit = window.show_page("Audit")
+    qtbot.waitUntil(lambda: "vault_reset" in audit.shown_kinds(), timeout=LONG)
+    kept_history = "identity_enrolled" in audit.shown_kinds()
+    assert kept_history == (keep == "keep_audit")
+    device_after = home_value(qtbot, window, "device_id")
+    assert (device_after == device_before) == (keep == "keep_device_key")
