@@ -1,0 +1,148 @@
+"""Hold your own key: the root inside a real SoftHSM2 token, moved in and out, and every way it can be missing."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from edge_core.keys.keystore import KeyStore
+from edge_core.layout import Layout
+from tests.conftest import REPO, keychain_items, run_cli, tree_snapshot
+from tests.sovereignty.conftest import all_verify, cli_fails, cli_ok, enrol
+
+
+def move_in(hsm, *extra: str, **kw) -> dict:
+    return cli_ok("key", "move-to-hsm", "--module", hsm.module, "--token", hsm.token, *extra, **kw)
+
+
+def test_keychain_root_moves_into_the_token_and_back(softhsm, secret_service, people, isolated):
+    enrol(people)
+    before = cli_ok("status")
+    assert before["root_key"]["store"] == "keychain"
+    account = Layout(isolated).keychain_account
+
+    moved = move_in(softhsm, "--key-label", "faceseal-test-root")
+    assert moved["root_store"] == "pkcs11" and moved["previous_root_destroyed"]
+    assert account not in keychain_items()  # the keychain root is destroyed, not just unused
+    objects = softhsm.objects()
+    assert len(objects) == 1
+    assert objects[0] == {"label": "faceseal-test-root", "id": objects[0]["id"], "extractable": False,
+                          "sensitive": True, "token": True}
+    status = cli_ok("status")
+    assert status["root_key"]["store"] == "pkcs11" and "faceseal-test" in status["root_key"]["where"]
+    assert status["root_key"]["fingerprint"] == moved["root_fingerprint"]
+    ks = KeyStore.load(Layout(isolated).keystore)
+    assert list(ks.wraps) == [objects[0]["id"]]  # the kid is the object's random CKA_ID
+    all_verify(people)
+
+    back = cli_ok("key", "move-to-keychain")
+    assert back["root_store"] == "keychain"
+    assert softhsm.objects() == []  # the token's key object is destroyed
+    assert list(keychain_items()) == [account]
+    assert not (isolated / "keys" / "hsm.json").exists()
+    all_verify(people)
+    events = [e["kind"] for e in cli_ok("audit", "list")]
+    assert events.count("root_moved") == 2
+
+
+def test_pin_given_to_the_api_is_kept_in_the_keychain(softhsm, secret_service, people, isolated, monkeypatch):
+    """The app asks for the PIN and calls the API; later opens find the PIN in the keychain."""
+    enrol(people)
+    monkeypatch.delenv("FACESEAL_HSM_PIN")
+    script = ("import sys; from edge_core import keyops; from edge_core.vault import Vault\n"
+              "with Vault.open() as v: keyops.move_root_to_hsm(v, sys.argv[1], sys.argv[2], None, sys.argv[3])")
+    result = subprocess.run([sys.executable, "-c", script, softhsm.module, softhsm.token, softhsm.pin],
+                            capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert result.returncode == 0, result.stderr
+    account = Layout(isolated).keychain_account
+    assert keychain_items() == {f"hsm-pin:{account}": softhsm.pin}  # the PIN, and no root, in the keychain
+    assert cli_ok("status")["root_key"]["store"] == "pkcs11"  # no variable: the kept PIN is used
+    all_verify(people)
+    cli_ok("key", "move-to-keychain")
+    assert list(keychain_items()) == [account]  # the PIN is forgotten once the root left the token
+
+
+def test_file_root_moves_in_and_is_shredded_from_disk(softhsm, people, isolated):
+    enrol(people)
+    key_file = isolated / "keys" / "root_key.hex"
+    assert key_file.exists()
+    move_in(softhsm)
+    assert not key_file.exists()
+    all_verify(people)
+    generated = cli_ok("key", "generate")  # a new root made inside the token, old object destroyed
+    assert generated["root_store"] == "pkcs11"
+    assert len(softhsm.objects()) == 1
+    rotated = cli_ok("rotate-key", "--deep")
+    assert rotated["root_rotated"] and len(softhsm.objects()) == 1
+    all_verify(people)
+    back = cli_ok("key", "move-to-keychain")
+    assert back["root_store"] == "file" and key_file.exists()
+    all_verify(people)
+
+
+def test_wrong_pin_is_refused_before_anything_changes(softhsm, people, isolated):
+    enrol(people)
+    before = tree_snapshot(isolated)
+    cli_fails(3, "refused the PIN", "key", "move-to-hsm", "--module", softhsm.module, "--token", softhsm.token,
+              extra_env={"FACESEAL_HSM_PIN": "000000"})
+    assert tree_snapshot(isolated) == before and softhsm.objects() == []
+    cli_fails(3, "is not present", "key", "move-to-hsm", "--module", softhsm.module, "--token", "no-such-token")
+    cli_fails(3, "is not there", "key", "move-to-hsm", "--module", "/nonexistent/libpkcs11.so", "--token", "x")
+    not_a_module = isolated.parent / "not-a-module.so"
+    not_a_module.write_bytes(b"\x7fELF garbage")
+    cli_fails(3, "could not be loaded as a PKCS#11 module", "key", "move-to-hsm", "--module", str(not_a_module),
+              "--token", "x")
+    assert tree_snapshot(isolated) == before
+    all_verify(people)
+
+
+def test_without_the_token_nothing_opens_and_the_error_says_why(softhsm, people, isolated, tmp_path):
+    enrol(people)
+    module_copy = tmp_path / "libsofthsm2-copy.so"
+    shutil.copy(softhsm.module, module_copy)
+    cli_ok("key", "move-to-hsm", "--module", str(module_copy), "--token", softhsm.token)
+    all_verify(people)
+
+    cli_fails(3, "refused the PIN", "list", extra_env={"FACESEAL_HSM_PIN": "999999"})
+    module_copy.rename(tmp_path / "elsewhere.so")
+    cli_fails(3, f"the PKCS#11 module {module_copy} is not there", "list")
+    (tmp_path / "elsewhere.so").rename(module_copy)
+    tokens = softhsm.conf.parent / "tokens"
+    tokens.rename(tokens.with_name("unplugged"))
+    tokens.mkdir()
+    cli_fails(3, "token 'faceseal-test' is not present", "list")
+    tokens.rmdir()
+    tokens.with_name("unplugged").rename(tokens)
+    all_verify(people)
+
+    softhsm.delete_all()
+    before = tree_snapshot(isolated)
+    stderr = cli_fails(3, "is no longer in token 'faceseal-test': it was deleted", "list")
+    assert "Traceback" not in stderr
+    after = tree_snapshot(isolated)
+    after.pop("audit-inbox", None)
+    before.pop("audit-inbox", None)
+    assert after == before  # nothing was re-initialised over the data
+
+
+def test_kit_cannot_hold_an_hsm_root_and_import_needs_the_keychain(softhsm, people, isolated, tmp_path):
+    enrol(people)
+    move_in(softhsm)
+    cli_fails(3, "never leaves it", "key", "export", "--out", str(tmp_path / "kit.json"))
+    assert not (tmp_path / "kit.json").exists()
+    cli_fails(3, "move-to-keychain", "key", "import", "--hex", "5a" * 31 + "a5")
+    cli_fails(2, "already lives in an HSM", "key", "move-to-hsm", "--module", softhsm.module, "--token", softhsm.token)
+
+
+def test_revoking_an_hsm_root_destroys_the_key_object(softhsm, people, isolated):
+    enrol(people)
+    move_in(softhsm)
+    revoked = cli_ok("key", "revoke", "--yes")
+    assert revoked["destroyed_in"] == ["pkcs11"] and "warning" in revoked
+    assert softhsm.objects() == []
+    cli_fails(3, "root key revoked", "list")
+    assert json.loads(run_cli("status", "--json").stdout)["kind"] == "RootKeyRevoked"
