@@ -17,7 +17,7 @@ from typing import TypeVar
 from PySide6.QtCore import QObject, Signal
 
 from edge_core import keyops
-from edge_core.errors import FaceSealError, VaultLocked
+from edge_core.errors import FaceSealError, KeyHierarchyError, VaultLocked
 from edge_core.vault import Vault
 
 from . import workers
@@ -45,6 +45,8 @@ class Session(QObject):
         self._lock = threading.RLock()
         self.state = State.LOCKED
         self.problem = ""
+        self.key_problem = False
+        """Whether opening failed for want of the right root key (restoring a recovery copy is the way out)."""
         self.notice = ""
         """What the start policy did or could not do when the vault was opened (shown on Home)."""
 
@@ -97,7 +99,12 @@ class Session(QObject):
         with self._lock:
             if self._vault is not None:
                 return
-            self._vault = Vault.open()
+            try:
+                self._vault = Vault.open()
+            except KeyHierarchyError:
+                self.key_problem = True
+                raise
+            self.key_problem = False
             try:
                 rotated = keyops.apply_start_policy(self._vault)
             except FaceSealError as error:

@@ -36,7 +36,7 @@ class _Filter(QSortFilterProxyModel):
 
     def filterAcceptsRow(self, row: int, parent: object) -> bool:  # noqa: N802 - Qt's name
         model = self.sourceModel()
-        cells = [model.index(row, column, parent).data() or "" for column in range(model.columnCount())]
+        cells = [str(model.index(row, column, parent).data() or "") for column in range(model.columnCount())]
         if self.kind and cells[2] != self.kind:
             return False
         return not self.words or self.words in " ".join(cells).lower()

@@ -88,6 +88,9 @@ class Page(QWidget):
         elif state is State.LOCKED:
             banner.show_message("warning", "The vault is locked: no key is in memory. Unlock it to go on.",
                                 "Unlock", self.session.unlock)
+        elif self.session.key_problem:
+            banner.show_message("error", f"The vault cannot be opened. {self.session.problem}",
+                                "Restore from a recovery copy", lambda: self.ctx.navigate("Security"))
         else:
             banner.show_message("error", f"The vault cannot be opened. {self.session.problem}",
                                 "Try again", self.session.unlock)

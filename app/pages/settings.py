@@ -45,16 +45,16 @@ class SettingsPage(Page):
         self.stand_in = QLabel()
         self.stand_in.setAccessibleName("Video standing in for the camera")
         self.stand_in.setWordWrap(True)
-        choose = QPushButton("Use a video file as the camera…")
-        choose.setAccessibleName("Use a video file as the camera")
-        choose.clicked.connect(self._choose_stand_in)
+        self.stand_in_button = QPushButton("Use a video file as the camera…")
+        self.stand_in_button.setAccessibleName("Use a video file as the camera")
+        self.stand_in_button.clicked.connect(self._choose_stand_in)
         self.real_camera = QPushButton("Use the real camera")
         self.real_camera.setAccessibleName("Use the real camera")
         self.real_camera.clicked.connect(lambda: self._set_stand_in(None))
         form = QFormLayout(box)
         form.addRow("Camera number", packed(self.camera_index))
         form.addRow("Stand-in", self.stand_in)
-        form.addRow("", packed(choose, self.real_camera))
+        form.addRow("", packed(self.stand_in_button, self.real_camera))
         return box
 
     def _camera_changed(self, index: int) -> None:

@@ -18,6 +18,7 @@ class ConfirmDialog(QDialog):
         text.setObjectName("confirmText")
         buttons = QDialogButtonBox()
         self.cancel_button: QPushButton = buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.cancel_button.setAccessibleName("Cancel")
         self.confirm_button = QPushButton(confirm)
         self.confirm_button.setProperty("role", "danger")
         self.confirm_button.setAccessibleName(confirm)

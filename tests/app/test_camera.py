@@ -1,0 +1,72 @@
+"""The live camera path, with a video file standing in for the camera (Settings offers exactly that)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.app.drive import LONG, answer_open_dialog, click
+from tests.app.media import write_video
+
+
+@pytest.fixture
+def stand_in(qtbot, monkeypatch, window, photos, tmp_path):
+    """Settings now use a video of one person (two of her photos, 3 s each) as the camera."""
+    video = write_video(photos["nicole_kidman"][:2], tmp_path / "camera.avi", frames_each=75)
+    settings = window.show_page("Settings")
+    answer_open_dialog(monkeypatch, video)
+    click(qtbot, settings.stand_in_button)
+    assert settings.stand_in.text().startswith(str(video))
+    return video
+
+
+def test_live_enrolment_previews_frames_with_faces_hints_and_progress(qtbot, window, stand_in):
+    home = window.show_page("Home")
+    qtbot.waitUntil(lambda: home.value("camera").endswith("ready"), timeout=LONG)
+    page = window.show_page("Enrol")
+    qtbot.keyClicks(page.name, "Alice Martin")
+    page.source.buttons["camera"].click()
+    page.samples.setValue(4)
+    hints: list[str] = []
+    click(qtbot, page.start_button)
+    page.task.signals.hint.connect(hints.append)
+    qtbot.waitUntil(lambda: page.task is None, timeout=LONG)
+
+    assert page.steps.currentIndex() == 2, page.banner.text.text()
+    assert "Alice Martin is enrolled with 4 new sealed templates" in page.result.text()
+    assert page.view.preview.frames_shown > 4, "the preview shows frames the gates never judged too"
+    assert page.view.preview.faces, "the face box and landmarks are drawn"
+    assert "good sample 4 of 4" in hints
+    assert page.view.progress.value() == 4
+
+
+def test_live_verification_decides_on_the_first_good_frame(qtbot, monkeypatch, window, stand_in, photos):
+    page = window.show_page("Enrol")
+    qtbot.keyClicks(page.name, "Alice Martin")
+    page.source.buttons["photos"].click()
+    answer_open_dialog(monkeypatch, *photos["nicole_kidman"][2:4])
+    click(qtbot, page.source.choose)
+    click(qtbot, page.start_button)
+    qtbot.waitUntil(lambda: page.task is None, timeout=LONG)
+
+    verify = window.show_page("Verify")
+    qtbot.waitUntil(lambda: verify.person.count() == 1, timeout=LONG)
+    verify.source.buttons["camera"].click()
+    click(qtbot, verify.go_button)
+    assert verify.stop_button.isEnabled()
+    qtbot.waitUntil(lambda: verify.task is None, timeout=LONG)
+    assert verify.decision.text() == "Match: this is Alice Martin"
+    assert verify.view.preview.frames_shown >= 1
+
+
+def test_stopping_a_live_capture_saves_nothing(qtbot, window, stand_in):
+    page = window.show_page("Enrol")
+    qtbot.keyClicks(page.name, "Alice Martin")
+    page.source.buttons["camera"].click()
+    page.samples.setValue(20)
+    click(qtbot, page.start_button)
+    qtbot.waitUntil(lambda: page.view.preview.frames_shown > 0, timeout=LONG)
+    click(qtbot, page.stop_button)
+    qtbot.waitUntil(lambda: page.task is None, timeout=LONG)
+    assert page.banner.text.text() == "Stopped; nothing was saved."
+    identities = window.show_page("Identities")
+    qtbot.waitUntil(identities.empty.isVisible, timeout=LONG)
