@@ -106,7 +106,8 @@ def open_kit(path: Path, passphrase: str) -> SoftwareRootKey:
     try:
         raw = AESGCM(key).decrypt(nonce, sealed, _canonical(header))
     except (InvalidTag, ValueError):
-        raise WrongPassphrase(f"the passphrase does not open the recovery kit {path}") from None
+        raise WrongPassphrase(f"the passphrase does not open the recovery kit {path} "
+                              "(wrong passphrase, or the kit was altered)") from None
     try:
         root = SoftwareRootKey(raw)
     except ValueError:

@@ -288,6 +288,7 @@ class Pkcs11RootStore(RootStore):
         import pkcs11
         from pkcs11 import Attribute, KeyType
 
+        self._drop_orphans()
         kid = os.urandom(KID_BYTES).hex()
         template = {
             Attribute.TOKEN: True, Attribute.PRIVATE: True, Attribute.SENSITIVE: True,
@@ -303,6 +304,19 @@ class Pkcs11RootStore(RootStore):
         except pkcs11.PKCS11Error as exc:
             raise HsmUnavailable(f"token '{self.location.token}' could not generate a key ({type(exc).__name__})") from None
         return Pkcs11RootKey(self, kid)
+
+    def _drop_orphans(self) -> None:
+        """Destroy pending objects a switch killed before its commit left behind: they wrap nothing kept."""
+        import pkcs11
+        from pkcs11 import Attribute, ObjectClass
+
+        pending = self.location.key_label + PENDING_SUFFIX
+        try:
+            for obj in list(self.session().get_objects({Attribute.CLASS: ObjectClass.SECRET_KEY, Attribute.LABEL: pending})):
+                if obj[Attribute.ID].hex() != self.location.kid:
+                    obj.destroy()
+        except pkcs11.PKCS11Error as exc:
+            raise HsmUnavailable(f"token '{self.location.token}' failed ({type(exc).__name__})") from None
 
     def activate(self, key: RootKey) -> None:
         """Point at the new object (the atomic step), then relabel it and destroy the old one.

@@ -1,0 +1,145 @@
+"""The kill switch, lock/unlock, and root switches killed at every step."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+
+import pytest
+
+from edge_core.errors import RootKeyRevoked, VaultLocked
+from edge_core.keys.keystore import KeyStore
+from edge_core.layout import Layout
+from edge_core.vault import Vault
+from tests.conftest import keychain_items, run_cli
+from tests.core.test_crash_safety import assert_no_dead_keys, check_whole, populate, trace
+from tests.sovereignty.conftest import KIT_PASSPHRASE, all_verify, cli_fails, cli_ok, enrol
+
+KIT_ENV = {"FACESEAL_KIT_PASSPHRASE": KIT_PASSPHRASE}
+
+
+def test_revoke_needs_confirmation_and_warns_without_a_kit(people, isolated):
+    enrol(people)
+    cli_fails(2, "pass --yes", "key", "revoke")
+    all_verify(people)
+    revoked = cli_ok("key", "revoke", "--yes")
+    assert revoked["warning"].startswith("no recovery kit of this root was ever exported")
+    assert not (isolated / "keys" / "root_key.hex").exists()
+    for command in (["list"], ["status"], ["key", "generate"], ["audit", "list"]):
+        cli_fails(3, "root key revoked", *command)
+
+
+def test_revoke_in_the_keychain_drops_keys_held_by_a_live_process(secret_service, people, isolated, tmp_path):
+    enrol(people)
+    cli_ok("key", "export", "--out", str(tmp_path / "kit.json"), extra_env=KIT_ENV)
+    live = Vault.open()  # another process, e.g. the app, holding keys in memory
+    assert len(live.list_identities()) == 2
+    revoked = cli_ok("key", "revoke", "--yes")
+    assert revoked["destroyed_in"] == ["keychain"] and "warning" not in revoked
+    assert keychain_items() == {}
+    with pytest.raises(RootKeyRevoked, match="root key revoked"):
+        live.list_identities()
+    assert live.keys is None  # dropped, not just refused
+    with pytest.raises(RootKeyRevoked):
+        Vault.open()
+    restored = cli_ok("key", "restore", "--from", str(tmp_path / "kit.json"), extra_env=KIT_ENV)
+    assert restored["was_revoked"] is True
+    all_verify(people)
+    kinds = [e["kind"] for e in cli_ok("audit", "list")]
+    assert kinds[-2:] == ["root_revoked", "root_restored"]
+
+
+def test_lock_drops_keys_everywhere_until_unlock(people, isolated):
+    enrol(people)
+    live = Vault.open()
+    cli_ok("lock")
+    with pytest.raises(VaultLocked, match="faceseal unlock"):
+        live.list_identities()
+    cli_fails(3, "the vault is locked", "list")
+    unlocked = cli_ok("unlock")
+    assert unlocked["status"] == "unlocked"
+    live.unlock()
+    assert len(live.list_identities()) == 2
+    live.lock()  # the API the app calls: this process and every other drop their keys
+    assert live.keys is None
+    cli_fails(3, "the vault is locked", "list")
+    live.unlock()
+    assert len(live.list_identities()) == 2
+    live.close()
+    all_verify(people)
+
+
+SWITCHES = {
+    "import": ["key", "import", "--hex", "5c" * 16 + "a3" * 16],
+    "generate": ["key", "generate"],
+    "revoke": ["key", "revoke", "--yes"],
+}
+
+
+def restore_pristine(pristine, isolated) -> None:
+    shutil.rmtree(isolated)
+    shutil.copytree(pristine, isolated)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("operation", SWITCHES)
+def test_switch_killed_at_every_checkpoint_leaves_one_root(operation, isolated, tmp_path):
+    gallery = populate(count=2, samples=2)
+    pristine = tmp_path / "pristine"
+    shutil.copytree(isolated, pristine)
+    steps = trace(SWITCHES[operation], tmp_path)
+    assert len(steps) >= 2, steps
+    for n in range(1, len(steps) + 1):
+        restore_pristine(pristine, isolated)
+        killed = run_cli(*SWITCHES[operation], extra_env={"FACESEAL_CRASH_AT": str(n)}, check_clean=False)
+        assert killed.returncode == -signal.SIGKILL, (n, steps[n - 1], killed.stderr)
+        if operation == "revoke":  # recorded before the first checkpoint: the next open finishes it
+            with pytest.raises(RootKeyRevoked):
+                Vault.open()
+            assert not (isolated / "keys" / "root_key.hex").exists(), steps[n - 1]
+            continue
+        check_whole(gallery)
+        assert_no_dead_keys(isolated)
+
+
+HSM_SWITCHES = {
+    "move-in": (None, ["key", "move-to-hsm", "--token", "faceseal-test", "--module"]),
+    "generate-in-token": ("in", ["key", "generate"]),
+    "move-out": ("in", ["key", "move-to-keychain"]),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("operation", HSM_SWITCHES)
+def test_hsm_switch_killed_at_every_checkpoint_leaves_exactly_one_root(operation, softhsm, people, isolated, tmp_path):
+    start, args = HSM_SWITCHES[operation]
+    args = args + [softhsm.module] if args[-1] == "--module" else args
+    enrol(people)
+    if start == "in":
+        cli_ok("key", "move-to-hsm", "--module", softhsm.module, "--token", softhsm.token)
+    pristine, token_dir = tmp_path / "pristine", softhsm.conf.parent / "tokens"
+    shutil.copytree(isolated, pristine)
+    shutil.copytree(token_dir, tmp_path / "pristine-tokens")
+    steps = trace(args, tmp_path)
+    assert {"root.activated", "root.wrapped-under-new"} <= set(steps), steps
+    for n in range(1, len(steps) + 1):
+        restore_pristine(pristine, isolated)
+        restore_pristine(tmp_path / "pristine-tokens", token_dir)
+        killed = run_cli(*args, extra_env={"FACESEAL_CRASH_AT": str(n)}, check_clean=False)
+        assert killed.returncode == -signal.SIGKILL, (n, steps[n - 1], killed.stderr)
+        all_verify(people)  # opens (finishing the switch or discarding it) and every template decrypts
+        ks = KeyStore.load(Layout(isolated).keystore)
+        assert len(ks.wraps) == 1, steps[n - 1]
+        in_token = cli_ok("status")["root_key"]["store"] == "pkcs11"
+        file_root = (isolated / "keys" / "root_key.hex").exists()
+        objects = {o["id"]: o["label"] for o in softhsm.objects()}
+        assert in_token != file_root, steps[n - 1]  # exactly one home holds the root
+        if in_token:
+            assert set(ks.wraps) <= set(objects), steps[n - 1]
+        # Anything else in the token is a pending object from before the commit: it wraps nothing kept,
+        # and the next generate in this token destroys it.
+        assert all(label.endswith(".pending") for kid, label in objects.items() if kid not in ks.wraps), steps[n - 1]
+        finished = (operation == "move-in" and in_token) or (operation == "move-out" and not in_token)
+        if not finished:  # rolled back: the operation still works from here
+            assert cli_ok(*args)["status"] in ("moved", "generated"), steps[n - 1]
+        assert len(softhsm.objects()) == (0 if operation == "move-out" else 1), steps[n - 1]
