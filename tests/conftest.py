@@ -7,6 +7,7 @@ password, with its own XDG data folder. Nothing touches the developer's keyring.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -127,6 +128,13 @@ def run_cli(*args: str, input: str | None = None, extra_env: dict[str, str] | No
         assert "Traceback" not in result.stderr, result.stderr
         assert len(result.stderr.strip().splitlines()) <= 1, result.stderr
     return result
+
+
+def cli_json(*args: str, code: int = 0) -> dict:
+    """Run ``faceseal ... --json``, check its exit code, and return the parsed answer."""
+    result = run_cli(*args, "--json")
+    assert result.returncode == code, result.stderr
+    return json.loads(result.stdout)
 
 
 def tree_snapshot(folder: Path) -> dict[str, bytes]:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 
 import cv2
 import numpy as np
 import pytest
 
-from tests.conftest import run_cli, tree_snapshot
+from tests.conftest import cli_json, run_cli, tree_snapshot
 
 from .conftest import SHARED_FACES, SHARED_MODELS
 
@@ -18,12 +17,6 @@ OBAMA_PROBE = SHARED_FACES / "face_recognition" / "obama3.jpg"
 BIDEN = SHARED_FACES / "face_recognition" / "biden.jpg"
 BIDEN_PROBE = SHARED_FACES / "face_recognition" / "biden2.jpg"
 GROUP = SHARED_FACES / "multi_face" / "two_people.jpg"
-
-
-def cli_json(*args: str, code: int = 0) -> dict:
-    result = run_cli(*args, "--json")
-    assert result.returncode == code, result.stderr
-    return json.loads(result.stdout)
 
 
 @pytest.fixture

@@ -7,16 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import cli_json, run_cli
 
 from .leakscan import find_leaks
 from .servers import Collector
-
-
-def cli_json(*args: str, code: int = 0) -> dict:
-    result = run_cli(*args, "--json")
-    assert result.returncode == code, result.stderr
-    return json.loads(result.stdout)
 
 
 @pytest.fixture
