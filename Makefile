@@ -16,8 +16,15 @@ $(STAMP): pyproject.toml
 system-deps:
 	bash scripts/system-deps.sh
 
+# Where `make run` installs the default model pack from when it is missing (an offline
+# machine); empty means download it. The app offers to install a pack as well.
+MODELS ?= $(wildcard ../shared/models)
+
 run: system-deps $(STAMP)
-	$(BIN)/faceseal status
+	@$(BIN)/faceseal models list --json | grep -q '"installed": true' || \
+	  $(BIN)/faceseal models install open $(if $(MODELS),--from $(MODELS)) || \
+	  echo "make run: no model pack installed; FaceSeal will offer to install one"
+	$(BIN)/faceseal
 
 # pytest exits 5 when it collected no test: make treats that as the failure it is.
 test: system-deps $(STAMP)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
@@ -236,6 +237,10 @@ def _run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if not argv and _has_display():
+        from app.main import main as open_window  # the Qt window; only when there is a screen
+
+        return open_window([])
     wants_json = "--json" in argv
     argv = [a for a in argv if a != "--json"]  # accepted anywhere on the line
     try:
@@ -254,6 +259,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # never a traceback: one line naming the kind of failure
         return _fail(wants_json, f"unexpected internal error ({type(error).__name__}); please report it",
                      "InternalError", INTERNAL_ERROR)
+
+
+def _has_display() -> bool:
+    """Whether a window can be shown: always on macOS, with an X11 or Wayland display elsewhere."""
+    return sys.platform == "darwin" or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def _fail(wants_json: bool, message: str, kind: str, code: int) -> int:
