@@ -1,0 +1,1 @@
+"""The local admin API: ``faceseal serve`` (FastAPI on a loopback address, bearer token)."""
