@@ -110,7 +110,7 @@ def parse_changes(pairs: list[str]) -> dict[str, Any]:
             else:
                 changes[name] = int(text) if kind == "int" else float(text)
         except ValueError:
-            raise PolicyViolation(f"{name} takes a {kind} value") from None
+            raise PolicyViolation(f"{name} takes a value of type {kind}") from None
     return changes
 
 
@@ -124,7 +124,7 @@ def change(vault: Any, changes: dict[str, Any]) -> dict[str, Any]:
         ok = {"bool": isinstance(value, bool), "int": isinstance(value, int) and not isinstance(value, bool),
               "float": isinstance(value, (int, float)) and not isinstance(value, bool)}[str(kind)]
         if not ok:
-            raise PolicyViolation(f"{name} takes a {kind} value")
+            raise PolicyViolation(f"{name} takes a value of type {kind}")
     proposed = replace(current, **{k: (float(v) if _TYPES[k] == "float" else v) for k, v in changes.items()})
     problems = proposed.problems()
     if problems:
