@@ -17,7 +17,7 @@ from typing import TypeVar
 from PySide6.QtCore import QObject, Signal
 
 from edge_core import keyops
-from edge_core.errors import FaceSealError, KeyHierarchyError, VaultLocked
+from edge_core.errors import FaceSealError, RootKeyMissing, RootKeyRevoked, VaultLocked, WrongRootKey
 from edge_core.vault import Vault
 
 from . import workers
@@ -101,7 +101,7 @@ class Session(QObject):
                 return
             try:
                 self._vault = Vault.open()
-            except KeyHierarchyError:
+            except (RootKeyMissing, WrongRootKey, RootKeyRevoked):
                 self.key_problem = True
                 raise
             self.key_problem = False

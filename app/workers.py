@@ -143,9 +143,12 @@ def _while_alive(owner: QObject | None, callback: Callable[[Any], None]) -> Call
 
 
 def start(fn: Callable[[Reporter], Any], done: Callable[[Any], None] | None = None,
-          failed: Callable[[str], None] | None = None, owner: QObject | None = None) -> Task:
+          failed: Callable[[str], None] | None = None, owner: QObject | None = None,
+          watch: Callable[[Task], None] | None = None) -> Task:
     """Run ``fn(reporter)`` off the UI thread; ``done``/``failed`` are called on the UI thread.
 
+    ``watch(task)`` runs before the task starts, so a preview or a progress
+    dialog connected there misses none of its signals, however quick it is.
     The task is kept referenced until it finishes, so its signals outlive a
     page that started it and then went away; the callbacks are then skipped.
     """
@@ -157,6 +160,8 @@ def start(fn: Callable[[Reporter], Any], done: Callable[[Any], None] | None = No
         task.signals.failed.connect(_while_alive(owner, failed))
     task.signals.done.connect(lambda _result: _running.discard(task))
     task.signals.failed.connect(lambda _message: _running.discard(task))
+    if watch is not None:
+        watch(task)
     pool().start(task)
     return task
 

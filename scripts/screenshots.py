@@ -137,11 +137,18 @@ def render(data: Path) -> None:
     window.show_page("Settings")
     shot("settings")
 
+    window.prefs.pack = "scrfd"  # in the manifest, not installed here: the missing-pack state
+    window.show_page("Enrol")
+    shot("no-pack")
+    window.prefs.pack = "open"
+
     theme.apply(app, "dark")
-    window.show_page("Home")
+    home = window.show_page("Home")
+    wait_until(lambda: home.value("identities") == str(len(PEOPLE)))
     shot("home-dark")
     window.show_page("Verify")
     shot("verify-dark")
+    theme.apply(app, "light")
 
     window.session.lock()
     window.show_page("Home")

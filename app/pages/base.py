@@ -99,9 +99,10 @@ class Page(QWidget):
         """Fill the page from the vault (called on the UI thread; start a task for the work)."""
 
     def run(self, fn: Callable[[workers.Reporter], Any], done: Callable[[Any], None],
-            failed: Callable[[str], None] | None = None) -> workers.Task:
+            failed: Callable[[str], None] | None = None,
+            watch: Callable[[workers.Task], None] | None = None) -> workers.Task:
         """Run ``fn`` off the UI thread; a failure shows in this page's banner unless ``failed`` is given."""
-        return workers.start(fn, done, failed or self.show_error, owner=self)
+        return workers.start(fn, done, failed or self.show_error, owner=self, watch=watch)
 
     def show_error(self, message: str) -> None:
         self.banner.show_message("error", message)

@@ -13,6 +13,7 @@ from edge_core.biometrics import pack_info
 from edge_core.errors import IdentityExists
 
 from ..capture import capture_samples
+from ..widgets import packed
 from ..widgets.capture_view import CaptureView
 from ..widgets.source import SourcePicker
 from ..workers import Reporter, Task, describe
@@ -79,9 +80,9 @@ class EnrolPage(Page):
         form.addRow("", self.add_samples)
         form.addRow("Take from", self.source)
         form.addRow("", self.largest)
-        form.addRow("Good samples", self.samples)
+        form.addRow("Good samples", packed(self.samples))
         form.addRow("", note)
-        form.addRow("", self.start_button)
+        form.addRow("", packed(self.start_button))
         return page
 
     def _capture_step(self) -> QWidget:
@@ -157,9 +158,8 @@ class EnrolPage(Page):
                 raise IdentityExists(f"'{name}' is already enrolled; tick 'Add samples to someone already "
                                      "enrolled', or delete them on the Identities page first") from None
 
-        self.task = self.run(enrol, self._enrolled, self._failed)
-        self.view.follow(self.task, samples)
         self._go(1)
+        self.task = self.run(enrol, self._enrolled, self._failed, watch=lambda task: self.view.follow(task, samples))
 
     def stop(self) -> None:
         if self.task is not None:

@@ -146,8 +146,7 @@ class MatchPage(Page):
         self.decision.setText("Looking…")
         self.decision.setProperty("outcome", "")
         self.details.clear()
-        self.task = self.run(decide, self._decided, self._failed)
-        self.view.follow(self.task, None)
+        self.task = self.run(decide, self._decided, self._failed, watch=lambda task: self.view.follow(task, None))
         self.stop_button.setEnabled(True)
         self._update()
 

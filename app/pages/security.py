@@ -23,7 +23,7 @@ from edge_core.keys.material import KEY_BYTES, parse_base64_key, parse_hex_key
 
 from ..widgets.confirm import ConfirmDialog
 from ..widgets.progress import WorkProgress
-from ..workers import describe
+from ..workers import Task, describe
 from .base import Context, Page
 
 CONSEQUENCES = {
@@ -87,9 +87,18 @@ def kept_labels(choices: dict[str, bool]) -> str:
 
 
 def summary(result: dict[str, Any]) -> str:
-    """A result dictionary as one readable line (fingerprints are public; no key is ever in a result)."""
-    parts = [f"{key.replace('_', ' ')}: {value}" for key, value in result.items() if key != "status"]
-    return "; ".join(parts)
+    """What a key operation's result means, in words (fingerprints are public; a result never holds a key)."""
+    parts = []
+    if result.get("root_fingerprint"):
+        parts.append(f"root fingerprint {result['root_fingerprint']}")
+    if result.get("previous_root_fingerprint"):
+        parts.append(f"the previous root {result['previous_root_fingerprint']} was destroyed")
+    if result.get("root_where"):
+        parts.append(f"kept in {result['root_where']}")
+    text = f" ({'; '.join(parts)})" if parts else ""
+    if result.get("warning"):
+        text += f". Note: {result['warning']}"
+    return text
 
 
 class SecurityPage(Page):
@@ -100,6 +109,7 @@ class SecurityPage(Page):
         super().__init__(ctx)
         self.dialog: ConfirmDialog | None = None
         self.progress: WorkProgress | None = None
+        self.kit_exported = False
         self.vault_buttons: list[QWidget] = []
         content = QWidget()
         column = QVBoxLayout(content)
@@ -241,6 +251,7 @@ class SecurityPage(Page):
             self.root_info.setText("The vault is not open: only restoring from a recovery copy is possible.")
 
     def _show_root(self, status: dict[str, Any]) -> None:
+        self.kit_exported = bool(status.get("recovery_kit_exported"))
         root = status["root_key"]
         self.root_info.setText(f"The root key lives in {root['store']} ({root['where']}); "
                                f"fingerprint {root['fingerprint']}.")
@@ -256,7 +267,7 @@ class SecurityPage(Page):
         self.run(lambda _r: self.session.call(fn), lambda result: self._done(done_text, result))
 
     def _done(self, text: str, result: dict[str, Any]) -> None:
-        self.banner.show_message("success", f"{text} ({summary(result)}).")
+        self.banner.show_message("success", f"{text}{summary(result)}.")
         self.session.notify()
 
     # ---------------------------------------------------------- key actions
@@ -323,7 +334,7 @@ class SecurityPage(Page):
                  lambda message: self._reopen_failed(message))
 
     def _reopened(self, text: str, result: dict[str, Any]) -> None:
-        self.banner.show_message("success", f"{text} ({summary(result)}).")
+        self.banner.show_message("success", f"{text}{summary(result)}.")
         self.session.unlock()
 
     def _reopen_failed(self, message: str) -> None:
@@ -331,7 +342,9 @@ class SecurityPage(Page):
         self.session.unlock()
 
     def ask_revoke(self) -> None:
-        self._confirm("Revoke the root key?", CONSEQUENCES["revoke"] + " This cannot be undone.",
+        kit = ("" if self.kit_exported else " No recovery copy of this root key was ever exported: once revoked, "
+               "the data can never be opened again.")
+        self._confirm("Revoke the root key?", f"{CONSEQUENCES['revoke']}{kit} This cannot be undone.",
                       "Revoke root key", self._revoke)
 
     def _revoke(self) -> None:
@@ -343,10 +356,12 @@ class SecurityPage(Page):
     def rotate(self) -> None:
         deep = self.deep.isChecked()
         self.banner.clear()
-        task = self.run(lambda _r: self.session.call(lambda v: keyops.rotate_key(v, deep=deep)), self._rotated)
-        self.progress = WorkProgress(self, "Rotating the root key",
-                                     "Rotating the root key and resealing every template…" if deep
-                                     else "Rotating the root key…", task)
+        text = "Rotating the root key and resealing every template…" if deep else "Rotating the root key…"
+        self.run(lambda _r: self.session.call(lambda v: keyops.rotate_key(v, deep=deep)), self._rotated,
+                 watch=lambda task: self._show_progress(text, task))
+
+    def _show_progress(self, text: str, task: Task) -> None:
+        self.progress = WorkProgress(self, "Rotating the root key", text, task)
 
     def _rotated(self, result: dict[str, Any]) -> None:
         resealed = f"; {result['templates_resealed']} templates resealed" if result.get("deep") else ""

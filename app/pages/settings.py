@@ -17,6 +17,7 @@ from ..widgets import packed
 from ..widgets.confirm import ConfirmDialog
 from ..widgets.progress import WorkProgress
 from ..widgets.source import VIDEO_FILTER
+from ..workers import Task
 from .base import Context, Page
 
 
@@ -107,8 +108,12 @@ class SettingsPage(Page):
 
     def _install(self, info: PackInfo, folder: Path) -> None:
         self.banner.clear()
-        task = self.run(lambda reporter: install_pack(info.name, folder, reporter.progress), self._installed)
-        self.progress = WorkProgress(self, "Installing model pack", f"Checking and installing '{info.name}'…", task)
+        self.run(lambda reporter: install_pack(info.name, folder, reporter.progress), self._installed,
+                 watch=lambda task: self._show_progress("Installing model pack",
+                                                        f"Checking and installing '{info.name}'…", task))
+
+    def _show_progress(self, title: str, text: str, task: Task) -> None:
+        self.progress = WorkProgress(self, title, text, task)
 
     def _installed(self, info: PackInfo) -> None:
         self.banner.show_message("success", f"Model pack '{info.name}' is installed and every file checked.")

@@ -25,7 +25,7 @@ def test_rotate_now_shows_progress_and_a_new_fingerprint(qtbot, monkeypatch, win
     assert isinstance(page.progress, QProgressDialog) and page.progress.isVisible()
     assert page.progress.windowTitle() == "Rotating the root key"
     qtbot.waitUntil(lambda: "was rotated" in page.banner.text.text(), timeout=LONG)
-    assert not page.progress.isVisible()
+    qtbot.waitUntil(lambda: not page.progress.isVisible(), timeout=LONG)
     assert "2 templates resealed" in page.banner.text.text()
     after = home_value(qtbot, window, "fingerprint")
     assert after != before and after in page.banner.text.text()

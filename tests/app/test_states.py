@@ -26,7 +26,7 @@ def test_missing_pack_points_to_settings_where_it_installs_with_progress(qtbot, 
     click(qtbot, settings.install_button)
     assert settings.progress is not None and settings.progress.isVisible()
     qtbot.waitUntil(lambda: "is installed" in settings.banner.text.text(), timeout=LONG)
-    assert not settings.progress.isVisible()
+    qtbot.waitUntil(lambda: not settings.progress.isVisible(), timeout=LONG)
     assert "installed and checked" in settings.pack_state.text()
 
     enrol = window.show_page("Enrol")
