@@ -46,11 +46,6 @@ class SourceChoice:
     kind: str
     files: tuple[Path, ...] = ()
 
-    def describe(self) -> str:
-        if self.kind == "camera":
-            return "the camera"
-        return ", ".join(p.name for p in self.files) or "no file chosen"
-
 
 @dataclass(frozen=True)
 class _ReportingDetector:

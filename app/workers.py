@@ -93,7 +93,8 @@ class Reporter:
         self._signals.frame.emit(*to_qimage(image))
 
     def faces(self, faces: list) -> None:
-        self._signals.faces.emit([(tuple(map(float, f.box)), [tuple(map(float, p)) for p in f.landmarks]) for f in faces])
+        marks = [(tuple(map(float, f.box)), [tuple(map(float, p)) for p in f.landmarks]) for f in faces]
+        self._signals.faces.emit(marks)
 
     def hint(self, text: str) -> None:
         self._signals.hint.emit(text)

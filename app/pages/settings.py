@@ -158,7 +158,8 @@ class SettingsPage(Page):
         self.install_button.setText("Reinstall from a folder…" if info.installed else "Install from a folder…")
         self.threshold.setEnabled(False)
         if self.session.is_open:
-            self.run(lambda _r: self.session.call(lambda v: v.status()), lambda status: self._show_threshold(status, info))
+            self.run(lambda _r: self.session.call(lambda v: v.status()),
+                     lambda status: self._show_threshold(status, info))
         else:
             self.threshold_note.setText("Unlock the vault to change the threshold: its allowed range is the "
                                         "vault's policy.")

@@ -48,9 +48,6 @@ class Banner(QFrame):
         self.text.clear()
         self.hide()
 
-    def message(self) -> str:
-        return self.text.text() if self.isVisibleTo(self.parentWidget()) else ""
-
     def _run(self) -> None:
         if self._callback is not None:
             self._callback()

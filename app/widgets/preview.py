@@ -83,5 +83,6 @@ class Preview(QWidget):
         fps = self.fps()
         if fps:
             painter.setPen(QColor("#ffffff"))
-            painter.drawText(self.rect().adjusted(8, 6, -8, -6), Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignRight,
+            corner = Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignRight
+            painter.drawText(self.rect().adjusted(8, 6, -8, -6), corner,
                              f"{fps:.0f} fps")

@@ -11,6 +11,7 @@ from ..capture import SourceChoice
 
 IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.bmp *.webp *.tif *.tiff)"
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mkv *.mov *.webm)"
+CHOOSE = {"photos": "Choose photos…", "photo": "Choose a photo…", "video": "Choose a video…"}
 LABELS = {"camera": "Camera (live)", "photos": "Photos", "photo": "A photo", "video": "Video file"}
 
 
@@ -61,10 +62,11 @@ class SourcePicker(QWidget):
     def _kind_changed(self) -> None:
         kind = self.kind
         self.choose.setVisible(kind != "camera")
-        self.choose.setText({"photos": "Choose photos…", "photo": "Choose a photo…", "video": "Choose a video…"}.get(kind, ""))
+        self.choose.setText(CHOOSE.get(kind, ""))
         self.choose.setAccessibleName(self.choose.text().rstrip("…"))
         files = self._files.get(kind, ())
-        self.chosen.setText(", ".join(p.name for p in files) if files else ("" if kind == "camera" else "nothing chosen yet"))
+        nothing = "" if kind == "camera" else "nothing chosen yet"
+        self.chosen.setText(", ".join(p.name for p in files) if files else nothing)
         self.changed.emit()
 
     def _pick(self) -> None:

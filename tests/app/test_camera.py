@@ -70,3 +70,16 @@ def test_stopping_a_live_capture_saves_nothing(qtbot, window, stand_in):
     assert page.banner.text.text() == "Stopped; nothing was saved."
     identities = window.show_page("Identities")
     qtbot.waitUntil(identities.empty.isVisible, timeout=LONG)
+
+
+def test_enrolling_from_a_video_file_judges_it_frame_by_frame(qtbot, monkeypatch, window, stand_in):
+    page = window.show_page("Enrol")
+    qtbot.keyClicks(page.name, "Alice Martin")
+    page.source.buttons["video"].click()
+    answer_open_dialog(monkeypatch, stand_in)
+    click(qtbot, page.source.choose)
+    page.samples.setValue(3)
+    click(qtbot, page.start_button)
+    qtbot.waitUntil(lambda: page.task is None, timeout=LONG)
+    assert "Alice Martin is enrolled with 3 new sealed templates" in page.result.text()
+    assert page.view.hint.text() == "frame 3: good sample 3 of 3"

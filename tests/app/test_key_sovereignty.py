@@ -109,3 +109,11 @@ def test_restoring_with_a_wrong_passphrase_changes_nothing(qtbot, monkeypatch, w
     qtbot.waitUntil(lambda: page.banner.property("kind") == "error", timeout=LONG)
     assert "not the passphrase at all" not in page.banner.text.text()
     qtbot.waitUntil(lambda: window.session.is_open, timeout=LONG)
+
+
+def test_revoking_without_a_recovery_copy_warns_that_the_data_would_be_lost(qtbot, window):
+    page = security_page(qtbot, window)
+    click(qtbot, page.revoke_button)
+    said = confirm(qtbot, page, accept=False)
+    assert "No recovery copy of this root key was ever exported" in said
+    assert window.session.is_open

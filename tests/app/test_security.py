@@ -73,7 +73,8 @@ def test_reset_deletes_everyone_and_keeps_only_the_chosen_item(qtbot, monkeypatc
     page.keep[keep].setChecked(True)
     click(qtbot, page.reset_button)
     said = confirm(qtbot, page)
-    label = {"keep_audit": "the audit log", "keep_outbox": "the telemetry outbox", "keep_device_key": "the device key"}[keep]
+    label = {"keep_audit": "the audit log", "keep_outbox": "the telemetry outbox",
+             "keep_device_key": "the device key"}[keep]
     assert f"Kept: {label}." in said and "cannot be undone" in said
     qtbot.waitUntil(lambda: "Everything was reset" in page.banner.text.text(), timeout=LONG)
     assert "1 people and 2 templates deleted" in page.banner.text.text()

@@ -62,7 +62,8 @@ def test_no_camera_is_a_clear_state_with_the_way_out(qtbot, window):
     click(qtbot, enrol.start_button)
     qtbot.waitUntil(lambda: enrol.task is None, timeout=LONG)
     assert enrol.steps.currentIndex() == 0
-    assert enrol.banner.text.text().startswith("No camera answers at index 9: connect one or choose another in Settings")
+    assert enrol.banner.text.text().startswith(
+        "No camera answers at index 9: connect one or choose another in Settings")
 
 
 def _root_file(home: Path) -> Path:
