@@ -253,7 +253,7 @@ class SecurityPage(Page):
     def _show_root(self, status: dict[str, Any]) -> None:
         self.kit_exported = bool(status.get("recovery_kit_exported"))
         root = status["root_key"]
-        self.root_info.setText(f"The root key lives in {root['store']} ({root['where']}); "
+        self.root_info.setText(f"The root key lives in the {root['where']}; "
                                f"fingerprint {root['fingerprint']}.")
 
     def _confirm(self, title: str, message: str, confirm: str, then: Callable[[], None]) -> None:
