@@ -7,7 +7,6 @@ import shutil
 import subprocess
 import sys
 
-import pytest
 
 from edge_core.keys.keystore import KeyStore
 from edge_core.layout import Layout
