@@ -3,8 +3,9 @@
 Every command accepts ``--json``. Failures print one line on stderr (and, with
 ``--json``, an ``{"error": ...}`` object on stdout) and exit non-zero:
 
-    0 success / match, 10 no match, 2 bad input, 3 key problem,
-    4 unreadable data, 5 model problem, 1 any other refusal, 70 internal error.
+    0 success / match, 10 no match, 11 liveness check failed, 2 bad input,
+    3 key problem, 4 unreadable data, 5 model problem, 1 any other refusal,
+    70 internal error.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from . import __version__, cli_biometrics, database, device, keyops, sovereignty_cli
+from . import __version__, cli_biometrics, cli_liveness, database, device, keyops, sovereignty_cli
 from .cli_biometrics import add_source_arguments, probe_from
 from .errors import FaceSealError, UsageError
 from .telemetry import cli as telemetry_cli
 from .vault import Vault
 
 NO_MATCH = 10
+LIVENESS_FAILED = 11
 INTERNAL_ERROR = 70
 
 Handler = Callable[[argparse.Namespace], tuple[Any, int]]
@@ -85,9 +87,9 @@ def _decision(result) -> tuple[Any, int]:
 
 
 def cmd_verify(args: argparse.Namespace) -> tuple[Any, int]:
-    probe = probe_from(args, enrol=False)
-    with Vault.open() as vault:
-        return _decision(vault.verify(args.name, probe.vectors[0], probe.pack, probe.threshold))
+    payload = cli_liveness.verify(args)
+    failed_liveness = payload.get("liveness", {}).get("passed") is False
+    return payload, 0 if payload["match"] else LIVENESS_FAILED if failed_liveness else NO_MATCH
 
 
 def cmd_identify(args: argparse.Namespace) -> tuple[Any, int]:
@@ -164,9 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("--add", action="store_true", help="add samples to an identity already enrolled")
     add_source_arguments(p, enrol=True)
-    p = command("verify", cmd_verify, "is this the person they claim to be? (exit 0 match, 10 no match)")
+    p = command("verify", cmd_verify,
+                "is this the person they claim to be? (exit 0 match, 10 no match, 11 liveness check failed)")
     p.add_argument("name")
     add_source_arguments(p, enrol=False)
+    cli_liveness.add_arguments(p)
     add_source_arguments(command("identify", cmd_identify, "who is this? (exit 0 match, 10 no match)"), enrol=False)
     command("list", cmd_list, "the enrolled identities")
 

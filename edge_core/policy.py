@@ -40,6 +40,7 @@ class Policy:
     telemetry_allowed: bool = True
     lockout_attempts: int = 5  # consecutive failed verifications of one identity; 0 turns lockout off
     lockout_seconds: int = 300
+    liveness_required: bool = True  # camera verification must pass a liveness check (docs/LIVENESS.md)
 
     def problems(self) -> list[str]:
         """Every rule this policy breaks; a policy with problems is never written."""
@@ -176,6 +177,11 @@ def check_threshold(vault: Any, threshold: float) -> None:
             f"threshold {threshold} is outside the range the policy allows "
             f"({policy.threshold_min} to {policy.threshold_max})"
         )
+
+
+def liveness_required(vault: Any) -> bool:
+    """Whether verifying from a camera must pass a liveness check first (the default)."""
+    return load(vault).liveness_required
 
 
 def telemetry_allowed(vault: Any) -> bool:

@@ -97,6 +97,16 @@ class _Capture:
         """Release the device or file (also done when iteration ends)."""
         self._capture.release()
 
+    @property
+    def fps(self) -> float | None:
+        """Frames per second the file or device declares, None when it declares none.
+
+        A video file's rate turns a liveness time limit into a frame budget, so
+        the same file is judged the same way however fast it is decoded.
+        """
+        fps = float(self._capture.get(cv2.CAP_PROP_FPS)) if self._capture.isOpened() else 0.0
+        return fps if fps > 0 else None
+
     def __iter__(self) -> Iterator[Frame]:
         count = 0
         try:

@@ -1,0 +1,211 @@
+"""A liveness session: prompts, one tracked face, challenges in order, then the passive risk.
+
+Phases, each with its time limit on the session's timeline (``Timing``):
+
+1. look at the camera: a frontal face passing the enrolment quality gates for
+   ``hold_frames`` frames in a row gives the baseline pose and the start
+   embedding;
+2. each challenge in turn, done when its movement is held for
+   ``hold_frames`` frames; a *different* movement not yet done (turning
+   right when asked to turn left) held as long refuses at once, so a
+   recording of an earlier attempt, made for another order, fails;
+3. look at the camera again: the end embedding must be the same person as
+   the start's (the pack's threshold): the face that answered is the face
+   that is matched.
+
+Then the passive signals over the whole track (``passive.assess``). A
+refusal by the passive risk is reported in preference to a missed challenge:
+"moves like a flat picture" says more than "not done in time".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+
+from edge_core.biometrics import Frame, Pipeline, QualityGates
+
+from . import passive
+from .challenges import Challenge, Targets, Timeline, Timing
+from .pose import Pose, change
+from .result import LivenessResult, Progress, Refusal
+from .tracking import Track, TrackPoint
+
+LOOK = "Look straight at the camera"
+LOOK_AGAIN = "Look straight at the camera again"
+
+
+class _Session:
+    """The state of one run; ``run_session`` is its only user."""
+
+    def __init__(self, pipeline: Pipeline, challenges: Sequence[Challenge], timeline: Timeline, timing: Timing,
+                 targets: Targets, models: Sequence[passive.AttackModel]) -> None:
+        self.pipeline = pipeline
+        self.challenges = tuple(challenges)
+        self.timeline = timeline
+        self.timing = timing
+        self.targets = targets
+        self.models = models
+        self.gates = QualityGates.for_pipeline(pipeline)
+        self.track = Track(pipeline)
+        self.phase = 0  # 0 look, 1..k challenges, k + 1 look again
+        self.phase_started = 0.0
+        self.held = 0
+        self.wrong_held = 0
+        self.last_seen: float | None = None
+        self.baseline: Pose | None = None
+        self.last_eye_distance = 0.0
+        self.phase_eye_distance = 0.0
+        """The eye distance when the current phase began: "come closer" is measured from there."""
+        self.start: TrackPoint | None = None
+        self.end: TrackPoint | None = None
+        self.frames = 0
+
+    @property
+    def steps(self) -> int:
+        return len(self.challenges) + 2
+
+    @property
+    def completed(self) -> int:
+        return max(0, min(self.phase - 1, len(self.challenges)))
+
+    def progress(self, label: str) -> Progress:
+        challenge = self.challenges[self.phase - 1] if 1 <= self.phase <= len(self.challenges) else None
+        prompt = LOOK if self.phase == 0 else challenge.prompt if challenge else LOOK_AGAIN
+        fraction = min(1.0, (self.phase + self.held / self.targets.hold_frames) / self.steps)
+        return Progress(prompt, min(self.phase + 1, self.steps), self.steps, fraction, challenge, label)
+
+    def _advance(self, now: float) -> None:
+        self.phase += 1
+        self.phase_started, self.held, self.wrong_held = now, 0, 0
+        self.phase_eye_distance = self.last_eye_distance
+
+    def step(self, frame: Frame) -> tuple[Refusal, str] | None:
+        """Judge one frame: a refusal (with its sentence) ends the session; None goes on."""
+        now = self.timeline.now(self.frames)
+        if self.frames == 0:
+            self.phase_started = now
+        self.frames += 1
+        outcome = self.track.follow(self.frames, frame.image)
+        if isinstance(outcome, Refusal):
+            return outcome, outcome.value
+        if outcome is None:
+            self.held = 0
+            if self.last_seen is not None and now - self.last_seen > self.timing.lost_seconds:
+                return Refusal.FACE_LOST, Refusal.FACE_LOST.value
+        else:
+            self.last_seen = now
+            for model in self.models:
+                model.observe(frame.image, outcome.face)
+            refused = self._judge(outcome, now)
+            if refused is not None:
+                return refused
+        return self._deadline(now)
+
+    def _judge(self, point: TrackPoint, now: float) -> tuple[Refusal, str] | None:
+        self.last_eye_distance = point.pose.eye_distance
+        if self.phase == 0:
+            good = self.gates.check(point.face, point.aligned) is None
+            self.held = self.held + 1 if good else 0
+            if self.held >= self.targets.hold_frames:
+                self.baseline, self.start = point.pose, point
+                self._advance(now)
+            return None
+        assert self.baseline is not None
+        moved = replace(change(point.pose, self.baseline),
+                        scale=point.pose.eye_distance / (self.phase_eye_distance or point.pose.eye_distance))
+        if self.phase > len(self.challenges):
+            self.held = self.held + 1 if self.targets.neutral_pose(moved) else 0
+            if self.held >= self.targets.hold_frames:
+                self.end = point
+                self._advance(now)
+            return None
+        asked = self.challenges[self.phase - 1]
+        other = self.targets.wrong_moves(asked, set(self.challenges[: self.phase - 1]), moved)
+        self.wrong_held = self.wrong_held + 1 if other else 0
+        if self.wrong_held >= self.targets.hold_frames:
+            return Refusal.WRONG_MOVE, f"{Refusal.WRONG_MOVE.value}: asked to {asked.value}, saw '{other[0].value}'"
+        self.held = self.held + 1 if self.targets.reached(asked, moved) else 0
+        if self.held >= self.targets.hold_frames:
+            self._advance(now)
+        return None
+
+    def _deadline(self, now: float) -> tuple[Refusal, str] | None:
+        if self.finished:
+            return None
+        if self.phase == 0:
+            limit, refusal, text = self.timing.acquire_seconds, Refusal.NO_FACE, Refusal.NO_FACE.value
+        elif self.phase <= len(self.challenges):
+            asked = self.challenges[self.phase - 1]
+            limit, refusal = self.timing.challenge_seconds, Refusal.TIMEOUT
+            text = f"{Refusal.TIMEOUT.value}: '{asked.value}' within {self.timing.challenge_seconds:g} s"
+        else:
+            limit, refusal, text = self.timing.return_seconds, Refusal.NOT_FRONTAL_AGAIN, Refusal.NOT_FRONTAL_AGAIN.value
+        return (refusal, text) if now - self.phase_started > limit else None
+
+    @property
+    def finished(self) -> bool:
+        return self.phase > len(self.challenges) + 1
+
+    def result(self, refused: tuple[Refusal, str] | None) -> LivenessResult:
+        evidence: dict[str, float] = {}
+        if refused is None and self.start is not None and self.end is not None:
+            similarity = float(self.start.embedding @ self.end.embedding)
+            evidence["start_end_similarity"] = similarity
+            if similarity < self.pipeline.threshold:
+                refused = (Refusal.CHANGED_FACE, Refusal.CHANGED_FACE.value)
+        assessment = passive.assess(self.track.points, self.models)
+        evidence.update({s.measured: s.value for s in assessment.signals})
+        if assessment.refused:
+            strongest = assessment.strongest
+            refused = (strongest.refusal, strongest.refusal.value if strongest.refusal is not Refusal.ATTACK_MODEL
+                       else f"{strongest.refusal.value} ({strongest.name})")
+        passed = refused is None
+        reason = "every movement was done by the same face, and nothing looked like a photo or a screen"
+        return LivenessResult(
+            passed=passed,
+            refusal=None if passed else refused[0],
+            reason=reason if passed else refused[1],
+            risk=assessment.risk,
+            signals={s.name: s.score for s in assessment.signals},
+            challenges=self.challenges,
+            completed=self.completed,
+            frames=self.frames,
+            evidence=evidence,
+            embedding=self.start.embedding if passed and self.start is not None else None,
+        )
+
+
+def run_session(
+    pipeline: Pipeline,
+    frames: Iterable[Frame],
+    challenges: Sequence[Challenge],
+    timeline: Timeline,
+    *,
+    timing: Timing = Timing(),
+    targets: Targets = Targets(),
+    on_progress: Callable[[Progress], None] | None = None,
+    models: Sequence[passive.AttackModel] = (),
+) -> LivenessResult:
+    """Run the challenges over ``frames``; ``on_progress`` hears every frame (for prompts and a ring).
+
+    The result's ``embedding`` is the start's frontal face, set only when the
+    attempt passed: that is the probe to match. A source that stops early
+    (the video ended, the camera closed) is a refusal, never an error.
+    """
+    if not challenges:
+        raise ValueError("a liveness session needs at least one challenge")
+    session = _Session(pipeline, challenges, timeline, timing, targets, models)
+    refused: tuple[Refusal, str] | None = None
+    for frame in frames:
+        refused = session.step(frame)
+        if on_progress is not None:
+            on_progress(session.progress(frame.label))
+        if refused is not None or session.finished:
+            break
+    else:
+        refused = (Refusal.SOURCE_ENDED, Refusal.SOURCE_ENDED.value)
+    close = getattr(frames, "close", None)
+    if callable(close):  # a camera or video file: release it now, not when it is garbage
+        close()
+    return session.result(refused)

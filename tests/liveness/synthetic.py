@@ -1,0 +1,130 @@
+"""Real photos from ../shared/faces turned into test videos: live-like heads, and photos held to a camera.
+
+A *live-like* head: the photo is texture-mapped onto a simple 3D head (an
+ellipsoid with a nose ridge rising to the detected nose tip) and rotated in
+3D, so the nose moves against the eyes and mouth by parallax, the way a real
+head's does (and the way no flat picture can). Each frame gets a little
+Gaussian noise, as a camera sensor adds. Limits: the texture never shows the
+side of the head, the ears or the hair from another angle; pitch renders
+poorly on this model (the detector's nose landmark barely follows it), so
+the live videos answer turns and "come closer" only (docs/LIVENESS.md).
+
+A *photo held to the camera*: the same picture moved as a plane: slid and
+rotated in-plane, or turned out of plane (a perspective homography).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from edge_core.biometrics import Pipeline, read_image
+from edge_core.liveness import Challenge
+
+SIZE = (480, 360)
+FPS = 10.0
+NOISE = 2.0
+TURN = 0.55
+"""Radians a live-like head turns (about 30 degrees), as the challenge asks a person to."""
+
+
+def framed(photo: Path, pipeline: Pipeline) -> tuple[np.ndarray, np.ndarray]:
+    """The photo cropped to a 480x360 frame with the face in the middle, and its 5 landmarks there."""
+    image = read_image(photo)
+    face, _ = pipeline.embed_one(image, largest=True)
+    width, height = SIZE
+    x1, y1, x2, y2 = face.box
+    scale = 0.45 * height / (y2 - y1)
+    shift = np.float32([[scale, 0, width / 2 - scale * (x1 + x2) / 2], [0, scale, height / 2 - scale * (y1 + y2) / 2]])
+    frame = cv2.warpAffine(image, shift, SIZE, flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+    return frame, pipeline.detect(frame)[0].landmarks
+
+
+def turned_head(frame: np.ndarray, landmarks: np.ndarray, yaw: float, closer: float = 1.0) -> np.ndarray:
+    """The face rotated by ``yaw`` radians about the vertical axis as a 3D head, then ``closer`` times larger.
+
+    Positive yaw is the person's left (the nose moves to the image's right).
+    """
+    height, width = frame.shape[:2]
+    eye = float(np.linalg.norm(landmarks[1] - landmarks[0]))
+    centre = landmarks.mean(axis=0)
+    eyes_mid, nose = (landmarks[0] + landmarks[1]) / 2, landmarks[2]
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+
+    def depth(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        inside = 1 - ((x - centre[0]) / (1.6 * eye)) ** 2 - ((y - centre[1]) / (2.1 * eye)) ** 2
+        head = eye * np.sqrt(np.clip(inside, 0, 1))
+        along = np.clip(((x - eyes_mid[0]) * (nose[0] - eyes_mid[0]) + (y - eyes_mid[1]) * (nose[1] - eyes_mid[1]))
+                        / float(np.sum((nose - eyes_mid) ** 2)), 0, 1)
+        ridge_x, ridge_y = eyes_mid[0] + along * (nose[0] - eyes_mid[0]), eyes_mid[1] + along * (nose[1] - eyes_mid[1])
+        ridge = 0.75 * eye * (0.4 + 0.6 * along) * np.exp(-((x - ridge_x) ** 2 + (y - ridge_y) ** 2) / (2 * (0.22 * eye) ** 2))
+        return head + ridge - eye
+
+    def forward(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        z = depth(x, y)
+        turned = (x - centre[0]) * np.cos(yaw) + z * np.sin(yaw)
+        return centre[0] + closer * turned, centre[1] + closer * (y - centre[1])
+
+    source_x, source_y = xs.copy(), ys.copy()
+    for _ in range(10):  # invert the forward map by fixed-point iteration
+        mapped_x, mapped_y = forward(source_x, source_y)
+        source_x += (xs - mapped_x) / closer
+        source_y += (ys - mapped_y) / closer
+    return cv2.remap(frame, source_x, source_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def moved_photo(frame: np.ndarray, angle_deg: float = 0.0, shift: tuple[float, float] = (0, 0),
+                turn: float = 0.0) -> np.ndarray:
+    """The frame as a flat photo: rotated in-plane and slid, or turned ``turn`` radians out of plane."""
+    height, width = frame.shape[:2]
+    corners = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
+    centre = np.float32([width / 2, height / 2])
+    rotation = np.deg2rad(angle_deg)
+    moved = []
+    for x, y in corners - centre:
+        x, y = x * np.cos(rotation) - y * np.sin(rotation), x * np.sin(rotation) + y * np.cos(rotation)
+        distance = 2.0 * width
+        depth_ = distance + x * np.sin(turn)
+        moved.append([x * np.cos(turn) * distance / depth_ + centre[0] + shift[0],
+                      y * distance / depth_ + centre[1] + shift[1]])
+    homography = cv2.getPerspectiveTransform(corners, np.float32(moved))
+    return cv2.warpPerspective(frame, homography, (width, height), borderMode=cv2.BORDER_REPLICATE)
+
+
+def _ramp(start: float, end: float, frames: int) -> list[float]:
+    return list(np.linspace(start, end, frames + 1)[1:])
+
+
+def answering(frame: np.ndarray, landmarks: np.ndarray, challenges: Sequence[Challenge]) -> list[np.ndarray]:
+    """Frames of a head that looks at the camera, does each challenge in order, and looks back."""
+    frames = [frame] * 4
+    yaw, closer = 0.0, 1.0
+    for challenge in challenges:
+        if challenge is Challenge.COME_CLOSER:
+            steps = [(yaw, c) for c in _ramp(closer, 1.4, 4)] + [(yaw, 1.4)] * 2
+            closer = 1.4
+        else:
+            target = TURN if challenge is Challenge.TURN_LEFT else -TURN
+            steps = [(y, closer) for y in _ramp(yaw, target, 4)] + [(target, closer)] * 2 + \
+                    [(y, closer) for y in _ramp(target, 0.0, 3)]
+            yaw = 0.0
+        frames += [turned_head(frame, landmarks, y, c) for y, c in steps]
+    frames += [turned_head(frame, landmarks, 0.0, closer)] * 4
+    return frames
+
+
+def write(path: Path, frames: Iterable[np.ndarray], noise: float = NOISE, seed: int = 0) -> Path:
+    """An MJPG .avi at ``FPS``; ``noise`` adds a camera's sensor noise (0 keeps frames identical)."""
+    rng = np.random.default_rng(seed)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), FPS, SIZE)
+    try:
+        for frame in frames:
+            if noise:
+                frame = np.clip(frame + rng.normal(0, noise, frame.shape), 0, 255).astype(np.uint8)
+            writer.write(frame)
+    finally:
+        writer.release()
+    return path

@@ -1,0 +1,86 @@
+"""Challenge sessions over real video files made from real photos, with the real open pack.
+
+Time limits come from each file's frame rate (frame budgets), so nothing here
+depends on how fast the machine decodes or detects.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from edge_core.biometrics import VideoFile, read_image
+from edge_core.liveness import Refusal, draw_sequence, run_session
+from edge_core.liveness.challenges import Timeline
+
+from .conftest import PERSON, SAME_PERSON, answerable_seeds
+
+
+def session(pipeline, video: Path, seed: int, progress: list | None = None):
+    frames = VideoFile(video)
+    return run_session(pipeline, frames, draw_sequence(seed), Timeline(frames.fps),
+                       on_progress=None if progress is None else progress.append)
+
+
+def test_a_head_answering_the_asked_sequence_passes_and_its_face_matches(pipeline, videos) -> None:
+    seeds = answerable_seeds()[:3]
+    for seed in seeds:
+        result = session(pipeline, videos[f"live_{seed}"], seed)
+        assert result.passed, (draw_sequence(seed), result.reason)
+        assert result.completed == len(draw_sequence(seed)) and result.risk < 0.5
+    enrolled = pipeline.embed_one(read_image(SAME_PERSON))[1]  # another photo of the same person
+    assert float(result.embedding @ enrolled) >= pipeline.threshold
+
+
+def test_the_same_video_fails_when_another_order_is_asked(pipeline, videos) -> None:
+    seed = answerable_seeds()[0]
+    others = [s for s in range(50) if draw_sequence(s) != draw_sequence(seed)][:4]
+    for other in others:
+        result = session(pipeline, videos[f"live_{seed}"], other)
+        assert not result.passed and result.embedding is None
+        assert result.refusal in (Refusal.WRONG_MOVE, Refusal.TIMEOUT, Refusal.SOURCE_ENDED), result.reason
+
+
+def test_prompts_and_progress_follow_the_sequence(pipeline, videos) -> None:
+    seed = answerable_seeds()[0]
+    seen: list = []
+    session(pipeline, videos[f"live_{seed}"], seed, seen)
+    prompts = list(dict.fromkeys(p.prompt for p in seen))
+    assert prompts == ["Look straight at the camera", *(c.prompt for c in draw_sequence(seed)),
+                       "Look straight at the camera again"]
+    fractions = [p.fraction for p in seen]
+    assert fractions == sorted(fractions) or max(fractions) == 1.0
+    assert seen[-1].fraction == 1.0
+
+
+def test_a_still_photo_shown_frame_after_frame_is_refused_as_frozen(pipeline, videos) -> None:
+    result = session(pipeline, videos["still"], answerable_seeds()[0])
+    assert not result.passed and result.refusal is Refusal.FROZEN and result.signals["frozen"] == 1.0
+
+
+def test_a_photo_slid_and_rotated_in_plane_is_refused_as_flat(pipeline, videos) -> None:
+    result = session(pipeline, videos["slid"], answerable_seeds()[0])
+    assert not result.passed and result.refusal is Refusal.FLAT, result.reason
+    assert result.completed == 0
+
+
+def test_a_photo_turned_in_the_hand_cannot_answer_a_turn(pipeline, videos) -> None:
+    result = session(pipeline, videos["turned_photo"], answerable_seeds()[0])
+    assert not result.passed and result.completed == 0
+    assert result.refusal in (Refusal.TIMEOUT, Refusal.FLAT), result.reason
+
+
+def test_a_different_person_answering_the_challenges_is_refused(pipeline, videos) -> None:
+    result = session(pipeline, videos["swapped"], answerable_seeds()[0])
+    assert not result.passed
+    assert result.refusal in (Refusal.IDENTITY_JUMP, Refusal.TRACK_BROKEN, Refusal.CHANGED_FACE), result.reason
+
+
+def test_two_faces_in_view_are_refused(pipeline, tmp_path: Path) -> None:
+    from . import synthetic
+
+    frame, _ = synthetic.framed(PERSON, pipeline)
+    pair = np.hstack([frame[:, 120:360], frame[:, 120:360]])
+    result = session(pipeline, synthetic.write(tmp_path / "two.avi", [pair] * 6), 0)
+    assert result.refusal is Refusal.MANY_FACES
