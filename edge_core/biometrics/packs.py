@@ -22,6 +22,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import tempfile
 import threading
 import urllib.error
@@ -43,8 +44,15 @@ from .errors import (
 )
 from .pipeline import Pipeline
 
-MANIFEST_PATH = Path(__file__).resolve().parents[2] / "models" / "packs.json"
+_ROOT = Path(getattr(sys, "_MEIPASS", None) or Path(__file__).resolve().parents[2])
+"""The repository root, or the unpacked data folder of a PyInstaller bundle (``sys._MEIPASS``)."""
+
+MANIFEST_PATH = _ROOT / "models" / "packs.json"
 """The manifest shipped with FaceSeal (``models/packs.json`` at the repository root)."""
+
+BUNDLED_DIR = _ROOT / "models" / "bundled"
+"""Packs built into an installer (``make package MODELS=DIR``), read-only: an installed FaceSeal
+works offline from its first start. A pack installed under ``models_dir()`` takes precedence."""
 
 MARKER = "pack.json"
 """Written last into an installed pack's folder: a folder without it is not installed."""
@@ -166,7 +174,6 @@ def _describe(manifest: Manifest, name: str) -> PackInfo:
             section = dict(entry[role])
             stages[role] = Stage(family=section.pop("family"), file=section.pop("file"), params=section)
         location = models_dir() / name
-        marker = _read_marker(location)
         info = PackInfo(
             name=name,
             title=entry["title"],
@@ -191,8 +198,11 @@ def _describe(manifest: Manifest, name: str) -> PackInfo:
         raise ManifestError(f"model pack '{name}' lists a file twice or a malformed sha256")
     if not {info.detector.file, info.recognizer.file} <= names or any("/" in n or n.startswith(".") for n in names):
         raise ManifestError(f"model pack '{name}' uses a file it does not list, or an unsafe file name")
-    installed = marker.get("fingerprint") == info.fingerprint and all((location / n).is_file() for n in names)
-    return PackInfo(**{**info.__dict__, "installed": installed})
+    for candidate in (location, BUNDLED_DIR / name):
+        marker = _read_marker(candidate)
+        if marker.get("fingerprint") == info.fingerprint and all((candidate / n).is_file() for n in names):
+            return PackInfo(**{**info.__dict__, "installed": True, "location": candidate})
+    return info
 
 
 def _read_marker(location: Path) -> dict:
@@ -259,7 +269,7 @@ def install_pack(
                     _copy_verified(stream, target / spec.name, spec, label)
         marker = {"pack": name, "fingerprint": info.fingerprint, "files": {f.name: f.sha256 for f in info.files}}
         (target / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
-        _publish(target, info.location)
+        _publish(target, root / name)  # never info.location: that may be the read-only bundled copy
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return pack_info(name, manifest)
