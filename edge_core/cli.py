@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from . import __version__, cli_biometrics, cli_liveness, database, device, keyops, sovereignty_cli
+from . import __version__, cli_biometrics, cli_liveness, database, device, keyops, selftest, sovereignty_cli
 from .cli_biometrics import add_source_arguments, probe_from
 from .errors import FaceSealError, UsageError
 from .telemetry import cli as telemetry_cli
@@ -193,6 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     sovereignty_cli.register(sub, command, audit_sub, audit_verify)
 
     cli_biometrics.register(sub, command)
+    command("self-test", selftest.command,
+            "check this installation (vault, models, window) in a throw-away folder; never touches your data")
     telemetry_cli.register(sub, _telemetry_context)
     return parser
 
