@@ -136,8 +136,14 @@ MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2]
 
 
 def migrate(conn: Connection) -> None:
-    """Bring the schema up to date, each step in its own transaction."""
+    """Bring the schema up to date, each step in its own transaction.
+
+    An up-to-date schema is recognised without a write transaction, so opening
+    the vault never queues behind another process's long write.
+    """
     steps = MIGRATIONS
+    if conn.execute("PRAGMA user_version").fetchone()[0] >= len(steps):
+        return
     while True:
         with transaction(conn):
             version = conn.execute("PRAGMA user_version").fetchone()[0]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,6 +53,8 @@ from .telemetry.outbox import Outbox
 from .telemetry.recording import recorded
 
 INBOX_SECRET = "audit-inbox-key"
+#: How often a reload re-reads root and key store while a rotation switches them (50 ms apart).
+RELOAD_ATTEMPTS = 40
 NAME_RE = re.compile(r"^[^\x00-\x1f\x7f]{1,128}$")
 
 
@@ -177,11 +180,25 @@ class Vault:
         return self.keys.vault[version]
 
     def reload_keys(self) -> None:
-        """Re-read the root and the key store (another process rotated them)."""
+        """Re-read the root and the key store (another process rotated them).
+
+        This runs inside write transactions, so it must never wait for the key
+        lock: a rotation holding that lock may itself be waiting for our
+        transaction. It needs no lock: the key store is replaced atomically and a
+        rotation keeps the old root's wraps until after the switch, so the only
+        inconsistency a reader can see is a root read just before a switch and a
+        key store read just after it, which a fresh read of both resolves.
+        """
         if os.stat(self.layout.db).st_ino != self._db_inode:
             raise DataDirUnreadable("the vault was reset by another FaceSeal process; open it again")
-        with key_lock(self.layout.keys_dir, exclusive=False):
-            self.root_store, self.root, self.keys = _unlock(self.layout)
+        for attempt in range(RELOAD_ATTEMPTS):
+            try:
+                self.root_store, self.root, self.keys = _unlock(self.layout, record_failure=False)
+                break
+            except (WrongRootKey, RootKeyMissing):
+                if attempt == RELOAD_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05)
         self._identity_keys.clear()
 
     def primary_version(self) -> int:
@@ -440,7 +457,7 @@ def _sovereignty_status(vault: Vault, ks: KeyStore) -> dict[str, Any]:
     return status_fields(vault, ks)
 
 
-def _unlock(layout: Layout) -> tuple[RootStore, RootKey, UnlockedKeys]:
+def _unlock(layout: Layout, record_failure: bool = True) -> tuple[RootStore, RootKey, UnlockedKeys]:
     """Root + key store -> the L2 keys; a failure is sealed into the audit inbox, then raised."""
     if not layout.keystore.exists():
         raise DataDirUnreadable(f"the key store {layout.keystore} is missing; FaceSeal left the data as it is")
@@ -455,11 +472,10 @@ def _unlock(layout: Layout) -> tuple[RootStore, RootKey, UnlockedKeys]:
     try:
         store, root = roots.find_root(layout.keys_dir, layout.keychain_account)
         return store, root, ks.unlock(root)
-    except RootKeyMissing:
-        audit_inbox.record(layout.home, ks.audit_inbox_public_key, "root_key_missing")
-        raise
-    except WrongRootKey:
-        audit_inbox.record(layout.home, ks.audit_inbox_public_key, "wrong_root_key")
+    except (RootKeyMissing, WrongRootKey) as failure:
+        if record_failure:
+            reason = "root_key_missing" if isinstance(failure, RootKeyMissing) else "wrong_root_key"
+            audit_inbox.record(layout.home, ks.audit_inbox_public_key, reason)
         raise
 
 

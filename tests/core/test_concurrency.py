@@ -76,3 +76,48 @@ def test_two_rotations_at_once_serialise(isolated):
     with Vault.open() as vault:
         assert vault.verify_all() == 2
         assert sum(e.kind == "key_rotated" for e in vault.audit_events()) == 4
+
+
+HOLDER = r"""
+from edge_core.vault import Vault
+vault = Vault.open()
+print("open", flush=True); input()
+vault.conn.execute("BEGIN IMMEDIATE")
+print("in transaction", flush=True); input()
+# Sealed under the primary vault key: a version another process made since we loaded our keys.
+vault._put_secret(vault.conn, "probe", b"x" * 32)
+vault.conn.execute("COMMIT")
+print("done", flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_a_writer_needing_new_keys_never_deadlocks_with_a_waiting_rotation(isolated):
+    """The writer holds the database and must reload keys while a rotation holds the key lock
+    and waits for the database: the reload must not wait for the key lock."""
+    import time
+
+    from edge_core.keys.keystore import KeyStore
+
+    with Vault.open() as vault:
+        vault.enroll("someone", np.ones((2, 16), np.float32), "external")
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER], cwd=REPO, stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "open"
+    assert run_cli("rotate-key", "--deep").returncode == 0  # vault key v2; the holder only knows v1
+    holder.stdin.write("\n")
+    holder.stdin.flush()
+    assert holder.stdout.readline().strip() == "in transaction"
+    rotation = subprocess.Popen([sys.executable, "-m", "edge_core.cli", "rotate-key", "--deep"], cwd=REPO,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    keystore = isolated / "keys" / "keystore.json"
+    while not any("vault/3" in slots for slots in KeyStore.load(keystore).wraps.values()):
+        assert rotation.poll() is None, rotation.stderr.read()
+        time.sleep(0.05)  # the rotation now holds the key lock and is queuing for the database
+    holder.stdin.write("\n")
+    holder.stdin.flush()
+    out, err = holder.communicate(timeout=100)
+    assert holder.returncode == 0 and out.strip() == "done", err
+    assert rotation.wait(timeout=200) == 0, rotation.stderr.read()
+    with Vault.open() as vault:
+        assert vault.verify_all() == 2 and vault.get_secret("probe") == b"x" * 32
