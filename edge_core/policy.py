@@ -65,8 +65,9 @@ def path(home: Path) -> Path:
     return home / FILENAME
 
 
-def _mac(key: bytes, policy: Policy) -> str:
-    body = json.dumps({"format": FORMAT, "policy": asdict(policy)}, sort_keys=True, separators=(",", ":"))
+def _mac(key: bytes, settings: dict[str, Any]) -> str:
+    """MAC over the settings as written; a file from before a setting existed still verifies."""
+    body = json.dumps({"format": FORMAT, "policy": settings}, sort_keys=True, separators=(",", ":"))
     return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
 
 
@@ -81,15 +82,16 @@ def load(vault: Any) -> Policy:
     )
     try:
         raw = json.loads(file.read_bytes())
-        if raw.get("format") != FORMAT or set(raw["policy"]) != set(_TYPES):
+        stored = raw["policy"]
+        if raw.get("format") != FORMAT or not isinstance(stored, dict) or not set(stored) <= set(_TYPES):
             raise tampered
-        policy = Policy(**raw["policy"])
+        policy = Policy(**stored)  # settings added since the file was written take their defaults
         stored_mac = raw["mac"]
     except (ValueError, KeyError, TypeError, AttributeError):
         raise tampered from None
     key = vault.get_secret(MAC_SECRET)
     if key is None or not isinstance(stored_mac, str) or not material.same_secret(
-        _mac(key, policy).encode(), stored_mac.encode()
+        _mac(key, stored).encode(), stored_mac.encode()
     ):
         raise tampered
     return policy
@@ -157,7 +159,7 @@ def _write(vault: Any, policy: Policy, event: str, **detail: Any) -> None:
     if key is None:
         key = material.random_key()
         vault.put_secret(MAC_SECRET, key)
-    doc = {"format": FORMAT, "policy": asdict(policy), "mac": _mac(key, policy)}
+    doc = {"format": FORMAT, "policy": asdict(policy), "mac": _mac(key, asdict(policy))}
     with vault.writing() as tx:
         audit.append(tx, event, **detail)
         paths.atomic_write(path(vault.layout.home), json.dumps(doc, indent=1, sort_keys=True).encode())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import audit, audit_inbox, database, device
+from .. import audit, audit_inbox, database, device, policy
 from ..database import set_meta, transaction
 from ..faults import checkpoint
 from ..keys import material
@@ -49,7 +49,11 @@ def reset(vault: Vault, keep_audit: bool = False, keep_outbox: bool = False, kee
             "audit_events_deleted": 0 if keep_audit else _count(old, "audit_events"),
             "outbox_events_deleted": 0 if keep_outbox else _outbox_events(old),
         }
-        kept_secrets = {device.SECRET_NAME: vault.get_secret(device.SECRET_NAME)} if keep_device_key else {}
+        # The policy is the operator's standing decision, not data: it survives a reset,
+        # and so does the key that authenticates its file.
+        kept_secrets = {policy.MAC_SECRET: vault.get_secret(policy.MAC_SECRET)}
+        if keep_device_key:
+            kept_secrets[device.SECRET_NAME] = vault.get_secret(device.SECRET_NAME)
         store = vault.root_store
         new_root = store.generate() if store.mutable else vault.root
         keys = UnlockedKeys(database=material.random_key(), vault={1: material.random_key()})
