@@ -17,9 +17,9 @@ import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from . import __version__, cli_biometrics, cli_liveness, database, device, keyops, selftest, sovereignty_cli
+from . import __version__, cli_biometrics, cli_liveness, database, device, keyops, policy, selftest, sovereignty_cli
 from .cli_biometrics import add_source_arguments, probe_from
-from .errors import FaceSealError, UsageError
+from .errors import FaceSealError, PolicyViolation, UsageError
 from .telemetry import cli as telemetry_cli
 from .vault import Vault
 
@@ -215,6 +215,10 @@ class _VaultContext:
 
     def device_key(self):
         return device.device_key(self._open())
+
+    def check_telemetry_allowed(self) -> None:
+        if not policy.telemetry_allowed(self._open()):
+            raise PolicyViolation("the security policy does not allow telemetry (faceseal policy show)")
 
     def close(self) -> None:
         if self.vault is not None:

@@ -135,6 +135,10 @@ def change(vault: Any, changes: dict[str, Any]) -> dict[str, Any]:
     diff = {k: [getattr(current, k), getattr(proposed, k)] for k in changes if getattr(current, k) != getattr(proposed, k)}
     if diff:
         _write(vault, proposed, "policy_changed", changed=diff)
+        if not proposed.telemetry_allowed:
+            from .telemetry.outbox import Outbox
+
+            Outbox(vault.conn).disable()  # forbidding telemetry also switches it off, now
     return {"status": "changed" if diff else "unchanged", "changed": diff, "policy": asdict(proposed)}
 
 

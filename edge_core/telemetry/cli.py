@@ -33,12 +33,16 @@ class TelemetryContext(Protocol):
     def device_key(self) -> DeviceKey:
         """The installation's device key (unsealed from the vault)."""
 
+    def check_telemetry_allowed(self) -> None:
+        """Raise a FaceSealError if the security policy forbids switching telemetry on."""
+
 
 GetContext = Callable[[], TelemetryContext]
 Result = tuple[dict[str, Any], str]  # (JSON payload, human text)
 
 
 def _enable(ctx: TelemetryContext, args: argparse.Namespace) -> Result:
+    ctx.check_telemetry_allowed()
     settings = Outbox(ctx.connection()).enable(args.endpoint)
     return dataclasses.asdict(settings), (
         f"telemetry enabled: batches will be sent to {settings.endpoint} "

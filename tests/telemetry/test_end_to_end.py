@@ -74,3 +74,13 @@ def test_a_bad_endpoint_is_refused_in_one_line(url):
     result = run_cli("telemetry", "enable", "--endpoint", url)
     assert result.returncode == 2 and len(result.stderr.splitlines()) == 1
     assert cli_json("status")["telemetry"]["enabled"] is False
+
+
+def test_the_policy_can_forbid_telemetry_and_that_switches_it_off(collector):
+    cli_json("telemetry", "enable", "--endpoint", collector.url)
+    cli_json("policy", "set", "telemetry_allowed=false")
+    assert cli_json("status")["telemetry"]["enabled"] is False
+    refused = run_cli("telemetry", "enable", "--endpoint", collector.url)
+    assert refused.returncode != 0 and "policy does not allow telemetry" in refused.stderr
+    cli_json("policy", "set", "telemetry_allowed=true")
+    assert cli_json("telemetry", "enable", "--endpoint", collector.url)["enabled"] is True

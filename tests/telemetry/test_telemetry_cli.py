@@ -41,6 +41,9 @@ class Context:
     def device_key(self) -> DeviceKey:
         return self._key
 
+    def check_telemetry_allowed(self) -> None:
+        """This harness has no policy; the real one is tested through the faceseal CLI."""
+
 
 Run = Callable[..., Any]
 
