@@ -4,15 +4,15 @@
 camera; ``--video FILE --liveness`` runs it on a file (for tests: the file's
 frame rate turns time limits into frame budgets, and FACESEAL_LIVENESS_SEED
 fixes the challenge order, honoured for video files only, never for a
-camera). A camera without ``--liveness`` is refused while the policy
-requires liveness (the default). Everything else is verified as before and
-marked ``"live": false``.
+camera; ``verification.check_liveness`` decides both, for the window too).
+A camera without ``--liveness`` is refused while the policy requires
+liveness (the default). Everything else is verified as before and marked
+``"live": false``.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
@@ -21,7 +21,6 @@ from .cli_biometrics import _threshold, probe_from
 from .errors import PolicyViolation, UsageError
 from .vault import Vault
 
-SEED_VARIABLE = "FACESEAL_LIVENESS_SEED"
 CAMERA_FRAMES = 1800
 """A camera session stops after this many frames whatever the clock says (a minute at 30 fps)."""
 
@@ -37,17 +36,6 @@ def _source_name(args: argparse.Namespace) -> str:
     if args.video is not None:
         return "video"
     return "photo" if args.image is not None else "embedding"
-
-
-def _seed(args: argparse.Namespace) -> int | None:
-    """The test seed, for a video file only: a camera always draws from ``secrets``."""
-    text = os.environ.get(SEED_VARIABLE)
-    if text is None or args.video is None:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise UsageError(f"{SEED_VARIABLE} must be a whole number") from None
 
 
 def _show(progress: Any) -> None:
@@ -80,19 +68,14 @@ def verify(args: argparse.Namespace) -> dict[str, Any]:
 
 def _session(args: argparse.Namespace):
     from .biometrics import Camera, VideoFile, default_pack_name, load_pack
-    from .liveness import draw_sequence, run_session
-    from .liveness.challenges import Timeline
+    from .liveness.verification import check_liveness
 
     pipeline = load_pack(args.pack or default_pack_name())
-    seed = _seed(args)
-    if args.video is not None:
-        frames = VideoFile(args.video)
-        timeline = Timeline(frames.fps or 25.0)
-    else:
-        frames = Camera(args.camera, max_frames=CAMERA_FRAMES)
-        timeline = Timeline()
+    video = args.video is not None
+    frames = VideoFile(args.video) if video else Camera(args.camera, max_frames=CAMERA_FRAMES)
     interactive = sys.stderr.isatty() and not args.json
-    result = run_session(pipeline, frames, draw_sequence(seed), timeline, on_progress=_show if interactive else None)
+    result = check_liveness(pipeline, frames, video=video, fps=frames.fps if video else None,
+                            on_progress=_show if interactive else None)
     if interactive:
         sys.stderr.write("\n")
     return pipeline, result

@@ -259,6 +259,10 @@ class Vault:
             raise UnknownIdentity(f"no identity named '{name}' is enrolled")
         return row[0], row[1], bytes(row[2])
 
+    def identity_id(self, name: str) -> str:
+        """The identity's random id, which audit events and the lockout use instead of the name."""
+        return self._identity(name)[0]
+
     def _drain_inbox(self) -> None:
         """Move failed-unlock events recorded while the vault was closed into the chain."""
         private = self.get_secret(INBOX_SECRET)

@@ -9,23 +9,60 @@ trying photo after photo at the camera locks the identity like trying faces.
 
 Only a camera can be live. A video file can run the same challenge session
 (that is how the session is tested), but its result stays ``live: false``.
+``check_liveness`` is how the CLI and the window both run that session, so
+the test seed and the clock are chosen the same way for both.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
 from edge_core import audit, lockout
+from edge_core.biometrics import Frame, Pipeline
+from edge_core.errors import UsageError
 from edge_core.matching import MatchResult
 
-from .result import LivenessResult
+from .challenges import Timeline, draw_sequence
+from .result import LivenessResult, Progress
+from .session import run_session
+
+SEED_VARIABLE = "FACESEAL_LIVENESS_SEED"
+VIDEO_FPS = 25.0
+"""The timeline of a video file that declares no frame rate."""
+
+
+def _video_seed() -> int | None:
+    """The test seed: it fixes the challenge order of a video file (a camera never reads it)."""
+    text = os.environ.get(SEED_VARIABLE)
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise UsageError(f"{SEED_VARIABLE} must be a whole number") from None
+
+
+def check_liveness(pipeline: Pipeline, frames: Iterable[Frame], *, video: bool, fps: float | None = None,
+                   on_progress: Callable[[Progress], None] | None = None) -> LivenessResult:
+    """Run a challenge session over a camera, or over a video file (``video``) at its frame rate ``fps``.
+
+    A camera draws its challenges from ``secrets`` and times them on the wall
+    clock. A video file's frames are its clock (limits become frame budgets,
+    however fast it is decoded) and FACESEAL_LIVENESS_SEED may fix its order,
+    so a test video can answer one known sequence.
+    """
+    seed = _video_seed() if video else None
+    timeline = Timeline(fps or VIDEO_FPS) if video else Timeline()
+    return run_session(pipeline, frames, draw_sequence(seed), timeline, on_progress=on_progress)
 
 
 def identity_id(vault: Any, name: str, check_lockout: bool = True) -> str:
     """The identity's random id; refuses an unknown name, and one locked out (checked before a camera opens)."""
-    identity = vault._identity(name)[0]  # noqa: SLF001 - the vault's own lookup, with its error message
+    identity = vault.identity_id(name)
     if check_lockout:
         lockout.check(vault, identity)
     return identity
