@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench screenshots system-deps clean
+.PHONY: run test bench screenshots package system-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,13 @@ bench: system-deps $(STAMP)
 # Every page of the window, rendered offscreen with real data, to docs/screenshots/.
 screenshots: system-deps $(STAMP)
 	$(BIN)/python scripts/screenshots.py
+
+# The installer for this machine: dist/faceseal_<version>_<arch>.deb on Linux, dist/FaceSeal.app on
+# macOS (packaging/). The open pack from MODELS is bundled, sha256-checked; `make package MODELS=`
+# builds without models (the app then offers to install a pack on first start).
+package: system-deps $(STAMP)
+	$(BIN)/python -c 'import PyInstaller' 2>/dev/null || $(BIN)/python -m pip install -q 'pyinstaller>=6.10'
+	$(BIN)/python packaging/build.py $(if $(MODELS),--models $(MODELS))
 
 clean:
 	rm -rf $(VENV) build *.egg-info
