@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -21,6 +21,11 @@ from PySide6.QtGui import QImage
 
 from edge_core import database
 from edge_core.errors import FaceSealError
+
+from .signals import emit
+
+if TYPE_CHECKING:
+    from edge_core.liveness import Progress
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +75,8 @@ class TaskSignals(QObject):
     faces = Signal(list)
     """Faces found in the latest analysed frame, as (box, landmarks) in original pixels."""
     hint = Signal(str)
+    liveness = Signal(object)
+    """A liveness session's ``Progress`` (prompt, step, fraction), once per judged frame."""
 
 
 class Reporter:
@@ -87,17 +94,20 @@ class Reporter:
         self._cancel.set()
 
     def progress(self, done: int, total: int | None) -> None:
-        self._signals.progress.emit(int(done), int(total or 0))
+        emit(self._signals.progress, int(done), int(total or 0))
 
     def frame(self, image: np.ndarray) -> None:
-        self._signals.frame.emit(*to_qimage(image))
+        emit(self._signals.frame, *to_qimage(image))
 
     def faces(self, faces: list) -> None:
         marks = [(tuple(map(float, f.box)), [tuple(map(float, p)) for p in f.landmarks]) for f in faces]
-        self._signals.faces.emit(marks)
+        emit(self._signals.faces, marks)
 
     def hint(self, text: str) -> None:
-        self._signals.hint.emit(text)
+        emit(self._signals.hint, text)
+
+    def liveness(self, progress: Progress) -> None:
+        emit(self._signals.liveness, progress)
 
 
 class Task(QRunnable):
@@ -116,9 +126,9 @@ class Task(QRunnable):
         except BaseException as error:  # noqa: BLE001 - every failure becomes a sentence in the window
             if not isinstance(error, (FaceSealError, Cancelled, database.Error)):
                 log.error("task failed with %s", type(error).__name__, exc_info=error)
-            self.signals.failed.emit(describe(error))
+            emit(self.signals.failed, describe(error))
         else:
-            self.signals.done.emit(result)
+            emit(self.signals.done, result)
 
     def cancel(self) -> None:
         self.reporter.cancel()
