@@ -10,7 +10,9 @@ gates as the CLI); this module only adds what a window needs around it:
 * a file source (photos, a video to enrol from) is judged frame by frame, each
   frame shown while it is judged;
 * the faces the detector found are reported for drawing by wrapping the
-  pipeline's detector, so nothing is detected twice.
+  pipeline's detector, so nothing is detected twice;
+* a liveness session (``liveness_session``) runs through edge_core's
+  ``check_liveness``, exactly as ``faceseal verify --liveness`` does.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from edge_core.biometrics import (
     Camera, Face, Frame, ImageFiles, Pipeline, Reason, VideoFile, collect_samples, load_pack, read_image,
 )
 from edge_core.biometrics.errors import CameraUnavailable
+from edge_core.liveness import LivenessResult
+from edge_core.liveness.verification import check_liveness
 
 from .preferences import CaptureSettings
 from .workers import Cancelled, Reporter
@@ -204,3 +208,50 @@ def probe_photo(photo: Path, settings: CaptureSettings, reporter: Reporter) -> t
     _face, embedding = _watched(pipeline, reporter).embed_one(image, largest=True)
     reporter.hint(f"{photo.name}: face found")
     return pipeline, embedding
+
+
+class _FrameFaces:
+    """The pack's detector, reporting the faces of each judged frame once.
+
+    The liveness tracker detects again on a crop around the face (for steady
+    landmarks); those faces are in the crop's pixels, not the frame's, so only
+    the first detection after a new frame is the one to draw.
+    """
+
+    def __init__(self, inner: Any, report: Callable[[list[Face]], None]) -> None:
+        self.inner = inner
+        self.report = report
+        self._fresh = False
+
+    def detect(self, image: np.ndarray) -> list[Face]:
+        faces = self.inner.detect(image)
+        if self._fresh:
+            self._fresh = False
+            self.report(faces)
+        return faces
+
+    def judged(self, frames: Iterable[Frame]) -> Iterator[Frame]:
+        for frame in frames:
+            self._fresh = True
+            yield frame
+
+
+def liveness_session(settings: CaptureSettings, reporter: Reporter) -> tuple[Pipeline, LivenessResult, str]:
+    """The pack's pipeline, a liveness session's outcome, and the source for the audit log.
+
+    A camera is read live (the newest frame, timed on the wall clock). A video
+    standing in for the camera is judged frame by frame at its own frame rate,
+    as ``faceseal verify --video --liveness`` judges it: its frames are its
+    clock, so the outcome does not depend on how fast this machine decodes.
+    """
+    pipeline = load_pack(settings.pack)
+    source, pace = open_camera(settings)
+    detector = _FrameFaces(pipeline.detector, reporter.faces)
+    watched = dataclasses.replace(pipeline, detector=detector)
+    if settings.camera_video is not None:
+        frames = detector.judged(_Previewed(source, reporter))
+        result = check_liveness(watched, frames, video=True, fps=source.fps, on_progress=reporter.liveness)
+        return pipeline, result, "video"
+    with LiveFeed(source, reporter, pace) as feed:
+        result = check_liveness(watched, detector.judged(feed), video=False, on_progress=reporter.liveness)
+    return pipeline, result, "camera"

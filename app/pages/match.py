@@ -1,4 +1,10 @@
-"""Verify ("is this Alice?") and Identify ("who is this?"), live or from a photo, with the decision in plain words."""
+"""Verify ("is this Alice?") and Identify ("who is this?"), live or from a photo, with the decision in plain words.
+
+Verifying from the camera runs a liveness check first while the policy asks
+for one (the default): the same ``edge_core.liveness.verification`` calls as
+``faceseal verify --liveness``, so the audit log and the lockout count an
+attempt from the window exactly like one from the CLI.
+"""
 
 from __future__ import annotations
 
@@ -6,28 +12,46 @@ from PySide6.QtWidgets import (
     QButtonGroup, QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QRadioButton, QVBoxLayout, QWidget,
 )
 
+from edge_core import policy
 from edge_core.biometrics import pack_info
-from edge_core.matching import MatchResult
+from edge_core.liveness import verification
 
-from ..capture import capture_samples, probe_photo
+from .. import verdict
+from ..capture import SourceChoice, capture_samples, liveness_session, probe_photo
+from ..preferences import CaptureSettings
+from ..session import Session
+from ..verdict import Verdict
 from ..widgets.capture_view import CaptureView
+from ..widgets.challenge_prompt import ChallengePrompt
 from ..widgets.source import SourcePicker
 from ..workers import Reporter, Task
 from .base import Context, Page
 from .enrol import pack_problem
 
 
-def decision_text(result: MatchResult, verifying: bool) -> tuple[str, str]:
-    """(headline, details) for a result: the decision first, then the numbers it rests on."""
-    numbers = f"score {result.score:.3f}, threshold {result.threshold:.2f}, model pack {result.pack}"
-    if result.name is None:
-        return "No match", "Nobody is enrolled with this model pack yet."
-    if result.match:
-        headline = f"Match: this is {result.name}" if verifying else f"Identified: {result.name}"
-        return headline, f"The score reaches the threshold ({numbers})."
-    headline = f"No match: this is not {result.name}" if verifying else "No match: not anyone enrolled"
-    closest = "" if verifying else f" Closest was {result.name}."
-    return headline, f"The score is below the threshold ({numbers}).{closest}"
+def decide(session: Session, choice: SourceChoice, settings: CaptureSettings, name: str | None, threshold: float,
+           reporter: Reporter) -> Verdict:
+    """Verify ``name`` (identify when None) from the chosen source, off the UI thread.
+
+    The vault is held only for the calls that need it, never while the
+    camera runs: the identity and its lockout are checked before the camera
+    opens (as the CLI does), then the session's outcome is decided.
+    """
+    if name is not None and choice.kind == "camera" and session.call(policy.liveness_required):
+        session.call(lambda v: verification.identity_id(v, name))
+        pipeline, liveness, source = liveness_session(settings, reporter)
+        answer = session.call(lambda v: verification.verify_after_liveness(v, name, liveness, pipeline.pack,
+                                                                           threshold, source))
+        return verdict.after_liveness(answer, liveness)
+    if choice.kind == "camera":
+        pipeline, samples = capture_samples(choice, settings, 1, reporter)
+        probe, source = samples[0], "camera" if settings.camera_video is None else "video"
+    else:
+        (pipeline, probe), source = probe_photo(choice.files[0], settings, reporter), "photo"
+    if name is None:
+        return verdict.identified(session.call(lambda v: v.identify(probe, pipeline.pack, threshold)))
+    answer = session.call(lambda v: verification.verify_not_live(v, name, probe, pipeline.pack, threshold, source))
+    return verdict.not_live(answer, source)
 
 
 class MatchPage(Page):
@@ -36,7 +60,6 @@ class MatchPage(Page):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.task: Task | None = None
-        self._asked_to_verify = True
         self.verify_mode = QRadioButton("Verify: is this the person they claim to be?")
         self.identify_mode = QRadioButton("Identify: who is this?")
         modes = QButtonGroup(self)
@@ -64,6 +87,10 @@ class MatchPage(Page):
         self.details = QLabel("")
         self.details.setWordWrap(True)
         self.details.setAccessibleName("Score and threshold")
+        self.live = QLabel("")
+        self.live.setWordWrap(True)
+        self.live.setAccessibleName("Liveness")
+        self.challenge = ChallengePrompt()
         self.view = CaptureView()
 
         form = QFormLayout()
@@ -80,6 +107,7 @@ class MatchPage(Page):
         result = QVBoxLayout()
         result.addWidget(self.decision)
         result.addWidget(self.details)
+        result.addWidget(self.live)
         result.addStretch(1)
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -88,8 +116,11 @@ class MatchPage(Page):
         left_layout.addLayout(result, 1)
         columns = QHBoxLayout(self.body)
         columns.setContentsMargins(0, 0, 0, 0)
+        right = QVBoxLayout()
+        right.addWidget(self.challenge)
+        right.addWidget(self.view, 1)
         columns.addWidget(left, 2)
-        columns.addWidget(self.view, 3)
+        columns.addLayout(right, 3)
 
     @property
     def verifying(self) -> bool:
@@ -129,26 +160,21 @@ class MatchPage(Page):
             return
         settings = self.prefs.capture_settings()
         threshold = self.prefs.threshold(pack_info(settings.pack))
-        name, verifying = self.person.currentText(), self.verifying
-
-        def decide(reporter: Reporter) -> MatchResult:
-            if choice.kind == "camera":
-                pipeline, samples = capture_samples(choice, settings, 1, reporter)
-                probe = samples[0]
-            else:
-                pipeline, probe = probe_photo(choice.files[0], settings, reporter)
-            if verifying:
-                return self.session.call(lambda v: v.verify(name, probe, pipeline.pack, threshold))
-            return self.session.call(lambda v: v.identify(probe, pipeline.pack, threshold))
-
-        self._asked_to_verify = verifying
+        name = self.person.currentText() if self.verifying else None
+        session = self.session
         self.banner.clear()
         self.decision.setText("Looking…")
         self.decision.setProperty("outcome", "")
         self.details.clear()
-        self.task = self.run(decide, self._decided, self._failed, watch=lambda task: self.view.follow(task, None))
+        self.live.clear()
+        self.task = self.run(lambda reporter: decide(session, choice, settings, name, threshold, reporter),
+                             self._decided, self._failed, watch=self._follow)
         self.stop_button.setEnabled(True)
         self._update()
+
+    def _follow(self, task: Task) -> None:
+        self.view.follow(task, None)
+        self.challenge.follow(task)
 
     def stop(self) -> None:
         if self.task is not None:
@@ -159,13 +185,16 @@ class MatchPage(Page):
         self.stop_button.setEnabled(False)
         self._update()
 
-    def _decided(self, result: MatchResult) -> None:
-        headline, details = decision_text(result, self._asked_to_verify)
-        self._show_outcome("match" if result.match else "nomatch", headline, details)
+    def _decided(self, outcome: Verdict) -> None:
+        self._show_outcome(outcome.outcome, outcome.headline, outcome.details)
+        self.live.setText(outcome.live)
+        if outcome.passed is not None:
+            self.challenge.finish(outcome.passed)
         self._finish()
 
     def _failed(self, message: str) -> None:
         self._show_outcome("", "No decision", message)
+        self.challenge.hide()
         self._finish()
 
     def _show_outcome(self, outcome: str, headline: str, details: str) -> None:

@@ -1,0 +1,46 @@
+"""The liveness prompt of the moment ("Turn your head to your left") beside its progress ring."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+
+from edge_core.liveness import Progress
+
+from ..workers import Task
+from .progress_ring import ProgressRing
+
+
+class ChallengePrompt(QWidget):
+    """Hidden until a task reports liveness progress, so a check without one shows nothing of it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ring = ProgressRing()
+        self.prompt = QLabel("")
+        self.prompt.setAccessibleName("Liveness prompt")
+        self.prompt.setWordWrap(True)
+        font = self.prompt.font()
+        font.setPointSizeF(font.pointSizeF() * 1.5)
+        font.setBold(True)
+        self.prompt.setFont(font)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.ring)
+        layout.addWidget(self.prompt, 1)
+        self.hide()
+
+    def follow(self, task: Task) -> None:
+        """Start over for ``task``; appear with its first prompt."""
+        self.hide()
+        self.prompt.clear()
+        self.ring.set_progress(0.0, "not started")
+        task.signals.liveness.connect(self.show_progress)
+
+    def show_progress(self, progress: Progress) -> None:
+        self.prompt.setText(progress.prompt)
+        self.ring.set_progress(progress.fraction, f"step {progress.step} of {progress.steps}")
+        self.show()
+
+    def finish(self, passed: bool) -> None:
+        """Replace the last prompt with the outcome, so no instruction is left standing after the check."""
+        self.prompt.setText("Liveness check passed" if passed else "Liveness check failed")
