@@ -78,3 +78,22 @@ def decide_photo(qtbot, monkeypatch: pytest.MonkeyPatch, window, photo: Path, na
     click(qtbot, page.go_button)
     qtbot.waitUntil(lambda: page.task is None, timeout=LONG)
     return page
+
+
+def use_stand_in(qtbot, monkeypatch: pytest.MonkeyPatch, window, video: Path) -> None:
+    """Settings: ``video`` stands in for the camera from now on."""
+    settings = window.show_page("Settings")
+    answer_open_dialog(monkeypatch, video)
+    click(qtbot, settings.stand_in_button)
+    assert settings.stand_in.text().startswith(str(video))
+
+
+def verify_from_camera(qtbot, window, name: str):
+    """Start verifying ``name`` from the camera; returns the page with its task running."""
+    page = window.show_page("Verify")
+    page.verify_mode.click()
+    qtbot.waitUntil(lambda: page.person.findText(name) >= 0, timeout=LONG)
+    page.person.setCurrentText(name)
+    page.source.buttons["camera"].click()
+    click(qtbot, page.go_button)
+    return page

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.app.drive import LONG, answer_open_dialog, click
+from edge_core import policy
+from tests.app.drive import LONG, answer_open_dialog, click, use_stand_in, verify_from_camera
 from tests.app.media import write_video
 
 
@@ -12,10 +13,7 @@ from tests.app.media import write_video
 def stand_in(qtbot, monkeypatch, window, photos, tmp_path):
     """Settings now use a video of one person (two of her photos, 3 s each) as the camera."""
     video = write_video(photos["nicole_kidman"][:2], tmp_path / "camera.avi", frames_each=75)
-    settings = window.show_page("Settings")
-    answer_open_dialog(monkeypatch, video)
-    click(qtbot, settings.stand_in_button)
-    assert settings.stand_in.text().startswith(str(video))
+    use_stand_in(qtbot, monkeypatch, window, video)
     return video
 
 
@@ -39,7 +37,8 @@ def test_live_enrolment_previews_frames_with_faces_hints_and_progress(qtbot, win
     assert page.view.progress.value() == 4
 
 
-def test_live_verification_decides_on_the_first_good_frame(qtbot, monkeypatch, window, stand_in, photos):
+def test_without_the_liveness_policy_the_camera_decides_on_the_first_good_frame_not_live(
+        qtbot, monkeypatch, window, stand_in, photos):
     page = window.show_page("Enrol")
     qtbot.keyClicks(page.name, "Alice Martin")
     page.source.buttons["photos"].click()
@@ -47,14 +46,14 @@ def test_live_verification_decides_on_the_first_good_frame(qtbot, monkeypatch, w
     click(qtbot, page.source.choose)
     click(qtbot, page.start_button)
     qtbot.waitUntil(lambda: page.task is None, timeout=LONG)
+    window.session.call(lambda v: policy.change(v, {"liveness_required": False}))
 
-    verify = window.show_page("Verify")
-    qtbot.waitUntil(lambda: verify.person.count() == 1, timeout=LONG)
-    verify.source.buttons["camera"].click()
-    click(qtbot, verify.go_button)
+    verify = verify_from_camera(qtbot, window, "Alice Martin")
     assert verify.stop_button.isEnabled()
     qtbot.waitUntil(lambda: verify.task is None, timeout=LONG)
     assert verify.decision.text() == "Match: this is Alice Martin"
+    assert verify.live.text().startswith("Not live: a video file stood in for the camera, and the policy does not")
+    assert not verify.challenge.isVisible(), "no liveness check ran, so no prompt is shown"
     assert verify.view.preview.frames_shown >= 1
 
 

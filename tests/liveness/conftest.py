@@ -10,20 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from edge_core.liveness import Challenge, draw_sequence
-from tests.biometrics.conftest import SHARED_FACES, installed_models, models_env  # noqa: F401 - fixtures
+from edge_core.liveness import draw_sequence
+from tests.biometrics.conftest import installed_models, models_env  # noqa: F401 - fixtures
 
 from . import synthetic
-
-PERSON = SHARED_FACES / "deepface" / "img1.jpg"
-SAME_PERSON = SHARED_FACES / "deepface" / "img2.jpg"
-OTHER_PERSON = SHARED_FACES / "faceonnx" / "brad_1.jpg"
-ANSWERABLE = {Challenge.TURN_LEFT, Challenge.TURN_RIGHT, Challenge.COME_CLOSER}
-
-
-def answerable_seeds() -> list[int]:
-    """Seeds whose sequence the synthetic head can perform (turns and coming closer, see synthetic.py)."""
-    return [seed for seed in range(200) if set(draw_sequence(seed)) <= ANSWERABLE]
+from .synthetic import OTHER_PERSON, PERSON, answerable_seeds
 
 
 @pytest.fixture(scope="session")
@@ -44,9 +35,8 @@ def videos(pipeline, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path
     frame, landmarks = synthetic.framed(PERSON, pipeline)
     made: dict[str, Path] = {}
     for seed in answerable_seeds()[:3]:
-        made[f"live_{seed}"] = synthetic.write(folder / f"live_{seed}.avi",
-                                               synthetic.answering(frame, landmarks, draw_sequence(seed)))
-    made["still"] = synthetic.write(folder / "still.avi", [frame] * 30, noise=0)
+        made[f"live_{seed}"] = synthetic.live_video(folder / f"live_{seed}.avi", frame, landmarks, seed)
+    made["still"] = synthetic.still_video(folder / "still.avi", frame)
     made["slid"] = synthetic.write(folder / "slid.avi", [
         synthetic.moved_photo(frame, 10 * np.sin(i / 5), (30 * np.sin(i / 7), 10 * np.cos(i / 6))) for i in range(60)
     ])

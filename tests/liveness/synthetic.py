@@ -11,6 +11,8 @@ the live videos answer turns and "come closer" only (docs/LIVENESS.md).
 
 A *photo held to the camera*: the same picture moved as a plane: slid and
 rotated in-plane, or turned out of plane (a perspective homography).
+
+Shared by tests/liveness and tests/app (a video standing in for the camera).
 """
 
 from __future__ import annotations
@@ -22,13 +24,23 @@ import cv2
 import numpy as np
 
 from edge_core.biometrics import Pipeline, read_image
-from edge_core.liveness import Challenge
+from edge_core.liveness import Challenge, draw_sequence
+from tests.conftest import SHARED
 
+PERSON = SHARED / "faces" / "deepface" / "img1.jpg"
+SAME_PERSON = SHARED / "faces" / "deepface" / "img2.jpg"
+OTHER_PERSON = SHARED / "faces" / "faceonnx" / "brad_1.jpg"
+ANSWERABLE = {Challenge.TURN_LEFT, Challenge.TURN_RIGHT, Challenge.COME_CLOSER}
 SIZE = (480, 360)
 FPS = 10.0
 NOISE = 2.0
 TURN = 0.55
 """Radians a live-like head turns (about 30 degrees), as the challenge asks a person to."""
+
+
+def answerable_seeds() -> list[int]:
+    """Seeds whose sequence the synthetic head can perform (turns and coming closer, see above)."""
+    return [seed for seed in range(200) if set(draw_sequence(seed)) <= ANSWERABLE]
 
 
 def framed(photo: Path, pipeline: Pipeline) -> tuple[np.ndarray, np.ndarray]:
@@ -128,3 +140,13 @@ def write(path: Path, frames: Iterable[np.ndarray], noise: float = NOISE, seed: 
     finally:
         writer.release()
     return path
+
+
+def live_video(path: Path, frame: np.ndarray, landmarks: np.ndarray, seed: int) -> Path:
+    """A live-like head answering the sequence ``seed`` draws."""
+    return write(path, answering(frame, landmarks, draw_sequence(seed)))
+
+
+def still_video(path: Path, frame: np.ndarray, frames: int = 30) -> Path:
+    """One frame over and over, without noise: a still photo (or an injected still frame)."""
+    return write(path, [frame] * frames, noise=0)

@@ -7,7 +7,7 @@ import json
 from edge_core.liveness import draw_sequence
 from tests.conftest import cli_json, run_cli
 
-from .conftest import PERSON, answerable_seeds
+from .synthetic import PERSON, answerable_seeds
 
 
 def verify(*args: str, seed: int | None = None):

@@ -14,7 +14,7 @@ from edge_core.biometrics import VideoFile, read_image
 from edge_core.liveness import Refusal, draw_sequence, run_session
 from edge_core.liveness.challenges import Timeline
 
-from .conftest import PERSON, SAME_PERSON, answerable_seeds
+from .synthetic import PERSON, SAME_PERSON, answerable_seeds
 
 
 def session(pipeline, video: Path, seed: int, progress: list | None = None):
