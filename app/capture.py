@@ -248,6 +248,7 @@ def liveness_session(settings: CaptureSettings, reporter: Reporter) -> tuple[Pip
     source, pace = open_camera(settings)
     detector = _FrameFaces(pipeline.detector, reporter.faces)
     watched = dataclasses.replace(pipeline, detector=detector)
+    reporter.hint("Liveness check: follow the prompt above the picture")
     if settings.camera_video is not None:
         frames = detector.judged(_Previewed(source, reporter))
         result = check_liveness(watched, frames, video=True, fps=source.fps, on_progress=reporter.liveness)

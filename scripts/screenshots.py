@@ -4,7 +4,8 @@ Runs offscreen in a throw-away data directory (never the user's vault, never
 the user's keychain): the ``open`` pack is installed from ../shared/models,
 three people are enrolled from photos in ../shared/faces, and the window is
 then driven like a person would (a capture from a video standing in for the
-camera, a verification from a photo) before each page is grabbed.
+camera, a verification from a photo, a liveness check answered by a
+synthetic head from tests/liveness) before each page is grabbed.
 """
 
 from __future__ import annotations
@@ -119,6 +120,7 @@ def render(data: Path) -> None:
     verify.go_button.click()
     wait_until(lambda: verify.task is None)
     shot("verify")
+    liveness_shot(window, verify, photos[PEOPLE["Alice Martin"]][3], data, shot)
 
     identities = window.show_page("Identities")
     wait_until(lambda: len(identities.names()) == len(PEOPLE))
@@ -154,6 +156,24 @@ def render(data: Path) -> None:
     window.show_page("Home")
     shot("locked")
     window.close()
+
+
+def liveness_shot(window, verify, photo: Path, data: Path, shot: Callable[[str], None]) -> None:
+    """Verify from the camera, a head made from ``photo`` answering a seeded sequence; grab at the first movement."""
+    from edge_core.biometrics import load_pack
+    from tests.liveness import synthetic
+
+    seed = synthetic.answerable_seeds()[0]
+    frame, landmarks = synthetic.framed(photo, load_pack("open"))
+    window.prefs.camera_video = synthetic.live_video(data / "head.avi", frame, landmarks, seed)
+    os.environ["FACESEAL_LIVENESS_SEED"] = str(seed)
+    verify.source.buttons["camera"].setChecked(True)
+    verify.go_button.click()
+    wait_until(lambda: verify.challenge.ring.fraction() > 0.25 and verify.view.preview.faces)
+    shot("verify-liveness")
+    verify.stop()
+    wait_until(lambda: verify.task is None)
+    verify.source.buttons["photo"].setChecked(True)
 
 
 if __name__ == "__main__":

@@ -163,9 +163,7 @@ class MatchPage(Page):
         name = self.person.currentText() if self.verifying else None
         session = self.session
         self.banner.clear()
-        self.decision.setText("Looking…")
-        self.decision.setProperty("outcome", "")
-        self.details.clear()
+        self._show_outcome("", "Looking…", "")
         self.live.clear()
         self.task = self.run(lambda reporter: decide(session, choice, settings, name, threshold, reporter),
                              self._decided, self._failed, watch=self._follow)
