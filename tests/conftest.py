@@ -142,6 +142,35 @@ def tree_snapshot(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+@pytest.fixture(scope="session")
+def installed_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The open and scrfd packs, installed once per session from ../shared/models as an offline machine would."""
+    from edge_core.biometrics import install_pack
+
+    source = shared_or_skip("models")
+    root = tmp_path_factory.mktemp("models")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FACESEAL_MODELS", str(root))
+        for name in ("open", "scrfd"):
+            install_pack(name, source)
+    return root
+
+
+@pytest.fixture
+def models_env(installed_models: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point FACESEAL_MODELS at the session's installed packs for one test."""
+    monkeypatch.setenv("FACESEAL_MODELS", str(installed_models))
+    return installed_models
+
+
+@pytest.fixture
+def empty_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty models folder of this test's own: no pack is installed."""
+    root = tmp_path / "models"
+    monkeypatch.setenv("FACESEAL_MODELS", str(root))
+    return root
+
+
 def shared_or_skip(*parts: str) -> Path:
     path = SHARED.joinpath(*parts)
     if not path.exists():

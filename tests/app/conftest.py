@@ -22,32 +22,6 @@ from tests.app.drive import LONG  # noqa: E402
 from tests.conftest import shared_or_skip  # noqa: E402
 
 
-@pytest.fixture(scope="session")
-def installed_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from edge_core.biometrics import install_pack
-
-    source = shared_or_skip("models")
-    root = tmp_path_factory.mktemp("app-models")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("FACESEAL_MODELS", str(root))
-        install_pack("open", source)
-    return root
-
-
-@pytest.fixture
-def models(installed_models: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("FACESEAL_MODELS", str(installed_models))
-    return installed_models
-
-
-@pytest.fixture
-def no_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty models folder: no pack is installed."""
-    root = tmp_path / "no-models"
-    monkeypatch.setenv("FACESEAL_MODELS", str(root))
-    return root
-
-
 @pytest.fixture
 def photos() -> dict[str, list[Path]]:
     shared_or_skip("faces")
@@ -67,7 +41,7 @@ def open_window(qtbot):
 
 
 @pytest.fixture
-def window(qtbot, models: Path, isolated: Path) -> Iterator:
+def window(qtbot, models_env: Path, isolated: Path) -> Iterator:
     """The real main window over a fresh vault, unlocked, with the open pack installed."""
     win = open_window(qtbot)
     assert win.session.is_open, win.session.problem

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QApplication
 from app.window import MainWindow
 
 
-def test_main_opens_the_unlocked_window_and_returns_when_it_is_closed(qtbot, models, isolated):
+def test_main_opens_the_unlocked_window_and_returns_when_it_is_closed(qtbot, models_env, isolated):
     from app.main import main
 
     seen: list[str] = []

@@ -10,7 +10,7 @@ from tests.app.drive import LONG, answer_folder_dialog, click
 from tests.conftest import shared_or_skip
 
 
-def test_missing_pack_points_to_settings_where_it_installs_with_progress(qtbot, monkeypatch, no_models, isolated):
+def test_missing_pack_points_to_settings_where_it_installs_with_progress(qtbot, monkeypatch, empty_models, isolated):
     window = open_window(qtbot)
     enrol = window.show_page("Enrol")
     assert "Model pack 'open' is not installed" in enrol.banner.text.text()
@@ -36,7 +36,7 @@ def test_missing_pack_points_to_settings_where_it_installs_with_progress(qtbot, 
     window.close()
 
 
-def test_installing_from_a_folder_without_the_files_says_what_is_missing(qtbot, monkeypatch, no_models, isolated,
+def test_installing_from_a_folder_without_the_files_says_what_is_missing(qtbot, monkeypatch, empty_models, isolated,
                                                                          tmp_path):
     window = open_window(qtbot)
     settings = window.show_page("Settings")
@@ -70,7 +70,7 @@ def _root_file(home: Path) -> Path:
     return home / "keys" / "root_key.hex"
 
 
-def test_a_missing_root_key_is_explained_with_the_way_out(qtbot, models, isolated):
+def test_a_missing_root_key_is_explained_with_the_way_out(qtbot, models_env, isolated):
     first = open_window(qtbot)
     assert first.session.is_open
     first.close()
@@ -92,7 +92,7 @@ def test_a_missing_root_key_is_explained_with_the_way_out(qtbot, models, isolate
     window.close()
 
 
-def test_a_wrong_root_key_is_refused_and_the_data_left_alone(qtbot, models, isolated):
+def test_a_wrong_root_key_is_refused_and_the_data_left_alone(qtbot, models_env, isolated):
     first = open_window(qtbot)
     first.close()
     _root_file(isolated).write_text(random_key().hex())

@@ -48,34 +48,6 @@ def photos() -> list[Photo]:
 
 
 @pytest.fixture(scope="session")
-def installed_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A models folder with the open and scrfd packs installed from the shared folder."""
-    from edge_core.biometrics import install_pack
-
-    root = tmp_path_factory.mktemp("models")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("FACESEAL_MODELS", str(root))
-        for name in TESTED_PACKS:
-            install_pack(name, SHARED_MODELS)
-    return root
-
-
-@pytest.fixture
-def models_env(installed_models: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point FACESEAL_MODELS at the session's installed packs for one test."""
-    monkeypatch.setenv("FACESEAL_MODELS", str(installed_models))
-    return installed_models
-
-
-@pytest.fixture
-def empty_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty models folder of this test's own."""
-    root = tmp_path / "models"
-    monkeypatch.setenv("FACESEAL_MODELS", str(root))
-    return root
-
-
-@pytest.fixture(scope="session")
 def photo_embeddings(installed_models: Path, photos: list[Photo]) -> dict[str, np.ndarray]:
     """{pack: (88, d) embeddings of each photo's largest face}, computed once per session."""
     from edge_core.biometrics import load_pack, read_image

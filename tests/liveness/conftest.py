@@ -11,14 +11,13 @@ from pathlib import Path
 import pytest
 
 from edge_core.liveness import draw_sequence
-from tests.biometrics.conftest import installed_models, models_env  # noqa: F401 - fixtures
 
 from . import synthetic
 from .synthetic import OTHER_PERSON, PERSON, answerable_seeds
 
 
 @pytest.fixture(scope="session")
-def pipeline(installed_models: Path):  # noqa: F811 - the imported fixture
+def pipeline(installed_models: Path):
     from edge_core.biometrics import load_pack
 
     with pytest.MonkeyPatch.context() as patch:
