@@ -1,7 +1,9 @@
-"""The window's own choices: camera, model pack, match threshold.
+"""The window's own choices: camera and model pack.
 
 They are kept in ``app.ini`` inside the data directory, so a second data
 directory (``FACESEAL_HOME``) has its own and a test never sees another's.
+The match threshold is not one of them: it decides who is accepted, so it lives
+in the vault (:mod:`edge_core.thresholds`), shared with the command line.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 
 from edge_core import paths
-from edge_core.biometrics import PackInfo, default_pack_name
+from edge_core.biometrics import default_pack_name
 
 @dataclass(frozen=True)
 class CaptureSettings:
@@ -38,18 +40,6 @@ class Preferences:
     @pack.setter
     def pack(self, name: str) -> None:
         self._settings.setValue("pack", name)
-        self._settings.remove("threshold")  # a threshold belongs to the pack it was chosen for
-
-    def threshold(self, pack: PackInfo) -> float:
-        """The chosen threshold, or the pack's measured default (the CLI's default too).
-
-        The vault refuses a threshold outside the policy's bounds, so a policy
-        tightened after it was chosen shows up as a clear error, never silently.
-        """
-        return float(self._settings.value("threshold", pack.default_threshold))
-
-    def set_threshold(self, value: float) -> None:
-        self._settings.setValue("threshold", round(float(value), 3))
 
     @property
     def camera_index(self) -> int:

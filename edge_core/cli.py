@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from . import __version__, cli_biometrics, cli_liveness, database, device, keyops, policy, selftest, sovereignty_cli
-from .cli_biometrics import add_source_arguments, probe_from
+from .cli_biometrics import add_source_arguments, probe_from, threshold_for
 from .errors import FaceSealError, PolicyViolation, UsageError
 from .telemetry import cli as telemetry_cli
 from .vault import Vault
@@ -96,10 +96,11 @@ def cmd_identify(args: argparse.Namespace) -> tuple[Any, int]:
     """The best candidate for the (largest) face; with a photo, also every face in it."""
     probe = probe_from(args, enrol=False)
     with Vault.open() as vault:
-        payload, code = _decision(vault.identify(probe.vectors[0], probe.pack, probe.threshold))
+        threshold = threshold_for(args, vault, probe.pack, probe.default_threshold)
+        payload, code = _decision(vault.identify(probe.vectors[0], probe.pack, threshold))
         if probe.faces is not None:
             payload["faces"] = [
-                {"box": face["box"], **vault.identify(face["embedding"], probe.pack, probe.threshold).as_dict()}
+                {"box": face["box"], **vault.identify(face["embedding"], probe.pack, threshold).as_dict()}
                 for face in probe.faces
             ]
     return payload, code

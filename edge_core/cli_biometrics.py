@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from . import embeddings
+from . import embeddings, thresholds
 from .errors import UsageError
 
 EXTERNAL_PACK = "external"
@@ -26,11 +26,11 @@ EXTERNAL_THRESHOLD = 0.45
 
 @dataclass
 class Probe:
-    """Embeddings from one source, the pack that made them and the pack's threshold."""
+    """Embeddings from one source, the pack that made them and that pack's measured threshold."""
 
     vectors: np.ndarray  # (k, d)
     pack: str
-    threshold: float
+    default_threshold: float
     faces: list[dict[str, Any]] | None = None  # every face of a photo, for identify
 
 
@@ -46,7 +46,8 @@ def add_source_arguments(parser: argparse.ArgumentParser, enrol: bool) -> None:
     if enrol:
         parser.add_argument("--samples", type=int, default=5, help="good samples to take from a video or camera")
     else:
-        parser.add_argument("--threshold", type=float, help="cosine similarity needed for a match (default: the pack's)")
+        parser.add_argument("--threshold", type=float,
+                            help="cosine similarity needed for a match (default: the one chosen for the pack, else its own)")
 
 
 def probe_from(args: argparse.Namespace, enrol: bool) -> Probe:
@@ -55,19 +56,18 @@ def probe_from(args: argparse.Namespace, enrol: bool) -> Probe:
         vectors = embeddings.load(args.embedding)
         if not enrol and vectors.shape[0] != 1:
             raise UsageError(f"{args.embedding} holds {vectors.shape[0]} vectors; verify and identify take one")
-        return Probe(vectors, args.pack or EXTERNAL_PACK, _threshold(args, EXTERNAL_THRESHOLD))
+        return Probe(vectors, args.pack or EXTERNAL_PACK, EXTERNAL_THRESHOLD)
 
     from .biometrics import Camera, ImageFiles, VideoFile, collect_samples, default_pack_name, load_pack, read_image
 
     pipeline = load_pack(args.pack or default_pack_name())
-    threshold = _threshold(args, pipeline.threshold)
     if args.image is not None and not enrol:
         if len(args.image) != 1:
             raise UsageError("verify and identify take one --image")
         image = read_image(args.image[0])
         face, vector = pipeline.embed_one(image, largest=True)
         faces = [{"box": _rounded(f.box), "embedding": v} for f, v in pipeline.analyze(image)]
-        return Probe(vector[None, :], pipeline.pack, threshold, faces)
+        return Probe(vector[None, :], pipeline.pack, pipeline.threshold, faces)
     if args.image is not None:
         frames, wanted = ImageFiles(args.image), len(args.image)
     elif args.video is not None:
@@ -77,15 +77,30 @@ def probe_from(args: argparse.Namespace, enrol: bool) -> Probe:
     if wanted < 1:
         raise UsageError("--samples must be at least 1")
     enrolment = collect_samples(pipeline, frames, samples=wanted, largest=args.largest)
-    return Probe(enrolment.embeddings, pipeline.pack, threshold)
+    return Probe(enrolment.embeddings, pipeline.pack, pipeline.threshold)
 
 
-def _threshold(args: argparse.Namespace, default: float) -> float:
+def threshold_for(args: argparse.Namespace, vault: Any, pack: str, default: float) -> float:
+    """``--threshold`` if given, else the one chosen for the pack (window or ``faceseal threshold``), else its default."""
     value = getattr(args, "threshold", None)
-    value = default if value is None else value
+    if value is None:
+        return thresholds.in_force(vault, pack, default)
     if not -1.0 <= value <= 1.0:
         raise UsageError("--threshold is a cosine similarity between -1 and 1")
     return value
+
+
+def cmd_threshold(args: argparse.Namespace) -> tuple[Any, int]:
+    from .biometrics import default_pack_name, pack_info
+    from .vault import Vault
+
+    pack = args.pack or default_pack_name()
+    default = pack_info(pack).default_threshold if pack != EXTERNAL_PACK else EXTERNAL_THRESHOLD
+    with Vault.open() as vault:
+        if args.value is not None or args.clear:
+            thresholds.choose(vault, pack, None if args.clear else args.value)
+        return {"pack": pack, "threshold": thresholds.in_force(vault, pack, default), "default": default,
+                "chosen": pack in thresholds.chosen(vault)}, 0
 
 
 def _rounded(values: Any) -> list[float]:
@@ -151,6 +166,11 @@ def register(sub: Any, command: Any) -> None:
                          help="copy from a folder or .zip instead of downloading (offline machines)")
     install.add_argument("--accept-licence", action="store_true", help="accept the pack's licence notice")
     install.set_defaults(handler=cmd_models_install)
+    threshold = command("threshold", cmd_threshold,
+                        "show or choose a pack's match threshold (the window's Settings use the same one)")
+    threshold.add_argument("value", nargs="?", type=float, help="the new threshold, within the policy's range")
+    threshold.add_argument("--pack", help="model pack (default: the installed default)")
+    threshold.add_argument("--clear", action="store_true", help="back to the pack's measured default")
     embed = command("embed", cmd_embed, "diagnostic: every face in a photo with box, landmarks and embedding")
     embed.add_argument("image", type=Path)
     embed.add_argument("--pack", help="model pack (default: the installed default)")

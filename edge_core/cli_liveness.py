@@ -17,7 +17,7 @@ import sys
 from typing import Any
 
 from . import policy
-from .cli_biometrics import _threshold, probe_from
+from .cli_biometrics import probe_from, threshold_for
 from .errors import PolicyViolation, UsageError
 from .vault import Vault
 
@@ -58,11 +58,11 @@ def verify(args: argparse.Namespace) -> dict[str, Any]:
             )
         if not args.liveness:
             probe = probe_from(args, enrol=False)
-            return verification.verify_not_live(vault, args.name, probe.vectors[0], probe.pack, probe.threshold,
-                                                source)
+            threshold = threshold_for(args, vault, probe.pack, probe.default_threshold)
+            return verification.verify_not_live(vault, args.name, probe.vectors[0], probe.pack, threshold, source)
         verification.identity_id(vault, args.name)  # unknown or locked out: say so before the camera opens
         pipeline, liveness = _session(args)
-        threshold = _threshold(args, pipeline.threshold)
+        threshold = threshold_for(args, vault, pipeline.pack, pipeline.threshold)
         return verification.verify_after_liveness(vault, args.name, liveness, pipeline.pack, threshold, source)
 
 

@@ -406,7 +406,8 @@ class Vault:
 
     # --------------------------------------------------------------- status
     def status(self) -> dict[str, Any]:
-        from .device import device_key  # the device key is sealed here; device.py builds on the vault
+        from . import thresholds  # these modules build on the vault; import late
+        from .device import device_key
 
         assert self.keys is not None
         ks = KeyStore.load(self.layout.keystore)
@@ -435,6 +436,7 @@ class Vault:
             **_sovereignty_status(self, ks),
             "device_id": device_key(self).device_id,
             "telemetry": {"enabled": telemetry.enabled, "endpoint": telemetry.endpoint},
+            "thresholds": thresholds.chosen(self),
         }
 
     def audit_events(self) -> list[audit.Event]:

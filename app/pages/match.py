@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
     QButtonGroup, QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QRadioButton, QVBoxLayout, QWidget,
 )
 
-from edge_core import policy
+from edge_core import policy, thresholds
 from edge_core.biometrics import pack_info
 from edge_core.liveness import verification
 
@@ -29,7 +29,7 @@ from .base import Context, Page
 from .enrol import pack_problem
 
 
-def decide(session: Session, choice: SourceChoice, settings: CaptureSettings, name: str | None, threshold: float,
+def decide(session: Session, choice: SourceChoice, settings: CaptureSettings, name: str | None,
            reporter: Reporter) -> Verdict:
     """Verify ``name`` (identify when None) from the chosen source, off the UI thread.
 
@@ -40,6 +40,7 @@ def decide(session: Session, choice: SourceChoice, settings: CaptureSettings, na
     if name is not None and choice.kind == "camera" and session.call(policy.liveness_required):
         session.call(lambda v: verification.identity_id(v, name))
         pipeline, liveness, source = liveness_session(settings, reporter)
+        threshold = session.call(lambda v: thresholds.in_force(v, pipeline.pack, pipeline.threshold))
         answer = session.call(lambda v: verification.verify_after_liveness(v, name, liveness, pipeline.pack,
                                                                            threshold, source))
         return verdict.after_liveness(answer, liveness)
@@ -48,6 +49,7 @@ def decide(session: Session, choice: SourceChoice, settings: CaptureSettings, na
         probe, source = samples[0], "camera" if settings.camera_video is None else "video"
     else:
         (pipeline, probe), source = probe_photo(choice.files[0], settings, reporter), "photo"
+    threshold = session.call(lambda v: thresholds.in_force(v, pipeline.pack, pipeline.threshold))
     if name is None:
         return verdict.identified(session.call(lambda v: v.identify(probe, pipeline.pack, threshold)))
     answer = session.call(lambda v: verification.verify_not_live(v, name, probe, pipeline.pack, threshold, source))
@@ -132,7 +134,11 @@ class MatchPage(Page):
             self.banner.show_message("error", problem, "Open Settings", lambda: self.ctx.navigate("Settings"))
         else:
             info = pack_info(self.prefs.pack)
-            self.threshold.setText(f"{self.prefs.threshold(info):.2f} (model pack {info.name}; change it in Settings)")
+            if self.session.is_open:
+                self.run(lambda _r: self.session.call(lambda v: thresholds.in_force(v, info.name,
+                                                                                   info.default_threshold)),
+                         lambda value: self.threshold.setText(f"{value:.2f} (model pack {info.name}; "
+                                                              "change it in Settings)"))
         self.run(lambda _r: self.session.call(lambda v: [i.name for i in v.list_identities()]), self._fill_people)
         self._update()
 
@@ -159,13 +165,12 @@ class MatchPage(Page):
         if not self.go_button.isEnabled() or choice is None:
             return
         settings = self.prefs.capture_settings()
-        threshold = self.prefs.threshold(pack_info(settings.pack))
         name = self.person.currentText() if self.verifying else None
         session = self.session
         self.banner.clear()
         self._show_outcome("", "Looking…", "")
         self.live.clear()
-        self.task = self.run(lambda reporter: decide(session, choice, settings, name, threshold, reporter),
+        self.task = self.run(lambda reporter: decide(session, choice, settings, name, reporter),
                              self._decided, self._failed, watch=self._follow)
         self.stop_button.setEnabled(True)
         self._update()

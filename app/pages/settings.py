@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
 
 from typing import Any
 
+from edge_core import thresholds
 from edge_core.biometrics import PackInfo, install_pack, list_packs, pack_info
 
 from ..widgets import packed
@@ -126,7 +127,7 @@ class SettingsPage(Page):
         self.threshold.setDecimals(2)
         self.threshold.setSingleStep(0.01)
         self.threshold.setAccessibleName("Match threshold")
-        self.threshold.valueChanged.connect(self._threshold_changed)
+        self.threshold.editingFinished.connect(self._threshold_changed)
         self.threshold_note = QLabel()
         self.threshold_note.setWordWrap(True)
         self.threshold_note.setAccessibleName("About the threshold")
@@ -135,9 +136,13 @@ class SettingsPage(Page):
         form.addRow("", self.threshold_note)
         return box
 
-    def _threshold_changed(self, value: float) -> None:
-        if self.threshold.isEnabled():
-            self.prefs.set_threshold(value)
+    def _threshold_changed(self) -> None:
+        """Kept in the vault, audited, and used by the command line too (``faceseal threshold``)."""
+        if not self.threshold.isEnabled():
+            return
+        pack, value = self.prefs.pack, self.threshold.value()
+        self.run(lambda _r: self.session.call(lambda v: thresholds.choose(v, pack, value)),
+                 lambda _answer: self.session.notify())
 
     # ----------------------------------------------------------------- load
     def load(self) -> None:
@@ -172,7 +177,7 @@ class SettingsPage(Page):
             return
         low, high = rules["threshold_min"], rules["threshold_max"]
         self.threshold.setRange(low, high)
-        self.threshold.setValue(self.prefs.threshold(info))
+        self.threshold.setValue(status["thresholds"].get(info.name, info.default_threshold))
         self.threshold.setEnabled(True)
         self.threshold_note.setText(
             f"A face matches when its score reaches this. The policy allows {low:.2f} to {high:.2f}; "
