@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from edge_core.liveness import draw_sequence
+from edge_core.liveness import Challenge, draw_sequence
 
 from . import synthetic
-from .synthetic import OTHER_PERSON, PERSON, answerable_seeds
+from .synthetic import OTHER_PERSON, PERSON, answerable_seeds, seed_with
 
 
 @pytest.fixture(scope="session")
@@ -27,13 +27,16 @@ def pipeline(installed_models: Path):
 
 @pytest.fixture(scope="session")
 def videos(pipeline, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """{"live_<seed>": a head answering that seed's sequence, "still", "slid", "turned_photo", "swapped"}."""
+    """{"live_<seed>": a head answering that seed's sequence, "still", "slid", "turned_photo", "swapped"}.
+
+    Live heads for 3 sequences without a nod, one that looks up and one that looks down.
+    """
     import numpy as np
 
     folder = tmp_path_factory.mktemp("liveness-videos")
     frame, landmarks = synthetic.framed(PERSON, pipeline)
     made: dict[str, Path] = {}
-    for seed in answerable_seeds()[:3]:
+    for seed in [*answerable_seeds()[:3], *(seed_with(c) for c in (Challenge.LOOK_UP, Challenge.LOOK_DOWN))]:
         made[f"live_{seed}"] = synthetic.live_video(folder / f"live_{seed}.avi", frame, landmarks, seed)
     made["still"] = synthetic.still_video(folder / "still.avi", frame)
     made["slid"] = synthetic.write(folder / "slid.avi", [

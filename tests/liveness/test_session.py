@@ -9,12 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from edge_core.biometrics import VideoFile, read_image
-from edge_core.liveness import Refusal, draw_sequence, run_session
+from edge_core.liveness import Challenge, Refusal, draw_sequence, run_session
 from edge_core.liveness.challenges import Timeline
 
-from .synthetic import PERSON, SAME_PERSON, answerable_seeds
+from .synthetic import PERSON, SAME_PERSON, answerable_seeds, seed_with
 
 
 def session(pipeline, video: Path, seed: int, progress: list | None = None):
@@ -40,6 +41,26 @@ def test_the_same_video_fails_when_another_order_is_asked(pipeline, videos) -> N
         result = session(pipeline, videos[f"live_{seed}"], other)
         assert not result.passed and result.embedding is None
         assert result.refusal in (Refusal.WRONG_MOVE, Refusal.TIMEOUT, Refusal.SOURCE_ENDED), result.reason
+
+
+@pytest.mark.parametrize("nod", [Challenge.LOOK_UP, Challenge.LOOK_DOWN], ids=lambda c: c.code)
+def test_a_head_looking_up_or_down_as_asked_passes_and_fails_under_another_order(pipeline, videos, nod) -> None:
+    """The nod is measured on the rendered frames by the real detector, like the turns.
+
+    The other orders are the first three that are not the start of the
+    video's own sequence: a recording answering (A, B, C) also answers (A, B),
+    since the head faces the camera between movements (docs/LIVENESS.md).
+    """
+    seed = seed_with(nod)
+    asked = draw_sequence(seed)
+    result = session(pipeline, videos[f"live_{seed}"], seed)
+    assert result.passed, (asked, result.reason)
+    assert result.completed == len(asked) and result.risk < 0.5
+    others = [s for s in range(50) if draw_sequence(s) != asked[: len(draw_sequence(s))]][:3]
+    for other in others:
+        replayed = session(pipeline, videos[f"live_{seed}"], other)
+        assert not replayed.passed and replayed.embedding is None, (draw_sequence(other), replayed.reason)
+        assert replayed.refusal in (Refusal.WRONG_MOVE, Refusal.TIMEOUT, Refusal.SOURCE_ENDED), replayed.reason
 
 
 def test_prompts_and_progress_follow_the_sequence(pipeline, videos) -> None:
