@@ -69,6 +69,10 @@ class Timing:
     """For each challenge, from the moment it is asked."""
     return_seconds: float = 4.0
     """To face the camera again at the end, where the final embedding is taken."""
+    settle_seconds: float = 1.0
+    """To then hold still facing the camera. A recording made for a longer sequence moves on
+    to its next challenge here, which refuses it: without this, a video answering (A, B, C)
+    would pass when only (A, B) was asked."""
     lost_seconds: float = 0.75
     """How long the face may be missing (a blink of the detector) before the track is lost."""
 
@@ -103,8 +107,8 @@ class Targets:
             Challenge.COME_CLOSER: change.scale >= self.closer,
         }[challenge]
 
-    def wrong_moves(self, asked: Challenge, done: set[Challenge], change: PoseChange) -> list[Challenge]:
-        """Movements made that were not asked for (yet): the replay check.
+    def wrong_moves(self, asked: Challenge | None, done: set[Challenge], change: PoseChange) -> list[Challenge]:
+        """Movements made that were not asked for (yet): the replay check; ``asked`` None: none is.
 
         Turns always count. A nod counts only while the head faces forward,
         because turning the head also moves the 5-landmark pitch a little;

@@ -11,7 +11,9 @@ Phases, each with its time limit on the session's timeline (``Timing``):
    recording of an earlier attempt, made for another order, fails;
 3. look at the camera again: the end embedding must be the same person as
    the start's (the pack's threshold): the face that answered is the face
-   that is matched.
+   that is matched; then hold still for ``settle_seconds``, where any
+   movement not asked for refuses (a recording made for a longer sequence
+   moves on to its next challenge here).
 
 Then the passive signals over the whole track (``passive.assess``). A
 refusal by the passive risk is reported in preference to a missed challenge:
@@ -27,7 +29,7 @@ from edge_core.biometrics import Frame, Pipeline, QualityGates
 
 from . import passive
 from .challenges import Challenge, Targets, Timeline, Timing
-from .pose import Pose, change
+from .pose import Pose, PoseChange, change
 from .result import LivenessResult, Progress, Refusal
 from .tracking import Track, TrackPoint
 
@@ -59,6 +61,8 @@ class _Session:
         """The eye distance when the current phase began: "come closer" is measured from there."""
         self.start: TrackPoint | None = None
         self.end: TrackPoint | None = None
+        self.settled_since: float | None = None
+        """When the face came back to frontal at the end (the settle hold counts from there)."""
         self.frames = 0
 
     @property
@@ -115,11 +119,7 @@ class _Session:
         moved = replace(change(point.pose, self.baseline),
                         scale=point.pose.eye_distance / (self.phase_eye_distance or point.pose.eye_distance))
         if self.phase > len(self.challenges):
-            self.held = self.held + 1 if self.targets.neutral_pose(moved) else 0
-            if self.held >= self.targets.hold_frames:
-                self.end = point
-                self._advance(now)
-            return None
+            return self._settle(point, moved, now)
         asked = self.challenges[self.phase - 1]
         other = self.targets.wrong_moves(asked, set(self.challenges[: self.phase - 1]), moved)
         self.wrong_held = self.wrong_held + 1 if other else 0
@@ -127,6 +127,26 @@ class _Session:
             return Refusal.WRONG_MOVE, f"{Refusal.WRONG_MOVE.value}: asked to {asked.value}, saw '{other[0].value}'"
         self.held = self.held + 1 if self.targets.reached(asked, moved) else 0
         if self.held >= self.targets.hold_frames:
+            self._advance(now)
+        return None
+
+    def _settle(self, point: TrackPoint, moved: PoseChange, now: float) -> tuple[Refusal, str] | None:
+        """The last phase: face the camera (the end embedding), then hold still for ``settle_seconds``.
+
+        Any movement not asked for refuses here too, which is what stops a
+        recording of a longer sequence: it goes on to its next challenge.
+        """
+        other = self.targets.wrong_moves(None, set(self.challenges), moved)
+        self.wrong_held = self.wrong_held + 1 if other else 0
+        if self.wrong_held >= self.targets.hold_frames:
+            return Refusal.WRONG_MOVE, f"{Refusal.WRONG_MOVE.value}: asked to look at the camera, saw '{other[0].value}'"
+        if not self.targets.neutral_pose(moved):
+            self.held, self.settled_since = 0, None
+            return None
+        self.held += 1
+        if self.held == self.targets.hold_frames:
+            self.end, self.settled_since = point, now
+        if self.settled_since is not None and now - self.settled_since >= self.timing.settle_seconds:
             self._advance(now)
         return None
 
@@ -140,7 +160,8 @@ class _Session:
             limit, refusal = self.timing.challenge_seconds, Refusal.TIMEOUT
             text = f"{Refusal.TIMEOUT.value}: '{asked.value}' within {self.timing.challenge_seconds:g} s"
         else:
-            limit, refusal, text = self.timing.return_seconds, Refusal.NOT_FRONTAL_AGAIN, Refusal.NOT_FRONTAL_AGAIN.value
+            limit, refusal = self.timing.return_seconds + self.timing.settle_seconds, Refusal.NOT_FRONTAL_AGAIN
+            text = Refusal.NOT_FRONTAL_AGAIN.value
         return (refusal, text) if now - self.phase_started > limit else None
 
     @property

@@ -18,6 +18,7 @@ Shared by tests/liveness and tests/app (a video standing in for the camera).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -25,7 +26,7 @@ import cv2
 import numpy as np
 
 from edge_core.biometrics import Pipeline, read_image
-from edge_core.liveness import Challenge, draw_sequence
+from edge_core.liveness import Challenge, Timing, draw_sequence
 from tests.conftest import SHARED
 
 PERSON = SHARED / "faces" / "deepface" / "img1.jpg"
@@ -154,7 +155,8 @@ def answering(frame: np.ndarray, landmarks: np.ndarray, challenges: Sequence[Cha
             yaw, pitch = MOVES[challenge]
             steps = [(t * yaw, t * pitch, closer) for t in _ramp(0.0, 1.0, 4) + [1.0] * 2 + _ramp(1.0, 0.0, 3)]
         frames += [turned_head(frame, landmarks, y, c, p) for y, p, c in steps]
-    frames += [turned_head(frame, landmarks, 0.0, closer)] * 4
+    # Back to the camera, then still for the settle hold, as a person answering the last prompt would.
+    frames += [turned_head(frame, landmarks, 0.0, closer)] * (4 + math.ceil(Timing().settle_seconds * FPS))
     return frames
 
 
