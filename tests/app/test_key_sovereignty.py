@@ -17,6 +17,17 @@ def security_page(qtbot, window):
     return page
 
 
+def export_recovery_copy(qtbot, monkeypatch, window, kit):
+    """Type the passphrase twice and export a recovery copy to ``kit``; returns the Security page."""
+    page = security_page(qtbot, window)
+    qtbot.keyClicks(page.passphrase, PASSPHRASE)
+    qtbot.keyClicks(page.passphrase_again, PASSPHRASE)
+    answer_save_dialog(monkeypatch, kit)
+    click(qtbot, page.export_button)
+    qtbot.waitUntil(lambda: "The recovery copy was written to" in page.banner.text.text(), timeout=LONG)
+    return page
+
+
 def test_importing_a_typed_key_makes_it_the_root(qtbot, window):
     key = random_key()
     page = security_page(qtbot, window)
@@ -63,12 +74,7 @@ def test_export_needs_the_passphrase_twice(qtbot, window):
 def test_revoke_then_restore_from_the_exported_recovery_copy(qtbot, monkeypatch, window, photos, tmp_path):
     enrol_photos(qtbot, monkeypatch, window, "Alice Martin", photos["nicole_kidman"][:2])
     kit = tmp_path / "recovery.kit"
-    page = security_page(qtbot, window)
-    qtbot.keyClicks(page.passphrase, PASSPHRASE)
-    qtbot.keyClicks(page.passphrase_again, PASSPHRASE)
-    answer_save_dialog(monkeypatch, kit)
-    click(qtbot, page.export_button)
-    qtbot.waitUntil(lambda: "The recovery copy was written to" in page.banner.text.text(), timeout=LONG)
+    page = export_recovery_copy(qtbot, monkeypatch, window, kit)
     assert kit.exists() and page.passphrase.text() == ""
     assert PASSPHRASE not in kit.read_text()
     assert home_value(qtbot, window, "recovery").startswith("exported for this root key")
@@ -96,12 +102,8 @@ def test_revoke_then_restore_from_the_exported_recovery_copy(qtbot, monkeypatch,
 
 def test_restoring_with_a_wrong_passphrase_changes_nothing(qtbot, monkeypatch, window, tmp_path):
     kit = tmp_path / "recovery.kit"
-    page = security_page(qtbot, window)
-    qtbot.keyClicks(page.passphrase, PASSPHRASE)
-    qtbot.keyClicks(page.passphrase_again, PASSPHRASE)
-    answer_save_dialog(monkeypatch, kit)
-    click(qtbot, page.export_button)
-    qtbot.waitUntil(lambda: kit.exists(), timeout=LONG)
+    page = export_recovery_copy(qtbot, monkeypatch, window, kit)
+    assert kit.exists()
     qtbot.keyClicks(page.restore_passphrase, "not the passphrase at all")
     answer_open_dialog(monkeypatch, kit)
     click(qtbot, page.restore_button)
