@@ -27,15 +27,13 @@ from typing import Any
 
 import numpy as np
 
-from edge_core.biometrics import (
-    Camera, Face, Frame, ImageFiles, Pipeline, Reason, VideoFile, collect_samples, load_pack, read_image,
-)
+from edge_core.biometrics import Camera, Face, Frame, ImageFiles, Pipeline, Reason, VideoFile, collect_samples, load_pack, read_image
 from edge_core.biometrics.errors import CameraUnavailable
 from edge_core.liveness import LivenessResult
 from edge_core.liveness.verification import check_liveness
 
-from .preferences import CaptureSettings
-from .workers import Cancelled, Reporter
+from app.preferences import CaptureSettings
+from app.workers import Cancelled, Reporter
 
 STAND_IN_FPS = 25.0
 """Pace of a video file standing in for a camera: real time, as a camera would deliver it."""

@@ -9,8 +9,8 @@ import sys
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from . import theme
-from .window import MainWindow
+from app import theme
+from app.window import MainWindow
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
-from edge_core import paths
+from edge_core.support import paths
 from edge_core.biometrics import default_pack_name
 
 @dataclass(frozen=True)

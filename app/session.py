@@ -18,9 +18,9 @@ from PySide6.QtCore import QObject, Signal
 
 from edge_core import keyops
 from edge_core.errors import FaceSealError, RootKeyMissing, RootKeyRevoked, VaultLocked, WrongRootKey
-from edge_core.vault import Vault
+from edge_core.vault.store import Vault
 
-from . import workers
+from app import workers
 
 T = TypeVar("T")
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from edge_core.liveness import LivenessResult, Refusal
-from edge_core.matching import MatchResult
+from edge_core.vault.matching import MatchResult
 
 PLAINER = {
     Refusal.FLAT: "the face did not move like a real head (a photo or a screen?)",

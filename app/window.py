@@ -6,17 +6,17 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QListWidget, QMainWindow, QStackedWidget, QWidget
 
-from . import workers
-from .pages.audit import AuditPage
-from .pages.base import Context, Page
-from .pages.enrol import EnrolPage
-from .pages.home import HomePage
-from .pages.identities import IdentitiesPage
-from .pages.match import MatchPage
-from .pages.security import SecurityPage
-from .pages.settings import SettingsPage
-from .preferences import Preferences
-from .session import Session
+from app import workers
+from app.pages.audit import AuditPage
+from app.pages.base import Context, Page
+from app.pages.enrol import EnrolPage
+from app.pages.home import HomePage
+from app.pages.identities import IdentitiesPage
+from app.pages.match import MatchPage
+from app.pages.security import SecurityPage
+from app.pages.settings import SettingsPage
+from app.preferences import Preferences
+from app.session import Session
 
 PAGES: tuple[type[Page], ...] = (HomePage, EnrolPage, MatchPage, IdentitiesPage, SecurityPage, AuditPage,
                                  SettingsPage)

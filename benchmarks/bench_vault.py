@@ -55,7 +55,7 @@ def _best(action: Callable[[], object], repeats: int = 5) -> float:
 
 
 def bench_sealing(count: int = 5000) -> dict:
-    from edge_core import sealing
+    from edge_core.keys import sealing
 
     key = os.urandom(32)
     plaintext = np.random.default_rng(0).normal(size=DIM).astype(np.float32).tobytes()
@@ -109,7 +109,7 @@ def _populate(vault, identities: int, per_identity: int, dim: int = DIM) -> None
 
 
 def _fresh_vault(scratch: Path, name: str):
-    from edge_core.vault import Vault
+    from edge_core.vault.store import Vault
 
     return Vault.open(scratch / name)
 
@@ -158,7 +158,8 @@ def bench_key_operations(scratch: Path) -> dict:
 
 
 def bench_deep_rotation(scratch: Path) -> dict:
-    from edge_core import keyops, sealing
+    from edge_core import keyops
+    from edge_core.keys import sealing
 
     vault = _fresh_vault(scratch, "deep")
     _populate(vault, 10_000, 10)

@@ -25,8 +25,9 @@ from deb import DebError, build_deb  # packaging/deb.py, beside this script
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from edge_core import __version__, selftest_face  # noqa: E402
-from edge_core.errors import FaceSealError  # noqa: E402
+from edge_core import __version__
+from edge_core.biometrics import synthetic_face as selftest_face
+from edge_core.errors import FaceSealError
 
 
 class BuildError(Exception):

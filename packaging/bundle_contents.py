@@ -35,7 +35,7 @@ _UNUSED_QT = [
 EXCLUDES = [
     *(f"PySide6.{name}" for name in _UNUSED_QT),
     # the operator's telemetry collector is a server for another machine (pip install faceseal there)
-    "edge_core.telemetry.collector",
+    "faceseal_collector",
     # scikit-image's I/O side, collected by its hooks: FaceSeal uses only skimage.transform (via
     # insightface's face_align) and reads images with OpenCV; the self-test proves alignment still works
     "PIL", "imageio", "yaml",

@@ -5,6 +5,6 @@ PyInstaller needs a script, not a ``module:function`` entry point; this is it.
 
 import sys
 
-from edge_core.cli import main
+from app.launcher import main
 
 sys.exit(main())

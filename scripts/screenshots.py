@@ -48,7 +48,7 @@ def settle(seconds: float = 0.4) -> None:
 def prepare(data: Path) -> None:
     """Install the pack and enrol the people with edge_core itself, as the CLI would."""
     from edge_core.biometrics import ImageFiles, collect_samples, install_pack, load_pack
-    from edge_core.vault import Vault
+    from edge_core.vault.store import Vault
     from tests.app.media import MODELS, photos_by_identity
 
     install_pack("open", MODELS)

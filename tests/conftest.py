@@ -122,7 +122,7 @@ def run_cli(*args: str, input: str | None = None, extra_env: dict[str, str] | No
             check_clean: bool = True) -> subprocess.CompletedProcess:
     """Run the real ``faceseal`` command in a subprocess with the test's environment."""
     env = dict(os.environ, **(extra_env or {}))
-    result = subprocess.run([sys.executable, "-m", "edge_core.cli", *args], capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-m", "app.launcher", *args], capture_output=True, text=True,
                             input=input, env=env, cwd=REPO, timeout=300)
     if check_clean:
         assert "Traceback" not in result.stderr, result.stderr

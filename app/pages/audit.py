@@ -12,10 +12,10 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from edge_core.audit import Event
-from edge_core.audit_evidence import export_evidence
+from edge_core.audit.chain import Event
+from edge_core.audit.evidence import export_evidence
 
-from .base import Context, Page
+from app.pages.base import Context, Page
 
 COLUMNS = ("#", "When (UTC)", "Event", "Details")
 ALL_KINDS = "All events"

@@ -9,10 +9,10 @@ from typing import Any
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from .. import workers
-from ..preferences import Preferences
-from ..session import Session, State
-from ..widgets.banner import Banner
+from app import workers
+from app.preferences import Preferences
+from app.session import Session, State
+from app.widgets.banner import Banner
 
 
 @dataclass

@@ -12,12 +12,12 @@ from PySide6.QtWidgets import (
 from edge_core.biometrics import pack_info
 from edge_core.errors import IdentityExists
 
-from ..capture import capture_samples
-from ..widgets import packed
-from ..widgets.capture_view import CaptureView
-from ..widgets.source import SourcePicker
-from ..workers import Reporter, Task, describe
-from .base import Context, Page
+from app.capture import capture_samples
+from app.widgets import packed
+from app.widgets.capture_view import CaptureView
+from app.widgets.source import SourcePicker
+from app.workers import Reporter, Task, describe
+from app.pages.base import Context, Page
 
 DEFAULT_SAMPLES = 5
 

@@ -9,11 +9,11 @@ from PySide6.QtWidgets import QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPush
 
 from edge_core.biometrics import pack_info
 
-from ..capture import open_camera
-from ..session import State
-from ..widgets import packed
-from ..workers import describe
-from .base import Context, Page
+from app.capture import open_camera
+from app.session import State
+from app.widgets import packed
+from app.workers import describe
+from app.pages.base import Context, Page
 
 
 def rotation_text(status: dict[str, Any]) -> str:

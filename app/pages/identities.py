@@ -9,10 +9,10 @@ from PySide6.QtWidgets import (
 )
 
 from edge_core import keyops
-from edge_core.vault import IdentityInfo
+from edge_core.vault.store import IdentityInfo
 
-from ..widgets.confirm import ConfirmDialog
-from .base import Context, Page
+from app.widgets.confirm import ConfirmDialog
+from app.pages.base import Context, Page
 
 COLUMNS = ("Name", "Enrolled", "Samples", "Model pack")
 

@@ -12,21 +12,21 @@ from PySide6.QtWidgets import (
     QButtonGroup, QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QRadioButton, QVBoxLayout, QWidget,
 )
 
-from edge_core import policy, thresholds
+from edge_core.policy import rules as policy, thresholds
 from edge_core.biometrics import pack_info
 from edge_core.liveness import verification
 
-from .. import verdict
-from ..capture import SourceChoice, capture_samples, liveness_session, probe_photo
-from ..preferences import CaptureSettings
-from ..session import Session
-from ..verdict import Verdict
-from ..widgets.capture_view import CaptureView
-from ..widgets.challenge_prompt import ChallengePrompt
-from ..widgets.source import SourcePicker
-from ..workers import Reporter, Task
-from .base import Context, Page
-from .enrol import pack_problem
+from app import verdict
+from app.capture import SourceChoice, capture_samples, liveness_session, probe_photo
+from app.preferences import CaptureSettings
+from app.session import Session
+from app.verdict import Verdict
+from app.widgets.capture_view import CaptureView
+from app.widgets.challenge_prompt import ChallengePrompt
+from app.widgets.source import SourcePicker
+from app.workers import Reporter, Task
+from app.pages.base import Context, Page
+from app.pages.enrol import pack_problem
 
 
 def decide(session: Session, choice: SourceChoice, settings: CaptureSettings, name: str | None,

@@ -2,7 +2,7 @@
 
 Every action first says in one sentence what it will do (the line under its
 button), asks again before anything that cannot be undone, and then calls the
-same ``edge_core.keyops`` function as the CLI. Keys are typed into masked
+same ``edge_core.ops.keyops`` function as the CLI. Keys are typed into masked
 fields or read from files: nobody edits a .env file or pastes bytes elsewhere.
 """
 
@@ -17,14 +17,15 @@ from PySide6.QtWidgets import (
     QScrollArea, QVBoxLayout, QWidget,
 )
 
-from edge_core import keyops, paths
+from edge_core import keyops
+from edge_core.support import paths
 from edge_core.errors import InvalidKeyMaterial, UsageError
 from edge_core.keys.material import KEY_BYTES, parse_base64_key, parse_hex_key
 
-from ..widgets.confirm import ConfirmDialog
-from ..widgets.progress import WorkProgress
-from ..workers import Task, describe
-from .base import Context, Page
+from app.widgets.confirm import ConfirmDialog
+from app.widgets.progress import WorkProgress
+from app.workers import Task, describe
+from app.pages.base import Context, Page
 
 CONSEQUENCES = {
     "generate": "Makes a new random root key where the current one lives and re-wraps the vault keys under it; "
@@ -52,10 +53,10 @@ KEY_FORMATS = {"hex": "Hex (64 characters)", "base64": "Base64 (44 characters)"}
 
 
 def keyop(name: str) -> Callable[..., dict[str, Any]]:
-    """An ``edge_core.keyops`` function by name, or a clear refusal if this build does not have it yet."""
+    """An ``edge_core.ops.keyops`` function by name, or a clear refusal if this build does not have it yet."""
     function = getattr(keyops, name, None)
     if function is None:
-        raise UsageError(f"this version of FaceSeal has no {name} (edge_core.keyops); nothing was changed")
+        raise UsageError(f"this version of FaceSeal has no {name} (edge_core.ops.keyops); nothing was changed")
     return function
 
 

@@ -11,15 +11,15 @@ from PySide6.QtWidgets import (
 
 from typing import Any
 
-from edge_core import thresholds
+from edge_core.policy import thresholds
 from edge_core.biometrics import PackInfo, install_pack, list_packs, pack_info
 
-from ..widgets import packed
-from ..widgets.confirm import ConfirmDialog
-from ..widgets.progress import WorkProgress
-from ..widgets.source import VIDEO_FILTER
-from ..workers import Task
-from .base import Context, Page
+from app.widgets import packed
+from app.widgets.confirm import ConfirmDialog
+from app.widgets.progress import WorkProgress
+from app.widgets.source import VIDEO_FILTER
+from app.workers import Task
+from app.pages.base import Context, Page
 
 
 class SettingsPage(Page):

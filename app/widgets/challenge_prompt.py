@@ -6,8 +6,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from edge_core.liveness import Progress
 
-from ..workers import Task
-from .progress_ring import ProgressRing
+from app.workers import Task
+from app.widgets.progress_ring import ProgressRing
 
 
 class ChallengePrompt(QWidget):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
-from ..workers import Task
+from app.workers import Task
 
 
 class WorkProgress(QProgressDialog):

@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QButtonGroup, QFileDialog, QHBoxLayout, QLabel, QPushButton, QRadioButton, QWidget
 
-from ..capture import SourceChoice
+from app.capture import SourceChoice
 
 IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.bmp *.webp *.tif *.tiff)"
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mkv *.mov *.webm)"

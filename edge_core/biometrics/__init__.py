@@ -15,11 +15,11 @@ Heavy libraries (onnxruntime sessions, insightface) load only when a pack is
 loaded, so listing or installing packs stays quick.
 """
 
-from .capture import Camera, Enrolment, Frame, ImageFiles, Rejection, VideoFile, collect_samples, read_image
-from .detectors import Face
-from .packs import PackInfo, default_pack_name, install_pack, list_packs, load_pack, pack_info
-from .pipeline import Pipeline
-from .quality import QualityGates, Reason
+from edge_core.biometrics.capture import Camera, Enrolment, Frame, ImageFiles, Rejection, VideoFile, collect_samples, read_image
+from edge_core.biometrics.detectors import Face
+from edge_core.biometrics.packs import PackInfo, default_pack_name, install_pack, list_packs, load_pack, pack_info
+from edge_core.biometrics.pipeline import Pipeline
+from edge_core.biometrics.quality import QualityGates, Reason
 
 __all__ = [
     "Camera",

@@ -17,10 +17,10 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from .errors import CameraUnavailable, ImageUnreadable, NotEnoughSamples, VideoUnreadable
-from .pipeline import Pipeline
-from .quality import QualityGates, Reason
-from .runtime import quiet_opencv
+from edge_core.biometrics.errors import CameraUnavailable, ImageUnreadable, NotEnoughSamples, VideoUnreadable
+from edge_core.biometrics.pipeline import Pipeline
+from edge_core.biometrics.quality import QualityGates, Reason
+from edge_core.biometrics.runtime import quiet_opencv
 
 _JPEG_TAIL = 4096
 """How close to the end a JPEG's end-of-image marker must be (some cameras append a few bytes)."""

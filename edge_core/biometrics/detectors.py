@@ -16,8 +16,8 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from .errors import ModelRuntimeError
-from .runtime import create_session, engine_errors, quiet_opencv
+from edge_core.biometrics.errors import ModelRuntimeError
+from edge_core.biometrics.runtime import create_session, engine_errors, quiet_opencv
 
 
 @dataclass(frozen=True, eq=False)

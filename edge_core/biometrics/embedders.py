@@ -15,8 +15,8 @@ from typing import Protocol
 
 import numpy as np
 
-from .errors import ModelRuntimeError
-from .runtime import create_session, engine_errors
+from edge_core.biometrics.errors import ModelRuntimeError
+from edge_core.biometrics.runtime import create_session, engine_errors
 
 
 class Embedder(Protocol):

@@ -33,16 +33,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from edge_core.paths import ensure_private_dir, fsync_dir, models_dir
+from edge_core.support.paths import ensure_private_dir, fsync_dir, models_dir
 
-from .errors import (
-    ManifestError,
-    ModelIntegrityError,
-    PackNotInstalled,
-    PackSourceError,
-    UnknownPack,
-)
-from .pipeline import Pipeline
+from edge_core.biometrics.errors import ManifestError, ModelIntegrityError, PackNotInstalled, PackSourceError, UnknownPack
+from edge_core.biometrics.pipeline import Pipeline
 
 _ROOT = Path(getattr(sys, "_MEIPASS", None) or Path(__file__).resolve().parents[2])
 """The repository root, or the unpacked data folder of a PyInstaller bundle (``sys._MEIPASS``)."""
@@ -434,9 +428,9 @@ def load_pack(name: str | None = None, *, manifest: Manifest | None = None) -> P
 
 
 def _build(info: PackInfo) -> Pipeline:
-    from .detectors import ScrfdDetector, YuNetDetector
-    from .embedders import ArcFaceEmbedder, MobileFaceNetEmbedder
-    from .runtime import read_verified
+    from edge_core.biometrics.detectors import ScrfdDetector, YuNetDetector
+    from edge_core.biometrics.embedders import ArcFaceEmbedder, MobileFaceNetEmbedder
+    from edge_core.biometrics.runtime import read_verified
 
     if not info.installed:
         raise PackNotInstalled(

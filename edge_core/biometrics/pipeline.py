@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .align import align
-from .detectors import Detector, Face
-from .embedders import Embedder
-from .errors import ImageUnreadable, MultipleFaces, NoFaceFound
+from edge_core.biometrics.align import align
+from edge_core.biometrics.detectors import Detector, Face
+from edge_core.biometrics.embedders import Embedder
+from edge_core.biometrics.errors import ImageUnreadable, MultipleFaces, NoFaceFound
 
 
 def _check_image(image: object) -> np.ndarray:

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .align import template, to_template
-from .detectors import Face
-from .pipeline import Pipeline
+from edge_core.biometrics.align import template, to_template
+from edge_core.biometrics.detectors import Face
+from edge_core.biometrics.pipeline import Pipeline
 
 
 class Reason(enum.Enum):

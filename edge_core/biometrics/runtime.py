@@ -23,7 +23,7 @@ import cv2  # noqa: E402
 import onnxruntime as ort  # noqa: E402
 from onnxruntime.capi import onnxruntime_pybind11_state as _ort_state  # noqa: E402
 
-from .errors import ModelIntegrityError, ModelRuntimeError, PackNotInstalled
+from edge_core.biometrics.errors import ModelIntegrityError, ModelRuntimeError, PackNotInstalled
 
 # Every exception type onnxruntime's native layer raises (they share no base but
 # Exception), plus OpenCV's, so inference failures become one typed error.

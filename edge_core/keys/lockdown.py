@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import paths
-from ..errors import RootKeyRevoked, VaultLocked
+from edge_core.support import paths
+from edge_core.errors import RootKeyRevoked, VaultLocked
 
 FILENAME = "lockdown"
 LOCKED = "locked"

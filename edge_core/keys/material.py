@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.exceptions import InvalidTag
 
-from ..errors import InvalidKeyMaterial
+from edge_core.errors import InvalidKeyMaterial
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -27,30 +27,54 @@ def random_key() -> bytes:
     return os.urandom(KEY_BYTES)
 
 
+KEY_FORMS = ("hex", "base64", "file")
+"""How a person hands over a key: typed as hex, typed as base64, or a file (32 raw bytes, or their hex or base64)."""
+_HEX_DIGITS = frozenset(b"0123456789abcdefABCDEF")
+
+
+def parse_key(value: str | bytes, form: str, source: str) -> bytes:
+    """The bytes of a key a person gave, in one of :data:`KEY_FORMS`; ``source`` names where it came from.
+
+    The one parser for every front end (the CLI's ``key import``, the window's
+    key field and key file, the admin API). Length is not judged here: the
+    policy's minimum is checked first by the caller, so a short key is told
+    "the policy requires 256 bits" rather than "malformed". Errors never echo the value.
+    """
+    if form == "file":
+        raw = value.encode("latin-1") if isinstance(value, str) else bytes(value)
+        if len(raw) == KEY_BYTES:
+            return raw
+        text = raw.strip()
+        if text and len(text) % 2 == 0 and set(text) <= _HEX_DIGITS:
+            return bytes.fromhex(text.decode("ascii"))
+        try:
+            return base64.b64decode(text, validate=True) if text else raw
+        except (binascii.Error, ValueError):
+            return raw
+    text = (value.decode("ascii", "replace") if isinstance(value, bytes) else value).strip()
+    if form == "hex":
+        try:
+            return bytes.fromhex(text)
+        except ValueError:
+            raise InvalidKeyMaterial(f"{source} is not a hexadecimal key") from None
+    if form == "base64":
+        try:
+            return base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidKeyMaterial(f"{source} is not valid base64") from None
+    raise InvalidKeyMaterial(f"a key is given as {', '.join(KEY_FORMS)}; not as '{form}'")
+
+
 def parse_hex_key(text: str, source: str) -> bytes:
-    """Exactly 64 hex characters -> 32 bytes; ``source`` names where it came from, never the value."""
-    cleaned = text.strip()
-    if len(cleaned) != 2 * KEY_BYTES:
-        raise InvalidKeyMaterial(f"{source} must be exactly 64 hex characters (a 256-bit key)")
+    """Exactly 64 hex characters -> 32 bytes: how FaceSeal itself stores a software root (file, keychain, variable)."""
+    wrong = InvalidKeyMaterial(f"{source} must be exactly 64 hex characters (a 256-bit key)")
     try:
-        return bytes.fromhex(cleaned)
-    except ValueError:
-        raise InvalidKeyMaterial(
-            f"{source} must be exactly 64 hex characters (a 256-bit key)"
-        ) from None
-
-
-def parse_base64_key(text: str, source: str) -> bytes:
-    """Standard base64 of exactly 32 bytes -> the bytes."""
-    try:
-        raw = base64.b64decode(text.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        raise InvalidKeyMaterial(f"{source} is not valid base64") from None
-    if len(raw) != KEY_BYTES:
-        raise InvalidKeyMaterial(
-            f"{source} decodes to {len(raw) * 8} bits; a 256-bit key (32 bytes) is required"
-        )
-    return raw
+        key = parse_key(text, "hex", source)
+    except InvalidKeyMaterial:
+        raise wrong from None
+    if len(key) != KEY_BYTES:
+        raise wrong
+    return key
 
 
 _SHA256 = hashes.SHA256()

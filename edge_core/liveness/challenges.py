@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .pose import PoseChange
+from edge_core.liveness.pose import PoseChange
 
 
 class Challenge(enum.Enum):

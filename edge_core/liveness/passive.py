@@ -40,9 +40,9 @@ import numpy as np
 
 from edge_core.biometrics import Face
 
-from .pose import parallax, plane_motion
-from .result import Refusal
-from .tracking import TrackPoint
+from edge_core.liveness.pose import parallax, plane_motion
+from edge_core.liveness.result import Refusal
+from edge_core.liveness.tracking import TrackPoint
 
 RISK_LIMIT = 0.5
 

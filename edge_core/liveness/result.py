@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .challenges import Challenge
+from edge_core.liveness.challenges import Challenge
 
 
 class Refusal(enum.Enum):

@@ -27,11 +27,11 @@ from dataclasses import replace
 
 from edge_core.biometrics import Frame, Pipeline, QualityGates
 
-from . import passive
-from .challenges import Challenge, Targets, Timeline, Timing
-from .pose import Pose, PoseChange, change
-from .result import LivenessResult, Progress, Refusal
-from .tracking import Track, TrackPoint
+from edge_core.liveness import passive
+from edge_core.liveness.challenges import Challenge, Targets, Timeline, Timing
+from edge_core.liveness.pose import Pose, PoseChange, change
+from edge_core.liveness.result import LivenessResult, Progress, Refusal
+from edge_core.liveness.tracking import Track, TrackPoint
 
 LOOK = "Look straight at the camera"
 LOOK_AGAIN = "Look straight at the camera again"

@@ -22,8 +22,8 @@ import numpy as np
 
 from edge_core.biometrics import Face, Pipeline
 
-from .pose import Pose, measure
-from .result import Refusal
+from edge_core.liveness.pose import Pose, measure
+from edge_core.liveness.result import Refusal
 
 
 @dataclass(frozen=True)

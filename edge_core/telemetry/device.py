@@ -1,4 +1,4 @@
-"""The per-installation Ed25519 device key, which signs telemetry batches and nothing else.
+"""The per-installation Ed25519 device key, which signs telemetry batches and audit heads, nothing else.
 
 Storage is deliberately not here: the vault seals the 32-byte seed (``seed()``)
 under the root key and rebuilds the key with ``from_seed``. Nothing in this
@@ -14,10 +14,19 @@ from collections.abc import Mapping
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ..errors import InvalidKeyMaterial
-from .canonical import SIGNED_FIELDS, signing_bytes
+from edge_core.errors import InvalidKeyMaterial
+from edge_core.support.canonical import canonical_json
+from edge_core.telemetry.canonical import SIGNED_FIELDS, signing_bytes
 
 SEED_BYTES = 32
+AUDIT_HEAD_DOMAIN = b"faceseal/audit-head/v1\n"
+"""Prefix of every signed audit head; no telemetry envelope (canonical JSON, so ``{``) can start with it."""
+AUDIT_HEAD_FIELDS = frozenset({"device_id", "hash", "seq", "signed_at"})
+
+
+def audit_head_message(head: Mapping[str, object]) -> bytes:
+    """The bytes an audit head signature covers: the domain, then the canonical JSON of the signed fields."""
+    return AUDIT_HEAD_DOMAIN + canonical_json({k: head[k] for k in sorted(AUDIT_HEAD_FIELDS)})
 
 
 def device_id_for(public_key_raw: bytes) -> str:
@@ -81,6 +90,17 @@ class DeviceKey:
         ):
             raise ValueError("the device key signs only this device's telemetry envelopes")
         return base64.b64encode(self._private.sign(signing_bytes(unsigned))).decode("ascii")
+
+    def sign_audit_head(self, head: Mapping[str, object]) -> str:
+        """Sign this device's audit head (seq, hash, time); return the standard-base64 signature.
+
+        Like :meth:`sign_batch`, it signs nothing else: the message always
+        starts with :data:`AUDIT_HEAD_DOMAIN`, so a head can never pass for a
+        telemetry envelope, nor an envelope for a head.
+        """
+        if set(head) != AUDIT_HEAD_FIELDS or head["device_id"] != self.device_id:
+            raise ValueError("the device key signs only this device's audit heads")
+        return base64.b64encode(self._private.sign(audit_head_message(head))).decode("ascii")
 
     def __repr__(self) -> str:
         return f"DeviceKey(device_id={self.device_id!r})"

@@ -10,7 +10,7 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
-from .errors import InvalidEndpoint
+from edge_core.telemetry.errors import InvalidEndpoint
 
 MAX_URL_LENGTH = 2048
 BATCHES_PATH = "v1/batches"

@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from .canonical import ENVELOPE_VERSION, SIGNED_FIELDS, canonical_json, signing_bytes
-from .device import device_id_for
-from .errors import EnvelopeError, ForbiddenEvent
-from .events import TIMESTAMP_RE, Event
+from edge_core.telemetry.canonical import ENVELOPE_VERSION, SIGNED_FIELDS, canonical_json, signing_bytes
+from edge_core.telemetry.device import device_id_for
+from edge_core.telemetry.errors import EnvelopeError, ForbiddenEvent
+from edge_core.telemetry.events import TIMESTAMP_RE, Event
 
 if TYPE_CHECKING:
-    from .device import DeviceKey
+    from edge_core.telemetry.device import DeviceKey
 
 __all__ = [
     "MAX_EVENTS",

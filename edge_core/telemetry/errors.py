@@ -7,7 +7,7 @@ that somebody tried to send) or a response body from a remote server.
 
 from __future__ import annotations
 
-from ..errors import FaceSealError, UsageError
+from edge_core.errors import FaceSealError, UsageError
 
 
 class TelemetryError(FaceSealError):

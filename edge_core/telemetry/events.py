@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from enum import StrEnum
 from importlib import metadata
 
-from .errors import ForbiddenEvent
+from edge_core.telemetry.errors import ForbiddenEvent
 
 
 class EventKind(StrEnum):

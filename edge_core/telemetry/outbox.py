@@ -25,14 +25,17 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from .canonical import canonical_json
-from .device import DeviceKey
-from .endpoint import validate_endpoint
-from .envelope import MAX_EVENTS, build_envelope
-from .errors import ForbiddenEvent, OutboxBusy
-from .events import Event, utc_timestamp
+from edge_core.telemetry.canonical import canonical_json
+from edge_core.telemetry.device import DeviceKey
+from edge_core.telemetry.endpoint import validate_endpoint
+from edge_core.telemetry.envelope import MAX_EVENTS, build_envelope
+from edge_core.telemetry.errors import ForbiddenEvent, OutboxBusy
+from edge_core.telemetry.events import Event, utc_timestamp
 
 #: Run these (in order) inside the vault's migration; each is idempotent.
+#: The outbox's tables: what a reset that keeps the outbox carries over.
+TABLES = ("telemetry_settings", "telemetry_events", "telemetry_batches")
+
 SCHEMA_STATEMENTS: list[str] = [
     """CREATE TABLE IF NOT EXISTS telemetry_settings (
         id INTEGER PRIMARY KEY CHECK (id = 1),

@@ -1,6 +1,6 @@
 """Operational telemetry from vault operations: what happened and how long it took, never who.
 
-A vault method decorated with :func:`recorded` appends one event to the outbox
+A use case (``edge_core.ops``) decorated with :func:`recorded` appends one event to the outbox
 when it finishes (nothing at all while telemetry is off). Recording can never
 change the operation's result: any failure to record is swallowed.
 """
@@ -12,9 +12,9 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ..errors import FaceSealError
-from .events import ErrorKind, Event, KeyRole, Operation, Outcome, error_kind_for, key_rotated, operation
-from .outbox import Outbox
+from edge_core.errors import FaceSealError
+from edge_core.telemetry.events import ErrorKind, Event, KeyRole, Operation, Outcome, error_kind_for, key_rotated, operation
+from edge_core.telemetry.outbox import Outbox
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,9 +30,10 @@ def _outcome(result: Any) -> tuple[Outcome, int | None]:
     match = getattr(result, "match", None)
     if match is not None:
         return (Outcome.MATCH if match else Outcome.NO_MATCH), None
-    if isinstance(result, dict):
-        count = result.get("templates_resealed", result.get("templates_deleted", result.get("samples")))
-        return Outcome.OK, count if isinstance(count, int) else None
+    for name in ("templates_resealed", "templates_deleted", "samples"):
+        count = getattr(result, name, None)
+        if isinstance(count, int):
+            return Outcome.OK, count
     return Outcome.OK, None
 
 

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 
 import httpx
 
-from .device import DeviceKey
-from .endpoint import batches_url
-from .errors import TelemetryDisabled
-from .outbox import DueBatch, Outbox
+from edge_core.telemetry.device import DeviceKey
+from edge_core.telemetry.endpoint import batches_url
+from edge_core.telemetry.errors import TelemetryDisabled
+from edge_core.telemetry.outbox import DueBatch, Outbox
 
 MAX_ACK_BYTES = 4096
 _PERMANENT_STATUSES = frozenset({400, 401, 403, 409, 413, 415, 422})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from edge_core import policy
+from edge_core.policy import rules as policy
 from tests.app.drive import LONG, answer_open_dialog, click, use_stand_in, verify_from_camera
 from tests.app.media import write_video
 

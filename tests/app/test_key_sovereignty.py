@@ -1,4 +1,4 @@
-"""Bring your own key and recovery copies, through the Security page and edge_core.keyops."""
+"""Bring your own key and recovery copies, through the Security page and edge_core.ops.keyops."""
 
 from __future__ import annotations
 

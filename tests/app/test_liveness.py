@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edge_core import policy
+from edge_core.policy import rules as policy
 from edge_core.liveness import draw_sequence
 from tests.app.drive import LONG, click, enrol_photos, use_stand_in, verify_from_camera
 from tests.liveness import synthetic

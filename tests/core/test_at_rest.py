@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from edge_core import keyops
-from edge_core.vault import Vault
+from edge_core.vault.store import Vault
 
 NAME = "Zebulon Quartermaine-Fitzwilliam"
 

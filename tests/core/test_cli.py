@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from edge_core.vault import Vault
+from edge_core.vault.store import Vault
 from tests.conftest import run_cli, tree_snapshot
 
 

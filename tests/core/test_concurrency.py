@@ -15,7 +15,7 @@ import sys
 import numpy as np
 import pytest
 
-from edge_core.vault import Vault
+from edge_core.vault.store import Vault
 from tests.conftest import REPO, run_cli
 
 ENROLLER = r"""

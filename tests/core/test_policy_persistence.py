@@ -6,8 +6,9 @@ import json
 
 import numpy as np
 
-from edge_core import keyops, policy
-from edge_core.vault import Vault
+from edge_core import keyops
+from edge_core.policy import rules as policy
+from edge_core.vault.store import Vault
 from tests.conftest import cli_json, run_cli
 
 

@@ -8,8 +8,8 @@ import stat
 import pytest
 
 from edge_core.errors import InsecureKeyFile, InvalidKeyMaterial, WrongRootKey
-from edge_core.layout import Layout
-from edge_core.vault import Vault
+from edge_core.vault.layout import Layout
+from edge_core.vault.store import Vault
 from tests.conftest import keychain_items, run_cli
 
 GOOD_HEX = "11" * 32

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge_core import sealing
+from edge_core.keys import sealing
 from edge_core.errors import CorruptBlob
 
 KEY = bytes(range(32))

@@ -9,7 +9,7 @@ import numpy as np
 from edge_core import keyops
 from edge_core.errors import FaceSealError
 from edge_core.telemetry.outbox import Outbox
-from edge_core.vault import Vault
+from edge_core.vault.store import Vault
 from tests.conftest import run_cli
 from tests.telemetry.leakscan import find_leaks
 

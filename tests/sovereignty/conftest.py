@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge_core.vault import Vault
+from edge_core.vault.store import Vault
 from tests.conftest import REPO, run_cli
 
 MODULE_CANDIDATES = (

@@ -14,8 +14,8 @@ from edge_core import keyops
 from edge_core.errors import InvalidKeyMaterial, PolicyViolation, RecoveryKitInvalid, WrongPassphrase, WrongRootKey
 from edge_core.keys import material
 from edge_core.keys.keystore import KeyStore
-from edge_core.layout import Layout
-from edge_core.vault import Vault
+from edge_core.vault.layout import Layout
+from edge_core.vault.store import Vault
 from tests.conftest import keychain_items, run_cli, tree_snapshot
 from tests.sovereignty.conftest import KIT_PASSPHRASE, all_verify, cli_fails, cli_ok, enrol
 
@@ -146,7 +146,7 @@ def test_wrong_passphrase_edited_kit_and_foreign_kit_are_clear_errors(people, is
         cli_fails(2, "was edited or damaged", "key", "restore", "--from", str(edited), extra_env=KIT_ENV)
     # An edit that also fixes the checksum still fails: the GCM tag covers every field.
     forged = {**doc, "fingerprint": "0000:0000:0000:0000:0000"}
-    from edge_core.keyops.recovery_kit import _checksum
+    from edge_core.ops.keyops.recovery_kit import _checksum
 
     forged["checksum"] = _checksum(forged)
     (tmp_path / "forged.json").write_text(json.dumps(forged))

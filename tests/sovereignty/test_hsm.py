@@ -9,7 +9,7 @@ import sys
 
 
 from edge_core.keys.keystore import KeyStore
-from edge_core.layout import Layout
+from edge_core.vault.layout import Layout
 from tests.conftest import REPO, keychain_items, run_cli, tree_snapshot
 from tests.sovereignty.conftest import all_verify, cli_fails, cli_ok, enrol
 

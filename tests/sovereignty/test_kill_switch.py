@@ -9,8 +9,8 @@ import pytest
 
 from edge_core.errors import RootKeyRevoked, VaultLocked
 from edge_core.keys.keystore import KeyStore
-from edge_core.layout import Layout
-from edge_core.vault import Vault
+from edge_core.vault.layout import Layout
+from edge_core.vault.store import Vault
 from tests.conftest import keychain_items, run_cli
 from tests.core.test_crash_safety import assert_no_dead_keys, check_whole, populate, trace
 from tests.sovereignty.conftest import KIT_PASSPHRASE, all_verify, cli_fails, cli_ok, enrol

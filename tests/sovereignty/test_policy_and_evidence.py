@@ -9,9 +9,10 @@ import zipfile
 import numpy as np
 import pytest
 
-from edge_core import audit_evidence, policy
+from edge_core.audit import evidence as audit_evidence
+from edge_core.policy import rules as policy
 from edge_core.errors import EvidenceInvalid, VerificationLockedOut
-from edge_core.vault import Vault
+from edge_core.vault.store import Vault
 from tests.conftest import run_cli
 from tests.sovereignty.conftest import cli_fails, cli_ok, enrol
 

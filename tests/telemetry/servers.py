@@ -31,7 +31,7 @@ def free_port() -> int:
 
 
 class Collector:
-    """The real collector (``python -m edge_core.telemetry.collector``) in a subprocess."""
+    """The real collector (``python -m faceseal_collector``) in a subprocess."""
 
     def __init__(self, db: Path, port: int | None = None) -> None:
         self.db = db
@@ -44,7 +44,7 @@ class Collector:
             [
                 sys.executable,
                 "-m",
-                "edge_core.telemetry.collector",
+                "faceseal_collector",
                 "--db",
                 str(self.db),
                 "--port",

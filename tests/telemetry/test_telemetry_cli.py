@@ -18,8 +18,8 @@ import pytest
 
 from edge_core.errors import FaceSealError, UsageError
 from edge_core.telemetry import events as ev
-from edge_core.telemetry.cli import TelemetryContext, register
-from edge_core.telemetry.collector.cli import main as collector_main
+from edge_core.cli.telemetry import TelemetryContext, register
+from faceseal_collector.cli import main as collector_main
 from edge_core.telemetry.device import DeviceKey
 from edge_core.telemetry.errors import ExportFailed, InvalidEndpoint, TelemetryDisabled
 from edge_core.telemetry.outbox import Outbox

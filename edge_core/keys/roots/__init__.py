@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...errors import RootKeyMissing
-from .base import RootKey, RootStore, SoftwareRootKey
-from .environment import EnvironmentRootStore
-from .keychain import KeychainRootStore
-from .keyfile import FileRootStore
-from .pkcs11 import HsmLocation, Pkcs11RootStore
+from edge_core.errors import RootKeyMissing
+from edge_core.keys.roots.base import RootKey, RootStore, SoftwareRootKey
+from edge_core.keys.roots.environment import EnvironmentRootStore
+from edge_core.keys.roots.keychain import KeychainRootStore
+from edge_core.keys.roots.keyfile import FileRootStore
+from edge_core.keys.roots.pkcs11 import HsmLocation, Pkcs11RootStore
 
 __all__ = [
     "RootKey", "RootStore", "SoftwareRootKey", "candidate_stores", "find_root", "store_for_new_root",

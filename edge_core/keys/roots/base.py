@@ -2,7 +2,7 @@
 
 Like Electrum's keystores: the vault never asks *where* the root is, only for a
 :class:`RootKey` that can wrap and unwrap. A keychain entry, an environment
-variable, a file and (later) a PKCS#11 token are plugins behind this interface,
+variable, a file and a PKCS#11 token are plugins behind this interface,
 chosen by priority (python-keyring style). A root that cannot leave its store
 (an HSM key) fits too, because nothing outside a store ever needs the bytes.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from datetime import datetime
 
-from .. import material
+from edge_core.keys import material
 
 
 class RootKey(ABC):
@@ -76,6 +76,10 @@ class RootStore(ABC):
     priority: int
     #: whether FaceSeal can replace or destroy the root here (not an environment variable)
     mutable: bool = True
+    #: whether the root never leaves a hardware token: no recovery kit, no import, keys made inside it
+    in_hardware: bool = False
+    #: whether this is the 0600 fallback file (a reset removes a stale copy of an old root from it otherwise)
+    is_fallback_file: bool = False
 
     @abstractmethod
     def available(self) -> bool:

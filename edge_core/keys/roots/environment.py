@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 
-from ...errors import RootStoreFixed
-from .. import material
-from .base import RootKey, RootStore, SoftwareRootKey
+from edge_core.errors import RootStoreFixed
+from edge_core.keys import material
+from edge_core.keys.roots.base import RootKey, RootStore, SoftwareRootKey
 
 VARIABLE = "FACESEAL_ROOT_KEY"
 

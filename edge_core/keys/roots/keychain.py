@@ -10,9 +10,9 @@ import keyring
 import keyring.errors
 from keyring.backend import KeyringBackend
 
-from ...errors import KeychainUnavailable, WrongRootKey
-from .. import material
-from .base import RootKey, RootStore, SoftwareRootKey
+from edge_core.errors import KeychainUnavailable, WrongRootKey
+from edge_core.keys import material
+from edge_core.keys.roots.base import RootKey, RootStore, SoftwareRootKey
 
 SERVICE = "faceseal"
 ACCOUNT = "root-key"

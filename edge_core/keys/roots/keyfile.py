@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ... import paths
-from .. import material
-from .base import RootKey, RootStore, SoftwareRootKey
+from edge_core.support import paths
+from edge_core.keys import material
+from edge_core.keys.roots.base import RootKey, RootStore, SoftwareRootKey
 
 FILENAME = "root_key.hex"
 
@@ -18,6 +18,7 @@ FILENAME = "root_key.hex"
 class FileRootStore(RootStore):
     name = "file"
     priority = 10
+    is_fallback_file = True
 
     def __init__(self, keys_dir: Path) -> None:
         self.path = keys_dir / FILENAME

@@ -29,11 +29,11 @@ from typing import Any
 import keyring
 import keyring.errors
 
-from ... import paths
-from ...errors import DataDirUnreadable, HsmPinIncorrect, HsmUnavailable, KeychainUnavailable
-from ...faults import checkpoint
-from .. import material
-from .base import RootKey, RootStore
+from edge_core.support import paths
+from edge_core.errors import DataDirUnreadable, HsmPinIncorrect, HsmUnavailable, KeychainUnavailable
+from edge_core.support.faults import checkpoint
+from edge_core.keys import material
+from edge_core.keys.roots.base import RootKey, RootStore
 
 POINTER_FILENAME = "hsm.json"
 PIN_VARIABLE = "FACESEAL_HSM_PIN"
@@ -178,6 +178,7 @@ class Pkcs11RootKey(RootKey):
 class Pkcs11RootStore(RootStore):
     name = "pkcs11"
     priority = 40
+    in_hardware = True
 
     def __init__(self, keys_dir: Path, keychain_account: str, location: HsmLocation, pin: str | None = None) -> None:
         self.keys_dir = keys_dir

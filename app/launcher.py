@@ -1,0 +1,30 @@
+"""The ``faceseal`` entry point: the window when there is a screen and no command, else the command line.
+
+The command line itself lives in :mod:`edge_core.cli` and knows nothing of Qt;
+this launcher adds the one command that needs the window (``self-test``, which
+opens it) and opens the window for a bare ``faceseal``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from edge_core.cli.main import main as cli_main
+
+from . import selftest
+from .display import has_display
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv and has_display():
+        from .main import main as open_window  # Qt loads only when the window opens
+
+        return open_window([])
+    return cli_main(argv, extra=[("self-test", selftest.command,
+                                  "check this installation (vault, models, window) in a throw-away folder; "
+                                  "never touches your data")])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

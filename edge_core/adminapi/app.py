@@ -1,0 +1,255 @@
+"""The admin API: the use cases of :mod:`edge_core.ops` over HTTP on loopback, for this machine's owner.
+
+Every request checks, before anything else, that the Host header names a
+loopback address (a web page that DNS-rebinds a name to 127.0.0.1 is turned
+away) and that the bearer token matches. The vault is opened per request and
+closed after it, under one lock, so keys are in memory only while a request
+needs them, a lock or the kill switch takes effect at once, and two key
+operations never interleave (the key lock also serialises them with other
+processes). Every answer is a result's ``as_dict``: the same JSON as
+``faceseal --json``. Errors are ``{"error", "kind"}``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from fastapi import Depends, FastAPI, Request
+from fastapi import Path as PathParam
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+
+from edge_core import ops
+from edge_core.adminapi import token as tokens
+from edge_core.biometrics import pack_info
+from edge_core.errors import DataError, FaceSealError, KeyHierarchyError, UnknownIdentity, UsageError
+from edge_core.ops import Probe, Source
+from edge_core.support import database
+from edge_core.vault.embeddings import MAX_DIM
+from edge_core.vault.store import Vault
+
+PREFIX = "/api/v1"
+OPENAPI_URL = f"{PREFIX}/openapi.json"
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
+Answer = dict[str, Any]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ResetRequest(_Body):
+    """What the reset keeps; every field defaults to clearing it, as ``faceseal reset`` does."""
+
+    clear_audit: bool = True
+    clear_outbox: bool = True
+    rotate_device_key: bool = True
+
+
+class RotateRequest(_Body):
+    deep: bool = False
+    """Also reseal every template under new keys (``faceseal rotate-key --deep``)."""
+
+
+class MatchRequest(_Body):
+    """A ready embedding (the API has no camera: its answers are never live)."""
+
+    embedding: list[float] = Field(min_length=2, max_length=MAX_DIM)
+    pack: str = Field(default=ops.EXTERNAL_PACK, min_length=1, max_length=64)
+    threshold: float | None = None
+    liveness: bool = False
+    """Asking for a liveness check is refused: an embedding is not a moving picture."""
+
+
+class VerifyRequest(MatchRequest):
+    name: str = Field(min_length=1, max_length=128)
+
+
+class PolicyRequest(_Body):
+    changes: dict[str, bool | int | float] = Field(min_length=1, max_length=32)
+
+
+class ThresholdRequest(_Body):
+    value: float | None = None
+    """The new threshold; ``null`` goes back to the pack's default."""
+
+
+class ErrorAnswer(BaseModel):
+    error: str
+    kind: str
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorAnswer, "description": text} for code, text in (
+        (400, "bad request"), (401, "missing or wrong bearer token"), (404, "no such identity"),
+        (409, "refused in the vault's current state"), (421, "not a loopback Host"),
+        (500, "stored data cannot be read"), (503, "the root key is unavailable, locked or revoked"),
+    )
+}
+
+
+def _status_code(error: FaceSealError) -> int:
+    if isinstance(error, UsageError):
+        return 400
+    if isinstance(error, UnknownIdentity):
+        return 404
+    if isinstance(error, KeyHierarchyError):
+        return 503
+    if isinstance(error, DataError):
+        return 500
+    return 409
+
+
+def _error(status: int, message: str, kind: str, **headers: str) -> JSONResponse:
+    return JSONResponse({"error": message, "kind": kind}, status_code=status, headers=headers or None)
+
+
+def _loopback_host(header: str) -> bool:
+    """Whether a Host header (with or without port, IPv6 in brackets) names a loopback address."""
+    host = header.lower()
+    host = host[: host.find("]") + 1] if host.startswith("[") else host.split(":", 1)[0]
+    return host in LOOPBACK_HOSTS
+
+
+def _probe(body: MatchRequest) -> Probe:
+    default = ops.EXTERNAL_THRESHOLD if body.pack == ops.EXTERNAL_PACK else pack_info(body.pack).default_threshold
+    return Probe(Source.EMBEDDING, body.pack, default, np.asarray([body.embedding], dtype=np.float32))
+
+
+def create_app(home: Path) -> FastAPI:
+    """The app for the data directory ``home``; the token is made now if there is none."""
+    expected = tokens.load_or_create(home)
+    vault_lock = threading.Lock()
+    app = FastAPI(title="FaceSeal admin API", version="1", openapi_url=OPENAPI_URL, docs_url=None, redoc_url=None)
+    bearer = HTTPBearer(auto_error=False)  # documents the scheme; the middleware enforces it
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        if not _loopback_host(request.headers.get("host", "")):
+            return _error(421, "this API answers only to a loopback Host (127.0.0.1, localhost, [::1])", "ForeignHost")
+        if request.url.path != OPENAPI_URL:
+            scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not tokens.matches(presented.strip(), expected):
+                return _error(401, "a valid bearer token is required (see <data>/edge_token)", "Unauthorized",
+                              **{"WWW-Authenticate": "Bearer"})
+        return await call_next(request)
+
+    @app.exception_handler(FaceSealError)
+    async def faceseal_error(request: Request, error: FaceSealError) -> JSONResponse:
+        return _error(_status_code(error), str(error), type(error).__name__)
+
+    @app.exception_handler(database.Error)
+    async def database_error(request: Request, error: database.Error) -> JSONResponse:
+        translated = database.translate(error)
+        return _error(_status_code(translated), str(translated), type(translated).__name__)
+
+    def with_vault(action: Callable[[Vault], Any]) -> Any:
+        with vault_lock:
+            vault = ops.open_vault(home)
+            try:
+                result = action(vault)
+            finally:
+                vault.close()
+        return [item.as_dict() for item in result] if isinstance(result, list) else result.as_dict()
+
+    def reset(body: ResetRequest | None) -> Answer:
+        wanted = body or ResetRequest()
+        return with_vault(lambda vault: ops.reset(vault, keep_audit=not wanted.clear_audit,
+                                                  keep_outbox=not wanted.clear_outbox,
+                                                  keep_device_key=not wanted.rotate_device_key))
+
+    @app.get(f"{PREFIX}/status", responses=ERRORS)
+    def status(_: Any = Depends(bearer)) -> Answer:
+        """Where the root lives, its fingerprint and age, recovery kit, policy, counts."""
+        return with_vault(ops.status)
+
+    @app.post(f"{PREFIX}/admin/rotate-key", responses=ERRORS)
+    def rotate_key(body: RotateRequest | None = None, _: Any = Depends(bearer)) -> Answer:
+        """A new root; every vault key re-wrapped under it (``deep``: every template resealed too).
+
+        ``rotated_at`` is epoch seconds, ``rotated_at_iso`` the same instant in ISO 8601; the counts say
+        what was really touched. Requests run one at a time.
+        """
+        return with_vault(lambda vault: ops.rotate(vault, deep=(body or RotateRequest()).deep))
+
+    @app.post(f"{PREFIX}/admin/reset", responses=ERRORS)
+    def reset_everything(body: ResetRequest | None = None, _: Any = Depends(bearer)) -> Answer:
+        """Reset: delete every person and template and destroy the root, keeping only what the body says."""
+        return reset(body)
+
+    @app.post(f"{PREFIX}/settings/delete_identity", responses=ERRORS, deprecated=True)
+    def reset_alias(body: ResetRequest | None = None, _: Any = Depends(bearer)) -> Answer:
+        """The seed contract's name for a full reset (every person, not one): an alias of ``/admin/reset``."""
+        return reset(body)
+
+    @app.get(f"{PREFIX}/identities", responses=ERRORS)
+    def identities(_: Any = Depends(bearer)) -> list[Answer]:
+        """Everyone enrolled: name, samples, pack, enrolment time."""
+        return with_vault(ops.list_identities)
+
+    @app.delete(PREFIX + "/identities/{name}", responses=ERRORS)
+    def delete_person(name: str = PathParam(min_length=1, max_length=128), _: Any = Depends(bearer)) -> Answer:
+        """Crypto-shred one person: their templates and identity key are gone for good."""
+        return with_vault(lambda vault: ops.delete_identity(vault, name))
+
+    @app.post(PREFIX + "/identities/{name}/delete", responses=ERRORS)
+    def delete_identity(name: str = PathParam(min_length=1, max_length=128), _: Any = Depends(bearer)) -> Answer:
+        """The same as ``DELETE /identities/{name}``, for clients that only POST."""
+        return with_vault(lambda vault: ops.delete_identity(vault, name))
+
+    @app.post(f"{PREFIX}/verify", responses=ERRORS)
+    def verify(body: VerifyRequest, _: Any = Depends(bearer)) -> Answer:
+        """Is this embedding the named person? Policy bounds, lockout and audit as in every front end."""
+        return with_vault(lambda vault: ops.verify(vault, body.name, _probe(body), body.threshold, body.liveness))
+
+    @app.post(f"{PREFIX}/identify", responses=ERRORS)
+    def identify(body: MatchRequest, _: Any = Depends(bearer)) -> Answer:
+        """Who is this embedding? Policy bounds, lockout and audit as in every front end."""
+        return with_vault(lambda vault: ops.identify(vault, _probe(body), body.threshold, body.liveness))
+
+    @app.get(PREFIX + "/thresholds/{pack}", responses=ERRORS)
+    def get_threshold(pack: str = PathParam(min_length=1, max_length=64), _: Any = Depends(bearer)) -> Answer:
+        """A pack's match threshold in force, its default and the policy's bounds."""
+        default = ops.EXTERNAL_THRESHOLD if pack == ops.EXTERNAL_PACK else pack_info(pack).default_threshold
+        return with_vault(lambda vault: ops.threshold(vault, pack, default))
+
+    @app.put(PREFIX + "/thresholds/{pack}", responses=ERRORS)
+    def set_threshold(body: ThresholdRequest, pack: str = PathParam(min_length=1, max_length=64),
+                      _: Any = Depends(bearer)) -> Answer:
+        """Choose a pack's threshold within the policy's bounds (audited); ``null`` restores the default."""
+        default = ops.EXTERNAL_THRESHOLD if pack == ops.EXTERNAL_PACK else pack_info(pack).default_threshold
+        return with_vault(lambda vault: ops.threshold(vault, pack, default, body.value, body.value is None))
+
+    @app.get(f"{PREFIX}/policy", responses=ERRORS)
+    def policy(_: Any = Depends(bearer)) -> Answer:
+        """The security policy in force."""
+        return with_vault(ops.policy_show)
+
+    @app.post(f"{PREFIX}/policy", responses=ERRORS)
+    def change_policy(body: PolicyRequest, _: Any = Depends(bearer)) -> Answer:
+        """Change settings (the whole result is validated; audited with old and new values)."""
+        return with_vault(lambda vault: ops.policy_set(vault, body.changes))
+
+    @app.post(f"{PREFIX}/lock", responses=ERRORS)
+    def lock(_: Any = Depends(bearer)) -> Answer:
+        """Every FaceSeal process on this data drops its keys until unlocked (audited)."""
+        with vault_lock:
+            return ops.lock(home).as_dict()
+
+    @app.post(f"{PREFIX}/unlock", responses=ERRORS)
+    def unlock(_: Any = Depends(bearer)) -> Answer:
+        """Lift the lock (a revoked root stays revoked; audited)."""
+        with vault_lock:
+            return ops.unlock(home).as_dict()
+
+    @app.get(f"{PREFIX}/audit/verify", responses=ERRORS)
+    def audit_verify(_: Any = Depends(bearer)) -> Answer:
+        """Recompute the audit chain; ``problems`` names every edited, inserted or removed event."""
+        return with_vault(ops.audit_verify)
+
+    return app

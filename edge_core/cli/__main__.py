@@ -1,0 +1,7 @@
+"""``python -m edge_core.cli``: the command line alone (no window, no self-test; ``faceseal`` adds those)."""
+
+import sys
+
+from .main import main
+
+sys.exit(main())

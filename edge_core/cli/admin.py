@@ -1,0 +1,58 @@
+"""``policy ...``, ``audit ...`` (chain check, events, signed evidence) and ``serve`` (the local admin API)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from edge_core import ops
+from edge_core.cli.framework import Commands, Reply, answer, with_vault
+from edge_core.cli.prompts import confirm
+from edge_core.vault.store import Vault
+
+TAMPERED = 4
+
+
+def _policy_reset(vault: Vault, args: argparse.Namespace) -> Reply:
+    confirm(args.yes, "Replace the policy with the defaults?")
+    return answer(ops.policy_reset(vault))
+
+
+def _audit_verify(args: argparse.Namespace) -> Reply:
+    if args.evidence is not None:
+        report = ops.verify_evidence(args.evidence)
+    else:
+        with ops.open_vault() as vault:
+            report = ops.audit_verify(vault)
+    return report, 0 if report.intact else TAMPERED
+
+
+def _serve(args: argparse.Namespace) -> Reply:
+    from edge_core.adminapi.server import serve  # FastAPI and uvicorn load only for this command
+
+    serve(args.host, args.port)
+    return answer({"status": "stopped"})
+
+
+def register(commands: Commands) -> None:
+    commands.group("policy", "the security policy (MAC-protected file in the data directory)")
+    commands.add("policy show", with_vault(lambda vault, _args: answer(ops.policy_show(vault))), "the policy in force")
+    p = commands.add("policy set", with_vault(
+        lambda vault, args: answer(ops.policy_set(vault, ops.parse_policy_changes(args.settings)))),
+        "change settings, e.g. max_root_age_days=30 (refused if invalid)")
+    p.add_argument("settings", nargs="+", metavar="NAME=VALUE")
+    p = commands.add("policy reset", with_vault(_policy_reset), "back to the defaults (also after a tampered file)")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+    commands.group("audit", "the tamper-evident audit log")
+    p = commands.add("audit verify", _audit_verify, "check the hash chain; names any edited, inserted or removed event")
+    p.add_argument("--evidence", type=Path, metavar="EVIDENCE.zip",
+                   help="check an exported evidence zip offline instead of this vault")
+    commands.add("audit list", with_vault(lambda vault, _args: answer(ops.audit_list(vault))), "print the events")
+    p = commands.add("audit export", with_vault(lambda vault, args: answer(ops.audit_export(vault, args.out))),
+                     "write signed evidence (events, signed head, public key) as a zip")
+    p.add_argument("--out", type=Path, required=True, metavar="EVIDENCE.zip")
+
+    p = commands.add("serve", _serve, "the local admin API over HTTP on 127.0.0.1 (bearer token in <data>/edge_token)")
+    p.add_argument("--port", type=int, default=8787, help="default 8787")
+    p.add_argument("--host", default="127.0.0.1", help="a loopback address only (default 127.0.0.1)")

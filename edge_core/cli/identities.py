@@ -1,0 +1,73 @@
+"""``status``, ``enroll``, ``verify``, ``identify``, ``list``, ``delete-identity`` and ``threshold``."""
+
+from __future__ import annotations
+
+import argparse
+
+from edge_core import ops
+from edge_core.biometrics import default_pack_name, pack_info
+from edge_core.cli.framework import Commands, Reply, answer, with_vault
+from edge_core.cli.prompts import confirm
+from edge_core.cli.sources import add_source_arguments, enrolment_probe, match_probe
+from edge_core.ops.results import Decision
+from edge_core.vault.store import Vault
+
+NO_MATCH = 10
+LIVENESS_FAILED = 11
+
+
+def decided(decision: Decision) -> Reply:
+    """Exit 0 on a match, 11 when the liveness check failed, 10 on no match."""
+    return decision, 0 if decision.match else LIVENESS_FAILED if decision.liveness_failed else NO_MATCH
+
+
+def _enroll(args: argparse.Namespace) -> Reply:
+    probe = enrolment_probe(args)  # capture before the vault opens: a camera may take a while
+    with ops.open_vault() as vault:
+        return answer(ops.enrol(vault, args.name, probe, add=args.add))
+
+
+def _verify(vault: Vault, args: argparse.Namespace) -> Reply:
+    return decided(ops.verify(vault, args.name, match_probe(args, vault, args.name), args.threshold, args.liveness))
+
+
+def _identify(vault: Vault, args: argparse.Namespace) -> Reply:
+    return decided(ops.identify(vault, match_probe(args, vault, None), args.threshold, args.liveness))
+
+
+def _delete(vault: Vault, args: argparse.Namespace) -> Reply:
+    vault.identity_id(args.name)  # an unknown name is refused before anything is asked
+    confirm(args.yes, f"Delete '{args.name}' and crypto-shred their templates?")
+    return answer(ops.delete_identity(vault, args.name))
+
+
+def _threshold(vault: Vault, args: argparse.Namespace) -> Reply:
+    pack = args.pack or default_pack_name()
+    default = ops.EXTERNAL_THRESHOLD if pack == ops.EXTERNAL_PACK else pack_info(pack).default_threshold
+    return answer(ops.threshold(vault, pack, default, args.value, args.clear))
+
+
+def register(commands: Commands) -> None:
+    commands.add("status", with_vault(lambda vault, _args: answer(ops.status(vault))),
+                 "where the root key lives, key ages, counts, data path")
+    p = commands.add("enroll", _enroll, "enrol a person: each sample becomes its own sealed template")
+    p.add_argument("name")
+    p.add_argument("--add", action="store_true", help="add samples to an identity already enrolled")
+    add_source_arguments(p, enrol=True)
+    p = commands.add("verify", with_vault(_verify),
+                     "is this the person they claim to be? (exit 0 match, 10 no match, 11 liveness check failed)")
+    p.add_argument("name")
+    add_source_arguments(p, enrol=False)
+    add_source_arguments(commands.add("identify", with_vault(_identify),
+                                      "who is this? every face of a group photo is named "
+                                      "(exit 0 match, 10 no match, 11 liveness check failed)"), enrol=False)
+    commands.add("list", with_vault(lambda vault, _args: answer(ops.list_identities(vault))),
+                 "the enrolled identities")
+    p = commands.add("delete-identity", with_vault(_delete), "crypto-shred one person's templates")
+    p.add_argument("name")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p = commands.add("threshold", with_vault(_threshold),
+                     "show or choose a pack's match threshold (the window's Settings use the same one)")
+    p.add_argument("value", nargs="?", type=float, help="the new threshold, within the policy's range")
+    p.add_argument("--pack", help="model pack (default: the installed default)")
+    p.add_argument("--clear", action="store_true", help="back to the pack's measured default")

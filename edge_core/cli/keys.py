@@ -1,0 +1,113 @@
+"""``rotate-key``, ``reset``, ``key ...`` (bring your own key, recovery kit, HSM, kill switch), ``lock``, ``unlock``.
+
+Secrets (a key, a kit passphrase, an HSM PIN) come from a file, standard
+input, an environment variable or a terminal prompt: never echoed, never from
+the command line's words, never part of an error message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from edge_core import ops
+from edge_core.cli.framework import Commands, Reply, answer, with_vault
+from edge_core.cli.prompts import confirm, secret
+from edge_core.errors import UsageError
+from edge_core.keys import material
+from edge_core.keys.roots.pkcs11 import PIN_VARIABLE
+from edge_core.ops.keys import NO_KIT_WARNING
+from edge_core.vault.store import Vault
+
+PASSPHRASE_VARIABLE = "FACESEAL_KIT_PASSPHRASE"
+
+
+def _key_given(args: argparse.Namespace) -> bytes:
+    """The key from --hex, --base64 (either may be '-' for standard input) or --file, by the one parser."""
+    if args.file is not None:
+        try:
+            return material.parse_key(args.file.read_bytes(), "file", str(args.file))
+        except OSError:
+            raise UsageError(f"{args.file} cannot be read") from None
+    form, value = ("hex", args.hex) if args.hex is not None else ("base64", args.base64)
+    text = sys.stdin.readline() if value == "-" else value
+    return material.parse_key(text, form, f"--{form}")
+
+
+def _rotate(vault: Vault, args: argparse.Namespace) -> Reply:
+    return answer(ops.rotate(vault, deep=args.deep))
+
+
+def _reset(args: argparse.Namespace) -> Reply:
+    vault = ops.open_vault()  # closed by the reset itself (or below, if refused)
+    try:
+        confirm(args.yes, "Delete every template and destroy the root key?")
+        return answer(ops.reset(vault, args.keep_audit, args.keep_outbox, args.keep_device_key))
+    finally:
+        vault.close()
+
+
+def _export(vault: Vault, args: argparse.Namespace) -> Reply:
+    ops.check_exportable(vault)  # an HSM root is refused before anything is asked
+    passphrase = secret("kit passphrase", PASSPHRASE_VARIABLE, args.passphrase_file, twice=True)
+    return answer(ops.export_recovery_kit(vault, args.out, passphrase))
+
+
+def _restore(args: argparse.Namespace) -> Reply:
+    passphrase = secret("kit passphrase", PASSPHRASE_VARIABLE, args.passphrase_file)
+    return answer(ops.restore_recovery_kit(None, args.source, passphrase))
+
+
+def _revoke(args: argparse.Namespace) -> Reply:
+    vault = ops.open_vault()
+    try:
+        warning = "" if ops.kit_covers_root(vault) else f"Warning: {NO_KIT_WARNING}. "
+        confirm(args.yes, f"{warning}Destroy the root key {vault.root.fingerprint} ({vault.root_store.describe()})?")
+        return answer(ops.revoke_root_key(vault))
+    finally:
+        vault.close()
+
+
+def _move_to_hsm(vault: Vault, args: argparse.Namespace) -> Reply:
+    pin = secret(f"PIN of token '{args.token}'", PIN_VARIABLE, None)
+    return answer(ops.move_root_to_hsm(vault, args.module, args.token, args.key_label, pin))
+
+
+def register(commands: Commands) -> None:
+    p = commands.add("rotate-key", with_vault(_rotate), "replace the root key; the vault key is re-wrapped under it")
+    p.add_argument("--deep", action="store_true", help="also reseal every template under new keys")
+    p = commands.add("reset", _reset, "delete every template and destroy the root key")
+    p.add_argument("--keep-audit", action="store_true", help="keep the audit log")
+    p.add_argument("--keep-outbox", action="store_true", help="keep the telemetry outbox")
+    p.add_argument("--keep-device-key", action="store_true", help="keep the device identity key")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+    commands.group("key", "the root key: bring your own, recovery kit, HSM, kill switch")
+    p = commands.add("key import", with_vault(lambda vault, args: answer(ops.import_root_key(vault, _key_given(args)))),
+                     "make your own 256-bit key the root (previous root destroyed)")
+    given = p.add_mutually_exclusive_group(required=True)
+    given.add_argument("--hex", metavar="HEX", help="64 hex characters, or '-' to read them from standard input")
+    given.add_argument("--base64", metavar="B64", help="base64 of 32 bytes, or '-' to read it from standard input")
+    given.add_argument("--file", type=Path, metavar="FILE", help="a file holding the 32 raw bytes, or their hex or base64")
+    commands.add("key generate", with_vault(lambda vault, _args: answer(ops.generate_root_key(vault))),
+                 "a fresh random root (previous root destroyed)")
+    p = commands.add("key export", with_vault(_export), "write a recovery kit: the root sealed under a passphrase (Argon2id)")
+    p.add_argument("--out", type=Path, required=True, metavar="KIT.json")
+    p.add_argument("--passphrase-file", type=Path, metavar="FILE", help=f"else {PASSPHRASE_VARIABLE}, else asked")
+    p = commands.add("key restore", _restore, "bring the root back from a recovery kit (same or new machine)")
+    p.add_argument("--from", dest="source", type=Path, required=True, metavar="KIT.json")
+    p.add_argument("--passphrase-file", type=Path, metavar="FILE", help=f"else {PASSPHRASE_VARIABLE}, else asked")
+    p = commands.add("key revoke", _revoke, "kill switch: destroy the root where it lives; nothing opens after")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p = commands.add("key move-to-hsm", with_vault(_move_to_hsm),
+                     f"move the root into a PKCS#11 token (PIN from {PIN_VARIABLE} or asked)")
+    p.add_argument("--module", required=True, metavar="PATH", help="the token's PKCS#11 library (.so)")
+    p.add_argument("--token", required=True, metavar="LABEL", help="the token's label")
+    p.add_argument("--key-label", metavar="LABEL", help="the key object's label (default: one per data directory)")
+    commands.add("key move-to-keychain", with_vault(lambda vault, _args: answer(ops.move_root_to_keychain(vault))),
+                 "move the root out of the HSM into the keychain (or key file)")
+
+    commands.add("lock", lambda _args: answer(ops.lock()),
+                 "drop every key from memory in every FaceSeal process until 'faceseal unlock' (audited)")
+    commands.add("unlock", lambda _args: answer(ops.unlock()), "lift the lock (a revoked root stays revoked; audited)")

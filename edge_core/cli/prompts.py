@@ -1,0 +1,41 @@
+"""Asking a person at the terminal: the one confirmation rule, and secrets that never come from argv."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from pathlib import Path
+
+from edge_core.errors import UsageError
+
+
+def confirm(given: bool, question: str, flag: str = "--yes", stakes: str = "This cannot be undone.") -> None:
+    """Go on only if ``flag`` was given, or a person typed 'yes' at a terminal; else nothing happens.
+
+    The one confirmation of the command line: destructive commands (``--yes``)
+    and licences to accept (``--accept-licence``) alike.
+    """
+    if given:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError(f"{question} {stakes} (pass {flag} to confirm)")
+    if input(f"{question} {stakes} Type 'yes' to go on: ").strip().lower() != "yes":
+        raise UsageError("cancelled; nothing was changed")
+
+
+def secret(prompt: str, variable: str, source_file: Path | None, twice: bool = False) -> str:
+    """A secret from a file (first line), a variable, or a terminal prompt; never from argv."""
+    if source_file is not None:
+        try:
+            return source_file.read_text("utf-8").splitlines()[0] if source_file.stat().st_size else ""
+        except (OSError, UnicodeDecodeError):
+            raise UsageError(f"{source_file} cannot be read as a text file") from None
+    if variable in os.environ:
+        return os.environ[variable]
+    if not sys.stdin.isatty():
+        raise UsageError(f"no terminal to ask for the {prompt}: set {variable} or give it in a file")
+    value = getpass.getpass(f"{prompt}: ")
+    if twice and getpass.getpass(f"{prompt} again: ") != value:
+        raise UsageError(f"the two {prompt}s differ; nothing was written")
+    return value

@@ -1,0 +1,119 @@
+"""Where a command line's face comes from: exactly one of a ready embedding, photos, a video file or a camera.
+
+Photos, video and camera go through the pack's pipeline; the resulting probe
+remembers the pack, and a probe from one pack is never compared with
+templates of another. With ``--liveness`` (or when the policy requires it for
+a camera) the face comes from a liveness session instead, its prompts shown
+on stderr. Whether liveness is needed, and what its outcome means, the use
+cases decide (:mod:`edge_core.ops.identities`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from edge_core import ops
+from edge_core.biometrics import Camera, ImageFiles, VideoFile, collect_samples, default_pack_name, load_pack, read_image
+from edge_core.errors import PolicyViolation, UsageError
+from edge_core.liveness import Progress
+from edge_core.liveness.check import check_liveness
+from edge_core.ops import Probe, Source
+from edge_core.vault import embeddings
+from edge_core.vault.store import Vault
+
+CAMERA_FRAMES = 1800
+"""A camera session stops after this many frames whatever the clock says (a minute at 30 fps)."""
+
+
+def add_source_arguments(parser: argparse.ArgumentParser, enrol: bool) -> None:
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--embedding", type=Path, metavar="FILE.npy",
+                       help="a ready embedding: (d,) or, to enrol, (k, d) for k samples")
+    group.add_argument("--image", type=Path, nargs="+", metavar="IMAGE", help="one or more photos")
+    group.add_argument("--video", type=Path, metavar="FILE", help="a video file")
+    group.add_argument("--camera", type=int, metavar="N", help="a camera by index (0 is the first)")
+    parser.add_argument("--pack", help="model pack (default: the installed default; 'external' for --embedding)")
+    parser.add_argument("--largest", action="store_true", help="use the largest face when there are several")
+    if enrol:
+        parser.add_argument("--samples", type=int, default=5, help="good samples to take from a video or camera")
+    else:
+        parser.add_argument("--threshold", type=float,
+                            help="cosine similarity needed for a match (default: the one chosen for the pack, "
+                                 "else its own), within the policy's bounds")
+        parser.add_argument("--liveness", action="store_true",
+                            help="ask for head movements first, so a photo or a screen cannot pass (camera or video)")
+
+
+def source_of(args: argparse.Namespace) -> Source:
+    if args.camera is not None:
+        return Source.CAMERA
+    if args.video is not None:
+        return Source.VIDEO
+    return Source.PHOTO if args.image is not None else Source.EMBEDDING
+
+
+def enrolment_probe(args: argparse.Namespace) -> Probe:
+    """The samples to enrol from the source named on the command line."""
+    source = source_of(args)
+    if source is Source.EMBEDDING:
+        return Probe(source, args.pack or ops.EXTERNAL_PACK, ops.EXTERNAL_THRESHOLD, embeddings.load(args.embedding))
+    pipeline = load_pack(args.pack or default_pack_name())
+    if source is Source.PHOTO:
+        frames, wanted = ImageFiles(args.image), len(args.image)
+    else:
+        frames, wanted = (VideoFile(args.video) if source is Source.VIDEO else Camera(args.camera)), args.samples
+    if wanted < 1:
+        raise UsageError("--samples must be at least 1")
+    enrolment = collect_samples(pipeline, frames, samples=wanted, largest=args.largest)
+    return Probe(source, pipeline.pack, pipeline.threshold, enrolment.embeddings)
+
+
+def match_probe(args: argparse.Namespace, vault: Vault, name: str | None) -> Probe:
+    """The face to verify (``name``) or identify (``None``), after the checks that come before any capture.
+
+    An unknown or locked-out identity is refused before the camera opens; a
+    camera the policy wants a liveness check for, without ``--liveness``, is
+    refused with the flag that fixes it.
+    """
+    source = source_of(args)
+    if ops.liveness_needed(vault, source, args.liveness) and not args.liveness:
+        raise PolicyViolation("matching a face from a camera needs a liveness check: add --liveness (the policy "
+                              "requires it; 'faceseal policy set liveness_required=false' lifts that)")
+    ops.admit(vault, name)
+    if args.liveness:
+        return _live_probe(args, source)
+    if source is Source.EMBEDDING:
+        vectors = embeddings.load(args.embedding)
+        if vectors.shape[0] != 1:
+            raise UsageError(f"{args.embedding} holds {vectors.shape[0]} vectors; verify and identify take one")
+        return Probe(source, args.pack or ops.EXTERNAL_PACK, ops.EXTERNAL_THRESHOLD, vectors)
+    pipeline = load_pack(args.pack or default_pack_name())
+    if source is Source.PHOTO:
+        if len(args.image) != 1:
+            raise UsageError("verify and identify take one --image")
+        image = read_image(args.image[0])
+        _face, vector = pipeline.embed_one(image, largest=True)
+        faces = tuple((list(map(float, f.box)), v) for f, v in pipeline.analyze(image))
+        return Probe(source, pipeline.pack, pipeline.threshold, vector[None, :], faces)
+    frames = VideoFile(args.video) if source is Source.VIDEO else Camera(args.camera)
+    enrolment = collect_samples(pipeline, frames, samples=1, largest=args.largest)
+    return Probe(source, pipeline.pack, pipeline.threshold, enrolment.embeddings)
+
+
+def _live_probe(args: argparse.Namespace, source: Source) -> Probe:
+    pipeline = load_pack(args.pack or default_pack_name())
+    video = source is Source.VIDEO
+    frames = VideoFile(args.video) if video else Camera(args.camera, max_frames=CAMERA_FRAMES)
+    interactive = sys.stderr.isatty() and not args.json
+    result = check_liveness(pipeline, frames, video=video, fps=frames.fps if video else None,
+                            on_progress=_show if interactive else None)
+    if interactive:
+        sys.stderr.write("\n")
+    return Probe(source, pipeline.pack, pipeline.threshold, liveness=result)
+
+
+def _show(progress: Progress) -> None:
+    sys.stderr.write(f"\r[{progress.step}/{progress.steps}] {progress.prompt:<40}")
+    sys.stderr.flush()

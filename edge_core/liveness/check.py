@@ -1,0 +1,49 @@
+"""Running one liveness session over a camera or a video file, the same way for every front end.
+
+``check_liveness`` is how the CLI and the window both run a session, so the
+test seed and the clock are chosen the same way for both. What the outcome
+means for a verification (lockout, audit, "live") is decided by the use cases
+in :mod:`edge_core.ops`. Only a camera can be live: a video file runs the same
+session (that is how it is tested), but its answer stays ``live: false``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+
+from edge_core.biometrics import Frame, Pipeline
+from edge_core.errors import UsageError
+
+from edge_core.liveness.challenges import Timeline, draw_sequence
+from edge_core.liveness.result import LivenessResult, Progress
+from edge_core.liveness.session import run_session
+
+SEED_VARIABLE = "FACESEAL_LIVENESS_SEED"
+VIDEO_FPS = 25.0
+"""The timeline of a video file that declares no frame rate."""
+
+
+def _video_seed() -> int | None:
+    """The test seed: it fixes the challenge order of a video file (a camera never reads it)."""
+    text = os.environ.get(SEED_VARIABLE)
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise UsageError(f"{SEED_VARIABLE} must be a whole number") from None
+
+
+def check_liveness(pipeline: Pipeline, frames: Iterable[Frame], *, video: bool, fps: float | None = None,
+                   on_progress: Callable[[Progress], None] | None = None) -> LivenessResult:
+    """Run a challenge session over a camera, or over a video file (``video``) at its frame rate ``fps``.
+
+    A camera draws its challenges from ``secrets`` and times them on the wall
+    clock. A video file's frames are its clock (limits become frame budgets,
+    however fast it is decoded) and FACESEAL_LIVENESS_SEED may fix its order,
+    so a test video can answer one known sequence.
+    """
+    seed = _video_seed() if video else None
+    timeline = Timeline(fps or VIDEO_FPS) if video else Timeline()
+    return run_session(pipeline, frames, draw_sequence(seed), timeline, on_progress=on_progress)

@@ -1,0 +1,36 @@
+"""The use cases: one function per thing a person can do, shared by the CLI, the window and the admin API.
+
+Like Electrum's ``commands.py``: every front end parses its input, calls one
+of these, and renders the typed result (:mod:`edge_core.ops.results`). Every
+rule (policy bounds, lockout, liveness, audit, telemetry) is applied here and
+nowhere else, so a rule added here holds in all three front ends at once.
+
+* :mod:`.vaults`: open the vault, its status, lock and unlock;
+* :mod:`.identities`: enrol, verify, identify, list, delete, threshold;
+* :mod:`.keys`: rotate, reset, import/generate/export/restore/revoke/move the root;
+* :mod:`.settings`: the security policy;
+* :mod:`.audits`: the audit log and its signed evidence;
+* :mod:`.telemetry`: opt-in telemetry;
+* :mod:`.keyops`: the crash-safe machinery under the key operations (not for front ends).
+"""
+
+from edge_core.ops.audits import audit_export, audit_list, audit_verify, verify_evidence
+from edge_core.ops.identities import (
+    EXTERNAL_PACK, EXTERNAL_THRESHOLD, Probe, Source, admit, delete_identity, enrol, identify, list_identities,
+    liveness_needed, threshold, threshold_in_force, verify,
+)
+from edge_core.ops.keys import (
+    apply_start_policy, check_exportable, export_recovery_kit, generate_root_key, import_root_key, kit_covers_root,
+    move_root_to_hsm, move_root_to_keychain, reset, restore_recovery_kit, revoke_root_key, rotate,
+)
+from edge_core.ops.settings import parse_policy_changes, policy_reset, policy_set, policy_show
+from edge_core.ops.vaults import layout_for, lock, open_vault, status, unlock
+
+__all__ = [
+    "EXTERNAL_PACK", "EXTERNAL_THRESHOLD", "Probe", "Source", "admit", "apply_start_policy", "audit_export",
+    "audit_list", "audit_verify", "check_exportable", "delete_identity", "enrol", "export_recovery_kit",
+    "generate_root_key", "identify", "import_root_key", "kit_covers_root", "layout_for", "list_identities",
+    "liveness_needed", "lock", "move_root_to_hsm", "move_root_to_keychain", "open_vault", "parse_policy_changes",
+    "policy_reset", "policy_set", "policy_show", "reset", "restore_recovery_kit", "revoke_root_key", "rotate",
+    "status", "threshold", "threshold_in_force", "unlock", "verify", "verify_evidence",
+]

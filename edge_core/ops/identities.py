@@ -1,0 +1,224 @@
+"""The people in the vault: enrol, verify, identify, list, delete, and the match threshold.
+
+Every rule of a match attempt is decided here, once, for the CLI, the window
+and the admin API:
+
+* the threshold: the one chosen for the pack (or its measured default), or one
+  the caller names; either must lie within the policy's bounds;
+* the lockout: a locked-out identity (verify) or a locked-out identification
+  (identify, one counter per vault) is refused before anything is matched,
+  and every attempt counts, a failed liveness check included;
+* liveness: a face from a camera needs a passed liveness session while the
+  policy requires one; a caller may ask for one on a video file too; a photo or
+  an embedding can never be live; only a camera can be;
+* audit: every attempt is one ``verification`` or ``identification`` event,
+  with identity ids (never names), the outcome, the source and the liveness;
+* telemetry: one operational event, only while telemetry is on.
+
+A front end captures the face (:class:`Probe`), calls these, and renders the
+:class:`~edge_core.ops.results.Decision`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from edge_core.audit import chain as audit
+from edge_core.errors import PolicyViolation, UsageError
+from edge_core.liveness import LivenessResult
+from edge_core.ops.keyops import rotate
+from edge_core.ops.results import Decision, Deletion, Enrolment, FaceMatch, IdentitySummary, ThresholdReport
+from edge_core.policy import lockout, thresholds
+from edge_core.policy import rules as policy
+from edge_core.telemetry.events import Operation
+from edge_core.telemetry.recording import recorded
+from edge_core.vault.matching import MatchResult
+from edge_core.vault.store import Vault
+
+EXTERNAL_PACK = "external"
+"""The pack name of embeddings made outside FaceSeal (``--embedding``)."""
+EXTERNAL_THRESHOLD = 0.45
+
+
+class Source(enum.Enum):
+    """Where a face came from: it decides whether liveness can run, and whether the answer can be live."""
+
+    EMBEDDING = "embedding"
+    PHOTO = "photo"
+    VIDEO = "video"
+    CAMERA = "camera"
+
+    @property
+    def moving(self) -> bool:
+        """Whether a liveness session can run on it (a camera, or a video file)."""
+        return self in (Source.CAMERA, Source.VIDEO)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A face a front end captured, ready to enrol or match.
+
+    ``embeddings`` is (k, d): every sample to enrol, or the probe in its first
+    row. ``faces`` holds every face of a group photo with its box, for
+    identify. ``liveness`` is the outcome of the session that produced the
+    face, when one ran (its start face is then the probe).
+    """
+
+    source: Source
+    pack: str
+    default_threshold: float
+    embeddings: np.ndarray | None = None
+    faces: tuple[tuple[list[float], np.ndarray], ...] = ()
+    liveness: LivenessResult | None = None
+
+    @property
+    def vector(self) -> np.ndarray:
+        if self.liveness is not None and self.liveness.embedding is not None:
+            return self.liveness.embedding
+        if self.embeddings is None or not len(self.embeddings):
+            raise UsageError("no face to match was captured")
+        return self.embeddings[0]
+
+
+def _connection(vault: Vault, *args: Any, **kwargs: Any) -> Any:
+    return vault.open_connection
+
+
+# ------------------------------------------------------------------ the rules
+def threshold_in_force(vault: Vault, pack: str, default: float, chosen: float | None = None) -> float:
+    """The threshold of a match: ``chosen``, else the pack's chosen one, else its default; within the policy."""
+    if chosen is not None and not -1.0 <= chosen <= 1.0:
+        raise UsageError("a threshold is a cosine similarity between -1 and 1")
+    value = thresholds.in_force(vault, pack, default) if chosen is None else float(chosen)
+    policy.check_threshold(vault, value)
+    return value
+
+
+def liveness_needed(vault: Vault, source: Source, requested: bool = False) -> bool:
+    """Whether a match from ``source`` must run a liveness session first (asked for, or the policy's rule)."""
+    if requested and not source.moving:
+        raise UsageError("a liveness check needs a moving picture: a camera or a video file")
+    return requested or (source is Source.CAMERA and policy.liveness_required(vault))
+
+
+def admit(vault: Vault, name: str | None) -> str:
+    """Before anything is captured: the identity exists and is not locked out (identify: not locked out).
+
+    Returns the lockout subject (the identity's random id, or ``lockout.IDENTIFY``).
+    """
+    subject = lockout.IDENTIFY if name is None else vault.identity_id(name)
+    lockout.check(vault, subject)
+    return subject
+
+
+def _check_liveness_rule(vault: Vault, probe: Probe, requested: bool) -> None:
+    if liveness_needed(vault, probe.source, requested) and probe.liveness is None:
+        raise PolicyViolation(
+            "matching a face from a camera needs a liveness check (the policy requires it; "
+            "'faceseal policy set liveness_required=false' lifts that)" if not requested else
+            "a liveness check was asked for, but no liveness session ran"
+        )
+
+
+def _audit(vault: Vault, kind: str, probe: Probe, live: bool, **detail: Any) -> None:
+    liveness = probe.liveness
+    detail.update(live=live, source=probe.source.value,
+                  liveness="not_checked" if liveness is None else "passed" if liveness.passed else "failed")
+    if liveness is not None:
+        detail["risk"] = round(liveness.risk, 3)
+        if liveness.refusal is not None:
+            detail["refusal"] = liveness.refusal.code
+    with vault.writing() as tx:
+        audit.append(tx, kind, **detail)
+
+
+def _is_live(probe: Probe) -> bool:
+    return probe.source is Source.CAMERA and probe.liveness is not None and probe.liveness.passed
+
+
+# ---------------------------------------------------------------- use cases
+@recorded(Operation.ENROL, _connection)
+def enrol(vault: Vault, name: str, probe: Probe, add: bool = False) -> Enrolment:
+    """Seal each sample of ``probe`` as its own template of ``name`` (``add``: to one already enrolled)."""
+    if probe.embeddings is None:
+        raise UsageError("no samples to enrol were captured")
+    samples = vault.enroll(name, probe.embeddings, probe.pack, add=add)
+    return Enrolment(name, samples, probe.pack)
+
+
+@recorded(Operation.VERIFY, _connection)
+def verify(vault: Vault, name: str, probe: Probe, threshold: float | None = None,
+           liveness_requested: bool = False) -> Decision:
+    """Is this ``name``? Threshold bounds, lockout, liveness, audit and telemetry, in that order."""
+    chosen = threshold_in_force(vault, probe.pack, probe.default_threshold, threshold)
+    subject = admit(vault, name)
+    _check_liveness_rule(vault, probe, liveness_requested)
+    if probe.liveness is not None and (not probe.liveness.passed or probe.liveness.embedding is None):
+        lockout.record(vault, subject, matched=False)
+        _audit(vault, "verification", probe, False, identity=subject, match=False)
+        return Decision(name, None, chosen, False, probe.pack, False, probe.liveness)
+    result = vault.verify(name, probe.vector, probe.pack, chosen)
+    live = _is_live(probe)
+    lockout.record(vault, subject, result.match)
+    _audit(vault, "verification", probe, live, identity=subject, match=result.match)
+    return Decision(name, result.score, chosen, result.match, probe.pack, live, probe.liveness)
+
+
+@recorded(Operation.IDENTIFY, _connection)
+def identify(vault: Vault, probe: Probe, threshold: float | None = None,
+             liveness_requested: bool = False) -> Decision:
+    """Who is this? Every face of a group photo is named; the rules are those of :func:`verify`.
+
+    An identification fails (for the lockout) when no face matched anyone.
+    """
+    chosen = threshold_in_force(vault, probe.pack, probe.default_threshold, threshold)
+    admit(vault, None)
+    _check_liveness_rule(vault, probe, liveness_requested)
+    if probe.liveness is not None and (not probe.liveness.passed or probe.liveness.embedding is None):
+        lockout.record(vault, lockout.IDENTIFY, matched=False)
+        _audit(vault, "identification", probe, False, match=False, faces=1)
+        return Decision(None, None, chosen, False, probe.pack, False, probe.liveness)
+    best = vault.identify(probe.vector, probe.pack, chosen)
+    faces = [_face(vault.identify(vector, probe.pack, chosen), box) for box, vector in probe.faces] or None
+    matched = best.match or any(face.match for face in faces or [])
+    ids = {name: identity for identity, name in vault.identity_names().items()}
+    named = sorted({ids[m.name] for m in [best, *(faces or [])] if m.match and m.name in ids})
+    live = _is_live(probe)
+    lockout.record(vault, lockout.IDENTIFY, matched)
+    _audit(vault, "identification", probe, live, match=matched, identities=named, faces=len(faces or [1]))
+    return Decision(best.name, best.score, chosen, best.match, probe.pack, live, probe.liveness, faces)
+
+
+def _face(result: MatchResult, box: list[float]) -> FaceMatch:
+    return FaceMatch([round(float(v), 2) for v in box], result.name, round(result.score, 6), result.threshold,
+                     result.match, result.pack)
+
+
+def list_identities(vault: Vault) -> list[IdentitySummary]:
+    """Everyone enrolled, by name, with their sample count, pack and enrolment time."""
+    return [IdentitySummary(i.name, i.samples, i.pack, i.created_at) for i in vault.list_identities()]
+
+
+@recorded(Operation.DELETE, _connection)
+def delete_identity(vault: Vault, name: str) -> Deletion:
+    """Crypto-shred one person: their identity key becomes unrecoverable everywhere (the root rotates)."""
+    return rotate.delete_identity(vault, name)
+
+
+def threshold(vault: Vault, pack: str, default: float, value: float | None = None,
+              clear: bool = False) -> ThresholdReport:
+    """Show ``pack``'s threshold, or choose one (within the policy, audited), or go back to the default."""
+    if value is not None and clear:
+        raise UsageError("give a threshold or ask for the default, not both")
+    rules = policy.load(vault)
+    if value is not None:
+        threshold_in_force(vault, pack, default, value)
+        thresholds.choose(vault, pack, value)
+    elif clear:
+        thresholds.choose(vault, pack, None)
+    return ThresholdReport(pack, thresholds.in_force(vault, pack, default), default, pack in thresholds.chosen(vault),
+                           rules.threshold_min, rules.threshold_max)

@@ -1,0 +1,60 @@
+"""Hold your own key: moving the root into a PKCS#11 token and back out.
+
+Both directions are the crash-safe root switch with another store as target:
+the token generates the new root (non-extractable) and the vault keys are
+wrapped by it before the pointer file makes it active; the keychain root is
+destroyed after. Going back, a fresh software root is made, and the token's
+key object is destroyed once the switch commits. Templates are never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import replace
+from edge_core.errors import HsmUnavailable, KeyHierarchyError, RootStoreFixed, UsageError
+from edge_core.keys.roots import store_for_software_root
+from edge_core.keys.roots.keychain import KeychainRootStore
+from edge_core.keys.roots.pkcs11 import PIN_VARIABLE, HsmLocation, Pkcs11RootStore, default_key_label, forget_pin, keep_pin
+from edge_core.ops.keyops.rootswitch import replace_root
+from edge_core.ops.results import RootChange
+from edge_core.vault.store import Vault
+
+LABEL_RE = re.compile(r"^[\x20-\x7e]{1,64}$")
+
+
+def move_root_to_hsm(vault: Vault, module: str, token: str, key_label: str | None, pin: str) -> RootChange:
+    """Move the root into ``token`` (reached through the PKCS#11 ``module``); the PIN is checked first."""
+    source = vault.root_store
+    if source.in_hardware:
+        raise UsageError(f"the root already lives in an HSM ({source.describe()}); "
+                         "move it to the keychain first to change tokens")
+    if not source.mutable:
+        raise RootStoreFixed("the root comes from FACESEAL_ROOT_KEY, which FaceSeal cannot destroy after the move; "
+                             "unset it first")
+    account = vault.layout.keychain_account
+    label = key_label or default_key_label(account)
+    for what, value in (("token label", token), ("key label", label)):
+        if not LABEL_RE.match(value):
+            raise UsageError(f"the {what} must be 1 to 64 printable ASCII characters")
+    if not pin:
+        raise UsageError("the HSM PIN is empty")
+    target = Pkcs11RootStore(vault.layout.keys_dir, account, HsmLocation(str(module), token, label), pin=pin)
+    target.session()  # module, token and PIN are proven before anything changes
+    if os.environ.get(PIN_VARIABLE) != pin:
+        if not KeychainRootStore(account=account).available():
+            target.close()
+            raise HsmUnavailable(f"there is no OS keychain to keep the HSM PIN in; set {PIN_VARIABLE} instead")
+        keep_pin(account, pin)
+    result = replace_root(vault, "moved", "root_moved", target, None, to="pkcs11", token=token, key_label=label)
+    return replace(result, to="pkcs11", token=token, key_label=label)
+
+
+def move_root_to_keychain(vault: Vault) -> RootChange:
+    """Bring the root out of the token: a fresh software root, the token's key destroyed."""
+    if not vault.root_store.in_hardware:
+        raise KeyHierarchyError(f"the root is not in an HSM; it lives in: {vault.root_store.describe()}")
+    target = store_for_software_root(vault.layout.keys_dir, vault.layout.keychain_account)
+    result = replace_root(vault, "moved", "root_moved", target, None, to=target.name)
+    forget_pin(vault.layout.keychain_account)
+    return replace(result, to=target.name)

@@ -1,0 +1,104 @@
+"""Finishing, on the next open, a key operation that a crash interrupted.
+
+Called by :meth:`Vault.open` under the exclusive key lock, before anything else
+touches the data. Each case is decided from what is on disk alone.
+"""
+
+from __future__ import annotations
+
+import os
+
+from edge_core.support import database, paths
+from edge_core.errors import DataDirUnreadable, RootKeyMissing, WrongRootKey
+from edge_core.keys import roots
+from edge_core.keys.keystore import KeyStore, UnlockedKeys
+from edge_core.keys.roots import RootKey, RootStore
+from edge_core.vault.layout import Layout
+from edge_core.ops.keyops.common import live_versions, retire_dead_versions
+
+
+def finish_reset(layout: Layout) -> tuple[RootStore, RootKey, UnlockedKeys] | None:
+    """Complete or discard a staged reset; returns the unlocked keys when it completed one.
+
+    The staged key store opens with the active root only if the reset reached
+    its commit point (the root switch): then finish the swap. Otherwise the
+    reset never happened and its staging is thrown away.
+    """
+    if layout.staged_keystore.exists():
+        try:
+            store, root = roots.find_root(layout.keys_dir, layout.keychain_account)
+            keys = KeyStore.load(layout.staged_keystore).unlock(root)
+        except (WrongRootKey, RootKeyMissing, DataDirUnreadable):
+            _discard_staging(layout)
+            return None
+        os.replace(layout.staged_keystore, layout.keystore)
+        paths.fsync_dir(layout.keys_dir)
+        _swap_database(layout)
+        return store, root, keys
+    if layout.staged_db.exists():
+        # The key store was swapped already if (and only if) it opens the staged database.
+        store, root = roots.find_root(layout.keys_dir, layout.keychain_account)
+        keys = KeyStore.load(layout.keystore).unlock(root)
+        try:
+            database.connect(layout.staged_db, keys.database).close()
+        except DataDirUnreadable:
+            _discard_staging(layout)
+            return None
+        _swap_database(layout)
+    return None
+
+
+def _discard_staging(layout: Layout) -> None:
+    layout.staged_keystore.unlink(missing_ok=True)
+    for path in layout.db_files(layout.staged_db):
+        path.unlink(missing_ok=True)
+
+
+def _swap_database(layout: Layout) -> None:
+    for path in layout.db_files():
+        path.unlink(missing_ok=True)
+    os.replace(layout.staged_db, layout.db)
+    for path in layout.db_files(layout.staged_db)[1:]:
+        path.unlink(missing_ok=True)
+    paths.fsync_dir(layout.home)
+
+
+def finish_revocation(layout: Layout) -> None:
+    """Destroy any root a kill switch killed before it could destroy it: revoked means gone."""
+    if not layout.keystore.exists() or KeyStore.load(layout.keystore).revoked is None:
+        return
+    destroy_every_root(layout)
+
+
+def destroy_every_root(layout: Layout) -> list[str]:
+    """Destroy the root in every store FaceSeal can change; returns the stores that held one."""
+    destroyed = []
+    for store in roots.candidate_stores(layout.keys_dir, layout.keychain_account):
+        try:
+            if store.mutable and store.destroy():
+                destroyed.append(store.name)
+        finally:
+            store.close()
+    return destroyed
+
+
+def finish_pending(vault) -> None:
+    """Drop wraps left by an interrupted rotation and destroy dead vault key versions.
+
+    After a crash between a shred's commit and its root switch, the old vault
+    key version still exists; destroying it now makes the shred final.
+    """
+    ks = KeyStore.load(vault.layout.keystore)
+    live = live_versions(vault.conn, vault.primary_version())
+    stale_roots = set(ks.wraps) - {vault.root.kid}
+    if stale_roots:  # a root switch was interrupted after its commit point: the old root dies now
+        for store in roots.candidate_stores(vault.layout.keys_dir, vault.layout.keychain_account):
+            store.destroy_stale(stale_roots)
+            if store is not vault.root_store:
+                store.close()
+    dead = set(vault.keys.vault) - live
+    if dead:
+        retire_dead_versions(vault)
+    elif stale_roots:
+        ks.keep_only(vault.root.kid)
+        ks.save(vault.layout.keystore)

@@ -1,0 +1,166 @@
+"""The recovery kit: the root key wrapped under a passphrase, because a lost root means lost data.
+
+A kit is a small JSON file (docs/SOVEREIGNTY.md gives it field by field):
+Argon2id (64 MiB, 3 passes, 4 lanes, random 16-byte salt) turns the passphrase
+into a key that seals the 32 root bytes with AES-256-GCM; every public field is
+the GCM associated data, so changing any of them makes the kit fail to open.
+A SHA-256 checksum over the whole document tells an edited or damaged file
+apart from a wrong passphrase *before* spending the KDF (it is no security
+boundary: the GCM tag is). Kits hold software roots only: an HSM root never
+leaves its token.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+
+from edge_core.audit import chain as audit
+from edge_core.errors import (
+    KeyHierarchyError, RecoveryKitInvalid, RootKitUnavailable, UsageError, WrongPassphrase, WrongRootKey,
+)
+from edge_core.keys import lockdown, material
+from edge_core.keys.keystore import KeyStore, now_iso
+from edge_core.keys.roots import RootStore, SoftwareRootKey, find_root, store_for_software_root
+from edge_core.keys.roots.pkcs11 import HsmLocation
+from edge_core.ops.results import KitExport
+from edge_core.support.canonical import canonical_json
+from edge_core.support.exports import write_new_file
+from edge_core.support.locking import key_lock
+from edge_core.vault.layout import Layout
+from edge_core.vault.store import Vault
+
+KIT_FORMAT = "faceseal-recovery-kit"
+KIT_VERSION = 1
+MIN_PASSPHRASE = 10
+KDF_DEFAULTS = {"name": "argon2id", "memory_kib": 65536, "iterations": 3, "lanes": 4}
+#: What a kit may ask of the KDF: an edited kit must not make restore eat the machine.
+KDF_LIMITS = {"memory_kib": (8192, 1048576), "iterations": (1, 16), "lanes": (1, 16)}
+HEADER_FIELDS = ("format", "version", "created_at", "kid", "fingerprint", "kdf", "cipher")
+
+
+def _derive(passphrase: str, kdf: dict[str, Any]) -> bytes:
+    return Argon2id(salt=base64.b64decode(kdf["salt"]), length=32, iterations=kdf["iterations"],
+                    lanes=kdf["lanes"], memory_cost=kdf["memory_kib"]).derive(passphrase.encode("utf-8"))
+
+
+def _checksum(doc: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json({k: v for k, v in doc.items() if k != "checksum"})).hexdigest()
+
+
+def seal_root(root: SoftwareRootKey, passphrase: str) -> dict[str, Any]:
+    """The kit document for ``root``."""
+    if len(passphrase) < MIN_PASSPHRASE:
+        raise UsageError(f"a recovery kit passphrase needs at least {MIN_PASSPHRASE} characters")
+    kdf = {**KDF_DEFAULTS, "salt": base64.b64encode(os.urandom(16)).decode()}
+    header = {"format": KIT_FORMAT, "version": KIT_VERSION, "created_at": now_iso(), "kid": root.kid,
+              "fingerprint": root.fingerprint, "kdf": kdf, "cipher": "aes-256-gcm"}
+    nonce = os.urandom(12)
+    sealed = AESGCM(_derive(passphrase, kdf)).encrypt(nonce, root.secret_bytes(), canonical_json(header))
+    doc = {**header, "nonce": base64.b64encode(nonce).decode(), "wrapped_root": base64.b64encode(sealed).decode()}
+    doc["checksum"] = _checksum(doc)
+    return doc
+
+
+def open_kit(path: Path, passphrase: str) -> SoftwareRootKey:
+    """The root inside the kit at ``path``; an edited kit and a wrong passphrase each say so."""
+    try:
+        doc = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except (ValueError, OSError):
+        raise RecoveryKitInvalid(f"{path} is not a FaceSeal recovery kit (not JSON)") from None
+    edited = RecoveryKitInvalid(f"the recovery kit {path} was edited or damaged; nothing was restored")
+    if not isinstance(doc, dict) or doc.get("format") != KIT_FORMAT:
+        raise RecoveryKitInvalid(f"{path} is not a FaceSeal recovery kit")
+    if not isinstance(doc.get("checksum"), str) or not material.same_secret(
+            _checksum(doc).encode(), doc["checksum"].encode()):
+        raise edited
+    try:
+        kdf = doc["kdf"]
+        if doc["version"] != KIT_VERSION or kdf["name"] != "argon2id" or doc["cipher"] != "aes-256-gcm":
+            raise RecoveryKitInvalid(f"{path} is a kit format this FaceSeal does not know")
+        for name, (low, high) in KDF_LIMITS.items():
+            if not isinstance(kdf[name], int) or not low <= kdf[name] <= high:
+                raise edited
+        header = {k: doc[k] for k in HEADER_FIELDS}
+        nonce = base64.b64decode(doc["nonce"], validate=True)
+        sealed = base64.b64decode(doc["wrapped_root"], validate=True)
+        key = _derive(passphrase, kdf)
+    except (KeyError, TypeError, ValueError):
+        raise edited from None
+    try:
+        raw = AESGCM(key).decrypt(nonce, sealed, canonical_json(header))
+    except (InvalidTag, ValueError):
+        raise WrongPassphrase(f"the passphrase does not open the recovery kit {path} "
+                              "(wrong passphrase, or the kit was altered)") from None
+    try:
+        root = SoftwareRootKey(raw)
+    except ValueError:
+        raise edited from None
+    if root.kid != doc["kid"]:
+        raise edited
+    return root
+
+
+def exportable_root(vault: Vault) -> SoftwareRootKey:
+    """The root, if a kit can hold it; an HSM root never leaves its token."""
+    root = vault.root
+    if not isinstance(root, SoftwareRootKey):
+        raise RootKitUnavailable(
+            f"the root lives in an HSM ({vault.root_store.describe()}) and never leaves it, so no kit can hold it; "
+            "use the HSM's own backup, or move the root to the keychain and export a kit then"
+        )
+    return root
+
+
+def export_recovery_kit(vault: Vault, path: Path, passphrase: str) -> KitExport:
+    """Write a kit of the current root to ``path`` (a new 0600 file); recorded and audited."""
+    root = exportable_root(vault)
+    doc = seal_root(root, passphrase)
+    write_new_file(Path(path), lambda handle: handle.write(json.dumps(doc, indent=1, sort_keys=True).encode() + b"\n"))
+    with key_lock(vault.layout.keys_dir, exclusive=True):
+        ks = KeyStore.load(vault.layout.keystore)
+        ks.recovery_kit = {"kid": root.kid, "fingerprint": root.fingerprint, "exported_at": doc["created_at"]}
+        ks.save(vault.layout.keystore)
+        with vault.writing() as tx:
+            audit.append(tx, "recovery_kit_exported", root_fingerprint=root.fingerprint, kdf="argon2id")
+    return KitExport(str(path), root.fingerprint, "argon2id", doc["created_at"])
+
+
+def restore_root(layout: Layout, path: Path, passphrase: str) -> tuple[SoftwareRootKey, RootStore, bool]:
+    """Put the root in the kit back in place for ``layout``: (the root, its store, whether it had been revoked).
+
+    The kit must hold the very root the key store was sealed with; the data is
+    not touched until that is proven. A revoked root is un-revoked; a stale HSM
+    pointer is dropped (the kit's root is a software root).
+    """
+    if not layout.keystore.exists():
+        raise UsageError(f"there is no FaceSeal data in {layout.home}: copy the data directory there first")
+    root = open_kit(Path(path), passphrase)
+    with key_lock(layout.keys_dir, exclusive=True):
+        ks = KeyStore.load(layout.keystore)
+        if root.kid not in ks.wraps:
+            raise WrongRootKey(f"this kit holds root {root.fingerprint}, but the data in {layout.home} "
+                               "was sealed with another root; nothing was changed")
+        ks.unlock(root)  # proves the kit opens this very key store before anything changes
+        target = store_for_software_root(layout.keys_dir, layout.keychain_account)
+        target.activate(root)
+        HsmLocation.remove(layout.keys_dir)
+        was_revoked = ks.revoked is not None
+        ks.revoked = None
+        ks.save(layout.keystore)
+        lockdown.clear(layout.keys_dir)
+        store, active = find_root(layout.keys_dir, layout.keychain_account)
+        if active.kid != root.kid:
+            raise KeyHierarchyError(f"the kit root was restored, but another root ({store.describe()}) takes "
+                                    "priority over it; remove that one to use the restored root")
+    return root, target, was_revoked

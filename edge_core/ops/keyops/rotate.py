@@ -1,0 +1,85 @@
+"""Root rotation (shallow and deep) and crypto-shredding of one identity."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+
+from edge_core.audit import chain as audit
+from edge_core.ops.keyops.common import add_vault_version, live_versions, retire_dead_versions, rewrap_below, switch_root
+from edge_core.ops.results import Deletion, Rotation
+from edge_core.support.faults import checkpoint
+from edge_core.support.locking import key_lock
+from edge_core.vault.store import Vault
+
+SHRED_WARNING = ("the root key comes from FACESEAL_ROOT_KEY and was not replaced: a copy of the data "
+                 "directory made before this deletion can still be opened with that key (docs/KEYS.md)")
+
+
+def rotate_key(vault: Vault, deep: bool = False) -> Rotation:
+    """A new root with the vault keys re-wrapped under it; ``deep`` also reseals every template.
+
+    Shallow: no template is touched; only the small key store changes.
+    Deep: a new vault key version, a new key for every identity, and every
+    template resealed with a fresh salt and nonce in one transaction; then the
+    old vault key version dies with the old root.
+    """
+    with key_lock(vault.layout.keys_dir, exclusive=True):
+        vault.reload_keys()
+        resealed = 0
+        identities = vault.conn.execute("SELECT count(*) FROM identities").fetchone()[0]
+        if deep:
+            version = add_vault_version(vault)
+            with vault.writing() as tx:
+                resealed = rewrap_below(vault, tx, version, fresh_identity_keys=True)
+            checkpoint("deep.committed")
+            rotated = retire_dead_versions(vault)
+        else:
+            if not vault.root_store.mutable:
+                vault.root_store.generate()  # raises RootStoreFixed with the reason
+            switch_root(vault, live_versions(vault.conn, vault.primary_version()))
+            rotated = True
+        assert vault.keys is not None
+        with vault.writing() as tx:
+            audit.append(tx, "key_rotated", deep=deep, root_rotated=rotated, root_fingerprint=vault.root.fingerprint,
+                         vault_key_version=vault.primary_version(), templates_resealed=resealed)
+    now = time.time()
+    return Rotation(
+        deep=deep,
+        root_rotated=rotated,
+        root_fingerprint=vault.root.fingerprint,
+        vault_key_version=vault.primary_version(),
+        vault_keys_rewrapped=len(vault.keys.vault) if rotated else 0,
+        identity_keys_rewrapped=identities if deep else 0,
+        templates_rewrapped=resealed,
+        templates_resealed=resealed,
+        rotated_at=int(now),
+        rotated_at_iso=datetime.fromtimestamp(now, timezone.utc).isoformat(timespec="seconds"),
+    )
+
+
+def delete_identity(vault: Vault, name: str) -> Deletion:
+    """Crypto-shred one person: their identity key becomes unrecoverable everywhere.
+
+    The identity and its templates are deleted, every *other* identity key is
+    re-wrapped under a new vault key version, and the old version dies with the
+    old root. A copy of the data directory taken before this still holds the
+    old wrapped keys, but nothing left on the machine can unwrap them. The cost
+    is one re-wrap per remaining identity; templates of others are not touched.
+    """
+    with key_lock(vault.layout.keys_dir, exclusive=True):
+        vault.reload_keys()
+        identity_id, _, _ = vault._identity(name)
+        version = add_vault_version(vault)
+        with vault.writing() as tx:
+            deleted = tx.execute("DELETE FROM templates WHERE identity_id = ?", (identity_id,)).rowcount
+            tx.execute("DELETE FROM identities WHERE id = ?", (identity_id,))
+            rewrap_below(vault, tx, version, fresh_identity_keys=False)
+            audit.append(tx, "identity_shredded", identity=identity_id, templates=deleted)
+        checkpoint("shred.committed")
+        rotated = retire_dead_versions(vault)
+        with vault.writing() as tx:
+            audit.append(tx, "key_rotated", deep=False, root_rotated=rotated, root_fingerprint=vault.root.fingerprint,
+                         vault_key_version=version, templates_resealed=0, reason="shred")
+    return Deletion(name, deleted, rotated, None if rotated else SHRED_WARNING)
+

@@ -1,0 +1,105 @@
+"""The root key and everything below it: rotation, reset, bring your own key, recovery kits, HSM, kill switch.
+
+Each use case adds what the policy says (the minimum key size of an imported
+key, rotation at start) and the telemetry event to the crash-safe machinery in
+:mod:`edge_core.ops.keyops`, whose every step records its own audit event in
+the transaction that makes the change.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from edge_core.audit import chain as audit
+from edge_core.ops.keyops import byok, hsm, recovery_kit, revoke
+from edge_core.ops.keyops import reset as resetting
+from edge_core.ops.keyops import rotate as rotating
+from edge_core.ops.results import KitExport, KitRestore, Reset, Revocation, RootChange, Rotation
+from edge_core.ops.vaults import layout_for, open_vault, rotation_due
+from edge_core.policy import rules as policy
+from edge_core.telemetry.events import KeyRole
+from edge_core.telemetry.recording import recorded
+from edge_core.vault.store import Vault
+
+NO_KIT_WARNING = revoke.NO_KIT_WARNING
+MIN_PASSPHRASE = recovery_kit.MIN_PASSPHRASE
+
+
+def _connection(vault: Vault, *args: Any, **kwargs: Any) -> Any:
+    return vault.open_connection
+
+
+@recorded(KeyRole.ROOT, _connection)
+def rotate(vault: Vault, deep: bool = False) -> Rotation:
+    """A new root with the vault keys re-wrapped under it; ``deep`` also reseals every template."""
+    return rotating.rotate_key(vault, deep=deep)
+
+
+def apply_start_policy(vault: Vault) -> Rotation | None:
+    """At start (window, admin API): rotate the root if it is due and the policy asks for it."""
+    if policy.load(vault).rotate_on_start and rotation_due(vault):
+        return rotate(vault)
+    return None
+
+
+def reset(vault: Vault, keep_audit: bool = False, keep_outbox: bool = False, keep_device_key: bool = False) -> Reset:
+    """Delete every template and destroy the root; ``vault`` is closed after. The policy is kept.
+
+    The policy is the operator's standing decision, not data: it survives a
+    reset, and so does the key that authenticates its file.
+    """
+    return resetting.reset(vault, keep_audit, keep_outbox, keep_device_key, keep_secrets=[policy.MAC_SECRET])
+
+
+def import_root_key(vault: Vault, key: bytes) -> RootChange:
+    """Make the user's own key the root (at least the policy's minimum size, exactly 256 bits)."""
+    policy.check_key_bits(vault, len(key) * 8)
+    return byok.import_root_key(vault, key)
+
+
+def generate_root_key(vault: Vault) -> RootChange:
+    """A fresh random root where the root lives now (inside the token for an HSM root)."""
+    return byok.generate_root_key(vault)
+
+
+def kit_covers_root(vault: Vault) -> bool:
+    """Whether the last recovery kit exported holds the current root (a kit of an earlier root opens nothing)."""
+    return revoke.kit_covers_root(vault)
+
+
+def check_exportable(vault: Vault) -> None:
+    """Refuse, before a passphrase is asked for, a root no kit can hold (an HSM root)."""
+    recovery_kit.exportable_root(vault)
+
+
+def export_recovery_kit(vault: Vault, path: Path, passphrase: str) -> KitExport:
+    """Write the root sealed under ``passphrase`` (Argon2id) to the new file ``path``; audited."""
+    return recovery_kit.export_recovery_kit(vault, Path(path), passphrase)
+
+
+def restore_recovery_kit(home: Path | None, path: Path, passphrase: str) -> KitRestore:
+    """Put the root in the kit back for the data in ``home`` (same or new machine); audited once it opens."""
+    layout = layout_for(home)
+    root, target, was_revoked = recovery_kit.restore_root(layout, Path(path), passphrase)
+    with open_vault(layout.home) as vault:
+        with vault.writing() as tx:
+            audit.append(tx, "root_restored", root_store=target.name, root_fingerprint=root.fingerprint,
+                         was_revoked=was_revoked)
+        where = vault.root_store.describe()
+    return KitRestore(str(layout.home), root.fingerprint, target.name, where, was_revoked)
+
+
+def revoke_root_key(vault: Vault) -> Revocation:
+    """The kill switch: destroy the root everywhere; ``vault`` is closed after and nothing opens again."""
+    return revoke.revoke_root_key(vault)
+
+
+def move_root_to_hsm(vault: Vault, module: str, token: str, key_label: str | None, pin: str) -> RootChange:
+    """Move the root into a PKCS#11 token; the PIN, token and module are proven before anything changes."""
+    return hsm.move_root_to_hsm(vault, module, token, key_label, pin)
+
+
+def move_root_to_keychain(vault: Vault) -> RootChange:
+    """Bring the root out of the token into the keychain (or the key file)."""
+    return hsm.move_root_to_keychain(vault)

@@ -1,0 +1,341 @@
+"""What every use case answers: typed, frozen results that the CLI, the window and the API all render.
+
+A result never holds a secret (fingerprints are public, keys never leave
+:mod:`edge_core.keys`) and never a person's embedding. ``as_dict`` is the one
+JSON form: ``faceseal --json`` prints it and the admin API returns it, so the
+two cannot drift. A field marked :func:`optional` is left out while it is
+``None`` (a warning that does not apply, a liveness outcome when none ran); a
+field marked :func:`flattened` puts its own fields beside its parent's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edge_core.liveness import LivenessResult
+
+_OPTIONAL = {"optional": True}
+_FLAT = {"flatten": True}
+
+
+def optional(default: Any = None) -> Any:
+    """A field left out of ``as_dict`` while it is ``None``."""
+    return field(default=default, metadata=_OPTIONAL)
+
+
+def flattened() -> Any:
+    """A dataclass field whose own fields stand beside the parent's in ``as_dict``."""
+    return field(metadata=_FLAT)
+
+
+def plain(value: Any) -> Any:
+    """``value`` as JSON-ready data (dataclasses, enums, paths, numpy scalars, liveness results)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(value):
+            item = getattr(value, f.name)
+            if f.metadata.get("optional") and item is None:
+                continue
+            if f.metadata.get("flatten"):
+                out.update(plain(item))
+            else:
+                out[f.name] = plain(item)
+        return out
+    if isinstance(value, LivenessResult):
+        return value.as_dict()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+class Result:
+    """Base of every use-case result (each one a frozen dataclass)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return plain(self)
+
+
+# ------------------------------------------------------------------ identities
+@dataclass(frozen=True)
+class Enrolment(Result):
+    name: str
+    samples: int
+    pack: str
+    status: str = "enrolled"
+
+
+@dataclass(frozen=True)
+class IdentitySummary(Result):
+    name: str
+    samples: int
+    pack: str
+    enrolled: str
+
+
+@dataclass(frozen=True)
+class FaceMatch(Result):
+    """One face of a group photo and who it is."""
+
+    box: list[float]
+    name: str | None
+    score: float
+    threshold: float
+    match: bool
+    pack: str
+
+
+@dataclass(frozen=True)
+class Decision(Result):
+    """A verification or an identification: who, how close, and whether the face was shown live.
+
+    ``score`` is ``None`` when nothing was matched because the liveness check
+    failed first; ``liveness`` is the session's outcome when one ran; ``faces``
+    names every face of a group photo (identify only).
+    """
+
+    name: str | None
+    score: float | None
+    threshold: float
+    match: bool
+    pack: str
+    live: bool
+    liveness: LivenessResult | None = optional()
+    faces: list[FaceMatch] | None = optional()
+
+    @property
+    def liveness_failed(self) -> bool:
+        return self.liveness is not None and not self.liveness.passed
+
+    def as_dict(self) -> dict[str, Any]:
+        out = plain(self)
+        if self.score is not None:
+            out["score"] = round(self.score, 6)
+        return out
+
+
+@dataclass(frozen=True)
+class Deletion(Result):
+    name: str
+    templates_deleted: int
+    root_rotated: bool
+    warning: str | None = optional()
+    status: str = "deleted"
+
+
+# ------------------------------------------------------------------------ keys
+@dataclass(frozen=True)
+class Rotation(Result):
+    """What a rotation really touched: a shallow one re-wraps vault keys and no template."""
+
+    deep: bool
+    root_rotated: bool
+    root_fingerprint: str
+    vault_key_version: int
+    vault_keys_rewrapped: int
+    identity_keys_rewrapped: int
+    templates_rewrapped: int
+    templates_resealed: int
+    rotated_at: int
+    """Epoch seconds, as the seed's KEY_MANAGEMENT contract gives it."""
+    rotated_at_iso: str
+    status: str = "rotated"
+
+
+@dataclass(frozen=True)
+class Reset(Result):
+    templates_deleted: int
+    identities_deleted: int
+    audit_events_deleted: int
+    outbox_events_deleted: int
+    device_key_rotated: bool
+    root_key_destroyed: bool
+    status: str = "deleted"
+
+
+@dataclass(frozen=True)
+class RootChange(Result):
+    """A root replaced by import, generation or a move; the previous one is destroyed."""
+
+    status: str
+    root_store: str
+    root_where: str
+    root_fingerprint: str
+    previous_root_fingerprint: str
+    previous_root_destroyed: bool = True
+    recovery_kit_exported: bool = False
+    to: str | None = optional()
+    token: str | None = optional()
+    key_label: str | None = optional()
+
+
+@dataclass(frozen=True)
+class KitExport(Result):
+    path: str
+    root_fingerprint: str
+    kdf: str
+    exported_at: str
+    status: str = "exported"
+
+
+@dataclass(frozen=True)
+class KitRestore(Result):
+    data_dir: str
+    root_fingerprint: str
+    root_store: str
+    root_where: str
+    was_revoked: bool
+    status: str = "restored"
+
+
+@dataclass(frozen=True)
+class Revocation(Result):
+    root_fingerprint: str
+    destroyed_in: list[str]
+    recovery_kit_exported: bool
+    warning: str | None = optional()
+    status: str = "revoked"
+
+
+@dataclass(frozen=True)
+class LockState(Result):
+    status: str
+    """"locked" or "unlocked"."""
+    data_dir: str
+    root_fingerprint: str | None = optional()
+
+
+# ---------------------------------------------------------------------- status
+@dataclass(frozen=True)
+class RootKeyStatus(Result):
+    store: str
+    where: str
+    fingerprint: str
+    created_at: str | None
+    age_days: float | None
+
+
+@dataclass(frozen=True)
+class VaultKeyStatus(Result):
+    version: int
+    created_at: str | None
+    age_days: float | None
+
+
+@dataclass(frozen=True)
+class PolicyState(Result):
+    """``state`` is "default" (no file), "valid" or "tampered" (then ``error`` says why and ``rules`` is empty)."""
+
+    state: str
+    rules: dict[str, Any] = flattened()
+    error: str | None = optional()
+
+
+@dataclass(frozen=True)
+class TelemetryState(Result):
+    enabled: bool
+    endpoint: str | None
+
+
+@dataclass(frozen=True)
+class Status(Result):
+    data_dir: str
+    root_key: RootKeyStatus
+    vault_key: VaultKeyStatus
+    identities: int
+    templates: int
+    audit_events: int
+    schema_version: int
+    recovery_kit_exported: bool
+    recovery_kit_exported_at: str | None
+    locked: bool
+    rotation_due: bool | None
+    policy: PolicyState
+    device_id: str
+    telemetry: TelemetryState
+    thresholds: dict[str, float]
+
+
+# ----------------------------------------------------------- policy, threshold
+@dataclass(frozen=True)
+class PolicyReport(Result):
+    path: str
+    rules: dict[str, Any] = flattened()
+
+
+@dataclass(frozen=True)
+class PolicyChange(Result):
+    status: str
+    """"changed", "unchanged" or "reset"."""
+    policy: dict[str, Any]
+    changed: dict[str, list[Any]] | None = optional()
+
+
+@dataclass(frozen=True)
+class ThresholdReport(Result):
+    pack: str
+    threshold: float
+    default: float
+    chosen: bool
+    low: float
+    high: float
+
+
+# ----------------------------------------------------------------------- audit
+@dataclass(frozen=True)
+class AuditCheck(Result):
+    status: str
+    """"intact" or "tampered"."""
+    events: int
+    problems: list[str] | None = optional()
+
+    @property
+    def intact(self) -> bool:
+        return self.status == "intact"
+
+
+@dataclass(frozen=True)
+class EvidenceExport(Result):
+    path: str
+    events: int
+    head_seq: int
+    device_id: str
+    status: str = "exported"
+
+
+@dataclass(frozen=True)
+class EvidenceCheck(Result):
+    status: str
+    events: int
+    head_seq: int | None
+    device_id: str | None
+    signed_at: str | None
+    problems: list[str]
+
+    @property
+    def intact(self) -> bool:
+        return self.status == "intact"
+
+
+@dataclass(frozen=True)
+class AuditEntry(Result):
+    """One event with, while the person still exists, the name behind an identity id."""
+
+    seq: int
+    ts: str
+    kind: str
+    detail: dict[str, Any] = flattened()
+    person: str | None = optional()

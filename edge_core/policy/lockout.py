@@ -1,0 +1,66 @@
+"""Failed-attempt lockout: after N misses in a row, one identity (or identification as a whole) waits.
+
+It slows down someone trying photo after photo against one person, or
+against the whole gallery with identify. The counts live in the encrypted
+database (``meta`` row ``lockout/<identity id>``, and ``lockout/identify`` for
+identifications, one counter per vault), so they survive restarts and cannot
+be reset by deleting a file. A match clears the count; reaching the limit is
+audited. The limits come from the policy.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from edge_core.audit import chain as audit
+from edge_core.errors import VerificationLockedOut
+from edge_core.policy import rules as policy
+from edge_core.support.database import get_meta, set_meta
+from edge_core.vault.store import Vault
+
+IDENTIFY = "identify"
+"""The subject whose counter every identification shares (identity ids are random hex, never this)."""
+
+
+def _key(subject: str) -> str:
+    return f"lockout/{subject}"
+
+
+def _state(vault: Vault, subject: str) -> dict[str, Any]:
+    raw = get_meta(vault.conn, _key(subject))
+    return json.loads(raw) if raw else {"failures": 0, "until": None}
+
+
+def check(vault: Vault, subject: str) -> None:
+    """Refuse an attempt on an identity (or, for ``IDENTIFY``, any identification) that is locked out."""
+    until = _state(vault, subject)["until"]
+    if until and datetime.fromisoformat(until) > datetime.now(timezone.utc):
+        what = "identifications" if subject == IDENTIFY else "verifications for this identity"
+        raise VerificationLockedOut(f"too many failed {what}; try again after {until} (the policy's lockout)")
+
+
+def record(vault: Vault, subject: str, matched: bool) -> None:
+    """Count a miss (locking out at the limit) or clear the count after a match; writes only on change."""
+    state = _state(vault, subject)
+    if matched:
+        if state["failures"] or state["until"]:
+            with vault.writing() as tx:
+                tx.execute("DELETE FROM meta WHERE key = ?", (_key(subject),))
+        return
+    rule = policy.load(vault)
+    if rule.lockout_attempts == 0:
+        return
+    failures = state["failures"] + 1
+    until = None
+    with vault.writing() as tx:
+        if failures >= rule.lockout_attempts:
+            until = (datetime.now(timezone.utc) + timedelta(seconds=rule.lockout_seconds)).isoformat(timespec="seconds")
+            if subject == IDENTIFY:
+                audit.append(tx, "identification_locked_out", failures=failures, seconds=rule.lockout_seconds)
+            else:
+                audit.append(tx, "verification_locked_out", identity=subject, failures=failures,
+                             seconds=rule.lockout_seconds)
+            failures = 0
+        set_meta(tx, _key(subject), json.dumps({"failures": failures, "until": until}))

@@ -1,0 +1,44 @@
+"""Writing a file a person asked for (recovery kit, audit evidence) wherever they pointed.
+
+Unlike :func:`paths.atomic_write`, the folder is theirs: it is neither created
+nor re-permissioned. The file is written under a temporary name, fsynced, and
+linked into place only if nothing is there yet, so an existing file is never
+overwritten and a crash never leaves half a file under the real name. The
+file is 0600: a recovery kit is a secret even under its passphrase.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+from edge_core.errors import UsageError
+
+
+def write_new_file(path: Path, fill: Callable[[BinaryIO], None]) -> None:
+    """Create ``path`` with what ``fill`` writes; refuse if it exists or its folder does not."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise UsageError(f"{folder} is not a folder")
+    if path.exists():
+        raise UsageError(f"{path} already exists; choose another name (FaceSeal never overwrites it)")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            fill(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(tmp, path)
+    except FileExistsError:
+        raise UsageError(f"{path} already exists; choose another name (FaceSeal never overwrites it)") from None
+    finally:
+        os.unlink(tmp)
+    dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

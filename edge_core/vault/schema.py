@@ -1,0 +1,89 @@
+"""The vault's schema and its migrations, run in order by ``PRAGMA user_version``.
+
+Each migration runs in its own transaction; the database's ``user_version``
+says how many have run, so a crash between two leaves a schema that the next
+open finishes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from edge_core.support.database import Connection, transaction
+from edge_core.telemetry.outbox import SCHEMA_STATEMENTS
+
+
+def run_script(conn: Connection, script: str) -> None:
+    """Run ``;``-separated DDL inside the caller's transaction (executescript would commit it)."""
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _v1(conn: Connection) -> None:
+    run_script(
+        conn,
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE identities (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL,
+            key_version INTEGER NOT NULL,      -- vault key version wrapping the identity key
+            key_generation INTEGER NOT NULL,   -- vault key version current when the identity key was made,
+                                               -- the key version in its template blobs
+            wrapped_key BLOB NOT NULL
+        );
+        CREATE TABLE templates (
+            id TEXT PRIMARY KEY,
+            identity_id TEXT NOT NULL REFERENCES identities(id) ON DELETE CASCADE,
+            pack TEXT NOT NULL,
+            dim INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            blob BLOB NOT NULL
+        );
+        CREATE INDEX templates_by_identity ON templates(identity_id);
+        CREATE TABLE secrets (
+            name TEXT PRIMARY KEY,
+            key_version INTEGER NOT NULL,
+            wrapped BLOB NOT NULL
+        );
+        CREATE TABLE audit_events (
+            seq INTEGER PRIMARY KEY,
+            ts TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            prev_hash BLOB NOT NULL,
+            hash BLOB NOT NULL
+        );
+        CREATE TABLE audit_inbox_consumed (id TEXT PRIMARY KEY);
+        """
+    )
+
+
+def _v2(conn: Connection) -> None:
+    """The telemetry outbox (off by default; see docs/TELEMETRY.md)."""
+    for statement in SCHEMA_STATEMENTS:
+        conn.execute(statement)
+
+
+#: Migrations in order; the database's ``user_version`` is how many have run.
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2]
+
+
+def migrate(conn: Connection) -> None:
+    """Bring the schema up to date, each step in its own transaction.
+
+    An up-to-date schema is recognised without a write transaction, so opening
+    the vault never queues behind another process's long write.
+    """
+    steps = MIGRATIONS
+    if conn.execute("PRAGMA user_version").fetchone()[0] >= len(steps):
+        return
+    while True:
+        with transaction(conn):
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version >= len(steps):
+                return
+            steps[version](conn)
+            conn.execute(f"PRAGMA user_version = {version + 1}")

@@ -1,0 +1,126 @@
+"""The collector's HTTP API (FastAPI).
+
+``POST /v1/batches`` takes one signed envelope and answers
+
+* ``201 {"status": "accepted", "batch_id", "events"}``: stored now;
+* ``200 {"status": "duplicate", "batch_id", "events"}``: this exact batch was
+  already stored (a device re-sending after a lost answer): nothing stored;
+* an error ``{"error": code, "detail": text}`` with the status in ``STATUS``.
+
+``GET /v1/health`` answers ``{"status": "ok"}``. Every other answer, including
+404/405 and unexpected failures, has the same ``{"error", "detail"}`` shape.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+
+from edge_core.telemetry.envelope import verify_envelope
+from edge_core.telemetry.errors import EnvelopeError
+from faceseal_collector.store import CollectorStore
+
+MAX_BODY_BYTES = 1 << 20  # a full 1,000-event batch is about 200 KB
+
+#: HTTP status for each refusal code.
+STATUS: dict[str, int] = {
+    "malformed": 400,
+    "unsigned": 400,
+    "unsupported_version": 400,
+    "bad_signature": 401,
+    "device_mismatch": 403,
+    "key_mismatch": 403,
+    "replay": 409,
+    "too_large": 413,
+    "unsupported_media_type": 415,
+    "forbidden_event": 422,
+}
+
+
+def _error(status: int, code: str, detail: str) -> JSONResponse:
+    return JSONResponse({"error": code, "detail": detail}, status_code=status)
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """JSON objects with a repeated key are refused: parsers disagree on which one wins."""
+    keys = [key for key, _ in pairs]
+    if len(keys) != len(set(keys)):
+        raise EnvelopeError("malformed", "a JSON object repeats a key")
+    return dict(pairs)
+
+
+def _refuse_constant(name: str) -> object:
+    raise EnvelopeError("malformed", f"{name} is not JSON")
+
+
+def parse_body(body: bytes) -> object:
+    """Strict JSON: UTF-8, no repeated keys, no NaN/Infinity."""
+    try:
+        return json.loads(
+            body.decode("utf-8"),
+            object_pairs_hook=_refuse_duplicate_keys,
+            parse_constant=_refuse_constant,
+        )
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise EnvelopeError("malformed", "the body is not a JSON document") from None
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise EnvelopeError("too_large", f"a batch body is at most {MAX_BODY_BYTES} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise EnvelopeError("too_large", f"a batch body is at most {MAX_BODY_BYTES} bytes")
+    return bytes(body)
+
+
+def create_app(db_path: Path) -> FastAPI:
+    """The collector application storing into the sqlite file ``db_path``."""
+    store = CollectorStore(db_path)
+    app = FastAPI(
+        title="FaceSeal telemetry collector", docs_url=None, redoc_url=None, openapi_url=None
+    )
+
+    def verify_and_store(body: bytes) -> JSONResponse:
+        batch = verify_envelope(parse_body(body))
+        outcome = store.accept(batch)
+        return JSONResponse(
+            {"status": outcome, "batch_id": batch.batch_id, "events": len(batch.events)},
+            status_code=201 if outcome == "accepted" else 200,
+        )
+
+    @app.post("/v1/batches")
+    async def receive_batch(request: Request) -> JSONResponse:
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type != "application/json":
+            raise EnvelopeError("unsupported_media_type", "send the envelope as application/json")
+        body = await _read_body(request)
+        # Verification and sqlite are blocking: keep them off the event loop.
+        return await run_in_threadpool(verify_and_store, body)
+
+    @app.get("/v1/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.exception_handler(EnvelopeError)
+    async def refused(_: Request, error: EnvelopeError) -> JSONResponse:
+        return _error(STATUS.get(error.code, 400), error.code, error.detail)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, error: HTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+        return _error(error.status_code, code, str(error.detail))
+
+    @app.exception_handler(Exception)
+    async def internal(_: Request, __: Exception) -> JSONResponse:
+        return _error(500, "internal", "the collector failed to process the request")
+
+    return app
