@@ -24,12 +24,12 @@ from edge_core.ops.keys import (
     move_root_to_hsm, move_root_to_keychain, reset, restore_recovery_kit, revoke_root_key, rotate,
 )
 from edge_core.ops.settings import parse_policy_changes, policy_reset, policy_set, policy_show
-from edge_core.ops.vaults import layout_for, lock, open_vault, status, unlock
+from edge_core.ops.vaults import is_locked, layout_for, lock, open_vault, status, unlock
 
 __all__ = [
     "EXTERNAL_PACK", "EXTERNAL_THRESHOLD", "Probe", "Source", "admit", "apply_start_policy", "audit_export",
     "audit_list", "audit_verify", "check_exportable", "delete_identity", "enrol", "export_recovery_kit",
-    "generate_root_key", "identify", "import_root_key", "kit_covers_root", "layout_for", "list_identities",
+    "generate_root_key", "identify", "is_locked", "import_root_key", "kit_covers_root", "layout_for", "list_identities",
     "liveness_needed", "lock", "move_root_to_hsm", "move_root_to_keychain", "open_vault", "parse_policy_changes",
     "policy_reset", "policy_set", "policy_show", "reset", "restore_recovery_kit", "revoke_root_key", "rotate",
     "status", "threshold", "threshold_in_force", "unlock", "verify", "verify_evidence",

@@ -123,6 +123,11 @@ def _existing_layout(home: Path | None) -> Layout:
     return layout
 
 
+def is_locked(home: Path | None = None) -> bool:
+    """Whether the data in ``home`` is locked (or its root revoked): one ``stat``, no key needed."""
+    return lockdown.refusal(layout_for(home).keys_dir) is not None
+
+
 def lock(home: Path | None = None, vault: Vault | None = None) -> LockState:
     """Make every FaceSeal process on this data drop its keys until :func:`unlock`; audited.
 
