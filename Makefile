@@ -26,8 +26,10 @@ run: system-deps $(STAMP)
 	  echo "make run: no model pack installed; FaceSeal will offer to install one"
 	$(BIN)/faceseal
 
+# The layer contract first (pyproject.toml, docs/ARCHITECTURE.md), then every test.
 # pytest exits 5 when it collected no test: make treats that as the failure it is.
 test: system-deps $(STAMP)
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 bench: system-deps $(STAMP)

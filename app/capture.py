@@ -12,7 +12,9 @@ gates as the CLI); this module only adds what a window needs around it:
 * the faces the detector found are reported for drawing by wrapping the
   pipeline's detector, so nothing is detected twice;
 * a liveness session (``liveness_session``) runs through edge_core's
-  ``check_liveness``, exactly as ``faceseal verify --liveness`` does.
+  ``check_liveness``, exactly as ``faceseal verify --liveness`` does;
+* :func:`source_of` names the source as ``edge_core.ops`` knows it: a video
+  file standing in for the camera is a video, never a camera.
 """
 
 from __future__ import annotations
@@ -27,10 +29,13 @@ from typing import Any
 
 import numpy as np
 
-from edge_core.biometrics import Camera, Face, Frame, ImageFiles, Pipeline, Reason, VideoFile, collect_samples, load_pack, read_image
-from edge_core.biometrics.errors import CameraUnavailable
+from edge_core.biometrics import (
+    Camera, Face, Frame, ImageFiles, Pipeline, Reason, VideoFile, collect_samples, load_pack, read_image,
+)
+from edge_core.biometrics.errors import CameraUnavailable, NoFaceFound
 from edge_core.liveness import LivenessResult
-from edge_core.liveness.verification import check_liveness
+from edge_core.liveness.check import check_liveness
+from edge_core.ops import Source
 
 from app.preferences import CaptureSettings
 from app.workers import Cancelled, Reporter
@@ -144,6 +149,13 @@ class LiveFeed:
             raise self._error
 
 
+def source_of(choice: SourceChoice, settings: CaptureSettings) -> Source:
+    """The source as edge_core.ops knows it: a video standing in for the camera is a video, not a camera."""
+    if choice.kind == "camera":
+        return Source.CAMERA if settings.camera_video is None else Source.VIDEO
+    return Source.VIDEO if choice.kind == "video" else Source.PHOTO
+
+
 def open_camera(settings: CaptureSettings) -> tuple[Any, float | None]:
     """The camera (or the video standing in for it) and the pace to read it at; opened now.
 
@@ -198,14 +210,21 @@ def capture_samples(choice: SourceChoice, settings: CaptureSettings, samples: in
                                      on_frame=on_frame).embeddings
 
 
-def probe_photo(photo: Path, settings: CaptureSettings, reporter: Reporter) -> tuple[Pipeline, np.ndarray]:
-    """The face of a probe photo, as the CLI takes it (``embed_one``, the largest face if several)."""
+def probe_photo(photo: Path, settings: CaptureSettings,
+                reporter: Reporter) -> tuple[Pipeline, np.ndarray, tuple[tuple[list[float], np.ndarray], ...]]:
+    """The faces of a probe photo, as the CLI takes them: the largest face, and every face with its box.
+
+    Verify matches the largest face; identify names every face of a group photo.
+    """
     pipeline = load_pack(settings.pack)
     image = read_image(photo)
     reporter.frame(image)
-    _face, embedding = _watched(pipeline, reporter).embed_one(image, largest=True)
-    reporter.hint(f"{photo.name}: face found")
-    return pipeline, embedding
+    found = _watched(pipeline, reporter).analyze(image)
+    if not found:
+        raise NoFaceFound(f"no face found in {photo.name}")
+    _face, embedding = max(found, key=lambda item: item[0].area)
+    reporter.hint(f"{photo.name}: {len(found)} faces found" if len(found) > 1 else f"{photo.name}: face found")
+    return pipeline, embedding, tuple((list(map(float, face.box)), vector) for face, vector in found)
 
 
 class _FrameFaces:
@@ -234,8 +253,8 @@ class _FrameFaces:
             yield frame
 
 
-def liveness_session(settings: CaptureSettings, reporter: Reporter) -> tuple[Pipeline, LivenessResult, str]:
-    """The pack's pipeline, a liveness session's outcome, and the source for the audit log.
+def liveness_session(settings: CaptureSettings, reporter: Reporter) -> tuple[Pipeline, LivenessResult]:
+    """The pack's pipeline and a liveness session's outcome.
 
     A camera is read live (the newest frame, timed on the wall clock). A video
     standing in for the camera is judged frame by frame at its own frame rate,
@@ -249,8 +268,7 @@ def liveness_session(settings: CaptureSettings, reporter: Reporter) -> tuple[Pip
     reporter.hint("Liveness check: follow the prompt above the picture")
     if settings.camera_video is not None:
         frames = detector.judged(_Previewed(source, reporter))
-        result = check_liveness(watched, frames, video=True, fps=source.fps, on_progress=reporter.liveness)
-        return pipeline, result, "video"
+        return pipeline, check_liveness(watched, frames, video=True, fps=source.fps, on_progress=reporter.liveness)
     with LiveFeed(source, reporter, pace) as feed:
         result = check_liveness(watched, detector.judged(feed), video=False, on_progress=reporter.liveness)
-    return pipeline, result, "camera"
+    return pipeline, result

@@ -3,7 +3,7 @@
 They are kept in ``app.ini`` inside the data directory, so a second data
 directory (``FACESEAL_HOME``) has its own and a test never sees another's.
 The match threshold is not one of them: it decides who is accepted, so it lives
-in the vault (:mod:`edge_core.thresholds`), shared with the command line.
+in the vault (``ops.threshold``), shared with the command line.
 """
 
 from __future__ import annotations

@@ -100,24 +100,26 @@ def _fail(check: str, why: str) -> SelfTestFailed:
 
 
 def _check_vault(home: Path) -> dict[str, Any]:
-    from edge_core.vault.embeddings import normalise
-    from edge_core.vault.store import Vault
+    from edge_core import ops
 
-    vector = normalise(np.random.default_rng().standard_normal(128).astype(np.float32))[0]
-    with Vault.open() as vault:
-        vault.enroll(_NAME, vector[None, :], pack=_NAME)
-    with Vault.open() as vault:  # a second open reads the sealed template back from disk
-        result = vault.verify(_NAME, vector, pack=_NAME, threshold=0.5)
+    vector = np.random.default_rng().standard_normal(128).astype(np.float32)
+    vector /= np.linalg.norm(vector)
+    probe = ops.Probe(ops.Source.EMBEDDING, _NAME, 0.5, vector[None, :])
+    with ops.open_vault() as vault:
+        ops.enrol(vault, _NAME, probe)
+    with ops.open_vault() as vault:  # a second open reads the sealed template back from disk
+        result = ops.verify(vault, _NAME, probe)
         root_store = vault.root_store.name
     if root_store != "environment":
         raise _fail("vault", f"the root came from the {root_store} store, not the self-test's own key")
-    if not result.match or result.score < 0.999:
-        raise _fail("vault", f"the sealed template did not open to the enrolled embedding (score {result.score:.4f})")
+    score = result.score if result.score is not None else float("nan")
+    if not result.match or not score >= 0.999:
+        raise _fail("vault", f"the sealed template did not open to the enrolled embedding (score {score:.4f})")
     needle = vector.tobytes()[:32]
     leaks = [str(p) for p in home.rglob("*") if p.is_file() and needle in p.read_bytes()]
     if leaks:
         raise _fail("vault", f"the embedding is readable in plain bytes in {', '.join(leaks)}")
-    return {"status": "ok", "sealed_and_reopened": True, "score": round(result.score, 6),
+    return {"status": "ok", "sealed_and_reopened": True, "score": round(score, 6),
             "plaintext_on_disk": False, "root": root_store}
 
 

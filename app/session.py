@@ -2,9 +2,15 @@
 
 Pages never hold a :class:`Vault` themselves: they hand a function to
 :meth:`Session.call`, which runs it under one lock so a live capture, a status
-refresh and a rotation never touch the database at the same time. Locking
-closes the vault (``Vault.close`` drops every key from memory); unlocking is
-``Vault.open`` again, exactly as the CLI does on every command.
+refresh and a rotation never touch the database at the same time.
+
+Locking is the one lock every FaceSeal process obeys (``ops.lock``): "Lock
+now" here locks the command line and the admin API too, and ``faceseal
+lock`` from a terminal locks this window. The session notices a lock set
+elsewhere at the next use of the vault or within a second (a cheap poll of
+``ops.is_locked``), drops its keys and shows the locked state; while locked it
+keeps polling, so ``faceseal unlock`` from a terminal opens the window again
+on its own. Unlocking here (``ops.unlock``) lifts the lock for every process.
 """
 
 from __future__ import annotations
@@ -12,32 +18,40 @@ from __future__ import annotations
 import enum
 import threading
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
-from edge_core import keyops
+from edge_core import ops
 from edge_core.errors import FaceSealError, RootKeyMissing, RootKeyRevoked, VaultLocked, WrongRootKey
-from edge_core.vault.store import Vault
 
 from app import workers
+from app.signals import emit
+
+if TYPE_CHECKING:
+    from edge_core.vault.store import Vault
 
 T = TypeVar("T")
+
+POLL_MS = 1000
+"""How often the session looks for a lock set or lifted by another process (one ``stat``)."""
 
 
 class State(enum.Enum):
     OPENING = "opening"
     OPEN = "open"
     LOCKED = "locked"
-    """Locked on purpose ("Lock now"); unlocking opens it again."""
+    """Locked ("Lock now" here, or ``faceseal lock`` anywhere); unlocking opens it again."""
     UNAVAILABLE = "unavailable"
-    """Opening failed (missing or wrong root key, unreadable data): ``problem`` says why."""
+    """Opening failed (missing, wrong or revoked root key, unreadable data): ``problem`` says why."""
 
 
 class Session(QObject):
     """Owns the open vault; ``changed`` fires on the UI thread whenever the vault or its data changed."""
 
     changed = Signal()
+    _refused = Signal(object)
+    """A vault call found the vault locked or revoked by another process (emitted from a worker)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -49,78 +63,169 @@ class Session(QObject):
         """Whether opening failed for want of the right root key (restoring a recovery copy is the way out)."""
         self.notice = ""
         """What the start policy did or could not do when the vault was opened (shown on Home)."""
+        self._follow_lock = False
+        """Whether LOCKED is the shared lock, so that lifting it anywhere reopens this window."""
+        self._closed = False
+        self._refused.connect(self._on_refused)
+        self._poll = QTimer(self)
+        self._poll.setInterval(POLL_MS)
+        self._poll.timeout.connect(self._watch)
+        self._poll.start()
 
     @property
     def is_open(self) -> bool:
         return self.state is State.OPEN
 
     def call(self, fn: Callable[[Vault], T]) -> T:
-        """Run ``fn(vault)`` under the session lock (from any thread)."""
+        """Run ``fn(vault)`` under the session lock (from any thread).
+
+        A lock or a revocation made by another process is raised as edge_core
+        raises it, and puts the window in the matching state.
+        """
         with self._lock:
             if self._vault is None:
                 raise VaultLocked("the vault is locked; unlock it on the Home page")
-            return fn(self._vault)
+            try:
+                if ops.is_locked():
+                    self._vault.conn  # raises the refusal the marker holds (locked or revoked)
+                return fn(self._vault)
+            except (VaultLocked, RootKeyRevoked) as error:
+                self._drop()
+                emit(self._refused, error)
+                raise
 
     def call_and_reopen(self, fn: Callable[[Vault], T]) -> T:
-        """Run an operation that closes the vault itself (reset); the session then needs :meth:`unlock`.
+        """Run an operation that closes the vault itself (reset, revoke); the session then needs :meth:`open`.
 
-        The handle is dropped whatever happened: ``Vault.open`` is what finishes
-        or discards an interrupted reset, so opening again is always the way on.
+        The handle is dropped whatever happened: opening is what finishes or
+        discards an interrupted reset, so opening again is always the way on.
         """
         with self._lock:
             try:
                 return self.call(fn)
             finally:
-                if self._vault is not None:
-                    self._vault.close()
-                self._vault = None
+                self._drop()
 
-    def unlock(self, done: Callable[[], None] | None = None) -> None:
-        """Open the vault off the UI thread; the outcome lands in ``state`` and ``problem``."""
+    def _drop(self) -> None:
+        with self._lock:
+            if self._vault is not None:
+                self._vault.close()
+            self._vault = None
+
+    # ------------------------------------------------------------ opening
+    def open(self, done: Callable[[], None] | None = None, lift: bool = False) -> None:
+        """Open the vault off the UI thread (``lift``: lift the shared lock first); the outcome lands in ``state``.
+
+        Without ``lift`` a vault locked by any process stays locked: the window
+        shows the locked state and its Unlock button.
+        """
         self.state = State.OPENING
         self.changed.emit()
 
-        def opened(_result: object) -> None:
-            self.state, self.problem = State.OPEN, ""
+        def opened(outcome: str) -> None:
+            if outcome == "locked":
+                self.state, self.problem, self._follow_lock = State.LOCKED, "", True
+            else:
+                self.state, self.problem, self._follow_lock = State.OPEN, "", False
             self.changed.emit()
             if done:
                 done()
 
         def failed(message: str) -> None:
-            self.state, self.problem = State.UNAVAILABLE, message
+            self.state, self.problem, self._follow_lock = State.UNAVAILABLE, message, False
             self.changed.emit()
             if done:
                 done()
 
-        workers.start(lambda _reporter: self._open(), opened, failed)
+        workers.start(lambda _reporter: self._open(lift), opened, failed)
 
-    def _open(self) -> None:
-        """Open the vault, then apply the start policy exactly as the CLI's admin path does."""
+    def unlock(self, done: Callable[[], None] | None = None) -> None:
+        """The Unlock button: lift the lock for every process (audited), then open the vault."""
+        self.open(done, lift=True)
+
+    def _open(self, lift: bool) -> str:
+        """Open the vault ("open"), or find it locked ("locked"); then apply the start policy as the admin API does."""
         with self._lock:
             if self._vault is not None:
-                return
+                return "open"
             try:
-                self._vault = Vault.open()
+                if lift and ops.is_locked():
+                    ops.unlock()
+                self._vault = ops.open_vault()
+            except VaultLocked:
+                self.key_problem = False
+                return "locked"
             except (RootKeyMissing, WrongRootKey, RootKeyRevoked):
                 self.key_problem = True
                 raise
             self.key_problem = False
             try:
-                rotated = keyops.apply_start_policy(self._vault)
+                rotated = ops.apply_start_policy(self._vault)
             except FaceSealError as error:
                 self.notice = f"The start policy was not applied: {workers.describe(error)}"
             else:
                 self.notice = ("The root key was due and the policy rotates it at start: it was rotated "
-                               f"(new fingerprint {rotated['root_fingerprint']}).") if rotated else ""
+                               f"(new fingerprint {rotated.root_fingerprint}).") if rotated else ""
+            return "open"
 
-    def lock(self) -> None:
-        """Drop every key and cache from memory now (waits for a running vault call to finish)."""
+    # ------------------------------------------------------------ locking
+    def lock(self) -> str | None:
+        """Lock every FaceSeal process on this data now (audited); returns why it could not, or None.
+
+        Waits for a running vault call to finish; the keys leave memory with it.
+        """
         with self._lock:
-            if self._vault is not None:
-                self._vault.close()
-                self._vault = None
-        self.state, self.problem = State.LOCKED, ""
+            try:
+                ops.lock(vault=self._vault) if self._vault is not None and self._vault.is_open else ops.lock()
+            except FaceSealError as error:
+                return workers.describe(error)
+            finally:
+                self._drop()
+        self.state, self.problem, self._follow_lock = State.LOCKED, "", True
         self.changed.emit()
+        return None
+
+    def close(self) -> None:
+        """Drop every key and cache from memory (the window closes); other processes are not locked."""
+        self._closed = True
+        self._poll.stop()
+        self.set_aside()
+
+    def set_aside(self) -> None:
+        """Drop the keys without locking anyone else (before a restore, which opens the vault again after)."""
+        self._drop()
+        self.state, self.problem, self._follow_lock = State.LOCKED, "", False
+        self.changed.emit()
+
+    def _on_refused(self, error: BaseException) -> None:
+        if self.state is not State.OPEN:
+            return
+        if isinstance(error, RootKeyRevoked):
+            self.state, self.problem, self.key_problem = State.UNAVAILABLE, workers.describe(error), True
+            self._follow_lock = False
+        else:
+            self.state, self.problem, self._follow_lock = State.LOCKED, "", True
+        self.changed.emit()
+
+    def _watch(self) -> None:
+        """The poll: follow a lock set or lifted by another process (one ``stat`` per tick)."""
+        if self._closed:
+            return
+        if self.state is State.OPEN and ops.is_locked():
+            if not self._lock.acquire(blocking=False):
+                return  # a vault call is running; it meets the lock itself, or the next tick does
+            try:
+                if self._vault is None:
+                    return
+                try:
+                    self._vault.conn
+                except (VaultLocked, RootKeyRevoked) as error:
+                    self._drop()
+                    self._on_refused(error)
+            finally:
+                self._lock.release()
+        elif self.state is State.LOCKED and self._follow_lock and not ops.is_locked():
+            self.open()
 
     def notify(self) -> None:
         """Tell every page the data changed (after an enrolment, a deletion, a key operation)."""

@@ -1,17 +1,17 @@
 """What the Verify page says about a decision: the headline, the numbers, and whether the face was live.
 
-The words are the window's; the decisions are edge_core's (``verify_not_live``,
-``verify_after_liveness``, ``Vault.identify``). A refused liveness check names
-its reason the way a person would say it, never a code.
+The words are the window's; the decision is edge_core's (``ops.verify`` and
+``ops.identify`` return a :class:`~edge_core.ops.results.Decision`). A refused
+liveness check names its reason the way a person would say it, never a code.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from edge_core.liveness import LivenessResult, Refusal
-from edge_core.vault.matching import MatchResult
+from edge_core.ops import Source
+from edge_core.ops.results import Decision, FaceMatch
 
 PLAINER = {
     Refusal.FLAT: "the face did not move like a real head (a photo or a screen?)",
@@ -21,10 +21,12 @@ PLAINER = {
 """Refusals whose edge_core sentence describes the measurement; the person wants to know what it means."""
 
 NOT_LIVE = {
-    "photo": "Not live: a photo was matched; nothing shows that a live person was there.",
-    "video": "Not live: a video file stood in for the camera, and the policy does not ask for a liveness check.",
-    "camera": "Not live: the policy does not ask for a liveness check, so a photo held to the camera would be "
-              "matched too.",
+    Source.PHOTO: "Not live: a photo was matched; nothing shows that a live person was there.",
+    Source.EMBEDDING: "Not live: an embedding was matched; nothing shows that a live person was there.",
+    Source.VIDEO: "Not live: a video file stood in for the camera, and the policy does not ask for a liveness "
+                  "check.",
+    Source.CAMERA: "Not live: the policy does not ask for a liveness check, so a photo held to the camera would be "
+                   "matched too.",
 }
 
 
@@ -40,36 +42,45 @@ class Verdict:
     """"Live: ..." or "Not live: ...", with why."""
     passed: bool | None = None
     """The liveness check's outcome, None when none ran."""
+    faces: tuple[str, ...] = ()
+    """One line per face of a group photo (identify), left to right."""
 
 
-def decision_text(result: MatchResult, verifying: bool) -> tuple[str, str]:
-    """(headline, details) for a result: the decision first, then the numbers it rests on."""
-    numbers = f"score {result.score:.3f}, threshold {result.threshold:.2f}, model pack {result.pack}"
-    if result.name is None:
+def decision_text(decision: Decision, verifying: bool) -> tuple[str, str]:
+    """(headline, details) for a decision: the decision first, then the numbers it rests on."""
+    if decision.name is None or decision.score is None:
         return "No match", "Nobody is enrolled with this model pack yet."
-    if result.match:
-        headline = f"Match: this is {result.name}" if verifying else f"Identified: {result.name}"
+    numbers = f"score {decision.score:.3f}, threshold {decision.threshold:.2f}, model pack {decision.pack}"
+    if decision.match:
+        headline = f"Match: this is {decision.name}" if verifying else f"Identified: {decision.name}"
         return headline, f"The score reaches the threshold ({numbers})."
-    headline = f"No match: this is not {result.name}" if verifying else "No match: not anyone enrolled"
-    closest = "" if verifying else f" Closest was {result.name}."
+    headline = f"No match: this is not {decision.name}" if verifying else "No match: not anyone enrolled"
+    closest = "" if verifying else f" Closest was {decision.name}."
     return headline, f"The score is below the threshold ({numbers}).{closest}"
 
 
-def _matched(answer: dict[str, Any]) -> MatchResult:
-    return MatchResult(answer["name"], answer["score"], answer["threshold"], answer["pack"])
+def face_line(number: int, face: FaceMatch) -> str:
+    """One face of a group photo: who it is (or who came closest), with its score."""
+    numbers = f"score {face.score:.3f}, threshold {face.threshold:.2f}"
+    if face.name is None:
+        return f"Face {number}: nobody enrolled with this model pack ({numbers})"
+    if face.match:
+        return f"Face {number}: {face.name} ({numbers})"
+    return f"Face {number}: not anyone enrolled; closest was {face.name} ({numbers})"
 
 
-def identified(result: MatchResult) -> Verdict:
-    """Identify runs no liveness check (as ``faceseal identify``)."""
-    headline, details = decision_text(result, verifying=False)
-    return Verdict("match" if result.match else "nomatch", headline, details,
-                   "Not live: identify does not run a liveness check.")
-
-
-def not_live(answer: dict[str, Any], source: str) -> Verdict:
-    """A verification matched without a liveness check (``verify_not_live``'s answer)."""
-    headline, details = decision_text(_matched(answer), verifying=True)
-    return Verdict("match" if answer["match"] else "nomatch", headline, details, NOT_LIVE[source])
+def group_text(decision: Decision) -> tuple[str, str, tuple[str, ...]]:
+    """(headline, details, lines) for a photo of several faces: every face is named, left to right."""
+    faces = sorted(decision.faces or [], key=lambda face: face.box[0])
+    lines = tuple(face_line(number, face) for number, face in enumerate(faces, start=1))
+    named = list(dict.fromkeys(face.name for face in faces if face.match and face.name))
+    if named:
+        headline = f"Identified {len(named)} of {len(faces)} faces: {', '.join(named)}"
+    else:
+        headline = f"No match: none of the {len(faces)} faces is anyone enrolled"
+    details = (f"The photo shows {len(faces)} faces, numbered from the left; each was matched on its own "
+               f"(model pack {decision.pack}).")
+    return headline, details, lines
 
 
 def refusal_reason(liveness: LivenessResult) -> str:
@@ -82,18 +93,30 @@ def refusal_reason(liveness: LivenessResult) -> str:
     return PLAINER.get(liveness.refusal, liveness.reason)
 
 
-def after_liveness(answer: dict[str, Any], liveness: LivenessResult) -> Verdict:
-    """A verification after a liveness session (``verify_after_liveness``'s answer)."""
+def _after_liveness(decision: Decision, liveness: LivenessResult, verifying: bool) -> Verdict:
     done = f"{liveness.completed} of {len(liveness.challenges)} movements done, risk {liveness.risk:.2f}"
-    if not liveness.passed:
+    if not liveness.passed or decision.score is None:
         reason = refusal_reason(liveness)
         return Verdict("nomatch", "Refused: the liveness check failed",
                        f"{reason[:1].upper()}{reason[1:]}. Nothing was matched, and this attempt counts towards "
                        f"the lockout ({done}).", "Not live: the liveness check failed.", passed=False)
-    headline, details = decision_text(_matched(answer), verifying=True)
+    headline, details = decision_text(decision, verifying)
     moves = ", ".join(c.value for c in liveness.challenges)
-    live = ("Live: the liveness check passed at the camera." if answer["live"] else
+    live = ("Live: the liveness check passed at the camera." if decision.live else
             "Not live: the liveness check passed, but a video file stood in for the camera; only a camera "
             "can be live.")
-    return Verdict("match" if answer["match"] else "nomatch", headline,
+    return Verdict("match" if decision.match else "nomatch", headline,
                    f"{details} Liveness check passed: {moves}, all by the same face ({done}).", live, passed=True)
+
+
+def verdict(decision: Decision, verifying: bool, source: Source) -> Verdict:
+    """The page's words for a verification (``verifying``) or an identification from ``source``."""
+    if decision.liveness is not None:
+        return _after_liveness(decision, decision.liveness, verifying)
+    live = NOT_LIVE[source]
+    if not verifying and decision.faces and len(decision.faces) > 1:
+        headline, details, lines = group_text(decision)
+        matched = any(face.match for face in decision.faces)
+        return Verdict("match" if matched else "nomatch", headline, details, live, faces=lines)
+    headline, details = decision_text(decision, verifying)
+    return Verdict("match" if decision.match else "nomatch", headline, details, live)

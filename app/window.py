@@ -57,7 +57,7 @@ class MainWindow(QMainWindow):
         self.nav.setCurrentRow(0)
         self.nav.setFocus(Qt.FocusReason.OtherFocusReason)
         self.resize(1100, 720)
-        self.session.unlock()
+        self.session.open()
 
     def show_page(self, title: str) -> Page:
         page = self.pages[title]
@@ -65,7 +65,7 @@ class MainWindow(QMainWindow):
         return page
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
-        """Let running work finish (a rotation is never cut short), then drop the keys."""
+        """Let running work finish (a rotation is never cut short), then drop the keys (this window's only)."""
         workers.stop_all()
-        self.session.lock()
+        self.session.close()
         super().closeEvent(event)

@@ -1,7 +1,9 @@
-"""FaceSeal's core: everything that is not UI.
+"""FaceSeal's core: everything that is not the window.
 
-The Qt app (``app/``) and the command line (``edge_core.cli``) both call this
-package, so the two can never disagree about what an operation does.
+The command line (``edge_core.cli``), the local admin API
+(``edge_core.adminapi``) and the Qt window (``app/``) all call the same use
+cases (``edge_core.ops``), so they can never disagree about what an operation
+does or which rule applies. docs/ARCHITECTURE.md draws the layers.
 """
 
 __version__ = "0.1.0"

@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from edge_core import __version__
-from edge_core.biometrics import synthetic_face as selftest_face
+from edge_core.biometrics import synthetic_face
 from edge_core.errors import FaceSealError
 
 
@@ -38,7 +38,7 @@ def stage(work: Path, models: Path | None) -> Path:
     """Fill the folder the spec reads: the self-test image, bundled packs, the macOS icon set."""
     folder = work / "stage"
     shutil.rmtree(folder, ignore_errors=True)
-    selftest_face.write(folder / "selftest")
+    synthetic_face.write(folder / "selftest")
     if models is not None:
         bundle_default_pack(models, folder / "models" / "bundled")
     if sys.platform == "darwin":

@@ -18,7 +18,7 @@ HIDDEN_IMPORTS = [
     "insightface.model_zoo.scrfd",
     "insightface.model_zoo.arcface_onnx",
     "insightface.utils.face_align",
-    "edge_core.api.server",  # `faceseal serve`, the local admin API (FastAPI + uvicorn)
+    "edge_core.adminapi.server",  # `faceseal serve`, the local admin API (FastAPI + uvicorn)
 ]
 
 _UNUSED_QT = [

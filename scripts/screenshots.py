@@ -47,18 +47,18 @@ def settle(seconds: float = 0.4) -> None:
 
 def prepare(data: Path) -> None:
     """Install the pack and enrol the people with edge_core itself, as the CLI would."""
+    from edge_core import ops
     from edge_core.biometrics import ImageFiles, collect_samples, install_pack, load_pack
-    from edge_core.vault.store import Vault
     from tests.app.media import MODELS, photos_by_identity
 
     install_pack("open", MODELS)
     pipeline = load_pack("open")
     photos = photos_by_identity()
-    with Vault.open() as vault:
+    with ops.open_vault() as vault:
         for name, identity in PEOPLE.items():
             files = photos[identity][:3]
             samples = collect_samples(pipeline, ImageFiles(files), len(files), largest=True).embeddings
-            vault.enroll(name, samples, pipeline.pack)
+            ops.enrol(vault, name, ops.Probe(ops.Source.PHOTO, pipeline.pack, pipeline.threshold, samples))
 
 
 def main() -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt
 from PySide6.QtGui import QStandardItem, QStandardItemModel
@@ -12,8 +11,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from edge_core.audit.chain import Event
-from edge_core.audit.evidence import export_evidence
+from edge_core import ops
+from edge_core.ops.results import AuditCheck, AuditEntry, EvidenceExport
 
 from app.pages.base import Context, Page
 
@@ -47,7 +46,7 @@ class AuditPage(Page):
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self.events: list[Event] = []
+        self.events: list[AuditEntry] = []
         self.model = QStandardItemModel(0, len(COLUMNS))
         self.model.setHorizontalHeaderLabels(COLUMNS)
         self.filter = _Filter()
@@ -86,9 +85,9 @@ class AuditPage(Page):
         layout.addWidget(self.table, 1)
 
     def load(self) -> None:
-        self.run(lambda _r: self.session.call(lambda v: v.audit_events()), self._fill)
+        self.run(lambda _r: self.session.call(ops.audit_list), self._fill)
 
-    def _fill(self, events: list[Event]) -> None:
+    def _fill(self, events: list[AuditEntry]) -> None:
         self.events = events
         self.model.setRowCount(0)
         for event in events:
@@ -114,14 +113,14 @@ class AuditPage(Page):
         return [self.filter.index(row, 2).data() for row in range(self.filter.rowCount())]
 
     def verify_chain(self) -> None:
-        self.run(lambda _r: self.session.call(lambda v: (v.audit_verify(), len(v.audit_events()))), self._verified)
+        self.run(lambda _r: self.session.call(ops.audit_verify), self._verified)
 
-    def _verified(self, outcome: tuple[list[str], int]) -> None:
-        problems, count = outcome
-        if problems:
-            self.banner.show_message("error", f"The audit log was tampered with: {'; '.join(problems)}.")
+    def _verified(self, check: AuditCheck) -> None:
+        if not check.intact:
+            self.banner.show_message("error", f"The audit log was tampered with: {'; '.join(check.problems or [])}.")
         else:
-            self.banner.show_message("success", f"The chain is intact: all {count} events are as they were written.")
+            self.banner.show_message("success",
+                                     f"The chain is intact: all {check.events} events are as they were written.")
 
     def export(self) -> None:
         """The signed evidence zip (events, signed head, public key), as ``faceseal audit export`` writes it."""
@@ -129,8 +128,8 @@ class AuditPage(Page):
                                               "Zip archives (*.zip)")
         if not name:
             return
-        self.run(lambda _r: self.session.call(lambda v: export_evidence(v, Path(name))), self._exported)
+        self.run(lambda _r: self.session.call(lambda v: ops.audit_export(v, Path(name))), self._exported)
 
-    def _exported(self, result: dict[str, Any]) -> None:
-        self.banner.show_message("success", f"{result['events']} events exported to {result['path']}, "
-                                            f"with the head signed by device {result['device_id']}.")
+    def _exported(self, result: EvidenceExport) -> None:
+        self.banner.show_message("success", f"{result.events} events exported to {result.path}, "
+                                            f"with the head signed by device {result.device_id}.")

@@ -1,18 +1,18 @@
-"""Enrol: a three-step wizard (who and from what, capture, done) over collect_samples + Vault.enroll."""
+"""Enrol: a three-step wizard (who and from what, capture, done) over collect_samples + ``ops.enrol``."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from PySide6.QtWidgets import (
     QCheckBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QStackedWidget, QVBoxLayout,
     QWidget,
 )
 
+from edge_core import ops
 from edge_core.biometrics import pack_info
 from edge_core.errors import IdentityExists
+from edge_core.ops.results import Enrolment
 
-from app.capture import capture_samples
+from app.capture import capture_samples, source_of
 from app.widgets import packed
 from app.widgets.capture_view import CaptureView
 from app.widgets.source import SourcePicker
@@ -150,10 +150,11 @@ class EnrolPage(Page):
         settings = self.prefs.capture_settings()
         self.banner.clear()
 
-        def enrol(reporter: Reporter) -> dict[str, Any]:
+        def enrol(reporter: Reporter) -> Enrolment:
             pipeline, embeddings = capture_samples(choice, settings, samples, reporter, largest)
+            probe = ops.Probe(source_of(choice, settings), pipeline.pack, pipeline.threshold, embeddings)
             try:
-                return self.session.call(lambda vault: vault.enroll(name, embeddings, pipeline.pack, add=add))
+                return self.session.call(lambda vault: ops.enrol(vault, name, probe, add=add))
             except IdentityExists:  # edge_core's sentence names the CLI's --add; name the checkbox instead
                 raise IdentityExists(f"'{name}' is already enrolled; tick 'Add samples to someone already "
                                      "enrolled', or delete them on the Identities page first") from None
@@ -171,11 +172,11 @@ class EnrolPage(Page):
         self._go(0)
         self.name.setFocus()
 
-    def _enrolled(self, result: dict[str, Any]) -> None:
+    def _enrolled(self, result: Enrolment) -> None:
         self.task = None
-        self.result.setText(f"{result['name']} is enrolled with {result['samples']} new sealed templates "
-                            f"(model pack {result['pack']}).")
-        self.banner.show_message("success", f"Enrolled {result['name']}.")
+        self.result.setText(f"{result.name} is enrolled with {result.samples} new sealed templates "
+                            f"(model pack {result.pack}).")
+        self.banner.show_message("success", f"Enrolled {result.name}.")
         self.session.notify()
         self._go(2)
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
+from edge_core import ops
 from edge_core.biometrics import pack_info
+from edge_core.ops.results import Status
 
 from app.capture import open_camera
 from app.session import State
@@ -16,23 +16,23 @@ from app.workers import describe
 from app.pages.base import Context, Page
 
 
-def rotation_text(status: dict[str, Any]) -> str:
+def rotation_text(status: Status) -> str:
     """Whether rotating the root key is due under the policy, in words."""
-    rules = status.get("policy", {})
-    age = status["root_key"].get("age_days")
-    if rules.get("state") == "tampered":
+    policy = status.policy
+    age = status.root_key.age_days
+    if policy.state == "tampered":
         return "unknown: the policy file was changed outside FaceSeal"
-    limit = rules.get("max_root_age_days")
+    limit = policy.rules.get("max_root_age_days")
     if age is None or limit is None:
         return "unknown (no record of when this root was made)"
-    if status.get("rotation_due"):
+    if status.rotation_due:
         return f"due now: the root key is {age:.0f} days old and the policy allows {limit}"
     return f"not due; due in {max(0, limit - age):.0f} days (the policy allows {limit})"
 
 
-def recovery_text(status: dict[str, Any]) -> str:
-    if status.get("recovery_kit_exported"):
-        return f"exported for this root key on {str(status.get('recovery_kit_exported_at'))[:10]}"
+def recovery_text(status: Status) -> str:
+    if status.recovery_kit_exported:
+        return f"exported for this root key on {str(status.recovery_kit_exported_at)[:10]}"
     return "none for this root key: export one in Security, or a lost key means lost data"
 
 
@@ -55,7 +55,8 @@ class HomePage(Page):
         vault = self._group("Vault", [("lock", "State"), ("data_dir", "Data folder")])
         self.lock_button = QPushButton("Lock now")
         self.lock_button.setAccessibleName("Lock now")
-        self.lock_button.setToolTip("Drop every key from memory; unlocking opens the vault again.")
+        self.lock_button.setToolTip("Drop every key from memory, in every FaceSeal program on this data; "
+                                    "unlocking opens the vault again.")
         self.lock_button.clicked.connect(self._toggle_lock)
         vault.layout().addRow("", packed(self.lock_button))
         keys = self._group("Keys", [("root_store", "Root key lives in"), ("fingerprint", "Root fingerprint"),
@@ -102,7 +103,9 @@ class HomePage(Page):
 
     def _toggle_lock(self) -> None:
         if self.session.is_open:
-            self.session.lock()
+            problem = self.session.lock()
+            if problem:
+                self.banner.show_message("error", problem)
         else:
             self.session.unlock()
 
@@ -116,37 +119,32 @@ class HomePage(Page):
         self.lock_button.setEnabled(state is not State.OPENING)
         self._show_device()
         if state is State.OPEN:
-            self.run(lambda _r: self.session.call(lambda v: v.status()), self._show_status)
+            self.run(lambda _r: self.session.call(ops.status), self._show_status)
         else:
             for key in ("root_store", "fingerprint", "root_age", "rotation", "recovery", "vault_key", "identities",
                         "templates", "audit", "device_id", "telemetry"):
                 self._set(key, "— (locked)" if state is State.LOCKED else "—")
 
-    def _show_status(self, status: dict[str, Any]) -> None:
-        root, vault_key = status["root_key"], status["vault_key"]
-        self._set("data_dir", status["data_dir"])
-        self._set("root_store", root["where"])
-        self._set("fingerprint", root["fingerprint"])
-        self._set("root_age", age_text(root.get("created_at"), root.get("age_days")))
+    def _show_status(self, status: Status) -> None:
+        root, vault_key = status.root_key, status.vault_key
+        self._set("data_dir", status.data_dir)
+        self._set("root_store", root.where)
+        self._set("fingerprint", root.fingerprint)
+        self._set("root_age", age_text(root.created_at, root.age_days))
         self._set("rotation", rotation_text(status))
         self._set("recovery", recovery_text(status))
-        if status.get("policy", {}).get("state") == "tampered":
-            self.banner.show_message("error", f"{status['policy'].get('error', 'The policy file was tampered with')}.")
+        if status.policy.state == "tampered":
+            self.banner.show_message("error", f"{status.policy.error or 'The policy file was tampered with'}.")
         elif self.session.notice:
             self.banner.show_message("info", self.session.notice)
+        self._set("vault_key", f"version {vault_key.version}, made {age_text(vault_key.created_at, vault_key.age_days)}")
+        self._set("identities", str(status.identities))
+        self._set("templates", str(status.templates))
+        self._set("audit", str(status.audit_events))
+        self._set("device_id", status.device_id)
+        telemetry = status.telemetry
+        self._set("telemetry", f"on, sending to {telemetry.endpoint}" if telemetry.enabled else "off")
         self.status_shown.emit()
-        self._set("vault_key", f"version {vault_key['version']}, made "
-                               f"{age_text(vault_key.get('created_at'), vault_key.get('age_days'))}")
-        self._set("identities", str(status["identities"]))
-        self._set("templates", str(status["templates"]))
-        self._set("audit", str(status["audit_events"]))
-        self._set("device_id", str(status.get("device_id", "not reported by this version")))
-        telemetry = status.get("telemetry")
-        if isinstance(telemetry, dict):
-            on = telemetry.get("enabled")
-            self._set("telemetry", f"on, sending to {telemetry.get('endpoint')}" if on else "off")
-        else:
-            self._set("telemetry", "not reported by this version")
 
     def _show_device(self) -> None:
         """Pack and camera need no vault: shown even while it is locked."""

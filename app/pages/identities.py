@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtWidgets import (
     QAbstractItemView, QHBoxLayout, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
 )
 
-from edge_core import keyops
-from edge_core.vault.store import IdentityInfo
+from edge_core import ops
+from edge_core.ops.results import Deletion, IdentitySummary
 
 from app.widgets.confirm import ConfirmDialog
 from app.pages.base import Context, Page
@@ -55,15 +53,15 @@ class IdentitiesPage(Page):
         self._update()
 
     def load(self) -> None:
-        self.run(lambda _r: self.session.call(lambda v: v.list_identities()), self._fill)
+        self.run(lambda _r: self.session.call(ops.list_identities), self._fill)
 
     def names(self) -> list[str]:
         return [self.table.item(row, 0).text() for row in range(self.table.rowCount())]
 
-    def _fill(self, identities: list[IdentityInfo]) -> None:
+    def _fill(self, identities: list[IdentitySummary]) -> None:
         self.table.setRowCount(len(identities))
         for row, person in enumerate(identities):
-            for column, text in enumerate((person.name, person.created_at[:16].replace("T", " ") + " UTC",
+            for column, text in enumerate((person.name, person.enrolled[:16].replace("T", " ") + " UTC",
                                            str(person.samples), person.pack)):
                 self.table.setItem(row, column, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
@@ -91,12 +89,12 @@ class IdentitiesPage(Page):
 
     def _delete(self, name: str) -> None:
         self.delete_button.setEnabled(False)
-        self.run(lambda _r: self.session.call(lambda v: keyops.delete_identity(v, name)), self._deleted)
+        self.run(lambda _r: self.session.call(lambda v: ops.delete_identity(v, name)), self._deleted)
 
-    def _deleted(self, result: dict[str, Any]) -> None:
-        text = f"{result['name']} was deleted; {result['templates_deleted']} templates were crypto-shredded."
-        if result.get("warning"):
-            self.banner.show_message("warning", f"{text} Note: {result['warning']}.")
+    def _deleted(self, result: Deletion) -> None:
+        text = f"{result.name} was deleted; {result.templates_deleted} templates were crypto-shredded."
+        if result.warning:
+            self.banner.show_message("warning", f"{text} Note: {result.warning}.")
         else:
             self.banner.show_message("success", text)
         self.session.notify()

@@ -1,9 +1,10 @@
 """Verify ("is this Alice?") and Identify ("who is this?"), live or from a photo, with the decision in plain words.
 
-Verifying from the camera runs a liveness check first while the policy asks
-for one (the default): the same ``edge_core.liveness.verification`` calls as
-``faceseal verify --liveness``, so the audit log and the lockout count an
-attempt from the window exactly like one from the CLI.
+Matching from the camera runs a liveness check first while the policy asks
+for one (the default), for Verify and Identify alike; a video file standing in
+for the camera is held to the camera's rule. The page only captures the face:
+``ops.verify`` and ``ops.identify`` decide, and apply the threshold, the
+lockout, the liveness rule and the audit log exactly as for the CLI.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from PySide6.QtWidgets import (
     QButtonGroup, QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QRadioButton, QVBoxLayout, QWidget,
 )
 
-from edge_core.policy import rules as policy, thresholds
+from edge_core import ops
 from edge_core.biometrics import pack_info
-from edge_core.liveness import verification
+from edge_core.ops import Probe, Source
 
 from app import verdict
-from app.capture import SourceChoice, capture_samples, liveness_session, probe_photo
+from app.capture import SourceChoice, capture_samples, liveness_session, probe_photo, source_of
 from app.preferences import CaptureSettings
 from app.session import Session
 from app.verdict import Verdict
@@ -29,31 +30,40 @@ from app.pages.base import Context, Page
 from app.pages.enrol import pack_problem
 
 
-def decide(session: Session, choice: SourceChoice, settings: CaptureSettings, name: str | None,
-           reporter: Reporter) -> Verdict:
-    """Verify ``name`` (identify when None) from the chosen source, off the UI thread.
+def capture_probe(session: Session, choice: SourceChoice, settings: CaptureSettings, name: str | None,
+                  reporter: Reporter) -> tuple[Probe, bool]:
+    """The face to match from the chosen source, and whether a liveness check was asked for.
 
     The vault is held only for the calls that need it, never while the
     camera runs: the identity and its lockout are checked before the camera
-    opens (as the CLI does), then the session's outcome is decided.
+    opens (``ops.admit``, as the CLI does). Whether a liveness session must
+    run is ops's answer: for the camera, the policy's rule; a video standing
+    in for the camera asks for the check whenever the camera would need one
+    (it is still reported as a video, so it is never live).
     """
-    if name is not None and choice.kind == "camera" and session.call(policy.liveness_required):
-        session.call(lambda v: verification.identity_id(v, name))
-        pipeline, liveness, source = liveness_session(settings, reporter)
-        threshold = session.call(lambda v: thresholds.in_force(v, pipeline.pack, pipeline.threshold))
-        answer = session.call(lambda v: verification.verify_after_liveness(v, name, liveness, pipeline.pack,
-                                                                           threshold, source))
-        return verdict.after_liveness(answer, liveness)
+    source = source_of(choice, settings)
+    requested = source is Source.VIDEO and session.call(lambda v: ops.liveness_needed(v, Source.CAMERA))
+    needed = session.call(lambda v: ops.liveness_needed(v, source, requested))
+    session.call(lambda v: ops.admit(v, name))
+    if needed:
+        pipeline, liveness = liveness_session(settings, reporter)
+        return Probe(source, pipeline.pack, pipeline.threshold, liveness=liveness), requested
     if choice.kind == "camera":
         pipeline, samples = capture_samples(choice, settings, 1, reporter)
-        probe, source = samples[0], "camera" if settings.camera_video is None else "video"
-    else:
-        (pipeline, probe), source = probe_photo(choice.files[0], settings, reporter), "photo"
-    threshold = session.call(lambda v: thresholds.in_force(v, pipeline.pack, pipeline.threshold))
+        return Probe(source, pipeline.pack, pipeline.threshold, samples), requested
+    pipeline, vector, faces = probe_photo(choice.files[0], settings, reporter)
+    return Probe(source, pipeline.pack, pipeline.threshold, vector[None, :], faces), requested
+
+
+def decide(session: Session, choice: SourceChoice, settings: CaptureSettings, name: str | None,
+           reporter: Reporter) -> Verdict:
+    """Verify ``name`` (identify when None) from the chosen source, off the UI thread."""
+    probe, requested = capture_probe(session, choice, settings, name, reporter)
     if name is None:
-        return verdict.identified(session.call(lambda v: v.identify(probe, pipeline.pack, threshold)))
-    answer = session.call(lambda v: verification.verify_not_live(v, name, probe, pipeline.pack, threshold, source))
-    return verdict.not_live(answer, source)
+        decision = session.call(lambda v: ops.identify(v, probe, liveness_requested=requested))
+    else:
+        decision = session.call(lambda v: ops.verify(v, name, probe, liveness_requested=requested))
+    return verdict.verdict(decision, name is not None, probe.source)
 
 
 class MatchPage(Page):
@@ -92,6 +102,10 @@ class MatchPage(Page):
         self.live = QLabel("")
         self.live.setWordWrap(True)
         self.live.setAccessibleName("Liveness")
+        self.faces = QLabel("")
+        self.faces.setWordWrap(True)
+        self.faces.setAccessibleName("Faces in the photo")
+        self.faces.setObjectName("faces")
         self.challenge = ChallengePrompt()
         self.view = CaptureView()
 
@@ -110,6 +124,7 @@ class MatchPage(Page):
         result.addWidget(self.decision)
         result.addWidget(self.details)
         result.addWidget(self.live)
+        result.addWidget(self.faces)
         result.addStretch(1)
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -135,11 +150,11 @@ class MatchPage(Page):
         else:
             info = pack_info(self.prefs.pack)
             if self.session.is_open:
-                self.run(lambda _r: self.session.call(lambda v: thresholds.in_force(v, info.name,
-                                                                                   info.default_threshold)),
-                         lambda value: self.threshold.setText(f"{value:.2f} (model pack {info.name}; "
-                                                              "change it in Settings)"))
-        self.run(lambda _r: self.session.call(lambda v: [i.name for i in v.list_identities()]), self._fill_people)
+                self.run(lambda _r: self.session.call(lambda v: ops.threshold(v, info.name, info.default_threshold)),
+                         lambda report: self.threshold.setText(f"{report.threshold:.2f} (model pack {info.name}; "
+                                                               "change it in Settings)"))
+        self.run(lambda _r: self.session.call(lambda v: [i.name for i in ops.list_identities(v)]),
+                 self._fill_people)
         self._update()
 
     def _fill_people(self, names: list[str]) -> None:
@@ -170,6 +185,7 @@ class MatchPage(Page):
         self.banner.clear()
         self._show_outcome("", "Looking…", "")
         self.live.clear()
+        self.faces.clear()
         self.task = self.run(lambda reporter: decide(session, choice, settings, name, reporter),
                              self._decided, self._failed, watch=self._follow)
         self.stop_button.setEnabled(True)
@@ -191,6 +207,8 @@ class MatchPage(Page):
     def _decided(self, outcome: Verdict) -> None:
         self._show_outcome(outcome.outcome, outcome.headline, outcome.details)
         self.live.setText(outcome.live)
+        self.faces.setText("\n".join(outcome.faces))
+        self.faces.setAccessibleDescription(self.faces.text())
         if outcome.passed is not None:
             self.challenge.finish(outcome.passed)
         self._finish()

@@ -2,30 +2,35 @@
 
 Every action first says in one sentence what it will do (the line under its
 button), asks again before anything that cannot be undone, and then calls the
-same ``edge_core.ops.keyops`` function as the CLI. Keys are typed into masked
-fields or read from files: nobody edits a .env file or pastes bytes elsewhere.
+same ``edge_core.ops`` function as the CLI. Keys are typed into masked
+fields or read from files, and parsed by the CLI's own parser
+(``parse_key``): the window accepts exactly the keys ``faceseal key import``
+accepts, and ops refuses the same ones with the same words.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QFileDialog, QGridLayout, QGroupBox, QLabel, QLineEdit, QPushButton,
     QScrollArea, QVBoxLayout, QWidget,
 )
 
-from edge_core import keyops
-from edge_core.support import paths
-from edge_core.errors import InvalidKeyMaterial, UsageError
-from edge_core.keys.material import KEY_BYTES, parse_base64_key, parse_hex_key
+from edge_core import ops
+from edge_core.errors import InvalidKeyMaterial
+from edge_core.keys.material import parse_key
+from edge_core.ops.results import Reset, Result, Rotation, Status
 
 from app.widgets.confirm import ConfirmDialog
 from app.widgets.progress import WorkProgress
 from app.workers import Task, describe
 from app.pages.base import Context, Page
+
+if TYPE_CHECKING:
+    from edge_core.vault.store import Vault
 
 CONSEQUENCES = {
     "generate": "Makes a new random root key where the current one lives and re-wraps the vault keys under it; "
@@ -40,7 +45,8 @@ CONSEQUENCES = {
               "unless you also reseal every template under fresh keys.",
     "revoke": "Destroys the root key now (the kill switch): nobody, you included, can open the data again "
               "unless you restore a recovery copy.",
-    "lock": "Drops every key from memory at once; the vault must be unlocked before anything else is done.",
+    "lock": "Drops every key from memory at once, in this window and in every other FaceSeal program on this data "
+            "(the command line too); the vault must be unlocked before anything else is done.",
     "reset": "Deletes every enrolled person and template and destroys the root key; only what you tick below "
              "is kept.",
 }
@@ -52,33 +58,17 @@ KEEP_CHOICES = {
 KEY_FORMATS = {"hex": "Hex (64 characters)", "base64": "Base64 (44 characters)"}
 
 
-def keyop(name: str) -> Callable[..., dict[str, Any]]:
-    """An ``edge_core.ops.keyops`` function by name, or a clear refusal if this build does not have it yet."""
-    function = getattr(keyops, name, None)
-    if function is None:
-        raise UsageError(f"this version of FaceSeal has no {name} (edge_core.ops.keyops); nothing was changed")
-    return function
-
-
 def parse_typed_key(text: str, fmt: str) -> bytes:
-    """The 32 bytes of a typed key; the error never repeats what was typed."""
-    if fmt == "hex":
-        return parse_hex_key(text, "the typed key")
-    return parse_base64_key(text, "the typed key")
+    """The bytes of a typed key, by the CLI's parser; the error never repeats what was typed."""
+    return parse_key(text, fmt, "the typed key")
 
 
 def read_key_file(path: Path) -> bytes:
-    """A key file: 32 raw bytes, or 64 hex characters, or base64 of 32 bytes."""
+    """A key file, by the CLI's parser (``key import --file``): raw bytes, or their hex or base64."""
     try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise InvalidKeyMaterial(f"{path} cannot be read ({error.strerror})") from None
-    if len(data) == KEY_BYTES:
-        return data
-    text = data.decode("ascii", "replace").strip()
-    if len(text) == 2 * KEY_BYTES:
-        return parse_hex_key(text, str(path))
-    return parse_base64_key(text, str(path))
+        return parse_key(path.read_bytes(), "file", str(path))
+    except OSError:
+        raise InvalidKeyMaterial(f"{path} cannot be read") from None
 
 
 def kept_labels(choices: dict[str, bool]) -> str:
@@ -87,18 +77,22 @@ def kept_labels(choices: dict[str, bool]) -> str:
     return ", ".join(kept) if kept else "nothing"
 
 
-def summary(result: dict[str, Any]) -> str:
+def summary(result: Result) -> str:
     """What a key operation's result means, in words (fingerprints are public; a result never holds a key)."""
     parts = []
-    if result.get("root_fingerprint"):
-        parts.append(f"root fingerprint {result['root_fingerprint']}")
-    if result.get("previous_root_fingerprint"):
-        parts.append(f"the previous root {result['previous_root_fingerprint']} was destroyed")
-    if result.get("root_where"):
-        parts.append(f"kept in {result['root_where']}")
+    fingerprint = getattr(result, "root_fingerprint", None)
+    previous = getattr(result, "previous_root_fingerprint", None)
+    where = getattr(result, "root_where", None)
+    warning = getattr(result, "warning", None)
+    if fingerprint:
+        parts.append(f"root fingerprint {fingerprint}")
+    if previous:
+        parts.append(f"the previous root {previous} was destroyed")
+    if where:
+        parts.append(f"kept in {where}")
     text = f" ({'; '.join(parts)})" if parts else ""
-    if result.get("warning"):
-        text += f". Note: {result['warning']}"
+    if warning:
+        text += f". Note: {warning}"
     return text
 
 
@@ -247,34 +241,33 @@ class SecurityPage(Page):
         for widget in self.vault_buttons:
             widget.setEnabled(self.session.is_open)
         if self.session.is_open:
-            self.run(lambda _r: self.session.call(lambda v: v.status()), self._show_root)
+            self.run(lambda _r: self.session.call(ops.status), self._show_root)
         else:
             self.root_info.setText("The vault is not open: only restoring from a recovery copy is possible.")
 
-    def _show_root(self, status: dict[str, Any]) -> None:
-        self.kit_exported = bool(status.get("recovery_kit_exported"))
-        root = status["root_key"]
-        self.root_info.setText(f"The root key lives in the {root['where']}; "
-                               f"fingerprint {root['fingerprint']}.")
+    def _show_root(self, status: Status) -> None:
+        self.kit_exported = status.recovery_kit_exported
+        root = status.root_key
+        self.root_info.setText(f"The root key lives in the {root.where}; fingerprint {root.fingerprint}.")
 
     def _confirm(self, title: str, message: str, confirm: str, then: Callable[[], None]) -> None:
         self.dialog = ConfirmDialog(self, title, message, confirm)
         self.dialog.accepted.connect(then)
         self.dialog.open()
 
-    def _vault_op(self, fn: Callable[[Any], dict[str, Any]], done_text: str) -> None:
+    def _vault_op(self, fn: Callable[[Vault], Result], done_text: str) -> None:
         """Run a key operation on the open vault; its result or error shows in the banner."""
         self.banner.clear()
         self.run(lambda _r: self.session.call(fn), lambda result: self._done(done_text, result))
 
-    def _done(self, text: str, result: dict[str, Any]) -> None:
+    def _done(self, text: str, result: Result) -> None:
         self.banner.show_message("success", f"{text}{summary(result)}.")
         self.session.notify()
 
     # ---------------------------------------------------------- key actions
     def ask_generate(self) -> None:
         self._confirm("Generate a new root key?", CONSEQUENCES["generate"], "Generate new root key",
-                      lambda: self._vault_op(lambda v: keyop("generate_root_key")(v), "A new root key is in place"))
+                      lambda: self._vault_op(ops.generate_root_key, "A new root key is in place"))
 
     def ask_import_typed(self) -> None:
         try:
@@ -298,7 +291,7 @@ class SecurityPage(Page):
     def _ask_import(self, key: bytes) -> None:
         def start() -> None:
             self.key_text.clear()
-            self._vault_op(lambda v: keyop("import_root_key")(v, key), "Your key is now the root key")
+            self._vault_op(lambda v: ops.import_root_key(v, key), "Your key is now the root key")
 
         self._confirm("Use your key as the root key?", CONSEQUENCES["import"], "Use my key", start)
 
@@ -312,7 +305,7 @@ class SecurityPage(Page):
             return
         self.passphrase.clear()
         self.passphrase_again.clear()
-        self._vault_op(lambda v: keyop("export_recovery_kit")(v, Path(name), passphrase),
+        self._vault_op(lambda v: ops.export_recovery_kit(v, Path(name), passphrase),
                        f"The recovery copy was written to {name}")
 
     def ask_restore(self) -> None:
@@ -329,18 +322,18 @@ class SecurityPage(Page):
     def _restore(self, path: Path, passphrase: str) -> None:
         self.restore_passphrase.clear()
         self.banner.clear()
-        self.session.lock()
-        self.run(lambda _r: keyop("restore_recovery_kit")(paths.data_dir(), path, passphrase),
+        self.session.set_aside()
+        self.run(lambda _r: ops.restore_recovery_kit(None, path, passphrase),
                  lambda result: self._reopened("The root key was restored", result),
                  lambda message: self._reopen_failed(message))
 
-    def _reopened(self, text: str, result: dict[str, Any]) -> None:
+    def _reopened(self, text: str, result: Result) -> None:
         self.banner.show_message("success", f"{text}{summary(result)}.")
-        self.session.unlock()
+        self.session.open()
 
     def _reopen_failed(self, message: str) -> None:
         self.banner.show_message("error", message)
-        self.session.unlock()
+        self.session.open()
 
     def ask_revoke(self) -> None:
         kit = ("" if self.kit_exported else " No recovery copy of this root key was ever exported: once revoked, "
@@ -350,7 +343,7 @@ class SecurityPage(Page):
 
     def _revoke(self) -> None:
         self.banner.clear()
-        self.run(lambda _r: self.session.call_and_reopen(lambda v: keyop("revoke_root_key")(v)),
+        self.run(lambda _r: self.session.call_and_reopen(ops.revoke_root_key),
                  lambda result: self._reopened("The root key was revoked", result), self._reopen_failed)
 
     # ------------------------------------------------ rotate, lock, reset
@@ -358,21 +351,25 @@ class SecurityPage(Page):
         deep = self.deep.isChecked()
         self.banner.clear()
         text = "Rotating the root key and resealing every template…" if deep else "Rotating the root key…"
-        self.run(lambda _r: self.session.call(lambda v: keyops.rotate_key(v, deep=deep)), self._rotated,
+        self.run(lambda _r: self.session.call(lambda v: ops.rotate(v, deep=deep)), self._rotated,
                  watch=lambda task: self._show_progress(text, task))
 
     def _show_progress(self, text: str, task: Task) -> None:
         self.progress = WorkProgress(self, "Rotating the root key", text, task)
 
-    def _rotated(self, result: dict[str, Any]) -> None:
-        resealed = f"; {result['templates_resealed']} templates resealed" if result.get("deep") else ""
+    def _rotated(self, result: Rotation) -> None:
+        resealed = f"; {result.templates_resealed} templates resealed" if result.deep else ""
         self.banner.show_message("success", f"The root key was rotated: new fingerprint "
-                                            f"{result['root_fingerprint']}{resealed}.")
+                                            f"{result.root_fingerprint}{resealed}.")
         self.session.notify()
 
     def lock(self) -> None:
-        self.session.lock()
-        self.banner.show_message("info", "Locked: every key was dropped from memory.")
+        problem = self.session.lock()
+        if problem:
+            self.banner.show_message("error", problem)
+        else:
+            self.banner.show_message("info", "Locked: every key was dropped from memory, in every FaceSeal "
+                                             "program on this data.")
 
     def ask_reset(self) -> None:
         choices = {key: check.isChecked() for key, check in self.keep.items()}
@@ -382,15 +379,15 @@ class SecurityPage(Page):
 
     def _reset(self, choices: dict[str, bool]) -> None:
         self.banner.clear()
-        self.run(lambda _r: self.session.call_and_reopen(lambda v: keyops.reset(v, **choices)),
+        self.run(lambda _r: self.session.call_and_reopen(lambda v: ops.reset(v, **choices)),
                  lambda result: self._was_reset(result, choices), self._reopen_failed)
 
-    def _was_reset(self, result: dict[str, Any], choices: dict[str, bool]) -> None:
+    def _was_reset(self, result: Reset, choices: dict[str, bool]) -> None:
         self.banner.show_message(
             "success",
-            f"Everything was reset: {result['identities_deleted']} people and {result['templates_deleted']} "
-            f"templates deleted, {result['audit_events_deleted']} audit events and "
-            f"{result['outbox_events_deleted']} outbox events deleted; "
-            f"root key {'destroyed' if result.get('root_key_destroyed') else 'kept (it is your variable)'}. "
+            f"Everything was reset: {result.identities_deleted} people and {result.templates_deleted} "
+            f"templates deleted, {result.audit_events_deleted} audit events and "
+            f"{result.outbox_events_deleted} outbox events deleted; "
+            f"root key {'destroyed' if result.root_key_destroyed else 'kept (it is your variable)'}. "
             f"Kept: {kept_labels(choices)}.")
-        self.session.unlock()
+        self.session.open()

@@ -9,10 +9,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from typing import Any
-
-from edge_core.policy import thresholds
+from edge_core import ops
 from edge_core.biometrics import PackInfo, install_pack, list_packs, pack_info
+from edge_core.ops.results import ThresholdReport
 
 from app.widgets import packed
 from app.widgets.confirm import ConfirmDialog
@@ -140,8 +139,8 @@ class SettingsPage(Page):
         """Kept in the vault, audited, and used by the command line too (``faceseal threshold``)."""
         if not self.threshold.isEnabled():
             return
-        pack, value = self.prefs.pack, self.threshold.value()
-        self.run(lambda _r: self.session.call(lambda v: thresholds.choose(v, pack, value)),
+        info, value = pack_info(self.prefs.pack), self.threshold.value()
+        self.run(lambda _r: self.session.call(lambda v: ops.threshold(v, info.name, info.default_threshold, value)),
                  lambda _answer: self.session.notify())
 
     # ----------------------------------------------------------------- load
@@ -163,21 +162,18 @@ class SettingsPage(Page):
         self.install_button.setText("Reinstall from a folder…" if info.installed else "Install from a folder…")
         self.threshold.setEnabled(False)
         if self.session.is_open:
-            self.run(lambda _r: self.session.call(lambda v: v.status()),
-                     lambda status: self._show_threshold(status, info))
+            self.run(lambda _r: self.session.call(lambda v: ops.threshold(v, info.name, info.default_threshold)),
+                     lambda report: self._show_threshold(report, info),
+                     lambda message: self.threshold_note.setText(message))
         else:
             self.threshold_note.setText("Unlock the vault to change the threshold: its allowed range is the "
                                         "vault's policy.")
 
-    def _show_threshold(self, status: dict[str, Any], info: PackInfo) -> None:
-        """The threshold box, bounded by the policy in force (the vault refuses anything outside it)."""
-        rules = status.get("policy", {})
-        if rules.get("state") == "tampered":
-            self.threshold_note.setText(f"{rules.get('error', 'The policy file was tampered with')}.")
-            return
-        low, high = rules["threshold_min"], rules["threshold_max"]
+    def _show_threshold(self, report: ThresholdReport, info: PackInfo) -> None:
+        """The threshold box, bounded by the policy in force (ops refuses anything outside it)."""
+        low, high = report.low, report.high
         self.threshold.setRange(low, high)
-        self.threshold.setValue(status["thresholds"].get(info.name, info.default_threshold))
+        self.threshold.setValue(report.threshold)
         self.threshold.setEnabled(True)
         self.threshold_note.setText(
             f"A face matches when its score reaches this. The policy allows {low:.2f} to {high:.2f}; "

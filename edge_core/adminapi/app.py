@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 import numpy as np
 from fastapi import Depends, FastAPI, Request
@@ -31,7 +31,9 @@ from edge_core.errors import DataError, FaceSealError, KeyHierarchyError, Unknow
 from edge_core.ops import Probe, Source
 from edge_core.support import database
 from edge_core.vault.embeddings import MAX_DIM
-from edge_core.vault.store import Vault
+
+if TYPE_CHECKING:
+    from edge_core.vault.store import Vault
 
 PREFIX = "/api/v1"
 OPENAPI_URL = f"{PREFIX}/openapi.json"

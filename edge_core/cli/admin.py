@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import argparse
 from pathlib import Path
 
 from edge_core import ops
 from edge_core.cli.framework import Commands, Reply, answer, with_vault
 from edge_core.cli.prompts import confirm
-from edge_core.vault.store import Vault
+
+if TYPE_CHECKING:
+    from edge_core.vault.store import Vault
 
 TAMPERED = 4
 

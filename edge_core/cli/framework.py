@@ -14,15 +14,17 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TYPE_CHECKING
 
 from edge_core import ops
 from edge_core.errors import UsageError
-from edge_core.vault.store import Vault
+
+if TYPE_CHECKING:
+    from edge_core.vault.store import Vault
 
 Reply = tuple[Any, int]
 Handler = Callable[[argparse.Namespace], Reply]
-VaultHandler = Callable[[Vault, argparse.Namespace], Reply]
+VaultHandler = Callable[["Vault", argparse.Namespace], Reply]
 
 
 class Parser(argparse.ArgumentParser):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import argparse
 
 from edge_core import ops
@@ -10,7 +12,9 @@ from edge_core.cli.framework import Commands, Reply, answer, with_vault
 from edge_core.cli.prompts import confirm
 from edge_core.cli.sources import add_source_arguments, enrolment_probe, match_probe
 from edge_core.ops.results import Decision
-from edge_core.vault.store import Vault
+
+if TYPE_CHECKING:
+    from edge_core.vault.store import Vault
 
 NO_MATCH = 10
 LIVENESS_FAILED = 11

@@ -7,6 +7,8 @@ the command line's words, never part of an error message.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import argparse
 import sys
 from pathlib import Path
@@ -16,9 +18,11 @@ from edge_core.cli.framework import Commands, Reply, answer, with_vault
 from edge_core.cli.prompts import confirm, secret
 from edge_core.errors import UsageError
 from edge_core.keys import material
-from edge_core.keys.roots.pkcs11 import PIN_VARIABLE
+from edge_core.ops.keys import HSM_PIN_VARIABLE as PIN_VARIABLE
 from edge_core.ops.keys import NO_KIT_WARNING
-from edge_core.vault.store import Vault
+
+if TYPE_CHECKING:
+    from edge_core.vault.store import Vault
 
 PASSPHRASE_VARIABLE = "FACESEAL_KIT_PASSPHRASE"
 

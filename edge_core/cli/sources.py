@@ -10,6 +10,8 @@ cases decide (:mod:`edge_core.ops.identities`).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import argparse
 import sys
 from pathlib import Path
@@ -21,7 +23,9 @@ from edge_core.liveness import Progress
 from edge_core.liveness.check import check_liveness
 from edge_core.ops import Probe, Source
 from edge_core.vault import embeddings
-from edge_core.vault.store import Vault
+
+if TYPE_CHECKING:
+    from edge_core.vault.store import Vault
 
 CAMERA_FRAMES = 1800
 """A camera session stops after this many frames whatever the clock says (a minute at 30 fps)."""

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from edge_core.audit import chain as audit
+from edge_core.errors import InvalidKeyMaterial
+from edge_core.keys.roots.pkcs11 import PIN_VARIABLE
 from edge_core.ops.keyops import byok, hsm, recovery_kit, revoke
 from edge_core.ops.keyops import reset as resetting
 from edge_core.ops.keyops import rotate as rotating
@@ -23,6 +25,8 @@ from edge_core.telemetry.recording import recorded
 from edge_core.vault.store import Vault
 
 NO_KIT_WARNING = revoke.NO_KIT_WARNING
+HSM_PIN_VARIABLE = PIN_VARIABLE
+"""Where a PIN for the HSM can be given instead of typed (the PIN never comes from the command line)."""
 MIN_PASSPHRASE = recovery_kit.MIN_PASSPHRASE
 
 
@@ -54,6 +58,8 @@ def reset(vault: Vault, keep_audit: bool = False, keep_outbox: bool = False, kee
 
 def import_root_key(vault: Vault, key: bytes) -> RootChange:
     """Make the user's own key the root (at least the policy's minimum size, exactly 256 bits)."""
+    if not isinstance(key, (bytes, bytearray)):
+        raise InvalidKeyMaterial("a root key is 32 bytes")
     policy.check_key_bits(vault, len(key) * 8)
     return byok.import_root_key(vault, key)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from edge_core.errors import PolicyViolation
 from edge_core.ops.results import Result, flattened
@@ -17,9 +18,11 @@ from edge_core.policy import rules as policy
 from edge_core.support.paths import atomic_write
 from edge_core.telemetry.errors import ExportFailed
 from edge_core.telemetry.outbox import DeadLetter, Outbox, OutboxStatus
-from edge_core.telemetry.uploader import FlushReport, flush
 from edge_core.vault import device
 from edge_core.vault.store import Vault
+
+if TYPE_CHECKING:  # the uploader brings in the HTTP client (~0.1 s): only sending needs it
+    from edge_core.telemetry.uploader import FlushReport
 
 FLUSH_WAIT_LIMIT_S = 3600.0
 
@@ -110,6 +113,8 @@ def status(vault: Vault) -> TelemetryReport:
 
 def send_now(vault: Vault, wait_s: float = 30.0) -> Delivery:
     """Seal queued events and send every due batch, retrying for up to ``wait_s`` seconds."""
+    from edge_core.telemetry.uploader import flush
+
     return Delivery(flush(Outbox(vault.conn), device.device_key(vault), max_wait_s=wait_s))
 
 

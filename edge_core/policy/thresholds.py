@@ -8,8 +8,6 @@ by the policy and audited; without a choice, the pack's measured default holds.
 
 from __future__ import annotations
 
-from typing import Any
-
 from edge_core.audit import chain as audit
 from edge_core.vault.store import Vault
 from edge_core.support.database import get_meta, set_meta
@@ -29,7 +27,7 @@ def in_force(vault: Vault, pack: str, default: float) -> float:
     return default if value is None else float(value)
 
 
-def choose(vault: Vault, pack: str, value: float | None) -> dict[str, Any]:
+def choose(vault: Vault, pack: str, value: float | None) -> None:
     """Set ``pack``'s threshold (``None``: back to the pack's default), audited; the caller checked the policy."""
     if value is not None:
         value = round(float(value), 3)
@@ -41,4 +39,3 @@ def choose(vault: Vault, pack: str, value: float | None) -> dict[str, Any]:
             set_meta(tx, _PREFIX + pack, str(value))
         audit.append(tx, "threshold_changed", pack=pack, previous=None if previous is None else float(previous),
                      threshold=value)
-    return {"status": "changed", "pack": pack, "threshold": value}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from edge_core.policy import rules as policy
+from edge_core import ops
 from tests.app.drive import LONG, answer_open_dialog, click, use_stand_in, verify_from_camera
 from tests.app.media import write_video
 
@@ -46,7 +46,7 @@ def test_without_the_liveness_policy_the_camera_decides_on_the_first_good_frame_
     click(qtbot, page.source.choose)
     click(qtbot, page.start_button)
     qtbot.waitUntil(lambda: page.task is None, timeout=LONG)
-    window.session.call(lambda v: policy.change(v, {"liveness_required": False}))
+    window.session.call(lambda v: ops.policy_set(v, {"liveness_required": False}))
 
     verify = verify_from_camera(qtbot, window, "Alice Martin")
     assert verify.stop_button.isEnabled()

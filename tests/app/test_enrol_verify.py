@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from edge_core import ops
 from tests.app.drive import LONG, decide_photo, enrol_photos
 
 
@@ -17,7 +18,7 @@ def test_enrol_from_photos_then_verify_the_same_person_and_a_different_one(qtbot
     assert same.decision.text() == "Match: this is Alice Martin"
     assert "threshold 0.44" in same.details.text() and "score 0." in same.details.text()
     assert same.live.text() == "Not live: a photo was matched; nothing shows that a live person was there."
-    events = [e.detail for e in window.session.call(lambda v: v.audit_events()) if e.kind == "verification"]
+    events = [e.detail for e in window.session.call(ops.audit_list) if e.kind == "verification"]
     assert [(e["source"], e["live"], e["liveness"], e["match"]) for e in events] == [
         ("photo", False, "not_checked", True)], "audited as the CLI audits a photo"
 
@@ -32,7 +33,7 @@ def test_identify_names_the_enrolled_person_and_nobody_for_a_stranger(qtbot, mon
 
     found = decide_photo(qtbot, monkeypatch, window, photos["brad_pitt"][3], None)
     assert found.decision.text() == "Identified: Bruno Costa"
-    assert found.live.text() == "Not live: identify does not run a liveness check."
+    assert found.live.text() == "Not live: a photo was matched; nothing shows that a live person was there."
 
     stranger = decide_photo(qtbot, monkeypatch, window, photos["barack_obama"][0], None)
     assert stranger.decision.text() == "No match: not anyone enrolled"

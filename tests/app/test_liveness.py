@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edge_core.policy import rules as policy
+from edge_core import ops
 from edge_core.liveness import draw_sequence
 from tests.app.drive import LONG, click, enrol_photos, use_stand_in, verify_from_camera
 from tests.liveness import synthetic
@@ -47,7 +47,7 @@ def alice(qtbot, monkeypatch, window) -> str:
 
 
 def verification_events(window) -> list[dict]:
-    return [e.detail for e in window.session.call(lambda v: v.audit_events()) if e.kind == "verification"]
+    return [e.detail for e in window.session.call(ops.audit_list) if e.kind == "verification"]
 
 
 def test_a_head_answering_the_asked_movements_passes_and_is_matched(qtbot, monkeypatch, window, alice, head_videos):
@@ -80,7 +80,7 @@ def test_a_head_answering_the_asked_movements_passes_and_is_matched(qtbot, monke
 
 def test_a_still_photo_is_refused_with_its_reason_and_counts_towards_the_lockout(
         qtbot, monkeypatch, window, alice, head_videos):
-    window.session.call(lambda v: policy.change(v, {"lockout_attempts": 1}))
+    window.session.call(lambda v: ops.policy_set(v, {"lockout_attempts": 1}))
     use_stand_in(qtbot, monkeypatch, window, head_videos["still"])
     page = verify_from_camera(qtbot, window, alice)
     qtbot.waitUntil(lambda: page.task is None, timeout=LONG)
@@ -97,6 +97,55 @@ def test_a_still_photo_is_refused_with_its_reason_and_counts_towards_the_lockout
     qtbot.waitUntil(lambda: again.task is None, timeout=LONG)
     assert again.decision.text() == "No decision"
     assert "too many failed verifications for this identity" in again.details.text().lower()
+
+
+def identify_from_camera(qtbot, window):
+    """Start identifying from the camera; returns the page with its task running."""
+    page = window.show_page("Verify")
+    page.identify_mode.click()
+    page.source.buttons["camera"].click()
+    click(qtbot, page.go_button)
+    return page
+
+
+def identification_events(window) -> list[dict]:
+    return [e.detail for e in window.session.call(ops.audit_list) if e.kind == "identification"]
+
+
+def test_identify_from_the_camera_runs_the_liveness_check_like_verify(qtbot, monkeypatch, window, alice, head_videos):
+    use_stand_in(qtbot, monkeypatch, window, head_videos["live"])
+    page = identify_from_camera(qtbot, window)
+    prompts: list[str] = []
+    page.task.signals.liveness.connect(lambda _p: prompts.append(page.challenge.prompt.text()))
+    qtbot.waitUntil(lambda: page.task is None, timeout=LONG)
+
+    assert page.decision.text() == "Identified: Alice Martin", page.details.text()
+    assert "Liveness check passed" in page.details.text()
+    assert page.live.text().startswith("Not live: the liveness check passed, but a video file stood in")
+    assert list(dict.fromkeys(prompts))[1:-1] == [c.prompt for c in draw_sequence(SEED)]
+    assert page.challenge.prompt.text() == "Liveness check passed"
+    event = identification_events(window)[-1]
+    assert (event["liveness"], event["match"], event["live"], event["source"]) == ("passed", True, False, "video")
+
+
+def test_identify_from_a_still_photo_at_the_camera_is_refused_and_counts_towards_the_lockout(
+        qtbot, monkeypatch, window, alice, head_videos):
+    window.session.call(lambda v: ops.policy_set(v, {"lockout_attempts": 1}))
+    use_stand_in(qtbot, monkeypatch, window, head_videos["still"])
+    page = identify_from_camera(qtbot, window)
+    qtbot.waitUntil(lambda: page.task is None, timeout=LONG)
+
+    assert page.decision.text() == "Refused: the liveness check failed"
+    assert page.details.text().startswith("The picture did not change from one frame to the next (a still photo?).")
+    assert "counts towards the lockout" in page.details.text()
+    assert page.live.text() == "Not live: the liveness check failed."
+    event = identification_events(window)[-1]
+    assert (event["liveness"], event["refusal"], event["match"]) == ("failed", "frozen", False)
+
+    again = identify_from_camera(qtbot, window)
+    qtbot.waitUntil(lambda: again.task is None, timeout=LONG)
+    assert again.decision.text() == "No decision"
+    assert again.details.text().startswith("Too many failed identifications")
 
 
 def _faceless_video(path: Path) -> Path:

@@ -7,6 +7,7 @@ import re
 
 from PySide6.QtCore import Qt
 
+from edge_core import ops
 from tests.app.drive import LONG, decide_photo, enrol_photos
 from tests.conftest import run_cli
 
@@ -27,7 +28,7 @@ def test_a_threshold_set_in_settings_decides_in_the_window_and_on_the_command_li
     qtbot.keyClicks(settings.threshold, f"{strict:.2f}")
     qtbot.keyClick(settings.threshold, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: any(e.kind == "threshold_changed"
-                                for e in window.session.call(lambda v: v.audit_events())), timeout=LONG)
+                                for e in window.session.call(ops.audit_list)), timeout=LONG)
 
     after = decide_photo(qtbot, monkeypatch, window, nicole[3], "Alice Martin")
     assert after.decision.text() == "No match: this is not Alice Martin"
@@ -35,6 +36,7 @@ def test_a_threshold_set_in_settings_decides_in_the_window_and_on_the_command_li
     assert after.threshold.text().startswith(f"{strict:.2f}")
 
     shown = run_cli("threshold", "--pack", "open", "--json")  # the CLI reads the same vault
-    assert json.loads(shown.stdout) == {"pack": "open", "threshold": strict, "default": 0.44, "chosen": True}
+    assert json.loads(shown.stdout) == {"pack": "open", "threshold": strict, "default": 0.44, "chosen": True,
+                                        "low": 0.1, "high": 0.99}
     cli = run_cli("verify", "Alice Martin", "--image", str(nicole[3]), "--json")
     assert cli.returncode == 10 and json.loads(cli.stdout)["threshold"] == strict

@@ -8,6 +8,7 @@ from edge_core.keys import material
 from edge_core.keys.keystore import KeyStore, UnlockedKeys
 from edge_core.keys.roots import RootKey, RootStore
 from edge_core.keys.sealing import open_blob, seal
+from edge_core.vault.store import Vault
 
 
 def live_versions(conn: Connection, primary: int) -> set[int]:
@@ -16,7 +17,7 @@ def live_versions(conn: Connection, primary: int) -> set[int]:
     return {row[0] for row in rows} | {primary}
 
 
-def add_vault_version(vault) -> int:
+def add_vault_version(vault: Vault) -> int:
     """Make a new vault key version and persist it (wrapped) before anything uses it."""
     version = max(max(vault.keys.vault), vault.primary_version()) + 1
     key = material.random_key()
@@ -28,7 +29,7 @@ def add_vault_version(vault) -> int:
     return version
 
 
-def rewrap_below(vault, tx: Connection, version: int, fresh_identity_keys: bool) -> int:
+def rewrap_below(vault: Vault, tx: Connection, version: int, fresh_identity_keys: bool) -> int:
     """Move every identity key and secret under vault key ``version``, inside ``tx``.
 
     With ``fresh_identity_keys`` each identity also gets a brand-new key and every
@@ -91,7 +92,7 @@ def _reseal_templates(tx: Connection, keys: dict[str, tuple[bytes, bytes]], vers
         tx.execute(f"PRAGMA cache_size = {previous_cache}")
 
 
-def switch_root(vault, carry: set[int], target: RootStore | None = None, new_root: RootKey | None = None) -> RootKey:
+def switch_root(vault: Vault, carry: set[int], target: RootStore | None = None, new_root: RootKey | None = None) -> RootKey:
     """Replace the root: wrap under the new one, activate it, destroy the old one, drop the old wraps.
 
     ``target`` is the store the new root goes to (default: where the root is now);
@@ -127,7 +128,7 @@ def switch_root(vault, carry: set[int], target: RootStore | None = None, new_roo
     return new_root
 
 
-def retire_dead_versions(vault) -> bool:
+def retire_dead_versions(vault: Vault) -> bool:
     """Destroy vault key versions nothing needs any more; ``True`` if the root was replaced.
 
     With a root FaceSeal can replace, the dead versions are simply not carried

@@ -1,6 +1,6 @@
 """Finishing, on the next open, a key operation that a crash interrupted.
 
-Called by :meth:`Vault.open` under the exclusive key lock, before anything else
+Called by :func:`edge_core.ops.open_vault` under the exclusive key lock, before anything else
 touches the data. Each case is decided from what is on disk alone.
 """
 
@@ -14,6 +14,7 @@ from edge_core.keys import roots
 from edge_core.keys.keystore import KeyStore, UnlockedKeys
 from edge_core.keys.roots import RootKey, RootStore
 from edge_core.vault.layout import Layout
+from edge_core.vault.store import Vault
 from edge_core.ops.keyops.common import live_versions, retire_dead_versions
 
 
@@ -82,7 +83,7 @@ def destroy_every_root(layout: Layout) -> list[str]:
     return destroyed
 
 
-def finish_pending(vault) -> None:
+def finish_pending(vault: Vault) -> None:
     """Drop wraps left by an interrupted rotation and destroy dead vault key versions.
 
     After a crash between a shred's commit and its root switch, the old vault

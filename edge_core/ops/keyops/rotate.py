@@ -69,7 +69,7 @@ def delete_identity(vault: Vault, name: str) -> Deletion:
     """
     with key_lock(vault.layout.keys_dir, exclusive=True):
         vault.reload_keys()
-        identity_id, _, _ = vault._identity(name)
+        identity_id, _, _ = vault.identity(name)
         version = add_vault_version(vault)
         with vault.writing() as tx:
             deleted = tx.execute("DELETE FROM templates WHERE identity_id = ?", (identity_id,)).rowcount

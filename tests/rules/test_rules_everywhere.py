@@ -1,0 +1,146 @@
+"""Each security rule tried through all three front ends: the CLI, the window and the admin API.
+
+The rules live once, in ``edge_core.ops``. Before that layer existed they had
+drifted apart (the window's identify skipped liveness, the CLI's identify
+skipped the lockout and the policy's threshold bounds), so each test here
+drives the same rule through every front end against one vault, and checks
+the one audit log they all write to.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.app.drive import LONG, decide_photo, use_stand_in
+from tests.conftest import cli_json, run_cli
+from tests.liveness import synthetic
+
+OUTSIDE = "outside the range the policy allows"
+LOCKED_OUT = "too many failed"
+
+
+@pytest.fixture
+def people(photos: dict[str, list[Path]]) -> dict[str, Path | list[Path]]:
+    """Alice's enrolment photos and another photo of her, and a stranger's photo."""
+    many = [ps for ps in photos.values() if len(ps) >= 3]
+    alice, stranger = many[0], many[1]
+    return {"enrol": alice[:2], "probe": alice[2], "stranger": stranger[0]}
+
+
+def _embedding(photo: Path) -> list[float]:
+    faces = cli_json("embed", str(photo))["faces"]
+    return max(faces, key=lambda f: (f["box"][2] - f["box"][0]) * (f["box"][3] - f["box"][1]))["embedding"]
+
+
+def _events(kind: str) -> list[dict]:
+    return [e for e in cli_json("audit", "list") if e["kind"] == kind]
+
+
+def _enrol_alice(people) -> None:
+    cli_json("enroll", "alice", "--image", *map(str, people["enrol"]))
+
+
+def _window_says(page) -> str:
+    return f"{page.decision.text()} {page.details.text()}".lower()
+
+
+def test_threshold_bounds_hold_in_every_front_end(qtbot, monkeypatch, models_env, window, api, people) -> None:
+    _enrol_alice(people)
+    cli_json("policy", "set", "threshold_min=0.6", "threshold_max=0.7")  # the open pack's 0.44 is now too low
+    for command in (["verify", "alice"], ["identify"]):
+        result = run_cli(*command, "--image", str(people["probe"]))
+        assert result.returncode == 2 and OUTSIDE in result.stderr, result.stderr
+    assert run_cli("verify", "alice", "--image", str(people["probe"]), "--threshold", "0.65").returncode == 0
+    probe = _embedding(people["probe"])
+    for path, body in (("/verify", {"name": "alice"}), ("/identify", {})):
+        answer = api.post(path, {**body, "embedding": probe, "pack": "open"})
+        assert answer.status_code == 400 and OUTSIDE in answer.json()["error"], answer.text
+        assert api.post(path, {**body, "embedding": probe, "pack": "open", "threshold": 0.95}).status_code == 400
+    for name in ("alice", None):
+        page = decide_photo(qtbot, monkeypatch, window, people["probe"], name)
+        assert OUTSIDE in _window_says(page)
+    assert len(_events("verification")) == 1 and _events("identification") == []  # refusals match nothing
+
+
+def test_a_verification_lockout_is_one_count_across_front_ends(qtbot, monkeypatch, models_env, window, api,
+                                                             people) -> None:
+    _enrol_alice(people)
+    cli_json("policy", "set", "lockout_attempts=3")
+    assert run_cli("verify", "alice", "--image", str(people["stranger"])).returncode == 10
+    assert "no match" in _window_says(decide_photo(qtbot, monkeypatch, window, people["stranger"], "alice"))
+    assert api.post("/verify", {"name": "alice", "embedding": _embedding(people["stranger"]),
+                                "pack": "open"}).json()["match"] is False
+    # three misses from three front ends: now even Alice herself waits, wherever she asks
+    result = run_cli("verify", "alice", "--image", str(people["probe"]))
+    assert result.returncode == 1 and LOCKED_OUT in result.stderr
+    answer = api.post("/verify", {"name": "alice", "embedding": _embedding(people["probe"]), "pack": "open"})
+    assert answer.status_code == 409 and LOCKED_OUT in answer.json()["error"]
+    assert LOCKED_OUT in _window_says(decide_photo(qtbot, monkeypatch, window, people["probe"], "alice"))
+    assert len(_events("verification_locked_out")) == 1
+    assert [e["match"] for e in _events("verification")] == [False, False, False]
+
+
+def test_an_identification_lockout_is_one_count_across_front_ends(qtbot, monkeypatch, models_env, window, api,
+                                                                people) -> None:
+    _enrol_alice(people)
+    cli_json("policy", "set", "lockout_attempts=3")
+    assert run_cli("identify", "--image", str(people["stranger"])).returncode == 10
+    assert "no match" in _window_says(decide_photo(qtbot, monkeypatch, window, people["stranger"], None))
+    assert api.post("/identify", {"embedding": _embedding(people["stranger"]), "pack": "open"}).json()["match"] is False
+    result = run_cli("identify", "--image", str(people["probe"]))
+    assert result.returncode == 1 and LOCKED_OUT in result.stderr
+    answer = api.post("/identify", {"embedding": _embedding(people["probe"]), "pack": "open"})
+    assert answer.status_code == 409 and LOCKED_OUT in answer.json()["error"]
+    assert LOCKED_OUT in _window_says(decide_photo(qtbot, monkeypatch, window, people["probe"], None))
+    assert len(_events("identification_locked_out")) == 1
+    assert [(e["match"], e["source"]) for e in _events("identification")] == [
+        (False, "photo"), (False, "photo"), (False, "embedding")]
+    # verification of Alice is a count of its own: not locked out by the identifications
+    assert run_cli("verify", "alice", "--image", str(people["probe"])).returncode == 0
+
+
+@pytest.fixture(scope="module")
+def head_videos(installed_models: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from edge_core.biometrics import load_pack
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FACESEAL_MODELS", str(installed_models))
+        pipeline = load_pack("open")
+    frame, landmarks = synthetic.framed(synthetic.PERSON, pipeline)
+    folder = tmp_path_factory.mktemp("rules-liveness")
+    seed = synthetic.answerable_seeds()[0]
+    return {"live": synthetic.live_video(folder / "live.avi", frame, landmarks, seed),
+            "still": synthetic.still_video(folder / "still.avi", frame), "seed": seed}
+
+
+def test_liveness_is_required_of_a_camera_and_counted_everywhere(qtbot, monkeypatch, models_env, window, api,
+                                                                 head_videos) -> None:
+    cli_json("enroll", "alice", "--image", str(synthetic.SAME_PERSON))
+    monkeypatch.setenv("FACESEAL_LIVENESS_SEED", str(head_videos["seed"]))
+    # CLI: a camera without a liveness check is refused before it opens (the policy requires one) ...
+    for command in (["verify", "alice"], ["identify"]):
+        result = run_cli(*command, "--camera", "0")
+        assert result.returncode == 2 and "needs a liveness check" in result.stderr, result.stderr
+    # ... a still picture fails the check (exit 11), a head that answers passes (a video is never "live")
+    assert run_cli("identify", "--video", str(head_videos["still"]), "--liveness").returncode == 11
+    answer = cli_json("identify", "--video", str(head_videos["live"]), "--liveness")
+    assert answer["name"] == "alice" and answer["match"] is True and answer["live"] is False
+    # API: an embedding is no moving picture, so a liveness check cannot be had there, and is refused
+    embedding = _embedding(synthetic.SAME_PERSON)
+    for path, body in (("/verify", {"name": "alice"}), ("/identify", {})):
+        refused = api.post(path, {**body, "embedding": embedding, "pack": "open", "liveness": True})
+        assert refused.status_code == 400 and "moving picture" in refused.json()["error"]
+    # window: identify from the camera (a still video standing in for it) runs the check, which fails
+    use_stand_in(qtbot, monkeypatch, window, head_videos["still"])
+    page = window.show_page("Verify")
+    page.identify_mode.click()
+    page.source.buttons["camera"].click()
+    qtbot.waitUntil(page.go_button.isEnabled, timeout=LONG)
+    page.go_button.click()
+    qtbot.waitUntil(lambda: page.task is None, timeout=LONG)
+    assert "liveness check failed" in _window_says(page)
+    events = _events("identification")
+    assert [(e["liveness"], e["source"], e["match"]) for e in events] == [
+        ("failed", "video", False), ("passed", "video", True), ("failed", "video", False)]
