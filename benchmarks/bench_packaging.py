@@ -7,7 +7,7 @@ Figures, each measured on the built bundle (``make package`` first):
   (``FACESEAL_EXIT_WHEN_SHOWN`` makes the app print a line at that moment and close),
   against the bare baseline of the same binary printing ``--version`` (the bootloader
   unpacking nothing, Python starting, the command line parsed) and the source tree's
-  ``python -m edge_core.cli`` (the same `faceseal` path, unfrozen) to the same point.
+  ``python -m app.launcher`` (the same `faceseal` path, unfrozen) to the same point.
 
 Cold start: before the first run of each series the bundle's own files are
 evicted from the page cache (``posix_fadvise(DONTNEED)``, file by file), so they
@@ -102,7 +102,7 @@ def run(bundle: Path = REPO / "dist" / "faceseal") -> dict[str, Any]:
         "largest_parts_mb": {name: size for size, name in parts},
         "window_bundle": _series([str(program)], SHOWN, bundle),
         "version_bundle": _series([str(program), "--version"], None, bundle),
-        "window_source": _series([sys.executable, "-m", "edge_core.cli"], SHOWN, Path(sys.prefix)),
+        "window_source": _series([sys.executable, "-m", "app.launcher"], SHOWN, Path(sys.prefix)),
     }
     report["window_over_version"] = round(
         report["window_bundle"]["warm_median_s"] / report["version_bundle"]["warm_median_s"], 2)

@@ -109,9 +109,9 @@ def _populate(vault, identities: int, per_identity: int, dim: int = DIM) -> None
 
 
 def _fresh_vault(scratch: Path, name: str):
-    from edge_core.vault.store import Vault
+    from edge_core import ops
 
-    return Vault.open(scratch / name)
+    return ops.open_vault(scratch / name)
 
 
 def bench_identify(scratch: Path) -> dict:
@@ -133,16 +133,16 @@ def bench_identify(scratch: Path) -> dict:
 
 
 def bench_key_operations(scratch: Path) -> dict:
-    from edge_core import keyops
+    from edge_core import ops
     from edge_core.keys import material
 
     results = {}
     for per_identity in (1, 5):
         vault = _fresh_vault(scratch, f"keyops-{per_identity}")
         _populate(vault, 10_000, per_identity, dim=128)
-        rotate = _best(lambda: keyops.rotate_key(vault), repeats=3)
+        rotate = _best(lambda: ops.rotate(vault), repeats=3)
         victims = iter(f"id-{i:06d}" for i in range(10))
-        shred = _best(lambda: keyops.delete_identity(vault, next(victims)), repeats=3)
+        shred = _best(lambda: ops.delete_identity(vault, next(victims)), repeats=3)
         keys = [material.random_key() for _ in range(10_000)]
         wrapping = material.random_key()
         bare = _best(lambda: [material.aead_unwrap(wrapping, material.aead_wrap(wrapping, k, b"a"), b"a") for k in keys],
@@ -158,13 +158,13 @@ def bench_key_operations(scratch: Path) -> dict:
 
 
 def bench_deep_rotation(scratch: Path) -> dict:
-    from edge_core import keyops
+    from edge_core import ops
     from edge_core.keys import sealing
 
     vault = _fresh_vault(scratch, "deep")
     _populate(vault, 10_000, 10)
     start = time.perf_counter()
-    keyops.rotate_key(vault, deep=True)
+    ops.rotate(vault, deep=True)
     deep = time.perf_counter() - start
     key = os.urandom(32)
     plaintext = np.zeros(DIM, np.float32).tobytes()

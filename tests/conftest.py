@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,11 +131,149 @@ def run_cli(*args: str, input: str | None = None, extra_env: dict[str, str] | No
     return result
 
 
-def cli_json(*args: str, code: int = 0) -> dict:
-    """Run ``faceseal ... --json``, check its exit code, and return the parsed answer."""
-    result = run_cli(*args, "--json")
+def cli_json(*args: str, code: int = 0, **kw) -> dict:
+    """Run ``faceseal ... --json`` (``kw`` as for :func:`run_cli`), check its exit code, return the parsed answer."""
+    result = run_cli(*args, "--json", **kw)
     assert result.returncode == code, result.stderr
     return json.loads(result.stdout)
+
+
+def cli_fails(code: int, text: str, *args: str, **kw) -> str:
+    """Run ``faceseal ...``, check it fails with ``code`` and says ``text`` on stderr; returns stderr."""
+    result = run_cli(*args, **kw)
+    assert result.returncode == code, (result.returncode, result.stderr)
+    assert text in result.stderr, result.stderr
+    return result.stderr
+
+
+# ------------------------------------------------------------------ people in a vault
+@pytest.fixture
+def people() -> dict:
+    """Two people, two 32-d samples each (external embeddings)."""
+    import numpy as np
+
+    rng = np.random.default_rng(11)
+    return {name: rng.normal(size=(2, 32)).astype(np.float32) for name in ("alice", "bob")}
+
+
+def enrol(people: dict) -> None:
+    """Enrol every person of ``people`` in the test's vault (external embeddings)."""
+    from edge_core import ops
+
+    with ops.open_vault() as vault:
+        for name, vectors in people.items():
+            vault.enroll(name, vectors, "external")
+
+
+def probe(vectors) -> "ops.Probe":
+    """External embeddings (one probe vector, or (k, d) samples to enrol) as the use cases take them."""
+    import numpy as np
+
+    from edge_core import ops
+
+    array = np.asarray(vectors, dtype=np.float32)
+    return ops.Probe(ops.Source.EMBEDDING, ops.EXTERNAL_PACK, ops.EXTERNAL_THRESHOLD,
+                     array[None, :] if array.ndim == 1 else array)
+
+
+def all_verify(people: dict) -> None:
+    """A fresh process opens the vault and every person still verifies (all templates decrypt)."""
+    import numpy as np
+
+    for name, vectors in people.items():
+        probe = Path(os.environ["FACESEAL_HOME"]).parent / f"{name}-probe.npy"
+        np.save(probe, vectors[0])
+        assert cli_json("verify", name, "--embedding", str(probe))["match"] is True
+
+
+# ------------------------------------------------------------------ a real PKCS#11 token
+MODULE_CANDIDATES = (
+    "/usr/lib/softhsm/libsofthsm2.so",
+    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+    "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
+    "/usr/local/lib/softhsm/libsofthsm2.so",
+    "/opt/homebrew/lib/softhsm/libsofthsm2.so",
+)
+PIN = "246810"
+SO_PIN = "13579111"
+KIT_PASSPHRASE = "correct horse battery staple"
+KIT_ENV = {"FACESEAL_KIT_PASSPHRASE": KIT_PASSPHRASE}
+
+
+@dataclass
+class SoftHsm:
+    """A SoftHSM2 token of one test. Everything that touches it runs in subprocesses (the ``faceseal``
+    CLI, or :mod:`tests.keys.token_tool`): a PKCS#11 module reads its configuration once per process."""
+
+    module: str
+    token: str
+    pin: str
+    conf: Path
+
+    def objects(self) -> list[dict]:
+        """Every secret-key object in the token, as the token itself reports it."""
+        return json.loads(token_tool(self, "list").stdout)
+
+    def delete_all(self) -> None:
+        token_tool(self, "delete-all")
+
+
+def token_tool(hsm: SoftHsm, *args: str) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "tests.keys.token_tool", hsm.module, hsm.token, hsm.pin, *args],
+                            capture_output=True, text=True, cwd=REPO, timeout=60, env=dict(os.environ))
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.fixture
+def softhsm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> SoftHsm:
+    """A fresh, initialised SoftHSM2 token in its own folder (``SOFTHSM2_CONF``), its PIN in FACESEAL_HSM_PIN."""
+    module = next((m for m in MODULE_CANDIDATES if Path(m).is_file()), None)
+    if module is None:
+        pytest.fail("SoftHSM2 is missing: run 'make system-deps' (scripts/system-deps.sh installs softhsm2)")
+    folder = tmp_path / "softhsm"
+    (folder / "tokens").mkdir(parents=True)
+    conf = folder / "softhsm2.conf"
+    conf.write_text(f"directories.tokendir = {folder / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n")
+    monkeypatch.setenv("SOFTHSM2_CONF", str(conf))
+    monkeypatch.setenv("FACESEAL_HSM_PIN", PIN)
+    subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", "faceseal-test", "--pin", PIN,
+                    "--so-pin", SO_PIN], check=True, capture_output=True, timeout=60)
+    return SoftHsm(module, "faceseal-test", PIN, conf)
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now (bound and released)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serve_api(home: Path) -> Iterator[tuple[str, str, subprocess.Popen]]:
+    """A real ``faceseal serve`` on a free loopback port over ``home``: (base URL, token, process); stopped after."""
+    import time
+
+    import httpx
+
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "edge_core.cli", "serve", "--port", str(port)], cwd=REPO,
+                               env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):  # bounded wait for the port to answer (no timing is asserted)
+            try:
+                httpx.get(base + "/api/v1/openapi.json", timeout=2)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, process.stderr.read()
+                time.sleep(0.1)
+        yield base, (home / "edge_token").read_text().strip(), process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
 
 
 def tree_snapshot(folder: Path) -> dict[str, bytes]:

@@ -4,58 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import stat
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 
-from tests.conftest import REPO, run_cli
-from tests.sovereignty.conftest import cli_fails, cli_ok, enrol
-
-
-@dataclass
-class Server:
-    base: str
-    token: str
-    process: subprocess.Popen
-
-    def headers(self, token: str | None = None) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token if token is None else token}"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def server(isolated, people) -> Iterator[Server]:
-    enrol(people)
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "edge_core.cli", "serve", "--port", str(port)], cwd=REPO,
-                               env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):  # bounded wait for the port to answer (no timing is asserted)
-        try:
-            httpx.get(base + "/api/v1/openapi.json", timeout=2)
-            break
-        except httpx.TransportError:
-            assert process.poll() is None, process.stderr.read()
-            time.sleep(0.1)
-    token_file = isolated / "edge_token"
-    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
-    yield Server(base, token_file.read_text().strip(), process)
-    process.send_signal(signal.SIGTERM)
-    process.wait(timeout=30)
+from tests.conftest import all_verify, cli_fails, cli_json, free_port, run_cli
 
 
 def test_status_needs_the_exact_token(server):
@@ -91,11 +49,35 @@ def test_non_loopback_bind_is_refused():
         cli_fails(2, "loopback addresses only", "serve", "--host", host, "--port", str(free_port()))
 
 
+def rotated_at_now(body: dict) -> None:
+    """``rotated_at`` is whole epoch seconds of now; ``rotated_at_iso`` is the same instant in ISO 8601."""
+    assert isinstance(body["rotated_at"], int) and abs(body["rotated_at"] - time.time()) < 60
+    assert datetime.fromisoformat(body["rotated_at_iso"]).timestamp() == body["rotated_at"]
+
+
 def test_rotate_answers_as_documented(server):
-    answer = httpx.post(server.base + "/api/v1/admin/rotate-key", headers=server.headers())
+    answer = server.call("POST", "/admin/rotate-key")
     assert answer.status_code == 200, answer.text
     body = answer.json()
-    assert body["status"] == "rotated" and body["templates_rewrapped"] == 4 and body["rotated_at"]
+    assert body["status"] == "rotated" and body["deep"] is False and body["root_rotated"] is True
+    assert body["templates_rewrapped"] == 0 and body["templates_resealed"] == 0  # a shallow one touches no template
+    assert body["vault_keys_rewrapped"] >= 1 and body["identity_keys_rewrapped"] == 0
+    rotated_at_now(body)
+
+
+def test_deep_rotation_over_http_reseals_every_template(server):
+    before = server.call("GET", "/status").json()
+    answer = server.call("POST", "/admin/rotate-key", json={"deep": True})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["deep"] is True and body["templates_resealed"] == before["templates"] == 4
+    assert body["identity_keys_rewrapped"] == before["identities"] == 2
+    assert body["vault_key_version"] == before["vault_key"]["version"] + 1
+    assert body["root_fingerprint"] == server.call("GET", "/status").json()["root_key"]["fingerprint"]
+    rotated_at_now(body)
+    events = [e for e in cli_json("audit", "list") if e["kind"] == "key_rotated"]
+    assert [(e["deep"], e["templates_resealed"]) for e in events] == [(True, 4)]
+    all_verify(server.people)
 
 
 def test_concurrent_rotations_run_one_at_a_time_and_none_is_lost(server):
@@ -105,12 +87,12 @@ def test_concurrent_rotations_run_one_at_a_time_and_none_is_lost(server):
     assert [a.status_code for a in answers] == [200] * 6
     fingerprints = [a.json()["root_fingerprint"] for a in answers]
     assert len(set(fingerprints)) == 6  # six distinct roots: no two requests shared a rotation
-    events = cli_ok("audit", "list")
+    events = cli_json("audit", "list")
     rotations = [e for e in events if e["kind"] == "key_rotated"]
     assert len(rotations) == 6
     assert set(e["root_fingerprint"] for e in rotations) == set(fingerprints)
-    assert cli_ok("audit", "verify")["status"] == "intact"
-    assert len(cli_ok("list")) == 2
+    assert cli_json("audit", "verify")["status"] == "intact"
+    assert len(cli_json("list")) == 2
 
 
 def test_delete_identity_and_malformed_requests(server):
@@ -118,39 +100,116 @@ def test_delete_identity_and_malformed_requests(server):
     assert httpx.post(delete.format("nobody"), headers=server.headers()).status_code == 404
     deleted = httpx.post(delete.format("alice"), headers=server.headers())
     assert deleted.status_code == 200 and deleted.json()["templates_deleted"] == 2
-    assert [i["name"] for i in cli_ok("list")] == ["bob"]
+    assert [i["name"] for i in cli_json("list")] == ["bob"]
     reset = server.base + "/api/v1/settings/delete_identity"
     for body in (b"{", b'{"clear_audit": "perhaps"}', b'{"unknown": true}', b"[]", b"\xff\xfe"):
         answer = httpx.post(reset, headers={**server.headers(), "Content-Type": "application/json"}, content=body)
         assert answer.status_code == 422, (body, answer.text)
-    assert [i["name"] for i in cli_ok("list")] == ["bob"]  # nothing was deleted by a bad request
+    assert [i["name"] for i in cli_json("list")] == ["bob"]  # nothing was deleted by a bad request
 
 
-def test_reset_over_http_answers_as_the_reset_command(server):
-    answer = httpx.post(server.base + "/api/v1/settings/delete_identity", headers=server.headers(),
-                        json={"clear_audit": False})
+@pytest.mark.parametrize("route", ["/admin/reset", "/settings/delete_identity"])  # the route, and its old alias
+def test_reset_over_http_answers_as_the_reset_command(server, route):
+    answer = server.call("POST", route, json={"clear_audit": False})
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert body["status"] == "deleted" and body["templates_deleted"] == 4 and body["audit_events_deleted"] == 0
     assert body["device_key_rotated"] is True and body["root_key_destroyed"] is True
-    assert cli_ok("list") == []
-    assert "vault_reset" in [e["kind"] for e in cli_ok("audit", "list")]
+    assert cli_json("list") == []
+    assert "vault_reset" in [e["kind"] for e in cli_json("audit", "list")]
 
 
 def test_lock_and_revoke_reach_the_running_server(server, tmp_path):
     status = server.base + "/api/v1/status"
-    cli_ok("lock")
+    cli_json("lock")
     locked = httpx.get(status, headers=server.headers())
     assert locked.status_code == 503 and "locked" in locked.json()["error"]
-    cli_ok("unlock")
+    cli_json("unlock")
     assert httpx.get(status, headers=server.headers()).status_code == 200
-    cli_ok("key", "revoke", "--yes")
+    cli_json("key", "revoke", "--yes")
     revoked = httpx.get(status, headers=server.headers())
     assert revoked.status_code == 503 and revoked.json()["error"].startswith("root key revoked")
 
 
 def test_openapi_document_is_served(server):
     doc = httpx.get(server.base + "/api/v1/openapi.json").json()
-    assert {"/api/v1/status", "/api/v1/admin/rotate-key", "/api/v1/settings/delete_identity",
-            "/api/v1/identities/{name}/delete"} <= set(doc["paths"])
+    assert {"/api/v1/status", "/api/v1/admin/rotate-key", "/api/v1/admin/reset", "/api/v1/settings/delete_identity",
+            "/api/v1/identities/{name}", "/api/v1/identities/{name}/delete", "/api/v1/verify", "/api/v1/identify",
+            "/api/v1/lock", "/api/v1/unlock", "/api/v1/policy", "/api/v1/thresholds/{pack}",
+            "/api/v1/audit/verify"} <= set(doc["paths"])
+    assert doc["paths"]["/api/v1/settings/delete_identity"]["post"]["deprecated"] is True
     assert json.loads(run_cli("status", "--json").stdout)["identities"] == 2
+
+
+def test_delete_removes_exactly_one_person(server):
+    assert server.call("DELETE", "/identities/nobody").status_code == 404
+    deleted = server.call("DELETE", "/identities/alice")
+    assert deleted.status_code == 200, deleted.text
+    body = deleted.json()
+    assert body["status"] == "deleted" and body["name"] == "alice" and body["templates_deleted"] == 2
+    assert body["root_rotated"] is True
+    assert [i["name"] for i in server.call("GET", "/identities").json()] == ["bob"]
+    assert cli_json("status")["templates"] == 2
+    assert server.call("DELETE", "/identities/alice").status_code == 404  # gone for good
+    all_verify({"bob": server.people["bob"]})
+
+
+def test_lock_and_unlock_over_http_lock_the_command_line_too(server):
+    locked = server.call("POST", "/lock")
+    assert locked.status_code == 200 and locked.json()["status"] == "locked"
+    cli_fails(3, "the vault is locked", "list")
+    assert cli_json("status", code=3)["kind"] == "VaultLocked"
+    assert server.call("GET", "/status").status_code == 503
+    assert server.call("POST", "/lock").json()["status"] == "locked"  # locking twice is harmless
+    unlocked = server.call("POST", "/unlock")
+    assert unlocked.status_code == 200 and unlocked.json()["status"] == "unlocked"
+    assert unlocked.json()["root_fingerprint"] == cli_json("status")["root_key"]["fingerprint"]
+    assert len(cli_json("list")) == 2
+    kinds = [e["kind"] for e in cli_json("audit", "list")]
+    assert kinds.count("vault_locked") == 1 and kinds.count("vault_unlocked") == 1
+    cli_json("lock")  # and a lock from the command line reaches the API
+    assert server.call("GET", "/identities").status_code == 503
+    assert server.call("POST", "/unlock").status_code == 200
+    assert server.call("GET", "/identities").status_code == 200
+
+
+def match_body(vector, **extra) -> dict:
+    return {"embedding": [float(v) for v in vector], **extra}
+
+
+def test_verify_and_identify_over_http_apply_the_policy(server):
+    alice, bob = server.people["alice"][0], server.people["bob"][0]
+    verified = server.call("POST", "/verify", json=match_body(alice, name="alice"))
+    assert verified.status_code == 200, verified.text
+    assert verified.json()["match"] is True and verified.json()["live"] is False  # an embedding is never live
+    who = server.call("POST", "/identify", json=match_body(bob))
+    assert who.status_code == 200 and who.json()["name"] == "bob"
+    for route, extra in (("/verify", {"name": "alice"}), ("/identify", {})):
+        for threshold in (0.05, 0.995):  # outside the policy's bounds (0.10 .. 0.99)
+            refused = server.call("POST", route, json=match_body(alice, threshold=threshold, **extra))
+            assert refused.status_code == 400 and "outside the range" in refused.json()["error"], refused.text
+        live = server.call("POST", route, json=match_body(alice, liveness=True, **extra))
+        assert live.status_code == 400 and "moving picture" in live.json()["error"]
+    kinds = [e["kind"] for e in cli_json("audit", "list")]
+    assert kinds.count("verification") == 1 and kinds.count("identification") == 1  # refusals match nothing
+
+
+@pytest.mark.parametrize("route", ["/verify", "/identify"])
+def test_failed_attempts_over_http_lock_out(server, route):
+    changed = server.call("POST", "/policy", json={"changes": {"lockout_attempts": 3, "lockout_seconds": 600}})
+    assert changed.status_code == 200 and changed.json()["policy"]["lockout_attempts"] == 3
+    extra = {"name": "alice"} if route == "/verify" else {}
+    stranger = np.random.default_rng(5).normal(size=32)
+    for _ in range(3):
+        missed = server.call("POST", route, json=match_body(stranger, threshold=0.9, **extra))
+        assert missed.status_code == 200 and missed.json()["match"] is False
+    right = server.call("POST", route, json=match_body(server.people["alice"][0], threshold=0.9, **extra))
+    assert right.status_code == 409 and right.json()["kind"] == "VerificationLockedOut"  # even the right face waits
+    kind = "verification_locked_out" if route == "/verify" else "identification_locked_out"
+    assert [e["kind"] for e in cli_json("audit", "list")].count(kind) == 1
+    probe = server.people["alice"][0]
+    np.save(Path(os.environ["FACESEAL_HOME"]).parent / "alice.npy", probe)
+    refused = run_cli(route.strip("/"), *(["alice"] if extra else []), "--embedding",
+                      str(Path(os.environ["FACESEAL_HOME"]).parent / "alice.npy"))
+    assert refused.returncode != 0 and "too many failed" in refused.stderr  # one counter for every front end
+

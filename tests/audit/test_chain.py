@@ -7,18 +7,17 @@ import json
 import numpy as np
 import pytest
 
-from edge_core import keyops
-from edge_core.vault.store import Vault
+from edge_core import ops
 from tests.conftest import run_cli
 
 
 @pytest.fixture
 def vault_with_history(isolated):
-    vault = Vault.open()
+    vault = ops.open_vault()
     vault.enroll("alice", np.ones((2, 16), np.float32), "external")
-    keyops.rotate_key(vault)
+    ops.rotate(vault)
     vault.enroll("bob", np.arange(1, 17, dtype=np.float32), "external")
-    keyops.rotate_key(vault, deep=True)
+    ops.rotate(vault, deep=True)
     yield vault
     vault.close()
 
@@ -81,15 +80,15 @@ def test_events_cut_from_the_end_are_found(vault_with_history):
 
 def test_failed_unlocks_are_recorded_at_the_next_unlock(monkeypatch, isolated):
     monkeypatch.setenv("FACESEAL_ROOT_KEY", "33" * 32)
-    Vault.open().close()
+    ops.open_vault().close()
     for _ in range(2):
         assert run_cli("status", extra_env={"FACESEAL_ROOT_KEY": "44" * 32}).returncode == 3
     inbox = (isolated / "audit-inbox").read_bytes()
     assert b"wrong_root_key" not in inbox  # sealed: only the vault can read it
-    with Vault.open() as vault:
+    with ops.open_vault() as vault:
         failed = [e for e in vault.audit_events() if e.kind == "unlock_failed"]
         assert [e.detail["reason"] for e in failed] == ["wrong_root_key", "wrong_root_key"]
         assert vault.audit_verify() == []
     assert not (isolated / "audit-inbox").exists()
-    with Vault.open() as vault:  # recorded once, not again at every unlock
+    with ops.open_vault() as vault:  # recorded once, not again at every unlock
         assert sum(e.kind == "unlock_failed" for e in vault.audit_events()) == 2

@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from edge_core.vault.store import Vault
+from edge_core import ops
 from tests.conftest import run_cli, tree_snapshot
 
 
@@ -177,7 +177,7 @@ def test_damaged_key_store_is_refused(people, isolated, content):
 
 def test_a_tampered_template_is_a_clear_error_and_others_still_open(people, isolated):
     enrol(people)
-    with Vault.open() as vault:
+    with ops.open_vault() as vault:
         tid, blob = vault.conn.execute(
             "SELECT t.id, t.blob FROM templates t JOIN identities i ON i.id = t.identity_id WHERE i.name='alice' LIMIT 1"
         ).fetchone()

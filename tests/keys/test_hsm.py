@@ -10,17 +10,16 @@ import sys
 
 from edge_core.keys.keystore import KeyStore
 from edge_core.vault.layout import Layout
-from tests.conftest import REPO, keychain_items, run_cli, tree_snapshot
-from tests.sovereignty.conftest import all_verify, cli_fails, cli_ok, enrol
+from tests.conftest import REPO, all_verify, cli_fails, cli_json, enrol, keychain_items, run_cli, tree_snapshot
 
 
 def move_in(hsm, *extra: str, **kw) -> dict:
-    return cli_ok("key", "move-to-hsm", "--module", hsm.module, "--token", hsm.token, *extra, **kw)
+    return cli_json("key", "move-to-hsm", "--module", hsm.module, "--token", hsm.token, *extra, **kw)
 
 
 def test_keychain_root_moves_into_the_token_and_back(softhsm, secret_service, people, isolated):
     enrol(people)
-    before = cli_ok("status")
+    before = cli_json("status")
     assert before["root_key"]["store"] == "keychain"
     account = Layout(isolated).keychain_account
 
@@ -31,20 +30,20 @@ def test_keychain_root_moves_into_the_token_and_back(softhsm, secret_service, pe
     assert len(objects) == 1
     assert objects[0] == {"label": "faceseal-test-root", "id": objects[0]["id"], "extractable": False,
                           "sensitive": True, "token": True}
-    status = cli_ok("status")
+    status = cli_json("status")
     assert status["root_key"]["store"] == "pkcs11" and "faceseal-test" in status["root_key"]["where"]
     assert status["root_key"]["fingerprint"] == moved["root_fingerprint"]
     ks = KeyStore.load(Layout(isolated).keystore)
     assert list(ks.wraps) == [objects[0]["id"]]  # the kid is the object's random CKA_ID
     all_verify(people)
 
-    back = cli_ok("key", "move-to-keychain")
+    back = cli_json("key", "move-to-keychain")
     assert back["root_store"] == "keychain"
     assert softhsm.objects() == []  # the token's key object is destroyed
     assert list(keychain_items()) == [account]
     assert not (isolated / "keys" / "hsm.json").exists()
     all_verify(people)
-    events = [e["kind"] for e in cli_ok("audit", "list")]
+    events = [e["kind"] for e in cli_json("audit", "list")]
     assert events.count("root_moved") == 2
 
 
@@ -52,16 +51,16 @@ def test_pin_given_to_the_api_is_kept_in_the_keychain(softhsm, secret_service, p
     """The app asks for the PIN and calls the API; later opens find the PIN in the keychain."""
     enrol(people)
     monkeypatch.delenv("FACESEAL_HSM_PIN")
-    script = ("import sys; from edge_core import keyops; from edge_core.vault import Vault\n"
-              "with Vault.open() as v: keyops.move_root_to_hsm(v, sys.argv[1], sys.argv[2], None, sys.argv[3])")
+    script = ("import sys; from edge_core import ops\n"
+              "with ops.open_vault() as v: ops.move_root_to_hsm(v, sys.argv[1], sys.argv[2], None, sys.argv[3])")
     result = subprocess.run([sys.executable, "-c", script, softhsm.module, softhsm.token, softhsm.pin],
                             capture_output=True, text=True, cwd=REPO, timeout=120)
     assert result.returncode == 0, result.stderr
     account = Layout(isolated).keychain_account
     assert keychain_items() == {f"hsm-pin:{account}": softhsm.pin}  # the PIN, and no root, in the keychain
-    assert cli_ok("status")["root_key"]["store"] == "pkcs11"  # no variable: the kept PIN is used
+    assert cli_json("status")["root_key"]["store"] == "pkcs11"  # no variable: the kept PIN is used
     all_verify(people)
-    cli_ok("key", "move-to-keychain")
+    cli_json("key", "move-to-keychain")
     assert list(keychain_items()) == [account]  # the PIN is forgotten once the root left the token
 
 
@@ -72,13 +71,13 @@ def test_file_root_moves_in_and_is_shredded_from_disk(softhsm, people, isolated)
     move_in(softhsm)
     assert not key_file.exists()
     all_verify(people)
-    generated = cli_ok("key", "generate")  # a new root made inside the token, old object destroyed
+    generated = cli_json("key", "generate")  # a new root made inside the token, old object destroyed
     assert generated["root_store"] == "pkcs11"
     assert len(softhsm.objects()) == 1
-    rotated = cli_ok("rotate-key", "--deep")
+    rotated = cli_json("rotate-key", "--deep")
     assert rotated["root_rotated"] and len(softhsm.objects()) == 1
     all_verify(people)
-    back = cli_ok("key", "move-to-keychain")
+    back = cli_json("key", "move-to-keychain")
     assert back["root_store"] == "file" and key_file.exists()
     all_verify(people)
 
@@ -103,7 +102,7 @@ def test_without_the_token_nothing_opens_and_the_error_says_why(softhsm, people,
     enrol(people)
     module_copy = tmp_path / "libsofthsm2-copy.so"
     shutil.copy(softhsm.module, module_copy)
-    cli_ok("key", "move-to-hsm", "--module", str(module_copy), "--token", softhsm.token)
+    cli_json("key", "move-to-hsm", "--module", str(module_copy), "--token", softhsm.token)
     all_verify(people)
 
     cli_fails(3, "refused the PIN", "list", extra_env={"FACESEAL_HSM_PIN": "999999"})
@@ -140,7 +139,7 @@ def test_kit_cannot_hold_an_hsm_root_and_import_needs_the_keychain(softhsm, peop
 def test_revoking_an_hsm_root_destroys_the_key_object(softhsm, people, isolated):
     enrol(people)
     move_in(softhsm)
-    revoked = cli_ok("key", "revoke", "--yes")
+    revoked = cli_json("key", "revoke", "--yes")
     assert revoked["destroyed_in"] == ["pkcs11"] and "warning" in revoked
     assert softhsm.objects() == []
     cli_fails(3, "root key revoked", "list")

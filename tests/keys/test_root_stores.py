@@ -9,17 +9,17 @@ import pytest
 
 from edge_core.errors import InsecureKeyFile, InvalidKeyMaterial, WrongRootKey
 from edge_core.vault.layout import Layout
-from edge_core.vault.store import Vault
+from edge_core import ops
 from tests.conftest import keychain_items, run_cli
 
 GOOD_HEX = "11" * 32
 
 
 def test_root_lands_in_the_real_keychain_and_is_read_back_from_there(secret_service, isolated):
-    with Vault.open() as vault:
-        status = vault.status()
+    with ops.open_vault() as vault:
+        status = ops.status(vault)
         fingerprint = vault.root.fingerprint
-    assert status["root_key"]["store"] == "keychain"
+    assert status.root_key.store == "keychain"
     account = Layout(isolated).keychain_account
     stored = keychain_items()  # straight from the Secret Service, not through FaceSeal
     assert list(stored) == [account] and len(bytes.fromhex(stored[account])) == 32
@@ -31,7 +31,7 @@ def test_root_lands_in_the_real_keychain_and_is_read_back_from_there(secret_serv
 
 
 def test_root_key_removed_from_keychain_means_nothing_opens(secret_service, isolated):
-    Vault.open().close()
+    ops.open_vault().close()
     keychain_items(delete=True)
     result = run_cli("status")
     assert result.returncode == 3
@@ -42,14 +42,14 @@ def test_root_key_removed_from_keychain_means_nothing_opens(secret_service, isol
 def test_standard_data_directory_uses_the_documented_account(secret_service, monkeypatch, tmp_path):
     monkeypatch.delenv("FACESEAL_HOME")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
-    with Vault.open() as vault:
+    with ops.open_vault() as vault:
         assert vault.layout.home == tmp_path / "xdg" / "faceseal"
     assert list(keychain_items()) == ["root-key"]
 
 
 def test_without_keychain_the_fallback_file_is_private(isolated):
-    with Vault.open() as vault:
-        assert vault.status()["root_key"]["store"] == "file"
+    with ops.open_vault() as vault:
+        assert ops.status(vault).root_key.store == "file"
     key_file = isolated / "keys" / "root_key.hex"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(key_file.parent.stat().st_mode) == 0o700
@@ -60,19 +60,19 @@ def test_without_keychain_the_fallback_file_is_private(isolated):
 
 
 def test_readable_key_file_is_refused_with_the_fix(isolated):
-    Vault.open().close()
+    ops.open_vault().close()
     key_file = isolated / "keys" / "root_key.hex"
     os.chmod(key_file, 0o644)
     with pytest.raises(InsecureKeyFile, match="chmod 600"):
-        Vault.open()
+        ops.open_vault()
     result = run_cli("status")
     assert result.returncode == 3 and "accessible by other users" in result.stderr
 
 
 def test_environment_root_is_used_and_never_written(monkeypatch, isolated):
     monkeypatch.setenv("FACESEAL_ROOT_KEY", GOOD_HEX)
-    with Vault.open() as vault:
-        assert vault.status()["root_key"]["store"] == "environment"
+    with ops.open_vault() as vault:
+        assert ops.status(vault).root_key.store == "environment"
     assert not (isolated / "keys" / "root_key.hex").exists()
     result = run_cli("rotate-key")
     assert result.returncode == 3 and "FACESEAL_ROOT_KEY" in result.stderr
@@ -82,7 +82,7 @@ def test_environment_root_is_used_and_never_written(monkeypatch, isolated):
 def test_malformed_environment_root_is_refused_without_echoing_it(monkeypatch, value):
     monkeypatch.setenv("FACESEAL_ROOT_KEY", value)
     with pytest.raises(InvalidKeyMaterial) as caught:
-        Vault.open()
+        ops.open_vault()
     assert "FACESEAL_ROOT_KEY" in str(caught.value) and "64 hex" in str(caught.value)
     if value.strip():
         assert value.strip() not in str(caught.value)
@@ -92,19 +92,19 @@ def test_malformed_environment_root_is_refused_without_echoing_it(monkeypatch, v
 
 
 def test_keychain_wins_over_the_environment(secret_service, monkeypatch):
-    Vault.open().close()
+    ops.open_vault().close()
     monkeypatch.setenv("FACESEAL_ROOT_KEY", GOOD_HEX)
-    with Vault.open() as vault:
+    with ops.open_vault() as vault:
         assert vault.root_store.name == "keychain"
 
 
 def test_a_different_root_key_is_refused_and_the_data_left_alone(monkeypatch, isolated):
     monkeypatch.setenv("FACESEAL_ROOT_KEY", GOOD_HEX)
-    Vault.open().close()
+    ops.open_vault().close()
     before = {p: p.read_bytes() for p in isolated.rglob("*") if p.is_file() and p.name != "audit-inbox"}
     monkeypatch.setenv("FACESEAL_ROOT_KEY", "22" * 32)
     with pytest.raises(WrongRootKey, match="not the one this data was sealed with"):
-        Vault.open()
+        ops.open_vault()
     result = run_cli("list")
     assert result.returncode == 3 and "not the one this data was sealed with" in result.stderr
     assert {p: p.read_bytes() for p in before} == before

@@ -1,6 +1,6 @@
 """Look inside a PKCS#11 token the way an auditor would, without FaceSeal: list or delete key objects.
 
-    python -m tests.sovereignty.token_tool MODULE TOKEN PIN list|delete-all
+    python -m tests.keys.token_tool MODULE TOKEN PIN list|delete-all
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ def test_liveness_from_a_video_file_its_policy_audit_and_lockout(models_env, vid
     assert answer["live"] is False  # a file is never live, even when it answers the challenges
     assert answer["liveness"]["passed"] is True
     assert answer["liveness"]["challenges"] == [c.code for c in draw_sequence(seed)]
+    assert "embedding" not in answer["liveness"] and "embedding" not in answer  # never a face template
 
     other = next(s for s in range(50) if draw_sequence(s) != draw_sequence(seed))
     code, answer = verify("--video", live, "--liveness", seed=other)
@@ -41,7 +42,8 @@ def test_liveness_from_a_video_file_its_policy_audit_and_lockout(models_env, vid
     events = verification_events()
     assert [(e["liveness"], e["live"], e["match"], e["source"]) for e in events] == [
         ("passed", False, True, "video"), ("failed", False, False, "video"), ("not_checked", False, True, "photo")]
-    assert "alice" not in json.dumps(events)
+    assert {e["person"] for e in events} == {"alice"}  # named in the listing while she is enrolled...
+    assert "alice" not in json.dumps([{k: v for k, v in e.items() if k != "person"} for e in events])  # ...never stored
 
     cli_json("policy", "set", "lockout_attempts=2")
     assert verify("--video", str(videos["still"]), "--liveness", seed=seed)[0] == 11
@@ -61,9 +63,28 @@ def test_a_camera_without_liveness_is_refused_by_the_default_policy(models_env) 
 
 
 def test_liveness_needs_a_moving_picture_and_a_whole_number_seed(models_env, videos) -> None:
-    result = run_cli("verify", "alice", "--image", str(PERSON), "--liveness")
-    assert result.returncode == 2 and "--liveness needs a moving picture" in result.stderr
+    for command in (["verify", "alice"], ["identify"]):
+        result = run_cli(*command, "--image", str(PERSON), "--liveness")
+        assert result.returncode == 2, result.stderr
+        assert "a liveness check needs a moving picture: a camera or a video file" in result.stderr
     cli_json("enroll", "alice", "--image", str(PERSON))
     result = run_cli("verify", "alice", "--video", str(videos["still"]), "--liveness",
                      extra_env={"FACESEAL_LIVENESS_SEED": "abc"})
     assert result.returncode == 2 and "FACESEAL_LIVENESS_SEED must be a whole number" in result.stderr
+
+
+def test_identify_with_liveness_from_a_video_file_is_audited(models_env, videos) -> None:
+    cli_json("enroll", "alice", "--image", str(PERSON))
+    seed = answerable_seeds()[0]
+    live = str(videos[f"live_{seed}"])
+    passed = run_cli("identify", "--video", live, "--liveness", "--json", extra_env={"FACESEAL_LIVENESS_SEED": str(seed)})
+    answer = json.loads(passed.stdout)
+    assert passed.returncode == 0 and answer["name"] == "alice" and answer["liveness"]["passed"] is True
+    assert answer["live"] is False  # a file is never live
+    other = next(s for s in range(50) if draw_sequence(s) != draw_sequence(seed))
+    failed = run_cli("identify", "--video", live, "--liveness", "--json", extra_env={"FACESEAL_LIVENESS_SEED": str(other)})
+    assert failed.returncode == 11 and json.loads(failed.stdout)["match"] is False
+    events = [e for e in cli_json("audit", "list") if e["kind"] == "identification"]
+    assert [(e["liveness"], e["match"], e["source"]) for e in events] == [("passed", True, "video"),
+                                                                          ("failed", False, "video")]
+    assert events[0]["identities"] and "alice" not in json.dumps(events)

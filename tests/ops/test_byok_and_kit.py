@@ -10,23 +10,18 @@ import stat
 
 import pytest
 
-from edge_core import keyops
+from edge_core import ops
 from edge_core.errors import InvalidKeyMaterial, PolicyViolation, RecoveryKitInvalid, WrongPassphrase, WrongRootKey
 from edge_core.keys import material
 from edge_core.keys.keystore import KeyStore
 from edge_core.vault.layout import Layout
-from edge_core.vault.store import Vault
-from tests.conftest import keychain_items, run_cli, tree_snapshot
-from tests.sovereignty.conftest import KIT_PASSPHRASE, all_verify, cli_fails, cli_ok, enrol
-
-KIT_ENV = {"FACESEAL_KIT_PASSPHRASE": KIT_PASSPHRASE}
-
+from tests.conftest import KIT_ENV, KIT_PASSPHRASE, all_verify, cli_fails, cli_json, enrol, keychain_items, run_cli, tree_snapshot
 
 def test_imported_hex_key_becomes_the_root_and_the_old_one_is_gone(people, isolated):
     enrol(people)
     old_hex = (isolated / "keys" / "root_key.hex").read_text().strip()
     key = os.urandom(32)
-    result = cli_ok("key", "import", "--hex", key.hex())
+    result = cli_json("key", "import", "--hex", key.hex())
     assert result["root_fingerprint"] == material.fingerprint(key) and result["previous_root_destroyed"]
     assert (isolated / "keys" / "root_key.hex").read_text().strip() == key.hex()
     ks = KeyStore.load(Layout(isolated).keystore)
@@ -50,7 +45,7 @@ def test_every_input_form_imports_the_same_key(form, people, isolated, tmp_path)
         path = tmp_path / "key.bin"
         path.write_bytes(key if form == "file-raw" else (key.hex() + "\n").encode())
         args = ["--file", str(path)]
-    assert cli_ok("key", "import", *args, **extra)["root_fingerprint"] == material.fingerprint(key)
+    assert cli_json("key", "import", *args, **extra)["root_fingerprint"] == material.fingerprint(key)
     all_verify(people)
 
 
@@ -77,9 +72,9 @@ def test_import_into_the_real_keychain_replaces_the_entry(secret_service, people
     enrol(people)
     account = Layout(isolated).keychain_account
     key = os.urandom(32)
-    cli_ok("key", "import", "--hex", key.hex())
+    cli_json("key", "import", "--hex", key.hex())
     assert keychain_items() == {account: key.hex()}
-    generated = cli_ok("key", "generate")
+    generated = cli_json("key", "generate")
     assert keychain_items()[account] != key.hex()
     assert generated["previous_root_fingerprint"] == material.fingerprint(key)
     all_verify(people)
@@ -87,16 +82,16 @@ def test_import_into_the_real_keychain_replaces_the_entry(secret_service, people
 
 def test_api_import_and_generate(people, isolated):
     enrol(people)
-    with Vault.open() as vault:
+    with ops.open_vault() as vault:
         with pytest.raises(PolicyViolation, match="at least 256"):
-            keyops.import_root_key(vault, b"x" * 16)
+            ops.import_root_key(vault, b"x" * 16)
         with pytest.raises(InvalidKeyMaterial):
-            keyops.import_root_key(vault, "not bytes")  # type: ignore[arg-type]
+            ops.import_root_key(vault, "not bytes")  # type: ignore[arg-type]
         key = os.urandom(32)
-        imported = keyops.import_root_key(vault, key)
-        assert imported["status"] == "imported" and vault.root.fingerprint == material.fingerprint(key)
-        generated = keyops.generate_root_key(vault)
-        assert generated["status"] == "generated" and generated["previous_root_fingerprint"] == imported["root_fingerprint"]
+        imported = ops.import_root_key(vault, key)
+        assert imported.status == "imported" and vault.root.fingerprint == material.fingerprint(key)
+        generated = ops.generate_root_key(vault)
+        assert generated.status == "generated" and generated.previous_root_fingerprint == imported.root_fingerprint
         assert len(vault.list_identities()) == 2
 
 
@@ -104,13 +99,13 @@ def test_api_import_and_generate(people, isolated):
 def test_kit_restores_the_root_on_a_new_machine(people, isolated, tmp_path):
     enrol(people)
     kit = tmp_path / "kit.json"
-    exported = cli_ok("key", "export", "--out", str(kit), extra_env=KIT_ENV)
+    exported = cli_json("key", "export", "--out", str(kit), extra_env=KIT_ENV)
     assert stat.S_IMODE(kit.stat().st_mode) == 0o600
     doc = json.loads(kit.read_text())
     assert doc["fingerprint"] == exported["root_fingerprint"] and doc["kdf"]["name"] == "argon2id"
     root_hex = (isolated / "keys" / "root_key.hex").read_text().strip()
     assert root_hex not in kit.read_text() and root_hex not in json.dumps(exported)
-    status = cli_ok("status")
+    status = cli_json("status")
     assert status["recovery_kit_exported"] is True and status["recovery_kit_exported_at"]
 
     # The new machine: the data directory copied, without the root.
@@ -121,7 +116,7 @@ def test_kit_restores_the_root_on_a_new_machine(people, isolated, tmp_path):
     cli_fails(3, "no root key found", "list", extra_env=env)
     passphrase_file = tmp_path / "passphrase.txt"
     passphrase_file.write_text(KIT_PASSPHRASE + "\n")
-    restored = cli_ok("key", "restore", "--from", str(kit), "--passphrase-file", str(passphrase_file), extra_env=env)
+    restored = cli_json("key", "restore", "--from", str(kit), "--passphrase-file", str(passphrase_file), extra_env=env)
     assert restored["root_fingerprint"] == exported["root_fingerprint"]
     listed = json.loads(run_cli("list", "--json", extra_env=env).stdout)
     assert sorted(i["name"] for i in listed) == ["alice", "bob"]
@@ -132,7 +127,7 @@ def test_kit_restores_the_root_on_a_new_machine(people, isolated, tmp_path):
 def test_wrong_passphrase_edited_kit_and_foreign_kit_are_clear_errors(people, isolated, tmp_path):
     enrol(people)
     kit = tmp_path / "kit.json"
-    cli_ok("key", "export", "--out", str(kit), extra_env=KIT_ENV)
+    cli_json("key", "export", "--out", str(kit), extra_env=KIT_ENV)
     (isolated / "keys" / "root_key.hex").unlink()
     before = tree_snapshot(isolated)
     stderr = cli_fails(3, "the passphrase does not open the recovery kit", "key", "restore", "--from", str(kit),
@@ -158,18 +153,18 @@ def test_wrong_passphrase_edited_kit_and_foreign_kit_are_clear_errors(people, is
     assert tree_snapshot(isolated) == before  # nothing stored was touched
 
     with pytest.raises(WrongPassphrase):
-        keyops.restore_recovery_kit(isolated, kit, "wrong passphrase here")
+        ops.restore_recovery_kit(isolated, kit, "wrong passphrase here")
     with pytest.raises(RecoveryKitInvalid):
-        keyops.restore_recovery_kit(isolated, tmp_path / "edited-fingerprint.json", KIT_PASSPHRASE)
+        ops.restore_recovery_kit(isolated, tmp_path / "edited-fingerprint.json", KIT_PASSPHRASE)
 
     other = tmp_path / "other-home"
-    cli_ok("status", extra_env={"FACESEAL_HOME": str(other)})
+    cli_json("status", extra_env={"FACESEAL_HOME": str(other)})
     foreign = tmp_path / "foreign.json"
-    cli_ok("key", "export", "--out", str(foreign), extra_env={"FACESEAL_HOME": str(other), **KIT_ENV})
+    cli_json("key", "export", "--out", str(foreign), extra_env={"FACESEAL_HOME": str(other), **KIT_ENV})
     with pytest.raises(WrongRootKey, match="sealed with another root"):
-        keyops.restore_recovery_kit(isolated, foreign, KIT_PASSPHRASE)
+        ops.restore_recovery_kit(isolated, foreign, KIT_PASSPHRASE)
     assert tree_snapshot(isolated) == before
-    assert keyops.restore_recovery_kit(isolated, kit, KIT_PASSPHRASE)["status"] == "restored"
+    assert ops.restore_recovery_kit(isolated, kit, KIT_PASSPHRASE).status == "restored"
     all_verify(people)
 
 
@@ -188,7 +183,7 @@ def test_export_refuses_short_passphrases_and_existing_files(people, isolated, t
 
 def test_a_kit_of_an_older_root_is_not_counted(people, isolated, tmp_path):
     enrol(people)
-    cli_ok("key", "export", "--out", str(tmp_path / "kit.json"), extra_env=KIT_ENV)
-    cli_ok("rotate-key")
-    status = cli_ok("status")
+    cli_json("key", "export", "--out", str(tmp_path / "kit.json"), extra_env=KIT_ENV)
+    cli_json("rotate-key")
+    status = cli_json("status")
     assert status["recovery_kit_exported"] is False

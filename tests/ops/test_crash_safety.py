@@ -21,7 +21,7 @@ import pytest
 
 from edge_core.ops.keyops.common import live_versions
 from edge_core.keys.keystore import KeyStore
-from edge_core.vault.store import Vault
+from edge_core import ops
 from tests.conftest import REPO, run_cli
 
 PEOPLE = [f"person-{i}" for i in range(5)]
@@ -30,7 +30,7 @@ PEOPLE = [f"person-{i}" for i in range(5)]
 def populate(count: int = len(PEOPLE), samples: int = 3) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(3)
     gallery = {f"person-{i}": rng.normal(size=(samples, 32)).astype(np.float32) for i in range(count)}
-    with Vault.open() as vault:
+    with ops.open_vault() as vault:
         for name, vectors in gallery.items():
             vault.enroll(name, vectors, "external")
     return gallery
@@ -38,7 +38,7 @@ def populate(count: int = len(PEOPLE), samples: int = 3) -> dict[str, np.ndarray
 
 def check_whole(gallery: dict[str, np.ndarray], allowed_missing: set[str] = frozenset()) -> set[str]:
     """Open the vault, decrypt every template, and check each person still verifies."""
-    with Vault.open() as vault:
+    with ops.open_vault() as vault:
         names = {i.name for i in vault.list_identities()}
         assert set(gallery) - names <= set(allowed_missing), names
         assert vault.verify_all() == sum(len(gallery[n]) for n in names)
@@ -50,7 +50,7 @@ def check_whole(gallery: dict[str, np.ndarray], allowed_missing: set[str] = froz
 
 def assert_no_dead_keys(home) -> None:
     """After the open that follows a crash: one root's wraps, only vault key versions still in use."""
-    with Vault.open(home) as vault:
+    with ops.open_vault(home) as vault:
         store = KeyStore.load(vault.layout.keystore)
         assert list(store.wraps) == [vault.root.kid]
         live = live_versions(vault.conn, vault.primary_version())

@@ -10,19 +10,15 @@ import pytest
 from edge_core.errors import RootKeyRevoked, VaultLocked
 from edge_core.keys.keystore import KeyStore
 from edge_core.vault.layout import Layout
-from edge_core.vault.store import Vault
-from tests.conftest import keychain_items, run_cli
-from tests.core.test_crash_safety import assert_no_dead_keys, check_whole, populate, trace
-from tests.sovereignty.conftest import KIT_PASSPHRASE, all_verify, cli_fails, cli_ok, enrol
-
-KIT_ENV = {"FACESEAL_KIT_PASSPHRASE": KIT_PASSPHRASE}
-
+from edge_core import ops
+from tests.conftest import KIT_ENV, all_verify, cli_fails, cli_json, enrol, keychain_items, run_cli
+from tests.ops.test_crash_safety import assert_no_dead_keys, check_whole, populate, trace
 
 def test_revoke_needs_confirmation_and_warns_without_a_kit(people, isolated):
     enrol(people)
     cli_fails(2, "pass --yes", "key", "revoke")
     all_verify(people)
-    revoked = cli_ok("key", "revoke", "--yes")
+    revoked = cli_json("key", "revoke", "--yes")
     assert revoked["warning"].startswith("no recovery kit of this root was ever exported")
     assert not (isolated / "keys" / "root_key.hex").exists()
     for command in (["list"], ["status"], ["key", "generate"], ["audit", "list"]):
@@ -31,42 +27,48 @@ def test_revoke_needs_confirmation_and_warns_without_a_kit(people, isolated):
 
 def test_revoke_in_the_keychain_drops_keys_held_by_a_live_process(secret_service, people, isolated, tmp_path):
     enrol(people)
-    cli_ok("key", "export", "--out", str(tmp_path / "kit.json"), extra_env=KIT_ENV)
-    live = Vault.open()  # another process, e.g. the app, holding keys in memory
+    cli_json("key", "export", "--out", str(tmp_path / "kit.json"), extra_env=KIT_ENV)
+    live = ops.open_vault()  # another process, e.g. the app, holding keys in memory
     assert len(live.list_identities()) == 2
-    revoked = cli_ok("key", "revoke", "--yes")
+    revoked = cli_json("key", "revoke", "--yes")
     assert revoked["destroyed_in"] == ["keychain"] and "warning" not in revoked
     assert keychain_items() == {}
     with pytest.raises(RootKeyRevoked, match="root key revoked"):
         live.list_identities()
     assert live.keys is None  # dropped, not just refused
     with pytest.raises(RootKeyRevoked):
-        Vault.open()
-    restored = cli_ok("key", "restore", "--from", str(tmp_path / "kit.json"), extra_env=KIT_ENV)
+        ops.open_vault()
+    restored = cli_json("key", "restore", "--from", str(tmp_path / "kit.json"), extra_env=KIT_ENV)
     assert restored["was_revoked"] is True
     all_verify(people)
-    kinds = [e["kind"] for e in cli_ok("audit", "list") if e["kind"] != "verification"]
+    kinds = [e["kind"] for e in cli_json("audit", "list") if e["kind"] != "verification"]
     assert kinds[-2:] == ["root_revoked", "root_restored"]
 
 
 def test_lock_drops_keys_everywhere_until_unlock(people, isolated):
     enrol(people)
-    live = Vault.open()
-    cli_ok("lock")
+    live = ops.open_vault()
+    cli_json("lock")
     with pytest.raises(VaultLocked, match="faceseal unlock"):
         live.list_identities()
+    assert live.keys is None  # dropped, not just refused
     cli_fails(3, "the vault is locked", "list")
-    unlocked = cli_ok("unlock")
+    with pytest.raises(VaultLocked):
+        ops.open_vault()
+    unlocked = cli_json("unlock")
     assert unlocked["status"] == "unlocked"
-    live.unlock()
+    live = ops.open_vault()
     assert len(live.list_identities()) == 2
-    live.lock()  # the API the app calls: this process and every other drop their keys
-    assert live.keys is None
+    assert ops.lock(vault=live).status == "locked"  # the API the app calls: this process and every other drop their keys
+    assert live.keys is None and not live.is_open
+    assert ops.is_locked()
     cli_fails(3, "the vault is locked", "list")
-    live.unlock()
-    assert len(live.list_identities()) == 2
-    live.close()
+    assert ops.unlock().status == "unlocked"
+    with ops.open_vault() as live:
+        assert len(live.list_identities()) == 2
     all_verify(people)
+    kinds = [e["kind"] for e in cli_json("audit", "list")]
+    assert kinds.count("vault_locked") == 2 and kinds.count("vault_unlocked") == 2  # lock and unlock are audited
 
 
 SWITCHES = {
@@ -95,7 +97,7 @@ def test_switch_killed_at_every_checkpoint_leaves_one_root(operation, isolated, 
         assert killed.returncode == -signal.SIGKILL, (n, steps[n - 1], killed.stderr)
         if operation == "revoke":  # recorded before the first checkpoint: the next open finishes it
             with pytest.raises(RootKeyRevoked):
-                Vault.open()
+                ops.open_vault()
             assert not (isolated / "keys" / "root_key.hex").exists(), steps[n - 1]
             continue
         check_whole(gallery)
@@ -116,7 +118,7 @@ def test_hsm_switch_killed_at_every_checkpoint_leaves_exactly_one_root(operation
     args = args + [softhsm.module] if args[-1] == "--module" else args
     enrol(people)
     if start == "in":
-        cli_ok("key", "move-to-hsm", "--module", softhsm.module, "--token", softhsm.token)
+        cli_json("key", "move-to-hsm", "--module", softhsm.module, "--token", softhsm.token)
     pristine, token_dir = tmp_path / "pristine", softhsm.conf.parent / "tokens"
     shutil.copytree(isolated, pristine)
     shutil.copytree(token_dir, tmp_path / "pristine-tokens")
@@ -130,7 +132,7 @@ def test_hsm_switch_killed_at_every_checkpoint_leaves_exactly_one_root(operation
         all_verify(people)  # opens (finishing the switch or discarding it) and every template decrypts
         ks = KeyStore.load(Layout(isolated).keystore)
         assert len(ks.wraps) == 1, steps[n - 1]
-        in_token = cli_ok("status")["root_key"]["store"] == "pkcs11"
+        in_token = cli_json("status")["root_key"]["store"] == "pkcs11"
         file_root = (isolated / "keys" / "root_key.hex").exists()
         objects = {o["id"]: o["label"] for o in softhsm.objects()}
         assert in_token != file_root, steps[n - 1]  # exactly one home holds the root
@@ -141,5 +143,5 @@ def test_hsm_switch_killed_at_every_checkpoint_leaves_exactly_one_root(operation
         assert all(label.endswith(".pending") for kid, label in objects.items() if kid not in ks.wraps), steps[n - 1]
         finished = (operation == "move-in" and in_token) or (operation == "move-out" and not in_token)
         if not finished:  # rolled back: the operation still works from here
-            assert cli_ok(*args)["status"] in ("moved", "generated"), steps[n - 1]
+            assert cli_json(*args)["status"] in ("moved", "generated"), steps[n - 1]
         assert len(softhsm.objects()) == (0 if operation == "move-out" else 1), steps[n - 1]

@@ -12,19 +12,19 @@ from edge_core.errors import WrongRootKey
 from edge_core.keys.keystore import KeyStore
 from edge_core.telemetry import events
 from edge_core.telemetry.outbox import Outbox
-from edge_core.vault.store import Vault
-from tests.conftest import keychain_items, run_cli
+from edge_core import ops
+from tests.conftest import keychain_items, probe, run_cli
 
 
 def prepare():
-    with Vault.open() as vault:
+    with ops.open_vault() as vault:
         vault.enroll("alice", np.ones((3, 16), np.float32), "external")
         vault.enroll("bob", np.arange(1, 17, dtype=np.float32), "external")
         outbox = Outbox(vault.conn)
         outbox.enable("http://127.0.0.1:9/")
         outbox.append(events.app_started())
-        vault.verify("alice", np.ones(16, np.float32), "external", 0.5)  # recorded: telemetry is on
-        status = vault.status()
+        ops.verify(vault, "alice", probe(np.ones(16)), 0.5)  # recorded: telemetry is on
+        status = ops.status(vault)
         audit_events = len(vault.audit_events())
         queued = outbox.status().queued_events
     return status, audit_events, queued
@@ -42,11 +42,11 @@ def test_reset_deletes_everything_but_what_is_kept(isolated, keep):
     assert answer["audit_events_deleted"] == (0 if "audit" in keep else audit_count)
     assert answer["outbox_events_deleted"] == (0 if "outbox" in keep else queued)
     assert answer["device_key_rotated"] is ("device" not in keep)
-    with Vault.open() as vault:
-        after = vault.status()
-        assert (after["identities"], after["templates"]) == (0, 0)
-        assert after["root_key"]["fingerprint"] != before["root_key"]["fingerprint"]
-        assert (after["device_id"] == before["device_id"]) is ("device" in keep)
+    with ops.open_vault() as vault:
+        after = ops.status(vault)
+        assert (after.identities, after.templates) == (0, 0)
+        assert after.root_key.fingerprint != before.root_key.fingerprint
+        assert (after.device_id == before.device_id) is ("device" in keep)
         kinds = [e.kind for e in vault.audit_events()]
         assert kinds[-1] == "vault_reset"
         assert (len(kinds) == audit_count + 1) is ("audit" in keep)
@@ -76,7 +76,7 @@ def test_reset_without_confirmation_changes_nothing(isolated):
 
 
 def test_device_key_is_sealed_and_stable(isolated):
-    with Vault.open() as vault:
+    with ops.open_vault() as vault:
         first = device.device_key(vault)
         assert device.device_key(vault).device_id == first.device_id
         seed = first.seed()

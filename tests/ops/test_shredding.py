@@ -9,13 +9,12 @@ import numpy as np
 import pytest
 
 from edge_core.support import database
-from edge_core import keyops
+from edge_core import ops
 from edge_core.errors import WrongRootKey
 from edge_core.keys import material, roots
 from edge_core.keys.keystore import KeyStore
 from edge_core.vault.layout import Layout
 from edge_core.keys.sealing import open_blob
-from edge_core.vault.store import Vault
 
 ALICE = np.random.default_rng(1).normal(size=(3, 32)).astype(np.float32)
 BOB = np.random.default_rng(2).normal(size=(2, 32)).astype(np.float32)
@@ -56,7 +55,7 @@ def _try_recover(snapshot, root, live_keys, name):
 def test_a_copy_taken_before_deletion_cannot_recover_the_person(request, isolated, tmp_path, store):
     if store == "keychain":
         request.getfixturevalue("secret_service")
-    with Vault.open() as vault:
+    with ops.open_vault() as vault:
         vault.enroll("alice", ALICE, "external")
         vault.enroll("bob", BOB, "external")
     snapshot = tmp_path / "copy-before"
@@ -64,9 +63,9 @@ def test_a_copy_taken_before_deletion_cannot_recover_the_person(request, isolate
     root, live = _everything_on_the_machine(isolated)
     assert len(_try_recover(snapshot, root, live, "alice")) == 3  # the check can succeed: before deletion it does
 
-    with Vault.open() as vault:
-        result = keyops.delete_identity(vault, "alice")
-        assert result["templates_deleted"] == 3 and result["root_rotated"] is True
+    with ops.open_vault() as vault:
+        result = ops.delete_identity(vault, "alice")
+        assert result.templates_deleted == 3 and result.root_rotated is True
         assert vault.verify("bob", BOB[0], "external", 0.45).match
         assert vault.verify_all() == 2
     root, live = _everything_on_the_machine(isolated)
@@ -78,29 +77,29 @@ def test_a_copy_taken_before_deletion_cannot_recover_the_person(request, isolate
         old_root = roots.FileRootStore(snapshot / "keys").load()
         assert _try_recover(snapshot, old_root, KeyStore.load(snapshot / "keys" / "keystore.json").unlock(old_root), "alice")
         assert _try_recover(snapshot, root, live, "alice") == []
-    with Vault.open() as vault:
+    with ops.open_vault() as vault:
         assert [i.name for i in vault.list_identities()] == ["bob"]
 
 
 def test_with_a_root_from_the_environment_the_copy_stays_readable_as_documented(monkeypatch, isolated, tmp_path):
     monkeypatch.setenv("FACESEAL_ROOT_KEY", "55" * 32)
-    with Vault.open() as vault:
+    with ops.open_vault() as vault:
         vault.enroll("alice", ALICE, "external")
         vault.enroll("bob", BOB, "external")
     snapshot = tmp_path / "copy-before"
     shutil.copytree(isolated, snapshot)
-    with Vault.open() as vault:
-        result = keyops.delete_identity(vault, "alice")
-    assert result["root_rotated"] is False and "FACESEAL_ROOT_KEY" in result["warning"]
+    with ops.open_vault() as vault:
+        result = ops.delete_identity(vault, "alice")
+    assert result.root_rotated is False and "FACESEAL_ROOT_KEY" in result.warning
     root, live = _everything_on_the_machine(isolated)
     assert len(_try_recover(snapshot, root, live, "alice")) == 3
 
 
 def test_deleting_is_a_clear_error_for_an_unknown_name_and_changes_nothing(isolated):
-    with Vault.open() as vault:
+    with ops.open_vault() as vault:
         vault.enroll("bob", BOB, "external")
     before = (isolated / "keys" / "keystore.json").read_bytes()
-    with Vault.open() as vault:
+    with ops.open_vault() as vault:
         with pytest.raises(Exception, match="no identity named 'carol'"):
-            keyops.delete_identity(vault, "carol")
+            ops.delete_identity(vault, "carol")
     assert (isolated / "keys" / "keystore.json").read_bytes() == before

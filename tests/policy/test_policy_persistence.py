@@ -6,14 +6,13 @@ import json
 
 import numpy as np
 
-from edge_core import keyops
+from edge_core import ops
 from edge_core.policy import rules as policy
-from edge_core.vault.store import Vault
 from tests.conftest import cli_json, run_cli
 
 
 def test_a_policy_written_before_a_setting_existed_still_verifies(isolated):
-    with Vault.open() as vault:
+    with ops.open_vault() as vault:
         policy.change(vault, {"lockout_attempts": 3})
         key = vault.get_secret(policy.MAC_SECRET)
     file = isolated / policy.FILENAME
@@ -21,13 +20,13 @@ def test_a_policy_written_before_a_setting_existed_still_verifies(isolated):
     del doc["policy"]["liveness_required"]  # as an earlier FaceSeal wrote it
     doc["mac"] = policy._mac(key, doc["policy"])
     file.write_text(json.dumps(doc))
-    with Vault.open() as vault:
+    with ops.open_vault() as vault:
         loaded = policy.load(vault)
     assert loaded.lockout_attempts == 3 and loaded.liveness_required is True
 
 
 def test_an_edited_policy_is_still_refused(isolated):
-    with Vault.open() as vault:
+    with ops.open_vault() as vault:
         policy.change(vault, {"lockout_attempts": 3})
     file = isolated / policy.FILENAME
     file.write_text(file.read_text().replace('"lockout_attempts": 3', '"lockout_attempts": 100'))
@@ -36,11 +35,11 @@ def test_an_edited_policy_is_still_refused(isolated):
 
 
 def test_the_policy_survives_a_reset(isolated):
-    with Vault.open() as vault:
+    with ops.open_vault() as vault:
         vault.enroll("someone", np.ones((2, 16), np.float32), "external")
         policy.change(vault, {"max_root_age_days": 30})
-        keyops.reset(vault)
+        ops.reset(vault)
     shown = cli_json("policy", "show")
     assert json.dumps(shown).count("30") >= 1
-    with Vault.open() as vault:
+    with ops.open_vault() as vault:
         assert policy.load(vault).max_root_age_days == 30

@@ -29,8 +29,8 @@ def test_a_chosen_threshold_decides_verify_until_cleared(tmp_path):
 
 
 def test_a_threshold_outside_the_policy_is_refused_and_nothing_changes():
-    for value in ("0.05", "1.5"):
+    for value, message in (("0.05", "outside the range the policy allows"), ("1.5", "between -1 and 1")):
         refused = run_cli("threshold", "--pack", "external", value)
-        assert refused.returncode == 2 and "outside the range the policy allows" in refused.stderr
+        assert refused.returncode == 2 and message in refused.stderr
     assert cli_json("threshold", "--pack", "external") == {"pack": "external", "threshold": 0.45, "default": 0.45,
-                                                           "chosen": False}
+                                                           "chosen": False, "low": 0.1, "high": 0.99}

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from edge_core.telemetry import events as ev
 from edge_core.telemetry.device import DeviceKey
 from edge_core.telemetry.outbox import SCHEMA_STATEMENTS, Outbox, RetryPolicy
 
@@ -49,6 +50,14 @@ def open_outbox_db(path: Path) -> sqlite3.Connection:
     for statement in SCHEMA_STATEMENTS:
         conn.execute(statement)
     return conn
+
+
+def fill(outbox: Outbox, count: int, start: int = 0) -> None:
+    """Queue ``count`` events whose latency_ms markers start..start+count-1 are unique."""
+    for marker in range(start, start + count):
+        assert outbox.append(
+            ev.operation(ev.Operation.IDENTIFY, ev.Outcome.NO_MATCH, marker, count=9)
+        )
 
 
 @pytest.fixture

@@ -22,12 +22,7 @@ from pathlib import Path
 
 import httpx
 
-
-def free_port() -> int:
-    """A port nobody listens on right now (bound and released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.conftest import free_port
 
 
 class Collector:
@@ -75,6 +70,11 @@ class Collector:
         """Read the collector's database directly, as an operator would."""
         with sqlite3.connect(self.db, timeout=30) as conn:
             return conn.execute(sql, params).fetchall()
+
+    def markers(self, device_id: str) -> list[int]:
+        """The latency_ms markers of every event stored for ``device_id``, sorted (see ``conftest.fill``)."""
+        bodies = self.rows("SELECT body FROM events WHERE device_id = ?", (device_id,))
+        return sorted(json.loads(str(body))["latency_ms"] for (body,) in bodies)
 
     def event_count(self, device_id: str) -> int:
         return int(self.rows("SELECT count(*) FROM events WHERE device_id = ?", (device_id,))[0][0])

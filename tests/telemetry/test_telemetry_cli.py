@@ -1,180 +1,149 @@
-"""The ``telemetry`` commands mounted on an argparse parser, as the vault's CLI mounts them."""
+"""The real ``faceseal telemetry`` commands on a real vault, delivering to the real collector.
+
+Every command runs as ``faceseal`` does (a subprocess of the launcher) on the
+test's own data directory; the events come from real operations (enrol,
+verify, identify, rotate-key), never from a stand-in.
+"""
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
+import sqlite3
 import stat
 import subprocess
 import sys
-import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 
-from edge_core.errors import FaceSealError, UsageError
-from edge_core.telemetry import events as ev
-from edge_core.cli.telemetry import TelemetryContext, register
-from faceseal_collector.cli import main as collector_main
 from edge_core.telemetry.device import DeviceKey
-from edge_core.telemetry.errors import ExportFailed, InvalidEndpoint, TelemetryDisabled
-from edge_core.telemetry.outbox import Outbox
+from tests.conftest import REPO, cli_json, run_cli
 
-from .conftest import open_outbox_db
 from .servers import Collector
 from .test_telemetry_envelope import independently_verify
 
-
-class Context:
-    """The small object the vault hands over: a connection and the device key."""
-
-    def __init__(self, conn: Any, key: DeviceKey) -> None:
-        self._conn, self._key = conn, key
-
-    def connection(self) -> Any:
-        return self._conn
-
-    def device_key(self) -> DeviceKey:
-        return self._key
-
-    def check_telemetry_allowed(self) -> None:
-        """This harness has no policy; the real one is tested through the faceseal CLI."""
+NAMES = ("Alice Example", "Bob O'Brien", "Zoë Ångström")
 
 
-Run = Callable[..., Any]
+def one_line_failure(code: int, *args: str) -> dict:
+    """Run a telemetry command that must fail: exit ``code``, one line on stderr, an ``{error, kind}`` answer."""
+    result = run_cli(*args, "--json")
+    assert result.returncode == code, result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("faceseal: error:"), result.stderr
+    return json.loads(result.stdout)
 
 
-@pytest.fixture
-def cli(tmp_path: Path, key: DeviceKey, capsys: pytest.CaptureFixture[str]) -> Run:
-    context: TelemetryContext = Context(open_outbox_db(tmp_path / "vault.db"), key)
-    parser = argparse.ArgumentParser(prog="faceseal")
-    parser.add_argument("--json", action="store_true")
-    register(parser.add_subparsers(dest="command", required=True), lambda: context)
-
-    def run(*argv: str) -> Any:
-        args = parser.parse_args(list(argv))
-        assert args.func(args) == 0
-        out = capsys.readouterr().out
-        return json.loads(out) if args.json else out
-
-    return run
-
-
-def outbox_of(tmp_path: Path) -> Outbox:
-    return Outbox(open_outbox_db(tmp_path / "vault.db"))
+def enrol_people(tmp_path: Path, used_identity: Callable[[str], str]) -> dict[str, Path]:
+    """Enrol every name of NAMES through the CLI; returns each person's probe file."""
+    probes = {}
+    rng = np.random.default_rng(0)
+    for index, name in enumerate(NAMES):
+        samples = rng.normal(size=(2, 512)).astype(np.float32)
+        np.save(tmp_path / f"enrol-{index}.npy", samples)
+        np.save(probes.setdefault(name, tmp_path / f"probe-{index}.npy"), samples[0])
+        cli_json("enroll", used_identity(name), "--embedding", str(tmp_path / f"enrol-{index}.npy"))
+    for row in cli_json("audit", "list"):
+        if "identity" in row:
+            used_identity(row["identity"])  # the random ids the vault gave them: never sent either
+    return probes
 
 
-def test_enable_status_disable(cli: Run) -> None:
-    assert cli("--json", "telemetry", "status")["enabled"] is False
-    assert "sent to http://127.0.0.1:8750" in cli(
-        "telemetry", "enable", "--endpoint", "http://127.0.0.1:8750"
-    )
-    status = cli("--json", "telemetry", "status")
-    assert (status["enabled"], status["endpoint"], status["dead_letters"]) == (
-        True,
-        "http://127.0.0.1:8750",
-        [],
-    )
-    assert "disabled" in cli("telemetry", "disable")
-    assert cli("--json", "telemetry", "status")["enabled"] is False
+def test_enable_status_disable() -> None:
+    assert cli_json("telemetry", "status")["enabled"] is False
+    enabled = run_cli("telemetry", "enable", "--endpoint", "http://127.0.0.1:8750")
+    assert enabled.returncode == 0 and "sent to http://127.0.0.1:8750" in enabled.stdout
+    status = cli_json("telemetry", "status")
+    assert (status["enabled"], status["endpoint"], status["dead_letters"]) == (True, "http://127.0.0.1:8750", [])
+    assert cli_json("status")["telemetry"] == {"enabled": True, "endpoint": "http://127.0.0.1:8750"}
+    disabled = run_cli("telemetry", "disable")
+    assert disabled.returncode == 0 and "disabled" in disabled.stdout
+    assert cli_json("telemetry", "status")["enabled"] is False
 
 
-@pytest.mark.parametrize(
-    "url", ["ftp://x", "http://", "not a url", "http://u:p@host", "https://h/?q=1"]
-)
-def test_invalid_endpoints_are_refused_in_one_line(cli: Run, url: str) -> None:
-    with pytest.raises(InvalidEndpoint) as caught:
-        cli("telemetry", "enable", "--endpoint", url)
-    assert isinstance(caught.value, UsageError) and "\n" not in str(caught.value)
+@pytest.mark.parametrize("url", ["ftp://x", "http://", "not a url", "http://u:p@host", "https://h/?q=1"])
+def test_invalid_endpoints_are_refused_in_one_line(url: str) -> None:
+    refused = one_line_failure(2, "telemetry", "enable", "--endpoint", url)
+    assert refused["kind"] == "InvalidEndpoint"
+    assert cli_json("telemetry", "status")["enabled"] is False
 
 
-def test_flush_refuses_while_disabled(cli: Run) -> None:
-    with pytest.raises(TelemetryDisabled) as caught:
-        cli("telemetry", "flush")
-    assert isinstance(caught.value, FaceSealError) and "telemetry enable" in str(caught.value)
+def test_flush_refuses_while_disabled() -> None:
+    refused = one_line_failure(1, "telemetry", "flush")
+    assert refused["kind"] == "TelemetryDisabled" and "telemetry enable" in refused["error"]
 
 
 def test_flush_export_and_independent_verification(
-    cli: Run,
-    tmp_path: Path,
-    key: DeviceKey,
-    collector: Collector,
-    used_identity: Callable[[str], str],
+    tmp_path: Path, collector: Collector, used_identity: Callable[[str], str]
 ) -> None:
     """A realistic session: names and embeddings exist on the device, none reaches a batch."""
-    cli("telemetry", "enable", "--endpoint", collector.url)
-    outbox = outbox_of(tmp_path)
-    for name in ("Alice Example", "Bob O'Brien", "Zoë Ångström"):
-        identity_id = used_identity(str(uuid.uuid4()))
-        used_identity(name)
-        embedding = np.random.default_rng(0).standard_normal(512).astype(np.float32)
-        assert embedding.shape == (512,) and identity_id  # what the vault holds, never sent
-        outbox.append(ev.operation(ev.Operation.ENROL, ev.Outcome.OK, 12, count=1))
-        outbox.append(ev.operation(ev.Operation.VERIFY, ev.Outcome.MATCH, 4))
-    outbox.append(ev.key_rotated(ev.KeyRole.DATA, ev.Outcome.OK, 40, count=3))
+    cli_json("telemetry", "enable", "--endpoint", collector.url)
+    probes = enrol_people(tmp_path, used_identity)
+    for name, probe in probes.items():
+        assert cli_json("verify", name, "--embedding", str(probe))["match"] is True
+    cli_json("rotate-key")
+    device_id = cli_json("status")["device_id"]
 
-    flushed = cli("--json", "telemetry", "flush", "--wait", "0")
-    assert (flushed["delivered"], flushed["delivered_events"]) == (1, 7)
-    outbox.append(ev.app_started())  # queued, not yet sealed: export seals it first
+    flushed = cli_json("telemetry", "flush", "--wait", "0")
+    assert (flushed["delivered"], flushed["delivered_events"], flushed["pending"]) == (1, 7, 0)
+    assert collector.event_count(device_id) == 7
+    cli_json("identify", "--embedding", str(probes[NAMES[0]]))  # queued, not yet sealed: export seals it first
 
     target = tmp_path / "export.jsonl"
-    assert cli("--json", "telemetry", "export", str(target)) == {"file": str(target), "batches": 2}
+    assert cli_json("telemetry", "export", str(target)) == {"file": str(target), "batches": 2}
     assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
-    lines = target.read_text().splitlines()
-    verified = [independently_verify(line) for line in lines]
-    assert {v["device_id"] for v in verified} == {key.device_id}
+    verified = [independently_verify(line) for line in target.read_text().splitlines()]
+    assert {v["device_id"] for v in verified} == {device_id}
     assert sum(len(v["events"]) for v in verified) == 8
+    assert cli_json("telemetry", "status")["sent_events"] == 7
 
 
-def test_retry_dlq_and_status_show_dead_letters(cli: Run, tmp_path: Path) -> None:
-    cli("telemetry", "enable", "--endpoint", "http://127.0.0.1:9")
-    outbox = outbox_of(tmp_path)
-    outbox.append(ev.app_started())
-    [batch_id] = outbox.seal(DeviceKey.generate(), force=True)
-    outbox.mark_failed(batch_id, "refused:replay", permanent=True)
-    assert f"dead letter {batch_id}" in cli("telemetry", "status")
-    assert cli("--json", "telemetry", "retry-dlq") == {"requeued": 1}
-    assert cli("--json", "telemetry", "status")["pending_batches"] == 1
+def test_retry_dlq_and_status_show_dead_letters(tmp_path: Path, collector: Collector) -> None:
+    cli_json("telemetry", "enable", "--endpoint", collector.url)
+    device_id = cli_json("status")["device_id"]
+    stranger = DeviceKey.generate().public_key_b64  # the operator registered this device with another key
+    with sqlite3.connect(collector.db) as conn:
+        conn.execute("INSERT INTO devices VALUES (?, ?, 'x', 'x')", (device_id, stranger))
+    np.save(tmp_path / "someone.npy", np.ones((2, 16), np.float32))
+    cli_json("enroll", "someone", "--embedding", str(tmp_path / "someone.npy"))
+    assert cli_json("telemetry", "flush", "--wait", "0")["dead_lettered"] == 1  # a refusal is not retried
+    [dead] = cli_json("telemetry", "status")["dead_letters"]
+    assert dead["last_error"] == "refused:key_mismatch" and dead["event_count"] == 1
+    shown = run_cli("telemetry", "status")
+    assert f"dead letter {dead['batch_id']}" in shown.stdout
+    assert cli_json("telemetry", "retry-dlq") == {"requeued": 1}
+    status = cli_json("telemetry", "status")
+    assert (status["pending_batches"], status["dead_batches"], status["dead_letters"]) == (1, 0, [])
 
 
-def test_export_to_an_unwritable_place_is_a_one_line_error(cli: Run, tmp_path: Path) -> None:
+def test_export_to_an_unwritable_place_is_a_one_line_error(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    with pytest.raises(ExportFailed) as caught:
-        cli("telemetry", "export", str(blocker / "sub" / "out.jsonl"))
-    assert "\n" not in str(caught.value)
+    refused = one_line_failure(2, "telemetry", "export", str(blocker / "sub" / "out.jsonl"))
+    assert refused["kind"] == "ExportFailed" and str(blocker) in refused["error"]
 
 
-def test_bad_arguments_are_argparse_errors_not_tracebacks(
-    cli: Run, capsys: pytest.CaptureFixture[str]
-) -> None:
-    with pytest.raises(SystemExit) as caught:
-        cli("telemetry", "flush", "--wait", "-3")
-    assert caught.value.code == 2 and "seconds" in capsys.readouterr().err
+@pytest.mark.parametrize("wait", ["-3", "3601", "soon"])
+def test_bad_arguments_are_one_line_errors_not_tracebacks(wait: str) -> None:
+    refused = one_line_failure(2, "telemetry", "flush", f"--wait={wait}")
+    assert "seconds" in refused["error"]
 
 
-def test_collector_cli_reports_bad_input_in_one_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert collector_main(["--db", str(tmp_path / "missing" / "c.db"), "--port", "8750"]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("faceseal-collector: cannot open database") and err.count("\n") == 1
-    with pytest.raises(SystemExit) as caught:
-        collector_main(["--db", str(tmp_path / "c.db"), "--port", "70000"])
-    assert caught.value.code == 2
+def loads_httpx(*args: str) -> bool:
+    """Whether ``faceseal ARGS``, run as the launcher runs it in a fresh process, imported the HTTP client."""
+    code = "import sys; from app.launcher import main; code = main(sys.argv[1:]); print(code, 'httpx' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=REPO,
+                            env=dict(os.environ), timeout=120)
+    exit_code, loaded = result.stdout.split()[-2:]
+    assert exit_code == "0", result.stderr
+    return loaded == "True"
 
 
-def test_mounting_the_commands_loads_no_http_client() -> None:
-    """Every CLI run imports these modules; only ``flush`` may bring in the network stack."""
-    code = (
-        "import sys, edge_core.telemetry.cli, edge_core.telemetry.outbox;"
-        "print('httpx' in sys.modules)"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert result.stdout.strip() == "False"
+def test_only_flush_loads_the_http_client(collector: Collector) -> None:
+    """Every CLI run mounts the telemetry commands; only ``flush`` may bring in the network stack."""
+    cli_json("telemetry", "enable", "--endpoint", collector.url)
+    for args in (["status"], ["telemetry", "status"], ["list"]):
+        assert not loads_httpx(*args), args
+    assert loads_httpx("telemetry", "flush", "--wait", "0")

@@ -6,18 +6,17 @@ import json
 
 import numpy as np
 
-from edge_core import keyops
+from edge_core import ops
 from edge_core.errors import FaceSealError
 from edge_core.telemetry.outbox import Outbox
-from edge_core.vault.store import Vault
-from tests.conftest import run_cli
+from tests.conftest import probe, run_cli
 from tests.telemetry.leakscan import find_leaks
 
 
 def test_nothing_is_recorded_while_telemetry_is_off(isolated):
-    with Vault.open() as vault:
-        vault.enroll("quiet", np.ones((2, 8), np.float32), "external")
-        vault.verify("quiet", np.ones(8, np.float32), "external", 0.5)
+    with ops.open_vault() as vault:
+        ops.enrol(vault, "quiet", probe(np.ones((2, 8), np.float32)))
+        ops.verify(vault, "quiet", probe(np.ones((1, 8), np.float32)), 0.5)
         assert Outbox(vault.conn).status().queued_events == 0
 
 
@@ -25,25 +24,25 @@ def test_operations_become_events_without_any_identifying_data(isolated, tmp_pat
     names = ["Ada Lovelace-Byron", "Grace Brewster Hopper"]
     assert run_cli("telemetry", "enable", "--endpoint", "http://127.0.0.1:9/").returncode == 0
     rng = np.random.default_rng(0)
-    with Vault.open() as vault:
+    with ops.open_vault() as vault:
         for name in names:
-            vault.enroll(name, rng.normal(size=(2, 64)).astype(np.float32), "external")
-        probe = rng.normal(size=64).astype(np.float32)
-        vault.verify(names[0], probe, "external", 0.45)
-        vault.identify(probe, "external", 0.45)
+            ops.enrol(vault, name, probe(rng.normal(size=(2, 64)).astype(np.float32)))
+        face = probe(rng.normal(size=(1, 64)).astype(np.float32))
+        ops.verify(vault, names[0], face)
+        ops.identify(vault, face)
         try:
-            vault.verify("nobody", probe, "external", 0.45)
+            ops.verify(vault, "nobody", face)
         except FaceSealError:
             pass
-        keyops.rotate_key(vault, deep=True)
-        keyops.delete_identity(vault, names[1])
+        ops.rotate(vault, deep=True)
+        ops.delete_identity(vault, names[1])
         ids = [row[0] for row in vault.conn.execute("SELECT id FROM identities")]
         audit_ids = [e.detail.get("identity") for e in vault.audit_events() if "identity" in e.detail]
     export = tmp_path / "batches.jsonl"
     assert run_cli("telemetry", "export", str(export)).returncode == 0
     lines = export.read_text().splitlines()
     recorded = [event for line in lines for event in json.loads(line)["events"]]
-    ops = sorted(e.get("op", e.get("key")) for e in recorded)
-    assert ops == ["delete", "enrol", "enrol", "identify", "root", "verify", "verify"]
+    kinds = sorted(e.get("op", e.get("key")) for e in recorded)
+    assert kinds == ["delete", "enrol", "enrol", "identify", "root", "verify", "verify"]
     assert {e["outcome"] for e in recorded} >= {"ok", "no_match", "error"}
     assert find_leaks(lines, names + ids + audit_ids) == []

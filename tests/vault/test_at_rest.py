@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edge_core import keyops
-from edge_core.vault.store import Vault
+from edge_core import ops
 
 NAME = "Zebulon Quartermaine-Fitzwilliam"
 
@@ -27,11 +26,11 @@ def test_no_name_no_template_and_no_sqlite_header_in_any_file(isolated):
     unit = samples / np.linalg.norm(samples, axis=1, keepdims=True)
     needles = [NAME.encode(), NAME.encode("utf-16-le"), b"SQLite format 3", b"identities", b"CREATE TABLE"]
     needles += [row.tobytes()[:32] for row in unit] + [row.tobytes()[:32] for row in samples]
-    vault = Vault.open()
+    vault = ops.open_vault()
     vault.enroll(NAME, samples, "external")
     assert (isolated / "faceseal.db-wal").stat().st_size > 0  # the WAL holds the fresh writes
     assert _leaks(isolated, needles) == []
-    keyops.rotate_key(vault, deep=True)  # rotation writes pages and journal frames too
+    ops.rotate(vault, deep=True)  # rotation writes pages and journal frames too
     assert _leaks(isolated, needles) == []
     vault.close()
     assert _leaks(isolated, needles) == []

@@ -15,15 +15,15 @@ import sys
 import numpy as np
 import pytest
 
-from edge_core.vault.store import Vault
+from edge_core import ops
 from tests.conftest import REPO, run_cli
 
 ENROLLER = r"""
 import sys, numpy as np
-from edge_core.vault import Vault
+from edge_core import ops
 count = int(sys.argv[1])
 rng = np.random.default_rng(5)
-with Vault.open() as vault:
+with ops.open_vault() as vault:
     for i in range(count):
         vectors = rng.normal(size=(2, 32)).astype(np.float32)
         vault.enroll(f"late-{i}", vectors, "external")
@@ -38,7 +38,7 @@ def test_rotation_while_another_process_enrols_and_reads(isolated, tmp_path):
     rng = np.random.default_rng(9)
     probe = tmp_path / "probe.npy"
     np.save(probe, rng.normal(size=32).astype(np.float32))
-    with Vault.open() as vault:
+    with ops.open_vault() as vault:
         for i in range(20):
             vault.enroll(f"early-{i}", rng.normal(size=(3, 32)).astype(np.float32), "external")
     enroller = subprocess.Popen([sys.executable, "-c", ENROLLER, "120"], cwd=REPO, stdout=subprocess.PIPE,
@@ -54,7 +54,7 @@ def test_rotation_while_another_process_enrols_and_reads(isolated, tmp_path):
     out, err = enroller.communicate(timeout=300)
     assert enroller.returncode == 0, err
     assert out.strip() == "enrolled 120"
-    with Vault.open() as vault:
+    with ops.open_vault() as vault:
         names = {i.name for i in vault.list_identities()}
         assert names == {f"early-{i}" for i in range(20)} | {f"late-{i}" for i in range(120)}
         assert vault.verify_all() == 20 * 3 + 120 * 2
@@ -65,7 +65,7 @@ def test_rotation_while_another_process_enrols_and_reads(isolated, tmp_path):
 
 @pytest.mark.slow
 def test_two_rotations_at_once_serialise(isolated):
-    with Vault.open() as vault:
+    with ops.open_vault() as vault:
         vault.enroll("someone", np.ones((2, 16), np.float32), "external")
     procs = [subprocess.Popen([sys.executable, "-m", "edge_core.cli", "rotate-key", *flag], cwd=REPO,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -73,14 +73,14 @@ def test_two_rotations_at_once_serialise(isolated):
     for proc in procs:
         out, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
-    with Vault.open() as vault:
+    with ops.open_vault() as vault:
         assert vault.verify_all() == 2
         assert sum(e.kind == "key_rotated" for e in vault.audit_events()) == 4
 
 
 HOLDER = r"""
-from edge_core.vault import Vault
-vault = Vault.open()
+from edge_core import ops
+vault = ops.open_vault()
 print("open", flush=True); input()
 vault.conn.execute("BEGIN IMMEDIATE")
 print("in transaction", flush=True); input()
@@ -99,7 +99,7 @@ def test_a_writer_needing_new_keys_never_deadlocks_with_a_waiting_rotation(isola
 
     from edge_core.keys.keystore import KeyStore
 
-    with Vault.open() as vault:
+    with ops.open_vault() as vault:
         vault.enroll("someone", np.ones((2, 16), np.float32), "external")
     holder = subprocess.Popen([sys.executable, "-c", HOLDER], cwd=REPO, stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -119,5 +119,5 @@ def test_a_writer_needing_new_keys_never_deadlocks_with_a_waiting_rotation(isola
     out, err = holder.communicate(timeout=100)
     assert holder.returncode == 0 and out.strip() == "done", err
     assert rotation.wait(timeout=200) == 0, rotation.stderr.read()
-    with Vault.open() as vault:
+    with ops.open_vault() as vault:
         assert vault.verify_all() == 2 and vault.get_secret("probe") == b"x" * 32

@@ -1,0 +1,108 @@
+"""The real collector on loopback: what it stores, what it refuses and why, and its command line."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from edge_core.telemetry import events as ev
+from edge_core.telemetry.device import DeviceKey
+from edge_core.telemetry.envelope import build_envelope
+from edge_core.telemetry.outbox import BatchLimits, Outbox
+from edge_core.telemetry.uploader import flush
+from faceseal_collector.cli import main as collector_main
+from tests.telemetry.conftest import fill
+from tests.telemetry.servers import Collector
+
+
+def post(collector: Collector, envelope: object) -> httpx.Response:
+    body = envelope if isinstance(envelope, str) else json.dumps(envelope)
+    return httpx.post(
+        f"{collector.url}/v1/batches",
+        content=body,
+        headers={"Content-Type": "application/json"},
+        timeout=10,
+    )
+
+
+def refused(collector: Collector, envelope: object) -> tuple[int, str]:
+    answer = post(collector, envelope)
+    return answer.status_code, answer.json()["error"]
+
+
+def test_batches_are_accepted_and_stored_once(
+    make_outbox: Callable[..., Outbox], key: DeviceKey, collector: Collector
+) -> None:
+    outbox = make_outbox(collector.url, limits=BatchLimits(max_events=40))
+    fill(outbox, 100)
+    report = flush(outbox, key)
+    assert (report.sealed, report.delivered, report.delivered_events, report.pending) == (
+        3,
+        3,
+        100,
+        0,
+    )
+    assert collector.markers(key.device_id) == list(range(100))
+    [(public_key,)] = collector.rows(
+        "SELECT public_key FROM devices WHERE device_id = ?", (key.device_id,)
+    )
+    assert public_key == key.public_key_b64  # registered on its first batch
+    assert flush(outbox, key).delivered == 0  # nothing left to send
+
+
+def test_collector_refusals_have_clear_codes(
+    make_outbox: Callable[..., Outbox], key: DeviceKey, collector: Collector
+) -> None:
+    outbox = make_outbox(collector.url)
+    fill(outbox, 2)
+    flush(outbox, key)
+    line = next(outbox.envelopes())
+    envelope = json.loads(line)
+
+    identical = post(collector, line)
+    assert identical.status_code == 200 and identical.json()["status"] == "duplicate"
+
+    tampered = line.replace('"latency_ms":0', '"latency_ms":1', 1)
+    assert refused(collector, tampered) == (401, "bad_signature")
+    replay = build_envelope(key, envelope["batch_id"], envelope["created_at"], [ev.app_started()])
+    assert refused(collector, replay) == (409, "replay")
+    misattributed = dict(envelope, device_id=DeviceKey.generate().device_id)
+    assert refused(collector, misattributed) == (403, "device_mismatch")
+    unsigned = {k: v for k, v in envelope.items() if k != "signature"}
+    assert refused(collector, unsigned) == (400, "unsigned")
+    assert refused(collector, "not json") == (400, "malformed")
+    assert refused(collector, '{"a":1,"a":1}') == (400, "malformed")
+    smuggled = dict(envelope, events=[{"kind": "app_started", "name": "x"}])
+    assert refused(collector, smuggled) == (401, "bad_signature")
+    assert refused(collector, "x" * (1 << 20 + 1)) == (413, "too_large")
+    assert httpx.post(f"{collector.url}/v1/batches", content=line, timeout=10).status_code == 415
+    assert httpx.get(f"{collector.url}/v1/nothing", timeout=10).json()["error"] == "not_found"
+    assert collector.markers(key.device_id) == [0, 1]  # nothing refused was stored
+
+
+def test_a_device_id_registered_with_another_key_is_refused(
+    make_outbox: Callable[..., Outbox], key: DeviceKey, collector: Collector
+) -> None:
+    """The operator's registry wins over whatever key an envelope carries."""
+    stranger = DeviceKey.generate().public_key_b64
+    with sqlite3.connect(collector.db) as conn:
+        conn.execute("INSERT INTO devices VALUES (?, ?, 'x', 'x')", (key.device_id, stranger))
+    outbox = make_outbox(collector.url)
+    fill(outbox, 1)
+    report = flush(outbox, key)
+    assert report.dead_lettered == 1
+    assert outbox.dead_letters()[0].last_error == "refused:key_mismatch"
+
+
+def test_collector_cli_reports_bad_input_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert collector_main(["--db", str(tmp_path / "missing" / "c.db"), "--port", "8750"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("faceseal-collector: cannot open database") and err.count("\n") == 1
+    with pytest.raises(SystemExit) as caught:
+        collector_main(["--db", str(tmp_path / "c.db"), "--port", "70000"])
+    assert caught.value.code == 2
