@@ -46,22 +46,37 @@ class Verdict:
     """One line per face of a group photo (identify), left to right."""
 
 
+def _skipped(decision: Decision) -> str:
+    """A sentence about stored samples that could not be read, or nothing."""
+    if not decision.skipped:
+        return ""
+    samples = "sample" if decision.skipped == 1 else "samples"
+    return (f" {decision.skipped} stored {samples} could not be read (damaged) and "
+            f"{'was' if decision.skipped == 1 else 'were'} left out; the audit log names them.")
+
+
 def decision_text(decision: Decision, verifying: bool) -> tuple[str, str]:
-    """(headline, details) for a decision: the decision first, then the numbers it rests on."""
-    if decision.name is None or decision.score is None:
-        return "No match", "Nobody is enrolled with this model pack yet."
-    numbers = f"score {decision.score:.3f}, threshold {decision.threshold:.2f}, model pack {decision.pack}"
+    """(headline, details) for a decision: the decision first, then the numbers it rests on.
+
+    The score is shown on a match only: on a no-match edge_core gives none (it
+    would help someone improve a forged face step by step).
+    """
+    if decision.name is None:
+        return "No match", "Nobody is enrolled with this model pack yet." + _skipped(decision)
+    threshold = f"threshold {decision.threshold:.2f}, model pack {decision.pack}"
+    numbers = threshold if decision.score is None else f"score {decision.score:.3f}, {threshold}"
     if decision.match:
         headline = f"Match: this is {decision.name}" if verifying else f"Identified: {decision.name}"
-        return headline, f"The score reaches the threshold ({numbers})."
+        return headline, f"The score reaches the threshold ({numbers})." + _skipped(decision)
     headline = f"No match: this is not {decision.name}" if verifying else "No match: not anyone enrolled"
     closest = "" if verifying else f" Closest was {decision.name}."
-    return headline, f"The score is below the threshold ({numbers}).{closest}"
+    return headline, f"The similarity is below the threshold ({numbers}).{closest}" + _skipped(decision)
 
 
 def face_line(number: int, face: FaceMatch) -> str:
-    """One face of a group photo: who it is (or who came closest), with its score."""
-    numbers = f"score {face.score:.3f}, threshold {face.threshold:.2f}"
+    """One face of a group photo: who it is (or who came closest), with its score when it matched."""
+    numbers = (f"threshold {face.threshold:.2f}" if face.score is None
+               else f"score {face.score:.3f}, threshold {face.threshold:.2f}")
     if face.name is None:
         return f"Face {number}: nobody enrolled with this model pack ({numbers})"
     if face.match:
@@ -95,7 +110,7 @@ def refusal_reason(liveness: LivenessResult) -> str:
 
 def _after_liveness(decision: Decision, liveness: LivenessResult, verifying: bool) -> Verdict:
     done = f"{liveness.completed} of {len(liveness.challenges)} movements done, risk {liveness.risk:.2f}"
-    if not liveness.passed or decision.score is None:
+    if not liveness.passed or liveness.embedding is None:
         reason = refusal_reason(liveness)
         return Verdict("nomatch", "Refused: the liveness check failed",
                        f"{reason[:1].upper()}{reason[1:]}. Nothing was matched, and this attempt counts towards "

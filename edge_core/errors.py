@@ -7,6 +7,8 @@ the value of a secret environment variable into a message.
 
 from __future__ import annotations
 
+import errno
+
 
 class FaceSealError(Exception):
     """Base of every error FaceSeal reports to a person."""
@@ -125,3 +127,58 @@ class VerificationLockedOut(FaceSealError):
 
 class EvidenceInvalid(DataError):
     """An audit evidence archive is unreadable, or its events or signature do not check out."""
+
+
+class DiskFull(FaceSealError):
+    """The disk (or the user's quota) is full: nothing more can be written; what was stored is intact."""
+
+    exit_code = 6
+
+
+DISK_FULL_MESSAGE = ("the disk holding {where} is full (or your disk quota is used up); free some space and "
+                     "try again. Nothing already stored was lost")
+_DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether ``error`` means "no space left": OSError ENOSPC/EDQUOT, SQLite's SQLITE_FULL, or DiskFull itself."""
+    if isinstance(error, DiskFull):
+        return True
+    if isinstance(error, OSError):
+        return error.errno in _DISK_FULL_ERRNOS
+    # SQLite (sqlite3 / sqlcipher3): SQLITE_FULL is error code 13, "database or disk is full".
+    code = getattr(error, "sqlite_errorcode", None)
+    return (code is not None and code & 0xFF == 13) or "database or disk is full" in str(error)
+
+
+def disk_full(where: str = "the FaceSeal data") -> DiskFull:
+    """The one message for a full disk (never the OS's or SQLite's own words)."""
+    return DiskFull(DISK_FULL_MESSAGE.format(where=where))
+
+
+class HsmModuleUntrusted(HsmUnavailable):
+    """A PKCS#11 module named only by the data folder, not by this machine's administrator: never loaded."""
+
+
+class InterruptedCreationUnproven(DataError):
+    """``keys/.initialising`` is there but does not prove an interrupted creation: nothing is rolled back."""
+
+
+class InsecureDataDir(DataError):
+    """The data folder belongs to someone else or others can write to it: FaceSeal neither uses nor changes it."""
+
+
+class WeakPassphrase(UsageError):
+    """A recovery kit passphrase that a strength estimate (zxcvbn) finds too easy to guess; never repeated."""
+
+
+class IdentityTampered(DataError):
+    """An identity's key does not open under the name it carries: its row was edited outside FaceSeal."""
+
+
+class AuditTampered(DataError):
+    """The audit log was changed outside FaceSeal (its end, its head or an event): nothing more is appended to it."""
+
+
+class EvidenceTooLarge(UsageError):
+    """An evidence archive holds more, or larger, members than any FaceSeal export: refused before it is read."""

@@ -7,6 +7,11 @@
   already stored (a device re-sending after a lost answer): nothing stored;
 * an error ``{"error": code, "detail": text}`` with the status in ``STATUS``.
 
+A batch's signed ``created_at`` must lie within ``MAX_AGE`` before and
+``MAX_AHEAD`` after the collector's own clock (30 days, 5 minutes); any other
+date (1970, 2999) is refused ``422 {"error": "out_of_window"}`` and nothing is
+stored.
+
 ``GET /v1/health`` answers ``{"status": "ok"}``. Every other answer, including
 404/405 and unexpected failures, has the same ``{"error", "detail"}`` shape.
 """
@@ -14,6 +19,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -26,6 +33,10 @@ from edge_core.telemetry.errors import EnvelopeError
 from faceseal_collector.store import CollectorStore
 
 MAX_BODY_BYTES = 1 << 20  # a full 1,000-event batch is about 200 KB
+MAX_AGE = timedelta(days=30)
+"""The oldest ``created_at`` accepted: a device offline longer than that has its batches refused."""
+MAX_AHEAD = timedelta(minutes=5)
+"""How far ahead of the collector's clock a device's clock may run."""
 
 #: HTTP status for each refusal code.
 STATUS: dict[str, int] = {
@@ -39,6 +50,7 @@ STATUS: dict[str, int] = {
     "too_large": 413,
     "unsupported_media_type": 415,
     "forbidden_event": 422,
+    "out_of_window": 422,
 }
 
 
@@ -82,8 +94,23 @@ async def _read_body(request: Request) -> bytes:
     return bytes(body)
 
 
-def create_app(db_path: Path) -> FastAPI:
-    """The collector application storing into the sqlite file ``db_path``."""
+def check_created_at(created_at: str, now: datetime) -> None:
+    """Refuse a batch dated outside [now - MAX_AGE, now + MAX_AHEAD] (the envelope checked its form)."""
+    try:
+        created = datetime.strptime(created_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise EnvelopeError("malformed", "created_at must be a UTC timestamp YYYY-MM-DDTHH:MM:SSZ") from None
+    if not now - MAX_AGE <= created <= now + MAX_AHEAD:
+        raise EnvelopeError(
+            "out_of_window",
+            f"created_at must lie within {MAX_AGE.days} days before and {int(MAX_AHEAD.total_seconds() // 60)} "
+            "minutes after the collector's clock",
+        )
+
+
+def create_app(db_path: Path, clock: Callable[[], datetime] | None = None) -> FastAPI:
+    """The collector application storing into the sqlite file ``db_path`` (``clock``: now, in UTC)."""
+    now = clock or (lambda: datetime.now(timezone.utc))
     store = CollectorStore(db_path)
     app = FastAPI(
         title="FaceSeal telemetry collector", docs_url=None, redoc_url=None, openapi_url=None
@@ -91,6 +118,7 @@ def create_app(db_path: Path) -> FastAPI:
 
     def verify_and_store(body: bytes) -> JSONResponse:
         batch = verify_envelope(parse_body(body))
+        check_created_at(batch.created_at, now())
         outcome = store.accept(batch)
         return JSONResponse(
             {"status": outcome, "batch_id": batch.batch_id, "events": len(batch.events)},

@@ -33,6 +33,7 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """A private data directory and no keychain unless a test asks for one."""
     home = tmp_path / "faceseal-home"
     monkeypatch.setenv("FACESEAL_HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # FaceSeal's trusted-module list lives there
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     for name in ("FACESEAL_ROOT_KEY", "FACESEAL_CRASH_AT", "FACESEAL_CRASH_TRACE", "FACESEAL_MODELS"):
         monkeypatch.delenv(name, raising=False)

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from edge_core import ops
-from edge_core.errors import InvalidKeyMaterial
+from edge_core.errors import InvalidKeyMaterial, UsageError
 from edge_core.keys.material import parse_key
 from edge_core.ops.results import Reset, Result, Rotation, Status
 
@@ -299,6 +299,11 @@ class SecurityPage(Page):
         passphrase = self.passphrase.text()
         if not passphrase or passphrase != self.passphrase_again.text():
             self.banner.show_message("error", "Type the same passphrase twice before exporting a recovery copy.")
+            return
+        try:  # the rule of ops (zxcvbn), before a file is chosen; the fields stay as typed, to be amended
+            ops.check_kit_passphrase(passphrase)
+        except UsageError as error:
+            self.banner.show_message("error", describe(error))
             return
         name, _ = QFileDialog.getSaveFileName(self, "Save the recovery copy", "faceseal-recovery-kit")
         if not name:

@@ -8,6 +8,11 @@ needs them, a lock or the kill switch takes effect at once, and two key
 operations never interleave (the key lock also serialises them with other
 processes). Every answer is a result's ``as_dict``: the same JSON as
 ``faceseal --json``. Errors are ``{"error", "kind"}``.
+
+A request body is at most ``MAX_BODY_BYTES`` (1 MiB): a larger declared
+Content-Length is answered 413 before a byte of the body is read, and a
+chunked body is cut off (413) as soon as it passes the cap. A full disk is
+507 (``DiskFull``).
 """
 
 from __future__ import annotations
@@ -18,16 +23,19 @@ from pathlib import Path
 from typing import Any, TYPE_CHECKING
 
 import numpy as np
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from edge_core import ops
 from edge_core.adminapi import token as tokens
 from edge_core.biometrics import pack_info
-from edge_core.errors import DataError, FaceSealError, KeyHierarchyError, UnknownIdentity, UsageError
+from edge_core.errors import (
+    DataError, DiskFull, FaceSealError, KeyHierarchyError, UnknownIdentity, UsageError, disk_full, is_disk_full,
+)
 from edge_core.ops import Probe, Source
 from edge_core.support import database
 from edge_core.vault.embeddings import MAX_DIM
@@ -38,6 +46,9 @@ if TYPE_CHECKING:
 PREFIX = "/api/v1"
 OPENAPI_URL = f"{PREFIX}/openapi.json"
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
+MAX_BODY_BYTES = 1 << 20
+"""The largest request body: an embedding of 4096 floats is under 100 KB of JSON."""
+TOO_LARGE = f"the request body is larger than {MAX_BODY_BYTES} bytes; nothing was done"
 Answer = dict[str, Any]
 
 
@@ -90,12 +101,15 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorAnswer, "description": text} for code, text in (
         (400, "bad request"), (401, "missing or wrong bearer token"), (404, "no such identity"),
         (409, "refused in the vault's current state"), (421, "not a loopback Host"),
-        (500, "stored data cannot be read"), (503, "the root key is unavailable, locked or revoked"),
+        (413, "request body over 1 MiB"), (500, "stored data cannot be read"),
+        (503, "the root key is unavailable, locked or revoked"), (507, "the disk is full"),
     )
 }
 
 
 def _status_code(error: FaceSealError) -> int:
+    if isinstance(error, DiskFull):
+        return 507
     if isinstance(error, UsageError):
         return 400
     if isinstance(error, UnknownIdentity):
@@ -109,6 +123,61 @@ def _status_code(error: FaceSealError) -> int:
 
 def _error(status: int, message: str, kind: str, **headers: str) -> JSONResponse:
     return JSONResponse({"error": message, "kind": kind}, status_code=status, headers=headers or None)
+
+
+class BodyTooLarge(HTTPException):
+    """A streamed body passed ``MAX_BODY_BYTES`` (FastAPI passes an HTTPException through unchanged)."""
+
+    def __init__(self) -> None:
+        super().__init__(413, TOO_LARGE)
+
+
+class BodyLimit:
+    """ASGI middleware: refuse a body over ``limit`` bytes without reading the rest of it."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.strip().isdigit() or int(declared) > self.limit):
+            await _error(413, TOO_LARGE, "BodyTooLarge", Connection="close")(scope, receive, send)
+            return
+        received = 0
+        started = too_large = False
+        refusal = _error(413, TOO_LARGE, "BodyTooLarge", Connection="close")
+
+        async def limited_receive() -> Message:
+            nonlocal received, too_large
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    too_large = True
+                    raise BodyTooLarge()
+            return message
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            if too_large:  # whatever the app made of the cut-off body, the answer is the 413
+                if message["type"] == "http.response.start" and not started:
+                    started = True
+                    await refusal(scope, receive, send)
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, watched_send)
+        except Exception:
+            if not too_large:
+                raise
+            if not started:
+                await refusal(scope, receive, send)
 
 
 def _loopback_host(header: str) -> bool:
@@ -144,6 +213,17 @@ def create_app(home: Path) -> FastAPI:
     @app.exception_handler(FaceSealError)
     async def faceseal_error(request: Request, error: FaceSealError) -> JSONResponse:
         return _error(_status_code(error), str(error), type(error).__name__)
+
+    @app.exception_handler(BodyTooLarge)
+    async def body_too_large(request: Request, error: BodyTooLarge) -> JSONResponse:
+        return _error(413, TOO_LARGE, "BodyTooLarge", Connection="close")
+
+    @app.exception_handler(OSError)
+    async def os_error(request: Request, error: OSError) -> JSONResponse:
+        if is_disk_full(error):
+            full = disk_full()
+            return _error(507, str(full), type(full).__name__)
+        return _error(500, f"unexpected internal error ({type(error).__name__}); please report it", "InternalError")
 
     @app.exception_handler(database.Error)
     async def database_error(request: Request, error: database.Error) -> JSONResponse:
@@ -254,4 +334,5 @@ def create_app(home: Path) -> FastAPI:
         """Recompute the audit chain; ``problems`` names every edited, inserted or removed event."""
         return with_vault(ops.audit_verify)
 
+    app.add_middleware(BodyLimit)  # outermost: before the Host and token checks, before any body is read
     return app

@@ -9,6 +9,7 @@ from edge_core import ops
 from edge_core.support import paths
 from edge_core.errors import UsageError
 from edge_core.adminapi.app import create_app
+from edge_core.adminapi.token import ensure as ensure_token
 from edge_core.adminapi.token import token_path
 
 
@@ -33,6 +34,10 @@ def serve(host: str, port: int) -> None:
     home = paths.data_dir()
     with ops.open_vault(home) as vault:  # proves the vault opens, and applies the policy's rotation at start
         ops.apply_start_policy(vault)
+    _token, replaced = ensure_token(home)  # never serve with an empty, short or malformed token
+    if replaced:
+        print(f"faceseal: {token_path(home)} held no valid token (empty, too short or malformed); "
+              "a new one was made", file=sys.stderr, flush=True)
     app = create_app(home)
     print(f"faceseal: admin API on http://{bind}:{port}/api/v1 (token in {token_path(home)})", file=sys.stderr, flush=True)
     uvicorn.run(app, host=bind, port=port, log_level="warning", access_log=False)

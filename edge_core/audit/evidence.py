@@ -10,15 +10,27 @@ database's ``meta`` table under :data:`SIGNATURE_META`.
 ``faceseal audit export`` writes a zip: ``events.jsonl`` (one event per line,
 in order, with its hashes), ``signed_head.json``, ``public_key.pem`` and a
 ``README.md``; docs/SOVEREIGNTY.md gives the format. :func:`verify_evidence`
-needs nothing but that file: it recomputes every hash, checks the signature
-and names each edited, removed, duplicated or reordered event.
+needs nothing but that file: it recomputes every hash, checks the signature,
+checks that the head's ``device_id`` is the one derived from its public key,
+and names each edited, removed, duplicated or reordered event. A signature
+proves only that *some* key signed; which device that is, the verifier learns
+by pinning the key (:func:`parse_device_key`, ``--device-key``): its
+fingerprint (:func:`key_fingerprint`) is shown by ``faceseal status`` and
+``audit export``, and every check names the key it verified against. The zip
+is read with limits (:data:`MAX_MEMBERS`, :data:`MEMBER_LIMITS`,
+:data:`MAX_TOTAL`): a zip bomb is refused before it is expanded.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
+import hashlib
 import json
+import re
+import uuid
 import zipfile
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -28,14 +40,102 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from edge_core.audit.chain import GENESIS, entry_hash
-from edge_core.errors import EvidenceInvalid, UsageError
+from edge_core.errors import EvidenceInvalid, EvidenceTooLarge, UsageError
 from edge_core.support.canonical import canonical_json
 from edge_core.support.exports import write_new_file
-from edge_core.telemetry.device import AUDIT_HEAD_FIELDS, DeviceKey, audit_head_message
+from edge_core.telemetry.device import AUDIT_HEAD_FIELDS, DeviceKey, audit_head_message, device_id_for
 
 SIGNATURE_META = "audit_head_signature"
 HEAD_FORMAT = "faceseal-audit-head/v1"
 MEMBERS = ("events.jsonl", "signed_head.json", "public_key.pem", "README.md")
+FINGERPRINT_PREFIX = "sha256:"
+#: What the verifier reads from a zip at most; an export holds 4 members, the log a few hundred bytes per event.
+MAX_MEMBERS = 16
+MEMBER_LIMITS = {"events.jsonl": 128 << 20, "signed_head.json": 64 << 10, "public_key.pem": 64 << 10}
+MAX_TOTAL = sum(MEMBER_LIMITS.values())
+KEY_FILE_LIMIT = 64 << 10
+
+
+def key_fingerprint(public_raw: bytes) -> str:
+    """The device key's fingerprint as people note it: ``sha256:`` and the SHA-256 of the raw public key in hex."""
+    return FINGERPRINT_PREFIX + hashlib.sha256(public_raw).hexdigest()
+
+
+@dataclass(frozen=True)
+class DevicePin:
+    """The device key a verifier expects: by fingerprint, or by device id (both derived from the public key)."""
+
+    fingerprint: str | None = None
+    device_id: str | None = None
+
+    @property
+    def shown(self) -> str:
+        return self.fingerprint or str(self.device_id)
+
+    def matches(self, public_raw: bytes) -> bool:
+        if self.fingerprint is not None:
+            return key_fingerprint(public_raw) == self.fingerprint
+        return device_id_for(public_raw) == self.device_id
+
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+PIN_HELP = ("the expected device key must be its fingerprint (sha256: and 64 hex digits, as 'faceseal status' "
+            "shows it), its device id, or a file holding its public key (public_key.pem)")
+
+
+def _pin_from_text(text: str) -> DevicePin | None:
+    text = text.strip()
+    compact = text.lower().replace(":", "").replace(" ", "")
+    if compact.startswith("sha256"):
+        compact = compact[len("sha256"):]
+    if _HEX64.match(compact):
+        return DevicePin(fingerprint=FINGERPRINT_PREFIX + compact)
+    try:
+        return DevicePin(device_id=str(uuid.UUID(text)))
+    except ValueError:
+        pass
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return DevicePin(fingerprint=key_fingerprint(raw)) if len(raw) == 32 else None
+
+
+def parse_device_key(spec: str) -> DevicePin:
+    """``--device-key``: a fingerprint, a device id, or a file with the public key (PEM, or its raw base64)."""
+    file = Path(spec)
+    try:
+        is_file = file.is_file()
+    except OSError:
+        is_file = False
+    if is_file:
+        try:
+            with file.open("rb") as handle:
+                data = handle.read(KEY_FILE_LIMIT + 1)
+        except OSError:
+            raise UsageError(f"{file} cannot be read; {PIN_HELP}") from None
+        if len(data) > KEY_FILE_LIMIT:
+            raise UsageError(f"{file} is too large to be a public key; {PIN_HELP}")
+        if b"-----BEGIN" in data:
+            try:
+                public = serialization.load_pem_public_key(data)
+            except (ValueError, TypeError):
+                public = None
+            if not isinstance(public, Ed25519PublicKey):
+                raise UsageError(f"{file} does not hold an Ed25519 public key; {PIN_HELP}")
+            return DevicePin(fingerprint=key_fingerprint(
+                public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)))
+        try:
+            pin = _pin_from_text(data.decode("ascii"))
+        except UnicodeDecodeError:
+            pin = None
+        if pin is None:
+            raise UsageError(f"{file} holds no device key; {PIN_HELP}")
+        return pin
+    pin = _pin_from_text(spec)
+    if pin is None:
+        raise UsageError(f"{spec[:80]!r} is not a device key and no such file exists; {PIN_HELP}")
+    return pin
 
 README = """FaceSeal audit evidence
 =======================
@@ -49,7 +149,9 @@ signed_head.json  {"format", "seq", "hash", "signed_at", "device_id", "public_ke
                   b"faceseal/audit-head/v1\\n" + canonical JSON {"device_id","hash","seq","signed_at"}
 public_key.pem    the device's Ed25519 public key (the same as public_key in signed_head.json)
 
-Check it offline with:  faceseal audit verify --evidence THIS.zip
+Check it offline with:  faceseal audit verify --evidence THIS.zip --device-key FINGERPRINT
+(FINGERPRINT: "sha256:" + SHA-256 of the raw 32-byte public key in hex, as 'faceseal status'
+shows it on the device; device_id must be the first 16 bytes of that hash as a UUID.)
 Anyone can re-implement the check from these rules alone.
 """
 
@@ -85,39 +187,88 @@ def write_evidence(out: Path, rows: list[tuple], head: dict[str, Any]) -> int:
     return len(lines)
 
 
+def _too_large(path: Path, what: str) -> EvidenceTooLarge:
+    return EvidenceTooLarge(f"{path} is too large to be FaceSeal audit evidence ({what}); it was not read")
+
+
+def _member(archive: zipfile.ZipFile, path: Path, name: str) -> bytes:
+    """One member, read with its limit: the declared size is checked first, then never more is read."""
+    limit = MEMBER_LIMITS[name]
+    info = archive.getinfo(name)
+    if info.file_size > limit:
+        raise _too_large(path, f"{name} expands to more than {limit} bytes")
+    with archive.open(info) as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise _too_large(path, f"{name} expands to more than {limit} bytes")
+    return data
+
+
 def _read(path: Path) -> tuple[list[dict[str, Any]], dict[str, Any], bytes]:
     try:
+        if path.stat().st_size > MAX_TOTAL + (1 << 20):
+            raise _too_large(path, f"the file is larger than {MAX_TOTAL + (1 << 20)} bytes")
         with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist())
+            infos = archive.infolist()
+            if len(infos) > MAX_MEMBERS:
+                raise _too_large(path, f"too many members: {len(infos)}, an export holds {len(MEMBERS)}")
+            names = {info.filename for info in infos}
             missing = [m for m in MEMBERS[:3] if m not in names]
             if missing:
                 raise EvidenceInvalid(f"{path} is not FaceSeal audit evidence: {', '.join(missing)} missing")
-            text = archive.read("events.jsonl").decode("utf-8")
-            head = json.loads(archive.read("signed_head.json"))
-            pem = archive.read("public_key.pem")
+            declared = sum(archive.getinfo(name).file_size for name in MEMBERS[:3])
+            if declared > MAX_TOTAL:
+                raise _too_large(path, f"its members expand to more than {MAX_TOTAL} bytes")
+            text = _member(archive, path, "events.jsonl").decode("utf-8")
+            head = json.loads(_member(archive, path, "signed_head.json"))
+            pem = _member(archive, path, "public_key.pem")
         events = [json.loads(line) for line in text.splitlines() if line.strip()]
         for event in events:
             if not isinstance(event, dict) or not isinstance(event.get("seq"), int):
                 raise ValueError("event")
+        if not isinstance(head, dict):
+            raise ValueError("head")
         return events, head, pem
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file") from None
-    except (zipfile.BadZipFile, ValueError, UnicodeDecodeError, KeyError):
+    except (IsADirectoryError, PermissionError):
+        raise UsageError(f"{path} cannot be read as a file") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, UnicodeDecodeError, KeyError, EOFError,
+            NotImplementedError, RuntimeError, OSError):
+        # RuntimeError: an encrypted member; NotImplementedError: a compression FaceSeal never writes.
         raise EvidenceInvalid(f"{path} is damaged or not FaceSeal audit evidence") from None
 
 
-def _signature_problem(head: dict[str, Any], pem: bytes) -> str | None:
+def head_problem(head: dict[str, Any], public_raw: bytes) -> str | None:
+    """What is wrong with a signed head record under the public key ``public_raw``, or ``None``.
+
+    The record must name that key, carry the device id derived from it (as the
+    telemetry collector derives it: anyone can re-sign with a fresh key, nobody
+    can keep another device's id) and its signature must verify.
+    """
+    if not isinstance(head, dict) or head.get("format") != HEAD_FORMAT:
+        return "the signed head is not a FaceSeal audit head: it was edited"
+    if head.get("public_key") != base64.b64encode(public_raw).decode("ascii"):
+        return "the signed head names another public key than the one given with it"
+    if head.get("device_id") != device_id_for(public_raw):
+        return (f"the signed head's device id {str(head.get('device_id'))[:40]} is not the one of its public key "
+                f"({device_id_for(public_raw)}): the head was signed by another key under this device's id")
     try:
-        public = serialization.load_pem_public_key(pem)
-        if not isinstance(public, Ed25519PublicKey):
-            return "public_key.pem is not an Ed25519 key"
-        raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        if base64.b64encode(raw).decode() != head.get("public_key"):
-            return "public_key.pem and signed_head.json name different keys"
-        public.verify(base64.b64decode(head["signature"], validate=True), audit_head_message(head))
-    except (InvalidSignature, ValueError, KeyError, TypeError):
+        Ed25519PublicKey.from_public_bytes(public_raw).verify(
+            base64.b64decode(head["signature"], validate=True), audit_head_message(head))
+    except (InvalidSignature, ValueError, KeyError, TypeError, binascii.Error):
         return "the signed head does not verify: signed_head.json or the public key was edited"
     return None
+
+
+def _public_raw(pem: bytes) -> bytes | None:
+    try:
+        public = serialization.load_pem_public_key(pem)
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(public, Ed25519PublicKey):
+        return None
+    return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
 def _event_hash(event: dict[str, Any]) -> bytes | None:
@@ -128,13 +279,25 @@ def _event_hash(event: dict[str, Any]) -> bytes | None:
         return None
 
 
-def verify_evidence(path: Path) -> dict[str, Any]:
-    """Check an evidence zip offline; every problem names the event (by its number) it concerns."""
+def verify_evidence(path: Path, expected: DevicePin | None = None) -> dict[str, Any]:
+    """Check an evidence zip offline; every problem names the event (by its number) it concerns.
+
+    ``expected`` pins the device key: evidence signed by any other key is
+    tampered, whatever it says about itself. ``device_key`` in the answer is the
+    fingerprint of the key the signature was checked against.
+    """
     events, head, pem = _read(path)
     problems: list[str] = []
-    signature = _signature_problem(head, pem)
-    if signature:
-        problems.append(signature)
+    public_raw = _public_raw(pem)
+    fingerprint = key_fingerprint(public_raw) if public_raw is not None else None
+    if public_raw is None:
+        problems.append("public_key.pem is not an Ed25519 public key")
+    else:
+        signature = head_problem(head, public_raw)
+        if signature:
+            problems.append(signature)
+    if expected is not None and (public_raw is None or not expected.matches(public_raw)):
+        problems.append(f"the evidence is signed by the device key {fingerprint}, not the expected {expected.shown}")
     by_seq: dict[int, dict[str, Any]] = {}
     edited: set[int] = set()
     highest = 0
@@ -170,4 +333,5 @@ def verify_evidence(path: Path) -> dict[str, Any]:
     elif last and by_seq[last].get("hash") != head.get("hash"):
         problems.append(f"event {last} does not match the signed head: the log was rewritten")
     return {"status": "tampered" if problems else "intact", "events": len(events), "head_seq": head_seq,
-            "device_id": head.get("device_id"), "signed_at": head.get("signed_at"), "problems": problems}
+            "device_id": head.get("device_id"), "signed_at": head.get("signed_at"), "problems": problems,
+            "device_key": fingerprint, "device_key_pinned": expected is not None}

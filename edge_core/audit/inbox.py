@@ -16,6 +16,7 @@ import os
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, PublicKey, SealedBox
@@ -29,14 +30,19 @@ def new_keypair() -> tuple[bytes, str]:
     return bytes(key), base64.b64encode(bytes(key.public_key)).decode()
 
 
-def record(data_dir: Path, public_key_b64: str, reason: str, kind: str = "unlock_failed") -> None:
-    """Append one sealed event (a failed unlock, or a lock set while the vault would not open).
+def record(data_dir: Path, public_key_b64: str, reason: str, kind: str = "unlock_failed",
+           details: dict[str, Any] | None = None) -> bool:
+    """Append one sealed event (a failed unlock, a lock set while the vault would not open, a kill switch
+    whose event the full database could not take); ``details`` join the event's fields in the chain.
 
     Never raises: it is best effort by nature, and must not hide the failure it reports.
+    Returns whether the event was written.
     """
     try:
         event = {"id": uuid.uuid4().hex, "ts": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                  "reason": reason, "kind": kind}
+        if details:
+            event["details"] = dict(details)
         box = SealedBox(PublicKey(base64.b64decode(public_key_b64)))
         line = base64.b64encode(box.encrypt(json.dumps(event).encode())) + b"\n"
         fd = os.open(data_dir / FILENAME, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -46,7 +52,8 @@ def record(data_dir: Path, public_key_b64: str, reason: str, kind: str = "unlock
         finally:
             os.close(fd)
     except Exception:  # recording a failure must never hide the failure being reported
-        pass
+        return False
+    return True
 
 
 def read(data_dir: Path, private_key: bytes) -> list[dict]:
@@ -62,6 +69,14 @@ def read(data_dir: Path, private_key: bytes) -> list[dict]:
         except (CryptoError, ValueError):
             continue
     return found
+
+
+def details(event: dict) -> dict[str, Any]:
+    """The extra fields an event carries into the chain (never one that would replace ``reason`` or ``at``)."""
+    found = event.get("details")
+    if not isinstance(found, dict):
+        return {}
+    return {str(k): v for k, v in found.items() if isinstance(k, str) and k not in ("reason", "at", "kind", "conn")}
 
 
 def remove(data_dir: Path) -> None:

@@ -9,6 +9,7 @@ each failure is a typed error with a sentence, never an OpenCV traceback.
 from __future__ import annotations
 
 import collections
+import struct
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,10 +18,13 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from edge_core.biometrics.errors import CameraUnavailable, ImageUnreadable, NotEnoughSamples, VideoUnreadable
+from edge_core.biometrics.errors import (
+    CameraIndexInvalid, CameraUnavailable, ImageUnreadable, NotEnoughSamples, VideoUnreadable,
+)
 from edge_core.biometrics.pipeline import Pipeline
 from edge_core.biometrics.quality import QualityGates, Reason
 from edge_core.biometrics.runtime import quiet_opencv
+from edge_core.support.inputs import read_regular, regular_file, size_text
 
 _JPEG_TAIL = 4096
 """How close to the end a JPEG's end-of-image marker must be (some cameras append a few bytes)."""
@@ -33,30 +37,134 @@ class Frame(NamedTuple):
     image: np.ndarray
 
 
-def decode_image(data: bytes, label: str) -> np.ndarray:
-    """Decode image bytes to BGR, refusing truncated JPEGs that OpenCV would half-decode.
+MAX_IMAGE_BYTES = 50 * 2**20
+"""The largest image file FaceSeal reads (a phone's photo is a few MB)."""
+MAX_PIXELS = 50 * 1000 * 1000
+"""The most pixels an image or a video frame may have, checked in its header before anything is decoded."""
+MAX_CAMERA_INDEX = 63
+"""Cameras are numbered 0 to 63; OpenCV crashes on some numbers outside that (-1 among them)."""
+FORMATS = "JPEG, PNG, BMP, WebP or TIFF"
 
-    libjpeg fills a cut-off JPEG with grey and only prints a warning, which
-    would give a silently wrong embedding; a JPEG without its end-of-image
-    marker near the end is therefore refused before decoding.
+_JPEG_FRAMES = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+_JPEG_STANDALONE = {0x01, *range(0xD0, 0xD9)}
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from a JPEG's first frame header (SOFn), walking the marker segments."""
+    at = 2
+    while at + 4 <= len(data):
+        if data[at] != 0xFF:
+            return None
+        marker = data[at + 1]
+        if marker == 0xFF:  # fill byte
+            at += 1
+            continue
+        if marker in _JPEG_STANDALONE:
+            at += 2
+            continue
+        if marker in (0xD9, 0xDA):  # end of image or start of scan before any frame header
+            return None
+        (length,) = struct.unpack_from(">H", data, at + 2)
+        if marker in _JPEG_FRAMES:
+            if at + 9 > len(data):
+                return None
+            height, width = struct.unpack_from(">HH", data, at + 5)
+            return (width, height) if width and height else None
+        at += 2 + length
+    return None
+
+
+def _tiff_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from a TIFF's first image directory (tags 256 and 257)."""
+    order = "<" if data[:2] == b"II" else ">"
+    try:
+        (offset,) = struct.unpack_from(order + "I", data, 4)
+        (count,) = struct.unpack_from(order + "H", data, offset)
+        found: dict[int, int] = {}
+        for entry in range(count):
+            tag, kind, _n = struct.unpack_from(order + "HHI", data, offset + 2 + 12 * entry)
+            if tag in (256, 257):
+                value_format = order + ("H" if kind == 3 else "I")
+                found[tag] = struct.unpack_from(value_format, data, offset + 2 + 12 * entry + 8)[0]
+    except struct.error:
+        return None
+    return (found[256], found[257]) if 256 in found and 257 in found else None
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) an image's header claims, read without decoding; None for a format FaceSeal does not read.
+
+    The formats are those FaceSeal accepts (JPEG, PNG, BMP, WebP, TIFF); each
+    header is read only as far as its dimensions.
     """
+    try:
+        if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":
+            return struct.unpack_from(">II", data, 16)
+        if data[:3] == b"\xff\xd8\xff":
+            return _jpeg_size(data)
+        if data[:2] == b"BM":
+            if struct.unpack_from("<I", data, 14)[0] == 12:  # OS/2 bitmap header
+                return struct.unpack_from("<HH", data, 18)
+            width, height = struct.unpack_from("<ii", data, 18)
+            return abs(width), abs(height)
+        if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+            chunk = data[12:16]
+            if chunk == b"VP8 " and data[23:26] == b"\x9d\x01\x2a":
+                width, height = struct.unpack_from("<HH", data, 26)
+                return width & 0x3FFF, height & 0x3FFF
+            if chunk == b"VP8L" and data[20] == 0x2F:
+                (bits,) = struct.unpack_from("<I", data, 21)
+                return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+            if chunk == b"VP8X":
+                return (int.from_bytes(data[24:27], "little") + 1, int.from_bytes(data[27:30], "little") + 1)
+            return None
+        if data[:4] in (b"II*\0", b"MM\0*"):
+            return _tiff_size(data)
+    except (struct.error, IndexError):
+        return None
+    return None
+
+
+def check_pixels(width: int, height: int, label: str) -> None:
+    """Refuse a picture of more than :data:`MAX_PIXELS` pixels (decoding it would take gigabytes)."""
+    if width * height > MAX_PIXELS:
+        raise ImageUnreadable(f"{label} is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels); "
+                              f"FaceSeal reads pictures of at most {MAX_PIXELS // 1000000} megapixels")
+
+
+def decode_image(data: bytes, label: str) -> np.ndarray:
+    """Decode image bytes to BGR, refusing what would exhaust memory or silently decode wrong.
+
+    The file's size and the pixel count its header claims are checked before
+    anything is decoded (a small file can claim 25000x25000 pixels). libjpeg
+    fills a cut-off JPEG with grey and only prints a warning, which would give
+    a silently wrong embedding; a JPEG without its end-of-image marker near
+    the end is therefore refused before decoding.
+    """
+    if len(data) > MAX_IMAGE_BYTES:
+        raise ImageUnreadable(f"{label} is {size_text(len(data))}; FaceSeal reads images of at most "
+                              f"{size_text(MAX_IMAGE_BYTES)}")
+    size = image_size(data) if data else None
+    if size is None:
+        raise ImageUnreadable(f"{label} is not an image FaceSeal can read ({FORMATS})")
+    check_pixels(*size, label)
     if data[:3] == b"\xff\xd8\xff" and data.rfind(b"\xff\xd9", max(0, len(data) - _JPEG_TAIL)) < 0:
         raise ImageUnreadable(f"{label} is a truncated JPEG (its end is missing)")
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if image is None:
-        raise ImageUnreadable(f"{label} is not an image FaceSeal can read (JPEG, PNG, BMP, WebP or TIFF)")
+        raise ImageUnreadable(f"{label} is not an image FaceSeal can read ({FORMATS})")
     return image
 
 
 def read_image(path: Path | str) -> np.ndarray:
-    """Read an image file as BGR uint8 (EXIF orientation applied), or raise ImageUnreadable."""
+    """Read an image file as BGR uint8 (EXIF orientation applied), or raise ImageUnreadable.
+
+    Only a regular file of at most :data:`MAX_IMAGE_BYTES` is read: it is opened
+    without blocking (a FIFO would wait for a writer forever) and checked with
+    ``fstat`` on the opened descriptor, so what is read is what was checked.
+    """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ImageUnreadable(f"{path} does not exist") from None
-    except OSError as error:
-        raise ImageUnreadable(f"{path} cannot be read ({error.strerror})") from None
+    data = read_regular(path, MAX_IMAGE_BYTES, ImageUnreadable, "an image FaceSeal reads")
     return decode_image(data, str(path))
 
 
@@ -70,8 +178,7 @@ class ImageFiles:
         if not self.paths:
             raise ImageUnreadable("no image was given")
         for path in self.paths:
-            if not path.is_file():
-                raise ImageUnreadable(f"{path} does not exist")
+            regular_file(path, ImageUnreadable)
 
     def __iter__(self) -> Iterator[Frame]:
         for path in self.paths:
@@ -132,12 +239,16 @@ class VideoFile(_Capture):
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        if not self.path.is_file():
-            raise VideoUnreadable(f"{self.path} does not exist")
+        regular_file(self.path, VideoUnreadable)
         with quiet_opencv():
             capture = cv2.VideoCapture(str(self.path))
         if not capture.isOpened():
             raise VideoUnreadable(f"{self.path} is not a video FaceSeal can read")
+        width, height = (int(capture.get(prop)) for prop in (cv2.CAP_PROP_FRAME_WIDTH, cv2.CAP_PROP_FRAME_HEIGHT))
+        if width * height > MAX_PIXELS:
+            capture.release()
+            raise VideoUnreadable(f"{self.path} has frames of {width}x{height} pixels; FaceSeal reads pictures "
+                                  f"of at most {MAX_PIXELS // 1000000} megapixels")
         super().__init__(capture, None)
 
     def _no_frames(self) -> None:
@@ -154,6 +265,9 @@ class Camera(_Capture):
     description = "the camera"
 
     def __init__(self, index: int = 0, max_frames: int = 300) -> None:
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index <= MAX_CAMERA_INDEX:
+            raise CameraIndexInvalid(f"camera index {index} is out of range: cameras are numbered "
+                                     f"0 to {MAX_CAMERA_INDEX}")
         self.index = index
         with quiet_opencv():
             capture = cv2.VideoCapture(index)

@@ -63,3 +63,7 @@ class NotEnoughSamples(UsageError):
     def __init__(self, message: str, rejections: tuple = ()) -> None:
         super().__init__(message)
         self.rejections = rejections
+
+
+class CameraIndexInvalid(UsageError):
+    """A camera index outside the range any machine has (OpenCV crashes on some, such as -1)."""

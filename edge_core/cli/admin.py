@@ -10,6 +10,7 @@ from pathlib import Path
 from edge_core import ops
 from edge_core.cli.framework import Commands, Reply, answer, with_vault
 from edge_core.cli.prompts import confirm
+from edge_core.errors import UsageError
 
 if TYPE_CHECKING:
     from edge_core.vault.store import Vault
@@ -23,8 +24,10 @@ def _policy_reset(vault: Vault, args: argparse.Namespace) -> Reply:
 
 
 def _audit_verify(args: argparse.Namespace) -> Reply:
+    if args.device_key is not None and args.evidence is None:
+        raise UsageError("--device-key pins the key of exported evidence: give it with --evidence EVIDENCE.zip")
     if args.evidence is not None:
-        report = ops.verify_evidence(args.evidence)
+        report = ops.verify_evidence(args.evidence, args.device_key)
     else:
         with ops.open_vault() as vault:
             report = ops.audit_verify(vault)
@@ -52,6 +55,9 @@ def register(commands: Commands) -> None:
     p = commands.add("audit verify", _audit_verify, "check the hash chain; names any edited, inserted or removed event")
     p.add_argument("--evidence", type=Path, metavar="EVIDENCE.zip",
                    help="check an exported evidence zip offline instead of this vault")
+    p.add_argument("--device-key", metavar="FINGERPRINT|KEY.pem",
+                   help="with --evidence: the device key it must be signed with (the fingerprint 'faceseal status' "
+                        "and 'audit export' show, the device id, or the public key file)")
     commands.add("audit list", with_vault(lambda vault, _args: answer(ops.audit_list(vault))), "print the events")
     p = commands.add("audit export", with_vault(lambda vault, args: answer(ops.audit_export(vault, args.out))),
                      "write signed evidence (events, signed head, public key) as a zip")

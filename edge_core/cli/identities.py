@@ -32,11 +32,13 @@ def _enroll(args: argparse.Namespace) -> Reply:
 
 
 def _verify(vault: Vault, args: argparse.Namespace) -> Reply:
-    return decided(ops.verify(vault, args.name, match_probe(args, vault, args.name), args.threshold, args.liveness))
+    return decided(ops.verify(vault, args.name, match_probe(args, vault, args.name), args.threshold, args.liveness,
+                              show_score=args.show_score))
 
 
 def _identify(vault: Vault, args: argparse.Namespace) -> Reply:
-    return decided(ops.identify(vault, match_probe(args, vault, None), args.threshold, args.liveness))
+    return decided(ops.identify(vault, match_probe(args, vault, None), args.threshold, args.liveness,
+                                show_score=args.show_score))
 
 
 def _delete(vault: Vault, args: argparse.Namespace) -> Reply:

@@ -64,13 +64,10 @@ def _restore(args: argparse.Namespace) -> Reply:
 
 
 def _revoke(args: argparse.Namespace) -> Reply:
-    vault = ops.open_vault()
-    try:
-        warning = "" if ops.kit_covers_root(vault) else f"Warning: {NO_KIT_WARNING}. "
-        confirm(args.yes, f"{warning}Destroy the root key {vault.root.fingerprint} ({vault.root_store.describe()})?")
-        return answer(ops.revoke_root_key(vault))
-    finally:
-        vault.close()
+    target = ops.revocation_target()  # read without the database: a full disk does not stop the kill switch
+    warning = "" if target.kit_covers_root else f"Warning: {NO_KIT_WARNING}. "
+    confirm(args.yes, f"{warning}Destroy the root key {target.fingerprint} ({target.where})?")
+    return answer(ops.revoke_root_key())
 
 
 def _move_to_hsm(vault: Vault, args: argparse.Namespace) -> Reply:

@@ -6,7 +6,16 @@ stdout) and exit non-zero:
 
     0 success / match, 10 no match, 11 liveness check failed, 2 bad input,
     3 key problem, 4 unreadable or tampered data, 5 model problem,
-    1 any other refusal, 70 internal error.
+    6 disk full (or disk quota used up; nothing stored was lost),
+    1 any other refusal, 70 internal error, 130 interrupted,
+    141 standard output closed early (``faceseal list | head -1``: the
+    shell's own code for a SIGPIPE; nothing is printed, no second line).
+
+The one-line rule holds for the libraries too: while a command runs, Python
+warnings are ignored, OpenCV's log is off, and whatever a native library
+(libpng, OpenCV, ONNX Runtime, SQLCipher) writes on the process's stderr goes
+to the null device; FaceSeal's own line still reaches the real stderr. A
+command-line argument that is not valid UTF-8 is refused (exit 2).
 
 The window and the ``self-test`` live in ``app``: the ``faceseal`` launcher
 (:mod:`app.launcher`) adds them around :func:`main`.
@@ -15,18 +24,23 @@ The window and the ``self-test`` live in ``app``: the ``faceseal`` launcher
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 
 from edge_core import __version__
 from edge_core.cli import admin, identities, keys, models, telemetry
 from edge_core.cli.framework import Commands, Handler, Parser, render
-from edge_core.errors import FaceSealError
+from edge_core.errors import FaceSealError, UsageError, disk_full, is_disk_full
 from edge_core.support import database
 
 INTERNAL_ERROR = 70
 INTERRUPTED = 130
+OUTPUT_CLOSED = 141
+"""128 + SIGPIPE, what a shell reports for a command whose reader went away."""
 
 Extra = tuple[str, Handler, str]
 """A command a front end adds (words, handler, help): the launcher adds ``self-test``."""
@@ -49,7 +63,16 @@ def main(argv: list[str] | None = None, extra: Sequence[Extra] = ()) -> int:
     argv = sys.argv[1:] if argv is None else argv
     wants_json = "--json" in argv
     argv = [a for a in argv if a != "--json"]  # accepted anywhere on the line
+    with _quiet_libraries():
+        try:
+            return _run(argv, extra, wants_json)
+        except BrokenPipeError:
+            return _output_closed()
+
+
+def _run(argv: list[str], extra: Sequence[Extra], wants_json: bool) -> int:
     try:
+        _check_utf8(argv)
         parser = build_parser(extra)
         args = parser.parse_args(argv)
         if not getattr(args, "handler", None):
@@ -57,7 +80,10 @@ def main(argv: list[str] | None = None, extra: Sequence[Extra] = ()) -> int:
         args.json = wants_json
         result, code = args.handler(args)
         render(result, wants_json)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
         return code
+    except BrokenPipeError:
+        raise
     except database.Error as error:
         translated = database.translate(error)
         return _fail(wants_json, str(translated), type(translated).__name__, translated.exit_code)
@@ -66,15 +92,90 @@ def main(argv: list[str] | None = None, extra: Sequence[Extra] = ()) -> int:
     except KeyboardInterrupt:
         return _fail(wants_json, "interrupted", "Interrupted", INTERRUPTED)
     except Exception as error:  # never a traceback: one line naming the kind of failure
+        if is_disk_full(error):
+            full = disk_full()
+            return _fail(wants_json, str(full), type(full).__name__, full.exit_code)
         return _fail(wants_json, f"unexpected internal error ({type(error).__name__}); please report it",
                      "InternalError", INTERNAL_ERROR)
 
 
+def _check_utf8(argv: Sequence[str]) -> None:
+    """Refuse arguments that are not UTF-8 (Python hands them over with surrogate escapes)."""
+    for arg in argv:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UsageError("a command-line argument is not valid UTF-8 text; give names and paths "
+                             "in UTF-8") from None
+
+
 def _fail(wants_json: bool, message: str, kind: str, code: int) -> int:
+    message = message.encode("utf-8", "backslashreplace").decode("utf-8")  # printable whatever it holds
     print(f"faceseal: error: {message}", file=sys.stderr)
     if wants_json:
         print(json.dumps({"error": message, "kind": kind}))
+        sys.stdout.flush()
     return code
+
+
+def _output_closed() -> int:
+    """Standard output's reader went away: stop quietly (no traceback, no second line)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the flush at exit must not fail again
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+    return OUTPUT_CLOSED
+
+
+@contextlib.contextmanager
+def _quiet_libraries() -> Iterator[None]:
+    """Keep libraries' warnings and native log lines off the person's stderr while a command runs."""
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
+    cv2 = sys.modules.get("cv2")
+    if cv2 is not None and hasattr(cv2, "setLogLevel"):
+        cv2.setLogLevel(0)
+    import numpy as np
+
+    with warnings.catch_warnings(), np.errstate(all="ignore"), _native_stderr_to_null():
+        warnings.simplefilter("ignore")
+        yield
+
+
+@contextlib.contextmanager
+def _native_stderr_to_null() -> Iterator[None]:
+    """Point file descriptor 2 at the null device, and Python's ``sys.stderr`` at the real stderr.
+
+    Only when ``sys.stderr`` is the process's own (a caller that captures it keeps it).
+    """
+    real = sys.stderr
+    try:
+        usable = real is sys.__stderr__ and real is not None and real.fileno() == 2
+    except (OSError, ValueError, AttributeError):
+        usable = False
+    if not usable:
+        yield
+        return
+    real.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    ours = open(saved, "w", buffering=1, encoding=real.encoding or "utf-8", errors="backslashreplace",
+                closefd=False)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    sys.stderr = ours
+    try:
+        yield
+    finally:
+        try:
+            ours.flush()
+        except OSError:
+            pass
+        sys.stderr = real
+        os.dup2(saved, 2)
+        os.close(saved)
+        ours.close()
 
 
 if __name__ == "__main__":

@@ -48,6 +48,8 @@ def add_source_arguments(parser: argparse.ArgumentParser, enrol: bool) -> None:
                                  "else its own), within the policy's bounds")
         parser.add_argument("--liveness", action="store_true",
                             help="ask for head movements first, so a photo or a screen cannot pass (camera or video)")
+        parser.add_argument("--show-score", action="store_true",
+                            help="diagnostic: show the similarity score on a no-match too (recorded in the audit log)")
 
 
 def source_of(args: argparse.Namespace) -> Source:

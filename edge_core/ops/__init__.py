@@ -21,7 +21,8 @@ from edge_core.ops.identities import (
 )
 from edge_core.ops.keys import (
     apply_start_policy, check_exportable, export_recovery_kit, generate_root_key, import_root_key, kit_covers_root,
-    move_root_to_hsm, move_root_to_keychain, reset, restore_recovery_kit, revoke_root_key, rotate,
+    move_root_to_hsm, move_root_to_keychain, reset, restore_recovery_kit, revocation_target, revoke_root_key, rotate,
+    check_kit_passphrase,
 )
 from edge_core.ops.settings import parse_policy_changes, policy_reset, policy_set, policy_show
 from edge_core.ops.vaults import is_locked, layout_for, lock, open_vault, status, unlock
@@ -31,6 +32,7 @@ __all__ = [
     "audit_list", "audit_verify", "check_exportable", "delete_identity", "enrol", "export_recovery_kit",
     "generate_root_key", "identify", "is_locked", "import_root_key", "kit_covers_root", "layout_for", "list_identities",
     "liveness_needed", "lock", "move_root_to_hsm", "move_root_to_keychain", "open_vault", "parse_policy_changes",
-    "policy_reset", "policy_set", "policy_show", "reset", "restore_recovery_kit", "revoke_root_key", "rotate",
+    "policy_reset", "policy_set", "policy_show", "reset", "restore_recovery_kit", "revocation_target", "revoke_root_key",
+    "rotate", "check_kit_passphrase",
     "status", "threshold", "threshold_in_force", "unlock", "verify", "verify_evidence",
 ]

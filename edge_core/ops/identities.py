@@ -13,6 +13,12 @@ and the admin API:
   an embedding can never be live; only a camera can be;
 * audit: every attempt is one ``verification`` or ``identification`` event,
   with identity ids (never names), the outcome, the source and the liveness;
+  a stored template found unreadable is left out of the match and audited
+  once (``template_unreadable``);
+* the score: given on a match only; a no-match's score would let someone
+  improve a forged probe step by step, so it is shown only when a caller asks
+  for it as a diagnostic (``show_score``), and that is audited
+  (``diagnostic: true``);
 * telemetry: one operational event, only while telemetry is on.
 
 A front end captures the face (:class:`Probe`), calls these, and renders the
@@ -36,8 +42,8 @@ from edge_core.policy import lockout, thresholds
 from edge_core.policy import rules as policy
 from edge_core.telemetry.events import Operation
 from edge_core.telemetry.recording import recorded
-from edge_core.vault.matching import MatchResult
-from edge_core.vault.store import Vault
+from edge_core.vault.matching import MatchResult, Unreadable
+from edge_core.vault.store import Vault, canonical_name
 
 EXTERNAL_PACK = "external"
 """The pack name of embeddings made outside FaceSeal (``--embedding``)."""
@@ -124,7 +130,8 @@ def _check_liveness_rule(vault: Vault, probe: Probe, requested: bool) -> None:
         )
 
 
-def _audit(vault: Vault, kind: str, probe: Probe, live: bool, **detail: Any) -> None:
+def _audit(vault: Vault, kind: str, probe: Probe, live: bool, show_score: bool = False,
+           unreadable: tuple[Unreadable, ...] = (), **detail: Any) -> None:
     liveness = probe.liveness
     detail.update(live=live, source=probe.source.value,
                   liveness="not_checked" if liveness is None else "passed" if liveness.passed else "failed")
@@ -132,8 +139,16 @@ def _audit(vault: Vault, kind: str, probe: Probe, live: bool, **detail: Any) -> 
         detail["risk"] = round(liveness.risk, 3)
         if liveness.refusal is not None:
             detail["refusal"] = liveness.refusal.code
+    if show_score:
+        detail["diagnostic"] = True
     with vault.writing() as tx:
+        vault.record_unreadable(tx, unreadable)
         audit.append(tx, kind, **detail)
+
+
+def _shown(score: float, match: bool, show_score: bool) -> float | None:
+    """The score a caller sees: on a match, or when a diagnostic asked for it; never on a plain no-match."""
+    return score if match or show_score else None
 
 
 def _is_live(probe: Probe) -> bool:
@@ -147,30 +162,34 @@ def enrol(vault: Vault, name: str, probe: Probe, add: bool = False) -> Enrolment
     if probe.embeddings is None:
         raise UsageError("no samples to enrol were captured")
     samples = vault.enroll(name, probe.embeddings, probe.pack, add=add)
-    return Enrolment(name, samples, probe.pack)
+    return Enrolment(canonical_name(name), samples, probe.pack)
 
 
 @recorded(Operation.VERIFY, _connection)
 def verify(vault: Vault, name: str, probe: Probe, threshold: float | None = None,
-           liveness_requested: bool = False) -> Decision:
-    """Is this ``name``? Threshold bounds, lockout, liveness, audit and telemetry, in that order."""
+           liveness_requested: bool = False, show_score: bool = False) -> Decision:
+    """Is this ``name``? Threshold bounds, lockout, liveness, audit and telemetry, in that order.
+
+    The score is in the decision on a match only, unless ``show_score`` (an audited diagnostic).
+    """
     chosen = threshold_in_force(vault, probe.pack, probe.default_threshold, threshold)
     subject = admit(vault, name)
     _check_liveness_rule(vault, probe, liveness_requested)
     if probe.liveness is not None and (not probe.liveness.passed or probe.liveness.embedding is None):
         lockout.record(vault, subject, matched=False)
-        _audit(vault, "verification", probe, False, identity=subject, match=False)
+        _audit(vault, "verification", probe, False, show_score, identity=subject, match=False)
         return Decision(name, None, chosen, False, probe.pack, False, probe.liveness)
     result = vault.verify(name, probe.vector, probe.pack, chosen)
     live = _is_live(probe)
     lockout.record(vault, subject, result.match)
-    _audit(vault, "verification", probe, live, identity=subject, match=result.match)
-    return Decision(name, result.score, chosen, result.match, probe.pack, live, probe.liveness)
+    _audit(vault, "verification", probe, live, show_score, result.skipped, identity=subject, match=result.match)
+    return Decision(result.name or name, _shown(result.score, result.match, show_score), chosen, result.match,
+                    probe.pack, live, probe.liveness, skipped=len(result.skipped) or None)
 
 
 @recorded(Operation.IDENTIFY, _connection)
 def identify(vault: Vault, probe: Probe, threshold: float | None = None,
-             liveness_requested: bool = False) -> Decision:
+             liveness_requested: bool = False, show_score: bool = False) -> Decision:
     """Who is this? Every face of a group photo is named; the rules are those of :func:`verify`.
 
     An identification fails (for the lockout) when no face matched anyone.
@@ -180,22 +199,26 @@ def identify(vault: Vault, probe: Probe, threshold: float | None = None,
     _check_liveness_rule(vault, probe, liveness_requested)
     if probe.liveness is not None and (not probe.liveness.passed or probe.liveness.embedding is None):
         lockout.record(vault, lockout.IDENTIFY, matched=False)
-        _audit(vault, "identification", probe, False, match=False, faces=1)
+        _audit(vault, "identification", probe, False, show_score, match=False, faces=1)
         return Decision(None, None, chosen, False, probe.pack, False, probe.liveness)
     best = vault.identify(probe.vector, probe.pack, chosen)
-    faces = [_face(vault.identify(vector, probe.pack, chosen), box) for box, vector in probe.faces] or None
+    faces = [_face(vault.identify(vector, probe.pack, chosen), box, show_score)
+             for box, vector in probe.faces] or None
     matched = best.match or any(face.match for face in faces or [])
     ids = {name: identity for identity, name in vault.identity_names().items()}
     named = sorted({ids[m.name] for m in [best, *(faces or [])] if m.match and m.name in ids})
     live = _is_live(probe)
     lockout.record(vault, lockout.IDENTIFY, matched)
-    _audit(vault, "identification", probe, live, match=matched, identities=named, faces=len(faces or [1]))
-    return Decision(best.name, best.score, chosen, best.match, probe.pack, live, probe.liveness, faces)
+    _audit(vault, "identification", probe, live, show_score, best.skipped, match=matched, identities=named,
+           faces=len(faces or [1]))
+    return Decision(best.name, _shown(best.score, best.match, show_score), chosen, best.match, probe.pack, live,
+                    probe.liveness, faces, skipped=len(best.skipped) or None)
 
 
-def _face(result: MatchResult, box: list[float]) -> FaceMatch:
-    return FaceMatch([round(float(v), 2) for v in box], result.name, round(result.score, 6), result.threshold,
-                     result.match, result.pack)
+def _face(result: MatchResult, box: list[float], show_score: bool) -> FaceMatch:
+    score = _shown(result.score, result.match, show_score)
+    return FaceMatch([round(float(v), 2) for v in box], result.name, None if score is None else round(score, 6),
+                     result.threshold, result.match, result.pack)
 
 
 def list_identities(vault: Vault) -> list[IdentitySummary]:

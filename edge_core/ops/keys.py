@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from edge_core.audit import chain as audit
-from edge_core.errors import InvalidKeyMaterial
+from edge_core.errors import InvalidKeyMaterial, is_disk_full
 from edge_core.keys.roots.pkcs11 import PIN_VARIABLE
 from edge_core.ops.keyops import byok, hsm, recovery_kit, revoke
 from edge_core.ops.keyops import reset as resetting
@@ -53,7 +53,8 @@ def reset(vault: Vault, keep_audit: bool = False, keep_outbox: bool = False, kee
     The policy is the operator's standing decision, not data: it survives a
     reset, and so does the key that authenticates its file.
     """
-    return resetting.reset(vault, keep_audit, keep_outbox, keep_device_key, keep_secrets=[policy.MAC_SECRET])
+    return resetting.reset(vault, keep_audit, keep_outbox, keep_device_key, keep_secrets=[policy.MAC_SECRET],
+                           keep_meta=policy.META_KEYS)
 
 
 def import_root_key(vault: Vault, key: bytes) -> RootChange:
@@ -79,6 +80,11 @@ def check_exportable(vault: Vault) -> None:
     recovery_kit.exportable_root(vault)
 
 
+def check_kit_passphrase(passphrase: str) -> None:
+    """Refuse a recovery kit passphrase that is too short or too easy to guess (zxcvbn), with its hint."""
+    recovery_kit.check_passphrase(passphrase)
+
+
 def export_recovery_kit(vault: Vault, path: Path, passphrase: str) -> KitExport:
     """Write the root sealed under ``passphrase`` (Argon2id) to the new file ``path``; audited."""
     return recovery_kit.export_recovery_kit(vault, Path(path), passphrase)
@@ -96,9 +102,29 @@ def restore_recovery_kit(home: Path | None, path: Path, passphrase: str) -> KitR
     return KitRestore(str(layout.home), root.fingerprint, target.name, where, was_revoked)
 
 
-def revoke_root_key(vault: Vault) -> Revocation:
-    """The kill switch: destroy the root everywhere; ``vault`` is closed after and nothing opens again."""
-    return revoke.revoke_root_key(vault)
+def revocation_target(home: Path | None = None) -> revoke.Target:
+    """What the kill switch would destroy (fingerprint, where, kit or not), read without the database."""
+    return revoke.target(layout_for(home))
+
+
+def revoke_root_key(vault: Vault | None = None, home: Path | None = None) -> Revocation:
+    """The kill switch: destroy the root everywhere; ``vault`` is closed after and nothing opens again.
+
+    Without ``vault`` the vault in ``home`` is opened for the audit chain; a
+    full disk that keeps it from opening (or from taking the event) does not
+    save the root: it is destroyed all the same and the event is sealed into
+    the audit inbox.
+    """
+    if vault is not None:
+        return revoke.revoke_root_key(vault.layout, vault)
+    layout = layout_for(home)
+    try:
+        opened = open_vault(layout.home)
+    except Exception as error:
+        if not is_disk_full(error):
+            raise
+        return revoke.revoke_root_key(layout, None)
+    return revoke.revoke_root_key(layout, opened)
 
 
 def move_root_to_hsm(vault: Vault, module: str, token: str, key_label: str | None, pin: str) -> RootChange:

@@ -36,6 +36,8 @@ def flattened() -> Any:
 
 def plain(value: Any) -> Any:
     """``value`` as JSON-ready data (dataclasses, enums, paths, numpy scalars, liveness results)."""
+    if isinstance(value, LivenessResult):  # a dataclass too, but its own form leaves out the embedding
+        return value.as_dict()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out: dict[str, Any] = {}
         for f in dataclasses.fields(value):
@@ -47,8 +49,6 @@ def plain(value: Any) -> Any:
             else:
                 out[f.name] = plain(item)
         return out
-    if isinstance(value, LivenessResult):
-        return value.as_dict()
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, Path):
@@ -88,11 +88,11 @@ class IdentitySummary(Result):
 
 @dataclass(frozen=True)
 class FaceMatch(Result):
-    """One face of a group photo and who it is."""
+    """One face of a group photo and who it is; ``score`` only when it matched (or a diagnostic asked for it)."""
 
     box: list[float]
     name: str | None
-    score: float
+    score: float | None
     threshold: float
     match: bool
     pack: str
@@ -102,9 +102,13 @@ class FaceMatch(Result):
 class Decision(Result):
     """A verification or an identification: who, how close, and whether the face was shown live.
 
-    ``score`` is ``None`` when nothing was matched because the liveness check
-    failed first; ``liveness`` is the session's outcome when one ran; ``faces``
-    names every face of a group photo (identify only).
+    ``score`` is given on a match only: on a no-match it is ``None`` (a score
+    there would let someone improve a forged probe step by step), unless the
+    caller asked for it as an audited diagnostic; it is also ``None`` when the
+    liveness check failed first. ``liveness`` is the session's outcome when one
+    ran; ``faces`` names every face of a group photo (identify only);
+    ``skipped`` counts stored templates that could not be read (damaged) and
+    were left out, absent when there were none.
     """
 
     name: str | None
@@ -115,6 +119,7 @@ class Decision(Result):
     live: bool
     liveness: LivenessResult | None = optional()
     faces: list[FaceMatch] | None = optional()
+    skipped: int | None = optional()
 
     @property
     def liveness_failed(self) -> bool:
@@ -265,6 +270,8 @@ class Status(Result):
     rotation_due: bool | None
     policy: PolicyState
     device_id: str
+    device_key: str
+    """Fingerprint of the device key that signs audit evidence (``audit verify --evidence --device-key``)."""
     telemetry: TelemetryState
     thresholds: dict[str, float]
 
@@ -309,21 +316,29 @@ class AuditCheck(Result):
 
 @dataclass(frozen=True)
 class EvidenceExport(Result):
+    """``device_key`` is the fingerprint of the key that signed: note it to pin it when verifying."""
+
     path: str
     events: int
     head_seq: int
     device_id: str
+    device_key: str
     status: str = "exported"
 
 
 @dataclass(frozen=True)
 class EvidenceCheck(Result):
+    """``device_key`` is the fingerprint of the key the signature was checked against (``None``: no usable
+    key in the file); ``device_key_pinned`` says whether the verifier named the key it expected."""
+
     status: str
     events: int
     head_seq: int | None
     device_id: str | None
     signed_at: str | None
     problems: list[str]
+    device_key: str | None = None
+    device_key_pinned: bool = False
 
     @property
     def intact(self) -> bool:

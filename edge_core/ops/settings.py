@@ -10,7 +10,7 @@ from edge_core.vault.store import Vault
 
 
 def policy_show(vault: Vault) -> PolicyReport:
-    """The policy in force and where its file is; a tampered file is refused (PolicyTampered)."""
+    """The policy in force and where its file is; an edited, rolled-back or deleted file is refused (PolicyTampered)."""
     return PolicyReport(str(policy.path(vault.layout.home)), policy.as_dict(policy.load(vault)))
 
 
@@ -21,7 +21,8 @@ def policy_set(vault: Vault, changes: dict[str, Any]) -> PolicyChange:
 
 
 def policy_reset(vault: Vault) -> PolicyChange:
-    """Back to the defaults (also the way out of a tampered file); audited."""
+    """Back to the defaults, also the way out of an edited, rolled-back or deleted file; audited (the event says
+    which it recovered from)."""
     return PolicyChange("reset", policy.as_dict(policy.reset(vault)))
 
 

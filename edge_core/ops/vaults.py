@@ -18,14 +18,14 @@ from pathlib import Path
 
 from edge_core.audit import chain as audit
 from edge_core.audit import inbox as audit_inbox
-from edge_core.errors import DataDirUnreadable, FaceSealError, RootKeyRevoked, UsageError
+from edge_core.errors import FaceSealError, InterruptedCreationUnproven, RootKeyRevoked, UsageError
 from edge_core.ops.keyops import recover
-from edge_core.keys import lockdown
+from edge_core.keys import lockdown, material, roots
 from edge_core.keys.keystore import KeyStore
 from edge_core.ops.results import LockState, PolicyState, RootKeyStatus, Status, TelemetryState, VaultKeyStatus
 from edge_core.policy import rules as policy
 from edge_core.policy import thresholds
-from edge_core.support import paths
+from edge_core.support import database, paths
 from edge_core.support.locking import key_lock
 from edge_core.telemetry.outbox import Outbox
 from edge_core.vault import device
@@ -41,12 +41,12 @@ def layout_for(home: Path | None = None) -> Layout:
 def open_vault(home: Path | None = None) -> Vault:
     """Open the vault in ``home``, creating it if there is none; ``close()`` (or ``with``) drops the keys."""
     layout = layout_for(home)
-    if layout.home.exists() and not layout.home.is_dir():
-        raise DataDirUnreadable(f"{layout.home} is not a folder")
-    paths.ensure_private_dir(layout.home)
-    paths.ensure_private_dir(layout.keys_dir)
+    paths.ensure_data_dir(layout.home)  # someone else's or a shared folder is refused, never chmod'ed
+    paths.ensure_data_dir(layout.keys_dir)
     with key_lock(layout.keys_dir, exclusive=True):
-        if layout.init_marker.exists() or not layout.has_data():
+        if layout.init_marker.exists():
+            _roll_back_interrupted_creation(layout)
+        if not layout.has_data():
             initialise(layout)
         recover.finish_revocation(layout)
         store, root, keys = recover.finish_reset(layout) or unlock_keys(layout)
@@ -58,6 +58,69 @@ def open_vault(home: Path | None = None) -> Vault:
             vault.close()
             raise
     return vault
+
+
+def _roll_back_interrupted_creation(layout: Layout) -> None:
+    """Undo a creation killed part-way, but only one the marker proves; anything else is refused untouched.
+
+    Proof: the marker names the creation by the random audit-inbox public key it
+    wrote first; the key store, if there is one, is that creation's (same key,
+    one root, vault key version 1, no kit, no revocation); the database, if it
+    holds anything, opens with that key store's keys and holds no identity, no
+    template and no audit event but the creation's own. Then there is nothing
+    to lose, and the creation starts over. A stray, empty or foreign marker, or
+    any data beyond that, is refused with one line and every byte left alone.
+    """
+    marker = layout.init_marker
+    refusal = InterruptedCreationUnproven(
+        f"{marker} is there, but FaceSeal cannot prove it is left by an interrupted creation of this vault, so it "
+        f"changed nothing; if no FaceSeal is creating a vault here, remove {marker} and try again"
+    )
+    try:
+        creation = marker.read_bytes().decode("ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        raise refusal from None
+    if not creation:
+        raise refusal
+    db_files = [f for f in layout.db_files() if f.exists()]
+    if layout.keystore.exists():
+        try:
+            ks = KeyStore.load(layout.keystore)
+        except FaceSealError:
+            raise refusal from None
+        if (not material.same_secret(ks.audit_inbox_public_key.encode(), creation.encode())
+                or ks.revoked is not None or ks.recovery_kit is not None or len(ks.wraps) != 1
+                or set(ks.vault_created) != {1}):
+            raise refusal
+        if any(f.stat().st_size for f in db_files) and not _holds_only_its_creation(layout, ks):
+            raise refusal
+    elif db_files:
+        raise refusal  # the database is written after the key store: this one is not that creation's
+    for leftover in db_files + [layout.keystore, marker]:
+        leftover.unlink(missing_ok=True)
+    paths.fsync_dir(layout.home)
+    paths.fsync_dir(layout.keys_dir)
+
+
+def _holds_only_its_creation(layout: Layout, ks: KeyStore) -> bool:
+    """Whether the database opens with the key store's keys and holds nothing but a new vault's creation."""
+    try:
+        _store, root = roots.find_root(layout.keys_dir, layout.keychain_account)
+        keys = ks.unlock(root)
+        conn = database.connect(layout.db, keys.database, create=True)  # create: a schema may not be there yet
+    except FaceSealError:
+        return False
+    try:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        for table in ("identities", "templates"):
+            if table in tables and conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]:
+                return False
+        kinds = [row[0] for row in conn.execute("SELECT kind FROM audit_events")] if "audit_events" in tables else []
+        return kinds in ([], ["vault_created"])
+    except database.Error:
+        return False
+    finally:
+        conn.close()
 
 
 # ---------------------------------------------------------------------- status
@@ -110,6 +173,7 @@ def status(vault: Vault) -> Status:
         rotation_due=due,
         policy=rules,
         device_id=device.device_key(vault).device_id,
+        device_key=device.fingerprint(vault),
         telemetry=TelemetryState(telemetry.enabled, telemetry.endpoint),
         thresholds=thresholds.chosen(vault),
     )
@@ -120,6 +184,8 @@ def _existing_layout(home: Path | None) -> Layout:
     layout = layout_for(home)
     if not layout.keystore.exists():
         raise UsageError(f"there is no FaceSeal data in {layout.home}")
+    paths.ensure_data_dir(layout.home)  # a folder others can write to is refused here too, nothing written
+    paths.ensure_data_dir(layout.keys_dir)
     return layout
 
 

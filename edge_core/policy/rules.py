@@ -4,9 +4,18 @@ The file is plain JSON a person can read; its ``mac`` is HMAC-SHA256 over the
 canonical form of the policy under a 32-byte key sealed in the vault's secrets
 table (so it moves with every rotation, and nobody without the root can forge
 it). An edit made outside FaceSeal is found on the next read and refused
-(:class:`PolicyTampered`) rather than silently obeyed or silently ignored. No
-file means the defaults. Every change goes through :func:`change`, is
-validated as a whole and audited in the same transaction.
+(:class:`PolicyTampered`) rather than silently obeyed or silently ignored.
+
+The MAC alone would let an older copy of the file be put back (it was valid
+once), or the file be deleted (no file would mean the defaults). So every write
+also records the policy's version (a counter) and the hash of the policy it
+put in force in the encrypted database (``meta``, :data:`META_KEYS`), in the
+transaction that audits it; those move into the new database at a reset, as the
+MAC key does. A file whose policy is not the recorded one, or no file while
+the vault records one, is refused like a hand edit until ``policy reset``
+(audited, saying what it recovered from). No file and nothing recorded means the
+defaults. Every change goes through :func:`change`, is validated as a whole and
+audited in the same transaction.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from edge_core.support import paths
 from edge_core.errors import PolicyTampered, PolicyViolation
 from edge_core.keys import material
 from edge_core.support.canonical import canonical_json
+from edge_core.support.database import get_meta, set_meta
 from edge_core.telemetry.outbox import Outbox
 from edge_core.vault.store import Vault
 
@@ -30,6 +40,11 @@ FILENAME = "policy.json"
 FORMAT = 1
 MAC_SECRET = "policy-mac-key"
 KEY_BITS_CHOICES = (128, 192, 256)
+VERSION_META = "policy_version"
+HASH_META = "policy_hash"
+META_KEYS = (VERSION_META, HASH_META)
+"""What a reset carries into the new database with the MAC key (edge_core.ops.keys.reset)."""
+RESET_HINT = "Run 'faceseal policy reset --yes' to go back to the defaults"
 
 
 @dataclass(frozen=True)
@@ -79,30 +94,58 @@ def _mac(key: bytes, settings: dict[str, Any]) -> str:
     return hmac.new(key, canonical_json({"format": FORMAT, "policy": settings}), hashlib.sha256).hexdigest()
 
 
-def load(vault: Vault) -> Policy:
-    """The policy in force; raises :class:`PolicyTampered` if the file was edited outside FaceSeal."""
+def _digest(policy: Policy) -> str:
+    """The hash of the policy in force (every setting, defaults filled in) as the database records it."""
+    return hashlib.sha256(canonical_json({"format": FORMAT, "policy": asdict(policy)})).hexdigest()
+
+
+def _examine(vault: Vault) -> tuple[Policy | None, str | None]:
+    """(the policy, None), or (None, what is wrong: "edit", "rollback" or "deletion")."""
     file = path(vault.layout.home)
+    version = get_meta(vault.conn, VERSION_META)
+    recorded = get_meta(vault.conn, HASH_META)
     if not file.exists():
-        return Policy()
-    tampered = PolicyTampered(
-        f"the policy file {file} was changed outside FaceSeal (its MAC does not match this vault); "
-        "nothing was applied. Run 'faceseal policy reset --yes' to go back to the defaults"
-    )
+        return (None, "deletion") if version is not None else (Policy(), None)
     try:
         raw = json.loads(file.read_bytes())
         stored = raw["policy"]
         if raw.get("format") != FORMAT or not isinstance(stored, dict) or not set(stored) <= set(_TYPES):
-            raise tampered
+            return None, "edit"
         policy = Policy(**stored)  # settings added since the file was written take their defaults
         stored_mac = raw["mac"]
-    except (ValueError, KeyError, TypeError, AttributeError):
-        raise tampered from None
+    except (ValueError, KeyError, TypeError, AttributeError, OSError):
+        return None, "edit"
     key = vault.get_secret(MAC_SECRET)
     if key is None or not isinstance(stored_mac, str) or not material.same_secret(
         _mac(key, stored).encode(), stored_mac.encode()
     ):
-        raise tampered
-    return policy
+        return None, "edit"
+    if recorded is not None and not material.same_secret(_digest(policy).encode(), recorded.encode()):
+        return None, "rollback"  # a file this vault once wrote, but not the one in force
+    return policy, None
+
+
+def load(vault: Vault) -> Policy:
+    """The policy in force; raises :class:`PolicyTampered` if the file was edited, rolled back or deleted."""
+    policy, problem = _examine(vault)
+    if policy is not None:
+        return policy
+    file = path(vault.layout.home)
+    version = get_meta(vault.conn, VERSION_META)
+    if problem == "deletion":
+        raise PolicyTampered(
+            f"the policy file {file} is missing although this vault records version {version} of it "
+            f"(deleted outside FaceSeal); nothing was applied. {RESET_HINT}"
+        )
+    if problem == "rollback":
+        raise PolicyTampered(
+            f"the policy file {file} is not version {version} of the policy this vault records (an older copy "
+            f"was put back, or a change never completed); nothing was applied. {RESET_HINT}"
+        )
+    raise PolicyTampered(
+        f"the policy file {file} was changed outside FaceSeal (its MAC does not match this vault); "
+        f"nothing was applied. {RESET_HINT}"
+    )
 
 
 def parse_changes(pairs: list[str]) -> dict[str, Any]:
@@ -151,31 +194,60 @@ def change(vault: Vault, changes: dict[str, Any]) -> tuple[Policy, dict[str, lis
     return proposed, diff
 
 
+RECOVERED_FROM = {"edit": "edit", "rollback": "rollback", "deletion": "deletion"}
+
+
 def reset(vault: Vault) -> Policy:
-    """Back to the defaults, also the way out of a tampered file; audited."""
-    file = path(vault.layout.home)
-    _write(vault, Policy(), "policy_reset", was_tampered=_is_tampered(vault) if file.exists() else False)
+    """Back to the defaults, also the way out of an edited, rolled-back or deleted file; audited.
+
+    The event says whether the file was tampered with and what the reset
+    recovered from (``recovered_from``: "edit", "rollback" or "deletion").
+    """
+    _, problem = _examine(vault)
+    detail: dict[str, Any] = {"was_tampered": problem is not None}
+    if problem is not None:
+        detail["recovered_from"] = RECOVERED_FROM[problem]
+    _write(vault, Policy(), "policy_reset", **detail)
     return Policy()
 
 
-def _is_tampered(vault: Vault) -> bool:
-    try:
-        load(vault)
-        return False
-    except PolicyTampered:
-        return True
-
-
 def _write(vault: Vault, policy: Policy, event: str, **detail: Any) -> None:
-    """Write the file inside the transaction that audits it: a failed write leaves no event."""
+    """Write the file inside the transaction that audits it and records its version and hash.
+
+    A failed write leaves no event; a transaction that fails after the file was
+    replaced puts the previous file back, so file and database never disagree.
+    """
     key = vault.get_secret(MAC_SECRET)
     if key is None:
         key = material.random_key()
         vault.put_secret(MAC_SECRET, key)
     doc = {"format": FORMAT, "policy": asdict(policy), "mac": _mac(key, asdict(policy))}
-    with vault.writing() as tx:
-        audit.append(tx, event, **detail)
-        paths.atomic_write(path(vault.layout.home), json.dumps(doc, indent=1, sort_keys=True).encode())
+    file = path(vault.layout.home)
+    previous = file.read_bytes() if file.exists() else None
+    version = str(int(get_meta(vault.conn, VERSION_META) or 0) + 1)
+    replaced = False
+    try:
+        with vault.writing() as tx:
+            audit.append(tx, event, policy_version=int(version), **detail)
+            set_meta(tx, VERSION_META, version)
+            set_meta(tx, HASH_META, _digest(policy))
+            paths.atomic_write(file, json.dumps(doc, indent=1, sort_keys=True).encode())
+            replaced = True
+    except BaseException:
+        if replaced and not _committed(vault, version):
+            if previous is None:
+                file.unlink(missing_ok=True)
+            else:
+                paths.atomic_write(file, previous)
+        raise
+
+
+def _committed(vault: Vault, version: str) -> bool:
+    """Whether the database took ``version`` (the failure came after the commit, e.g. while signing)."""
+    try:
+        return get_meta(vault.conn, VERSION_META) == version
+    except Exception:  # the connection itself failed: nothing was committed that we can see
+        return False
 
 
 # ------------------------------------------------------------ the checks

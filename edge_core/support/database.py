@@ -13,12 +13,28 @@ from pathlib import Path
 
 import sqlcipher3
 
-from edge_core.errors import DataDirUnreadable, FaceSealError
+from edge_core.support import paths
+from edge_core.errors import DataDirUnreadable, FaceSealError, disk_full, is_disk_full
 
 Connection = sqlcipher3.Connection
 DatabaseError = sqlcipher3.DatabaseError
 Error = sqlcipher3.Error
 BUSY_TIMEOUT_S = 120.0
+LOW_SPACE_BYTES = 1 << 20
+"""Below this much free space, SQLite's "disk I/O error" is the full disk (its WAL index cannot grow)."""
+
+
+def _full(error: BaseException, folder: Path | None) -> bool:
+    """Whether a database error means the disk is full: SQLITE_FULL, or an I/O error on a (nearly) full disk."""
+    if is_disk_full(error):
+        return True
+    if folder is None or "disk I/O error" not in str(error):
+        return False
+    try:
+        info = os.statvfs(folder)
+    except OSError:
+        return False
+    return info.f_bavail * info.f_frsize < LOW_SPACE_BYTES
 
 
 def connect(path: Path, key: bytes, create: bool = False) -> Connection:
@@ -30,7 +46,12 @@ def connect(path: Path, key: bytes, create: bool = False) -> Connection:
     if not create and not path.exists():
         raise DataDirUnreadable(f"the database {path} is missing; FaceSeal left the data as it is")
     # SQLite gives the -wal and -shm files the main file's mode: make that 0600 from the start.
-    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    except OSError as error:
+        if is_disk_full(error):
+            raise disk_full(str(path.parent)) from None
+        raise
     os.chmod(path, 0o600)
     conn = sqlcipher3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
     try:
@@ -44,8 +65,10 @@ def connect(path: Path, key: bytes, create: bool = False) -> Connection:
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA secure_delete = ON")
-    except DatabaseError:
+    except DatabaseError as error:
         conn.close()
+        if _full(error, path.parent):  # the WAL and its index need room: a full disk is not damage
+            raise disk_full(str(path.parent)) from None
         raise DataDirUnreadable(
             f"the database {path} cannot be read (damaged, truncated or sealed with other keys); "
             "FaceSeal left it as it is"
@@ -53,8 +76,13 @@ def connect(path: Path, key: bytes, create: bool = False) -> Connection:
     return conn
 
 
-def translate(error: sqlcipher3.Error) -> FaceSealError:
-    """A database error as a person should read it: busy, or damaged (never SQLite's own words)."""
+def translate(error: sqlcipher3.Error, folder: Path | None = None) -> FaceSealError:
+    """A database error as a person should read it: disk full, busy, or damaged (never SQLite's own words).
+
+    ``folder`` holds the database (default: the data directory).
+    """
+    if _full(error, folder or paths.data_dir()):
+        return disk_full()
     if isinstance(error, sqlcipher3.OperationalError) and "locked" in str(error):
         return FaceSealError("another FaceSeal process kept the vault busy for too long; try again")
     return DataDirUnreadable(

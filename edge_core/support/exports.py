@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from edge_core.errors import UsageError
+from edge_core.errors import UsageError, disk_full, is_disk_full
 
 
 def write_new_file(path: Path, fill: Callable[[BinaryIO], None]) -> None:
@@ -35,6 +35,10 @@ def write_new_file(path: Path, fill: Callable[[BinaryIO], None]) -> None:
         os.link(tmp, path)
     except FileExistsError:
         raise UsageError(f"{path} already exists; choose another name (FaceSeal never overwrites it)") from None
+    except OSError as error:
+        if is_disk_full(error):  # nothing was linked under the real name
+            raise disk_full(str(folder)) from None
+        raise
     finally:
         os.unlink(tmp)
     dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)

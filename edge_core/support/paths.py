@@ -14,7 +14,7 @@ from pathlib import Path
 
 import platformdirs
 
-from edge_core.errors import InsecureKeyFile
+from edge_core.errors import DataDirUnreadable, InsecureDataDir, InsecureKeyFile, disk_full, is_disk_full
 
 APP_NAME = "faceseal"
 DIR_MODE = 0o700
@@ -37,10 +37,62 @@ def models_dir() -> Path:
     return data_dir() / "models"
 
 
+def config_dir() -> Path:
+    """This user's FaceSeal settings on this machine, outside any data directory (platformdirs' config dir)."""
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
 def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) as 0700 and tighten it if it already exists."""
-    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-    os.chmod(path, DIR_MODE)
+    """Create ``path`` (and any missing parents) as 0700; a folder that already exists keeps its mode.
+
+    Only folders FaceSeal makes get their mode set: pointing FaceSeal at an
+    existing folder (``/tmp``, a shared folder) must never change it.
+    """
+    path = Path(path)
+    missing = []
+    folder = path
+    while not (folder.exists() or folder.is_symlink()) and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=DIR_MODE)
+        except FileExistsError:
+            continue  # made by someone else meanwhile: not ours to change
+        os.chmod(folder, DIR_MODE)  # the umask must not widen or narrow a folder FaceSeal made
+    path.mkdir(exist_ok=True)  # no-op for a folder; a file in the way is an error, as before
+    return path
+
+
+def ensure_data_dir(path: Path) -> Path:
+    """The data directory (or a folder inside it): made 0700 if missing, else checked and left as it is.
+
+    A folder that belongs to another user, or that others can write to (group
+    or other write bit, ``/tmp``'s 1777 included), is refused: whoever can write
+    there could swap FaceSeal's files. Nothing is created or changed in it.
+    """
+    path = Path(path)
+    if not (path.exists() or path.is_symlink()):
+        return ensure_private_dir(path)
+    try:
+        info = path.stat()
+    except OSError as error:
+        raise DataDirUnreadable(f"{path} cannot be read ({error.strerror or error})") from None
+    if not stat.S_ISDIR(info.st_mode):
+        raise DataDirUnreadable(f"{path} is not a folder")
+    owner = os.geteuid() if hasattr(os, "geteuid") else info.st_uid
+    if info.st_uid != owner:
+        raise InsecureDataDir(
+            f"{path} belongs to another user (uid {info.st_uid}); FaceSeal keeps its data only in a folder of yours "
+            "that no one else can write to: set FACESEAL_HOME to one. Nothing was changed"
+        )
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & 0o022:
+        raise InsecureDataDir(
+            f"{path} can be written by other users (mode {mode:o}); FaceSeal keeps its data only in a folder "
+            "no one else can write to: set FACESEAL_HOME to one of yours (or remove the group/other write bits). "
+            "Nothing was changed"
+        )
     return path
 
 
@@ -69,11 +121,13 @@ def atomic_write(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if is_disk_full(error):  # the old file is intact: say so, not "internal OSError"
+            raise disk_full(str(path.parent)) from None
         raise
     fsync_dir(path.parent)
 

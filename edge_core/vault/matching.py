@@ -14,11 +14,24 @@ import numpy as np
 
 
 @dataclass(frozen=True)
+class Unreadable:
+    """A stored template that could not be opened (damaged, or its identity's row edited), skipped in a match."""
+
+    template: str
+    identity: str
+    reason: str
+    """"content" (the blob fails to authenticate or parse), "dimension" (its stored size disagrees with its
+    sealed content) or "identity_key" (its identity's key does not open under its name)."""
+
+
+@dataclass(frozen=True)
 class MatchResult:
     name: str | None
     score: float
     threshold: float
     pack: str
+    skipped: tuple[Unreadable, ...] = ()
+    """Templates that could not be read and were left out of the match."""
 
     @property
     def match(self) -> bool:
@@ -36,8 +49,9 @@ class Gallery:
     what keeps 100k templates under the benchmark's budget.
     """
 
-    def __init__(self, names: list[str], blocks: list[np.ndarray]) -> None:
+    def __init__(self, names: list[str], blocks: list[np.ndarray], skipped: tuple[Unreadable, ...] = ()) -> None:
         self.names = names
+        self.skipped = skipped
         counts = np.array([len(b) for b in blocks], dtype=np.int64)
         self.starts = np.concatenate(([0], np.cumsum(counts)[:-1])) if len(blocks) else np.zeros(0, np.int64)
         self.matrix = np.ascontiguousarray(np.vstack(blocks)) if blocks else np.zeros((0, 0), np.float32)

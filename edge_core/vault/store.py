@@ -16,8 +16,8 @@ and reloads its keys before writing.
 from __future__ import annotations
 
 import os
-import re
 import time
+import unicodedata
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,8 +28,8 @@ import numpy as np
 from edge_core.audit import chain as audit
 from edge_core.audit import inbox as audit_inbox
 from edge_core.errors import (
-    CorruptBlob, DataDirUnreadable, IdentityExists, RootKeyMissing, RootKeyRevoked, UnknownIdentity, UsageError,
-    VaultLocked, WrongRootKey,
+    CorruptBlob, DataDirUnreadable, IdentityExists, IdentityTampered, RootKeyMissing, RootKeyRevoked, UnknownIdentity,
+    UsageError, VaultLocked, WrongRootKey,
 )
 from edge_core.keys import lockdown, material, roots
 from edge_core.keys.keystore import KeyStore, UnlockedKeys, now_iso
@@ -41,12 +41,15 @@ from edge_core.support.faults import checkpoint
 from edge_core.vault import device, schema
 from edge_core.vault.embeddings import normalise
 from edge_core.vault.layout import Layout
-from edge_core.vault.matching import Gallery, MatchResult
+from edge_core.vault.matching import Gallery, MatchResult, Unreadable
 
 INBOX_SECRET = "audit-inbox-key"
 #: How often a reload re-reads root and key store while a rotation switches them (50 ms apart).
 RELOAD_ATTEMPTS = 40
-NAME_RE = re.compile(r"^[^\x00-\x1f\x7f]{1,128}$")
+#: ``meta`` key saying every identity key is wrapped bound to its identity's name (see :func:`bind_names`).
+IDENTITY_WRAPS = "identity_wraps"
+NAME_RULE = ("a name is 1 to 128 printable characters without leading or trailing spaces; invisible characters "
+             "(zero-width, direction marks), control characters and line or paragraph separators are refused")
 
 
 class PackMismatch(UsageError):
@@ -62,10 +65,40 @@ class IdentityInfo:
     pack: str
 
 
-def _check_name(name: str) -> str:
-    if not isinstance(name, str) or not NAME_RE.match(name) or name != name.strip():
-        raise UsageError("a name is 1 to 128 printable characters without leading or trailing spaces")
+def _valid_text(name: object) -> str:
+    """``name`` if it is text a person typed: a str without lone surrogates (undecodable bytes on a command line)."""
+    if not isinstance(name, str):
+        raise UsageError(NAME_RULE)
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError("a name must be valid UTF-8 text; this one holds bytes that are not") from None
     return name
+
+
+def _check_name(name: str) -> str:
+    """The name to store, in Unicode NFC; one that could pass for another name is refused.
+
+    Refused: every character Python does not call printable, i.e. the
+    categories Cc (controls, C1 included), Cf (zero-width characters, direction
+    marks and overrides, the byte order mark), Zl and Zp (line and paragraph
+    separators), Zs but the plain space, Co (private use), Cs (surrogates) and
+    Cn (unassigned).
+    """
+    name = unicodedata.normalize("NFC", _valid_text(name))
+    if not 1 <= len(name) <= 128 or not name.isprintable() or name != name.strip():
+        raise UsageError(NAME_RULE)
+    return name
+
+
+def canonical_name(name: str) -> str:
+    """The form in which ``name`` is stored (NFC), or a UsageError saying why it cannot be a name."""
+    return _check_name(name)
+
+
+def _lookup_name(name: str) -> str:
+    """A name as looked up: NFC, like every stored name (a name stored before that rule is still found as it is)."""
+    return unicodedata.normalize("NFC", _valid_text(name))
 
 
 class Vault:
@@ -78,9 +111,10 @@ class Vault:
         self.keys: UnlockedKeys | None = keys
         self._conn: Connection | None = conn
         self._db_inode = os.stat(layout.db).st_ino
-        self._identity_keys: dict[tuple[str, int], bytes] = {}
-        self._galleries: dict[str, tuple[tuple[int, int], Gallery]] = {}
+        self._identity_keys: dict[tuple[str, int, str], bytes] = {}
+        self._galleries: dict[str, tuple[tuple[int, int], dict[int, Gallery], tuple[Unreadable, ...]]] = {}
         self._local_writes = 0
+        self._reported: set[str] = set()
 
     def close(self) -> None:
         """Drop every key and cache from memory and close the database."""
@@ -154,7 +188,10 @@ class Vault:
         return int(get_meta(self.conn, "vault_version") or 1)
 
     def wrap_secret(self, kind: str, owner: str, version: int, plaintext: bytes) -> bytes:
-        """Wrap an L3 key or a named secret under vault key ``version``, bound to its owner."""
+        """Wrap a named secret under vault key ``version``, bound to its owner.
+
+        Identity keys are wrapped by :meth:`wrap_identity_key`, which binds their name too.
+        """
         return wrap_under(self._vault_key(version), kind, owner, version, plaintext)
 
     def unwrap_secret(self, kind: str, owner: str, version: int, blob: bytes) -> bytes:
@@ -165,13 +202,13 @@ class Vault:
 
     @contextmanager
     def writing(self) -> Iterator[Connection]:
-        """A write transaction that sees the current vault key version; a new audit head gets signed."""
-        head = get_meta(self.conn, "audit_head")
+        """A write transaction that sees the current vault key version; a new audit head is signed in it."""
         with transaction(self.conn) as conn:
+            head = get_meta(conn, "audit_head")
             self._local_writes += 1
             yield conn
-        if get_meta(self.conn, "audit_head") != head:
-            device.sign_audit_head(self)
+            if get_meta(conn, "audit_head") != head:
+                device.sign_new_head(self, conn, head)  # refuses (rolls back) a log changed outside FaceSeal
 
     def put_secret(self, name: str, value: bytes) -> None:
         """Seal a named secret (the device key, the audit inbox key) under the primary vault key."""
@@ -194,18 +231,47 @@ class Vault:
         with self.writing() as conn:
             return conn.execute("DELETE FROM secrets WHERE name = ?", (name,)).rowcount > 0
 
-    def _identity_key(self, identity_id: str, version: int, wrapped: bytes) -> bytes:
-        cache_key = (identity_id, version)
+    def wrap_identity_key(self, identity_id: str, name: str, version: int, key: bytes) -> bytes:
+        """An identity key (L3) wrapped under vault key ``version``, bound to the identity's id *and name*.
+
+        Binding the name means that someone who edits the database (it needs
+        the database key) and swaps two names, so that one person's templates
+        answer to the other's name, is found out: the key no longer opens.
+        """
+        return material.aead_wrap(self._vault_key(version), key, _identity_aad(identity_id, name, version))
+
+    def unwrap_identity_key(self, identity_id: str, name: str, version: int, wrapped: bytes) -> bytes:
+        """The identity key, or :class:`IdentityTampered` when it does not open under this id and name."""
+        aad = _identity_aad(identity_id, name, version)
+        plain = material.aead_unwrap(self._vault_key(version), bytes(wrapped), aad)
+        if plain is None:
+            raise IdentityTampered(
+                f"identity {identity_id} cannot be opened: its key does not match the name it carries in the "
+                "database (the name was changed outside FaceSeal, or the key is damaged); FaceSeal changed nothing"
+            )
+        return plain
+
+    def _identity_key(self, identity_id: str, name: str, version: int, wrapped: bytes) -> bytes:
+        cache_key = (identity_id, version, name)
         if cache_key not in self._identity_keys:
-            self._identity_keys[cache_key] = self.unwrap_secret("identity", identity_id, version, wrapped)
+            self._identity_keys[cache_key] = self.unwrap_identity_key(identity_id, name, version, wrapped)
         return self._identity_keys[cache_key]
+
+    def _identity_row(self, name: str) -> tuple[str, str, int, bytes]:
+        """(id, stored name, key version, wrapped key) of the identity called ``name`` (NFC, else as given)."""
+        wanted = _lookup_name(name)
+        query = "SELECT id, name, key_version, wrapped_key FROM identities WHERE name = ?"
+        row = self.conn.execute(query, (wanted,)).fetchone()
+        if row is None and wanted != name:
+            row = self.conn.execute(query, (name,)).fetchone()
+        if row is None:
+            raise UnknownIdentity(f"no identity named '{wanted}' is enrolled")
+        return row[0], row[1], row[2], bytes(row[3])
 
     def identity(self, name: str) -> tuple[str, int, bytes]:
         """(random id, key version, wrapped identity key) of the identity called ``name``."""
-        row = self.conn.execute("SELECT id, key_version, wrapped_key FROM identities WHERE name = ?", (name,)).fetchone()
-        if row is None:
-            raise UnknownIdentity(f"no identity named '{name}' is enrolled")
-        return row[0], row[1], bytes(row[2])
+        identity_id, _name, version, wrapped = self._identity_row(name)
+        return identity_id, version, wrapped
 
     def identity_id(self, name: str) -> str:
         """The identity's random id, which audit events and the lockout use instead of the name."""
@@ -222,10 +288,14 @@ class Vault:
             return
         pending = audit_inbox.read(self.layout.home, private)
         if pending:
-            with self.writing() as conn:
-                for event in pending:
-                    if conn.execute("INSERT OR IGNORE INTO audit_inbox_consumed(id) VALUES (?)", (event["id"],)).rowcount:
-                        audit.append(conn, event.get("kind", "unlock_failed"), reason=event["reason"], at=event["ts"])
+            try:
+                with self.writing() as conn:
+                    for event in pending:
+                        if conn.execute("INSERT OR IGNORE INTO audit_inbox_consumed(id) VALUES (?)", (event["id"],)).rowcount:
+                            audit.append(conn, event.get("kind", "unlock_failed"), reason=event["reason"], at=event["ts"],
+                                         **audit_inbox.details(event))
+            except audit.AuditTampered:
+                return  # the log was changed outside FaceSeal: the events stay sealed in the inbox, the vault opens
         audit_inbox.remove(self.layout.home)
 
     # ------------------------------------------------------------ templates
@@ -234,7 +304,7 @@ class Vault:
 
         Returns how many templates were sealed; the enrolment is audited in the same transaction.
         """
-        _check_name(name)
+        name = _check_name(name)
         samples = normalise(embeddings)
         with self.writing() as conn:
             row = conn.execute(
@@ -251,11 +321,11 @@ class Vault:
                     "INSERT INTO identities(id, name, created_at, key_version, key_generation, wrapped_key) "
                     "VALUES (?,?,?,?,?,?)",
                     (identity_id, name, now_iso(), version, generation,
-                     self.wrap_secret("identity", identity_id, version, key)),
+                     self.wrap_identity_key(identity_id, name, version, key)),
                 )
             else:
                 identity_id, version, generation = row[0], row[1], row[3]
-                key = self._identity_key(identity_id, version, bytes(row[2]))
+                key = self._identity_key(identity_id, name, version, bytes(row[2]))
                 self._check_pack(conn, identity_id, name, pack, samples.shape[1])
             rows = []
             for sample in samples:
@@ -276,66 +346,126 @@ class Vault:
                     f"Enrol '{name}' again with '{pack}' to switch"
                 )
 
-    def _open_templates(self, rows: list[tuple]) -> np.ndarray:
-        """Decrypt rows (id, blob, dim, identity_id, key_version, wrapped_key, key_generation) into a matrix."""
-        out = np.empty((len(rows), rows[0][2] if rows else 0), dtype=np.float32)
-        for i, (template_id, blob, dim, identity_id, version, wrapped, generation) in enumerate(rows):
-            blob = bytes(blob)
-            if parse_header(blob).key_version != generation:
-                raise CorruptBlob(f"template {template_id} carries key version "
-                                  f"{parse_header(blob).key_version}, its identity key is of version {generation}")
-            key = self._identity_key(identity_id, version, bytes(wrapped))
-            out[i] = np.frombuffer(open_blob(key, template_id, blob), dtype=np.float32, count=dim)
-        return out
-
     _TEMPLATE_ROWS = (
-        "SELECT t.id, t.blob, t.dim, i.id, i.key_version, i.wrapped_key, i.key_generation FROM templates t "
-        "JOIN identities i ON i.id = t.identity_id "
+        "SELECT t.id, t.blob, t.dim, i.id, i.name, i.key_version, i.wrapped_key, i.key_generation, t.pack "
+        "FROM templates t JOIN identities i ON i.id = t.identity_id "
     )
 
+    def _open_template(self, row: tuple) -> np.ndarray:
+        """One row of :data:`_TEMPLATE_ROWS` decrypted; CorruptBlob or IdentityTampered when it cannot be."""
+        template_id, blob, dim, identity_id, name, version, wrapped, generation = row[:8]
+        blob = bytes(blob)
+        header = parse_header(blob)
+        if header.key_version != generation:
+            raise CorruptBlob(f"template {template_id} carries key version {header.key_version}, its identity key "
+                              f"is of version {generation}")
+        plain = open_blob(self._identity_key(identity_id, name, version, bytes(wrapped)), template_id, blob)
+        if not isinstance(dim, int) or len(plain) != 4 * dim:
+            raise CorruptBlob(f"template {template_id} is damaged: its stored dimension ({dim}) does not match "
+                              "its sealed content")
+        return np.frombuffer(plain, dtype=np.float32)
+
+    def _open_rows(self, rows: list[tuple]) -> tuple[list[tuple[tuple, np.ndarray]], tuple[Unreadable, ...]]:
+        """Every row that opens, with its vector, and every one that does not (left out of a match, never fatal)."""
+        opened: list[tuple[tuple, np.ndarray]] = []
+        skipped: list[Unreadable] = []
+        for row in rows:
+            try:
+                opened.append((row, self._open_template(row)))
+            except IdentityTampered:
+                skipped.append(Unreadable(row[0], row[3], "identity_key"))
+            except CorruptBlob as error:
+                skipped.append(Unreadable(row[0], row[3], "dimension" if "dimension" in str(error) else "content"))
+        return opened, tuple(skipped)
+
+    def record_unreadable(self, conn: Connection, unreadable: tuple[Unreadable, ...]) -> None:
+        """One ``template_unreadable`` audit event per template, the first time it is found (not per attempt).
+
+        Call inside the write transaction of the attempt that found them.
+        """
+        for item in unreadable:
+            if item.template in self._reported:
+                continue
+            seen = conn.execute(
+                "SELECT 1 FROM audit_events WHERE kind = 'template_unreadable' AND instr(detail, ?) > 0",
+                (f'"{item.template}"',),
+            ).fetchone()
+            if seen is None:
+                audit.append(conn, "template_unreadable", template=item.template, identity=item.identity,
+                             reason=item.reason)
+            self._reported.add(item.template)
+
     def verify(self, name: str, embedding: np.ndarray, pack: str, threshold: float) -> MatchResult:
-        """The best score of ``name``'s templates against the probe (max over samples); no policy here."""
+        """The best score of ``name``'s templates against the probe (max over samples); no policy here.
+
+        A template that cannot be read is left out and reported in the result
+        (``skipped``); an identity whose key does not open under its name is an
+        :class:`IdentityTampered`, and one with no readable template a CorruptBlob.
+        """
         probe = normalise(embedding)[0]
-        identity_id, _, _ = self.identity(name)
-        self._check_pack(self.conn, identity_id, name, pack, probe.shape[0])
+        identity_id, stored_name, version, wrapped = self._identity_row(name)
+        self._identity_key(identity_id, stored_name, version, wrapped)
         rows = self.conn.execute(self._TEMPLATE_ROWS + "WHERE t.identity_id = ?", (identity_id,)).fetchall()
         if not rows:
-            raise UnknownIdentity(f"'{name}' has no templates left; enrol again")
-        score = float(np.max(self._open_templates(rows) @ probe))
-        return MatchResult(name, score, threshold, pack)
+            raise UnknownIdentity(f"'{stored_name}' has no templates left; enrol again")
+        opened, skipped = self._open_rows(rows)
+        if not opened:
+            with self.writing() as tx:
+                self.record_unreadable(tx, skipped)
+            raise CorruptBlob(f"every stored template of '{stored_name}' is damaged ({len(skipped)}); "
+                              f"delete '{stored_name}' and enrol again")
+        for stored_pack, stored_dim in sorted({(row[8], len(vector)) for row, vector in opened}):
+            if stored_pack != pack or stored_dim != probe.shape[0]:
+                raise PackMismatch(
+                    f"the templates of '{stored_name}' were made by model pack '{stored_pack}' ({stored_dim}-d); "
+                    f"this embedding comes from '{pack}' ({probe.shape[0]}-d), and the two are not comparable. "
+                    f"Enrol '{stored_name}' again with '{pack}' to switch"
+                )
+        score = float(np.max(np.stack([vector for _row, vector in opened]) @ probe))
+        return MatchResult(stored_name, score, threshold, pack, skipped)
 
     def identify(self, embedding: np.ndarray, pack: str, threshold: float) -> MatchResult:
-        """The best-scoring identity of ``pack`` for the probe; no policy here."""
+        """The best-scoring identity of ``pack`` for the probe; no policy here; unreadable templates are skipped."""
         probe = normalise(embedding)[0]
-        gallery = self.gallery(pack)
-        if gallery.names and gallery.matrix.shape[1] != probe.shape[0]:
-            raise PackMismatch(f"templates of pack '{pack}' are {gallery.matrix.shape[1]}-d; this embedding is {probe.shape[0]}-d")
-        name, score = gallery.best(probe)
-        return MatchResult(name, score, threshold, pack)
+        galleries, skipped = self._galleries_of(pack)
+        gallery = galleries.get(probe.shape[0])
+        if gallery is None and galleries:
+            dims = "/".join(str(d) for d in sorted(galleries))
+            raise PackMismatch(f"templates of pack '{pack}' are {dims}-d; this embedding is {probe.shape[0]}-d")
+        name, score = gallery.best(probe) if gallery is not None else (None, -1.0)
+        return MatchResult(name, score, threshold, pack, skipped)
 
-    def gallery(self, pack: str) -> Gallery:
-        """Every template of ``pack`` decrypted, cached until any process writes to the database."""
+    def gallery(self, pack: str, dim: int | None = None) -> Gallery:
+        """Every readable template of ``pack`` (of ``dim``, else of its most common size) in one matrix."""
+        galleries, skipped = self._galleries_of(pack)
+        if dim is None and galleries:
+            dim = max(galleries, key=lambda d: len(galleries[d].matrix))
+        return galleries.get(dim) or Gallery([], [], skipped)
+
+    def _galleries_of(self, pack: str) -> tuple[dict[int, Gallery], tuple[Unreadable, ...]]:
+        """Every template of ``pack`` decrypted, one gallery per size, cached until any process writes."""
         generation = (self.conn.execute("PRAGMA data_version").fetchone()[0], self._local_writes)
         cached = self._galleries.get(pack)
         if cached and cached[0] == generation:
-            return cached[1]
-        rows = self.conn.execute(
-            self._TEMPLATE_ROWS + "WHERE t.pack = ? ORDER BY i.name, t.id", (pack,)
-        ).fetchall()
-        matrix = self._open_templates(rows) if rows else np.zeros((0, 0), np.float32)
-        names: list[str] = []
-        blocks: list[np.ndarray] = []
-        owners = [r[3] for r in rows]
-        id_to_name = self.identity_names()
-        start = 0
-        for i in range(1, len(rows) + 1):
-            if i == len(rows) or owners[i] != owners[start]:
-                names.append(id_to_name[owners[start]])
-                blocks.append(matrix[start:i])
-                start = i
-        gallery = Gallery(names, blocks)
-        self._galleries[pack] = (generation, gallery)
-        return gallery
+            return cached[1], cached[2]
+        rows = self.conn.execute(self._TEMPLATE_ROWS + "WHERE t.pack = ? ORDER BY i.name, t.id", (pack,)).fetchall()
+        opened, skipped = self._open_rows(rows)
+        by_dim: dict[int, list[tuple[tuple, np.ndarray]]] = {}
+        for row, vector in opened:
+            by_dim.setdefault(len(vector), []).append((row, vector))
+        galleries: dict[int, Gallery] = {}
+        for dim, items in by_dim.items():
+            names: list[str] = []
+            blocks: list[np.ndarray] = []
+            start = 0
+            for i in range(1, len(items) + 1):
+                if i == len(items) or items[i][0][3] != items[start][0][3]:
+                    names.append(items[start][0][4])
+                    blocks.append(np.stack([vector for _row, vector in items[start:i]]))
+                    start = i
+            galleries[dim] = Gallery(names, blocks, skipped)
+        self._galleries[pack] = (generation, galleries, skipped)
+        return galleries, skipped
 
     def list_identities(self) -> list[IdentityInfo]:
         rows = self.conn.execute(
@@ -345,11 +475,11 @@ class Vault:
         return [IdentityInfo(*row) for row in rows]
 
     def verify_all(self) -> int:
-        """Open every template (a full integrity check); returns how many opened."""
-        rows = self.conn.execute(self._TEMPLATE_ROWS).fetchall()
+        """Open every template (a full integrity check, the first failure raised); returns how many opened."""
         total = 0
-        for start in range(0, len(rows), 4096):
-            total += len(self._open_templates(rows[start : start + 4096]))
+        for row in self.conn.execute(self._TEMPLATE_ROWS).fetchall():
+            self._open_template(row)
+            total += 1
         return total
 
     def audit_events(self) -> list[audit.Event]:
@@ -364,9 +494,57 @@ def _wrap_aad(kind: str, owner: str, version: int) -> bytes:
     return f"faceseal/{kind}/v1:{owner}:{version}".encode()
 
 
+def _identity_aad(identity_id: str, name: str, version: int) -> bytes:
+    """The AAD of an identity key's wrap: its id, the vault key version and the identity's name (last, as UTF-8)."""
+    return f"faceseal/identity/v2:{identity_id}:{version}:".encode() + name.encode("utf-8", "surrogatepass")
+
+
 def wrap_under(vault_key: bytes, kind: str, owner: str, version: int, plaintext: bytes) -> bytes:
-    """An identity key (``kind`` "identity") or named secret ("secret") wrapped by a vault key."""
+    """A named secret (``kind`` "secret") wrapped by a vault key."""
     return material.aead_wrap(vault_key, plaintext, _wrap_aad(kind, owner, version))
+
+
+def bind_names(conn: Connection, keys: UnlockedKeys) -> None:
+    """Once per vault: re-wrap every identity key written before names were bound, now bound to its name.
+
+    Until this ran, an identity key's wrap named only the identity's id, so
+    swapping two names in the database went unnoticed. It runs in one
+    transaction when the vault opens with its keys and marks the vault
+    (``meta`` ``identity_wraps``); a key that opens neither way is left as it is
+    and reported when it is used. A wrap already bound is never unbound: the
+    old form opens only a key wrapped in the old form.
+    """
+    if get_meta(conn, IDENTITY_WRAPS) == "named":
+        return
+    with transaction(conn) as tx:
+        if get_meta(tx, IDENTITY_WRAPS) == "named":
+            return  # another process did it meanwhile
+        complete = True
+        for identity_id, name, version, wrapped in tx.execute(
+                "SELECT id, name, key_version, wrapped_key FROM identities").fetchall():
+            vault_key = keys.vault.get(version)
+            if vault_key is None:
+                complete = False  # a key version this process cannot see yet: the next open finishes
+                continue
+            if material.aead_unwrap(vault_key, bytes(wrapped), _identity_aad(identity_id, name, version)) is not None:
+                continue
+            key = material.aead_unwrap(vault_key, bytes(wrapped), _wrap_aad("identity", identity_id, version))
+            if key is not None:
+                tx.execute("UPDATE identities SET wrapped_key = ? WHERE id = ?",
+                           (material.aead_wrap(vault_key, key, _identity_aad(identity_id, name, version)), identity_id))
+        if complete:
+            set_meta(tx, IDENTITY_WRAPS, "named")
+
+
+def usable_keystore(layout: Layout) -> KeyStore:
+    """The key store, unless the root was revoked or the vault is locked (then that refusal is raised)."""
+    ks = KeyStore.load(layout.keystore)
+    if ks.revoked is not None:
+        raise RootKeyRevoked(lockdown.REVOKED_MESSAGE)
+    refusal = lockdown.refusal(layout.keys_dir)
+    if refusal is not None:
+        raise refusal
+    return ks
 
 
 def unlock_keys(layout: Layout, record_failure: bool = True) -> tuple[RootStore, RootKey, UnlockedKeys]:
@@ -375,12 +553,7 @@ def unlock_keys(layout: Layout, record_failure: bool = True) -> tuple[RootStore,
         raise DataDirUnreadable(f"the key store {layout.keystore} is missing; FaceSeal left the data as it is")
     if not layout.db.exists():
         raise DataDirUnreadable(f"the database {layout.db} is missing; FaceSeal left the data as it is")
-    ks = KeyStore.load(layout.keystore)
-    if ks.revoked is not None:
-        raise RootKeyRevoked(lockdown.REVOKED_MESSAGE)
-    refusal = lockdown.refusal(layout.keys_dir)
-    if refusal is not None:
-        raise refusal
+    ks = usable_keystore(layout)
     try:
         store, root = roots.find_root(layout.keys_dir, layout.keychain_account)
         return store, root, ks.unlock(root)
@@ -399,14 +572,27 @@ def connect(layout: Layout, keys: UnlockedKeys) -> Connection:
         audit_inbox.record(layout.home, KeyStore.load(layout.keystore).audit_inbox_public_key, "database_unreadable")
         raise
     schema.migrate(conn)
+    try:
+        bind_names(conn, keys)
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
 def initialise(layout: Layout) -> None:
-    """Create a brand-new vault. The marker makes an interrupted creation start over cleanly."""
-    layout.init_marker.touch(mode=0o600)
-    for leftover in layout.db_files() + [layout.keystore]:
-        leftover.unlink(missing_ok=True)  # only ever a previous, interrupted creation's
+    """Create a brand-new vault in a data directory that holds none.
+
+    The marker names this creation by its random audit-inbox public key (also
+    written into the key store) before anything else is written, so a creation
+    killed part-way can be proven to be that and nothing more
+    (:func:`edge_core.ops.vaults.open_vault` rolls back only such a one).
+    """
+    if layout.has_data():
+        raise DataDirUnreadable(f"{layout.home} already holds FaceSeal data; FaceSeal left it as it is")
+    inbox_private, inbox_public = audit_inbox.new_keypair()
+    paths.atomic_write(layout.init_marker, inbox_public.encode("ascii"))
+    checkpoint("init.marker")
     store = roots.store_for_new_root(layout.keys_dir, layout.keychain_account)
     # The variable is the user's own key; a keychain entry or file already there is
     # left by an interrupted creation or a deleted data directory: reuse, never replace.
@@ -414,7 +600,6 @@ def initialise(layout: Layout) -> None:
     root = existing or store.generate()
     adopted = existing is not None
     keys = UnlockedKeys(database=material.random_key(), vault={1: material.random_key()})
-    inbox_private, inbox_public = audit_inbox.new_keypair()
     ks = KeyStore(audit_inbox_public_key=inbox_public)
     ks.add_root(root, keys)
     ks.vault_created[1] = now_iso()
@@ -422,9 +607,11 @@ def initialise(layout: Layout) -> None:
     checkpoint("init.keystore")
     if store.mutable:
         store.activate(root)
+    checkpoint("init.root")
     conn = database.connect(layout.db, keys.database, create=True)
     try:
         schema.migrate(conn)
+        checkpoint("init.schema")
         vault = Vault(layout, store, root, keys, conn)
         with vault.writing() as tx:
             set_meta(tx, "vault_version", "1")
@@ -432,5 +619,6 @@ def initialise(layout: Layout) -> None:
             audit.append(tx, "vault_created", root_store=store.name, root_fingerprint=root.fingerprint, adopted_root=adopted)
     finally:
         conn.close()
+    checkpoint("init.created")
     layout.init_marker.unlink()
     paths.fsync_dir(layout.keys_dir)

@@ -149,7 +149,7 @@ def test_wrong_passphrase_edited_kit_and_foreign_kit_are_clear_errors(people, is
     (tmp_path / "garbage.json").write_bytes(b"\x00garbage")
     cli_fails(2, "not a FaceSeal recovery kit", "key", "restore", "--from", str(tmp_path / "garbage.json"),
               extra_env=KIT_ENV)
-    cli_fails(2, "no such file", "key", "restore", "--from", str(tmp_path / "absent.json"), extra_env=KIT_ENV)
+    cli_fails(2, "does not exist", "key", "restore", "--from", str(tmp_path / "absent.json"), extra_env=KIT_ENV)
     assert tree_snapshot(isolated) == before  # nothing stored was touched
 
     with pytest.raises(WrongPassphrase):

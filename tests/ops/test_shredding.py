@@ -40,8 +40,9 @@ def _try_recover(snapshot, root, live_keys, name):
     try:
         identity_id, version, wrapped = conn.execute(
             "SELECT id, key_version, wrapped_key FROM identities WHERE name = ?", (name,)).fetchone()
+        aad = f"faceseal/identity/v2:{identity_id}:{version}:{name}".encode()  # the wrap is bound to the name
         for vault_key in candidate_vault_keys.values():
-            key = material.aead_unwrap(vault_key, bytes(wrapped), f"faceseal/identity/v1:{identity_id}:{version}".encode())
+            key = material.aead_unwrap(vault_key, bytes(wrapped), aad)
             if key is None:
                 continue
             for tid, blob in conn.execute("SELECT id, blob FROM templates WHERE identity_id = ?", (identity_id,)):

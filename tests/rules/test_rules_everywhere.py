@@ -15,6 +15,7 @@ import pytest
 
 from tests.app.drive import LONG, decide_photo, use_stand_in
 from tests.conftest import cli_json, run_cli
+from tests.app.test_liveness import SEED, head_videos  # noqa: F401  (the fixture: a live head, a still one)
 from tests.liveness import synthetic
 
 OUTSIDE = "outside the range the policy allows"
@@ -101,24 +102,10 @@ def test_an_identification_lockout_is_one_count_across_front_ends(qtbot, monkeyp
     assert run_cli("verify", "alice", "--image", str(people["probe"])).returncode == 0
 
 
-@pytest.fixture(scope="module")
-def head_videos(installed_models: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from edge_core.biometrics import load_pack
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("FACESEAL_MODELS", str(installed_models))
-        pipeline = load_pack("open")
-    frame, landmarks = synthetic.framed(synthetic.PERSON, pipeline)
-    folder = tmp_path_factory.mktemp("rules-liveness")
-    seed = synthetic.answerable_seeds()[0]
-    return {"live": synthetic.live_video(folder / "live.avi", frame, landmarks, seed),
-            "still": synthetic.still_video(folder / "still.avi", frame), "seed": seed}
-
-
 def test_liveness_is_required_of_a_camera_and_counted_everywhere(qtbot, monkeypatch, models_env, window, api,
                                                                  head_videos) -> None:
     cli_json("enroll", "alice", "--image", str(synthetic.SAME_PERSON))
-    monkeypatch.setenv("FACESEAL_LIVENESS_SEED", str(head_videos["seed"]))
+    monkeypatch.setenv("FACESEAL_LIVENESS_SEED", str(SEED))
     # CLI: a camera without a liveness check is refused before it opens (the policy requires one) ...
     for command in (["verify", "alice"], ["identify"]):
         result = run_cli(*command, "--camera", "0")

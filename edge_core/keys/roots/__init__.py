@@ -1,6 +1,7 @@
 """Homes of the root key, chosen by priority: the first that holds a root wins.
 
-Order: a PKCS#11 token (only when ``keys/hsm.json`` names one), the OS
+Order: a PKCS#11 token (only when ``keys/hsm.json`` names one; its module is
+loaded only if this machine trusts it, see :func:`pkcs11.trusted_module`), the OS
 keychain, then ``FACESEAL_ROOT_KEY``, then the fallback file. A new root is made
 in the keychain when there is one, else in the file (the variable is the user's
 own key, never made by FaceSeal); only ``faceseal key move-to-hsm`` puts it in a

@@ -16,10 +16,20 @@ are only for people reading the token.
 
 The PIN comes from ``FACESEAL_HSM_PIN`` or the OS keychain (kept there when
 the root was moved in); it is never written anywhere else nor shown.
+
+Loading a module runs its code, so the data folder never decides which one is
+loaded: ``hsm.json`` only names it, and it is loaded only when this machine
+allows it (:func:`trusted_module`): it lies (symlinks resolved) in one of the
+system's PKCS#11 module folders, or the administrator named it, in
+``FACESEAL_PKCS11_MODULE`` or in ``<config>/pkcs11-modules`` outside any data
+folder (``faceseal key move-to-hsm --module`` records it there). Anything else
+is refused with one line and never loaded: a restored backup or a data folder
+copied from elsewhere cannot run code.
 """
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 from dataclasses import asdict, dataclass, replace
@@ -30,7 +40,7 @@ import keyring
 import keyring.errors
 
 from edge_core.support import paths
-from edge_core.errors import DataDirUnreadable, HsmPinIncorrect, HsmUnavailable, KeychainUnavailable
+from edge_core.errors import DataDirUnreadable, HsmModuleUntrusted, HsmPinIncorrect, HsmUnavailable, KeychainUnavailable
 from edge_core.support.faults import checkpoint
 from edge_core.keys import material
 from edge_core.keys.roots.base import RootKey, RootStore
@@ -41,6 +51,14 @@ KEYCHAIN_SERVICE = "faceseal"
 NONCE_BYTES = 12
 KID_BYTES = 16
 PENDING_SUFFIX = ".pending"
+MODULE_VARIABLE = "FACESEAL_PKCS11_MODULE"
+TRUSTED_MODULES_FILENAME = "pkcs11-modules"
+#: Where the system's package manager puts PKCS#11 modules (globs; matched after resolving symlinks).
+SYSTEM_MODULE_DIRS = (
+    "/usr/lib/softhsm", "/usr/lib/*/softhsm", "/usr/lib64/softhsm", "/usr/local/lib/softhsm",
+    "/usr/lib/pkcs11", "/usr/lib/*/pkcs11", "/usr/lib64/pkcs11", "/usr/local/lib/pkcs11",
+    "/opt/homebrew/lib/softhsm", "/opt/homebrew/lib/pkcs11",
+)
 
 
 @dataclass(frozen=True)
@@ -126,23 +144,89 @@ def stored_pin(keychain_account: str) -> str | None:
         return None
 
 
+# ------------------------------------------------------------ which modules may be loaded
+def _real(path: str | Path) -> Path:
+    return Path(os.path.realpath(Path(path).expanduser()))
+
+
+def _system_dirs() -> list[Path]:
+    return [_real(found) for pattern in SYSTEM_MODULE_DIRS for found in glob.glob(pattern) if os.path.isdir(found)]
+
+
+def trusted_modules_file() -> Path:
+    """The administrator's trusted modules on this machine, one absolute path a line (never in a data folder)."""
+    return paths.config_dir() / TRUSTED_MODULES_FILENAME
+
+
+def _named_by_administrator() -> set[Path]:
+    named = {_real(p) for p in os.environ.get(MODULE_VARIABLE, "").split(os.pathsep) if p.strip()}
+    listing = trusted_modules_file()
+    try:
+        info = listing.stat()
+        owner = os.geteuid() if hasattr(os, "geteuid") else info.st_uid
+        if info.st_uid == owner and not info.st_mode & 0o022:  # a list others can write trusts nothing
+            named |= {_real(line.strip()) for line in listing.read_text("utf-8").splitlines()
+                      if line.strip() and not line.lstrip().startswith("#")}
+    except (OSError, UnicodeDecodeError):
+        pass
+    return named
+
+
+def is_trusted_module(module: str) -> bool:
+    """Whether this machine allows loading ``module``: a system module folder, or named by its administrator."""
+    real = _real(module)
+    return real in _named_by_administrator() or any(real.is_relative_to(folder) for folder in _system_dirs())
+
+
+def trusted_module(module: str) -> str:
+    """``module``'s real path if it may be loaded; otherwise refused (one line) and never loaded."""
+    if not is_trusted_module(module):
+        raise HsmModuleUntrusted(
+            f"refusing to load the PKCS#11 module {module} named in the data folder's keys/{POINTER_FILENAME}: "
+            f"it is not in the system's PKCS#11 module folders and this machine's administrator has not named it; "
+            f"if you trust it, set {MODULE_VARIABLE}={module}"
+        )
+    return str(_real(module))
+
+
+def remember_module(module: str) -> None:
+    """Record a module the administrator named (``move-to-hsm --module``) as trusted on this machine."""
+    if is_trusted_module(module):
+        return
+    listing = trusted_modules_file()
+    try:
+        kept = listing.read_text("utf-8") if listing.exists() else ""
+        kept = kept if not kept or kept.endswith("\n") else kept + "\n"
+        paths.atomic_write(listing, (kept + str(_real(module)) + "\n").encode("utf-8"))
+    except (OSError, UnicodeDecodeError):
+        raise HsmUnavailable(
+            f"cannot record {module} as trusted in {listing}; set {MODULE_VARIABLE}={module} and try again"
+        ) from None
+
+
 # ------------------------------------------------------------ the library
 _libraries: dict[str, Any] = {}
 
 
-def _library(module: str) -> Any:
-    """Load a PKCS#11 module once per process (C_Initialize is process-wide)."""
+def _library(module: str, named_here: bool = False) -> Any:
+    """Load a PKCS#11 module once per process (C_Initialize is process-wide).
+
+    ``named_here``: the person running this command named ``module`` themselves
+    (``move-to-hsm --module``); otherwise it comes from the data folder and must
+    be trusted on this machine first (:func:`trusted_module`).
+    """
     import pkcs11
 
-    if module in _libraries:
-        return _libraries[module]
-    if not Path(module).is_file():
+    real = str(_real(module)) if named_here else trusted_module(module)
+    if real in _libraries:
+        return _libraries[real]
+    if not Path(real).is_file():
         raise HsmUnavailable(f"the PKCS#11 module {module} is not there; install the HSM's library or fix the path")
     try:
-        lib = pkcs11.lib(module)
+        lib = pkcs11.lib(real)
     except (pkcs11.PKCS11Error, OSError):
         raise HsmUnavailable(f"{module} could not be loaded as a PKCS#11 module") from None
-    _libraries[module] = lib
+    _libraries[real] = lib
     return lib
 
 
@@ -180,11 +264,13 @@ class Pkcs11RootStore(RootStore):
     priority = 40
     in_hardware = True
 
-    def __init__(self, keys_dir: Path, keychain_account: str, location: HsmLocation, pin: str | None = None) -> None:
+    def __init__(self, keys_dir: Path, keychain_account: str, location: HsmLocation, pin: str | None = None,
+                 module_named_here: bool = False) -> None:
         self.keys_dir = keys_dir
         self.keychain_account = keychain_account
         self.location = location
         self._pin = pin
+        self._module_named_here = module_named_here  # given by this command's caller, not read from the data folder
         self._session: Any = None
 
     # ---- session -------------------------------------------------------
@@ -203,7 +289,7 @@ class Pkcs11RootStore(RootStore):
         if self._session is not None:
             return self._session
         loc = self.location
-        lib = _library(loc.module)
+        lib = _library(loc.module, named_here=self._module_named_here)
         pin = self._pin if self._pin is not None else stored_pin(self.keychain_account)
         if pin is None:
             raise HsmUnavailable(

@@ -37,15 +37,16 @@ def rewrap_below(vault: Vault, tx: Connection, version: int, fresh_identity_keys
     Returns how many templates were resealed.
     """
     new_keys: dict[str, tuple[bytes, bytes]] = {}  # identity id -> (old key, new key)
-    for identity_id, old_version, wrapped in tx.execute("SELECT id, key_version, wrapped_key FROM identities").fetchall():
-        key = vault.unwrap_secret("identity", identity_id, old_version, wrapped)
+    rows = tx.execute("SELECT id, name, key_version, wrapped_key FROM identities").fetchall()
+    for identity_id, name, old_version, wrapped in rows:
+        key = vault.unwrap_identity_key(identity_id, name, old_version, wrapped)
         generation = "key_generation"
         if fresh_identity_keys:
             new_keys[identity_id] = (key, material.random_key())
             key, generation = new_keys[identity_id][1], str(version)
         tx.execute(
             f"UPDATE identities SET key_version = ?, key_generation = {generation}, wrapped_key = ? WHERE id = ?",
-            (version, vault.wrap_secret("identity", identity_id, version, key), identity_id),
+            (version, vault.wrap_identity_key(identity_id, name, version, key), identity_id),
         )
         checkpoint("rewrap.identity")
     resealed = _reseal_templates(tx, new_keys, version) if fresh_identity_keys else 0

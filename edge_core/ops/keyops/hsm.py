@@ -15,7 +15,9 @@ from dataclasses import replace
 from edge_core.errors import HsmUnavailable, KeyHierarchyError, RootStoreFixed, UsageError
 from edge_core.keys.roots import store_for_software_root
 from edge_core.keys.roots.keychain import KeychainRootStore
-from edge_core.keys.roots.pkcs11 import PIN_VARIABLE, HsmLocation, Pkcs11RootStore, default_key_label, forget_pin, keep_pin
+from edge_core.keys.roots.pkcs11 import (
+    PIN_VARIABLE, HsmLocation, Pkcs11RootStore, default_key_label, forget_pin, keep_pin, remember_module,
+)
 from edge_core.ops.keyops.rootswitch import replace_root
 from edge_core.ops.results import RootChange
 from edge_core.vault.store import Vault
@@ -39,8 +41,12 @@ def move_root_to_hsm(vault: Vault, module: str, token: str, key_label: str | Non
             raise UsageError(f"the {what} must be 1 to 64 printable ASCII characters")
     if not pin:
         raise UsageError("the HSM PIN is empty")
-    target = Pkcs11RootStore(vault.layout.keys_dir, account, HsmLocation(str(module), token, label), pin=pin)
+    target = Pkcs11RootStore(vault.layout.keys_dir, account, HsmLocation(str(module), token, label), pin=pin,
+                             module_named_here=True)
     target.session()  # module, token and PIN are proven before anything changes
+    # The person named this module here: later opens load it only because this machine says so, never
+    # because the data folder's hsm.json does (a module outside the system's folders is recorded as trusted).
+    remember_module(str(module))
     if os.environ.get(PIN_VARIABLE) != pin:
         if not KeychainRootStore(account=account).available():
             target.close()

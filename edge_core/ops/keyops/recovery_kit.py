@@ -16,16 +16,19 @@ import base64
 import hashlib
 import json
 import os
+import socket
 from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+from zxcvbn import zxcvbn
 
 from edge_core.audit import chain as audit
 from edge_core.errors import (
-    KeyHierarchyError, RecoveryKitInvalid, RootKitUnavailable, UsageError, WrongPassphrase, WrongRootKey,
+    KeyHierarchyError, RecoveryKitInvalid, RootKitUnavailable, UsageError, WeakPassphrase, WrongPassphrase,
+    WrongRootKey,
 )
 from edge_core.keys import lockdown, material
 from edge_core.keys.keystore import KeyStore, now_iso
@@ -34,6 +37,7 @@ from edge_core.keys.roots.pkcs11 import HsmLocation
 from edge_core.ops.results import KitExport
 from edge_core.support.canonical import canonical_json
 from edge_core.support.exports import write_new_file
+from edge_core.support.inputs import read_regular
 from edge_core.support.locking import key_lock
 from edge_core.vault.layout import Layout
 from edge_core.vault.store import Vault
@@ -41,6 +45,13 @@ from edge_core.vault.store import Vault
 KIT_FORMAT = "faceseal-recovery-kit"
 KIT_VERSION = 1
 MIN_PASSPHRASE = 10
+#: The lowest zxcvbn score (0-4) a kit passphrase may have: 3 is "safely unguessable" (about 10^8 guesses and up).
+MIN_SCORE = 3
+ZXCVBN_MAX_LENGTH = 256
+#: A kit is about 1 KiB; anything larger (or not a regular file) is refused before it is read.
+MAX_KIT_BYTES = 64 * 1024
+"""A kit is about one kilobyte; a device, a pipe or anything larger is refused before it is read."""
+CONTEXT_WORDS = ("faceseal", "face", "seal", "recovery", "kit", "passphrase", "root", "key", "backup")
 KDF_DEFAULTS = {"name": "argon2id", "memory_kib": 65536, "iterations": 3, "lanes": 4}
 #: What a kit may ask of the KDF: an edited kit must not make restore eat the machine.
 KDF_LIMITS = {"memory_kib": (8192, 1048576), "iterations": (1, 16), "lanes": (1, 16)}
@@ -56,10 +67,36 @@ def _checksum(doc: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json({k: v for k, v in doc.items() if k != "checksum"})).hexdigest()
 
 
-def seal_root(root: SoftwareRootKey, passphrase: str) -> dict[str, Any]:
-    """The kit document for ``root``."""
+def _context_words() -> list[str]:
+    """Words an attacker tries first against this kit: the product's, the user's and the machine's names."""
+    words = list(CONTEXT_WORDS)
+    for value in (os.environ.get("USER"), os.environ.get("LOGNAME"), socket.gethostname()):
+        if value:
+            words.append(value)
+    return words
+
+
+def check_passphrase(passphrase: str) -> None:
+    """Refuse a passphrase that is short or easy to guess (zxcvbn score below ``MIN_SCORE``).
+
+    The one rule for every front end; the message gives zxcvbn's hint and never repeats the passphrase.
+    """
     if len(passphrase) < MIN_PASSPHRASE:
         raise UsageError(f"a recovery kit passphrase needs at least {MIN_PASSPHRASE} characters")
+    estimate = zxcvbn(passphrase[:ZXCVBN_MAX_LENGTH], user_inputs=_context_words(), max_length=ZXCVBN_MAX_LENGTH)
+    if estimate["score"] >= MIN_SCORE:
+        return
+    feedback = estimate.get("feedback") or {}
+    hint = " ".join(part for part in [feedback.get("warning") or "", *(feedback.get("suggestions") or [])] if part)
+    raise WeakPassphrase(
+        f"this recovery kit passphrase is too easy to guess (strength {estimate['score']} of 4, at least "
+        f"{MIN_SCORE} needed)" + (f": {hint}" if hint else "; use several uncommon words")
+    )
+
+
+def seal_root(root: SoftwareRootKey, passphrase: str) -> dict[str, Any]:
+    """The kit document for ``root``; a weak passphrase is refused before anything is derived."""
+    check_passphrase(passphrase)
     kdf = {**KDF_DEFAULTS, "salt": base64.b64encode(os.urandom(16)).decode()}
     header = {"format": KIT_FORMAT, "version": KIT_VERSION, "created_at": now_iso(), "kid": root.kid,
               "fingerprint": root.fingerprint, "kdf": kdf, "cipher": "aes-256-gcm"}
@@ -73,9 +110,7 @@ def seal_root(root: SoftwareRootKey, passphrase: str) -> dict[str, Any]:
 def open_kit(path: Path, passphrase: str) -> SoftwareRootKey:
     """The root inside the kit at ``path``; an edited kit and a wrong passphrase each say so."""
     try:
-        doc = json.loads(path.read_bytes())
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
+        doc = json.loads(read_regular(path, MAX_KIT_BYTES, RecoveryKitInvalid, "a FaceSeal recovery kit"))
     except (ValueError, OSError):
         raise RecoveryKitInvalid(f"{path} is not a FaceSeal recovery kit (not JSON)") from None
     edited = RecoveryKitInvalid(f"the recovery kit {path} was edited or damaged; nothing was restored")

@@ -36,11 +36,13 @@ def _outbox_events(conn) -> int:
 
 
 def reset(vault: Vault, keep_audit: bool = False, keep_outbox: bool = False, keep_device_key: bool = False,
-          keep_secrets: Iterable[str] = ()) -> Reset:
+          keep_secrets: Iterable[str] = (), keep_meta: Iterable[str] = ()) -> Reset:
     """Delete everything but what is kept; the old root and every old key are destroyed.
 
     ``keep_secrets`` names sealed secrets that are standing decisions rather
-    than data (the policy's MAC key): they move into the new vault.
+    than data (the policy's MAC key): they move into the new vault, and so do
+    the ``meta`` values named by ``keep_meta`` (the policy's version and hash).
+    The new log's head is signed in the transaction that starts it.
     ``vault`` is closed afterwards; open the vault again to use the fresh one.
     """
     layout = vault.layout
@@ -54,8 +56,11 @@ def reset(vault: Vault, keep_audit: bool = False, keep_outbox: bool = False, kee
             "outbox_events_deleted": 0 if keep_outbox else _outbox_events(old),
         }
         kept_secrets = {name: vault.get_secret(name) for name in keep_secrets}
+        kept_meta = {name: get_meta(old, name) for name in keep_meta}
         if keep_device_key:
             kept_secrets[device.SECRET_NAME] = vault.get_secret(device.SECRET_NAME)
+        if kept_secrets.get(device.SECRET_NAME) is None:
+            kept_secrets[device.SECRET_NAME] = device.new_seed()  # made now: it signs the new log's head
         store = vault.root_store
         new_root = store.generate() if store.mutable else vault.root
         keys = UnlockedKeys(database=material.random_key(), vault={1: material.random_key()})
@@ -68,6 +73,9 @@ def reset(vault: Vault, keep_audit: bool = False, keep_outbox: bool = False, kee
             schema.migrate(staged)
             with transaction(staged) as tx:
                 set_meta(tx, "vault_version", "1")
+                for name, value in kept_meta.items():
+                    if value is not None:
+                        set_meta(tx, name, value)
                 secrets = {INBOX_SECRET: inbox_private, **{n: v for n, v in kept_secrets.items() if v is not None}}
                 for name, value in secrets.items():
                     tx.execute("INSERT INTO secrets(name, key_version, wrapped) VALUES (?,?,?)",
@@ -83,6 +91,7 @@ def reset(vault: Vault, keep_audit: bool = False, keep_outbox: bool = False, kee
                 audit.append(tx, "vault_reset", root_store=store.name, root_fingerprint=new_root.fingerprint,
                              kept_audit=keep_audit, kept_outbox=keep_outbox, kept_device_key=keep_device_key,
                              **{k: v for k, v in counts.items()})
+                device.record_signed_head(tx, kept_secrets[device.SECRET_NAME])
             staged.execute("PRAGMA journal_mode = DELETE").fetchone()  # one self-contained file to rename
         finally:
             staged.close()

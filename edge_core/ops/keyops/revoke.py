@@ -1,27 +1,55 @@
 """The kill switch: destroy the root where it lives, so nothing sealed under it opens any more.
 
-Order: the event is audited while the vault still opens; the revocation is
-recorded in the key store (from then on every open fails with "root key
-revoked", even if a later step is interrupted: the next open finishes it);
-every FaceSeal process is told to drop its keys; then the root is destroyed
-in every store that holds one. Only a recovery kit brings a software root back.
+Order: the event is audited in the chain while the vault still opens; the
+revocation is recorded in the key store (from then on every open fails with
+"root key revoked", even if a later step is interrupted: the next open
+finishes it); every FaceSeal process is told to drop its keys; then the root
+is destroyed in every store that holds one. Only a recovery kit brings a
+software root back.
+
+A full disk never saves the root. The kill switch needs only the key store
+and the root's store, not the database: when the database cannot be opened or
+cannot take the event (disk full), the root is destroyed all the same, a step
+the disk refused is tried again once the root's own file has been freed, and
+the event goes to the sealed audit inbox, which joins the chain at the next
+successful open (after a revocation, that is after a restore).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from edge_core.audit import chain as audit
-from edge_core.ops.results import Revocation
-from edge_core.vault.store import Vault
-from edge_core.errors import RootStoreFixed
-from edge_core.support.faults import checkpoint
-from edge_core.keys import lockdown
+from edge_core.audit import inbox as audit_inbox
+from edge_core.errors import RootStoreFixed, is_disk_full
+from edge_core.keys import lockdown, roots
 from edge_core.keys.keystore import KeyStore, now_iso
+from edge_core.keys.roots import RootKey, RootStore
 from edge_core.keys.roots.pkcs11 import forget_pin
-from edge_core.support.locking import key_lock
 from edge_core.ops.keyops.recover import destroy_every_root
+from edge_core.ops.results import Revocation
+from edge_core.support.faults import checkpoint
+from edge_core.support.locking import key_lock
+from edge_core.vault.layout import Layout
+from edge_core.vault.store import Vault, usable_keystore
 
 NO_KIT_WARNING = ("no recovery kit of this root was ever exported: once revoked, the data "
                   "can never be opened again")
+AUDIT_DEFERRED = ("the disk is full, so the revocation's audit event waits in the sealed audit inbox; "
+                  "it joins the audit log if the data is ever opened again")
+AUDIT_LOST = "the disk is full: the revocation could not be written to the audit log"
+NOT_RECORDED = ("the disk is full: the root was destroyed, but the revocation could not be noted in the "
+                "key store, so opening the data will say the root key is missing")
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the kill switch would destroy, read without opening the database."""
+
+    fingerprint: str
+    where: str
+    kit_covers_root: bool
 
 
 def kit_covers_root(vault: Vault) -> bool:
@@ -30,26 +58,92 @@ def kit_covers_root(vault: Vault) -> bool:
     return kit is not None and kit.get("kid") == vault.root.kid
 
 
-def revoke_root_key(vault: Vault) -> Revocation:
-    """Destroy the root everywhere and drop every key from memory; ``vault`` is closed afterwards."""
-    layout = vault.layout
+def _current_root(layout: Layout) -> tuple[KeyStore, RootStore, RootKey]:
+    """The key store and the root that opens it, without the database (a revoked root is refused)."""
+    ks = usable_keystore(layout)
+    store, root = roots.find_root(layout.keys_dir, layout.keychain_account)
+    ks.unlock(root)  # proves it is this data's root before anything is destroyed
+    return ks, store, root
+
+
+def target(layout: Layout) -> Target:
+    """The root the kill switch would destroy, where it lives, and whether a kit covers it."""
+    ks, store, root = _current_root(layout)
+    try:
+        kit = ks.recovery_kit is not None and ks.recovery_kit.get("kid") == root.kid
+        return Target(root.fingerprint, store.describe(), kit)
+    finally:
+        store.close()
+
+
+def _disk_full_tolerated(step: Callable[[], None]) -> bool:
+    """Run ``step``; ``False`` if the disk was full (anything else is raised)."""
+    try:
+        step()
+    except Exception as error:
+        if not is_disk_full(error):
+            raise
+        return False
+    return True
+
+
+def revoke_root_key(layout: Layout, vault: Vault | None = None) -> Revocation:
+    """Destroy the root everywhere and drop every key from memory; ``vault`` (if any) is closed afterwards.
+
+    ``vault`` is the open vault, whose chain takes the audit event; without one
+    (the database would not open: disk full) the event goes to the sealed inbox.
+    """
     with key_lock(layout.keys_dir, exclusive=True):
-        vault.reload_keys()
-        store, root = vault.root_store, vault.root
-        if not store.mutable:
-            raise RootStoreFixed("the root comes from FACESEAL_ROOT_KEY, which FaceSeal cannot destroy; "
-                                 "unset the variable and forget the key to revoke it")
-        kit = kit_covers_root(vault)
-        with vault.writing() as tx:
-            audit.append(tx, "root_revoked", root_store=store.name, root_fingerprint=root.fingerprint,
-                         recovery_kit_exported=kit)
-        ks = KeyStore.load(layout.keystore)
-        ks.revoked = {"kid": root.kid, "fingerprint": root.fingerprint, "revoked_at": now_iso()}
-        ks.save(layout.keystore)
-        checkpoint("revoke.recorded")
-        lockdown.mark(layout.keys_dir, lockdown.REVOKED)
-        vault.close()
-        destroyed = destroy_every_root(layout)
+        if vault is not None:
+            vault.reload_keys()
+            store, root = vault.root_store, vault.root
+            ks = KeyStore.load(layout.keystore)
+        else:
+            ks, store, root = _current_root(layout)
+        try:
+            if not store.mutable:
+                raise RootStoreFixed("the root comes from FACESEAL_ROOT_KEY, which FaceSeal cannot destroy; "
+                                     "unset the variable and forget the key to revoke it")
+            kit = ks.recovery_kit is not None and ks.recovery_kit.get("kid") == root.kid
+            event = {"root_store": store.name, "root_fingerprint": root.fingerprint, "recovery_kit_exported": kit}
+            audited = False
+            if vault is not None:
+                def write_event() -> None:
+                    with vault.writing() as tx:
+                        audit.append(tx, "root_revoked", **event)
+                audited = _disk_full_tolerated(write_event)
+
+            def record() -> None:
+                current = KeyStore.load(layout.keystore)
+                current.revoked = {"kid": root.kid, "fingerprint": root.fingerprint, "revoked_at": now_iso()}
+                current.save(layout.keystore)
+
+            recorded = _disk_full_tolerated(record)
+            checkpoint("revoke.recorded")
+            marked = _disk_full_tolerated(lambda: lockdown.mark(layout.keys_dir, lockdown.REVOKED))
+        finally:
+            if vault is not None:
+                vault.close()
+            else:
+                store.close()
+        destroyed = destroy_every_root(layout)  # frees the root's own file: a full disk may take a step now
         checkpoint("revoke.destroyed")
+        if not recorded:
+            recorded = _disk_full_tolerated(record)
+        if not audited:
+            audited = audit_inbox.record(layout.home, ks.audit_inbox_public_key, "disk_full", kind="root_revoked",
+                                         details=event)
+            deferred = audited
+        else:
+            deferred = False
+        if not marked:
+            _disk_full_tolerated(lambda: lockdown.mark(layout.keys_dir, lockdown.REVOKED))
         forget_pin(layout.keychain_account)
-    return Revocation(root.fingerprint, destroyed, kit, None if kit else NO_KIT_WARNING)
+    notes = [] if kit else [NO_KIT_WARNING]
+    if not recorded:
+        notes.append(NOT_RECORDED)
+    if deferred:
+        notes.append(AUDIT_DEFERRED)
+    elif not audited:
+        notes.append(AUDIT_LOST)
+    return Revocation(root.fingerprint, destroyed, kit, "; ".join(notes) or None)
