@@ -29,16 +29,24 @@ from typing import Any
 
 import numpy as np
 
+from app.preferences import CaptureSettings
+from app.workers import Cancelled, Reporter
 from edge_core.biometrics import (
-    Camera, Face, Frame, ImageFiles, Pipeline, Reason, VideoFile, collect_samples, load_pack, read_image,
+    Camera,
+    Face,
+    Frame,
+    ImageFiles,
+    Pipeline,
+    Reason,
+    VideoFile,
+    collect_samples,
+    load_pack,
+    read_image,
 )
 from edge_core.biometrics.errors import CameraUnavailable, NoFaceFound
 from edge_core.liveness import LivenessResult
 from edge_core.liveness.check import check_liveness
 from edge_core.ops import Source
-
-from app.preferences import CaptureSettings
-from app.workers import Cancelled, Reporter
 
 STAND_IN_FPS = 25.0
 """Pace of a video file standing in for a camera: real time, as a camera would deliver it."""

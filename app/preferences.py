@@ -13,8 +13,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
-from edge_core.support import paths
 from edge_core.biometrics import default_pack_name
+from edge_core.support import paths
+
 
 @dataclass(frozen=True)
 class CaptureSettings:

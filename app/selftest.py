@@ -36,8 +36,8 @@ from typing import Any
 import numpy as np
 
 from edge_core import __version__
-from edge_core.support import paths
 from edge_core.errors import FaceSealError
+from edge_core.support import paths
 
 from .display import has_display
 
@@ -124,8 +124,8 @@ def _check_vault(home: Path) -> dict[str, Any]:
 
 
 def _check_models() -> dict[str, Any]:
-    from edge_core.biometrics import synthetic_face as selftest_face
     from edge_core.biometrics import default_pack_name, load_pack, pack_info, read_image
+    from edge_core.biometrics import synthetic_face as selftest_face
 
     info = pack_info(default_pack_name())
     if not info.installed:

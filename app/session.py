@@ -22,11 +22,10 @@ from typing import TYPE_CHECKING, TypeVar
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from edge_core import ops
-from edge_core.errors import FaceSealError, RootKeyMissing, RootKeyRevoked, VaultLocked, WrongRootKey
-
 from app import workers
 from app.signals import emit
+from edge_core import ops
+from edge_core.errors import FaceSealError, RootKeyMissing, RootKeyRevoked, VaultLocked, WrongRootKey
 
 if TYPE_CHECKING:
     from edge_core.vault.store import Vault

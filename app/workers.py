@@ -19,10 +19,9 @@ import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QSize, QThreadPool, Signal
 from PySide6.QtGui import QImage
 
-from edge_core.support import database
-from edge_core.errors import FaceSealError
-
 from app.signals import emit
+from edge_core.errors import FaceSealError
+from edge_core.support import database
 
 if TYPE_CHECKING:
     from edge_core.liveness import Progress

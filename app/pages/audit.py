@@ -7,14 +7,20 @@ from pathlib import Path
 from PySide6.QtCore import QSortFilterProxyModel, Qt
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLineEdit, QPushButton, QTableView,
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QPushButton,
+    QTableView,
     QVBoxLayout,
 )
 
+from app.pages.base import Context, Page
 from edge_core import ops
 from edge_core.ops.results import AuditCheck, AuditEntry, EvidenceExport
-
-from app.pages.base import Context, Page
 
 COLUMNS = ("#", "When (UTC)", "Event", "Details")
 ALL_KINDS = "All events"

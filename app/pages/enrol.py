@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
-    QCheckBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QStackedWidget, QVBoxLayout,
+    QCheckBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QStackedWidget,
+    QVBoxLayout,
     QWidget,
 )
 
-from edge_core import ops
-from edge_core.biometrics import pack_info
-from edge_core.errors import IdentityExists
-from edge_core.ops.results import Enrolment
-
 from app.capture import capture_samples, source_of
+from app.pages.base import Context, Page
 from app.widgets import packed
 from app.widgets.capture_view import CaptureView
 from app.widgets.source import SourcePicker
 from app.workers import Reporter, Task, describe
-from app.pages.base import Context, Page
+from edge_core import ops
+from edge_core.biometrics import pack_info
+from edge_core.errors import IdentityExists
+from edge_core.ops.results import Enrolment
 
 DEFAULT_SAMPLES = 5
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
-from edge_core import ops
-from edge_core.biometrics import pack_info
-from edge_core.ops.results import Status
-
 from app.capture import open_camera
+from app.pages.base import Context, Page
 from app.session import State
 from app.widgets import packed
 from app.workers import describe
-from app.pages.base import Context, Page
+from edge_core import ops
+from edge_core.biometrics import pack_info
+from edge_core.ops.results import Status
 
 
 def rotation_text(status: Status) -> str:

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
 )
 
+from app.pages.base import Context, Page
+from app.widgets.confirm import ConfirmDialog
 from edge_core import ops
 from edge_core.ops.results import Deletion, IdentitySummary
-
-from app.widgets.confirm import ConfirmDialog
-from app.pages.base import Context, Page
 
 COLUMNS = ("Name", "Enrolled", "Samples", "Model pack")
 

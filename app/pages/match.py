@@ -10,15 +10,21 @@ lockout, the liveness rule and the audit log exactly as for the CLI.
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
-    QButtonGroup, QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QRadioButton, QVBoxLayout, QWidget,
+    QButtonGroup,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
 )
-
-from edge_core import ops
-from edge_core.biometrics import pack_info
-from edge_core.ops import Probe, Source
 
 from app import verdict
 from app.capture import SourceChoice, capture_samples, liveness_session, probe_photo, source_of
+from app.pages.base import Context, Page
+from app.pages.enrol import pack_problem
 from app.preferences import CaptureSettings
 from app.session import Session
 from app.verdict import Verdict
@@ -26,8 +32,9 @@ from app.widgets.capture_view import CaptureView
 from app.widgets.challenge_prompt import ChallengePrompt
 from app.widgets.source import SourcePicker
 from app.workers import Reporter, Task
-from app.pages.base import Context, Page
-from app.pages.enrol import pack_problem
+from edge_core import ops
+from edge_core.biometrics import pack_info
+from edge_core.ops import Probe, Source
 
 
 def capture_probe(session: Session, choice: SourceChoice, settings: CaptureSettings, name: str | None,

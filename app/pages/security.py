@@ -15,19 +15,27 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFileDialog, QGridLayout, QGroupBox, QLabel, QLineEdit, QPushButton,
-    QScrollArea, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
 )
 
+from app.pages.base import Context, Page
+from app.widgets.confirm import ConfirmDialog
+from app.widgets.progress import WorkProgress
+from app.workers import Task, describe
 from edge_core import ops
 from edge_core.errors import InvalidKeyMaterial, UsageError
 from edge_core.keys.material import parse_key
 from edge_core.ops.results import Reset, Result, Rotation, Status
-
-from app.widgets.confirm import ConfirmDialog
-from app.widgets.progress import WorkProgress
-from app.workers import Task, describe
-from app.pages.base import Context, Page
 
 if TYPE_CHECKING:
     from edge_core.vault.store import Vault

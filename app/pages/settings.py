@@ -5,20 +5,26 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtWidgets import (
-    QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QLabel, QPushButton, QSpinBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QPushButton,
+    QSpinBox,
     QVBoxLayout,
 )
 
-from edge_core import ops
-from edge_core.biometrics import PackInfo, install_pack, list_packs, pack_info
-from edge_core.ops.results import ThresholdReport
-
+from app.pages.base import Context, Page
 from app.widgets import packed
 from app.widgets.confirm import ConfirmDialog
 from app.widgets.progress import WorkProgress
 from app.widgets.source import VIDEO_FILTER
 from app.workers import Task
-from app.pages.base import Context, Page
+from edge_core import ops
+from edge_core.biometrics import PackInfo, install_pack, list_packs, pack_info
+from edge_core.ops.results import ThresholdReport
 
 
 class SettingsPage(Page):

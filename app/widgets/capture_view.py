@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QProgressBar, QVBoxLayout, QWidget
 
-from app.workers import Task
 from app.widgets.preview import Preview
+from app.workers import Task
 
 
 class CaptureView(QWidget):

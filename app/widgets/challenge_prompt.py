@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
-from edge_core.liveness import Progress
-
-from app.workers import Task
 from app.widgets.progress_ring import ProgressRing
+from app.workers import Task
+from edge_core.liveness import Progress
 
 
 class ChallengePrompt(QWidget):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -34,7 +34,14 @@ from edge_core import ops
 from edge_core.adminapi import token as tokens
 from edge_core.biometrics import pack_info
 from edge_core.errors import (
-    DataError, DiskFull, FaceSealError, KeyHierarchyError, UnknownIdentity, UsageError, disk_full, is_disk_full,
+    DataError,
+    DiskFull,
+    FaceSealError,
+    KeyHierarchyError,
+    UnknownIdentity,
+    UsageError,
+    disk_full,
+    is_disk_full,
 )
 from edge_core.ops import Probe, Source
 from edge_core.support import database

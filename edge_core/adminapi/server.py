@@ -6,11 +6,11 @@ import ipaddress
 import sys
 
 from edge_core import ops
-from edge_core.support import paths
-from edge_core.errors import UsageError
 from edge_core.adminapi.app import create_app
 from edge_core.adminapi.token import ensure as ensure_token
 from edge_core.adminapi.token import token_path
+from edge_core.errors import UsageError
+from edge_core.support import paths
 
 
 def check_loopback(host: str) -> str:

@@ -16,8 +16,8 @@ import re
 import secrets
 from pathlib import Path
 
-from edge_core.support import paths
 from edge_core.keys import material
+from edge_core.support import paths
 
 FILENAME = "edge_token"
 TOKEN_BYTES = 32

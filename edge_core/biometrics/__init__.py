@@ -15,7 +15,16 @@ Heavy libraries (onnxruntime sessions, insightface) load only when a pack is
 loaded, so listing or installing packs stays quick.
 """
 
-from edge_core.biometrics.capture import Camera, Enrolment, Frame, ImageFiles, Rejection, VideoFile, collect_samples, read_image
+from edge_core.biometrics.capture import (
+    Camera,
+    Enrolment,
+    Frame,
+    ImageFiles,
+    Rejection,
+    VideoFile,
+    collect_samples,
+    read_image,
+)
 from edge_core.biometrics.detectors import Face
 from edge_core.biometrics.packs import PackInfo, default_pack_name, install_pack, list_packs, load_pack, pack_info
 from edge_core.biometrics.pipeline import Pipeline

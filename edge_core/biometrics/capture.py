@@ -19,7 +19,11 @@ import cv2
 import numpy as np
 
 from edge_core.biometrics.errors import (
-    CameraIndexInvalid, CameraUnavailable, ImageUnreadable, NotEnoughSamples, VideoUnreadable,
+    CameraIndexInvalid,
+    CameraUnavailable,
+    ImageUnreadable,
+    NotEnoughSamples,
+    VideoUnreadable,
 )
 from edge_core.biometrics.pipeline import Pipeline
 from edge_core.biometrics.quality import QualityGates, Reason

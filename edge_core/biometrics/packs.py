@@ -33,10 +33,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from edge_core.support.paths import ensure_private_dir, fsync_dir, models_dir
-
-from edge_core.biometrics.errors import ManifestError, ModelIntegrityError, PackNotInstalled, PackSourceError, UnknownPack
+from edge_core.biometrics.errors import (
+    ManifestError,
+    ModelIntegrityError,
+    PackNotInstalled,
+    PackSourceError,
+    UnknownPack,
+)
 from edge_core.biometrics.pipeline import Pipeline
+from edge_core.support.paths import ensure_private_dir, fsync_dir, models_dir
 
 _ROOT = Path(getattr(sys, "_MEIPASS", None) or Path(__file__).resolve().parents[2])
 """The repository root, or the unpacked data folder of a PyInstaller bundle (``sys._MEIPASS``)."""

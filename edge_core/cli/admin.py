@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from edge_core import ops
 from edge_core.cli.framework import Commands, Reply, answer, with_vault

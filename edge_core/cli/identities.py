@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import argparse
+from typing import TYPE_CHECKING
 
 from edge_core import ops
 from edge_core.biometrics import default_pack_name, pack_info

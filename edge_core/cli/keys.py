@@ -7,11 +7,10 @@ the command line's words, never part of an error message.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from edge_core import ops
 from edge_core.cli.framework import Commands, Reply, answer, with_vault

@@ -10,14 +10,21 @@ cases decide (:mod:`edge_core.ops.identities`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from edge_core import ops
-from edge_core.biometrics import Camera, ImageFiles, VideoFile, collect_samples, default_pack_name, load_pack, read_image
+from edge_core.biometrics import (
+    Camera,
+    ImageFiles,
+    VideoFile,
+    collect_samples,
+    default_pack_name,
+    load_pack,
+    read_image,
+)
 from edge_core.errors import PolicyViolation, UsageError
 from edge_core.liveness import Progress
 from edge_core.liveness.check import check_liveness

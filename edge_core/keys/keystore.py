@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from edge_core.support import paths
 from edge_core.errors import DataDirUnreadable, WrongRootKey
 from edge_core.keys.roots import RootKey
+from edge_core.support import paths
 
 FILENAME = "keystore.json"
 FORMAT = 1

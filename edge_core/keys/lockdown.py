@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edge_core.support import paths
 from edge_core.errors import RootKeyRevoked, VaultLocked
+from edge_core.support import paths
 
 FILENAME = "lockdown"
 LOCKED = "locked"

@@ -39,7 +39,6 @@ from typing import Protocol
 import numpy as np
 
 from edge_core.biometrics import Face
-
 from edge_core.liveness.pose import parallax, plane_motion
 from edge_core.liveness.result import Refusal
 from edge_core.liveness.tracking import TrackPoint

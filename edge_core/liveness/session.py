@@ -26,7 +26,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
 from edge_core.biometrics import Frame, Pipeline, QualityGates
-
 from edge_core.liveness import passive
 from edge_core.liveness.challenges import Challenge, Targets, Timeline, Timing
 from edge_core.liveness.pose import Pose, PoseChange, change

@@ -21,7 +21,6 @@ import cv2
 import numpy as np
 
 from edge_core.biometrics import Face, Pipeline
-
 from edge_core.liveness.pose import Pose, measure
 from edge_core.liveness.result import Refusal
 

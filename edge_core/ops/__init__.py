@@ -16,13 +16,35 @@ nowhere else, so a rule added here holds in all three front ends at once.
 
 from edge_core.ops.audits import audit_export, audit_list, audit_verify, verify_evidence
 from edge_core.ops.identities import (
-    EXTERNAL_PACK, EXTERNAL_THRESHOLD, Probe, Source, admit, delete_identity, enrol, identify, list_identities,
-    liveness_needed, threshold, threshold_in_force, verify,
+    EXTERNAL_PACK,
+    EXTERNAL_THRESHOLD,
+    Probe,
+    Source,
+    admit,
+    delete_identity,
+    enrol,
+    identify,
+    list_identities,
+    liveness_needed,
+    threshold,
+    threshold_in_force,
+    verify,
 )
 from edge_core.ops.keys import (
-    apply_start_policy, check_exportable, export_recovery_kit, generate_root_key, import_root_key, kit_covers_root,
-    move_root_to_hsm, move_root_to_keychain, reset, restore_recovery_kit, revocation_target, revoke_root_key, rotate,
+    apply_start_policy,
+    check_exportable,
     check_kit_passphrase,
+    export_recovery_kit,
+    generate_root_key,
+    import_root_key,
+    kit_covers_root,
+    move_root_to_hsm,
+    move_root_to_keychain,
+    reset,
+    restore_recovery_kit,
+    revocation_target,
+    revoke_root_key,
+    rotate,
 )
 from edge_core.ops.settings import parse_policy_changes, policy_reset, policy_set, policy_show
 from edge_core.ops.vaults import is_locked, layout_for, lock, open_vault, status, unlock

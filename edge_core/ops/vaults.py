@@ -19,9 +19,9 @@ from pathlib import Path
 from edge_core.audit import chain as audit
 from edge_core.audit import inbox as audit_inbox
 from edge_core.errors import FaceSealError, InterruptedCreationUnproven, RootKeyRevoked, UsageError
-from edge_core.ops.keyops import recover
 from edge_core.keys import lockdown, material, roots
 from edge_core.keys.keystore import KeyStore
+from edge_core.ops.keyops import recover
 from edge_core.ops.results import LockState, PolicyState, RootKeyStatus, Status, TelemetryState, VaultKeyStatus
 from edge_core.policy import rules as policy
 from edge_core.policy import thresholds

@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from edge_core.audit import chain as audit
-from edge_core.support import paths
 from edge_core.errors import PolicyTampered, PolicyViolation
 from edge_core.keys import material
+from edge_core.support import paths
 from edge_core.support.canonical import canonical_json
 from edge_core.support.database import get_meta, set_meta
 from edge_core.telemetry.outbox import Outbox

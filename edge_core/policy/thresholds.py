@@ -9,8 +9,8 @@ by the policy and audited; without a choice, the pack's measured default holds.
 from __future__ import annotations
 
 from edge_core.audit import chain as audit
-from edge_core.vault.store import Vault
 from edge_core.support.database import get_meta, set_meta
+from edge_core.vault.store import Vault
 
 _PREFIX = "threshold:"
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import sqlcipher3
 
-from edge_core.support import paths
 from edge_core.errors import DataDirUnreadable, FaceSealError, disk_full, is_disk_full
+from edge_core.support import paths
 
 Connection = sqlcipher3.Connection
 DatabaseError = sqlcipher3.DatabaseError

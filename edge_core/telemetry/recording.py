@@ -13,7 +13,16 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from edge_core.errors import FaceSealError
-from edge_core.telemetry.events import ErrorKind, Event, KeyRole, Operation, Outcome, error_kind_for, key_rotated, operation
+from edge_core.telemetry.events import (
+    ErrorKind,
+    Event,
+    KeyRole,
+    Operation,
+    Outcome,
+    error_kind_for,
+    key_rotated,
+    operation,
+)
 from edge_core.telemetry.outbox import Outbox
 
 F = TypeVar("F", bound=Callable[..., Any])

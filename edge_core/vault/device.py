@@ -19,8 +19,8 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from edge_core.audit import chain
-from edge_core.errors import AuditTampered
 from edge_core.audit.evidence import SIGNATURE_META, head_problem, key_fingerprint, signed_head
+from edge_core.errors import AuditTampered
 from edge_core.support.database import Connection, get_meta, set_meta
 from edge_core.telemetry.device import DeviceKey
 

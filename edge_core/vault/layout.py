@@ -8,8 +8,8 @@ from pathlib import Path
 
 import platformdirs
 
-from edge_core.support import paths
 from edge_core.keys.keystore import FILENAME as KEYSTORE_FILENAME
+from edge_core.support import paths
 
 
 @dataclass(frozen=True)

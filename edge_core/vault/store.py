@@ -28,8 +28,16 @@ import numpy as np
 from edge_core.audit import chain as audit
 from edge_core.audit import inbox as audit_inbox
 from edge_core.errors import (
-    CorruptBlob, DataDirUnreadable, IdentityExists, IdentityTampered, RootKeyMissing, RootKeyRevoked, UnknownIdentity,
-    UsageError, VaultLocked, WrongRootKey,
+    CorruptBlob,
+    DataDirUnreadable,
+    IdentityExists,
+    IdentityTampered,
+    RootKeyMissing,
+    RootKeyRevoked,
+    UnknownIdentity,
+    UsageError,
+    VaultLocked,
+    WrongRootKey,
 )
 from edge_core.keys import lockdown, material, roots
 from edge_core.keys.keystore import KeyStore, UnlockedKeys, now_iso

@@ -12,8 +12,8 @@ does not load under this pytest), one operation at a time, bounded in count.
 from __future__ import annotations
 
 import schemathesis
-from schemathesis.checks import positive_data_acceptance
 from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import positive_data_acceptance
 
 from tests.adminapi.conftest import Server
 

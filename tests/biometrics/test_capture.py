@@ -14,10 +14,27 @@ import cv2
 import numpy as np
 import pytest
 
-from edge_core.biometrics import Camera, Frame, ImageFiles, QualityGates, Reason, VideoFile, collect_samples, load_pack, read_image
+from edge_core.biometrics import (
+    Camera,
+    Frame,
+    ImageFiles,
+    QualityGates,
+    Reason,
+    VideoFile,
+    collect_samples,
+    load_pack,
+    read_image,
+)
 from edge_core.biometrics.align import template
 from edge_core.biometrics.detectors import Face
-from edge_core.biometrics.errors import CameraUnavailable, ImageUnreadable, MultipleFaces, NoFaceFound, NotEnoughSamples, VideoUnreadable
+from edge_core.biometrics.errors import (
+    CameraUnavailable,
+    ImageUnreadable,
+    MultipleFaces,
+    NoFaceFound,
+    NotEnoughSamples,
+    VideoUnreadable,
+)
 from edge_core.biometrics.quality import head_pose
 from edge_core.errors import FaceSealError
 

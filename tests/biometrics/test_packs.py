@@ -21,7 +21,13 @@ import numpy as np
 import pytest
 
 from edge_core.biometrics import install_pack, list_packs, load_pack, pack_info, read_image
-from edge_core.biometrics.errors import ModelIntegrityError, ModelRuntimeError, PackNotInstalled, PackSourceError, UnknownPack
+from edge_core.biometrics.errors import (
+    ModelIntegrityError,
+    ModelRuntimeError,
+    PackNotInstalled,
+    PackSourceError,
+    UnknownPack,
+)
 from edge_core.biometrics.packs import MANIFEST_PATH, load_manifest
 from edge_core.errors import FaceSealError, ModelError
 

@@ -7,7 +7,6 @@ import shutil
 import subprocess
 import sys
 
-
 from edge_core.keys.keystore import KeyStore
 from edge_core.vault.layout import Layout
 from tests.conftest import REPO, all_verify, cli_fails, cli_json, enrol, keychain_items, run_cli, tree_snapshot

@@ -7,9 +7,9 @@ import stat
 
 import pytest
 
+from edge_core import ops
 from edge_core.errors import InsecureKeyFile, InvalidKeyMaterial, WrongRootKey
 from edge_core.vault.layout import Layout
-from edge_core import ops
 from tests.conftest import keychain_items, run_cli
 
 GOOD_HEX = "11" * 32

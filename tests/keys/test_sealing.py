@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge_core.keys import sealing
 from edge_core.errors import CorruptBlob
+from edge_core.keys import sealing
 
 KEY = bytes(range(32))
 PLAINTEXT = os.urandom(512 * 4)

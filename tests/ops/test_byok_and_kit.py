@@ -15,7 +15,18 @@ from edge_core.errors import InvalidKeyMaterial, PolicyViolation, RecoveryKitInv
 from edge_core.keys import material
 from edge_core.keys.keystore import KeyStore
 from edge_core.vault.layout import Layout
-from tests.conftest import KIT_ENV, KIT_PASSPHRASE, all_verify, cli_fails, cli_json, enrol, keychain_items, run_cli, tree_snapshot
+from tests.conftest import (
+    KIT_ENV,
+    KIT_PASSPHRASE,
+    all_verify,
+    cli_fails,
+    cli_json,
+    enrol,
+    keychain_items,
+    run_cli,
+    tree_snapshot,
+)
+
 
 def test_imported_hex_key_becomes_the_root_and_the_old_one_is_gone(people, isolated):
     enrol(people)

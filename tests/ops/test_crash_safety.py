@@ -19,9 +19,9 @@ import time
 import numpy as np
 import pytest
 
-from edge_core.ops.keyops.common import live_versions
-from edge_core.keys.keystore import KeyStore
 from edge_core import ops
+from edge_core.keys.keystore import KeyStore
+from edge_core.ops.keyops.common import live_versions
 from tests.conftest import REPO, run_cli
 
 PEOPLE = [f"person-{i}" for i in range(5)]

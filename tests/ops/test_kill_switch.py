@@ -7,12 +7,13 @@ import signal
 
 import pytest
 
+from edge_core import ops
 from edge_core.errors import RootKeyRevoked, VaultLocked
 from edge_core.keys.keystore import KeyStore
 from edge_core.vault.layout import Layout
-from edge_core import ops
 from tests.conftest import KIT_ENV, all_verify, cli_fails, cli_json, enrol, keychain_items, run_cli
 from tests.ops.test_crash_safety import assert_no_dead_keys, check_whole, populate, trace
+
 
 def test_revoke_needs_confirmation_and_warns_without_a_kit(people, isolated):
     enrol(people)

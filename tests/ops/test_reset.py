@@ -7,12 +7,12 @@ import json
 import numpy as np
 import pytest
 
-from edge_core.vault import device
+from edge_core import ops
 from edge_core.errors import WrongRootKey
 from edge_core.keys.keystore import KeyStore
 from edge_core.telemetry import events
 from edge_core.telemetry.outbox import Outbox
-from edge_core import ops
+from edge_core.vault import device
 from tests.conftest import keychain_items, probe, run_cli
 
 

@@ -8,13 +8,13 @@ import shutil
 import numpy as np
 import pytest
 
-from edge_core.support import database
 from edge_core import ops
 from edge_core.errors import WrongRootKey
 from edge_core.keys import material, roots
 from edge_core.keys.keystore import KeyStore
-from edge_core.vault.layout import Layout
 from edge_core.keys.sealing import open_blob
+from edge_core.support import database
+from edge_core.vault.layout import Layout
 
 ALICE = np.random.default_rng(1).normal(size=(3, 32)).astype(np.float32)
 BOB = np.random.default_rng(2).normal(size=(2, 32)).astype(np.float32)

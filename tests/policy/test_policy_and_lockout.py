@@ -8,9 +8,9 @@ import time
 import numpy as np
 import pytest
 
-from edge_core.policy import rules as policy
-from edge_core.errors import VerificationLockedOut
 from edge_core import ops
+from edge_core.errors import VerificationLockedOut
+from edge_core.policy import rules as policy
 from tests.conftest import cli_fails, cli_json, enrol, probe
 
 

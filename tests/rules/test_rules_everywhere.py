@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.app.drive import LONG, decide_photo, use_stand_in
-from tests.conftest import cli_json, run_cli
 from tests.app.test_liveness import SEED, head_videos  # noqa: F401  (the fixture: a live head, a still one)
+from tests.conftest import cli_json, run_cli
 from tests.liveness import synthetic
 
 OUTSIDE = "outside the range the policy allows"

@@ -22,10 +22,18 @@ import numpy as np
 import pytest
 
 from edge_core.keys.keystore import KeyStore
-from tests.telemetry.conftest import collector, key  # noqa: F401  (the real collector and a device key)
 from tests.conftest import (
-    KIT_ENV, REPO, cli_fails, cli_json, enrol, run_cli, serve_api, shared_or_skip, tree_snapshot,
+    KIT_ENV,
+    REPO,
+    cli_fails,
+    cli_json,
+    enrol,
+    run_cli,
+    serve_api,
+    shared_or_skip,
+    tree_snapshot,
 )
+from tests.telemetry.conftest import collector, key  # noqa: F401  (the real collector and a device key)
 
 DISK_FULL_EXIT = 6
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edge_core.support import paths
 from edge_core.keys import material
 from edge_core.keys.roots.base import RootKey, RootStore, SoftwareRootKey
+from edge_core.support import paths
 
 FILENAME = "root_key.hex"
 

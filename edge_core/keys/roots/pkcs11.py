@@ -39,11 +39,11 @@ from typing import Any
 import keyring
 import keyring.errors
 
-from edge_core.support import paths
 from edge_core.errors import DataDirUnreadable, HsmModuleUntrusted, HsmPinIncorrect, HsmUnavailable, KeychainUnavailable
-from edge_core.support.faults import checkpoint
 from edge_core.keys import material
 from edge_core.keys.roots.base import RootKey, RootStore
+from edge_core.support import paths
+from edge_core.support.faults import checkpoint
 
 POINTER_FILENAME = "hsm.json"
 PIN_VARIABLE = "FACESEAL_HSM_PIN"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from edge_core.support.database import Connection, set_meta
-from edge_core.support.faults import checkpoint
 from edge_core.keys import material
 from edge_core.keys.keystore import KeyStore, UnlockedKeys
 from edge_core.keys.roots import RootKey, RootStore
 from edge_core.keys.sealing import open_blob, seal
+from edge_core.support.database import Connection, set_meta
+from edge_core.support.faults import checkpoint
 from edge_core.vault.store import Vault
 
 

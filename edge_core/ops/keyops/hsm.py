@@ -12,11 +12,18 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import replace
+
 from edge_core.errors import HsmUnavailable, KeyHierarchyError, RootStoreFixed, UsageError
 from edge_core.keys.roots import store_for_software_root
 from edge_core.keys.roots.keychain import KeychainRootStore
 from edge_core.keys.roots.pkcs11 import (
-    PIN_VARIABLE, HsmLocation, Pkcs11RootStore, default_key_label, forget_pin, keep_pin, remember_module,
+    PIN_VARIABLE,
+    HsmLocation,
+    Pkcs11RootStore,
+    default_key_label,
+    forget_pin,
+    keep_pin,
+    remember_module,
 )
 from edge_core.ops.keyops.rootswitch import replace_root
 from edge_core.ops.results import RootChange

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import os
 
-from edge_core.support import database, paths
 from edge_core.errors import DataDirUnreadable, RootKeyMissing, WrongRootKey
 from edge_core.keys import roots
 from edge_core.keys.keystore import KeyStore, UnlockedKeys
 from edge_core.keys.roots import RootKey, RootStore
+from edge_core.ops.keyops.common import live_versions, retire_dead_versions
+from edge_core.support import database, paths
 from edge_core.vault.layout import Layout
 from edge_core.vault.store import Vault
-from edge_core.ops.keyops.common import live_versions, retire_dead_versions
 
 
 def finish_reset(layout: Layout) -> tuple[RootStore, RootKey, UnlockedKeys] | None:

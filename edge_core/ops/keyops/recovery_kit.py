@@ -27,7 +27,12 @@ from zxcvbn import zxcvbn
 
 from edge_core.audit import chain as audit
 from edge_core.errors import (
-    KeyHierarchyError, RecoveryKitInvalid, RootKitUnavailable, UsageError, WeakPassphrase, WrongPassphrase,
+    KeyHierarchyError,
+    RecoveryKitInvalid,
+    RootKitUnavailable,
+    UsageError,
+    WeakPassphrase,
+    WrongPassphrase,
     WrongRootKey,
 )
 from edge_core.keys import lockdown, material

@@ -12,18 +12,19 @@ from collections.abc import Iterable
 
 from edge_core.audit import chain as audit
 from edge_core.audit import inbox as audit_inbox
-from edge_core.ops.results import Reset
-from edge_core.support import database
-from edge_core.support.database import get_meta, set_meta, transaction
-from edge_core.telemetry.outbox import TABLES as OUTBOX_TABLES
-from edge_core.vault import device, schema
-from edge_core.support.faults import checkpoint
 from edge_core.keys import material
 from edge_core.keys.keystore import KeyStore, UnlockedKeys, now_iso
 from edge_core.keys.roots.keyfile import FileRootStore
-from edge_core.support.locking import key_lock
-from edge_core.vault.store import INBOX_SECRET, Vault, wrap_under
 from edge_core.ops.keyops import recover
+from edge_core.ops.results import Reset
+from edge_core.support import database
+from edge_core.support.database import get_meta, set_meta, transaction
+from edge_core.support.faults import checkpoint
+from edge_core.support.locking import key_lock
+from edge_core.telemetry.outbox import TABLES as OUTBOX_TABLES
+from edge_core.vault import device, schema
+from edge_core.vault.store import INBOX_SECRET, Vault, wrap_under
+
 
 def _count(conn, table: str) -> int:
     return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]

@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from edge_core.audit import chain as audit
-from edge_core.ops.results import RootChange
-from edge_core.vault.store import Vault
 from edge_core.keys.roots import RootKey, RootStore
-from edge_core.support.locking import key_lock
 from edge_core.ops.keyops.common import live_versions, switch_root
+from edge_core.ops.results import RootChange
+from edge_core.support.locking import key_lock
+from edge_core.vault.store import Vault
 
 
 def replace_root(vault: Vault, status: str, event: str, target: RootStore | None = None,

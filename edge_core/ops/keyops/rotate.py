@@ -6,7 +6,13 @@ import time
 from datetime import datetime, timezone
 
 from edge_core.audit import chain as audit
-from edge_core.ops.keyops.common import add_vault_version, live_versions, retire_dead_versions, rewrap_below, switch_root
+from edge_core.ops.keyops.common import (
+    add_vault_version,
+    live_versions,
+    retire_dead_versions,
+    rewrap_below,
+    switch_root,
+)
 from edge_core.ops.results import Deletion, Rotation
 from edge_core.support.faults import checkpoint
 from edge_core.support.locking import key_lock
