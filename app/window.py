@@ -7,6 +7,7 @@ from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QListWidget, QMainWindow, QStackedWidget, QWidget
 
 from app import workers
+from app.delivery import Delivery
 from app.pages.audit import AuditPage
 from app.pages.base import Context, Page
 from app.pages.enrol import EnrolPage
@@ -29,6 +30,8 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle("FaceSeal")
         self.session = session or Session()
+        self.delivery = Delivery(self.session)
+        """Background telemetry delivery while telemetry is on (nothing runs while it is off)."""
         self.prefs = Preferences()
         ctx = Context(self.session, self.prefs, self.show_page)
         self.pages: dict[str, Page] = {}
@@ -65,7 +68,9 @@ class MainWindow(QMainWindow):
         return page
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
-        """Let running work finish (a rotation is never cut short), then drop the keys (this window's only)."""
+        """Let running work finish (a rotation is never cut short), stop telemetry delivery cleanly, then drop
+        the keys (this window's only)."""
         workers.stop_all()
+        self.delivery.close()
         self.session.close()
         super().closeEvent(event)

@@ -12,6 +12,16 @@ A batch's signed ``created_at`` must lie within ``MAX_AGE`` before and
 date (1970, 2999) is refused ``422 {"error": "out_of_window"}`` and nothing is
 stored.
 
+``GET /v1/devices`` and ``GET /v1/summary`` are the fleet view (``fleet``) for
+the operator's own dashboards; they need ``Authorization: Bearer <operator
+token>`` (made by ``faceseal-collector token new``; only its SHA-256 is stored,
+compared in constant time) and answer ``401 {"error": "unauthorized"}``
+otherwise. Query parameters: ``dead_after`` (``7d``, ``12h``...) and ``since``
+(a duration back from now or a UTC date).
+
+When the database cannot be reached the answer is ``503 {"error":
+"unavailable"}`` (a device keeps the batch and retries later).
+
 ``GET /v1/health`` answers ``{"status": "ok"}``. Every other answer, including
 404/405 and unexpected failures, has the same ``{"error", "detail"}`` shape.
 """
@@ -20,16 +30,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from edge_core.telemetry.envelope import verify_envelope
 from edge_core.telemetry.errors import EnvelopeError
+from faceseal_collector import fleet
+from faceseal_collector.database import is_unavailable, parse_database
+from faceseal_collector.errors import BadDuration, Refusal
 from faceseal_collector.store import CollectorStore
 
 MAX_BODY_BYTES = 1 << 20  # a full 1,000-event batch is about 200 KB
@@ -51,6 +66,9 @@ STATUS: dict[str, int] = {
     "unsupported_media_type": 415,
     "forbidden_event": 422,
     "out_of_window": 422,
+    "unauthorized": 401,
+    "bad_query": 400,
+    "unavailable": 503,
 }
 
 
@@ -97,7 +115,7 @@ async def _read_body(request: Request) -> bytes:
 def check_created_at(created_at: str, now: datetime) -> None:
     """Refuse a batch dated outside [now - MAX_AGE, now + MAX_AHEAD] (the envelope checked its form)."""
     try:
-        created = datetime.strptime(created_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        created = datetime.strptime(created_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     except ValueError:
         raise EnvelopeError("malformed", "created_at must be a UTC timestamp YYYY-MM-DDTHH:MM:SSZ") from None
     if not now - MAX_AGE <= created <= now + MAX_AHEAD:
@@ -108,10 +126,24 @@ def check_created_at(created_at: str, now: datetime) -> None:
         )
 
 
-def create_app(db_path: Path, clock: Callable[[], datetime] | None = None) -> FastAPI:
-    """The collector application storing into the sqlite file ``db_path`` (``clock``: now, in UTC)."""
-    now = clock or (lambda: datetime.now(timezone.utc))
-    store = CollectorStore(db_path)
+def _bearer(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def create_app(
+    db: Path | str | URL | CollectorStore, clock: Callable[[], datetime] | None = None
+) -> FastAPI:
+    """The collector application storing into ``db`` (an sqlite path, a database URL or an open store).
+
+    ``clock``: now, in UTC. Raises ``DatabaseUnavailable`` / ``SchemaTooNew``
+    when the database cannot be opened.
+    """
+    now = clock or (lambda: datetime.now(UTC))
+    if isinstance(db, CollectorStore):
+        store = db
+    else:
+        store = CollectorStore(db if isinstance(db, URL) else parse_database(str(db)))
     app = FastAPI(
         title="FaceSeal telemetry collector", docs_url=None, redoc_url=None, openapi_url=None
     )
@@ -134,6 +166,40 @@ def create_app(db_path: Path, clock: Callable[[], datetime] | None = None) -> Fa
         # Verification and sqlite are blocking: keep them off the event loop.
         return await run_in_threadpool(verify_and_store, body)
 
+    def operator_only(request: Request) -> None:
+        token = _bearer(request)
+        if not token or not store.operator_token_valid(token):
+            raise Refusal("unauthorized", "send a valid operator token: Authorization: Bearer <token>")
+
+    def fleet_window(request: Request) -> tuple[datetime, datetime | None, timedelta]:
+        moment = now()
+        try:
+            dead_after = fleet.parse_duration(request.query_params.get("dead_after", "7d"))
+            since_text = request.query_params.get("since")
+            since = fleet.parse_since(since_text, moment) if since_text else None
+        except BadDuration as error:
+            raise Refusal("bad_query", str(error)) from None
+        return moment, since, dead_after
+
+    def devices_view(request: Request) -> JSONResponse:
+        operator_only(request)
+        moment, since, dead_after = fleet_window(request)
+        views = fleet.list_devices(store, moment, dead_after, since)
+        return JSONResponse(fleet.devices_document(views, moment, dead_after))
+
+    def summary_view(request: Request) -> JSONResponse:
+        operator_only(request)
+        moment, since, dead_after = fleet_window(request)
+        return JSONResponse(fleet.summarize(store, moment, since, dead_after))
+
+    @app.get("/v1/devices")
+    async def list_devices(request: Request) -> JSONResponse:
+        return await run_in_threadpool(devices_view, request)
+
+    @app.get("/v1/summary")
+    async def summary(request: Request) -> JSONResponse:
+        return await run_in_threadpool(summary_view, request)
+
     @app.get("/v1/health")
     async def health() -> dict[str, str]:
         return {"status": "ok"}
@@ -141,6 +207,19 @@ def create_app(db_path: Path, clock: Callable[[], datetime] | None = None) -> Fa
     @app.exception_handler(EnvelopeError)
     async def refused(_: Request, error: EnvelopeError) -> JSONResponse:
         return _error(STATUS.get(error.code, 400), error.code, error.detail)
+
+    @app.exception_handler(Refusal)
+    async def refused_request(_: Request, error: Refusal) -> JSONResponse:
+        answer = _error(STATUS.get(error.code, 400), error.code, error.detail)
+        if error.code == "unauthorized":
+            answer.headers["WWW-Authenticate"] = "Bearer"
+        return answer
+
+    @app.exception_handler(SQLAlchemyError)
+    async def database_failed(_: Request, error: SQLAlchemyError) -> JSONResponse:
+        if is_unavailable(error):
+            return _error(503, "unavailable", "the collector's database is unavailable; retry later")
+        return _error(500, "internal", "the collector failed to process the request")
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, error: HTTPException) -> JSONResponse:

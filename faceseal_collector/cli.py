@@ -1,21 +1,41 @@
-"""``faceseal-collector --db PATH --port N [--host 127.0.0.1]``: run the collector.
+"""``faceseal-collector``: run the collector, look at the fleet, manage operator tokens.
 
-It listens on loopback unless told otherwise: exposing it is a deliberate
-operator decision (put it behind a TLS reverse proxy).
+::
+
+    faceseal-collector [serve] --db DB [--port 8750] [--host 127.0.0.1] [--log-level info]
+    faceseal-collector devices --db DB [--since S] [--dead-after 7d] [--json]
+    faceseal-collector summary --db DB [--since S] [--dead-after 7d] [--json]
+    faceseal-collector token new|list|revoke --db DB [--name operator]
+
+``DB`` is an sqlite file path or a ``postgresql://user@host/dbname`` URL; when
+``--db`` is left out, ``FACESEAL_COLLECTOR_DB`` is used (so a password need not
+sit on a command line that ``ps`` shows). Passwords are masked in every message.
+
+The server listens on loopback unless told otherwise: exposing it is a
+deliberate operator decision (put it behind a TLS reverse proxy).
 """
 
 from __future__ import annotations
 
 import argparse
-import sqlite3
+import json
+import os
+import secrets
 import sys
-from pathlib import Path
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
-import uvicorn
+from faceseal_collector import fleet
+from faceseal_collector.database import parse_database
+from faceseal_collector.errors import CollectorError
+from faceseal_collector.store import CollectorStore
 
-from faceseal_collector.app import create_app
+T = TypeVar("T")
 
 DEFAULT_PORT = 8750
+DB_ENV = "FACESEAL_COLLECTOR_DB"
+COMMANDS = ("serve", "devices", "summary", "token")
 
 
 def _port(text: str) -> int:
@@ -24,12 +44,34 @@ def _port(text: str) -> int:
     return int(text)
 
 
+def _token_name(text: str) -> str:
+    if not text or len(text) > 64 or not all(c.isalnum() or c in "-_." for c in text):
+        raise argparse.ArgumentTypeError("a token name is 1 to 64 letters, digits, '-', '_' or '.'")
+    return text
+
+
+def _add_db(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db",
+        default=os.environ.get(DB_ENV),
+        help=f"sqlite file path or postgresql://user@host/dbname URL (default: ${DB_ENV})",
+    )
+
+
+def _add_window(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--since", help="a duration back from now (24h, 7d) or a UTC date (2026-01-31)")
+    parser.add_argument("--dead-after", default="7d", help="silence after which a device is dead (default 7d)")
+    parser.add_argument("--json", action="store_true", help="one JSON document")
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The ``serve`` command line (also what ``faceseal-collector --db ... --port ...`` runs)."""
     parser = argparse.ArgumentParser(
         prog="faceseal-collector",
-        description="Receive, verify and store signed FaceSeal telemetry batches.",
+        description="Receive, verify and store signed FaceSeal telemetry batches. Other commands:"
+        " 'devices', 'summary' (the fleet view) and 'token' (operator tokens); see COMMAND --help.",
     )
-    parser.add_argument("--db", required=True, type=Path, help="sqlite file to store into")
+    _add_db(parser)
     parser.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
     parser.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (loopback)")
     parser.add_argument(
@@ -38,12 +80,143 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        app = create_app(args.db)
-    except (OSError, sqlite3.Error) as error:
-        print(f"faceseal-collector: cannot open database {args.db}: {error}", file=sys.stderr)
-        return 2
+def _fleet_parser(command: str, description: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=f"faceseal-collector {command}", description=description)
+    _add_db(parser)
+    _add_window(parser)
+    return parser
+
+
+def _token_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="faceseal-collector token",
+        description="Operator tokens for GET /v1/devices and /v1/summary. 'new' prints a fresh token once"
+        " (only its SHA-256 is stored); it replaces a token of the same name. Every collector on the same"
+        " database accepts it at once; 'revoke' removes it.",
+    )
+    parser.add_argument("action", choices=["new", "list", "revoke"])
+    _add_db(parser)
+    parser.add_argument("--name", type=_token_name, default="operator", help="default 'operator'")
+    return parser
+
+
+def _open(db: str | None, parser: argparse.ArgumentParser) -> CollectorStore:
+    if not db:
+        parser.error(f"--db (or ${DB_ENV}) is required")
+    return CollectorStore(parse_database(db))
+
+
+def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    import uvicorn
+
+    from faceseal_collector.app import create_app
+
+    app = create_app(_open(args.db, parser))
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, server_header=False)
     return 0
+
+
+def _table(rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+
+
+def _fleet_query(args: argparse.Namespace, parser: argparse.ArgumentParser,
+                 query: Callable[..., T]) -> tuple[datetime, timedelta, datetime | None, T]:
+    """(now, dead-after, since, the answer of ``query(store, now, dead_after, since)``) for a fleet command."""
+    now = datetime.now(UTC)
+    dead_after = fleet.parse_duration(args.dead_after)
+    since = fleet.parse_since(args.since, now) if args.since else None
+    store = _open(args.db, parser)
+    try:
+        return now, dead_after, since, query(store, now, dead_after, since)
+    finally:
+        store.close()
+
+
+def _devices(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    now, dead_after, since, views = _fleet_query(args, parser, fleet.list_devices)
+    if args.json:
+        print(json.dumps(fleet.devices_document(views, now, dead_after), indent=1))
+        return 0
+    if not views:
+        print("no devices" + (" seen since then" if since else " yet"))
+        return 0
+    header = ["DEVICE", "REGISTERED", "LAST CONTACT", "BATCHES", "EVENTS", "STATE"]
+    body = [
+        [v.device_id, v.registered_at[:19] + "Z", v.last_seen_at[:19] + "Z", str(v.batches), str(v.events),
+         "dead" if v.dead else "alive"]
+        for v in views
+    ]
+    print(_table([header, *body]))
+    return 0
+
+
+def _summary(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    now, dead_after, since, report = _fleet_query(
+        args, parser, lambda store, now, dead_after, since: fleet.summarize(store, now, since, dead_after))
+    if args.json:
+        print(json.dumps(report, indent=1))
+        return 0
+    window = f"since {report['since']}" if since else "ever"
+    lines = [
+        f"devices registered: {report['devices_registered']}",
+        f"devices seen {window}: {report['devices_seen']}",
+        f"last contact: {report['last_contact'] or 'never'}",
+        f"batches received {window}: {report['batches']}",
+        f"events received {window}: {report['events']}",
+    ]
+    lines += [f"  {kind}: {count}" for kind, count in report["events_by_kind"].items()]
+    dead = report["dead_devices"]
+    lines.append(f"dead devices (no contact for {args.dead_after}): {len(dead)}")
+    lines += [f"  {d['device_id']}  last contact {d['last_seen_at'][:19]}Z" for d in dead]
+    print("\n".join(lines))
+    return 0
+
+
+def _token(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    store = _open(args.db, parser)
+    try:
+        if args.action == "new":
+            token = secrets.token_urlsafe(32)
+            store.set_operator_token(args.name, token)
+            print(token)
+            print(f"faceseal-collector: operator token '{args.name}' set; it is shown only now", file=sys.stderr)
+        elif args.action == "list":
+            for name, created in store.operator_tokens():
+                print(f"{name}  created {created[:19]}Z")
+        elif not store.revoke_operator_token(args.name):
+            print(f"faceseal-collector: no operator token named '{args.name}'", file=sys.stderr)
+            return 1
+    finally:
+        store.close()
+    return 0
+
+
+_RUN: dict[str, tuple[Callable[[], argparse.ArgumentParser], Callable[..., int]]] = {
+    "serve": (build_parser, _serve),
+    "devices": (
+        lambda: _fleet_parser("devices", "Every device: registration, last contact, batches, events, dead or alive."),
+        _devices,
+    ),
+    "summary": (
+        lambda: _fleet_parser(
+            "summary", "Devices seen, last contact, events by kind, dead devices (received since --since)."
+        ),
+        _summary,
+    ),
+    "token": (_token_parser, _token),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = argv.pop(0) if argv and argv[0] in COMMANDS else "serve"
+    make_parser, run = _RUN[command]
+    parser = make_parser()
+    args: Any = parser.parse_args(argv)
+    try:
+        return run(args, parser)
+    except CollectorError as error:
+        print(f"faceseal-collector: {error}", file=sys.stderr)
+        return 2

@@ -1,133 +1,174 @@
-"""The collector's database: registered device keys, accepted batches, their events.
+"""The collector's storage: registered device keys, accepted batches, their events, operator tokens.
 
-Each accepted batch is written in one ``BEGIN IMMEDIATE`` transaction together
-with its events and, on a device's first batch, the device's registration, so
-a crash or a concurrent duplicate can never store a batch twice or half of it.
+One store per process over an sqlite file or a PostgreSQL database
+(``database``); any thread may call it. Each accepted batch is written in one
+transaction together with its events and, on a device's first batch, the
+device's registration, so a crash or a concurrent duplicate can never store a
+batch twice or half of it. With several collectors behind one PostgreSQL
+database, the primary keys of ``devices``, ``batches`` and ``events`` decide:
+the second writer of the same batch fails on a unique key once the first
+commits, and its retry finds the batch stored and answers ``duplicate``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import sqlite3
-from datetime import datetime, timezone
-from pathlib import Path
+import hmac
+from datetime import UTC, datetime
 from typing import Literal
+
+from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import IntegrityError
 
 from edge_core.telemetry.canonical import canonical_json
 from edge_core.telemetry.envelope import VerifiedBatch
 from edge_core.telemetry.errors import EnvelopeError
-
-_SCHEMA = [
-    """CREATE TABLE IF NOT EXISTS devices (
-        device_id TEXT PRIMARY KEY,
-        public_key TEXT NOT NULL,
-        registered_at TEXT NOT NULL,
-        last_seen_at TEXT NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS batches (
-        batch_id TEXT PRIMARY KEY,
-        device_id TEXT NOT NULL REFERENCES devices (device_id),
-        content_sha256 TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        received_at TEXT NOT NULL,
-        event_count INTEGER NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS events (
-        batch_id TEXT NOT NULL REFERENCES batches (batch_id),
-        idx INTEGER NOT NULL,
-        device_id TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        at TEXT NOT NULL,
-        body TEXT NOT NULL,
-        PRIMARY KEY (batch_id, idx)
-    )""",
-]
+from faceseal_collector.database import (
+    READ_ONLY,
+    batches,
+    devices,
+    events,
+    open_engine,
+    operator_tokens,
+)
 
 Acceptance = Literal["accepted", "duplicate"]
 
+#: How many times a batch is retried after losing a race to another collector.
+RACE_RETRIES = 3
+
+
+def stamp(moment: datetime) -> str:
+    """The collector's own timestamps: UTC, microseconds, fixed width (so they sort as text)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
 
 class CollectorStore:
-    """A sqlite file; one short-lived connection per call, so any thread may call it."""
+    """The database behind ``url`` (migrated on open); thread-safe through the engine's pool."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        with self._connect() as conn:
-            conn.execute("PRAGMA journal_mode = WAL")
-            for statement in _SCHEMA:
-                conn.execute(statement)
+    def __init__(self, url: URL) -> None:
+        self.url = url
+        self.engine: Engine = open_engine(url)
 
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        conn.execute("PRAGMA foreign_keys = ON")
-        return conn
+    def reading(self) -> Connection:
+        """A connection for reads only (use it in a ``with``)."""
+        return self.engine.connect().execution_options(**{READ_ONLY: True})
+
+    def close(self) -> None:
+        self.engine.dispose()
 
     def accept(self, batch: VerifiedBatch) -> Acceptance:
         """Store a verified batch exactly once.
 
         Returns ``duplicate`` for a batch whose signed content is already
-        stored (a re-send after a lost answer). Raises ``EnvelopeError`` with
-        ``key_mismatch`` when the device id is registered with another public
-        key, and ``replay`` when the batch id is taken by different content.
+        stored (a re-send after a lost answer, or the same batch received by
+        another collector). Raises ``EnvelopeError`` with ``key_mismatch`` when
+        the device id is registered with another public key, and ``replay``
+        when the batch id is taken by different content.
         """
         digest = hashlib.sha256(batch.content).hexdigest()
-        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        conn = self._connect()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
+        rows = [
+            {
+                "batch_id": batch.batch_id,
+                "idx": idx,
+                "device_id": batch.device_id,
+                "kind": str(fields["kind"]),
+                "at": str(fields["at"]),
+                "body": canonical_json(fields).decode("ascii"),
+            }
+            for idx, fields in enumerate(event.as_dict() for event in batch.events)
+        ]
+        for attempt in range(RACE_RETRIES + 1):
+            now = stamp(datetime.now(UTC))
             try:
-                result = self._accept_locked(conn, batch, digest, now)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-            return result
-        finally:
-            conn.close()
+                with self.engine.begin() as conn:
+                    return self._accept_in(conn, batch, digest, now, rows)
+            except IntegrityError:
+                # Another writer stored this device or batch first and has committed:
+                # the next attempt sees its rows.
+                if attempt == RACE_RETRIES:
+                    raise
+        raise AssertionError("unreachable")
 
     @staticmethod
-    def _accept_locked(
-        conn: sqlite3.Connection, batch: VerifiedBatch, digest: str, now: str
+    def _accept_in(
+        conn: Connection, batch: VerifiedBatch, digest: str, now: str, rows: list[dict[str, object]]
     ) -> Acceptance:
-        row = conn.execute(
-            "SELECT public_key FROM devices WHERE device_id = ?", (batch.device_id,)
-        ).fetchone()
-        if row is not None and row[0] != batch.public_key:
+        registered = conn.execute(
+            select(devices.c.public_key).where(devices.c.device_id == batch.device_id)
+        ).scalar()
+        if registered is not None and registered != batch.public_key:
             raise EnvelopeError("key_mismatch", "this device id is registered with another key")
         seen = conn.execute(
-            "SELECT content_sha256 FROM batches WHERE batch_id = ?", (batch.batch_id,)
-        ).fetchone()
+            select(batches.c.content_sha256).where(batches.c.batch_id == batch.batch_id)
+        ).scalar()
         if seen is not None:
-            if seen[0] == digest:
+            if seen == digest:
                 return "duplicate"
             raise EnvelopeError("replay", "this batch id was already used for other content")
-        if row is None:
+        if registered is None:
             conn.execute(
-                "INSERT INTO devices (device_id, public_key, registered_at, last_seen_at)"
-                " VALUES (?, ?, ?, ?)",
-                (batch.device_id, batch.public_key, now, now),
+                insert(devices).values(
+                    device_id=batch.device_id,
+                    public_key=batch.public_key,
+                    registered_at=now,
+                    last_seen_at=now,
+                )
             )
         else:
             conn.execute(
-                "UPDATE devices SET last_seen_at = ? WHERE device_id = ?", (now, batch.device_id)
+                update(devices)
+                .where(devices.c.device_id == batch.device_id, devices.c.last_seen_at < now)
+                .values(last_seen_at=now)
             )
         conn.execute(
-            "INSERT INTO batches (batch_id, device_id, content_sha256, created_at, received_at,"
-            " event_count) VALUES (?, ?, ?, ?, ?, ?)",
-            (batch.batch_id, batch.device_id, digest, batch.created_at, now, len(batch.events)),
+            insert(batches).values(
+                batch_id=batch.batch_id,
+                device_id=batch.device_id,
+                content_sha256=digest,
+                created_at=batch.created_at,
+                received_at=now,
+                event_count=len(rows),
+            )
         )
-        conn.executemany(
-            "INSERT INTO events (batch_id, idx, device_id, kind, at, body)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    batch.batch_id,
-                    idx,
-                    batch.device_id,
-                    str(fields["kind"]),
-                    str(fields["at"]),
-                    canonical_json(fields).decode("ascii"),
-                )
-                for idx, fields in enumerate(event.as_dict() for event in batch.events)
-            ],
-        )
+        conn.execute(insert(events), rows)
         return "accepted"
+
+    # -- operator tokens: only their SHA-256 is stored; the token is shown once, when made
+
+    def set_operator_token(self, name: str, token: str) -> None:
+        """Store ``token`` (its digest) under ``name``, replacing a token of that name."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(operator_tokens).where(operator_tokens.c.name == name))
+            conn.execute(
+                insert(operator_tokens).values(
+                    name=name, token_sha256=token_digest(token), created_at=stamp(datetime.now(UTC))
+                )
+            )
+
+    def revoke_operator_token(self, name: str) -> bool:
+        with self.engine.begin() as conn:
+            return bool(conn.execute(delete(operator_tokens).where(operator_tokens.c.name == name)).rowcount)
+
+    def operator_tokens(self) -> list[tuple[str, str]]:
+        """(name, created_at) of every operator token, by name."""
+        with self.reading() as conn:
+            rows = conn.execute(
+                select(operator_tokens.c.name, operator_tokens.c.created_at).order_by(operator_tokens.c.name)
+            ).all()
+        return [(str(name), str(created)) for name, created in rows]
+
+    def operator_token_valid(self, presented: str) -> bool:
+        """Whether ``presented`` is a current operator token; compared in constant time with each one."""
+        digest = token_digest(presented)
+        with self.reading() as conn:
+            stored = conn.execute(select(operator_tokens.c.token_sha256)).scalars().all()
+        valid = False
+        for candidate in stored:
+            valid |= hmac.compare_digest(str(candidate), digest)
+        return valid

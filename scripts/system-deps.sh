@@ -10,6 +10,7 @@ packages=(
   softhsm2 opensc               # a real PKCS#11 token for the HSM root
   xvfb xauth                    # a virtual screen for Qt
   binutils appstream            # PyInstaller (objdump) and metainfo validation for the .deb
+  postgresql                    # a real PostgreSQL server for the collector's tests (initdb + pg_ctl)
   libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
   libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0
   libxcb-randr0 libxcb-render-util0 libxcb-image0

@@ -1,9 +1,12 @@
-"""Settings: which camera, which model pack (installed from a folder with progress), the match threshold."""
+"""Settings: which camera, which model pack (installed from a folder with progress), the match threshold,
+and telemetry (state, endpoint, queue, last delivery and error; on/off within the policy; replaying dead letters)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -11,6 +14,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QLabel,
+    QLineEdit,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -24,7 +28,12 @@ from app.widgets.source import VIDEO_FILTER
 from app.workers import Task
 from edge_core import ops
 from edge_core.biometrics import PackInfo, install_pack, list_packs, pack_info
+from edge_core.ops import telemetry as telemetry_ops
 from edge_core.ops.results import ThresholdReport
+from edge_core.ops.telemetry import TelemetryReport
+
+TELEMETRY_REFRESH_MS = 5000
+"""While Settings is shown, the telemetry figures are read again this often (delivery runs in the background)."""
 
 
 class SettingsPage(Page):
@@ -40,7 +49,12 @@ class SettingsPage(Page):
         layout.addWidget(self._camera_box())
         layout.addWidget(self._pack_box())
         layout.addWidget(self._threshold_box())
+        layout.addWidget(self._telemetry_box())
         layout.addStretch(1)
+        self.telemetry_timer = QTimer(self)
+        self.telemetry_timer.setInterval(TELEMETRY_REFRESH_MS)
+        self.telemetry_timer.timeout.connect(self._telemetry_tick)
+        self.telemetry_timer.start()
 
     # --------------------------------------------------------------- camera
     def _camera_box(self) -> QGroupBox:
@@ -149,6 +163,118 @@ class SettingsPage(Page):
         self.run(lambda _r: self.session.call(lambda v: ops.threshold(v, info.name, info.default_threshold, value)),
                  lambda _answer: self.session.notify())
 
+    # ------------------------------------------------------------ telemetry
+    def _telemetry_box(self) -> QGroupBox:
+        box = QGroupBox("Telemetry")
+        self.telemetry_state = QLabel()
+        self.telemetry_state.setWordWrap(True)
+        self.telemetry_state.setAccessibleName("Telemetry state")
+        self.telemetry_queue = QLabel()
+        self.telemetry_queue.setWordWrap(True)
+        self.telemetry_queue.setAccessibleName("Telemetry queue")
+        self.telemetry_last = QLabel()
+        self.telemetry_last.setWordWrap(True)
+        self.telemetry_last.setAccessibleName("Last telemetry delivery")
+        self.telemetry_error = QLabel()
+        self.telemetry_error.setWordWrap(True)
+        self.telemetry_error.setAccessibleName("Last telemetry error")
+        self.endpoint = QLineEdit()
+        self.endpoint.setPlaceholderText("https://collector.example.org")
+        self.endpoint.setAccessibleName("Collector URL")
+        self.pin = QLineEdit()
+        self.pin.setPlaceholderText("optional: sha256//… of the collector's public key")
+        self.pin.setAccessibleName("Collector certificate pin")
+        self.telemetry_on = QPushButton("Turn telemetry on")
+        self.telemetry_on.setAccessibleName("Turn telemetry on")
+        self.telemetry_on.clicked.connect(self._enable_telemetry)
+        self.telemetry_off = QPushButton("Turn telemetry off")
+        self.telemetry_off.setAccessibleName("Turn telemetry off")
+        self.telemetry_off.clicked.connect(self._disable_telemetry)
+        self.replay = QPushButton("Replay dead letters")
+        self.replay.setAccessibleName("Replay the telemetry dead-letter queue")
+        self.replay.clicked.connect(self._replay_dead_letters)
+        self.telemetry_report: TelemetryReport | None = None
+        form = QFormLayout(box)
+        form.addRow("State", self.telemetry_state)
+        form.addRow("Queue", self.telemetry_queue)
+        form.addRow("Last delivery", self.telemetry_last)
+        form.addRow("Last error", self.telemetry_error)
+        form.addRow("Collector URL", self.endpoint)
+        form.addRow("Certificate pin", self.pin)
+        form.addRow("", packed(self.telemetry_on, self.telemetry_off, self.replay))
+        return box
+
+    def _load_telemetry(self) -> None:
+        for widget in (self.telemetry_on, self.telemetry_off, self.replay):
+            widget.setEnabled(False)
+        if not self.session.is_open:
+            self.telemetry_state.setText("Unlock the vault to see and change telemetry.")
+            for label in (self.telemetry_queue, self.telemetry_last, self.telemetry_error):
+                label.setText("")
+            return
+        self.run(lambda _r: self.session.call(telemetry_ops.status), self._show_telemetry,
+                 lambda message: self.telemetry_state.setText(message))
+
+    def _telemetry_tick(self) -> None:
+        if self.isVisible() and self.session.is_open:
+            self._load_telemetry()
+
+    def _show_telemetry(self, report: TelemetryReport) -> None:
+        """What telemetry does now; the buttons offer only what the policy and the state allow."""
+        self.telemetry_report = report
+        s = report.status
+        if s.enabled:
+            state = f"On: operational counts (never biometric data) are sent to {s.endpoint}."
+        elif not report.allowed:
+            state = "Off: the security policy does not allow telemetry."
+        else:
+            state = "Off: nothing is recorded or sent."
+        if report.schedule.pin_sha256 and s.enabled:
+            state += f" The collector's key is pinned ({report.schedule.pin_sha256})."
+        self.telemetry_state.setText(state)
+        self.telemetry_queue.setText(
+            f"{s.queued_events} event(s) waiting to be sealed; {s.pending_batches} batch(es) waiting to be sent; "
+            f"{s.sent_batches} sent; {s.dead_batches} in the dead-letter queue.")
+        self.telemetry_last.setText(_when(s.last_delivery_at) if s.last_delivery_at else "Never.")
+        self.telemetry_error.setText(f"{s.last_error} ({_when(s.last_error_at)})" if s.last_error else "None.")
+        if s.endpoint and not self.endpoint.text():
+            self.endpoint.setText(s.endpoint)
+        self.telemetry_on.setEnabled(report.allowed)
+        self.telemetry_on.setText("Save and check the collector" if s.enabled else "Turn telemetry on")
+        self.telemetry_off.setEnabled(s.enabled)
+        self.replay.setEnabled(s.dead_batches > 0)
+
+    def _enable_telemetry(self) -> None:
+        url, pin = self.endpoint.text().strip(), self.pin.text().strip() or None
+        self.banner.clear()
+        self.telemetry_on.setEnabled(False)
+        self.run(lambda _r: self.session.call(lambda v: telemetry_ops.enable(v, url, pin)), self._enabled,
+                 self._telemetry_failed)
+
+    def _enabled(self, settings: telemetry_ops.TelemetrySettings) -> None:
+        kind = "success" if settings.health == "ok" else "warning"
+        self.banner.show_message(kind, f"Telemetry is on, sending to {settings.endpoint}. Checked the collector: "
+                                       f"{settings.found}.")
+        self.session.notify()
+
+    def _disable_telemetry(self) -> None:
+        self.banner.clear()
+        self.run(lambda _r: self.session.call(telemetry_ops.disable),
+                 lambda _off: (self.banner.show_message("info", "Telemetry is off: nothing more is recorded or "
+                                                        "sent; what is queued stays on this computer."),
+                               self.session.notify()), self._telemetry_failed)
+
+    def _replay_dead_letters(self) -> None:
+        self.banner.clear()
+        self.run(lambda _r: self.session.call(lambda v: telemetry_ops.retry_dead_letter(v, None)),
+                 lambda requeued: (self.banner.show_message("info", f"{len(requeued.batch_ids)} batch(es) from the "
+                                                            "dead-letter queue will be sent again now."),
+                                   self.session.notify()), self._telemetry_failed)
+
+    def _telemetry_failed(self, message: str) -> None:
+        self.show_error(message)
+        self._load_telemetry()
+
     # ----------------------------------------------------------------- load
     def load(self) -> None:
         self.camera_index.blockSignals(True)
@@ -174,6 +300,7 @@ class SettingsPage(Page):
         else:
             self.threshold_note.setText("Unlock the vault to change the threshold: its allowed range is the "
                                         "vault's policy.")
+        self._load_telemetry()
 
     def _show_threshold(self, report: ThresholdReport, info: PackInfo) -> None:
         """The threshold box, bounded by the policy in force (ops refuses anything outside it)."""
@@ -185,3 +312,8 @@ class SettingsPage(Page):
             f"A face matches when its score reaches this. The policy allows {low:.2f} to {high:.2f}; "
             f"the pack's measured default is {info.default_threshold:.2f} ({info.threshold_note}). "
             "Higher lets fewer strangers in and turns more genuine people away.")
+
+
+def _when(epoch: float | None) -> str:
+    """A local date and time, to the second."""
+    return datetime.fromtimestamp(epoch or 0).strftime("%Y-%m-%d %H:%M:%S")

@@ -1,4 +1,8 @@
-"""``faceseal serve``: uvicorn on a loopback address only, access log off (paths can name people)."""
+"""``faceseal serve``: uvicorn on a loopback address only, access log off (paths can name people).
+
+While telemetry is on it also delivers queued telemetry in the background
+(``ops.telemetry.start_background``), and stops that cleanly when it stops.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from edge_core.adminapi.app import create_app
 from edge_core.adminapi.token import ensure as ensure_token
 from edge_core.adminapi.token import token_path
 from edge_core.errors import UsageError
+from edge_core.ops import telemetry as telemetry_ops
 from edge_core.support import paths
 
 
@@ -40,4 +45,25 @@ def serve(host: str, port: int) -> None:
               "a new one was made", file=sys.stderr, flush=True)
     app = create_app(home)
     print(f"faceseal: admin API on http://{bind}:{port}/api/v1 (token in {token_path(home)})", file=sys.stderr, flush=True)
-    uvicorn.run(app, host=bind, port=port, log_level="warning", access_log=False)
+    sender = telemetry_ops.start_background(home, watch=True)  # sends only while telemetry is on
+    print("faceseal: delivering telemetry in the background" if telemetry_ops.is_on(home) else
+          "faceseal: telemetry is off; delivery starts if it is turned on", file=sys.stderr, flush=True)
+
+    def stop_sending() -> None:
+        if sender is not None and sender.running:
+            # No new request; one in flight finishes, or stays pending and is re-sent identically later.
+            finished = sender.stop()
+            print("faceseal: telemetry delivery stopped" + ("" if finished else " (a request in flight was left: "
+                  "its batch stays pending)"), file=sys.stderr, flush=True)
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, stopping telemetry delivery as part of its graceful shutdown (SIGTERM, Ctrl+C)."""
+
+        async def shutdown(self, sockets=None) -> None:  # type: ignore[no-untyped-def]
+            await super().shutdown(sockets)
+            stop_sending()
+
+    try:
+        Server(uvicorn.Config(app, host=bind, port=port, log_level="warning", access_log=False)).run()
+    finally:
+        stop_sending()

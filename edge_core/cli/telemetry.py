@@ -1,10 +1,13 @@
-"""``telemetry enable --endpoint URL | disable | status | flush | retry-dlq | export FILE``."""
+"""``telemetry enable --endpoint URL [--pin-sha256 PIN] | disable | status | schedule | flush | retry-dlq |
+dlq list|retry ID|retry --all|drop ID | export FILE``."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from edge_core.cli.framework import Commands, answer, with_vault
+from edge_core.errors import UsageError
 from edge_core.ops import telemetry
 from edge_core.ops.telemetry import FLUSH_WAIT_LIMIT_S
 
@@ -19,21 +22,76 @@ def _wait(text: str) -> float:
     return value
 
 
+def _number(text: str) -> float:
+    """A finite number; its bounds are checked by the use case, which names them."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("a number is needed") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError("a finite number is needed")
+    return value
+
+
+def _schedule_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("--interval", type=_number, metavar="SECONDS",
+                        help="how often waiting batches are sent (default 60)")
+    parser.add_argument("--max-delay", type=_number, metavar="SECONDS",
+                        help="the longest an event waits before it is sealed and sent (default 300)")
+    parser.add_argument("--retention-days", type=_number, metavar="DAYS",
+                        help="how long sent batches are kept on the device (default 30)")
+    return parser
+
+
+def _enable(vault, args: argparse.Namespace):
+    return answer(telemetry.enable(vault, args.endpoint, args.pin_sha256, interval_s=args.interval,
+                                   max_delay_s=args.max_delay, retention_days=args.retention_days))
+
+
+def _retry(vault, args: argparse.Namespace):
+    if (args.batch_id is None) == (not args.all):
+        raise UsageError("name one dead-lettered batch id, or --all (not both)")
+    return answer(telemetry.retry_dead_letter(vault, None if args.all else args.batch_id))
+
+
+def _plain(fn: Callable) -> Callable:
+    return with_vault(lambda vault, _args: answer(fn(vault)))
+
+
 def register(commands: Commands) -> None:
     commands.group("telemetry", "opt-in operational telemetry (never biometric data)")
-    commands.add("telemetry enable", with_vault(lambda vault, args: answer(telemetry.enable(vault, args.endpoint))),
-                 "opt in and set the collector URL").add_argument(
-        "--endpoint", required=True, metavar="URL", help="collector base URL (http or https)")
-    commands.add("telemetry disable", with_vault(lambda vault, _args: answer(telemetry.disable(vault))),
-                 "opt out: record and send nothing more")
-    commands.add("telemetry status", with_vault(lambda vault, _args: answer(telemetry.status(vault))),
-                 "show settings, queue and dead-letter counts")
+    enable = commands.add("telemetry enable", with_vault(_enable),
+                          "opt in, set the collector URL and check it once")
+    enable.add_argument("--endpoint", required=True, metavar="URL",
+                        help="the collector's base URL or its full /v1/batches URL (https unless on loopback)")
+    enable.add_argument("--pin-sha256", metavar="PIN",
+                        help="accept only a collector whose certificate carries this public key "
+                             "(sha256//BASE64 of its SubjectPublicKeyInfo, or 64 hex digits)")
+    _schedule_options(enable)
+    commands.add("telemetry disable", _plain(telemetry.disable), "opt out: record and send nothing more")
+    commands.add("telemetry status", _plain(telemetry.status),
+                 "show settings, queue, last delivery and error, and dead letters")
+    _schedule_options(commands.add(
+        "telemetry schedule",
+        with_vault(lambda vault, args: answer(telemetry.configure(vault, args.interval, args.max_delay,
+                                                                  args.retention_days))),
+        "show or change when batches are sent and how long sent ones are kept"))
     commands.add("telemetry flush", with_vault(lambda vault, args: answer(telemetry.send_now(vault, args.wait))),
                  "seal queued events and send every due batch now").add_argument(
         "--wait", type=_wait, default=30.0, metavar="SECONDS",
         help="keep retrying failed batches for up to this long (default 30)")
-    commands.add("telemetry retry-dlq", with_vault(lambda vault, _args: answer(telemetry.retry_dead_letters(vault))),
-                 "requeue every dead-lettered batch")
+    commands.add("telemetry retry-dlq", _plain(telemetry.retry_dead_letters),
+                 "requeue every dead-lettered batch (same as 'dlq retry --all')")
+    commands.group("telemetry dlq", "the dead-letter queue: batches that could not be delivered")
+    commands.add("telemetry dlq list", _plain(telemetry.dead_letters), "list every dead-lettered batch")
+    retry = commands.add("telemetry dlq retry", with_vault(_retry),
+                         "requeue one dead-lettered batch, or --all (audited)")
+    retry.add_argument("batch_id", nargs="?", metavar="ID", help="the batch id ('dlq list' shows them)")
+    retry.add_argument("--all", action="store_true", help="requeue every dead-lettered batch")
+    commands.add("telemetry dlq drop",
+                 with_vault(lambda vault, args: answer(telemetry.drop_dead_letter(vault, args.batch_id))),
+                 "delete one dead-lettered batch: it is never sent (audited)").add_argument(
+        "batch_id", metavar="ID", help="the batch id ('dlq list' shows them)")
     commands.add("telemetry export", with_vault(lambda vault, args: answer(telemetry.export(vault, args.file))),
                  "write every batch (sent, pending, dead) as JSON lines").add_argument(
         "file", metavar="FILE", help="output file (written atomically, mode 0600)")

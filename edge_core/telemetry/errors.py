@@ -18,6 +18,18 @@ class InvalidEndpoint(UsageError):
     """The collector URL is not an http(s) URL with a host (or carries credentials)."""
 
 
+class InvalidPin(UsageError):
+    """A certificate pin is not a SHA-256 digest (``sha256//BASE64`` or 64 hex digits)."""
+
+
+class InvalidDeliveryOption(UsageError):
+    """A delivery option (schedule, retention, pin with plain http) is out of its bounds."""
+
+
+class UnknownBatch(UsageError):
+    """No dead-lettered batch has the id the user named."""
+
+
 class TelemetryDisabled(TelemetryError):
     """An action that needs the network was asked for while telemetry is off."""
 

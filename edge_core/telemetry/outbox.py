@@ -11,6 +11,8 @@ Lifecycle: ``append`` -> events -> ``seal`` -> batch ``pending`` -> the
 uploader calls ``mark_sent`` or ``mark_failed`` -> ``sent``, or ``pending``
 again after a backoff, or ``dead`` (the DLQ) after ``RetryPolicy.max_attempts``
 failures or one permanent refusal -> ``retry_dlq`` makes dead batches pending.
+Sent batches are kept for ``DeliveryOptions.retention_days`` (export, audit of
+what left the device), then ``purge_sent`` removes them.
 """
 
 from __future__ import annotations
@@ -29,12 +31,12 @@ from edge_core.telemetry.canonical import canonical_json
 from edge_core.telemetry.device import DeviceKey
 from edge_core.telemetry.endpoint import validate_endpoint
 from edge_core.telemetry.envelope import MAX_EVENTS, build_envelope
-from edge_core.telemetry.errors import ForbiddenEvent, OutboxBusy
+from edge_core.telemetry.errors import ForbiddenEvent, InvalidDeliveryOption, OutboxBusy, UnknownBatch
 from edge_core.telemetry.events import Event, utc_timestamp
 
 #: Run these (in order) inside the vault's migration; each is idempotent.
 #: The outbox's tables: what a reset that keeps the outbox carries over.
-TABLES = ("telemetry_settings", "telemetry_events", "telemetry_batches")
+TABLES = ("telemetry_settings", "telemetry_events", "telemetry_batches", "telemetry_delivery")
 
 SCHEMA_STATEMENTS: list[str] = [
     """CREATE TABLE IF NOT EXISTS telemetry_settings (
@@ -61,7 +63,23 @@ SCHEMA_STATEMENTS: list[str] = [
     )""",
     """CREATE INDEX IF NOT EXISTS telemetry_batches_due
         ON telemetry_batches (state, next_attempt_at)""",
+    # Issue 16: how delivery is scheduled and pinned, and how the last attempts went.
+    """CREATE TABLE IF NOT EXISTS telemetry_delivery (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        pin_sha256 TEXT,
+        interval_s REAL NOT NULL DEFAULT 60,
+        max_delay_s REAL NOT NULL DEFAULT 300,
+        retention_days REAL NOT NULL DEFAULT 30,
+        last_delivery_at REAL,
+        last_error TEXT,
+        last_error_at REAL
+    )""",
 ]
+
+#: Bounds of the delivery options (``configure``), inclusive.
+INTERVAL_RANGE_S = (1.0, 3600.0)
+MAX_DELAY_RANGE_S = (1.0, 86400.0)
+RETENTION_RANGE_DAYS = (0.0, 3650.0)
 
 BatchState = Literal["pending", "sent", "dead"]
 
@@ -104,6 +122,21 @@ class RetryPolicy:
 class Settings:
     enabled: bool
     endpoint: str | None
+    pin_sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class DeliveryOptions:
+    """When batches leave (every ``interval_s``; no event waits more than ``max_delay_s`` to be
+    sealed) and how long sent batches are kept; with the last delivery and the last error."""
+
+    pin_sha256: str | None = None
+    interval_s: float = 60.0
+    max_delay_s: float = 300.0
+    retention_days: float = 30.0
+    last_delivery_at: float | None = None
+    last_error: str | None = None
+    last_error_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +170,10 @@ class OutboxStatus:
     dead_batches: int
     dead_events: int
     next_attempt_at: float | None  # earliest retry of a pending batch (epoch seconds)
+    oldest_queued_at: float | None = None  # when the oldest queued event was recorded
+    last_delivery_at: float | None = None  # when a batch last reached the collector
+    last_error: str | None = None  # the last failed attempt's short code (never a response body)
+    last_error_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -188,18 +225,60 @@ class Outbox:
 
     def settings(self) -> Settings:
         row = self._one("SELECT enabled, endpoint FROM telemetry_settings WHERE id = 1")
-        return Settings(bool(row[0]), row[1]) if row else Settings(False, None)
+        if not row:
+            return Settings(False, None)
+        return Settings(bool(row[0]), row[1], self.delivery().pin_sha256)
 
-    def enable(self, endpoint: str) -> Settings:
-        """Opt in and set the collector URL (validated). Makes no connection."""
+    def delivery(self) -> DeliveryOptions:
+        row = self._one(
+            "SELECT pin_sha256, interval_s, max_delay_s, retention_days, last_delivery_at, last_error,"
+            " last_error_at FROM telemetry_delivery WHERE id = 1"
+        )
+        return DeliveryOptions(*row) if row else DeliveryOptions()
+
+    def enable(self, endpoint: str, pin_sha256: str | None = None) -> Settings:
+        """Opt in and set the collector URL (validated) and its key pin (None: no pin). Makes no connection.
+
+        ``pin_sha256`` must already be in ``endpoint.parse_pin``'s form.
+        """
         url = validate_endpoint(endpoint)
+        if pin_sha256 is not None and not url.startswith("https://"):
+            raise InvalidDeliveryOption("a certificate pin needs an https:// endpoint")
         with self._transaction() as conn:
             conn.execute(
                 "INSERT INTO telemetry_settings (id, enabled, endpoint) VALUES (1, 1, ?) "
                 "ON CONFLICT (id) DO UPDATE SET enabled = 1, endpoint = excluded.endpoint",
                 (url,),
             )
-        return Settings(True, url)
+            _delivery_row(conn)
+            conn.execute("UPDATE telemetry_delivery SET pin_sha256 = ? WHERE id = 1", (pin_sha256,))
+        return Settings(True, url, pin_sha256)
+
+    def configure(
+        self,
+        *,
+        interval_s: float | None = None,
+        max_delay_s: float | None = None,
+        retention_days: float | None = None,
+    ) -> DeliveryOptions:
+        """Change the delivery schedule and the retention of sent batches (None: unchanged)."""
+        for value, (low, high), name in (
+            (interval_s, INTERVAL_RANGE_S, "the send interval"),
+            (max_delay_s, MAX_DELAY_RANGE_S, "the longest wait of an event"),
+            (retention_days, RETENTION_RANGE_DAYS, "the retention of sent batches"),
+        ):
+            if value is not None and not (isinstance(value, (int, float)) and low <= value <= high):
+                unit = "days" if name.endswith("batches") else "seconds"
+                raise InvalidDeliveryOption(f"{name} must be from {low:g} to {high:g} {unit}")
+        with self._transaction() as conn:
+            _delivery_row(conn)
+            conn.execute(
+                "UPDATE telemetry_delivery SET interval_s = coalesce(?, interval_s),"
+                " max_delay_s = coalesce(?, max_delay_s), retention_days = coalesce(?, retention_days)"
+                " WHERE id = 1",
+                (interval_s, max_delay_s, retention_days),
+            )
+        return self.delivery()
 
     def disable(self) -> Settings:
         """Opt out: nothing more is recorded or sent. Queued data stays (see ``clear``)."""
@@ -274,11 +353,14 @@ class Outbox:
     def mark_sent(self, batch_id: str) -> None:
         """The collector holds this batch (accepted now, or earlier: a duplicate)."""
         with self._transaction() as conn:
+            now = self.clock()
             conn.execute(
                 "UPDATE telemetry_batches SET state = 'sent', sent_at = ?, last_error = NULL"
                 " WHERE batch_id = ?",
-                (self.clock(), batch_id),
+                (now, batch_id),
             )
+            _delivery_row(conn)
+            conn.execute("UPDATE telemetry_delivery SET last_delivery_at = ? WHERE id = 1", (now,))
 
     def mark_failed(
         self, batch_id: str, error: str, *, permanent: bool = False
@@ -306,6 +388,11 @@ class Outbox:
                 " last_error = ? WHERE batch_id = ?",
                 (state, attempts, retry_at, error[:200], batch_id),
             )
+            _delivery_row(conn)
+            conn.execute(
+                "UPDATE telemetry_delivery SET last_error = ?, last_error_at = ? WHERE id = 1",
+                (error[:200], self.clock()),
+            )
         return state
 
     def _state(self, batch_id: str) -> BatchState | None:
@@ -315,12 +402,20 @@ class Outbox:
     def retry_dlq(self) -> int:
         """Give every dead-lettered batch a fresh set of attempts, due now; return how many."""
         with self._transaction() as conn:
+            return len(requeue_dead(conn, self.clock()))
+
+    def purge_sent(self, older_than_days: float | None = None) -> int:
+        """Delete sent batches older than the retention (``retention_days`` unless given); return how many."""
+        days = self.delivery().retention_days if older_than_days is None else older_than_days
+        with self._transaction() as conn:
             cursor = conn.execute(
-                "UPDATE telemetry_batches SET state = 'pending', attempts = 0,"
-                " next_attempt_at = ? WHERE state = 'dead'",
-                (self.clock(),),
+                "DELETE FROM telemetry_batches WHERE state = 'sent' AND sent_at < ?",
+                (self.clock() - days * 86400.0,),
             )
         return int(cursor.rowcount)
+
+    def oldest_queued_at(self) -> float | None:
+        return self._one("SELECT min(recorded_at) FROM telemetry_events")[0]
 
     def dead_letters(self) -> list[DeadLetter]:
         rows = self._conn.execute(
@@ -354,8 +449,10 @@ class Outbox:
             return int(batches), int(events or 0)
 
         (pb, pe), (sb, se), (db, de) = of("pending"), of("sent"), of("dead")
+        delivery = self.delivery()
         return OutboxStatus(
-            settings.enabled, settings.endpoint, queued, pb, pe, sb, se, db, de, next_at
+            settings.enabled, settings.endpoint, queued, pb, pe, sb, se, db, de, next_at,
+            self.oldest_queued_at(), delivery.last_delivery_at, delivery.last_error, delivery.last_error_at,
         )
 
     def clear(self) -> Cleared:
@@ -364,3 +461,47 @@ class Outbox:
             events = conn.execute("DELETE FROM telemetry_events").rowcount
             batches = conn.execute("DELETE FROM telemetry_batches").rowcount
         return Cleared(int(events), int(batches))
+
+
+def _delivery_row(conn: Any) -> None:
+    """Make sure the one row of ``telemetry_delivery`` exists (inside the caller's transaction)."""
+    conn.execute("INSERT INTO telemetry_delivery (id) VALUES (1) ON CONFLICT (id) DO NOTHING")
+
+
+def requeue_dead(conn: Any, now: float, batch_id: str | None = None) -> list[str]:
+    """Inside the caller's transaction: make the dead letter ``batch_id`` (None: every one) pending,
+    due ``now``, with a fresh set of attempts; return the ids requeued. An unknown id raises
+    ``UnknownBatch`` (the caller's transaction rolls back)."""
+    ids = _dead_ids(conn, batch_id)
+    conn.executemany(
+        "UPDATE telemetry_batches SET state = 'pending', attempts = 0, next_attempt_at = ?"
+        " WHERE batch_id = ? AND state = 'dead'",
+        [(now, found) for found in ids],
+    )
+    return ids
+
+
+def drop_dead(conn: Any, batch_id: str) -> DeadLetter:
+    """Inside the caller's transaction: delete the dead letter ``batch_id``; return what it was."""
+    [found] = _dead_ids(conn, batch_id)
+    row = conn.execute(
+        "SELECT batch_id, event_count, attempts, last_error, sealed_at FROM telemetry_batches"
+        " WHERE batch_id = ?",
+        (found,),
+    ).fetchone()
+    conn.execute("DELETE FROM telemetry_batches WHERE batch_id = ? AND state = 'dead'", (found,))
+    return DeadLetter(*row)
+
+
+def _dead_ids(conn: Any, batch_id: str | None) -> list[str]:
+    if batch_id is None:
+        return [row[0] for row in conn.execute(
+            "SELECT batch_id FROM telemetry_batches WHERE state = 'dead' ORDER BY seq"
+        )]
+    row = conn.execute(
+        "SELECT batch_id FROM telemetry_batches WHERE batch_id = ? AND state = 'dead'",
+        (str(batch_id).strip().lower(),),
+    ).fetchone()
+    if row is None:
+        raise UnknownBatch("no dead-lettered batch has that id ('faceseal telemetry dlq list' shows them)")
+    return [row[0]]

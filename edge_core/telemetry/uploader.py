@@ -12,6 +12,9 @@ Safety rules, each enforced here rather than left to callers:
   whose acknowledgement was lost (crash, dropped connection) is neither lost
   nor stored twice. Only a well-formed acknowledgement naming the batch counts:
   a captive portal's ``200 OK`` page does not.
+* With a certificate pin, every connection is checked against it before a
+  batch is written (:mod:`edge_core.telemetry.transport`); a mismatch is a
+  failed attempt (``pin_mismatch``), retried and finally dead-lettered.
 * Refusals of the batch itself (4xx with a collector error code) dead-letter
   it at once; network errors, 5xx and anything unexpected are retried with the
   outbox's backoff until ``RetryPolicy.max_attempts``.
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
@@ -29,20 +33,11 @@ from edge_core.telemetry.device import DeviceKey
 from edge_core.telemetry.endpoint import batches_url
 from edge_core.telemetry.errors import TelemetryDisabled
 from edge_core.telemetry.outbox import DueBatch, Outbox
+from edge_core.telemetry.transport import MAX_ANSWER_BYTES, Timeouts, client, failure_code, read_capped
 
-MAX_ACK_BYTES = 4096
+MAX_ACK_BYTES = MAX_ANSWER_BYTES
 _PERMANENT_STATUSES = frozenset({400, 401, 403, 409, 413, 415, 422})
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """Per-request limits in seconds (connect, and each read/write of the socket)."""
-
-    connect_s: float = 5.0
-    io_s: float = 10.0
-
-    def as_httpx(self) -> httpx.Timeout:
-        return httpx.Timeout(self.io_s, connect=self.connect_s, pool=self.connect_s)
+__all__ = ["FlushReport", "Timeouts", "flush"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +48,7 @@ class FlushReport:
     failed_attempts: int  # attempts that failed (retried later or dead-lettered)
     dead_lettered: int  # batches moved to the DLQ by this flush
     pending: int  # batches still waiting for a retry when the flush returned
+    purged: int = 0  # sent batches older than the retention, deleted by this flush
 
 
 @dataclass(frozen=True)
@@ -87,18 +83,9 @@ def _post(client: httpx.Client, url: str, batch: DueBatch) -> _Attempt:
     """POST one signed envelope; read at most ``MAX_ACK_BYTES`` of the answer."""
     try:
         with client.stream("POST", url, content=batch.envelope.encode("ascii")) as response:
-            body = b""
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > MAX_ACK_BYTES:
-                    break
-            return _answer(response, body[:MAX_ACK_BYTES], batch.batch_id)
-    except httpx.TimeoutException:
-        return _Attempt(delivered=False, error="timeout")
-    except httpx.HTTPError as error:
-        return _Attempt(delivered=False, error=f"network:{type(error).__name__}")
-    except (httpx.InvalidURL, UnicodeError):  # a host name the resolver cannot encode
-        return _Attempt(delivered=False, error="invalid_endpoint")
+            return _answer(response, read_capped(response), batch.batch_id)
+    except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as error:  # InvalidURL: a host IDNA cannot encode
+        return _Attempt(delivered=False, error=failure_code(error))
 
 
 def flush(
@@ -108,6 +95,7 @@ def flush(
     timeouts: Timeouts = Timeouts(),
     max_wait_s: float = 0.0,
     seal_all: bool = True,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> FlushReport:
     """Seal queued events, then send every due batch, retrying for up to ``max_wait_s``.
 
@@ -115,6 +103,9 @@ def flush(
     to flush); background flushes pass False. With ``max_wait_s`` 0 each due
     batch gets one attempt and failures are left scheduled for a later flush;
     a positive value sleeps until retries come due while they fit in it.
+    ``should_stop`` is asked before each POST: once it says True (the app is
+    closing) no new request starts, and what was not sent stays pending. Sent
+    batches older than the retention are purged afterwards.
     Raises ``TelemetryDisabled`` (and connects to nothing) while opted out.
     """
     settings = outbox.settings()
@@ -126,15 +117,13 @@ def flush(
     url = batches_url(settings.endpoint)
     deadline = outbox.clock() + max_wait_s
     delivered = delivered_events = failed = dead = 0
-    headers = {"Content-Type": "application/json", "User-Agent": "faceseal-telemetry/1"}
-    # trust_env=False: no proxy variables, no .netrc credentials, nothing implicit.
-    with httpx.Client(
-        timeout=timeouts.as_httpx(), trust_env=False, follow_redirects=False, headers=headers
-    ) as client:
-        while True:
+    with client(settings.pin_sha256, timeouts) as http:
+        while not should_stop():
             due = outbox.due()
             for batch in due:
-                attempt = _post(client, url, batch)
+                if should_stop():
+                    break
+                attempt = _post(http, url, batch)
                 if attempt.delivered:
                     outbox.mark_sent(batch.batch_id)
                     delivered += 1
@@ -151,6 +140,7 @@ def flush(
             if next_at is None or next_at > deadline:
                 break
             time.sleep(max(0.0, next_at - outbox.clock()))
+    purged = outbox.purge_sent()
     return FlushReport(
-        sealed, delivered, delivered_events, failed, dead, outbox.status().pending_batches
+        sealed, delivered, delivered_events, failed, dead, outbox.status().pending_batches, purged
     )

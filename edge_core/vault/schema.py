@@ -67,8 +67,14 @@ def _v2(conn: Connection) -> None:
         conn.execute(statement)
 
 
+def _v3(conn: Connection) -> None:
+    """Telemetry delivery options and state (issue 16); the statements are idempotent."""
+    for statement in SCHEMA_STATEMENTS:
+        conn.execute(statement)
+
+
 #: Migrations in order; the database's ``user_version`` is how many have run.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3]
 
 
 def migrate(conn: Connection) -> None:

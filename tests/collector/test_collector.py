@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,8 +15,8 @@ from edge_core.telemetry.envelope import build_envelope
 from edge_core.telemetry.outbox import BatchLimits, Outbox
 from edge_core.telemetry.uploader import flush
 from faceseal_collector.cli import main as collector_main
+from tests.collector.conftest import BackendCollector as Collector
 from tests.telemetry.conftest import fill
-from tests.telemetry.servers import Collector
 
 
 def post(collector: Collector, envelope: object) -> httpx.Response:
@@ -90,8 +89,7 @@ def test_a_device_id_registered_with_another_key_is_refused(
 ) -> None:
     """The operator's registry wins over whatever key an envelope carries."""
     stranger = DeviceKey.generate().public_key_b64
-    with sqlite3.connect(collector.db) as conn:
-        conn.execute("INSERT INTO devices VALUES (?, ?, 'x', 'x')", (key.device_id, stranger))
+    collector.execute("INSERT INTO devices VALUES (?, ?, 'x', 'x')", (key.device_id, stranger))
     outbox = make_outbox(collector.url)
     fill(outbox, 1)
     report = flush(outbox, key)

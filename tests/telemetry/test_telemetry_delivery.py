@@ -51,7 +51,7 @@ def test_nothing_is_sent_while_disabled(make_outbox: Callable[..., Outbox], key:
 def test_a_host_that_cannot_be_encoded_is_a_failed_attempt_not_a_crash(
     make_outbox: Callable[..., Outbox], key: DeviceKey, fast_retry: RetryPolicy
 ) -> None:
-    outbox = make_outbox("http://xn--/", retry=fast_retry)  # fails before any DNS lookup
+    outbox = make_outbox("https://xn--/", retry=fast_retry)  # fails before any DNS lookup
     fill(outbox, 1)
     report = flush(outbox, key, timeouts=QUICK, max_wait_s=5)
     assert (report.failed_attempts, report.dead_lettered) == (3, 1)
