@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from edge_core.audit import chain as audit
-from edge_core.errors import FaceSealError, PolicyViolation, VaultLocked
+from edge_core.errors import FaceSealError, PolicyTampered, PolicyViolation, VaultLocked
 from edge_core.ops.results import Result, flattened
 from edge_core.ops.vaults import open_vault
 from edge_core.policy import rules as policy
@@ -234,10 +234,18 @@ def disable(vault: Vault) -> TelemetryOff:
     return TelemetryOff(outbox.status())
 
 
+def _allowed(vault: Vault) -> bool:
+    """Whether the policy lets telemetry be on; a tampered policy file allows nothing, but still lets status answer."""
+    try:
+        return policy.telemetry_allowed(vault)
+    except PolicyTampered:
+        return False
+
+
 def status(vault: Vault) -> TelemetryReport:
     """Settings, queue, batches sent and pending, last delivery and error, schedule, every dead letter."""
     outbox = Outbox(vault.conn)
-    return TelemetryReport(outbox.status(), outbox.dead_letters(), policy.telemetry_allowed(vault),
+    return TelemetryReport(outbox.status(), outbox.dead_letters(), _allowed(vault),
                            Schedule.of(outbox.delivery()))
 
 
