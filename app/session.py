@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, TypeVar
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app import workers
-from app.signals import emit
 from edge_core import ops
 from edge_core.errors import FaceSealError, RootKeyMissing, RootKeyRevoked, VaultLocked, WrongRootKey
 
@@ -49,8 +48,6 @@ class Session(QObject):
     """Owns the open vault; ``changed`` fires on the UI thread whenever the vault or its data changed."""
 
     changed = Signal()
-    _refused = Signal(object)
-    """A vault call found the vault locked or revoked by another process (emitted from a worker)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -65,7 +62,6 @@ class Session(QObject):
         self._follow_lock = False
         """Whether LOCKED is the shared lock, so that lifting it anywhere reopens this window."""
         self._closed = False
-        self._refused.connect(self._on_refused)
         self._poll = QTimer(self)
         self._poll.setInterval(POLL_MS)
         self._poll.timeout.connect(self._watch)
@@ -90,7 +86,7 @@ class Session(QObject):
                 return fn(self._vault)
             except (VaultLocked, RootKeyRevoked) as error:
                 self._drop()
-                emit(self._refused, error)
+                workers.on_ui_thread(lambda refusal=error: self._on_refused(refusal))
                 raise
 
     def call_and_reopen(self, fn: Callable[[Vault], T]) -> T:
