@@ -176,14 +176,21 @@ class EnrolPage(Page):
     def restart(self) -> None:
         self.name.clear()
         self.add_samples.setChecked(False)
+        self.banner.clear()
         self._go(0)
         self.name.setFocus()
 
     def _enrolled(self, result: Enrolment) -> None:
         self.task = None
-        self.result.setText(f"{result.name} is enrolled with {result.samples} new sealed templates "
-                            f"(model pack {result.pack}).")
-        self.banner.show_message("success", f"Enrolled {result.name}.")
+        self.source.clear_files()  # never the previous person's photos under the next name
+        text = f"{result.name} is enrolled with {result.samples} new sealed templates (model pack {result.pack})."
+        if result.warning:
+            text += f" Warning: {result.warning}."
+            self.banner.show_message("warning", f"Enrolled {result.name}, but {result.warning}.", "Identities",
+                                     lambda: self.ctx.navigate("Identities"))
+        else:
+            self.banner.show_message("success", f"Enrolled {result.name}.")
+        self.result.setText(text)
         self.session.notify()
         self._go(2)
 

@@ -72,10 +72,16 @@ class Result:
 # ------------------------------------------------------------------ identities
 @dataclass(frozen=True)
 class Enrolment(Result):
+    """``resembles``: someone else already enrolled whom these samples match (wrong photos, or a duplicate)."""
+
     name: str
     samples: int
     pack: str
     status: str = "enrolled"
+    resembles: str | None = optional()
+    resemblance: float | None = optional()
+    """The best score of a sample against ``resembles`` (it reached the threshold in force)."""
+    warning: str | None = optional()
 
 
 @dataclass(frozen=True)
