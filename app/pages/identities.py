@@ -55,6 +55,8 @@ class IdentitiesPage(Page):
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
         self.dialog: ConfirmDialog | None = None
+        self.deleted: str | None = None
+        """The person the banner says was deleted, while it says so."""
         self._update()
 
     def load(self) -> None:
@@ -64,6 +66,9 @@ class IdentitiesPage(Page):
         return [self.table.item(row, 0).text() for row in range(self.table.rowCount())]
 
     def _fill(self, identities: list[IdentitySummary]) -> None:
+        if self.deleted is not None and self.deleted in {person.name for person in identities}:
+            self.banner.clear()  # the deletion banner would stand beside someone new of the same name
+            self.deleted = None
         self.table.setRowCount(len(identities))
         for row, person in enumerate(identities):
             for column, text in enumerate((person.name, person.enrolled[:16].replace("T", " ") + " UTC",
@@ -97,6 +102,7 @@ class IdentitiesPage(Page):
         self.run(lambda _r: self.session.call(lambda v: ops.delete_identity(v, name)), self._deleted)
 
     def _deleted(self, result: Deletion) -> None:
+        self.deleted = result.name
         text = f"{result.name} was deleted; {result.templates_deleted} templates were crypto-shredded."
         if result.warning:
             self.banner.show_message("warning", f"{text} Note: {result.warning}.")

@@ -64,6 +64,7 @@ KEEP_CHOICES = {
     "keep_device_key": ("Keep the device key", "This machine keeps its device id; otherwise it gets a new one."),
 }
 KEY_FORMATS = {"hex": "Hex (64 characters)", "base64": "Base64 (44 characters)"}
+LOCKED_NOTICE = "Locked: every key was dropped from memory, in every FaceSeal program on this data."
 
 
 def parse_typed_key(text: str, fmt: str) -> bytes:
@@ -246,6 +247,8 @@ class SecurityPage(Page):
     # ------------------------------------------------------------------ state
     def load(self) -> None:
         self.show_vault_state(self.lock_banner)
+        if self.session.is_open and self.banner.text.text() == LOCKED_NOTICE:
+            self.banner.clear()  # unlocked since, here or in another process
         for widget in self.vault_buttons:
             widget.setEnabled(self.session.is_open)
         if self.session.is_open:
@@ -381,8 +384,7 @@ class SecurityPage(Page):
         if problem:
             self.banner.show_message("error", problem)
         else:
-            self.banner.show_message("info", "Locked: every key was dropped from memory, in every FaceSeal "
-                                             "program on this data.")
+            self.banner.show_message("info", LOCKED_NOTICE)
 
     def ask_reset(self) -> None:
         choices = {key: check.isChecked() for key, check in self.keep.items()}
