@@ -21,7 +21,8 @@ class Context:
 
     session: Session
     prefs: Preferences
-    navigate: Callable[[str], None]
+    navigate: Callable[[str], Any]
+    """Show the page of that title; returns the page."""
 
 
 class Page(QWidget):

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.pages.base import Context, Page
+from app.pages.security import RECOVERY_STOPS, report_root_change
 from app.widgets.confirm import ConfirmDialog
 from edge_core import ops
 from edge_core.ops.results import Deletion, IdentitySummary
@@ -92,7 +93,8 @@ class IdentitiesPage(Page):
         self.dialog = ConfirmDialog(
             self, f"Delete {name}?",
             f"{name}'s identity key will be destroyed (crypto-shredding): their templates can never be opened "
-            "again, by anyone, not even from a backup copy of the data. This cannot be undone.",
+            "again, by anyone, not even from a backup copy of the data. To make that final the root key is "
+            f"replaced too: {RECOVERY_STOPS} This cannot be undone.",
             f"Delete {name}")
         self.dialog.accepted.connect(lambda: self._delete(name))
         self.dialog.open()
@@ -105,7 +107,6 @@ class IdentitiesPage(Page):
         self.deleted = result.name
         text = f"{result.name} was deleted; {result.templates_deleted} templates were crypto-shredded."
         if result.warning:
-            self.banner.show_message("warning", f"{text} Note: {result.warning}.")
+            report_root_change(self, f"{text} Note: {result.warning}.", "warning")
         else:
-            self.banner.show_message("success", text)
-        self.session.notify()
+            report_root_change(self, text)

@@ -194,6 +194,20 @@ class RootChange(Result):
 
 
 @dataclass(frozen=True)
+class PassphraseRating(Result):
+    """How strong a recovery kit passphrase is (zxcvbn, 0 to 4) and, when it would be refused, why."""
+
+    strength: int
+    needed: int
+    min_length: int
+    problem: str | None = optional()
+
+    @property
+    def acceptable(self) -> bool:
+        return self.problem is None
+
+
+@dataclass(frozen=True)
 class KitExport(Result):
     path: str
     root_fingerprint: str
