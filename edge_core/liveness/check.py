@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from edge_core.biometrics import Frame, Pipeline
 from edge_core.errors import UsageError
 from edge_core.liveness.challenges import Timeline, draw_sequence
-from edge_core.liveness.passive import RiskBands
+from edge_core.liveness.bands import RiskBands
 from edge_core.liveness.result import LivenessResult, Progress
 from edge_core.liveness.session import run_session
 

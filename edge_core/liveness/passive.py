@@ -56,7 +56,6 @@ asks for one more random challenge, once, and then passes only below
 
 from __future__ import annotations
 
-import enum
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -66,6 +65,7 @@ import cv2
 import numpy as np
 
 from edge_core.biometrics import Face
+from edge_core.liveness.bands import Band, RiskBands
 from edge_core.liveness.pose import parallax, plane_motion
 from edge_core.liveness.result import Refusal
 from edge_core.liveness.tracking import TrackPoint
@@ -86,28 +86,6 @@ BORDER_WEIGHT = 0.45
 EYES_CLOSED = 0.7
 NO_BLINK_SECONDS = (10.0, 20.0)
 NO_BLINK_WEIGHT = 0.45
-
-
-class Band(enum.Enum):
-    """Where a risk falls between the policy's two thresholds."""
-
-    LOW = "low"
-    """Below the low threshold: passes."""
-    MIDDLE = "middle"
-    """Between: one more random challenge (once), then it must be low."""
-    HIGH = "high"
-    """At or above the high threshold: refused."""
-
-
-@dataclass(frozen=True)
-class RiskBands:
-    """The two thresholds splitting the risk into bands; the policy file holds the values in force."""
-
-    low: float = 0.3
-    high: float = 0.6
-
-    def band(self, risk: float) -> Band:
-        return Band.LOW if risk < self.low else Band.HIGH if risk >= self.high else Band.MIDDLE
 
 
 class AttackModel(Protocol):

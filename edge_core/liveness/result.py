@@ -32,6 +32,7 @@ class Refusal(enum.Enum):
     BORDER = "straight edges frame the face, like a phone's bezel or a photo's edge"
     NO_BLINK = "the eyes never blinked"
     STEP_UP_FAILED = "the risk stayed too high even after one more challenge"
+    RISK_ABOVE_POLICY = "the risk is higher than the policy accepts"
     ATTACK_MODEL = "a presentation-attack detector flagged the picture"
 
     @property

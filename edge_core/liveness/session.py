@@ -39,7 +39,7 @@ from edge_core.liveness.challenges import Challenge, Targets, Timeline, Timing, 
 from edge_core.liveness.expression import Expression
 from edge_core.liveness.eyes import EyeModel, load_eyes
 from edge_core.liveness.mesh import FaceMesh, load_mesh
-from edge_core.liveness.passive import Band, RiskBands
+from edge_core.liveness.bands import Band, RiskBands
 from edge_core.liveness.pose import Pose, PoseChange, change
 from edge_core.liveness.result import LivenessResult, Progress, Refusal
 from edge_core.liveness.tracking import Track, TrackPoint
@@ -170,13 +170,14 @@ class _Session:
         return None
 
     def _blinked(self, point: TrackPoint, now: float) -> bool:
-        """Whether this frame completes a blink: both eyes closed, then both open within ``blink_seconds``."""
+        """Whether this frame completes a blink: both eyes closed, then both open within ``blink_seconds``.
+
+        Eyes held shut for longer are not a blink: they must open, and blink again.
+        """
         assert self.rest is not None
         if point.expression.eyes_closed(self.rest, self.targets.eyes_closed):
             if self.closed_since is None:
                 self.closed_since = now
-            elif now - self.closed_since > self.timing.blink_seconds:
-                self.closed_since = now  # eyes held shut: that is not a blink; start over from here
             return False
         if self.closed_since is not None and point.expression.eyes_open(self.rest, self.targets.eyes_open):
             blinked = now - self.closed_since <= self.timing.blink_seconds
