@@ -16,9 +16,10 @@
   paper edge. The cue is how many sides of the face (left, right, above,
   below) have a long straight edge (at least the face's height, found by
   Canny and a probabilistic Hough transform) that runs beside the face
-  without crossing it, 0 to 4 (on the frame scaled to 320 pixels wide). Rooms have straight edges too (door frames,
-  shelves), so on its own this cue only ever asks for one more challenge
-  (``passive``), never refuses.
+  without crossing it, 0 to 4, looked for on the frame scaled to 320
+  pixels wide. Rooms have straight edges too (door frames, shelves), so on
+  its own this cue only ever asks for one more challenge (``passive``),
+  never refuses.
 """
 
 from __future__ import annotations
