@@ -11,8 +11,9 @@ Matching embeddings against templates (the max-over-samples cosine rule) is
 the vault's job, in ``edge_core.matching``; this package only produces the
 embeddings and says which pack made them.
 
-Heavy libraries (onnxruntime sessions, insightface) load only when a pack is
-loaded, so listing or installing packs stays quick.
+Heavy libraries (onnxruntime sessions) load only when a pack is loaded, so
+listing or installing packs stays quick. insightface, scikit-image and scipy
+are never imported at run time (tests/biometrics/test_no_insightface.py).
 """
 
 from edge_core.biometrics.capture import (

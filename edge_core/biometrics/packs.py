@@ -5,8 +5,8 @@ threshold, described in ``models/packs.json`` (files, sha256, download URL,
 licence). Three rules drive this module:
 
 * nothing is downloaded unless the user asked for it (``install_pack``);
-  loading never touches the network, and insightface's own auto-download is
-  never reached because insightface is only ever given sessions we built;
+  loading never touches the network (models run directly in onnxruntime,
+  no library with an auto-download of its own is involved);
 * every byte is checked against the manifest's sha256 before it is used: when
   installing (a mismatch installs nothing) and again when loading (a file
   corrupted or swapped on disk is refused);
@@ -434,7 +434,7 @@ def load_pack(name: str | None = None, *, manifest: Manifest | None = None) -> P
 
 def _build(info: PackInfo) -> Pipeline:
     from edge_core.biometrics.detectors import ScrfdDetector, YuNetDetector
-    from edge_core.biometrics.embedders import ArcFaceEmbedder, MobileFaceNetEmbedder
+    from edge_core.biometrics.embedders import OnnxEmbedder
     from edge_core.biometrics.runtime import read_verified
 
     if not info.installed:
@@ -443,7 +443,8 @@ def _build(info: PackInfo) -> Pipeline:
             f"(offline: add --from DIR_OR_ZIP)"
         )
     detectors = {"scrfd": ScrfdDetector, "yunet": YuNetDetector}
-    embedders = {"mobilefacenet": MobileFaceNetEmbedder, "arcface": ArcFaceEmbedder}
+    # The family names what the recognizer is; all of them run the same way (embedders.py).
+    embedders = {"mobilefacenet": OnnxEmbedder, "arcface": OnnxEmbedder, "faceplugin": OnnxEmbedder}
     by_name = {f.name: f for f in info.files}
 
     def build(stage: Stage, families: dict, **extra: Any) -> Any:

@@ -250,34 +250,6 @@ def test_a_model_onnxruntime_rejects_is_a_model_error(empty_models, tmp_path):
     assert isinstance(error.value, ModelError) and MFN in _one_line(error)
 
 
-def _as_arcface(mean: float):
-    def edit(document: dict) -> None:
-        recognizer = document["packs"]["open"]["recognizer"]
-        recognizer.update(family="arcface", mean=[mean] * 3, std=[127.5] * 3)
-
-    return edit
-
-
-def test_arcface_family_runs_through_insightface(empty_models, tmp_path):
-    # w600k_mbf.onnx is not on this machine: MobileFaceNet run as an ArcFace-style
-    # model exercises insightface's ArcFaceONNX path with a real network.
-    manifest = _custom_manifest(tmp_path, _as_arcface(127.5))
-    install_pack("open", SHARED_MODELS, manifest=manifest)
-    pipeline = load_pack("open", manifest=manifest)
-    first = pipeline.embed_one(read_image(SHARED_FACES / "faceonnx/brad_1.jpg"))[1]
-    same = pipeline.embed_one(read_image(SHARED_FACES / "faceonnx/brad_pitt_fit.jpg"))[1]
-    assert first.shape == (128,) and float(np.linalg.norm(first)) == pytest.approx(1.0, abs=1e-5)
-    assert float(first @ same) > pipeline.threshold
-
-
-def test_arcface_pack_with_wrong_documented_normalisation_is_refused(empty_models, tmp_path):
-    manifest = _custom_manifest(tmp_path, _as_arcface(0.0))
-    install_pack("open", SHARED_MODELS, manifest=manifest)
-    with pytest.raises(ModelRuntimeError) as error:
-        load_pack("open", manifest=manifest)
-    assert "normalisation" in _one_line(error)
-
-
 def test_pipeline_carries_the_pack_identity(models_env):
     pipeline = load_pack("open")
     info = pack_info("open")
