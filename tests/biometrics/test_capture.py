@@ -166,7 +166,8 @@ def test_enrol_five_samples_from_a_video_file(pack, models_env, tmp_path):
     assert enrolment.embeddings.shape == (5, pipeline.embedding_size)
     assert enrolment.embeddings.dtype == np.float32
     assert np.allclose(np.linalg.norm(enrolment.embeddings, axis=1), 1.0, atol=1e-5)
-    assert len(seen) == len(enrolment.accepted) + len(enrolment.rejections)
+    # every frame was judged; twice as many good ones were looked at as kept (the best by quality)
+    assert seen.count(None) == 2 * len(enrolment.accepted) and len(seen) - seen.count(None) == len(enrolment.rejections)
     def best_score(photo: str) -> float:
         probe = pipeline.embed_one(read_image(SHARED_FACES / photo), largest=True)[1]
         return float((enrolment.embeddings @ probe).max())
@@ -204,7 +205,7 @@ def test_largest_face_option_and_too_small_faces(models_env):
 
 def test_images_source_enrols_every_good_photo(models_env):
     enrolment = collect_samples(load_pack("scrfd"), ImageFiles([SHARED_FACES / p for p in PERSON[:3]]), samples=3)
-    assert enrolment.accepted == ("img1.jpg", "img2.jpg", "img4.jpg")
+    assert sorted(enrolment.accepted) == ["img1.jpg", "img2.jpg", "img4.jpg"]  # best first, by quality
 
 
 def test_pose_gate_uses_the_landmarks():
@@ -240,3 +241,25 @@ def test_no_camera_is_a_clear_error():
     with pytest.raises(CameraUnavailable) as error:
         Camera(7)
     assert "no camera found at index 7" in _one_line(error)
+
+
+def test_enrolment_keeps_the_best_samples_by_quality(models_env, tmp_path):
+    # Four good photos of one person, two of them softened (still above the blur gate):
+    # asked for two samples, enrolment keeps the two sharp ones, best first.
+    from edge_core.biometrics.quality import QualityGates, sharpness
+
+    pipeline = load_pack("open")
+    source = read_image(SHARED_FACES / "face_recognition" / "obama.jpg")
+    face = pipeline.embed_one(source)[0]
+    gates = QualityGates.for_pipeline(pipeline)
+    paths = []
+    for name, sigma in (("soft1.png", 1.2), ("sharp1.png", 0), ("soft2.png", 1.5), ("sharp2.png", 0)):
+        image = cv2.GaussianBlur(source, (0, 0), sigma) if sigma else source
+        assert gates.check(face, pipeline.align(image, face)) is None, f"{name} must pass the gates"
+        if sigma:
+            assert sharpness(pipeline.align(image, face)) < sharpness(pipeline.align(source, face))
+        cv2.imwrite(str(tmp_path / name), image)
+        paths.append(tmp_path / name)
+    enrolment = collect_samples(pipeline, ImageFiles(paths), samples=2)
+    assert sorted(enrolment.accepted) == ["sharp1.png", "sharp2.png"]
+    assert enrolment.embeddings.shape == (2, pipeline.embedding_size)
