@@ -31,7 +31,7 @@ from edge_core.biometrics.runtime import quiet_opencv
 from edge_core.support.inputs import read_regular, regular_file, size_text
 
 CANDIDATES_PER_SAMPLE = 2
-"""Good frames looked at per sample kept: enrolment keeps the better half by quality."""
+"""Good frames the command line looks at per sample kept from a video or a camera: it keeps the better half."""
 _JPEG_TAIL = 4096
 """How close to the end a JPEG's end-of-image marker must be (some cameras append a few bytes)."""
 
@@ -314,12 +314,14 @@ def collect_samples(
     largest: bool = False,
     gates: QualityGates | None = None,
     on_frame: Callable[[Frame, Reason | None], None] | None = None,
+    candidates_per_sample: int = 1,
 ) -> Enrolment:
     """Take frames until enough pass the quality gates; return the best ``samples`` embeddings, best first.
 
-    It keeps looking until it has ``CANDIDATES_PER_SAMPLE`` times as many good
+    It keeps looking until it has ``candidates_per_sample`` times as many good
     frames as it needs (or the source ends), then keeps the ``samples`` with the
-    highest ``QualityGates.score`` (size, sharpness, pose). Every rejected frame
+    highest ``QualityGates.score`` (size, sharpness, pose); the command line asks
+    for ``CANDIDATES_PER_SAMPLE``. A list of photos is always ranked this way. Every rejected frame
     is recorded with its reason, and ``on_frame`` (if given) hears about each
     frame as it is judged, so a live UI can show "move closer" while the person
     is still in front of the camera. When the source runs out with fewer good
@@ -343,7 +345,7 @@ def collect_samples(
             rejections.append(Rejection(frame.label, reason))
         if on_frame is not None:
             on_frame(frame, reason)
-        if len(candidates) == samples * CANDIDATES_PER_SAMPLE:
+        if len(candidates) == samples * max(1, candidates_per_sample):
             break
     if len(candidates) >= samples:
         if isinstance(frames, _Capture):

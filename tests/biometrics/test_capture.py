@@ -162,7 +162,8 @@ def test_enrol_five_samples_from_a_video_file(pack, models_env, tmp_path):
     pipeline = load_pack(pack)
     seen: list[Reason | None] = []
     with VideoFile(video) as source:
-        enrolment = collect_samples(pipeline, source, samples=5, on_frame=lambda frame, reason: seen.append(reason))
+        enrolment = collect_samples(pipeline, source, samples=5, on_frame=lambda frame, reason: seen.append(reason),
+                                    candidates_per_sample=2)
     assert enrolment.embeddings.shape == (5, pipeline.embedding_size)
     assert enrolment.embeddings.dtype == np.float32
     assert np.allclose(np.linalg.norm(enrolment.embeddings, axis=1), 1.0, atol=1e-5)
