@@ -316,12 +316,13 @@ def collect_samples(
     on_frame: Callable[[Frame, Reason | None], None] | None = None,
     candidates_per_sample: int = 1,
 ) -> Enrolment:
-    """Take frames until enough pass the quality gates; return the best ``samples`` embeddings, best first.
+    """Take frames until enough pass the quality gates; return the embeddings of the best ``samples``.
 
     It keeps looking until it has ``candidates_per_sample`` times as many good
-    frames as it needs (or the source ends), then keeps the ``samples`` with the
-    highest ``QualityGates.score`` (size, sharpness, pose); the command line asks
-    for ``CANDIDATES_PER_SAMPLE``. A list of photos is always ranked this way. Every rejected frame
+    frames as it needs (or the source ends), splits them into ``samples`` stretches
+    of consecutive frames and keeps the one with the highest ``QualityGates.score``
+    (size, sharpness, pose) of each; the command line asks for
+    ``CANDIDATES_PER_SAMPLE``. A list of more photos than samples is treated the same way. Every rejected frame
     is recorded with its reason, and ``on_frame`` (if given) hears about each
     frame as it is judged, so a live UI can show "move closer" while the person
     is still in front of the camera. When the source runs out with fewer good
@@ -350,7 +351,10 @@ def collect_samples(
     if len(candidates) >= samples:
         if isinstance(frames, _Capture):
             frames.close()
-        best = sorted(candidates, key=lambda candidate: -candidate[0])[:samples]  # stable: ties keep their order
+        # The best of each stretch of consecutive good frames, not the best overall: neighbouring
+        # frames of a video are near copies, and five copies of one moment make a poor template.
+        stretches = np.array_split(np.arange(len(candidates)), samples)
+        best = [max((candidates[i] for i in stretch), key=lambda candidate: candidate[0]) for stretch in stretches]
         embeddings = np.stack([pipeline.embedder.embed(aligned) for _score, _label, aligned in best])
         return Enrolment(embeddings, tuple(label for _score, label, _aligned in best), tuple(rejections))
     source = getattr(frames, "description", "the frames")
