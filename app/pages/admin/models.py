@@ -129,8 +129,8 @@ class ModelsSection(Section):
         if info is None:
             return
         self.ctx.prefs.pack = info.name
-        self.banner.show_message("success", f"The window now uses pack '{info.name}' to enrol and match. People "
-                                            "enrolled with another pack are matched with theirs.")
+        self.banner.show_message("success", f"The window now uses pack '{info.name}' to enrol and match "
+                                            "(kept in this window's preferences).")
         self.session.notify()
 
     def install_from_folder(self) -> None:
