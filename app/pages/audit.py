@@ -32,12 +32,8 @@ EVIDENCE_FILTER = "Zip archives (*.zip)"
 
 
 def details_of(event: AuditEntry) -> str:
-    """Every detail of ``event`` in full, an identity id followed by the person's name while they exist."""
-    parts = []
-    for key, value in sorted(event.detail.items()):
-        named = f" ({event.person})" if key == "identity" and event.person else ""
-        parts.append(f"{key}={value}{named}")
-    return ", ".join(parts)
+    """Every detail of ``event`` in full (the person's name has its own column)."""
+    return ", ".join(f"{key}={value}" for key, value in sorted(event.detail.items()))
 
 
 class _Filter(QSortFilterProxyModel):

@@ -95,10 +95,9 @@ class SettingsPage(Page):
         self.install_button = QPushButton("Install from a folder…")
         self.install_button.setAccessibleName("Install the model pack from a folder")
         self.install_button.clicked.connect(self.ask_install)
-        form = QFormLayout(box)
-        form.addRow("Pack", packed(self.pack))
-        form.addRow("", self.pack_state)
-        form.addRow("", packed(self.install_button))
+        layout = QVBoxLayout(box)  # a form's rows would leave gaps around the wrapped state line
+        layout.addLayout(packed(QLabel("Pack"), self.pack, self.install_button))
+        layout.addWidget(self.pack_state)
         return box
 
     def _pack_chosen(self, row: int) -> None:
@@ -130,9 +129,9 @@ class SettingsPage(Page):
         self.threshold_note = QLabel()
         self.threshold_note.setWordWrap(True)
         self.threshold_note.setAccessibleName("About the threshold")
-        form = QFormLayout(box)
-        form.addRow("Threshold", packed(self.threshold, self.default_button))
-        form.addRow("", self.threshold_note)
+        layout = QVBoxLayout(box)
+        layout.addLayout(packed(QLabel("Threshold"), self.threshold, self.default_button))
+        layout.addWidget(self.threshold_note)
         return box
 
     def _threshold_changed(self) -> None:

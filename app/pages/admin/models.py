@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -26,12 +28,15 @@ from app.widgets.progress import WorkProgress
 from edge_core.biometrics import PackInfo, list_packs
 
 PACK_COLUMNS = ("Pack", "State", "Used by this window", "Licence")
-FILE_COLUMNS = ("File", "Bytes", "sha256", "Licence")
+FILE_COLUMNS = ("File", "Bytes", "Licence", "sha256")
+SHA_COLUMN = 3
 
 
-def _item(text: str) -> QTableWidgetItem:
+def _item(text: str, font: QFont | None = None) -> QTableWidgetItem:
     item = QTableWidgetItem(text)
     item.setToolTip(text)
+    if font is not None:
+        item.setFont(font)
     return item
 
 
@@ -47,7 +52,10 @@ class ModelsSection(Section):
         self.table = self._table(PACK_COLUMNS, "Model packs", 3)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.itemSelectionChanged.connect(self._show_files)
-        self.files = self._table(FILE_COLUMNS, "Files of the selected pack", 2)
+        self.files = self._table(FILE_COLUMNS, "Files of the selected pack", None)
+        self.digits = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        self.digits.setPointSizeF(9)
+        """Checksums in a fixed-pitch font, whole: a cut checksum cannot be compared."""
         self.about = QLabel()
         self.about.setWordWrap(True)
         self.about.setAccessibleName("About the selected pack")
@@ -67,15 +75,20 @@ class ModelsSection(Section):
         layout.addWidget(files, 1)
 
     @staticmethod
-    def _table(columns: tuple[str, ...], name: str, stretch: int) -> QTableWidget:
+    def _table(columns: tuple[str, ...], name: str, stretch: int | None) -> QTableWidget:
         table = QTableWidget(0, len(columns))
         table.setHorizontalHeaderLabels(columns)
         table.setAccessibleName(name)
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         table.verticalHeader().hide()
+        table.setWordWrap(True)
+        table.setTextElideMode(Qt.TextElideMode.ElideNone)
         table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        table.horizontalHeader().setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+        if stretch is not None:
+            table.horizontalHeader().setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+        else:
+            table.horizontalHeader().setStretchLastSection(True)
         table.setMinimumHeight(130)
         return table
 
@@ -102,6 +115,7 @@ class ModelsSection(Section):
         names = [info.name for info in self.packs]
         wanted = chosen.name if chosen is not None else in_use
         self.table.selectRow(names.index(wanted) if wanted in names else 0)
+        self.table.resizeRowsToContents()
         self._show_files()
 
     def selected(self) -> PackInfo | None:
@@ -119,8 +133,8 @@ class ModelsSection(Section):
         for spec in info.files:
             row = self.files.rowCount()
             self.files.insertRow(row)
-            for column, text in enumerate((spec.name, f"{spec.size:,}", spec.sha256, spec.licence)):
-                self.files.setItem(row, column, _item(text))
+            for column, text in enumerate((spec.name, f"{spec.size:,}", spec.licence, spec.sha256)):
+                self.files.setItem(row, column, _item(text, self.digits if column == SHA_COLUMN else None))
         self.use_button.setEnabled(info.installed and info.name != self.ctx.prefs.pack)
         self.folder_button.setText("Reinstall from a folder…" if info.installed else "Install from a folder…")
 
