@@ -10,7 +10,7 @@ from edge_core.biometrics import pack_info
 from tests.app.admin_drive import admin_section
 from tests.app.conftest import open_window
 from tests.app.drive import LONG, answer_folder_dialog, click, confirm
-from tests.conftest import shared_or_skip
+from tests.conftest import free_port, shared_or_skip
 
 
 def select(section, name: str) -> None:
@@ -68,4 +68,25 @@ def test_packs_are_listed_installed_refused_when_corrupt_and_switched(qtbot, mon
     assert "now uses pack 'scrfd'" in section.banner.text.text()
     qtbot.waitUntil(lambda: section.table.item(1, 2).text() == "yes", timeout=LONG)
     assert section.table.item(0, 2).text() == ""
+    window.close()
+
+
+def test_a_download_that_cannot_reach_the_network_installs_nothing_and_says_so(qtbot, monkeypatch, empty_models,
+                                                                               isolated):
+    """Offline: every request goes to a loopback proxy port nobody listens on (no real network is touched)."""
+    closed = f"http://127.0.0.1:{free_port()}"
+    for name in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"):
+        monkeypatch.setenv(name, closed)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    window = open_window(qtbot)
+    section = admin_section(window, "Models")
+    click(qtbot, section.download_button)
+    assert section.progress is not None
+    qtbot.waitUntil(lambda: section.banner.text.text() != "", timeout=LONG)
+    said = section.banner.text.text()
+    assert said.startswith("Could not download pack 'open'") and "nothing was installed" in said, said
+    assert "faceseal models install open --from" in said, "the way out on an offline machine"
+    qtbot.waitUntil(lambda: not section.progress.isVisible(), timeout=LONG)
+    assert not pack_info("open").installed and list(empty_models.glob("open*")) == []
     window.close()

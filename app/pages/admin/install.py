@@ -27,12 +27,16 @@ class Installing(Protocol):
             watch: Callable[[Task], None] | None = None) -> Task: ...
 
 
-def install(owner: Any, info: PackInfo, source: Path | None, done: Callable[[PackInfo], None]) -> None:
-    """Ask for the licence consent when ``info`` needs it, then install from ``source`` (None: download)."""
+def install(owner: Installing, info: PackInfo, source: Path | None, done: Callable[[PackInfo], None]) -> None:
+    """Ask for the licence consent when ``info`` needs it, then install from ``source`` (None: download).
+
+    ``owner`` is the page or section (a widget) the dialogs belong to.
+    """
     if not info.requires_consent:
         _start(owner, info, source, done)
         return
-    owner.dialog = ConfirmDialog(owner, f"Licence of pack '{info.name}'", info.licence_notice, "I accept, install it")
+    owner.dialog = ConfirmDialog(owner, f"Licence of pack '{info.name}'",  # type: ignore[arg-type]
+                                 info.licence_notice, "I accept, install it")
     owner.dialog.accepted.connect(lambda: _start(owner, info, source, done))
     owner.dialog.open()
 
