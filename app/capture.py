@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from app.preferences import CaptureSettings
@@ -52,6 +53,15 @@ STAND_IN_FPS = 25.0
 """Pace of a video file standing in for a camera: real time, as a camera would deliver it."""
 CAMERA_FRAMES = 900
 """A live capture gives up after this many frames (about 30 s) rather than run forever."""
+FILE_WORDS = {
+    Reason.NO_FACE: "no face in this frame",
+    Reason.MANY_FACES: "more than one face (tick 'use the largest' to take the biggest)",
+    Reason.TOO_SMALL: "the face is too small",
+    Reason.LOW_SCORE: "the face is not clearly visible",
+    Reason.BLURRY: "too blurry",
+    Reason.POSE: "the face is turned away",
+}
+"""Why a frame of a file was not used: edge_core's hints speak to someone at a camera, a file cannot move."""
 
 
 @dataclass(frozen=True)
@@ -180,6 +190,22 @@ def open_camera(settings: CaptureSettings) -> tuple[Any, float | None]:
         ) from None
 
 
+def frame_total(path: Path) -> int:
+    """How many frames the video file declares (0 when it declares none), for "reading frame N of TOTAL"."""
+    capture = cv2.VideoCapture(str(path))
+    try:
+        return max(0, int(capture.get(cv2.CAP_PROP_FRAME_COUNT))) if capture.isOpened() else 0
+    finally:
+        capture.release()
+
+
+def file_hint(choice: SourceChoice, frame: Frame, text: str, total: int) -> str:
+    """What is being read and what became of it: "reading frame 12 of 3000: no face in this frame"."""
+    if choice.kind == "video":
+        return f"reading {frame.label} of {total}: {text}" if total else f"reading {frame.label}: {text}"
+    return f"{frame.label}: {text}"
+
+
 def _open(choice: SourceChoice, settings: CaptureSettings) -> tuple[Iterable[Frame], bool, float | None]:
     """(frames, live, pace): the source the choice names, opened now so a missing camera shows at once."""
     if choice.kind == "photos":
@@ -199,6 +225,7 @@ def capture_samples(choice: SourceChoice, settings: CaptureSettings, samples: in
     """
     pipeline = load_pack(settings.pack)
     source, live, pace = _open(choice, settings)
+    total = frame_total(choice.files[0]) if choice.kind == "video" else len(choice.files)
     accepted = 0
 
     def on_frame(frame: Frame, reason: Reason | None) -> None:
@@ -206,8 +233,11 @@ def capture_samples(choice: SourceChoice, settings: CaptureSettings, samples: in
         if reporter.cancelled:
             raise Cancelled()
         accepted += reason is None
-        text = reason.message if reason else f"good sample {accepted} of {samples}"
-        reporter.hint(text if live else f"{frame.label}: {text}")
+        if reason is None:
+            text = f"good sample {accepted} of {samples}"
+        else:
+            text = reason.message if live else FILE_WORDS.get(reason, reason.message)
+        reporter.hint(text if live else file_hint(choice, frame, text, total))
         reporter.progress(accepted, samples)
 
     watched = _watched(pipeline, reporter)

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, TypeVar
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app import workers
-from app.signals import emit
 from edge_core import ops
 from edge_core.errors import FaceSealError, RootKeyMissing, RootKeyRevoked, VaultLocked, WrongRootKey
 
@@ -49,8 +48,6 @@ class Session(QObject):
     """Owns the open vault; ``changed`` fires on the UI thread whenever the vault or its data changed."""
 
     changed = Signal()
-    _refused = Signal(object)
-    """A vault call found the vault locked or revoked by another process (emitted from a worker)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -65,7 +62,6 @@ class Session(QObject):
         self._follow_lock = False
         """Whether LOCKED is the shared lock, so that lifting it anywhere reopens this window."""
         self._closed = False
-        self._refused.connect(self._on_refused)
         self._poll = QTimer(self)
         self._poll.setInterval(POLL_MS)
         self._poll.timeout.connect(self._watch)
@@ -79,7 +75,9 @@ class Session(QObject):
         """Run ``fn(vault)`` under the session lock (from any thread).
 
         A lock or a revocation made by another process is raised as edge_core
-        raises it, and puts the window in the matching state.
+        raises it, and puts the window in the matching state. One that lands
+        while ``fn`` runs may make ``fn`` fail in any way (the vault closes
+        under it): whatever failed, the lock is then what is raised and shown.
         """
         with self._lock:
             if self._vault is None:
@@ -89,9 +87,30 @@ class Session(QObject):
                     self._vault.conn  # raises the refusal the marker holds (locked or revoked)
                 return fn(self._vault)
             except (VaultLocked, RootKeyRevoked) as error:
-                self._drop()
-                emit(self._refused, error)
+                self._refuse(error)
                 raise
+            except Exception:
+                if not ops.is_locked():
+                    raise
+                refusal = self._refusal()
+                if refusal is None:
+                    raise
+                self._refuse(refusal)
+                raise refusal from None
+
+    def _refusal(self) -> VaultLocked | RootKeyRevoked | None:
+        """The refusal the lock marker holds, when there is one (the vault is then closed)."""
+        if self._vault is None:
+            return None
+        try:
+            self._vault.conn  # reads the marker first, even on a vault already closed under the call
+        except (VaultLocked, RootKeyRevoked) as refusal:
+            return refusal
+        return None
+
+    def _refuse(self, refusal: BaseException) -> None:
+        self._drop()
+        workers.on_ui_thread(lambda: self._on_refused(refusal))
 
     def call_and_reopen(self, fn: Callable[[Vault], T]) -> T:
         """Run an operation that closes the vault itself (reset, revoke); the session then needs :meth:`open`.

@@ -21,7 +21,8 @@ class Context:
 
     session: Session
     prefs: Preferences
-    navigate: Callable[[str], None]
+    navigate: Callable[[str], Any]
+    """Show the page of that title; returns the page."""
 
 
 class Page(QWidget):
@@ -63,11 +64,22 @@ class Page(QWidget):
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
+        if self.banner.property("kind") in ("success", "info"):
+            self.banner.clear()  # news of an earlier visit (a deletion, a lock) is stale by now
         self.refresh()
 
     def _session_changed(self) -> None:
+        if not self.session.is_open:
+            self.vault_closed()
         if self.isVisible():
             self.refresh()
+
+    def vault_closed(self) -> None:
+        """The vault was locked or became unavailable (here or in another process), shown or not.
+
+        A page whose running work would need the vault at its end stops it
+        now, rather than letting a person go on with work that will be refused.
+        """
 
     def refresh(self) -> None:
         """Show the vault state if this page cannot work without it, else load the page's data."""

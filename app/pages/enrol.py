@@ -27,6 +27,8 @@ from edge_core.errors import IdentityExists
 from edge_core.ops.results import Enrolment
 
 DEFAULT_SAMPLES = 5
+LOCKED_DURING_CAPTURE = ("The vault was locked during the capture, so it was stopped and nothing was saved. "
+                         "Unlock, then start again.")
 
 
 def pack_problem(name: str) -> str | None:
@@ -45,6 +47,7 @@ class EnrolPage(Page):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.task: Task | None = None
+        self._stopped_by_lock = False
         self.steps = QStackedWidget()
         self.steps.addWidget(self._who_step())
         self.steps.addWidget(self._capture_step())
@@ -156,6 +159,7 @@ class EnrolPage(Page):
         largest = self.largest.isChecked()
         settings = self.prefs.capture_settings()
         self.banner.clear()
+        self._stopped_by_lock = False
 
         def enrol(reporter: Reporter) -> Enrolment:
             pipeline, embeddings = capture_samples(choice, settings, samples, reporter, largest)
@@ -173,21 +177,37 @@ class EnrolPage(Page):
         if self.task is not None:
             self.task.cancel()
 
+    def vault_closed(self) -> None:
+        """A lock during a capture stops it at once: its samples could not be sealed anyway."""
+        if self.task is not None and not self.task.reporter.cancelled:
+            self._stopped_by_lock = True
+            self.task.cancel()
+
     def restart(self) -> None:
         self.name.clear()
         self.add_samples.setChecked(False)
+        self.banner.clear()
         self._go(0)
         self.name.setFocus()
 
     def _enrolled(self, result: Enrolment) -> None:
         self.task = None
-        self.result.setText(f"{result.name} is enrolled with {result.samples} new sealed templates "
-                            f"(model pack {result.pack}).")
-        self.banner.show_message("success", f"Enrolled {result.name}.")
+        self.source.clear_files()  # never the previous person's photos under the next name
+        text = f"{result.name} is enrolled with {result.samples} new sealed templates (model pack {result.pack})."
+        if result.warning:
+            text += f" Warning: {result.warning}."
+            self.banner.show_message("warning", f"Enrolled {result.name}, but {result.warning}.", "Identities",
+                                     lambda: self.ctx.navigate("Identities"))
+        else:
+            self.banner.show_message("success", f"Enrolled {result.name}.")
+        self.result.setText(text)
         self.session.notify()
         self._go(2)
 
     def _failed(self, message: str) -> None:
         self.task = None
+        if self._stopped_by_lock:
+            message = LOCKED_DURING_CAPTURE
+        self._stopped_by_lock = False
         self.banner.show_message("error", message)
         self._go(0)

@@ -69,7 +69,9 @@ class HomePage(Page):
         self.settings_button.setAccessibleName("Open Settings")
         self.settings_button.clicked.connect(lambda: self.ctx.navigate("Settings"))
         device.layout().addRow("", packed(self.settings_button))
+        self.backup = self._backup_card()
         left, right = QVBoxLayout(), QVBoxLayout()
+        left.addWidget(self.backup)
         left.addWidget(vault)
         left.addWidget(keys)
         left.addStretch(1)
@@ -80,6 +82,25 @@ class HomePage(Page):
         columns.setContentsMargins(0, 0, 0, 0)
         columns.addLayout(left, 3)
         columns.addLayout(right, 2)
+
+    def _backup_card(self) -> QGroupBox:
+        """Shown while no recovery copy covers the root key (a first start, or after the root changed)."""
+        card = QGroupBox("Back up your key")
+        card.setObjectName("backupCard")
+        card.setAccessibleName("Back up your key")
+        text = QLabel("Everything enrolled here is sealed under one root key. If this computer's keychain is lost "
+                      "or reset without a recovery copy of that key, nobody can open the data again, you included. "
+                      "Export a recovery copy now, sealed under a passphrase, and keep it somewhere else.")
+        text.setWordWrap(True)
+        self.backup_button = QPushButton("Export a recovery copy…")
+        self.backup_button.setProperty("role", "primary")
+        self.backup_button.setAccessibleName("Export a recovery copy")
+        self.backup_button.clicked.connect(lambda: self.ctx.navigate("Security").focus_export())
+        layout = QVBoxLayout(card)
+        layout.addWidget(text)
+        layout.addLayout(packed(self.backup_button))
+        card.hide()
+        return card
 
     def _group(self, title: str, rows: list[tuple[str, str]]) -> QGroupBox:
         box = QGroupBox(title)
@@ -120,6 +141,7 @@ class HomePage(Page):
         if state is State.OPEN:
             self.run(lambda _r: self.session.call(ops.status), self._show_status)
         else:
+            self.backup.hide()
             for key in ("root_store", "fingerprint", "root_age", "rotation", "recovery", "vault_key", "identities",
                         "templates", "audit", "device_id", "telemetry"):
                 self._set(key, "— (locked)" if state is State.LOCKED else "—")
@@ -132,6 +154,7 @@ class HomePage(Page):
         self._set("root_age", age_text(root.created_at, root.age_days))
         self._set("rotation", rotation_text(status))
         self._set("recovery", recovery_text(status))
+        self.backup.setVisible(not status.recovery_kit_exported)
         if status.policy.state == "tampered":
             self.banner.show_message("error", f"{status.policy.error or 'The policy file was tampered with'}.")
         elif self.session.notice:

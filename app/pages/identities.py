@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.pages.base import Context, Page
+from app.pages.security import RECOVERY_STOPS, report_root_change
 from app.widgets.confirm import ConfirmDialog
 from edge_core import ops
 from edge_core.ops.results import Deletion, IdentitySummary
@@ -55,6 +56,8 @@ class IdentitiesPage(Page):
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
         self.dialog: ConfirmDialog | None = None
+        self.deleted: str | None = None
+        """The person the banner says was deleted, while it says so."""
         self._update()
 
     def load(self) -> None:
@@ -64,6 +67,9 @@ class IdentitiesPage(Page):
         return [self.table.item(row, 0).text() for row in range(self.table.rowCount())]
 
     def _fill(self, identities: list[IdentitySummary]) -> None:
+        if self.deleted is not None and self.deleted in {person.name for person in identities}:
+            self.banner.clear()  # the deletion banner would stand beside someone new of the same name
+            self.deleted = None
         self.table.setRowCount(len(identities))
         for row, person in enumerate(identities):
             for column, text in enumerate((person.name, person.enrolled[:16].replace("T", " ") + " UTC",
@@ -87,7 +93,8 @@ class IdentitiesPage(Page):
         self.dialog = ConfirmDialog(
             self, f"Delete {name}?",
             f"{name}'s identity key will be destroyed (crypto-shredding): their templates can never be opened "
-            "again, by anyone, not even from a backup copy of the data. This cannot be undone.",
+            "again, by anyone, not even from a backup copy of the data. To make that final the root key is "
+            f"replaced too: {RECOVERY_STOPS} This cannot be undone.",
             f"Delete {name}")
         self.dialog.accepted.connect(lambda: self._delete(name))
         self.dialog.open()
@@ -97,9 +104,9 @@ class IdentitiesPage(Page):
         self.run(lambda _r: self.session.call(lambda v: ops.delete_identity(v, name)), self._deleted)
 
     def _deleted(self, result: Deletion) -> None:
+        self.deleted = result.name
         text = f"{result.name} was deleted; {result.templates_deleted} templates were crypto-shredded."
         if result.warning:
-            self.banner.show_message("warning", f"{text} Note: {result.warning}.")
+            report_root_change(self, f"{text} Note: {result.warning}.", "warning")
         else:
-            self.banner.show_message("success", text)
-        self.session.notify()
+            report_root_change(self, text)

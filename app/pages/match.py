@@ -73,12 +73,20 @@ def decide(session: Session, choice: SourceChoice, settings: CaptureSettings, na
     return verdict.verdict(decision, name is not None, probe.source)
 
 
+NOBODY = "Nobody is enrolled yet: enrol someone first."
+NO_DECISION = "No decision yet"
+LOCKED_DURING_CHECK = "The vault was locked, so the check was stopped; nothing was matched. Unlock to go on."
+
+
 class MatchPage(Page):
     title = "Verify"
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.task: Task | None = None
+        self._people_known = False
+        """Whether the list of people was read from the vault yet (until then, nobody is not known to be enrolled)."""
+        self._stopped_by_lock = False
         self.verify_mode = QRadioButton("Verify: is this the person they claim to be?")
         self.identify_mode = QRadioButton("Identify: who is this?")
         modes = QButtonGroup(self)
@@ -87,10 +95,13 @@ class MatchPage(Page):
             modes.addButton(button)
         self.verify_mode.setChecked(True)
         self.verify_mode.toggled.connect(self._update)
+        self.verify_mode.toggled.connect(self.clear_outcome)
         self.person = QComboBox()
         self.person.setAccessibleName("Person to verify")
+        self.person.currentTextChanged.connect(self.clear_outcome)
         self.source = SourcePicker(("camera", "photo"))
         self.source.changed.connect(self._update)
+        self.source.changed.connect(self.clear_outcome)
         self.threshold = QLabel()
         self.threshold.setAccessibleName("Threshold")
         self.go_button = QPushButton("Verify")
@@ -100,7 +111,7 @@ class MatchPage(Page):
         self.stop_button.setAccessibleName("Stop capture")
         self.stop_button.clicked.connect(self.stop)
         self.stop_button.setEnabled(False)
-        self.decision = QLabel("No decision yet")
+        self.decision = QLabel(NO_DECISION)
         self.decision.setObjectName("decision")
         self.decision.setAccessibleName("Decision")
         self.details = QLabel("")
@@ -165,11 +176,17 @@ class MatchPage(Page):
         self._update()
 
     def _fill_people(self, names: list[str]) -> None:
+        """The people to choose from; the one chosen stays chosen (and its result shown) while still enrolled."""
         current = self.person.currentText()
+        self.person.blockSignals(True)
         self.person.clear()
         self.person.addItems(names)
         if current in names:
             self.person.setCurrentText(current)
+        self.person.blockSignals(False)
+        if self.person.currentText() != current:
+            self.clear_outcome()
+        self._people_known = True
         self._update()
 
     def _update(self) -> None:
@@ -179,8 +196,24 @@ class MatchPage(Page):
         ready = (self.session.is_open and self.task is None and self.source.choice() is not None
                  and pack_problem(self.prefs.pack) is None and (not self.verifying or self.person.count() > 0))
         self.go_button.setEnabled(ready)
-        if self.verifying and self.person.count() == 0 and self.session.is_open:
-            self.details.setText("Nobody is enrolled yet: enrol someone first.")
+        nobody = self.verifying and self._people_known and self.person.count() == 0 and self.session.is_open
+        if nobody and self.task is None:
+            self.details.setText(NOBODY)
+        elif self.details.text() == NOBODY:
+            self.details.clear()
+
+    def clear_outcome(self) -> None:
+        """Forget the last decision and its picture: it answered another question (person, photo or mode)."""
+        if self.task is not None:
+            return
+        self._show_outcome("", NO_DECISION, "")
+        self.live.clear()
+        self.faces.clear()
+        self.faces.setAccessibleDescription("")
+        self.challenge.hide()
+        self.view.preview.clear()
+        self.view.hint.clear()
+        self._update()
 
     def start(self) -> None:
         choice = self.source.choice()
@@ -190,6 +223,7 @@ class MatchPage(Page):
         name = self.person.currentText() if self.verifying else None
         session = self.session
         self.banner.clear()
+        self._stopped_by_lock = False
         self._show_outcome("", "Looking…", "")
         self.live.clear()
         self.faces.clear()
@@ -204,6 +238,13 @@ class MatchPage(Page):
 
     def stop(self) -> None:
         if self.task is not None:
+            self.task.cancel()
+
+    def vault_closed(self) -> None:
+        """A lock during a check stops it at once: the decision needs the vault."""
+        self._people_known = False
+        if self.task is not None and not self.task.reporter.cancelled:
+            self._stopped_by_lock = True
             self.task.cancel()
 
     def _finish(self) -> None:
@@ -221,6 +262,9 @@ class MatchPage(Page):
         self._finish()
 
     def _failed(self, message: str) -> None:
+        if self._stopped_by_lock:
+            message = LOCKED_DURING_CHECK
+        self._stopped_by_lock = False
         self._show_outcome("", "No decision", message)
         self.challenge.hide()
         self._finish()

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from app.pages.base import Context, Page
 from app.widgets.confirm import ConfirmDialog
+from app.widgets.passphrase import PassphraseMeter
 from app.widgets.progress import WorkProgress
 from app.workers import Task, describe
 from edge_core import ops
@@ -64,6 +65,12 @@ KEEP_CHOICES = {
     "keep_device_key": ("Keep the device key", "This machine keeps its device id; otherwise it gets a new one."),
 }
 KEY_FORMATS = {"hex": "Hex (64 characters)", "base64": "Base64 (44 characters)"}
+RECOVERY_STOPS = ("A recovery copy exported before holds the old root key, so it stops working: export a new one "
+                  "afterwards (you will be offered to).")
+RECOVERY_GONE = ("The root key changed, so no recovery copy opens this vault now (one exported before holds the "
+                 "old key): export a new copy, or a lost key means lost data.")
+EXPORT_AGAIN = "Export a new copy"
+LOCKED_NOTICE = "Locked: every key was dropped from memory, in every FaceSeal program on this data."
 
 
 def parse_typed_key(text: str, fmt: str) -> bytes:
@@ -104,6 +111,23 @@ def summary(result: Result) -> str:
     return text
 
 
+def report_root_change(page: Page, text: str, kind: str = "success") -> None:
+    """``text``, then what the root key's change did to the recovery copy (ops.status says), with the way out.
+
+    Used after Delete (crypto-shredding rotates the root), Rotate, Generate and Import. ``kind`` is the
+    banner's while the recovery copy still opens the vault; a copy that no longer does is a warning.
+    """
+    def show(status: Status) -> None:
+        if status.recovery_kit_exported:
+            page.banner.show_message(kind, f"{text} The recovery copy still opens the vault.")
+        else:
+            page.banner.show_message("warning", f"{text} {RECOVERY_GONE}", EXPORT_AGAIN,
+                                     lambda: page.ctx.navigate("Security").focus_export())
+        page.session.notify()
+
+    page.run(lambda _r: page.session.call(ops.status), show)
+
+
 class SecurityPage(Page):
     title = "Security"
     needs_vault = False
@@ -116,17 +140,17 @@ class SecurityPage(Page):
         self.vault_buttons: list[QWidget] = []
         content = QWidget()
         column = QVBoxLayout(content)
-        column.addWidget(self._root_box())
         column.addWidget(self._recovery_box())
+        column.addWidget(self._root_box())
         column.addWidget(self._rotation_box())
         column.addWidget(self._reset_box())
         column.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(content)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setWidget(content)
         layout = QVBoxLayout(self.body)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(scroll)
+        layout.addWidget(self.scroll)
 
     # -------------------------------------------------------------- builders
     def _button(self, text: str, action: Callable[[], None], danger: bool = False,
@@ -148,13 +172,17 @@ class SecurityPage(Page):
         label.setAccessibleName(CONSEQUENCES[key])
         return label
 
-    def _secret_field(self, name: str, placeholder: str) -> QLineEdit:
+    def _secret_field(self, name: str, placeholder: str, needs_vault: bool = True) -> tuple[QLabel, QLineEdit]:
+        """A masked field with a real label (its buddy: Alt+letter and screen readers name the field)."""
         field = QLineEdit()
         field.setEchoMode(QLineEdit.EchoMode.Password)
         field.setAccessibleName(name)
         field.setPlaceholderText(placeholder)
-        self.vault_buttons.append(field)
-        return field
+        label = QLabel(name)
+        label.setBuddy(field)
+        if needs_vault:
+            self.vault_buttons.append(field)
+        return label, field
 
     def _root_box(self) -> QGroupBox:
         box = QGroupBox("Root key (bring your own key)")
@@ -167,49 +195,62 @@ class SecurityPage(Page):
         for fmt, label in KEY_FORMATS.items():
             self.key_format.addItem(label, fmt)
         self.vault_buttons.append(self.key_format)
-        self.key_text = self._secret_field("Your key", "type or paste your 256-bit key")
+        key_label, self.key_text = self._secret_field("Your key", "type or paste your 256-bit key")
         self.import_button = self._button("Import typed key…", self.ask_import_typed)
         self.import_file_button = self._button("Import from a key file…", self.ask_import_file)
         grid = QGridLayout(box)
         grid.addWidget(self.root_info, 0, 0, 1, 3)
         grid.addWidget(self.generate_button, 1, 0)
         grid.addWidget(self._sentence("generate"), 1, 1, 1, 2)
-        grid.addWidget(self.key_format, 2, 0)
+        grid.addWidget(key_label, 2, 0)
         grid.addWidget(self.key_text, 2, 1)
-        grid.addWidget(self.import_button, 2, 2)
-        grid.addWidget(self.import_file_button, 3, 0)
-        grid.addWidget(self._sentence("import"), 3, 1, 1, 2)
+        grid.addWidget(self.key_format, 2, 2)
+        grid.addWidget(self.import_button, 3, 2)
+        grid.addWidget(self.import_file_button, 4, 0)
+        grid.addWidget(self._sentence("import"), 4, 1, 1, 2)
         grid.setColumnStretch(1, 1)
         return box
 
     def _recovery_box(self) -> QGroupBox:
         box = QGroupBox("Recovery copy")
-        self.passphrase = self._secret_field("Passphrase", "passphrase for the recovery copy")
-        self.passphrase_again = self._secret_field("Passphrase again", "the same passphrase again")
+        first, self.passphrase = self._secret_field("Passphrase", "passphrase for the recovery copy")
+        again, self.passphrase_again = self._secret_field("Passphrase again", "the same passphrase again")
+        self.meter = PassphraseMeter()
+        for field in (self.passphrase, self.passphrase_again):
+            field.textChanged.connect(self._rate_passphrase)
         self.export_button = self._button("Export recovery copy…", self.ask_export)
-        self.restore_passphrase = QLineEdit()
-        self.restore_passphrase.setEchoMode(QLineEdit.EchoMode.Password)
-        self.restore_passphrase.setAccessibleName("Passphrase of the recovery copy to restore")
-        self.restore_passphrase.setPlaceholderText("passphrase of the copy to restore")
+        restore, self.restore_passphrase = self._secret_field("Passphrase of the copy to restore",
+                                                              "passphrase of the copy to restore", needs_vault=False)
         self.restore_button = self._button("Restore from a recovery copy…", self.ask_restore, needs_vault=False)
         grid = QGridLayout(box)
-        grid.addWidget(self.passphrase, 0, 0)
-        grid.addWidget(self.passphrase_again, 0, 1)
-        grid.addWidget(self.export_button, 0, 2)
-        grid.addWidget(self._sentence("export"), 1, 0, 1, 3)
-        grid.addWidget(self.restore_passphrase, 2, 0, 1, 2)
-        grid.addWidget(self.restore_button, 2, 2)
-        grid.addWidget(self._sentence("restore"), 3, 0, 1, 3)
-        grid.setColumnStretch(0, 1)
+        grid.addWidget(first, 0, 0)
+        grid.addWidget(self.passphrase, 0, 1)
+        grid.addWidget(again, 1, 0)
+        grid.addWidget(self.passphrase_again, 1, 1)
+        grid.addWidget(self.export_button, 1, 2)
+        grid.addWidget(self.meter, 2, 1, 1, 2)
+        grid.addWidget(self._sentence("export"), 3, 0, 1, 3)
+        grid.addWidget(restore, 4, 0)
+        grid.addWidget(self.restore_passphrase, 4, 1)
+        grid.addWidget(self.restore_button, 4, 2)
+        grid.addWidget(self._sentence("restore"), 5, 0, 1, 3)
         grid.setColumnStretch(1, 1)
         return box
+
+    def _rate_passphrase(self) -> None:
+        self.meter.rate(self.passphrase.text(), self.passphrase_again.text())
+
+    def focus_export(self) -> None:
+        """Bring the recovery copy's passphrase field into view, ready to type (Home's card, after a key change)."""
+        self.scroll.ensureWidgetVisible(self.passphrase)
+        self.passphrase.setFocus()
 
     def _rotation_box(self) -> QGroupBox:
         box = QGroupBox("Rotate, lock, revoke")
         self.deep = QCheckBox("Also reseal every template under fresh keys (slower)")
         self.deep.setAccessibleName("Also reseal every template")
         self.vault_buttons.append(self.deep)
-        self.rotate_button = self._button("Rotate now", self.rotate)
+        self.rotate_button = self._button("Rotate now…", self.ask_rotate)
         self.lock_button = self._button("Lock now", self.lock)
         self.revoke_button = self._button("Revoke root key…", self.ask_revoke, danger=True)
         grid = QGridLayout(box)
@@ -246,6 +287,8 @@ class SecurityPage(Page):
     # ------------------------------------------------------------------ state
     def load(self) -> None:
         self.show_vault_state(self.lock_banner)
+        if self.session.is_open and self.banner.text.text() == LOCKED_NOTICE:
+            self.banner.clear()  # unlocked since, here or in another process
         for widget in self.vault_buttons:
             widget.setEnabled(self.session.is_open)
         if self.session.is_open:
@@ -263,19 +306,21 @@ class SecurityPage(Page):
         self.dialog.accepted.connect(then)
         self.dialog.open()
 
-    def _vault_op(self, fn: Callable[[Vault], Result], done_text: str) -> None:
-        """Run a key operation on the open vault; its result or error shows in the banner."""
-        self.banner.clear()
-        self.run(lambda _r: self.session.call(fn), lambda result: self._done(done_text, result))
-
     def _done(self, text: str, result: Result) -> None:
         self.banner.show_message("success", f"{text}{summary(result)}.")
         self.session.notify()
 
     # ---------------------------------------------------------- key actions
     def ask_generate(self) -> None:
-        self._confirm("Generate a new root key?", CONSEQUENCES["generate"], "Generate new root key",
-                      lambda: self._vault_op(ops.generate_root_key, "A new root key is in place"))
+        self._confirm("Generate a new root key?", f"{CONSEQUENCES['generate']} {RECOVERY_STOPS}",
+                      "Generate new root key",
+                      lambda: self._root_op(ops.generate_root_key, "A new root key is in place"))
+
+    def _root_op(self, fn: Callable[[Vault], Result], done_text: str) -> None:
+        """A key operation that replaces the root key; then what became of the recovery copy, and the way out."""
+        self.banner.clear()
+        self.run(lambda _r: self.session.call(fn),
+                 lambda result: report_root_change(self, f"{done_text}{summary(result)}."))
 
     def ask_import_typed(self) -> None:
         try:
@@ -299,9 +344,10 @@ class SecurityPage(Page):
     def _ask_import(self, key: bytes) -> None:
         def start() -> None:
             self.key_text.clear()
-            self._vault_op(lambda v: ops.import_root_key(v, key), "Your key is now the root key")
+            self._root_op(lambda v: ops.import_root_key(v, key), "Your key is now the root key")
 
-        self._confirm("Use your key as the root key?", CONSEQUENCES["import"], "Use my key", start)
+        self._confirm("Use your key as the root key?", f"{CONSEQUENCES['import']} {RECOVERY_STOPS}", "Use my key",
+                      start)
 
     def ask_export(self) -> None:
         passphrase = self.passphrase.text()
@@ -316,10 +362,15 @@ class SecurityPage(Page):
         name, _ = QFileDialog.getSaveFileName(self, "Save the recovery copy", "faceseal-recovery-kit")
         if not name:
             return
+        self.banner.clear()
+        self.run(lambda _r: self.session.call(lambda v: ops.export_recovery_kit(v, Path(name), passphrase)),
+                 lambda result: self._exported(name, result))
+
+    def _exported(self, name: str, result: Result) -> None:
+        """Written: only now are the fields cleared (a refusal leaves them as typed, to be amended)."""
         self.passphrase.clear()
         self.passphrase_again.clear()
-        self._vault_op(lambda v: ops.export_recovery_kit(v, Path(name), passphrase),
-                       f"The recovery copy was written to {name}")
+        self._done(f"The recovery copy was written to {name}", result)
 
     def ask_restore(self) -> None:
         passphrase = self.restore_passphrase.text()
@@ -360,6 +411,11 @@ class SecurityPage(Page):
                  lambda result: self._reopened("The root key was revoked", result), self._reopen_failed)
 
     # ------------------------------------------------ rotate, lock, reset
+    def ask_rotate(self) -> None:
+        deep = " Every template is resealed too." if self.deep.isChecked() else ""
+        self._confirm("Rotate the root key now?", f"{CONSEQUENCES['rotate']}{deep} {RECOVERY_STOPS}", "Rotate now",
+                      self.rotate)
+
     def rotate(self) -> None:
         deep = self.deep.isChecked()
         self.banner.clear()
@@ -372,17 +428,14 @@ class SecurityPage(Page):
 
     def _rotated(self, result: Rotation) -> None:
         resealed = f"; {result.templates_resealed} templates resealed" if result.deep else ""
-        self.banner.show_message("success", f"The root key was rotated: new fingerprint "
-                                            f"{result.root_fingerprint}{resealed}.")
-        self.session.notify()
+        report_root_change(self, f"The root key was rotated: new fingerprint {result.root_fingerprint}{resealed}.")
 
     def lock(self) -> None:
         problem = self.session.lock()
         if problem:
             self.banner.show_message("error", problem)
         else:
-            self.banner.show_message("info", "Locked: every key was dropped from memory, in every FaceSeal "
-                                             "program on this data.")
+            self.banner.show_message("info", LOCKED_NOTICE)
 
     def ask_reset(self) -> None:
         choices = {key: check.isChecked() for key, check in self.keep.items()}

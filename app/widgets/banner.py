@@ -45,6 +45,7 @@ class Banner(QFrame):
         self.show()
 
     def clear(self) -> None:
+        self.setProperty("kind", None)
         self.text.clear()
         self.hide()
 

@@ -38,3 +38,10 @@ class CaptureView(QWidget):
         task.signals.faces.connect(self.preview.show_faces)
         task.signals.hint.connect(self.hint.setText)
         task.signals.progress.connect(lambda done, _total: self.progress.setValue(done))
+        task.signals.failed.connect(self._failed)
+
+    def _failed(self, message: str) -> None:
+        """The caption says how the capture ended, never "Starting…" with nothing coming."""
+        self.hint.setText(message)
+        if not self.preview.frames_shown_since_clear:
+            self.preview.clear("No picture")

@@ -30,17 +30,20 @@ class Preview(QWidget):
         self._faces: Faces = []
         self._shown: deque[float] = deque(maxlen=60)
         self.frames_shown = 0
+        self.frames_shown_since_clear = 0
         self.placeholder = "No picture yet"
 
     def clear(self, placeholder: str = "No picture yet") -> None:
         self._image, self._faces, self.placeholder = None, [], placeholder
         self._shown.clear()
+        self.frames_shown_since_clear = 0
         self.update()
 
     def show_frame(self, image: QImage, source: QSize) -> None:
         self._image, self._source = image, source
         self._shown.append(time.monotonic())
         self.frames_shown += 1
+        self.frames_shown_since_clear += 1
         self.update()
 
     def show_faces(self, faces: Faces) -> None:

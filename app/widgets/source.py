@@ -82,6 +82,11 @@ class SourcePicker(QWidget):
         if names:
             self.set_files(kind, [Path(n) for n in names])
 
+    def clear_files(self) -> None:
+        """Forget every chosen file (after an enrolment: the next person's photos must be chosen anew)."""
+        self._files.clear()
+        self._kind_changed()
+
     def set_files(self, kind: str, files: list[Path]) -> None:
         """Choose ``kind`` with these files (what the file dialog does once the person picked them)."""
         self._files[kind] = tuple(files)

@@ -161,8 +161,25 @@ def enrol(vault: Vault, name: str, probe: Probe, add: bool = False) -> Enrolment
     """Seal each sample of ``probe`` as its own template of ``name`` (``add``: to one already enrolled)."""
     if probe.embeddings is None:
         raise UsageError("no samples to enrol were captured")
+    twin = _already_enrolled_as(vault, name, probe)
     samples = vault.enroll(name, probe.embeddings, probe.pack, add=add)
-    return Enrolment(canonical_name(name), samples, probe.pack)
+    if twin is None:
+        return Enrolment(canonical_name(name), samples, probe.pack)
+    return Enrolment(canonical_name(name), samples, probe.pack, resembles=twin.name, resemblance=round(twin.score, 3),
+                     warning=f"these samples match {twin.name}, who is already enrolled (score {twin.score:.3f}, "
+                             f"threshold {twin.threshold:.2f}): check that they show {canonical_name(name)}")
+
+
+def _already_enrolled_as(vault: Vault, name: str, probe: Probe) -> MatchResult | None:
+    """Someone other than ``name`` whom a sample matches (the best score), before the samples are sealed.
+
+    Photos of the previous person enrolled under the next name, or one person
+    enrolled twice, would let each be taken for the other.
+    """
+    threshold = threshold_in_force(vault, probe.pack, probe.default_threshold)
+    results = [vault.identify(vector, probe.pack, threshold) for vector in probe.embeddings]
+    others = [r for r in results if r.match and r.name != canonical_name(name)]
+    return max(others, key=lambda r: r.score, default=None)
 
 
 @recorded(Operation.VERIFY, _connection)

@@ -12,12 +12,20 @@ from pathlib import Path
 from typing import Any
 
 from edge_core.audit import chain as audit
-from edge_core.errors import InvalidKeyMaterial, is_disk_full
+from edge_core.errors import InvalidKeyMaterial, UsageError, is_disk_full
 from edge_core.keys.roots.pkcs11 import PIN_VARIABLE
 from edge_core.ops.keyops import byok, hsm, recovery_kit, revoke
 from edge_core.ops.keyops import reset as resetting
 from edge_core.ops.keyops import rotate as rotating
-from edge_core.ops.results import KitExport, KitRestore, Reset, Revocation, RootChange, Rotation
+from edge_core.ops.results import (
+    KitExport,
+    KitRestore,
+    PassphraseRating,
+    Reset,
+    Revocation,
+    RootChange,
+    Rotation,
+)
 from edge_core.ops.vaults import layout_for, open_vault, rotation_due
 from edge_core.policy import rules as policy
 from edge_core.telemetry.events import KeyRole
@@ -83,6 +91,18 @@ def check_exportable(vault: Vault) -> None:
 def check_kit_passphrase(passphrase: str) -> None:
     """Refuse a recovery kit passphrase that is too short or too easy to guess (zxcvbn), with its hint."""
     recovery_kit.check_passphrase(passphrase)
+
+
+def rate_kit_passphrase(passphrase: str) -> PassphraseRating:
+    """How strong ``passphrase`` is and whether :func:`check_kit_passphrase` takes it: a meter shown while typing."""
+    try:
+        recovery_kit.check_passphrase(passphrase)
+    except UsageError as refusal:
+        problem: str | None = str(refusal)
+    else:
+        problem = None
+    return PassphraseRating(recovery_kit.passphrase_strength(passphrase), recovery_kit.MIN_SCORE,
+                            recovery_kit.MIN_PASSPHRASE, problem)
 
 
 def export_recovery_kit(vault: Vault, path: Path, passphrase: str) -> KitExport:

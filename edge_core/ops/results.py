@@ -72,10 +72,16 @@ class Result:
 # ------------------------------------------------------------------ identities
 @dataclass(frozen=True)
 class Enrolment(Result):
+    """``resembles``: someone else already enrolled whom these samples match (wrong photos, or a duplicate)."""
+
     name: str
     samples: int
     pack: str
     status: str = "enrolled"
+    resembles: str | None = optional()
+    resemblance: float | None = optional()
+    """The best score of a sample against ``resembles`` (it reached the threshold in force)."""
+    warning: str | None = optional()
 
 
 @dataclass(frozen=True)
@@ -185,6 +191,20 @@ class RootChange(Result):
     to: str | None = optional()
     token: str | None = optional()
     key_label: str | None = optional()
+
+
+@dataclass(frozen=True)
+class PassphraseRating(Result):
+    """How strong a recovery kit passphrase is (zxcvbn, 0 to 4) and, when it would be refused, why."""
+
+    strength: int
+    needed: int
+    min_length: int
+    problem: str | None = optional()
+
+    @property
+    def acceptable(self) -> bool:
+        return self.problem is None
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from edge_core.audit import chain as audit
 from edge_core.audit import inbox as audit_inbox
-from edge_core.errors import FaceSealError, InterruptedCreationUnproven, RootKeyRevoked, UsageError
+from edge_core.errors import FaceSealError, InterruptedCreationUnproven, RootKeyRevoked, UsageError, VaultLocked
 from edge_core.keys import lockdown, material, roots
 from edge_core.keys.keystore import KeyStore
 from edge_core.ops.keyops import recover
@@ -140,6 +140,8 @@ def policy_state(vault: Vault) -> PolicyState:
     """The policy in force and whether its file is absent, valid or tampered with."""
     try:
         rules = policy.load(vault)
+    except (VaultLocked, RootKeyRevoked):
+        raise  # locked or revoked by another process meanwhile: the policy file is not what is wrong
     except FaceSealError as error:
         return PolicyState("tampered", {}, str(error))
     return PolicyState("valid" if policy.path(vault.layout.home).exists() else "default", policy.as_dict(rules))

@@ -81,4 +81,4 @@ def test_enrolling_from_a_video_file_judges_it_frame_by_frame(qtbot, monkeypatch
     click(qtbot, page.start_button)
     qtbot.waitUntil(lambda: page.task is None, timeout=LONG)
     assert "Alice Martin is enrolled with 3 new sealed templates" in page.result.text()
-    assert page.view.hint.text() == "frame 3: good sample 3 of 3"
+    assert page.view.hint.text() == "reading frame 3 of 150: good sample 3 of 3"

@@ -81,6 +81,15 @@ def _context_words() -> list[str]:
     return words
 
 
+def _estimate(passphrase: str) -> dict[str, Any]:
+    return zxcvbn(passphrase[:ZXCVBN_MAX_LENGTH], user_inputs=_context_words(), max_length=ZXCVBN_MAX_LENGTH)
+
+
+def passphrase_strength(passphrase: str) -> int:
+    """zxcvbn's strength of ``passphrase`` from 0 to 4, as :func:`check_passphrase` weighs it (for a meter)."""
+    return int(_estimate(passphrase)["score"]) if passphrase else 0
+
+
 def check_passphrase(passphrase: str) -> None:
     """Refuse a passphrase that is short or easy to guess (zxcvbn score below ``MIN_SCORE``).
 
@@ -88,7 +97,7 @@ def check_passphrase(passphrase: str) -> None:
     """
     if len(passphrase) < MIN_PASSPHRASE:
         raise UsageError(f"a recovery kit passphrase needs at least {MIN_PASSPHRASE} characters")
-    estimate = zxcvbn(passphrase[:ZXCVBN_MAX_LENGTH], user_inputs=_context_words(), max_length=ZXCVBN_MAX_LENGTH)
+    estimate = _estimate(passphrase)
     if estimate["score"] >= MIN_SCORE:
         return
     feedback = estimate.get("feedback") or {}
