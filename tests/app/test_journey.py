@@ -5,6 +5,7 @@ the command line refuse, unlock from the command line and see the window follow.
 
 from __future__ import annotations
 
+from app.pages.security import EXPORT_AGAIN, RECOVERY_GONE
 from edge_core import ops
 from tests.app.admin_drive import admin_section
 from tests.app.conftest import open_window
@@ -30,9 +31,14 @@ def test_first_start_to_lock_and_unlock_across_window_and_command_line(qtbot, mo
     assert list(keychain_items()) != [], "the root key is in the keychain"
     assert window.session.call(ops.kit_covers_root) is False
 
-    # Back up the key.
+    # Back up the key: Home's first-start card leads to the recovery copy.
+    qtbot.waitUntil(home.backup.isVisible, timeout=LONG)
+    click(qtbot, home.backup_button)
+    assert window.stack.currentWidget() is window.pages["Security"]
     export_recovery_copy(qtbot, monkeypatch, window, tmp_path / "first.faceseal-kit")
     assert window.session.call(ops.kit_covers_root) is True
+    home = window.show_page("Home")
+    qtbot.waitUntil(lambda: not home.backup.isVisible(), timeout=LONG)
 
     # Enrol two people from photos.
     enrol_photos(qtbot, monkeypatch, window, "Bruno Costa", photos["barack_obama"][:3])
@@ -54,8 +60,12 @@ def test_first_start_to_lock_and_unlock_across_window_and_command_line(qtbot, mo
     assert "Chen Wei" in confirm(qtbot, identities)
     qtbot.waitUntil(lambda: identities.names() == ["Bruno Costa"], timeout=LONG)
     assert window.session.call(ops.kit_covers_root) is False
+    qtbot.waitUntil(lambda: RECOVERY_GONE in identities.banner.text.text(), timeout=LONG)
 
-    # Export a new recovery copy of the new root.
+    # Export a new recovery copy of the new root, from the deletion's own way out.
+    assert identities.banner.action.text() == EXPORT_AGAIN
+    click(qtbot, identities.banner.action)
+    assert window.stack.currentWidget() is window.pages["Security"]
     export_recovery_copy(qtbot, monkeypatch, window, tmp_path / "after-delete.faceseal-kit")
     assert window.session.call(ops.kit_covers_root) is True
 
