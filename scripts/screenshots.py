@@ -142,7 +142,7 @@ def telemetry_history(data: Path, collector) -> None:  # type: ignore[no-untyped
 def render(data: Path, hsm_module: str) -> None:
     from PySide6.QtWidgets import QApplication
 
-    from app import theme
+    from app import theme, workers
     from app.window import MainWindow
     from tests.app.media import photos_by_identity, write_video
 
@@ -219,7 +219,10 @@ def render(data: Path, hsm_module: str) -> None:
     theme.apply(app, "light")
 
     security = window.show_page("Security")
-    security.lock()
+    settle()
+    workers.pool().waitForDone(30000)  # as a person would: once the page has been read
+    settle()
+    security.lock_button.click()
     shot("lock")
     window.show_page("Home")
     shot("locked")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt
-from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer
+from PySide6.QtGui import QResizeEvent, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -57,6 +57,26 @@ class _Filter(QSortFilterProxyModel):
         return not self.words or self.words in " ".join(cells).lower()
 
 
+class _WrappingTable(QTableView):
+    """A table whose rows grow to show every wrapped line: Qt cuts a cell to "…" when its row is too short, and
+    the rows' heights depend on the details column's width, which changes with the window and the scroll bar."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setWordWrap(True)
+        self.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.horizontalHeader().sectionResized.connect(lambda *_: self.fit_rows())
+
+    def fit_rows(self) -> None:
+        """Now, and once more after Qt has laid the table out (a scroll bar may have appeared)."""
+        self.resizeRowsToContents()
+        QTimer.singleShot(0, self.resizeRowsToContents)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self.fit_rows()
+
+
 class AuditPage(Page):
     title = "Audit"
 
@@ -67,7 +87,7 @@ class AuditPage(Page):
         self.model.setHorizontalHeaderLabels(COLUMNS)
         self.filter = _Filter()
         self.filter.setSourceModel(self.model)
-        self.table = QTableView()
+        self.table = _WrappingTable()
         self.table.setModel(self.filter)
         self.table.setAccessibleName("Audit events")
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -75,10 +95,7 @@ class AuditPage(Page):
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
         self.table.verticalHeader().hide()
-        self.table.setWordWrap(True)  # long details wrap onto more lines: nothing is cut to "…"
-        self.table.setTextElideMode(Qt.TextElideMode.ElideNone)
         self.table.horizontalHeader().setSectionResizeMode(DETAILS, QHeaderView.ResizeMode.Stretch)
-        self.table.horizontalHeader().sectionResized.connect(lambda *_: self.table.resizeRowsToContents())
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._show_selected())
         self.detail = QPlainTextEdit()
         self.detail.setReadOnly(True)
@@ -144,7 +161,7 @@ class AuditPage(Page):
         for column in range(DETAILS):
             self.table.resizeColumnToContents(column)
         self._apply_filter()
-        self.table.resizeRowsToContents()
+        self.table.fit_rows()
         self._show_selected()
 
     def _apply_filter(self) -> None:

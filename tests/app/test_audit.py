@@ -45,6 +45,9 @@ def test_events_filter_verify_export_and_check_evidence(qtbot, monkeypatch, wind
     assert page.model.index(row, 3).data() == "Alice Martin", "the window names the person while they exist"
     details = page.model.index(row, 4).data()
     assert f"identity={enrolled.detail['identity']}" in details and "…" not in details
+    window.resize(1024, 700)  # narrower: the details wrap onto more lines, and every row grows to show them
+    qtbot.waitUntil(lambda: all(page.table.rowHeight(r) >= page.table.sizeHintForRow(r)
+                                for r in range(page.filter.rowCount())), timeout=LONG)
     page.table.selectRow(page.filter.mapFromSource(page.model.index(row, 0)).row())
     assert f"identity: {enrolled.detail['identity']}" in page.detail.toPlainText()
     assert "person: Alice Martin" in page.detail.toPlainText()

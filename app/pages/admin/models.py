@@ -28,8 +28,8 @@ from app.widgets.progress import WorkProgress
 from edge_core.biometrics import PackInfo, list_packs
 
 PACK_COLUMNS = ("Pack", "State", "Used by this window", "Licence")
-FILE_COLUMNS = ("File", "Bytes", "Licence", "sha256")
-SHA_COLUMN = 3
+FILE_COLUMNS = ("File (bytes, licence)", "sha256")
+SHA_COLUMN = 1
 
 
 def _item(text: str, font: QFont | None = None) -> QTableWidgetItem:
@@ -133,8 +133,9 @@ class ModelsSection(Section):
         for spec in info.files:
             row = self.files.rowCount()
             self.files.insertRow(row)
-            for column, text in enumerate((spec.name, f"{spec.size:,}", spec.licence, spec.sha256)):
-                self.files.setItem(row, column, _item(text, self.digits if column == SHA_COLUMN else None))
+            self.files.setItem(row, 0, _item(f"{spec.name}\n{spec.size:,} bytes, {spec.licence}"))
+            self.files.setItem(row, SHA_COLUMN, _item(spec.sha256, self.digits))
+        self.files.resizeRowsToContents()
         self.use_button.setEnabled(info.installed and info.name != self.ctx.prefs.pack)
         self.folder_button.setText("Reinstall from a folder…" if info.installed else "Install from a folder…")
 
