@@ -72,6 +72,7 @@ class TelemetrySection(Section):
         self.dead.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.dead.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.dead.verticalHeader().hide()
+        self.dead.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.dead.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         self.dead.setMinimumHeight(150)
         self.dead.itemSelectionChanged.connect(self._selection_changed)
@@ -154,7 +155,6 @@ class TelemetrySection(Section):
                 self.dead.setItem(row, column, item)
             if letter.batch_id == chosen:
                 self.dead.selectRow(row)
-        self.dead.resizeColumnToContents(0)
         self.replay.setEnabled(bool(report.dead_letters))
         self._selection_changed()
 
