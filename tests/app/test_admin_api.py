@@ -10,7 +10,7 @@ import httpx
 
 from tests.app.admin_drive import admin_section
 from tests.app.drive import LONG, click
-from tests.conftest import cli_fails, cli_json, free_port
+from tests.conftest import cli_fails, cli_json, free_port, run_cli
 
 
 def status_code(base: str, token: str) -> int:
@@ -76,3 +76,14 @@ def test_the_command_line_rotates_the_same_token(isolated):
     token = (isolated / "edge_token").read_text()
     cli_json("api", "rotate-token")
     assert (isolated / "edge_token").read_text() != token and len(token) >= 43
+
+
+def test_an_api_that_cannot_open_the_vault_says_why_in_its_own_words(qtbot, window):
+    section = admin_section(window, "Admin API")
+    assert run_cli("lock").returncode == 0  # every FaceSeal process is locked, the API's too
+    section.port.setValue(free_port())
+    click(qtbot, section.start_button)
+    qtbot.waitUntil(lambda: section.banner.text.text() != "", timeout=LONG * 2)
+    said = section.banner.text.text()
+    assert "locked" in said.lower() and "Traceback" not in said and "\n" not in said, said
+    assert section.address.text() == "Not running." and section.start_button.isEnabled()
