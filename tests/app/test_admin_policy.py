@@ -68,6 +68,9 @@ def test_every_setting_is_shown_changed_refused_and_reset(qtbot, window, isolate
     qtbot.waitUntil(lambda: "REFUSED" in section.state.text(), timeout=LONG)
     assert "changed outside FaceSeal" in section.state.text() and not section.save_button.isEnabled()
     assert section.banner.action.text() == "Reset to defaults…"
+    described = cli_json("policy", "describe")  # described, not refused: its state says what is wrong
+    assert described["state"] == "tampered" and "changed outside FaceSeal" in described["error"]
+    assert {s["value"] for s in described["settings"]} == {None}, "nothing of a tampered file is shown as in force"
 
     click(qtbot, section.reset_button)
     assert "Settings you chose" in confirm(qtbot, section, accept=False)
