@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +45,7 @@ from edge_core.biometrics import (
     load_pack,
     read_image,
 )
-from edge_core.biometrics.errors import CameraUnavailable, NoFaceFound
+from edge_core.biometrics.errors import CameraUnavailable, NoFaceFound, NotEnoughSamples
 from edge_core.liveness import LivenessResult
 from edge_core.liveness.check import check_liveness
 from edge_core.ops import Source
@@ -244,8 +245,19 @@ def capture_samples(choice: SourceChoice, settings: CaptureSettings, samples: in
     if live:
         with LiveFeed(source, reporter, pace) as feed:
             return pipeline, collect_samples(watched, feed, samples, largest=largest, on_frame=on_frame).embeddings
-    return pipeline, collect_samples(watched, _Previewed(source, reporter), samples, largest=largest,
-                                     on_frame=on_frame).embeddings
+    try:
+        return pipeline, collect_samples(watched, _Previewed(source, reporter), samples, largest=largest,
+                                         on_frame=on_frame).embeddings
+    except NotEnoughSamples as short:
+        raise _in_file_words(short, source.description, accepted, samples) from None
+
+
+def _in_file_words(short: NotEnoughSamples, source: str, accepted: int, samples: int) -> NotEnoughSamples:
+    """edge_core's "ended with N of M good samples", its most frequent problem worded for a file."""
+    common = Counter(rejection.reason for rejection in short.rejections).most_common(1)
+    problem = f"; most frequent problem: {FILE_WORDS.get(common[0][0], common[0][0].message)}" if common else ""
+    return NotEnoughSamples(f"{source} ended with {accepted} of the {samples} good samples needed{problem}",
+                            short.rejections)
 
 
 def probe_photo(photo: Path, settings: CaptureSettings,

@@ -1,4 +1,5 @@
-"""The ``faceseal`` entry point: the window when there is a screen and no command, else the command line.
+"""The ``faceseal`` entry point: the window when there is a screen and no command (or only ``--theme``), else the
+command line.
 
 The command line itself lives in :mod:`edge_core.cli` and knows nothing of Qt;
 this launcher adds the one command that needs the window (``self-test``, which
@@ -12,15 +13,16 @@ import sys
 from edge_core.cli.main import main as cli_main
 
 from . import selftest
-from .display import has_display
+from .display import opens_window, window_parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if not argv and has_display():
+    if opens_window(argv):
+        window_parser().parse_args(argv)  # anything but the window's options: one line and exit 2
         from .main import main as open_window  # Qt loads only when the window opens
 
-        return open_window([])
+        return open_window(argv)
     return cli_main(argv, extra=[("self-test", selftest.command,
                                   "check this installation (vault, models, window) in a throw-away folder; "
                                   "never touches your data")])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
@@ -10,15 +9,13 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from app import theme
+from app.display import window_parser
 from app.window import MainWindow
 
 
 def main(argv: list[str] | None = None) -> int:
     """Open FaceSeal's window and run until it is closed; returns the exit code."""
-    parser = argparse.ArgumentParser(prog="faceseal-app", description="FaceSeal's desktop window.")
-    parser.add_argument("--theme", choices=("system", "light", "dark"), default="system",
-                        help="the look (default: follow the system)")
-    args, qt_args = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    args, qt_args = window_parser("faceseal-app").parse_known_args(sys.argv[1:] if argv is None else argv)
     app = QApplication.instance() or QApplication([sys.argv[0], *qt_args])
     app.setApplicationName("FaceSeal")
     app.setDesktopFileName("faceseal")

@@ -114,7 +114,12 @@ class Page(QWidget):
             failed: Callable[[str], None] | None = None,
             watch: Callable[[workers.Task], None] | None = None) -> workers.Task:
         """Run ``fn`` off the UI thread; a failure shows in this page's banner unless ``failed`` is given."""
-        return workers.start(fn, done, failed or self.show_error, owner=self, watch=watch)
+        return workers.start(fn, done, failed or self._report_failure, owner=self, watch=watch)
+
+    def _report_failure(self, message: str) -> None:
+        """A failure of work started here; one that met the vault locked meanwhile is the lock banner's to say."""
+        if self.session.is_open:
+            self.show_error(message)
 
     def show_error(self, message: str) -> None:
         self.banner.show_message("error", message)

@@ -213,14 +213,14 @@ class SecurityPage(Page):
 
     def _recovery_box(self) -> QGroupBox:
         box = QGroupBox("Recovery copy")
-        first, self.passphrase = self._secret_field("Passphrase", "passphrase for the recovery copy")
-        again, self.passphrase_again = self._secret_field("Passphrase again", "the same passphrase again")
+        first, self.passphrase = self._secret_field("Passphrase", "as the rule below says")
+        again, self.passphrase_again = self._secret_field("Passphrase again", "the same again")
         self.meter = PassphraseMeter()
         for field in (self.passphrase, self.passphrase_again):
             field.textChanged.connect(self._rate_passphrase)
         self.export_button = self._button("Export recovery copy…", self.ask_export)
         restore, self.restore_passphrase = self._secret_field("Passphrase of the copy to restore",
-                                                              "passphrase of the copy to restore", needs_vault=False)
+                                                              "the copy's passphrase", needs_vault=False)
         self.restore_button = self._button("Restore from a recovery copy…", self.ask_restore, needs_vault=False)
         grid = QGridLayout(box)
         grid.addWidget(first, 0, 0)

@@ -21,6 +21,7 @@ class CaptureView(QWidget):
         self.progress = QProgressBar()
         self.progress.setAccessibleName("Samples taken")
         self.progress.setFormat("%v of %m good samples")
+        self.progress.hide()  # until a capture that counts samples starts
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.preview, 1)

@@ -5,7 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QButtonGroup, QFileDialog, QHBoxLayout, QLabel, QPushButton, QRadioButton, QWidget
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.capture import SourceChoice
 
@@ -29,22 +38,28 @@ class SourcePicker(QWidget):
         self._files: dict[str, tuple[Path, ...]] = {}
         self._group = QButtonGroup(self)
         self.buttons: dict[str, QRadioButton] = {}
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        kinds_row = QHBoxLayout()
         for kind in kinds:
             button = QRadioButton(LABELS[kind])
             button.setAccessibleName(LABELS[kind])
             self._group.addButton(button)
             self.buttons[kind] = button
             button.toggled.connect(self._kind_changed)
-            layout.addWidget(button)
+            kinds_row.addWidget(button)
+        kinds_row.addStretch(1)
         self.choose = QPushButton("Choose…")
         self.choose.setAccessibleName("Choose files")
         self.choose.clicked.connect(self._pick)
         self.chosen = QLabel()
         self.chosen.setAccessibleName("Chosen files")
-        layout.addWidget(self.choose)
-        layout.addWidget(self.chosen, 1)
+        self.chosen.setWordWrap(True)  # several long file names wrap instead of widening the page
+        files_row = QHBoxLayout()
+        files_row.addWidget(self.choose)
+        files_row.addWidget(self.chosen, 1)
+        layout = QVBoxLayout(self)  # the files under the kinds: narrow windows (1024 px) clip nothing
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(kinds_row)
+        layout.addLayout(files_row)
         self.buttons[kinds[0]].setChecked(True)
 
     @property

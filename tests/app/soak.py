@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections import deque
 from pathlib import Path
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -45,10 +46,15 @@ def main(video: Path) -> int:
     page.source.set_files("video", [video])
     page.samples.setValue(3)
     page.start()
-    if page.task is None or not wait_for(lambda: page.task is None, app):
+    if page.task is None:
+        print("the enrolment did not start:", page.banner.text.text())
+        return 2
+    progress: deque[str] = deque(maxlen=1)
+    page.task.signals.hint.connect(progress.append)
+    if not wait_for(lambda: page.task is None, app):
         print("the enrolment did not end:", page.banner.text.text())
         return 2
-    print(f"hint: {page.view.hint.text()}")
+    print(f"last progress: {progress[0] if progress else ''}")
     print(f"banner: {page.banner.text.text()}")
     print(f"frames shown: {page.view.preview.frames_shown}")
     window.close()
