@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QHBoxLayout, QListWidget, QMainWindow, QStackedWid
 
 from app import workers
 from app.delivery import Delivery
+from app.pages.admin import AdminPage
 from app.pages.audit import AuditPage
 from app.pages.base import Context, Page
 from app.pages.enrol import EnrolPage
@@ -20,11 +21,11 @@ from app.preferences import Preferences
 from app.session import Session
 
 PAGES: tuple[type[Page], ...] = (HomePage, EnrolPage, MatchPage, IdentitiesPage, SecurityPage, AuditPage,
-                                 SettingsPage)
+                                 SettingsPage, AdminPage)
 
 
 class MainWindow(QMainWindow):
-    """Ctrl+1..7 jump to a page; Tab moves from the page list into the page."""
+    """Ctrl+1..8 jump to a page; Tab moves from the page list into the page."""
 
     def __init__(self, session: Session | None = None) -> None:
         super().__init__()
@@ -67,10 +68,17 @@ class MainWindow(QMainWindow):
         self.nav.setCurrentRow(self.stack.indexOf(page))
         return page
 
+    @property
+    def admin(self) -> AdminPage:
+        page = self.pages[AdminPage.title]
+        assert isinstance(page, AdminPage)
+        return page
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
-        """Let running work finish (a rotation is never cut short), stop telemetry delivery cleanly, then drop
-        the keys (this window's only)."""
+        """Let running work finish (a rotation is never cut short), stop the admin API this window started and
+        telemetry delivery cleanly, then drop the keys (this window's only)."""
         workers.stop_all()
+        self.admin.shutdown()
         self.delivery.close()
         self.session.close()
         super().closeEvent(event)

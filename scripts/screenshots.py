@@ -1,19 +1,27 @@
-"""``make screenshots``: render every page of the window to docs/screenshots/*.png, with real data.
+"""``make screenshots``: render every page of the window and every Admin section to docs/screenshots/*.png,
+with real data.
 
 Runs offscreen in a throw-away data directory (never the user's vault, never
 the user's keychain): the ``open`` pack is installed from ../shared/models,
 three people are enrolled from photos in ../shared/faces, and the window is
 then driven like a person would (a capture from a video standing in for the
 camera, a verification from a photo, a liveness check answered by a
-synthetic head from tests/liveness) before each page is grabbed.
+synthetic head from tests/liveness) before each page is grabbed. For the Admin
+sections a real collector runs on 127.0.0.1 (one batch delivered, one refused
+into the dead-letter queue), the admin API is started from the window, the
+self-test runs, and the root is moved into a throw-away SoftHSM2 token.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,6 +30,10 @@ OUT = REPO / "docs" / "screenshots"
 PEOPLE = {"Alice Martin": "nicole_kidman", "Bruno Costa": "brad_pitt", "Chen Wei": "sarah_paulson"}
 """Display names for the labelled identities (the photos' people are public figures; the names are made up)."""
 NEWCOMER = ("Dana Okafor", "barack_obama")
+HSM_PIN = "246810"
+SOFTHSM_MODULES = ("/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+                   "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so", "/usr/local/lib/softhsm/libsofthsm2.so",
+                   "/opt/homebrew/lib/softhsm/libsofthsm2.so")
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 120.0) -> None:
@@ -70,15 +82,67 @@ def main() -> int:
         data = Path(tmp)
         os.environ["FACESEAL_HOME"] = str(data / "home")
         os.environ["FACESEAL_MODELS"] = str(data / "models")
+        os.environ["XDG_CONFIG_HOME"] = str(data / "config")  # the trusted PKCS#11 module list of this run only
+        module = softhsm_token(data)
         prepare(data)
-        render(data)
+        from tests.telemetry.servers import Collector
+
+        collector = Collector(data / "collector.db").start()
+        try:
+            telemetry_history(data, collector)
+            render(data, module)
+        finally:
+            collector.stop()
     return 0
 
 
-def render(data: Path) -> None:
+def softhsm_token(data: Path) -> str:
+    """A throw-away SoftHSM2 token (its own folder, its PIN in FACESEAL_HSM_PIN); the module's path."""
+    module = next((m for m in SOFTHSM_MODULES if Path(m).is_file()), None)
+    if module is None or shutil.which("softhsm2-util") is None:
+        raise SystemExit("SoftHSM2 is missing: run 'make system-deps' (scripts/system-deps.sh installs softhsm2)")
+    (data / "softhsm" / "tokens").mkdir(parents=True)
+    conf = data / "softhsm" / "softhsm2.conf"
+    conf.write_text(f"directories.tokendir = {data / 'softhsm' / 'tokens'}\nobjectstore.backend = file\n"
+                    "log.level = ERROR\n")
+    os.environ["SOFTHSM2_CONF"] = str(conf)
+    os.environ["FACESEAL_HSM_PIN"] = HSM_PIN
+    subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", "faceseal-demo", "--pin", HSM_PIN,
+                    "--so-pin", "13579111"], check=True, capture_output=True, timeout=60)
+    return module
+
+
+def telemetry_history(data: Path, collector) -> None:  # type: ignore[no-untyped-def]
+    """Telemetry on, sending to the real collector: one batch delivered, one refused into the dead-letter queue
+    (the collector knew this device under another key until its operator fixed it)."""
+    import numpy as np
+
+    from edge_core import ops
+    from edge_core.ops import telemetry
+    from edge_core.telemetry.device import DeviceKey
+
+    def enrol_one(name: str, seed: int) -> None:
+        vectors = np.random.default_rng(seed).normal(size=(2, 64)).astype(np.float32)
+        with ops.open_vault() as vault:
+            ops.enrol(vault, name, ops.Probe(ops.Source.EMBEDDING, ops.EXTERNAL_PACK, ops.EXTERNAL_THRESHOLD,
+                                             vectors))
+            telemetry.send_now(vault, wait_s=0)
+            ops.delete_identity(vault, name)
+
+    with ops.open_vault() as vault:
+        telemetry.enable(vault, collector.url)
+        device_id = ops.status(vault).device_id
+    enrol_one("sensor check 1", 1)
+    with sqlite3.connect(collector.db) as conn:
+        conn.execute("UPDATE devices SET public_key = ? WHERE device_id = ?",
+                     (DeviceKey.generate().public_key_b64, device_id))
+    enrol_one("sensor check 2", 2)
+
+
+def render(data: Path, hsm_module: str) -> None:
     from PySide6.QtWidgets import QApplication
 
-    from app import theme
+    from app import theme, workers
     from app.window import MainWindow
     from tests.app.media import photos_by_identity, write_video
 
@@ -139,6 +203,8 @@ def render(data: Path) -> None:
     window.show_page("Settings")
     shot("settings")
 
+    admin_shots(window, data, hsm_module, shot)
+
     window.prefs.pack = "scrfd"  # in the manifest, not installed here: the missing-pack state
     window.show_page("Enrol")
     shot("no-pack")
@@ -152,10 +218,92 @@ def render(data: Path) -> None:
     shot("verify-dark")
     theme.apply(app, "light")
 
-    window.session.lock()
+    security = window.show_page("Security")
+    settle()
+    workers.pool().waitForDone(30000)  # as a person would: once the page has been read
+    settle()
+    security.lock_button.click()
+    shot("lock")
     window.show_page("Home")
     shot("locked")
     window.close()
+
+
+def admin_shots(window, data: Path, hsm_module: str, shot: Callable[[str], None]) -> None:  # type: ignore[no-untyped-def]
+    """Every Admin section with real data, and the audit evidence checked."""
+    from tests.conftest import free_port
+
+    admin = window.show_page("Admin")
+    policy = admin.open_section("Policy")
+    wait_until(lambda: policy.description is not None and policy.save_button.isEnabled())
+    policy.editors["lockout_attempts"].setText("3")
+    policy.editors["max_root_age_days"].setText("30")
+    policy.save()
+    wait_until(lambda: "Policy saved" in policy.banner.text.text() and "version 1" in policy.state.text())
+    shot("admin-policy")
+
+    telemetry = admin.open_section("Telemetry")
+    wait_until(lambda: telemetry.dead.rowCount() == 1 and telemetry.telemetry_last.text() != "Never.")
+    telemetry.dead.selectRow(0)
+    shot("admin-telemetry")
+
+    api = admin.open_section("Admin API")
+    api.port.setValue(free_port())
+    api.start()
+    wait_until(lambda: "answers at" in api.banner.text.text())
+    shot("admin-api")
+
+    models = admin.open_section("Models")
+    wait_until(lambda: models.files.rowCount() > 0)
+    shot("admin-models")
+
+    diagnostics = admin.open_section("Diagnostics")
+    diagnostics.start()
+    wait_until(lambda: diagnostics.run_button.isEnabled(), timeout=300)
+    shot("admin-diagnostics")
+
+    root = admin.open_section("Root key location")
+    wait_until(lambda: "fingerprint" in root.where.text())
+    root.module.setText(hsm_module)
+    root.token.setText("faceseal-demo")
+    root.pin.setText(HSM_PIN)
+    root.ask_move_in()
+    root.dialog.accept()  # the person confirms
+    wait_until(lambda: "PKCS#11 token" in root.where.text())
+    shot("admin-hsm")
+
+    audit = window.show_page("Audit")
+    wait_until(lambda: audit.model.rowCount() > 0)
+    evidence = data / "evidence.zip"
+    pick(save=evidence)
+    audit.export()
+    wait_until(lambda: "exported" in audit.banner.text.text())
+    pick(open_=tamper(evidence, data / "evidence-edited.zip"))
+    audit.check_evidence()
+    wait_until(lambda: "NOT intact" in audit.banner.text.text())
+    audit.table.selectRow(1)
+    shot("audit-evidence")
+
+
+def pick(save: Path | None = None, open_: Path | None = None) -> None:
+    """The next file dialog answers with this file, as if the person picked it."""
+    from PySide6.QtWidgets import QFileDialog
+
+    if save is not None:
+        QFileDialog.getSaveFileName = staticmethod(lambda *a, **k: (str(save), ""))  # type: ignore[method-assign]
+    if open_ is not None:
+        QFileDialog.getOpenFileName = staticmethod(lambda *a, **k: (str(open_), ""))  # type: ignore[method-assign]
+
+
+def tamper(evidence: Path, out: Path) -> Path:
+    """A copy of the evidence zip with one event edited, as someone covering their tracks would."""
+    with zipfile.ZipFile(evidence) as source, zipfile.ZipFile(out, "w") as target:
+        for member in source.namelist():
+            data = source.read(member)
+            if member == "events.jsonl":
+                data = data.replace(b'"samples": 3', b'"samples": 1', 1)
+            target.writestr(member, data)
+    return out
 
 
 def liveness_shot(window, verify, photo: Path, data: Path, shot: Callable[[str], None]) -> None:

@@ -1,12 +1,11 @@
-"""Settings: which camera, which model pack (installed from a folder with progress), the match threshold,
-and telemetry (state, endpoint, queue, last delivery and error; on/off within the policy; replaying dead letters)."""
+"""Settings: which camera, which model pack (installed from a folder with progress) and the match threshold.
+
+Telemetry, the policy and the rest of the administration are on the Admin page."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -14,26 +13,23 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QLabel,
-    QLineEdit,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
 )
 
+from app.pages.admin import install
 from app.pages.base import Context, Page
 from app.widgets import packed
 from app.widgets.confirm import ConfirmDialog
 from app.widgets.progress import WorkProgress
 from app.widgets.source import VIDEO_FILTER
-from app.workers import Task
 from edge_core import ops
-from edge_core.biometrics import PackInfo, install_pack, list_packs, pack_info
-from edge_core.ops import telemetry as telemetry_ops
+from edge_core.biometrics import PackInfo, list_packs, pack_info
 from edge_core.ops.results import ThresholdReport
-from edge_core.ops.telemetry import TelemetryReport
 
-TELEMETRY_REFRESH_MS = 5000
-"""While Settings is shown, the telemetry figures are read again this often (delivery runs in the background)."""
+FAR_FROM_DEFAULT = 0.15
+"""A chosen threshold this far from the pack's measured default is saved with a word of what it does."""
 
 
 class SettingsPage(Page):
@@ -44,17 +40,13 @@ class SettingsPage(Page):
         super().__init__(ctx)
         self.progress: WorkProgress | None = None
         self.dialog: ConfirmDialog | None = None
+        self.threshold_report: ThresholdReport | None = None
         layout = QVBoxLayout(self.body)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._camera_box())
         layout.addWidget(self._pack_box())
         layout.addWidget(self._threshold_box())
-        layout.addWidget(self._telemetry_box())
         layout.addStretch(1)
-        self.telemetry_timer = QTimer(self)
-        self.telemetry_timer.setInterval(TELEMETRY_REFRESH_MS)
-        self.telemetry_timer.timeout.connect(self._telemetry_tick)
-        self.telemetry_timer.start()
 
     # --------------------------------------------------------------- camera
     def _camera_box(self) -> QGroupBox:
@@ -103,10 +95,9 @@ class SettingsPage(Page):
         self.install_button = QPushButton("Install from a folder…")
         self.install_button.setAccessibleName("Install the model pack from a folder")
         self.install_button.clicked.connect(self.ask_install)
-        form = QFormLayout(box)
-        form.addRow("Pack", packed(self.pack))
-        form.addRow("", self.pack_state)
-        form.addRow("", packed(self.install_button))
+        layout = QVBoxLayout(box)  # a form's rows would leave gaps around the wrapped state line
+        layout.addLayout(packed(QLabel("Pack"), self.pack, self.install_button))
+        layout.addWidget(self.pack_state)
         return box
 
     def _pack_chosen(self, row: int) -> None:
@@ -116,24 +107,8 @@ class SettingsPage(Page):
     def ask_install(self) -> None:
         info = pack_info(self.prefs.pack)
         folder = QFileDialog.getExistingDirectory(self, f"Folder holding the files of pack '{info.name}'")
-        if not folder:
-            return
-        if info.requires_consent:
-            self.dialog = ConfirmDialog(self, f"Licence of pack '{info.name}'", info.licence_notice,
-                                        "I accept, install it")
-            self.dialog.accepted.connect(lambda: self._install(info, Path(folder)))
-            self.dialog.open()
-        else:
-            self._install(info, Path(folder))
-
-    def _install(self, info: PackInfo, folder: Path) -> None:
-        self.banner.clear()
-        self.run(lambda reporter: install_pack(info.name, folder, reporter.progress), self._installed,
-                 watch=lambda task: self._show_progress("Installing model pack",
-                                                        f"Checking and installing '{info.name}'…", task))
-
-    def _show_progress(self, title: str, text: str, task: Task) -> None:
-        self.progress = WorkProgress(self, title, text, task)
+        if folder:
+            install.install(self, info, Path(folder), self._installed)
 
     def _installed(self, info: PackInfo) -> None:
         self.banner.show_message("success", f"Model pack '{info.name}' is installed and every file checked.")
@@ -145,135 +120,64 @@ class SettingsPage(Page):
         self.threshold = QDoubleSpinBox()
         self.threshold.setDecimals(2)
         self.threshold.setSingleStep(0.01)
+        self.threshold.setRange(0.0, 1.0)  # never clamped to the policy here: ops refuses, and the page says why
         self.threshold.setAccessibleName("Match threshold")
         self.threshold.editingFinished.connect(self._threshold_changed)
+        self.default_button = QPushButton("Back to the pack's default")
+        self.default_button.setAccessibleName("Back to the pack's default threshold")
+        self.default_button.clicked.connect(self._threshold_default)
         self.threshold_note = QLabel()
         self.threshold_note.setWordWrap(True)
         self.threshold_note.setAccessibleName("About the threshold")
-        form = QFormLayout(box)
-        form.addRow("Threshold", packed(self.threshold))
-        form.addRow("", self.threshold_note)
+        layout = QVBoxLayout(box)
+        layout.addLayout(packed(QLabel("Threshold"), self.threshold, self.default_button))
+        layout.addWidget(self.threshold_note)
         return box
 
     def _threshold_changed(self) -> None:
-        """Kept in the vault, audited, and used by the command line too (``faceseal threshold``)."""
-        if not self.threshold.isEnabled():
+        """Kept in the vault, bounded by the policy and audited by ops (``faceseal threshold`` uses the same)."""
+        report = self.threshold_report
+        if not self.threshold.isEnabled() or report is None:
             return
-        info, value = pack_info(self.prefs.pack), self.threshold.value()
-        self.run(lambda _r: self.session.call(lambda v: ops.threshold(v, info.name, info.default_threshold, value)),
-                 lambda _answer: self.session.notify())
-
-    # ------------------------------------------------------------ telemetry
-    def _telemetry_box(self) -> QGroupBox:
-        box = QGroupBox("Telemetry")
-        self.telemetry_state = QLabel()
-        self.telemetry_state.setWordWrap(True)
-        self.telemetry_state.setAccessibleName("Telemetry state")
-        self.telemetry_queue = QLabel()
-        self.telemetry_queue.setWordWrap(True)
-        self.telemetry_queue.setAccessibleName("Telemetry queue")
-        self.telemetry_last = QLabel()
-        self.telemetry_last.setWordWrap(True)
-        self.telemetry_last.setAccessibleName("Last telemetry delivery")
-        self.telemetry_error = QLabel()
-        self.telemetry_error.setWordWrap(True)
-        self.telemetry_error.setAccessibleName("Last telemetry error")
-        self.endpoint = QLineEdit()
-        self.endpoint.setPlaceholderText("https://collector.example.org")
-        self.endpoint.setAccessibleName("Collector URL")
-        self.pin = QLineEdit()
-        self.pin.setPlaceholderText("optional: sha256//… of the collector's public key")
-        self.pin.setAccessibleName("Collector certificate pin")
-        self.telemetry_on = QPushButton("Turn telemetry on")
-        self.telemetry_on.setAccessibleName("Turn telemetry on")
-        self.telemetry_on.clicked.connect(self._enable_telemetry)
-        self.telemetry_off = QPushButton("Turn telemetry off")
-        self.telemetry_off.setAccessibleName("Turn telemetry off")
-        self.telemetry_off.clicked.connect(self._disable_telemetry)
-        self.replay = QPushButton("Replay dead letters")
-        self.replay.setAccessibleName("Replay the telemetry dead-letter queue")
-        self.replay.clicked.connect(self._replay_dead_letters)
-        self.telemetry_report: TelemetryReport | None = None
-        form = QFormLayout(box)
-        form.addRow("State", self.telemetry_state)
-        form.addRow("Queue", self.telemetry_queue)
-        form.addRow("Last delivery", self.telemetry_last)
-        form.addRow("Last error", self.telemetry_error)
-        form.addRow("Collector URL", self.endpoint)
-        form.addRow("Certificate pin", self.pin)
-        form.addRow("", packed(self.telemetry_on, self.telemetry_off, self.replay))
-        return box
-
-    def _load_telemetry(self) -> None:
-        for widget in (self.telemetry_on, self.telemetry_off, self.replay):
-            widget.setEnabled(False)
-        if not self.session.is_open:
-            self.telemetry_state.setText("Unlock the vault to see and change telemetry.")
-            for label in (self.telemetry_queue, self.telemetry_last, self.telemetry_error):
-                label.setText("")
-            return
-        self.run(lambda _r: self.session.call(telemetry_ops.status), self._show_telemetry,
-                 lambda message: self.telemetry_state.setText(message))
-
-    def _telemetry_tick(self) -> None:
-        if self.isVisible() and self.session.is_open:
-            self._load_telemetry()
-
-    def _show_telemetry(self, report: TelemetryReport) -> None:
-        """What telemetry does now; the buttons offer only what the policy and the state allow."""
-        self.telemetry_report = report
-        s = report.status
-        if s.enabled:
-            state = f"On: operational counts (never biometric data) are sent to {s.endpoint}."
-        elif not report.allowed:
-            state = "Off: the security policy does not allow telemetry."
-        else:
-            state = "Off: nothing is recorded or sent."
-        if report.schedule.pin_sha256 and s.enabled:
-            state += f" The collector's key is pinned ({report.schedule.pin_sha256})."
-        self.telemetry_state.setText(state)
-        self.telemetry_queue.setText(
-            f"{s.queued_events} event(s) waiting to be sealed; {s.pending_batches} batch(es) waiting to be sent; "
-            f"{s.sent_batches} sent; {s.dead_batches} in the dead-letter queue.")
-        self.telemetry_last.setText(_when(s.last_delivery_at) if s.last_delivery_at else "Never.")
-        self.telemetry_error.setText(f"{s.last_error} ({_when(s.last_error_at)})" if s.last_error else "None.")
-        if s.endpoint and not self.endpoint.text():
-            self.endpoint.setText(s.endpoint)
-        self.telemetry_on.setEnabled(report.allowed)
-        self.telemetry_on.setText("Save and check the collector" if s.enabled else "Turn telemetry on")
-        self.telemetry_off.setEnabled(s.enabled)
-        self.replay.setEnabled(s.dead_batches > 0)
-
-    def _enable_telemetry(self) -> None:
-        url, pin = self.endpoint.text().strip(), self.pin.text().strip() or None
+        value = round(self.threshold.value(), 2)
+        if value == round(report.threshold, 2):
+            return  # nothing changed: nothing to save or audit
+        info = pack_info(self.prefs.pack)
         self.banner.clear()
-        self.telemetry_on.setEnabled(False)
-        self.run(lambda _r: self.session.call(lambda v: telemetry_ops.enable(v, url, pin)), self._enabled,
-                 self._telemetry_failed)
+        self.run(lambda _r: self.session.call(lambda v: ops.threshold(v, info.name, info.default_threshold, value)),
+                 lambda answer: self._threshold_saved(answer, info), self._threshold_refused)
 
-    def _enabled(self, settings: telemetry_ops.TelemetrySettings) -> None:
-        kind = "success" if settings.health == "ok" else "warning"
-        self.banner.show_message(kind, f"Telemetry is on, sending to {settings.endpoint}. Checked the collector: "
-                                       f"{settings.found}.")
+    def _threshold_saved(self, report: ThresholdReport, info: PackInfo) -> None:
+        text = f"The threshold of pack '{report.pack}' is now {report.threshold:.2f} (saved in the vault, audited)."
+        if report.threshold - report.default >= FAR_FROM_DEFAULT:
+            text += (f" That is far above the pack's measured default ({report.default:.2f}): strangers are "
+                     "almost never accepted, and many genuine people will be turned away.")
+        elif report.default - report.threshold >= FAR_FROM_DEFAULT:
+            text += (f" That is far below the pack's measured default ({report.default:.2f}): strangers who "
+                     "look alike may be accepted.")
+        far = abs(report.threshold - report.default) >= FAR_FROM_DEFAULT
+        self.banner.show_message("warning" if far else "success", text, *(
+            ("Back to the default", self._threshold_default) if far else ()))
+        self._show_threshold(report, info)
         self.session.notify()
 
-    def _disable_telemetry(self) -> None:
-        self.banner.clear()
-        self.run(lambda _r: self.session.call(telemetry_ops.disable),
-                 lambda _off: (self.banner.show_message("info", "Telemetry is off: nothing more is recorded or "
-                                                        "sent; what is queued stays on this computer."),
-                               self.session.notify()), self._telemetry_failed)
+    def _threshold_refused(self, message: str) -> None:
+        """ops refused the value (outside the policy): say so, and show the threshold still in force."""
+        report = self.threshold_report
+        kept = f" Nothing was changed: the threshold stays {report.threshold:.2f}." if report else ""
+        self.banner.show_message("error", message + kept)
+        if report is not None:
+            self.threshold.setValue(report.threshold)
 
-    def _replay_dead_letters(self) -> None:
+    def _threshold_default(self) -> None:
+        info = pack_info(self.prefs.pack)
         self.banner.clear()
-        self.run(lambda _r: self.session.call(lambda v: telemetry_ops.retry_dead_letter(v, None)),
-                 lambda requeued: (self.banner.show_message("info", f"{len(requeued.batch_ids)} batch(es) from the "
-                                                            "dead-letter queue will be sent again now."),
-                                   self.session.notify()), self._telemetry_failed)
-
-    def _telemetry_failed(self, message: str) -> None:
-        self.show_error(message)
-        self._load_telemetry()
+        self.run(lambda _r: self.session.call(lambda v: ops.threshold(v, info.name, info.default_threshold,
+                                                                      clear=True)),
+                 lambda report: (self.banner.show_message(
+                     "success", f"The threshold of pack '{report.pack}' is back to its measured default "
+                                f"{report.default:.2f} (audited)."), self._show_threshold(report, info),
+                     self.session.notify()))
 
     # ----------------------------------------------------------------- load
     def load(self) -> None:
@@ -292,28 +196,26 @@ class SettingsPage(Page):
         state = "installed and checked" if info.installed else "not installed: enrolment and verification need it"
         self.pack_state.setText(f"{info.title}. Licence: {info.licence}. State: {state}.")
         self.install_button.setText("Reinstall from a folder…" if info.installed else "Install from a folder…")
-        self.threshold.setEnabled(False)
-        if self.session.is_open:
-            self.run(lambda _r: self.session.call(lambda v: ops.threshold(v, info.name, info.default_threshold)),
-                     lambda report: self._show_threshold(report, info),
-                     lambda message: self.threshold_note.setText(message))
-        else:
+        shown = self.threshold_report
+        if not self.session.is_open or shown is None or shown.pack != info.name:
+            self.threshold_report = None  # nothing is saved until the threshold in force was read
+            self.threshold.setEnabled(False)
+            self.default_button.setEnabled(False)
+        if not self.session.is_open:
             self.threshold_note.setText("Unlock the vault to change the threshold: its allowed range is the "
                                         "vault's policy.")
-        self._load_telemetry()
+            return
+        self.run(lambda _r: self.session.call(lambda v: ops.threshold(v, info.name, info.default_threshold)),
+                 lambda report: self._show_threshold(report, info),
+                 lambda message: self.threshold_note.setText(message))
 
     def _show_threshold(self, report: ThresholdReport, info: PackInfo) -> None:
-        """The threshold box, bounded by the policy in force (ops refuses anything outside it)."""
-        low, high = report.low, report.high
-        self.threshold.setRange(low, high)
+        """The threshold in force; the policy's range is said, not enforced here (ops refuses what is outside)."""
+        self.threshold_report = report
         self.threshold.setValue(report.threshold)
         self.threshold.setEnabled(True)
+        self.default_button.setEnabled(report.chosen)
         self.threshold_note.setText(
-            f"A face matches when its score reaches this. The policy allows {low:.2f} to {high:.2f}; "
+            f"A face matches when its score reaches this. The policy allows {report.low:.2f} to {report.high:.2f}; "
             f"the pack's measured default is {info.default_threshold:.2f} ({info.threshold_note}). "
             "Higher lets fewer strangers in and turns more genuine people away.")
-
-
-def _when(epoch: float | None) -> str:
-    """A local date and time, to the second."""
-    return datetime.fromtimestamp(epoch or 0).strftime("%Y-%m-%d %H:%M:%S")

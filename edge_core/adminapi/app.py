@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from edge_core import ops
-from edge_core.adminapi import token as tokens
+from edge_core.ops import apitoken as tokens
 from edge_core.biometrics import pack_info
 from edge_core.errors import (
     DataError,

@@ -1,4 +1,5 @@
-"""``policy ...``, ``audit ...`` (chain check, events, signed evidence) and ``serve`` (the local admin API)."""
+"""``policy ...``, ``audit ...`` (chain check, events, signed evidence), ``serve`` (the local admin API) and
+``api rotate-token``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from edge_core import ops
+from edge_core.ops import adminserver
 from edge_core.cli.framework import Commands, Reply, answer, with_vault
 from edge_core.cli.prompts import confirm
 from edge_core.errors import UsageError
@@ -43,6 +45,8 @@ def _serve(args: argparse.Namespace) -> Reply:
 def register(commands: Commands) -> None:
     commands.group("policy", "the security policy (MAC-protected file in the data directory)")
     commands.add("policy show", with_vault(lambda vault, _args: answer(ops.policy_show(vault))), "the policy in force")
+    commands.add("policy describe", with_vault(lambda vault, _args: answer(ops.policy_describe(vault))),
+                 "every setting with its meaning, value, default and allowed range; the file's MAC and version")
     p = commands.add("policy set", with_vault(
         lambda vault, args: answer(ops.policy_set(vault, ops.parse_policy_changes(args.settings)))),
         "change settings, e.g. max_root_age_days=30 (refused if invalid)")
@@ -63,5 +67,8 @@ def register(commands: Commands) -> None:
     p.add_argument("--out", type=Path, required=True, metavar="EVIDENCE.zip")
 
     p = commands.add("serve", _serve, "the local admin API over HTTP on 127.0.0.1 (bearer token in <data>/edge_token)")
-    p.add_argument("--port", type=int, default=8787, help="default 8787")
+    p.add_argument("--port", type=int, default=adminserver.DEFAULT_PORT, help=f"default {adminserver.DEFAULT_PORT}")
     p.add_argument("--host", default="127.0.0.1", help="a loopback address only (default 127.0.0.1)")
+    commands.group("api", "the local admin API's bearer token")
+    commands.add("api rotate-token", lambda _args: answer(adminserver.rotate_token()),
+                 "replace the bearer token in <data>/edge_token (restart a running 'faceseal serve' to use it)")

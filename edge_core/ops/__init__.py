@@ -9,6 +9,7 @@ nowhere else, so a rule added here holds in all three front ends at once.
 * :mod:`.identities`: enrol, verify, identify, list, delete, threshold;
 * :mod:`.keys`: rotate, reset, import/generate/export/restore/revoke/move the root;
 * :mod:`.settings`: the security policy;
+* :mod:`.adminserver` (with :mod:`.apitoken`): the local admin API the window starts, and its token;
 * :mod:`.audits`: the audit log and its signed evidence;
 * :mod:`.telemetry`: opt-in telemetry;
 * :mod:`.keyops`: the crash-safe machinery under the key operations (not for front ends).
@@ -47,15 +48,16 @@ from edge_core.ops.keys import (
     revoke_root_key,
     rotate,
 )
-from edge_core.ops.settings import parse_policy_changes, policy_reset, policy_set, policy_show
+from edge_core.ops.settings import parse_policy_changes, policy_describe, policy_reset, policy_set, policy_show
 from edge_core.ops.vaults import is_locked, layout_for, lock, open_vault, status, unlock
 
 __all__ = [
     "EXTERNAL_PACK", "EXTERNAL_THRESHOLD", "Probe", "Source", "admit", "apply_start_policy", "audit_export",
     "audit_list", "audit_verify", "check_exportable", "delete_identity", "enrol", "export_recovery_kit",
     "generate_root_key", "identify", "is_locked", "import_root_key", "kit_covers_root", "layout_for", "list_identities",
-    "liveness_bands", "liveness_needed", "lock", "move_root_to_hsm", "move_root_to_keychain", "open_vault", "parse_policy_changes",
-    "policy_reset", "policy_set", "policy_show", "reset", "restore_recovery_kit", "revocation_target", "revoke_root_key",
+    "liveness_bands", "liveness_needed", "lock", "move_root_to_hsm", "move_root_to_keychain", "open_vault",
+    "parse_policy_changes", "policy_describe", "policy_reset", "policy_set", "policy_show", "reset",
+    "restore_recovery_kit", "revocation_target", "revoke_root_key",
     "rotate", "check_kit_passphrase",
     "status", "threshold", "threshold_in_force", "unlock", "verify", "verify_evidence",
 ]

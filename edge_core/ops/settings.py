@@ -1,12 +1,98 @@
-"""The security policy as an administrator sees it: show, change (validated, audited), reset."""
+"""The security policy as an administrator sees it: show, describe, change (validated, audited), reset."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from edge_core.ops.results import PolicyChange, PolicyReport
+from edge_core.errors import PolicyTampered
+from edge_core.ops.results import PolicyChange, PolicyReport, Result
 from edge_core.policy import rules as policy
 from edge_core.vault.store import Vault
+
+MEANINGS = {
+    "min_key_bits": "the smallest root key, in bits, that may be imported",
+    "max_root_age_days": "after this many days the root key is due for rotation",
+    "rotate_on_start": "rotate a due root key when the window or the admin API starts",
+    "threshold_min": "the lowest match threshold anyone may choose",
+    "threshold_max": "the highest match threshold anyone may choose",
+    "telemetry_allowed": "whether telemetry may be switched on at all (forbidding it switches it off)",
+    "lockout_attempts": "failed verifications in a row before a person is locked out (0: never)",
+    "lockout_seconds": "how long a lockout lasts, in seconds",
+    "liveness_required": "a face shown to a camera must pass a liveness check before it is matched",
+    "liveness_risk_low": "a liveness risk below this passes; between it and the high band, one more challenge",
+    "liveness_risk_high": "a liveness risk at or above this is refused outright",
+}
+"""What each setting means, in the words the window and ``faceseal policy describe`` show."""
+
+
+@dataclass(frozen=True)
+class PolicySetting(Result):
+    """One setting with what it means, its value in force (None while the file is tampered with), its default
+    and what it may be."""
+
+    name: str
+    meaning: str
+    kind: str
+    value: Any
+    default: Any
+    allowed: str
+    low: float | None = None
+    high: float | None = None
+    choices: list[int] | None = None
+
+
+@dataclass(frozen=True)
+class PolicyDescription(Result):
+    """The policy file, its MAC state ("default": no file yet, "valid", "tampered" with ``error``), the
+    version this vault recorded, and every setting."""
+
+    path: str
+    state: str
+    version: int
+    settings: list[PolicySetting]
+    error: str | None = None
+
+    def summary(self) -> str:
+        head = f"policy {self.path}: {self.state}, version {self.version}" + (f" ({self.error})" if self.error else "")
+        return "\n".join([head, *(f"{s.name} = {s.value} (default {s.default}; {s.allowed}): {s.meaning}"
+                                  for s in self.settings)])
+
+
+def _allowed(name: str, kind: str) -> tuple[str, float | None, float | None, list[int] | None]:
+    if name in policy.CHOICES:
+        choices = list(policy.CHOICES[name])
+        return f"one of {', '.join(map(str, choices))}", None, None, choices
+    if kind == "bool":
+        return "true or false", None, None, None
+    low, high = policy.RANGES[name]
+    extra = " and not above threshold_max" if name == "threshold_min" else \
+        " and not below threshold_min" if name == "threshold_max" else \
+        " and below liveness_risk_high" if name == "liveness_risk_low" else \
+        " and above liveness_risk_low" if name == "liveness_risk_high" else ""
+    return f"{low:g} to {high:g}{extra}", low, high, None
+
+
+def policy_describe(vault: Vault) -> PolicyDescription:
+    """Every setting with its meaning, value, default and allowed range, and the file's MAC and version state.
+
+    A tampered file is described, not refused: its state says so, and resetting
+    is the way out.
+    """
+    file = policy.path(vault.layout.home)
+    defaults = policy.as_dict(policy.Policy())
+    try:
+        current: dict[str, Any] | None = policy.as_dict(policy.load(vault))
+        state, error = ("valid" if file.exists() else "default"), None
+    except PolicyTampered as tampered:
+        current, state, error = None, "tampered", str(tampered)
+    settings = []
+    for name, default in defaults.items():
+        kind = type(default).__name__
+        allowed, low, high, choices = _allowed(name, kind)
+        settings.append(PolicySetting(name, MEANINGS[name], kind, None if current is None else current[name],
+                                      default, allowed, low, high, choices))
+    return PolicyDescription(str(file), state, policy.version(vault), settings, error)
 
 
 def policy_show(vault: Vault) -> PolicyReport:

@@ -45,9 +45,19 @@ HASH_META = "policy_hash"
 META_KEYS = (VERSION_META, HASH_META)
 """What a reset carries into the new database with the MAC key (edge_core.ops.keys.reset)."""
 RESET_HINT = "Run 'faceseal policy reset --yes' to go back to the defaults"
-LIVENESS_RISK_BOUNDS = (0.05, 0.95)
-"""A low threshold under 0.05 would refuse nearly every person; a high one over 0.95 would let a decisive
-signal (a frozen picture, a flat face) through to a step-up instead of refusing it."""
+RANGES: dict[str, tuple[float, float]] = {
+    "max_root_age_days": (1, 3650),
+    "threshold_min": (0.0, 1.0),
+    "threshold_max": (0.0, 1.0),
+    "lockout_attempts": (0, 100),
+    "lockout_seconds": (1, 86400),
+    # A low threshold under 0.05 would refuse nearly every person; a high one over 0.95 would let a decisive
+    # signal (a frozen picture, a flat face) through to a step-up instead of refusing it.
+    "liveness_risk_low": (0.05, 0.95),
+    "liveness_risk_high": (0.05, 0.95),
+}
+"""The bounds of each numeric setting (inclusive); :meth:`Policy.problems` checks them, the admin panel shows them."""
+CHOICES: dict[str, tuple[int, ...]] = {"min_key_bits": KEY_BITS_CHOICES}
 
 
 @dataclass(frozen=True)
@@ -71,16 +81,16 @@ class Policy:
         found = []
         if self.min_key_bits not in KEY_BITS_CHOICES:
             found.append(f"min_key_bits must be one of {', '.join(map(str, KEY_BITS_CHOICES))}")
-        if not 1 <= self.max_root_age_days <= 3650:
-            found.append("max_root_age_days must be between 1 and 3650")
+        for name in ("max_root_age_days", "lockout_attempts", "lockout_seconds"):
+            low, high = RANGES[name]
+            if not low <= getattr(self, name) <= high:
+                found.append(f"{name} must be between {low}{' (off)' if name == 'lockout_attempts' else ''} "
+                             f"and {high}")
         if not 0.0 <= self.threshold_min <= self.threshold_max <= 1.0:
             found.append("thresholds must satisfy 0 <= threshold_min <= threshold_max <= 1")
-        if not 0 <= self.lockout_attempts <= 100:
-            found.append("lockout_attempts must be between 0 (off) and 100")
-        if not 1 <= self.lockout_seconds <= 86400:
-            found.append("lockout_seconds must be between 1 and 86400")
-        if not LIVENESS_RISK_BOUNDS[0] <= self.liveness_risk_low < self.liveness_risk_high <= LIVENESS_RISK_BOUNDS[1]:
-            found.append("liveness risk bands must satisfy 0.05 <= liveness_risk_low < liveness_risk_high <= 0.95")
+        low, high = RANGES["liveness_risk_low"]
+        if not low <= self.liveness_risk_low < self.liveness_risk_high <= high:
+            found.append(f"liveness risk bands must satisfy {low} <= liveness_risk_low < liveness_risk_high <= {high}")
         return found
 
 
@@ -90,6 +100,11 @@ _TYPES = {f.name: f.type for f in fields(Policy)}
 def as_dict(policy: Policy) -> dict[str, Any]:
     """Every setting by name."""
     return asdict(policy)
+
+
+def version(vault: Vault) -> int:
+    """How many times this vault wrote its policy (0: never; the defaults apply)."""
+    return int(get_meta(vault.conn, VERSION_META) or 0)
 
 
 def path(home: Path) -> Path:

@@ -1,4 +1,4 @@
-"""The real window delivers telemetry in the background, and its Settings show and control it.
+"""The real window delivers telemetry in the background, and its Admin › Telemetry section shows and controls it.
 
 A real ``MainWindow`` (offscreen, pytest-qt) over the test's own vault, the
 real collector behind a relay that counts every batch posted, and a real
@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from edge_core.telemetry.device import DeviceKey
+from tests.app.admin_drive import admin_section
 from tests.app.conftest import open_window
 from tests.app.drive import LONG, click
 from tests.conftest import cli_json, serve_api
@@ -39,7 +40,7 @@ def test_the_window_sends_in_the_background_and_settings_show_and_control_teleme
     with recording_relay(collector.url) as (relay, seen):
         window = open_window(qtbot)
         assert window.session.is_open, window.session.problem
-        settings = window.show_page("Settings")
+        settings = admin_section(window, "Telemetry")
         qtbot.waitUntil(lambda: settings.telemetry_state.text().startswith("Off"), timeout=LONG)
         assert window.delivery.sender is None and not settings.telemetry_off.isEnabled()  # off: nothing runs
 

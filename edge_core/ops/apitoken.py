@@ -1,4 +1,4 @@
-"""The admin API's bearer token: ``<data>/edge_token``, 0600, made on first serve.
+"""The admin API's bearer token: ``<data>/edge_token``, 0600, made on first serve, replaced by :func:`rotate`.
 
 Whoever can read that file is the machine's owner already (it sits beside the
 root key file in the 0700 data directory). Presented tokens are compared in
@@ -53,6 +53,20 @@ def ensure(home: Path) -> tuple[str, bool]:
     token = secrets.token_urlsafe(TOKEN_BYTES)
     paths.atomic_write(path, token.encode("ascii"))
     return token, existed
+
+
+def rotate(home: Path) -> Path:
+    """Replace the token with a fresh one (atomically, 0600): whoever held the old one is locked out.
+
+    A running API reads the token when it starts, so it must be restarted to
+    take the new one (the window does that itself). Returns the file's path;
+    the token is never returned in a message.
+    """
+    path = token_path(home)
+    if path.exists():
+        paths.check_private_file(path)
+    paths.atomic_write(path, secrets.token_urlsafe(TOKEN_BYTES).encode("ascii"))
+    return path
 
 
 def load_or_create(home: Path) -> str:

@@ -1,0 +1,112 @@
+"""Admin API: start and stop the local API (``faceseal serve`` as a child process of the window), its address,
+and a new bearer token, over ``edge_core.ops.adminserver``."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QPushButton, QSpinBox, QVBoxLayout
+
+from app.pages.admin.section import Section
+from app.pages.base import Context
+from app.widgets import packed
+from edge_core.ops.adminserver import DEFAULT_PORT, ApiServer, ApiState, TokenRotation
+
+
+class ApiSection(Section):
+    title = "Admin API"
+    needs_vault = False
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.server: ApiServer | None = None
+        self.port = QSpinBox()
+        self.port.setRange(1, 65535)
+        self.port.setValue(DEFAULT_PORT)
+        self.port.setAccessibleName("Port")
+        self.address = QLabel()
+        self.address.setWordWrap(True)
+        self.address.setAccessibleName("Admin API address")
+        self.token_file = QLabel()
+        self.token_file.setWordWrap(True)
+        self.token_file.setAccessibleName("Bearer token file")
+        self.start_button = QPushButton("Start the API")
+        self.start_button.setProperty("role", "primary")
+        self.start_button.setAccessibleName("Start the admin API")
+        self.start_button.clicked.connect(self.start)
+        self.stop_button = QPushButton("Stop the API")
+        self.stop_button.setAccessibleName("Stop the admin API")
+        self.stop_button.clicked.connect(self.stop)
+        self.rotate_button = QPushButton("Make a new token")
+        self.rotate_button.setAccessibleName("Rotate the admin API token")
+        self.rotate_button.clicked.connect(self.rotate)
+        box = QGroupBox("Local admin API (HTTP on this computer only)")
+        form = QFormLayout(box)
+        form.addRow("Port", packed(self.port))
+        form.addRow("Address", self.address)
+        form.addRow("Bearer token", self.token_file)
+        form.addRow("", packed(self.start_button, self.stop_button, self.rotate_button))
+        note = QLabel("The API runs as 'faceseal serve' in a process of its own, on a loopback address only; every "
+                      "request needs the bearer token kept in the file above (readable by you alone). A new token "
+                      "locks out whoever held the old one; a running API is restarted to use it. The API stops "
+                      "when the window closes.")
+        note.setWordWrap(True)
+        note.setObjectName("consequence")
+        layout = QVBoxLayout(self.body)
+        layout.addWidget(box)
+        layout.addWidget(note)
+        layout.addStretch(1)
+
+    def _server(self) -> ApiServer:
+        if self.server is None:
+            self.server = ApiServer()
+        return self.server
+
+    def load(self) -> None:
+        self._show(self._server().state())
+
+    def _show(self, state: ApiState) -> None:
+        self.address.setText(state.address if state.running else "Not running.")
+        self.token_file.setText(state.token_file)
+        self.start_button.setEnabled(not state.running)
+        self.stop_button.setEnabled(state.running)
+        self.port.setEnabled(not state.running)
+        self.rotate_button.setEnabled(True)
+
+    def _busy(self) -> None:
+        self.banner.clear()
+        for button in (self.start_button, self.stop_button, self.rotate_button):
+            button.setEnabled(False)
+
+    def start(self) -> None:
+        port, server = self.port.value(), self._server()
+        self._busy()
+        self.run(lambda _r: server.start(port), self._started, self._failed)
+
+    def _started(self, state: ApiState) -> None:
+        self.banner.show_message("success", f"The admin API answers at {state.address}.")
+        self._show(state)
+
+    def stop(self) -> None:
+        server = self._server()
+        self._busy()
+        self.run(lambda _r: server.stop(), lambda state: (
+            self.banner.show_message("info", "The admin API is stopped."), self._show(state)), self._failed)
+
+    def rotate(self) -> None:
+        server = self._server()
+        self._busy()
+        self.run(lambda _r: server.rotate_token(), self._rotated, self._failed)
+
+    def _rotated(self, rotation: TokenRotation) -> None:
+        again = " The API was restarted and accepts only the new token." if rotation.restarted else ""
+        self.banner.show_message("success", f"A new token is in {rotation.token_file}; the old one no longer "
+                                            f"works.{again}")
+        self.load()
+
+    def _failed(self, message: str) -> None:
+        self.show_error(message)
+        self.load()
+
+    def shutdown(self) -> None:
+        """The window closes: the API it started stops with it."""
+        if self.server is not None:
+            self.server.stop()

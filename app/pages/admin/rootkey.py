@@ -1,0 +1,126 @@
+"""Root key location: where the root lives now, moving it into a PKCS#11 token (module, token label, PIN) and
+back to the keychain, over ``ops.move_root_to_hsm`` / ``ops.move_root_to_keychain``."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QFileDialog, QFormLayout, QGroupBox, QLabel, QLineEdit, QPushButton, QVBoxLayout
+
+from app.pages.admin.section import Section
+from app.pages.base import Context
+from app.widgets import packed
+from app.widgets.confirm import ConfirmDialog
+from edge_core import ops
+from edge_core.ops.results import RootChange, Status
+
+HSM_STORE = "pkcs11"
+
+
+class RootKeySection(Section):
+    title = "Root key location"
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.dialog: ConfirmDialog | None = None
+        self.where = QLabel()
+        self.where.setWordWrap(True)
+        self.where.setAccessibleName("Where the root key lives")
+        now = QGroupBox("Where the root key lives now")
+        QVBoxLayout(now).addWidget(self.where)
+
+        self.module = QLineEdit()
+        self.module.setPlaceholderText("/usr/lib/softhsm/libsofthsm2.so")
+        self.module.setAccessibleName("PKCS#11 module")
+        browse = QPushButton("Choose…")
+        browse.setAccessibleName("Choose the PKCS#11 module file")
+        browse.clicked.connect(self._choose_module)
+        self.token = QLineEdit()
+        self.token.setAccessibleName("Token label")
+        self.key_label = QLineEdit()
+        self.key_label.setPlaceholderText("optional: a label for the key object")
+        self.key_label.setAccessibleName("Key label")
+        self.pin = QLineEdit()
+        self.pin.setEchoMode(QLineEdit.EchoMode.Password)
+        self.pin.setAccessibleName("Token PIN")
+        self.move_in = QPushButton("Move the root into the token…")
+        self.move_in.setProperty("role", "primary")
+        self.move_in.setAccessibleName("Move the root into the token")
+        self.move_in.clicked.connect(self.ask_move_in)
+        into = QGroupBox("Move into a PKCS#11 token (YubiHSM, Nitrokey, SoftHSM2, a network HSM)")
+        form = QFormLayout(into)
+        form.addRow("Module", packed(self.module, browse))
+        self.module.setMinimumWidth(380)
+        form.addRow("Token label", self.token)
+        form.addRow("Key label", self.key_label)
+        form.addRow("PIN", self.pin)
+        note = QLabel("The token makes a new root that never leaves it; the keys below are re-wrapped, no template "
+                      "is touched. The PIN is kept in the keychain (never in a file). A recovery copy cannot hold "
+                      "a root inside a token: keep the token itself safe.")
+        note.setWordWrap(True)
+        note.setObjectName("consequence")
+        form.addRow("", note)
+        form.addRow("", packed(self.move_in))
+
+        self.move_out = QPushButton("Move the root back to the keychain…")
+        self.move_out.setAccessibleName("Move the root back to the keychain")
+        self.move_out.clicked.connect(self.ask_move_out)
+        back = QGroupBox("Back to the keychain")
+        back_layout = QVBoxLayout(back)
+        out_note = QLabel("A new software root is made in the keychain (or the key file) and the token's key object "
+                          "is destroyed. Export a new recovery copy afterwards.")
+        out_note.setWordWrap(True)
+        out_note.setObjectName("consequence")
+        back_layout.addWidget(out_note)
+        back_layout.addLayout(packed(self.move_out))
+
+        layout = QVBoxLayout(self.body)
+        layout.addWidget(now)
+        layout.addWidget(into)
+        layout.addWidget(back)
+        layout.addStretch(1)
+
+    def load(self) -> None:
+        self.in_vault(ops.status, self._show)
+
+    def _show(self, status: Status) -> None:
+        root = status.root_key
+        self.where.setText(f"{root.where} (fingerprint {root.fingerprint}).")
+        in_token = root.store == HSM_STORE
+        self.move_in.setEnabled(not in_token)
+        self.move_out.setEnabled(in_token)
+
+    def _choose_module(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(self, "The HSM's PKCS#11 module", "", "PKCS#11 modules (*.so *.dylib)")
+        if name:
+            self.module.setText(name)
+
+    def ask_move_in(self) -> None:
+        token = self.token.text().strip()
+        self.dialog = ConfirmDialog(self, "Move the root into the token",
+                                    f"A new root is made inside token '{token}' and the current root is destroyed. "
+                                    "From then on nothing opens without the token and its PIN, and no recovery copy "
+                                    "can hold the root.", "Move it into the token")
+        self.dialog.accepted.connect(self._move_in)
+        self.dialog.open()
+
+    def _move_in(self) -> None:
+        module, token = self.module.text().strip(), self.token.text().strip()
+        label, pin = self.key_label.text().strip() or None, self.pin.text()
+        self.pin.clear()  # the PIN leaves the field as soon as it is used
+        self.banner.clear()
+        self.in_vault(lambda vault: ops.move_root_to_hsm(vault, module, token, label, pin), self._moved)
+
+    def ask_move_out(self) -> None:
+        self.dialog = ConfirmDialog(self, "Move the root back to the keychain",
+                                    "A new root is made in the keychain and the token's key is destroyed. "
+                                    "Recovery copies made before do not open the new root.", "Move it back")
+        self.dialog.accepted.connect(self._move_out)
+        self.dialog.open()
+
+    def _move_out(self) -> None:
+        self.banner.clear()
+        self.in_vault(ops.move_root_to_keychain, self._moved)
+
+    def _moved(self, change: RootChange) -> None:
+        self.banner.show_message("success", f"The root key now lives in: {change.root_where} (new fingerprint "
+                                            f"{change.root_fingerprint}; the previous root was destroyed).")
+        self.session.notify()

@@ -1,0 +1,92 @@
+"""Admin › Models: every pack with its state, the pack the window uses, each pack's files and checksums; install
+from a folder (a corrupt or incomplete folder refused, nothing installed), the licence consent before a pack that
+needs it (cancelling installs nothing), and switching the window to another pack."""
+
+from __future__ import annotations
+
+import shutil
+
+from edge_core.biometrics import pack_info
+from tests.app.admin_drive import admin_section
+from tests.app.conftest import open_window
+from tests.app.drive import LONG, answer_folder_dialog, click, confirm
+from tests.conftest import free_port, shared_or_skip
+
+
+def select(section, name: str) -> None:
+    section.table.selectRow([info.name for info in section.packs].index(name))
+
+
+def test_packs_are_listed_installed_refused_when_corrupt_and_switched(qtbot, monkeypatch, empty_models, isolated,
+                                                                      tmp_path):
+    models = shared_or_skip("models")
+    window = open_window(qtbot)
+    section = admin_section(window, "Models")
+    names = [section.table.item(row, 0).text() for row in range(section.table.rowCount())]
+    assert names == ["open", "scrfd", "buffalo_s"]
+    assert section.table.item(0, 1).text() == "not installed" and section.table.item(0, 2).text() == "yes"
+    listed = {section.files.item(row, 0).text().split("\n")[0]: section.files.item(row, 1).text()
+              for row in range(section.files.rowCount())}
+    assert listed == {f.name: f.sha256 for f in pack_info("open").files}, "the selected pack's files and checksums"
+
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    for spec in pack_info("open").files:
+        shutil.copy(models / spec.name, corrupt / spec.name)
+    (corrupt / "mobilefacenet_foamliu.onnx").write_bytes(b"\0" * 1024)
+    answer_folder_dialog(monkeypatch, corrupt)
+    click(qtbot, section.folder_button)
+    qtbot.waitUntil(lambda: section.banner.text.text() != "", timeout=LONG)
+    assert "sha256 mismatch" in section.banner.text.text() and "nothing was installed" in section.banner.text.text()
+    assert not pack_info("open").installed
+
+    answer_folder_dialog(monkeypatch, tmp_path / "corrupt" / "..")  # a folder without the pack's files
+    click(qtbot, section.folder_button)
+    qtbot.waitUntil(lambda: "is not in" in section.banner.text.text(), timeout=LONG)
+
+    answer_folder_dialog(monkeypatch, models)
+    click(qtbot, section.folder_button)
+    assert section.progress is not None
+    qtbot.waitUntil(lambda: "'open' is installed" in section.banner.text.text(), timeout=LONG)
+    qtbot.waitUntil(lambda: section.table.item(0, 1).text() == "installed, every file checked", timeout=LONG)
+    assert str(empty_models / "open") in section.about.text()
+
+    select(section, "scrfd")
+    assert not section.use_button.isEnabled(), "a pack that is not installed cannot be used"
+    click(qtbot, section.folder_button)
+    said = confirm(qtbot, section, accept=False)
+    assert "NON-COMMERCIAL RESEARCH PURPOSES ONLY" in said
+    assert not pack_info("scrfd").installed, "no consent, no install"
+    click(qtbot, section.folder_button)
+    confirm(qtbot, section)
+    qtbot.waitUntil(lambda: "'scrfd' is installed" in section.banner.text.text(), timeout=LONG)
+
+    select(section, "scrfd")
+    qtbot.waitUntil(section.use_button.isEnabled, timeout=LONG)
+    click(qtbot, section.use_button)
+    assert window.prefs.pack == "scrfd"
+    assert "now uses pack 'scrfd'" in section.banner.text.text()
+    qtbot.waitUntil(lambda: section.table.item(1, 2).text() == "yes", timeout=LONG)
+    assert section.table.item(0, 2).text() == ""
+    window.close()
+
+
+def test_a_download_that_cannot_reach_the_network_installs_nothing_and_says_so(qtbot, monkeypatch, empty_models,
+                                                                               isolated):
+    """Offline: every request goes to a loopback proxy port nobody listens on (no real network is touched)."""
+    closed = f"http://127.0.0.1:{free_port()}"
+    for name in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"):
+        monkeypatch.setenv(name, closed)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    window = open_window(qtbot)
+    section = admin_section(window, "Models")
+    click(qtbot, section.download_button)
+    assert section.progress is not None
+    qtbot.waitUntil(lambda: section.banner.text.text() != "", timeout=LONG)
+    said = section.banner.text.text()
+    assert said.startswith("Could not download pack 'open'") and "nothing was installed" in said, said
+    assert "faceseal models install open --from" in said, "the way out on an offline machine"
+    qtbot.waitUntil(lambda: not section.progress.isVisible(), timeout=LONG)
+    assert not pack_info("open").installed and list(empty_models.glob("open*")) == []
+    window.close()
