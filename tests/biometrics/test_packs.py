@@ -36,6 +36,8 @@ from .conftest import SHARED_FACES, SHARED_MODELS
 MFN = "mobilefacenet_foamliu.onnx"
 YUNET = "face_detection_yunet_2026may.onnx"
 DET = "det_500m.onnx"
+MESH = ("face_landmark_mediapipe.onnx", "iris_landmark_mediapipe.onnx")
+"""The face mesh and iris models every pack carries for liveness."""
 
 
 def _one_line(error: pytest.ExceptionInfo) -> str:
@@ -60,7 +62,7 @@ def _custom_manifest(tmp_path: Path, edit) -> object:
 def _tampered_copy(tmp_path: Path, name: str) -> Path:
     folder = tmp_path / "tampered"
     folder.mkdir(exist_ok=True)
-    for file in (YUNET, MFN, DET):
+    for file in (YUNET, MFN, DET, *MESH):
         shutil.copy(SHARED_MODELS / file, folder / file)
     data = bytearray((folder / name).read_bytes())
     data[len(data) // 2] ^= 0xFF
@@ -104,7 +106,7 @@ def test_list_packs_describes_every_pack(empty_models):
     assert packs["open"].embedding_size == 128 and not packs["open"].requires_consent
     assert packs["buffalo_s"].embedding_size == 512
     assert packs["buffalo_s"].requires_consent and "NON-COMMERCIAL" in packs["buffalo_s"].licence_notice
-    assert {f.name for f in packs["buffalo_s"].files} == {DET, "w600k_mbf.onnx"}
+    assert {f.name for f in packs["buffalo_s"].files} == {DET, "w600k_mbf.onnx", *MESH}
     for pack in packs.values():
         assert 0 < pack.default_threshold < 1 and pack.files and pack.preprocessing
 
@@ -113,13 +115,13 @@ def test_install_from_folder_leaves_only_the_pack(empty_models):
     info = install_pack("open", SHARED_MODELS)
     assert info.installed and info.location == empty_models / "open"
     assert _contents(empty_models) == ["open"]
-    assert _contents(info.location) == sorted([YUNET, MFN, "pack.json"])
+    assert _contents(info.location) == sorted([YUNET, MFN, *MESH, "pack.json"])
 
 
 def test_install_from_zip_with_a_folder_inside(empty_models, tmp_path):
     archive = tmp_path / "models.zip"
     with zipfile.ZipFile(archive, "w") as bundle:
-        for name in (DET, MFN):
+        for name in (DET, MFN, *MESH):
             bundle.write(SHARED_MODELS / name, f"bundle/{name}")
     assert install_pack("scrfd", archive).installed
     assert load_pack("scrfd").pack == "scrfd"
@@ -162,7 +164,7 @@ def test_bad_sources_are_named(empty_models, tmp_path):
 
 def test_download_reports_progress_and_verifies(empty_models, tmp_path, http_folder):
     served, base = http_folder
-    for name in (YUNET, MFN):
+    for name in (YUNET, MFN, *MESH):
         shutil.copy(SHARED_MODELS / name, served / name)
     manifest = _custom_manifest(tmp_path, lambda d: _point_urls(d, base, "open"))
     calls: list[tuple[int, int | None]] = []
@@ -180,17 +182,19 @@ def test_download_of_an_archive_member(empty_models, tmp_path, http_folder):
     with zipfile.ZipFile(served / "buffalo.zip", "w") as bundle:
         bundle.write(SHARED_MODELS / DET, f"buffalo_s/{DET}")
         bundle.writestr("buffalo_s/unrelated.onnx", b"not used")
-    shutil.copy(SHARED_MODELS / MFN, served / MFN)
+    for name in (MFN, *MESH):
+        shutil.copy(SHARED_MODELS / name, served / name)
     manifest = _custom_manifest(tmp_path, lambda d: _point_urls(d, base, "scrfd", archive="buffalo.zip"))
     calls: list[tuple[int, int | None]] = []
     assert install_pack("scrfd", None, lambda done, total: calls.append((done, total)), manifest=manifest).installed
     done, total = calls[-1]
-    assert done == total == (served / MFN).stat().st_size + (served / "buffalo.zip").stat().st_size
+    assert done == total == sum((served / n).stat().st_size for n in (MFN, *MESH, "buffalo.zip"))
 
 
 def test_download_with_wrong_bytes_is_refused(empty_models, tmp_path, http_folder):
     served, base = http_folder
-    shutil.copy(SHARED_MODELS / YUNET, served / YUNET)
+    for name in (YUNET, *MESH):
+        shutil.copy(SHARED_MODELS / name, served / name)
     shutil.copy(SHARED_MODELS / DET, served / MFN)  # the wrong model under the right name
     manifest = _custom_manifest(tmp_path, lambda d: _point_urls(d, base, "open"))
     with pytest.raises(ModelIntegrityError) as error:
@@ -235,7 +239,8 @@ def test_damaged_model_file_is_refused_at_load(damage, empty_models):
 def test_a_model_onnxruntime_rejects_is_a_model_error(empty_models, tmp_path):
     garbage = tmp_path / "garbage"
     garbage.mkdir()
-    shutil.copy(SHARED_MODELS / YUNET, garbage / YUNET)
+    for name in (YUNET, *MESH):
+        shutil.copy(SHARED_MODELS / name, garbage / name)
     (garbage / MFN).write_bytes(b"this is not an onnx model")
 
     def edit(document: dict) -> None:

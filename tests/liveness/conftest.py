@@ -26,6 +26,16 @@ def pipeline(installed_models: Path):
 
 
 @pytest.fixture(scope="session")
+def face_mesh(installed_models: Path):
+    """The open pack's face mesh model, loaded (sha256-checked) once."""
+    from edge_core.liveness.mesh import load_mesh
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FACESEAL_MODELS", str(installed_models))
+        return load_mesh("open")
+
+
+@pytest.fixture(scope="session")
 def videos(pipeline, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """{"live_<seed>": a head answering that seed's sequence, "still", "slid", "turned_photo", "swapped"}.
 
