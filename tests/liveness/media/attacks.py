@@ -55,19 +55,22 @@ def bent(image: np.ndarray, curvature: float, turn: float = 0.0, distance: float
     return cv2.remap(image, map_x, rows.astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
+LENS_BLUR = 0.6
+"""Camera pixels: the blur of a webcam's lens, which softens the screen's grid before the sensor samples it."""
 SUBPIXELS = (2, 1, 0)
 """A screen's stripes left to right, as BGR channel indices: red, green, blue."""
 
 
-def screen(image: np.ndarray, seed: int, pitch: float = 2.3, angle_deg: float = 2.5, coverage: float = 0.8,
-           bezel: int = 16, gamma: float = 0.8, glare: float = 0.35, oversample: int = 3) -> np.ndarray:
+def screen(image: np.ndarray, seed: int, pitch: float = 0.7, angle_deg: float = 2.5, coverage: float = 0.8,
+           bezel: int = 16, gamma: float = 0.85, glare: float = 0.25, oversample: int = 4) -> np.ndarray:
     """The frame shown on a phone or tablet screen held to the camera.
 
     The picture is resampled to the screen's own pixels (``pitch`` camera
     pixels each), every screen pixel drawn as red, green and blue stripes
     with a dark gap; that grid, tilted by ``angle_deg``, is rendered
-    ``oversample`` times finer than the camera and averaged down to camera
-    pixels, which is where moire comes from. Around the lit area (``coverage``
+    ``oversample`` times finer than the camera, blurred by the lens and
+    averaged down to camera pixels: the grid beating against the sensor's is
+    the moire. Around the lit area (``coverage``
     of the frame) a dark bezel ``bezel`` pixels wide, then the room (the frame
     blurred and dimmed). The display's ``gamma`` and a raised black level, and
     a soft reflection (``glare`` of full white) at a seeded place.
@@ -93,6 +96,7 @@ def screen(image: np.ndarray, seed: int, pitch: float = 2.3, angle_deg: float = 
     for position, channel in enumerate(SUBPIXELS):
         on = (stripe == position) & lit
         fine[..., channel][on] = content[row[on], col[on], channel] * (3 / 0.8)
+    fine = cv2.GaussianBlur(fine, (0, 0), LENS_BLUR * oversample)  # the camera lens, before its sensor samples
     shown = cv2.resize(fine, (lit_w, lit_h), interpolation=cv2.INTER_AREA)
 
     gy, gx = np.mgrid[0:lit_h, 0:lit_w].astype(np.float32)
