@@ -61,14 +61,15 @@ class Case:
     seed: int
 
 
-def build(pipeline: Pipeline, mesh: FaceMesh, folder: Path, photos: Sequence[str] = PEOPLE) -> dict[str, list[Case]]:
+def build(pipeline: Pipeline, mesh: FaceMesh, folder: Path, photos: Sequence[str] = PEOPLE,
+          asked: Sequence[int] | None = None) -> dict[str, list[Case]]:
     """Every set over ``photos`` (one person per photo), written into ``folder``: {set name: cases}.
 
-    Person i answers seed i of ``seeds``; "other_person" is person i+1
-    answering after person i looked at the camera.
+    Person i answers seed i of ``asked`` (by default ``seeds``);
+    "other_person" is person i+1 answering after person i looked at the camera.
     """
     people = [sequences.Person.from_photo(SHARED / "faces" / photo, pipeline, mesh) for photo in photos]
-    asked = seeds(len(people))
+    asked = list(asked) if asked is not None else seeds(len(people))
     made: dict[str, list[Case]] = {name: [] for name in (GENUINE, *ATTACKS)}
     for i, (person, seed) in enumerate(zip(people, asked)):
         codes = [c.code for c in draw_sequence(seed)]

@@ -79,7 +79,8 @@ def piecewise_affine(image: np.ndarray, source: np.ndarray, target: np.ndarray,
         if not moved[tri].any():
             continue  # an unmoved triangle keeps its pixels as they are
         a, b, c = target_all[tri]
-        areas.append((abs(float(np.cross(b - a, c - a))) / 2, tri))
+        (ux, uy), (vx, vy) = b - a, c - a
+        areas.append((abs(float(ux * vy - uy * vx)) / 2, tri))
     for area, tri in sorted(areas, key=lambda item: item[0]):
         if area >= MIN_AREA:
             _paste_triangle(image, out, source_all[tri], target_all[tri])

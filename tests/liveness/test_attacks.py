@@ -1,0 +1,78 @@
+"""Presentation attacks made from real photos must fail; the same people answering the asked challenges pass.
+
+The media are tests/liveness/media's (the sets the accuracy benchmark
+measures), for two people, each asked a sequence without a nod (the
+synthetic head's nod is the weak movement: docs/LIVENESS.md). Sessions run
+through ``check_liveness`` with FACESEAL_LIVENESS_SEED, exactly as the CLI
+runs a video file; one pass and one replay also go through the real CLI,
+vault and audit.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from edge_core.biometrics import VideoFile
+from edge_core.liveness import LivenessResult
+from edge_core.liveness.check import SEED_VARIABLE, check_liveness
+from tests.conftest import SHARED, cli_json, run_cli
+
+from .media import sets
+from .synthetic import answerable_seeds
+
+PEOPLE = sets.PEOPLE[:2]
+REPLAYS = ("still", "handheld", "zoomed", "bent", "screen", "other_order", "other_person")
+"""The replays the issue names; ``screen_recording`` (the right answers replayed on a screen) is measured by
+the benchmark only: no check in the core stops it yet (docs/LIVENESS.md)."""
+
+
+@pytest.fixture(scope="module")
+def media(pipeline, face_mesh, tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[sets.Case]]:
+    return sets.build(pipeline, face_mesh, tmp_path_factory.mktemp("attacks"), PEOPLE, answerable_seeds()[:2])
+
+
+def judged(pipeline, case: sets.Case, monkeypatch: pytest.MonkeyPatch) -> LivenessResult:
+    monkeypatch.setenv(SEED_VARIABLE, str(case.seed))
+    frames = VideoFile(case.video)
+    return check_liveness(pipeline, frames, video=True, fps=frames.fps)
+
+
+def test_each_person_answering_the_asked_challenges_passes(pipeline, media, monkeypatch) -> None:
+    for case in media[sets.GENUINE]:
+        result = judged(pipeline, case, monkeypatch)
+        assert result.passed and result.embedding is not None, (case.video.name, result.reason)
+        assert result.completed == len(result.challenges)
+
+
+@pytest.mark.parametrize("attack", REPLAYS)
+def test_every_replay_fails(pipeline, media, monkeypatch, attack: str) -> None:
+    assert len(media[attack]) == len(PEOPLE)
+    for case in media[attack]:
+        result = judged(pipeline, case, monkeypatch)
+        assert not result.passed and result.embedding is None, (attack, case.video.name, result.reason)
+        assert result.refusal is not None and result.reason
+
+
+def test_the_cli_passes_the_person_and_refuses_a_bent_print_of_them(models_env, media) -> None:
+    cli_json("enroll", "alice", "--image", str(SHARED / "faces" / PEOPLE[0]))
+    live, bent = media[sets.GENUINE][0], media["bent"][0]
+    passed = run_cli("verify", "alice", "--video", str(live.video), "--liveness", "--json",
+                     extra_env={SEED_VARIABLE: str(live.seed)})
+    assert passed.returncode == 0, passed.stderr
+    assert json.loads(passed.stdout)["liveness"]["passed"] is True
+    refused = run_cli("verify", "alice", "--video", str(bent.video), "--liveness", "--json",
+                      extra_env={SEED_VARIABLE: str(bent.seed)})
+    answer = json.loads(refused.stdout)
+    assert refused.returncode == 11 and answer["match"] is False and answer["liveness"]["passed"] is False
+    events = [e for e in cli_json("audit", "list") if e["kind"] == "verification"]
+    assert [e["liveness"] for e in events] == ["passed", "failed"]
+
+
+def test_the_sets_are_one_video_per_person_and_are_real_video_files(media) -> None:
+    for name, cases in media.items():
+        assert len(cases) == len(PEOPLE), name
+        for case in cases:
+            assert isinstance(case.video, Path) and VideoFile(case.video).fps > 0
