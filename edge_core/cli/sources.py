@@ -26,7 +26,7 @@ from edge_core.biometrics import (
     read_image,
 )
 from edge_core.errors import PolicyViolation, UsageError
-from edge_core.liveness import Progress
+from edge_core.liveness import Progress, RiskBands
 from edge_core.liveness.check import check_liveness
 from edge_core.ops import Probe, Source
 from edge_core.vault import embeddings
@@ -96,7 +96,7 @@ def match_probe(args: argparse.Namespace, vault: Vault, name: str | None) -> Pro
                               "requires it; 'faceseal policy set liveness_required=false' lifts that)")
     ops.admit(vault, name)
     if args.liveness:
-        return _live_probe(args, source)
+        return _live_probe(args, source, ops.liveness_bands(vault))
     if source is Source.EMBEDDING:
         vectors = embeddings.load(args.embedding)
         if vectors.shape[0] != 1:
@@ -115,13 +115,13 @@ def match_probe(args: argparse.Namespace, vault: Vault, name: str | None) -> Pro
     return Probe(source, pipeline.pack, pipeline.threshold, enrolment.embeddings)
 
 
-def _live_probe(args: argparse.Namespace, source: Source) -> Probe:
+def _live_probe(args: argparse.Namespace, source: Source, bands: RiskBands) -> Probe:
     pipeline = load_pack(args.pack or default_pack_name())
     video = source is Source.VIDEO
     frames = VideoFile(args.video) if video else Camera(args.camera, max_frames=CAMERA_FRAMES)
     interactive = sys.stderr.isatty() and not args.json
     result = check_liveness(pipeline, frames, video=video, fps=frames.fps if video else None,
-                            on_progress=_show if interactive else None)
+                            on_progress=_show if interactive else None, bands=bands)
     if interactive:
         sys.stderr.write("\n")
     return Probe(source, pipeline.pack, pipeline.threshold, liveness=result)

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from edge_core.liveness.expression import Expression
 from edge_core.liveness.pose import PoseChange
 
 
@@ -30,6 +31,9 @@ class Challenge(enum.Enum):
     LOOK_UP = "look up"
     LOOK_DOWN = "look down"
     COME_CLOSER = "come closer to the camera"
+    BLINK = "blink"
+    OPEN_MOUTH = "open your mouth"
+    SMILE = "smile"
 
     @property
     def prompt(self) -> str:
@@ -42,21 +46,43 @@ class Challenge(enum.Enum):
 
 
 TURNS = (Challenge.TURN_LEFT, Challenge.TURN_RIGHT)
+HEAD_MOVES = (*TURNS, Challenge.LOOK_UP, Challenge.LOOK_DOWN)
+"""Rotations of the head: the nose moves against the eyes by parallax, which a flat picture cannot do."""
+NON_RIGID = (Challenge.BLINK, Challenge.OPEN_MOUTH)
+"""Movements of a part of the face: a rigid photo, however it is moved, cannot do them."""
+FACE_MOVES = (*NON_RIGID, Challenge.SMILE)
+"""Movements of the eyes or mouth; they never count as a movement made unasked (people blink and talk)."""
+
+
+def _rng(seed: int | None) -> random.Random:
+    return secrets.SystemRandom() if seed is None else random.Random(seed)
 
 
 def draw_sequence(seed: int | None = None) -> tuple[Challenge, ...]:
-    """2 or 3 different challenges in random order, always with at least one turn.
+    """2 or 3 different challenges in random order: always one head rotation and one blink or open mouth.
 
-    A turn is the movement the 5 landmarks measure best (the nose moves
-    against the eyes by parallax, which a flat picture cannot do), so every
-    attempt contains one. ``seed`` is for tests over video files only.
+    The rotation is what a flat picture cannot fake by parallax; the blink or
+    the open mouth is what a rigid picture cannot do at all, however it is
+    bent or moved. The third, when there is one, is any other challenge.
+    ``seed`` is for tests over video files only.
     """
-    rng: random.Random = secrets.SystemRandom() if seed is None else random.Random(seed)
+    rng = _rng(seed)
     count = rng.choice((2, 3))
-    turn = rng.choice(TURNS)
-    sequence = [turn, *rng.sample([c for c in Challenge if c is not turn], count - 1)]
+    sequence = [rng.choice(HEAD_MOVES), rng.choice(NON_RIGID)]
+    if count == 3:
+        sequence.append(rng.choice([c for c in Challenge if c not in sequence]))
     rng.shuffle(sequence)
     return tuple(sequence)
+
+
+def draw_extra(asked: tuple[Challenge, ...], seed: int | None = None) -> Challenge:
+    """One more challenge for a step-up, not among ``asked`` (from ``secrets`` unless a test seeds it).
+
+    "Come closer" is left out: a face that already came closer cannot do it
+    again within the frame.
+    """
+    rng = _rng(None if seed is None else seed + 7919)
+    return rng.choice([c for c in Challenge if c not in asked and c is not Challenge.COME_CLOSER])
 
 
 @dataclass(frozen=True)
@@ -75,44 +101,68 @@ class Timing:
     would pass when only (A, B) was asked."""
     lost_seconds: float = 0.75
     """How long the face may be missing (a blink of the detector) before the track is lost."""
+    blink_seconds: float = 1.0
+    """A blink: both eyes closed, then open again, within this (longer is closing the eyes, not blinking)."""
 
 
 @dataclass(frozen=True)
 class Targets:
-    """How far a movement must go, relative to the person's own frontal pose at the start.
+    """How far a movement must go, relative to the person's own face at the start.
 
-    Yaw and pitch are ``quality.head_pose`` units (nose offset in eye
-    distances, nose height between eyes and mouth). A photo turned or tilted
-    in the hand moved yaw by at most 0.05 and pitch by at most 0.055 in our
-    measurements (docs/LIVENESS.md); a head turned by about 25 degrees by
-    0.09 to 0.16.
+    Head rotations are degrees of ``pose.measure`` (solvePnP). A photo turned
+    by 29 degrees in the hand, or rotated in its plane, changed yaw and pitch
+    by at most 3 degrees in our measurements; a synthetic head turned by 31
+    degrees by 18 (docs/LIVENESS.md). Eyes and mouth are relative to the
+    person's own resting face from the first frames (``expression.baseline``).
     """
 
-    turn: float = 0.08
-    look: float = 0.06
+    turn: float = 12.0
+    look: float = 10.0
     closer: float = 1.25
     """Growth of the eye distance while the challenge is asked (the face came this much closer)."""
-    neutral: float = 0.05
-    """Back to frontal: yaw and pitch within this of the start."""
+    neutral: float = 7.0
+    """Back to frontal: yaw and pitch within this many degrees of the start."""
+    eyes_closed: float = 0.7
+    """A blink's closed frame: both eyes' aspect ratio at most this share of their open value."""
+    eyes_open: float = 0.85
+    """And open again: both back to at least this share."""
+    mouth_open: float = 0.18
+    """Open mouth: the lips' gap over the mouth's width grew by this much (about 0 with lips together)."""
+    smile: float = 1.1
+    """Smile: the mouth's width over the eye distance grew by this factor."""
     hold_frames: int = 2
     """Consecutive frames a movement must be held to count (one noisy frame never does)."""
 
-    def reached(self, challenge: Challenge, change: PoseChange) -> bool:
-        """Whether ``change`` performs ``challenge`` (turning left moves the nose to the image's right)."""
-        return {
-            Challenge.TURN_LEFT: change.yaw >= self.turn,
-            Challenge.TURN_RIGHT: change.yaw <= -self.turn,
-            Challenge.LOOK_UP: change.pitch <= -self.look,
-            Challenge.LOOK_DOWN: change.pitch >= self.look,
-            Challenge.COME_CLOSER: change.scale >= self.closer,
-        }[challenge]
+    def reached(self, challenge: Challenge, change: PoseChange, face: Expression | None = None,
+                rest: Expression | None = None) -> bool:
+        """Whether ``change`` (and the face ``face`` against its resting ``rest``) performs ``challenge``.
+
+        Turning left moves the nose to the image's right (yaw > 0). A blink is
+        a transition, not a pose: the session follows it over frames, so here
+        it is never reached.
+        """
+        if challenge in HEAD_MOVES or challenge is Challenge.COME_CLOSER:
+            return {
+                Challenge.TURN_LEFT: change.yaw >= self.turn,
+                Challenge.TURN_RIGHT: change.yaw <= -self.turn,
+                Challenge.LOOK_UP: change.pitch >= self.look,
+                Challenge.LOOK_DOWN: change.pitch <= -self.look,
+                Challenge.COME_CLOSER: change.scale >= self.closer,
+            }[challenge]
+        if face is None or rest is None:
+            return False
+        if challenge is Challenge.OPEN_MOUTH:
+            return face.mouth_open - rest.mouth_open >= self.mouth_open
+        if challenge is Challenge.SMILE:
+            return face.mouth_width >= self.smile * rest.mouth_width
+        return False
 
     def wrong_moves(self, asked: Challenge | None, done: set[Challenge], change: PoseChange) -> list[Challenge]:
-        """Movements made that were not asked for (yet): the replay check; ``asked`` None: none is.
+        """Head movements made that were not asked for (yet): the replay check; ``asked`` None: none is.
 
-        Turns always count. A nod counts only while the head faces forward,
-        because turning the head also moves the 5-landmark pitch a little;
-        coming closer never counts (a person may stay close).
+        Turns always count. A nod counts only while the head faces forward;
+        coming closer never counts (a person may stay close), nor do the eyes
+        and mouth (people blink and talk unasked).
         """
         forward = abs(change.yaw) <= self.neutral
         candidates = [*TURNS, *((Challenge.LOOK_UP, Challenge.LOOK_DOWN) if forward else ())]

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -26,6 +28,8 @@ import numpy as np
 from edge_core.biometrics import Face, pack_info
 from edge_core.biometrics.errors import PackNotInstalled
 from edge_core.biometrics.runtime import create_session, engine_errors, read_verified
+
+T = TypeVar("T")
 
 MESH_FILE = "face_landmark_mediapipe.onnx"
 """The mesh model's file name in every pack of models/packs.json."""
@@ -148,19 +152,24 @@ class FaceMesh:
         return second if second.presence >= MIN_PRESENCE else None
 
 
-_MESHES: dict[tuple[str, str], FaceMesh] = {}
-_MESHES_LOCK = threading.Lock()
+_MODELS: dict[tuple[str, str], object] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def load_model(pack: str, file: str, build: Callable[[bytes, str], T]) -> T:
+    """``build(bytes, pack)`` over pack ``pack``'s file ``file``, sha256-checked against the manifest, once per process."""
+    info = pack_info(pack)
+    spec = next((f for f in info.files if f.name == file), None)
+    if spec is None or not info.installed:
+        raise PackNotInstalled(f"model pack '{pack}' has no {file} installed; "
+                               f"run 'faceseal models install {pack}' (offline: add --from DIR_OR_ZIP)")
+    key = (str(info.location / file), spec.sha256)
+    with _MODELS_LOCK:
+        if key not in _MODELS:
+            _MODELS[key] = build(read_verified(info.location / file, spec.sha256, pack=pack), pack)
+        return _MODELS[key]  # type: ignore[return-value]
 
 
 def load_mesh(pack: str) -> FaceMesh:
     """The mesh model of installed pack ``pack``, sha256-checked against the manifest, built once per process."""
-    info = pack_info(pack)
-    spec = next((f for f in info.files if f.name == MESH_FILE), None)
-    if spec is None or not info.installed:
-        raise PackNotInstalled(f"model pack '{pack}' has no face mesh installed; "
-                               f"run 'faceseal models install {pack}' (offline: add --from DIR_OR_ZIP)")
-    key = (str(info.location), spec.sha256)
-    with _MESHES_LOCK:
-        if key not in _MESHES:
-            _MESHES[key] = FaceMesh(read_verified(info.location / MESH_FILE, spec.sha256, pack=pack), pack=pack)
-        return _MESHES[key]
+    return load_model(pack, MESH_FILE, lambda model, name: FaceMesh(model, pack=name))

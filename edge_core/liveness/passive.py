@@ -21,12 +21,37 @@ enough to refuse), computed over the frames of the track:
 * ``identity``: the lowest cosine between the embeddings of consecutive
   tracked frames. 0.6 or more scores 0, 0.4 or less scores 1 (different
   people score about 0 to 0.45 with the open pack).
+* ``depth``: the mesh-wide form of ``flat``. A homography fitted to all 468
+  points from the first frame to each later one takes away whatever a flat
+  (or evenly bent) picture can do; what is left of the points' motion is
+  regressed on the mesh's depth (z). A head that turns leaves a residual
+  that follows its depth (the nose moves most); a photo leaves none, and a
+  print bent in the hand leaves one that follows the bend, not the face.
+  Why not simply the spread of the mesh's z: the model infers z from how a
+  face *looks*, so a photo of a face gets a face's depth; only motion shows
+  real depth. The measure is that depth-explained residual in eye distances
+  (second largest over the track): <= 0.02 scores 1, >= 0.04 scores 0,
+  scaled down while the face barely moved, as for ``flat``.
+* ``moire``: the median over the track of ``texture.moire`` (spectral peak
+  prominence over the face): <= 3.3 scores 0, >= 4.3 scores 1.
+* ``border``: the share of frames in which straight edges run beside the
+  face on at least 2 sides (``texture.border``: a bezel or a paper edge).
+  Rooms have straight edges too, so it scores at most ``BORDER_WEIGHT``
+  (0.45): alone it lands in the middle band and asks for one more challenge;
+  with another signal it refuses.
+* ``no_blink``: the longest stretch, in seconds, without a frame whose eyes
+  are both closed (aspect ratio <= 0.7 of the person's open value, the
+  track's 90th percentile). People blink every few seconds; a picture never
+  does. <= 10 s scores 0, >= 20 s scores ``NO_BLINK_WEIGHT`` (0.45): a long
+  stare alone only asks for one more challenge.
 * any ``AttackModel`` given to the session (none ships: see docs/LIVENESS.md).
 
 The risk combines them as independent pieces of evidence (noisy OR):
-``risk = 1 - prod(1 - score)``. An attempt is refused when ``risk >= 0.5``,
-naming the strongest signal; so one decisive signal, or two halfway ones,
-refuse.
+``risk = 1 - prod(1 - score)``, and falls in one of three bands
+(``RiskBands``, the thresholds from the policy file): below ``low`` the
+attempt passes, at or above ``high`` it is refused, between them the session
+asks for one more random challenge, once, and then passes only below
+``low``. The refusal names the strongest signal.
 """
 
 from __future__ import annotations
@@ -36,14 +61,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+import cv2
 import numpy as np
 
 from edge_core.biometrics import Face
+from edge_core.liveness.bands import Band, RiskBands
 from edge_core.liveness.pose import parallax, plane_motion
 from edge_core.liveness.result import Refusal
 from edge_core.liveness.tracking import TrackPoint
 
-RISK_LIMIT = 0.5
 
 FROZEN_GREY = 0.5
 FROZEN_PIXELS = 0.25
@@ -53,6 +79,13 @@ FIELD_OF_VIEW_DEGREES = 60.0
 EYE_DISTANCE_M = 0.063
 PLAUSIBLE_DISTANCE_M = (0.2, 1.5)
 IDENTITY_COSINE = (0.4, 0.6)
+DEPTH_PARALLAX = (0.02, 0.04)
+MOIRE_PROMINENCE = (3.3, 4.3)
+BORDER_SIDES = 2
+BORDER_WEIGHT = 0.45
+EYES_CLOSED = 0.7
+NO_BLINK_SECONDS = (10.0, 20.0)
+NO_BLINK_WEIGHT = 0.45
 
 
 class AttackModel(Protocol):
@@ -84,9 +117,8 @@ class Assessment:
     risk: float
     signals: tuple[Signal, ...]
 
-    @property
-    def refused(self) -> bool:
-        return self.risk >= RISK_LIMIT
+    def band(self, bands: RiskBands) -> Band:
+        return bands.band(self.risk)
 
     @property
     def strongest(self) -> Signal:
@@ -144,11 +176,55 @@ def identity(points: Sequence[TrackPoint]) -> Signal:
     return Signal("identity", _ramp(lowest, high, low), "lowest_similarity", lowest, Refusal.IDENTITY_JUMP)
 
 
+def _depth_parallax(reference: TrackPoint, point: TrackPoint) -> float:
+    """The part of the mesh's motion since ``reference`` that its depth explains, in eye distances."""
+    source, target = reference.mesh.points, point.mesh.points
+    plane, _ = cv2.findHomography(source[:, :2], target[:, :2], 0)
+    if plane is None:
+        return 0.0
+    residual = target[:, :2] - cv2.perspectiveTransform(source[None, :, :2], plane)[0]
+    depth = source[:, 2] - source[:, 2].mean()
+    along = depth @ residual / float(depth @ depth or 1.0)
+    return float(np.linalg.norm(along) * depth.std()) / point.mesh.eye_distance
+
+
+def depth(points: Sequence[TrackPoint]) -> Signal:
+    reference, rest = points[0], points[1:] or points
+    found = sorted(_depth_parallax(reference, p) for p in rest)
+    second_largest = found[-2] if len(found) > 1 else found[-1]
+    moved = max(plane_motion(reference.landmarks, p.landmarks) for p in rest)
+    low, high = DEPTH_PARALLAX
+    score = _ramp(second_largest, high, low) * _ramp(moved, 0.0, FLAT_MIN_MOTION)
+    return Signal("depth", score, "depth_parallax", second_largest, Refusal.FLAT_DEPTH)
+
+
+def moire(points: Sequence[TrackPoint]) -> Signal:
+    value = float(np.median([p.moire for p in points]))
+    return Signal("moire", _ramp(value, *MOIRE_PROMINENCE), "moire_prominence", value, Refusal.MOIRE)
+
+
+def border(points: Sequence[TrackPoint]) -> Signal:
+    share = sum(1 for p in points if p.border >= BORDER_SIDES) / len(points)
+    return Signal("border", BORDER_WEIGHT * _ramp(share, 0.0, 0.5), "border_share", share, Refusal.BORDER)
+
+
+def no_blink(points: Sequence[TrackPoint]) -> Signal:
+    right = float(np.percentile([p.expression.right_eye for p in points], 90))
+    left = float(np.percentile([p.expression.left_eye for p in points], 90))
+    closed = [p.time for p in points
+              if p.expression.right_eye <= EYES_CLOSED * right and p.expression.left_eye <= EYES_CLOSED * left]
+    marks = [points[0].time, *closed, points[-1].time]
+    longest = max(b - a for a, b in zip(marks, marks[1:]))
+    return Signal("no_blink", NO_BLINK_WEIGHT * _ramp(longest, *NO_BLINK_SECONDS), "seconds_without_blink",
+                  longest, Refusal.NO_BLINK)
+
+
 def assess(points: Sequence[TrackPoint], models: Sequence[AttackModel] = ()) -> Assessment:
     """Every signal over the track, and the risk they combine into (see the module docstring)."""
     if not points:
         return Assessment(0.0, ())
-    signals = [frozen(points), flat(points), size(points), identity(points)]
+    signals = [frozen(points), flat(points), depth(points), size(points), identity(points), moire(points),
+               border(points), no_blink(points)]
     for model in models:
         score = float(min(1.0, max(0.0, model.score())))
         signals.append(Signal(model.name, score, f"{model.name}_score", score, Refusal.ATTACK_MODEL))

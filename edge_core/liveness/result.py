@@ -27,6 +27,12 @@ class Refusal(enum.Enum):
     FLAT = "the face moves like a flat picture, not like a head"
     SIZE = "the face is too small or too large for a real head at this distance"
     IDENTITY_JUMP = "the face changed into another person's during the check"
+    FLAT_DEPTH = "the face has no depth of its own as it moves: a flat or bent picture"
+    MOIRE = "the face shows the stripes of a screen's pixel grid (moire)"
+    BORDER = "straight edges frame the face, like a phone's bezel or a photo's edge"
+    NO_BLINK = "the eyes never blinked"
+    STEP_UP_FAILED = "the risk stayed too high even after one more challenge"
+    RISK_ABOVE_POLICY = "the risk is higher than the policy accepts"
     ATTACK_MODEL = "a presentation-attack detector flagged the picture"
 
     @property
@@ -69,6 +75,10 @@ class LivenessResult:
     evidence: dict[str, float] = field(default_factory=dict)
     """The measurements behind the decision (start/end similarity, largest parallax, ...)."""
     embedding: np.ndarray | None = field(default=None, repr=False)
+    band: str = "low"
+    """Where ``risk`` fell: "low" (passes), "middle" (one more challenge was asked), "high" (refused)."""
+    stepped_up: bool = False
+    """Whether one more challenge was asked because the risk was in the middle band."""
 
     def as_dict(self) -> dict[str, Any]:
         """For ``--json`` and the UI: no embedding, no image."""
@@ -77,6 +87,8 @@ class LivenessResult:
             "reason": self.reason,
             "refusal": self.refusal.code if self.refusal else None,
             "risk": round(self.risk, 3),
+            "band": self.band,
+            "stepped_up": self.stepped_up,
             "signals": {k: round(v, 3) for k, v in self.signals.items()},
             "challenges": [c.code for c in self.challenges],
             "completed": self.completed,

@@ -15,9 +15,17 @@ Phases, each with its time limit on the session's timeline (``Timing``):
    movement not asked for refuses (a recording made for a longer sequence
    moves on to its next challenge here).
 
-Then the passive signals over the whole track (``passive.assess``). A
-refusal by the passive risk is reported in preference to a missed challenge:
-"moves like a flat picture" says more than "not done in time".
+Eyes and mouth are judged against the person's resting face, the median
+over the frames of phase 1 (``expression.baseline``). A blink is followed
+over frames: both eyes closed (``Targets.eyes_closed``), then both open again
+(``Targets.eyes_open``) within ``Timing.blink_seconds``.
+
+Then the passive signals over the whole track (``passive.assess``) and their
+risk's band (``passive.RiskBands``): low passes; high refuses; middle asks
+for one more random challenge (``challenges.draw_extra``), once, followed by
+the look-again phase, after which the risk must be low. A refusal by a high
+risk is reported in preference to a missed challenge: "moves like a flat
+picture" says more than "not done in time".
 """
 
 from __future__ import annotations
@@ -26,8 +34,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
 from edge_core.biometrics import Frame, Pipeline, QualityGates
-from edge_core.liveness import passive
-from edge_core.liveness.challenges import Challenge, Targets, Timeline, Timing
+from edge_core.liveness import expression, passive
+from edge_core.liveness.challenges import Challenge, Targets, Timeline, Timing, draw_extra
+from edge_core.liveness.expression import Expression
+from edge_core.liveness.eyes import EyeModel, load_eyes
+from edge_core.liveness.mesh import FaceMesh, load_mesh
+from edge_core.liveness.bands import Band, RiskBands
 from edge_core.liveness.pose import Pose, PoseChange, change
 from edge_core.liveness.result import LivenessResult, Progress, Refusal
 from edge_core.liveness.tracking import Track, TrackPoint
@@ -40,15 +52,25 @@ class _Session:
     """The state of one run; ``run_session`` is its only user."""
 
     def __init__(self, pipeline: Pipeline, challenges: Sequence[Challenge], timeline: Timeline, timing: Timing,
-                 targets: Targets, models: Sequence[passive.AttackModel]) -> None:
+                 targets: Targets, models: Sequence[passive.AttackModel], mesh: FaceMesh, eyes: EyeModel,
+                 bands: RiskBands, seed: int | None) -> None:
         self.pipeline = pipeline
         self.challenges = tuple(challenges)
         self.timeline = timeline
         self.timing = timing
         self.targets = targets
         self.models = models
+        self.bands = bands
+        self.seed = seed
         self.gates = QualityGates.for_pipeline(pipeline)
-        self.track = Track(pipeline)
+        self.track = Track(pipeline, mesh, eyes)
+        self.resting: list[Expression] = []
+        """Expressions of the frontal frames of phase 0: the person's resting face is their median."""
+        self.rest: Expression | None = None
+        self.closed_since: float | None = None
+        """When both eyes were seen closed during a blink challenge (None: not yet, or open again)."""
+        self.stepped_up = False
+        self.assessment: passive.Assessment | None = None
         self.phase = 0  # 0 look, 1..k challenges, k + 1 look again
         self.phase_started = 0.0
         self.held = 0
@@ -82,6 +104,18 @@ class _Session:
         self.phase += 1
         self.phase_started, self.held, self.wrong_held = now, 0, 0
         self.phase_eye_distance = self.last_eye_distance
+        self.closed_since = None
+        if self.finished:
+            self._assess_or_step_up(now)
+
+    def _assess_or_step_up(self, now: float) -> None:
+        """At the end: the passive risk; in the middle band, one more challenge (once) and the end again."""
+        self.assessment = passive.assess(self.track.points, self.models)
+        if self.assessment.band(self.bands) is Band.MIDDLE and not self.stepped_up:
+            self.stepped_up = True
+            self.challenges = (*self.challenges, draw_extra(self.challenges, self.seed))
+            self.phase = len(self.challenges)
+            self.settled_since = None
 
     def step(self, frame: Frame) -> tuple[Refusal, str] | None:
         """Judge one frame: a refusal (with its sentence) ends the session; None goes on."""
@@ -89,7 +123,7 @@ class _Session:
         if self.frames == 0:
             self.phase_started = now
         self.frames += 1
-        outcome = self.track.follow(self.frames, frame.image)
+        outcome = self.track.follow(self.frames, now, frame.image)
         if isinstance(outcome, Refusal):
             return outcome, outcome.value
         if outcome is None:
@@ -110,8 +144,10 @@ class _Session:
         if self.phase == 0:
             good = self.gates.check(point.face, point.aligned) is None
             self.held = self.held + 1 if good else 0
+            self.resting = [*self.resting, point.expression][-5:] if good else []
             if self.held >= self.targets.hold_frames:
                 self.baseline, self.start = point.pose, point
+                self.rest = expression.baseline(self.resting)
                 self._advance(now)
             return None
         assert self.baseline is not None
@@ -124,10 +160,30 @@ class _Session:
         self.wrong_held = self.wrong_held + 1 if other else 0
         if self.wrong_held >= self.targets.hold_frames:
             return Refusal.WRONG_MOVE, f"{Refusal.WRONG_MOVE.value}: asked to {asked.value}, saw '{other[0].value}'"
-        self.held = self.held + 1 if self.targets.reached(asked, moved) else 0
+        if asked is Challenge.BLINK:
+            if self._blinked(point, now):
+                self._advance(now)
+            return None
+        self.held = self.held + 1 if self.targets.reached(asked, moved, point.expression, self.rest) else 0
         if self.held >= self.targets.hold_frames:
             self._advance(now)
         return None
+
+    def _blinked(self, point: TrackPoint, now: float) -> bool:
+        """Whether this frame completes a blink: both eyes closed, then both open within ``blink_seconds``.
+
+        Eyes held shut for longer are not a blink: they must open, and blink again.
+        """
+        assert self.rest is not None
+        if point.expression.eyes_closed(self.rest, self.targets.eyes_closed):
+            if self.closed_since is None:
+                self.closed_since = now
+            return False
+        if self.closed_since is not None and point.expression.eyes_open(self.rest, self.targets.eyes_open):
+            blinked = now - self.closed_since <= self.timing.blink_seconds
+            self.closed_since = None
+            return blinked
+        return False
 
     def _settle(self, point: TrackPoint, moved: PoseChange, now: float) -> tuple[Refusal, str] | None:
         """The last phase: face the camera (the end embedding), then hold still for ``settle_seconds``.
@@ -174,14 +230,22 @@ class _Session:
             evidence["start_end_similarity"] = similarity
             if similarity < self.pipeline.threshold:
                 refused = (Refusal.CHANGED_FACE, Refusal.CHANGED_FACE.value)
-        assessment = passive.assess(self.track.points, self.models)
+        assessment = (self.assessment if refused is None and self.assessment is not None
+                      else passive.assess(self.track.points, self.models))
         evidence.update({s.measured: s.value for s in assessment.signals})
-        if assessment.refused:
+        band = assessment.band(self.bands)
+        if assessment.signals and (band is Band.HIGH or (refused is None and band is Band.MIDDLE)):
             strongest = assessment.strongest
-            refused = (strongest.refusal, strongest.refusal.value if strongest.refusal is not Refusal.ATTACK_MODEL
-                       else f"{strongest.refusal.value} ({strongest.name})")
+            words = strongest.refusal.value if strongest.refusal is not Refusal.ATTACK_MODEL else (
+                f"{strongest.refusal.value} ({strongest.name})")
+            if band is Band.MIDDLE:
+                refused = (Refusal.STEP_UP_FAILED, f"{Refusal.STEP_UP_FAILED.value}: {words}")
+            else:
+                refused = (strongest.refusal, words)
         passed = refused is None
         reason = "every movement was done by the same face, and nothing looked like a photo or a screen"
+        if passed and self.stepped_up:
+            reason = "one more challenge was asked because of a doubt, and it was done by the same face"
         return LivenessResult(
             passed=passed,
             refusal=None if passed else refused[0],
@@ -193,6 +257,8 @@ class _Session:
             frames=self.frames,
             evidence=evidence,
             embedding=self.start.embedding if passed and self.start is not None else None,
+            band=band.value,
+            stepped_up=self.stepped_up,
         )
 
 
@@ -206,16 +272,25 @@ def run_session(
     targets: Targets = Targets(),
     on_progress: Callable[[Progress], None] | None = None,
     models: Sequence[passive.AttackModel] = (),
+    bands: RiskBands = RiskBands(),
+    seed: int | None = None,
+    mesh: FaceMesh | None = None,
+    eyes: EyeModel | None = None,
 ) -> LivenessResult:
     """Run the challenges over ``frames``; ``on_progress`` hears every frame (for prompts and a ring).
 
     The result's ``embedding`` is the start's frontal face, set only when the
     attempt passed: that is the probe to match. A source that stops early
     (the video ended, the camera closed) is a refusal, never an error.
+    ``bands`` splits the risk (the policy's values come from
+    ``ops.liveness_bands``); ``seed`` fixes the step-up challenge for tests
+    over video files (a camera leaves it None: ``secrets``). ``mesh`` and
+    ``eyes`` default to the pipeline pack's own sha256-checked models.
     """
     if not challenges:
         raise ValueError("a liveness session needs at least one challenge")
-    session = _Session(pipeline, challenges, timeline, timing, targets, models)
+    session = _Session(pipeline, challenges, timeline, timing, targets, models,
+                       mesh or load_mesh(pipeline.pack), eyes or load_eyes(pipeline.pack), bands, seed)
     refused: tuple[Refusal, str] | None = None
     for frame in frames:
         refused = session.step(frame)

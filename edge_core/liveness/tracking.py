@@ -1,11 +1,12 @@
 """One face followed across frames: same place (box overlap) and same person (embedding continuity).
 
-Landmarks for pose are measured again on a canonical crop (the face centred,
-at a fixed size): the detectors' landmark regressions shift by up to a tenth
-of an eye distance as a face slides a few pixels across their anchor grid,
-which is as large as the pose change of a turned head. Centred the same way
-every frame, the face keeps its place on the grid, and that error mostly
-cancels in the pose *changes* liveness relies on (measured in docs/LIVENESS.md).
+Pose, eyes and mouth are measured on the face mesh (``mesh``), not on the
+detector's 5 landmarks: its second pass crops the face centred and turned
+upright by its own eye line, so the points do not jump as the face slides
+across the detector's anchor grid (the detectors' landmarks shift by up to a
+tenth of an eye distance there, as much as a turned head's signal). A
+detection whose crop the mesh finds no face in (presence < 0.5) counts as no
+face.
 
 The face that answers the challenges must be the one that is matched, so a
 session keeps a single track: a second face in view, or the face jumping to
@@ -21,6 +22,10 @@ import cv2
 import numpy as np
 
 from edge_core.biometrics import Face, Pipeline
+from edge_core.liveness import expression, texture
+from edge_core.liveness.expression import Expression
+from edge_core.liveness.eyes import EyeModel
+from edge_core.liveness.mesh import FaceMesh, Mesh
 from edge_core.liveness.pose import Pose, measure
 from edge_core.liveness.result import Refusal
 
@@ -30,10 +35,18 @@ class TrackPoint:
     """One frame of the track."""
 
     index: int
+    time: float
+    """Seconds on the session's timeline."""
     face: Face
+    mesh: Mesh
     landmarks: np.ndarray
-    """The steady landmarks (``steady_landmarks``) the pose and the parallax are measured on."""
+    """The mesh's eye centres, nose tip and mouth corners (``Mesh.five``): what the parallax is measured on."""
     pose: Pose
+    expression: Expression
+    moire: float
+    """``texture.moire`` of this frame."""
+    border: int
+    """``texture.border`` of this frame."""
     embedding: np.ndarray
     aligned: np.ndarray
     """The aligned 112x112 BGR face the embedding was made from."""
@@ -54,33 +67,18 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(inter / union) if union > 0 else 0.0
 
 
-CROP_SIDE = 160
-"""Pixels of the canonical crop; the face box's height becomes half of it."""
-
-
-def steady_landmarks(pipeline: Pipeline, image: np.ndarray, face: Face) -> np.ndarray:
-    """The face's 5 landmarks detected again on a canonical crop, in frame pixels (the frame's if none found)."""
-    x1, y1, x2, y2 = face.box
-    scale = CROP_SIDE / (2.0 * max(1.0, y2 - y1))
-    shift = np.float32([[scale, 0, CROP_SIDE / 2 - scale * (x1 + x2) / 2],
-                        [0, scale, CROP_SIDE / 2 - scale * (y1 + y2) / 2]])
-    crop = cv2.warpAffine(image, shift, (CROP_SIDE, CROP_SIDE), borderMode=cv2.BORDER_REPLICATE)
-    found = pipeline.detect(crop)
-    if not found:
-        return face.landmarks
-    return (found[0].landmarks - shift[:, 2]) / scale
-
-
 class Track:
     """The session's single face track."""
 
-    def __init__(self, pipeline: Pipeline, min_iou: float = 0.3) -> None:
+    def __init__(self, pipeline: Pipeline, mesh: FaceMesh, eyes: EyeModel, min_iou: float = 0.3) -> None:
         """``min_iou``: overlap needed between consecutive boxes; a head moving at 30 fps keeps far more."""
         self.pipeline = pipeline
+        self.mesh = mesh
+        self.eyes = eyes
         self.min_iou = min_iou
         self.points: list[TrackPoint] = []
 
-    def follow(self, index: int, image: np.ndarray) -> TrackPoint | Refusal | None:
+    def follow(self, index: int, time: float, image: np.ndarray) -> TrackPoint | Refusal | None:
         """The track's face in this frame, a refusal (two faces, a jump), or None when no face is seen."""
         faces = self.pipeline.detect(image)
         if not faces:
@@ -90,9 +88,13 @@ class Track:
         face = faces[0]
         if self.points and iou(self.points[-1].face.box, face.box) < self.min_iou:
             return Refusal.TRACK_BROKEN
+        mesh = self.mesh.fit(image, face)
+        if mesh is None:
+            return None
         aligned = self.pipeline.align(image, face)
-        landmarks = steady_landmarks(self.pipeline, image, face)
-        point = TrackPoint(index, face, landmarks, measure(landmarks), self.pipeline.embedder.embed(aligned),
-                           aligned, image.shape[1])
+        height, width = image.shape[:2]
+        point = TrackPoint(index, time, face, mesh, mesh.five, measure(mesh, width, height),
+                           expression.measure(mesh, self.eyes.openness(image, mesh)), texture.moire(image, face),
+                           texture.border(image, face), self.pipeline.embedder.embed(aligned), aligned, width)
         self.points.append(point)
         return point

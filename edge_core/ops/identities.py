@@ -10,9 +10,12 @@ and the admin API:
   and every attempt counts, a failed liveness check included;
 * liveness: a face from a camera needs a passed liveness session while the
   policy requires one; a caller may ask for one on a video file too; a photo or
-  an embedding can never be live; only a camera can be;
+  an embedding can never be live; only a camera can be. A session passes only
+  with a risk in the policy's low band (``liveness_bands``), whatever bands
+  the front end ran it with (``liveness.enforce``);
 * audit: every attempt is one ``verification`` or ``identification`` event,
-  with identity ids (never names), the outcome, the source and the liveness;
+  with identity ids (never names), the outcome, the source and the liveness
+  (its risk band, whether it stepped up, and why it failed in plain words);
   a stored template found unreadable is left out of the match and audited
   once (``template_unreadable``);
 * the score: given on a match only; a no-match's score would let someone
@@ -28,14 +31,14 @@ A front end captures the face (:class:`Probe`), calls these, and renders the
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from edge_core.audit import chain as audit
 from edge_core.errors import PolicyViolation, UsageError
-from edge_core.liveness import LivenessResult
+from edge_core.liveness import LivenessResult, RiskBands, enforce
 from edge_core.ops.keyops import rotate
 from edge_core.ops.results import Decision, Deletion, Enrolment, FaceMatch, IdentitySummary, ThresholdReport
 from edge_core.policy import lockout, thresholds
@@ -111,6 +114,18 @@ def liveness_needed(vault: Vault, source: Source, requested: bool = False) -> bo
     return requested or (source is Source.CAMERA and policy.liveness_required(vault))
 
 
+def liveness_bands(vault: Vault) -> RiskBands:
+    """The policy's liveness risk bands, for a front end to run its session with (``check_liveness(bands=)``)."""
+    return RiskBands(*policy.liveness_bands(vault))
+
+
+def _held_to_policy(vault: Vault, probe: Probe) -> Probe:
+    """The probe with its liveness result judged by the policy's bands (a pass above the low band is refused)."""
+    if probe.liveness is None:
+        return probe
+    return replace(probe, liveness=enforce(probe.liveness, liveness_bands(vault)))
+
+
 def admit(vault: Vault, name: str | None) -> str:
     """Before anything is captured: the identity exists and is not locked out (identify: not locked out).
 
@@ -136,9 +151,9 @@ def _audit(vault: Vault, kind: str, probe: Probe, live: bool, show_score: bool =
     detail.update(live=live, source=probe.source.value,
                   liveness="not_checked" if liveness is None else "passed" if liveness.passed else "failed")
     if liveness is not None:
-        detail["risk"] = round(liveness.risk, 3)
+        detail.update(risk=round(liveness.risk, 3), band=liveness.band, stepped_up=liveness.stepped_up)
         if liveness.refusal is not None:
-            detail["refusal"] = liveness.refusal.code
+            detail.update(refusal=liveness.refusal.code, why=liveness.reason)
     if show_score:
         detail["diagnostic"] = True
     with vault.writing() as tx:
@@ -175,6 +190,7 @@ def verify(vault: Vault, name: str, probe: Probe, threshold: float | None = None
     chosen = threshold_in_force(vault, probe.pack, probe.default_threshold, threshold)
     subject = admit(vault, name)
     _check_liveness_rule(vault, probe, liveness_requested)
+    probe = _held_to_policy(vault, probe)
     if probe.liveness is not None and (not probe.liveness.passed or probe.liveness.embedding is None):
         lockout.record(vault, subject, matched=False)
         _audit(vault, "verification", probe, False, show_score, identity=subject, match=False)
@@ -197,6 +213,7 @@ def identify(vault: Vault, probe: Probe, threshold: float | None = None,
     chosen = threshold_in_force(vault, probe.pack, probe.default_threshold, threshold)
     admit(vault, None)
     _check_liveness_rule(vault, probe, liveness_requested)
+    probe = _held_to_policy(vault, probe)
     if probe.liveness is not None and (not probe.liveness.passed or probe.liveness.embedding is None):
         lockout.record(vault, lockout.IDENTIFY, matched=False)
         _audit(vault, "identification", probe, False, show_score, match=False, faces=1)

@@ -45,6 +45,9 @@ HASH_META = "policy_hash"
 META_KEYS = (VERSION_META, HASH_META)
 """What a reset carries into the new database with the MAC key (edge_core.ops.keys.reset)."""
 RESET_HINT = "Run 'faceseal policy reset --yes' to go back to the defaults"
+LIVENESS_RISK_BOUNDS = (0.05, 0.95)
+"""A low threshold under 0.05 would refuse nearly every person; a high one over 0.95 would let a decisive
+signal (a frozen picture, a flat face) through to a step-up instead of refusing it."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,8 @@ class Policy:
     lockout_attempts: int = 5  # consecutive failed verifications of one identity; 0 turns lockout off
     lockout_seconds: int = 300
     liveness_required: bool = True  # camera verification must pass a liveness check (docs/LIVENESS.md)
+    liveness_risk_low: float = 0.3  # below: a liveness check passes
+    liveness_risk_high: float = 0.6  # at or above: refused; between: one more challenge (docs/LIVENESS.md)
 
     def problems(self) -> list[str]:
         """Every rule this policy breaks; a policy with problems is never written."""
@@ -74,6 +79,8 @@ class Policy:
             found.append("lockout_attempts must be between 0 (off) and 100")
         if not 1 <= self.lockout_seconds <= 86400:
             found.append("lockout_seconds must be between 1 and 86400")
+        if not LIVENESS_RISK_BOUNDS[0] <= self.liveness_risk_low < self.liveness_risk_high <= LIVENESS_RISK_BOUNDS[1]:
+            found.append("liveness risk bands must satisfy 0.05 <= liveness_risk_low < liveness_risk_high <= 0.95")
         return found
 
 
@@ -269,6 +276,12 @@ def check_threshold(vault: Vault, threshold: float) -> None:
 def liveness_required(vault: Vault) -> bool:
     """Whether verifying from a camera must pass a liveness check first (the default)."""
     return load(vault).liveness_required
+
+
+def liveness_bands(vault: Vault) -> tuple[float, float]:
+    """The liveness risk thresholds in force: (low, high); below low passes, at or above high refuses."""
+    policy = load(vault)
+    return policy.liveness_risk_low, policy.liveness_risk_high
 
 
 def telemetry_allowed(vault: Vault) -> bool:

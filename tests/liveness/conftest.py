@@ -25,6 +25,12 @@ def pipeline(installed_models: Path):
         return load_pack("open")
 
 
+@pytest.fixture(autouse=True)
+def _models(models_env: Path) -> Path:
+    """Every liveness test sees the installed packs: a session loads the pack's mesh and iris models by name."""
+    return models_env
+
+
 @pytest.fixture(scope="session")
 def face_mesh(installed_models: Path):
     """The open pack's face mesh model, loaded (sha256-checked) once."""
