@@ -155,7 +155,7 @@ def _after_liveness(decision: Decision, liveness: LivenessResult, verifying: boo
                        f"the lockout ({done}).", "Not live: the liveness check failed.", passed=False)
     headline, details = decision_text(decision, verifying)
     moves = ", ".join(c.value for c in liveness.challenges)
-    if getattr(liveness, "stepped_up", False):
+    if liveness.stepped_up:
         signal = strongest_signal(liveness)
         moves += f" (one more movement was asked{' because ' + signal if signal else ''})"
     live = ("Live: the liveness check passed at the camera." if decision.live else
