@@ -7,15 +7,21 @@ hides the face a person is trying to frame) and switched with its own check
 box (``MeshToggle``). The overlay is a transparent layer on top of the
 preview widget, sized with it, so the preview itself needs no change; it maps
 frame pixels the way the preview scales its picture (kept aspect ratio,
-centred).
+centred). The points come from the liveness session's own mesh model,
+wrapped by ``MeshFeed`` (no second model run): its ``found`` signal crosses
+from the worker thread to the window by Qt's queued connection.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QCheckBox, QWidget
+
+from edge_core.biometrics import Face
 
 COLOUR = QColor(80, 220, 255, 200)
 DOT = 1.2
@@ -91,3 +97,34 @@ class MeshToggle(QCheckBox):
         self.setAccessibleName("Show the face mesh")
         self.setToolTip("Draw the 468 points the liveness check follows over the picture")
         self.toggled.connect(overlay.set_enabled)
+
+
+class MeshFeed(QObject):
+    """Hands the window each mesh a liveness session fits, as ``found(points or None, frame size)``.
+
+    ``wrap(mesh_model)`` gives the session a model that fits exactly as the
+    real one does (same object returned) and reports the points on the way;
+    pass it as ``run_session(..., mesh=...)``. Emitted from the worker thread,
+    received on the UI thread.
+    """
+
+    found = Signal(object, QSize)
+
+    def wrap(self, inner: Any) -> _Reporting:
+        return _Reporting(inner, self)
+
+
+class _Reporting:
+    """A face mesh model that reports every fit to a ``MeshFeed`` (everything else passes through)."""
+
+    def __init__(self, inner: Any, feed: MeshFeed) -> None:
+        self._inner, self._feed = inner, feed
+
+    def fit(self, image: np.ndarray, face: Face) -> Any:
+        mesh = self._inner.fit(image, face)
+        points = None if mesh is None else np.array(mesh.points[:, :2], dtype=np.float32)
+        self._feed.found.emit(points, QSize(image.shape[1], image.shape[0]))
+        return mesh
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)

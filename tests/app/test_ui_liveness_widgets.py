@@ -9,7 +9,7 @@ from PySide6.QtGui import QImage
 
 from app.widgets.challenge_hint import HINTS, ChallengeHint, Pose
 from app.widgets.challenge_prompt import ChallengePrompt
-from app.widgets.mesh_overlay import COLOUR, MeshOverlay, MeshToggle, picture_rect
+from app.widgets.mesh_overlay import COLOUR, MeshFeed, MeshOverlay, MeshToggle, picture_rect
 from app.widgets.preview import Preview
 from edge_core.liveness import Challenge, Progress
 from tests.conftest import SHARED
@@ -125,3 +125,29 @@ def test_the_mesh_overlay_draws_the_468_points_on_the_face_only_when_toggled(qtb
     assert overlay.accessibleDescription() == "no face mesh"
     overlay.repaint()
     assert overlay.drawn == 0  # no face in this frame: nothing left over from the last one
+
+
+def test_the_overlay_follows_a_real_liveness_session_through_its_mesh_feed(qtbot, models_env, tmp_path) -> None:
+    """The session's own mesh model, wrapped: every tracked frame's 468 points reach the overlay, same result."""
+    from edge_core.biometrics import VideoFile, load_pack
+    from edge_core.liveness import draw_sequence, run_session
+    from edge_core.liveness.challenges import Timeline
+    from edge_core.liveness.mesh import load_mesh
+    from tests.liveness import synthetic
+
+    pipeline = load_pack("open")
+    frame, _ = synthetic.framed(synthetic.SAME_PERSON, pipeline)
+    video = synthetic.write(tmp_path / "still.avi", [frame] * 8)
+    preview = Preview()
+    qtbot.addWidget(preview)
+    overlay = MeshOverlay(preview)
+    feed = MeshFeed()
+    received: list[tuple[int, QSize]] = []
+    feed.found.connect(lambda points, size: received.append((0 if points is None else len(points), size)))
+    feed.found.connect(overlay.show_mesh)
+    frames = VideoFile(video)
+    result = run_session(pipeline, frames, draw_sequence(1), Timeline(frames.fps), mesh=feed.wrap(load_mesh("open")))
+    assert not result.passed  # eight still frames are no live face; what matters here is the feed
+    assert len(received) == result.frames and all(n == 468 for n, _ in received)
+    assert received[0][1] == QSize(frame.shape[1], frame.shape[0])
+    assert overlay.accessibleDescription() == "468 mesh points"
