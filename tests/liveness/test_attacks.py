@@ -74,7 +74,7 @@ def test_every_replay_fails(pipeline, media, monkeypatch, attack: str) -> None:
         assert result.refusal is not None and result.reason
 
 
-def test_the_cli_passes_the_person_and_refuses_a_bent_print_of_them(models_env, media) -> None:
+def test_the_cli_passes_the_person_and_refuses_a_bent_print_and_a_screen(models_env, media) -> None:
     cli_json("enroll", "alice", "--image", str(SHARED / "faces" / PEOPLE[0]))
     live, bent = media[sets.GENUINE][0], media["bent"][0]
     passed = run_cli("verify", "alice", "--video", str(live.video), "--liveness", "--json",
@@ -87,6 +87,14 @@ def test_the_cli_passes_the_person_and_refuses_a_bent_print_of_them(models_env, 
     assert refused.returncode == 11 and answer["match"] is False and answer["liveness"]["passed"] is False
     events = [e for e in cli_json("audit", "list") if e["kind"] == "verification"]
     assert [e["liveness"] for e in events] == ["passed", "failed"]
+
+    screen = media["screen_recording"][0]  # identify goes through the same check
+    identified = run_cli("identify", "--video", str(live.video), "--liveness", "--json",
+                         extra_env={SEED_VARIABLE: str(live.seed)})
+    assert identified.returncode == 0 and json.loads(identified.stdout)["name"] == "alice", identified.stderr
+    replayed = run_cli("identify", "--video", str(screen.video), "--liveness", "--json",
+                       extra_env={SEED_VARIABLE: str(screen.seed)})
+    assert replayed.returncode == 11 and json.loads(replayed.stdout)["match"] is False
 
 
 def test_the_sets_are_one_video_per_person_and_are_real_video_files(media) -> None:
