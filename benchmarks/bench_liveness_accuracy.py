@@ -1,13 +1,15 @@
 """Liveness accuracy: false-reject and false-accept rates on the test media (tests/liveness/media).
 
-One case per person per set (6 people, one photo each, from ../shared/faces):
+6 people, one photo each, from ../shared/faces; every person answers
+``ANSWERS_EACH`` different challenge sequences:
 
 * ``live``: the person answering the challenge sequence asked of them (a
   synthetic 3-D head for head movements, the face mesh warped for blinks and
-  mouth movements); a refusal is a false reject;
+  mouth movements), one case per sequence; a refusal is a false reject;
 * every attack set (still photo, print in a moving hand, zoomed, bent print,
   photo on a screen, a recorded session replayed on a screen, the recording
-  asked another order, another person answering); a pass is a false accept.
+  asked another order (one per sequence), another person answering), one case
+  per person unless said; a pass is a false accept.
 
 Each video goes through ``check_liveness`` exactly as ``faceseal verify
 --video FILE --liveness`` runs it, the order fixed by FACESEAL_LIVENESS_SEED.
@@ -23,6 +25,7 @@ from collections import Counter
 from pathlib import Path
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+ANSWERS_EACH = 3
 
 
 def run() -> dict:
@@ -51,7 +54,7 @@ def _measure(scratch: Path) -> dict:
 
     install_pack("open", SHARED / "models")
     pipeline, mesh = load_pack("open"), load_mesh("open")
-    made = sets.build(pipeline, mesh, scratch)
+    made = sets.build(pipeline, mesh, scratch, answers_each=ANSWERS_EACH)
     report: dict[str, dict] = {}
     for name, cases in made.items():
         passed, refusals = 0, Counter()

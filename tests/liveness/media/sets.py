@@ -62,30 +62,36 @@ class Case:
 
 
 def build(pipeline: Pipeline, mesh: FaceMesh, folder: Path, photos: Sequence[str] = PEOPLE,
-          asked: Sequence[int] | None = None) -> dict[str, list[Case]]:
+          asked: Sequence[int] | None = None, answers_each: int = 1) -> dict[str, list[Case]]:
     """Every set over ``photos`` (one person per photo), written into ``folder``: {set name: cases}.
 
-    Person i answers seed i of ``asked`` (by default ``seeds``);
-    "other_person" is person i+1 answering after person i looked at the camera.
+    Person i answers ``answers_each`` sequences, seeds ``asked[i * answers_each:]``
+    (by default from ``seeds``), each a "live" case and, asked another order,
+    an "other_order" one; the other replays are one case per person, asked
+    the person's first sequence. "other_person" is person i+1 answering after
+    person i looked at the camera.
     """
     people = [sequences.Person.from_photo(SHARED / "faces" / photo, pipeline, mesh) for photo in photos]
-    asked = list(asked) if asked is not None else seeds(len(people))
+    asked = list(asked) if asked is not None else seeds(len(people) * answers_each)
     made: dict[str, list[Case]] = {name: [] for name in (GENUINE, *ATTACKS)}
-    for i, (person, seed) in enumerate(zip(people, asked)):
+
+    def add(name: str, i: int, frames: list, seed: int, noise: float = sequences.synthetic.NOISE) -> None:
+        path = sequences.write(folder / f"{name}_{i}_{len(made[name])}.avi", frames, seed=i, noise=noise)
+        made[name].append(Case(name, path, seed))
+
+    for i, person in enumerate(people):
+        answers = {}
+        for seed in asked[i * answers_each:(i + 1) * answers_each]:
+            answers[seed] = sequences.answering(person, [c.code for c in draw_sequence(seed)])
+            add(GENUINE, i, answers[seed], seed)
+            made["other_order"].append(Case("other_order", made[GENUINE][-1].video, another_order(seed)))
+        seed, answer = next(iter(answers.items()))
+        add("still", i, sequences.still(person), seed, noise=0)
+        add("handheld", i, sequences.handheld(person, seed=i), seed)
+        add("zoomed", i, sequences.handheld(person, seed=i, zoom=0.45), seed)
+        add("bent", i, sequences.bent_print(person, seed=i), seed)
+        add("screen", i, sequences.on_screen(person, seed=i), seed)
+        add("screen_recording", i, sequences.screen_recording(answer, seed=i), seed)
         codes = [c.code for c in draw_sequence(seed)]
-        answer = sequences.answering(person, codes)
-
-        def add(name: str, frames: list, noise: float = sequences.synthetic.NOISE, case_seed: int = seed) -> None:
-            path = sequences.write(folder / f"{name}_{i}.avi", frames, seed=i, noise=noise)
-            made[name].append(Case(name, path, case_seed))
-
-        add(GENUINE, answer)
-        add("still", sequences.still(person), noise=0)
-        add("handheld", sequences.handheld(person, seed=i))
-        add("zoomed", sequences.handheld(person, seed=i, zoom=0.45))
-        add("bent", sequences.bent_print(person, seed=i))
-        add("screen", sequences.on_screen(person, seed=i))
-        add("screen_recording", sequences.screen_recording(answer, seed=i))
-        made["other_order"].append(Case("other_order", made[GENUINE][-1].video, another_order(seed)))
-        add("other_person", sequences.swapped(person, people[(i + 1) % len(people)], codes))
+        add("other_person", i, sequences.swapped(person, people[(i + 1) % len(people)], codes), seed)
     return made
