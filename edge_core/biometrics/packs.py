@@ -358,7 +358,18 @@ def _copy_verified(stream: IO[bytes], dest: Path, spec: ModelFile, label: str) -
 
 
 def _download(info: PackInfo, folder: Path, progress: Progress | None) -> dict[str, Path]:
-    """Fetch every URL of the pack once into ``folder``; return {archive URL: local zip}."""
+    """Fetch every URL of the pack once into ``folder``; return {archive URL: local zip}.
+
+    A file without a URL (our own conversions, such as the face mesh, have no
+    public home yet) can only come from a folder or a zip: say so before
+    anything is fetched.
+    """
+    unhosted = [f.name for f in info.files if not f.url]
+    if unhosted:
+        raise PackSourceError(
+            f"pack '{info.name}' cannot be downloaded: {', '.join(unhosted)} has no download address; "
+            f"install it from a folder or zip with: faceseal models install {info.name} --from DIR_OR_ZIP"
+        )
     direct = {f.url: f for f in info.files if f.archive_member is None}
     archive_urls = list(dict.fromkeys(f.url for f in info.files if f.archive_member is not None))
     done = 0

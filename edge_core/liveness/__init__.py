@@ -7,7 +7,8 @@ head pose by solvePnP (``pose``) and its eyes and mouth (``eyes``,
 ``expression``), weighs passive signals of a presentation attack (``texture``,
 ``passive``) into one risk score whose band (``bands``) passes, refuses or
 asks for one more challenge, and runs all of it over a frame source
-(``session``); ``check`` runs one session the same way for every front end. What an outcome means for a verification (lockout, audit,
+(``session``); ``check`` runs one session the same way for every front end.
+What an outcome means for a verification (lockout, audit,
 policy) is the use cases' business (``edge_core.ops``). docs/LIVENESS.md says
 what this defends against and what it does not.
 """

@@ -50,8 +50,6 @@ HEAD_MOVES = (*TURNS, Challenge.LOOK_UP, Challenge.LOOK_DOWN)
 """Rotations of the head: the nose moves against the eyes by parallax, which a flat picture cannot do."""
 NON_RIGID = (Challenge.BLINK, Challenge.OPEN_MOUTH)
 """Movements of a part of the face: a rigid photo, however it is moved, cannot do them."""
-FACE_MOVES = (*NON_RIGID, Challenge.SMILE)
-"""Movements of the eyes or mouth; they never count as a movement made unasked (people blink and talk)."""
 
 
 def _rng(seed: int | None) -> random.Random:

@@ -111,7 +111,7 @@ class Mesh:
         The eye centre is the mean of its corners and mid-lids, so it stays put
         while the eye blinks.
         """
-        right, left = (self.points[[e[0], e[3], e[1], e[2], e[4], e[5]], :2].mean(axis=0) for e in (RIGHT_EYE, LEFT_EYE))
+        right, left = (self.points[list(eye), :2].mean(axis=0) for eye in (RIGHT_EYE, LEFT_EYE))
         return np.float32([right, left, self.points[NOSE_TIP, :2],
                            self.points[MOUTH_CORNERS[0], :2], self.points[MOUTH_CORNERS[1], :2]])
 
@@ -157,7 +157,10 @@ _MODELS_LOCK = threading.Lock()
 
 
 def load_model(pack: str, file: str, build: Callable[[bytes, str], T]) -> T:
-    """``build(bytes, pack)`` over pack ``pack``'s file ``file``, sha256-checked against the manifest, once per process."""
+    """``build(bytes, pack)`` over pack ``pack``'s file ``file``, sha256-checked against the manifest.
+
+    Built once per process and models folder: a session takes a while to build and is safe to share.
+    """
     info = pack_info(pack)
     spec = next((f for f in info.files if f.name == file), None)
     if spec is None or not info.installed:

@@ -16,9 +16,10 @@
   paper edge. The cue is how many sides of the face (left, right, above,
   below) have a long straight edge (at least the face's height, found by
   Canny and a probabilistic Hough transform) that runs beside the face
-  without crossing it, 0 to 4. Rooms have straight edges too (door frames,
-  shelves), so on its own this cue only ever asks for one more challenge
-  (``passive``), never refuses.
+  without crossing it, 0 to 4, looked for on the frame scaled to 320
+  pixels wide. Rooms have straight edges too (door frames, shelves), so on
+  its own this cue only ever asks for one more challenge (``passive``),
+  never refuses.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from edge_core.biometrics import Face
 
 MOIRE_WINDOW = 64
 MOIRE_BAND = 0.3
+BORDER_WIDTH = 320
+"""Frames wider than this are looked at for straight edges at this width."""
 """The lowest spatial frequency looked at, as a share of the Nyquist frequency."""
 
 
@@ -54,9 +57,12 @@ def moire(image: np.ndarray, face: Face) -> float:
 
 def border(image: np.ndarray, face: Face) -> int:
     """How many sides of the face have a long straight edge beside it, 0 to 4 (see the module docstring)."""
-    x1, y1, x2, y2 = (float(v) for v in face.box)
-    height = y2 - y1
     grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    scale = BORDER_WIDTH / grey.shape[1] if grey.shape[1] > BORDER_WIDTH else 1.0
+    if scale < 1.0:  # a bezel is a long edge: half a VGA frame shows it, at a quarter of the cost
+        grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    x1, y1, x2, y2 = (float(v) * scale for v in face.box)
+    height = y2 - y1
     edges = cv2.Canny(cv2.GaussianBlur(grey, (3, 3), 0), 60, 160)
     lines = cv2.HoughLinesP(edges, 1, math.pi / 180, threshold=int(0.6 * height),
                             minLineLength=int(height), maxLineGap=4)

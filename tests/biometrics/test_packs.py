@@ -191,6 +191,13 @@ def test_download_of_an_archive_member(empty_models, tmp_path, http_folder):
     assert done == total == sum((served / n).stat().st_size for n in (MFN, *MESH, "buffalo.zip"))
 
 
+def test_a_pack_with_a_file_that_has_no_download_address_says_to_install_from_a_folder(empty_models):
+    with pytest.raises(PackSourceError) as error:
+        install_pack("open")  # the face mesh and iris files are our own conversions: no public URL
+    assert "has no download address" in _one_line(error) and "--from DIR_OR_ZIP" in str(error.value)
+    assert _contents(empty_models) == []
+
+
 def test_download_with_wrong_bytes_is_refused(empty_models, tmp_path, http_folder):
     served, base = http_folder
     for name in (YUNET, *MESH):

@@ -88,3 +88,24 @@ def test_identify_with_liveness_from_a_video_file_is_audited(models_env, videos)
     assert [(e["liveness"], e["match"], e["source"]) for e in events] == [("passed", True, "video"),
                                                                           ("failed", False, "video")]
     assert events[0]["identities"] and "alice" not in json.dumps(events)
+
+
+def test_the_risk_bands_live_in_the_policy_and_every_attempt_audits_its_band(models_env, videos) -> None:
+    for bad in (["liveness_risk_low=0.7"], ["liveness_risk_low=0.01"], ["liveness_risk_high=0.99"],
+                ["liveness_risk_low=0.5", "liveness_risk_high=0.5"]):
+        refused = run_cli("policy", "set", *bad)
+        assert refused.returncode != 0 and "liveness risk bands must satisfy" in refused.stderr, bad
+    cli_json("enroll", "alice", "--image", str(PERSON))
+    seed = answerable_seeds()[0]
+    code, answer = verify("--video", str(videos[f"live_{seed}"]), "--liveness", seed=seed)
+    assert code == 0 and answer["liveness"]["band"] == "low" and answer["liveness"]["stepped_up"] is False
+    cli_json("policy", "set", "liveness_risk_low=0.2", "liveness_risk_high=0.4")
+    code, answer = verify("--video", str(videos["still"]), "--liveness", seed=seed)
+    assert code == 11 and answer["liveness"]["band"] == "high"
+    assert answer["liveness"]["reason"] == "the picture is frozen: the same frame over and over"
+    passed, failed = verification_events()
+    assert (passed["band"], passed["stepped_up"], "why" in passed) == ("low", False, False)
+    assert (failed["band"], failed["refusal"], failed["why"]) == (
+        "high", "frozen", "the picture is frozen: the same frame over and over")
+    shown = cli_json("policy", "show")
+    assert json.dumps(shown).count("liveness_risk_") >= 2
