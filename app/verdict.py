@@ -14,11 +14,31 @@ from edge_core.ops import Source
 from edge_core.ops.results import Decision, FaceMatch
 
 PLAINER = {
-    Refusal.FLAT: "the face did not move like a real head (a photo or a screen?)",
-    Refusal.FROZEN: "the picture did not change from one frame to the next (a still photo?)",
-    Refusal.SIZE: "the face was too small or too large for a real head at that distance (a photo or a screen?)",
+    "flat": "the face did not move like a real head (a photo or a screen?)",
+    "frozen": "the picture did not change from one frame to the next (a still photo?)",
+    "size": "the face was too small or too large for a real head at that distance (a photo or a screen?)",
+    "identity_jump": "the face turned into someone else's during the check (another person answering?)",
+    "flat_depth": "the face had no depth of its own as it moved (a flat or bent photo?)",
+    "moire": "the face showed the fine stripes of a screen's pixels (a phone or tablet screen?)",
+    "border": "straight edges framed the face, like a phone's bezel or the edge of a print",
+    "no_blink": "the eyes never blinked (a photo?)",
 }
-"""Refusals whose edge_core sentence describes the measurement; the person wants to know what it means."""
+"""Refusals (by ``Refusal.code``) whose edge_core sentence describes the measurement; the person wants to know
+what it means. Keyed by the stable code so a refusal edge_core adds later falls back to its own sentence."""
+
+SIGNAL_WORDS = {
+    "frozen": "the picture hardly changed between frames",
+    "flat": "the face moved like a flat picture",
+    "size": "the face's size fits no real head at a usual distance",
+    "identity": "the face looked like a different person at moments",
+    "depth": "the face showed little depth of its own",
+    "moire": "the face showed a screen's pixel stripes",
+    "border": "straight edges framed the face",
+    "no_blink": "the eyes did not blink for a long time",
+}
+"""Passive signals (``LivenessResult.signals`` names) in a person's words, for naming the strongest one."""
+NOTICEABLE = 0.1
+"""A signal scoring below this (0..1) is not worth naming."""
 
 NOT_LIVE = {
     Source.PHOTO: "Not live: a photo was matched; nothing shows that a live person was there.",
@@ -98,14 +118,32 @@ def group_text(decision: Decision) -> tuple[str, str, tuple[str, ...]]:
     return headline, details, lines
 
 
+def strongest_signal(liveness: LivenessResult) -> str | None:
+    """The passive signal that weighed most on the risk, in plain words; None when none stood out."""
+    scored = [(score, name) for name, score in liveness.signals.items() if score >= NOTICEABLE]
+    if not scored:
+        return None
+    name = max(scored)[1]
+    return SIGNAL_WORDS.get(name, f"the {name.replace('_', ' ')} check flagged the picture")
+
+
 def refusal_reason(liveness: LivenessResult) -> str:
-    """Why the check refused, in a person's words, naming the movement when one was missed."""
+    """Why the check refused, in a person's words, naming the movement when one was missed.
+
+    A refusal by the risk names the signal behind it; a step-up that did not
+    bring the risk down names the signal that kept it up.
+    """
     missed = liveness.challenges[liveness.completed] if liveness.completed < len(liveness.challenges) else None
+    code = liveness.refusal.code if liveness.refusal else ""
     if liveness.refusal is Refusal.TIMEOUT and missed is not None:
         return f"time ran out for '{missed.value}'"
     if liveness.refusal is Refusal.WRONG_MOVE and missed is not None:
         return f"you moved the wrong way: the check asked you to {missed.value}"
-    return PLAINER.get(liveness.refusal, liveness.reason)
+    if code == "step_up_failed":
+        signal = strongest_signal(liveness)
+        because = f": {signal}" if signal else ""
+        return f"one more movement was asked, and the picture still looked like a photo or a screen{because}"
+    return PLAINER.get(code, liveness.reason)
 
 
 def _after_liveness(decision: Decision, liveness: LivenessResult, verifying: bool) -> Verdict:
@@ -117,6 +155,9 @@ def _after_liveness(decision: Decision, liveness: LivenessResult, verifying: boo
                        f"the lockout ({done}).", "Not live: the liveness check failed.", passed=False)
     headline, details = decision_text(decision, verifying)
     moves = ", ".join(c.value for c in liveness.challenges)
+    if liveness.stepped_up:
+        signal = strongest_signal(liveness)
+        moves += f" (one more movement was asked{' because ' + signal if signal else ''})"
     live = ("Live: the liveness check passed at the camera." if decision.live else
             "Not live: the liveness check passed, but a video file stood in for the camera; only a camera "
             "can be live.")

@@ -1,9 +1,11 @@
-"""The liveness prompt of the moment ("Turn your head to your left") beside its progress ring."""
+"""The liveness prompt of the moment ("Turn your head to your left") beside its progress ring and a
+small animated face doing the movement (``ChallengeHint``)."""
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
+from app.widgets.challenge_hint import ChallengeHint
 from app.widgets.progress_ring import ProgressRing
 from app.workers import Task
 from edge_core.liveness import Progress
@@ -15,6 +17,7 @@ class ChallengePrompt(QWidget):
     def __init__(self) -> None:
         super().__init__()
         self.ring = ProgressRing()
+        self.hint = ChallengeHint()
         self.prompt = QLabel("")
         self.prompt.setAccessibleName("Liveness prompt")
         self.prompt.setWordWrap(True)
@@ -25,6 +28,7 @@ class ChallengePrompt(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.ring)
+        layout.addWidget(self.hint)
         layout.addWidget(self.prompt, 1)
         self.hide()
 
@@ -36,10 +40,14 @@ class ChallengePrompt(QWidget):
         task.signals.liveness.connect(self.show_progress)
 
     def show_progress(self, progress: Progress) -> None:
+        self.hint.show_challenge(progress.challenge.code if progress.challenge else None)
         self.prompt.setText(progress.prompt)
+        self.prompt.setAccessibleDescription(f"{progress.prompt}. {self.hint.description()}")
         self.ring.set_progress(progress.fraction, f"step {progress.step} of {progress.steps}")
         self.show()
 
     def finish(self, passed: bool) -> None:
         """Replace the last prompt with the outcome, so no instruction is left standing after the check."""
+        self.hint.show_challenge(None)
         self.prompt.setText("Liveness check passed" if passed else "Liveness check failed")
+        self.prompt.setAccessibleDescription(self.prompt.text())

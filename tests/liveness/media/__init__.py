@@ -1,0 +1,8 @@
+"""Test media for liveness: real photos turned into live-like sequences and into presentation attacks.
+
+``warp`` moves a picture along landmark sets (piecewise affine), ``attacks``
+makes the replays a liveness check must refuse (a photo slid, zoomed, bent,
+shown on a screen), ``expressions`` moves the face mesh for blinks, an open
+mouth and a smile, ``video`` writes the frames as real video files. Every
+generator is deterministic: noise and glare come from a seed.
+"""
