@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from app.pages.admin import install
 from app.pages.base import Context, Page
 from app.widgets import packed
+from app.widgets.calibrate_dialog import CalibrateDialog
 from app.widgets.confirm import ConfirmDialog
 from app.widgets.progress import WorkProgress
 from app.widgets.source import VIDEO_FILTER
@@ -126,13 +127,23 @@ class SettingsPage(Page):
         self.default_button = QPushButton("Back to the pack's default")
         self.default_button.setAccessibleName("Back to the pack's default threshold")
         self.default_button.clicked.connect(self._threshold_default)
+        self.calibrate_button = QPushButton("Calibrate on my photos…")
+        self.calibrate_button.setAccessibleName("Calibrate on my photos")
+        self.calibrate_button.clicked.connect(self._calibrate)
         self.threshold_note = QLabel()
         self.threshold_note.setWordWrap(True)
         self.threshold_note.setAccessibleName("About the threshold")
         layout = QVBoxLayout(box)
-        layout.addLayout(packed(QLabel("Threshold"), self.threshold, self.default_button))
+        layout.addLayout(packed(QLabel("Threshold"), self.threshold, self.default_button, self.calibrate_button))
         layout.addWidget(self.threshold_note)
         return box
+
+    def _calibrate(self) -> None:
+        """Error rates on the user's own labelled photos (the same use case as ``faceseal calibrate``); the
+        threshold box shows what the dialog set once it closes."""
+        self.calibration = CalibrateDialog(self, self.session, self.prefs.pack)
+        self.calibration.finished.connect(lambda _code: self.load())
+        self.calibration.open()
 
     def _threshold_changed(self) -> None:
         """Kept in the vault, bounded by the policy and audited by ops (``faceseal threshold`` uses the same)."""

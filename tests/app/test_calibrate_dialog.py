@@ -1,4 +1,5 @@
-"""Settings' calibration dialog, driven directly: real photos, real pipeline, the threshold set and audited."""
+"""Settings' calibration dialog, opened from Settings: real photos, real pipeline, the threshold set, audited and
+shown in Settings once the dialog closes."""
 
 from __future__ import annotations
 
@@ -24,11 +25,14 @@ def _people_folder(tmp_path):
 
 
 def test_calibrating_shows_the_table_and_the_curve_and_uses_the_threshold(qtbot, window, tmp_path):
-    from app.widgets.calibrate_dialog import RECOMMENDED, CalibrateDialog
+    from app.widgets.calibrate_dialog import RECOMMENDED
 
-    dialog = CalibrateDialog(window, window.session, pack="open")
-    qtbot.addWidget(dialog)
-    dialog.show()
+    settings = window.show_page("Settings")
+    qtbot.waitUntil(settings.threshold.isEnabled, timeout=LONG)
+    click(qtbot, settings.calibrate_button)
+    dialog = settings.calibration
+    assert dialog.isVisible()
+    pack = window.prefs.pack
     dialog.start(_people_folder(tmp_path))
     qtbot.waitUntil(lambda: dialog.use.isEnabled(), timeout=LONG)
     assert dialog.table.rowCount() == 4
@@ -39,9 +43,12 @@ def test_calibrating_shows_the_table_and_the_curve_and_uses_the_threshold(qtbot,
     click(qtbot, dialog.use)
     wanted = math.ceil(dialog.report.threshold_for(RECOMMENDED) * 1000) / 1000
     qtbot.waitUntil(lambda: "is now" in dialog.status.text(), timeout=LONG)
-    report = window.session.call(lambda vault: ops.threshold(vault, "open", 0.0))
+    report = window.session.call(lambda vault: ops.threshold(vault, pack, 0.0))
     assert report.chosen and report.threshold == wanted
     assert any(e.kind == "threshold_changed" for e in window.session.call(ops.audit_list))
+    dialog.accept()
+    qtbot.waitUntil(lambda: settings.threshold.isEnabled() and settings.threshold.value() == round(wanted, 2),
+                    timeout=LONG)
 
 
 def test_a_folder_with_too_few_people_is_one_clear_message(qtbot, window, tmp_path):
