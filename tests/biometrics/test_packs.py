@@ -99,10 +99,12 @@ def _point_urls(document: dict, base: str, pack: str, archive: str | None = None
 
 def test_list_packs_describes_every_pack(empty_models):
     packs = {p.name: p for p in list_packs()}
-    assert {"open", "scrfd", "buffalo_s"} <= set(packs)
+    assert {"open", "scrfd", "yunet512", "scrfd512", "buffalo_s"} <= set(packs)
     assert not any(p.installed for p in packs.values())
     assert packs["open"].embedding_size == 128 and not packs["open"].requires_consent
     assert packs["buffalo_s"].embedding_size == 512
+    # the 512-d recognizer's weights have no documented provenance: its packs ask for consent
+    assert all(packs[n].requires_consent and "UNVERIFIED" in packs[n].licence_notice for n in ("yunet512", "scrfd512"))
     assert packs["buffalo_s"].requires_consent and "NON-COMMERCIAL" in packs["buffalo_s"].licence_notice
     assert {f.name for f in packs["buffalo_s"].files} == {DET, "w600k_mbf.onnx"}
     for pack in packs.values():
@@ -186,6 +188,21 @@ def test_download_of_an_archive_member(empty_models, tmp_path, http_folder):
     assert install_pack("scrfd", None, lambda done, total: calls.append((done, total)), manifest=manifest).installed
     done, total = calls[-1]
     assert done == total == (served / MFN).stat().st_size + (served / "buffalo.zip").stat().st_size
+
+
+def test_download_of_an_npm_tarball_member(empty_models, tmp_path, http_folder):
+    # The 512-d recognizer is published inside an npm package (a .tgz), as package/model/fr_feature.onnx.
+    import tarfile
+
+    served, base = http_folder
+    with tarfile.open(served / "faceplugin.tgz", "w:gz") as bundle:
+        bundle.add(SHARED_MODELS / "faceplugin_fr_feature.onnx", "package/model/fr_feature.onnx")
+        bundle.add(SHARED_MODELS / MFN, "package/model/other.onnx")
+    shutil.copy(SHARED_MODELS / YUNET, served / YUNET)
+    manifest = _custom_manifest(tmp_path, lambda d: _point_urls(d, base, "yunet512", archive="faceplugin.tgz"))
+    info = install_pack("yunet512", None, manifest=manifest)
+    assert info.installed and _contents(info.location) == sorted(["pack.json", YUNET, "faceplugin_fr_feature.onnx"])
+    assert load_pack("yunet512", manifest=manifest).embedding_size == 512
 
 
 def test_download_with_wrong_bytes_is_refused(empty_models, tmp_path, http_folder):
