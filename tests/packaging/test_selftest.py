@@ -17,17 +17,17 @@ def _self_test(models: Path) -> dict:
 
 
 def test_self_test_runs_the_models_on_the_drawn_face(isolated: Path, tmp_path: Path) -> None:
-    from edge_core.biometrics import install_pack
+    from edge_core.biometrics import default_pack_name, install_pack, pack_info
 
     models = tmp_path / "models"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("FACESEAL_MODELS", str(models))
-        install_pack("open", shared_or_skip("models"))
+        install_pack(default_pack_name(), shared_or_skip("models"))
     report = _self_test(models)
     assert report["result"] == "passed"
     assert report["checks"]["models"]["status"] == "ok"
     assert report["checks"]["models"]["faces"] >= 1
-    assert report["checks"]["models"]["embedding_size"] == 128
+    assert report["checks"]["models"]["embedding_size"] == pack_info(default_pack_name()).embedding_size
     assert report["checks"]["vault"] == {"status": "ok", "sealed_and_reopened": True, "score": 1.0,
                                          "plaintext_on_disk": False, "root": "environment"}
     assert report["checks"]["window"]["session"] == "open"
@@ -35,9 +35,11 @@ def test_self_test_runs_the_models_on_the_drawn_face(isolated: Path, tmp_path: P
 
 
 def test_self_test_without_models_says_so_and_still_passes(isolated: Path, tmp_path: Path) -> None:
+    from edge_core.biometrics import default_pack_name
+
     report = _self_test(tmp_path / "no-models")
     assert report["checks"]["models"] == {"status": "skipped",
-                                          "reason": "model pack 'open' is neither installed nor bundled"}
+                                          "reason": f"model pack '{default_pack_name()}' is neither installed nor bundled"}
     assert report["checks"]["window"]["visible"] is True
     assert not isolated.exists()
     assert not (tmp_path / "no-models").exists(), "the self-test created the user's models folder"
