@@ -50,7 +50,7 @@ package: system-deps $(STAMP)
 
 # What `make package` built, smoke-tested as a user gets it: checksums (and the signature against
 # PUBLIC_KEY=file, if given), each installer unpacked, `faceseal --version` and `self-test` from it.
-package-check: $(STAMP)
+package-check: system-deps $(STAMP)
 	$(BIN)/python packaging/check.py $(if $(PUBLIC_KEY),--public-key $(PUBLIC_KEY))
 
 clean:

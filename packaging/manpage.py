@@ -48,9 +48,6 @@ It leaves your data folder (~/.local/share/faceseal: the sealed templates, the a
 your model packs) and the root key's entry in the OS keychain alone, so a later
 install finds them again. To erase them deliberately, run
 \\fBfaceseal reset\\fR before uninstalling (it asks for confirmation).
-.SH SEE ALSO
-.BR faceseal\\ self-test (1)
-checks an installation without touching your data.
 """
 
 
@@ -62,7 +59,8 @@ def render(parser: argparse.ArgumentParser, version: str, date: float | None = N
            ".SH SYNOPSIS", ".B faceseal", "[\\fIOPTIONS\\fR] [\\fICOMMAND\\fR ...]",
            ".SH DESCRIPTION",
            "With no command and a screen, \\fBfaceseal\\fR opens the FaceSeal window; "
-           "otherwise it runs one command and exits.",
+           "otherwise it runs one command and exits. \\fBfaceseal self\\-test\\fR checks an installation "
+           "without touching your data.",
            ".SH OPTIONS"]
     out += _options(parser)
     out.append(".SH COMMANDS")

@@ -11,11 +11,14 @@ Two steps, each measured in docs/PERFORMANCE.md:
   address/offset not page-aligned").
 * **ICU data cut to what Qt reads.** Qt links ICU and ICU links its data, a
   32 MB table of every locale, converter and dictionary. Qt formats numbers and
-  dates with its own CLDR tables; through ICU it only collates, case-maps and
-  converts legacy encodings. FaceSeal's text is English and its files UTF-8, so
-  the data keeps the root and English locales and drops the other locales and
-  the legacy code-page converters: ICU's own tools (``icupkg``, ``genccode``)
-  rebuild the archive and ``ld`` links it under the same soname and symbol.
+  dates with its own CLDR tables; through ICU it only collates, case-maps, names
+  time zones and converts legacy encodings. FaceSeal's text is English and its
+  files UTF-8, so the data keeps the root and English locales (collation, zones)
+  and drops the other locales, the legacy code-page converters and everything
+  Qt never calls (break iterators, transliterators, ...): ICU's own tools
+  (``icupkg``, ``genccode``) rebuild the archive and ``ld`` links it under the
+  same soname and symbol, and ``linux/icu_check.py`` must get the same answers
+  from Qt (collation, case mapping, time-zone names) with it as with the full data.
 * **One BLAS.** OpenCV's wheel brings its own OpenBLAS (38 MB) beside NumPy's
   (25 MB). ``linux/blas_shim.c`` is compiled under the soname cv2 asks for and
   takes its place: the 22 routines cv2 imports, forwarded to NumPy's OpenBLAS
@@ -53,7 +56,7 @@ def slim(bundle: Path, python: str) -> None:
     strip_shared_objects(bundle)
     for data in (bundle / "_internal").rglob("libicudata.so.*"):
         if data.is_file() and not data.is_symlink():
-            shrink_icu_data(data)
+            shrink_icu_data(data, python)
     share_blas(bundle / "_internal", python)
     drop_unneeded_grafts(bundle / "_internal")
 
@@ -71,18 +74,25 @@ def _patched_by_auditwheel(path: Path) -> bool:
     return re.search(r"\((?:RPATH|RUNPATH)\).*\.libs", _run("readelf", "-d", str(path))) is not None
 
 
+UNUSED_ICU_FOLDERS = ("brkitr", "translit", "rbnf", "unit")
+"""Break iterators and their dictionaries, transliterators, spelled-out numbers and unit names: Qt calls
+none of ubrk_*, utrans_*, unum_* or the unit formatters (it imports only ucnv_*, ucol_*, ucal_* and
+u_strTo{Lower,Upper} from ICU; checked with ``nm -D --undefined-only`` on Qt's libraries)."""
+
+
 def keep_icu_item(item: str) -> bool:
     """Whether an ICU data item (``coll/de.res``, ``gb18030.cnv``) is one Qt can need for FaceSeal."""
     folder, _, name = item.rpartition("/")
-    if name.endswith(".cnv") or folder == "translit" or name == "unames.icu":
-        return False  # legacy code pages, transliterators, character names
+    if folder in UNUSED_ICU_FOLDERS or name == "unames.icu" or name.endswith((".cnv", ".spp", ".cfu")):
+        return False  # and legacy code pages, character names, stringprep profiles, the spoof checker
     if _LOCALE.match(name):
         return name == "en.res" or name.startswith("en_")
     return True
 
 
-def shrink_icu_data(library: Path) -> None:
-    """Replace ``library`` (``libicudata.so.<major>``) by one holding only :func:`keep_icu_item` items."""
+def shrink_icu_data(library: Path, python: str) -> None:
+    """Replace ``library`` (``libicudata.so.<major>``) by one holding only :func:`keep_icu_item` items,
+    once Qt (in ``python``) answers ``linux/icu_check.py`` the same with it as with the full data."""
     major = library.name.split(".so.")[1].split(".")[0]
     symbol = f"icudt{major}_dat"
     offset, size = _symbol_extent(library, symbol)
@@ -101,6 +111,10 @@ def shrink_icu_data(library: Path) -> None:
         rebuilt = work / library.name
         _run("ld", "-shared", "-soname", library.name, "-o", str(rebuilt), str(work / f"icudt{major}l_dat.o"))
         _symbol_extent(rebuilt, symbol)  # the one symbol libicuuc looks for is exported
+        full, cut = (subprocess.run([python, str(HERE / "linux" / "icu_check.py")], capture_output=True, text=True,
+                                    env=dict(os.environ, **preload)) for preload in ({}, {"LD_PRELOAD": str(rebuilt)}))
+        if full.returncode != 0 or cut.returncode != 0 or full.stdout != cut.stdout:
+            raise SlimError(f"Qt answers differently with the cut ICU data: {cut.stdout.strip() or cut.stderr.strip()}")
         shutil.copyfile(rebuilt, library)
 
 
