@@ -150,11 +150,12 @@ def cli_fails(code: int, text: str, *args: str, **kw) -> str:
 # ------------------------------------------------------------------ people in a vault
 @pytest.fixture
 def people() -> dict:
-    """Two people, two 32-d samples each (external embeddings)."""
+    """Two people, two close 32-d samples each (external embeddings), as two captures of one face would be."""
     import numpy as np
 
     rng = np.random.default_rng(11)
-    return {name: rng.normal(size=(2, 32)).astype(np.float32) for name in ("alice", "bob")}
+    return {name: (rng.normal(size=32) + 0.05 * rng.normal(size=(2, 32))).astype(np.float32)
+            for name in ("alice", "bob")}
 
 
 def enrol(people: dict) -> None:

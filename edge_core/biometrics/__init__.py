@@ -17,6 +17,7 @@ are never imported at run time (tests/biometrics/test_no_insightface.py).
 """
 
 from edge_core.biometrics.capture import (
+    CANDIDATES_PER_SAMPLE,
     Camera,
     Enrolment,
     Frame,
@@ -32,6 +33,7 @@ from edge_core.biometrics.pipeline import Pipeline
 from edge_core.biometrics.quality import QualityGates, Reason
 
 __all__ = [
+    "CANDIDATES_PER_SAMPLE",
     "Camera",
     "Enrolment",
     "Face",

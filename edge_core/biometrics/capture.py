@@ -30,6 +30,8 @@ from edge_core.biometrics.quality import QualityGates, Reason
 from edge_core.biometrics.runtime import quiet_opencv
 from edge_core.support.inputs import read_regular, regular_file, size_text
 
+CANDIDATES_PER_SAMPLE = 2
+"""Good frames the command line looks at per sample kept from a video or a camera: it keeps the better half."""
 _JPEG_TAIL = 4096
 """How close to the end a JPEG's end-of-image marker must be (some cameras append a few bytes)."""
 
@@ -312,20 +314,25 @@ def collect_samples(
     largest: bool = False,
     gates: QualityGates | None = None,
     on_frame: Callable[[Frame, Reason | None], None] | None = None,
+    candidates_per_sample: int = 1,
 ) -> Enrolment:
-    """Take frames until ``samples`` of them pass the quality gates; return their embeddings.
+    """Take frames until enough pass the quality gates; return the embeddings of the best ``samples``.
 
-    Every rejected frame is recorded with its reason, and ``on_frame`` (if
-    given) hears about each frame as it is judged, so a live UI can show
-    "move closer" while the person is still in front of the camera. When the
-    source runs out first, ``NotEnoughSamples`` says how many were found and
+    It keeps looking until it has ``candidates_per_sample`` times as many good
+    frames as it needs (or the source ends), splits them into ``samples`` stretches
+    of consecutive frames and keeps the one with the highest ``QualityGates.score``
+    (size, sharpness, pose) of each; the command line asks for
+    ``CANDIDATES_PER_SAMPLE``. A list of more photos than samples is treated the same way. Every rejected frame
+    is recorded with its reason, and ``on_frame`` (if given) hears about each
+    frame as it is judged, so a live UI can show "move closer" while the person
+    is still in front of the camera. When the source runs out with fewer good
+    frames than ``samples``, ``NotEnoughSamples`` says how many were found and
     the most frequent problem.
     """
     if samples < 1:
         raise ValueError("samples must be at least 1")
     gates = gates or QualityGates.for_pipeline(pipeline)
-    embeddings: list[np.ndarray] = []
-    accepted: list[str] = []
+    candidates: list[tuple[float, str, np.ndarray]] = []
     rejections: list[Rejection] = []
     for frame in frames:
         choice = gates.select(pipeline.detect(frame.image), largest)
@@ -334,18 +341,24 @@ def collect_samples(
             aligned = pipeline.align(frame.image, choice)
             reason = gates.check(choice, aligned)
             if reason is None:
-                embeddings.append(pipeline.embedder.embed(aligned))
-                accepted.append(frame.label)
+                candidates.append((gates.score(choice, aligned), frame.label, aligned))
         if reason is not None:
             rejections.append(Rejection(frame.label, reason))
         if on_frame is not None:
             on_frame(frame, reason)
-        if len(embeddings) == samples:
-            if isinstance(frames, _Capture):
-                frames.close()
-            return Enrolment(np.stack(embeddings), tuple(accepted), tuple(rejections))
+        if len(candidates) == samples * max(1, candidates_per_sample):
+            break
+    if len(candidates) >= samples:
+        if isinstance(frames, _Capture):
+            frames.close()
+        # The best of each stretch of consecutive good frames, not the best overall: neighbouring
+        # frames of a video are near copies, and five copies of one moment make a poor template.
+        stretches = np.array_split(np.arange(len(candidates)), samples)
+        best = [max((candidates[i] for i in stretch), key=lambda candidate: candidate[0]) for stretch in stretches]
+        embeddings = np.stack([pipeline.embedder.embed(aligned) for _score, _label, aligned in best])
+        return Enrolment(embeddings, tuple(label for _score, label, _aligned in best), tuple(rejections))
     source = getattr(frames, "description", "the frames")
-    message = f"{source} ended with {len(embeddings)} of the {samples} good samples needed"
+    message = f"{source} ended with {len(candidates)} of the {samples} good samples needed"
     if rejections:
         common, _ = collections.Counter(r.reason for r in rejections).most_common(1)[0]
         message += f"; most frequent problem: {common.message}"

@@ -98,6 +98,20 @@ class QualityGates:
             return Reason.MANY_FACES
         return max(faces, key=lambda face: face.area)
 
+    def score(self, face: Face, aligned: np.ndarray) -> float:
+        """How good a sample that passed the gates is, 0..1: the mean of size, sharpness and pose terms.
+
+        Each term is 1 once comfortably past its gate (twice the minimum face
+        size, four times the minimum sharpness, a frontal pose) and falls
+        towards 0 at the gate, so enrolment keeps the clearest, most frontal,
+        closest samples when it saw more good ones than it needs.
+        """
+        size = min(1.0, face.size / (2 * self.min_face_size))
+        detail = min(1.0, sharpness(aligned) / (4 * self.min_sharpness))
+        yaw, pitch = head_pose(face.landmarks)
+        pose = max(0.0, 1.0 - max(abs(yaw) / self.max_yaw, abs(pitch) / self.max_pitch))
+        return (size + detail + pose) / 3
+
     def check(self, face: Face, aligned: np.ndarray) -> Reason | None:
         """The first gate this face fails, or None when it is a good sample."""
         if face.size < self.min_face_size:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from edge_core import ops
 from edge_core.biometrics import (
+    CANDIDATES_PER_SAMPLE,
     Camera,
     ImageFiles,
     VideoFile,
@@ -79,7 +80,8 @@ def enrolment_probe(args: argparse.Namespace) -> Probe:
         frames, wanted = (VideoFile(args.video) if source is Source.VIDEO else Camera(args.camera)), args.samples
     if wanted < 1:
         raise UsageError("--samples must be at least 1")
-    enrolment = collect_samples(pipeline, frames, samples=wanted, largest=args.largest)
+    enrolment = collect_samples(pipeline, frames, samples=wanted, largest=args.largest,
+                                candidates_per_sample=CANDIDATES_PER_SAMPLE)
     return Probe(source, pipeline.pack, pipeline.threshold, enrolment.embeddings)
 
 

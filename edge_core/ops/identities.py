@@ -48,6 +48,9 @@ from edge_core.vault.store import Vault, canonical_name
 EXTERNAL_PACK = "external"
 """The pack name of embeddings made outside FaceSeal (``--embedding``)."""
 EXTERNAL_THRESHOLD = 0.45
+TEMPLATE_CAP = 10
+"""Templates kept per person: re-enrolling adds samples up to it, then replaces the oldest. Beyond a
+handful, more samples of the same person add little under the mean-of-top-two rule and slow identify."""
 
 
 class Source(enum.Enum):
@@ -158,10 +161,15 @@ def _is_live(probe: Probe) -> bool:
 # ---------------------------------------------------------------- use cases
 @recorded(Operation.ENROL, _connection)
 def enrol(vault: Vault, name: str, probe: Probe, add: bool = False) -> Enrolment:
-    """Seal each sample of ``probe`` as its own template of ``name`` (``add``: to one already enrolled)."""
+    """Seal each sample of ``probe`` as its own template of ``name`` (``add``: to one already enrolled).
+
+    A person keeps at most ``TEMPLATE_CAP`` templates: samples come best first
+    (``collect_samples`` orders them by quality), so only the best ``TEMPLATE_CAP``
+    of one capture are sealed, and adding to a full set drops the oldest.
+    """
     if probe.embeddings is None:
         raise UsageError("no samples to enrol were captured")
-    samples = vault.enroll(name, probe.embeddings, probe.pack, add=add)
+    samples = vault.enroll(name, probe.embeddings[:TEMPLATE_CAP], probe.pack, add=add, keep=TEMPLATE_CAP)
     return Enrolment(canonical_name(name), samples, probe.pack)
 
 

@@ -49,7 +49,7 @@ from edge_core.support.faults import checkpoint
 from edge_core.vault import device, schema
 from edge_core.vault.embeddings import normalise
 from edge_core.vault.layout import Layout
-from edge_core.vault.matching import Gallery, MatchResult, Unreadable
+from edge_core.vault.matching import Gallery, MatchResult, Unreadable, template_score
 
 INBOX_SECRET = "audit-inbox-key"
 #: How often a reload re-reads root and key store while a rotation switches them (50 ms apart).
@@ -307,10 +307,13 @@ class Vault:
         audit_inbox.remove(self.layout.home)
 
     # ------------------------------------------------------------ templates
-    def enroll(self, name: str, embeddings: np.ndarray, pack: str, add: bool = False) -> int:
+    def enroll(self, name: str, embeddings: np.ndarray, pack: str, add: bool = False, keep: int | None = None) -> int:
         """Seal each sample as its own template under a new (or, with ``add``, the existing) identity.
 
-        Returns how many templates were sealed; the enrolment is audited in the same transaction.
+        With ``keep``, the identity keeps at most that many templates: the oldest
+        are deleted in the same transaction (the caller passes at most ``keep``
+        new samples). Returns how many templates were sealed; the enrolment is
+        audited in the same transaction, with how many were dropped.
         """
         name = _check_name(name)
         samples = normalise(embeddings)
@@ -341,7 +344,15 @@ class Vault:
                 blob = seal(key, generation, template_id, sample.tobytes())
                 rows.append((template_id, identity_id, pack, samples.shape[1], now_iso(), blob))
             conn.executemany("INSERT INTO templates(id, identity_id, pack, dim, created_at, blob) VALUES (?,?,?,?,?,?)", rows)
-            audit.append(conn, "identity_enrolled", identity=identity_id, samples=len(rows), pack=pack, added=add)
+            dropped = 0
+            if keep is not None:
+                dropped = conn.execute(
+                    "DELETE FROM templates WHERE identity_id = ? AND rowid NOT IN "
+                    "(SELECT rowid FROM templates WHERE identity_id = ? ORDER BY rowid DESC LIMIT ?)",
+                    (identity_id, identity_id, keep),
+                ).rowcount
+            audit.append(conn, "identity_enrolled", identity=identity_id, samples=len(rows), pack=pack, added=add,
+                         **({"dropped": dropped} if dropped else {}))
         return len(rows)
 
     def _check_pack(self, conn: Connection, identity_id: str, name: str, pack: str, dim: int) -> None:
@@ -404,7 +415,7 @@ class Vault:
             self._reported.add(item.template)
 
     def verify(self, name: str, embedding: np.ndarray, pack: str, threshold: float) -> MatchResult:
-        """The best score of ``name``'s templates against the probe (max over samples); no policy here.
+        """The score of ``name``'s templates against the probe (``matching.template_score``); no policy here.
 
         A template that cannot be read is left out and reported in the result
         (``skipped``); an identity whose key does not open under its name is an
@@ -429,7 +440,7 @@ class Vault:
                     f"this embedding comes from '{pack}' ({probe.shape[0]}-d), and the two are not comparable. "
                     f"Enrol '{stored_name}' again with '{pack}' to switch"
                 )
-        score = float(np.max(np.stack([vector for _row, vector in opened]) @ probe))
+        score = template_score(np.stack([vector for _row, vector in opened]) @ probe)
         return MatchResult(stored_name, score, threshold, pack, skipped)
 
     def identify(self, embedding: np.ndarray, pack: str, threshold: float) -> MatchResult:

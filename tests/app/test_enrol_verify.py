@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from edge_core import ops
+from edge_core.biometrics import default_pack_name, pack_info
 from tests.app.drive import LONG, decide_photo, enrol_photos
 
 
@@ -16,7 +17,7 @@ def test_enrol_from_photos_then_verify_the_same_person_and_a_different_one(qtbot
 
     same = decide_photo(qtbot, monkeypatch, window, nicole[3], "Alice Martin")
     assert same.decision.text() == "Match: this is Alice Martin"
-    assert "threshold 0.44" in same.details.text() and "score 0." in same.details.text()
+    assert f"threshold {pack_info(default_pack_name()).default_threshold:.2f}" in same.details.text() and "score 0." in same.details.text()
     assert same.live.text() == "Not live: a photo was matched; nothing shows that a live person was there."
     events = [e.detail for e in window.session.call(ops.audit_list) if e.kind == "verification"]
     assert [(e["source"], e["live"], e["liveness"], e["match"]) for e in events] == [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from edge_core.biometrics import default_pack_name, pack_info
 from tests.app.drive import LONG, click, confirm, enrol_photos
 
 
@@ -13,7 +14,7 @@ def test_people_are_listed_with_date_and_sample_count(qtbot, monkeypatch, window
     page = window.show_page("Identities")
     qtbot.waitUntil(lambda: page.names() == ["Alice Martin", "Bruno Costa"], timeout=LONG)
     today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
-    assert [page.table.item(0, c).text()[:10] for c in range(1, 4)] == [today, "3", "open"]
+    assert [page.table.item(0, c).text()[:10] for c in range(1, 4)] == [today, "3", default_pack_name()]
     assert page.table.item(1, 2).text() == "2"
 
 

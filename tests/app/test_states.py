@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from edge_core.keys.material import random_key
+from edge_core.biometrics import default_pack_name, pack_info
 from tests.app.conftest import open_window
 from tests.app.drive import LONG, answer_folder_dialog, click
 from tests.conftest import shared_or_skip
@@ -13,7 +14,7 @@ from tests.conftest import shared_or_skip
 def test_missing_pack_points_to_settings_where_it_installs_with_progress(qtbot, monkeypatch, empty_models, isolated):
     window = open_window(qtbot)
     enrol = window.show_page("Enrol")
-    assert "Model pack 'open' is not installed" in enrol.banner.text.text()
+    assert f"Model pack '{default_pack_name()}' is not installed" in enrol.banner.text.text()
     qtbot.keyClicks(enrol.name, "Alice")
     assert not enrol.start_button.isEnabled()
     assert enrol.banner.action.text() == "Open Settings"
@@ -24,6 +25,9 @@ def test_missing_pack_points_to_settings_where_it_installs_with_progress(qtbot, 
 
     answer_folder_dialog(monkeypatch, shared_or_skip("models"))
     click(qtbot, settings.install_button)
+    if pack_info(default_pack_name()).requires_consent:  # the licence notice comes first
+        assert settings.dialog.isVisible() and "UNVERIFIED" in settings.dialog.message
+        click(qtbot, settings.dialog.confirm_button)
     assert settings.progress is not None and settings.progress.isVisible()
     qtbot.waitUntil(lambda: "is installed" in settings.banner.text.text(), timeout=LONG)
     qtbot.waitUntil(lambda: not settings.progress.isVisible(), timeout=LONG)
@@ -42,6 +46,8 @@ def test_installing_from_a_folder_without_the_files_says_what_is_missing(qtbot, 
     settings = window.show_page("Settings")
     answer_folder_dialog(monkeypatch, tmp_path)
     click(qtbot, settings.install_button)
+    if pack_info(default_pack_name()).requires_consent:
+        click(qtbot, settings.dialog.confirm_button)
     qtbot.waitUntil(lambda: settings.banner.text.text() != "", timeout=LONG)
     assert "is not in" in settings.banner.text.text() and "Nothing was installed" in settings.banner.text.text()
     assert "not installed" in settings.pack_state.text()

@@ -8,6 +8,7 @@ import re
 from PySide6.QtCore import Qt
 
 from edge_core import ops
+from edge_core.biometrics import default_pack_name, pack_info
 from tests.app.drive import LONG, decide_photo, enrol_photos
 from tests.conftest import run_cli
 
@@ -35,8 +36,10 @@ def test_a_threshold_set_in_settings_decides_in_the_window_and_on_the_command_li
     assert f"threshold {strict:.2f}" in after.details.text()
     assert after.threshold.text().startswith(f"{strict:.2f}")
 
-    shown = run_cli("threshold", "--pack", "open", "--json")  # the CLI reads the same vault
-    assert json.loads(shown.stdout) == {"pack": "open", "threshold": strict, "default": 0.44, "chosen": True,
+    default = pack_info(default_pack_name())
+    shown = run_cli("threshold", "--pack", default.name, "--json")  # the CLI reads the same vault
+    assert json.loads(shown.stdout) == {"pack": default.name, "threshold": strict, "default": default.default_threshold,
+                                        "chosen": True,
                                         "low": 0.1, "high": 0.99}
     cli = run_cli("verify", "Alice Martin", "--image", str(nicole[3]), "--json")
     assert cli.returncode == 10 and json.loads(cli.stdout)["threshold"] == strict

@@ -162,11 +162,13 @@ def test_enrol_five_samples_from_a_video_file(pack, models_env, tmp_path):
     pipeline = load_pack(pack)
     seen: list[Reason | None] = []
     with VideoFile(video) as source:
-        enrolment = collect_samples(pipeline, source, samples=5, on_frame=lambda frame, reason: seen.append(reason))
+        enrolment = collect_samples(pipeline, source, samples=5, on_frame=lambda frame, reason: seen.append(reason),
+                                    candidates_per_sample=2)
     assert enrolment.embeddings.shape == (5, pipeline.embedding_size)
     assert enrolment.embeddings.dtype == np.float32
     assert np.allclose(np.linalg.norm(enrolment.embeddings, axis=1), 1.0, atol=1e-5)
-    assert len(seen) == len(enrolment.accepted) + len(enrolment.rejections)
+    # every frame was judged; twice as many good ones were looked at as kept (the best by quality)
+    assert seen.count(None) == 2 * len(enrolment.accepted) and len(seen) - seen.count(None) == len(enrolment.rejections)
     def best_score(photo: str) -> float:
         probe = pipeline.embed_one(read_image(SHARED_FACES / photo), largest=True)[1]
         return float((enrolment.embeddings @ probe).max())
@@ -240,3 +242,25 @@ def test_no_camera_is_a_clear_error():
     with pytest.raises(CameraUnavailable) as error:
         Camera(7)
     assert "no camera found at index 7" in _one_line(error)
+
+
+def test_enrolment_keeps_the_best_samples_by_quality(models_env, tmp_path):
+    # Four good photos of one person, two of them softened (still above the blur gate):
+    # asked for two samples, enrolment keeps the sharper of each pair of neighbours.
+    from edge_core.biometrics.quality import QualityGates, sharpness
+
+    pipeline = load_pack("open")
+    source = read_image(SHARED_FACES / "face_recognition" / "obama.jpg")
+    face = pipeline.embed_one(source)[0]
+    gates = QualityGates.for_pipeline(pipeline)
+    paths = []
+    for name, sigma in (("soft1.png", 2.0), ("sharp1.png", 0), ("soft2.png", 2.5), ("sharp2.png", 0)):
+        image = cv2.GaussianBlur(source, (0, 0), sigma) if sigma else source
+        assert gates.check(face, pipeline.align(image, face)) is None, f"{name} must pass the gates"
+        if sigma:
+            assert sharpness(pipeline.align(image, face)) < sharpness(pipeline.align(source, face))
+        cv2.imwrite(str(tmp_path / name), image)
+        paths.append(tmp_path / name)
+    enrolment = collect_samples(pipeline, ImageFiles(paths), samples=2, candidates_per_sample=2)
+    assert enrolment.accepted == ("sharp1.png", "sharp2.png")
+    assert enrolment.embeddings.shape == (2, pipeline.embedding_size)

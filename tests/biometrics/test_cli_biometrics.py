@@ -47,9 +47,17 @@ def test_a_group_photo_is_identified_face_by_face(enrolled):
     assert [(f["name"], f["match"]) for f in faces] == [("obama", True), ("biden", True)]
 
 
+def _letterbox(image: np.ndarray, width: int = 640, height: int = 480) -> np.ndarray:
+    scale = min(width / image.shape[1], height / image.shape[0])
+    frame = np.zeros((height, width, 3), np.uint8)
+    small = cv2.resize(image, (int(image.shape[1] * scale), int(image.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+    frame[: small.shape[0], : small.shape[1]] = small
+    return frame
+
+
 def test_enrol_from_a_video_file(models_env, tmp_path):
     video = tmp_path / "obama.avi"
-    frames = [cv2.resize(cv2.imread(str(p)), (640, 480)) for p in OBAMA]
+    frames = [_letterbox(cv2.imread(str(p))) for p in OBAMA]  # as a camera frames a face: not squashed
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (640, 480))
     for frame in frames * 3:
         writer.write(frame)

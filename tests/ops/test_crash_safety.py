@@ -29,7 +29,8 @@ PEOPLE = [f"person-{i}" for i in range(5)]
 
 def populate(count: int = len(PEOPLE), samples: int = 3) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(3)
-    gallery = {f"person-{i}": rng.normal(size=(samples, 32)).astype(np.float32) for i in range(count)}
+    gallery = {f"person-{i}": (rng.normal(size=32) + 0.01 * rng.normal(size=(samples, 32))).astype(np.float32)
+               for i in range(count)}  # one person's samples are close, as real captures are
     with ops.open_vault() as vault:
         for name, vectors in gallery.items():
             vault.enroll(name, vectors, "external")

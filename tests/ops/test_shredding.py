@@ -16,8 +16,8 @@ from edge_core.keys.sealing import open_blob
 from edge_core.support import database
 from edge_core.vault.layout import Layout
 
-ALICE = np.random.default_rng(1).normal(size=(3, 32)).astype(np.float32)
-BOB = np.random.default_rng(2).normal(size=(2, 32)).astype(np.float32)
+ALICE = (np.random.default_rng(1).normal(size=32) + 0.05 * np.random.default_rng(11).normal(size=(3, 32))).astype(np.float32)
+BOB = (np.random.default_rng(2).normal(size=32) + 0.05 * np.random.default_rng(12).normal(size=(2, 32))).astype(np.float32)
 
 
 def _everything_on_the_machine(home):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from edge_core.biometrics import default_pack_name
 from tests.app.drive import LONG, decide_photo, use_stand_in
 from tests.app.test_liveness import SEED, head_videos  # noqa: F401  (the fixture: a live head, a still one)
 from tests.conftest import cli_json, run_cli
@@ -56,9 +57,9 @@ def test_threshold_bounds_hold_in_every_front_end(qtbot, monkeypatch, models_env
     assert run_cli("verify", "alice", "--image", str(people["probe"]), "--threshold", "0.65").returncode == 0
     probe = _embedding(people["probe"])
     for path, body in (("/verify", {"name": "alice"}), ("/identify", {})):
-        answer = api.post(path, {**body, "embedding": probe, "pack": "open"})
+        answer = api.post(path, {**body, "embedding": probe, "pack": default_pack_name()})
         assert answer.status_code == 400 and OUTSIDE in answer.json()["error"], answer.text
-        assert api.post(path, {**body, "embedding": probe, "pack": "open", "threshold": 0.95}).status_code == 400
+        assert api.post(path, {**body, "embedding": probe, "pack": default_pack_name(), "threshold": 0.95}).status_code == 400
     for name in ("alice", None):
         page = decide_photo(qtbot, monkeypatch, window, people["probe"], name)
         assert OUTSIDE in _window_says(page)
@@ -72,11 +73,11 @@ def test_a_verification_lockout_is_one_count_across_front_ends(qtbot, monkeypatc
     assert run_cli("verify", "alice", "--image", str(people["stranger"])).returncode == 10
     assert "no match" in _window_says(decide_photo(qtbot, monkeypatch, window, people["stranger"], "alice"))
     assert api.post("/verify", {"name": "alice", "embedding": _embedding(people["stranger"]),
-                                "pack": "open"}).json()["match"] is False
+                                "pack": default_pack_name()}).json()["match"] is False
     # three misses from three front ends: now even Alice herself waits, wherever she asks
     result = run_cli("verify", "alice", "--image", str(people["probe"]))
     assert result.returncode == 1 and LOCKED_OUT in result.stderr
-    answer = api.post("/verify", {"name": "alice", "embedding": _embedding(people["probe"]), "pack": "open"})
+    answer = api.post("/verify", {"name": "alice", "embedding": _embedding(people["probe"]), "pack": default_pack_name()})
     assert answer.status_code == 409 and LOCKED_OUT in answer.json()["error"]
     assert LOCKED_OUT in _window_says(decide_photo(qtbot, monkeypatch, window, people["probe"], "alice"))
     assert len(_events("verification_locked_out")) == 1
@@ -89,10 +90,10 @@ def test_an_identification_lockout_is_one_count_across_front_ends(qtbot, monkeyp
     cli_json("policy", "set", "lockout_attempts=3")
     assert run_cli("identify", "--image", str(people["stranger"])).returncode == 10
     assert "no match" in _window_says(decide_photo(qtbot, monkeypatch, window, people["stranger"], None))
-    assert api.post("/identify", {"embedding": _embedding(people["stranger"]), "pack": "open"}).json()["match"] is False
+    assert api.post("/identify", {"embedding": _embedding(people["stranger"]), "pack": default_pack_name()}).json()["match"] is False
     result = run_cli("identify", "--image", str(people["probe"]))
     assert result.returncode == 1 and LOCKED_OUT in result.stderr
-    answer = api.post("/identify", {"embedding": _embedding(people["probe"]), "pack": "open"})
+    answer = api.post("/identify", {"embedding": _embedding(people["probe"]), "pack": default_pack_name()})
     assert answer.status_code == 409 and LOCKED_OUT in answer.json()["error"]
     assert LOCKED_OUT in _window_says(decide_photo(qtbot, monkeypatch, window, people["probe"], None))
     assert len(_events("identification_locked_out")) == 1
@@ -117,7 +118,7 @@ def test_liveness_is_required_of_a_camera_and_counted_everywhere(qtbot, monkeypa
     # API: an embedding is no moving picture, so a liveness check cannot be had there, and is refused
     embedding = _embedding(synthetic.SAME_PERSON)
     for path, body in (("/verify", {"name": "alice"}), ("/identify", {})):
-        refused = api.post(path, {**body, "embedding": embedding, "pack": "open", "liveness": True})
+        refused = api.post(path, {**body, "embedding": embedding, "pack": default_pack_name(), "liveness": True})
         assert refused.status_code == 400 and "moving picture" in refused.json()["error"]
     # window: identify from the camera (a still video standing in for it) runs the check, which fails
     use_stand_in(qtbot, monkeypatch, window, head_videos["still"])

@@ -75,7 +75,7 @@ def fill(mount: Path) -> Path:
 
 def embedding_file(folder: Path, name: str, seed: int) -> Path:
     path = folder / f"{name}.npy"
-    np.save(path, np.random.default_rng(seed).normal(size=(2, 32)).astype(np.float32))
+    np.save(path, (np.random.default_rng(seed).normal(size=32) + 0.05 * np.random.default_rng(seed + 100).normal(size=(2, 32))).astype(np.float32))
     return path
 
 

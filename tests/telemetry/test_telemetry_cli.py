@@ -41,7 +41,7 @@ def enrol_people(tmp_path: Path, used_identity: Callable[[str], str]) -> dict[st
     probes = {}
     rng = np.random.default_rng(0)
     for index, name in enumerate(NAMES):
-        samples = rng.normal(size=(2, 512)).astype(np.float32)
+        samples = (rng.normal(size=512) + 0.05 * rng.normal(size=(2, 512))).astype(np.float32)  # one face, two captures
         np.save(tmp_path / f"enrol-{index}.npy", samples)
         np.save(probes.setdefault(name, tmp_path / f"probe-{index}.npy"), samples[0])
         cli_json("enroll", used_identity(name), "--embedding", str(tmp_path / f"enrol-{index}.npy"))

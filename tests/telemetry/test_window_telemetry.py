@@ -28,7 +28,7 @@ from .servers import Collector
 
 
 def enrol(tmp_path: Path, name: str, seed: int) -> None:
-    np.save(tmp_path / f"{seed}.npy", np.random.default_rng(seed).normal(size=(2, 64)).astype(np.float32))
+    np.save(tmp_path / f"{seed}.npy", (np.random.default_rng(seed).normal(size=64) + 0.05 * np.random.default_rng(seed + 100).normal(size=(2, 64))).astype(np.float32))
     cli_json("enroll", name, "--embedding", str(tmp_path / f"{seed}.npy"))
 
 

@@ -25,7 +25,7 @@ count = int(sys.argv[1])
 rng = np.random.default_rng(5)
 with ops.open_vault() as vault:
     for i in range(count):
-        vectors = rng.normal(size=(2, 32)).astype(np.float32)
+        vectors = (rng.normal(size=32) + 0.01 * rng.normal(size=(2, 32))).astype(np.float32)  # two close samples
         vault.enroll(f"late-{i}", vectors, "external")
         assert vault.verify(f"late-{i}", vectors[0], "external", 0.99).match
         vault.identify(vectors[1], "external", 0.5)

@@ -1,0 +1,61 @@
+"""``faceseal calibrate FOLDER``: error rates on the user's own labelled photos, and a threshold to choose.
+
+A thin front end over :mod:`edge_core.ops.calibrate`: it loads the pack,
+prints the report, and sets the chosen threshold through the same use case as
+``faceseal threshold`` (policy bounds, audit), either from ``--set`` or, at a
+terminal, from a prompt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from edge_core.biometrics import default_pack_name, load_pack
+from edge_core.cli.framework import Commands, Reply, answer, with_vault
+from edge_core.ops import calibrate as calibration
+
+if TYPE_CHECKING:
+    from edge_core.vault.store import Vault
+
+
+def _calibrate(vault: Vault, args: argparse.Namespace) -> Reply:
+    target = calibration.parse_target(args.set) if args.set else None  # a typo is refused before any work
+    pipeline = load_pack(args.pack or default_pack_name())
+    det = args.det or Path(f"faceseal-det-{pipeline.pack}.png")
+    report = calibration.calibrate(vault, args.folder, pipeline, det)
+    if target is None and not args.json and sys.stdin.isatty():
+        print(report.summary())
+        choice = input(f"Use the threshold for which false-accept rate ({', '.join(calibration.target_labels())}; "
+                       "Enter keeps the one in force)? ").strip()
+        if not choice:
+            return answer(report)
+        target = calibration.parse_target(choice)
+        return answer(calibration.use_threshold(vault, report, target))
+    if target is not None:
+        chosen = calibration.use_threshold(vault, report, target)
+        return answer({"calibration": report.as_dict(), "threshold": chosen.as_dict()} if args.json
+                      else _Both(report, chosen))
+    return answer(report)
+
+
+class _Both:
+    """The report followed by the threshold now in force (plain-text output of ``--set``)."""
+
+    def __init__(self, report: calibration.Calibration, chosen: object) -> None:
+        self.report, self.chosen = report, chosen
+
+    def summary(self) -> str:
+        return f"{self.report.summary()}\nthreshold of pack {self.chosen.pack} is now {self.chosen.threshold}"
+
+
+def register(commands: Commands) -> None:
+    p = commands.add("calibrate", with_vault(_calibrate),
+                     "error rates on your own labelled photos (a sub-folder per person, or a labels.csv), "
+                     "a DET curve, and a threshold for 1 %, 0.1 % or 0.01 % false accepts")
+    p.add_argument("folder", type=Path, metavar="FOLDER")
+    p.add_argument("--pack", help="the model pack to calibrate (default: the default pack)")
+    p.add_argument("--det", type=Path, metavar="PNG", help="where to write the DET curve (default ./faceseal-det-PACK.png)")
+    p.add_argument("--set", metavar="RATE", help="choose the threshold for this false-accept rate: 1%%, 0.1%% or 0.01%%")
