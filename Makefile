@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench screenshots package system-deps clean
+.PHONY: run test bench screenshots package package-check system-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,12 +39,19 @@ bench: system-deps $(STAMP)
 screenshots: system-deps $(STAMP)
 	$(BIN)/python scripts/screenshots.py
 
-# The installer for this machine: dist/faceseal_<version>_<arch>.deb on Linux, dist/FaceSeal.app on
-# macOS (packaging/). The open pack from MODELS is bundled, sha256-checked; `make package MODELS=`
-# builds without models (the app then offers to install a pack on first start).
+# The installers for this machine: dist/faceseal_<version>_<arch>.deb and dist/faceseal-<version>-1.<arch>.rpm
+# plus dist/SHA256SUMS on Linux, dist/FaceSeal.app on macOS (packaging/, docs/PACKAGING.md). The open pack
+# from MODELS is bundled, sha256-checked; `make package MODELS=` builds without models (the app then
+# offers to install a pack on first start). SIGNING_KEY=path/to/minisign.key signs SHA256SUMS
+# (the release key stays with the builder, never in the repository).
 package: system-deps $(STAMP)
 	$(BIN)/python -c 'import PyInstaller' 2>/dev/null || $(BIN)/python -m pip install -q 'pyinstaller>=6.10'
-	$(BIN)/python packaging/build.py $(if $(MODELS),--models $(MODELS))
+	$(BIN)/python packaging/build.py $(if $(MODELS),--models $(MODELS)) $(if $(SIGNING_KEY),--signing-key $(SIGNING_KEY))
+
+# What `make package` built, smoke-tested as a user gets it: checksums (and the signature against
+# PUBLIC_KEY=file, if given), each installer unpacked, `faceseal --version` and `self-test` from it.
+package-check: system-deps $(STAMP)
+	$(BIN)/python packaging/check.py $(if $(PUBLIC_KEY),--public-key $(PUBLIC_KEY))
 
 clean:
 	rm -rf $(VENV) build *.egg-info

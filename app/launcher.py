@@ -10,10 +10,17 @@ from __future__ import annotations
 
 import sys
 
+from edge_core.cli.main import Extra
 from edge_core.cli.main import main as cli_main
 
 from . import selftest
 from .display import opens_window, window_parser
+
+
+EXTRA: list[Extra] = [("self-test", selftest.command,
+                        "check this installation (vault, models, window) in a throw-away folder; "
+                        "never touches your data")]
+"""The commands the launcher adds to the command line (the man page is generated from both)."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,9 +30,7 @@ def main(argv: list[str] | None = None) -> int:
         from .main import main as open_window  # Qt loads only when the window opens
 
         return open_window(argv)
-    return cli_main(argv, extra=[("self-test", selftest.command,
-                                  "check this installation (vault, models, window) in a throw-away folder; "
-                                  "never touches your data")])
+    return cli_main(argv, extra=EXTRA)
 
 
 if __name__ == "__main__":

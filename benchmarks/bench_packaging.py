@@ -2,7 +2,7 @@
 
 Figures, each measured on the built bundle (``make package`` first):
 
-* size: the onedir bundle on disk, the .deb, and the biggest parts of the bundle;
+* size: the onedir bundle on disk, the .deb and .rpm, and the bundle by component;
 * start: ``faceseal`` with no arguments until the main window is shown
   (``FACESEAL_EXIT_WHEN_SHOWN`` makes the app print a line at that moment and close),
   against the bare baseline of the same binary printing ``--version`` (the bootloader
@@ -89,17 +89,47 @@ def _size_mb(path: Path) -> float:
     return round(sum(p.stat().st_size for p in files) / 1e6, 1)
 
 
+COMPONENTS = (
+    ("OpenCV (cv2, FFmpeg, image codecs)", ("cv2", "opencv_python_headless.libs")),
+    ("onnxruntime", ("onnxruntime",)),
+    ("NumPy (with its OpenBLAS)", ("numpy", "numpy.libs")),
+    ("Qt: ICU", ("PySide6/Qt/lib/libicu",)),
+    ("Qt and PySide6 (without ICU)", ("PySide6", "shiboken6")),
+    ("SciPy, scikit-image, insightface, onnx", ("scipy", "scipy.libs", "skimage", "insightface", "onnx",
+                                                "ml_dtypes")),
+    ("cryptography, SQLCipher, PyNaCl, python-pkcs11", ("cryptography", "sqlcipher3", "nacl", "pkcs11")),
+    ("Python runtime and pure-Python code", ("faceseal", "libpython", "python3", "base_library.zip")),
+    ("the bundled model pack", ("models",)),
+)
+"""Where the bundle's bytes go, by prefix of the path below the bundle (``_internal/`` dropped); the first
+match wins, and system libraries PyInstaller copied and everything else are counted apart."""
+
+
+def components(bundle: Path) -> dict[str, float]:
+    """MB per component of the bundle (files only, links not counted twice)."""
+    totals = {name: 0 for name, _ in COMPONENTS} | {"system libraries": 0, "other": 0}
+    for path in bundle.rglob("*"):
+        if not path.is_file() or path.is_symlink():
+            continue
+        relative = path.relative_to(bundle).as_posix().removeprefix("_internal/")
+        name = next((n for n, prefixes in COMPONENTS if relative.startswith(prefixes)), None)
+        if name is None:
+            name = "system libraries" if "/" not in relative and relative.startswith("lib") else "other"
+        totals[name] += path.stat().st_size
+    return {name: round(size / 1e6, 1) for name, size in totals.items()}
+
+
 def run(bundle: Path = REPO / "dist" / "faceseal") -> dict[str, Any]:
     program = bundle / "faceseal"
     if not program.is_file():
         raise SystemExit(f"bench_packaging: {program} is missing; run 'make package' first")
-    internal = bundle / "_internal"
-    parts = sorted(((_size_mb(p), p.name) for p in internal.iterdir()), reverse=True)[:8]
     debs = sorted(bundle.parent.glob("faceseal_*.deb"))
+    rpms = sorted(bundle.parent.glob("faceseal-*.rpm"))
     report: dict[str, Any] = {
         "bundle_mb": _size_mb(bundle),
         "deb_mb": _size_mb(debs[-1]) if debs else None,
-        "largest_parts_mb": {name: size for size, name in parts},
+        "rpm_mb": _size_mb(rpms[-1]) if rpms else None,
+        "components_mb": components(bundle),
         "window_bundle": _series([str(program)], SHOWN, bundle),
         "version_bundle": _series([str(program), "--version"], None, bundle),
         "window_source": _series([sys.executable, "-m", "app.launcher"], SHOWN, Path(sys.prefix)),

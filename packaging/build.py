@@ -1,14 +1,17 @@
-"""``make package``: build FaceSeal's installer for the machine this runs on.
+"""``make package``: build FaceSeal's installers for the machine this runs on.
 
-Linux: a PyInstaller onedir bundle, then ``dist/faceseal_<version>_<arch>.deb``.
+Linux: a PyInstaller onedir bundle, slimmed (packaging/slim.py), laid out once
+(packaging/layout.py) and packed twice: ``dist/faceseal_<version>_<arch>.deb``
+and ``dist/faceseal-<version>-1.<arch>.rpm``; then ``dist/SHA256SUMS`` for both,
+signed with ``--signing-key`` when one is given (packaging/release.py).
 macOS: the same bundle as ``dist/FaceSeal.app``.
 
 ``--models DIR`` bundles the default pack, read from DIR and checked against
 ``models/packs.json`` by the same code that installs packs (a wrong or missing
 file stops the build), so the installed app works offline from its first start.
 
-Usage: python packaging/build.py [--models DIR] [--dist DIR] [--work DIR]
-Prints the path of the installer on its last line.
+Usage: python packaging/build.py [--models DIR] [--dist DIR] [--work DIR] [--signing-key FILE] [--fast-compression]
+Prints the path of each artefact, one per line, at the end.
 """
 
 from __future__ import annotations
@@ -20,7 +23,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from deb import DebError, build_deb  # packaging/deb.py, beside this script
+import layout  # packaging/*.py, beside this script
+import manpage
+import metadata
+from deb import DebError, build_deb
+from release import ReleaseError, sign, write_sums
+from rpm import RpmError, build_rpm
+from slim import SlimError, slim
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -79,23 +88,56 @@ def pyinstaller(staged: Path, dist: Path, work: Path) -> Path:
     return dist / ("FaceSeal.app" if sys.platform == "darwin" else "faceseal")
 
 
+def linux_packages(bundle: Path, dist: Path, work: Path, *, bundled_models: bool, compression: str) -> list[Path]:
+    """Slim the bundle, lay it out once, pack it as a .deb and an .rpm."""
+    meta = metadata.read()
+    if meta.version != __version__:
+        raise BuildError(f"pyproject.toml says {meta.version} but edge_core says {__version__}")
+    slim(bundle, sys.executable)
+    from app.launcher import EXTRA
+    from edge_core.cli.main import build_parser
+
+    page = manpage.render(build_parser(EXTRA), meta.version, layout.build_time())
+    root = layout.lay_out(bundle, work / "root", meta, bundled_models=bundled_models, man_page=page)
+    libraries = layout.system_libraries(bundle)
+    for old in [*dist.glob("faceseal_*.deb"), *dist.glob("faceseal-*.rpm"), *dist.glob("SHA256SUMS*"),
+                *dist.glob("faceseal-release.pub")]:
+        old.unlink()  # SHA256SUMS lists exactly this build's installers, signed by this build or not at all
+    packages = [build_deb(root, dist, meta, libraries, compression),
+                build_rpm(root, dist, work, meta, libraries, compression)]
+    shutil.rmtree(root)
+    return packages
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="packaging/build.py", description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=Path, help="bundle the default model pack from this folder or .zip")
-    parser.add_argument("--dist", type=Path, default=REPO / "dist", help="where the installer goes (default dist/)")
+    parser.add_argument("--dist", type=Path, default=REPO / "dist", help="where the installers go (default dist/)")
     parser.add_argument("--work", type=Path, default=REPO / "build" / "package", help="scratch folder")
+    parser.add_argument("--signing-key", type=Path, help="minisign secret key that signs SHA256SUMS (Linux)")
+    parser.add_argument("--fast-compression", action="store_const", const="fast", default="release",
+                        dest="compression", help="gzip -1 instead of xz -6: minutes faster, packages about "
+                        "a third larger; for builds that are tested, not published (Linux)")
     args = parser.parse_args(argv)
     try:
         if sys.platform not in ("linux", "darwin"):
-            raise BuildError(f"packages are built on Linux (.deb) or macOS (.app), not on {sys.platform}")
+            raise BuildError(f"packages are built on Linux (.deb, .rpm) or macOS (.app), not on {sys.platform}")
+        if args.signing_key is not None and not args.signing_key.is_file():
+            raise BuildError(f"the signing key {args.signing_key} does not exist")
         staged = stage(args.work, args.models)
         bundle = pyinstaller(staged, args.dist, args.work)
+        artefacts = [bundle]
         if sys.platform == "linux":
-            bundle = build_deb(bundle, args.dist, args.work / "deb-root", __version__, bundled_models=args.models is not None)
-    except (BuildError, DebError) as error:
+            artefacts = linux_packages(bundle, args.dist, args.work, bundled_models=args.models is not None,
+                                       compression=args.compression)
+            artefacts.append(write_sums(artefacts))
+            if args.signing_key is not None:
+                artefacts += sign(artefacts[-1], args.signing_key)
+    except (BuildError, DebError, RpmError, SlimError, ReleaseError, metadata.MetadataError) as error:
         print(f"make package: error: {error}", file=sys.stderr)
         return 1
-    print(bundle)
+    for path in artefacts:
+        print(path)
     return 0
 
 

@@ -5,6 +5,7 @@ Kept apart from the spec so the choices can be read (and reviewed) as plain Pyth
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,11 +16,12 @@ HIDDEN_IMPORTS = [
     "keyring.backends.fail",
     "keyring.backends.null",
     "keyring.backends.chainer",
-    "insightface.model_zoo.scrfd",
-    "insightface.model_zoo.arcface_onnx",
-    "insightface.utils.face_align",
     "edge_core.adminapi.server",  # `faceseal serve`, the local admin API (FastAPI + uvicorn)
 ]
+
+VERSIONED = ["cryptography", "onnxruntime", "opencv-python-headless", "PySide6-Essentials", "sqlcipher3"]
+"""Distributions whose metadata ships, so the frozen ``faceseal --version`` can name their versions
+(edge_core/cli/version.py reads it; without it they would read "not found")."""
 
 _UNUSED_QT = [
     "QtNetwork", "QtQml", "QtQuick", "QtQuickWidgets", "QtQuickControls2", "QtQuick3D", "QtOpenGL",
@@ -36,9 +38,13 @@ EXCLUDES = [
     *(f"PySide6.{name}" for name in _UNUSED_QT),
     # the operator's telemetry collector is a server for another machine (pip install faceseal there)
     "faceseal_collector",
-    # scikit-image's I/O side, collected by its hooks: FaceSeal uses only skimage.transform (via
-    # insightface's face_align) and reads images with OpenCV; the self-test proves alignment still works
+    # the reference implementations the tests compare the pipeline with (insightface, and what it
+    # pulls in: scikit-image, SciPy with its own OpenBLAS, onnx): nothing at run time imports them,
+    # and together they weighed over 100 MB; the self-test proves detection and alignment work without
+    "insightface", "skimage", "scipy", "onnx", "ml_dtypes", "google.protobuf", "tqdm", "requests",
     "PIL", "imageio", "yaml",
+    # httpx's command line (httpx._main, imported only if present) and its terminal colours
+    "rich", "pygments", "markdown_it", "mdurl",
     # development and test tools, and GUI toolkits FaceSeal does not use
     "tkinter", "matplotlib", "IPython", "pytest", "hypothesis", "schemathesis", "pytestqt", "PyInstaller",
     "setuptools", "pip",
@@ -56,25 +62,51 @@ UNUSED_QT_PLUGINS = (
     "platforms/libqeglfs", "platforms/libqlinuxfb", "platforms/libqminimalegl", "platforms/libqvkkhrdisplay",
     "platforms/libqvnc",  # kiosk and embedded back ends: FaceSeal runs on X11 or Wayland desktops
     "egldeviceintegrations/", "generic/",  # their helpers (evdev, tslib input)
+    # OpenCV decodes every photo and frame; Qt only draws the arrays and the SVG icons
+    "imageformats/libqjpeg", "imageformats/libqtiff", "imageformats/libqwebp", "imageformats/libqgif",
+    "imageformats/libqico", "imageformats/libqicns", "imageformats/libqtga", "imageformats/libqwbmp",
+    "imageformats/libqpdf",
 )
 """Qt plugins PyInstaller's hooks collect that a desktop FaceSeal never loads (paths below plugins/)."""
 
 _SYSTEM = ("/lib/", "/usr/lib/", "/lib64/", "/usr/lib64/")
 
+SYSTEM_PROVIDED = re.compile(
+    r"lib(stdc\+\+|gcc_s|crypto|ssl|glib-2\.0|gthread-2\.0|X11|X11-xcb|Xau|Xdmcp|xcb(-[a-z-]+)?|freetype"
+    r"|fontconfig|expat|png16|z|zstd|lzma|lz4|dbus-1|systemd|gcrypt|gpg-error|cap|pcre2-8|xkbcommon(-x11)?|ffi"
+    r"|uuid|brotli(common|dec)|krb5|krb5support|k5crypto|gssapi_krb5|com_err|keyutils)\.so\.[0-9.]+")
+"""System libraries left to the system, not copied into the bundle: every distribution the packages are for
+(glibc 2.36 and newer: Debian 12+, Ubuntu 24.04+, Fedora 37+, openSUSE Tumbleweed) ships them under these
+same sonames, the .deb's Depends and the .rpm's Requires name them (packaging/layout.py finds them with ldd),
+and the distribution keeps them patched (OpenSSL, GLib). Libraries whose soname differs between
+distributions (libbz2.so.1.0 is libbz2.so.1 on Fedora) or that a desktop may lack stay bundled."""
+
 
 def prune_binaries(binaries: list, ldd: Callable[[str], set[str]]) -> list:
-    """Drop the unused Qt plugins, then every system library no remaining binary links to.
+    """Drop the unused Qt plugins and the system-provided libraries, then every system or Qt library
+    no remaining binary links to.
 
-    PyInstaller copies the system libraries each binary needs; once a plugin is
-    dropped its libraries are dead weight. ``ldd(path)`` returns the file names
-    a binary loads (transitively), so what stays is exactly what is still needed.
+    PyInstaller copies the libraries each binary needs; once a plugin is dropped
+    its libraries are dead weight (the eglfs back end alone kept three Qt
+    libraries, and nothing left needs QtNetwork's). ``ldd(path)`` returns the
+    file names a binary loads (transitively), so the libraries the other
+    binaries load are exactly what is still needed.
     """
-    kept = [entry for entry in binaries if not _unused_plugin(entry[0])]
+    kept = [entry for entry in binaries if not _unused_plugin(entry[0]) and not _system_provided(entry)]
     needed: set[str] = set()
     for _dest, source, _kind in kept:
-        if not source.startswith(_SYSTEM):
+        if not _prunable(source):
             needed |= ldd(source)
-    return [entry for entry in kept if not entry[1].startswith(_SYSTEM) or Path(entry[0]).name in needed]
+    return [entry for entry in kept if not _prunable(entry[1]) or Path(entry[0]).name in needed]
+
+
+def _system_provided(entry: tuple) -> bool:
+    return entry[1].startswith(_SYSTEM) and SYSTEM_PROVIDED.fullmatch(Path(entry[0]).name) is not None
+
+
+def _prunable(source: str) -> bool:
+    """A library kept only if another binary links to it: a system one, or one of Qt's own."""
+    return source.startswith(_SYSTEM) or re.fullmatch(r"libQt6\w+\.so\.6", Path(source).name) is not None
 
 
 def _unused_plugin(dest: str) -> bool:

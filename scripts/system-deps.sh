@@ -9,7 +9,11 @@ packages=(
   dbus dbus-x11 gnome-keyring   # a real Secret Service for the keychain root
   softhsm2 opensc               # a real PKCS#11 token for the HSM root
   xvfb xauth                    # a virtual screen for Qt
-  binutils appstream            # PyInstaller (objdump) and metainfo validation for the .deb
+  binutils appstream            # PyInstaller (objdump), strip and ld for the bundle, metainfo validation
+  gcc libc6-dev                 # compiles the bundle's BLAS shim (packaging/linux/blas_shim.c)
+  icu-devtools                  # icupkg and genccode: the bundle's ICU data cut to what Qt needs
+  rpm rpm2cpio cpio             # rpmbuild for the .rpm; rpm2cpio | cpio unpacks it in the tests
+  minisign man-db               # signing SHA256SUMS; man -l checks the generated man page
   postgresql                    # a real PostgreSQL server for the collector's tests (initdb + pg_ctl)
   libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
   libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0

@@ -31,9 +31,9 @@ import sys
 import warnings
 from collections.abc import Iterator, Sequence
 
-from edge_core import __version__
 from edge_core.cli import admin, calibrate, identities, keys, models, telemetry
 from edge_core.cli.framework import Commands, Handler, Parser, render
+from edge_core.cli.version import VersionAction
 from edge_core.errors import FaceSealError, UsageError, disk_full, is_disk_full
 from edge_core.support import database
 
@@ -49,7 +49,7 @@ Extra = tuple[str, Handler, str]
 def build_parser(extra: Sequence[Extra] = ()) -> argparse.ArgumentParser:
     parser = Parser(prog="faceseal", description="Face templates sealed under keys you own.")
     parser.add_argument("--json", action="store_true", help="print the result as JSON (anywhere on the line)")
-    parser.add_argument("--version", action="version", version=f"faceseal {__version__}")
+    parser.add_argument("--version", action=VersionAction)
     commands = Commands(parser)
     for module in (identities, keys, admin, models, telemetry, calibrate):
         module.register(commands)

@@ -1,0 +1,191 @@
+"""Make the Linux bundle lighter after PyInstaller, without changing what it can do.
+
+Two steps, each measured in docs/PERFORMANCE.md:
+
+* **Shared objects stripped** of debug info and of the symbols only a debugger
+  reads (the Python runtime, SQLCipher, python-pkcs11, cryptography, ...):
+  ``strip --strip-unneeded`` keeps every symbol the dynamic linker needs. Files
+  auditwheel patched are left alone (grafted into a ``<dist>.libs/`` folder, or
+  given an RPATH into one): patchelf rewrote their program headers, and
+  ``strip`` can turn those into a file the loader refuses ("ELF load command
+  address/offset not page-aligned").
+* **ICU data cut to what Qt reads.** Qt links ICU and ICU links its data, a
+  32 MB table of every locale, converter and dictionary. Qt formats numbers and
+  dates with its own CLDR tables; through ICU it only collates, case-maps, names
+  time zones and converts legacy encodings. FaceSeal's text is English and its
+  files UTF-8, so the data keeps the root and English locales (collation, zones)
+  and drops the other locales, the legacy code-page converters and everything
+  Qt never calls (break iterators, transliterators, ...): ICU's own tools
+  (``icupkg``, ``genccode``) rebuild the archive and ``ld`` links it under the
+  same soname and symbol, and ``linux/icu_check.py`` must get the same answers
+  from Qt (collation, case mapping, time-zone names) with it as with the full data.
+* **One BLAS.** OpenCV's wheel brings its own OpenBLAS (38 MB) beside NumPy's
+  (25 MB). ``linux/blas_shim.c`` is compiled under the soname cv2 asks for and
+  takes its place: the 22 routines cv2 imports, forwarded to NumPy's OpenBLAS
+  (``linux/blas_check.py`` compares OpenCV's results with NumPy's before the
+  bundle is packed). Libraries grafted into a ``<dist>.libs/`` folder that no
+  file needs any more (OpenBLAS's own Fortran runtime) go too.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+_LOCALE = re.compile(r"^[a-z]{2,3}(_[A-Za-z0-9]*)*\.res$")
+"""A locale's resource bundle (``de.res``, ``zh_Hant_TW.res``, ``es_.res``), as opposed to
+ICU's own tables (``root.res``, ``supplementalData.res``, ``zoneinfo64.res``, ...)."""
+
+
+class SlimError(Exception):
+    """A slimming step failed; the message says which tool and why."""
+
+
+HERE = Path(__file__).resolve().parent
+
+
+def slim(bundle: Path, python: str) -> None:
+    """Strip, shrink the ICU data and share one BLAS in the onedir ``bundle``, in place.
+
+    ``python`` is the interpreter the bundle was frozen from: it runs the BLAS check.
+    """
+    strip_shared_objects(bundle)
+    for data in (bundle / "_internal").rglob("libicudata.so.*"):
+        if data.is_file() and not data.is_symlink():
+            shrink_icu_data(data, python)
+    share_blas(bundle / "_internal", python)
+    drop_unneeded_grafts(bundle / "_internal")
+
+
+def strip_shared_objects(bundle: Path) -> None:
+    for path in sorted(bundle.rglob("*.so*")):
+        if path.is_symlink() or not path.is_file() or not _is_elf(path) or _patched_by_auditwheel(path):
+            continue
+        _run("strip", "--strip-unneeded", str(path))
+
+
+def _patched_by_auditwheel(path: Path) -> bool:
+    if any(p.name.endswith(".libs") for p in path.parents):
+        return True
+    return re.search(r"\((?:RPATH|RUNPATH)\).*\.libs", _run("readelf", "-d", str(path))) is not None
+
+
+UNUSED_ICU_FOLDERS = ("brkitr", "translit", "rbnf", "unit")
+"""Break iterators and their dictionaries, transliterators, spelled-out numbers and unit names: Qt calls
+none of ubrk_*, utrans_*, unum_* or the unit formatters (it imports only ucnv_*, ucol_*, ucal_* and
+u_strTo{Lower,Upper} from ICU; checked with ``nm -D --undefined-only`` on Qt's libraries)."""
+
+
+def keep_icu_item(item: str) -> bool:
+    """Whether an ICU data item (``coll/de.res``, ``gb18030.cnv``) is one Qt can need for FaceSeal."""
+    folder, _, name = item.rpartition("/")
+    if folder in UNUSED_ICU_FOLDERS or name == "unames.icu" or name.endswith((".cnv", ".spp", ".cfu")):
+        return False  # and legacy code pages, character names, stringprep profiles, the spoof checker
+    if _LOCALE.match(name):
+        return name == "en.res" or name.startswith("en_")
+    return True
+
+
+def shrink_icu_data(library: Path, python: str) -> None:
+    """Replace ``library`` (``libicudata.so.<major>``) by one holding only :func:`keep_icu_item` items,
+    once Qt (in ``python``) answers ``linux/icu_check.py`` the same with it as with the full data."""
+    major = library.name.split(".so.")[1].split(".")[0]
+    symbol = f"icudt{major}_dat"
+    offset, size = _symbol_extent(library, symbol)
+    with tempfile.TemporaryDirectory(prefix="faceseal-icu-") as scratch:
+        work = Path(scratch)
+        package = work / f"icudt{major}l.dat"  # icupkg wants the file named like its items' prefix
+        with open(library, "rb") as handle:
+            handle.seek(offset)
+            package.write_bytes(handle.read(size))
+        items = _run("icupkg", "-l", str(package)).split()
+        (work / "drop.txt").write_text("".join(f"{item}\n" for item in items if not keep_icu_item(item)))
+        (work / "out").mkdir()
+        _run("icupkg", "-r", str(work / "drop.txt"), str(package), str(work / "out" / package.name))
+        _run("genccode", "-q", "-o", "-m", str(library), "-e", f"icudt{major}", "-d", str(work),
+             str(work / "out" / package.name))
+        rebuilt = work / library.name
+        _run("ld", "-shared", "-soname", library.name, "-o", str(rebuilt), str(work / f"icudt{major}l_dat.o"))
+        _symbol_extent(rebuilt, symbol)  # the one symbol libicuuc looks for is exported
+        full, cut = (subprocess.run([python, str(HERE / "linux" / "icu_check.py")], capture_output=True, text=True,
+                                    env=dict(os.environ, **preload)) for preload in ({}, {"LD_PRELOAD": str(rebuilt)}))
+        if full.returncode != 0 or cut.returncode != 0 or full.stdout != cut.stdout:
+            raise SlimError(f"Qt answers differently with the cut ICU data: {cut.stdout.strip() or cut.stderr.strip()}")
+        shutil.copyfile(rebuilt, library)
+
+
+def share_blas(internal: Path, python: str) -> None:
+    """Put the BLAS shim in place of OpenCV's OpenBLAS, forwarding to NumPy's; checked numerically."""
+    cv2 = internal / "cv2" / "cv2.abi3.so"
+    wanted = [n for n in _needed(cv2) if n.startswith("libopenblas")] if cv2.is_file() else []
+    numpy_blas = sorted((internal / "numpy.libs").glob("libscipy_openblas64_*.so"))
+    if not wanted:
+        return  # an OpenCV without its own BLAS: nothing to share
+    if len(numpy_blas) != 1:
+        raise SlimError("NumPy's OpenBLAS (numpy.libs/libscipy_openblas64_*.so) is not in the bundle")
+    target = next((p for p in internal.rglob(wanted[0]) if p.is_file() and not p.is_symlink()), None)
+    if target is None:
+        raise SlimError(f"cv2 needs {wanted[0]}, which the bundle does not hold")
+    runpath = "$ORIGIN/" + os.path.relpath(numpy_blas[0].parent, target.parent)
+    with tempfile.TemporaryDirectory(prefix="faceseal-blas-") as scratch:
+        shim = Path(scratch) / wanted[0]
+        # --no-undefined: a NumPy whose OpenBLAS lacks one of the routines fails here, by name
+        _run("gcc", "-shared", "-fPIC", "-O2", "-Wall", "-Werror", "-o", str(shim), f"-Wl,-soname,{wanted[0]}",
+             str(HERE / "linux" / "blas_shim.c"), str(numpy_blas[0]), f"-Wl,-rpath,{runpath}", "-Wl,--no-undefined",
+             "-Wl,--as-needed")
+        env = dict(os.environ, LD_PRELOAD=str(shim), LD_LIBRARY_PATH=str(numpy_blas[0].parent))
+        check = subprocess.run([python, str(HERE / "linux" / "blas_check.py")], capture_output=True, text=True, env=env)
+        if check.returncode != 0 or check.stdout.strip() != "ok":
+            raise SlimError(f"OpenCV on NumPy's BLAS gives wrong results: {(check.stderr or check.stdout).strip()[-300:]}")
+        shutil.copyfile(shim, target)
+
+
+def drop_unneeded_grafts(internal: Path) -> None:
+    """Remove auditwheel-grafted libraries no file in the bundle needs, then links left dangling."""
+    while True:  # a dropped library may have been the last to need another
+        elves = [p for p in internal.rglob("*") if p.is_file() and not p.is_symlink() and _is_elf(p)]
+        needed = {name for path in elves for name in _needed(path)}
+        unneeded = [p for p in elves if any(d.name.endswith(".libs") for d in p.parents) and p.name not in needed]
+        if not unneeded:
+            break
+        for path in unneeded:
+            path.unlink()
+    for link in [p for p in internal.rglob("*") if p.is_symlink() and not p.exists()]:
+        link.unlink()
+
+
+def _needed(path: Path) -> list[str]:
+    return re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", _run("readelf", "-d", str(path)))
+
+
+def _is_elf(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(4) == b"\x7fELF"
+
+
+def _symbol_extent(library: Path, symbol: str) -> tuple[int, int]:
+    """File offset and size of an exported data symbol (the ICU archive inside libicudata)."""
+    table = _run("readelf", "-W", "--dyn-syms", str(library))
+    match = re.search(rf"^\s*\d+:\s+([0-9a-f]+)\s+(0x[0-9a-f]+|\d+)\s+OBJECT\s+GLOBAL\s+DEFAULT\s+(\d+)\s+{symbol}$",
+                      table, re.M)
+    if not match:
+        raise SlimError(f"{library.name} exports no {symbol}; cannot shrink its ICU data")
+    address, size, section = int(match.group(1), 16), int(match.group(2), 0), int(match.group(3))
+    headers = _run("readelf", "-W", "-S", str(library))
+    row = re.search(rf"^\s*\[\s*{section}\]\s+\S+\s+\S+\s+([0-9a-f]+)\s+([0-9a-f]+)", headers, re.M)
+    if not row:
+        raise SlimError(f"cannot find section {section} of {library.name}")
+    return address - int(row.group(1), 16) + int(row.group(2), 16), size
+
+
+def _run(*command: str) -> str:
+    if shutil.which(command[0]) is None:
+        raise SlimError(f"{command[0]} is not installed (scripts/system-deps.sh installs it)")
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SlimError(f"{command[0]} failed on {command[-1]}: {result.stderr.strip()[-300:]}")
+    return result.stdout

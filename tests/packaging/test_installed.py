@@ -1,0 +1,146 @@
+"""The .deb and the .rpm, each unpacked as its package manager would, run from there (conftest.py builds
+them once). Every test runs for both: they are one tree packed twice."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from edge_core import __version__
+from edge_core.biometrics import default_pack_name, pack_info
+from tests.conftest import SHARED
+from tests.packaging.conftest import Installed
+
+pytestmark = pytest.mark.slow
+
+ICON_SIZES = (16, 32, 48, 64, 128, 256, 512)
+
+
+def _run(installed: Installed, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    from check import run_installed
+
+    return run_installed(installed.program, tmp_path / "home", *args)
+
+
+def test_version_names_the_model_pack_and_the_key_libraries(installed: Installed, tmp_path: Path) -> None:
+    result = _run(installed, tmp_path, "--version")
+    assert result.returncode == 0, result.stderr
+    first, *rest = result.stdout.strip().splitlines()
+    assert first == f"faceseal {__version__}"
+    fields = dict(line.split(": ", 1) for line in rest)
+    assert set(fields) == {"model pack", "cryptography", "onnxruntime", "opencv", "PySide6", "sqlcipher3", "SQLCipher"}
+    assert "not found" not in fields.values(), fields  # the libraries' metadata ships in the bundle
+    assert fields["SQLCipher"].split()[0].count(".") == 2, fields["SQLCipher"]
+    expected = "bundled" if installed.bundled_models else "not installed"
+    assert fields["model pack"].startswith(f"{default_pack_name()} ") and fields["model pack"].endswith(f"({expected})")
+
+
+def test_self_test_passes_from_the_installed_tree(installed: Installed, tmp_path: Path) -> None:
+    result = _run(installed, tmp_path, "self-test", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["result"] == "passed" and report["frozen"] is True
+    assert report["checks"]["vault"]["sealed_and_reopened"] is True
+    assert report["checks"]["window"] | {"qt_messages": []} == {
+        "status": "ok", "platform": "offscreen", "title": "FaceSeal", "visible": True, "session": "open",
+        "qt_messages": []}
+    models = report["checks"]["models"]
+    if installed.bundled_models:
+        assert models["status"] == "ok", models
+        assert Path(models["location"]).is_relative_to(installed.root / "opt" / "faceseal")
+        assert models["faces"] == 1 and models["embedding_size"] == pack_info(default_pack_name()).embedding_size
+    else:
+        assert models["status"] == "skipped"
+    assert not (tmp_path / "home" / "faceseal").exists(), "the self-test wrote into the user's data directory"
+
+
+def test_both_detectors_run_in_the_bundle(installed: Installed, tmp_path: Path) -> None:
+    """YuNet runs in OpenCV's dnn module, SCRFD in onnxruntime: installed into the installed program,
+    each pack finds the face of a real photo and embeds it, with nothing from the source tree."""
+    models, photo = SHARED / "models", SHARED / "faces" / "deepface" / "img1.jpg"
+    if not (models.is_dir() and photo.is_file()):
+        pytest.skip(f"{models} or {photo} is absent")
+    for pack in ("open", "scrfd"):
+        install = _run(installed, tmp_path, "models", "install", pack, "--from", str(models), "--accept-licence")
+        assert install.returncode == 0, install.stderr
+        result = _run(installed, tmp_path, "embed", str(photo), "--pack", pack, "--json")
+        assert result.returncode == 0, (pack, result.stderr)
+        faces = json.loads(result.stdout)["faces"]
+        assert len(faces) == 1 and len(faces[0]["embedding"]) == 128, pack
+
+
+def test_bundled_pack_is_listed_as_installed(installed: Installed, tmp_path: Path) -> None:
+    if not installed.bundled_models:
+        pytest.skip(f"{SHARED / 'models'} is absent, so no pack was bundled")
+    result = _run(installed, tmp_path, "models", "list", "--json")
+    assert result.returncode == 0, result.stderr
+    states = {pack["name"]: pack["installed"] for pack in json.loads(result.stdout)}
+    assert states.pop(default_pack_name()) is True and set(states.values()) == {False}  # only what was bundled
+
+
+def test_bad_input_is_one_line_and_an_exit_code(installed: Installed, tmp_path: Path) -> None:
+    result = _run(installed, tmp_path, "models", "install", "open", "--from", str(tmp_path / "nowhere"))
+    assert result.returncode == 5  # a model problem (README's exit codes)
+    assert result.stderr.strip().count("\n") == 0 and "does not exist" in result.stderr
+
+
+def test_desktop_entry_icons_metainfo_and_launcher_are_in_place(installed: Installed) -> None:
+    share = installed.root / "usr" / "share"
+    desktop = (share / "applications" / "faceseal.desktop").read_text()
+    assert "\nExec=faceseal\n" in desktop and "\nIcon=faceseal\n" in desktop
+    for size in ICON_SIZES:
+        png = share / "icons" / "hicolor" / f"{size}x{size}" / "apps" / "faceseal.png"
+        assert _png_size(png) == (size, size), png
+    assert (share / "icons" / "hicolor" / "scalable" / "apps" / "faceseal.svg").is_file()
+    metainfo = share / "metainfo" / "faceseal.metainfo.xml"
+    assert f'<release version="{__version__}"' in metainfo.read_text()
+    if shutil.which("appstreamcli"):
+        check = subprocess.run(["appstreamcli", "validate", "--no-net", str(metainfo)], capture_output=True, text=True)
+        assert check.returncode == 0, check.stdout
+    launcher = installed.root / "usr" / "bin" / "faceseal"
+    assert os.access(launcher, os.X_OK)
+    assert launcher.read_text().splitlines()[-1] == 'exec /opt/faceseal/faceseal "$@"'
+
+
+def test_man_page_is_installed_and_renders(installed: Installed) -> None:
+    page = installed.root / "usr" / "share" / "man" / "man1" / "faceseal.1.gz"
+    text = gzip.decompress(page.read_bytes()).decode()
+    assert text.startswith(".TH FACESEAL 1 ") and f'"faceseal {__version__}"' in text
+    rendered = subprocess.run(["man", "-l", str(page)], capture_output=True, text=True,
+                              env=dict(os.environ, MANPAGER="cat", MANWIDTH="80"))
+    assert rendered.returncode == 0 and "faceseal self-test" in rendered.stdout
+
+
+def test_bundle_leaves_out_unused_parts_and_ships_no_photo(installed: Installed) -> None:
+    internal = installed.root / "opt" / "faceseal" / "_internal"
+    names = {p.name for p in internal.rglob("*")}
+    for unused in ("libQt6WebEngineCore.so.6", "libQt6Quick.so.6", "libQt6Qml.so.6", "libQt6Multimedia.so.6",
+                   "libQt63DCore.so.6", "libgtk-3.so.0", "QtNetwork.abi3.so", "libQt6Network.so.6",
+                   "scipy", "skimage", "insightface", "onnx",
+                   "libcrypto.so.3", "libglib-2.0.so.0", "libstdc++.so.6"):  # the system's, kept patched by it
+        assert unused not in names
+    icu = next(internal.rglob("libicudata.so.*"))
+    assert icu.stat().st_size < 5_000_000, "the ICU data was not cut down"
+    faces = SHARED / "faces"
+    if faces.is_dir():
+        photos = {_sha256(p) for p in faces.rglob("*") if p.is_file()}
+        shipped = [p for p in internal.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png")]
+        assert not [p for p in shipped if _sha256(p) in photos]
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    header = path.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    return struct.unpack(">II", header[16:24])

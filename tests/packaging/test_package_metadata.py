@@ -1,0 +1,80 @@
+"""What the package managers read: the .deb's control fields and the .rpm's header, both from pyproject."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from edge_core import __version__
+from tests.packaging.conftest import Built
+
+pytestmark = pytest.mark.slow
+
+QT_DESKTOP = {"libEGL.so.1", "libGL.so.1", "libxkbcommon-x11.so.0", "libxcb-cursor.so.0", "libdbus-1.so.3",
+              "libfontconfig.so.1"}
+
+
+def _unpacked_kib(deb: Path, tmp_path: Path) -> int:
+    from check import unpack
+
+    root = unpack(deb, tmp_path / "deb")
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file() and not p.is_symlink()) // 1024
+
+
+def _maintainer() -> str:
+    import metadata
+
+    return metadata.read().maintainer
+
+
+def test_deb_control_fields_and_ownership(built: Built, tmp_path: Path) -> None:
+    field = lambda name: subprocess.run(["dpkg-deb", "-f", str(built.deb), name],  # noqa: E731
+                                        capture_output=True, text=True, check=True).stdout.strip()
+    arch = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True).stdout.strip()
+    assert field("Package") == "faceseal" and field("Version") == __version__ and field("Architecture") == arch
+    assert field("Maintainer") == _maintainer() and "@" in field("Maintainer")
+    depends = {d.strip() for d in field("Depends").split(",")}
+    assert {"libegl1", "libgl1", "libxkbcommon-x11-0", "libxcb-cursor0", "libdbus-1-3", "libfontconfig1",
+            "libssl3", "libglib2.0-0", "libstdc++6"} <= depends  # the last three are no longer bundled
+    assert abs(int(field("Installed-Size")) - _unpacked_kib(built.deb, tmp_path)) <= 2  # what apt shows before installing
+    listing = subprocess.run(["dpkg-deb", "-c", str(built.deb)], capture_output=True, text=True).stdout
+    lines = listing.splitlines()
+    assert lines and all(" root/root " in line for line in lines)
+    assert not [line for line in lines if line.startswith("drwx------")], "a folder other users cannot read"
+    assert "./usr/share/man/man1/faceseal.1.gz" in listing and "./DEBIAN" not in listing
+
+
+def test_rpm_header_files_and_requires(built: Built) -> None:
+    query = lambda fmt: subprocess.run(["rpm", "-qp", "--nosignature", "--qf", fmt, str(built.rpm)],  # noqa: E731
+                                       capture_output=True, text=True, check=True).stdout
+    assert query("%{NAME} %{VERSION} %{ARCH}") == f"faceseal {__version__} x86_64"
+    assert query("%{PACKAGER}") == _maintainer() and query("%{LICENSE}") == "Apache-2.0"
+    requires = set(subprocess.run(["rpm", "-qp", "--nosignature", "--requires", str(built.rpm)],
+                                  capture_output=True, text=True, check=True).stdout.split("\n"))
+    assert {f"{name}()(64bit)" for name in QT_DESKTOP | {"libcrypto.so.3", "libglib-2.0.so.0"}} <= requires
+    assert not [r for r in requires if "libQt6" in r or "libpython" in r], "the bundle's own libraries are required"
+    files = subprocess.run(["rpm", "-qlp", "--nosignature", str(built.rpm)], capture_output=True, text=True,
+                           check=True).stdout.splitlines()
+    for path in ("/usr/bin/faceseal", "/opt/faceseal/faceseal", "/usr/share/applications/faceseal.desktop",
+                 "/usr/share/metainfo/faceseal.metainfo.xml", "/usr/share/man/man1/faceseal.1.gz",
+                 "/usr/share/icons/hicolor/scalable/apps/faceseal.svg"):
+        assert path in files
+    assert "/usr/share/icons/hicolor" not in files, "the icon theme's folders belong to the theme package"
+    owners = subprocess.run(["rpm", "-qp", "--nosignature", "--qf", "[%{FILEUSERNAME}:%{FILEGROUPNAME}\n]",
+                             str(built.rpm)], capture_output=True, text=True, check=True).stdout.split()
+    assert set(owners) == {"root:root"}
+
+
+def test_both_packages_carry_the_same_bundle(built: Built, tmp_path: Path) -> None:
+    """One tree packed twice: the same files with the same bytes under /opt/faceseal."""
+    from check import unpack
+
+    digests = {}
+    for package in (built.deb, built.rpm):
+        root = unpack(package, tmp_path / package.suffix[1:])
+        digests[package.suffix] = subprocess.run(
+            "find opt -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum", shell=True, cwd=root,
+            capture_output=True, text=True, check=True).stdout
+    assert digests[".deb"] == digests[".rpm"]
