@@ -42,7 +42,7 @@ from edge_core.biometrics.errors import (
     UnknownPack,
 )
 from edge_core.biometrics.pipeline import Pipeline
-from edge_core.support.paths import ensure_private_dir, fsync_dir, models_dir
+from edge_core.support.paths import atomic_write, ensure_private_dir, fsync_dir, models_dir
 
 _ROOT = Path(getattr(sys, "_MEIPASS", None) or Path(__file__).resolve().parents[2])
 """The repository root, or the unpacked data folder of a PyInstaller bundle (``sys._MEIPASS``)."""
@@ -56,6 +56,11 @@ works offline from its first start. A pack installed under ``models_dir()`` take
 
 MARKER = "pack.json"
 """Written last into an installed pack's folder: a folder without it is not installed."""
+
+ACCEPTED = ".accepted-{name}.json"
+"""Under ``models_dir()``: this user accepted the licence notice of bundled pack ``name``. An installer may
+carry a pack whose notice asks for consent, but shipping it must not consent on the user's behalf: until this
+record exists (written by ``install_pack`` once the caller has asked), the bundled copy does not count."""
 
 Progress = Callable[[int, "int | None"], None]
 """Called as ``progress(bytes_done, bytes_total)`` while downloading; total None if unknown."""
@@ -199,10 +204,26 @@ def _describe(manifest: Manifest, name: str) -> PackInfo:
     if not {info.detector.file, info.recognizer.file} <= names or any("/" in n or n.startswith(".") for n in names):
         raise ManifestError(f"model pack '{name}' uses a file it does not list, or an unsafe file name")
     for candidate in (location, BUNDLED_DIR / name):
-        marker = _read_marker(candidate)
-        if marker.get("fingerprint") == info.fingerprint and all((candidate / n).is_file() for n in names):
+        if candidate != location and info.requires_consent and not _accepted(info):
+            continue
+        if _complete(candidate, info):
             return PackInfo(**{**info.__dict__, "installed": True, "location": candidate})
     return info
+
+
+def _complete(folder: Path, info: PackInfo) -> bool:
+    """Whether ``folder`` holds every file of ``info`` under a marker of the same fingerprint."""
+    return _read_marker(folder).get("fingerprint") == info.fingerprint and all(
+        (folder / f.name).is_file() for f in info.files)
+
+
+def _accepted(info: PackInfo) -> bool:
+    """Whether this user accepted the licence notice of bundled pack ``info`` (for these very files)."""
+    try:
+        record = json.loads((models_dir() / ACCEPTED.format(name=info.name)).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(record, dict) and record.get("fingerprint") == info.fingerprint
 
 
 def _read_marker(location: Path) -> dict:
@@ -253,6 +274,11 @@ def install_pack(
     """
     info = pack_info(name, manifest)
     root = ensure_private_dir(models_dir())
+    if source is None and info.requires_consent and _complete(BUNDLED_DIR / name, info):
+        # The installer carries this pack: the caller has just asked for consent, so record it; nothing to copy.
+        record = {"pack": name, "fingerprint": info.fingerprint}
+        atomic_write(root / ACCEPTED.format(name=name), (json.dumps(record) + "\n").encode("utf-8"))
+        return pack_info(name, manifest)
     staging = Path(tempfile.mkdtemp(prefix=f".install-{name}-", dir=root))
     try:
         target = staging / name

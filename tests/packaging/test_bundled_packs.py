@@ -43,3 +43,44 @@ def test_a_tampered_bundled_file_is_refused_at_load(bundled: Path) -> None:
     detector.write_bytes(detector.read_bytes()[:-1] + b"\0")
     with pytest.raises(ModelIntegrityError):
         load_pack("open")
+
+
+@pytest.fixture
+def bundled_consent_pack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An installer that carries yunet512, whose licence notice asks for consent."""
+    folder = tmp_path / "bundled"
+    monkeypatch.setenv("FACESEAL_MODELS", str(folder))
+    install_pack("yunet512", shared_or_skip("models"))
+    monkeypatch.setenv("FACESEAL_MODELS", str(tmp_path / "user-models"))
+    monkeypatch.setattr(packs, "BUNDLED_DIR", folder)
+    return folder
+
+
+def test_a_bundled_pack_that_asks_for_consent_counts_only_once_this_user_accepted(
+        bundled_consent_pack: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from edge_core.biometrics.errors import PackNotInstalled
+    from edge_core.cli.main import main as cli_main
+
+    assert pack_info("yunet512").requires_consent
+    assert not pack_info("yunet512").installed, "shipping the files is not the user's consent"
+    with pytest.raises(PackNotInstalled):
+        load_pack("yunet512")
+
+    assert cli_main(["models", "install", "yunet512", "--json"]) != 0  # no terminal, no --accept-licence
+    capsys.readouterr()
+    assert not pack_info("yunet512").installed
+
+    before = tree_snapshot(bundled_consent_pack)
+    assert cli_main(["models", "install", "yunet512", "--accept-licence", "--json"]) == 0
+    info = pack_info("yunet512")
+    assert info.installed and info.location == bundled_consent_pack / "yunet512", "used in place, nothing copied"
+    assert not (tmp_path / "user-models" / "yunet512").exists()
+    assert load_pack("yunet512").embedding_size == 512
+    assert tree_snapshot(bundled_consent_pack) == before
+
+
+def test_consent_given_for_other_files_does_not_carry_over(bundled_consent_pack: Path, tmp_path: Path) -> None:
+    record = tmp_path / "user-models" / packs.ACCEPTED.format(name="yunet512")
+    record.parent.mkdir(parents=True)
+    record.write_text('{"pack": "yunet512", "fingerprint": "another set of files"}')
+    assert not pack_info("yunet512").installed

@@ -30,6 +30,18 @@ def _run(installed: Installed, tmp_path: Path, *args: str) -> subprocess.Complet
     return run_installed(installed.program, tmp_path / "home", *args)
 
 
+def _asks_consent() -> bool:
+    """The bundled default pack's notice asks for consent: it counts only once this user accepted it."""
+    return pack_info(default_pack_name()).requires_consent
+
+
+def _accept_bundled(installed: Installed, tmp_path: Path) -> None:
+    """What a user does on first start: accept the bundled pack's notice (nothing is downloaded or copied)."""
+    if installed.bundled_models and _asks_consent():
+        accepted = _run(installed, tmp_path, "models", "install", default_pack_name(), "--accept-licence", "--json")
+        assert accepted.returncode == 0, accepted.stderr
+
+
 def test_version_names_the_model_pack_and_the_key_libraries(installed: Installed, tmp_path: Path) -> None:
     result = _run(installed, tmp_path, "--version")
     assert result.returncode == 0, result.stderr
@@ -39,11 +51,17 @@ def test_version_names_the_model_pack_and_the_key_libraries(installed: Installed
     assert set(fields) == {"model pack", "cryptography", "onnxruntime", "opencv", "PySide6", "sqlcipher3", "SQLCipher"}
     assert "not found" not in fields.values(), fields  # the libraries' metadata ships in the bundle
     assert fields["SQLCipher"].split()[0].count(".") == 2, fields["SQLCipher"]
-    expected = "bundled" if installed.bundled_models else "not installed"
+    expected = "bundled" if installed.bundled_models and not _asks_consent() else "not installed"
     assert fields["model pack"].startswith(f"{default_pack_name()} ") and fields["model pack"].endswith(f"({expected})")
+    if installed.bundled_models and _asks_consent():
+        _accept_bundled(installed, tmp_path)
+        after = _run(installed, tmp_path, "--version")
+        assert "model pack: " in after.stdout and after.stdout.split("model pack: ")[1].splitlines()[0].endswith(
+            "(bundled)"), after.stdout
 
 
 def test_self_test_passes_from_the_installed_tree(installed: Installed, tmp_path: Path) -> None:
+    _accept_bundled(installed, tmp_path)
     result = _run(installed, tmp_path, "self-test", "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
@@ -80,10 +98,16 @@ def test_both_detectors_run_in_the_bundle(installed: Installed, tmp_path: Path) 
 def test_bundled_pack_is_listed_as_installed(installed: Installed, tmp_path: Path) -> None:
     if not installed.bundled_models:
         pytest.skip(f"{SHARED / 'models'} is absent, so no pack was bundled")
-    result = _run(installed, tmp_path, "models", "list", "--json")
-    assert result.returncode == 0, result.stderr
-    states = {pack["name"]: pack["installed"] for pack in json.loads(result.stdout)}
-    assert states.pop(default_pack_name()) is True and set(states.values()) == {False}  # only what was bundled
+    def states() -> dict[str, bool]:
+        result = _run(installed, tmp_path, "models", "list", "--json")
+        assert result.returncode == 0, result.stderr
+        return {pack["name"]: pack["installed"] for pack in json.loads(result.stdout)}
+
+    if _asks_consent():
+        assert set(states().values()) == {False}, "the installer never accepts a licence notice for the user"
+        _accept_bundled(installed, tmp_path)
+    listed = states()
+    assert listed.pop(default_pack_name()) is True and set(listed.values()) == {False}  # only what was bundled
 
 
 def test_bad_input_is_one_line_and_an_exit_code(installed: Installed, tmp_path: Path) -> None:
