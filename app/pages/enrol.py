@@ -34,10 +34,13 @@ LOCKED_DURING_CAPTURE = ("The vault was locked during the capture, so it was sto
 def pack_problem(name: str) -> str | None:
     """Why enrolment or matching cannot start with pack ``name``, or None when it is installed."""
     try:
-        if pack_info(name).installed:
-            return None
+        info = pack_info(name)
     except Exception as error:  # noqa: BLE001 - an unknown pack name is shown like any other problem
         return describe(error)
+    if info.installed:
+        return None
+    if info.awaits_consent:
+        return f"Model pack '{name}' comes with FaceSeal; accept its licence notice in Settings to use it."
     return f"Model pack '{name}' is not installed, so faces cannot be found yet. Install it from a folder in Settings."
 
 

@@ -174,6 +174,8 @@ class HomePage(Page):
         try:
             info = pack_info(name)
             self._set("pack", f"{name} (installed)" if info.installed
+                      else f"{name} comes with FaceSeal: accept its licence in Settings to enrol and verify"
+                      if info.awaits_consent
                       else f"{name} is not installed: install it in Settings to enrol and verify")
         except Exception as error:  # noqa: BLE001 - shown as the sentence workers.describe makes
             self._set("pack", describe(error))

@@ -107,6 +107,9 @@ class SettingsPage(Page):
 
     def ask_install(self) -> None:
         info = pack_info(self.prefs.pack)
+        if info.awaits_consent:  # FaceSeal came with it: only the licence question is left
+            install.install(self, info, None, self._installed)
+            return
         folder = QFileDialog.getExistingDirectory(self, f"Folder holding the files of pack '{info.name}'")
         if folder:
             install.install(self, info, Path(folder), self._installed)
@@ -204,9 +207,13 @@ class SettingsPage(Page):
             self.pack.addItem(f"{info.name} ({'installed' if info.installed else 'not installed'})", info.name)
         self.pack.setCurrentIndex(max(0, self.pack.findData(self.prefs.pack)))
         info = pack_info(self.prefs.pack)
-        state = "installed and checked" if info.installed else "not installed: enrolment and verification need it"
+        state = "installed and checked" if info.installed else \
+            "included with FaceSeal: accept its licence notice to use it" if info.awaits_consent else \
+            "not installed: enrolment and verification need it"
         self.pack_state.setText(f"{info.title}. Licence: {info.licence}. State: {state}.")
-        self.install_button.setText("Reinstall from a folder…" if info.installed else "Install from a folder…")
+        self.install_button.setText("Reinstall from a folder…" if info.installed else
+                                    "Read its licence and use it…" if info.awaits_consent else
+                                    "Install from a folder…")
         shown = self.threshold_report
         if not self.session.is_open or shown is None or shown.pack != info.name:
             self.threshold_report = None  # nothing is saved until the threshold in force was read

@@ -114,6 +114,9 @@ class PackInfo:
     files: tuple[ModelFile, ...]
     installed: bool
     location: Path
+    awaits_consent: bool = False
+    """The installer carries this pack, but this user has not accepted its licence notice yet: installing it
+    (no source, no download) records the consent and uses the bundled copy."""
 
     @property
     def fingerprint(self) -> str:
@@ -204,9 +207,9 @@ def _describe(manifest: Manifest, name: str) -> PackInfo:
     if not {info.detector.file, info.recognizer.file} <= names or any("/" in n or n.startswith(".") for n in names):
         raise ManifestError(f"model pack '{name}' uses a file it does not list, or an unsafe file name")
     for candidate in (location, BUNDLED_DIR / name):
-        if candidate != location and info.requires_consent and not _accepted(info):
-            continue
         if _complete(candidate, info):
+            if candidate != location and info.requires_consent and not _accepted(info):
+                return PackInfo(**{**info.__dict__, "awaits_consent": True})
             return PackInfo(**{**info.__dict__, "installed": True, "location": candidate})
     return info
 
@@ -274,7 +277,7 @@ def install_pack(
     """
     info = pack_info(name, manifest)
     root = ensure_private_dir(models_dir())
-    if source is None and info.requires_consent and _complete(BUNDLED_DIR / name, info):
+    if source is None and info.awaits_consent:
         # The installer carries this pack: the caller has just asked for consent, so record it; nothing to copy.
         record = {"pack": name, "fingerprint": info.fingerprint}
         atomic_write(root / ACCEPTED.format(name=name), (json.dumps(record) + "\n").encode("utf-8"))
