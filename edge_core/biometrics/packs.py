@@ -420,7 +420,8 @@ def _download(info: PackInfo, folder: Path, progress: Progress | None) -> dict[s
     unhosted = [f.name for f in info.files if not f.url]
     if unhosted:
         raise PackSourceError(
-            f"pack '{info.name}' cannot be downloaded: {', '.join(unhosted)} has no download address; "
+            f"pack '{info.name}' cannot be downloaded: {', '.join(unhosted)} "
+            f"{'has' if len(unhosted) == 1 else 'have'} no download address; "
             f"install it from a folder or zip with: faceseal models install {info.name} --from DIR_OR_ZIP"
         )
     direct = {f.url: f for f in info.files if f.archive_member is None}

@@ -196,7 +196,7 @@ def test_download_of_an_archive_member(empty_models, tmp_path, http_folder):
 def test_a_pack_with_a_file_that_has_no_download_address_says_to_install_from_a_folder(empty_models):
     with pytest.raises(PackSourceError) as error:
         install_pack("open")  # the face mesh and iris files are our own conversions: no public URL
-    assert "has no download address" in _one_line(error) and "--from DIR_OR_ZIP" in str(error.value)
+    assert "have no download address" in _one_line(error) and "--from DIR_OR_ZIP" in str(error.value)
     assert _contents(empty_models) == []
 
 
@@ -208,10 +208,12 @@ def test_download_of_an_npm_tarball_member(empty_models, tmp_path, http_folder):
     with tarfile.open(served / "faceplugin.tgz", "w:gz") as bundle:
         bundle.add(SHARED_MODELS / "faceplugin_fr_feature.onnx", "package/model/fr_feature.onnx")
         bundle.add(SHARED_MODELS / MFN, "package/model/other.onnx")
-    shutil.copy(SHARED_MODELS / YUNET, served / YUNET)
+    for name in (YUNET, *MESH):
+        shutil.copy(SHARED_MODELS / name, served / name)
     manifest = _custom_manifest(tmp_path, lambda d: _point_urls(d, base, "yunet512", archive="faceplugin.tgz"))
     info = install_pack("yunet512", None, manifest=manifest)
-    assert info.installed and _contents(info.location) == sorted(["pack.json", YUNET, "faceplugin_fr_feature.onnx"])
+    assert info.installed and _contents(info.location) == sorted(["pack.json", YUNET, "faceplugin_fr_feature.onnx",
+                                                                  *MESH])
     assert load_pack("yunet512", manifest=manifest).embedding_size == 512
 
 
