@@ -46,7 +46,7 @@ from edge_core.biometrics import (
     read_image,
 )
 from edge_core.biometrics.errors import CameraUnavailable, NoFaceFound, NotEnoughSamples
-from edge_core.liveness import LivenessResult
+from edge_core.liveness import LivenessResult, RiskBands
 from edge_core.liveness.check import check_liveness
 from edge_core.ops import Source
 
@@ -303,13 +303,16 @@ class _FrameFaces:
             yield frame
 
 
-def liveness_session(settings: CaptureSettings, reporter: Reporter) -> tuple[Pipeline, LivenessResult]:
+def liveness_session(settings: CaptureSettings, reporter: Reporter,
+                     bands: RiskBands) -> tuple[Pipeline, LivenessResult]:
     """The pack's pipeline and a liveness session's outcome.
 
     A camera is read live (the newest frame, timed on the wall clock). A video
     standing in for the camera is judged frame by frame at its own frame rate,
     as ``faceseal verify --video --liveness`` judges it: its frames are its
     clock, so the outcome does not depend on how fast this machine decodes.
+    ``bands`` are the policy's risk bands (``ops.liveness_bands``), so the
+    step-up challenge is asked for exactly as the CLI asks for it.
     """
     pipeline = load_pack(settings.pack)
     source, pace = open_camera(settings)
@@ -318,7 +321,9 @@ def liveness_session(settings: CaptureSettings, reporter: Reporter) -> tuple[Pip
     reporter.hint("Liveness check: follow the prompt above the picture")
     if settings.camera_video is not None:
         frames = detector.judged(_Previewed(source, reporter))
-        return pipeline, check_liveness(watched, frames, video=True, fps=source.fps, on_progress=reporter.liveness)
+        return pipeline, check_liveness(watched, frames, video=True, fps=source.fps, on_progress=reporter.liveness,
+                                        bands=bands)
     with LiveFeed(source, reporter, pace) as feed:
-        result = check_liveness(watched, detector.judged(feed), video=False, on_progress=reporter.liveness)
+        result = check_liveness(watched, detector.judged(feed), video=False, on_progress=reporter.liveness,
+                                bands=bands)
     return pipeline, result

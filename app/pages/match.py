@@ -53,7 +53,7 @@ def capture_probe(session: Session, choice: SourceChoice, settings: CaptureSetti
     needed = session.call(lambda v: ops.liveness_needed(v, source, requested))
     session.call(lambda v: ops.admit(v, name))
     if needed:
-        pipeline, liveness = liveness_session(settings, reporter)
+        pipeline, liveness = liveness_session(settings, reporter, session.call(ops.liveness_bands))
         return Probe(source, pipeline.pack, pipeline.threshold, liveness=liveness), requested
     if choice.kind == "camera":
         pipeline, samples = capture_samples(choice, settings, 1, reporter)

@@ -11,6 +11,8 @@ on it already finds the face's outline, and a second run on the crop that
 outline gives (centred, rotated by the eye line) is what MediaPipe itself
 does on video frames and gives steadier points. The face-presence score of
 the second pass drops crops that hold no face (MediaPipe's own cut, p < 0.5).
+On a video, the next frame's mesh is one pass on the crop the last frame's
+points give, while it still sits on the new detection (MediaPipe's tracking).
 """
 
 from __future__ import annotations
@@ -95,6 +97,15 @@ def roi_from_points(points: np.ndarray) -> Roi:
                ROI_SCALE * float(max(high - low)), math.atan2(float(dy), float(dx)))
 
 
+def _still_on(roi: Roi, face: Face) -> bool:
+    """Whether a crop's centre lies in the middle half of the detector's box and its size is within 20%."""
+    x1, y1, x2, y2 = (float(v) for v in face.box)
+    width, height = x2 - x1, y2 - y1
+    centred = abs(roi.cx - (x1 + x2) / 2) < width / 4 and abs(roi.cy - (y1 + y2) / 2) < height / 4
+    expected = ROI_SCALE * max(width, height)
+    return centred and 0.8 < roi.side / expected < 1.25
+
+
 @dataclass(frozen=True)
 class Mesh:
     """One face's 468 points in frame pixels (x, y, and z on the same scale, negative towards the camera)."""
@@ -143,8 +154,20 @@ class FaceMesh:
         presence = 1.0 / (1.0 + math.exp(-float(np.clip(logit.reshape(-1)[0], -60.0, 60.0))))
         return Mesh(roi.to_frame(points.reshape(468, 3), INPUT_SIDE), presence, roi)
 
-    def fit(self, image: np.ndarray, face: Face) -> Mesh | None:
-        """The two-pass mesh of a detected face, or None when the crop holds no face (presence < 0.5)."""
+    def fit(self, image: np.ndarray, face: Face, previous: Mesh | None = None) -> Mesh | None:
+        """The mesh of a detected face, or None when the crop holds no face (presence < 0.5).
+
+        With the previous frame's mesh of the same track (``previous``) whose
+        crop still sits on this frame's detection, one pass on the crop those
+        points give replaces both passes: it is the crop the second pass would
+        use, one frame older, as MediaPipe tracks on video (half the mesh time).
+        When the face moved off it or the pass finds no face, the two passes run.
+        """
+        if previous is not None:
+            roi = roi_from_points(previous.points)
+            tracked = self.run(image, roi) if _still_on(roi, face) else None
+            if tracked is not None and tracked.presence >= MIN_PRESENCE:
+                return tracked
         first = self.run(image, roi_from_face(face))
         if first.presence < MIN_PRESENCE:
             return None

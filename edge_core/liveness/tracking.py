@@ -4,9 +4,11 @@ Pose, eyes and mouth are measured on the face mesh (``mesh``), not on the
 detector's 5 landmarks: its second pass crops the face centred and turned
 upright by its own eye line, so the points do not jump as the face slides
 across the detector's anchor grid (the detectors' landmarks shift by up to a
-tenth of an eye distance there, as much as a turned head's signal). A
-detection whose crop the mesh finds no face in (presence < 0.5) counts as no
-face.
+tenth of an eye distance there, as much as a turned head's signal). From the
+second frame on, the mesh is followed from the previous frame's points (one
+pass instead of two); the detector still runs on every frame, so a second
+face or a face in another place is seen at once. A detection whose crop the
+mesh finds no face in (presence < 0.5) counts as no face.
 
 The face that answers the challenges must be the one that is matched, so a
 session keeps a single track: a second face in view, or the face jumping to
@@ -88,7 +90,7 @@ class Track:
         face = faces[0]
         if self.points and iou(self.points[-1].face.box, face.box) < self.min_iou:
             return Refusal.TRACK_BROKEN
-        mesh = self.mesh.fit(image, face)
+        mesh = self.mesh.fit(image, face, self.points[-1].mesh if self.points else None)
         if mesh is None:
             return None
         aligned = self.pipeline.align(image, face)

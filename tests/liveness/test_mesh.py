@@ -67,3 +67,32 @@ def test_a_replaced_mesh_file_is_refused(installed_models, tmp_path, monkeypatch
     monkeypatch.setenv("FACESEAL_MODELS", str(tmp_path))
     with pytest.raises(ModelIntegrityError):
         load_mesh("open")
+
+
+def test_a_mesh_followed_from_the_previous_frame_lands_where_two_passes_land(pipeline, mesh) -> None:
+    """One pass seeded by the last frame's points (the face moved a little) matches a fresh two-pass fit."""
+    import cv2
+
+    photo = read_image(SHARED / "faces" / "deepface" / "img1.jpg")
+    face, _ = pipeline.embed_one(photo, largest=True)
+    previous = mesh.fit(photo, face)
+    moved = cv2.warpAffine(photo, np.float32([[1, 0, 6], [0, 1, 4]]), (photo.shape[1], photo.shape[0]))
+    moved_face, _ = pipeline.embed_one(moved, largest=True)
+    followed, fresh = mesh.fit(moved, moved_face, previous), mesh.fit(moved, moved_face)
+    assert followed is not None and fresh is not None and followed.presence > 0.99
+    gap = float(np.linalg.norm(followed.five - fresh.five, axis=1).max()) / fresh.eye_distance
+    assert gap < 0.05, gap
+
+
+def test_a_previous_mesh_elsewhere_or_over_no_face_is_not_followed(pipeline, mesh) -> None:
+    """The last frame's crop is used only while it sits on this frame's face, and a faceless crop still finds none."""
+    photo = read_image(SHARED / "faces" / "deepface" / "img1.jpg")
+    face, _ = pipeline.embed_one(photo, largest=True)
+    previous = mesh.fit(photo, face)
+    wide = np.zeros((photo.shape[0], photo.shape[1] * 3, 3), np.uint8)
+    wide[:, -photo.shape[1]:] = photo
+    far_face, _ = pipeline.embed_one(wide, largest=True)
+    found = mesh.fit(wide, far_face, previous)
+    assert found is not None and abs(found.roi.cx - float(far_face.box[0] + far_face.box[2]) / 2) < found.roi.side / 4
+    noise = np.random.default_rng(0).integers(0, 256, photo.shape, dtype=np.uint8)
+    assert mesh.fit(noise, face, previous) is None
