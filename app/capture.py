@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
+from typing import TYPE_CHECKING
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -48,7 +49,11 @@ from edge_core.biometrics import (
 from edge_core.biometrics.errors import CameraUnavailable, NoFaceFound, NotEnoughSamples
 from edge_core.liveness import LivenessResult, RiskBands
 from edge_core.liveness.check import check_liveness
+from edge_core.liveness.mesh import load_mesh
 from edge_core.ops import Source
+
+if TYPE_CHECKING:
+    from app.widgets.mesh_overlay import MeshFeed
 
 STAND_IN_FPS = 25.0
 """Pace of a video file standing in for a camera: real time, as a camera would deliver it."""
@@ -303,8 +308,8 @@ class _FrameFaces:
             yield frame
 
 
-def liveness_session(settings: CaptureSettings, reporter: Reporter,
-                     bands: RiskBands) -> tuple[Pipeline, LivenessResult]:
+def liveness_session(settings: CaptureSettings, reporter: Reporter, bands: RiskBands,
+                     mesh_feed: MeshFeed | None = None) -> tuple[Pipeline, LivenessResult]:
     """The pack's pipeline and a liveness session's outcome.
 
     A camera is read live (the newest frame, timed on the wall clock). A video
@@ -313,8 +318,10 @@ def liveness_session(settings: CaptureSettings, reporter: Reporter,
     clock, so the outcome does not depend on how fast this machine decodes.
     ``bands`` are the policy's risk bands (``ops.liveness_bands``), so the
     step-up challenge is asked for exactly as the CLI asks for it.
+    ``mesh_feed`` hears every face mesh the session fits (the preview draws it).
     """
     pipeline = load_pack(settings.pack)
+    mesh = mesh_feed.wrap(load_mesh(settings.pack)) if mesh_feed is not None else None
     source, pace = open_camera(settings)
     detector = _FrameFaces(pipeline.detector, reporter.faces)
     watched = dataclasses.replace(pipeline, detector=detector)
@@ -322,8 +329,8 @@ def liveness_session(settings: CaptureSettings, reporter: Reporter,
     if settings.camera_video is not None:
         frames = detector.judged(_Previewed(source, reporter))
         return pipeline, check_liveness(watched, frames, video=True, fps=source.fps, on_progress=reporter.liveness,
-                                        bands=bands)
+                                        bands=bands, mesh=mesh)
     with LiveFeed(source, reporter, pace) as feed:
         result = check_liveness(watched, detector.judged(feed), video=False, on_progress=reporter.liveness,
-                                bands=bands)
+                                bands=bands, mesh=mesh)
     return pipeline, result

@@ -9,6 +9,7 @@ lockout, the liveness rule and the audit log exactly as for the CLI.
 
 from __future__ import annotations
 
+from PySide6.QtCore import QSize
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -30,6 +31,7 @@ from app.session import Session
 from app.verdict import Verdict
 from app.widgets.capture_view import CaptureView
 from app.widgets.challenge_prompt import ChallengePrompt
+from app.widgets.mesh_overlay import MeshFeed, MeshOverlay, MeshToggle
 from app.widgets.source import SourcePicker
 from app.workers import Reporter, Task
 from edge_core import ops
@@ -38,7 +40,7 @@ from edge_core.ops import Probe, Source
 
 
 def capture_probe(session: Session, choice: SourceChoice, settings: CaptureSettings, name: str | None,
-                  reporter: Reporter) -> tuple[Probe, bool]:
+                  reporter: Reporter, mesh_feed: MeshFeed | None = None) -> tuple[Probe, bool]:
     """The face to match from the chosen source, and whether a liveness check was asked for.
 
     The vault is held only for the calls that need it, never while the
@@ -53,7 +55,7 @@ def capture_probe(session: Session, choice: SourceChoice, settings: CaptureSetti
     needed = session.call(lambda v: ops.liveness_needed(v, source, requested))
     session.call(lambda v: ops.admit(v, name))
     if needed:
-        pipeline, liveness = liveness_session(settings, reporter, session.call(ops.liveness_bands))
+        pipeline, liveness = liveness_session(settings, reporter, session.call(ops.liveness_bands), mesh_feed)
         return Probe(source, pipeline.pack, pipeline.threshold, liveness=liveness), requested
     if choice.kind == "camera":
         pipeline, samples = capture_samples(choice, settings, 1, reporter)
@@ -63,9 +65,9 @@ def capture_probe(session: Session, choice: SourceChoice, settings: CaptureSetti
 
 
 def decide(session: Session, choice: SourceChoice, settings: CaptureSettings, name: str | None,
-           reporter: Reporter) -> Verdict:
+           reporter: Reporter, mesh_feed: MeshFeed | None = None) -> Verdict:
     """Verify ``name`` (identify when None) from the chosen source, off the UI thread."""
-    probe, requested = capture_probe(session, choice, settings, name, reporter)
+    probe, requested = capture_probe(session, choice, settings, name, reporter, mesh_feed)
     if name is None:
         decision = session.call(lambda v: ops.identify(v, probe, liveness_requested=requested))
     else:
@@ -128,6 +130,11 @@ class MatchPage(Page):
         self.faces.setObjectName("faces")
         self.challenge = ChallengePrompt()
         self.view = CaptureView()
+        self.mesh_feed = MeshFeed()
+        """Each face mesh a liveness session fits, for the overlay (drawn only while the toggle is on)."""
+        self.mesh_overlay = MeshOverlay(self.view.preview)
+        self.mesh_feed.found.connect(self.mesh_overlay.show_mesh)
+        self.mesh_toggle = MeshToggle(self.mesh_overlay)
 
         form = QFormLayout()
         form.addRow("", self.verify_mode)
@@ -155,6 +162,7 @@ class MatchPage(Page):
         columns.setContentsMargins(0, 0, 0, 0)
         right = QVBoxLayout()
         right.addWidget(self.challenge)
+        right.addWidget(self.mesh_toggle)
         right.addWidget(self.view, 1)
         columns.addWidget(left, 2)
         columns.addLayout(right, 3)
@@ -229,7 +237,9 @@ class MatchPage(Page):
         self._show_outcome("", "Looking…", "")
         self.live.clear()
         self.faces.clear()
-        self.task = self.run(lambda reporter: decide(session, choice, settings, name, reporter),
+        self.mesh_overlay.show_mesh(None, QSize())
+        feed = self.mesh_feed
+        self.task = self.run(lambda reporter: decide(session, choice, settings, name, reporter, feed),
                              self._decided, self._failed, watch=self._follow)
         self.stop_button.setEnabled(True)
         self._update()

@@ -120,8 +120,8 @@ class _Reporting:
     def __init__(self, inner: Any, feed: MeshFeed) -> None:
         self._inner, self._feed = inner, feed
 
-    def fit(self, image: np.ndarray, face: Face) -> Any:
-        mesh = self._inner.fit(image, face)
+    def fit(self, image: np.ndarray, face: Face, previous: Any = None) -> Any:
+        mesh = self._inner.fit(image, face, previous)
         points = None if mesh is None else np.array(mesh.points[:, :2], dtype=np.float32)
         self._feed.found.emit(points, QSize(image.shape[1], image.shape[0]))
         return mesh

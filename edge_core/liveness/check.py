@@ -14,8 +14,9 @@ from collections.abc import Callable, Iterable
 
 from edge_core.biometrics import Frame, Pipeline
 from edge_core.errors import UsageError
-from edge_core.liveness.challenges import Timeline, draw_sequence
 from edge_core.liveness.bands import RiskBands
+from edge_core.liveness.challenges import Timeline, draw_sequence
+from edge_core.liveness.mesh import FaceMesh
 from edge_core.liveness.result import LivenessResult, Progress
 from edge_core.liveness.session import run_session
 
@@ -37,7 +38,7 @@ def _video_seed() -> int | None:
 
 def check_liveness(pipeline: Pipeline, frames: Iterable[Frame], *, video: bool, fps: float | None = None,
                    on_progress: Callable[[Progress], None] | None = None,
-                   bands: RiskBands = RiskBands()) -> LivenessResult:
+                   bands: RiskBands = RiskBands(), mesh: FaceMesh | None = None) -> LivenessResult:
     """Run a challenge session over a camera, or over a video file (``video``) at its frame rate ``fps``.
 
     A camera draws its challenges (and a step-up's extra one) from ``secrets``
@@ -47,8 +48,10 @@ def check_liveness(pipeline: Pipeline, frames: Iterable[Frame], *, video: bool, 
     known sequence. ``bands`` are the policy's risk bands
     (``ops.liveness_bands``); the use cases judge the result against the
     policy again, so other bands here can only make a session stricter in vain.
+    ``mesh`` replaces the pack's face-mesh model (the window passes one that
+    also reports each fit, to draw it over the preview).
     """
     seed = _video_seed() if video else None
     timeline = Timeline(fps or VIDEO_FPS) if video else Timeline()
     return run_session(pipeline, frames, draw_sequence(seed), timeline, on_progress=on_progress, bands=bands,
-                       seed=seed)
+                       seed=seed, mesh=mesh)

@@ -53,6 +53,11 @@ def verification_events(window) -> list[dict]:
 
 def test_a_head_answering_the_asked_movements_passes_and_is_matched(qtbot, monkeypatch, window, alice, head_videos):
     use_stand_in(qtbot, monkeypatch, window, head_videos["live"])
+    verify = window.show_page("Verify")
+    assert not verify.mesh_toggle.isChecked() and not verify.mesh_overlay.isVisible(), "the mesh is off to start"
+    verify.mesh_toggle.setChecked(True)
+    meshes: list[int] = []
+    verify.mesh_feed.found.connect(lambda points, _size: meshes.append(0 if points is None else len(points)))
     page = verify_from_camera(qtbot, window, alice)
     shown: list[tuple[str, float]] = []
     page.task.signals.liveness.connect(
@@ -71,6 +76,9 @@ def test_a_head_answering_the_asked_movements_passes_and_is_matched(qtbot, monke
     assert page.challenge.ring.text().endswith("100 % done")
     assert page.challenge.ring.accessibleDescription() == page.challenge.ring.text()
     assert page.view.preview.faces, "the face box is drawn on the preview while the check runs"
+    qtbot.waitUntil(lambda: len(meshes) > 10, timeout=LONG)
+    assert set(meshes) <= {0, 468} and meshes.count(468) > 10, "the session's own meshes reach the preview"
+    assert page.mesh_overlay.isVisible() and page.mesh_overlay.accessibleDescription() == "468 mesh points"
 
     event = verification_events(window)[-1]
     assert (event["liveness"], event["match"], event["live"], event["source"]) == ("passed", True, False, "video")
