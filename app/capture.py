@@ -35,6 +35,7 @@ import numpy as np
 from app.preferences import CaptureSettings
 from app.workers import Cancelled, Reporter
 from edge_core.biometrics import (
+    CANDIDATES_PER_SAMPLE,
     Camera,
     Face,
     Frame,
@@ -232,6 +233,10 @@ def capture_samples(choice: SourceChoice, settings: CaptureSettings, samples: in
     pipeline = load_pack(settings.pack)
     source, live, pace = _open(choice, settings)
     total = frame_total(choice.files[0]) if choice.kind == "video" else len(choice.files)
+    # From a video or a camera, as on the command line, twice as many good frames as samples are looked at and
+    # the best of each stretch is kept (edge_core.biometrics.collect_samples); every chosen photo is one sample.
+    candidates = 1 if choice.kind == "photos" else CANDIDATES_PER_SAMPLE
+    wanted = samples * candidates
     accepted = 0
 
     def on_frame(frame: Frame, reason: Reason | None) -> None:
@@ -240,19 +245,21 @@ def capture_samples(choice: SourceChoice, settings: CaptureSettings, samples: in
             raise Cancelled()
         accepted += reason is None
         if reason is None:
-            text = f"good sample {accepted} of {samples}"
+            text = f"good sample {accepted} of {samples}" if candidates == 1 else \
+                f"good frame {accepted} of {wanted} (the best of every {candidates} is kept)"
         else:
             text = reason.message if live else FILE_WORDS.get(reason, reason.message)
         reporter.hint(text if live else file_hint(choice, frame, text, total))
-        reporter.progress(accepted, samples)
+        reporter.progress(min(accepted, wanted), wanted)
 
     watched = _watched(pipeline, reporter)
     if live:
         with LiveFeed(source, reporter, pace) as feed:
-            return pipeline, collect_samples(watched, feed, samples, largest=largest, on_frame=on_frame).embeddings
+            return pipeline, collect_samples(watched, feed, samples, largest=largest, on_frame=on_frame,
+                                             candidates_per_sample=candidates).embeddings
     try:
         return pipeline, collect_samples(watched, _Previewed(source, reporter), samples, largest=largest,
-                                         on_frame=on_frame).embeddings
+                                         on_frame=on_frame, candidates_per_sample=candidates).embeddings
     except NotEnoughSamples as short:
         raise _in_file_words(short, source.description, accepted, samples) from None
 

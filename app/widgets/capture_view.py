@@ -19,8 +19,8 @@ class CaptureView(QWidget):
         self.hint.setAccessibleName("Hint")
         self.hint.setWordWrap(True)
         self.progress = QProgressBar()
-        self.progress.setAccessibleName("Samples taken")
-        self.progress.setFormat("%v of %m good samples")
+        self.progress.setAccessibleName("Good frames so far")
+        self.progress.setFormat("%v of %m good frames")
         self.progress.hide()  # until a capture that counts samples starts
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -38,7 +38,7 @@ class CaptureView(QWidget):
         task.signals.frame.connect(self.preview.show_frame)
         task.signals.faces.connect(self.preview.show_faces)
         task.signals.hint.connect(self.hint.setText)
-        task.signals.progress.connect(lambda done, _total: self.progress.setValue(done))
+        task.signals.progress.connect(self._progressed)
         task.signals.failed.connect(self._failed)
 
     def _failed(self, message: str) -> None:
@@ -46,3 +46,8 @@ class CaptureView(QWidget):
         self.hint.setText(message)
         if not self.preview.frames_shown_since_clear:
             self.preview.clear("No picture")
+
+    def _progressed(self, done: int, total: int) -> None:
+        """The good frames so far, out of those the capture looks at (twice the samples from a camera or video)."""
+        self.progress.setMaximum(max(1, total))
+        self.progress.setValue(done)

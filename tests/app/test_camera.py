@@ -33,8 +33,8 @@ def test_live_enrolment_previews_frames_with_faces_hints_and_progress(qtbot, win
     assert "Alice Martin is enrolled with 4 new sealed templates" in page.result.text()
     assert page.view.preview.frames_shown >= 4, "every judged frame was shown"
     assert page.view.preview.faces, "the face box and landmarks are drawn"
-    assert "good sample 4 of 4" in hints
-    assert page.view.progress.value() == 4
+    assert "good frame 8 of 8 (the best of every 2 is kept)" in hints, "the best of each stretch, as the CLI does"
+    assert page.view.progress.value() == 8
 
 
 def test_without_the_liveness_policy_the_camera_decides_on_the_first_good_frame_not_live(
@@ -81,4 +81,4 @@ def test_enrolling_from_a_video_file_judges_it_frame_by_frame(qtbot, monkeypatch
     click(qtbot, page.start_button)
     qtbot.waitUntil(lambda: page.task is None, timeout=LONG)
     assert "Alice Martin is enrolled with 3 new sealed templates" in page.result.text()
-    assert page.view.hint.text() == "reading frame 3 of 150: good sample 3 of 3"
+    assert page.view.hint.text() == "reading frame 6 of 150: good frame 6 of 6 (the best of every 2 is kept)"
