@@ -10,8 +10,15 @@ import platform
 import sys
 import time
 
-from . import (bench_accuracy, bench_biometrics, bench_collector, bench_liveness, bench_liveness_accuracy,
-               bench_telemetry, bench_vault)
+from . import (
+    bench_accuracy,
+    bench_biometrics,
+    bench_collector,
+    bench_liveness,
+    bench_liveness_accuracy,
+    bench_telemetry,
+    bench_vault,
+)
 
 SUITES = {"vault": bench_vault, "biometrics": bench_biometrics, "accuracy": bench_accuracy,
           "liveness": bench_liveness, "liveness_accuracy": bench_liveness_accuracy, "telemetry": bench_telemetry,

@@ -31,7 +31,12 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_core.biometrics.evaluation import DEFAULT_TARGET, PairScores, cross_validate, pair_scores
+from edge_core.biometrics.evaluation import (
+    DEFAULT_TARGET,
+    PairScores,
+    cross_validate,
+    pair_scores,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO / ".." / "shared"

@@ -22,9 +22,7 @@ processes on the 2 cores hits both alike; medians are reported. Models come from
 
 from __future__ import annotations
 
-import os
 import statistics
-import tempfile
 import time
 import warnings
 from collections.abc import Callable
@@ -32,6 +30,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
+from benchmarks.scratch import in_scratch_models
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
 PHOTO = "deepface/img1.jpg"
@@ -92,19 +92,7 @@ def _enrolment_video(path: Path) -> Path:
 
 def run() -> dict:
     """Measure, print and return the figures (milliseconds, ratios)."""
-    if not (SHARED / "models").is_dir():
-        print(f"bench_biometrics: skipped, {SHARED.resolve()} is absent")
-        return {"skipped": f"{SHARED.resolve()} is absent"}
-    previous = os.environ.get("FACESEAL_MODELS")
-    with tempfile.TemporaryDirectory(prefix="faceseal-bench-") as scratch:
-        os.environ["FACESEAL_MODELS"] = str(Path(scratch) / "models")
-        try:
-            return _measure(Path(scratch))
-        finally:
-            if previous is None:
-                os.environ.pop("FACESEAL_MODELS", None)
-            else:
-                os.environ["FACESEAL_MODELS"] = previous
+    return in_scratch_models("bench_biometrics", _measure, "models")
 
 
 PACKS = ("open", "scrfd", "yunet512", "scrfd512")
@@ -113,7 +101,13 @@ REFERENCES = {"faceanalysis": "mobilefacenet_foamliu.onnx", "faceanalysis512": "
 
 
 def _measure(scratch: Path) -> dict:
-    from edge_core.biometrics import VideoFile, collect_samples, install_pack, load_pack, read_image
+    from edge_core.biometrics import (
+        VideoFile,
+        collect_samples,
+        install_pack,
+        load_pack,
+        read_image,
+    )
 
     for pack in PACKS:
         install_pack(pack, SHARED / "models")

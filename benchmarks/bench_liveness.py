@@ -22,14 +22,14 @@ folder (the user's data directory is not touched).
 
 from __future__ import annotations
 
-import os
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from benchmarks.scratch import in_scratch_models
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
 PHOTO = "deepface/img1.jpg"
@@ -110,19 +110,7 @@ def _stage_ms(pipeline, video: Path) -> tuple[float, float, float]:
 
 def run() -> dict:
     """Measure, print and return the figures (frames per second, milliseconds, ratio)."""
-    if not (SHARED / "models").is_dir():
-        print(f"bench_liveness: skipped, {SHARED.resolve()} is absent")
-        return {"skipped": f"{SHARED.resolve()} is absent"}
-    previous = os.environ.get("FACESEAL_MODELS")
-    with tempfile.TemporaryDirectory(prefix="faceseal-bench-") as scratch:
-        os.environ["FACESEAL_MODELS"] = str(Path(scratch) / "models")
-        try:
-            return _measure(Path(scratch))
-        finally:
-            if previous is None:
-                os.environ.pop("FACESEAL_MODELS", None)
-            else:
-                os.environ["FACESEAL_MODELS"] = previous
+    return in_scratch_models("bench_liveness", _measure, "models")
 
 
 def _measure(scratch: Path) -> dict:

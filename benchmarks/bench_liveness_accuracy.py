@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
+
+from benchmarks.scratch import in_scratch_models
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 ANSWERS_EACH = 3
@@ -30,20 +31,8 @@ ANSWERS_EACH = 3
 
 def run() -> dict:
     """Measure, print and return the rates (false reject for ``live``, false accept for the attacks)."""
-    if not (SHARED / "models").is_dir() or not (SHARED / "faces").is_dir():
-        print(f"bench_liveness_accuracy: skipped, {SHARED.resolve()} is absent")
-        return {"skipped": f"{SHARED.resolve()} is absent"}
-    saved = {name: os.environ.get(name) for name in ("FACESEAL_MODELS", "FACESEAL_LIVENESS_SEED")}
-    with tempfile.TemporaryDirectory(prefix="faceseal-bench-liveness-") as scratch:
-        os.environ["FACESEAL_MODELS"] = str(Path(scratch) / "models")
-        try:
-            return _measure(Path(scratch))
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
+    return in_scratch_models("bench_liveness_accuracy", _measure, "models", "faces",
+                             restore=("FACESEAL_LIVENESS_SEED",))
 
 
 def _measure(scratch: Path) -> dict:

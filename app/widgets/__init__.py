@@ -1,6 +1,8 @@
 """Small widgets shared by the pages: the message banner, the preview, the confirmation dialog."""
 
-from PySide6.QtWidgets import QHBoxLayout, QWidget
+from collections.abc import Callable
+
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QWidget
 
 
 def packed(*widgets: QWidget) -> QHBoxLayout:
@@ -10,3 +12,14 @@ def packed(*widgets: QWidget) -> QHBoxLayout:
         row.addWidget(widget)
     row.addStretch(1)
     return row
+
+
+def button(text: str, slot: Callable[[], object], role: str | None = None, name: str | None = None) -> QPushButton:
+    """A push button wired to ``slot``; ``role`` ("primary", "danger") picks its style, ``name`` its accessible
+    name (by default the text without a trailing "…")."""
+    made = QPushButton(text)
+    made.setAccessibleName(name or text.rstrip("…"))
+    if role:
+        made.setProperty("role", role)
+    made.clicked.connect(slot)
+    return made

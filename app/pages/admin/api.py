@@ -3,11 +3,17 @@ and a new bearer token, over ``edge_core.ops.adminserver``."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QPushButton, QSpinBox, QVBoxLayout
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QSpinBox,
+    QVBoxLayout,
+)
 
 from app.pages.admin.section import Section
 from app.pages.base import Context
-from app.widgets import packed
+from app.widgets import button, packed
 from edge_core.ops.adminserver import DEFAULT_PORT, ApiServer, ApiState, TokenRotation
 
 
@@ -28,16 +34,9 @@ class ApiSection(Section):
         self.token_file = QLabel()
         self.token_file.setWordWrap(True)
         self.token_file.setAccessibleName("Bearer token file")
-        self.start_button = QPushButton("Start the API")
-        self.start_button.setProperty("role", "primary")
-        self.start_button.setAccessibleName("Start the admin API")
-        self.start_button.clicked.connect(self.start)
-        self.stop_button = QPushButton("Stop the API")
-        self.stop_button.setAccessibleName("Stop the admin API")
-        self.stop_button.clicked.connect(self.stop)
-        self.rotate_button = QPushButton("Make a new token")
-        self.rotate_button.setAccessibleName("Rotate the admin API token")
-        self.rotate_button.clicked.connect(self.rotate)
+        self.start_button = button("Start the API", self.start, "primary", "Start the admin API")
+        self.stop_button = button("Stop the API", self.stop, name="Stop the admin API")
+        self.rotate_button = button("Make a new token", self.rotate, name="Rotate the admin API token")
         box = QGroupBox("Local admin API (HTTP on this computer only)")
         form = QFormLayout(box)
         form.addRow("Port", packed(self.port))

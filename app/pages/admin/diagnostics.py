@@ -14,11 +14,16 @@ import sys
 from typing import Any
 
 from PySide6.QtGui import QFontDatabase
-from PySide6.QtWidgets import QGroupBox, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QLabel,
+    QPlainTextEdit,
+    QVBoxLayout,
+)
 
 from app.pages.admin.section import Section
 from app.pages.base import Context
-from app.widgets import packed
+from app.widgets import button, packed
 from edge_core.errors import FaceSealError
 
 TIMEOUT_S = 300
@@ -62,10 +67,7 @@ class DiagnosticsSection(Section):
                               "keychain and preferences are never touched.")
         self.summary.setWordWrap(True)
         self.summary.setAccessibleName("Self-test summary")
-        self.run_button = QPushButton("Run the self-test")
-        self.run_button.setProperty("role", "primary")
-        self.run_button.setAccessibleName("Run the self-test")
-        self.run_button.clicked.connect(self.start)
+        self.run_button = button("Run the self-test", self.start, "primary")
         self.report = QPlainTextEdit()
         self.report.setReadOnly(True)
         self.report.setAccessibleName("Self-test report")

@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHeaderView,
     QLabel,
-    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -22,7 +21,7 @@ from PySide6.QtWidgets import (
 from app.pages.admin import install
 from app.pages.admin.section import Section
 from app.pages.base import Context
-from app.widgets import packed
+from app.widgets import button, packed
 from app.widgets.confirm import ConfirmDialog
 from app.widgets.progress import WorkProgress
 from edge_core.biometrics import PackInfo, list_packs
@@ -59,9 +58,9 @@ class ModelsSection(Section):
         self.about = QLabel()
         self.about.setWordWrap(True)
         self.about.setAccessibleName("About the selected pack")
-        self.use_button = self._button("Use this pack", self.use_selected, "primary")
-        self.folder_button = self._button("Install from a folder…", self.install_from_folder)
-        self.download_button = self._button("Download and install…", self.download)
+        self.use_button = button("Use this pack", self.use_selected, "primary")
+        self.folder_button = button("Install from a folder…", self.install_from_folder)
+        self.download_button = button("Download and install…", self.download)
         packs = QGroupBox("Model packs")
         packs_layout = QVBoxLayout(packs)
         packs_layout.addWidget(self.table)
@@ -92,14 +91,6 @@ class ModelsSection(Section):
         table.setMinimumHeight(130)
         return table
 
-    @staticmethod
-    def _button(text: str, slot, role: str | None = None) -> QPushButton:  # type: ignore[no-untyped-def]
-        button = QPushButton(text)
-        button.setAccessibleName(text.rstrip("…"))
-        if role:
-            button.setProperty("role", role)
-        button.clicked.connect(slot)
-        return button
 
     def load(self) -> None:
         chosen = self.selected()

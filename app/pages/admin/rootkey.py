@@ -3,7 +3,15 @@ back to the keychain, over ``ops.move_root_to_hsm`` / ``ops.move_root_to_keychai
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFileDialog, QFormLayout, QGroupBox, QLabel, QLineEdit, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+)
 
 from app.pages.admin.section import Section
 from app.pages.base import Context

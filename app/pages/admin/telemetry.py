@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -21,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from app.pages.admin.section import Section
 from app.pages.base import Context
-from app.widgets import packed
+from app.widgets import button, packed
 from app.widgets.confirm import ConfirmDialog
 from edge_core.ops import telemetry as telemetry_ops
 from edge_core.ops.telemetry import TelemetryReport
@@ -53,8 +52,8 @@ class TelemetrySection(Section):
         self.pin = QLineEdit()
         self.pin.setPlaceholderText("optional: sha256//… of the collector's public key")
         self.pin.setAccessibleName("Collector certificate pin")
-        self.telemetry_on = self._button("Turn telemetry on", self._enable, "primary")
-        self.telemetry_off = self._button("Turn telemetry off", self._disable)
+        self.telemetry_on = button("Turn telemetry on", self._enable, "primary")
+        self.telemetry_off = button("Turn telemetry off", self._disable)
         state = QGroupBox("State and collector")
         form = QFormLayout(state)
         form.addRow("State", self.telemetry_state)
@@ -76,9 +75,9 @@ class TelemetrySection(Section):
         self.dead.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         self.dead.setMinimumHeight(150)
         self.dead.itemSelectionChanged.connect(self._selection_changed)
-        self.replay_one = self._button("Replay the selected batch", self._replay_selected)
-        self.replay = self._button("Replay every dead letter", self._replay_all)
-        self.drop = self._button("Drop the selected batch…", self._ask_drop, "danger")
+        self.replay_one = button("Replay the selected batch", self._replay_selected)
+        self.replay = button("Replay every dead letter", self._replay_all)
+        self.drop = button("Drop the selected batch…", self._ask_drop, "danger")
         dead = QGroupBox("Dead-letter queue (batches the collector refused or that failed too often)")
         dead_layout = QVBoxLayout(dead)
         dead_layout.addWidget(self.dead)
@@ -100,14 +99,6 @@ class TelemetrySection(Section):
         label.setAccessibleName(name)
         return label
 
-    @staticmethod
-    def _button(text: str, slot, role: str | None = None) -> QPushButton:  # type: ignore[no-untyped-def]
-        button = QPushButton(text)
-        button.setAccessibleName(text.rstrip("…"))
-        if role:
-            button.setProperty("role", role)
-        button.clicked.connect(slot)
-        return button
 
     # ------------------------------------------------------------ reading
     def load(self) -> None:
