@@ -242,7 +242,7 @@ def _manifest(manifest: Manifest | None) -> Manifest:
 
 
 def default_pack_name(manifest: Manifest | None = None) -> str:
-    """The pack used when ``--pack`` is not given (``open``: permissive licences)."""
+    """The pack used when ``--pack`` is not given: the manifest's ``default_pack`` (README says why)."""
     return _manifest(manifest).default
 
 

@@ -10,6 +10,7 @@ from edge_core.biometrics import default_pack_name, list_packs, pack_info
 from tests.app.admin_drive import admin_section
 from tests.app.conftest import open_window
 from tests.app.drive import LONG, answer_folder_dialog, click, confirm
+from tests.biometrics.test_packs import http_folder  # noqa: F401 - the real HTTP server fixture
 from tests.conftest import free_port, shared_or_skip
 
 
@@ -93,4 +94,28 @@ def test_a_pack_that_cannot_be_downloaded_installs_nothing_and_says_how(qtbot, m
     assert "faceseal models install open --from" in said, "the way out on an offline machine"
     qtbot.waitUntil(lambda: not section.progress.isVisible(), timeout=LONG)
     assert not pack_info("open").installed and list(empty_models.glob("open*")) == []
+    window.close()
+
+
+def test_a_download_from_a_real_server_shows_its_progress_and_installs_the_pack(
+        qtbot, monkeypatch, empty_models, isolated, tmp_path, http_folder):
+    """Where a pack's files are hosted (here on a real HTTP server on 127.0.0.1), Download fetches them with a
+    progress bar, checks every sha256 and installs the pack."""
+    from edge_core.biometrics import packs
+    from tests.biometrics.test_packs import _custom_manifest, _point_urls
+
+    served, base = http_folder
+    models = shared_or_skip("models")
+    for spec in pack_info("open").files:
+        shutil.copy(models / spec.name, served / spec.name)
+    manifest = _custom_manifest(tmp_path, lambda document: _point_urls(document, base, "open"))
+    monkeypatch.setattr(packs, "load_manifest", lambda *_args: manifest)
+    window = open_window(qtbot)
+    section = admin_section(window, "Models")
+    select(section, "open")
+    click(qtbot, section.download_button)
+    assert section.progress is not None, "a progress dialog follows the download"
+    qtbot.waitUntil(lambda: "'open' is installed" in section.banner.text.text(), timeout=LONG)
+    assert pack_info("open").installed and pack_info("open").location == empty_models / "open"
+    qtbot.waitUntil(lambda: section.table.item(0, 1).text() == "installed, every file checked", timeout=LONG)
     window.close()
