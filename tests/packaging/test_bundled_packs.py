@@ -10,15 +10,21 @@ from edge_core.biometrics import install_pack, load_pack, pack_info, packs
 from tests.conftest import shared_or_skip, tree_snapshot
 
 
-@pytest.fixture
-def bundled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A 'bundled packs' folder holding the open pack, as ``make package MODELS=...`` makes it."""
+def _bundle(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A 'bundled packs' folder holding pack ``name``, as ``make package MODELS=...`` makes it; the user's own
+    models folder is empty."""
     folder = tmp_path / "bundled"
     monkeypatch.setenv("FACESEAL_MODELS", str(folder))
-    install_pack("open", shared_or_skip("models"))
+    install_pack(name, shared_or_skip("models"))
     monkeypatch.setenv("FACESEAL_MODELS", str(tmp_path / "user-models"))
     monkeypatch.setattr(packs, "BUNDLED_DIR", folder)
     return folder
+
+
+@pytest.fixture
+def bundled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An installer that carries the open pack (no licence question)."""
+    return _bundle("open", tmp_path, monkeypatch)
 
 
 def test_a_bundled_pack_counts_as_installed_and_loads(bundled: Path) -> None:
@@ -48,12 +54,7 @@ def test_a_tampered_bundled_file_is_refused_at_load(bundled: Path) -> None:
 @pytest.fixture
 def bundled_consent_pack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An installer that carries yunet512, whose licence notice asks for consent."""
-    folder = tmp_path / "bundled"
-    monkeypatch.setenv("FACESEAL_MODELS", str(folder))
-    install_pack("yunet512", shared_or_skip("models"))
-    monkeypatch.setenv("FACESEAL_MODELS", str(tmp_path / "user-models"))
-    monkeypatch.setattr(packs, "BUNDLED_DIR", folder)
-    return folder
+    return _bundle("yunet512", tmp_path, monkeypatch)
 
 
 def test_a_bundled_pack_that_asks_for_consent_counts_only_once_this_user_accepted(
