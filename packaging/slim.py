@@ -227,7 +227,8 @@ their place (libXau's graft alone is 2.1 MB, the system's 15 kB)."""
 
 def forward_system_twins(internal: Path, python: str) -> None:
     """Replace grafted copies of :data:`SYSTEM_TWINS` by forwarders to the system's; keep any whose users stop loading."""
-    system = dict(re.findall(r"^\s*(\S+) \(libc6,x86-64[^)]*\) => (\S+)$", _run("ldconfig", "-p"), re.M))
+    # 64-bit entries only (a multilib system lists 32-bit copies as plain "libc6")
+    system = dict(re.findall(r"^\s*(\S+) \(libc6,(?:x86-64|AArch64)[^)]*\) => (\S+)$", _run("ldconfig", "-p"), re.M))
     elves = [p for p in internal.rglob("*") if p.is_file() and not p.is_symlink() and _is_elf(p)]
     for graft in [p for p in elves if p.parent.name.endswith(".libs")]:
         match = re.fullmatch(r"(lib\w+?)-[0-9a-f]{8}\.so\.(\d+)[.\d]*", graft.name)
