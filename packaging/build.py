@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=REPO / "build" / "package", help="scratch folder")
     parser.add_argument("--signing-key", type=Path, help="minisign secret key that signs SHA256SUMS (Linux)")
     parser.add_argument("--fast-compression", action="store_const", const="fast", default="release",
-                        dest="compression", help="gzip -1 instead of xz -6: minutes faster, packages about "
+                        dest="compression", help="gzip -1 instead of xz -9: minutes faster, packages about "
                         "a third larger; for builds that are tested, not published (Linux)")
     args = parser.parse_args(argv)
     try:
