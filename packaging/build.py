@@ -8,7 +8,8 @@ macOS: the same bundle as ``dist/FaceSeal.app``.
 
 ``--models DIR`` bundles the default pack, read from DIR and checked against
 ``models/packs.json`` by the same code that installs packs (a wrong or missing
-file stops the build), so the installed app works offline from its first start.
+file stops the build), so the installed app works offline from its first start;
+the licence texts its files need (DIR/licenses/) go into the package's doc folder.
 
 Usage: python packaging/build.py [--models DIR] [--dist DIR] [--work DIR] [--signing-key FILE] [--fast-compression]
 Prints the path of each artefact, one per line, at the end.
@@ -26,6 +27,7 @@ from pathlib import Path
 import layout  # packaging/*.py, beside this script
 import manpage
 import metadata
+import model_licences
 from deb import DebError, build_deb
 from release import ReleaseError, sign, write_sums
 from rpm import RpmError, build_rpm
@@ -44,12 +46,17 @@ class BuildError(Exception):
 
 
 def stage(work: Path, models: Path | None) -> Path:
-    """Fill the folder the spec reads: the self-test image, bundled packs, the macOS icon set."""
+    """Fill the folder the spec reads: the self-test image, bundled packs (and, beside the folder the spec
+    reads, their licence texts in ``licences/``), the macOS icon set."""
     folder = work / "stage"
     shutil.rmtree(folder, ignore_errors=True)
     synthetic_face.write(folder / "selftest")
     if models is not None:
-        bundle_default_pack(models, folder / "models" / "bundled")
+        files = bundle_default_pack(models, folder / "models" / "bundled")
+        try:
+            model_licences.copy_texts(models, files, folder / "licences")
+        except model_licences.LicenceError as error:
+            raise BuildError(str(error)) from None
     if sys.platform == "darwin":
         from macos_icns import build_icns  # packaging/macos_icns.py
 
@@ -57,8 +64,8 @@ def stage(work: Path, models: Path | None) -> Path:
     return folder
 
 
-def bundle_default_pack(source: Path, target: Path) -> None:
-    """Install the default pack from ``source`` into ``target`` with every sha256 checked."""
+def bundle_default_pack(source: Path, target: Path) -> list[str]:
+    """Install the default pack from ``source`` into ``target`` with every sha256 checked; returns its file names."""
     from edge_core.biometrics import default_pack_name, install_pack
 
     saved = os.environ.get("FACESEAL_MODELS")
@@ -72,6 +79,7 @@ def bundle_default_pack(source: Path, target: Path) -> None:
         if saved is not None:
             os.environ["FACESEAL_MODELS"] = saved
     print(f"bundled model pack '{info.name}' ({len(info.files)} files, sha256 checked)", flush=True)
+    return [spec.name for spec in info.files]
 
 
 def pyinstaller(staged: Path, dist: Path, work: Path) -> Path:
@@ -88,7 +96,8 @@ def pyinstaller(staged: Path, dist: Path, work: Path) -> Path:
     return dist / ("FaceSeal.app" if sys.platform == "darwin" else "faceseal")
 
 
-def linux_packages(bundle: Path, dist: Path, work: Path, *, bundled_models: bool, compression: str) -> list[Path]:
+def linux_packages(bundle: Path, dist: Path, work: Path, *, model_licences: Path | None,
+                   compression: str) -> list[Path]:
     """Slim the bundle, lay it out once, pack it as a .deb and an .rpm."""
     meta = metadata.read()
     if meta.version != __version__:
@@ -98,7 +107,7 @@ def linux_packages(bundle: Path, dist: Path, work: Path, *, bundled_models: bool
     from edge_core.cli.main import build_parser
 
     page = manpage.render(build_parser(EXTRA), meta.version, layout.build_time())
-    root = layout.lay_out(bundle, work / "root", meta, bundled_models=bundled_models, man_page=page)
+    root = layout.lay_out(bundle, work / "root", meta, model_licences=model_licences, man_page=page)
     libraries = layout.system_libraries(bundle)
     for old in [*dist.glob("faceseal_*.deb"), *dist.glob("faceseal-*.rpm"), *dist.glob("SHA256SUMS*"),
                 *dist.glob("faceseal-release.pub")]:
@@ -116,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=REPO / "build" / "package", help="scratch folder")
     parser.add_argument("--signing-key", type=Path, help="minisign secret key that signs SHA256SUMS (Linux)")
     parser.add_argument("--fast-compression", action="store_const", const="fast", default="release",
-                        dest="compression", help="gzip -1 instead of xz -6: minutes faster, packages about "
+                        dest="compression", help="gzip -1 instead of xz -9: minutes faster, packages about "
                         "a third larger; for builds that are tested, not published (Linux)")
     args = parser.parse_args(argv)
     try:
@@ -128,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         bundle = pyinstaller(staged, args.dist, args.work)
         artefacts = [bundle]
         if sys.platform == "linux":
-            artefacts = linux_packages(bundle, args.dist, args.work, bundled_models=args.models is not None,
+            licences = staged / "licences" if args.models is not None else None
+            artefacts = linux_packages(bundle, args.dist, args.work, model_licences=licences,
                                        compression=args.compression)
             artefacts.append(write_sums(artefacts))
             if args.signing_key is not None:

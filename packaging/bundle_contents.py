@@ -34,6 +34,15 @@ _UNUSED_QT = [
     "QtSerialBus", "QtTextToSpeech", "QtRemoteObjects", "QtScxml", "QtAxContainer",
 ]
 
+_UNUSED_MPL_BACKENDS = [
+    "backend_cairo", "backend_gtk3", "backend_gtk3agg", "backend_gtk3cairo", "backend_gtk4", "backend_gtk4agg",
+    "backend_gtk4cairo", "backend_macosx", "backend_mixed", "backend_nbagg", "backend_pdf", "backend_pgf",
+    "backend_ps", "backend_qt", "backend_qt5", "backend_qt5agg", "backend_qt5cairo", "backend_qtagg",
+    "backend_qtcairo", "backend_svg", "backend_template", "backend_tkagg", "backend_tkcairo", "backend_webagg",
+    "backend_webagg_core", "backend_wx", "backend_wxagg", "backend_wxcairo", "_backend_gtk", "_backend_tk",
+    "_backend_pdf_ps", "_tkagg", "qt_compat", "qt_editor", "web_backend",
+]
+
 EXCLUDES = [
     *(f"PySide6.{name}" for name in _UNUSED_QT),
     # the operator's telemetry collector is a server for another machine (pip install faceseal there)
@@ -42,19 +51,41 @@ EXCLUDES = [
     # pulls in: scikit-image, SciPy with its own OpenBLAS, onnx): nothing at run time imports them,
     # and together they weighed over 100 MB; the self-test proves detection and alignment work without
     "insightface", "skimage", "scipy", "onnx", "ml_dtypes", "google.protobuf", "tqdm", "requests",
-    "PIL", "imageio", "yaml",
+    "imageio", "yaml",
+    # matplotlib draws `faceseal calibrate`'s DET curve on an Agg canvas (edge_core/biometrics/det_plot.py):
+    # every other backend (GUI toolkits, PDF/PS/SVG writers) and pyplot's global figure state stay out
+    *(f"matplotlib.backends.{name}" for name in _UNUSED_MPL_BACKENDS), "matplotlib.pyplot", "matplotlib.testing",
+    # Pillow writes that PNG (matplotlib saves through it); its AVIF, WebP, colour-management, font,
+    # Tk and image-maths modules (and the libraries they link: libavif, libwebp, lcms2, FreeType,
+    # HarfBuzz) are never loaded by a PNG save; PIL.Image tolerates plugins that are absent
+    "PIL._avif", "PIL.AvifImagePlugin", "PIL._webp", "PIL.WebPImagePlugin", "PIL._imagingcms", "PIL.ImageCms",
+    "PIL._imagingft", "PIL.ImageFont", "PIL._imagingtk", "PIL.ImageTk", "PIL._imagingmath", "PIL.ImageMath",
+    "PIL._imagingmorph", "PIL.ImageMorph", "PIL.ImageQt", "PIL.ImageShow", "PIL.ImageGrab",
     # httpx's command line (httpx._main, imported only if present) and its terminal colours
     "rich", "pygments", "markdown_it", "mdurl",
     # development and test tools, and GUI toolkits FaceSeal does not use
-    "tkinter", "matplotlib", "IPython", "pytest", "hypothesis", "schemathesis", "pytestqt", "PyInstaller",
+    "tkinter", "IPython", "pytest", "hypothesis", "schemathesis", "pytestqt", "PyInstaller",
     "setuptools", "pip",
 ]
 
 
+MPL_DATA_KEPT = re.compile(r"matplotlibrc|fonts/ttf/(DejaVuSans|DejaVuSansDisplay|cm\w+|STIX\w+|LastResortHE-Regular)\.ttf")
+"""What the Agg DET plot reads of matplotlib's mpl-data (paths below it): its defaults, DejaVu Sans (the
+default font) and the faces mathtext's log-axis labels look up by name (DejaVu Sans Display, Computer
+Modern, STIX: without them every plot logs "findfont: Font family ... not found"), and the last-resort
+face. Bold, oblique, mono and serif faces, PostScript/PDF font metrics, toolbar images, sample data and
+style sheets are for other backends and uses (the DET PNG is byte for byte the same without them)."""
+
+
 def keep_data(dest: str) -> bool:
-    """Drop Qt's translations: FaceSeal's own text is English only, so a localised Qt dialog button
-    beside English text would be worse than consistent English (and they weigh megabytes)."""
-    return not dest.replace("\\", "/").startswith("PySide6/Qt/translations/")
+    """Drop Qt's translations (FaceSeal's own text is English only, so a localised Qt dialog button
+    beside English text would be worse than consistent English, and they weigh megabytes) and the
+    parts of mpl-data the Agg DET plot never reads (:data:`MPL_DATA_KEPT`)."""
+    dest = dest.replace("\\", "/")
+    marker = "matplotlib/mpl-data/"
+    if dest.startswith(marker):
+        return MPL_DATA_KEPT.fullmatch(dest[len(marker):]) is not None
+    return not dest.startswith("PySide6/Qt/translations/")
 
 
 UNUSED_QT_PLUGINS = (

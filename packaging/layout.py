@@ -9,6 +9,7 @@ Layout (what ``dpkg -c`` and ``rpm -qlp`` list):
 * /usr/share/metainfo/faceseal.metainfo.xml (AppStream: software centres list it)
 * /usr/share/man/man1/faceseal.1.gz (generated from the argparse parser)
 * /usr/share/doc/faceseal/copyright and changelog.gz
+* /usr/share/doc/faceseal/models/: the licence texts of the bundled model files (packaging/model_licences.py)
 
 :func:`system_libraries` is what the bundle links to but does not carry; each
 format names it its own way (Debian packages, RPM sonames).
@@ -26,6 +27,7 @@ import time
 from pathlib import Path
 
 from metadata import Metadata  # packaging/metadata.py, beside this module
+from model_licences import licence_of
 
 REPO = Path(__file__).resolve().parents[1]
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
@@ -38,8 +40,11 @@ QT_DESKTOP_LIBRARIES = ("libEGL.so.1", "libGL.so.1", "libxkbcommon-x11.so.0", "l
 xcb-cursor), even when the build machine lacks them, so ldd cannot find them all."""
 
 
-def lay_out(bundle: Path, root: Path, meta: Metadata, *, bundled_models: bool, man_page: str) -> Path:
-    """Fill ``root`` with the installed tree; returns ``root``."""
+def lay_out(bundle: Path, root: Path, meta: Metadata, *, model_licences: Path | None, man_page: str) -> Path:
+    """Fill ``root`` with the installed tree; returns ``root``.
+
+    ``model_licences`` is the folder of the bundled model files' licence texts, None when no pack is bundled.
+    """
     shutil.rmtree(root, ignore_errors=True)
     shutil.copytree(bundle, root / "opt" / "faceseal", symlinks=True)
     _write(root / "usr" / "bin" / "faceseal", LAUNCHER, 0o755)
@@ -51,7 +56,9 @@ def lay_out(bundle: Path, root: Path, meta: Metadata, *, bundled_models: bool, m
     _copy(REPO / "resources" / "faceseal.svg", share / "icons" / "hicolor" / "scalable" / "apps" / "faceseal.svg")
     _copy(REPO / "packaging" / "linux" / "faceseal.metainfo.xml", share / "metainfo" / "faceseal.metainfo.xml")
     _write_gzip(share / "man" / "man1" / "faceseal.1.gz", man_page)
-    _write(share / "doc" / "faceseal" / "copyright", _copyright(meta, bundled_models), 0o644)
+    if model_licences is not None:
+        shutil.copytree(model_licences, share / "doc" / "faceseal" / "models")
+    _write(share / "doc" / "faceseal" / "copyright", _copyright(meta, model_licences is not None), 0o644)
     _write_gzip(share / "doc" / "faceseal" / "changelog.gz", _changelog(meta))
     _normalise_modes(root)
     return root
@@ -82,17 +89,18 @@ def installed_kib(root: Path) -> int:
 
 
 def _copyright(meta: Metadata, bundled_models: bool) -> str:
-    """FaceSeal's licence, plus each bundled model file's licence and notice from the manifest."""
-    text = ("Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n"
-            f"Upstream-Name: {meta.name}\nUpstream-Contact: {meta.maintainer}\n\n"
-            f"Files: *\nCopyright: FaceSeal team\nLicense: {meta.licence}\n")
+    """FaceSeal's licence, plus each bundled model file's licence, where its text is, and the pack's notice."""
+    header = ("Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n"
+              f"Upstream-Name: {meta.name}\nUpstream-Contact: {meta.maintainer}\n")
+    files = f"\nFiles: *\nCopyright: FaceSeal team\nLicense: {meta.licence}\n"
     if bundled_models:
         manifest = json.loads((REPO / "models" / "packs.json").read_text("utf-8"))
         pack = manifest["packs"][manifest["default_pack"]]
+        header += "Comment: " + pack["licence_notice"] + "\n"
         for spec in pack["files"]:
-            text += f"\nFiles: opt/faceseal/_internal/models/bundled/*/{spec['name']}\nLicense: {spec['licence']}\n"
-        text += "Comment: " + pack["licence_notice"] + "\n"
-    return text
+            files += (f"\nFiles: opt/faceseal/_internal/models/bundled/*/{spec['name']}\nLicense: {spec['licence']}\n"
+                      f"Comment: the licence text is /usr/share/doc/faceseal/models/{licence_of(spec['name'])}\n")
+    return header + files
 
 
 def _changelog(meta: Metadata) -> str:

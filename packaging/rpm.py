@@ -22,8 +22,8 @@ _NOT_REQUIRED = ("ld-linux", "linux-vdso")
 """Part of every system, named by path or provided by the kernel: no package provides them as sonames."""
 
 
-COMPRESSION = {"release": "w6T.xzdio", "fast": "w1.gzdio"}
-"""The payload compressed as the .deb is (deb.COMPRESSION): xz -6 on every core, or gzip -1."""
+COMPRESSION = {"release": "w9T.xzdio", "fast": "w1.gzdio"}
+"""The payload compressed as the .deb is (deb.COMPRESSION): xz -9 on every core, or gzip -1."""
 
 
 class RpmError(Exception):

@@ -5,10 +5,10 @@ Two steps, each measured in docs/PERFORMANCE.md:
 * **Shared objects stripped** of debug info and of the symbols only a debugger
   reads (the Python runtime, SQLCipher, python-pkcs11, cryptography, ...):
   ``strip --strip-unneeded`` keeps every symbol the dynamic linker needs. Files
-  auditwheel patched are left alone (grafted into a ``<dist>.libs/`` folder, or
-  given an RPATH into one): patchelf rewrote their program headers, and
-  ``strip`` can turn those into a file the loader refuses ("ELF load command
-  address/offset not page-aligned").
+  auditwheel patched (grafted into a ``<dist>.libs/`` folder, or given an RPATH
+  into one) are stripped only if the stripped copy still loads: patchelf
+  rewrote their program headers, and ``strip`` can turn those into a file the
+  loader refuses ("ELF load command address/offset not page-aligned").
 * **ICU data cut to what Qt reads.** Qt links ICU and ICU links its data, a
   32 MB table of every locale, converter and dictionary. Qt formats numbers and
   dates with its own CLDR tables; through ICU it only collates, case-maps, names
@@ -25,6 +25,18 @@ Two steps, each measured in docs/PERFORMANCE.md:
   (``linux/blas_check.py`` compares OpenCV's results with NumPy's before the
   bundle is packed). Libraries grafted into a ``<dist>.libs/`` folder that no
   file needs any more (OpenBLAS's own Fortran runtime) go too.
+* **System twins.** Pillow grafts its own libXau, libxcb and libzstd, which
+  the bundle already loads from the system for Qt: a forwarder under the
+  grafted name links the system's copy (``forward_system_twins``).
+* **No libaom, no libvpx.** OpenCV reads AVIF photos through libavif, and
+  libavif links libaom (8.1 MB), its AV1 encoder and decoder; OpenCV's FFmpeg
+  links libvpx (3.7 MB) to encode VP8/VP9 and as a second decoder of them.
+  FaceSeal promises JPEG, PNG, BMP, WebP and TIFF photos and writes no video,
+  and FFmpeg's own decoders read VP8/VP9 videos: ``linux/aom_stub.c`` and
+  ``linux/vpx_stub.c`` are compiled under those sonames and take their place,
+  every entry point answering "incapable", so an AVIF photo reads as an
+  unreadable file, as with an OpenCV built without AVIF. ``linux/codec_check.py``
+  checks every promised photo format and VP8/VP9 videos still decode.
 """
 
 from __future__ import annotations
@@ -53,19 +65,42 @@ def slim(bundle: Path, python: str) -> None:
 
     ``python`` is the interpreter the bundle was frozen from: it runs the BLAS check.
     """
-    strip_shared_objects(bundle)
+    strip_shared_objects(bundle, python)
     for data in (bundle / "_internal").rglob("libicudata.so.*"):
         if data.is_file() and not data.is_symlink():
             shrink_icu_data(data, python)
     share_blas(bundle / "_internal", python)
+    drop_unused_codecs(bundle / "_internal", python)
+    forward_system_twins(bundle / "_internal", python)
     drop_unneeded_grafts(bundle / "_internal")
 
 
-def strip_shared_objects(bundle: Path) -> None:
+def strip_shared_objects(bundle: Path, python: str) -> None:
     for path in sorted(bundle.rglob("*.so*")):
-        if path.is_symlink() or not path.is_file() or not _is_elf(path) or _patched_by_auditwheel(path):
+        if path.is_symlink() or not path.is_file() or not _is_elf(path):
             continue
-        _run("strip", "--strip-unneeded", str(path))
+        if _patched_by_auditwheel(path):
+            _strip_if_it_still_loads(path, python)
+        else:
+            _run("strip", "--strip-unneeded", str(path))
+
+
+def _strip_if_it_still_loads(path: Path, python: str) -> None:
+    """Strip a copy of an auditwheel-patched file beside it, and keep it only if the loader still takes it.
+
+    patchelf's rewritten program headers survive ``strip`` in most files (Pillow's
+    _imaging loses 2.7 MB of symbols) but not in all (NumPy's OpenBLAS): the
+    copy is dlopen'ed where the file lives, so its RPATH finds the same libraries.
+    """
+    copy = path.with_name(f".stripped-{path.name}")
+    try:
+        _run("strip", "--strip-unneeded", "-o", str(copy), str(path))
+        if copy.stat().st_size < path.stat().st_size and subprocess.run(
+                [python, "-c", "import ctypes, sys; ctypes.CDLL(sys.argv[1])", str(copy)],
+                capture_output=True).returncode == 0:
+            copy.replace(path)
+    finally:
+        copy.unlink(missing_ok=True)
 
 
 def _patched_by_auditwheel(path: Path) -> bool:
@@ -142,6 +177,84 @@ def share_blas(internal: Path, python: str) -> None:
         if check.returncode != 0 or check.stdout.strip() != "ok":
             raise SlimError(f"OpenCV on NumPy's BLAS gives wrong results: {(check.stderr or check.stdout).strip()[-300:]}")
         shutil.copyfile(shim, target)
+
+
+UNUSED_CODECS = {"libaom": ("libavif", "aom_", "aom_stub.c"), "libvpx": ("libavcodec", "vpx_", "vpx_stub.c")}
+"""Codec library -> (the library that links it, the prefix of what it imports, the stub in linux/)."""
+
+
+def drop_unused_codecs(internal: Path, python: str) -> None:
+    """Put the AV1 and libvpx stubs in place of libaom and libvpx; checked on photos and videos."""
+    with tempfile.TemporaryDirectory(prefix="faceseal-codecs-") as scratch:
+        work = Path(scratch)
+        stubs: dict[Path, Path] = {}  # stub -> the library it replaces
+        for codec, (owner_name, prefix, source) in UNUSED_CODECS.items():
+            owners = [p for p in internal.rglob(f"{owner_name}*.so*") if p.is_file() and not p.is_symlink()]
+            wanted = sorted({name for owner in owners for name in _needed(owner) if name.startswith(codec)})
+            if not wanted:
+                continue  # an OpenCV built without this codec
+            target = next((p for p in internal.rglob(wanted[0]) if p.is_file() and not p.is_symlink()), None)
+            if target is None:
+                raise SlimError(f"{owners[0].name} needs {wanted[0]}, which the bundle does not hold")
+            stub = work / wanted[0]
+            _run("gcc", "-shared", "-fPIC", "-O2", "-Wall", "-Werror", "-o", str(stub), f"-Wl,-soname,{wanted[0]}",
+                 str(HERE / "linux" / source))
+            missing = {name for name in _undefined(owners[0]) if name.startswith(prefix)} - set(_defined(stub))
+            if missing:
+                raise SlimError(f"{owners[0].name} imports functions linux/{source} lacks: {', '.join(sorted(missing))}")
+            stubs[stub] = target
+        if not stubs:
+            return
+        media = work / "media"
+        media.mkdir()
+        check = [python, str(HERE / "linux" / "codec_check.py")]
+        wrote = subprocess.run([*check, "write", str(media)], capture_output=True, text=True)
+        read = subprocess.run([*check, "read", str(media)], capture_output=True, text=True,
+                              env=dict(os.environ, LD_PRELOAD=" ".join(str(stub) for stub in stubs)))
+        if wrote.returncode != 0 or read.returncode != 0 or read.stdout.strip() != "ok":
+            failed = read if wrote.returncode == 0 else wrote
+            raise SlimError(f"OpenCV without libaom and libvpx: {(failed.stdout or failed.stderr).strip()[-300:]}")
+        for stub, target in stubs.items():
+            shutil.copyfile(stub, target)
+
+
+SYSTEM_TWINS = ("libXau", "libxcb", "libzstd")
+"""Libraries Pillow's wheel grafts (``pillow.libs/lib<name>-<hash>.so.<n>``) that every target distribution
+ships with the same ABI and no symbol versions, and that the bundle already loads from the system for Qt
+(bundle_contents.SYSTEM_PROVIDED): a forwarder under the grafted name that links the system's copy takes
+their place (libXau's graft alone is 2.1 MB, the system's 15 kB)."""
+
+
+def forward_system_twins(internal: Path, python: str) -> None:
+    """Replace grafted copies of :data:`SYSTEM_TWINS` by forwarders to the system's; keep any whose users stop loading."""
+    # 64-bit entries only (a multilib system lists 32-bit copies as plain "libc6")
+    system = dict(re.findall(r"^\s*(\S+) \(libc6,(?:x86-64|AArch64)[^)]*\) => (\S+)$", _run("ldconfig", "-p"), re.M))
+    elves = [p for p in internal.rglob("*") if p.is_file() and not p.is_symlink() and _is_elf(p)]
+    for graft in [p for p in elves if p.parent.name.endswith(".libs")]:
+        match = re.fullmatch(r"(lib\w+?)-[0-9a-f]{8}\.so\.(\d+)[.\d]*", graft.name)
+        if not match or match.group(1) not in SYSTEM_TWINS or "Version definition" in _run("readelf", "-V", str(graft)):
+            continue
+        twin = system.get(f"{match.group(1)}.so.{match.group(2)}")
+        if twin is None:
+            continue  # the build machine lacks it: keep the graft
+        users = [p for p in elves if graft.name in _needed(p)]
+        saved = graft.with_name(f".graft-{graft.name}")
+        graft.rename(saved)
+        _run("gcc", "-shared", "-o", str(graft), f"-Wl,-soname,{graft.name}", "-Wl,--no-as-needed", twin)
+        loads = all(subprocess.run([python, "-c", "import ctypes, sys; ctypes.CDLL(sys.argv[1])", str(user)],
+                                   capture_output=True).returncode == 0 for user in users)
+        if loads:
+            saved.unlink()
+        else:
+            saved.replace(graft)
+
+
+def _undefined(path: Path) -> list[str]:
+    return _run("nm", "-D", "--undefined-only", str(path)).split()[1::2]
+
+
+def _defined(path: Path) -> list[str]:
+    return [line.split()[-1] for line in _run("nm", "-D", "--defined-only", str(path)).splitlines() if line.strip()]
 
 
 def drop_unneeded_grafts(internal: Path) -> None:

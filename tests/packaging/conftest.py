@@ -70,7 +70,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     models = SHARED / "models"
     command = [sys.executable, str(REPO / "packaging" / "build.py"), "--dist", str(scratch / "dist"),
                "--work", str(scratch / "work"), "--signing-key", str(scratch / "release.key"),
-               "--fast-compression"]  # the same files; xz -6 would add minutes to every test session
+               "--fast-compression"]  # the same files; xz -9 would add minutes to every test session
     if models.is_dir():
         command += ["--models", str(models)]
     build = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=2400)

@@ -3,6 +3,7 @@ them once). Every test runs for both: they are one tree packed twice."""
 
 from __future__ import annotations
 
+import csv
 import gzip
 import hashlib
 import json
@@ -12,6 +13,7 @@ import struct
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from edge_core import __version__
@@ -95,6 +97,55 @@ def test_both_detectors_run_in_the_bundle(installed: Installed, tmp_path: Path) 
         assert len(faces) == 1 and len(faces[0]["embedding"]) == 128, pack
 
 
+def _people(folder: Path, count: int) -> Path:
+    """One sub-folder per person (links to the labelled photos): the first ``count`` people with 3+ photos."""
+    with open(SHARED / "faces" / "labels.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    people = sorted({r["identity"] for r in rows if sum(x["identity"] == r["identity"] for x in rows) >= 3})[:count]
+    for row in rows:
+        if row["identity"] in people:
+            (folder / row["identity"]).mkdir(parents=True, exist_ok=True)
+            (folder / row["identity"] / row["file"].replace("/", "_")).symlink_to(SHARED / "faces" / row["file"])
+    return folder
+
+
+def test_calibrate_draws_the_det_curve_from_the_installed_tree(installed: Installed, tmp_path: Path) -> None:
+    """matplotlib's Agg canvas and Pillow's PNG writer are in the bundle (and nothing else of them is needed)."""
+    if not (installed.bundled_models and (SHARED / "faces" / "labels.csv").is_file()):
+        pytest.skip("needs the bundled pack and the labelled photos of ../shared/faces")
+    import cv2
+
+    _accept_bundled(installed, tmp_path)
+    det = tmp_path / "out.png"
+    result = _run(installed, tmp_path, "calibrate", str(_people(tmp_path / "photos", 4)), "--det", str(det), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["people"] == 4 and report["det_curve"] == str(det) and report["genuine_pairs"] > 0
+    assert result.stderr.strip() == "", result.stderr  # no "findfont: ... not found" for a font left out
+    assert _png_size(det) == (640, 480)
+    image = cv2.imread(str(det))
+    curve = np.all(np.abs(image.astype(int) - (180, 119, 31)) < 8, axis=2)  # matplotlib's first colour, #1f77b4
+    assert curve.sum() > 200, "the PNG holds no DET curve"
+    dark = np.all(image < 90, axis=2)  # axis labels, ticks and the title
+    assert dark[:, :90].sum() > 300 and dark[400:].sum() > 300, "the DET PNG has no axis labels"
+
+
+def test_model_licence_texts_ship_with_the_bundled_pack(installed: Installed) -> None:
+    """Apache-2.0 section 4 (MediaPipe conversions) and MIT: each bundled model file's licence text
+    is in the package's doc folder, the very text the models folder keeps, and the copyright file names it."""
+    if not installed.bundled_models:
+        pytest.skip(f"{SHARED / 'models'} is absent, so no pack was bundled")
+    doc = installed.root / "usr" / "share" / "doc" / "faceseal"
+    copyright_text = (doc / "copyright").read_text()
+    for spec in pack_info(default_pack_name()).files:
+        paragraph = copyright_text.split(f"/{spec.name}\n", 1)[1].split("\n\n", 1)[0]
+        text_name = paragraph.split("/usr/share/doc/faceseal/models/", 1)[1].split()[0]
+        shipped = doc / "models" / text_name
+        assert shipped.read_bytes() == (SHARED / "models" / "licenses" / text_name).read_bytes(), spec.name
+        if "mediapipe" in spec.name:
+            assert "Apache License" in shipped.read_text() and "Apache-2.0" in paragraph
+
+
 def test_bundled_pack_is_listed_as_installed(installed: Installed, tmp_path: Path) -> None:
     if not installed.bundled_models:
         pytest.skip(f"{SHARED / 'models'} is absent, so no pack was bundled")
@@ -151,6 +202,11 @@ def test_bundle_leaves_out_unused_parts_and_ships_no_photo(installed: Installed)
                    "scipy", "skimage", "insightface", "onnx",
                    "libcrypto.so.3", "libglib-2.0.so.0", "libstdc++.so.6"):  # the system's, kept patched by it
         assert unused not in names
+    for unused in ("_tkagg.", "_avif.",  # matplotlib without its Tk backend, Pillow without AVIF
+                   "DejaVuSerif.ttf", "sample_data", "pdfcorefonts"):
+        assert not [name for name in names if name.startswith(unused)], unused
+    for codec in ("libaom-", "libvpx-"):  # the stubs in place of the AV1 and VP8/VP9 codec libraries
+        assert all(p.stat().st_size < 100_000 for p in internal.rglob(f"{codec}*")), codec
     icu = next(internal.rglob("libicudata.so.*"))
     assert icu.stat().st_size < 5_000_000, "the ICU data was not cut down"
     faces = SHARED / "faces"
