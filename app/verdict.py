@@ -66,6 +66,12 @@ class Verdict:
     """One line per face of a group photo (identify), left to right."""
 
 
+def threshold_text(value: float) -> str:
+    """A threshold as it is stored: the packs' defaults and calibration use a third decimal (0.412), and
+    rounding it away would show a score of 0.411 refused at "0.41"."""
+    return f"{value:.2f}" if round(value, 2) == round(value, 3) else f"{value:.3f}"
+
+
 def _skipped(decision: Decision) -> str:
     """A sentence about stored samples that could not be read, or nothing."""
     if not decision.skipped:
@@ -83,7 +89,7 @@ def decision_text(decision: Decision, verifying: bool) -> tuple[str, str]:
     """
     if decision.name is None:
         return "No match", "Nobody is enrolled with this model pack yet." + _skipped(decision)
-    threshold = f"threshold {decision.threshold:.2f}, model pack {decision.pack}"
+    threshold = f"threshold {threshold_text(decision.threshold)}, model pack {decision.pack}"
     numbers = threshold if decision.score is None else f"score {decision.score:.3f}, {threshold}"
     if decision.match:
         headline = f"Match: this is {decision.name}" if verifying else f"Identified: {decision.name}"
@@ -95,8 +101,8 @@ def decision_text(decision: Decision, verifying: bool) -> tuple[str, str]:
 
 def face_line(number: int, face: FaceMatch) -> str:
     """One face of a group photo: who it is (or who came closest), with its score when it matched."""
-    numbers = (f"threshold {face.threshold:.2f}" if face.score is None
-               else f"score {face.score:.3f}, threshold {face.threshold:.2f}")
+    numbers = (f"threshold {threshold_text(face.threshold)}" if face.score is None
+               else f"score {face.score:.3f}, threshold {threshold_text(face.threshold)}")
     if face.name is None:
         return f"Face {number}: nobody enrolled with this model pack ({numbers})"
     if face.match:

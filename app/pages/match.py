@@ -179,8 +179,8 @@ class MatchPage(Page):
             info = pack_info(self.prefs.pack)
             if self.session.is_open:
                 self.run(lambda _r: self.session.call(lambda v: ops.threshold(v, info.name, info.default_threshold)),
-                         lambda report: self.threshold.setText(f"{report.threshold:.2f} (model pack {info.name}; "
-                                                               "change it in Settings)"))
+                         lambda report: self.threshold.setText(
+                             f"{verdict.threshold_text(report.threshold)} (model pack {info.name}; change it in Settings)"))
         self.run(lambda _r: self.session.call(lambda v: [i.name for i in ops.list_identities(v)]),
                  self._fill_people)
         self._update()

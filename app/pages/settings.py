@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from app.pages.admin import install
 from app.pages.base import Context, Page
+from app.verdict import threshold_text
 from app.widgets import packed
 from app.widgets.calibrate_dialog import CalibrateDialog
 from app.widgets.confirm import ConfirmDialog
@@ -122,7 +123,7 @@ class SettingsPage(Page):
     def _threshold_box(self) -> QGroupBox:
         box = QGroupBox("Match threshold")
         self.threshold = QDoubleSpinBox()
-        self.threshold.setDecimals(2)
+        self.threshold.setDecimals(3)  # the packs' defaults and calibration use a third decimal
         self.threshold.setSingleStep(0.01)
         self.threshold.setRange(0.0, 1.0)  # never clamped to the policy here: ops refuses, and the page says why
         self.threshold.setAccessibleName("Match threshold")
@@ -153,8 +154,8 @@ class SettingsPage(Page):
         report = self.threshold_report
         if not self.threshold.isEnabled() or report is None:
             return
-        value = round(self.threshold.value(), 2)
-        if value == round(report.threshold, 2):
+        value = round(self.threshold.value(), 3)
+        if value == round(report.threshold, 3):
             return  # nothing changed: nothing to save or audit
         info = pack_info(self.prefs.pack)
         self.banner.clear()
@@ -162,12 +163,12 @@ class SettingsPage(Page):
                  lambda answer: self._threshold_saved(answer, info), self._threshold_refused)
 
     def _threshold_saved(self, report: ThresholdReport, info: PackInfo) -> None:
-        text = f"The threshold of pack '{report.pack}' is now {report.threshold:.2f} (saved in the vault, audited)."
+        text = f"The threshold of pack '{report.pack}' is now {threshold_text(report.threshold)} (saved in the vault, audited)."
         if report.threshold - report.default >= FAR_FROM_DEFAULT:
-            text += (f" That is far above the pack's measured default ({report.default:.2f}): strangers are "
+            text += (f" That is far above the pack's measured default ({threshold_text(report.default)}): strangers are "
                      "almost never accepted, and many genuine people will be turned away.")
         elif report.default - report.threshold >= FAR_FROM_DEFAULT:
-            text += (f" That is far below the pack's measured default ({report.default:.2f}): strangers who "
+            text += (f" That is far below the pack's measured default ({threshold_text(report.default)}): strangers who "
                      "look alike may be accepted.")
         far = abs(report.threshold - report.default) >= FAR_FROM_DEFAULT
         self.banner.show_message("warning" if far else "success", text, *(
@@ -178,7 +179,7 @@ class SettingsPage(Page):
     def _threshold_refused(self, message: str) -> None:
         """ops refused the value (outside the policy): say so, and show the threshold still in force."""
         report = self.threshold_report
-        kept = f" Nothing was changed: the threshold stays {report.threshold:.2f}." if report else ""
+        kept = f" Nothing was changed: the threshold stays {threshold_text(report.threshold)}." if report else ""
         self.banner.show_message("error", message + kept)
         if report is not None:
             self.threshold.setValue(report.threshold)
@@ -190,7 +191,7 @@ class SettingsPage(Page):
                                                                       clear=True)),
                  lambda report: (self.banner.show_message(
                      "success", f"The threshold of pack '{report.pack}' is back to its measured default "
-                                f"{report.default:.2f} (audited)."), self._show_threshold(report, info),
+                                f"{threshold_text(report.default)} (audited)."), self._show_threshold(report, info),
                      self.session.notify()))
 
     # ----------------------------------------------------------------- load
@@ -235,5 +236,5 @@ class SettingsPage(Page):
         self.default_button.setEnabled(report.chosen)
         self.threshold_note.setText(
             f"A face matches when its score reaches this. The policy allows {report.low:.2f} to {report.high:.2f}; "
-            f"the pack's measured default is {info.default_threshold:.2f} ({info.threshold_note}). "
+            f"the pack's measured default is {threshold_text(info.default_threshold)} ({info.threshold_note}). "
             "Higher lets fewer strangers in and turns more genuine people away.")

@@ -190,7 +190,7 @@ def enrol(vault: Vault, name: str, probe: Probe, add: bool = False) -> Enrolment
         return Enrolment(canonical_name(name), samples, probe.pack)
     return Enrolment(canonical_name(name), samples, probe.pack, resembles=twin.name, resemblance=round(twin.score, 3),
                      warning=f"these samples match {twin.name}, who is already enrolled (score {twin.score:.3f}, "
-                             f"threshold {twin.threshold:.2f}): check that they show {canonical_name(name)}")
+                             f"threshold {twin.threshold:g}): check that they show {canonical_name(name)}")
 
 
 def _already_enrolled_as(vault: Vault, name: str, probe: Probe) -> MatchResult | None:

@@ -47,7 +47,7 @@ def test_calibrating_shows_the_table_and_the_curve_and_uses_the_threshold(qtbot,
     assert report.chosen and report.threshold == wanted
     assert any(e.kind == "threshold_changed" for e in window.session.call(ops.audit_list))
     dialog.accept()
-    qtbot.waitUntil(lambda: settings.threshold.isEnabled() and settings.threshold.value() == round(wanted, 2),
+    qtbot.waitUntil(lambda: settings.threshold.isEnabled() and settings.threshold.value() == wanted,
                     timeout=LONG)
 
 

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from app.pages.admin import install
 from app.pages.admin.section import Section
 from app.pages.base import Context
+from app.verdict import threshold_text
 from app.widgets import button, packed
 from app.widgets.confirm import ConfirmDialog
 from app.widgets.progress import WorkProgress
@@ -119,7 +120,7 @@ class ModelsSection(Section):
         if info is None:
             return
         self.about.setText(f"{info.title}. {info.embedding_size}-d embeddings, default threshold "
-                           f"{info.default_threshold:.2f}. Installed at: "
+                           f"{threshold_text(info.default_threshold)}. Installed at: "
                            f"{info.location if info.installed else 'nowhere yet'}.")
         for spec in info.files:
             row = self.files.rowCount()
