@@ -2,7 +2,7 @@
 with real data.
 
 Runs offscreen in a throw-away data directory (never the user's vault, never
-the user's keychain): the ``open`` pack is installed from ../shared/models,
+the user's keychain): the default pack is installed from ../shared/models,
 three people are enrolled from photos in ../shared/faces, and the window is
 then driven like a person would (a capture from a video standing in for the
 camera, a verification from a photo, a liveness check answered by a
@@ -60,11 +60,11 @@ def settle(seconds: float = 0.4) -> None:
 def prepare(data: Path) -> None:
     """Install the pack and enrol the people with edge_core itself, as the CLI would."""
     from edge_core import ops
-    from edge_core.biometrics import ImageFiles, collect_samples, install_pack, load_pack
+    from edge_core.biometrics import ImageFiles, collect_samples, default_pack_name, install_pack, load_pack
     from tests.app.media import MODELS, photos_by_identity
 
-    install_pack("open", MODELS)
-    pipeline = load_pack("open")
+    install_pack(default_pack_name(), MODELS)  # the pack the window uses, its licence accepted for the run
+    pipeline = load_pack()
     photos = photos_by_identity()
     with ops.open_vault() as vault:
         for name, identity in PEOPLE.items():
@@ -144,6 +144,7 @@ def render(data: Path, hsm_module: str) -> None:
 
     from app import theme, workers
     from app.window import MainWindow
+    from edge_core.biometrics import default_pack_name
     from tests.app.media import photos_by_identity, write_video
 
     photos = photos_by_identity()
@@ -208,7 +209,7 @@ def render(data: Path, hsm_module: str) -> None:
     window.prefs.pack = "scrfd"  # in the manifest, not installed here: the missing-pack state
     window.show_page("Enrol")
     shot("no-pack")
-    window.prefs.pack = "open"
+    window.prefs.pack = default_pack_name()
 
     theme.apply(app, "dark")
     home = window.show_page("Home")
@@ -312,7 +313,7 @@ def liveness_shot(window, verify, photo: Path, data: Path, shot: Callable[[str],
     from tests.liveness import synthetic
 
     seed = synthetic.answerable_seeds()[0]
-    frame, landmarks = synthetic.framed(photo, load_pack("open"))
+    frame, landmarks = synthetic.framed(photo, load_pack())
     window.prefs.camera_video = synthetic.live_video(data / "head.avi", frame, landmarks, seed)
     os.environ["FACESEAL_LIVENESS_SEED"] = str(seed)
     verify.source.buttons["camera"].setChecked(True)
