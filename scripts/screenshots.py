@@ -27,6 +27,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "docs" / "screenshots"
+"""Where the pictures go; ``scripts/screenshots.py DIR`` writes them elsewhere (tests/app/test_screenshots.py)."""
 PEOPLE = {"Alice Martin": "nicole_kidman", "Bruno Costa": "brad_pitt", "Chen Wei": "sarah_paulson"}
 """Display names for the labelled identities (the photos' people are public figures; the names are made up)."""
 NEWCOMER = ("Dana Okafor", "barack_obama")
@@ -90,7 +91,7 @@ def main() -> int:
         collector = Collector(data / "collector.db").start()
         try:
             telemetry_history(data, collector)
-            render(data, module)
+            render(data, module, Path(sys.argv[1]) if len(sys.argv) > 1 else OUT)
         finally:
             collector.stop()
     return 0
@@ -139,7 +140,7 @@ def telemetry_history(data: Path, collector) -> None:  # type: ignore[no-untyped
     enrol_one("sensor check 2", 2)
 
 
-def render(data: Path, hsm_module: str) -> None:
+def render(data: Path, hsm_module: str, out: Path) -> None:
     from PySide6.QtWidgets import QApplication
 
     from app import theme, workers
@@ -151,7 +152,7 @@ def render(data: Path, hsm_module: str) -> None:
     app = QApplication.instance() or QApplication([])
     app.setWindowIcon(theme.icon())
     theme.apply(app, "light")
-    OUT.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     window = MainWindow()
     window.resize(1180, 760)
     window.show()
@@ -159,8 +160,8 @@ def render(data: Path, hsm_module: str) -> None:
 
     def shot(name: str) -> None:
         settle()
-        window.grab().save(str(OUT / f"{name}.png"))
-        print(f"docs/screenshots/{name}.png")
+        window.grab().save(str(out / f"{name}.png"))
+        print(out / f"{name}.png")
 
     home = window.show_page("Home")
     wait_until(lambda: home.value("identities") == str(len(PEOPLE)) and "checking" not in home.value("camera"))
