@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from edge_core.biometrics import default_pack_name, load_pack
 from edge_core.cli.framework import Commands, Reply, answer, with_vault
+from edge_core.cli.prompts import ask
 from edge_core.ops import calibrate as calibration
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ def _calibrate(vault: Vault, args: argparse.Namespace) -> Reply:
     report = calibration.calibrate(vault, args.folder, pipeline, det)
     if target is None and not args.json and sys.stdin.isatty():
         print(report.summary())
-        choice = input(f"Use the threshold for which false-accept rate ({', '.join(calibration.target_labels())}; "
+        choice = ask(f"Use the threshold for which false-accept rate ({', '.join(calibration.target_labels())}; "
                        "Enter keeps the one in force)? ").strip()
         if not choice:
             return answer(report)

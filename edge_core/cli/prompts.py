@@ -10,6 +10,18 @@ from pathlib import Path
 from edge_core.errors import UsageError
 
 
+def ask(question: str) -> str:
+    """One line typed at the terminal after ``question``.
+
+    Not ``input(question)``: without readline Python writes that prompt to file descriptor 2, which the
+    command line points at /dev/null while a command runs (library warnings must not reach the user), so
+    the person would face a silent wait. ``sys.stderr`` is the real one.
+    """
+    sys.stderr.write(question)
+    sys.stderr.flush()
+    return input()
+
+
 def confirm(given: bool, question: str, flag: str = "--yes", stakes: str = "This cannot be undone.") -> None:
     """Go on only if ``flag`` was given, or a person typed 'yes' at a terminal; else nothing happens.
 
@@ -20,7 +32,7 @@ def confirm(given: bool, question: str, flag: str = "--yes", stakes: str = "This
         return
     if not sys.stdin.isatty():
         raise UsageError(f"{question} {stakes} (pass {flag} to confirm)")
-    if input(f"{question} {stakes} Type 'yes' to go on: ").strip().lower() != "yes":
+    if ask(f"{question} {stakes} Type 'yes' to go on: ").strip().lower() != "yes":
         raise UsageError("cancelled; nothing was changed")
 
 

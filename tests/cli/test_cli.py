@@ -193,3 +193,27 @@ def test_a_tampered_template_is_skipped_reported_and_others_still_open(people, i
 def test_no_arguments_without_a_screen_prints_status():
     result = run_cli(extra_env={"DISPLAY": "", "WAYLAND_DISPLAY": ""})
     assert result.returncode == 0 and "root_key:" in result.stdout
+
+
+def _at_a_terminal(command: str, answer: str) -> str:
+    """``faceseal COMMAND`` run on a real pseudo-terminal (util-linux's ``script``), ``answer`` typed at it."""
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("script") is None:
+        pytest.skip("util-linux's script is needed to give faceseal a terminal")
+    return subprocess.run(["script", "-qec", f"{sys.executable} -m app.launcher {command}", "/dev/null"],
+                          input=answer + "\n", capture_output=True, text=True, timeout=300).stdout
+
+
+def test_a_confirmation_is_asked_where_the_person_sees_it(people):
+    """The question must reach the terminal: the command line silences file descriptor 2 while a command runs,
+    where Python writes an ``input()`` prompt, so a person once faced a silent wait."""
+    enrol(people)
+    refused = _at_a_terminal("delete-identity alice", "no")
+    assert "Type 'yes' to go on" in refused and "cancelled; nothing was changed" in refused
+    assert {i["name"] for i in cli_json("list")} == {"alice", "bob"}
+
+    _at_a_terminal("delete-identity alice", "yes")
+    assert {i["name"] for i in cli_json("list")} == {"bob"}
