@@ -96,7 +96,8 @@ def _options(parser: argparse.ArgumentParser) -> list[str]:
             label = f"\\fB{_text(names)}\\fR{metavar}"
         else:
             label = f"\\fI{_text(str(action.metavar or action.dest))}\\fR"
-        text = action.help % vars(action) if action.help and "%(" in action.help else action.help
+        # as argparse shows it: "%(default)s" filled in, "%%" a percent sign
+        text = action.help % dict(vars(action), prog=parser.prog) if action.help and "%" in action.help else action.help
         lines += [".TP", label, *([_text(text)] if text else [])]
     return lines
 

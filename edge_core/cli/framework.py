@@ -44,13 +44,15 @@ class Commands:
     def group(self, words: str, help: str) -> None:
         """A command that only holds actions ("key", "policy", ...)."""
         parent, _, name = words.rpartition(" ")
-        p = self._groups[parent].add_parser(name, help=help, description=help)
+        # ``help`` is plain text ("0.1 % false accepts"): argparse %-formats a listed command's help, not a description
+        p = self._groups[parent].add_parser(name, help=help.replace("%", "%%"), description=help)
         self._groups[words] = p.add_subparsers(dest=f"{words.replace(' ', '_')}_action", metavar="ACTION",
                                                required=True, parser_class=Parser)
 
     def add(self, words: str, handler: Handler, help: str) -> argparse.ArgumentParser:
         parent, _, name = words.rpartition(" ")
-        p = self._groups[parent].add_parser(name, help=help, description=help)
+        # ``help`` is plain text ("0.1 % false accepts"): argparse %-formats a listed command's help, not a description
+        p = self._groups[parent].add_parser(name, help=help.replace("%", "%%"), description=help)
         p.set_defaults(handler=handler)
         return p
 

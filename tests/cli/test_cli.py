@@ -217,3 +217,28 @@ def test_a_confirmation_is_asked_where_the_person_sees_it(people):
 
     _at_a_terminal("delete-identity alice", "yes")
     assert {i["name"] for i in cli_json("list")} == {"bob"}
+
+
+def test_help_works_for_the_program_and_every_command():
+    """``faceseal --help`` once failed with an internal error: a command's summary said "0.1 %", which argparse
+    read as a format directive."""
+    import argparse
+
+    from app.launcher import EXTRA
+    from edge_core.cli.main import build_parser
+
+    top = run_cli("--help")
+    assert top.returncode == 0 and "calibrate" in top.stdout and "1 %, 0.1 % or 0.01 %" in " ".join(top.stdout.split())
+    assert "1 %, 0.1 % or 0.01 % false accepts" in " ".join(run_cli("calibrate", "--help").stdout.split())
+
+    def every(parser: argparse.ArgumentParser):
+        yield parser
+        for action in parser._actions:  # argparse has no public walk of its sub-commands
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    yield from every(sub)
+
+    parsers = list(every(build_parser(EXTRA)))
+    assert len(parsers) > 30
+    for parser in parsers:
+        assert parser.format_help()

@@ -58,3 +58,10 @@ def test_the_page_says_uninstalling_leaves_data_and_keychain_alone(page: Path) -
     assert "UNINSTALLING" in text
     assert "leaves your data folder" in text and "keychain alone" in text
     assert f"faceseal {__version__}" in text
+
+
+def test_percent_signs_read_as_in_the_help(page: Path) -> None:
+    """``--set``'s help says "1%%" to argparse: the page, like ``--help``, says 1% (and "1 %" stays as written)."""
+    text = " ".join(_rendered(page).stdout.split())
+    assert "rate: 1%, 0.1% or 0.01%" in text and "%%" not in text
+    assert "a threshold for 1 %, 0.1 % or 0.01 % false accepts" in text
