@@ -43,7 +43,8 @@ def add_source_arguments(parser: argparse.ArgumentParser, enrol: bool) -> None:
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--embedding", type=Path, metavar="FILE.npy",
                        help="a ready embedding: (d,) or, to enrol, (k, d) for k samples")
-    group.add_argument("--image", type=Path, nargs="+", metavar="IMAGE", help="one or more photos")
+    group.add_argument("--image", type=Path, nargs="+", action="extend", metavar="IMAGE",
+                       help="one or more photos (--image A B and --image A --image B alike)")
     group.add_argument("--video", type=Path, metavar="FILE", help="a video file")
     group.add_argument("--camera", type=int, metavar="N", help="a camera by index (0 is the first)")
     parser.add_argument("--pack", help="model pack (default: the installed default; 'external' for --embedding)")

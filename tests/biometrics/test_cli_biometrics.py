@@ -41,6 +41,13 @@ def test_enrol_from_photos_then_verify_and_identify(enrolled):
     assert [(i["name"], i["samples"], i["pack"]) for i in listed] == [("biden", 1, "yunet512"), ("obama", 3, "yunet512")]
 
 
+def test_repeating_image_enrols_every_photo(models_env):
+    """``--image A --image B`` once kept only B, silently: a person enrolled from fewer photos than they gave."""
+    result = cli_json("enroll", "obama", "--image", str(OBAMA[0]), "--image", str(OBAMA[1]), str(OBAMA[2]))
+    assert result["samples"] == 3
+    assert [i["samples"] for i in cli_json("list")] == [3]
+
+
 def test_a_group_photo_is_identified_face_by_face(enrolled):
     result = cli_json("identify", "--image", str(GROUP))
     faces = sorted(result["faces"], key=lambda f: f["box"][0])
