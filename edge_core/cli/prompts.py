@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from edge_core.errors import UsageError
@@ -19,7 +20,15 @@ def ask(question: str) -> str:
     """
     sys.stderr.write(question)
     sys.stderr.flush()
-    return input()
+    return _typed(input)
+
+
+def _typed(read: Callable[[], str]) -> str:
+    """What ``read`` got at the terminal; Ctrl-D (end of input) there cancels, like answering no."""
+    try:
+        return read()
+    except EOFError:
+        raise UsageError("cancelled at the prompt; nothing was changed") from None
 
 
 def confirm(given: bool, question: str, flag: str = "--yes", stakes: str = "This cannot be undone.") -> None:
@@ -47,7 +56,7 @@ def secret(prompt: str, variable: str, source_file: Path | None, twice: bool = F
         return os.environ[variable]
     if not sys.stdin.isatty():
         raise UsageError(f"no terminal to ask for the {prompt}: set {variable} or give it in a file")
-    value = getpass.getpass(f"{prompt}: ")
-    if twice and getpass.getpass(f"{prompt} again: ") != value:
+    value = _typed(lambda: getpass.getpass(f"{prompt}: "))
+    if twice and _typed(lambda: getpass.getpass(f"{prompt} again: ")) != value:
         raise UsageError(f"the two {prompt}s differ; nothing was written")
     return value

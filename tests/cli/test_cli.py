@@ -242,3 +242,14 @@ def test_help_works_for_the_program_and_every_command():
     assert len(parsers) > 30
     for parser in parsers:
         assert parser.format_help()
+
+
+def test_end_of_input_at_a_prompt_cancels_in_one_line(people, tmp_path):
+    """Ctrl-D at a passphrase prompt was "unexpected internal error (EOFError)"."""
+    enrol(people)
+    kit = tmp_path / "kit.json"
+    said = _at_a_terminal(f"key export --out {kit}", "a passphrase typed once")  # then the input ends
+    assert "cancelled at the prompt; nothing was changed" in said and "internal error" not in said
+    assert not kit.exists()
+    _at_a_terminal("delete-identity alice", "")  # Enter alone is no
+    assert {i["name"] for i in cli_json("list")} == {"alice", "bob"}
