@@ -41,18 +41,19 @@ class Commands:
         self._groups: dict[str, Any] = {"": parser.add_subparsers(dest="command", metavar="COMMAND",
                                                                    parser_class=Parser)}
 
-    def group(self, words: str, help: str) -> None:
-        """A command that only holds actions ("key", "policy", ...)."""
+    def _subcommand(self, words: str, help: str) -> argparse.ArgumentParser:
         parent, _, name = words.rpartition(" ")
         # ``help`` is plain text ("0.1 % false accepts"): argparse %-formats a listed command's help, not a description
-        p = self._groups[parent].add_parser(name, help=help.replace("%", "%%"), description=help)
+        return self._groups[parent].add_parser(name, help=help.replace("%", "%%"), description=help)
+
+    def group(self, words: str, help: str) -> None:
+        """A command that only holds actions ("key", "policy", ...)."""
+        p = self._subcommand(words, help)
         self._groups[words] = p.add_subparsers(dest=f"{words.replace(' ', '_')}_action", metavar="ACTION",
                                                required=True, parser_class=Parser)
 
     def add(self, words: str, handler: Handler, help: str) -> argparse.ArgumentParser:
-        parent, _, name = words.rpartition(" ")
-        # ``help`` is plain text ("0.1 % false accepts"): argparse %-formats a listed command's help, not a description
-        p = self._groups[parent].add_parser(name, help=help.replace("%", "%%"), description=help)
+        p = self._subcommand(words, help)
         p.set_defaults(handler=handler)
         return p
 
