@@ -1,6 +1,7 @@
 """``make package``: build FaceSeal's installers for the machine this runs on.
 
-Linux: a PyInstaller onedir bundle, slimmed (packaging/slim.py), laid out once
+Linux: a PyInstaller onedir bundle with a NumPy built without OpenBLAS
+(packaging/numpy_noblas.py), slimmed (packaging/slim.py), laid out once
 (packaging/layout.py) and packed twice: ``dist/faceseal_<version>_<arch>.deb``
 and ``dist/faceseal-<version>-1.<arch>.rpm``; then ``dist/SHA256SUMS`` for both,
 signed with ``--signing-key`` when one is given (packaging/release.py).
@@ -28,6 +29,7 @@ import layout  # packaging/*.py, beside this script
 import manpage
 import metadata
 import model_licences
+import numpy_noblas
 from deb import DebError, build_deb
 from release import ReleaseError, sign, write_sums
 from rpm import RpmError, build_rpm
@@ -82,13 +84,16 @@ def bundle_default_pack(source: Path, target: Path) -> list[str]:
     return [spec.name for spec in info.files]
 
 
-def pyinstaller(staged: Path, dist: Path, work: Path) -> Path:
-    """Run the spec; returns the onedir bundle (or the .app on macOS)."""
+def pyinstaller(staged: Path, dist: Path, work: Path, first_on_path: Path | None = None) -> Path:
+    """Run the spec (with ``first_on_path`` ahead of this Python's packages); returns the onedir bundle
+    (or the .app on macOS)."""
     try:
         import PyInstaller  # noqa: F401
     except ImportError:
         raise BuildError("PyInstaller is not installed in this Python; 'make package' installs it") from None
     env = dict(os.environ, FACESEAL_STAGE=str(staged), FACESEAL_VERSION=__version__)
+    if first_on_path is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(first_on_path), *filter(None, [os.environ.get("PYTHONPATH")])])
     command = [sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
                "--distpath", str(dist), "--workpath", str(work / "pyinstaller"), str(REPO / "packaging" / "faceseal.spec")]
     if subprocess.run(command, env=env, cwd=REPO).returncode != 0:
@@ -134,7 +139,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.signing_key is not None and not args.signing_key.is_file():
             raise BuildError(f"the signing key {args.signing_key} does not exist")
         staged = stage(args.work, args.models)
-        bundle = pyinstaller(staged, args.dist, args.work)
+        # Linux: NumPy without its OpenBLAS (macOS wheels use the system's Accelerate, nothing to cut)
+        numpy = numpy_noblas.unpacked(args.work, REPO / "build" / "wheels") if sys.platform == "linux" else None
+        bundle = pyinstaller(staged, args.dist, args.work, first_on_path=numpy)
         artefacts = [bundle]
         if sys.platform == "linux":
             licences = staged / "licences" if args.models is not None else None
@@ -143,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
             artefacts.append(write_sums(artefacts))
             if args.signing_key is not None:
                 artefacts += sign(artefacts[-1], args.signing_key)
-    except (BuildError, DebError, RpmError, SlimError, ReleaseError, metadata.MetadataError) as error:
+    except (BuildError, DebError, RpmError, SlimError, ReleaseError, metadata.MetadataError,
+            numpy_noblas.NumpyError) as error:
         print(f"make package: error: {error}", file=sys.stderr)
         return 1
     for path in artefacts:

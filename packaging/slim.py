@@ -1,6 +1,6 @@
 """Make the Linux bundle lighter after PyInstaller, without changing what it can do.
 
-Two steps, each measured in docs/PERFORMANCE.md:
+The steps, each measured in docs/PERFORMANCE.md:
 
 * **Shared objects stripped** of debug info and of the symbols only a debugger
   reads (the Python runtime, SQLCipher, python-pkcs11, cryptography, ...):
@@ -19,11 +19,14 @@ Two steps, each measured in docs/PERFORMANCE.md:
   (``icupkg``, ``genccode``) rebuild the archive and ``ld`` links it under the
   same soname and symbol, and ``linux/icu_check.py`` must get the same answers
   from Qt (collation, case mapping, time-zone names) with it as with the full data.
-* **One BLAS.** OpenCV's wheel brings its own OpenBLAS (38 MB) beside NumPy's
-  (25 MB). ``linux/blas_shim.c`` is compiled under the soname cv2 asks for and
-  takes its place: the 22 routines cv2 imports, forwarded to NumPy's OpenBLAS
-  (``linux/blas_check.py`` compares OpenCV's results with NumPy's before the
-  bundle is packed). Libraries grafted into a ``<dist>.libs/`` folder that no
+* **No OpenBLAS.** OpenCV's wheel brings its own OpenBLAS (38 MB), NumPy's
+  another (25 MB, with its Fortran runtime 28 MB). The bundle's NumPy is built
+  without one (``packaging/numpy_noblas.py``), and ``linux/blas_shim.c`` is
+  compiled under the soname cv2 asks for and takes the place of OpenCV's: its
+  LAPACK routines and matrix products are answered by the system's LAPACK and
+  BLAS (``liblapack.so.3``, ``libblas.so.3``), which the packages depend on;
+  ``linux/blas_check.py`` compares OpenCV's results with NumPy's before the
+  bundle is packed. Libraries grafted into a ``<dist>.libs/`` folder that no
   file needs any more (OpenBLAS's own Fortran runtime) go too.
 * **System twins.** Pillow grafts its own libXau, libxcb and libzstd, which
   the bundle already loads from the system for Qt: a forwarder under the
@@ -61,7 +64,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def slim(bundle: Path, python: str) -> None:
-    """Strip, shrink the ICU data and share one BLAS in the onedir ``bundle``, in place.
+    """Strip, shrink the ICU data and put the system's BLAS under OpenCV in the onedir ``bundle``, in place.
 
     ``python`` is the interpreter the bundle was frozen from: it runs the BLAS check.
     """
@@ -153,30 +156,58 @@ def shrink_icu_data(library: Path, python: str) -> None:
         shutil.copyfile(rebuilt, library)
 
 
+SYSTEM_LAPACK = ("liblapack.so.3", "libblas.so.3")
+"""The system's LAPACK and BLAS, which answer OpenCV's calls in the bundle: every distribution ships them
+under these sonames with the standard Fortran interface (Debian liblapack3 and libblas3, Fedora lapack and
+blas, openSUSE liblapack3 and libblas3), and the packages depend on them (packaging/layout.system_libraries)."""
+
+
 def share_blas(internal: Path, python: str) -> None:
-    """Put the BLAS shim in place of OpenCV's OpenBLAS, forwarding to NumPy's; checked numerically."""
+    """Put the BLAS shim in place of OpenCV's OpenBLAS, onto the system's LAPACK and BLAS; checked numerically.
+
+    The bundle's NumPy has no BLAS of its own (packaging/numpy_noblas.py), so after this the bundle carries none.
+    """
     cv2 = internal / "cv2" / "cv2.abi3.so"
     wanted = [n for n in _needed(cv2) if n.startswith("libopenblas")] if cv2.is_file() else []
-    numpy_blas = sorted((internal / "numpy.libs").glob("libscipy_openblas64_*.so"))
+    if sorted((internal / "numpy.libs").glob("libscipy_openblas*")):
+        raise SlimError("the bundle's NumPy carries its own OpenBLAS; build it with packaging/numpy_noblas.py")
     if not wanted:
-        return  # an OpenCV without its own BLAS: nothing to share
-    if len(numpy_blas) != 1:
-        raise SlimError("NumPy's OpenBLAS (numpy.libs/libscipy_openblas64_*.so) is not in the bundle")
+        return  # an OpenCV without BLAS
     target = next((p for p in internal.rglob(wanted[0]) if p.is_file() and not p.is_symlink()), None)
     if target is None:
         raise SlimError(f"cv2 needs {wanted[0]}, which the bundle does not hold")
-    runpath = "$ORIGIN/" + os.path.relpath(numpy_blas[0].parent, target.parent)
     with tempfile.TemporaryDirectory(prefix="faceseal-blas-") as scratch:
-        shim = Path(scratch) / wanted[0]
-        # --no-undefined: a NumPy whose OpenBLAS lacks one of the routines fails here, by name
-        _run("gcc", "-shared", "-fPIC", "-O2", "-Wall", "-Werror", "-o", str(shim), f"-Wl,-soname,{wanted[0]}",
-             str(HERE / "linux" / "blas_shim.c"), str(numpy_blas[0]), f"-Wl,-rpath,{runpath}", "-Wl,--no-undefined",
-             "-Wl,--as-needed")
-        env = dict(os.environ, LD_PRELOAD=str(shim), LD_LIBRARY_PATH=str(numpy_blas[0].parent))
-        check = subprocess.run([python, str(HERE / "linux" / "blas_check.py")], capture_output=True, text=True, env=env)
+        shim = compile_blas_shim(wanted[0], Path(scratch))
+        lapack = [Path(_system_libraries()[name]) for name in SYSTEM_LAPACK]  # present: the shim linked them
+        imported = set(_undefined(cv2)) & set(_defined(target))  # what cv2 takes from its OpenBLAS
+        missing = imported - {name for library in (shim, *lapack) for name in _defined(library)}
+        if missing:
+            raise SlimError(f"neither linux/blas_shim.c nor the system's LAPACK has {', '.join(sorted(missing))}")
+        check = subprocess.run([python, str(HERE / "linux" / "blas_check.py")], capture_output=True, text=True,
+                               env=dict(os.environ, LD_PRELOAD=str(shim)))
         if check.returncode != 0 or check.stdout.strip() != "ok":
-            raise SlimError(f"OpenCV on NumPy's BLAS gives wrong results: {(check.stderr or check.stdout).strip()[-300:]}")
+            raise SlimError(f"OpenCV on the system's LAPACK gives wrong results: {(check.stderr or check.stdout).strip()[-300:]}")
         shutil.copyfile(shim, target)
+
+
+def compile_blas_shim(soname: str, folder: Path) -> Path:
+    """``folder/soname``: linux/blas_shim.c built under that soname, linked to the system's LAPACK and BLAS."""
+    system = _system_libraries()
+    absent = [name for name in SYSTEM_LAPACK if name not in system]
+    if absent:
+        raise SlimError(f"the system's {' and '.join(absent)} is not installed (Debian packages liblapack3 and "
+                        "libblas3; scripts/system-deps.sh installs them)")
+    shim = folder / soname
+    _run("gcc", "-shared", "-fPIC", "-O2", "-Wall", "-Werror", "-o", str(shim), f"-Wl,-soname,{soname}",
+         str(HERE / "linux" / "blas_shim.c"), "-Wl,--no-as-needed", *(system[name] for name in SYSTEM_LAPACK),
+         "-Wl,--no-undefined")
+    return shim
+
+
+def _system_libraries() -> dict[str, str]:
+    """Soname -> path of the system's 64-bit shared libraries, as ``ldconfig -p`` lists them."""
+    # 64-bit entries only (a multilib system lists 32-bit copies as plain "libc6")
+    return dict(re.findall(r"^\s*(\S+) \(libc6,(?:x86-64|AArch64)[^)]*\) => (\S+)$", _run("ldconfig", "-p"), re.M))
 
 
 UNUSED_CODECS = {"libaom": ("libavif", "aom_", "aom_stub.c"), "libvpx": ("libavcodec", "vpx_", "vpx_stub.c")}
@@ -227,8 +258,7 @@ their place (libXau's graft alone is 2.1 MB, the system's 15 kB)."""
 
 def forward_system_twins(internal: Path, python: str) -> None:
     """Replace grafted copies of :data:`SYSTEM_TWINS` by forwarders to the system's; keep any whose users stop loading."""
-    # 64-bit entries only (a multilib system lists 32-bit copies as plain "libc6")
-    system = dict(re.findall(r"^\s*(\S+) \(libc6,(?:x86-64|AArch64)[^)]*\) => (\S+)$", _run("ldconfig", "-p"), re.M))
+    system = _system_libraries()
     elves = [p for p in internal.rglob("*") if p.is_file() and not p.is_symlink() and _is_elf(p)]
     for graft in [p for p in elves if p.parent.name.endswith(".libs")]:
         match = re.fullmatch(r"(lib\w+?)-[0-9a-f]{8}\.so\.(\d+)[.\d]*", graft.name)

@@ -11,6 +11,7 @@ packages=(
   xvfb xauth                    # a virtual screen for Qt
   binutils appstream            # PyInstaller (objdump), strip and ld for the bundle, metainfo validation
   gcc libc6-dev                 # compiles the bundle's BLAS shim (packaging/linux/blas_shim.c)
+  liblapack3 libblas3           # the system LAPACK the shim links, which the packages depend on
   icu-devtools                  # icupkg and genccode: the bundle's ICU data cut to what Qt needs
   rpm rpm2cpio cpio             # rpmbuild for the .rpm; rpm2cpio | cpio unpacks it in the tests
   minisign man-db               # signing SHA256SUMS; man -l checks the generated man page

@@ -8,6 +8,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -214,6 +215,24 @@ def test_bundle_leaves_out_unused_parts_and_ships_no_photo(installed: Installed)
         photos = {_sha256(p) for p in faces.rglob("*") if p.is_file()}
         shipped = [p for p in internal.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png")]
         assert not [p for p in shipped if _sha256(p) in photos]
+
+
+def test_the_bundle_carries_no_blas_and_opencv_finds_the_systems(installed: Installed) -> None:
+    """NumPy built without OpenBLAS, OpenCV's OpenBLAS replaced by the shim onto the system's LAPACK."""
+    internal = installed.root / "opt" / "faceseal" / "_internal"
+    assert not (internal / "numpy.libs").exists()
+    blas = [p for p in internal.rglob("*blas*") if p.is_file()]
+    assert [p.name for p in blas] == [p.name for p in internal.rglob("libopenblas*")], "one BLAS-named file: the shim"
+    assert all(p.stat().st_size < 100_000 for p in blas)
+    cv2 = internal / "cv2" / "cv2.abi3.so"
+    resolved = subprocess.run(["ldd", str(cv2)], capture_output=True, text=True,
+                              env=dict(os.environ, LD_LIBRARY_PATH=str(internal))).stdout
+    for soname in ("liblapack.so.3", "libblas.so.3"):
+        assert re.search(rf"^\s*{re.escape(soname)} => /(usr/)?lib", resolved, re.M), resolved
+    assert "not found" not in resolved
+    needed = subprocess.run(["readelf", "-d", str(next(internal.rglob("_multiarray_umath.*.so")))],
+                            capture_output=True, text=True, check=True).stdout
+    assert "blas" not in needed.lower() and "lapack" not in needed.lower()
 
 
 def _sha256(path: Path) -> str:
