@@ -55,6 +55,9 @@ EXCLUDES = [
     # matplotlib draws `faceseal calibrate`'s DET curve on an Agg canvas (edge_core/biometrics/det_plot.py):
     # every other backend (GUI toolkits, PDF/PS/SVG writers) and pyplot's global figure state stay out
     *(f"matplotlib.backends.{name}" for name in _UNUSED_MPL_BACKENDS), "matplotlib.pyplot", "matplotlib.testing",
+    # and its triangulation code (Delaunay through Qhull), which matplotlib.tri imports only when a plot
+    # triangulates: a DET curve is lines
+    "matplotlib._qhull", "matplotlib._tri",
     # Pillow writes that PNG (matplotlib saves through it); its AVIF, WebP, colour-management, font,
     # Tk and image-maths modules (and the libraries they link: libavif, libwebp, lcms2, FreeType,
     # HarfBuzz) are never loaded by a PNG save; PIL.Image tolerates plugins that are absent
@@ -66,6 +69,9 @@ EXCLUDES = [
     # development and test tools, and GUI toolkits FaceSeal does not use
     "tkinter", "IPython", "pytest", "hypothesis", "schemathesis", "pytestqt", "PyInstaller",
     "setuptools", "pip",
+    # NumPy's Fortran wrapper generator (imported only by name, numpy.f2py) and the topics of the
+    # interactive help() (pydoc_data): there is no Python prompt in the app
+    "numpy.f2py", "pydoc_data",
 ]
 
 
@@ -79,12 +85,16 @@ style sheets are for other backends and uses (the DET PNG is byte for byte the s
 
 def keep_data(dest: str) -> bool:
     """Drop Qt's translations (FaceSeal's own text is English only, so a localised Qt dialog button
-    beside English text would be worse than consistent English, and they weigh megabytes) and the
-    parts of mpl-data the Agg DET plot never reads (:data:`MPL_DATA_KEPT`)."""
+    beside English text would be worse than consistent English, and they weigh megabytes), the
+    parts of mpl-data the Agg DET plot never reads (:data:`MPL_DATA_KEPT`) and the distributions'
+    RECORD files (lists of an installation's files for pip; ``importlib.metadata`` reads versions
+    and entry points from METADATA and entry_points.txt)."""
     dest = dest.replace("\\", "/")
     marker = "matplotlib/mpl-data/"
     if dest.startswith(marker):
         return MPL_DATA_KEPT.fullmatch(dest[len(marker):]) is not None
+    if re.fullmatch(r"[^/]+\.dist-info/RECORD", dest):
+        return False
     return not dest.startswith("PySide6/Qt/translations/")
 
 
@@ -105,7 +115,7 @@ _SYSTEM = ("/lib/", "/usr/lib/", "/lib64/", "/usr/lib64/")
 SYSTEM_PROVIDED = re.compile(
     r"lib(stdc\+\+|gcc_s|crypto|ssl|glib-2\.0|gthread-2\.0|X11|X11-xcb|Xau|Xdmcp|xcb(-[a-z-]+)?|freetype"
     r"|fontconfig|expat|png16|z|zstd|lzma|lz4|dbus-1|systemd|gcrypt|gpg-error|cap|pcre2-8|xkbcommon(-x11)?|ffi"
-    r"|uuid|brotli(common|dec)|krb5|krb5support|k5crypto|gssapi_krb5|com_err|keyutils)\.so\.[0-9.]+")
+    r"|uuid|brotli(common|dec)|krb5|krb5support|k5crypto|gssapi_krb5|com_err|keyutils|readline|tinfo)\.so\.[0-9.]+")
 """System libraries left to the system, not copied into the bundle: every distribution the packages are for
 (glibc 2.36 and newer: Debian 12+, Ubuntu 24.04+, Fedora 37+, openSUSE Tumbleweed) ships them under these
 same sonames, the .deb's Depends and the .rpm's Requires name them (packaging/layout.py finds them with ldd),

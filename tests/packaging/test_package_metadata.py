@@ -38,7 +38,7 @@ def test_deb_control_fields_and_ownership(built: Built, tmp_path: Path) -> None:
     depends = {d.strip() for d in field("Depends").split(",")}
     assert {"libegl1", "libgl1", "libxkbcommon-x11-0", "libxcb-cursor0", "libdbus-1-3", "libfontconfig1",
             "libssl3", "libglib2.0-0", "libstdc++6",  # no longer bundled
-            "liblapack3", "libblas3"} <= depends  # OpenCV's linear algebra
+            "liblapack3", "libblas3", "libreadline8"} <= depends  # OpenCV's linear algebra, the prompts' editing
     assert abs(int(field("Installed-Size")) - _unpacked_kib(built.deb, tmp_path)) <= 2  # what apt shows before installing
     listing = subprocess.run(["dpkg-deb", "-c", str(built.deb)], capture_output=True, text=True).stdout
     lines = listing.splitlines()
@@ -55,7 +55,7 @@ def test_rpm_header_files_and_requires(built: Built) -> None:
     requires = set(subprocess.run(["rpm", "-qp", "--nosignature", "--requires", str(built.rpm)],
                                   capture_output=True, text=True, check=True).stdout.split("\n"))
     assert {f"{name}()(64bit)" for name in QT_DESKTOP | {"libcrypto.so.3", "libglib-2.0.so.0", "liblapack.so.3",
-                                                         "libblas.so.3"}} <= requires
+                                                         "libblas.so.3", "libreadline.so.8"}} <= requires
     assert not [r for r in requires if "libQt6" in r or "libpython" in r], "the bundle's own libraries are required"
     files = subprocess.run(["rpm", "-qlp", "--nosignature", str(built.rpm)], capture_output=True, text=True,
                            check=True).stdout.splitlines()
