@@ -52,12 +52,14 @@ def unpack(package: Path, dest: Path) -> Path:
     return dest
 
 
-def run_installed(program: Path, home: Path, *args: str) -> subprocess.CompletedProcess:
+def run_installed(program: Path, home: Path, *args: str,
+                  extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Start the installed program as a user with an empty home would, without a screen."""
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("FACESEAL_", "QT_", "PYTHON", "DISPLAY", "WAYLAND"))}
     env.update(HOME=str(home), FACESEAL_HOME=str(home / "faceseal"), FACESEAL_MODELS=str(home / "no-models"),
-               XDG_DATA_HOME=str(home / "data"), PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+               XDG_DATA_HOME=str(home / "data"), PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
+               **(extra_env or {}))
     home.mkdir(parents=True, exist_ok=True)
     return subprocess.run([str(program), *args], capture_output=True, text=True, env=env, cwd=home, timeout=300)
 

@@ -27,10 +27,10 @@ pytestmark = pytest.mark.slow
 ICON_SIZES = (16, 32, 48, 64, 128, 256, 512)
 
 
-def _run(installed: Installed, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+def _run(installed: Installed, tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     from check import run_installed
 
-    return run_installed(installed.program, tmp_path / "home", *args)
+    return run_installed(installed.program, tmp_path / "home", *args, extra_env=env)
 
 
 def _asks_consent() -> bool:
@@ -96,6 +96,43 @@ def test_both_detectors_run_in_the_bundle(installed: Installed, tmp_path: Path) 
         assert result.returncode == 0, (pack, result.stderr)
         faces = json.loads(result.stdout)["faces"]
         assert len(faces) == 1 and len(faces[0]["embedding"]) == 128, pack
+
+
+def test_a_video_enrols_and_a_photo_verifies_in_the_bundle(installed: Installed, tmp_path: Path) -> None:
+    """FFmpeg (with the codec stubs in place), the face alignment on the bundle's NumPy and the vault, end to end."""
+    if not installed.bundled_models:
+        pytest.skip("built without models")
+    from tests.app.media import write_video
+
+    person = next(folder for folder in sorted(_people(tmp_path / "people", 1).iterdir()))
+    photos = sorted(person.iterdir())
+    _accept_bundled(installed, tmp_path)
+    video = write_video(photos[:2], tmp_path / "clip.avi")
+    enrolled = _run(installed, tmp_path, "enroll", "ann", "--video", str(video), "--json")
+    assert enrolled.returncode == 0, enrolled.stderr
+    assert json.loads(enrolled.stdout)["samples"] >= 2
+    verified = _run(installed, tmp_path, "verify", "ann", "--image", str(photos[2]), "--json")  # not in the video
+    assert verified.returncode == 0, verified.stderr
+    assert json.loads(verified.stdout)["match"] is True
+
+
+def test_the_root_key_moves_into_an_hsm_from_the_bundle(installed: Installed, tmp_path: Path, softhsm) -> None:
+    """python-pkcs11 loads the token's module from the installed tree; the vault opens only through the token."""
+    samples = tmp_path / "samples.npy"
+    vectors = np.random.default_rng(3).normal(size=(2, 32)).astype(np.float32)
+    np.save(samples, vectors)
+    np.save(tmp_path / "probe.npy", vectors[0])
+    hsm = {"FACESEAL_HSM_PIN": softhsm.pin, "SOFTHSM2_CONF": str(softhsm.conf)}
+    assert _run(installed, tmp_path, "enroll", "ann", "--embedding", str(samples), "--json").returncode == 0
+    moved = _run(installed, tmp_path, "key", "move-to-hsm", "--module", softhsm.module, "--token", softhsm.token,
+                 "--json", **hsm)
+    assert moved.returncode == 0, moved.stderr
+    assert json.loads(moved.stdout)["root_store"] == "pkcs11" and len(softhsm.objects()) == 1
+    verified = _run(installed, tmp_path, "verify", "ann", "--embedding", str(tmp_path / "probe.npy"), "--json", **hsm)
+    assert verified.returncode == 0 and json.loads(verified.stdout)["match"] is True, verified.stderr
+    refused = _run(installed, tmp_path, "verify", "ann", "--embedding", str(tmp_path / "probe.npy"),
+                   **(hsm | {"FACESEAL_HSM_PIN": "999999"}))
+    assert refused.returncode != 0 and "refused the PIN" in refused.stderr and refused.stderr.count("\n") == 1
 
 
 def _people(folder: Path, count: int) -> Path:
