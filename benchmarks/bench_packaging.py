@@ -3,6 +3,9 @@
 Figures, each measured on the built bundle (``make package`` first):
 
 * size: the onedir bundle on disk, the .deb and .rpm, and the bundle by component;
+* NumPy without BLAS (packaging/numpy_noblas.py): bench_vault's identify (a probe against
+  1k / 10k / 100k templates, warm) run twice in one go, once on the wheel's NumPy with its
+  OpenBLAS (the source tree's) and once on the bundle's, which has none;
 * start: ``faceseal`` with no arguments until the main window is shown
   (``FACESEAL_EXIT_WHEN_SHOWN`` makes the app print a line at that moment and close),
   against the bare baseline of the same binary printing ``--version`` (the bootloader
@@ -20,6 +23,7 @@ Run: ``.venv/bin/python benchmarks/bench_packaging.py [BUNDLE_DIR]`` (default di
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import statistics
@@ -92,7 +96,7 @@ def _size_mb(path: Path) -> float:
 COMPONENTS = (
     ("OpenCV (cv2, FFmpeg, image codecs)", ("cv2", "opencv_python_headless.libs")),
     ("onnxruntime", ("onnxruntime",)),
-    ("NumPy (with its OpenBLAS)", ("numpy", "numpy.libs")),
+    ("NumPy (its OpenBLAS, if any)", ("numpy", "numpy.libs")),
     ("Qt: ICU", ("PySide6/Qt/lib/libicu",)),
     ("Qt and PySide6 (without ICU)", ("PySide6", "shiboken6")),
     ("SciPy, scikit-image, insightface, onnx", ("scipy", "scipy.libs", "skimage", "insightface", "onnx",
@@ -119,6 +123,41 @@ def components(bundle: Path) -> dict[str, float]:
     return {name: round(size / 1e6, 1) for name, size in totals.items()}
 
 
+_IDENTIFY = """
+import json, os, sys, tempfile
+from pathlib import Path
+os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+import numpy
+from benchmarks.bench_vault import bench_identify
+with tempfile.TemporaryDirectory(prefix="faceseal-bench-numpy-") as scratch:
+    blas = numpy.__config__.CONFIG["Build Dependencies"]["blas"]["name"]
+    print(json.dumps({"blas": blas, "identify": bench_identify(Path(scratch))}))
+"""
+
+
+def numpy_without_blas() -> dict[str, Any]:
+    """Identify on the wheel's NumPy (OpenBLAS) and on the bundle's (none), one after the other."""
+    sys.path.insert(0, str(REPO / "packaging"))
+    import numpy_noblas
+
+    with tempfile.TemporaryDirectory(prefix="faceseal-bench-noblas-") as work:
+        bundled = numpy_noblas.unpacked(Path(work), REPO / "build" / "wheels")
+        runs = {}
+        for label, path in (("wheel", None), ("bundle", bundled)):
+            env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+            if path is not None:
+                env["PYTHONPATH"] = str(path)
+            out = subprocess.run([sys.executable, "-c", _IDENTIFY], capture_output=True, text=True, env=env,
+                                 cwd=REPO, check=True).stdout
+            runs[label] = json.loads(out.strip().splitlines()[-1])
+    return {"blas": {label: run["blas"] for label, run in runs.items()},
+            "identify_warm_ms": {total: {"wheel": runs["wheel"]["identify"][total]["warm_ms"],
+                                         "bundle": runs["bundle"]["identify"][total]["warm_ms"]}
+                                 for total in runs["wheel"]["identify"]},
+            "bundle_over_wheel_at_100k": round(runs["bundle"]["identify"]["100000"]["warm_ms"]
+                                               / runs["wheel"]["identify"]["100000"]["warm_ms"], 2)}
+
+
 def run(bundle: Path = REPO / "dist" / "faceseal") -> dict[str, Any]:
     program = bundle / "faceseal"
     if not program.is_file():
@@ -130,6 +169,7 @@ def run(bundle: Path = REPO / "dist" / "faceseal") -> dict[str, Any]:
         "deb_mb": _size_mb(debs[-1]) if debs else None,
         "rpm_mb": _size_mb(rpms[-1]) if rpms else None,
         "components_mb": components(bundle),
+        "numpy_without_blas": numpy_without_blas(),
         "window_bundle": _series([str(program)], SHOWN, bundle),
         "version_bundle": _series([str(program), "--version"], None, bundle),
         "window_source": _series([sys.executable, "-m", "app.launcher"], SHOWN, Path(sys.prefix)),
@@ -140,7 +180,5 @@ def run(bundle: Path = REPO / "dist" / "faceseal") -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    import json
-
     target = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "dist" / "faceseal"
     print(json.dumps(run(target), indent=1))
