@@ -18,8 +18,7 @@ import pytest
 
 from tests.conftest import REPO
 
-sys.path.insert(0, str(REPO / "packaging"))
-from slim import _defined, _needed, _undefined, compile_blas_shim  # noqa: E402
+from slim import _defined, _needed, _undefined, compile_blas_shim  # packaging/, on the path (conftest.py)
 
 CHECK = REPO / "packaging" / "linux" / "blas_check.py"
 

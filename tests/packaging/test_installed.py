@@ -104,7 +104,7 @@ def test_a_video_enrols_and_a_photo_verifies_in_the_bundle(installed: Installed,
         pytest.skip("built without models")
     from tests.app.media import write_video
 
-    person = next(folder for folder in sorted(_people(tmp_path / "people", 1).iterdir()))
+    person = sorted(_people(tmp_path / "people", 1).iterdir())[0]
     photos = sorted(person.iterdir())
     _accept_bundled(installed, tmp_path)
     video = write_video(photos[:2], tmp_path / "clip.avi")

@@ -8,12 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy_noblas  # packaging/, on the path (conftest.py)
 import pytest
-
-from tests.conftest import REPO
-
-sys.path.insert(0, str(REPO / "packaging"))
-import numpy_noblas  # noqa: E402
 
 
 def test_a_release_pip_cannot_build_stops_with_one_line(tmp_path: Path) -> None:
