@@ -68,3 +68,16 @@ def test_the_check_reaches_every_routine_cv2_takes_from_blas(tmp_path: Path) -> 
         if result.returncode != 3 or f"reached {routine}" not in result.stderr:
             unreached.append(routine)
     assert not unreached, f"linux/blas_check.py never calls {unreached}"
+
+
+def test_a_machine_without_the_system_lapack_stops_the_build_with_one_line(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """ldconfig listing no LAPACK (the build machine lacks liblapack3): the error names the packages to install."""
+    import slim
+
+    listed = slim._system_libraries()
+    monkeypatch.setattr(slim, "_system_libraries", lambda: {k: v for k, v in listed.items() if k != "liblapack.so.3"})
+    with pytest.raises(slim.SlimError, match=r"^the system's liblapack\.so\.3 is not installed \(Debian packages "
+                                             r"liblapack3 and libblas3; scripts/system-deps\.sh installs them\)$"):
+        compile_blas_shim("libopenblas-test.so", tmp_path)
+    assert not list(tmp_path.iterdir()), "nothing half-built is left"
