@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from edge_core.biometrics import threshold_text
 from edge_core.liveness import LivenessResult, Refusal
 from edge_core.ops import Source
 from edge_core.ops.results import Decision, FaceMatch
@@ -64,12 +65,6 @@ class Verdict:
     """The liveness check's outcome, None when none ran."""
     faces: tuple[str, ...] = ()
     """One line per face of a group photo (identify), left to right."""
-
-
-def threshold_text(value: float) -> str:
-    """A threshold as it is stored: the packs' defaults and calibration use a third decimal (0.412), and
-    rounding it away would show a score of 0.411 refused at "0.41"."""
-    return f"{value:.2f}" if round(value, 2) == round(value, 3) else f"{value:.3f}"
 
 
 def _skipped(decision: Decision) -> str:

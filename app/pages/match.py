@@ -35,7 +35,7 @@ from app.widgets.mesh_overlay import MeshFeed, MeshOverlay, MeshToggle
 from app.widgets.source import SourcePicker
 from app.workers import Reporter, Task
 from edge_core import ops
-from edge_core.biometrics import pack_info
+from edge_core.biometrics import pack_info, threshold_text
 from edge_core.ops import Probe, Source
 
 
@@ -180,7 +180,7 @@ class MatchPage(Page):
             if self.session.is_open:
                 self.run(lambda _r: self.session.call(lambda v: ops.threshold(v, info.name, info.default_threshold)),
                          lambda report: self.threshold.setText(
-                             f"{verdict.threshold_text(report.threshold)} (model pack {info.name}; change it in Settings)"))
+                             f"{threshold_text(report.threshold)} (model pack {info.name}; change it in Settings)"))
         self.run(lambda _r: self.session.call(lambda v: [i.name for i in ops.list_identities(v)]),
                  self._fill_people)
         self._update()

@@ -20,14 +20,13 @@ from PySide6.QtWidgets import (
 
 from app.pages.admin import install
 from app.pages.base import Context, Page
-from app.verdict import threshold_text
 from app.widgets import packed
 from app.widgets.calibrate_dialog import CalibrateDialog
 from app.widgets.confirm import ConfirmDialog
 from app.widgets.progress import WorkProgress
 from app.widgets.source import VIDEO_FILTER
 from edge_core import ops
-from edge_core.biometrics import PackInfo, list_packs, pack_info
+from edge_core.biometrics import PackInfo, list_packs, pack_info, threshold_text
 from edge_core.ops.results import ThresholdReport
 
 FAR_FROM_DEFAULT = 0.15

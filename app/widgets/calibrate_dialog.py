@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from app import workers
 from app.preferences import Preferences
-from edge_core.biometrics import load_pack
+from edge_core.biometrics import load_pack, threshold_text
 from edge_core.ops import calibrate as calibration
 
 if TYPE_CHECKING:
@@ -146,5 +146,5 @@ class CalibrateDialog(QDialog):
             self._threshold_set, self._failed, owner=self)
 
     def _threshold_set(self, chosen: object) -> None:
-        self.status.setText(f"The threshold of pack '{chosen.pack}' is now {chosen.threshold:.3f} "
+        self.status.setText(f"The threshold of pack '{chosen.pack}' is now {threshold_text(chosen.threshold)} "
                             f"(for {RECOMMENDED} false accepts on your photos).")

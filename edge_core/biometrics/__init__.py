@@ -2,7 +2,8 @@
 
 The public surface the CLI and the vault use:
 
-* packs: ``list_packs``, ``pack_info``, ``install_pack``, ``default_pack_name``, ``load_pack``
+* packs: ``list_packs``, ``pack_info``, ``install_pack``, ``default_pack_name``, ``load_pack``,
+  ``threshold_text`` (a threshold as every front end shows it)
 * ``Pipeline`` (``detect``, ``align``, ``embed``, ``analyze``, ``embed_one``, ``embed_report``)
 * capture: ``read_image``, ``ImageFiles``, ``VideoFile``, ``Camera``, ``collect_samples``
 * quality: ``QualityGates``, ``Reason``
@@ -28,7 +29,15 @@ from edge_core.biometrics.capture import (
     read_image,
 )
 from edge_core.biometrics.detectors import Face
-from edge_core.biometrics.packs import PackInfo, default_pack_name, install_pack, list_packs, load_pack, pack_info
+from edge_core.biometrics.packs import (
+    PackInfo,
+    default_pack_name,
+    install_pack,
+    list_packs,
+    load_pack,
+    pack_info,
+    threshold_text,
+)
 from edge_core.biometrics.pipeline import Pipeline
 from edge_core.biometrics.quality import QualityGates, Reason
 
@@ -52,4 +61,5 @@ __all__ = [
     "load_pack",
     "pack_info",
     "read_image",
+    "threshold_text",
 ]

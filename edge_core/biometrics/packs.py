@@ -92,6 +92,15 @@ class Stage:
     params: Mapping[str, Any]
 
 
+def threshold_text(value: float) -> str:
+    """A match threshold as people read it everywhere (window, CLI, API messages): as it is stored.
+
+    Packs' defaults and calibration use a third decimal (0.412); rounding it
+    away would show a score of 0.411 refused at "0.41", while a plain ``:g``
+    shows 0.4 in one place and 0.40 in another."""
+    return f"{value:.2f}" if round(value, 2) == round(value, 3) else f"{value:.3f}"
+
+
 @dataclass(frozen=True)
 class PackInfo:
     """A pack as the CLI lists it: the manifest entry plus whether it is installed here."""

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from edge_core.biometrics import default_pack_name, load_pack
+from edge_core.biometrics import default_pack_name, load_pack, threshold_text
 from edge_core.cli.framework import Commands, Reply, answer, with_vault
 from edge_core.cli.prompts import ask
 from edge_core.ops import calibrate as calibration
@@ -49,7 +49,7 @@ class _Both:
         self.report, self.chosen = report, chosen
 
     def summary(self) -> str:
-        return f"{self.report.summary()}\nthreshold of pack {self.chosen.pack} is now {self.chosen.threshold}"
+        return f"{self.report.summary()}\nthreshold of pack {self.chosen.pack} is now {threshold_text(self.chosen.threshold)}"
 
 
 def register(commands: Commands) -> None:

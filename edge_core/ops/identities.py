@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from edge_core.audit import chain as audit
+from edge_core.biometrics import threshold_text
 from edge_core.errors import PolicyViolation, UsageError
 from edge_core.liveness import LivenessResult, RiskBands, enforce
 from edge_core.ops.keyops import rotate
@@ -190,7 +191,7 @@ def enrol(vault: Vault, name: str, probe: Probe, add: bool = False) -> Enrolment
         return Enrolment(canonical_name(name), samples, probe.pack)
     return Enrolment(canonical_name(name), samples, probe.pack, resembles=twin.name, resemblance=round(twin.score, 3),
                      warning=f"these samples match {twin.name}, who is already enrolled (score {twin.score:.3f}, "
-                             f"threshold {twin.threshold:g}): check that they show {canonical_name(name)}")
+                             f"threshold {threshold_text(twin.threshold)}): check that they show {canonical_name(name)}")
 
 
 def _already_enrolled_as(vault: Vault, name: str, probe: Probe) -> MatchResult | None:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from edge_core.audit import chain as audit
+from edge_core.biometrics import threshold_text
 from edge_core.errors import PolicyTampered, PolicyViolation
 from edge_core.keys import material
 from edge_core.support import paths
@@ -283,8 +284,8 @@ def check_threshold(vault: Vault, threshold: float) -> None:
     policy = load(vault)
     if not policy.threshold_min <= threshold <= policy.threshold_max:
         raise PolicyViolation(
-            f"threshold {threshold} is outside the range the policy allows "
-            f"({policy.threshold_min} to {policy.threshold_max})"
+            f"threshold {threshold:g} is outside the range the policy allows "
+            f"({threshold_text(policy.threshold_min)} to {threshold_text(policy.threshold_max)})"
         )
 
 

@@ -8,7 +8,7 @@ so the command line says it too.
 
 from __future__ import annotations
 
-from edge_core.biometrics import default_pack_name, pack_info
+from edge_core.biometrics import default_pack_name, pack_info, threshold_text
 from tests.app.drive import _button, click, enrol_photos
 from tests.conftest import cli_json, run_cli
 
@@ -39,7 +39,7 @@ def test_enrolling_someone_already_enrolled_under_another_name_warns_with_the_na
     assert banner.startswith("Enrolled Brad Pitt, but these samples match Barack Obama, who is already enrolled "
                              "(score 0."), banner
     threshold = pack_info(window.prefs.pack).default_threshold
-    assert f"threshold {threshold:g}): check that they show Brad Pitt" in banner
+    assert f"threshold {threshold_text(threshold)}): check that they show Brad Pitt" in banner
     assert "Warning: these samples match Barack Obama" in page.result.text()
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from edge_core import ops
 from edge_core.liveness import draw_sequence
-from edge_core.biometrics import default_pack_name, pack_info
+from edge_core.biometrics import default_pack_name, pack_info, threshold_text
 from tests.app.drive import LONG, click, enrol_photos, use_stand_in, verify_from_camera
 from tests.liveness import synthetic
 
@@ -65,7 +65,7 @@ def test_a_head_answering_the_asked_movements_passes_and_is_matched(qtbot, monke
     qtbot.waitUntil(lambda: page.task is None, timeout=LONG)
 
     assert page.decision.text() == "Match: this is Alice Martin", page.details.text()
-    assert "Liveness check passed" in page.details.text() and f"threshold {pack_info(default_pack_name()).default_threshold:g}," in page.details.text()
+    assert "Liveness check passed" in page.details.text() and f"threshold {threshold_text(pack_info(default_pack_name()).default_threshold)}," in page.details.text()
     assert page.live.text().startswith("Not live: the liveness check passed, but a video file stood in")
     prompts = list(dict.fromkeys(prompt for prompt, _ in shown))
     assert prompts == ["Look straight at the camera", *(c.prompt for c in draw_sequence(SEED)),

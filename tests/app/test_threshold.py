@@ -68,7 +68,7 @@ def test_below_the_floor_is_refused_far_from_default_is_said_and_the_default_com
     set_threshold(qtbot, settings, "0.05")  # the policy's floor is 0.10
     qtbot.waitUntil(lambda: settings.banner.isVisible(), timeout=LONG)
     said = settings.banner.text.text()
-    assert "outside the range the policy allows (0.1 to 0.99)" in said and "Nothing was changed" in said
+    assert "outside the range the policy allows (0.10 to 0.99)" in said and "Nothing was changed" in said
     assert settings.threshold.value() == shown_default, "the box shows the threshold still in force"
     assert threshold_events(window) == [], "a refused value is not audited as a change"
 

@@ -21,11 +21,10 @@ from PySide6.QtWidgets import (
 from app.pages.admin import install
 from app.pages.admin.section import Section
 from app.pages.base import Context
-from app.verdict import threshold_text
 from app.widgets import button, packed
 from app.widgets.confirm import ConfirmDialog
 from app.widgets.progress import WorkProgress
-from edge_core.biometrics import PackInfo, list_packs
+from edge_core.biometrics import PackInfo, list_packs, threshold_text
 
 PACK_COLUMNS = ("Pack", "State", "Used by this window", "Licence")
 FILE_COLUMNS = ("File (bytes, licence)", "sha256")
