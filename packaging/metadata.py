@@ -45,6 +45,6 @@ def read(pyproject: Path = REPO / "pyproject.toml") -> Metadata:
         name=project["name"],
         version=project["version"],
         summary=project["description"].rstrip("."),
-        licence=project["license"]["text"],
+        licence=project["license"],
         maintainer=f"{people[0]['name']} <{people[0]['email']}>",
     )
