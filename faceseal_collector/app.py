@@ -22,26 +22,43 @@ otherwise. Query parameters: ``dead_after`` (``7d``, ``12h``...) and ``since``
 When the database cannot be reached the answer is ``503 {"error":
 "unavailable"}`` (a device keeps the batch and retries later).
 
+Every event's ``at`` must be a date that exists (RFC 3339, UTC, whole
+seconds), no older than ``MAX_AGE`` before the collector's clock and no later
+than ``MAX_AHEAD`` after the batch's own ``created_at``; otherwise the batch is
+refused ``422 out_of_window`` naming the first such event (``event 3: ...``),
+as a ``forbidden_event`` refusal names its event too.
+
 ``GET /v1/health`` answers ``{"status": "ok"}``. Every other answer, including
-404/405 and unexpected failures, has the same ``{"error", "detail"}`` shape.
+404/405 (with ``Allow`` naming every method of the path), a query the fleet
+view cannot read and unexpected failures, has the same ``{"error", "detail"}``
+shape. ``OPTIONS`` answers 204 with ``Allow``. ``GET /v1/openapi.json`` is the
+OpenAPI document: the envelope's JSON Schema (derived from the event
+vocabulary itself), the operator token's bearer scheme, every refusal.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPBearer
+from pydantic import BaseModel
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from edge_core.telemetry.envelope import verify_envelope
+from edge_core.support.routes import allowed_methods
+from edge_core.telemetry.envelope import VerifiedBatch, verify_envelope
+from edge_core.telemetry.envelope import json_schema as envelope_schema
 from edge_core.telemetry.errors import EnvelopeError
+from edge_core.telemetry.events import TIMESTAMP_WHAT, parse_timestamp
 from faceseal_collector import fleet
 from faceseal_collector.database import is_unavailable, parse_database
 from faceseal_collector.errors import BadDuration, Refusal
@@ -70,6 +87,41 @@ STATUS: dict[str, int] = {
     "bad_query": 400,
     "unavailable": 503,
 }
+
+
+OPENAPI_URL = "/v1/openapi.json"
+BATCH_REFUSALS = tuple(code for code in STATUS if code not in ("unauthorized", "bad_query"))
+
+
+class RefusalAnswer(BaseModel):
+    """Every refusal: a code from ``STATUS`` and one line saying why."""
+
+    error: str
+    detail: str
+
+
+class BatchAnswer(BaseModel):
+    status: Literal["accepted", "duplicate"]
+    batch_id: str
+    events: int
+
+
+BATCH_ANSWERS: dict[int | str, dict[str, Any]] = {
+    201: {"model": BatchAnswer, "description": "stored now"},
+    200: {"model": BatchAnswer, "description": "this exact batch was stored before; nothing stored"},
+}
+DeadAfter = Annotated[str, Query(description="a device is dead after this long without a batch: 90s, 30m, 12h, 7d")]
+Since = Annotated[str | None, Query(description="only batches received since: a duration back (24h, 7d) or a UTC "
+                                                "date (2026-01-31, 2026-01-31T08:00:00Z)")]
+
+
+def _refusals(*codes: str) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI responses of these refusal codes (several codes may share a status)."""
+    answers: dict[int | str, dict[str, Any]] = {}
+    for code in codes:
+        entry = answers.setdefault(STATUS[code], {"model": RefusalAnswer, "description": ""})
+        entry["description"] = ", ".join(filter(None, [entry["description"], code]))
+    return answers
 
 
 def _error(status: int, code: str, detail: str) -> JSONResponse:
@@ -112,18 +164,30 @@ async def _read_body(request: Request) -> bytes:
     return bytes(body)
 
 
-def check_created_at(created_at: str, now: datetime) -> None:
-    """Refuse a batch dated outside [now - MAX_AGE, now + MAX_AHEAD] (the envelope checked its form)."""
-    try:
-        created = datetime.strptime(created_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    except ValueError:
-        raise EnvelopeError("malformed", "created_at must be a UTC timestamp YYYY-MM-DDTHH:MM:SSZ") from None
+def _minutes(delta: timedelta) -> int:
+    return int(delta.total_seconds() // 60)
+
+
+def check_times(batch: VerifiedBatch, now: datetime) -> None:
+    """Refuse a batch dated outside [now - MAX_AGE, now + MAX_AHEAD], or holding an event dated before that
+    window or after the batch was made (beyond ``MAX_AHEAD`` of clock skew): the first such event is named."""
+    created = parse_timestamp(batch.created_at)
+    if created is None:  # the envelope checked its form; a date that does not exist is malformed too
+        raise EnvelopeError("malformed", f"created_at must be {TIMESTAMP_WHAT}")
     if not now - MAX_AGE <= created <= now + MAX_AHEAD:
         raise EnvelopeError(
             "out_of_window",
-            f"created_at must lie within {MAX_AGE.days} days before and {int(MAX_AHEAD.total_seconds() // 60)} "
-            "minutes after the collector's clock",
+            f"created_at must lie within {MAX_AGE.days} days before and {_minutes(MAX_AHEAD)} minutes after the "
+            "collector's clock",
         )
+    for index, event in enumerate(batch.events):
+        at = parse_timestamp(event.as_dict()["at"])
+        if at is None or at < now - MAX_AGE:
+            raise EnvelopeError("out_of_window", f"event {index}: at lies more than {MAX_AGE.days} days before "
+                                "the collector's clock")
+        if at > created + MAX_AHEAD:
+            raise EnvelopeError("out_of_window", f"event {index}: at lies more than {_minutes(MAX_AHEAD)} minutes "
+                                "after the batch's created_at")
 
 
 def _bearer(request: Request) -> str:
@@ -145,20 +209,31 @@ def create_app(
     else:
         store = CollectorStore(db if isinstance(db, URL) else parse_database(str(db)))
     app = FastAPI(
-        title="FaceSeal telemetry collector", docs_url=None, redoc_url=None, openapi_url=None
+        title="FaceSeal telemetry collector", version="1", docs_url=None, redoc_url=None, openapi_url=OPENAPI_URL
     )
+    operator = HTTPBearer(auto_error=False, description="an operator token (faceseal-collector token new)")
+
+    @app.middleware("http")
+    async def options(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        allow = allowed_methods(app.routes, request.url.path)
+        if request.method == "OPTIONS" and allow:
+            return Response(status_code=204, headers={"Allow": allow})
+        return await call_next(request)
 
     def verify_and_store(body: bytes) -> JSONResponse:
         batch = verify_envelope(parse_body(body))
-        check_created_at(batch.created_at, now())
+        check_times(batch, now())
         outcome = store.accept(batch)
         return JSONResponse(
             {"status": outcome, "batch_id": batch.batch_id, "events": len(batch.events)},
             status_code=201 if outcome == "accepted" else 200,
         )
 
-    @app.post("/v1/batches")
+    @app.post("/v1/batches", status_code=201, responses={**BATCH_ANSWERS, **_refusals(*BATCH_REFUSALS)},
+              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                  "schema": envelope_schema()}}}})
     async def receive_batch(request: Request) -> JSONResponse:
+        """Verify one signed batch and store it exactly once."""
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type != "application/json":
             raise EnvelopeError("unsupported_media_type", "send the envelope as application/json")
@@ -171,38 +246,48 @@ def create_app(
         if not token or not store.operator_token_valid(token):
             raise Refusal("unauthorized", "send a valid operator token: Authorization: Bearer <token>")
 
-    def fleet_window(request: Request) -> tuple[datetime, datetime | None, timedelta]:
+    def fleet_window(dead_after_text: str, since_text: str | None) -> tuple[datetime, datetime | None, timedelta]:
         moment = now()
         try:
-            dead_after = fleet.parse_duration(request.query_params.get("dead_after", "7d"))
-            since_text = request.query_params.get("since")
+            dead_after = fleet.parse_duration(dead_after_text)
             since = fleet.parse_since(since_text, moment) if since_text else None
         except BadDuration as error:
             raise Refusal("bad_query", str(error)) from None
         return moment, since, dead_after
 
-    def devices_view(request: Request) -> JSONResponse:
+    def devices_view(request: Request, dead_after_text: str, since_text: str | None) -> JSONResponse:
         operator_only(request)
-        moment, since, dead_after = fleet_window(request)
+        moment, since, dead_after = fleet_window(dead_after_text, since_text)
         views = fleet.list_devices(store, moment, dead_after, since)
         return JSONResponse(fleet.devices_document(views, moment, dead_after))
 
-    def summary_view(request: Request) -> JSONResponse:
+    def summary_view(request: Request, dead_after_text: str, since_text: str | None) -> JSONResponse:
         operator_only(request)
-        moment, since, dead_after = fleet_window(request)
+        moment, since, dead_after = fleet_window(dead_after_text, since_text)
         return JSONResponse(fleet.summarize(store, moment, since, dead_after))
 
-    @app.get("/v1/devices")
-    async def list_devices(request: Request) -> JSONResponse:
-        return await run_in_threadpool(devices_view, request)
+    @app.get("/v1/devices", responses=_refusals("unauthorized", "bad_query", "unavailable"))
+    async def list_devices(request: Request, dead_after: DeadAfter = "7d", since: Since = None,
+                           _: Any = Depends(operator)) -> JSONResponse:
+        """Every registered device, when it was last heard from (the collector's clock) and whether it is dead."""
+        return await run_in_threadpool(devices_view, request, dead_after, since)
 
-    @app.get("/v1/summary")
-    async def summary(request: Request) -> JSONResponse:
-        return await run_in_threadpool(summary_view, request)
+    @app.get("/v1/summary", responses=_refusals("unauthorized", "bad_query", "unavailable"))
+    async def summary(request: Request, dead_after: DeadAfter = "7d", since: Since = None,
+                      _: Any = Depends(operator)) -> JSONResponse:
+        """Counts over the fleet: devices alive and dead, batches and events by kind and outcome."""
+        return await run_in_threadpool(summary_view, request, dead_after, since)
 
     @app.get("/v1/health")
     async def health() -> dict[str, str]:
+        """Whether the collector answers (no database round trip)."""
         return {"status": "ok"}
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        first = error.errors()[0] if error.errors() else {}
+        code = "bad_query" if tuple(first.get("loc", ()))[:1] == ("query",) else "malformed"
+        return _error(STATUS[code], code, f"{'.'.join(map(str, first.get('loc', ())))}: {first.get('msg', '')}")
 
     @app.exception_handler(EnvelopeError)
     async def refused(_: Request, error: EnvelopeError) -> JSONResponse:
@@ -222,9 +307,12 @@ def create_app(
         return _error(500, "internal", "the collector failed to process the request")
 
     @app.exception_handler(HTTPException)
-    async def http_error(_: Request, error: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, error: HTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
-        return _error(error.status_code, code, str(error.detail))
+        answer = _error(error.status_code, code, str(error.detail))
+        if error.status_code == 405:
+            answer.headers["Allow"] = allowed_methods(app.routes, request.url.path) or ""
+        return answer
 
     @app.exception_handler(Exception)
     async def internal(_: Request, __: Exception) -> JSONResponse:

@@ -7,7 +7,16 @@ closed after it, under one lock, so keys are in memory only while a request
 needs them, a lock or the kill switch takes effect at once, and two key
 operations never interleave (the key lock also serialises them with other
 processes). Every answer is a result's ``as_dict``: the same JSON as
-``faceseal --json``. Errors are ``{"error", "kind"}``.
+``faceseal --json``. Every error, routing's 404 and 405 and a body that
+cannot be parsed included, is ``{"error", "kind"}``.
+
+Bodies are read strictly (:class:`_Body`): a boolean is ``true`` or
+``false``, a number is a JSON number, NaN and unknown fields are refused, packs
+and policy settings are enums of the values that exist, and every bound the
+policy has is in the OpenAPI document. A body that does not match is 422
+``InvalidRequest`` naming the first field; one that is not JSON is 400
+``MalformedBody``; nothing is done for either. ``Allow`` (on a 405, and the
+204 answer to OPTIONS) names every method of the path.
 
 A request body is at most ``MAX_BODY_BYTES`` (1 MiB): a larger declared
 Content-Length is answered 413 before a byte of the body is read, and a
@@ -20,19 +29,20 @@ from __future__ import annotations
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
 from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from edge_core import ops
 from edge_core.ops import apitoken as tokens
-from edge_core.biometrics import pack_info
 from edge_core.errors import (
     DataError,
     DiskFull,
@@ -45,6 +55,7 @@ from edge_core.errors import (
 )
 from edge_core.ops import Probe, Source
 from edge_core.support import database
+from edge_core.support.routes import allowed_methods
 from edge_core.vault.embeddings import MAX_DIM
 
 if TYPE_CHECKING:
@@ -56,16 +67,27 @@ LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
 MAX_BODY_BYTES = 1 << 20
 """The largest request body: an embedding of 4096 floats is under 100 KB of JSON."""
 TOO_LARGE = f"the request body is larger than {MAX_BODY_BYTES} bytes; nothing was done"
+MALFORMED = "the request body is not a JSON document in UTF-8; nothing was done"
 Answer = dict[str, Any]
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A request body as a security API must read it: no coercion ("yes" is not true, "0.5" is not a number,
+    false is not 0.0), no NaN or infinity, no field it does not know."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+Pack = Literal[tuple(ops.pack_names())]  # type: ignore[valid-type]
+"""The packs a threshold or an embedding can belong to (the manifest's, and ``external``)."""
+Threshold = Annotated[float, Field(ge=-1.0, le=1.0)]
 
 
 class ResetRequest(_Body):
-    """What the reset keeps; every field defaults to clearing it, as ``faceseal reset`` does."""
+    """A reset destroys every person and the root, so it needs ``confirm: true``; the other fields say what it
+    keeps, each defaulting to clearing it, as ``faceseal reset --yes`` does."""
 
+    confirm: Literal[True]
     clear_audit: bool = True
     clear_outbox: bool = True
     rotate_device_key: bool = True
@@ -80,8 +102,8 @@ class MatchRequest(_Body):
     """A ready embedding (the API has no camera: its answers are never live)."""
 
     embedding: list[float] = Field(min_length=2, max_length=MAX_DIM)
-    pack: str = Field(default=ops.EXTERNAL_PACK, min_length=1, max_length=64)
-    threshold: float | None = None
+    pack: Pack = ops.EXTERNAL_PACK  # type: ignore[valid-type]
+    threshold: Threshold | None = None
     liveness: bool = False
     """Asking for a liveness check is refused: an embedding is not a moving picture."""
 
@@ -90,12 +112,42 @@ class VerifyRequest(MatchRequest):
     name: str = Field(min_length=1, max_length=128)
 
 
+def _setting_type(rule: Any) -> Any:
+    if rule.choices:
+        return Literal[tuple(rule.choices)]
+    if rule.kind == "bool":
+        return bool
+    return Annotated[int if rule.kind == "int" else float, Field(ge=rule.low, le=rule.high)]
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    """A setting left out is unchanged; ``null`` is not a value of it, so the document shows no default."""
+    schema.pop("default", None)
+
+
+class _Changes(_Body):
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> _Changes:
+        if not self.model_fields_set:
+            raise ValueError("name at least one setting to change")
+        return self
+
+
+PolicyChanges = create_model(  # every setting typed and bounded as the policy allows it; none required
+    "PolicyChanges", __base__=_Changes,
+    **{rule.name: (_setting_type(rule), Field(None, description=rule.meaning, json_schema_extra=_no_default))
+       for rule in ops.SETTING_RULES},
+)
+
+
 class PolicyRequest(_Body):
-    changes: dict[str, bool | int | float] = Field(min_length=1, max_length=32)
+    changes: PolicyChanges  # type: ignore[valid-type]
 
 
 class ThresholdRequest(_Body):
-    value: float | None = None
+    value: Threshold | None
     """The new threshold; ``null`` goes back to the pack's default."""
 
 
@@ -106,10 +158,11 @@ class ErrorAnswer(BaseModel):
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorAnswer, "description": text} for code, text in (
-        (400, "bad request"), (401, "missing or wrong bearer token"), (404, "no such identity"),
-        (409, "refused in the vault's current state"), (421, "not a loopback Host"),
-        (413, "request body over 1 MiB"), (500, "stored data cannot be read"),
-        (503, "the root key is unavailable, locked or revoked"), (507, "the disk is full"),
+        (400, "bad request, or a body that is not JSON"), (401, "missing or wrong bearer token"),
+        (404, "no such identity"), (409, "refused in the vault's current state"), (421, "not a loopback Host"),
+        (413, "request body over 1 MiB"), (422, "the request does not match this document (types are strict)"),
+        (500, "stored data cannot be read"), (503, "the root key is unavailable, locked or revoked"),
+        (507, "the disk is full"),
     )
 }
 
@@ -130,6 +183,17 @@ def _status_code(error: FaceSealError) -> int:
 
 def _error(status: int, message: str, kind: str, **headers: str) -> JSONResponse:
     return JSONResponse({"error": message, "kind": kind}, status_code=status, headers=headers or None)
+
+
+def _invalid(error: RequestValidationError) -> JSONResponse:
+    """FastAPI's validation errors in the one error shape; a body that is not JSON at all is a 400."""
+    problems = error.errors()
+    if any(problem.get("type") == "json_invalid" for problem in problems):
+        return _error(400, MALFORMED, "MalformedBody")
+    first = problems[0] if problems else {}
+    where = ".".join(str(part) for part in first.get("loc", ()) if part != "body") or "the body"
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return _error(422, f"{where}: {first.get('msg', 'invalid')}{more}; nothing was done", "InvalidRequest")
 
 
 class BodyTooLarge(HTTPException):
@@ -195,8 +259,8 @@ def _loopback_host(header: str) -> bool:
 
 
 def _probe(body: MatchRequest) -> Probe:
-    default = ops.EXTERNAL_THRESHOLD if body.pack == ops.EXTERNAL_PACK else pack_info(body.pack).default_threshold
-    return Probe(Source.EMBEDDING, body.pack, default, np.asarray([body.embedding], dtype=np.float32))
+    return Probe(Source.EMBEDDING, body.pack, ops.default_threshold(body.pack),
+                 np.asarray([body.embedding], dtype=np.float32))
 
 
 def create_app(home: Path) -> FastAPI:
@@ -215,7 +279,27 @@ def create_app(home: Path) -> FastAPI:
             if scheme.lower() != "bearer" or not tokens.matches(presented.strip(), expected):
                 return _error(401, "a valid bearer token is required (see <data>/edge_token)", "Unauthorized",
                               **{"WWW-Authenticate": "Bearer"})
+        allow = allowed_methods(app.routes, request.url.path)
+        if request.method == "OPTIONS" and allow:
+            return Response(status_code=204, headers={"Allow": allow})
         return await call_next(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        return _invalid(error)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        """Routing's own answers (404, 405) and a body FastAPI could not read (400), in the one shape."""
+        if error.status_code == 405:
+            allow = allowed_methods(app.routes, request.url.path) or ""
+            return _error(405, f"{request.method} is not a method of {request.url.path}; it takes {allow}",
+                          "MethodNotAllowed", Allow=allow)
+        if error.status_code == 404:
+            return _error(404, f"there is no {request.url.path} in this API (see {OPENAPI_URL})", "NotFound")
+        if error.status_code == 400:
+            return _error(400, MALFORMED, "MalformedBody")
+        return _error(error.status_code, str(error.detail), "HTTPError")
 
     @app.exception_handler(FaceSealError)
     async def faceseal_error(request: Request, error: FaceSealError) -> JSONResponse:
@@ -246,8 +330,7 @@ def create_app(home: Path) -> FastAPI:
                 vault.close()
         return [item.as_dict() for item in result] if isinstance(result, list) else result.as_dict()
 
-    def reset(body: ResetRequest | None) -> Answer:
-        wanted = body or ResetRequest()
+    def reset(wanted: ResetRequest) -> Answer:
         return with_vault(lambda vault: ops.reset(vault, keep_audit=not wanted.clear_audit,
                                                   keep_outbox=not wanted.clear_outbox,
                                                   keep_device_key=not wanted.rotate_device_key))
@@ -267,13 +350,17 @@ def create_app(home: Path) -> FastAPI:
         return with_vault(lambda vault: ops.rotate(vault, deep=(body or RotateRequest()).deep))
 
     @app.post(f"{PREFIX}/admin/reset", responses=ERRORS)
-    def reset_everything(body: ResetRequest | None = None, _: Any = Depends(bearer)) -> Answer:
-        """Reset: delete every person and template and destroy the root, keeping only what the body says."""
+    def reset_everything(body: ResetRequest, _: Any = Depends(bearer)) -> Answer:
+        """Reset: delete every person and template and destroy the root, keeping only what the body says.
+
+        Without ``"confirm": true`` nothing happens (422).
+        """
         return reset(body)
 
     @app.post(f"{PREFIX}/settings/delete_identity", responses=ERRORS, deprecated=True)
-    def reset_alias(body: ResetRequest | None = None, _: Any = Depends(bearer)) -> Answer:
-        """The seed contract's name for a full reset (every person, not one): an alias of ``/admin/reset``."""
+    def reset_alias(body: ResetRequest, _: Any = Depends(bearer)) -> Answer:
+        """The seed contract's name for a full reset (every person, not one): an alias of ``/admin/reset``,
+        held to the same ``"confirm": true``."""
         return reset(body)
 
     @app.get(f"{PREFIX}/identities", responses=ERRORS)
@@ -302,17 +389,16 @@ def create_app(home: Path) -> FastAPI:
         return with_vault(lambda vault: ops.identify(vault, _probe(body), body.threshold, body.liveness))
 
     @app.get(PREFIX + "/thresholds/{pack}", responses=ERRORS)
-    def get_threshold(pack: str = PathParam(min_length=1, max_length=64), _: Any = Depends(bearer)) -> Answer:
+    def get_threshold(pack: Pack = PathParam(), _: Any = Depends(bearer)) -> Answer:  # type: ignore[valid-type]
         """A pack's match threshold in force, its default and the policy's bounds."""
-        default = ops.EXTERNAL_THRESHOLD if pack == ops.EXTERNAL_PACK else pack_info(pack).default_threshold
-        return with_vault(lambda vault: ops.threshold(vault, pack, default))
+        return with_vault(lambda vault: ops.threshold(vault, pack, ops.default_threshold(pack)))
 
     @app.put(PREFIX + "/thresholds/{pack}", responses=ERRORS)
-    def set_threshold(body: ThresholdRequest, pack: str = PathParam(min_length=1, max_length=64),
+    def set_threshold(body: ThresholdRequest, pack: Pack = PathParam(),  # type: ignore[valid-type]
                       _: Any = Depends(bearer)) -> Answer:
         """Choose a pack's threshold within the policy's bounds (audited); ``null`` restores the default."""
-        default = ops.EXTERNAL_THRESHOLD if pack == ops.EXTERNAL_PACK else pack_info(pack).default_threshold
-        return with_vault(lambda vault: ops.threshold(vault, pack, default, body.value, body.value is None))
+        return with_vault(lambda vault: ops.threshold(vault, pack, ops.default_threshold(pack), body.value,
+                                                      body.value is None))
 
     @app.get(f"{PREFIX}/policy", responses=ERRORS)
     def policy(_: Any = Depends(bearer)) -> Answer:
@@ -322,7 +408,7 @@ def create_app(home: Path) -> FastAPI:
     @app.post(f"{PREFIX}/policy", responses=ERRORS)
     def change_policy(body: PolicyRequest, _: Any = Depends(bearer)) -> Answer:
         """Change settings (the whole result is validated; audited with old and new values)."""
-        return with_vault(lambda vault: ops.policy_set(vault, body.changes))
+        return with_vault(lambda vault: ops.policy_set(vault, body.changes.model_dump(exclude_unset=True)))
 
     @app.post(f"{PREFIX}/lock", responses=ERRORS)
     def lock(_: Any = Depends(bearer)) -> Answer:

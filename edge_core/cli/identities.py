@@ -6,7 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from edge_core import ops
-from edge_core.biometrics import default_pack_name, pack_info
+from edge_core.biometrics import default_pack_name
 from edge_core.cli.framework import Commands, Reply, answer, with_vault
 from edge_core.cli.prompts import confirm
 from edge_core.cli.sources import add_source_arguments, enrolment_probe, match_probe
@@ -48,7 +48,7 @@ def _delete(vault: Vault, args: argparse.Namespace) -> Reply:
 
 def _threshold(vault: Vault, args: argparse.Namespace) -> Reply:
     pack = args.pack or default_pack_name()
-    default = ops.EXTERNAL_THRESHOLD if pack == ops.EXTERNAL_PACK else pack_info(pack).default_threshold
+    default = ops.default_threshold(pack)
     return answer(ops.threshold(vault, pack, default, args.value, args.clear))
 
 

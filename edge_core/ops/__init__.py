@@ -22,12 +22,14 @@ from edge_core.ops.identities import (
     Probe,
     Source,
     admit,
+    default_threshold,
     delete_identity,
     enrol,
     identify,
     list_identities,
     liveness_bands,
     liveness_needed,
+    pack_names,
     threshold,
     threshold_in_force,
     verify,
@@ -48,16 +50,23 @@ from edge_core.ops.keys import (
     revoke_root_key,
     rotate,
 )
-from edge_core.ops.settings import parse_policy_changes, policy_describe, policy_reset, policy_set, policy_show
+from edge_core.ops.settings import (
+    SETTING_RULES,
+    parse_policy_changes,
+    policy_describe,
+    policy_reset,
+    policy_set,
+    policy_show,
+)
 from edge_core.ops.vaults import is_locked, layout_for, lock, open_vault, status, unlock
 
 __all__ = [
-    "EXTERNAL_PACK", "EXTERNAL_THRESHOLD", "Probe", "Source", "admit", "apply_start_policy", "audit_export",
-    "audit_list", "audit_verify", "check_exportable", "delete_identity", "enrol", "export_recovery_kit",
-    "generate_root_key", "identify", "is_locked", "import_root_key", "kit_covers_root", "layout_for", "list_identities",
-    "liveness_bands", "liveness_needed", "lock", "move_root_to_hsm", "move_root_to_keychain", "open_vault",
-    "parse_policy_changes", "policy_describe", "policy_reset", "policy_set", "policy_show", "reset",
-    "restore_recovery_kit", "revocation_target", "revoke_root_key",
-    "rotate", "check_kit_passphrase",
-    "status", "threshold", "threshold_in_force", "unlock", "verify", "verify_evidence",
+    "admit", "apply_start_policy", "audit_export", "audit_list", "audit_verify", "check_exportable",
+    "check_kit_passphrase", "default_threshold", "delete_identity", "enrol", "export_recovery_kit", "EXTERNAL_PACK",
+    "EXTERNAL_THRESHOLD", "generate_root_key", "identify", "import_root_key", "is_locked", "kit_covers_root",
+    "layout_for", "list_identities", "liveness_bands", "liveness_needed", "lock", "move_root_to_hsm",
+    "move_root_to_keychain", "open_vault", "pack_names", "parse_policy_changes", "policy_describe", "policy_reset",
+    "policy_set", "policy_show", "Probe", "reset", "restore_recovery_kit", "revocation_target", "revoke_root_key",
+    "rotate", "SETTING_RULES", "Source", "status", "threshold", "threshold_in_force", "unlock", "verify",
+    "verify_evidence",
 ]

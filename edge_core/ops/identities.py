@@ -49,9 +49,11 @@ from edge_core.telemetry.recording import recorded
 from edge_core.vault.matching import MatchResult, Unreadable
 from edge_core.vault.store import Vault, canonical_name
 
-EXTERNAL_PACK = "external"
+EXTERNAL_PACK = thresholds.EXTERNAL_PACK
 """The pack name of embeddings made outside FaceSeal (``--embedding``)."""
-EXTERNAL_THRESHOLD = 0.45
+EXTERNAL_THRESHOLD = thresholds.EXTERNAL_THRESHOLD
+default_threshold = thresholds.default_for
+pack_names = thresholds.pack_names
 TEMPLATE_CAP = 10
 """Templates kept per person: re-enrolling adds samples up to it, then replaces the oldest. Beyond a
 handful, more samples of the same person add little under the mean-of-top-two rule and slow identify."""

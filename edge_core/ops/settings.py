@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from edge_core.errors import PolicyTampered
@@ -59,18 +59,23 @@ class PolicyDescription(Result):
                                   for s in self.settings)])
 
 
-def _allowed(name: str, kind: str) -> tuple[str, float | None, float | None, list[int] | None]:
+def _rule(name: str, default: Any) -> PolicySetting:
+    kind, meaning = type(default).__name__, MEANINGS[name]
     if name in policy.CHOICES:
         choices = list(policy.CHOICES[name])
-        return f"one of {', '.join(map(str, choices))}", None, None, choices
+        return PolicySetting(name, meaning, kind, None, default, f"one of {', '.join(map(str, choices))}",
+                             choices=choices)
     if kind == "bool":
-        return "true or false", None, None, None
+        return PolicySetting(name, meaning, kind, None, default, "true or false")
     low, high = policy.RANGES[name]
-    extra = " and not above threshold_max" if name == "threshold_min" else \
-        " and not below threshold_min" if name == "threshold_max" else \
-        " and below liveness_risk_high" if name == "liveness_risk_low" else \
+    extra = " and below liveness_risk_high" if name == "liveness_risk_low" else \
         " and above liveness_risk_low" if name == "liveness_risk_high" else ""
-    return f"{low:g} to {high:g}{extra}", low, high, None
+    return PolicySetting(name, meaning, kind, None, default, f"{low:g} to {high:g}{extra}", low, high)
+
+
+SETTING_RULES: tuple[PolicySetting, ...] = tuple(_rule(name, default)
+                                                 for name, default in policy.as_dict(policy.Policy()).items())
+"""Every setting with what it may be and no value (no vault needed): the admin API's request schema."""
 
 
 def policy_describe(vault: Vault) -> PolicyDescription:
@@ -80,18 +85,12 @@ def policy_describe(vault: Vault) -> PolicyDescription:
     is the way out.
     """
     file = policy.path(vault.layout.home)
-    defaults = policy.as_dict(policy.Policy())
     try:
         current: dict[str, Any] | None = policy.as_dict(policy.load(vault))
         state, error = ("valid" if file.exists() else "default"), None
     except PolicyTampered as tampered:
         current, state, error = None, "tampered", str(tampered)
-    settings = []
-    for name, default in defaults.items():
-        kind = type(default).__name__
-        allowed, low, high, choices = _allowed(name, kind)
-        settings.append(PolicySetting(name, MEANINGS[name], kind, None if current is None else current[name],
-                                      default, allowed, low, high, choices))
+    settings = [rule if current is None else replace(rule, value=current[rule.name]) for rule in SETTING_RULES]
     return PolicyDescription(str(file), state, policy.version(vault), settings, error)
 
 

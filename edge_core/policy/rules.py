@@ -31,6 +31,7 @@ from edge_core.audit import chain as audit
 from edge_core.biometrics import threshold_text
 from edge_core.errors import PolicyTampered, PolicyViolation
 from edge_core.keys import material
+from edge_core.policy import thresholds
 from edge_core.support import paths
 from edge_core.support.canonical import canonical_json
 from edge_core.support.database import get_meta, set_meta
@@ -46,10 +47,13 @@ HASH_META = "policy_hash"
 META_KEYS = (VERSION_META, HASH_META)
 """What a reset carries into the new database with the MAC key (edge_core.ops.keys.reset)."""
 RESET_HINT = "Run 'faceseal policy reset --yes' to go back to the defaults"
+LOWEST_DEFAULT, HIGHEST_DEFAULT = thresholds.defaults_span()
 RANGES: dict[str, tuple[float, float]] = {
     "max_root_age_days": (1, 3650),
-    "threshold_min": (0.0, 1.0),
-    "threshold_max": (0.0, 1.0),
+    # The bounds always allow every pack's measured default: a floor above one (or a ceiling below one) would
+    # refuse that pack's every match until someone repaired the policy. A stricter threshold is chosen per pack.
+    "threshold_min": (0.0, LOWEST_DEFAULT),
+    "threshold_max": (HIGHEST_DEFAULT, 1.0),
     "lockout_attempts": (0, 100),
     "lockout_seconds": (1, 86400),
     # A low threshold under 0.05 would refuse nearly every person; a high one over 0.95 would let a decisive
@@ -59,6 +63,10 @@ RANGES: dict[str, tuple[float, float]] = {
 }
 """The bounds of each numeric setting (inclusive); :meth:`Policy.problems` checks them, the admin panel shows them."""
 CHOICES: dict[str, tuple[int, ...]] = {"min_key_bits": KEY_BITS_CHOICES}
+_WHY = {
+    "threshold_min": f" (every pack's default must stay allowed; the lowest is {threshold_text(LOWEST_DEFAULT)})",
+    "threshold_max": f" (every pack's default must stay allowed; the highest is {threshold_text(HIGHEST_DEFAULT)})",
+}
 
 
 @dataclass(frozen=True)
@@ -82,13 +90,11 @@ class Policy:
         found = []
         if self.min_key_bits not in KEY_BITS_CHOICES:
             found.append(f"min_key_bits must be one of {', '.join(map(str, KEY_BITS_CHOICES))}")
-        for name in ("max_root_age_days", "lockout_attempts", "lockout_seconds"):
+        for name in ("max_root_age_days", "lockout_attempts", "lockout_seconds", "threshold_min", "threshold_max"):
             low, high = RANGES[name]
             if not low <= getattr(self, name) <= high:
-                found.append(f"{name} must be between {low}{' (off)' if name == 'lockout_attempts' else ''} "
-                             f"and {high}")
-        if not 0.0 <= self.threshold_min <= self.threshold_max <= 1.0:
-            found.append("thresholds must satisfy 0 <= threshold_min <= threshold_max <= 1")
+                found.append(f"{name} must be between {low:g}{' (off)' if name == 'lockout_attempts' else ''} "
+                             f"and {high:g}{_WHY.get(name, '')}")
         low, high = RANGES["liveness_risk_low"]
         if not low <= self.liveness_risk_low < self.liveness_risk_high <= high:
             found.append(f"liveness risk bands must satisfy {low} <= liveness_risk_low < liveness_risk_high <= {high}")

@@ -4,15 +4,40 @@ A threshold decides who is accepted, so a chosen one is kept inside the vault
 (the encrypted database's meta table), never in a plain settings file that
 anyone able to write to the data folder could lower. Choosing one is bounded
 by the policy and audited; without a choice, the pack's measured default holds.
+
+Every pack's default is measured for its model (models/packs.json), so the
+policy's bounds must always leave it allowed (:func:`defaults_span`): a policy
+that refused a pack's own default would switch recognition off for everyone
+until someone repaired it.
 """
 
 from __future__ import annotations
 
 from edge_core.audit import chain as audit
+from edge_core.biometrics import list_packs, pack_info
 from edge_core.support.database import get_meta, set_meta
 from edge_core.vault.store import Vault
 
 _PREFIX = "threshold:"
+EXTERNAL_PACK = "external"
+"""The pack name of embeddings made outside FaceSeal (``--embedding``)."""
+EXTERNAL_THRESHOLD = 0.45
+
+
+def default_for(pack: str) -> float:
+    """A pack's measured default threshold (``external``: ``EXTERNAL_THRESHOLD``); unknown packs are refused."""
+    return EXTERNAL_THRESHOLD if pack == EXTERNAL_PACK else pack_info(pack).default_threshold
+
+
+def pack_names() -> list[str]:
+    """Every pack a threshold can belong to: the manifest's packs and ``external``."""
+    return [info.name for info in list_packs()] + [EXTERNAL_PACK]
+
+
+def defaults_span() -> tuple[float, float]:
+    """The lowest and the highest default threshold of any pack: the policy's bounds must include both."""
+    defaults = [default_for(name) for name in pack_names()]
+    return min(defaults), max(defaults)
 
 
 def chosen(vault: Vault) -> dict[str, float]:

@@ -23,7 +23,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from edge_core.telemetry.canonical import ENVELOPE_VERSION, SIGNED_FIELDS, canonical_json, signing_bytes
 from edge_core.telemetry.device import device_id_for
 from edge_core.telemetry.errors import EnvelopeError, ForbiddenEvent
-from edge_core.telemetry.events import TIMESTAMP_RE, Event
+from edge_core.telemetry.events import TIMESTAMP_RE, TIMESTAMP_WHAT, Event, parse_timestamp
+from edge_core.telemetry.events import json_schema as event_schema
 
 if TYPE_CHECKING:
     from edge_core.telemetry.device import DeviceKey
@@ -98,13 +99,38 @@ def _check_header(envelope: Mapping[str, object]) -> bytes:
     for field in ("device_id", "batch_id"):
         if not _is_uuid(envelope[field]):
             raise EnvelopeError("malformed", f"{field} must be a lower-case UUID string")
-    created = envelope["created_at"]
-    if not isinstance(created, str) or not TIMESTAMP_RE.fullmatch(created):
-        raise EnvelopeError("malformed", "created_at must be a UTC timestamp YYYY-MM-DDTHH:MM:SSZ")
+    if parse_timestamp(envelope["created_at"]) is None:
+        raise EnvelopeError("malformed", f"created_at must be {TIMESTAMP_WHAT}")
     events = envelope["events"]
     if not isinstance(events, list) or not 1 <= len(events) <= MAX_EVENTS:
         raise EnvelopeError("malformed", f"events must be a list of 1 to {MAX_EVENTS} events")
     return _b64(envelope["public_key"], 32, "public_key")
+
+
+_B64_32 = "^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$"  # the one canonical spelling of 32 bytes
+_B64_64 = "^[A-Za-z0-9+/]{85}[AQgw]==$"  # and of 64
+_UUID = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+
+def json_schema() -> dict[str, object]:
+    """The JSON Schema of an envelope's form (what :func:`verify_envelope` checks before the signature)."""
+    return {
+        "type": "object", "additionalProperties": False,
+        "required": sorted(SIGNED_FIELDS | {"signature"}),
+        "description": "A batch signed by a device key: signature is Ed25519 over the canonical JSON of every "
+                       "other field (docs/TELEMETRY.md), device_id the first 16 bytes of SHA-256(public_key) "
+                       "as a UUID.",
+        "properties": {
+            "v": {"type": "integer", "const": ENVELOPE_VERSION},
+            "device_id": {"type": "string", "pattern": _UUID},
+            "public_key": {"type": "string", "pattern": _B64_32, "description": "raw Ed25519 public key, base64"},
+            "batch_id": {"type": "string", "pattern": _UUID},
+            "created_at": {"type": "string", "format": "date-time", "pattern": f"^{TIMESTAMP_RE.pattern}$",
+                           "description": TIMESTAMP_WHAT},
+            "events": {"type": "array", "minItems": 1, "maxItems": MAX_EVENTS, "items": event_schema()},
+            "signature": {"type": "string", "pattern": _B64_64, "description": "Ed25519 signature, base64"},
+        },
+    }
 
 
 def verify_envelope(envelope: object) -> VerifiedBatch:
@@ -133,15 +159,17 @@ def verify_envelope(envelope: object) -> VerifiedBatch:
         Ed25519PublicKey.from_public_bytes(public_raw).verify(signature, content)
     except (InvalidSignature, ValueError, TypeError) as error:
         raise EnvelopeError("bad_signature", "the signature does not match the content") from error
-    try:
-        events = tuple(Event(item) for item in envelope["events"])
-    except ForbiddenEvent as error:
-        raise EnvelopeError("forbidden_event", str(error)) from None
+    events = []
+    for index, item in enumerate(envelope["events"]):
+        try:
+            events.append(Event(item))
+        except ForbiddenEvent as error:
+            raise EnvelopeError("forbidden_event", f"event {index}: {error}") from None
     return VerifiedBatch(
         device_id=str(envelope["device_id"]),
         public_key=str(envelope["public_key"]),
         batch_id=str(envelope["batch_id"]),
         created_at=str(envelope["created_at"]),
-        events=events,
+        events=tuple(events),
         content=content,
     )

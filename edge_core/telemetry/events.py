@@ -128,6 +128,9 @@ class _Enum:
             raise ForbiddenEvent(f"field {field!r} must be one of the {self._name} values")
         return plain
 
+    def json_schema(self) -> dict[str, object]:
+        return {"type": "string", "enum": list(self._plain)}
+
 
 @dataclass(frozen=True)
 class _Int:
@@ -138,6 +141,9 @@ class _Int:
         if type(value) is not int or not 0 <= value <= self.high:
             raise ForbiddenEvent(f"field {field!r} must be an integer from 0 to {self.high}")
         return value
+
+    def json_schema(self) -> dict[str, object]:
+        return {"type": "integer", "minimum": 0, "maximum": self.high}
 
 
 @dataclass(frozen=True)
@@ -150,12 +156,42 @@ class _Pattern:
             raise ForbiddenEvent(f"field {field!r} must be {self.what}")
         return value
 
+    def json_schema(self) -> dict[str, object]:
+        return {"type": "string", "pattern": f"^{self.pattern.pattern}$", "description": self.what}
 
-_FieldRule = _Enum | _Int | _Pattern
+
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+TIMESTAMP_WHAT = "a UTC timestamp YYYY-MM-DDTHH:MM:SSZ (RFC 3339) that exists"
+
+
+def parse_timestamp(value: object) -> datetime | None:
+    """The instant a timestamp names, or None when it is not one: the pattern alone admits month 14 and
+    day 92, so the date must also exist (year 0001 and later)."""
+    if type(value) is not str or not TIMESTAMP_RE.fullmatch(value):
+        return None
+    try:
+        return datetime.strptime(value, TIMESTAMP_FORMAT).replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class _Timestamp:
+    def check(self, field: str, value: object) -> Value:
+        if parse_timestamp(value) is None:
+            raise ForbiddenEvent(f"field {field!r} must be {TIMESTAMP_WHAT}")
+        return str(value)
+
+    def json_schema(self) -> dict[str, object]:
+        return {"type": "string", "format": "date-time", "pattern": f"^{TIMESTAMP_RE.pattern}$",
+                "description": TIMESTAMP_WHAT}
+
+
+_FieldRule = _Enum | _Int | _Pattern | _Timestamp
 
 _COMMON: dict[str, _FieldRule] = {
     "kind": _Enum(EventKind),
-    "at": _Pattern(TIMESTAMP_RE, "a UTC timestamp YYYY-MM-DDTHH:MM:SSZ"),
+    "at": _Timestamp(),
     "app_version": _Pattern(_VERSION_RE, "a numeric release version"),
 }
 _OUTCOME_FIELDS: dict[str, _FieldRule] = {
@@ -172,6 +208,17 @@ SCHEMA: Mapping[EventKind, Mapping[str, _FieldRule]] = {
     EventKind.OPERATION: {**_COMMON, "op": _Enum(Operation), **_OUTCOME_FIELDS},
     EventKind.KEY_ROTATED: {**_COMMON, "key": _Enum(KeyRole), **_OUTCOME_FIELDS},
 }
+
+
+def json_schema() -> dict[str, object]:
+    """The JSON Schema of one event, derived from ``SCHEMA`` (the collector's OpenAPI document shows it)."""
+    return {"oneOf": [
+        {"type": "object", "additionalProperties": False,
+         "properties": {name: ({"const": str(kind)} if name == "kind" else rule.json_schema())
+                        for name, rule in rules.items()},
+         "required": sorted(set(rules) - _OPTIONAL)}
+        for kind, rules in SCHEMA.items()
+    ]}
 
 
 def _validate(data: object) -> tuple[tuple[str, Value], ...]:
@@ -242,7 +289,7 @@ APP_VERSION = _installed_version()
 def utc_timestamp(at: datetime | None = None) -> str:
     """``at`` (default now) as the event/envelope timestamp form, whole seconds, UTC."""
     moment = (at or datetime.now(timezone.utc)).astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.strftime(TIMESTAMP_FORMAT)
 
 
 def _build(kind: EventKind, at: datetime | None, **fields: object) -> Event:

@@ -102,15 +102,16 @@ def test_delete_identity_and_malformed_requests(server):
     assert deleted.status_code == 200 and deleted.json()["templates_deleted"] == 2
     assert [i["name"] for i in cli_json("list")] == ["bob"]
     reset = server.base + "/api/v1/settings/delete_identity"
-    for body in (b"{", b'{"clear_audit": "perhaps"}', b'{"unknown": true}', b"[]", b"\xff\xfe"):
+    for body, status in ((b"{", 400), (b'{"confirm": true, "clear_audit": "perhaps"}', 422),
+                         (b'{"confirm": true, "unknown": true}', 422), (b"[]", 422), (b"\xff\xfe", 400)):
         answer = httpx.post(reset, headers={**server.headers(), "Content-Type": "application/json"}, content=body)
-        assert answer.status_code == 422, (body, answer.text)
+        assert answer.status_code == status, (body, answer.text)
     assert [i["name"] for i in cli_json("list")] == ["bob"]  # nothing was deleted by a bad request
 
 
 @pytest.mark.parametrize("route", ["/admin/reset", "/settings/delete_identity"])  # the route, and its old alias
 def test_reset_over_http_answers_as_the_reset_command(server, route):
-    answer = server.call("POST", route, json={"clear_audit": False})
+    answer = server.call("POST", route, json={"confirm": True, "clear_audit": False})
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert body["status"] == "deleted" and body["templates_deleted"] == 4 and body["audit_events_deleted"] == 0

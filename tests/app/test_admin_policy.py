@@ -41,13 +41,19 @@ def test_every_setting_is_shown_changed_refused_and_reset(qtbot, window, isolate
     assert "max_root_age_days must be between 1 and 3650" in section.banner.text.text()
     assert policy_events(window) == [] and not (isolated / "policy.json").exists()
 
-    section.editors["threshold_min"].setText("0.995")  # valid alone, but above threshold_max: the whole is refused
+    section.editors["liveness_risk_low"].setText("0.9")  # valid alone, but above liveness_risk_high: refused
     age.setText("30")
     click(qtbot, section.save_button)
-    qtbot.waitUntil(lambda: "threshold_min <= threshold_max" in section.banner.text.text(), timeout=LONG)
+    qtbot.waitUntil(lambda: "liveness_risk_low < liveness_risk_high" in section.banner.text.text(), timeout=LONG)
     assert policy_events(window) == []
 
-    section.editors["threshold_min"].setText("0.1")
+    section.editors["liveness_risk_low"].setText("0.3")
+    section.editors["threshold_max"].setText("0")  # would refuse every pack's default: matching switched off
+    click(qtbot, section.save_button)
+    qtbot.waitUntil(lambda: "threshold_max must be between 0.45 and 1" in section.banner.text.text(), timeout=LONG)
+    assert policy_events(window) == []
+
+    section.editors["threshold_max"].setText("0.99")
     section.editors["lockout_attempts"].setText("three")
     click(qtbot, section.save_button)
     qtbot.waitUntil(lambda: "Lockout_attempts takes a value of type int" in section.banner.text.text(), timeout=LONG)

@@ -53,9 +53,9 @@ def test_set_chooses_the_threshold_within_the_policy_and_audits_it(folder, tmp_p
     shown = cli_json("threshold", "--pack", "open")
     assert shown["chosen"] is True and shown["threshold"] == answer["threshold"]["threshold"]
     assert any(e["kind"] == "threshold_changed" for e in cli_json("audit", "list"))
-    cli_json("policy", "set", "threshold_min=0.9", "threshold_max=0.95")
+    cli_json("policy", "set", "threshold_min=0.4", "threshold_max=0.99")
     refused = run_cli("calibrate", str(folder), "--pack", "open", "--det", str(det), "--set", "1%")
-    assert refused.returncode != 0 and "outside the range the policy allows (0.90 to 0.95)" in refused.stderr
+    assert refused.returncode != 0 and "outside the range the policy allows (0.40 to 0.99)" in refused.stderr
     assert cli_json("threshold", "--pack", "open")["threshold"] == shown["threshold"]
 
 

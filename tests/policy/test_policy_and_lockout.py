@@ -20,7 +20,9 @@ def test_policy_changes_are_validated_applied_and_audited(people, isolated):
     changed = cli_json("policy", "set", "max_root_age_days=30", "lockout_attempts=3")
     assert changed["changed"] == {"max_root_age_days": [90, 30], "lockout_attempts": [5, 3]}
     assert cli_json("status")["policy"]["max_root_age_days"] == 30
-    for bad, message in [("threshold_min=0.995", "threshold_min <= threshold_max"), ("min_key_bits=100", "one of 128"),
+    for bad, message in [("threshold_min=0.995", "threshold_min must be between 0 and 0.4"),
+                         ("threshold_max=0", "threshold_max must be between 0.45 and 1"),
+                         ("liveness_risk_low=0.8", "liveness_risk_low < liveness_risk_high"), ("min_key_bits=100", "one of 128"),
                          ("max_root_age_days=0", "between 1 and 3650"), ("colour=blue", "not a policy setting"),
                          ("telemetry_allowed=maybe", "of type bool"), ("lockout_seconds=1.5", "of type int")]:
         before = (isolated / "policy.json").read_bytes()
@@ -51,12 +53,15 @@ def test_an_edited_policy_file_is_refused_until_reset(people, isolated, tmp_path
 def test_threshold_outside_the_policy_range_is_refused(people):
     enrol(people)
     with ops.open_vault() as vault:
-        ops.policy_set(vault, {"threshold_min": 0.5, "threshold_max": 0.8})
+        ops.threshold(vault, "external", ops.EXTERNAL_THRESHOLD, 0.6)
+        ops.policy_set(vault, {"threshold_min": 0.3, "threshold_max": 0.5})
         with pytest.raises(policy.PolicyViolation, match="outside the range"):
-            ops.verify(vault, "alice", probe(people["alice"][0]), 0.45)
-        with pytest.raises(policy.PolicyViolation, match="outside the range"):  # the pack's default is checked too
+            ops.verify(vault, "alice", probe(people["alice"][0]), 0.55)
+        with pytest.raises(policy.PolicyViolation, match="outside the range"):  # the pack's chosen one is checked too
             ops.verify(vault, "alice", probe(people["alice"][0]))
-        assert ops.verify(vault, "alice", probe(people["alice"][0]), 0.6).match
+        assert ops.verify(vault, "alice", probe(people["alice"][0]), 0.45).match
+        with pytest.raises(policy.PolicyViolation, match=r"threshold_min must be between 0 and 0\.4"):
+            ops.policy_set(vault, {"threshold_min": 0.5})  # a floor above a pack's own default
 
 
 def test_failed_verifications_lock_one_identity_out_for_a_while(people):

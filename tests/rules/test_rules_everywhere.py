@@ -50,11 +50,12 @@ def _window_says(page) -> str:
 
 def test_threshold_bounds_hold_in_every_front_end(qtbot, monkeypatch, models_env, window, api, people) -> None:
     _enrol_alice(people)
-    cli_json("policy", "set", "threshold_min=0.6", "threshold_max=0.7")  # the open pack's 0.44 is now too low
+    cli_json("threshold", "0.7", "--pack", default_pack_name())
+    cli_json("policy", "set", "threshold_min=0.3", "threshold_max=0.6")  # the pack's chosen 0.7 is now too high
     for command in (["verify", "alice"], ["identify"]):
         result = run_cli(*command, "--image", str(people["probe"]))
         assert result.returncode == 2 and OUTSIDE in result.stderr, result.stderr
-    assert run_cli("verify", "alice", "--image", str(people["probe"]), "--threshold", "0.65").returncode == 0
+    assert run_cli("verify", "alice", "--image", str(people["probe"]), "--threshold", "0.45").returncode == 0
     probe = _embedding(people["probe"])
     for path, body in (("/verify", {"name": "alice"}), ("/identify", {})):
         answer = api.post(path, {**body, "embedding": probe, "pack": default_pack_name()})

@@ -1,0 +1,102 @@
+"""The admin API's contract as a fuzzer met it: strict types, one error shape, every method named, a schema
+that says what is valid, and a policy that cannot switch matching off. Each case was answered wrongly once."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.adminapi.conftest import Server
+from tests.conftest import cli_json, run_cli
+
+LOOSE = [  # (method, path, body): each was once accepted, coerced to something the client never said
+    ("POST", "/admin/rotate-key", {"deep": "yes"}),
+    ("POST", "/admin/rotate-key", {"deep": 0}),
+    ("POST", "/admin/reset", {"confirm": True, "clear_audit": "off", "rotate_device_key": 0}),
+    ("PUT", "/thresholds/external", {"value": "0.5"}),
+    ("PUT", "/thresholds/external", {"value": False}),
+    ("POST", "/policy", {"changes": {"lockout_attempts": "3"}}),
+    ("POST", "/policy", {"changes": {"liveness_required": 0}}),
+    ("POST", "/policy", {"changes": {"lockout_attempts": 3.0}}),
+    ("POST", "/verify", {"name": "alice", "embedding": [1, 2, 3], "liveness": "false"}),
+]
+
+
+def _kinds() -> list[str]:
+    return [event["kind"] for event in cli_json("audit", "list")]
+
+
+def test_loose_types_are_refused_and_nothing_is_done(server: Server) -> None:
+    before, threshold = _kinds(), cli_json("threshold", "--pack", "external")
+    for method, path, body in LOOSE:
+        answer = server.call(method, path, json=body)
+        assert answer.status_code == 422, (path, body, answer.text)
+        assert answer.json()["kind"] == "InvalidRequest" and answer.json()["error"].endswith("; nothing was done")
+    assert _kinds() == before  # no rotation, reset, threshold or policy change was audited: none happened
+    assert cli_json("threshold", "--pack", "external") == threshold
+    assert len(cli_json("list")) == 2
+
+
+def test_a_reset_needs_confirm_true_on_every_route(server: Server) -> None:
+    for route in ("/admin/reset", "/settings/delete_identity"):
+        for body in (None, {}, {"confirm": False}, {"confirm": "true"}, {"clear_audit": False}):
+            answer = server.call("POST", route, json=body)
+            assert answer.status_code == 422, (route, body, answer.text)
+    assert len(cli_json("list")) == 2  # the empty body once wiped the vault, audit log included
+
+
+def test_every_error_has_the_one_shape(server: Server) -> None:
+    headers = {**server.headers(), "Content-Type": "application/json"}
+    cases = {
+        "not UTF-8": ("POST", "/admin/rotate-key", b"\xff\xfe", 400, "MalformedBody"),
+        "not JSON": ("POST", "/admin/rotate-key", b"{", 400, "MalformedBody"),
+        "too deep": ("POST", "/identify", b"[" * 100_000, 400, "MalformedBody"),
+        "NaN": ("POST", "/identify", b'{"embedding": [NaN, 1]}', 422, "InvalidRequest"),
+        "no route": ("GET", "/nothing", None, 404, "NotFound"),
+        "no method": ("DELETE", "/policy", None, 405, "MethodNotAllowed"),
+        "bad pack": ("GET", "/thresholds/nopack", None, 422, "InvalidRequest"),
+        "unknown field": ("POST", "/admin/rotate-key", b'{"deeep": true}', 422, "InvalidRequest"),
+    }
+    for what, (method, path, body, status, kind) in cases.items():
+        answer = httpx.request(method, f"{server.base}/api/v1{path}", headers=headers, content=body, timeout=60)
+        assert answer.status_code == status and answer.json().keys() == {"error", "kind"}, (what, answer.text)
+        assert answer.json()["kind"] == kind, (what, answer.text)
+
+
+@pytest.mark.parametrize(("path", "allowed"), [("/policy", "GET, OPTIONS, POST"),
+                                               ("/thresholds/external", "GET, OPTIONS, PUT"),
+                                               ("/identities/alice", "DELETE, OPTIONS")])
+def test_allow_names_every_method_of_a_path(server: Server, path: str, allowed: str) -> None:
+    wrong = server.call("PATCH", path)
+    assert wrong.status_code == 405 and wrong.headers["allow"] == allowed
+    options = server.call("OPTIONS", path)
+    assert options.status_code == 204 and options.headers["allow"] == allowed
+    assert httpx.options(f"{server.base}/api/v1{path}").status_code == 401  # the token first, as for every method
+
+
+def test_the_document_names_the_valid_packs_settings_and_bounds(server: Server) -> None:
+    doc = httpx.get(server.base + "/api/v1/openapi.json").json()
+    schemas = doc["components"]["schemas"]
+    packs = next(p for p in doc["paths"]["/api/v1/thresholds/{pack}"]["get"]["parameters"] if p["name"] == "pack")
+    assert set(packs["schema"]["enum"]) == {"open", "scrfd", "yunet512", "scrfd512", "buffalo_s", "external"}
+    changes = schemas["PolicyChanges"]
+    assert changes["additionalProperties"] is False and changes["minProperties"] == 1
+    assert changes["properties"]["threshold_max"]["minimum"] == 0.45  # the highest pack default stays allowed
+    assert changes["properties"]["lockout_attempts"] == {**changes["properties"]["lockout_attempts"],
+                                                         "type": "integer", "minimum": 0, "maximum": 100}
+    assert changes["properties"]["min_key_bits"]["enum"] == [128, 192, 256]
+    for operation in (op for path in doc["paths"].values() for op in path.values()):
+        assert "HTTPValidationError" not in str(operation["responses"])  # FastAPI's own shape is gone
+
+
+def test_a_policy_cannot_switch_matching_off(server: Server) -> None:
+    through_api = server.call("POST", "/policy", json={"changes": {"threshold_min": 0, "threshold_max": 0}})
+    assert through_api.status_code == 422 and "threshold_max" in through_api.json()["error"]
+    through_cli = run_cli("policy", "set", "threshold_min=0", "threshold_max=0")
+    assert through_cli.returncode == 2 and through_cli.stderr.count("\n") == 1, through_cli.stderr
+    assert "threshold_max must be between 0.45 and 1 (every pack's default must stay allowed" in through_cli.stderr
+    floor = run_cli("policy", "set", "threshold_min=0.5")
+    assert floor.returncode == 2 and "threshold_min must be between 0 and 0.4 " in floor.stderr
+    assert cli_json("policy", "show")["threshold_max"] == 0.99  # nothing changed
+    answer = server.call("POST", "/verify", json={"name": "alice", "embedding": [0.1] * 32})
+    assert answer.status_code == 200, answer.text  # matching still works at the pack's default

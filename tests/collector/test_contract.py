@@ -1,0 +1,96 @@
+"""The collector's contract as an outside client meets it: event times that exist and fit the batch, the
+methods of each path, and an OpenAPI document that says what a batch and the operator token are."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from edge_core.telemetry.device import DeviceKey
+from edge_core.telemetry.events import utc_timestamp
+from tests.collector.conftest import BackendCollector as Collector
+from tests.collector.test_collector import post
+
+
+def signed(key: DeviceKey, events: list[dict[str, object]], created: datetime | None = None) -> dict[str, object]:
+    """An envelope of raw events, correctly signed by ``key`` (the device's own builder would refuse bad ones)."""
+    unsigned: dict[str, object] = {
+        "v": 1, "device_id": key.device_id, "public_key": key.public_key_b64, "batch_id": str(uuid.uuid4()),
+        "created_at": utc_timestamp(created), "events": events,
+    }
+    return {**unsigned, "signature": key.sign_batch(unsigned)}
+
+
+def started(at: str) -> dict[str, object]:
+    return {"kind": "app_started", "at": at, "app_version": "0.1.0"}
+
+
+def stored_events(collector: Collector) -> int:
+    return len(collector.rows("SELECT body FROM events"))
+
+
+@pytest.mark.parametrize("at", ["0081-14-92T08:00:00Z", "0000-00-00T00:00:00Z", "2026-02-30T00:00:00Z",
+                                "2026-01-01T24:00:00Z"])
+def test_a_signed_event_time_that_does_not_exist_is_refused_by_its_index(key: DeviceKey, collector: Collector,
+                                                                        at: str) -> None:
+    now = utc_timestamp()
+    answer = post(collector, signed(key, [started(now), started(now), started(at)]))
+    assert answer.status_code == 422 and answer.json()["error"] == "forbidden_event", answer.text
+    assert answer.json()["detail"].startswith("event 2: field 'at' must be a UTC timestamp"), answer.text
+    assert stored_events(collector) == 0
+
+
+def test_event_times_are_held_to_the_batch_window(key: DeviceKey, collector: Collector) -> None:
+    now = datetime.now(UTC)
+    too_old, too_late = "more than 30 days before the collector's clock", "more than 5 minutes after the batch's created_at"
+    for at, why in (("1970-01-01T00:00:00Z", too_old), ("2999-01-01T00:00:00Z", too_late),
+                    (utc_timestamp(now - timedelta(days=31)), too_old),
+                    (utc_timestamp(now + timedelta(minutes=6)), too_late)):
+        answer = post(collector, signed(key, [started(utc_timestamp(now)), started(at)], created=now))
+        assert answer.status_code == 422, answer.text
+        assert answer.json() == {"error": "out_of_window", "detail": f"event 1: at lies {why}"}, answer.text
+    assert stored_events(collector) == 0
+    inside = [started(utc_timestamp(now - timedelta(days=29))), started(utc_timestamp(now + timedelta(minutes=4)))]
+    assert post(collector, signed(key, inside, created=now)).status_code == 201  # the edges of the window hold
+    assert stored_events(collector) == 2
+
+
+def test_a_wrong_method_names_every_method_of_the_path(collector: Collector) -> None:
+    for path, allowed in (("/v1/batches", "OPTIONS, POST"), ("/v1/devices", "GET, OPTIONS"),
+                          ("/v1/summary", "GET, OPTIONS")):
+        wrong = httpx.request("DELETE", collector.url + path, timeout=10)
+        assert wrong.status_code == 405 and wrong.headers["allow"] == allowed, (path, wrong.headers)
+        assert set(wrong.json()) == {"error", "detail"} and wrong.json()["error"] == "method_not_allowed"
+        options = httpx.request("OPTIONS", collector.url + path, timeout=10)
+        assert options.status_code == 204 and options.headers["allow"] == allowed
+    assert httpx.request("OPTIONS", collector.url + "/v1/nothing", timeout=10).status_code == 404
+
+
+def test_a_query_the_fleet_view_cannot_read_is_a_refusal_in_the_one_shape(collector: Collector) -> None:
+    answer = httpx.get(collector.url + "/v1/devices", params={"dead_after": "0d"},
+                       headers={"Authorization": "Bearer nobody"}, timeout=10)
+    assert answer.status_code == 401 and set(answer.json()) == {"error", "detail"}
+
+
+def test_the_openapi_document_describes_the_envelope_the_token_and_every_refusal(collector: Collector) -> None:
+    doc = httpx.get(collector.url + "/v1/openapi.json", timeout=10).json()
+    batches = doc["paths"]["/v1/batches"]["post"]
+    envelope = batches["requestBody"]["content"]["application/json"]["schema"]
+    assert envelope["required"] == ["batch_id", "created_at", "device_id", "events", "public_key", "signature", "v"]
+    assert envelope["additionalProperties"] is False and envelope["properties"]["events"]["maxItems"] == 1000
+    kinds = {variant["properties"]["kind"]["const"] for variant in envelope["properties"]["events"]["items"]["oneOf"]}
+    assert kinds == {"app_started", "operation", "key_rotated"}
+    assert {"200", "201", "400", "401", "403", "409", "413", "415", "422", "503"} <= set(batches["responses"])
+    assert doc["paths"]["/v1/devices"]["get"]["security"] == [{"HTTPBearer": []}]
+    assert doc["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    # The document's patterns are the verifier's: a real envelope matches them.
+    key = DeviceKey.generate()
+    real = signed(key, [started(utc_timestamp())])
+    for field in ("device_id", "public_key", "batch_id", "created_at", "signature"):
+        assert re.fullmatch(envelope["properties"][field]["pattern"].strip("^$"), str(real[field])), field
+    assert json.loads(json.dumps(real))  # and it is plain JSON
