@@ -21,7 +21,8 @@ JPEG 60; made once, from the ``open`` pack's landmarks on the clean photo, and
 used for every pack), each pair scoring the earlier photo clean (the
 enrolment) against the later one degraded (the probe), at the same thresholds.
 A degraded probe without a face found is counted and left out of the pairs.
-Last, the markdown table of docs/BIOMETRICS.md (shipped thresholds only).
+It also gives the thresholds each group's own different-person pairs would
+ask for by that rule. Last, the markdown tables of docs/BIOMETRICS.md.
 """
 
 from __future__ import annotations
@@ -124,7 +125,12 @@ def evaluate(clean: np.ndarray, degraded: np.ndarray, labels: list[str], groups:
     probes = np.nan_to_num(degraded, nan=0.0)
     seen = ~np.isnan(degraded[:, 0])
     worse = grouping.pairs(np.where(np.outer(found, seen), scored @ probes.T, np.nan), labels, groups)
+    own = {}  # the threshold each group's own different-person pairs would ask for, by the same rule
+    for g, group in enumerate(pooled.names):
+        impostor = pooled.score[(pooled.group_a == g) & (pooled.group_b == g) & ~pooled.same]
+        own[group] = {f"{t * 100:g} %": round(threshold_for_far(impostor, t), 4) for t in TARGETS}
     return {
+        "own_thresholds": own,
         "no_face": {"clean": _no_face(clean, labels, groups), "degraded": _no_face(degraded, labels, groups)},
         "clean": [grouping.at_threshold(pooled, label, value) for label, value in thresholds],
         "degraded": [grouping.at_threshold(worse, label, value) for label, value in thresholds],
@@ -149,11 +155,21 @@ def measure() -> dict:
             full[[i for i, c in enumerate(copies) if c is not None]] = degraded
             figures[name] = evaluate(clean, full, labels, groups, pipeline.threshold)
             _print(name, figures[name], sizes)
-    print("\n" + "\n".join(markdown(figures)))
+    print("\nat each pack's shipped threshold:\n" + "\n".join(markdown(figures)))
+    print("\nat the threshold for 0.1 % false matches on both groups pooled:\n" + "\n".join(markdown(figures, 2)))
+    own = [f"| {name} | " + " | ".join(f"{values['0.1 %']:.3f} / {values['0.01 %']:.3f}"
+                                         for values in result["own_thresholds"].values()) + " |"
+           for name, result in figures.items()]
+    print("\nthresholds each group's own pairs ask for, 0.1 % / 0.01 %:\n| pack | "
+          + " | ".join(group for group in next(iter(figures.values()))["own_thresholds"]) + " |\n|---|---|---|\n"
+          + "\n".join(own))
     return {"groups": plain(sizes), "packs": plain(figures)}
 
 
 def _print(name: str, result: dict, sizes: list) -> None:
+    own = "; ".join(f"{group} " + ", ".join(f"{v:.3f} for {k}" for k, v in values.items())
+                    for group, values in result["own_thresholds"].items())
+    print(f"\npack {name}: thresholds each group's own different-person pairs ask for: {own}")
     for condition in ("clean", "degraded"):
         print(f"\npack {name}, {condition} probes (no face found: {result['no_face'][condition]})")
         print("\n".join(grouping.table(result[condition], sizes, title="per group")))
@@ -166,12 +182,12 @@ def _cell(rate) -> str:
     return f"{rate.rate * 100:.2f} %{bound} ({rate.errors}/{rate.trials})"
 
 
-def markdown(figures: dict) -> list[str]:
-    """docs/BIOMETRICS.md's table: each pack at its shipped threshold, clean and degraded."""
+def markdown(figures: dict, row: int = 0) -> list[str]:
+    """docs/BIOMETRICS.md's table: each pack at its shipped threshold (``row`` 0; 1-3 the targets'), clean and degraded."""
     lines = ["| pack (threshold) | group | FNMR clean | FMR clean | FNMR degraded | FMR degraded |",
              "|---|---|---|---|---|---|"]
     for name, result in figures.items():
-        clean, worse = result["clean"][0], result["degraded"][0]
+        clean, worse = result["clean"][row], result["degraded"][row]
         title = f"{name} ({clean.threshold:.3f})"
         for index, (a, b) in enumerate(zip(clean.groups + clean.across, worse.groups + worse.across)):
             lines.append(f"| {title if index == 0 else ''} | {a.group} | {_cell(a.fnmr)} | {_cell(a.fmr)} | "
