@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 from edge_core.biometrics import groups as grouping
 from edge_core.biometrics.degrade import EYE_DISTANCE, webcam_like
+
+from .conftest import REPO
 
 # two groups of three people, two photos each: photos 0-5 are group "a", 6-11 group "b"
 LABELS = ["a1", "a1", "a2", "a2", "a3", "a3", "b1", "b1", "b2", "b2", "b3", "b3"]
@@ -93,3 +97,18 @@ def test_webcam_like_copies_are_deterministic_and_scaled_to_the_eye_distance():
     assert not np.array_equal(first, webcam_like(image, eyes=EYE_DISTANCE * 4, key=8))  # another photo, other noise
     assert webcam_like(image, eyes=EYE_DISTANCE / 2).shape == image.shape  # never enlarged
     assert first.mean() < image[::4, ::4].mean()  # darker
+
+
+def test_without_scipy_the_counts_stay_and_the_bounds_are_left_out():
+    # the installer leaves SciPy out (packaging/bundle_contents.py): the same figures, no intervals
+    found = grouping.pairs(crafted({(2, 4): 0.6}), LABELS, GROUPS)
+    row = grouping.at_threshold(found, "current", 0.5, bounds=False)
+    assert row.groups[0].fmr == grouping.Rate(1, 12, 1 / 12, None, None)
+    assert row.spread.text() == "undefined: b has 0 false matches (its bound needs SciPy)"
+    text = "\n".join(grouping.table([row], grouping.sizes(LABELS, GROUPS)))
+    assert "intervals need SciPy, absent here" in text and "1/12 = 8.33 %" in text and "[" not in text
+    blocked = subprocess.run(
+        [sys.executable, "-c", "import sys; sys.modules['scipy'] = None\n"
+         "from edge_core.biometrics import groups; print(groups.bounds_available())"],
+        cwd=REPO, capture_output=True, text=True, check=True)
+    assert blocked.stdout.strip() == "False" and grouping.bounds_available()
