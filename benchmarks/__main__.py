@@ -14,6 +14,7 @@ from . import (
     bench_accuracy,
     bench_biometrics,
     bench_collector,
+    bench_groups,
     bench_liveness,
     bench_liveness_accuracy,
     bench_telemetry,
@@ -21,6 +22,7 @@ from . import (
 )
 
 SUITES = {"vault": bench_vault, "biometrics": bench_biometrics, "accuracy": bench_accuracy,
+          "groups": bench_groups,
           "liveness": bench_liveness, "liveness_accuracy": bench_liveness_accuracy, "telemetry": bench_telemetry,
           "collector": bench_collector}
 

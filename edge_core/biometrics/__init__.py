@@ -14,7 +14,9 @@ embeddings and says which pack made them.
 
 Heavy libraries (onnxruntime sessions) load only when a pack is loaded, so
 listing or installing packs stays quick. insightface, scikit-image and scipy
-are never imported at run time (tests/biometrics/test_no_insightface.py).
+are never imported at run time (tests/biometrics/test_no_insightface.py), with one
+exception: ``groups.py`` asks SciPy for confidence intervals when it is installed
+(a development machine), and does without them when it is not (the installer).
 """
 
 from edge_core.biometrics.capture import (

@@ -55,7 +55,8 @@ class _Both:
 def register(commands: Commands) -> None:
     p = commands.add("calibrate", with_vault(_calibrate),
                      "error rates on your own labelled photos (a sub-folder per person, or a labels.csv), "
-                     "a DET curve, and a threshold for 1 %, 0.1 % or 0.01 % false accepts")
+                     "a DET curve, and a threshold for 1 %, 0.1 % or 0.01 % false accepts; with a groups.csv "
+                     "(identity,group) beside them, the rates per group with 95 % intervals")
     p.add_argument("folder", type=Path, metavar="FOLDER")
     p.add_argument("--pack", help="the model pack to calibrate (default: the default pack)")
     p.add_argument("--det", type=Path, metavar="PNG", help="where to write the DET curve (default ./faceseal-det-PACK.png)")

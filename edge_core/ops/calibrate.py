@@ -7,6 +7,14 @@ accepts at the threshold in force and at the thresholds for 1 %, 0.1 % and
 the different-person scores, cross-validated over people), with a DET curve.
 Choosing one of those thresholds goes through :func:`identities.threshold`:
 bounded by the policy and audited, like any threshold change.
+
+A ``groups.csv`` beside the photos (columns ``identity`` and ``group``, one
+row per person, the same names as the sub-folders or labels.csv's
+``identity``) adds the figures per group at the same thresholds
+(``biometrics.groups``): FNMR and FMR within each group, FMR across groups,
+the spread between groups, each with its 95 % Clopper-Pearson interval.
+Groups come from where the photos come from or a documented public fact,
+never from judging a face; every person must have one.
 """
 
 from __future__ import annotations
@@ -20,15 +28,17 @@ from pathlib import Path
 import numpy as np
 
 from edge_core.biometrics import Pipeline, read_image
+from edge_core.biometrics import groups as grouping
 from edge_core.biometrics.det_plot import write_det_png
 from edge_core.biometrics.evaluation import TARGETS, cross_validate, error_rates, pair_scores
 from edge_core.errors import FaceSealError, UsageError
 from edge_core.ops import identities
-from edge_core.ops.results import Result, ThresholdReport
+from edge_core.ops.results import Result, ThresholdReport, optional
 from edge_core.vault.store import Vault
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 MIN_PEOPLE = 4
+GROUPS_FILE = "groups.csv"
 """Cross-validation over people halves them: fewer than 4 leaves a half with one person and no impostors."""
 
 Progress = Callable[[int, int], None]
@@ -63,6 +73,9 @@ class Calibration(Result):
     det_curve: Path
     unusable: list[str]
     """Photos that gave no embedding (unreadable, or no face found), left out."""
+    groups: list[grouping.GroupSize] | None = optional()
+    group_rows: list[grouping.GroupRow] | None = optional()
+    """With a groups.csv: the figures per group at each threshold of ``rows``."""
 
     def threshold_for(self, target: str) -> float:
         """The threshold of the row labelled ``target`` ("1 %", "0.1 %", "0.01 %")."""
@@ -85,6 +98,8 @@ class Calibration(Result):
         lines.append(f"DET curve: {self.det_curve}")
         if self.unusable:
             lines.append(f"left out (no face or unreadable): {', '.join(self.unusable)}")
+        if self.groups is not None:
+            lines.extend(grouping.table(self.group_rows, self.groups))
         return "\n".join(lines)
 
 
@@ -135,10 +150,35 @@ def labelled_photos(folder: Path) -> list[tuple[Path, str]]:
     return [(path, person) for path, person in rows if person]
 
 
+def read_groups(folder: Path, people: set[str]) -> dict[str, str] | None:
+    """person -> group from ``folder``'s groups.csv (``None`` without one); a bad file is one usage error."""
+    path = Path(folder) / GROUPS_FILE
+    if not path.is_file():
+        return None
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = [(row["identity"].strip(), row["group"].strip()) for row in csv.DictReader(handle)]
+    except (KeyError, AttributeError, TypeError, UnicodeDecodeError, csv.Error):
+        raise UsageError(f"{path} needs the columns 'identity' and 'group', one row per person") from None
+    groups: dict[str, str] = {}
+    for person, group in rows:
+        if not person or not group:
+            raise UsageError(f"{path}: every row needs an identity and a group")
+        if groups.setdefault(person, group) != group:
+            raise UsageError(f"{path} puts {person} in two groups ({groups[person]}, {group})")
+    unknown, missing = sorted(set(groups) - people), sorted(people - set(groups))
+    if missing:
+        raise UsageError(f"{path} gives no group for {len(missing)} of the people, e.g. {missing[0]}")
+    if unknown:
+        raise UsageError(f"{path} names {len(unknown)} people without photos, e.g. {unknown[0]}")
+    return groups
+
+
 def calibrate(vault: Vault, folder: Path, pipeline: Pipeline, det_curve: Path,
               progress: Progress | None = None) -> Calibration:
     """Embed every photo of ``folder`` with ``pipeline`` and report the error rates; write the DET curve PNG."""
     photos = labelled_photos(folder)
+    groups = read_groups(folder, {person for _, person in photos})  # a bad file is refused before any work
     current = identities.threshold_in_force(vault, pipeline.pack, pipeline.threshold)
     vectors, labels, unusable = [], [], []
     for done, (path, person) in enumerate(photos, 1):
@@ -163,8 +203,13 @@ def calibrate(vault: Vault, folder: Path, pipeline: Pipeline, det_curve: Path,
               row.far, row.frr) for row in rows]
     write_det_png({pipeline.pack: scores}, Path(det_curve), marks=marks,
                   title=f"pack {pipeline.pack} on {Path(folder).name}")
+    group_sizes = group_rows = None
+    if groups is not None:
+        found = grouping.pairs(embeddings @ embeddings.T, labels, groups)
+        group_sizes = grouping.sizes(labels, groups)
+        group_rows = [grouping.at_threshold(found, row.label, row.threshold) for row in rows]
     return Calibration(pipeline.pack, pipeline.threshold, len(labels), len(counts), len(scores.genuine),
-                       len(scores.impostor), rows, Path(det_curve), unusable)
+                       len(scores.impostor), rows, Path(det_curve), unusable, group_sizes, group_rows)
 
 
 def use_threshold(vault: Vault, calibration: Calibration, target: str) -> ThresholdReport:

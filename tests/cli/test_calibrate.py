@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from tests.conftest import SHARED, cli_json, run_cli
+from tests.conftest import SHARED, cli_json, run_cli, shared_or_skip
 
 FACES = SHARED / "faces"
 
@@ -81,3 +81,67 @@ def test_bad_folders_are_one_line_and_exit_2(models_env, tmp_path, folder):
         assert result.returncode == 2 and text in result.stderr, result.stderr
     typo = run_cli("calibrate", str(folder), "--pack", "open", "--set", "5%")
     assert typo.returncode == 2 and "0.1 %" in typo.stderr
+
+
+@pytest.fixture
+def two_groups(tmp_path, models_env):
+    """3 people of labels.csv and 3 of kpop_idols.csv, a sub-folder each, and a groups.csv naming their source."""
+    root = tmp_path / "two-groups"
+    lines = ["identity,group"]
+    for labels, group in ((FACES / "labels.csv", "western_public_figures"),
+                          (shared_or_skip("faces", "kpop_idols.csv"), "east_asian_kpop")):
+        with open(labels, newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        people = sorted({r["identity"] for r in rows if sum(x["identity"] == r["identity"] for x in rows) >= 3})[:3]
+        lines += [f"{person},{group}" for person in people]
+        for row in rows:
+            if row["identity"] in people:
+                (root / row["identity"]).mkdir(parents=True, exist_ok=True)
+                (root / row["identity"] / row["file"].replace("/", "_")).symlink_to(FACES / row["file"])
+    (root / "groups.csv").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def test_a_groups_csv_gives_the_figures_per_group_at_every_threshold(two_groups, tmp_path):
+    report = cli_json("calibrate", str(two_groups), "--pack", "open", "--det", str(tmp_path / "det.png"))
+    photos = {person.name: len(list(person.iterdir())) for person in two_groups.iterdir() if person.is_dir()}
+    sizes = {g["group"]: (g["people"], g["photos"]) for g in report["groups"]}
+    west = sum(n for p, n in photos.items() if not p.startswith("kpop_"))
+    east = sum(n for p, n in photos.items() if p.startswith("kpop_"))
+    assert sizes == {"western_public_figures": (3, west), "east_asian_kpop": (3, east)}
+    assert [row["label"] for row in report["group_rows"]] == [row["label"] for row in report["rows"]]
+    for overall, row in zip(report["rows"], report["group_rows"]):
+        assert row["threshold"] == overall["threshold"]
+        within = {g["group"]: g for g in row["groups"]}
+        (across,) = row["across"]
+        assert across["group"] == "east_asian_kpop vs western_public_figures" and across["fnmr"] is None
+        assert across["fmr"]["trials"] == west * east
+        # the groups' pairs are the folder's pairs, split: their false matches add up to the overall rate
+        assert sum(g["fnmr"]["trials"] for g in within.values()) == report["genuine_pairs"]
+        assert sum(g["fmr"]["trials"] for g in within.values()) + west * east == report["impostor_pairs"]
+        false_matches = sum(g["fmr"]["errors"] for g in within.values()) + across["fmr"]["errors"]
+        assert false_matches == round(overall["far"] * report["impostor_pairs"])
+        for rate in [g[k] for g in within.values() for k in ("fnmr", "fmr")] + [across["fmr"]]:
+            assert rate["low"] <= rate["rate"] <= rate["high"]
+            if rate["errors"] == 0:
+                assert rate["high"] == pytest.approx(1 - 0.025 ** (1 / rate["trials"]))
+        spread = row["spread"]
+        assert {spread["highest"], spread["lowest"]} <= set(within)
+    plain = run_cli("calibrate", str(two_groups), "--pack", "open", "--det", str(tmp_path / "det.png"))
+    assert plain.returncode == 0 and "95 % Clopper-Pearson" in plain.stdout and "spread of FMR" in plain.stdout
+
+
+def test_bad_groups_files_are_one_line_and_exit_2(two_groups):
+    good = (two_groups / "groups.csv").read_text().splitlines()
+    cases = {
+        "\n".join(good[:-1]): "gives no group for 1 of the people",
+        "\n".join(["identity,origin"] + good[1:]): "needs the columns 'identity' and 'group'",
+        "\n".join(good + [good[1].split(",")[0] + ",elsewhere"]): "in two groups",
+        "\n".join(good + ["somebody_else,east_asian_kpop"]): "names 1 people without photos",
+        "\n".join(good + [",east_asian_kpop"]): "every row needs an identity and a group",
+    }
+    for text, message in cases.items():
+        (two_groups / "groups.csv").write_text(text + "\n")
+        result = run_cli("calibrate", str(two_groups), "--pack", "open")
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
