@@ -110,9 +110,11 @@ BATCH_ANSWERS: dict[int | str, dict[str, Any]] = {
     201: {"model": BatchAnswer, "description": "stored now"},
     200: {"model": BatchAnswer, "description": "this exact batch was stored before; nothing stored"},
 }
-DeadAfter = Annotated[str, Query(description="a device is dead after this long without a batch: 90s, 30m, 12h, 7d")]
-Since = Annotated[str | None, Query(description="only batches received since: a duration back (24h, 7d) or a UTC "
-                                                "date (2026-01-31, 2026-01-31T08:00:00Z)")]
+DeadAfter = Annotated[str, Query(pattern=f"^{fleet.DURATION_PATTERN}$",
+                                 description="a device is dead after this long without a batch: 90s, 30m, 12h, 7d")]
+Since = Annotated[str | None, Query(pattern=f"^({fleet.SINCE_PATTERN})$",
+                                    description="only batches received since: a duration back (24h, 7d) or a UTC "
+                                                "date (2026-01-31, 2026-01-31T08:00:00Z) that exists")]
 
 
 def _refusals(*codes: str) -> dict[int | str, dict[str, Any]]:

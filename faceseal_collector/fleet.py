@@ -22,14 +22,19 @@ from faceseal_collector.store import CollectorStore, stamp
 
 DEFAULT_DEAD_AFTER = timedelta(days=7)
 
-_DURATION = re.compile(r"(\d{1,6})([smhd])")
+DURATION_PATTERN = r"[1-9][0-9]{0,4}[smhd]"
+"""A duration as typed and as the OpenAPI document states it: no zero, no leading zero, no spaces, and at
+most 99999 of a unit (273 years of days: a million days back from now is before year 1, which no date
+can hold)."""
+SINCE_PATTERN = rf"{DURATION_PATTERN}|[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}(T[0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}Z)?"
+_DURATION = re.compile(r"([1-9][0-9]{0,4})([smhd])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
 def parse_duration(text: str) -> timedelta:
     """``90s``, ``30m``, ``12h``, ``7d``."""
-    match = _DURATION.fullmatch(text.strip())
-    if not match or int(match.group(1)) == 0:
+    match = _DURATION.fullmatch(text)
+    if not match:
         raise BadDuration(f"{text!r} is not a duration such as 30m, 12h or 7d")
     return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
@@ -38,7 +43,7 @@ def parse_since(text: str, now: datetime) -> datetime:
     """A duration back from ``now`` (``24h``, ``7d``) or a UTC date ``2026-01-31`` / ``2026-01-31T08:00:00Z``."""
     for form in ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d"):
         try:
-            return datetime.strptime(text.strip(), form).replace(tzinfo=UTC)
+            return datetime.strptime(text, form).replace(tzinfo=UTC)
         except ValueError:
             continue
     try:

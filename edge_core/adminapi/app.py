@@ -37,7 +37,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -112,12 +112,20 @@ class VerifyRequest(MatchRequest):
     name: str = Field(min_length=1, max_length=128)
 
 
+def _whole(value: Any) -> Any:
+    """JSON has one number type and JSON Schema calls 3.0 an integer, so a whole float is that integer; 3.5,
+    "3" and true stay what they are and are refused."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _setting_type(rule: Any) -> Any:
     if rule.choices:
-        return Literal[tuple(rule.choices)]
+        return Annotated[Literal[tuple(rule.choices)], BeforeValidator(_whole)]
     if rule.kind == "bool":
         return bool
-    return Annotated[int if rule.kind == "int" else float, Field(ge=rule.low, le=rule.high)]
+    if rule.kind == "int":
+        return Annotated[int, Field(ge=rule.low, le=rule.high), BeforeValidator(_whole)]
+    return Annotated[float, Field(ge=rule.low, le=rule.high)]
 
 
 def _no_default(schema: dict[str, Any]) -> None:

@@ -17,7 +17,8 @@ LOOSE = [  # (method, path, body): each was once accepted, coerced to something 
     ("PUT", "/thresholds/external", {"value": False}),
     ("POST", "/policy", {"changes": {"lockout_attempts": "3"}}),
     ("POST", "/policy", {"changes": {"liveness_required": 0}}),
-    ("POST", "/policy", {"changes": {"lockout_attempts": 3.0}}),
+    ("POST", "/policy", {"changes": {"lockout_attempts": 3.5}}),
+    ("POST", "/policy", {"changes": {"min_key_bits": "256"}}),
     ("POST", "/verify", {"name": "alice", "embedding": [1, 2, 3], "liveness": "false"}),
 ]
 
