@@ -55,6 +55,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from edge_core.support.routes import allowed_methods
+from edge_core.telemetry import envelope as envelope_rules
 from edge_core.telemetry.envelope import VerifiedBatch, verify_envelope
 from edge_core.telemetry.envelope import json_schema as envelope_schema
 from edge_core.telemetry.errors import EnvelopeError
@@ -65,10 +66,10 @@ from faceseal_collector.errors import BadDuration, Refusal
 from faceseal_collector.store import CollectorStore
 
 MAX_BODY_BYTES = 1 << 20  # a full 1,000-event batch is about 200 KB
-MAX_AGE = timedelta(days=30)
-"""The oldest ``created_at`` accepted: a device offline longer than that has its batches refused."""
-MAX_AHEAD = timedelta(minutes=5)
-"""How far ahead of the collector's clock a device's clock may run."""
+MAX_AGE = envelope_rules.MAX_AGE
+"""The oldest ``created_at`` or event accepted: a device offline longer than that has its batches refused."""
+MAX_AHEAD = envelope_rules.MAX_SKEW
+"""How far ahead of the collector's clock a device's clock may run, and an event of its batch's created_at."""
 
 #: HTTP status for each refusal code.
 STATUS: dict[str, int] = {

@@ -15,6 +15,7 @@ import binascii
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidSignature
@@ -30,7 +31,9 @@ if TYPE_CHECKING:
     from edge_core.telemetry.device import DeviceKey
 
 __all__ = [
+    "MAX_AGE",
     "MAX_EVENTS",
+    "MAX_SKEW",
     "VerifiedBatch",
     "build_envelope",
     "canonical_json",
@@ -40,6 +43,11 @@ __all__ = [
 
 #: Upper bound on events per batch that any verifier accepts.
 MAX_EVENTS = 1000
+MAX_AGE = timedelta(days=30)
+"""How old a batch's ``created_at``, or any event's ``at``, may be when a collector receives it (the wire
+contract: the collector refuses older ones, and a device leaves older events out of what it seals)."""
+MAX_SKEW = timedelta(minutes=5)
+"""How far ahead a device's clock may run: of the collector's, and an event of its own batch's ``created_at``."""
 
 
 @dataclass(frozen=True)

@@ -30,9 +30,9 @@ from typing import Any, Literal
 from edge_core.telemetry.canonical import canonical_json
 from edge_core.telemetry.device import DeviceKey
 from edge_core.telemetry.endpoint import validate_endpoint
-from edge_core.telemetry.envelope import MAX_EVENTS, build_envelope
+from edge_core.telemetry.envelope import MAX_AGE, MAX_EVENTS, build_envelope
 from edge_core.telemetry.errors import ForbiddenEvent, InvalidDeliveryOption, OutboxBusy, UnknownBatch
-from edge_core.telemetry.events import Event, utc_timestamp
+from edge_core.telemetry.events import Event, parse_timestamp, utc_timestamp
 
 #: Run these (in order) inside the vault's migration; each is idempotent.
 #: The outbox's tables: what a reset that keeps the outbox carries over.
@@ -312,7 +312,10 @@ class Outbox:
         A batch is sealed when ``limits.max_events`` events are queued or the
         oldest has waited ``limits.max_age_s``; ``force`` seals whatever is
         queued (flush, export). One transaction per batch: the envelope is
-        stored and its events leave the queue together.
+        stored and its events leave the queue together. An event older than
+        the wire format's ``MAX_AGE`` (queued while nothing delivered, for a
+        month) leaves the queue unsent: a collector refuses a batch holding one,
+        which would take the fresh events with it into the dead letters.
         """
         sealed: list[str] = []
         while True:
@@ -328,16 +331,19 @@ class Outbox:
                 if not rows or not (ripe or force):
                     return sealed
                 batch_id = str(uuid.uuid4())
-                events = [Event(json.loads(body)) for _, _, body in rows]
-                created = utc_timestamp(datetime.fromtimestamp(now, timezone.utc))
-                envelope = build_envelope(device_key, batch_id, created, events)
-                conn.execute(
-                    "INSERT INTO telemetry_batches (batch_id, envelope, event_count, state,"
-                    " next_attempt_at, sealed_at) VALUES (?, ?, ?, 'pending', ?, ?)",
-                    (batch_id, canonical_json(envelope).decode("ascii"), len(events), now, now),
-                )
+                sealed_at = datetime.fromtimestamp(now, timezone.utc)
+                events = [event for event in (Event(json.loads(body)) for _, _, body in rows)
+                          if (parse_timestamp(event.as_dict()["at"]) or sealed_at) >= sealed_at - MAX_AGE]
+                if events:
+                    envelope = build_envelope(device_key, batch_id, utc_timestamp(sealed_at), events)
+                    conn.execute(
+                        "INSERT INTO telemetry_batches (batch_id, envelope, event_count, state,"
+                        " next_attempt_at, sealed_at) VALUES (?, ?, ?, 'pending', ?, ?)",
+                        (batch_id, canonical_json(envelope).decode("ascii"), len(events), now, now),
+                    )
                 conn.execute("DELETE FROM telemetry_events WHERE seq <= ?", (rows[-1][0],))
-            sealed.append(batch_id)
+            if events:
+                sealed.append(batch_id)
 
     # ------------------------------------------------------------- batches
 

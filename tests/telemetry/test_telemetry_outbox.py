@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,25 @@ def test_age_bound_seals_old_events(make_outbox: Callable[..., Outbox], key: Dev
     assert outbox.seal(key) == []
     clock.now += 1
     assert len(outbox.seal(key)) == 1
+
+
+def test_events_older_than_the_collector_takes_leave_the_queue_unsent(make_outbox: Callable[..., Outbox],
+                                                                     key: DeviceKey) -> None:
+    """Queued for a month while nothing delivered: sealed with fresh events, they would get the whole batch refused
+    (out_of_window) and dead-lettered; they are left out instead, and the fresh ones still go."""
+    clock = Clock()
+    outbox = make_outbox(ENDPOINT, clock=clock)
+    sealed_at = datetime.fromtimestamp(clock.now, timezone.utc)
+    stale = ev.operation(ev.Operation.VERIFY, ev.Outcome.MATCH, 1, at=sealed_at - timedelta(days=30, seconds=1))
+    edge = ev.operation(ev.Operation.VERIFY, ev.Outcome.MATCH, 2, at=sealed_at - timedelta(days=30))
+    for event in (stale, edge, op(3)):
+        outbox.append(event)
+    [batch] = outbox.seal(key, force=True)
+    envelope = json.loads(next(outbox.envelopes()))
+    assert [e["latency_ms"] for e in envelope["events"]] == [2, 3] and envelope["batch_id"] == batch
+    assert outbox.status().queued_events == 0
+    outbox.append(stale)  # a queue of nothing but stale events seals nothing and empties
+    assert outbox.seal(key, force=True) == [] and outbox.status().queued_events == 0
 
 
 def test_refuses_to_run_inside_the_callers_transaction(tmp_path: Path) -> None:
