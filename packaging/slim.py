@@ -51,6 +51,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from stack_check import StackError, check_stacks  # packaging/*.py, beside this module
+
 _LOCALE = re.compile(r"^[a-z]{2,3}(_[A-Za-z0-9]*)*\.res$")
 """A locale's resource bundle (``de.res``, ``zh_Hant_TW.res``, ``es_.res``), as opposed to
 ICU's own tables (``root.res``, ``supplementalData.res``, ``zoneinfo64.res``, ...)."""
@@ -76,6 +78,10 @@ def slim(bundle: Path, python: str) -> None:
     drop_unused_codecs(bundle / "_internal", python)
     forward_system_twins(bundle / "_internal", python)
     drop_unneeded_grafts(bundle / "_internal")
+    try:
+        check_stacks(bundle)
+    except StackError as error:
+        raise SlimError(str(error)) from None
 
 
 def strip_shared_objects(bundle: Path, python: str) -> None:
@@ -147,7 +153,10 @@ def shrink_icu_data(library: Path, python: str) -> None:
         _run("genccode", "-q", "-o", "-m", str(library), "-e", f"icudt{major}", "-d", str(work),
              str(work / "out" / package.name))
         rebuilt = work / library.name
-        _run("ld", "-shared", "-soname", library.name, "-o", str(rebuilt), str(work / f"icudt{major}l_dat.o"))
+        # genccode's object has no .note.GNU-stack: without -z noexecstack the library would ask for an
+        # executable stack, which glibc 2.41 refuses (stack_check.py)
+        _run("ld", "-shared", "-z", "noexecstack", "-soname", library.name, "-o", str(rebuilt),
+             str(work / f"icudt{major}l_dat.o"))
         _symbol_extent(rebuilt, symbol)  # the one symbol libicuuc looks for is exported
         full, cut = (subprocess.run([python, str(HERE / "linux" / "icu_check.py")], capture_output=True, text=True,
                                     env=dict(os.environ, **preload)) for preload in ({}, {"LD_PRELOAD": str(rebuilt)}))
@@ -325,10 +334,21 @@ def _symbol_extent(library: Path, symbol: str) -> tuple[int, int]:
     return address - int(row.group(1), 16) + int(row.group(2), 16), size
 
 
+SYSTEM_TOOL_PATH = os.pathsep.join(filter(None, [os.environ.get("PATH"), "/usr/sbin", "/sbin"]))
+"""Where build tools are looked for: icupkg, genccode and ldconfig live in /usr/sbin, which is not on an
+ordinary user's PATH on Debian."""
+
+
+def tool(name: str) -> str | None:
+    """The path of a build tool, on PATH or in the system's sbin folders; None when it is not installed."""
+    return shutil.which(name, path=SYSTEM_TOOL_PATH)
+
+
 def _run(*command: str) -> str:
-    if shutil.which(command[0]) is None:
+    found = tool(command[0])
+    if found is None:
         raise SlimError(f"{command[0]} is not installed (scripts/system-deps.sh installs it)")
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = subprocess.run([found, *command[1:]], capture_output=True, text=True)
     if result.returncode != 0:
         raise SlimError(f"{command[0]} failed on {command[-1]}: {result.stderr.strip()[-300:]}")
     return result.stdout

@@ -10,7 +10,8 @@ packages=(
   softhsm2 opensc               # a real PKCS#11 token for the HSM root
   xvfb xauth                    # a virtual screen for Qt
   binutils appstream            # PyInstaller (objdump), strip and ld for the bundle, metainfo validation
-  gcc libc6-dev                 # compiles the bundle's BLAS shim (packaging/linux/blas_shim.c)
+  gcc g++ libc6-dev             # the bundle's BLAS shim (packaging/linux/blas_shim.c); NumPy built without BLAS
+  python3-dev python3-venv      # headers for that NumPy build, and `python3 -m venv` for .venv, with Debian's Python
   liblapack3 libblas3           # the system LAPACK the shim links, which the packages depend on
   icu-devtools                  # icupkg and genccode: the bundle's ICU data cut to what Qt needs
   rpm rpm2cpio cpio             # rpmbuild for the .rpm; rpm2cpio | cpio unpacks it in the tests
@@ -28,5 +29,6 @@ done
 echo "system-deps: installing ${missing[*]}"
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# sudo drops DEBIAN_FRONTEND from the environment: hand it over explicitly, or a package's question would wait.
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -49,8 +49,10 @@ def _cannot_build() -> str | None:
     """Why the installers cannot be built here, or None."""
     if not sys.platform.startswith("linux"):
         return f"the .deb and .rpm are built on Linux only (this is {sys.platform})"
+    from slim import tool as build_tool  # as the build looks for them: /usr/sbin too
+
     for tool in TOOLS:
-        if shutil.which(tool) is None:
+        if build_tool(tool) is None:
             return f"{tool} is not installed (scripts/system-deps.sh installs it), so the installers cannot be built"
     try:
         import PyInstaller  # noqa: F401
