@@ -6,6 +6,7 @@ Kept apart from the spec so the choices can be read (and reviewed) as plain Pyth
 from __future__ import annotations
 
 import re
+import sysconfig
 from collections.abc import Callable
 from pathlib import Path
 
@@ -123,22 +124,45 @@ and the distribution keeps them patched (OpenSSL, GLib). Libraries whose soname 
 distributions (libbz2.so.1.0 is libbz2.so.1 on Fedora) or that a desktop may lack stay bundled."""
 
 
-def prune_binaries(binaries: list, ldd: Callable[[str], set[str]]) -> list:
+def python_roots() -> tuple[str, ...]:
+    """Where the building Python keeps its own compiled parts: its standard library's extension modules
+    (``lib-dynload``) and its stdlib folders. With Debian's own Python they live under /usr/lib, beside the
+    system's libraries, yet the bundle must carry them: it carries its Python."""
+    paths = sysconfig.get_paths()
+    folders = {paths["stdlib"], paths["platstdlib"], sysconfig.get_config_var("DESTSHARED") or paths["platstdlib"]}
+    return tuple(sorted(folder.rstrip("/") + "/" for folder in folders if folder))
+
+
+_LIBPYTHON = re.compile(r"libpython3\.\d+t?\.so(\.[0-9.]+)?")
+
+
+def prune_binaries(binaries: list, ldd: Callable[[str], set[str]], python: tuple[str, ...] | None = None) -> list:
     """Drop the unused Qt plugins and the system-provided libraries, then every system or Qt library
-    no remaining binary links to.
+    no remaining binary links to; never the building Python's own (``python``: :func:`python_roots`).
 
     PyInstaller copies the libraries each binary needs; once a plugin is dropped
     its libraries are dead weight (the eglfs back end alone kept three Qt
     libraries, and nothing left needs QtNetwork's). ``ldd(path)`` returns the
     file names a binary loads (transitively), so the libraries the other
-    binaries load are exactly what is still needed.
+    binaries load are exactly what is still needed. Nothing links libpython
+    (the bootloader opens it) or ``_ssl`` (Python imports it), so those are
+    kept by where they come from, whatever Python builds: a venv's, pyenv's or
+    the distribution's own under /usr/lib.
     """
-    kept = [entry for entry in binaries if not _unused_plugin(entry[0]) and not _system_provided(entry)]
+    roots = python_roots() if python is None else python
+    own = [entry for entry in binaries if _own_python(entry, roots)]
+    kept = [entry for entry in binaries
+            if entry not in own and not _unused_plugin(entry[0]) and not _system_provided(entry)]
     needed: set[str] = set()
-    for _dest, source, _kind in kept:
+    for _dest, source, _kind in own + kept:
         if not _prunable(source):
             needed |= ldd(source)
-    return [entry for entry in kept if not _prunable(entry[1]) or Path(entry[0]).name in needed]
+    return [entry for entry in binaries if entry in own or (
+        entry in kept and (not _prunable(entry[1]) or Path(entry[0]).name in needed))]
+
+
+def _own_python(entry: tuple, roots: tuple[str, ...]) -> bool:
+    return entry[1].startswith(roots) or _LIBPYTHON.fullmatch(Path(entry[1]).name) is not None
 
 
 def _system_provided(entry: tuple) -> bool:
