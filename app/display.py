@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import subprocess
 import sys
 
 THEMES = ("system", "light", "dark")
@@ -27,3 +29,31 @@ def opens_window(argv: list[str]) -> bool:
     The command line has no ``--theme``, so it cannot be taken for a command.
     """
     return has_display() and (not argv or argv[0] == "--theme" or argv[0].startswith("--theme="))
+
+
+CANNOT_START = 70
+"""The exit status when the window cannot start (EX_SOFTWARE, as for any internal failure)."""
+
+
+def cannot_start(error: BaseException) -> int:
+    """Tell the person why the window did not open, where they will look: the terminal, the journal, and a
+    desktop notification (a menu entry has no terminal). The command line still works without Qt."""
+    reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+    message = (f"the window cannot start: {reason}. The command line still works (faceseal --help); "
+               "'faceseal self-test' checks this installation")
+    print(f"faceseal: {message}", file=sys.stderr, flush=True)
+    try:
+        import syslog  # the journal's /dev/log on a systemd desktop; dropped quietly where there is none
+
+        syslog.openlog("faceseal", 0, syslog.LOG_USER)
+        syslog.syslog(syslog.LOG_ERR, message)
+    except (ImportError, OSError):
+        pass
+    notify = shutil.which("notify-send")
+    if notify:
+        try:
+            subprocess.run([notify, "--app-name=FaceSeal", "--icon=faceseal", "FaceSeal cannot start", message],
+                           timeout=5, capture_output=True)
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return CANNOT_START

@@ -14,7 +14,7 @@ from edge_core.cli.main import Extra
 from edge_core.cli.main import main as cli_main
 
 from . import selftest
-from .display import opens_window, window_parser
+from .display import cannot_start, opens_window, window_parser
 
 
 EXTRA: list[Extra] = [("self-test", selftest.command,
@@ -27,8 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if opens_window(argv):
         window_parser().parse_args(argv)  # anything but the window's options: one line and exit 2
-        from .main import main as open_window  # Qt loads only when the window opens
-
+        try:
+            from .main import main as open_window  # Qt loads only when the window opens
+        except ImportError as error:  # Qt, or a library it links, cannot be loaded on this system
+            return cannot_start(error)
         return open_window(argv)
     return cli_main(argv, extra=EXTRA)
 
