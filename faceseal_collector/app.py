@@ -79,6 +79,7 @@ STATUS: dict[str, int] = {
     "bad_signature": 401,
     "device_mismatch": 403,
     "key_mismatch": 403,
+    "not_enrolled": 403,
     "replay": 409,
     "too_large": 413,
     "unsupported_media_type": 415,
@@ -91,6 +92,8 @@ STATUS: dict[str, int] = {
 
 
 OPENAPI_URL = "/v1/openapi.json"
+ENROLMENT_HEADER = "X-FaceSeal-Enrolment"
+"""Where a new device presents its enrolment token (collector enrolment mode ``token``)."""
 BATCH_REFUSALS = tuple(code for code in STATUS if code not in ("unauthorized", "bad_query"))
 
 
@@ -223,10 +226,10 @@ def create_app(
             return Response(status_code=204, headers={"Allow": allow})
         return await call_next(request)
 
-    def verify_and_store(body: bytes) -> JSONResponse:
+    def verify_and_store(body: bytes, enrolment_token: str | None) -> JSONResponse:
         batch = verify_envelope(parse_body(body))
         check_times(batch, now())
-        outcome = store.accept(batch)
+        outcome = store.accept(batch, enrolment_token)
         return JSONResponse(
             {"status": outcome, "batch_id": batch.batch_id, "events": len(batch.events)},
             status_code=201 if outcome == "accepted" else 200,
@@ -234,7 +237,11 @@ def create_app(
 
     @app.post("/v1/batches", status_code=201, responses={**BATCH_ANSWERS, **_refusals(*BATCH_REFUSALS)},
               openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-                  "schema": envelope_schema()}}}})
+                  "schema": envelope_schema()}}},
+                  "parameters": [{"name": ENROLMENT_HEADER, "in": "header", "required": False,
+                                  "schema": {"type": "string"},
+                                  "description": "a device's enrolment token, read on its first batch "
+                                                 "when the collector's enrolment mode is 'token'"}]})
     async def receive_batch(request: Request) -> JSONResponse:
         """Verify one signed batch and store it exactly once."""
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -242,11 +249,11 @@ def create_app(
             raise EnvelopeError("unsupported_media_type", "send the envelope as application/json")
         body = await _read_body(request)
         # Verification and sqlite are blocking: keep them off the event loop.
-        return await run_in_threadpool(verify_and_store, body)
+        return await run_in_threadpool(verify_and_store, body, request.headers.get(ENROLMENT_HEADER))
 
     def operator_only(request: Request) -> None:
         token = _bearer(request)
-        if not token or not store.operator_token_valid(token):
+        if not token or not store.token_valid("operator", token):
             raise Refusal("unauthorized", "send a valid operator token: Authorization: Bearer <token>")
 
     def fleet_window(dead_after_text: str, since_text: str | None) -> tuple[datetime, datetime | None, timedelta]:

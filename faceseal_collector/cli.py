@@ -6,6 +6,10 @@
     faceseal-collector devices --db DB [--since S] [--dead-after 7d] [--json]
     faceseal-collector summary --db DB [--since S] [--dead-after 7d] [--json]
     faceseal-collector token new|list|revoke --db DB [--name operator]
+    faceseal-collector enrol mode [open|allow-list|token] --db DB
+    faceseal-collector enrol allow|forbid DEVICE_ID --db DB
+    faceseal-collector enrol list --db DB
+    faceseal-collector enrol token new|list|revoke --db DB [--name devices]
 
 ``DB`` is an sqlite file path or a ``postgresql://user@host/dbname`` URL; when
 ``--db`` is left out, ``FACESEAL_COLLECTOR_DB`` is used (so a password need not
@@ -22,6 +26,7 @@ import json
 import os
 import secrets
 import sys
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -29,13 +34,13 @@ from typing import Any, TypeVar
 from faceseal_collector import fleet
 from faceseal_collector.database import parse_database
 from faceseal_collector.errors import CollectorError
-from faceseal_collector.store import CollectorStore
+from faceseal_collector.store import ENROLMENT_MODES, CollectorStore, TokenKind
 
 T = TypeVar("T")
 
 DEFAULT_PORT = 8750
 DB_ENV = "FACESEAL_COLLECTOR_DB"
-COMMANDS = ("serve", "devices", "summary", "token")
+COMMANDS = ("serve", "devices", "summary", "token", "enrol")
 
 
 def _port(text: str) -> int:
@@ -69,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="faceseal-collector",
         description="Receive, verify and store signed FaceSeal telemetry batches. Other commands:"
-        " 'devices', 'summary' (the fleet view) and 'token' (operator tokens); see COMMAND --help.",
+        " 'devices', 'summary' (the fleet view), 'token' (operator tokens) and 'enrol' (which devices may"
+        " register); see COMMAND --help.",
     )
     _add_db(parser)
     parser.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
@@ -111,7 +117,11 @@ def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     from faceseal_collector.app import create_app
 
-    app = create_app(_open(args.db, parser))
+    store = _open(args.db, parser)
+    if store.enrolment() == "open":
+        print("faceseal-collector: enrolment is open: any device key may register and send "
+              "('faceseal-collector enrol mode allow-list' or 'token' decides which may)", file=sys.stderr)
+    app = create_app(store)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, server_header=False)
     return 0
 
@@ -174,20 +184,81 @@ def _summary(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
+def _tokens(store: CollectorStore, kind: TokenKind, action: str, name: str) -> int:
+    """new / list / revoke for operator or enrolment tokens; a new token is printed once, only its digest kept."""
+    if action == "new":
+        token = secrets.token_urlsafe(32)
+        store.set_token(kind, name, token)
+        print(token)
+        print(f"faceseal-collector: {kind} token '{name}' set; it is shown only now", file=sys.stderr)
+    elif action == "list":
+        for listed, created in store.tokens(kind):
+            print(f"{listed}  created {created[:19]}Z")
+    elif not store.revoke_token(kind, name):
+        print(f"faceseal-collector: no {kind} token named '{name}'", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _token(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     store = _open(args.db, parser)
     try:
-        if args.action == "new":
-            token = secrets.token_urlsafe(32)
-            store.set_operator_token(args.name, token)
-            print(token)
-            print(f"faceseal-collector: operator token '{args.name}' set; it is shown only now", file=sys.stderr)
-        elif args.action == "list":
-            for name, created in store.operator_tokens():
-                print(f"{name}  created {created[:19]}Z")
-        elif not store.revoke_operator_token(args.name):
-            print(f"faceseal-collector: no operator token named '{args.name}'", file=sys.stderr)
-            return 1
+        return _tokens(store, "operator", args.action, args.name)
+    finally:
+        store.close()
+
+
+def _device_id(text: str) -> str:
+    try:
+        if str(uuid.UUID(text)) == text:
+            return text
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError("a device id is a lower-case UUID, as 'faceseal status' shows it")
+
+
+def _enrol_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="faceseal-collector enrol",
+        description="Which devices may register and send. 'mode' shows or sets it for every collector on the"
+        " database: 'open' (any device key; the default), 'allow-list' (only the devices 'allow' lists: every"
+        " batch is checked, so 'forbid' stops one at once) or 'token' (a new device's first batch must carry"
+        " an enrolment token made by 'token new'; give it to the device's owner for 'faceseal telemetry"
+        " enable --enrolment-token'). A refused device is answered 403 not_enrolled.",
+    )
+    actions = parser.add_subparsers(dest="action", required=True)
+    mode = actions.add_parser("mode", help="show or set the enrolment mode")
+    mode.add_argument("mode", nargs="?", choices=ENROLMENT_MODES)
+    for name, words in (("allow", "put a device on the allow-list"), ("forbid", "take a device off it")):
+        actions.add_parser(name, help=words).add_argument("device_id", type=_device_id)
+    actions.add_parser("list", help="the allow-list")
+    token = actions.add_parser("token", help="enrolment tokens for new devices: new, list, revoke")
+    token.add_argument("token_action", choices=["new", "list", "revoke"])
+    token.add_argument("--name", type=_token_name, default="devices", help="default 'devices'")
+    for sub in (mode, token, *(actions.choices[name] for name in ("allow", "forbid", "list"))):
+        _add_db(sub)
+    return parser
+
+
+def _enrol(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    store = _open(args.db, parser)
+    try:
+        if args.action == "token":
+            return _tokens(store, "enrolment", args.token_action, args.name)
+        if args.action == "mode":
+            if args.mode:
+                store.set_enrolment(args.mode)
+            print(f"enrolment: {store.enrolment()}")
+        elif args.action == "allow":
+            print(f"{args.device_id} {'allowed' if store.allow_device(args.device_id) else 'was already allowed'}")
+        elif args.action == "forbid":
+            if not store.forbid_device(args.device_id):
+                print(f"faceseal-collector: {args.device_id} is not on the allow-list", file=sys.stderr)
+                return 1
+            print(f"{args.device_id} forbidden")
+        else:
+            for device, added in store.allowed():
+                print(f"{device}  allowed {added[:19]}Z")
     finally:
         store.close()
     return 0
@@ -206,6 +277,7 @@ _RUN: dict[str, tuple[Callable[[], argparse.ArgumentParser], Callable[..., int]]
         _summary,
     ),
     "token": (_token_parser, _token),
+    "enrol": (_enrol_parser, _enrol),
 }
 
 

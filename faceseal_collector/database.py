@@ -87,6 +87,25 @@ operator_tokens = Table(
     Column("token_sha256", Text, nullable=False),
     Column("created_at", Text, nullable=False),
 )
+enrolment_tokens = Table(  # given to devices so that they may register (enrolment mode "token")
+    "enrolment_tokens",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("token_sha256", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+)
+allowed_devices = Table(  # the devices that may send (enrolment mode "allow-list")
+    "allowed_devices",
+    metadata,
+    Column("device_id", Text, primary_key=True),
+    Column("added_at", Text, nullable=False),
+)
+collector_settings = Table(
+    "collector_settings",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("value", Text, nullable=False),
+)
 schema_version = Table("collector_schema", metadata, Column("version", Integer, nullable=False))
 
 _INDEXES = [
@@ -108,8 +127,13 @@ def _v2_fleet(conn: Connection) -> None:
         index.create(conn, checkfirst=True)
 
 
+def _v3_enrolment(conn: Connection) -> None:
+    for table in (enrolment_tokens, allowed_devices, collector_settings):
+        table.create(conn, checkfirst=True)
+
+
 #: Step ``n`` brings a database from version ``n`` to ``n + 1``. Append, never edit.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1_tables, _v2_fleet]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_tables, _v2_fleet, _v3_enrolment]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -26,14 +26,21 @@ from edge_core.telemetry.envelope import VerifiedBatch
 from edge_core.telemetry.errors import EnvelopeError
 from faceseal_collector.database import (
     READ_ONLY,
+    allowed_devices,
     batches,
+    collector_settings,
     devices,
+    enrolment_tokens,
     events,
     open_engine,
     operator_tokens,
 )
 
 Acceptance = Literal["accepted", "duplicate"]
+Enrolment = Literal["open", "allow-list", "token"]
+ENROLMENT_MODES: tuple[Enrolment, ...] = ("open", "allow-list", "token")
+TokenKind = Literal["operator", "enrolment"]
+TOKENS = {"operator": operator_tokens, "enrolment": enrolment_tokens}
 
 #: How many times a batch is retried after losing a race to another collector.
 RACE_RETRIES = 3
@@ -62,14 +69,15 @@ class CollectorStore:
     def close(self) -> None:
         self.engine.dispose()
 
-    def accept(self, batch: VerifiedBatch) -> Acceptance:
-        """Store a verified batch exactly once.
+    def accept(self, batch: VerifiedBatch, enrolment_token: str | None = None) -> Acceptance:
+        """Store a verified batch exactly once, if the enrolment mode admits its device.
 
         Returns ``duplicate`` for a batch whose signed content is already
         stored (a re-send after a lost answer, or the same batch received by
         another collector). Raises ``EnvelopeError`` with ``key_mismatch`` when
-        the device id is registered with another public key, and ``replay``
-        when the batch id is taken by different content.
+        the device id is registered with another public key, ``replay``
+        when the batch id is taken by different content, and ``not_enrolled``
+        when the operator's enrolment mode does not admit the device.
         """
         digest = hashlib.sha256(batch.content).hexdigest()
         rows = [
@@ -87,7 +95,7 @@ class CollectorStore:
             now = stamp(datetime.now(UTC))
             try:
                 with self.engine.begin() as conn:
-                    return self._accept_in(conn, batch, digest, now, rows)
+                    return self._accept_in(conn, batch, digest, now, rows, enrolment_token)
             except IntegrityError:
                 # Another writer stored this device or batch first and has committed:
                 # the next attempt sees its rows.
@@ -97,13 +105,15 @@ class CollectorStore:
 
     @staticmethod
     def _accept_in(
-        conn: Connection, batch: VerifiedBatch, digest: str, now: str, rows: list[dict[str, object]]
+        conn: Connection, batch: VerifiedBatch, digest: str, now: str, rows: list[dict[str, object]],
+        enrolment_token: str | None,
     ) -> Acceptance:
         registered = conn.execute(
             select(devices.c.public_key).where(devices.c.device_id == batch.device_id)
         ).scalar()
         if registered is not None and registered != batch.public_key:
             raise EnvelopeError("key_mismatch", "this device id is registered with another key")
+        _check_enrolment(conn, batch, registered is not None, enrolment_token)
         seen = conn.execute(
             select(batches.c.content_sha256).where(batches.c.batch_id == batch.batch_id)
         ).scalar()
@@ -139,36 +149,95 @@ class CollectorStore:
         conn.execute(insert(events), rows)
         return "accepted"
 
-    # -- operator tokens: only their SHA-256 is stored; the token is shown once, when made
+    # -- tokens (operators', and devices' enrolment): only their SHA-256 is stored; shown once, when made
 
-    def set_operator_token(self, name: str, token: str) -> None:
-        """Store ``token`` (its digest) under ``name``, replacing a token of that name."""
+    def set_token(self, kind: TokenKind, name: str, token: str) -> None:
+        """Store ``token`` (its digest) under ``name``, replacing a token of that name and kind."""
+        table = TOKENS[kind]
         with self.engine.begin() as conn:
-            conn.execute(delete(operator_tokens).where(operator_tokens.c.name == name))
-            conn.execute(
-                insert(operator_tokens).values(
-                    name=name, token_sha256=token_digest(token), created_at=stamp(datetime.now(UTC))
-                )
-            )
+            conn.execute(delete(table).where(table.c.name == name))
+            conn.execute(insert(table).values(name=name, token_sha256=token_digest(token),
+                                              created_at=stamp(datetime.now(UTC))))
 
-    def revoke_operator_token(self, name: str) -> bool:
+    def revoke_token(self, kind: TokenKind, name: str) -> bool:
+        table = TOKENS[kind]
         with self.engine.begin() as conn:
-            return bool(conn.execute(delete(operator_tokens).where(operator_tokens.c.name == name)).rowcount)
+            return bool(conn.execute(delete(table).where(table.c.name == name)).rowcount)
 
-    def operator_tokens(self) -> list[tuple[str, str]]:
-        """(name, created_at) of every operator token, by name."""
+    def tokens(self, kind: TokenKind) -> list[tuple[str, str]]:
+        """(name, created_at) of every token of ``kind``, by name."""
+        table = TOKENS[kind]
         with self.reading() as conn:
-            rows = conn.execute(
-                select(operator_tokens.c.name, operator_tokens.c.created_at).order_by(operator_tokens.c.name)
-            ).all()
+            rows = conn.execute(select(table.c.name, table.c.created_at).order_by(table.c.name)).all()
         return [(str(name), str(created)) for name, created in rows]
 
-    def operator_token_valid(self, presented: str) -> bool:
-        """Whether ``presented`` is a current operator token; compared in constant time with each one."""
-        digest = token_digest(presented)
+    def token_valid(self, kind: TokenKind, presented: str) -> bool:
+        """Whether ``presented`` is a current token of ``kind``; compared in constant time with each one."""
+        table = TOKENS[kind]
         with self.reading() as conn:
-            stored = conn.execute(select(operator_tokens.c.token_sha256)).scalars().all()
-        valid = False
-        for candidate in stored:
-            valid |= hmac.compare_digest(str(candidate), digest)
-        return valid
+            return _matches(presented, conn.execute(select(table.c.token_sha256)).scalars().all())
+
+    # -- enrolment: which devices may register
+
+    def enrolment(self) -> Enrolment:
+        with self.reading() as conn:
+            return _enrolment_in(conn)
+
+    def set_enrolment(self, mode: Enrolment) -> None:
+        if mode not in ENROLMENT_MODES:
+            raise ValueError(mode)
+        with self.engine.begin() as conn:
+            conn.execute(delete(collector_settings).where(collector_settings.c.name == "enrolment"))
+            conn.execute(insert(collector_settings).values(name="enrolment", value=mode))
+
+    def allow_device(self, device_id: str) -> bool:
+        """Put a device on the allow-list; False if it was on it already."""
+        with self.engine.begin() as conn:
+            if conn.execute(select(allowed_devices.c.device_id).where(allowed_devices.c.device_id == device_id)).first():
+                return False
+            conn.execute(insert(allowed_devices).values(device_id=device_id, added_at=stamp(datetime.now(UTC))))
+            return True
+
+    def forbid_device(self, device_id: str) -> bool:
+        """Take a device off the allow-list (its next batch is refused in allow-list mode); False if absent."""
+        with self.engine.begin() as conn:
+            return bool(conn.execute(delete(allowed_devices).where(allowed_devices.c.device_id == device_id)).rowcount)
+
+    def allowed(self) -> list[tuple[str, str]]:
+        with self.reading() as conn:
+            rows = conn.execute(select(allowed_devices.c.device_id, allowed_devices.c.added_at)
+                                .order_by(allowed_devices.c.device_id)).all()
+        return [(str(device), str(added)) for device, added in rows]
+
+
+def _matches(presented: str, digests: list[str]) -> bool:
+    digest = token_digest(presented)
+    valid = False
+    for candidate in digests:
+        valid |= hmac.compare_digest(str(candidate), digest)
+    return valid
+
+
+def _enrolment_in(conn: Connection) -> Enrolment:
+    mode = conn.execute(select(collector_settings.c.value).where(collector_settings.c.name == "enrolment")).scalar()
+    return mode if mode in ENROLMENT_MODES else "open"  # type: ignore[return-value]
+
+
+def _check_enrolment(conn: Connection, batch: VerifiedBatch, registered: bool, presented: str | None) -> None:
+    """Refuse (``not_enrolled``) a device the operator's enrolment mode does not admit.
+
+    ``open``: any device key registers on its first batch. ``allow-list``: every batch's device must be on
+    the operator's list (taking one off stops it at once). ``token``: a device's first batch must carry a
+    current enrolment token (``X-FaceSeal-Enrolment``); once registered, its key is what identifies it.
+    """
+    mode = _enrolment_in(conn)
+    if mode == "allow-list":
+        listed = conn.execute(select(allowed_devices.c.device_id)
+                              .where(allowed_devices.c.device_id == batch.device_id)).first()
+        if not listed:
+            raise EnvelopeError("not_enrolled", "this device is not on the collector's allow-list")
+    elif mode == "token" and not registered:
+        digests = conn.execute(select(enrolment_tokens.c.token_sha256)).scalars().all()
+        if not presented or not _matches(presented, digests):
+            raise EnvelopeError("not_enrolled", "a new device must present a valid enrolment token "
+                                "(X-FaceSeal-Enrolment) with its first batch")

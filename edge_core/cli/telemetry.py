@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from pathlib import Path
 
 from edge_core.cli.framework import Commands, answer, with_vault
+from edge_core.cli.prompts import secret
 from edge_core.errors import UsageError
 from edge_core.ops import telemetry
 from edge_core.ops.telemetry import FLUSH_WAIT_LIMIT_S
+
+ENROLMENT_VARIABLE = "FACESEAL_ENROLMENT_TOKEN"
 
 
 def _wait(text: str) -> float:
@@ -44,8 +48,11 @@ def _schedule_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
 
 
 def _enable(vault, args: argparse.Namespace):
+    wanted = args.enrolment_token or args.enrolment_token_file is not None
+    token = secret("enrolment token", ENROLMENT_VARIABLE, args.enrolment_token_file) if wanted else None
     return answer(telemetry.enable(vault, args.endpoint, args.pin_sha256, interval_s=args.interval,
-                                   max_delay_s=args.max_delay, retention_days=args.retention_days))
+                                   max_delay_s=args.max_delay, retention_days=args.retention_days,
+                                   enrolment_token=token))
 
 
 def _retry(vault, args: argparse.Namespace):
@@ -67,6 +74,12 @@ def register(commands: Commands) -> None:
     enable.add_argument("--pin-sha256", metavar="PIN",
                         help="accept only a collector whose certificate carries this public key "
                              "(sha256//BASE64 of its SubjectPublicKeyInfo, or 64 hex digits)")
+    enable.add_argument("--enrolment-token", action="store_true",
+                        help=f"the collector admits new devices by token: ask for the one its operator gave you "
+                             f"(or read ${ENROLMENT_VARIABLE}); never on the command line, where other users see "
+                             "it; kept sealed in the vault and sent with every batch")
+    enable.add_argument("--enrolment-token-file", type=Path, metavar="FILE",
+                        help="read the enrolment token from the first line of FILE instead")
     _schedule_options(enable)
     commands.add("telemetry disable", _plain(telemetry.disable), "opt out: record and send nothing more")
     commands.add("telemetry status", _plain(telemetry.status),

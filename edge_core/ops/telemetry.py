@@ -38,6 +38,7 @@ from edge_core.telemetry.outbox import (
     DeliveryOptions,
     Outbox,
     OutboxStatus,
+    check_enrolment_token,
 )
 from edge_core.telemetry.sender import MIN_WAIT_S, BackgroundSender, send_lock
 from edge_core.vault import device
@@ -85,12 +86,15 @@ class TelemetrySettings(Result):
     health: str  # what the one check at enable found: "ok" or a short code
     found: str  # the same in words
     schedule: Schedule = flattened()
+    enrolment_token: bool = False  # whether one is kept for the collector (never the token itself)
 
     def summary(self) -> str:
         return (f"telemetry enabled: batches will be sent to {self.endpoint} "
                 "(operational counts only, never biometric data)\n"
                 f"checked {self.endpoint}/v1/health: {self.found}"
-                + ("" if self.health == "ok" else "; batches wait in the outbox and are retried"))
+                + ("" if self.health == "ok" else "; batches wait in the outbox and are retried")
+                + ("\nan enrolment token is kept sealed in the vault and presented to the collector"
+                   if self.enrolment_token else ""))
 
 
 @dataclass(frozen=True)
@@ -195,18 +199,23 @@ class RoundOutcome:
 
 def enable(vault: Vault, endpoint: str, pin_sha256: str | None = None, *, interval_s: float | None = None,
            max_delay_s: float | None = None, retention_days: float | None = None,
-           check: bool = True) -> TelemetrySettings:
+           check: bool = True, enrolment_token: str | None = None) -> TelemetrySettings:
     """Opt in, sending to ``endpoint`` (base URL or the full ``/v1/batches`` URL), optionally pinning the
-    collector's key and setting the schedule; checks ``<endpoint>/v1/health`` once (unless ``check`` is
-    False) and says what it found. Refused while the policy forbids telemetry."""
+    collector's key, keeping the enrolment token its operator gave (for a collector that admits new devices
+    by token) and setting the schedule; checks ``<endpoint>/v1/health`` once (unless ``check`` is False) and
+    says what it found. Refused while the policy forbids telemetry."""
     if not policy.telemetry_allowed(vault):
         raise PolicyViolation("the security policy does not allow telemetry (faceseal policy show)")
     url = validate_endpoint(endpoint)
     pin = parse_pin(pin_sha256) if pin_sha256 is not None else None
+    if enrolment_token is not None:
+        check_enrolment_token(enrolment_token)  # before anything is written
     if pin is not None and not url.startswith("https://"):
         raise InvalidDeliveryOption("a certificate pin needs an https:// endpoint")
     outbox = Outbox(vault.conn)
     outbox.configure(interval_s=interval_s, max_delay_s=max_delay_s, retention_days=retention_days)
+    if enrolment_token is not None:
+        outbox.set_enrolment_token(enrolment_token)
     if check:
         from edge_core.telemetry.transport import check_health
 
@@ -216,7 +225,8 @@ def enable(vault: Vault, endpoint: str, pin_sha256: str | None = None, *, interv
         found, words = "unchecked", "not checked"
     settings = outbox.enable(url, pin)
     atomic_write(_flag(vault.layout.home), b"")
-    return TelemetrySettings(settings.enabled, settings.endpoint, found, words, Schedule.of(outbox.delivery()))
+    return TelemetrySettings(settings.enabled, settings.endpoint, found, words, Schedule.of(outbox.delivery()),
+                             outbox.enrolment_token() is not None)
 
 
 def configure(vault: Vault, interval_s: float | None = None, max_delay_s: float | None = None,

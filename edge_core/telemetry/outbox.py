@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -74,7 +75,22 @@ SCHEMA_STATEMENTS: list[str] = [
         last_error TEXT,
         last_error_at REAL
     )""",
+    # The token a collector in enrolment mode "token" asks of a new device (sent with every batch; secret).
+    """CREATE TABLE IF NOT EXISTS telemetry_enrolment (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        token TEXT NOT NULL
+    )""",
 ]
+ENROLMENT_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,128}")
+"""What an enrolment token may be: the collector makes URL-safe base64 (``enrol token new``); it travels in
+an HTTP header, so nothing else can pass."""
+
+
+def check_enrolment_token(token: str) -> None:
+    """Refuse a token that is not of the collector's form (it would be refused anyway, or break the header)."""
+    if not ENROLMENT_TOKEN.fullmatch(token):
+        raise InvalidDeliveryOption("an enrolment token is 16 to 128 letters, digits, '-' or '_', as "
+                                    "'faceseal-collector enrol token new' prints it")
 
 #: Bounds of the delivery options (``configure``), inclusive.
 INTERVAL_RANGE_S = (1.0, 3600.0)
@@ -123,6 +139,8 @@ class Settings:
     enabled: bool
     endpoint: str | None
     pin_sha256: str | None = None
+    enrolment_token_set: bool = False
+    """Whether an enrolment token is kept for the collector (the token itself is never shown)."""
 
 
 @dataclass(frozen=True)
@@ -227,7 +245,21 @@ class Outbox:
         row = self._one("SELECT enabled, endpoint FROM telemetry_settings WHERE id = 1")
         if not row:
             return Settings(False, None)
-        return Settings(bool(row[0]), row[1], self.delivery().pin_sha256)
+        return Settings(bool(row[0]), row[1], self.delivery().pin_sha256, self.enrolment_token() is not None)
+
+    def enrolment_token(self) -> str | None:
+        """The token to present to a collector that asks new devices for one, or None."""
+        row = self._one("SELECT token FROM telemetry_enrolment WHERE id = 1")
+        return str(row[0]) if row else None
+
+    def set_enrolment_token(self, token: str | None) -> None:
+        """Keep ``token`` for the collector (None: forget it); refused unless it has the collector's form."""
+        if token is not None:
+            check_enrolment_token(token)
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM telemetry_enrolment")
+            if token is not None:
+                conn.execute("INSERT INTO telemetry_enrolment (id, token) VALUES (1, ?)", (token,))
 
     def delivery(self) -> DeliveryOptions:
         row = self._one(

@@ -65,8 +65,14 @@ def tls_context(pin: str | None) -> ssl.SSLContext | bool:
     return context
 
 
-def client(pin: str | None, timeouts: Timeouts = Timeouts()) -> httpx.Client:
+ENROLMENT_HEADER = "X-FaceSeal-Enrolment"
+"""Where a device presents its enrolment token to a collector that asks new devices for one."""
+
+
+def client(pin: str | None, timeouts: Timeouts = Timeouts(), enrolment_token: str | None = None) -> httpx.Client:
     headers = {"Content-Type": "application/json", "User-Agent": "faceseal-telemetry/1"}
+    if enrolment_token:
+        headers[ENROLMENT_HEADER] = enrolment_token
     # trust_env=False: no proxy variables, no .netrc credentials, nothing implicit.
     return httpx.Client(timeout=timeouts.as_httpx(), trust_env=False, follow_redirects=False,
                         headers=headers, verify=tls_context(pin))

@@ -117,7 +117,7 @@ def flush(
     url = batches_url(settings.endpoint)
     deadline = outbox.clock() + max_wait_s
     delivered = delivered_events = failed = dead = 0
-    with client(settings.pin_sha256, timeouts) as http:
+    with client(settings.pin_sha256, timeouts, outbox.enrolment_token()) as http:
         while not should_stop():
             due = outbox.due()
             for batch in due:

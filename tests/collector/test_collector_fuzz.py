@@ -33,7 +33,7 @@ def test_the_collector_keeps_its_contract_under_schemathesis(tmp_path: Path) -> 
     database = str(tmp_path / "collector.db")
     token = secrets.token_urlsafe(32)
     store = CollectorStore(parse_database(database))
-    store.set_operator_token("operator", token)
+    store.set_token("operator", "operator", token)
     store.close()
     seed = secrets.token_bytes(32)
     collector = BackendCollector(database).start()

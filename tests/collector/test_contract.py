@@ -97,7 +97,7 @@ def test_a_duration_beyond_what_a_date_can_hold_is_a_refusal_not_a_failure(colle
     """Schemathesis found it: ``dead_after=780646d`` reached back before year 1 and failed with a 500."""
     token = secrets.token_urlsafe(16)
     store = CollectorStore(parse_database(str(collector.db)))
-    store.set_operator_token("operator", token)
+    store.set_token("operator", "operator", token)
     store.close()
     for value in ("780646d", "0d", "07d", " 7d", "7 d"):
         answer = httpx.get(collector.url + "/v1/devices", params={"dead_after": value},

@@ -147,3 +147,35 @@ def test_only_flush_loads_the_http_client(collector: Collector) -> None:
     for args in (["status"], ["telemetry", "status"], ["list"]):
         assert not loads_httpx(*args), args
     assert loads_httpx("telemetry", "flush", "--wait", "0")
+
+
+def test_a_device_enrols_with_the_token_its_operator_gave(tmp_path: Path, collector: Collector) -> None:
+    """The collector admits new devices by token; the device reads it from a file or the environment (never
+    argv), keeps it sealed and presents it. A malformed token is refused before anything is written."""
+    from faceseal_collector.cli import main as collector_main
+
+    assert collector_main(["enrol", "mode", "token", "--db", str(collector.db)]) == 0
+    made = subprocess.run([sys.executable, "-m", "faceseal_collector", "enrol", "token", "new", "--db",
+                           str(collector.db)], capture_output=True, text=True, cwd=REPO, check=True)
+    token = made.stdout.strip()
+    bad = tmp_path / "bad.txt"
+    bad.write_text("not a token!\n")
+    refused = one_line_failure(2, "telemetry", "enable", "--endpoint", collector.url, "--enrolment-token-file",
+                               str(bad))
+    assert "enrolment token" in refused["error"] and cli_json("telemetry", "status")["enabled"] is False
+    given = tmp_path / "token.txt"
+    given.write_text(token + "\n")
+    enabled = cli_json("telemetry", "enable", "--endpoint", collector.url, "--enrolment-token-file", str(given))
+    assert enabled["enrolment_token"] is True and token not in json.dumps(enabled)
+    np.save(tmp_path / "someone.npy", np.ones((2, 16), np.float32))
+    cli_json("enroll", "someone", "--embedding", str(tmp_path / "someone.npy"))
+    assert cli_json("telemetry", "flush", "--wait", "0")["delivered"] == 1
+    assert token not in json.dumps(cli_json("telemetry", "status"))
+    # Another vault without the token is refused: not_enrolled, dead-lettered, never retried.
+    other = tmp_path / "other-home"
+    env = {"FACESEAL_HOME": str(other), "FACESEAL_ENROLMENT_TOKEN": "B" * 43}
+    assert run_cli("telemetry", "enable", "--endpoint", collector.url, "--enrolment-token",
+                   extra_env=env).returncode == 0
+    run_cli("enroll", "someone", "--embedding", str(tmp_path / "someone.npy"), extra_env=env)
+    flushed = json.loads(run_cli("telemetry", "flush", "--wait", "0", "--json", extra_env=env).stdout)
+    assert flushed["dead_lettered"] == 1
