@@ -38,7 +38,6 @@ vocabulary itself), the operator token's bearer scheme, every refusal.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -47,13 +46,14 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from fastapi.security import HTTPBearer
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from edge_core.support import strictjson
 from edge_core.support.routes import allowed_methods
 from edge_core.telemetry import envelope as envelope_rules
 from edge_core.telemetry.envelope import VerifiedBatch, verify_envelope
@@ -130,32 +130,20 @@ def _refusals(*codes: str) -> dict[int | str, dict[str, Any]]:
     return answers
 
 
+FLEET_REFUSALS = {**_refusals("unauthorized", "bad_query", "unavailable"),
+                  "4XX": {"model": RefusalAnswer, "description": "every refusal has this shape"}}
+
+
 def _error(status: int, code: str, detail: str) -> JSONResponse:
     return JSONResponse({"error": code, "detail": detail}, status_code=status)
-
-
-def _refuse_duplicate_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    """JSON objects with a repeated key are refused: parsers disagree on which one wins."""
-    keys = [key for key, _ in pairs]
-    if len(keys) != len(set(keys)):
-        raise EnvelopeError("malformed", "a JSON object repeats a key")
-    return dict(pairs)
-
-
-def _refuse_constant(name: str) -> object:
-    raise EnvelopeError("malformed", f"{name} is not JSON")
 
 
 def parse_body(body: bytes) -> object:
     """Strict JSON: UTF-8, no repeated keys, no NaN/Infinity."""
     try:
-        return json.loads(
-            body.decode("utf-8"),
-            object_pairs_hook=_refuse_duplicate_keys,
-            parse_constant=_refuse_constant,
-        )
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise EnvelopeError("malformed", "the body is not a JSON document") from None
+        return strictjson.loads(body)
+    except strictjson.NotStrictJson as error:
+        raise EnvelopeError("malformed", str(error)) from None
 
 
 async def _read_body(request: Request) -> bytes:
@@ -196,11 +184,6 @@ def check_times(batch: VerifiedBatch, now: datetime) -> None:
                                 "after the batch's created_at")
 
 
-def _bearer(request: Request) -> str:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""
-
-
 def create_app(
     db: Path | str | URL | CollectorStore, clock: Callable[[], datetime] | None = None
 ) -> FastAPI:
@@ -215,9 +198,15 @@ def create_app(
     else:
         store = CollectorStore(db if isinstance(db, URL) else parse_database(str(db)))
     app = FastAPI(
-        title="FaceSeal telemetry collector", version="1", docs_url=None, redoc_url=None, openapi_url=OPENAPI_URL
+        title="FaceSeal telemetry collector", version="1", docs_url=None, redoc_url=None, openapi_url=OPENAPI_URL,
+        redirect_slashes=False,  # /v1/batches/ is no route: a 404 in the one shape, never a redirect to a Host
     )
-    operator = HTTPBearer(auto_error=False, description="an operator token (faceseal-collector token new)")
+    bearer = HTTPBearer(auto_error=False, description="an operator token (faceseal-collector token new)")
+
+    def operator(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
+        """The operator token, checked before anything else of the request is read (its query included)."""
+        if credentials is None or not store.token_valid("operator", credentials.credentials):
+            raise Refusal("unauthorized", "send a valid operator token: Authorization: Bearer <token>")
 
     @app.middleware("http")
     async def options(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -251,11 +240,6 @@ def create_app(
         # Verification and sqlite are blocking: keep them off the event loop.
         return await run_in_threadpool(verify_and_store, body, request.headers.get(ENROLMENT_HEADER))
 
-    def operator_only(request: Request) -> None:
-        token = _bearer(request)
-        if not token or not store.token_valid("operator", token):
-            raise Refusal("unauthorized", "send a valid operator token: Authorization: Bearer <token>")
-
     def fleet_window(dead_after_text: str, since_text: str | None) -> tuple[datetime, datetime | None, timedelta]:
         moment = now()
         try:
@@ -265,28 +249,24 @@ def create_app(
             raise Refusal("bad_query", str(error)) from None
         return moment, since, dead_after
 
-    def devices_view(request: Request, dead_after_text: str, since_text: str | None) -> JSONResponse:
-        operator_only(request)
+    def devices_view(dead_after_text: str, since_text: str | None) -> JSONResponse:
         moment, since, dead_after = fleet_window(dead_after_text, since_text)
         views = fleet.list_devices(store, moment, dead_after, since)
         return JSONResponse(fleet.devices_document(views, moment, dead_after))
 
-    def summary_view(request: Request, dead_after_text: str, since_text: str | None) -> JSONResponse:
-        operator_only(request)
+    def summary_view(dead_after_text: str, since_text: str | None) -> JSONResponse:
         moment, since, dead_after = fleet_window(dead_after_text, since_text)
         return JSONResponse(fleet.summarize(store, moment, since, dead_after))
 
-    @app.get("/v1/devices", responses=_refusals("unauthorized", "bad_query", "unavailable"))
-    async def list_devices(request: Request, dead_after: DeadAfter = "7d", since: Since = None,
-                           _: Any = Depends(operator)) -> JSONResponse:
+    @app.get("/v1/devices", responses=FLEET_REFUSALS, dependencies=[Depends(operator)])
+    async def list_devices(dead_after: DeadAfter = "7d", since: Since = None) -> JSONResponse:
         """Every registered device, when it was last heard from (the collector's clock) and whether it is dead."""
-        return await run_in_threadpool(devices_view, request, dead_after, since)
+        return await run_in_threadpool(devices_view, dead_after, since)
 
-    @app.get("/v1/summary", responses=_refusals("unauthorized", "bad_query", "unavailable"))
-    async def summary(request: Request, dead_after: DeadAfter = "7d", since: Since = None,
-                      _: Any = Depends(operator)) -> JSONResponse:
+    @app.get("/v1/summary", responses=FLEET_REFUSALS, dependencies=[Depends(operator)])
+    async def summary(dead_after: DeadAfter = "7d", since: Since = None) -> JSONResponse:
         """Counts over the fleet: devices alive and dead, batches and events by kind and outcome."""
-        return await run_in_threadpool(summary_view, request, dead_after, since)
+        return await run_in_threadpool(summary_view, dead_after, since)
 
     @app.get("/v1/health")
     async def health() -> dict[str, str]:

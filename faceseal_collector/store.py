@@ -47,8 +47,10 @@ RACE_RETRIES = 3
 
 
 def stamp(moment: datetime) -> str:
-    """The collector's own timestamps: UTC, microseconds, fixed width (so they sort as text)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """The collector's own timestamps: UTC, microseconds, fixed width (so they sort as text). The year is
+    padded by hand: glibc's ``%Y`` writes year 999 as "999", which sorts after "2026"."""
+    moment = moment.astimezone(UTC)
+    return f"{moment.year:04d}" + moment.strftime("-%m-%dT%H:%M:%S.%fZ")
 
 
 def token_digest(token: str) -> str:

@@ -54,7 +54,7 @@ from edge_core.errors import (
     is_disk_full,
 )
 from edge_core.ops import Probe, Source
-from edge_core.support import database
+from edge_core.support import database, strictjson
 from edge_core.support.routes import allowed_methods
 from edge_core.vault.embeddings import MAX_DIM
 
@@ -83,11 +83,18 @@ Pack = Literal[tuple(ops.pack_names())]  # type: ignore[valid-type]
 Threshold = Annotated[float, Field(ge=-1.0, le=1.0)]
 
 
+def _only_a_boolean(value: Any) -> Any:
+    """``Literal[True]`` alone takes 1 and 1.0 even in strict mode; a confirmation is the JSON value true."""
+    if not isinstance(value, bool):
+        raise ValueError("confirm must be the JSON value true")
+    return value
+
+
 class ResetRequest(_Body):
     """A reset destroys every person and the root, so it needs ``confirm: true``; the other fields say what it
     keeps, each defaulting to clearing it, as ``faceseal reset --yes`` does."""
 
-    confirm: Literal[True]
+    confirm: Annotated[Literal[True], BeforeValidator(_only_a_boolean)]
     clear_audit: bool = True
     clear_outbox: bool = True
     rotate_device_key: bool = True
@@ -260,10 +267,11 @@ class BodyLimit:
 
 
 def _loopback_host(header: str) -> bool:
-    """Whether a Host header (with or without port, IPv6 in brackets) names a loopback address."""
+    """Whether a Host header (a loopback name, then nothing or ``:`` and a port number) names a loopback address."""
     host = header.lower()
-    host = host[: host.find("]") + 1] if host.startswith("[") else host.split(":", 1)[0]
-    return host in LOOPBACK_HOSTS
+    name = host[: host.find("]") + 1] if host.startswith("[") else host.split(":", 1)[0]
+    rest = host[len(name):]
+    return name in LOOPBACK_HOSTS and (rest == "" or (rest[:1] == ":" and rest[1:].isdigit() and rest[1:].isascii()))
 
 
 def _probe(body: MatchRequest) -> Probe:
@@ -275,7 +283,8 @@ def create_app(home: Path) -> FastAPI:
     """The app for the data directory ``home``; the token is made now if there is none."""
     expected = tokens.load_or_create(home)
     vault_lock = threading.Lock()
-    app = FastAPI(title="FaceSeal admin API", version="1", openapi_url=OPENAPI_URL, docs_url=None, redoc_url=None)
+    app = FastAPI(title="FaceSeal admin API", version="1", openapi_url=OPENAPI_URL, docs_url=None, redoc_url=None,
+                  redirect_slashes=False)  # /status/ is no route: a 404 in the one shape, not a bare redirect
     bearer = HTTPBearer(auto_error=False)  # documents the scheme; the middleware enforces it
 
     @app.middleware("http")
@@ -290,6 +299,12 @@ def create_app(home: Path) -> FastAPI:
         allow = allowed_methods(app.routes, request.url.path)
         if request.method == "OPTIONS" and allow:
             return Response(status_code=204, headers={"Allow": allow})
+        body = await request.body()  # kept by Starlette for the route to read again
+        if body:
+            try:
+                strictjson.loads(body)
+            except strictjson.NotStrictJson as error:
+                return _error(400, f"{error}; nothing was done", "MalformedBody")
         return await call_next(request)
 
     @app.exception_handler(RequestValidationError)

@@ -211,8 +211,9 @@ def change(vault: Vault, changes: dict[str, Any]) -> tuple[Policy, dict[str, lis
               "float": isinstance(value, (int, float)) and not isinstance(value, bool)}[str(kind)]
         if not ok:
             raise PolicyViolation(f"{name} takes a value of type {kind}")
-    proposed = replace(current, **{k: (float(v) if _TYPES[k] == "float" else v) for k, v in changes.items()})
-    problems = proposed.problems()
+    # float(v) + 0.0: -0.0 is 0.0 (it would be written and shown as "-0.0")
+    proposed = replace(current, **{k: (float(v) + 0.0 if _TYPES[k] == "float" else v) for k, v in changes.items()})
+    problems = proposed.problems() + _stranded(vault, proposed)
     if problems:
         raise PolicyViolation("policy change refused, nothing was changed: " + "; ".join(problems))
     diff = {k: [getattr(current, k), getattr(proposed, k)] for k in changes if getattr(current, k) != getattr(proposed, k)}
@@ -221,6 +222,16 @@ def change(vault: Vault, changes: dict[str, Any]) -> tuple[Policy, dict[str, lis
         if not proposed.telemetry_allowed:
             Outbox(vault.conn).disable()  # forbidding telemetry also switches it off, now
     return proposed, diff
+
+
+def _stranded(vault: Vault, proposed: Policy) -> list[str]:
+    """A chosen pack threshold the proposed bounds would leave outside: every match of that pack would then be
+    refused, which is recognition switched off as surely as a bound that excludes a pack's default."""
+    return [f"the threshold chosen for pack '{pack}' ({threshold_text(value)}) would lie outside "
+            f"{threshold_text(proposed.threshold_min)} to {threshold_text(proposed.threshold_max)}: choose another "
+            f"for it first ('faceseal threshold VALUE --pack {pack}', or '--clear' for its default)"
+            for pack, value in sorted(thresholds.chosen(vault).items())
+            if not proposed.threshold_min <= value <= proposed.threshold_max]
 
 
 RECOVERED_FROM = {"edit": "edit", "rollback": "rollback", "deletion": "deletion"}

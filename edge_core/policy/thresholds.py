@@ -55,7 +55,7 @@ def in_force(vault: Vault, pack: str, default: float) -> float:
 def choose(vault: Vault, pack: str, value: float | None) -> None:
     """Set ``pack``'s threshold (``None``: back to the pack's default), audited; the caller checked the policy."""
     if value is not None:
-        value = round(float(value), 3)
+        value = round(float(value), 3) + 0.0  # -0.0 is 0.0
     previous = get_meta(vault.conn, _PREFIX + pack)
     with vault.writing() as tx:
         if value is None:

@@ -105,8 +105,9 @@ def error_kind_for(error: BaseException) -> ErrorKind:
 
 # ---------------------------------------------------------------- field rules
 
-_VERSION_RE = re.compile(r"\d{1,6}(\.\d{1,6}){0,3}((a|b|rc|\.dev|\.post)\d{1,6})?")
-TIMESTAMP_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+# [0-9], not \d: Python's \d takes every script's digits ("٠.١.٠"), JSON Schema's (the collector's document) does not
+_VERSION_RE = re.compile(r"[0-9]{1,6}(\.[0-9]{1,6}){0,3}((a|b|rc|\.dev|\.post)[0-9]{1,6})?")
+TIMESTAMP_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 MAX_LATENCY_MS = 86_400_000  # a day: anything longer is a clock bug, not a latency
 MAX_COUNT = 1_000_000_000
 
@@ -289,7 +290,7 @@ APP_VERSION = _installed_version()
 def utc_timestamp(at: datetime | None = None) -> str:
     """``at`` (default now) as the event/envelope timestamp form, whole seconds, UTC."""
     moment = (at or datetime.now(timezone.utc)).astimezone(timezone.utc)
-    return moment.strftime(TIMESTAMP_FORMAT)
+    return f"{moment.year:04d}" + moment.strftime(TIMESTAMP_FORMAT[2:])  # glibc's %Y does not pad year 999
 
 
 def _build(kind: EventKind, at: datetime | None, **fields: object) -> Event:

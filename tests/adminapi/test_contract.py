@@ -52,7 +52,8 @@ def test_every_error_has_the_one_shape(server: Server) -> None:
         "not UTF-8": ("POST", "/admin/rotate-key", b"\xff\xfe", 400, "MalformedBody"),
         "not JSON": ("POST", "/admin/rotate-key", b"{", 400, "MalformedBody"),
         "too deep": ("POST", "/identify", b"[" * 100_000, 400, "MalformedBody"),
-        "NaN": ("POST", "/identify", b'{"embedding": [NaN, 1]}', 422, "InvalidRequest"),
+        "NaN": ("POST", "/identify", b'{"embedding": [NaN, 1]}', 400, "MalformedBody"),  # not JSON at all
+        "infinite": ("POST", "/identify", b'{"embedding": [1e400, 1]}', 422, "InvalidRequest"),
         "no route": ("GET", "/nothing", None, 404, "NotFound"),
         "no method": ("DELETE", "/policy", None, 405, "MethodNotAllowed"),
         "bad pack": ("GET", "/thresholds/nopack", None, 422, "InvalidRequest"),
@@ -101,3 +102,64 @@ def test_a_policy_cannot_switch_matching_off(server: Server) -> None:
     assert cli_json("policy", "show")["threshold_max"] == 0.99  # nothing changed
     answer = server.call("POST", "/verify", json={"name": "alice", "embedding": [0.1] * 32})
     assert answer.status_code == 200, answer.text  # matching still works at the pack's default
+
+
+def test_a_reset_is_confirmed_only_by_the_json_value_true(server: Server) -> None:
+    """An outside attack found ``{"confirm": 1}`` reset the vault: Literal[True] takes 1 and 1.0."""
+    for body in ({"confirm": 1}, {"confirm": 1.0}, {"confirm": 1, "clear_audit": False}):
+        for route in ("/admin/reset", "/settings/delete_identity"):
+            assert server.call("POST", route, json=body).status_code == 422, (route, body)
+    assert len(cli_json("list")) == 2
+
+
+@pytest.mark.parametrize("body", [
+    b'{"confirm": false, "confirm": true}',  # one reader keeps the first, another the last
+    '{"confirm": true}'.encode("utf-16"),
+    '{"confirm": true}'.encode("utf-32"),
+    b'\xef\xbb\xbf{"confirm": true}',  # a UTF-8 byte-order mark
+])
+def test_a_body_has_one_reading_or_is_refused(server: Server, body: bytes) -> None:
+    answer = httpx.post(f"{server.base}/api/v1/admin/reset", content=body, timeout=60,
+                        headers={**server.headers(), "Content-Type": "application/json"})
+    assert answer.status_code == 400 and answer.json()["kind"] == "MalformedBody", answer.text
+    assert len(cli_json("list")) == 2
+
+
+def test_duplicate_keys_do_not_choose_a_threshold_and_garbage_does_not_lock(server: Server) -> None:
+    headers = {**server.headers(), "Content-Type": "application/json"}
+    twice = httpx.put(f"{server.base}/api/v1/thresholds/external", content=b'{"value": 0.99, "value": 0.5}',
+                      headers=headers, timeout=60)
+    assert twice.status_code == 400 and cli_json("threshold", "--pack", "external")["chosen"] is False
+    garbage = httpx.post(f"{server.base}/api/v1/lock", content=b"garbage", headers=headers, timeout=60)
+    assert garbage.status_code == 400 and cli_json("status")["locked"] is False
+
+
+def test_a_trailing_slash_is_no_route_and_no_redirect(server: Server) -> None:
+    for method, path in (("GET", "/status/"), ("POST", "/admin/reset/")):
+        answer = server.call(method, path, json={"confirm": True} if method == "POST" else None)
+        assert answer.status_code == 404 and answer.json()["kind"] == "NotFound", answer.headers
+    assert len(cli_json("list")) == 2
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:evil.example", "[::1]evil.example", "localhost:80x", "127.0.0.1:"])
+def test_a_loopback_name_with_anything_but_a_port_after_it_is_foreign(server: Server, host: str) -> None:
+    answer = httpx.get(server.base + "/api/v1/status", headers={**server.headers(), "Host": host}, timeout=60)
+    assert answer.status_code in (400, 421), answer.text
+
+
+def test_a_policy_change_cannot_strand_a_chosen_threshold(server: Server) -> None:
+    """Choosing 0.9 for a pack, then a ceiling of 0.5, once refused every match of that pack."""
+    assert server.call("PUT", "/thresholds/external", json={"value": 0.9}).status_code == 200
+    refused = server.call("POST", "/policy", json={"changes": {"threshold_max": 0.5}})
+    assert refused.status_code == 400 and "the threshold chosen for pack 'external' (0.90)" in refused.json()["error"]
+    through_cli = run_cli("policy", "set", "threshold_max=0.5")
+    assert through_cli.returncode == 2 and "--pack external" in through_cli.stderr
+    assert cli_json("policy", "show")["threshold_max"] == 0.99
+    assert server.call("PUT", "/thresholds/external", json={"value": None}).status_code == 200
+    assert server.call("POST", "/policy", json={"changes": {"threshold_max": 0.5}}).status_code == 200
+
+
+def test_negative_zero_is_stored_as_zero(server: Server) -> None:
+    assert server.call("POST", "/policy", json={"changes": {"threshold_min": -0.0}}).status_code == 200
+    assert "-0.0" not in run_cli("policy", "describe").stdout
+    assert str(cli_json("policy", "show")["threshold_min"]) == "0.0"

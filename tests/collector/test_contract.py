@@ -95,13 +95,51 @@ def test_the_openapi_document_describes_the_envelope_the_token_and_every_refusal
 
 def test_a_duration_beyond_what_a_date_can_hold_is_a_refusal_not_a_failure(collector: Collector) -> None:
     """Schemathesis found it: ``dead_after=780646d`` reached back before year 1 and failed with a 500."""
+    operator = _operator(collector)
+    for value in ("780646d", "0d", "07d", " 7d", "7 d"):
+        answer = httpx.get(collector.url + "/v1/devices", params={"dead_after": value}, headers=operator, timeout=10)
+        assert answer.status_code == 400 and answer.json()["error"] == "bad_query", (value, answer.text)
+    assert httpx.get(collector.url + "/v1/devices", params={"dead_after": "99999d", "since": "99999d"},
+                     headers=operator, timeout=10).status_code == 200
+
+
+def _operator(collector: Collector) -> dict[str, str]:
     token = secrets.token_urlsafe(16)
     store = CollectorStore(parse_database(str(collector.db)))
     store.set_token("operator", "operator", token)
     store.close()
-    for value in ("780646d", "0d", "07d", " 7d", "7 d"):
-        answer = httpx.get(collector.url + "/v1/devices", params={"dead_after": value},
-                           headers={"Authorization": f"Bearer {token}"}, timeout=10)
-        assert answer.status_code == 400 and answer.json()["error"] == "bad_query", (value, answer.text)
-    assert httpx.get(collector.url + "/v1/devices", params={"dead_after": "99999d", "since": "99999d"},
-                     headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code == 200
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_the_operator_token_is_checked_before_the_query(collector: Collector) -> None:
+    answer = httpx.get(collector.url + "/v1/devices", params={"dead_after": "0d"}, timeout=10)
+    assert answer.status_code == 401 and answer.json()["error"] == "unauthorized"
+
+
+def test_a_date_before_year_1000_still_sorts_before_today(key: DeviceKey, collector: Collector) -> None:
+    """glibc's %Y wrote year 999 as "999", which sorts after "2026": such a since matched nothing."""
+    assert post(collector, signed(key, [started(utc_timestamp())])).status_code == 201
+    for since in ("0999-01-01", "0001-01-01", "1999-01-01"):
+        summary = httpx.get(collector.url + "/v1/summary", params={"since": since}, headers=_operator(collector),
+                            timeout=10).json()
+        assert summary["batches"] == 1 and summary["since"].startswith(since), summary
+
+
+def test_only_ascii_digits_make_a_version(key: DeviceKey, collector: Collector) -> None:
+    event = {**started(utc_timestamp()), "app_version": "\u0660.\u0661.\u0660"}  # Arabic-Indic digits
+    answer = post(collector, signed(key, [event]))
+    assert answer.status_code == 422 and answer.json()["error"] == "forbidden_event", answer.text
+    assert stored_events(collector) == 0
+
+
+def test_a_trailing_slash_is_a_404_not_a_redirect_to_the_callers_host(collector: Collector) -> None:
+    answer = httpx.post(collector.url + "/v1/batches/", content=b"{}", timeout=10,
+                        headers={"Content-Type": "application/json", "Host": "evil.example"})
+    assert answer.status_code == 404 and "location" not in answer.headers and answer.json()["error"] == "not_found"
+
+
+def test_the_fleet_routes_document_only_the_refusal_shape(collector: Collector) -> None:
+    doc = httpx.get(collector.url + "/v1/openapi.json", timeout=10).json()
+    for path in ("/v1/devices", "/v1/summary"):
+        answers = doc["paths"][path]["get"]["responses"]
+        assert "422" not in answers and "HTTPValidationError" not in json.dumps(answers)

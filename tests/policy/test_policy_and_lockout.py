@@ -11,6 +11,7 @@ import pytest
 from edge_core import ops
 from edge_core.errors import VerificationLockedOut
 from edge_core.policy import rules as policy
+from edge_core.policy import thresholds
 from tests.conftest import cli_fails, cli_json, enrol, probe
 
 
@@ -54,9 +55,13 @@ def test_threshold_outside_the_policy_range_is_refused(people):
     enrol(people)
     with ops.open_vault() as vault:
         ops.threshold(vault, "external", ops.EXTERNAL_THRESHOLD, 0.6)
+        with pytest.raises(policy.PolicyViolation, match="the threshold chosen for pack 'external'"):
+            ops.policy_set(vault, {"threshold_min": 0.3, "threshold_max": 0.5})  # it would strand that choice
+        ops.threshold(vault, "external", ops.EXTERNAL_THRESHOLD, clear=True)
         ops.policy_set(vault, {"threshold_min": 0.3, "threshold_max": 0.5})
         with pytest.raises(policy.PolicyViolation, match="outside the range"):
             ops.verify(vault, "alice", probe(people["alice"][0]), 0.55)
+        thresholds.choose(vault, "external", 0.6)  # as a vault from before that rule may hold
         with pytest.raises(policy.PolicyViolation, match="outside the range"):  # the pack's chosen one is checked too
             ops.verify(vault, "alice", probe(people["alice"][0]))
         assert ops.verify(vault, "alice", probe(people["alice"][0]), 0.45).match

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from edge_core import ops
 from edge_core.biometrics import default_pack_name
+from edge_core.policy import thresholds
 from tests.app.drive import LONG, decide_photo, use_stand_in
 from tests.app.test_liveness import SEED, head_videos  # noqa: F401  (the fixture: a live head, a still one)
 from tests.conftest import cli_json, run_cli
@@ -50,8 +52,9 @@ def _window_says(page) -> str:
 
 def test_threshold_bounds_hold_in_every_front_end(qtbot, monkeypatch, models_env, window, api, people) -> None:
     _enrol_alice(people)
-    cli_json("threshold", "0.7", "--pack", default_pack_name())
-    cli_json("policy", "set", "threshold_min=0.3", "threshold_max=0.6")  # the pack's chosen 0.7 is now too high
+    cli_json("policy", "set", "threshold_min=0.3", "threshold_max=0.6")
+    with ops.open_vault() as vault:  # a choice the bounds no longer allow, as a vault from before that rule holds
+        thresholds.choose(vault, default_pack_name(), 0.7)
     for command in (["verify", "alice"], ["identify"]):
         result = run_cli(*command, "--image", str(people["probe"]))
         assert result.returncode == 2 and OUTSIDE in result.stderr, result.stderr
