@@ -80,20 +80,14 @@ events = Table(
     Column("at", Text, nullable=False),
     Column("body", Text, nullable=False),
 )
-operator_tokens = Table(
-    "operator_tokens",
-    metadata,
-    Column("name", Text, primary_key=True),
-    Column("token_sha256", Text, nullable=False),
-    Column("created_at", Text, nullable=False),
-)
-enrolment_tokens = Table(  # given to devices so that they may register (enrolment mode "token")
-    "enrolment_tokens",
-    metadata,
-    Column("name", Text, primary_key=True),
-    Column("token_sha256", Text, nullable=False),
-    Column("created_at", Text, nullable=False),
-)
+def _tokens(name: str) -> Table:
+    """A table of named tokens, each kept only as its SHA-256."""
+    return Table(name, metadata, Column("name", Text, primary_key=True),
+                 Column("token_sha256", Text, nullable=False), Column("created_at", Text, nullable=False))
+
+
+operator_tokens = _tokens("operator_tokens")
+enrolment_tokens = _tokens("enrolment_tokens")  # given to devices so that they may register (mode "token")
 allowed_devices = Table(  # the devices that may send (enrolment mode "allow-list")
     "allowed_devices",
     metadata,
