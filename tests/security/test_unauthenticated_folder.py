@@ -9,6 +9,7 @@ forged in the audit log.
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
 import sys
 import time
@@ -16,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.conftest import REPO, cli_json, enrol
+from tests.conftest import REPO, cli_json, enrol, free_port
+from tests.security.test_data_folder import start_serve, stop
 
 # ------------------------------------------------------------------ 5. the lockout counter loses no update
 VERIFIER = r"""
@@ -66,3 +68,50 @@ def test_misses_from_many_processes_at_once_all_count(people, isolated, tmp_path
     refused = subprocess.run([sys.executable, "-m", "app.launcher", "verify", "alice", "--embedding", str(probe)],
                              capture_output=True, text=True, cwd=REPO, timeout=300)
     assert "too many failed verifications" in refused.stderr, (answers, refused.stdout, refused.stderr)
+
+
+# ------------------------------------------------------------------ 4. a planted API token is never served with
+def test_a_token_planted_before_serve_starts_is_replaced(people, isolated):
+    import httpx
+
+    enrol(people)
+    token_file = isolated / "edge_token"
+    planted = secrets.token_urlsafe(32)  # well formed: only its origin is wrong
+    token_file.write_text(planted)
+    token_file.chmod(0o600)
+    port = free_port()
+    process = start_serve(port)
+    try:
+        base = f"http://127.0.0.1:{port}/api/v1"
+        answer = httpx.get(base + "/identities", headers={"Authorization": f"Bearer {planted}"}, timeout=30)
+        assert answer.status_code == 401, answer.text
+        issued = token_file.read_text()
+        assert issued != planted
+        assert httpx.get(base + "/identities", headers={"Authorization": f"Bearer {issued}"},
+                         timeout=30).status_code == 200
+    finally:
+        stderr = stop(process)
+    notices = [line for line in stderr.splitlines() if "did not issue" in line]
+    assert len(notices) == 1 and str(token_file) in notices[0], stderr
+    assert planted not in stderr and issued not in stderr
+
+
+def test_a_token_faceseal_issued_is_kept_across_restarts_and_rotation_is_honoured(isolated):
+    import httpx
+
+    cli_json("status")
+    tokens = []
+    for round in range(3):
+        if round == 2:
+            cli_json("api", "rotate-token")
+        port = free_port()
+        process = start_serve(port)
+        try:
+            tokens.append((isolated / "edge_token").read_text())
+            answer = httpx.get(f"http://127.0.0.1:{port}/api/v1/status",
+                               headers={"Authorization": f"Bearer {tokens[-1]}"}, timeout=30)
+            assert answer.status_code == 200, answer.text
+        finally:
+            stderr = stop(process)
+        assert "a new one was made" not in stderr, stderr
+    assert tokens[0] == tokens[1] != tokens[2]
