@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from edge_core.errors import DataDirUnreadable, WrongRootKey
+from edge_core.keys import material
 from edge_core.keys.roots import RootKey
 from edge_core.support import paths
 
@@ -133,6 +134,19 @@ class KeyStore:
         if DATABASE not in keys or not vault:
             raise DataDirUnreadable("the key store is incomplete; FaceSeal left it as it is")
         return UnlockedKeys(database=keys[DATABASE], vault=vault)
+
+    def wrapped_by(self, root: RootKey, database_key: bytes) -> bool:
+        """Whether ``root`` opens its wrap of the database key here and finds ``database_key``: proof it was this vault's root.
+
+        A kid in :attr:`wraps` proves nothing (anyone who can write the file can
+        add one, or copy another vault's wraps under that vault's kid); only this
+        vault's own database key, which nobody outside the vault knows, does.
+        """
+        blob = self.wraps.get(root.kid, {}).get(DATABASE)
+        if blob is None:
+            return False
+        plain = root.unwrap(base64.b64decode(blob), _aad(DATABASE))
+        return plain is not None and material.same_secret(plain, database_key)
 
     def add_root(self, root: RootKey, keys: UnlockedKeys, versions: set[int] | None = None) -> None:
         """Wrap the database key and the given vault versions (default: all) under ``root``."""

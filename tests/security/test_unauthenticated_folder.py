@@ -16,8 +16,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
-from tests.conftest import REPO, cli_json, enrol, free_port
+from tests.conftest import REPO, cli_json, enrol, free_port, run_cli
 from tests.security.test_data_folder import start_serve, stop
 
 # ------------------------------------------------------------------ 5. the lockout counter loses no update
@@ -25,6 +26,7 @@ VERIFIER = r"""
 import sys, time
 from pathlib import Path
 import numpy as np
+import pytest
 from edge_core import ops
 from edge_core.errors import VerificationLockedOut
 go = Path(sys.argv[1])
@@ -115,3 +117,24 @@ def test_a_token_faceseal_issued_is_kept_across_restarts_and_rotation_is_honoure
             stderr = stop(process)
         assert "a new one was made" not in stderr, stderr
     assert tokens[0] == tokens[1] != tokens[2]
+
+
+# ------------------------------------------------------------------ 2. one vault never destroys another's HSM root
+@pytest.mark.parametrize("planted", ["kid-only", "with-the-other-vault's-wraps"])
+def test_a_kid_planted_in_wraps_never_destroys_another_vaults_hsm_root(planted, softhsm, people, isolated, tmp_path):
+    enrol(people)
+    other = {"FACESEAL_HOME": str(tmp_path / "other-vault")}
+    for env in ({}, other):  # two vaults, one token, each with its own key object
+        cli_json("key", "move-to-hsm", "--module", softhsm.module, "--token", softhsm.token, extra_env=env)
+    other_store = json.loads((tmp_path / "other-vault" / "keys" / "keystore.json").read_text())
+    (other_kid, other_wraps), = other_store["wraps"].items()  # public: the other vault's key store is plain JSON
+    assert len(softhsm.objects()) == 2
+
+    keystore = isolated / "keys" / "keystore.json"
+    doc = json.loads(keystore.read_text())
+    doc["wraps"][other_kid] = {} if planted == "kid-only" else other_wraps
+    keystore.write_text(json.dumps(doc))
+    run_cli("status", check_clean=False)
+
+    assert other_kid in {o["id"] for o in softhsm.objects()}, "this vault destroyed the other vault's root"
+    assert cli_json("status", extra_env=other)["root_key"]["store"] == "pkcs11"

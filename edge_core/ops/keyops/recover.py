@@ -93,8 +93,13 @@ def finish_pending(vault: Vault) -> None:
     live = live_versions(vault.conn, vault.primary_version())
     stale_roots = set(ks.wraps) - {vault.root.kid}
     if stale_roots:  # a root switch was interrupted after its commit point: the old root dies now
+        database_key = vault.keys.database
+
+        def proven(root: RootKey) -> bool:  # this vault's old root, not one whose kid was planted in the file
+            return root.kid != vault.root.kid and ks.wrapped_by(root, database_key)
+
         for store in roots.candidate_stores(vault.layout.keys_dir, vault.layout.keychain_account):
-            store.destroy_stale(stale_roots)
+            store.destroy_stale(stale_roots, proven)
             if store is not vault.root_store:
                 store.close()
     dead = set(vault.keys.vault) - live
