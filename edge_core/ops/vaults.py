@@ -216,11 +216,21 @@ def lock(home: Path | None = None, vault: Vault | None = None) -> LockState:
                 target.close()
     except FaceSealError:
         audit_inbox.record(layout.home, KeyStore.load(layout.keystore).audit_inbox_public_key, "vault_locked",
-                           kind="vault_locked")
+                           kind="vault_locked", database_key=_database_key_if_any(layout))
     lockdown.mark(layout.keys_dir, lockdown.LOCKED)
     if vault is not None:
         vault.close()
     return LockState("locked", str(layout.home))
+
+
+def _database_key_if_any(layout: Layout) -> bytes | None:
+    """The database key when the root opens the key store (the database itself may not open), else ``None``."""
+    try:
+        store, _root, keys = unlock_keys(layout, record_failure=False)
+    except FaceSealError:
+        return None
+    store.close()
+    return keys.database
 
 
 def unlock(home: Path | None = None) -> LockState:

@@ -290,18 +290,30 @@ class Vault:
         return dict(self.conn.execute("SELECT id, name FROM identities").fetchall())
 
     def drain_inbox(self) -> None:
-        """Move failed-unlock events recorded while the vault was closed into the chain."""
+        """Move authenticated inbox events (recorded while the vault would not open) into the chain.
+
+        Unauthenticated ones (anyone who can write the data folder could have
+        written them) are never chained as what they claim: one
+        ``audit_inbox_refused`` event counts them (:mod:`edge_core.audit.inbox`).
+        """
         private = self.get_secret(INBOX_SECRET)
-        if private is None:
+        if private is None or self.keys is None:
             return
-        pending = audit_inbox.read(self.layout.home, private)
-        if pending:
+        pending = audit_inbox.read(self.layout.home, private, self.keys.database)
+        if pending.authenticated or pending.unauthenticated:
             try:
                 with self.writing() as conn:
-                    for event in pending:
-                        if conn.execute("INSERT OR IGNORE INTO audit_inbox_consumed(id) VALUES (?)", (event["id"],)).rowcount:
-                            audit.append(conn, event.get("kind", "unlock_failed"), reason=event["reason"], at=event["ts"],
-                                         **audit_inbox.details(event))
+                    def first_time(event: dict) -> bool:
+                        return bool(conn.execute("INSERT OR IGNORE INTO audit_inbox_consumed(id) VALUES (?)",
+                                                 (event["id"],)).rowcount)
+
+                    for event in pending.authenticated:
+                        if first_time(event):
+                            audit.append(conn, event.get("kind", "unlock_failed"), reason=event.get("reason"),
+                                         at=event.get("ts"), **audit_inbox.details(event))
+                    refused = [event for event in pending.unauthenticated if first_time(event)]
+                    if refused:
+                        audit.append(conn, "audit_inbox_refused", **audit_inbox.refusal(refused))
             except audit.AuditTampered:
                 return  # the log was changed outside FaceSeal: the events stay sealed in the inbox, the vault opens
         audit_inbox.remove(self.layout.home)
@@ -588,7 +600,8 @@ def connect(layout: Layout, keys: UnlockedKeys) -> Connection:
     try:
         conn = database.connect(layout.db, keys.database)
     except DataDirUnreadable:
-        audit_inbox.record(layout.home, KeyStore.load(layout.keystore).audit_inbox_public_key, "database_unreadable")
+        audit_inbox.record(layout.home, KeyStore.load(layout.keystore).audit_inbox_public_key, "database_unreadable",
+                           database_key=keys.database)
         raise
     schema.migrate(conn)
     try:

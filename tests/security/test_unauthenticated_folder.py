@@ -8,6 +8,7 @@ forged in the audit log.
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import subprocess
@@ -138,3 +139,37 @@ def test_a_kid_planted_in_wraps_never_destroys_another_vaults_hsm_root(planted, 
 
     assert other_kid in {o["id"] for o in softhsm.objects()}, "this vault destroyed the other vault's root"
     assert cli_json("status", extra_env=other)["root_key"]["store"] == "pkcs11"
+
+
+# ------------------------------------------------------------------ 3. the audit inbox takes no forged history
+def forge_inbox_entry(home: Path, kind: str, reason: str, **details) -> None:
+    """What the attack did: seal an event to the public key printed in the plaintext key store, append it."""
+    from nacl.public import PublicKey, SealedBox
+
+    public = json.loads((home / "keys" / "keystore.json").read_text())["audit_inbox_public_key"]
+    event = {"id": secrets.token_hex(16), "ts": "2026-01-01T00:00:00+00:00", "reason": reason, "kind": kind,
+             "details": details}
+    line = base64.b64encode(SealedBox(PublicKey(base64.b64decode(public))).encrypt(json.dumps(event).encode()))
+    with open(home / "audit-inbox", "ab") as inbox:
+        inbox.write(line + b"\n")
+
+
+def test_forged_inbox_entries_are_refused_and_never_chained(people, isolated):
+    enrol(people)
+    identity = cli_json("audit", "list")[-1]["identity"]
+    before = cli_json("audit", "list")
+    forge_inbox_entry(isolated, "identity_shredded", "shred", identity=identity, templates=2)
+    forge_inbox_entry(isolated, "policy_changed", "policy", changes={"liveness_required": False})
+    forge_inbox_entry(isolated, "verification", "camera", identity=identity, match=True, live=True, source="camera")
+
+    cli_json("status")  # the next open drains the inbox
+
+    after = cli_json("audit", "list")
+    new = after[len(before):]
+    assert [e["kind"] for e in new] == ["audit_inbox_refused"], new
+    assert new[0]["entries"] == 3
+    assert not any(e.get("at") == "2026-01-01T00:00:00+00:00" for e in after)
+    assert not (isolated / "audit-inbox").exists()
+    assert cli_json("audit", "verify")["status"] == "intact"
+    cli_json("status")  # refused once, not again at every open
+    assert len(cli_json("audit", "list")) == len(after)
