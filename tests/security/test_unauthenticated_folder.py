@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import secrets
 import subprocess
 import sys
@@ -19,8 +20,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import REPO, cli_json, enrol, free_port, run_cli
+from tests.conftest import KIT_ENV, REPO, all_verify, cli_json, enrol, free_port, run_cli
 from tests.security.test_data_folder import start_serve, stop
+
+#: The last commit before issue 25 changed the key store: folders it made must still open.
+OLD_COMMIT = "fbe30d6"
 
 # ------------------------------------------------------------------ 5. the lockout counter loses no update
 VERIFIER = r"""
@@ -173,3 +177,122 @@ def test_forged_inbox_entries_are_refused_and_never_chained(people, isolated):
     assert cli_json("audit", "verify")["status"] == "intact"
     cli_json("status")  # refused once, not again at every open
     assert len(cli_json("audit", "list")) == len(after)
+
+
+# ------------------------------------------------------------------ 1. a planted field never destroys the root
+PLANTED_REVOCATION = {"kid": "-", "fingerprint": "-", "revoked_at": "2026-01-01T00:00:00+00:00"}
+
+
+def plant(home: Path, field: str, value: object) -> None:
+    keystore = home / "keys" / "keystore.json"
+    doc = json.loads(keystore.read_text())
+    doc[field] = value
+    keystore.write_text(json.dumps(doc))
+
+
+def refused_in_one_line(*args: str, **kw) -> str:
+    result = run_cli(*args, check_clean=False, **kw)
+    assert result.returncode != 0, result.stdout
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    return result.stderr
+
+
+@pytest.mark.parametrize("where", ["keychain", "file", "hsm"])
+def test_a_planted_revocation_destroys_no_root(where, request, people, isolated):
+    if where == "keychain":
+        request.getfixturevalue("secret_service")
+    hsm = request.getfixturevalue("softhsm") if where == "hsm" else None
+    enrol(people)
+    if hsm is not None:
+        cli_json("key", "move-to-hsm", "--module", hsm.module, "--token", hsm.token)
+    from tests.conftest import keychain_items
+
+    def roots_present() -> list:
+        if where == "keychain":
+            return list(keychain_items())
+        if where == "hsm":
+            return hsm.objects()
+        return [(isolated / "keys" / "root_key.hex").read_bytes()]
+
+    before = roots_present()
+    assert before
+    original = (isolated / "keys" / "keystore.json").read_text()
+    plant(isolated, "revoked", PLANTED_REVOCATION)
+
+    line = refused_in_one_line("status")
+
+    assert "destroyed nothing" in line, line
+    assert roots_present() == before, "a planted field destroyed the root"
+    (isolated / "keys" / "keystore.json").write_text(original)  # the planted field taken out: all opens again
+    assert cli_json("status")["identities"] == 2
+    all_verify(people)
+
+
+def test_a_symlinked_root_file_is_never_written_through(people, isolated, tmp_path):
+    enrol(people)
+    root_file = isolated / "keys" / "root_key.hex"
+    other = tmp_path / "someone-elses-notes.txt"  # another file of the user, here holding the same 64 hex digits
+    other.write_bytes(root_file.read_bytes())
+    other.chmod(0o600)
+    kept = other.read_bytes()
+    root_file.unlink()
+    root_file.symlink_to(other)
+    plant(isolated, "revoked", PLANTED_REVOCATION)
+
+    line = refused_in_one_line("status")
+
+    assert "symbolic link" in line, line
+    assert other.read_bytes() == kept, "the link's target was overwritten"
+    assert root_file.is_symlink()
+
+
+def test_an_edited_recovery_kit_field_claims_nothing(people, isolated):
+    enrol(people)
+    kid = next(iter(json.loads((isolated / "keys" / "keystore.json").read_text())["wraps"]))
+    fingerprint = cli_json("status")["root_key"]["fingerprint"]
+    assert cli_json("status")["recovery_kit_exported"] is False
+    plant(isolated, "recovery_kit", {"kid": kid, "fingerprint": fingerprint, "exported_at": "2026-01-01T00:00:00+00:00"})
+
+    line = refused_in_one_line("status")
+    assert "changed outside FaceSeal" in line, line
+    revoke = run_cli("key", "revoke", "--yes", check_clean=False)
+    assert revoke.returncode != 0 and (isolated / "keys" / "root_key.hex").exists()  # nothing acts on the claim
+
+
+def test_a_stripped_tag_is_refused_like_an_edit(people, isolated):
+    enrol(people)
+    keystore = isolated / "keys" / "keystore.json"
+    doc = json.loads(keystore.read_text())
+    assert doc.pop("mac")
+    doc["revoked"] = PLANTED_REVOCATION
+    keystore.write_text(json.dumps(doc))
+    assert "destroyed nothing" in refused_in_one_line("status")
+    del doc["revoked"]
+    keystore.write_text(json.dumps(doc))
+    assert "was removed" in refused_in_one_line("status")  # not taken for a store made before tags existed
+    assert (isolated / "keys" / "root_key.hex").exists()
+
+
+def test_a_data_folder_made_before_the_tag_opens_and_is_tagged_once(people, isolated, tmp_path):
+    """Backwards compatibility: a folder (with a recovery kit) made by the code before this change."""
+    old = tmp_path / "old-faceseal"
+    old.mkdir()
+    archive = subprocess.run(["git", "archive", OLD_COMMIT, "edge_core", "app"], cwd=REPO, capture_output=True,
+                             check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
+    embeddings = tmp_path / "alice.npy"
+    np.save(embeddings, people["alice"])
+    kit = tmp_path / "kit.json"
+    for args in (["enroll", "alice", "--embedding", str(embeddings)],
+                 ["key", "export", "--out", str(kit)]):
+        done = subprocess.run([sys.executable, "-m", "edge_core.cli", *args], cwd=old, capture_output=True,
+                              text=True, timeout=300, env=dict(os.environ, **KIT_ENV))
+        assert done.returncode == 0, done.stderr
+    assert "mac" not in json.loads((isolated / "keys" / "keystore.json").read_text())
+
+    status = cli_json("status")
+    assert status["identities"] == 1 and status["recovery_kit_exported"] is True
+    assert "mac" in json.loads((isolated / "keys" / "keystore.json").read_text())
+    all_verify({"alice": people["alice"]})
+    cli_json("rotate-key", "--deep")
+    assert cli_json("status")["recovery_kit_exported"] is False  # the kit held the old root

@@ -32,7 +32,7 @@ from edge_core.ops.results import Revocation
 from edge_core.support.faults import checkpoint
 from edge_core.support.locking import key_lock
 from edge_core.vault.layout import Layout
-from edge_core.vault.store import Vault, usable_keystore
+from edge_core.vault.store import Vault, keystore_predates_tags, usable_keystore
 
 NO_KIT_WARNING = ("no recovery kit of this root was ever exported: once revoked, the data "
                   "can never be opened again")
@@ -54,7 +54,7 @@ class Target:
 
 def kit_covers_root(vault: Vault) -> bool:
     """Whether the last exported recovery kit holds the current root."""
-    kit = KeyStore.load(vault.layout.keystore).recovery_kit
+    kit = vault.keystore().recovery_kit
     return kit is not None and kit.get("kid") == vault.root.kid
 
 
@@ -63,6 +63,11 @@ def _current_root(layout: Layout) -> tuple[KeyStore, RootStore, RootKey, Unlocke
     ks = usable_keystore(layout)
     store, root = roots.find_root(layout.keys_dir, layout.keychain_account)
     keys = ks.unlock(root)  # proves it is this data's root before anything is destroyed
+    try:
+        ks.check(layout.keystore, keys.database, legacy=keystore_predates_tags(layout, ks, keys))
+    except BaseException:
+        store.close()
+        raise
     return ks, store, root, keys
 
 
@@ -97,7 +102,7 @@ def revoke_root_key(layout: Layout, vault: Vault | None = None) -> Revocation:
         if vault is not None:
             vault.reload_keys()
             store, root, keys = vault.root_store, vault.root, vault.keys
-            ks = KeyStore.load(layout.keystore)
+            ks = vault.keystore()
         else:
             ks, store, root, keys = _current_root(layout)
         database_key = keys.database  # authenticates the event if it must wait in the inbox
@@ -116,8 +121,9 @@ def revoke_root_key(layout: Layout, vault: Vault | None = None) -> Revocation:
 
             def record() -> None:
                 current = KeyStore.load(layout.keystore)
+                current.check(layout.keystore, database_key, legacy=ks.mac is None)  # as proven above
                 current.revoked = {"kid": root.kid, "fingerprint": root.fingerprint, "revoked_at": now_iso()}
-                current.save(layout.keystore)
+                current.save(layout.keystore, database_key)  # authenticated: only this record can destroy a root
 
             recorded = _disk_full_tolerated(record)
             checkpoint("revoke.recorded")
