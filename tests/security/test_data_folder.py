@@ -202,15 +202,21 @@ def stop(process: subprocess.Popen) -> str:
     return process.stderr.read()
 
 
+def plant_token(home: Path, content: bytes) -> Path:
+    """``content`` written as ``<home>/edge_token`` (0600, as FaceSeal's own), before any serve starts."""
+    token_file = home / "edge_token"
+    token_file.write_bytes(content)
+    token_file.chmod(0o600)
+    return token_file
+
+
 @pytest.mark.parametrize("content", [b"", b"   \n", b"\t", b"short-token", b"A" * 42, b"\xff" * 48,
                                      b"has spaces in the middle of a long enough token value"])
 def test_empty_or_malformed_token_is_replaced_before_serving(content, isolated):
     import httpx
 
     cli_json("status")
-    token_file = isolated / "edge_token"
-    token_file.write_bytes(content)
-    token_file.chmod(0o600)
+    token_file = plant_token(isolated, content)
     port = free_port()
     process = start_serve(port)
     try:

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import KIT_ENV, REPO, all_verify, cli_json, enrol, free_port, run_cli
-from tests.security.test_data_folder import start_serve, stop
+from tests.security.test_data_folder import plant_token, start_serve, stop
 
 #: The last commit before issue 25 changed the key store: folders it made must still open.
 OLD_COMMIT = "fbe30d6"
@@ -82,10 +82,8 @@ def test_a_token_planted_before_serve_starts_is_replaced(people, isolated):
     import httpx
 
     enrol(people)
-    token_file = isolated / "edge_token"
     planted = secrets.token_urlsafe(32)  # well formed: only its origin is wrong
-    token_file.write_text(planted)
-    token_file.chmod(0o600)
+    token_file = plant_token(isolated, planted.encode())
     port = free_port()
     process = start_serve(port)
     try:
