@@ -123,12 +123,19 @@ def test_a_token_faceseal_issued_is_kept_across_restarts_and_rotation_is_honoure
 
 
 # ------------------------------------------------------------------ 2. one vault never destroys another's HSM root
+@pytest.mark.parametrize("made_by", ["this-version", "the-previous-version"])
 @pytest.mark.parametrize("planted", ["kid-only", "with-the-other-vault's-wraps"])
-def test_a_kid_planted_in_wraps_never_destroys_another_vaults_hsm_root(planted, softhsm, people, isolated, tmp_path):
-    enrol(people)
+def test_a_kid_planted_in_wraps_never_destroys_another_vaults_hsm_root(planted, made_by, softhsm, people, isolated,
+                                                                      tmp_path):
+    """Made by this version, the key store's tag refuses the edit; made by the previous one (untagged, so the
+    first open tags the planted kid with the rest), the stale-root proof alone must keep the other root."""
     other = {"FACESEAL_HOME": str(tmp_path / "other-vault")}
+    faceseal = previous_version(tmp_path) if made_by == "the-previous-version" else cli_json
+    embeddings = tmp_path / "alice.npy"
+    np.save(embeddings, people["alice"])
     for env in ({}, other):  # two vaults, one token, each with its own key object
-        cli_json("key", "move-to-hsm", "--module", softhsm.module, "--token", softhsm.token, extra_env=env)
+        faceseal("enroll", "alice", "--embedding", str(embeddings), extra_env=env)
+        faceseal("key", "move-to-hsm", "--module", softhsm.module, "--token", softhsm.token, extra_env=env)
     other_store = json.loads((tmp_path / "other-vault" / "keys" / "keystore.json").read_text())
     (other_kid, other_wraps), = other_store["wraps"].items()  # public: the other vault's key store is plain JSON
     assert len(softhsm.objects()) == 2
@@ -137,10 +144,14 @@ def test_a_kid_planted_in_wraps_never_destroys_another_vaults_hsm_root(planted, 
     doc = json.loads(keystore.read_text())
     doc["wraps"][other_kid] = {} if planted == "kid-only" else other_wraps
     keystore.write_text(json.dumps(doc))
-    run_cli("status", check_clean=False)
+    opened = run_cli("status", check_clean=False)
 
     assert other_kid in {o["id"] for o in softhsm.objects()}, "this vault destroyed the other vault's root"
     assert cli_json("status", extra_env=other)["root_key"]["store"] == "pkcs11"
+    if made_by == "the-previous-version":  # the planted kid is dropped from the store, and this vault opens
+        assert opened.returncode == 0, opened.stderr
+        assert list(json.loads(keystore.read_text())["wraps"]) != [other_kid] and len(softhsm.objects()) == 2
+        all_verify({"alice": people["alice"]})
 
 
 # ------------------------------------------------------------------ 3. the audit inbox takes no forged history
@@ -271,21 +282,29 @@ def test_a_stripped_tag_is_refused_like_an_edit(people, isolated):
     assert (isolated / "keys" / "root_key.hex").exists()
 
 
-def test_a_data_folder_made_before_the_tag_opens_and_is_tagged_once(people, isolated, tmp_path):
-    """Backwards compatibility: a folder (with a recovery kit) made by the code before this change."""
+def previous_version(tmp_path: Path):
+    """``faceseal ...`` as the commit before this change ran it (its own tree, this test's environment)."""
     old = tmp_path / "old-faceseal"
     old.mkdir()
     archive = subprocess.run(["git", "archive", OLD_COMMIT, "edge_core", "app"], cwd=REPO, capture_output=True,
                              check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
+
+    def faceseal(*args: str, extra_env: dict[str, str] | None = None) -> None:
+        done = subprocess.run([sys.executable, "-m", "edge_core.cli", *args], cwd=old, capture_output=True,
+                              text=True, timeout=300, env=dict(os.environ, **KIT_ENV, **(extra_env or {})))
+        assert done.returncode == 0, done.stderr
+
+    return faceseal
+
+
+def test_a_data_folder_made_before_the_tag_opens_and_is_tagged_once(people, isolated, tmp_path):
+    """Backwards compatibility: a folder (with a recovery kit) made by the code before this change."""
+    faceseal = previous_version(tmp_path)
     embeddings = tmp_path / "alice.npy"
     np.save(embeddings, people["alice"])
-    kit = tmp_path / "kit.json"
-    for args in (["enroll", "alice", "--embedding", str(embeddings)],
-                 ["key", "export", "--out", str(kit)]):
-        done = subprocess.run([sys.executable, "-m", "edge_core.cli", *args], cwd=old, capture_output=True,
-                              text=True, timeout=300, env=dict(os.environ, **KIT_ENV))
-        assert done.returncode == 0, done.stderr
+    faceseal("enroll", "alice", "--embedding", str(embeddings))
+    faceseal("key", "export", "--out", str(tmp_path / "kit.json"))
     assert "mac" not in json.loads((isolated / "keys" / "keystore.json").read_text())
 
     status = cli_json("status")

@@ -453,6 +453,8 @@ class Pkcs11RootStore(RootStore):
         """Destroy the objects of ``kids`` that ``proven`` shows were this vault's roots; never another's."""
         try:
             for kid in sorted(kids):
+                if len(kid) != 2 * KID_BYTES or not set(kid) <= set("0123456789abcdef"):
+                    continue  # no id this store ever made (a name planted in the key store)
                 if self._object(kid) is not None and proven(Pkcs11RootKey(self, kid)):
                     self._destroy_object(kid)
         except HsmUnavailable:
