@@ -176,6 +176,10 @@ class IdentityTampered(DataError):
     """An identity's key does not open under the name it carries: its row was edited outside FaceSeal."""
 
 
+class KeyStoreTampered(DataError):
+    """The key store's fields were changed outside FaceSeal (its authentication tag does not hold): nothing acts on them."""
+
+
 class AuditTampered(DataError):
     """The audit log was changed outside FaceSeal (its end, its head or an event): nothing more is appended to it."""
 

@@ -279,9 +279,8 @@ def _probe(body: MatchRequest) -> Probe:
                  np.asarray([body.embedding], dtype=np.float32))
 
 
-def create_app(home: Path) -> FastAPI:
-    """The app for the data directory ``home``; the token is made now if there is none."""
-    expected = tokens.load_or_create(home)
+def create_app(home: Path, expected: str) -> FastAPI:
+    """The app for the data directory ``home``, answering only to the bearer token ``expected``."""
     vault_lock = threading.Lock()
     app = FastAPI(title="FaceSeal admin API", version="1", openapi_url=OPENAPI_URL, docs_url=None, redoc_url=None,
                   redirect_slashes=False)  # /status/ is no route: a 404 in the one shape, not a bare redirect

@@ -12,7 +12,7 @@ from edge_core import ops
 from edge_core.adminapi.app import create_app
 from edge_core.ops import telemetry as telemetry_ops
 from edge_core.ops.adminserver import check_loopback, check_port
-from edge_core.ops.apitoken import ensure as ensure_token
+from edge_core.ops.apitoken import for_serving as api_token_for_serving
 from edge_core.ops.apitoken import token_path
 from edge_core.support import paths
 
@@ -25,11 +25,10 @@ def serve(host: str, port: int) -> None:
     home = paths.data_dir()
     with ops.open_vault(home) as vault:  # proves the vault opens, and applies the policy's rotation at start
         ops.apply_start_policy(vault)
-    _token, replaced = ensure_token(home)  # never serve with an empty, short or malformed token
-    if replaced:
-        print(f"faceseal: {token_path(home)} held no valid token (empty, too short or malformed); "
-              "a new one was made", file=sys.stderr, flush=True)
-    app = create_app(home)
+        token, notice = api_token_for_serving(vault)  # only a token FaceSeal issued for this vault is kept
+    if notice:
+        print(f"faceseal: {notice}", file=sys.stderr, flush=True)
+    app = create_app(home, token)
     print(f"faceseal: admin API on http://{bind}:{port}/api/v1 (token in {token_path(home)})", file=sys.stderr, flush=True)
     sender = telemetry_ops.start_background(home, watch=True)  # sends only while telemetry is on
     print("faceseal: delivering telemetry in the background" if telemetry_ops.is_on(home) else

@@ -4,6 +4,17 @@
 rotation, is about to become) active, the database key and every live vault key
 version wrapped under that root. Nothing in it is usable without the root.
 
+Authenticated (issue 25): the file is plain JSON in a folder others may be able
+to write (a synced backup, a shared machine), and its fields decide things (a
+``revoked`` record makes the root be destroyed, ``recovery_kit`` silences the
+kill switch's warning, ``wraps`` names roots). So the whole document carries
+``mac``: HMAC-SHA256 under ``HKDF(database key, "faceseal/keystore-mac/v1")``
+over its canonical JSON. Only a holder of the root can unwrap the database key,
+so only a holder of the root can write a store that verifies. A store made
+before this rule has no ``mac``; the first open by the root holder adds it and
+records in the encrypted database that every later store must carry one
+(:func:`edge_core.vault.store.authenticate_keystore`).
+
 Why per root: a rotation first adds wraps under the new root, then switches the
 root in its store (one atomic step), then drops the old wraps. A process killed
 at any instant finds the wraps for whichever root its store holds.
@@ -17,13 +28,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from edge_core.errors import DataDirUnreadable, WrongRootKey
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hmac as crypto_hmac
+
+from edge_core.errors import DataDirUnreadable, KeyStoreTampered, WrongRootKey
+from edge_core.keys import material
 from edge_core.keys.roots import RootKey
 from edge_core.support import paths
+from edge_core.support.canonical import canonical_json
 
 FILENAME = "keystore.json"
 FORMAT = 1
 DATABASE = "database"
+MAX_BYTES = 1 << 20
+TAMPERED = ("the key store {path} was changed outside FaceSeal (its authentication tag {how}); FaceSeal acted on "
+            "none of its fields, destroyed nothing and changed nothing: restore it from a backup")
 
 
 def vault_slot(version: int) -> str:
@@ -71,14 +90,22 @@ class KeyStore:
     recovery_kit: dict[str, str] | None = None
     #: set by the kill switch: {"kid", "fingerprint", "revoked_at"}; nothing opens while it is
     revoked: dict[str, str] | None = None
+    #: HMAC-SHA256 (hex) of every other field, under a key derived from the database key; ``None`` before issue 25
+    mac: str | None = None
 
     # ---- file -------------------------------------------------------------
     @classmethod
     def load(cls, path: Path) -> "KeyStore":
+        """The store as the file says, unauthenticated: act on its fields only after :meth:`check`."""
         try:
-            raw = json.loads(path.read_bytes())
+            data = paths.read_private(path, MAX_BYTES, private=False)  # wrapped keys only: never via a link
+            if data is None:
+                raise FileNotFoundError(path)
+            raw = json.loads(data)
             if raw.get("format") != FORMAT:
                 raise ValueError("format")
+            if not isinstance(raw.get("mac", ""), str):
+                raise ValueError("mac")
             store = cls(
                 wraps={k: dict(v) for k, v in raw["wraps"].items()},
                 root_created=dict(raw["root_created"]),
@@ -86,6 +113,7 @@ class KeyStore:
                 audit_inbox_public_key=raw["audit_inbox_public_key"],
                 recovery_kit=_optional_facts(raw.get("recovery_kit")),
                 revoked=_optional_facts(raw.get("revoked")),
+                mac=raw.get("mac"),
             )
             for slots in store.wraps.values():
                 for blob in slots.values():
@@ -99,7 +127,28 @@ class KeyStore:
                 "Restore the data directory from a backup"
             ) from None
 
-    def save(self, path: Path) -> None:
+    @classmethod
+    def load_authentic(cls, path: Path, database_key: bytes, legacy: bool = False) -> "KeyStore":
+        """The store, refused (:class:`KeyStoreTampered`) unless its tag holds; ``legacy``: a store with none passes."""
+        store = cls.load(path)
+        store.check(path, database_key, legacy)
+        return store
+
+    def check(self, path: Path, database_key: bytes, legacy: bool = False) -> None:
+        """Refuse a store whose tag does not hold (or, unless ``legacy``, that has none)."""
+        state = self.authentic(database_key)
+        if state is False:
+            raise KeyStoreTampered(TAMPERED.format(path=path, how="does not match its fields"))
+        if state is None and not legacy:
+            raise KeyStoreTampered(TAMPERED.format(path=path, how="was removed"))
+
+    def authentic(self, database_key: bytes) -> bool | None:
+        """Whether the tag holds under ``database_key``; ``None`` when the store has no tag (made before issue 25)."""
+        if self.mac is None:
+            return None
+        return material.same_secret(self._tag(database_key).encode(), self.mac.encode())
+
+    def _doc(self) -> dict:
         doc = {
             "format": FORMAT,
             "wraps": self.wraps,
@@ -112,7 +161,17 @@ class KeyStore:
             doc["recovery_kit"] = self.recovery_kit
         if self.revoked is not None:
             doc["revoked"] = self.revoked
-        paths.atomic_write(path, json.dumps(doc, indent=1, sort_keys=True).encode())
+        return doc
+
+    def _tag(self, database_key: bytes) -> str:
+        mac = crypto_hmac.HMAC(material.hkdf(database_key, b"faceseal/keystore-mac/v1"), hashes.SHA256())
+        mac.update(canonical_json(self._doc()))
+        return mac.finalize().hex()
+
+    def save(self, path: Path, database_key: bytes) -> None:
+        """Write the store with its tag under ``database_key`` (only a holder of the root has it)."""
+        self.mac = self._tag(database_key)
+        paths.atomic_write(path, json.dumps({**self._doc(), "mac": self.mac}, indent=1, sort_keys=True).encode())
 
     # ---- keys -------------------------------------------------------------
     def unlock(self, root: RootKey) -> UnlockedKeys:
@@ -133,6 +192,19 @@ class KeyStore:
         if DATABASE not in keys or not vault:
             raise DataDirUnreadable("the key store is incomplete; FaceSeal left it as it is")
         return UnlockedKeys(database=keys[DATABASE], vault=vault)
+
+    def wrapped_by(self, root: RootKey, database_key: bytes) -> bool:
+        """Whether ``root`` opens its wrap of the database key here and finds ``database_key``: proof it was this vault's root.
+
+        A kid in :attr:`wraps` proves nothing (anyone who can write the file can
+        add one, or copy another vault's wraps under that vault's kid); only this
+        vault's own database key, which nobody outside the vault knows, does.
+        """
+        blob = self.wraps.get(root.kid, {}).get(DATABASE)
+        if blob is None:
+            return False
+        plain = root.unwrap(base64.b64decode(blob), _aad(DATABASE))
+        return plain is not None and material.same_secret(plain, database_key)
 
     def add_root(self, root: RootKey, keys: UnlockedKeys, versions: set[int] | None = None) -> None:
         """Wrap the database key and the given vault versions (default: all) under ``root``."""

@@ -29,6 +29,7 @@ from typing import IO
 from edge_core.errors import FaceSealError, UsageError
 from edge_core.ops import apitoken
 from edge_core.ops.results import Result
+from edge_core.ops.vaults import open_vault
 from edge_core.support import paths
 
 DEFAULT_PORT = 8787
@@ -88,7 +89,8 @@ def check_port(host: str, port: int) -> None:
 
 def rotate_token(home: Path | None = None) -> TokenRotation:
     """A fresh bearer token in ``<data>/edge_token``; a running ``faceseal serve`` needs a restart to use it."""
-    return TokenRotation(str(apitoken.rotate(home or paths.data_dir())), restarted=False)
+    with open_vault(home or paths.data_dir()) as vault:  # the token's digest is sealed in the vault
+        return TokenRotation(str(apitoken.rotate(vault)), restarted=False)
 
 
 def _serve_command() -> list[str]:
@@ -126,7 +128,6 @@ class ApiServer:
             raise UsageError(f"the admin API already runs at {self.state().address}; stop it first")
         bind = check_loopback(host)
         check_port(bind, port)
-        apitoken.ensure(self.home)  # the token exists before anyone asks where it is
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - kept open while the child writes to it
         self._process = subprocess.Popen([*_serve_command(), "--host", bind, "--port", str(port)],
                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._log,
@@ -162,7 +163,8 @@ class ApiServer:
         address = self._address if self.running else None
         if address is not None:
             self.stop()
-        path = apitoken.rotate(self.home)
+        with open_vault(self.home) as vault:
+            path = apitoken.rotate(vault)
         if address is not None:
             self.start(address[1], address[0])
         return TokenRotation(str(path), restarted=address is not None)

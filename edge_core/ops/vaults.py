@@ -30,7 +30,7 @@ from edge_core.support.locking import key_lock
 from edge_core.telemetry.outbox import Outbox
 from edge_core.vault import device
 from edge_core.vault.layout import Layout
-from edge_core.vault.store import Vault, connect, initialise, unlock_keys
+from edge_core.vault.store import Vault, authenticate_keystore, connect, initialise, unlock_keys
 
 
 def layout_for(home: Path | None = None) -> Layout:
@@ -52,6 +52,7 @@ def open_vault(home: Path | None = None) -> Vault:
         store, root, keys = recover.finish_reset(layout) or unlock_keys(layout)
         vault = Vault(layout, store, root, keys, connect(layout, keys))
         try:
+            authenticate_keystore(vault)
             recover.finish_pending(vault)
             vault.drain_inbox()
         except BaseException:
@@ -132,7 +133,8 @@ def _age_days(iso: str | None) -> float | None:
 
 def rotation_due(vault: Vault) -> bool:
     """Whether the root is older than the policy allows."""
-    age = _age_days(KeyStore.load(vault.layout.keystore).root_created.get(vault.root.kid))
+    ks = vault.keystore()
+    age = _age_days(ks.root_created.get(vault.root.kid))
     return age is not None and age >= policy.load(vault).max_root_age_days
 
 
@@ -150,7 +152,7 @@ def policy_state(vault: Vault) -> PolicyState:
 def status(vault: Vault) -> Status:
     """Where the root lives, key ages, counts, recovery kit, policy, device id, telemetry."""
     conn = vault.conn
-    ks = KeyStore.load(vault.layout.keystore)
+    ks = vault.keystore()
     count = lambda table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: E731
     version = vault.primary_version()
     root_created = ks.root_created.get(vault.root.kid)
@@ -216,11 +218,21 @@ def lock(home: Path | None = None, vault: Vault | None = None) -> LockState:
                 target.close()
     except FaceSealError:
         audit_inbox.record(layout.home, KeyStore.load(layout.keystore).audit_inbox_public_key, "vault_locked",
-                           kind="vault_locked")
+                           kind="vault_locked", database_key=_database_key_if_any(layout))
     lockdown.mark(layout.keys_dir, lockdown.LOCKED)
     if vault is not None:
         vault.close()
     return LockState("locked", str(layout.home))
+
+
+def _database_key_if_any(layout: Layout) -> bytes | None:
+    """The database key when the root opens the key store (the database itself may not open), else ``None``."""
+    try:
+        store, _root, keys = unlock_keys(layout, record_failure=False)
+    except FaceSealError:
+        return None
+    store.close()
+    return keys.database
 
 
 def unlock(home: Path | None = None) -> LockState:

@@ -17,7 +17,7 @@ from typing import Any
 from edge_core.audit import chain as audit
 from edge_core.errors import VerificationLockedOut
 from edge_core.policy import rules as policy
-from edge_core.support.database import get_meta, set_meta
+from edge_core.support.database import Connection, get_meta, set_meta
 from edge_core.vault.store import Vault
 
 IDENTIFY = "identify"
@@ -28,33 +28,45 @@ def _key(subject: str) -> str:
     return f"lockout/{subject}"
 
 
-def _state(vault: Vault, subject: str) -> dict[str, Any]:
-    raw = get_meta(vault.conn, _key(subject))
+def _state(conn: Connection, subject: str) -> dict[str, Any]:
+    raw = get_meta(conn, _key(subject))
     return json.loads(raw) if raw else {"failures": 0, "until": None}
+
+
+def _locked_until(state: dict[str, Any]) -> str | None:
+    until = state["until"]
+    return until if until and datetime.fromisoformat(until) > datetime.now(timezone.utc) else None
 
 
 def check(vault: Vault, subject: str) -> None:
     """Refuse an attempt on an identity (or, for ``IDENTIFY``, any identification) that is locked out."""
-    until = _state(vault, subject)["until"]
-    if until and datetime.fromisoformat(until) > datetime.now(timezone.utc):
+    until = _locked_until(_state(vault.conn, subject))
+    if until:
         what = "identifications" if subject == IDENTIFY else "verifications for this identity"
         raise VerificationLockedOut(f"too many failed {what}; try again after {until} (the policy's lockout)")
 
 
 def record(vault: Vault, subject: str, matched: bool) -> None:
-    """Count a miss (locking out at the limit) or clear the count after a match; writes only on change."""
-    state = _state(vault, subject)
+    """Count a miss (locking out at the limit) or clear the count after a match; writes only on change.
+
+    The counter is read, changed and written inside one immediate transaction, so
+    processes missing at once each count (none overwrites another's miss). A miss
+    that passed :func:`check` before another process locked the subject keeps the
+    lock as it is: it never restarts the count under a lock, nor lifts it.
+    """
     if matched:
-        if state["failures"] or state["until"]:
+        if _state(vault.conn, subject) != {"failures": 0, "until": None}:
             with vault.writing() as tx:
                 tx.execute("DELETE FROM meta WHERE key = ?", (_key(subject),))
         return
     rule = policy.load(vault)
     if rule.lockout_attempts == 0:
         return
-    failures = state["failures"] + 1
-    until = None
     with vault.writing() as tx:
+        state = _state(tx, subject)
+        if _locked_until(state):
+            return
+        failures, until = state["failures"] + 1, None
         if failures >= rule.lockout_attempts:
             until = (datetime.now(timezone.utc) + timedelta(seconds=rule.lockout_seconds)).isoformat(timespec="seconds")
             if subject == IDENTIFY:

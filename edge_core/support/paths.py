@@ -106,6 +106,49 @@ def check_private_file(path: Path) -> None:
         )
 
 
+#: How a key file is opened: never through a symbolic link, never blocking on a FIFO.
+NOFOLLOW_FLAGS = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def open_private(path: Path, flags: int = os.O_RDONLY, private: bool = True) -> int | None:
+    """A descriptor on the secret-holding file ``path``, opened without following a symbolic link; ``None`` if absent.
+
+    A symbolic link, anything but a regular file, and a file group or others can
+    read or write (unless not ``private``: a file of public facts) are refused with one
+    line (:class:`InsecureKeyFile`): a key file planted as a link to another file of
+    the user is never read through, nor written.
+    """
+    try:
+        fd = os.open(path, flags | NOFOLLOW_FLAGS)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        if os.path.islink(path):
+            raise InsecureKeyFile(f"{path} is a symbolic link; FaceSeal never follows one to a key file and changed "
+                                  "nothing: put the file itself there") from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise InsecureKeyFile(f"{path} is not a regular file; FaceSeal changed nothing")
+        if private and stat.S_IMODE(info.st_mode) & 0o077:
+            check_private_file(path)  # the one wording for a file others can reach
+            raise InsecureKeyFile(f"{path} is accessible by other users; run 'chmod 600 {path}' if it is yours")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_private(path: Path, limit: int = 1 << 20, private: bool = True) -> bytes | None:
+    """The first ``limit`` bytes of the key file ``path`` (see :func:`open_private`), or ``None`` if absent."""
+    fd = open_private(path, private=private)
+    if fd is None:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read(limit)
+
+
 def atomic_write(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
     """Write ``data`` to ``path`` so a crash leaves either the old or the new file, never half.
 

@@ -30,6 +30,7 @@ from edge_core.audit import inbox as audit_inbox
 from edge_core.errors import (
     CorruptBlob,
     DataDirUnreadable,
+    FaceSealError,
     IdentityExists,
     IdentityTampered,
     RootKeyMissing,
@@ -52,6 +53,9 @@ from edge_core.vault.layout import Layout
 from edge_core.vault.matching import Gallery, MatchResult, Unreadable, template_score
 
 INBOX_SECRET = "audit-inbox-key"
+#: ``meta`` key saying the key store carries a tag (:mod:`edge_core.keys.keystore`): one without is then refused.
+KEYSTORE_MAC_META = "keystore_mac"
+KEYSTORE_MAC = "hmac-sha256/v1"
 #: How often a reload re-reads root and key store while a rotation switches them (50 ms apart).
 RELOAD_ATTEMPTS = 40
 #: ``meta`` key saying every identity key is wrapped bound to its identity's name (see :func:`bind_names`).
@@ -192,6 +196,18 @@ class Vault:
                 time.sleep(0.05)
         self._identity_keys.clear()
 
+    def keystore(self) -> KeyStore:
+        """The key store, refused (:class:`KeyStoreTampered`) unless its tag holds under this vault's database key."""
+        if self.keys is None:
+            raise VaultLocked("the vault is locked; unlock it first")
+        return KeyStore.load_authentic(self.layout.keystore, self.keys.database)
+
+    def save_keystore(self, ks: KeyStore) -> None:
+        """Write ``ks`` with its tag (only a holder of the root can make one that verifies)."""
+        if self.keys is None:
+            raise VaultLocked("the vault is locked; unlock it first")
+        ks.save(self.layout.keystore, self.keys.database)
+
     def primary_version(self) -> int:
         return int(get_meta(self.conn, "vault_version") or 1)
 
@@ -290,18 +306,30 @@ class Vault:
         return dict(self.conn.execute("SELECT id, name FROM identities").fetchall())
 
     def drain_inbox(self) -> None:
-        """Move failed-unlock events recorded while the vault was closed into the chain."""
+        """Move authenticated inbox events (recorded while the vault would not open) into the chain.
+
+        Unauthenticated ones (anyone who can write the data folder could have
+        written them) are never chained as what they claim: one
+        ``audit_inbox_refused`` event counts them (:mod:`edge_core.audit.inbox`).
+        """
         private = self.get_secret(INBOX_SECRET)
-        if private is None:
+        if private is None or self.keys is None:
             return
-        pending = audit_inbox.read(self.layout.home, private)
-        if pending:
+        pending = audit_inbox.read(self.layout.home, private, self.keys.database)
+        if pending.authenticated or pending.unauthenticated:
             try:
                 with self.writing() as conn:
-                    for event in pending:
-                        if conn.execute("INSERT OR IGNORE INTO audit_inbox_consumed(id) VALUES (?)", (event["id"],)).rowcount:
-                            audit.append(conn, event.get("kind", "unlock_failed"), reason=event["reason"], at=event["ts"],
-                                         **audit_inbox.details(event))
+                    def first_time(event: dict) -> bool:
+                        return bool(conn.execute("INSERT OR IGNORE INTO audit_inbox_consumed(id) VALUES (?)",
+                                                 (event["id"],)).rowcount)
+
+                    for event in pending.authenticated:
+                        if first_time(event):
+                            audit.append(conn, event.get("kind", "unlock_failed"), reason=event.get("reason"),
+                                         at=event.get("ts"), **audit_inbox.details(event))
+                    refused = [event for event in pending.unauthenticated if first_time(event)]
+                    if refused:
+                        audit.append(conn, "audit_inbox_refused", **audit_inbox.refusal(refused))
             except audit.AuditTampered:
                 return  # the log was changed outside FaceSeal: the events stay sealed in the inbox, the vault opens
         audit_inbox.remove(self.layout.home)
@@ -575,12 +603,57 @@ def unlock_keys(layout: Layout, record_failure: bool = True) -> tuple[RootStore,
     ks = usable_keystore(layout)
     try:
         store, root = roots.find_root(layout.keys_dir, layout.keychain_account)
-        return store, root, ks.unlock(root)
+        keys = ks.unlock(root)
     except (RootKeyMissing, WrongRootKey) as failure:
         if record_failure:
             reason = "root_key_missing" if isinstance(failure, RootKeyMissing) else "wrong_root_key"
             audit_inbox.record(layout.home, ks.audit_inbox_public_key, reason)
         raise
+    try:
+        ks.check(layout.keystore, keys.database, legacy=True)  # a store with no tag yet: authenticate_keystore decides
+    except BaseException:
+        store.close()
+        raise
+    return store, root, keys
+
+
+def keystore_predates_tags(layout: Layout, ks: KeyStore, keys: UnlockedKeys) -> bool:
+    """Whether ``ks`` has no tag and may lack one: its database never recorded one (made before issue 25).
+
+    A database that does not open (damaged, a full disk) counts as recorded: a missing tag is then refused.
+    """
+    if ks.mac is not None:
+        return False
+    try:
+        conn = database.connect(layout.db, keys.database)
+    except FaceSealError:
+        return False
+    try:
+        return get_meta(conn, KEYSTORE_MAC_META) is None
+    except database.Error:
+        return False
+    finally:
+        conn.close()
+
+
+def authenticate_keystore(vault: Vault) -> None:
+    """On open: the key store's tag must hold; a store made before tags existed gets one, once.
+
+    The first open by the root holder of a store without a tag authenticates it
+    as it is (that is the migration) and records in the encrypted database that
+    it did; from then on a store whose tag was removed is refused like an edited
+    one. Called under the exclusive key lock.
+    """
+    assert vault.keys is not None
+    path = vault.layout.keystore
+    ks = KeyStore.load(path)
+    recorded = get_meta(vault.conn, KEYSTORE_MAC_META) is not None
+    ks.check(path, vault.keys.database, legacy=not recorded)
+    if ks.mac is None:
+        ks.save(path, vault.keys.database)
+    if not recorded:
+        with transaction(vault.conn) as tx:
+            set_meta(tx, KEYSTORE_MAC_META, KEYSTORE_MAC)
 
 
 def connect(layout: Layout, keys: UnlockedKeys) -> Connection:
@@ -588,7 +661,8 @@ def connect(layout: Layout, keys: UnlockedKeys) -> Connection:
     try:
         conn = database.connect(layout.db, keys.database)
     except DataDirUnreadable:
-        audit_inbox.record(layout.home, KeyStore.load(layout.keystore).audit_inbox_public_key, "database_unreadable")
+        audit_inbox.record(layout.home, KeyStore.load(layout.keystore).audit_inbox_public_key, "database_unreadable",
+                           database_key=keys.database)
         raise
     schema.migrate(conn)
     try:
@@ -622,7 +696,7 @@ def initialise(layout: Layout) -> None:
     ks = KeyStore(audit_inbox_public_key=inbox_public)
     ks.add_root(root, keys)
     ks.vault_created[1] = now_iso()
-    ks.save(layout.keystore)
+    ks.save(layout.keystore, keys.database)
     checkpoint("init.keystore")
     if store.mutable:
         store.activate(root)
@@ -634,6 +708,7 @@ def initialise(layout: Layout) -> None:
         vault = Vault(layout, store, root, keys, conn)
         with vault.writing() as tx:
             set_meta(tx, "vault_version", "1")
+            set_meta(tx, KEYSTORE_MAC_META, KEYSTORE_MAC)
             vault._put_secret(tx, INBOX_SECRET, inbox_private)
             audit.append(tx, "vault_created", root_store=store.name, root_fingerprint=root.fingerprint, adopted_root=adopted)
     finally:

@@ -79,6 +79,8 @@ def test_events_cut_from_the_end_are_found(vault_with_history):
 
 
 def test_failed_unlocks_are_recorded_at_the_next_unlock(monkeypatch, isolated):
+    """A process with a wrong root holds nothing an outsider could not forge: its reports are counted, never chained
+    as what they claim (issue 25); tests/security/test_unauthenticated_folder.py has the forgery itself."""
     monkeypatch.setenv("FACESEAL_ROOT_KEY", "33" * 32)
     ops.open_vault().close()
     for _ in range(2):
@@ -86,9 +88,28 @@ def test_failed_unlocks_are_recorded_at_the_next_unlock(monkeypatch, isolated):
     inbox = (isolated / "audit-inbox").read_bytes()
     assert b"wrong_root_key" not in inbox  # sealed: only the vault can read it
     with ops.open_vault() as vault:
-        failed = [e for e in vault.audit_events() if e.kind == "unlock_failed"]
-        assert [e.detail["reason"] for e in failed] == ["wrong_root_key", "wrong_root_key"]
+        assert not [e for e in vault.audit_events() if e.kind == "unlock_failed"]
+        refused = [e for e in vault.audit_events() if e.kind == "audit_inbox_refused"]
+        assert [(e.detail["entries"], e.detail["claimed_reasons"]) for e in refused] == [(2, {"wrong_root_key": 2})]
         assert vault.audit_verify() == []
     assert not (isolated / "audit-inbox").exists()
     with ops.open_vault() as vault:  # recorded once, not again at every unlock
-        assert sum(e.kind == "unlock_failed" for e in vault.audit_events()) == 2
+        assert sum(e.kind == "audit_inbox_refused" for e in vault.audit_events()) == 1
+
+
+def test_an_event_from_a_process_holding_the_root_is_chained_as_it_is(people, isolated):
+    """The kill switch on a full disk, or a lock while the database would not open: the writer holds the root."""
+    from edge_core.audit import inbox
+    from edge_core.keys import roots
+    from edge_core.keys.keystore import KeyStore
+    from edge_core.vault.layout import Layout
+
+    ops.open_vault().close()
+    layout = Layout(isolated)
+    ks = KeyStore.load(layout.keystore)
+    _store, root = roots.find_root(layout.keys_dir, layout.keychain_account)
+    assert inbox.record(isolated, ks.audit_inbox_public_key, "vault_locked", kind="vault_locked",
+                        database_key=ks.unlock(root).database)
+    with ops.open_vault() as vault:
+        assert [e.kind for e in vault.audit_events()][-1] == "vault_locked"
+        assert vault.audit_verify() == []

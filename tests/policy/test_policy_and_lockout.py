@@ -95,10 +95,13 @@ def test_rotation_due_shows_in_status(people, isolated):
     enrol(people)
     from edge_core.keys.keystore import KeyStore
 
+    from edge_core.keys import roots
+
     ks = KeyStore.load(isolated / "keys" / "keystore.json")
+    _store, root = roots.find_root(isolated / "keys", "unused")  # the file root of this test's vault
     kid = next(iter(ks.wraps))
     ks.root_created[kid] = "2020-01-01T00:00:00+00:00"  # a root made long ago (public fact in the key store)
-    ks.save(isolated / "keys" / "keystore.json")
+    ks.save(isolated / "keys" / "keystore.json", ks.unlock(root).database)  # as the root holder: it stays authentic
     assert cli_json("status")["rotation_due"] is True
     cli_json("rotate-key")
     assert cli_json("status")["rotation_due"] is False

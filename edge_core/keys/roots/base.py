@@ -10,6 +10,7 @@ chosen by priority (python-keyring style). A root that cannot leave its store
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from datetime import datetime
 
 from edge_core.keys import material
@@ -109,17 +110,21 @@ class RootStore(ABC):
     def destroy(self) -> bool:
         """Destroy the root held here; ``True`` if there was one."""
 
-    def destroy_stale(self, kids: set[str]) -> None:
-        """Destroy a root held here whose kid is in ``kids``: one an interrupted switch left behind.
+    def destroy_stale(self, kids: set[str], proven: Callable[[RootKey], bool]) -> None:
+        """Destroy a root held here whose kid is in ``kids`` and that ``proven`` shows was this vault's own.
 
         Called on open with the kids that still have wraps but are not the active
         root, so a switch killed between activating the new root and destroying
-        the old one is finished: the old root never outlives the switch.
+        the old one is finished: the old root never outlives the switch. The kids
+        come from the key store, a file anyone who can write the data folder can
+        edit, so a kid alone never destroys anything: ``proven`` must show the
+        root wrapped this vault's own keys (issue 25: a planted kid destroyed
+        another vault's HSM root).
         """
         if not self.mutable:
             return
         key = self.load()
-        if key is not None and key.kid in kids:
+        if key is not None and key.kid in kids and proven(key):
             self.destroy()
 
     def close(self) -> None:

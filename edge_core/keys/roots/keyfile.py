@@ -6,6 +6,7 @@ directory copies this file too; docs/KEYS.md says so, and status shows it.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from edge_core.keys import material
@@ -30,10 +31,10 @@ class FileRootStore(RootStore):
         return f"file {self.path} (no keychain on this machine)"
 
     def load(self) -> RootKey | None:
-        if not self.path.exists():
+        raw = paths.read_private(self.path, 4096)  # never through a symbolic link
+        if raw is None:
             return None
-        paths.check_private_file(self.path)
-        return SoftwareRootKey(material.parse_hex_key(self.path.read_text("ascii", "replace"), str(self.path)))
+        return SoftwareRootKey(material.parse_hex_key(raw.decode("ascii", "replace"), str(self.path)))
 
     def generate(self) -> RootKey:
         return SoftwareRootKey(material.random_key())
@@ -43,14 +44,18 @@ class FileRootStore(RootStore):
         paths.atomic_write(self.path, (key.secret_bytes().hex() + "\n").encode("ascii"))
 
     def destroy(self) -> bool:
-        if not self.path.exists():
-            return False
         # Overwrite before unlinking: a journaling filesystem may keep old blocks,
         # which docs/KEYS.md admits, but the common case leaves nothing to undelete.
-        size = self.path.stat().st_size
-        with open(self.path, "r+b") as handle:
-            handle.write(b"\0" * size)
-            handle.flush()
+        # Opened without following a link: a root_key.hex planted as a link to another
+        # file of the user is refused, never written through (issue 25).
+        fd = paths.open_private(self.path, os.O_WRONLY, private=False)
+        if fd is None:
+            return False
+        try:
+            os.write(fd, b"\0" * os.fstat(fd).st_size)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         self.path.unlink()
         paths.fsync_dir(self.path.parent)
         return True

@@ -32,6 +32,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -448,10 +449,14 @@ class Pkcs11RootStore(RootStore):
         HsmLocation.remove(self.keys_dir)
         return destroyed
 
-    def destroy_stale(self, kids: set[str]) -> None:
+    def destroy_stale(self, kids: set[str], proven: Callable[[RootKey], bool]) -> None:
+        """Destroy the objects of ``kids`` that ``proven`` shows were this vault's roots; never another's."""
         try:
             for kid in sorted(kids):
-                self._destroy_object(kid)
+                if len(kid) != 2 * KID_BYTES or not set(kid) <= set("0123456789abcdef"):
+                    continue  # no id this store ever made (a name planted in the key store)
+                if self._object(kid) is not None and proven(Pkcs11RootKey(self, kid)):
+                    self._destroy_object(kid)
         except HsmUnavailable:
             return  # token away: the pointer stays, so the next open tries again
         if self.location.retired:

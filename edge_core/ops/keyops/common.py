@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from edge_core.keys import material
-from edge_core.keys.keystore import KeyStore, UnlockedKeys
+from edge_core.keys.keystore import UnlockedKeys
 from edge_core.keys.roots import RootKey, RootStore
 from edge_core.keys.sealing import open_blob, seal
 from edge_core.support.database import Connection, set_meta
@@ -21,9 +21,9 @@ def add_vault_version(vault: Vault) -> int:
     """Make a new vault key version and persist it (wrapped) before anything uses it."""
     version = max(max(vault.keys.vault), vault.primary_version()) + 1
     key = material.random_key()
-    ks = KeyStore.load(vault.layout.keystore)
+    ks = vault.keystore()
     ks.add_vault_version(vault.root, version, key)
-    ks.save(vault.layout.keystore)
+    vault.save_keystore(ks)
     vault.keys.vault[version] = key
     checkpoint("vault-version.added")
     return version
@@ -110,9 +110,9 @@ def switch_root(vault: Vault, carry: set[int], target: RootStore | None = None, 
     moving = (target.name, target.describe()) != (source.name, source.describe())
     # An immutable store (the variable) refuses here, before any change.
     new_root = new_root or target.generate()
-    ks = KeyStore.load(vault.layout.keystore)
+    ks = vault.keystore()
     ks.add_root(new_root, vault.keys, carry)
-    ks.save(vault.layout.keystore)
+    vault.save_keystore(ks)
     checkpoint("root.wrapped-under-new")
     target.activate(new_root)
     checkpoint("root.activated")
@@ -121,7 +121,7 @@ def switch_root(vault: Vault, carry: set[int], target: RootStore | None = None, 
         checkpoint("root.source-destroyed")
         source.close()
     ks.keep_only(new_root.kid)
-    ks.save(vault.layout.keystore)
+    vault.save_keystore(ks)
     checkpoint("root.old-wraps-dropped")
     vault.root_store = target
     vault.root = new_root
@@ -140,9 +140,9 @@ def retire_dead_versions(vault: Vault) -> bool:
     if vault.root_store.mutable:
         switch_root(vault, carry)
         return True
-    ks = KeyStore.load(vault.layout.keystore)
+    ks = vault.keystore()
     ks.add_root(vault.root, vault.keys, carry)  # rewrites this root's slots with only the live versions
     ks.keep_only(vault.root.kid)
-    ks.save(vault.layout.keystore)
+    vault.save_keystore(ks)
     vault.keys = UnlockedKeys(vault.keys.database, {v: vault.keys.vault[v] for v in carry})
     return False

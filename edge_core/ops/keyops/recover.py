@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from edge_core.errors import DataDirUnreadable, RootKeyMissing, WrongRootKey
+from edge_core.errors import DataDirUnreadable, KeyStoreTampered, RootKeyMissing, WrongRootKey
 from edge_core.keys import roots
 from edge_core.keys.keystore import KeyStore, UnlockedKeys
 from edge_core.keys.roots import RootKey, RootStore
@@ -65,9 +65,35 @@ def _swap_database(layout: Layout) -> None:
 
 
 def finish_revocation(layout: Layout) -> None:
-    """Destroy any root a kill switch killed before it could destroy it: revoked means gone."""
-    if not layout.keystore.exists() or KeyStore.load(layout.keystore).revoked is None:
+    """Destroy a root the kill switch revoked but could not destroy yet: revoked means gone.
+
+    Only the kill switch's own record counts: one in a key store whose tag holds
+    under the database key that this very root unwraps (issue 25: a ``revoked``
+    field planted in the file destroyed the root). An unauthenticated record
+    destroys nothing and is refused in one line; with no root left, the
+    revocation is already complete and opening says so.
+    """
+    if not layout.keystore.exists():
         return
+    ks = KeyStore.load(layout.keystore)
+    if ks.revoked is None:
+        return
+    try:
+        store, root = roots.find_root(layout.keys_dir, layout.keychain_account)
+    except RootKeyMissing:
+        return  # destroyed already: opening refuses with "revoked"
+    try:
+        keys = ks.unlock(root)
+    except (WrongRootKey, DataDirUnreadable):
+        return  # not this data's root: nothing of it to destroy, and opening refuses with "revoked"
+    finally:
+        store.close()
+    if ks.authentic(keys.database) is not True:
+        raise KeyStoreTampered(
+            f"the key store {layout.keystore} says the root key was revoked, but the kill switch did not write that "
+            "(its authentication tag does not hold): FaceSeal destroyed nothing and changed nothing; if nobody "
+            "revoked the root, restore the key store from a backup"
+        )
     destroy_every_root(layout)
 
 
@@ -89,12 +115,17 @@ def finish_pending(vault: Vault) -> None:
     After a crash between a shred's commit and its root switch, the old vault
     key version still exists; destroying it now makes the shred final.
     """
-    ks = KeyStore.load(vault.layout.keystore)
+    ks = vault.keystore()
     live = live_versions(vault.conn, vault.primary_version())
     stale_roots = set(ks.wraps) - {vault.root.kid}
     if stale_roots:  # a root switch was interrupted after its commit point: the old root dies now
+        database_key = vault.keys.database
+
+        def proven(root: RootKey) -> bool:  # this vault's old root, not one whose kid was planted in the file
+            return root.kid != vault.root.kid and ks.wrapped_by(root, database_key)
+
         for store in roots.candidate_stores(vault.layout.keys_dir, vault.layout.keychain_account):
-            store.destroy_stale(stale_roots)
+            store.destroy_stale(stale_roots, proven)
             if store is not vault.root_store:
                 store.close()
     dead = set(vault.keys.vault) - live
@@ -102,4 +133,4 @@ def finish_pending(vault: Vault) -> None:
         retire_dead_versions(vault)
     elif stale_roots:
         ks.keep_only(vault.root.kid)
-        ks.save(vault.layout.keystore)
+        vault.save_keystore(ks)

@@ -45,7 +45,7 @@ from edge_core.support.exports import write_new_file
 from edge_core.support.inputs import read_regular
 from edge_core.support.locking import key_lock
 from edge_core.vault.layout import Layout
-from edge_core.vault.store import Vault
+from edge_core.vault.store import Vault, keystore_predates_tags
 
 KIT_FORMAT = "faceseal-recovery-kit"
 KIT_VERSION = 1
@@ -177,9 +177,9 @@ def export_recovery_kit(vault: Vault, path: Path, passphrase: str) -> KitExport:
     doc = seal_root(root, passphrase)
     write_new_file(Path(path), lambda handle: handle.write(json.dumps(doc, indent=1, sort_keys=True).encode() + b"\n"))
     with key_lock(vault.layout.keys_dir, exclusive=True):
-        ks = KeyStore.load(vault.layout.keystore)
+        ks = vault.keystore()
         ks.recovery_kit = {"kid": root.kid, "fingerprint": root.fingerprint, "exported_at": doc["created_at"]}
-        ks.save(vault.layout.keystore)
+        vault.save_keystore(ks)
         with vault.writing() as tx:
             audit.append(tx, "recovery_kit_exported", root_fingerprint=root.fingerprint, kdf="argon2id")
     return KitExport(str(path), root.fingerprint, "argon2id", doc["created_at"])
@@ -200,13 +200,14 @@ def restore_root(layout: Layout, path: Path, passphrase: str) -> tuple[SoftwareR
         if root.kid not in ks.wraps:
             raise WrongRootKey(f"this kit holds root {root.fingerprint}, but the data in {layout.home} "
                                "was sealed with another root; nothing was changed")
-        ks.unlock(root)  # proves the kit opens this very key store before anything changes
+        keys = ks.unlock(root)  # proves the kit opens this very key store before anything changes
+        ks.check(layout.keystore, keys.database, legacy=keystore_predates_tags(layout, ks, keys))
         target = store_for_software_root(layout.keys_dir, layout.keychain_account)
         target.activate(root)
         HsmLocation.remove(layout.keys_dir)
         was_revoked = ks.revoked is not None
         ks.revoked = None
-        ks.save(layout.keystore)
+        ks.save(layout.keystore, keys.database)
         lockdown.clear(layout.keys_dir)
         store, active = find_root(layout.keys_dir, layout.keychain_account)
         if active.kid != root.kid:

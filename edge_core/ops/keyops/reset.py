@@ -23,7 +23,7 @@ from edge_core.support.faults import checkpoint
 from edge_core.support.locking import key_lock
 from edge_core.telemetry.outbox import TABLES as OUTBOX_TABLES
 from edge_core.vault import device, schema
-from edge_core.vault.store import INBOX_SECRET, Vault, wrap_under
+from edge_core.vault.store import INBOX_SECRET, KEYSTORE_MAC, KEYSTORE_MAC_META, Vault, wrap_under
 
 
 def _count(conn, table: str) -> int:
@@ -74,6 +74,7 @@ def reset(vault: Vault, keep_audit: bool = False, keep_outbox: bool = False, kee
             schema.migrate(staged)
             with transaction(staged) as tx:
                 set_meta(tx, "vault_version", "1")
+                set_meta(tx, KEYSTORE_MAC_META, KEYSTORE_MAC)
                 for name, value in kept_meta.items():
                     if value is not None:
                         set_meta(tx, name, value)
@@ -100,7 +101,7 @@ def reset(vault: Vault, keep_audit: bool = False, keep_outbox: bool = False, kee
         ks = KeyStore(audit_inbox_public_key=inbox_public)
         ks.add_root(new_root, keys)
         ks.vault_created[1] = now_iso()
-        ks.save(layout.staged_keystore)
+        ks.save(layout.staged_keystore, keys.database)
         checkpoint("reset.staged-keystore")
         vault.close()
         if store.mutable:

@@ -24,7 +24,7 @@ from edge_core.audit import chain as audit
 from edge_core.audit import inbox as audit_inbox
 from edge_core.errors import RootStoreFixed, is_disk_full
 from edge_core.keys import lockdown, roots
-from edge_core.keys.keystore import KeyStore, now_iso
+from edge_core.keys.keystore import KeyStore, UnlockedKeys, now_iso
 from edge_core.keys.roots import RootKey, RootStore
 from edge_core.keys.roots.pkcs11 import forget_pin
 from edge_core.ops.keyops.recover import destroy_every_root
@@ -32,7 +32,7 @@ from edge_core.ops.results import Revocation
 from edge_core.support.faults import checkpoint
 from edge_core.support.locking import key_lock
 from edge_core.vault.layout import Layout
-from edge_core.vault.store import Vault, usable_keystore
+from edge_core.vault.store import Vault, keystore_predates_tags, usable_keystore
 
 NO_KIT_WARNING = ("no recovery kit of this root was ever exported: once revoked, the data "
                   "can never be opened again")
@@ -54,21 +54,26 @@ class Target:
 
 def kit_covers_root(vault: Vault) -> bool:
     """Whether the last exported recovery kit holds the current root."""
-    kit = KeyStore.load(vault.layout.keystore).recovery_kit
+    kit = vault.keystore().recovery_kit
     return kit is not None and kit.get("kid") == vault.root.kid
 
 
-def _current_root(layout: Layout) -> tuple[KeyStore, RootStore, RootKey]:
-    """The key store and the root that opens it, without the database (a revoked root is refused)."""
+def _current_root(layout: Layout) -> tuple[KeyStore, RootStore, RootKey, UnlockedKeys]:
+    """The key store, the root that opens it and its keys, without the database (a revoked root is refused)."""
     ks = usable_keystore(layout)
     store, root = roots.find_root(layout.keys_dir, layout.keychain_account)
-    ks.unlock(root)  # proves it is this data's root before anything is destroyed
-    return ks, store, root
+    keys = ks.unlock(root)  # proves it is this data's root before anything is destroyed
+    try:
+        ks.check(layout.keystore, keys.database, legacy=keystore_predates_tags(layout, ks, keys))
+    except BaseException:
+        store.close()
+        raise
+    return ks, store, root, keys
 
 
 def target(layout: Layout) -> Target:
     """The root the kill switch would destroy, where it lives, and whether a kit covers it."""
-    ks, store, root = _current_root(layout)
+    ks, store, root, _keys = _current_root(layout)
     try:
         kit = ks.recovery_kit is not None and ks.recovery_kit.get("kid") == root.kid
         return Target(root.fingerprint, store.describe(), kit)
@@ -96,10 +101,11 @@ def revoke_root_key(layout: Layout, vault: Vault | None = None) -> Revocation:
     with key_lock(layout.keys_dir, exclusive=True):
         if vault is not None:
             vault.reload_keys()
-            store, root = vault.root_store, vault.root
-            ks = KeyStore.load(layout.keystore)
+            store, root, keys = vault.root_store, vault.root, vault.keys
+            ks = vault.keystore()
         else:
-            ks, store, root = _current_root(layout)
+            ks, store, root, keys = _current_root(layout)
+        database_key = keys.database  # authenticates the event if it must wait in the inbox
         try:
             if not store.mutable:
                 raise RootStoreFixed("the root comes from FACESEAL_ROOT_KEY, which FaceSeal cannot destroy; "
@@ -115,8 +121,9 @@ def revoke_root_key(layout: Layout, vault: Vault | None = None) -> Revocation:
 
             def record() -> None:
                 current = KeyStore.load(layout.keystore)
+                current.check(layout.keystore, database_key, legacy=ks.mac is None)  # as proven above
                 current.revoked = {"kid": root.kid, "fingerprint": root.fingerprint, "revoked_at": now_iso()}
-                current.save(layout.keystore)
+                current.save(layout.keystore, database_key)  # authenticated: only this record can destroy a root
 
             recorded = _disk_full_tolerated(record)
             checkpoint("revoke.recorded")
@@ -132,7 +139,7 @@ def revoke_root_key(layout: Layout, vault: Vault | None = None) -> Revocation:
             recorded = _disk_full_tolerated(record)
         if not audited:
             audited = audit_inbox.record(layout.home, ks.audit_inbox_public_key, "disk_full", kind="root_revoked",
-                                         details=event)
+                                         details=event, database_key=database_key)
             deferred = audited
         else:
             deferred = False
