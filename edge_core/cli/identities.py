@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from edge_core import ops
 from edge_core.biometrics import default_pack_name
+from edge_core.cli.exitcodes import LIVENESS_FAILED, NO_MATCH
 from edge_core.cli.framework import Commands, Reply, answer, with_vault
 from edge_core.cli.prompts import confirm
 from edge_core.cli.sources import add_source_arguments, enrolment_probe, match_probe
@@ -15,8 +16,6 @@ from edge_core.ops.results import Decision
 if TYPE_CHECKING:
     from edge_core.vault.store import Vault
 
-NO_MATCH = 10
-LIVENESS_FAILED = 11
 
 
 def decided(decision: Decision) -> Reply:

@@ -2,14 +2,13 @@
 
 Every command accepts ``--json`` anywhere on the line. Failures print one
 line on stderr (and, with ``--json``, an ``{"error", "kind"}`` object on
-stdout) and exit non-zero:
-
-    0 success / match, 10 no match, 11 liveness check failed, 2 bad input,
-    3 key problem, 4 unreadable or tampered data, 5 model problem,
-    6 disk full (or disk quota used up; nothing stored was lost),
-    1 any other refusal, 70 internal error, 130 interrupted,
-    141 standard output closed early (``faceseal list | head -1``: the
-    shell's own code for a SIGPIPE; nothing is printed, no second line).
+stdout) and exit non-zero, with the codes of :mod:`edge_core.cli.exitcodes`
+(the README's table and the man page's EXIT STATUS list the same): 0 success
+or a match, 1 a refusal (unknown or existing name, lockout, no camera), 2 bad
+input, 3 key problem, 4 unreadable or tampered data, 5 model problem, 6 disk
+full, 10 no match, 11 liveness check failed, 70 internal error, 130
+interrupted, 141 standard output closed early (``faceseal list | head -1``:
+nothing is printed, no second line).
 
 The one-line rule holds for the libraries too: while a command runs, Python
 warnings are ignored, OpenCV's log is off, and whatever a native library
@@ -32,15 +31,12 @@ import warnings
 from collections.abc import Iterator, Sequence
 
 from edge_core.cli import admin, calibrate, identities, keys, models, telemetry
+from edge_core.cli.exitcodes import INTERNAL_ERROR, INTERRUPTED, OUTPUT_CLOSED
 from edge_core.cli.framework import Commands, Handler, Parser, render
 from edge_core.cli.version import VersionAction
 from edge_core.errors import FaceSealError, UsageError, disk_full, is_disk_full
 from edge_core.support import database
 
-INTERNAL_ERROR = 70
-INTERRUPTED = 130
-OUTPUT_CLOSED = 141
-"""128 + SIGPIPE, what a shell reports for a command whose reader went away."""
 
 Extra = tuple[str, Handler, str]
 """A command a front end adds (words, handler, help): the launcher adds ``self-test``."""
