@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from edge_core import ops
 from edge_core.biometrics import default_pack_name
+from edge_core.biometrics.errors import MultipleFaces
 from edge_core.cli.exitcodes import LIVENESS_FAILED, NO_MATCH
 from edge_core.cli.framework import Commands, Reply, answer, with_vault
 from edge_core.cli.prompts import confirm
@@ -30,8 +31,11 @@ def _enroll(args: argparse.Namespace) -> Reply:
 
 
 def _verify(vault: Vault, args: argparse.Namespace) -> Reply:
-    return decided(ops.verify(vault, args.name, match_probe(args, vault, args.name), args.threshold, args.liveness,
-                              show_score=args.show_score))
+    try:
+        return decided(ops.verify(vault, args.name, match_probe(args, vault, args.name), args.threshold,
+                                  args.liveness, show_score=args.show_score))
+    except MultipleFaces as several:  # the rule is ops's; the flag that lifts it is this front end's
+        raise MultipleFaces(f"{several}; --largest verifies the largest face") from None
 
 
 def _identify(vault: Vault, args: argparse.Namespace) -> Reply:

@@ -33,10 +33,16 @@ def _state(vault: Vault, subject: str) -> dict[str, Any]:
     return json.loads(raw) if raw else {"failures": 0, "until": None}
 
 
+def locked_until(vault: Vault, subject: str) -> str | None:
+    """When the lockout of an identity (or of ``IDENTIFY``) ends, as ISO 8601; None when it is not locked out."""
+    until = _state(vault, subject)["until"]
+    return until if until and datetime.fromisoformat(until) > datetime.now(timezone.utc) else None
+
+
 def check(vault: Vault, subject: str) -> None:
     """Refuse an attempt on an identity (or, for ``IDENTIFY``, any identification) that is locked out."""
-    until = _state(vault, subject)["until"]
-    if until and datetime.fromisoformat(until) > datetime.now(timezone.utc):
+    until = locked_until(vault, subject)
+    if until:
         what = "identifications" if subject == IDENTIFY else "verifications for this identity"
         raise VerificationLockedOut(f"too many failed {what}; try again after {until} (the policy's lockout)")
 
