@@ -56,7 +56,7 @@ def _threshold(vault: Vault, args: argparse.Namespace) -> Reply:
 
 
 def register(commands: Commands) -> None:
-    commands.add("status", with_vault(lambda vault, _args: answer(ops.status(vault))),
+    commands.add("status", with_vault(lambda vault, _args: answer(ops.status(vault)), reading=True),
                  "where the root key lives, key ages, counts, data path")
     p = commands.add("enroll", _enroll, "enrol a person: each sample becomes its own sealed template")
     p.add_argument("name")
@@ -69,7 +69,7 @@ def register(commands: Commands) -> None:
     add_source_arguments(commands.add("identify", with_vault(_identify),
                                       "who is this? every face of a group photo is named "
                                       "(exit 0 match, 10 no match, 11 liveness check failed)"), enrol=False)
-    commands.add("list", with_vault(lambda vault, _args: answer(ops.list_identities(vault))),
+    commands.add("list", with_vault(lambda vault, _args: answer(ops.list_identities(vault)), reading=True),
                  "the enrolled identities")
     p = commands.add("delete-identity", with_vault(_delete), "crypto-shred one person's templates")
     p.add_argument("name")

@@ -30,6 +30,7 @@ import sys
 import warnings
 from collections.abc import Iterator, Sequence
 
+from edge_core import ops
 from edge_core.cli import admin, calibrate, identities, keys, models, telemetry
 from edge_core.cli.exitcodes import INTERNAL_ERROR, INTERRUPTED, OUTPUT_CLOSED
 from edge_core.cli.framework import Commands, Handler, Parser, render
@@ -74,8 +75,11 @@ def _run(argv: list[str], extra: Sequence[Extra], wants_json: bool) -> int:
         if not getattr(args, "handler", None):
             args = parser.parse_args(["status", *argv])
         args.json = wants_json
+        existed = _vault_exists()
         result, code = args.handler(args)
         render(result, wants_json)
+        if not existed:
+            _say_where_a_new_root_went()
         sys.stdout.flush()  # a closed pipe shows here, not at exit
         return code
     except BrokenPipeError:
@@ -93,6 +97,20 @@ def _run(argv: list[str], extra: Sequence[Extra], wants_json: bool) -> int:
             return _fail(wants_json, str(full), type(full).__name__, full.exit_code)
         return _fail(wants_json, f"unexpected internal error ({type(error).__name__}); please report it",
                      "InternalError", INTERNAL_ERROR)
+
+
+def _vault_exists() -> bool:
+    try:
+        return ops.vault_exists()
+    except (OSError, ValueError):
+        return True  # nothing to say about a folder that cannot be looked at
+
+
+def _say_where_a_new_root_went() -> None:
+    """A vault this command made keeps its root in a file (no keychain): say so, on stderr, every time."""
+    notice = ops.root_file_notice() if _vault_exists() else None
+    if notice:
+        print(f"faceseal: note: a new vault was made; {notice}", file=sys.stderr)
 
 
 def _check_utf8(argv: Sequence[str]) -> None:

@@ -252,11 +252,14 @@ class LockState(Result):
 # ---------------------------------------------------------------------- status
 @dataclass(frozen=True)
 class RootKeyStatus(Result):
+    """``warning``: what to know about where the root is (a file beside the data, and how to get a keychain)."""
+
     store: str
     where: str
     fingerprint: str
     created_at: str | None
     age_days: float | None
+    warning: str | None = optional()
 
 
 @dataclass(frozen=True)

@@ -583,10 +583,13 @@ def unlock_keys(layout: Layout, record_failure: bool = True) -> tuple[RootStore,
         raise
 
 
-def connect(layout: Layout, keys: UnlockedKeys) -> Connection:
-    """The vault's database, its schema brought up to date; an unreadable one is recorded in the inbox."""
+def connect(layout: Layout, keys: UnlockedKeys, reading: bool = False) -> Connection:
+    """The vault's database, its schema brought up to date; an unreadable one is recorded in the inbox.
+
+    ``reading``: for a read-only command, still readable on a full disk (``database.connect``).
+    """
     try:
-        conn = database.connect(layout.db, keys.database)
+        conn = database.connect(layout.db, keys.database, reading=reading)
     except DataDirUnreadable:
         audit_inbox.record(layout.home, KeyStore.load(layout.keystore).audit_inbox_public_key, "database_unreadable")
         raise

@@ -73,6 +73,14 @@ def fill(mount: Path) -> Path:
     return filler
 
 
+def assert_unchanged(home: Path, before: dict[str, bytes]) -> None:
+    """Every file of ``home`` as in ``before``; SQLite may leave an empty write-ahead log and the start of its
+    index (no data in them)."""
+    after = tree_snapshot(home)
+    assert after.pop("faceseal.db-wal", b"") == b"" and len(after.pop("faceseal.db-shm", b"")) < 4096
+    assert {k: v for k, v in before.items() if k not in ("faceseal.db-wal", "faceseal.db-shm")} == after
+
+
 def embedding_file(folder: Path, name: str, seed: int) -> Path:
     path = folder / f"{name}.npy"
     np.save(path, (np.random.default_rng(seed).normal(size=32) + 0.05 * np.random.default_rng(seed + 100).normal(size=(2, 32))).astype(np.float32))
@@ -113,10 +121,7 @@ def test_a_full_disk_is_reported_as_a_full_disk(small_disk, people, tmp_path):
     # a key operation cannot write its key store (OSError ENOSPC)
     stderr = cli_fails(DISK_FULL_EXIT, "is full", "key", "generate")
     assert "internal" not in stderr
-    after = tree_snapshot(home)
-    # SQLite may leave an empty write-ahead log and the start of its index: no data in them
-    assert after.pop("faceseal.db-wal", b"") == b"" and len(after.pop("faceseal.db-shm", b"")) < 4096
-    assert after == before
+    assert_unchanged(home, before)
     filler.unlink()
     assert [p["name"] for p in cli_json("list")] == ["alice", "bob"]
 
@@ -272,3 +277,21 @@ def test_the_collector_refuses_batches_dated_far_from_its_clock(collector, key, 
     assert collector.event_count(key.device_id) == 0
     now = datetime.now(timezone.utc)
     assert post((now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")).status_code == 201
+
+
+def test_reading_commands_work_on_a_full_disk_and_only_writes_fail(small_disk, people, tmp_path):
+    """Issue 26, item 15: 'list' and 'audit verify' answered with the disk-full message; only a write should."""
+    home = small_disk / "home"
+    enrol(people)
+    probe = embedding_file(tmp_path, "carol", 5)
+    filler = fill(small_disk)
+    before = tree_snapshot(home)
+    assert [p["name"] for p in cli_json("list")] == ["alice", "bob"]
+    assert cli_json("audit", "verify")["status"] == "intact"
+    assert [e["kind"] for e in cli_json("audit", "list")][0] == "vault_created"
+    assert cli_json("status")["identities"] == 2 and cli_json("policy", "show")["lockout_attempts"] == 5
+    cli_fails(DISK_FULL_EXIT, "is full", "enroll", "carol", "--embedding", str(probe))
+    assert_unchanged(home, before)
+    filler.unlink()
+    assert [p["name"] for p in cli_json("list")] == ["alice", "bob"]
+    assert cli_json("audit", "verify")["status"] == "intact"
