@@ -1,4 +1,4 @@
-"""``status``, ``enroll``, ``verify``, ``identify``, ``list``, ``delete-identity`` and ``threshold``."""
+"""``init``, ``status``, ``enroll``, ``verify``, ``identify``, ``list``, ``delete-identity`` and ``threshold``."""
 
 from __future__ import annotations
 
@@ -56,6 +56,8 @@ def _threshold(vault: Vault, args: argparse.Namespace) -> Reply:
 
 
 def register(commands: Commands) -> None:
+    commands.add("init", with_vault(lambda vault, _args: answer(ops.status(vault))),
+                 "make the vault in the data folder (if there is none) and show its status: where the root key went")
     commands.add("status", with_vault(lambda vault, _args: answer(ops.status(vault)), reading=True),
                  "where the root key lives, key ages, counts, data path")
     p = commands.add("enroll", _enroll, "enrol a person: each sample becomes its own sealed template")

@@ -47,8 +47,9 @@ def layout_for(home: Path | None = None) -> Layout:
 
 
 def vault_exists(home: Path | None = None) -> bool:
-    """Whether ``home`` holds a vault (or the start of one): one ``stat`` or two, nothing created."""
-    return layout_for(home).has_data()
+    """Whether ``home`` holds a vault (or the start of one): a few ``stat`` calls, nothing created."""
+    layout = layout_for(home)
+    return layout.has_data() or layout.init_marker.exists()
 
 
 def root_file_notice(home: Path | None = None) -> str | None:
@@ -66,9 +67,9 @@ def open_vault(home: Path | None = None, reading: bool = False) -> Vault:
     then fails as a full disk, as it must).
     """
     layout = layout_for(home)
-    if reading and not layout.has_data():
+    if reading and not vault_exists(layout.home):
         raise NoVault(f"there is no FaceSeal vault in {layout.home}, and this command only reads, so nothing was "
-                      f"created there; enrolling someone (or opening the window) makes one "
+                      f"created there; 'faceseal init', enrolling someone or opening the window makes one "
                       f"(FACESEAL_HOME chooses another folder)")
     paths.ensure_data_dir(layout.home)  # someone else's or a shared folder is refused, never chmod'ed
     paths.ensure_data_dir(layout.keys_dir)

@@ -190,7 +190,10 @@ def test_a_tampered_template_is_skipped_reported_and_others_still_open(people, i
     assert [e["template"] for e in damaged] == [tid] and "alice" not in str(damaged[0].get("reason"))
 
 
-def test_no_arguments_without_a_screen_prints_status():
+def test_no_arguments_without_a_screen_prints_status(people):
+    fresh = run_cli(extra_env={"DISPLAY": "", "WAYLAND_DISPLAY": ""})  # status only reads: no vault is made
+    assert fresh.returncode == 2 and "there is no FaceSeal vault" in fresh.stderr
+    assert run_cli("enroll", "alice", "--embedding", str(people["alice"])).returncode == 0
     result = run_cli(extra_env={"DISPLAY": "", "WAYLAND_DISPLAY": ""})
     assert result.returncode == 0 and "root_key:" in result.stdout
 
