@@ -107,12 +107,17 @@ def test_kill_switch_destroys_the_root_on_a_full_disk(small_disk, people, tmp_pa
     assert cli_json("audit", "verify")["status"] == "intact"
 
 
-def test_a_full_disk_is_reported_as_a_full_disk(small_disk, people, tmp_path):
+def enrolled_then_full(small_disk: Path, people: dict, tmp_path: Path) -> tuple[Path, Path, Path, dict[str, bytes]]:
+    """Alice and Bob enrolled, then the disk filled: (data folder, Carol's embedding file, filler, every file)."""
     home = small_disk / "home"
     enrol(people)
     probe = embedding_file(tmp_path, "carol", 5)
     filler = fill(small_disk)
-    before = tree_snapshot(home)
+    return home, probe, filler, tree_snapshot(home)
+
+
+def test_a_full_disk_is_reported_as_a_full_disk(small_disk, people, tmp_path):
+    home, probe, filler, before = enrolled_then_full(small_disk, people, tmp_path)
     # the database cannot take a new person (SQLite's "database or disk is full")
     result = run_cli("enroll", "carol", "--embedding", str(probe), "--json")
     assert result.returncode == DISK_FULL_EXIT, result.stderr
@@ -281,11 +286,7 @@ def test_the_collector_refuses_batches_dated_far_from_its_clock(collector, key, 
 
 def test_reading_commands_work_on_a_full_disk_and_only_writes_fail(small_disk, people, tmp_path):
     """Issue 26, item 15: 'list' and 'audit verify' answered with the disk-full message; only a write should."""
-    home = small_disk / "home"
-    enrol(people)
-    probe = embedding_file(tmp_path, "carol", 5)
-    filler = fill(small_disk)
-    before = tree_snapshot(home)
+    home, probe, filler, before = enrolled_then_full(small_disk, people, tmp_path)
     assert [p["name"] for p in cli_json("list")] == ["alice", "bob"]
     assert cli_json("audit", "verify")["status"] == "intact"
     assert [e["kind"] for e in cli_json("audit", "list")][0] == "vault_created"
