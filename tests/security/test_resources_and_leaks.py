@@ -136,11 +136,16 @@ def test_the_admin_api_answers_507_on_a_full_disk(small_disk, people):
     enrol(people)
     with serve_api(home) as (base, token, _process):
         filler = fill(small_disk)
-        answer = httpx.post(base + "/api/v1/admin/rotate-key", headers={"Authorization": f"Bearer {token}"},
-                            timeout=60)
+        headers = {"Authorization": f"Bearer {token}"}
+        answer = httpx.post(base + "/api/v1/admin/rotate-key", headers=headers, timeout=60)
+        # reading is not writing (issue 26, item 15): what only reads still answers
+        reads = {path: httpx.get(base + path, headers=headers, timeout=60)
+                 for path in ("/api/v1/status", "/api/v1/identities", "/api/v1/policy", "/api/v1/audit/verify")}
         filler.unlink()
     assert answer.status_code == 507, answer.text
     assert answer.json()["kind"] == "DiskFull" and "full" in answer.json()["error"]
+    assert {path: r.status_code for path, r in reads.items()} == dict.fromkeys(reads, 200)
+    assert [p["name"] for p in reads["/api/v1/identities"].json()] == ["alice", "bob"]
 
 
 # ------------------------------------------------------------------ recovery kit passphrases
