@@ -80,9 +80,10 @@ def decision_text(decision: Decision, verifying: bool) -> tuple[str, str]:
     """(headline, details) for a decision: the decision first, then the numbers it rests on.
 
     The score is shown on a match only: on a no-match edge_core gives none (it
-    would help someone improve a forged face step by step).
+    would help someone improve a forged face step by step), and an
+    identification's no-match names nobody (it would list who is enrolled).
     """
-    if decision.name is None:
+    if decision.nobody_enrolled:
         return "No match", "Nobody is enrolled with this model pack yet." + _skipped(decision)
     threshold = f"threshold {threshold_text(decision.threshold)}, model pack {decision.pack}"
     numbers = threshold if decision.score is None else f"score {decision.score:.3f}, {threshold}"
@@ -90,25 +91,25 @@ def decision_text(decision: Decision, verifying: bool) -> tuple[str, str]:
         headline = f"Match: this is {decision.name}" if verifying else f"Identified: {decision.name}"
         return headline, f"The score reaches the threshold ({numbers})." + _skipped(decision)
     headline = f"No match: this is not {decision.name}" if verifying else "No match: not anyone enrolled"
-    closest = "" if verifying else f" Closest was {decision.name}."
-    return headline, f"The similarity is below the threshold ({numbers}).{closest}" + _skipped(decision)
+    return headline, f"The similarity is below the threshold ({numbers})." + _skipped(decision)
 
 
-def face_line(number: int, face: FaceMatch) -> str:
-    """One face of a group photo: who it is (or who came closest), with its score when it matched."""
+def face_line(number: int, face: FaceMatch, nobody_enrolled: bool = False) -> str:
+    """One face of a group photo: who it is, with its score, when it matched; a no-match names nobody."""
     numbers = (f"threshold {threshold_text(face.threshold)}" if face.score is None
                else f"score {face.score:.3f}, threshold {threshold_text(face.threshold)}")
-    if face.name is None:
-        return f"Face {number}: nobody enrolled with this model pack ({numbers})"
     if face.match:
         return f"Face {number}: {face.name} ({numbers})"
-    return f"Face {number}: not anyone enrolled; closest was {face.name} ({numbers})"
+    if nobody_enrolled:
+        return f"Face {number}: nobody enrolled with this model pack ({numbers})"
+    return f"Face {number}: not anyone enrolled ({numbers})"
 
 
 def group_text(decision: Decision) -> tuple[str, str, tuple[str, ...]]:
     """(headline, details, lines) for a photo of several faces: every face is named, left to right."""
     faces = sorted(decision.faces or [], key=lambda face: face.box[0])
-    lines = tuple(face_line(number, face) for number, face in enumerate(faces, start=1))
+    lines = tuple(face_line(number, face, bool(decision.nobody_enrolled))
+                  for number, face in enumerate(faces, start=1))
     named = list(dict.fromkeys(face.name for face in faces if face.match and face.name))
     if named:
         headline = f"Identified {len(named)} of {len(faces)} faces: {', '.join(named)}"

@@ -22,6 +22,10 @@ class UsageError(FaceSealError):
     exit_code = 2
 
 
+class NoVault(UsageError):
+    """A command that only reads was pointed at a folder without a vault: refused, and nothing created there."""
+
+
 class InvalidKeyMaterial(UsageError):
     """A key offered by the user (hex, base64, file, variable) is not 32 bytes of key."""
 

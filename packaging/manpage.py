@@ -13,7 +13,9 @@ import argparse
 import time
 from collections.abc import Iterator
 
-DATA_AND_UNINSTALL = """\
+from edge_core.cli.exitcodes import EXIT_CODES
+
+FILES_AND_ENVIRONMENT = """\
 .SH FILES
 .TP
 .I ~/.local/share/faceseal
@@ -37,10 +39,9 @@ A root key given as 64 hex digits, used when the OS keychain is not available.
 .TP
 .B FACESEAL_HSM_PIN
 The PIN of a PKCS#11 token holding the root key.
-.SH EXIT STATUS
-0 success; 2 bad input; 3 key problem; 4 unreadable or tampered data; 5 model problem;
-6 the disk (or quota) is full, nothing stored was lost; 10 no match; 11 liveness check failed;
-70 internal error; 130 interrupted; 141 standard output closed early.
+"""
+
+UNINSTALLING = """\
 .SH UNINSTALLING
 Removing the package (\\fBapt remove faceseal\\fR, \\fBdnf remove faceseal\\fR,
 \\fBzypper remove faceseal\\fR) removes /opt/faceseal and the launcher only.
@@ -70,7 +71,15 @@ def render(parser: argparse.ArgumentParser, version: str, date: float | None = N
         out += [".RS", ".PP", f"Usage: \\fB{_text(' '.join(usage.split()))}\\fR"]
         out += _options(command)
         out.append(".RE")
-    return "\n".join(out) + "\n" + DATA_AND_UNINSTALL
+    return "\n".join(out) + "\n" + FILES_AND_ENVIRONMENT + exit_status() + UNINSTALLING
+
+
+def exit_status() -> str:
+    """The EXIT STATUS section: every code of :data:`EXIT_CODES` with its meaning."""
+    lines = [".SH EXIT STATUS"]
+    for code, meaning in EXIT_CODES.items():
+        lines += [".TP", f".B {code}", _text(meaning)]
+    return "\n".join(lines) + "\n"
 
 
 def commands(parser: argparse.ArgumentParser, prefix: str = "") -> Iterator[tuple[str, argparse.ArgumentParser]]:

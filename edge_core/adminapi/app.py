@@ -343,9 +343,10 @@ def create_app(home: Path, expected: str) -> FastAPI:
         translated = database.translate(error)
         return _error(_status_code(translated), str(translated), type(translated).__name__)
 
-    def with_vault(action: Callable[[Vault], Any]) -> Any:
+    def with_vault(action: Callable[[Vault], Any], reading: bool = False) -> Any:
+        """``action`` on the open vault; ``reading``: a read-only request (no vault made, answered on a full disk)."""
         with vault_lock:
-            vault = ops.open_vault(home)
+            vault = ops.open_vault(home, reading=reading)
             try:
                 result = action(vault)
             finally:
@@ -360,7 +361,7 @@ def create_app(home: Path, expected: str) -> FastAPI:
     @app.get(f"{PREFIX}/status", responses=ERRORS)
     def status(_: Any = Depends(bearer)) -> Answer:
         """Where the root lives, its fingerprint and age, recovery kit, policy, counts."""
-        return with_vault(ops.status)
+        return with_vault(ops.status, reading=True)
 
     @app.post(f"{PREFIX}/admin/rotate-key", responses=ERRORS)
     def rotate_key(body: RotateRequest | None = None, _: Any = Depends(bearer)) -> Answer:
@@ -388,7 +389,7 @@ def create_app(home: Path, expected: str) -> FastAPI:
     @app.get(f"{PREFIX}/identities", responses=ERRORS)
     def identities(_: Any = Depends(bearer)) -> list[Answer]:
         """Everyone enrolled: name, samples, pack, enrolment time."""
-        return with_vault(ops.list_identities)
+        return with_vault(ops.list_identities, reading=True)
 
     @app.delete(PREFIX + "/identities/{name}", responses=ERRORS)
     def delete_person(name: str = PathParam(min_length=1, max_length=128), _: Any = Depends(bearer)) -> Answer:
@@ -413,7 +414,7 @@ def create_app(home: Path, expected: str) -> FastAPI:
     @app.get(PREFIX + "/thresholds/{pack}", responses=ERRORS)
     def get_threshold(pack: Pack = PathParam(), _: Any = Depends(bearer)) -> Answer:  # type: ignore[valid-type]
         """A pack's match threshold in force, its default and the policy's bounds."""
-        return with_vault(lambda vault: ops.threshold(vault, pack, ops.default_threshold(pack)))
+        return with_vault(lambda vault: ops.threshold(vault, pack, ops.default_threshold(pack)), reading=True)
 
     @app.put(PREFIX + "/thresholds/{pack}", responses=ERRORS)
     def set_threshold(body: ThresholdRequest, pack: Pack = PathParam(),  # type: ignore[valid-type]
@@ -425,7 +426,7 @@ def create_app(home: Path, expected: str) -> FastAPI:
     @app.get(f"{PREFIX}/policy", responses=ERRORS)
     def policy(_: Any = Depends(bearer)) -> Answer:
         """The security policy in force."""
-        return with_vault(ops.policy_show)
+        return with_vault(ops.policy_show, reading=True)
 
     @app.post(f"{PREFIX}/policy", responses=ERRORS)
     def change_policy(body: PolicyRequest, _: Any = Depends(bearer)) -> Answer:
@@ -447,7 +448,7 @@ def create_app(home: Path, expected: str) -> FastAPI:
     @app.get(f"{PREFIX}/audit/verify", responses=ERRORS)
     def audit_verify(_: Any = Depends(bearer)) -> Answer:
         """Recompute the audit chain; ``problems`` names every edited, inserted or removed event."""
-        return with_vault(ops.audit_verify)
+        return with_vault(ops.audit_verify, reading=True)
 
     app.add_middleware(BodyLimit)  # outermost: before the Host and token checks, before any body is read
     return app

@@ -30,7 +30,7 @@ def _audit_verify(args: argparse.Namespace) -> Reply:
     if args.evidence is not None:
         report = ops.verify_evidence(args.evidence, args.device_key)
     else:
-        with ops.open_vault() as vault:
+        with ops.open_vault(reading=True) as vault:
             report = ops.audit_verify(vault)
     return report, 0 if report.intact else TAMPERED
 
@@ -44,8 +44,9 @@ def _serve(args: argparse.Namespace) -> Reply:
 
 def register(commands: Commands) -> None:
     commands.group("policy", "the security policy (MAC-protected file in the data directory)")
-    commands.add("policy show", with_vault(lambda vault, _args: answer(ops.policy_show(vault))), "the policy in force")
-    commands.add("policy describe", with_vault(lambda vault, _args: answer(ops.policy_describe(vault))),
+    commands.add("policy show", with_vault(lambda vault, _args: answer(ops.policy_show(vault)), reading=True),
+                 "the policy in force")
+    commands.add("policy describe", with_vault(lambda vault, _args: answer(ops.policy_describe(vault)), reading=True),
                  "every setting with its meaning, value, default and allowed range; the file's MAC and version")
     p = commands.add("policy set", with_vault(
         lambda vault, args: answer(ops.policy_set(vault, ops.parse_policy_changes(args.settings)))),
@@ -61,7 +62,8 @@ def register(commands: Commands) -> None:
     p.add_argument("--device-key", metavar="FINGERPRINT|KEY.pem",
                    help="with --evidence: the device key it must be signed with (the fingerprint 'faceseal status' "
                         "and 'audit export' show, the device id, or the public key file)")
-    commands.add("audit list", with_vault(lambda vault, _args: answer(ops.audit_list(vault))), "print the events")
+    commands.add("audit list", with_vault(lambda vault, _args: answer(ops.audit_list(vault)), reading=True),
+                 "print the events")
     p = commands.add("audit export", with_vault(lambda vault, args: answer(ops.audit_export(vault, args.out))),
                      "write signed evidence (events, signed head, public key) as a zip")
     p.add_argument("--out", type=Path, required=True, metavar="EVIDENCE.zip")

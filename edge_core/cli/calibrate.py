@@ -13,20 +13,27 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from edge_core import ops
 from edge_core.biometrics import default_pack_name, load_pack, threshold_text
-from edge_core.cli.framework import Commands, Reply, answer, with_vault
+from edge_core.cli.framework import Commands, Reply, answer
 from edge_core.cli.prompts import ask
 from edge_core.ops import calibrate as calibration
 
 if TYPE_CHECKING:
-    from edge_core.vault.store import Vault
+    from edge_core.ops.results import ThresholdReport
 
 
-def _calibrate(vault: Vault, args: argparse.Namespace) -> Reply:
+def _calibrate(args: argparse.Namespace) -> Reply:
+    """Calibrate without making a vault: the one in force is read if there is one, and one is made (or opened)
+    only to keep a chosen threshold, so a failed calibration leaves a new folder empty."""
     target = calibration.parse_target(args.set) if args.set else None  # a typo is refused before any work
     pipeline = load_pack(args.pack or default_pack_name())
     det = args.det or Path(f"faceseal-det-{pipeline.pack}.png")
-    report = calibration.calibrate(vault, args.folder, pipeline, det)
+    if ops.vault_exists():
+        with ops.open_vault() as vault:
+            report = calibration.calibrate(vault, args.folder, pipeline, det)
+    else:
+        report = calibration.calibrate(None, args.folder, pipeline, det)
     if target is None and not args.json and sys.stdin.isatty():
         print(report.summary())
         choice = ask(f"Use the threshold for which false-accept rate ({', '.join(calibration.target_labels())}; "
@@ -34,12 +41,17 @@ def _calibrate(vault: Vault, args: argparse.Namespace) -> Reply:
         if not choice:
             return answer(report)
         target = calibration.parse_target(choice)
-        return answer(calibration.use_threshold(vault, report, target))
+        return answer(_use(report, target))
     if target is not None:
-        chosen = calibration.use_threshold(vault, report, target)
+        chosen = _use(report, target)
         return answer({"calibration": report.as_dict(), "threshold": chosen.as_dict()} if args.json
                       else _Both(report, chosen))
     return answer(report)
+
+
+def _use(report: calibration.Calibration, target: str) -> ThresholdReport:
+    with ops.open_vault() as vault:
+        return calibration.use_threshold(vault, report, target)
 
 
 class _Both:
@@ -53,7 +65,7 @@ class _Both:
 
 
 def register(commands: Commands) -> None:
-    p = commands.add("calibrate", with_vault(_calibrate),
+    p = commands.add("calibrate", _calibrate,
                      "error rates on your own labelled photos (a sub-folder per person, or a labels.csv), "
                      "a DET curve, and a threshold for 1 %, 0.1 % or 0.01 % false accepts; with a groups.csv "
                      "(identity,group) beside them, the rates per group with 95 % intervals")

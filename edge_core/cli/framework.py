@@ -58,10 +58,14 @@ class Commands:
         return p
 
 
-def with_vault(handler: VaultHandler) -> Handler:
-    """A handler run with the vault open (created on first use); the keys are dropped when it returns."""
+def with_vault(handler: VaultHandler, reading: bool = False) -> Handler:
+    """A handler run with the vault open (created on first use); the keys are dropped when it returns.
+
+    ``reading``: the command only reads: a folder without a vault is refused and nothing is created, and a
+    full disk does not stop it (``ops.open_vault(reading=True)``).
+    """
     def run(args: argparse.Namespace) -> Reply:
-        with ops.open_vault() as vault:
+        with ops.open_vault(reading=reading) as vault:
             return handler(vault, args)
 
     return run

@@ -1,4 +1,4 @@
-"""``status``, ``enroll``, ``verify``, ``identify``, ``list``, ``delete-identity`` and ``threshold``."""
+"""``init``, ``status``, ``enroll``, ``verify``, ``identify``, ``list``, ``delete-identity`` and ``threshold``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from edge_core import ops
 from edge_core.biometrics import default_pack_name
+from edge_core.biometrics.errors import MultipleFaces
+from edge_core.cli.exitcodes import LIVENESS_FAILED, NO_MATCH
 from edge_core.cli.framework import Commands, Reply, answer, with_vault
 from edge_core.cli.prompts import confirm
 from edge_core.cli.sources import add_source_arguments, enrolment_probe, match_probe
@@ -15,8 +17,6 @@ from edge_core.ops.results import Decision
 if TYPE_CHECKING:
     from edge_core.vault.store import Vault
 
-NO_MATCH = 10
-LIVENESS_FAILED = 11
 
 
 def decided(decision: Decision) -> Reply:
@@ -31,8 +31,11 @@ def _enroll(args: argparse.Namespace) -> Reply:
 
 
 def _verify(vault: Vault, args: argparse.Namespace) -> Reply:
-    return decided(ops.verify(vault, args.name, match_probe(args, vault, args.name), args.threshold, args.liveness,
-                              show_score=args.show_score))
+    try:
+        return decided(ops.verify(vault, args.name, match_probe(args, vault, args.name), args.threshold,
+                                  args.liveness, show_score=args.show_score))
+    except MultipleFaces as several:  # the rule is ops's; the flag that lifts it is this front end's
+        raise MultipleFaces(f"{several}; --largest verifies the largest face") from None
 
 
 def _identify(vault: Vault, args: argparse.Namespace) -> Reply:
@@ -53,7 +56,9 @@ def _threshold(vault: Vault, args: argparse.Namespace) -> Reply:
 
 
 def register(commands: Commands) -> None:
-    commands.add("status", with_vault(lambda vault, _args: answer(ops.status(vault))),
+    commands.add("init", with_vault(lambda vault, _args: answer(ops.status(vault))),
+                 "make the vault in the data folder (if there is none) and show its status: where the root key went")
+    commands.add("status", with_vault(lambda vault, _args: answer(ops.status(vault)), reading=True),
                  "where the root key lives, key ages, counts, data path")
     p = commands.add("enroll", _enroll, "enrol a person: each sample becomes its own sealed template")
     p.add_argument("name")
@@ -66,7 +71,7 @@ def register(commands: Commands) -> None:
     add_source_arguments(commands.add("identify", with_vault(_identify),
                                       "who is this? every face of a group photo is named "
                                       "(exit 0 match, 10 no match, 11 liveness check failed)"), enrol=False)
-    commands.add("list", with_vault(lambda vault, _args: answer(ops.list_identities(vault))),
+    commands.add("list", with_vault(lambda vault, _args: answer(ops.list_identities(vault)), reading=True),
                  "the enrolled identities")
     p = commands.add("delete-identity", with_vault(_delete), "crypto-shred one person's templates")
     p.add_argument("name")

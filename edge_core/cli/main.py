@@ -2,14 +2,13 @@
 
 Every command accepts ``--json`` anywhere on the line. Failures print one
 line on stderr (and, with ``--json``, an ``{"error", "kind"}`` object on
-stdout) and exit non-zero:
-
-    0 success / match, 10 no match, 11 liveness check failed, 2 bad input,
-    3 key problem, 4 unreadable or tampered data, 5 model problem,
-    6 disk full (or disk quota used up; nothing stored was lost),
-    1 any other refusal, 70 internal error, 130 interrupted,
-    141 standard output closed early (``faceseal list | head -1``: the
-    shell's own code for a SIGPIPE; nothing is printed, no second line).
+stdout) and exit non-zero, with the codes of :mod:`edge_core.cli.exitcodes`
+(the README's table and the man page's EXIT STATUS list the same): 0 success
+or a match, 1 a refusal (unknown or existing name, lockout, no camera), 2 bad
+input, 3 key problem, 4 unreadable or tampered data, 5 model problem, 6 disk
+full, 10 no match, 11 liveness check failed, 70 internal error, 130
+interrupted, 141 standard output closed early (``faceseal list | head -1``:
+nothing is printed, no second line).
 
 The one-line rule holds for the libraries too: while a command runs, Python
 warnings are ignored, OpenCV's log is off, and whatever a native library
@@ -31,16 +30,14 @@ import sys
 import warnings
 from collections.abc import Iterator, Sequence
 
+from edge_core import ops
 from edge_core.cli import admin, calibrate, identities, keys, models, telemetry
+from edge_core.cli.exitcodes import INTERNAL_ERROR, INTERRUPTED, OUTPUT_CLOSED
 from edge_core.cli.framework import Commands, Handler, Parser, render
 from edge_core.cli.version import VersionAction
 from edge_core.errors import FaceSealError, UsageError, disk_full, is_disk_full
 from edge_core.support import database
 
-INTERNAL_ERROR = 70
-INTERRUPTED = 130
-OUTPUT_CLOSED = 141
-"""128 + SIGPIPE, what a shell reports for a command whose reader went away."""
 
 Extra = tuple[str, Handler, str]
 """A command a front end adds (words, handler, help): the launcher adds ``self-test``."""
@@ -78,8 +75,11 @@ def _run(argv: list[str], extra: Sequence[Extra], wants_json: bool) -> int:
         if not getattr(args, "handler", None):
             args = parser.parse_args(["status", *argv])
         args.json = wants_json
+        existed = _vault_exists()
         result, code = args.handler(args)
         render(result, wants_json)
+        if not existed:
+            _say_where_a_new_root_went()
         sys.stdout.flush()  # a closed pipe shows here, not at exit
         return code
     except BrokenPipeError:
@@ -97,6 +97,20 @@ def _run(argv: list[str], extra: Sequence[Extra], wants_json: bool) -> int:
             return _fail(wants_json, str(full), type(full).__name__, full.exit_code)
         return _fail(wants_json, f"unexpected internal error ({type(error).__name__}); please report it",
                      "InternalError", INTERNAL_ERROR)
+
+
+def _vault_exists() -> bool:
+    try:
+        return ops.vault_exists()
+    except (OSError, ValueError):
+        return True  # nothing to say about a folder that cannot be looked at
+
+
+def _say_where_a_new_root_went() -> None:
+    """A vault this command made keeps its root in a file (no keychain): say so, on stderr, every time."""
+    notice = ops.root_file_notice() if _vault_exists() else None
+    if notice:
+        print(f"faceseal: note: a new vault was made; {notice}", file=sys.stderr)
 
 
 def _check_utf8(argv: Sequence[str]) -> None:

@@ -112,7 +112,7 @@ def match_probe(args: argparse.Namespace, vault: Vault, name: str | None) -> Pro
         image = read_image(args.image[0])
         _face, vector = pipeline.embed_one(image, largest=True)
         faces = tuple((list(map(float, f.box)), v) for f, v in pipeline.analyze(image))
-        return Probe(source, pipeline.pack, pipeline.threshold, vector[None, :], faces)
+        return Probe(source, pipeline.pack, pipeline.threshold, vector[None, :], faces, largest=args.largest)
     frames = VideoFile(args.video) if source is Source.VIDEO else Camera(args.camera)
     enrolment = collect_samples(pipeline, frames, samples=1, largest=args.largest)
     return Probe(source, pipeline.pack, pipeline.threshold, enrolment.embeddings)

@@ -61,8 +61,8 @@ def _retry(vault, args: argparse.Namespace):
     return answer(telemetry.retry_dead_letter(vault, None if args.all else args.batch_id))
 
 
-def _plain(fn: Callable) -> Callable:
-    return with_vault(lambda vault, _args: answer(fn(vault)))
+def _plain(fn: Callable, reading: bool = False) -> Callable:
+    return with_vault(lambda vault, _args: answer(fn(vault)), reading)
 
 
 def register(commands: Commands) -> None:
@@ -82,7 +82,7 @@ def register(commands: Commands) -> None:
                         help="read the enrolment token from the first line of FILE instead")
     _schedule_options(enable)
     commands.add("telemetry disable", _plain(telemetry.disable), "opt out: record and send nothing more")
-    commands.add("telemetry status", _plain(telemetry.status),
+    commands.add("telemetry status", _plain(telemetry.status, reading=True),
                  "show settings, queue, last delivery and error, and dead letters")
     _schedule_options(commands.add(
         "telemetry schedule",
@@ -96,7 +96,7 @@ def register(commands: Commands) -> None:
     commands.add("telemetry retry-dlq", _plain(telemetry.retry_dead_letters),
                  "requeue every dead-lettered batch (same as 'dlq retry --all')")
     commands.group("telemetry dlq", "the dead-letter queue: batches that could not be delivered")
-    commands.add("telemetry dlq list", _plain(telemetry.dead_letters), "list every dead-lettered batch")
+    commands.add("telemetry dlq list", _plain(telemetry.dead_letters, reading=True), "list every dead-lettered batch")
     retry = commands.add("telemetry dlq retry", with_vault(_retry),
                          "requeue one dead-lettered batch, or --all (audited)")
     retry.add_argument("batch_id", nargs="?", metavar="ID", help="the batch id ('dlq list' shows them)")

@@ -58,7 +58,16 @@ from edge_core.ops.settings import (
     policy_set,
     policy_show,
 )
-from edge_core.ops.vaults import is_locked, layout_for, lock, open_vault, status, unlock
+from edge_core.ops.vaults import (
+    is_locked,
+    layout_for,
+    lock,
+    open_vault,
+    root_file_notice,
+    status,
+    unlock,
+    vault_exists,
+)
 
 __all__ = [
     "admit", "apply_start_policy", "audit_export", "audit_list", "audit_verify", "check_exportable",
@@ -67,6 +76,6 @@ __all__ = [
     "layout_for", "list_identities", "liveness_bands", "liveness_needed", "lock", "move_root_to_hsm",
     "move_root_to_keychain", "open_vault", "pack_names", "parse_policy_changes", "policy_describe", "policy_reset",
     "policy_set", "policy_show", "Probe", "reset", "restore_recovery_kit", "revocation_target", "revoke_root_key",
-    "rotate", "SETTING_RULES", "Source", "status", "threshold", "threshold_in_force", "unlock", "verify",
-    "verify_evidence",
+    "root_file_notice", "rotate", "SETTING_RULES", "Source", "status", "threshold", "threshold_in_force", "unlock",
+    "vault_exists", "verify", "verify_evidence",
 ]

@@ -174,12 +174,17 @@ def read_groups(folder: Path, people: set[str]) -> dict[str, str] | None:
     return groups
 
 
-def calibrate(vault: Vault, folder: Path, pipeline: Pipeline, det_curve: Path,
+def calibrate(vault: Vault | None, folder: Path, pipeline: Pipeline, det_curve: Path,
               progress: Progress | None = None) -> Calibration:
-    """Embed every photo of ``folder`` with ``pipeline`` and report the error rates; write the DET curve PNG."""
+    """Embed every photo of ``folder`` with ``pipeline`` and report the error rates; write the DET curve PNG.
+
+    ``vault`` gives the threshold in force; without one (none made yet) it is the pack's default, and no vault
+    is made just to calibrate.
+    """
     photos = labelled_photos(folder)
     groups = read_groups(folder, {person for _, person in photos})  # a bad file is refused before any work
-    current = identities.threshold_in_force(vault, pipeline.pack, pipeline.threshold)
+    current = (pipeline.threshold if vault is None
+               else identities.threshold_in_force(vault, pipeline.pack, pipeline.threshold))
     vectors, labels, unusable = [], [], []
     for done, (path, person) in enumerate(photos, 1):
         try:

@@ -38,6 +38,7 @@ import numpy as np
 
 from edge_core.audit import chain as audit
 from edge_core.biometrics import threshold_text
+from edge_core.biometrics.errors import MultipleFaces
 from edge_core.errors import PolicyViolation, UsageError
 from edge_core.liveness import LivenessResult, RiskBands, enforce
 from edge_core.ops.keyops import rotate
@@ -78,8 +79,9 @@ class Probe:
     """A face a front end captured, ready to enrol or match.
 
     ``embeddings`` is (k, d): every sample to enrol, or the probe in its first
-    row. ``faces`` holds every face of a group photo with its box, for
-    identify. ``liveness`` is the outcome of the session that produced the
+    row (the largest face of a photo). ``faces`` holds every face of a photo
+    with its box: identify matches each, verify refuses more than one unless
+    ``largest``. ``liveness`` is the outcome of the session that produced the
     face, when one ran (its start face is then the probe).
     """
 
@@ -89,6 +91,8 @@ class Probe:
     embeddings: np.ndarray | None = None
     faces: tuple[tuple[list[float], np.ndarray], ...] = ()
     liveness: LivenessResult | None = None
+    largest: bool = False
+    """The person chose to match the largest of several faces (verify refuses several faces otherwise)."""
 
     @property
     def vector(self) -> np.ndarray:
@@ -211,12 +215,19 @@ def _already_enrolled_as(vault: Vault, name: str, probe: Probe) -> MatchResult |
 @recorded(Operation.VERIFY, _connection)
 def verify(vault: Vault, name: str, probe: Probe, threshold: float | None = None,
            liveness_requested: bool = False, show_score: bool = False) -> Decision:
-    """Is this ``name``? Threshold bounds, lockout, liveness, audit and telemetry, in that order.
+    """Is this ``name``? Threshold bounds, lockout, one face, liveness, audit and telemetry, in that order.
+
+    A photo of several people is refused (which of them claims to be ``name``?), as enrolment refuses it,
+    unless the caller chose the largest face (``probe.largest``); checking every face would give an impostor
+    one chance per face. A refusal matches nothing and is not counted.
 
     The score is in the decision on a match only, unless ``show_score`` (an audited diagnostic).
     """
     chosen = threshold_in_force(vault, probe.pack, probe.default_threshold, threshold)
     subject = admit(vault, name)
+    if len(probe.faces) > 1 and not probe.largest:
+        raise MultipleFaces(f"{len(probe.faces)} faces found in the photo: verify needs a photo of one person "
+                            f"(identify names every face of a group photo); nothing was matched")
     _check_liveness_rule(vault, probe, liveness_requested)
     probe = _held_to_policy(vault, probe)
     if probe.liveness is not None and (not probe.liveness.passed or probe.liveness.embedding is None):
@@ -234,9 +245,15 @@ def verify(vault: Vault, name: str, probe: Probe, threshold: float | None = None
 @recorded(Operation.IDENTIFY, _connection)
 def identify(vault: Vault, probe: Probe, threshold: float | None = None,
              liveness_requested: bool = False, show_score: bool = False) -> Decision:
-    """Who is this? Every face of a group photo is named; the rules are those of :func:`verify`.
+    """Who is this? Every face of a group photo is matched on its own; the rules are those of :func:`verify`.
 
-    An identification fails (for the lockout) when no face matched anyone.
+    The answer is the best matching face (the highest score among the faces
+    that matched), or no match when none did; ``faces`` lists every face. A
+    no-match names nobody (naming the closest person would let anyone list who
+    is enrolled), and ``nobody_enrolled`` says when there was no one to compare
+    with. An identity locked out of verify is not matched here either: its face
+    is a no-match, like a stranger's. An identification fails (for the lockout)
+    when no face matched anyone.
     """
     chosen = threshold_in_force(vault, probe.pack, probe.default_threshold, threshold)
     admit(vault, None)
@@ -246,24 +263,34 @@ def identify(vault: Vault, probe: Probe, threshold: float | None = None,
         lockout.record(vault, lockout.IDENTIFY, matched=False)
         _audit(vault, "identification", probe, False, show_score, match=False, faces=1)
         return Decision(None, None, chosen, False, probe.pack, False, probe.liveness)
-    best = vault.identify(probe.vector, probe.pack, chosen)
-    faces = [_face(vault.identify(vector, probe.pack, chosen), box, show_score)
-             for box, vector in probe.faces] or None
-    matched = best.match or any(face.match for face in faces or [])
     ids = {name: identity for identity, name in vault.identity_names().items()}
-    named = sorted({ids[m.name] for m in [best, *(faces or [])] if m.match and m.name in ids})
+    vectors = [vector for _box, vector in probe.faces] or [probe.vector]
+    found = [vault.identify(vector, probe.pack, chosen) for vector in vectors]
+    locked = {r.name for r in found if r.match and lockout.locked_until(vault, ids[r.name])}
+    faces = [_face(result, result.name in locked, box, show_score) for (box, _v), result in zip(probe.faces, found)]
+    matched = [r for r in found if r.match and r.name not in locked]
+    best = max(matched, key=lambda r: r.score, default=None)
     live = _is_live(probe)
-    lockout.record(vault, lockout.IDENTIFY, matched)
-    _audit(vault, "identification", probe, live, show_score, best.skipped, match=matched, identities=named,
-           faces=len(faces or [1]))
-    return Decision(best.name, _shown(best.score, best.match, show_score), chosen, best.match, probe.pack, live,
-                    probe.liveness, faces, skipped=len(best.skipped) or None)
+    lockout.record(vault, lockout.IDENTIFY, best is not None)
+    skipped = found[0].skipped
+    refused = {"locked_out": sorted(ids[name] for name in locked)} if locked else {}
+    _audit(vault, "identification", probe, live, show_score, skipped, match=best is not None,
+           identities=sorted({ids[r.name] for r in matched}), faces=len(found), **refused)
+    if best is None:
+        closest = max((r.score for r in found if r.name not in locked), default=None)
+        score = closest if show_score and closest is not None and closest > -1.0 else None
+        return Decision(None, score, chosen, False, probe.pack, live, probe.liveness, faces or None,
+                        skipped=len(skipped) or None, nobody_enrolled=all(r.name is None for r in found) or None)
+    return Decision(best.name, best.score, chosen, True, probe.pack, live, probe.liveness, faces or None,
+                    skipped=len(skipped) or None)
 
 
-def _face(result: MatchResult, box: list[float], show_score: bool) -> FaceMatch:
-    score = _shown(result.score, result.match, show_score)
-    return FaceMatch([round(float(v), 2) for v in box], result.name, None if score is None else round(score, 6),
-                     result.threshold, result.match, result.pack)
+def _face(result: MatchResult, locked: bool, box: list[float], show_score: bool) -> FaceMatch:
+    """One face of the photo: named on a match only; a locked-out identity's face is a no-match, its score unshown."""
+    match = result.match and not locked
+    score = None if locked else _shown(result.score, match, show_score)
+    return FaceMatch([round(float(v), 2) for v in box], result.name if match else None,
+                     None if score is None else round(score, 6), result.threshold, match, result.pack)
 
 
 def list_identities(vault: Vault) -> list[IdentitySummary]:

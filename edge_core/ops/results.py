@@ -94,7 +94,8 @@ class IdentitySummary(Result):
 
 @dataclass(frozen=True)
 class FaceMatch(Result):
-    """One face of a group photo and who it is; ``score`` only when it matched (or a diagnostic asked for it)."""
+    """One face of a group photo and who it is: ``name`` only when it matched, ``score`` only when it matched (or
+    a diagnostic asked for it)."""
 
     box: list[float]
     name: str | None
@@ -115,6 +116,10 @@ class Decision(Result):
     ran; ``faces`` names every face of a group photo (identify only);
     ``skipped`` counts stored templates that could not be read (damaged) and
     were left out, absent when there were none.
+
+    Identify's ``name`` is the best matching face's, and ``None`` on a no-match
+    (the closest person is never named); ``nobody_enrolled`` is true when no one
+    is enrolled with the probe's pack, so nothing was compared (absent otherwise).
     """
 
     name: str | None
@@ -126,6 +131,7 @@ class Decision(Result):
     liveness: LivenessResult | None = optional()
     faces: list[FaceMatch] | None = optional()
     skipped: int | None = optional()
+    nobody_enrolled: bool | None = optional()
 
     @property
     def liveness_failed(self) -> bool:
@@ -246,11 +252,14 @@ class LockState(Result):
 # ---------------------------------------------------------------------- status
 @dataclass(frozen=True)
 class RootKeyStatus(Result):
+    """``warning``: what to know about where the root is (a file beside the data, and how to get a keychain)."""
+
     store: str
     where: str
     fingerprint: str
     created_at: str | None
     age_days: float | None
+    warning: str | None = optional()
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,17 @@ from pathlib import Path
 
 from edge_core.audit import chain as audit
 from edge_core.audit import inbox as audit_inbox
-from edge_core.errors import FaceSealError, InterruptedCreationUnproven, RootKeyRevoked, UsageError, VaultLocked
+from edge_core.errors import (
+    FaceSealError,
+    InterruptedCreationUnproven,
+    NoVault,
+    RootKeyRevoked,
+    UsageError,
+    VaultLocked,
+)
 from edge_core.keys import lockdown, material, roots
 from edge_core.keys.keystore import KeyStore
+from edge_core.keys.roots import keyfile
 from edge_core.ops.keyops import recover
 from edge_core.ops.results import LockState, PolicyState, RootKeyStatus, Status, TelemetryState, VaultKeyStatus
 from edge_core.policy import rules as policy
@@ -38,9 +46,31 @@ def layout_for(home: Path | None = None) -> Layout:
     return Layout(Path(home) if home else paths.data_dir())
 
 
-def open_vault(home: Path | None = None) -> Vault:
-    """Open the vault in ``home``, creating it if there is none; ``close()`` (or ``with``) drops the keys."""
+def vault_exists(home: Path | None = None) -> bool:
+    """Whether ``home`` holds a vault (or the start of one): a few ``stat`` calls, nothing created."""
     layout = layout_for(home)
+    return layout.has_data() or layout.init_marker.exists()
+
+
+def root_file_notice(home: Path | None = None) -> str | None:
+    """When the root of ``home`` is the file beside the data (no keychain): what to tell the person; else None."""
+    path = layout_for(home).keys_dir / keyfile.FILENAME
+    return keyfile.notice(path) if path.exists() else None
+
+
+def open_vault(home: Path | None = None, reading: bool = False) -> Vault:
+    """Open the vault in ``home``, creating it if there is none; ``close()`` (or ``with``) drops the keys.
+
+    ``reading``: for a command that only reads (status, list, the audit log, the
+    policy). A folder without a vault is refused with one line and nothing is
+    created in it; on a full disk the vault still opens for reading (a write
+    then fails as a full disk, as it must).
+    """
+    layout = layout_for(home)
+    if reading and not vault_exists(layout.home):
+        raise NoVault(f"there is no FaceSeal vault in {layout.home}, and this command only reads, so nothing was "
+                      f"created there; 'faceseal init', enrolling someone or opening the window makes one "
+                      f"(FACESEAL_HOME chooses another folder)")
     paths.ensure_data_dir(layout.home)  # someone else's or a shared folder is refused, never chmod'ed
     paths.ensure_data_dir(layout.keys_dir)
     with key_lock(layout.keys_dir, exclusive=True):
@@ -50,7 +80,7 @@ def open_vault(home: Path | None = None) -> Vault:
             initialise(layout)
         recover.finish_revocation(layout)
         store, root, keys = recover.finish_reset(layout) or unlock_keys(layout)
-        vault = Vault(layout, store, root, keys, connect(layout, keys))
+        vault = Vault(layout, store, root, keys, connect(layout, keys, reading))
         try:
             authenticate_keystore(vault)
             recover.finish_pending(vault)
@@ -165,7 +195,7 @@ def status(vault: Vault) -> Status:
     return Status(
         data_dir=str(vault.layout.home),
         root_key=RootKeyStatus(vault.root_store.name, vault.root_store.describe(), vault.root.fingerprint,
-                               root_created, age),
+                               root_created, age, vault.root_store.notice()),
         vault_key=VaultKeyStatus(version, ks.vault_created.get(version), _age_days(ks.vault_created.get(version))),
         identities=count("identities"),
         templates=count("templates"),

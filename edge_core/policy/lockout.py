@@ -33,6 +33,11 @@ def _state(conn: Connection, subject: str) -> dict[str, Any]:
     return json.loads(raw) if raw else {"failures": 0, "until": None}
 
 
+def locked_until(vault: Vault, subject: str) -> str | None:
+    """When the lockout of an identity (or of ``IDENTIFY``) ends, as ISO 8601; None when it is not locked out."""
+    return _locked_until(_state(vault.conn, subject))
+
+
 def _locked_until(state: dict[str, Any]) -> str | None:
     until = state["until"]
     return until if until and datetime.fromisoformat(until) > datetime.now(timezone.utc) else None

@@ -180,9 +180,14 @@ def load(vault: Vault) -> Policy:
 def parse_changes(pairs: list[str]) -> dict[str, Any]:
     """``name=value`` strings from the command line into typed values; names and types are checked."""
     changes: dict[str, Any] = {}
-    for pair in pairs:
+    for index, pair in enumerate(pairs):
         name, sep, text = pair.partition("=")
-        if not sep or name not in _TYPES:
+        if not sep:
+            value = pairs[index + 1] if index + 1 < len(pairs) and "=" not in pairs[index + 1] else "VALUE"
+            example = f"{name}={value}" if name in _TYPES else "lockout_attempts=3"
+            raise PolicyViolation(f"a policy setting is given as NAME=VALUE, in one word (for example {example}); "
+                                  f"'{pair}' has no '='")
+        if name not in _TYPES:
             raise PolicyViolation(f"'{name}' is not a policy setting; the settings are: {', '.join(_TYPES)}")
         kind = _TYPES[name]
         try:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import sqlcipher3
 
-from edge_core.errors import DataDirUnreadable, FaceSealError, disk_full, is_disk_full
+from edge_core.errors import DataDirUnreadable, DiskFull, FaceSealError, disk_full, is_disk_full
 from edge_core.support import paths
 
 Connection = sqlcipher3.Connection
@@ -37,12 +37,27 @@ def _full(error: BaseException, folder: Path | None) -> bool:
     return info.f_bavail * info.f_frsize < LOW_SPACE_BYTES
 
 
-def connect(path: Path, key: bytes, create: bool = False) -> Connection:
+def connect(path: Path, key: bytes, create: bool = False, reading: bool = False) -> Connection:
     """Open the encrypted database (``create``: a new one); a wrong key or a damaged file is refused.
 
     Opening an existing vault never writes before it has proven the file holds
     FaceSeal's schema: an emptied or foreign file is reported, not re-initialised.
+
+    ``reading``: the caller only reads, briefly (a read-only command). On a
+    full disk the WAL's shared-memory index cannot be made, so the database is
+    then opened in exclusive locking mode, whose index lives in this process's
+    memory: the reads work, a write still fails as a full disk, and other
+    processes wait for the lock until this connection closes.
     """
+    try:
+        return _connect(path, key, create, exclusive=False)
+    except DiskFull:
+        if not reading or create:
+            raise
+        return _connect(path, key, create, exclusive=True)
+
+
+def _connect(path: Path, key: bytes, create: bool, exclusive: bool) -> Connection:
     if not create and not path.exists():
         raise DataDirUnreadable(f"the database {path} is missing; FaceSeal left the data as it is")
     # SQLite gives the -wal and -shm files the main file's mode: make that 0600 from the start.
@@ -58,6 +73,8 @@ def connect(path: Path, key: bytes, create: bool = False) -> Connection:
         # SQLCipher would otherwise print its own error lines to stderr on a wrong key.
         conn.execute("PRAGMA cipher_log_level = NONE")
         conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
+        if exclusive:  # before the first read: no shared-memory index is ever made
+            conn.execute("PRAGMA locking_mode = EXCLUSIVE").fetchone()
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         if not create and conn.execute("PRAGMA user_version").fetchone()[0] == 0:
             raise DatabaseError("no FaceSeal schema")

@@ -656,10 +656,13 @@ def authenticate_keystore(vault: Vault) -> None:
             set_meta(tx, KEYSTORE_MAC_META, KEYSTORE_MAC)
 
 
-def connect(layout: Layout, keys: UnlockedKeys) -> Connection:
-    """The vault's database, its schema brought up to date; an unreadable one is recorded in the inbox."""
+def connect(layout: Layout, keys: UnlockedKeys, reading: bool = False) -> Connection:
+    """The vault's database, its schema brought up to date; an unreadable one is recorded in the inbox.
+
+    ``reading``: for a read-only command, still readable on a full disk (``database.connect``).
+    """
     try:
-        conn = database.connect(layout.db, keys.database)
+        conn = database.connect(layout.db, keys.database, reading=reading)
     except DataDirUnreadable:
         audit_inbox.record(layout.home, KeyStore.load(layout.keystore).audit_inbox_public_key, "database_unreadable",
                            database_key=keys.database)

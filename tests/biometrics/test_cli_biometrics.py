@@ -31,9 +31,11 @@ def test_enrol_from_photos_then_verify_and_identify(enrolled):
     default = pack_info(default_pack_name())
     assert same["match"] is True and same["pack"] == default.name == "yunet512"
     assert same["threshold"] == default.default_threshold
-    other = cli_json("verify", "obama", "--image", str(BIDEN_PROBE), code=10)
+    # BIDEN_PROBE shows three people, Biden the largest: verify takes one face, or the largest when asked
+    assert run_cli("verify", "obama", "--image", str(BIDEN_PROBE)).returncode == 2
+    other = cli_json("verify", "obama", "--image", str(BIDEN_PROBE), "--largest", code=10)
     assert other["match"] is False and other["score"] is None  # no score on a no-match: nothing to hill-climb
-    shown = cli_json("verify", "obama", "--image", str(BIDEN_PROBE), "--show-score", code=10)
+    shown = cli_json("verify", "obama", "--image", str(BIDEN_PROBE), "--largest", "--show-score", code=10)
     assert shown["score"] < shown["threshold"]
     who = cli_json("identify", "--image", str(BIDEN_PROBE))
     assert (who["name"], who["match"]) == ("biden", True)

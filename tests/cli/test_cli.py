@@ -190,7 +190,10 @@ def test_a_tampered_template_is_skipped_reported_and_others_still_open(people, i
     assert [e["template"] for e in damaged] == [tid] and "alice" not in str(damaged[0].get("reason"))
 
 
-def test_no_arguments_without_a_screen_prints_status():
+def test_no_arguments_without_a_screen_prints_status(people):
+    fresh = run_cli(extra_env={"DISPLAY": "", "WAYLAND_DISPLAY": ""})  # status only reads: no vault is made
+    assert fresh.returncode == 2 and "there is no FaceSeal vault" in fresh.stderr
+    assert run_cli("enroll", "alice", "--embedding", str(people["alice"])).returncode == 0
     result = run_cli(extra_env={"DISPLAY": "", "WAYLAND_DISPLAY": ""})
     assert result.returncode == 0 and "root_key:" in result.stdout
 
@@ -253,3 +256,36 @@ def test_end_of_input_at_a_prompt_cancels_in_one_line(people, tmp_path):
     assert not kit.exists()
     _at_a_terminal("delete-identity alice", "")  # Enter alone is no
     assert {i["name"] for i in cli_json("list")} == {"alice", "bob"}
+
+
+def test_reading_commands_on_a_folder_without_a_vault_say_so_and_create_nothing(isolated, tmp_path):
+    """Issue 26, item 16: 'status' on a new folder made a vault and a root key; so did a failed calibrate."""
+    assert not isolated.exists()
+    for command in (["status"], ["list"], ["audit", "verify"], ["audit", "list"], ["policy", "show"],
+                    ["policy", "describe"], ["telemetry", "status"]):
+        result = run_cli(*command, "--json")
+        assert result.returncode == 2, (command, result.stderr)
+        assert "there is no FaceSeal vault in" in result.stderr and "nothing was created" in result.stderr
+        assert json.loads(result.stdout)["kind"] == "NoVault"
+        assert not isolated.exists(), command
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    failed = run_cli("calibrate", str(photos), "--pack", "external")
+    assert failed.returncode != 0 and not isolated.exists(), failed.stderr
+    failed = run_cli("calibrate", str(tmp_path / "absent"))
+    assert failed.returncode != 0 and not isolated.exists(), failed.stderr
+
+
+def test_a_root_kept_in_a_file_is_said_on_stderr_when_it_goes_there_and_in_every_status(people, isolated):
+    """Issue 26, item 16: without a Secret Service the root went silently to keys/root_key.hex."""
+    made = run_cli("enroll", "alice", "--embedding", str(people["alice"]))
+    assert made.returncode == 0
+    path = isolated / "keys" / "root_key.hex"
+    assert path.exists() and str(path) in made.stderr and "move-to-keychain" in made.stderr, made.stderr
+    assert "Secret Service" in made.stderr
+    again = run_cli("enroll", "bob", "--embedding", str(people["bob"]))
+    assert again.returncode == 0 and again.stderr == ""  # said when the root went there, not on every command
+    for _ in range(2):
+        warning = cli_json("status")["root_key"]["warning"]
+        assert str(path) in warning and "move-to-keychain" in warning and "Secret Service" in warning
+    assert "move-to-keychain" in run_cli("status").stdout

@@ -86,7 +86,7 @@ def test_malformed_environment_root_is_refused_without_echoing_it(monkeypatch, v
     assert "FACESEAL_ROOT_KEY" in str(caught.value) and "64 hex" in str(caught.value)
     if value.strip():
         assert value.strip() not in str(caught.value)
-    result = run_cli("status", extra_env={"FACESEAL_ROOT_KEY": value})
+    result = run_cli("init", extra_env={"FACESEAL_ROOT_KEY": value})
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and (not value.strip() or value.strip() not in result.stderr)
 

@@ -169,7 +169,7 @@ def test_wrong_passphrase_edited_kit_and_foreign_kit_are_clear_errors(people, is
         ops.restore_recovery_kit(isolated, tmp_path / "edited-fingerprint.json", KIT_PASSPHRASE)
 
     other = tmp_path / "other-home"
-    cli_json("status", extra_env={"FACESEAL_HOME": str(other)})
+    cli_json("init", extra_env={"FACESEAL_HOME": str(other)})
     foreign = tmp_path / "foreign.json"
     cli_json("key", "export", "--out", str(foreign), extra_env={"FACESEAL_HOME": str(other), **KIT_ENV})
     with pytest.raises(WrongRootKey, match="sealed with another root"):

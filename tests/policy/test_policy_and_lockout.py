@@ -105,3 +105,17 @@ def test_rotation_due_shows_in_status(people, isolated):
     assert cli_json("status")["rotation_due"] is True
     cli_json("rotate-key")
     assert cli_json("status")["rotation_due"] is False
+
+
+def test_a_setting_given_without_equals_is_told_the_name_value_form(people, isolated):
+    """``policy set lockout_attempts 1000`` names a real setting: the answer is the NAME=VALUE form, not a list
+    of settings that contains the very name given (issue 26, item 17)."""
+    enrol(people)
+    before = (isolated / "policy.json").read_bytes() if (isolated / "policy.json").exists() else None
+    stderr = cli_fails(2, "NAME=VALUE", "policy", "set", "lockout_attempts", "1000")
+    assert "lockout_attempts=1000" in stderr and "is not a policy setting" not in stderr, stderr
+    stderr = cli_fails(2, "NAME=VALUE", "policy", "set", "lockout_attempts")
+    assert "is not a policy setting" not in stderr, stderr
+    cli_fails(2, "not a policy setting", "policy", "set", "colour=blue")  # a wrong name is still named so
+    after = (isolated / "policy.json").read_bytes() if (isolated / "policy.json").exists() else None
+    assert after == before and cli_json("policy", "show")["lockout_attempts"] == 5

@@ -58,7 +58,7 @@ def plant_pointer(home: Path, module: str) -> None:
 @pytest.mark.parametrize("naming", ["inside-data-folder", "through-a-system-folder", "symlink-in-tmp"])
 def test_planted_hsm_pointer_never_loads_its_library(naming, isolated, tmp_path):
     env = {"FACESEAL_ROOT_KEY": ROOT_HEX, "FACESEAL_HSM_PIN": "123456"}
-    cli_json("status", extra_env=env)  # a vault whose root comes from the environment
+    cli_json("init", extra_env=env)  # a vault whose root comes from the environment
     marker = tmp_path / "constructor-ran"
     library = build_library(tmp_path, isolated / "keys" / "libplanted.so", marker)
     if naming == "inside-data-folder":
@@ -83,7 +83,7 @@ def test_planted_hsm_pointer_never_loads_its_library(naming, isolated, tmp_path)
 def test_a_module_the_administrator_names_is_the_one_loaded(isolated, tmp_path):
     """The gate is the administrator's own setting: naming the library in FACESEAL_PKCS11_MODULE loads it."""
     env = {"FACESEAL_ROOT_KEY": ROOT_HEX, "FACESEAL_HSM_PIN": "123456"}
-    cli_json("status", extra_env=env)
+    cli_json("init", extra_env=env)
     marker = tmp_path / "constructor-ran"
     library = build_library(tmp_path, tmp_path / "libvendor.so", marker)
     plant_pointer(isolated, str(library))
@@ -117,13 +117,13 @@ def test_stray_initialising_marker_never_wipes_the_vault(content, people, isolat
 
 def test_creation_killed_at_every_step_starts_over_cleanly(isolated, tmp_path):
     trace_file = tmp_path / "trace.txt"
-    assert run_cli("status", extra_env={"FACESEAL_CRASH_TRACE": str(trace_file)}).returncode == 0
+    assert run_cli("init", extra_env={"FACESEAL_CRASH_TRACE": str(trace_file)}).returncode == 0
     steps = [s for s in trace_file.read_text().split() if s.startswith("init.")]
     assert len(steps) >= 3, steps
     for number in range(1, len(steps) + 1):
         home = tmp_path / f"home-{number}"
         env = {"FACESEAL_HOME": str(home)}
-        killed = run_cli("status", extra_env=dict(env, FACESEAL_CRASH_AT=str(number)), check_clean=False)
+        killed = run_cli("init", extra_env=dict(env, FACESEAL_CRASH_AT=str(number)), check_clean=False)
         assert killed.returncode == -signal.SIGKILL, (number, killed.stderr)
         status = cli_json("status", extra_env=env)
         assert status["identities"] == 0 and status["audit_events"] == 1, (number, status)
@@ -166,7 +166,7 @@ def test_data_folder_others_can_write_is_refused_and_left_alone(kind, tmp_path, 
 def test_folders_faceseal_makes_are_private_and_an_own_folder_keeps_its_mode(tmp_path, monkeypatch):
     new = tmp_path / "new" / "deeper"
     monkeypatch.setenv("FACESEAL_HOME", str(new))
-    cli_json("status")
+    cli_json("init")
     assert stat.S_IMODE(new.stat().st_mode) == 0o700 and stat.S_IMODE((new / "keys").stat().st_mode) == 0o700
     assert stat.S_IMODE((tmp_path / "new").stat().st_mode) == 0o700
 
@@ -174,7 +174,7 @@ def test_folders_faceseal_makes_are_private_and_an_own_folder_keeps_its_mode(tmp
     own.mkdir()
     own.chmod(0o755)
     monkeypatch.setenv("FACESEAL_HOME", str(own))
-    cli_json("status")
+    cli_json("init")
     assert stat.S_IMODE(own.stat().st_mode) == 0o755  # the person's folder: FaceSeal does not change its mode
     assert stat.S_IMODE((own / "keys").stat().st_mode) == 0o700
 
@@ -215,7 +215,7 @@ def plant_token(home: Path, content: bytes) -> Path:
 def test_empty_or_malformed_token_is_replaced_before_serving(content, isolated):
     import httpx
 
-    cli_json("status")
+    cli_json("init")
     token_file = plant_token(isolated, content)
     port = free_port()
     process = start_serve(port)

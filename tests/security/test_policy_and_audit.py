@@ -89,7 +89,7 @@ def test_the_policy_version_survives_a_reset_so_a_rollback_stays_refused(isolate
 
 
 def test_a_vault_without_a_policy_still_takes_the_defaults(isolated):
-    assert cli_json("status")["policy"]["state"] == "default"
+    assert cli_json("init")["policy"]["state"] == "default"
     assert cli_json("policy", "show")["lockout_attempts"] == 5
 
 

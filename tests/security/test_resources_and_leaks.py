@@ -73,6 +73,14 @@ def fill(mount: Path) -> Path:
     return filler
 
 
+def assert_unchanged(home: Path, before: dict[str, bytes]) -> None:
+    """Every file of ``home`` as in ``before``; SQLite may leave an empty write-ahead log and the start of its
+    index (no data in them)."""
+    after = tree_snapshot(home)
+    assert after.pop("faceseal.db-wal", b"") == b"" and len(after.pop("faceseal.db-shm", b"")) < 4096
+    assert {k: v for k, v in before.items() if k not in ("faceseal.db-wal", "faceseal.db-shm")} == after
+
+
 def embedding_file(folder: Path, name: str, seed: int) -> Path:
     path = folder / f"{name}.npy"
     np.save(path, (np.random.default_rng(seed).normal(size=32) + 0.05 * np.random.default_rng(seed + 100).normal(size=(2, 32))).astype(np.float32))
@@ -99,12 +107,17 @@ def test_kill_switch_destroys_the_root_on_a_full_disk(small_disk, people, tmp_pa
     assert cli_json("audit", "verify")["status"] == "intact"
 
 
-def test_a_full_disk_is_reported_as_a_full_disk(small_disk, people, tmp_path):
+def enrolled_then_full(small_disk: Path, people: dict, tmp_path: Path) -> tuple[Path, Path, Path, dict[str, bytes]]:
+    """Alice and Bob enrolled, then the disk filled: (data folder, Carol's embedding file, filler, every file)."""
     home = small_disk / "home"
     enrol(people)
     probe = embedding_file(tmp_path, "carol", 5)
     filler = fill(small_disk)
-    before = tree_snapshot(home)
+    return home, probe, filler, tree_snapshot(home)
+
+
+def test_a_full_disk_is_reported_as_a_full_disk(small_disk, people, tmp_path):
+    home, probe, filler, before = enrolled_then_full(small_disk, people, tmp_path)
     # the database cannot take a new person (SQLite's "database or disk is full")
     result = run_cli("enroll", "carol", "--embedding", str(probe), "--json")
     assert result.returncode == DISK_FULL_EXIT, result.stderr
@@ -113,10 +126,7 @@ def test_a_full_disk_is_reported_as_a_full_disk(small_disk, people, tmp_path):
     # a key operation cannot write its key store (OSError ENOSPC)
     stderr = cli_fails(DISK_FULL_EXIT, "is full", "key", "generate")
     assert "internal" not in stderr
-    after = tree_snapshot(home)
-    # SQLite may leave an empty write-ahead log and the start of its index: no data in them
-    assert after.pop("faceseal.db-wal", b"") == b"" and len(after.pop("faceseal.db-shm", b"")) < 4096
-    assert after == before
+    assert_unchanged(home, before)
     filler.unlink()
     assert [p["name"] for p in cli_json("list")] == ["alice", "bob"]
 
@@ -126,11 +136,16 @@ def test_the_admin_api_answers_507_on_a_full_disk(small_disk, people):
     enrol(people)
     with serve_api(home) as (base, token, _process):
         filler = fill(small_disk)
-        answer = httpx.post(base + "/api/v1/admin/rotate-key", headers={"Authorization": f"Bearer {token}"},
-                            timeout=60)
+        headers = {"Authorization": f"Bearer {token}"}
+        answer = httpx.post(base + "/api/v1/admin/rotate-key", headers=headers, timeout=60)
+        # reading is not writing (issue 26, item 15): what only reads still answers
+        reads = {path: httpx.get(base + path, headers=headers, timeout=60)
+                 for path in ("/api/v1/status", "/api/v1/identities", "/api/v1/policy", "/api/v1/audit/verify")}
         filler.unlink()
     assert answer.status_code == 507, answer.text
     assert answer.json()["kind"] == "DiskFull" and "full" in answer.json()["error"]
+    assert {path: r.status_code for path, r in reads.items()} == dict.fromkeys(reads, 200)
+    assert [p["name"] for p in reads["/api/v1/identities"].json()] == ["alice", "bob"]
 
 
 # ------------------------------------------------------------------ recovery kit passphrases
@@ -273,3 +288,17 @@ def test_the_collector_refuses_batches_dated_far_from_its_clock(collector, key, 
     assert collector.event_count(key.device_id) == 0
     now = datetime.now(timezone.utc)
     assert post((now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")).status_code == 201
+
+
+def test_reading_commands_work_on_a_full_disk_and_only_writes_fail(small_disk, people, tmp_path):
+    """Issue 26, item 15: 'list' and 'audit verify' answered with the disk-full message; only a write should."""
+    home, probe, filler, before = enrolled_then_full(small_disk, people, tmp_path)
+    assert [p["name"] for p in cli_json("list")] == ["alice", "bob"]
+    assert cli_json("audit", "verify")["status"] == "intact"
+    assert [e["kind"] for e in cli_json("audit", "list")][0] == "vault_created"
+    assert cli_json("status")["identities"] == 2 and cli_json("policy", "show")["lockout_attempts"] == 5
+    cli_fails(DISK_FULL_EXIT, "is full", "enroll", "carol", "--embedding", str(probe))
+    assert_unchanged(home, before)
+    filler.unlink()
+    assert [p["name"] for p in cli_json("list")] == ["alice", "bob"]
+    assert cli_json("audit", "verify")["status"] == "intact"

@@ -104,7 +104,7 @@ def test_a_token_planted_before_serve_starts_is_replaced(people, isolated):
 def test_a_token_faceseal_issued_is_kept_across_restarts_and_rotation_is_honoured(isolated):
     import httpx
 
-    cli_json("status")
+    cli_json("init")
     tokens = []
     for round in range(3):
         if round == 2:

@@ -26,7 +26,7 @@ def test_operations_reach_the_collector_signed_by_the_device_and_reset_rotates_i
     for index, name in enumerate(names):
         embeddings[name] = tmp_path / f"{index}.npy"
         np.save(embeddings[name], (np.random.default_rng(index).normal(size=64) + 0.05 * np.random.default_rng(index + 100).normal(size=(2, 64))).astype(np.float32))
-    assert cli_json("status")["telemetry"] == {"enabled": False, "endpoint": None}
+    assert cli_json("init")["telemetry"] == {"enabled": False, "endpoint": None}
     cli_json("telemetry", "enable", "--endpoint", collector.url)
     for name in names:
         cli_json("enroll", name, "--embedding", str(embeddings[name]))

@@ -52,6 +52,7 @@ def enrol_people(tmp_path: Path, used_identity: Callable[[str], str]) -> dict[st
 
 
 def test_enable_status_disable() -> None:
+    cli_json("init")
     assert cli_json("telemetry", "status")["enabled"] is False
     enabled = run_cli("telemetry", "enable", "--endpoint", "http://127.0.0.1:8750")
     assert enabled.returncode == 0 and "sent to http://127.0.0.1:8750" in enabled.stdout

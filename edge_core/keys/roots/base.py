@@ -90,6 +90,10 @@ class RootStore(ABC):
     def describe(self) -> str:
         """One line for a person: where exactly the root lives."""
 
+    def notice(self) -> str | None:
+        """What a person must be told about keeping the root here (and how to do better), or ``None``."""
+        return None
+
     @abstractmethod
     def load(self) -> RootKey | None:
         """The root held here, or ``None`` if this store holds none."""

@@ -16,6 +16,15 @@ from edge_core.support import paths
 FILENAME = "root_key.hex"
 
 
+def notice(path: Path) -> str:
+    """Why the root is in ``path`` and how to get it into a keychain: said on stderr when it goes there, and by
+    every status."""
+    return (f"the root key is in the file {path}, beside the data, because no keychain (Secret Service) answered: "
+            "whoever copies the data folder copies the key with it. To keep it in a keychain, run a Secret Service "
+            "in your session (GNOME Keyring, KWallet or KeePassXC; without a desktop, gnome-keyring-daemon --unlock "
+            "inside dbus-run-session), then 'faceseal key move-to-keychain'")
+
+
 class FileRootStore(RootStore):
     name = "file"
     priority = 10
@@ -29,6 +38,9 @@ class FileRootStore(RootStore):
 
     def describe(self) -> str:
         return f"file {self.path} (no keychain on this machine)"
+
+    def notice(self) -> str:
+        return notice(self.path)
 
     def load(self) -> RootKey | None:
         raw = paths.read_private(self.path, 4096)  # never through a symbolic link
