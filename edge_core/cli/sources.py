@@ -69,6 +69,14 @@ def source_of(args: argparse.Namespace) -> Source:
     return Source.PHOTO if args.image is not None else Source.EMBEDDING
 
 
+def samples_to_take(args: argparse.Namespace) -> int:
+    """How many samples the enrolment named on the command line will offer (each photo, or ``--samples``)."""
+    source = source_of(args)
+    if source is Source.EMBEDDING:
+        return len(embeddings.load(args.embedding))
+    return len(args.image) if source is Source.PHOTO else max(1, args.samples)
+
+
 def enrolment_probe(args: argparse.Namespace) -> Probe:
     """The samples to enrol from the source named on the command line."""
     source = source_of(args)

@@ -30,6 +30,8 @@ from edge_core.ops.identities import (
     liveness_bands,
     liveness_needed,
     pack_names,
+    plan_samples,
+    TEMPLATE_CAP,
     threshold,
     threshold_in_force,
     verify,
@@ -66,7 +68,7 @@ __all__ = [
     "EXTERNAL_THRESHOLD", "generate_root_key", "identify", "import_root_key", "is_locked", "kit_covers_root",
     "layout_for", "list_identities", "liveness_bands", "liveness_needed", "lock", "move_root_to_hsm",
     "move_root_to_keychain", "open_vault", "pack_names", "parse_policy_changes", "policy_describe", "policy_reset",
-    "policy_set", "policy_show", "Probe", "reset", "restore_recovery_kit", "revocation_target", "revoke_root_key",
-    "rotate", "SETTING_RULES", "Source", "status", "threshold", "threshold_in_force", "unlock", "verify",
+    "plan_samples", "policy_set", "policy_show", "Probe", "reset", "restore_recovery_kit", "revocation_target", "revoke_root_key",
+    "rotate", "SETTING_RULES", "Source", "status", "TEMPLATE_CAP", "threshold", "threshold_in_force", "unlock", "verify",
     "verify_evidence",
 ]
