@@ -36,6 +36,7 @@ from app.preferences import CaptureSettings
 from app.workers import Cancelled, Reporter
 from edge_core.biometrics import (
     CANDIDATES_PER_SAMPLE,
+    VIDEO_LOOKS_PER_SAMPLE,
     Camera,
     Face,
     Frame,
@@ -44,6 +45,7 @@ from edge_core.biometrics import (
     Reason,
     VideoFile,
     collect_samples,
+    enrolment_video,
     load_pack,
     read_image,
 )
@@ -213,12 +215,13 @@ def file_hint(choice: SourceChoice, frame: Frame, text: str, total: int) -> str:
     return f"{frame.label}: {text}"
 
 
-def _open(choice: SourceChoice, settings: CaptureSettings) -> tuple[Iterable[Frame], bool, float | None]:
+def _open(choice: SourceChoice, settings: CaptureSettings,
+          samples: int) -> tuple[Iterable[Frame], bool, float | None]:
     """(frames, live, pace): the source the choice names, opened now so a missing camera shows at once."""
     if choice.kind == "photos":
         return ImageFiles(list(choice.files)), False, None
     if choice.kind == "video":
-        return VideoFile(choice.files[0]), False, None
+        return enrolment_video(choice.files[0], samples)[0], False, None
     camera, pace = open_camera(settings)
     return camera, True, pace
 
@@ -231,26 +234,31 @@ def capture_samples(choice: SourceChoice, settings: CaptureSettings, samples: in
     with people in the background) instead of refusing the frame.
     """
     pipeline = load_pack(settings.pack)
-    source, live, pace = _open(choice, settings)
+    source, live, pace = _open(choice, settings, samples)
     total = frame_total(choice.files[0]) if choice.kind == "video" else len(choice.files)
-    # From a video or a camera, as on the command line, twice as many good frames as samples are looked at and
-    # the best of each stretch is kept (edge_core.biometrics.collect_samples); every chosen photo is one sample.
-    candidates = 1 if choice.kind == "photos" else CANDIDATES_PER_SAMPLE
+    # As on the command line (edge_core.biometrics.collect_samples): from a camera twice as many good frames
+    # as samples are looked at and the best of each stretch is kept; from a video file, frames spread over
+    # its whole length (enrolment_video); every chosen photo is one sample.
+    candidates = {"photos": 1, "video": VIDEO_LOOKS_PER_SAMPLE}.get(choice.kind, CANDIDATES_PER_SAMPLE)
     wanted = samples * candidates
-    accepted = 0
+    accepted = looked = 0
 
     def on_frame(frame: Frame, reason: Reason | None) -> None:
-        nonlocal accepted
+        nonlocal accepted, looked
         if reporter.cancelled:
             raise Cancelled()
         accepted += reason is None
+        looked += 1
         if reason is None:
             text = f"good sample {accepted} of {samples}" if candidates == 1 else \
+                f"good frame {accepted} (of {wanted} frames spread over the video, the best of each stretch " \
+                "is kept)" if choice.kind == "video" else \
                 f"good frame {accepted} of {wanted} (the best of every {candidates} is kept)"
         else:
             text = reason.message if live else FILE_WORDS.get(reason, reason.message)
         reporter.hint(text if live else file_hint(choice, frame, text, total))
-        reporter.progress(min(accepted, wanted), wanted)
+        done = looked if choice.kind == "video" else accepted
+        reporter.progress(min(done, wanted), wanted)
 
     watched = _watched(pipeline, reporter)
     if live:

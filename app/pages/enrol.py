@@ -15,16 +15,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.capture import capture_samples, source_of
+from app.capture import SourceChoice, capture_samples, source_of
 from app.pages.base import Context, Page
 from app.widgets import packed
 from app.widgets.capture_view import CaptureView
+from app.widgets.confirm import ConfirmDialog
 from app.widgets.source import SourcePicker
 from app.workers import Reporter, Task, describe
 from edge_core import ops
 from edge_core.biometrics import pack_info
 from edge_core.errors import IdentityExists
-from edge_core.ops.results import Enrolment
+from edge_core.ops.results import Enrolment, SamplePlan
 
 DEFAULT_SAMPLES = 5
 LOCKED_DURING_CAPTURE = ("The vault was locked during the capture, so it was stopped and nothing was saved. "
@@ -50,6 +51,7 @@ class EnrolPage(Page):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.task: Task | None = None
+        self.dialog: ConfirmDialog | None = None
         self._stopped_by_lock = False
         self.steps = QStackedWidget()
         self.steps.addWidget(self._who_step())
@@ -75,7 +77,7 @@ class EnrolPage(Page):
         self.largest = QCheckBox("When a picture shows several faces, use the largest")
         self.largest.setAccessibleName("Use the largest face")
         self.samples = QSpinBox()
-        self.samples.setRange(1, 20)
+        self.samples.setRange(1, ops.TEMPLATE_CAP)
         self.samples.setValue(DEFAULT_SAMPLES)
         self.samples.setAccessibleName("Good samples to take")
         self.start_button = QPushButton("Start")
@@ -155,9 +157,33 @@ class EnrolPage(Page):
         self.start_button.setEnabled(ready and self.session.is_open)
 
     def start(self) -> None:
+        """Ask ops first what the enrolment would drop (a person keeps at most ops.TEMPLATE_CAP); ask, then capture."""
         choice = self.source.choice()
         if not self.start_button.isEnabled() or choice is None:
             return
+        name, add, samples = self.name.text().strip(), self.add_samples.isChecked(), self.samples.value()
+        self.banner.clear()
+        self.start_button.setEnabled(False)
+        self.task = self.run(lambda _r: self.session.call(lambda v: ops.plan_samples(v, name, samples, add)),
+                             lambda plan: self._planned(plan, choice), self._plan_failed)
+
+    def _plan_failed(self, message: str) -> None:
+        self.task = None
+        self._update_start()
+        self._report_failure(message)
+
+    def _planned(self, plan: SamplePlan, choice: SourceChoice) -> None:
+        self.task = None
+        self._update_start()
+        if plan.question is None:
+            self._capture(choice)
+            return
+        self.dialog = ConfirmDialog(self, "Drop samples?", plan.question,
+                                    f"Drop {plan.dropped} and go on")
+        self.dialog.accepted.connect(lambda: self._capture(choice))
+        self.dialog.open()
+
+    def _capture(self, choice: SourceChoice) -> None:
         name, add, samples = self.name.text().strip(), self.add_samples.isChecked(), self.samples.value()
         largest = self.largest.isChecked()
         settings = self.prefs.capture_settings()
@@ -197,6 +223,8 @@ class EnrolPage(Page):
         self.task = None
         self.source.clear_files()  # never the previous person's photos under the next name
         text = f"{result.name} is enrolled with {result.samples} new sealed templates (model pack {result.pack})."
+        if result.dropped:
+            text += f" {result.dropped} earlier samples were dropped, the ones most like another sample."
         if result.warning:
             text += f" Warning: {result.warning}."
             self.banner.show_message("warning", f"Enrolled {result.name}, but {result.warning}.", "Identities",

@@ -31,7 +31,11 @@ from edge_core.biometrics.runtime import quiet_opencv
 from edge_core.support.inputs import read_regular, regular_file, size_text
 
 CANDIDATES_PER_SAMPLE = 2
-"""Good frames the command line looks at per sample kept from a video or a camera: it keeps the better half."""
+"""Good frames the command line looks at per sample kept from a camera: it keeps the better half."""
+VIDEO_LOOKS_PER_SAMPLE = 6
+"""Frames looked at per sample kept when enrolling from a video file: spread evenly over the whole video
+(``VideoFile(spread=)``), so the samples come from its whole length (other moments, other poses), never
+from one second of near-copies; the best frame of each stretch of the video is kept."""
 _JPEG_TAIL = 4096
 """How close to the end a JPEG's end-of-image marker must be (some cameras append a few bytes)."""
 
@@ -243,8 +247,10 @@ class VideoFile(_Capture):
 
     description = "the video"
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, spread: int | None = None) -> None:
+        """``spread``: yield only that many frames, evenly spaced from the first to the last (enrolment)."""
         self.path = Path(path)
+        self.spread = spread
         regular_file(self.path, VideoUnreadable)
         with quiet_opencv():
             capture = cv2.VideoCapture(str(self.path))
@@ -259,6 +265,38 @@ class VideoFile(_Capture):
 
     def _no_frames(self) -> None:
         raise VideoUnreadable(f"{self.path} has no readable frames")
+
+    def __iter__(self) -> Iterator[Frame]:
+        total = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT)) if self._capture.isOpened() else 0
+        if self.spread is None or total <= self.spread:
+            yield from super().__iter__()
+            return
+        wanted = set(np.linspace(0, total - 1, self.spread).round().astype(int).tolist())
+        count = 0
+        try:
+            for index in range(total):
+                if index not in wanted:  # skipped frames are only demuxed, never converted
+                    if not self._capture.grab():
+                        break
+                    continue
+                ok, image = self._capture.read()
+                if not ok or image is None:
+                    break
+                count += 1
+                yield Frame(f"frame {index + 1}", image)
+        finally:
+            self.close()
+        if count == 0:
+            self._no_frames()
+
+
+def enrolment_video(path: Path | str, samples: int) -> tuple[VideoFile, int]:
+    """A video to enrol ``samples`` from: its frames spread over the whole video, and the candidates per sample.
+
+    Every spread frame is looked at (``collect_samples`` stops only when all
+    of them are good), then the best of each of ``samples`` stretches is kept.
+    """
+    return VideoFile(path, spread=samples * VIDEO_LOOKS_PER_SAMPLE), VIDEO_LOOKS_PER_SAMPLE
 
 
 class Camera(_Capture):

@@ -23,6 +23,7 @@ from edge_core.biometrics import (
     VideoFile,
     collect_samples,
     default_pack_name,
+    enrolment_video,
     load_pack,
     read_image,
 )
@@ -83,14 +84,16 @@ def enrolment_probe(args: argparse.Namespace) -> Probe:
     if source is Source.EMBEDDING:
         return Probe(source, args.pack or ops.EXTERNAL_PACK, ops.EXTERNAL_THRESHOLD, embeddings.load(args.embedding))
     pipeline = load_pack(args.pack or default_pack_name())
+    looks = CANDIDATES_PER_SAMPLE
+    if args.samples < 1 and source is not Source.PHOTO:
+        raise UsageError("--samples must be at least 1")
     if source is Source.PHOTO:
         frames, wanted = ImageFiles(args.image), len(args.image)
+    elif source is Source.VIDEO:
+        (frames, looks), wanted = enrolment_video(args.video, args.samples), args.samples
     else:
-        frames, wanted = (VideoFile(args.video) if source is Source.VIDEO else Camera(args.camera)), args.samples
-    if wanted < 1:
-        raise UsageError("--samples must be at least 1")
-    enrolment = collect_samples(pipeline, frames, samples=wanted, largest=args.largest,
-                                candidates_per_sample=CANDIDATES_PER_SAMPLE)
+        frames, wanted = Camera(args.camera), args.samples
+    enrolment = collect_samples(pipeline, frames, samples=wanted, largest=args.largest, candidates_per_sample=looks)
     return Probe(source, pipeline.pack, pipeline.threshold, enrolment.embeddings)
 
 
