@@ -70,11 +70,17 @@ class IdentitiesPage(Page):
         if self.deleted is not None and self.deleted in {person.name for person in identities}:
             self.banner.clear()  # the deletion banner would stand beside someone new of the same name
             self.deleted = None
+        chosen = self.selected()
+        self.table.blockSignals(True)  # the selection follows the person, never the row number
+        self.table.clearSelection()
         self.table.setRowCount(len(identities))
         for row, person in enumerate(identities):
             for column, text in enumerate((person.name, person.enrolled[:16].replace("T", " ") + " UTC",
                                            str(person.samples), person.pack)):
                 self.table.setItem(row, column, QTableWidgetItem(text))
+        if chosen in (names := self.names()):
+            self.table.selectRow(names.index(chosen))
+        self.table.blockSignals(False)
         self.table.resizeColumnsToContents()
         self.empty.setVisible(not identities)
         self._update()
