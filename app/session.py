@@ -61,6 +61,9 @@ class Session(QObject):
         """What the start policy did or could not do when the vault was opened (shown on Home)."""
         self._follow_lock = False
         """Whether LOCKED is the shared lock, so that lifting it anywhere reopens this window."""
+        self.root_problem = ""
+        """Why the root key the vault was opened with is gone from where it lives (``ops.root_gone``), or ""."""
+        self._root_check: workers.Task | None = None
         self._closed = False
         self._poll = QTimer(self)
         self._poll.setInterval(POLL_MS)
@@ -226,9 +229,13 @@ class Session(QObject):
         self.changed.emit()
 
     def _watch(self) -> None:
-        """The poll: follow a lock set or lifted by another process (one ``stat`` per tick)."""
+        """The poll: follow a lock set or lifted by another process (one ``stat`` per tick), and a root key
+        removed from where it lives (``ops.root_gone``, off the UI thread: a keychain may be slow to answer)."""
         if self._closed:
             return
+        if self.state is State.OPEN and self._root_check is None:
+            self._root_check = workers.start(lambda _r: self._look_for_root(), self._root_looked,
+                                             lambda _message: self._root_looked(None))
         if self.state is State.OPEN and ops.is_locked():
             if not self._lock.acquire(blocking=False):
                 return  # a vault call is running; it meets the lock itself, or the next tick does
@@ -244,6 +251,25 @@ class Session(QObject):
                 self._lock.release()
         elif self.state is State.LOCKED and self._follow_lock and not ops.is_locked():
             self.open()
+
+    def _look_for_root(self) -> str | None:
+        """The root's problem now, or None when a vault call holds the lock (the next tick looks again)."""
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            return "" if self._vault is None else ops.root_gone(self._vault) or ""
+        finally:
+            self._lock.release()
+
+    def _root_looked(self, problem: str | None) -> None:
+        self._root_check = None
+        if problem is None or self._closed:
+            return
+        if self.state is not State.OPEN:
+            problem = ""
+        if problem != self.root_problem:
+            self.root_problem = problem
+            self.changed.emit()
 
     def notify(self) -> None:
         """Tell every page the data changed (after an enrolment, a deletion, a key operation)."""

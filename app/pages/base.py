@@ -93,7 +93,10 @@ class Page(QWidget):
     def show_vault_state(self, banner: Banner) -> None:
         """The locked / unavailable state with its way out, or nothing when the vault is open."""
         state = self.session.state
-        if state is State.OPEN:
+        if state is State.OPEN and self.session.root_problem:
+            banner.show_message("error", self.session.root_problem, "Export a recovery copy",
+                                lambda: self.ctx.navigate("Security").focus_export())
+        elif state is State.OPEN:
             banner.clear()
         elif state is State.OPENING:
             banner.show_message("info", "Opening the vault…")

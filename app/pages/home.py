@@ -149,7 +149,8 @@ class HomePage(Page):
     def _show_status(self, status: Status) -> None:
         root, vault_key = status.root_key, status.vault_key
         self._set("data_dir", status.data_dir)
-        self._set("root_store", root.where)
+        self._set("root_store", root.where if not self.session.root_problem
+                  else f"gone from {root.where} (this window still holds it: export a recovery copy)")
         self._set("fingerprint", root.fingerprint)
         self._set("root_age", age_text(root.created_at, root.age_days))
         self._set("rotation", rotation_text(status))

@@ -60,7 +60,7 @@ from edge_core.ops.settings import (
     policy_set,
     policy_show,
 )
-from edge_core.ops.vaults import is_locked, layout_for, lock, open_vault, status, unlock
+from edge_core.ops.vaults import is_locked, layout_for, lock, open_vault, root_gone, status, unlock
 
 __all__ = [
     "admit", "apply_start_policy", "audit_export", "audit_list", "audit_verify", "check_exportable",
@@ -68,7 +68,7 @@ __all__ = [
     "EXTERNAL_THRESHOLD", "generate_root_key", "identify", "import_root_key", "is_locked", "kit_covers_root",
     "layout_for", "list_identities", "liveness_bands", "liveness_needed", "lock", "move_root_to_hsm",
     "move_root_to_keychain", "open_vault", "pack_names", "parse_policy_changes", "policy_describe", "policy_reset",
-    "plan_samples", "policy_set", "policy_show", "Probe", "reset", "restore_recovery_kit", "revocation_target", "revoke_root_key",
+    "plan_samples", "policy_set", "policy_show", "Probe", "reset", "restore_recovery_kit", "revocation_target", "revoke_root_key", "root_gone",
     "rotate", "SETTING_RULES", "Source", "status", "TEMPLATE_CAP", "threshold", "threshold_in_force", "unlock", "verify",
     "verify_evidence",
 ]
