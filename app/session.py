@@ -64,6 +64,7 @@ class Session(QObject):
         self.root_problem = ""
         """Why the root key the vault was opened with is gone from where it lives (``ops.root_gone``), or ""."""
         self._root_check: workers.Task | None = None
+        self._data_version: int | None = None
         self._closed = False
         self._poll = QTimer(self)
         self._poll.setInterval(POLL_MS)
@@ -180,6 +181,7 @@ class Session(QObject):
                 self.key_problem = True
                 raise
             self.key_problem = False
+            self._data_version = self._vault.conn.execute("PRAGMA data_version").fetchone()[0]
             try:
                 rotated = ops.apply_start_policy(self._vault)
             except FaceSealError as error:
@@ -234,8 +236,8 @@ class Session(QObject):
         if self._closed:
             return
         if self.state is State.OPEN and self._root_check is None:
-            self._root_check = workers.start(lambda _r: self._look_for_root(), self._root_looked,
-                                             lambda _message: self._root_looked(None))
+            self._root_check = workers.start(lambda _r: self._look_around(), self._looked,
+                                             lambda _message: self._looked(None))
         if self.state is State.OPEN and ops.is_locked():
             if not self._lock.acquire(blocking=False):
                 return  # a vault call is running; it meets the lock itself, or the next tick does
@@ -252,22 +254,28 @@ class Session(QObject):
         elif self.state is State.LOCKED and self._follow_lock and not ops.is_locked():
             self.open()
 
-    def _look_for_root(self) -> str | None:
-        """The root's problem now, or None when a vault call holds the lock (the next tick looks again)."""
+    def _look_around(self) -> tuple[str, int] | None:
+        """The root's problem now ("" when none) and the data's version (another process's write changes it),
+        or None when a vault call holds the lock (the next tick looks again)."""
         if not self._lock.acquire(blocking=False):
             return None
         try:
-            return "" if self._vault is None else ops.root_gone(self._vault) or ""
+            if self._vault is None or not self._vault.is_open:
+                return None
+            version = self._vault.conn.execute("PRAGMA data_version").fetchone()[0]
+            return ops.root_gone(self._vault) or "", version
         finally:
             self._lock.release()
 
-    def _root_looked(self, problem: str | None) -> None:
+    def _looked(self, seen: tuple[str, int] | None) -> None:
+        """Pages are told when the root went (or came back) or another process wrote (a kit exported, a lock)."""
         self._root_check = None
-        if problem is None or self._closed:
+        if seen is None or self._closed or self.state is not State.OPEN:
             return
-        if self.state is not State.OPEN:
-            problem = ""
-        if problem != self.root_problem:
+        problem, version = seen
+        written = self._data_version is not None and version != self._data_version
+        self._data_version = version
+        if problem != self.root_problem or written:
             self.root_problem = problem
             self.changed.emit()
 

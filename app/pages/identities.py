@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.pages.base import Context, Page
-from app.pages.security import RECOVERY_STOPS, report_root_change
+from app.pages.security import RECOVERY_GONE, RECOVERY_STOPS, forget_if_covered, report_root_change
 from app.widgets.confirm import ConfirmDialog
 from edge_core import ops
 from edge_core.ops.results import Deletion, IdentitySummary
@@ -62,6 +62,8 @@ class IdentitiesPage(Page):
 
     def load(self) -> None:
         self.run(lambda _r: self.session.call(ops.list_identities), self._fill)
+        if RECOVERY_GONE in self.banner.text.text():
+            self.run(lambda _r: self.session.call(ops.status), lambda status: forget_if_covered(self, status))
 
     def names(self) -> list[str]:
         return [self.table.item(row, 0).text() for row in range(self.table.rowCount())]

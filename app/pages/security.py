@@ -122,10 +122,16 @@ def report_root_change(page: Page, text: str, kind: str = "success") -> None:
             page.banner.show_message(kind, f"{text} The recovery copy still opens the vault.")
         else:
             page.banner.show_message("warning", f"{text} {RECOVERY_GONE}", EXPORT_AGAIN,
-                                     lambda: page.ctx.navigate("Security").focus_export())
+                                     lambda: page.ctx.navigate("Security").focus_export(), news=True)
         page.session.notify()
 
     page.run(lambda _r: page.session.call(ops.status), show)
+
+
+def forget_if_covered(page: Page, status: Status) -> None:
+    """Take down the "no recovery copy opens this vault" warning once a copy does (exported here or elsewhere)."""
+    if status.recovery_kit_exported and RECOVERY_GONE in page.banner.text.text():
+        page.banner.clear()
 
 
 class SecurityPage(Page):
@@ -297,6 +303,7 @@ class SecurityPage(Page):
             self.root_info.setText("The vault is not open: only restoring from a recovery copy is possible.")
 
     def _show_root(self, status: Status) -> None:
+        forget_if_covered(self, status)
         self.kit_exported = status.recovery_kit_exported
         root = status.root_key
         self.root_info.setText(f"The root key lives in the {root.where}; fingerprint {root.fingerprint}.")
