@@ -140,6 +140,7 @@ class EnrolPage(Page):
 
     # -------------------------------------------------------------- actions
     def load(self) -> None:
+        self.source.show_camera(self.prefs.camera_video)
         problem = pack_problem(self.prefs.pack)
         if problem:
             self.banner.show_message("error", problem, "Open Settings", lambda: self.ctx.navigate("Settings"))

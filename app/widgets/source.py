@@ -62,6 +62,16 @@ class SourcePicker(QWidget):
         layout.addLayout(files_row)
         self.buttons[kinds[0]].setChecked(True)
 
+    def show_camera(self, stand_in: Path | None) -> None:
+        """Name what "camera" means now: the camera, or the video file standing in for it (Settings)."""
+        button = self.buttons.get("camera")
+        if button is None:
+            return
+        text = LABELS["camera"] if stand_in is None else f"Camera: video {stand_in.name} stands in (Settings)"
+        button.setText(text)
+        button.setAccessibleName(text)
+        button.setToolTip("" if stand_in is None else f"{stand_in} stands in for the camera; change it in Settings")
+
     @property
     def kind(self) -> str:
         return next(kind for kind, button in self.buttons.items() if button.isChecked())
