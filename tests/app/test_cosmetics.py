@@ -1,0 +1,36 @@
+"""The small things a new user met in the window (issue 26, item 19), each as they saw it."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QApplication
+
+from tests.app.drive import LONG, click
+from tests.app.test_calibrate_dialog import _people_folder
+
+
+def _headers_whole(table) -> list[str]:
+    header = table.horizontalHeader()
+    cut = []
+    for column in range(table.columnCount()):
+        label = table.horizontalHeaderItem(column).text()
+        if header.fontMetrics().horizontalAdvance(label) > header.sectionSize(column):
+            cut.append(label)
+    return cut
+
+
+def test_the_calibration_table_shows_whole_headers_and_every_row(qtbot, window, tmp_path):
+    settings = window.show_page("Settings")
+    qtbot.waitUntil(settings.threshold.isEnabled, timeout=LONG)
+    window.resize(1400, 900)
+    click(qtbot, settings.calibrate_button)
+    dialog = settings.calibration
+    qtbot.waitUntil(dialog.isVisible)
+    assert _headers_whole(dialog.table) == [], "before any figures"
+    dialog.start(_people_folder(tmp_path))
+    qtbot.waitUntil(lambda: dialog.use.isEnabled(), timeout=LONG)
+    dialog.resize(dialog.width(), 600)  # a small screen, as the finding's 900-pixel one
+    QApplication.processEvents()
+    table = dialog.table
+    assert _headers_whole(table) == [], "with the figures"
+    rows = sum(table.rowHeight(row) for row in range(table.rowCount()))
+    assert table.viewport().height() >= rows, f"{table.viewport().height()} px shows fewer than the {rows} px of rows"
