@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtWidgets import QApplication
 
-from tests.app.drive import LONG, click
+from edge_core import ops
+from tests.app.drive import LONG, click, decide_photo, enrol_photos
 from tests.app.test_calibrate_dialog import _people_folder
 
 
@@ -34,3 +37,14 @@ def test_the_calibration_table_shows_whole_headers_and_every_row(qtbot, window, 
     assert _headers_whole(table) == [], "with the figures"
     rows = sum(table.rowHeight(row) for row in range(table.rowCount()))
     assert table.viewport().height() >= rows, f"{table.viewport().height()} px shows fewer than the {rows} px of rows"
+
+
+def test_a_lockout_says_when_it_ends_in_local_time(qtbot, monkeypatch, window, photos):
+    window.session.call(lambda v: ops.policy_set(v, {"lockout_attempts": 1}))
+    enrol_photos(qtbot, monkeypatch, window, "Barack Obama", photos["barack_obama"][:2])
+    page = decide_photo(qtbot, monkeypatch, window, photos["brad_pitt"][0], "Barack Obama")
+    assert page.decision.text().startswith("No match"), page.decision.text()
+    page = decide_photo(qtbot, monkeypatch, window, photos["barack_obama"][2], "Barack Obama")
+    said = page.details.text()
+    assert "try again after" in said and "local time" in said, said
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:", said), f"a raw ISO time: {said}"
