@@ -73,6 +73,12 @@ FILE_WORDS = {
 """Why a frame of a file was not used: edge_core's hints speak to someone at a camera, a file cannot move."""
 
 
+def file_words(reason: Reason, kind: str) -> str:
+    """Why a frame of a file was not used, in words for that file: a photo is a photo, not a frame."""
+    text = FILE_WORDS.get(reason, reason.message)
+    return text.replace("this frame", "this photo") if kind == "photos" else text
+
+
 @dataclass(frozen=True)
 class SourceChoice:
     """Where frames come from: ``camera`` (live), or ``photos`` / ``video`` files judged frame by frame."""
@@ -255,7 +261,7 @@ def capture_samples(choice: SourceChoice, settings: CaptureSettings, samples: in
                 "is kept)" if choice.kind == "video" else \
                 f"good frame {accepted} of {wanted} (the best of every {candidates} is kept)"
         else:
-            text = reason.message if live else FILE_WORDS.get(reason, reason.message)
+            text = reason.message if live else file_words(reason, choice.kind)
         reporter.hint(text if live else file_hint(choice, frame, text, total))
         done = looked if choice.kind == "video" else accepted
         reporter.progress(min(done, wanted), wanted)
@@ -269,13 +275,14 @@ def capture_samples(choice: SourceChoice, settings: CaptureSettings, samples: in
         return pipeline, collect_samples(watched, _Previewed(source, reporter), samples, largest=largest,
                                          on_frame=on_frame, candidates_per_sample=candidates).embeddings
     except NotEnoughSamples as short:
-        raise _in_file_words(short, source.description, accepted, samples) from None
+        raise _in_file_words(short, source.description, accepted, samples, choice.kind) from None
 
 
-def _in_file_words(short: NotEnoughSamples, source: str, accepted: int, samples: int) -> NotEnoughSamples:
+def _in_file_words(short: NotEnoughSamples, source: str, accepted: int, samples: int,
+                   kind: str) -> NotEnoughSamples:
     """edge_core's "ended with N of M good samples", its most frequent problem worded for a file."""
     common = Counter(rejection.reason for rejection in short.rejections).most_common(1)
-    problem = f"; most frequent problem: {FILE_WORDS.get(common[0][0], common[0][0].message)}" if common else ""
+    problem = f"; most frequent problem: {file_words(common[0][0], kind)}" if common else ""
     return NotEnoughSamples(f"{source} ended with {accepted} of the {samples} good samples needed{problem}",
                             short.rejections)
 

@@ -21,7 +21,7 @@ from app.widgets import packed
 from app.widgets.capture_view import CaptureView
 from app.widgets.confirm import ConfirmDialog
 from app.widgets.source import SourcePicker
-from app.workers import Reporter, Task, describe
+from app.workers import Cancelled, Reporter, Task, describe
 from edge_core import ops
 from edge_core.biometrics import pack_info
 from edge_core.errors import IdentityExists
@@ -241,5 +241,6 @@ class EnrolPage(Page):
         if self._stopped_by_lock:
             message = LOCKED_DURING_CAPTURE
         self._stopped_by_lock = False
-        self.banner.show_message("error", message)
+        stopped = message == describe(Cancelled())  # the person's own Stop is no error
+        self.banner.show_message("info" if stopped else "error", message)
         self._go(0)

@@ -68,6 +68,7 @@ def test_stopping_a_live_capture_saves_nothing(qtbot, window, stand_in):
     click(qtbot, page.stop_button)
     qtbot.waitUntil(lambda: page.task is None, timeout=LONG)
     assert page.banner.text.text() == "Stopped; nothing was saved."
+    assert page.banner.property("kind") == "info", "the person's own Stop is said plainly, not in error red"
     identities = window.show_page("Identities")
     qtbot.waitUntil(identities.empty.isVisible, timeout=LONG)
 

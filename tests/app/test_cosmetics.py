@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+import cv2
+import numpy as np
+
 from PySide6.QtWidgets import QApplication
 
 from edge_core import ops
@@ -48,3 +51,11 @@ def test_a_lockout_says_when_it_ends_in_local_time(qtbot, monkeypatch, window, p
     said = page.details.text()
     assert "try again after" in said and "local time" in said, said
     assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:", said), f"a raw ISO time: {said}"
+
+
+def test_a_photo_without_a_face_is_called_a_photo_not_a_frame(qtbot, monkeypatch, window, tmp_path):
+    blank = tmp_path / "wall.png"
+    cv2.imwrite(str(blank), np.full((480, 640, 3), 200, np.uint8))
+    page = enrol_photos(qtbot, monkeypatch, window, "Alice Martin", [blank])
+    said = page.banner.text.text()
+    assert "no face in this photo" in said and "frame" not in said, said
