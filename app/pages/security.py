@@ -59,6 +59,10 @@ CONSEQUENCES = {
     "reset": "Deletes every enrolled person and template and destroys the root key; only what you tick below "
              "is kept.",
 }
+DEEP_ROTATION = ("Replaces the root key with a new one, re-wraps the vault keys, and reseals every template under "
+                 "fresh keys (slower).")
+"""What a rotation with "Also reseal every template" ticked does (the plain sentence says templates stay as
+they are unless it is ticked, which would contradict it)."""
 KEEP_CHOICES = {
     "keep_audit": ("Keep the audit log", "The history of what was done stays, with the reset added at its end."),
     "keep_outbox": ("Keep the telemetry outbox", "Telemetry events not yet sent are still sent later."),
@@ -419,9 +423,8 @@ class SecurityPage(Page):
 
     # ------------------------------------------------ rotate, lock, reset
     def ask_rotate(self) -> None:
-        deep = " Every template is resealed too." if self.deep.isChecked() else ""
-        self._confirm("Rotate the root key now?", f"{CONSEQUENCES['rotate']}{deep} {RECOVERY_STOPS}", "Rotate now",
-                      self.rotate)
+        what = DEEP_ROTATION if self.deep.isChecked() else CONSEQUENCES["rotate"]
+        self._confirm("Rotate the root key now?", f"{what} {RECOVERY_STOPS}", "Rotate now", self.rotate)
 
     def rotate(self) -> None:
         deep = self.deep.isChecked()

@@ -10,7 +10,7 @@ import numpy as np
 from PySide6.QtWidgets import QApplication
 
 from edge_core import ops
-from tests.app.drive import LONG, click, decide_photo, enrol_photos
+from tests.app.drive import LONG, click, confirm, decide_photo, enrol_photos
 from tests.app.test_calibrate_dialog import _people_folder
 
 
@@ -59,3 +59,16 @@ def test_a_photo_without_a_face_is_called_a_photo_not_a_frame(qtbot, monkeypatch
     page = enrol_photos(qtbot, monkeypatch, window, "Alice Martin", [blank])
     said = page.banner.text.text()
     assert "no face in this photo" in said and "frame" not in said, said
+
+
+def test_the_deep_rotation_confirmation_says_one_thing(qtbot, window):
+    security = window.show_page("Security")
+    qtbot.waitUntil(security.rotate_button.isEnabled, timeout=LONG)
+    security.deep.setChecked(True)
+    click(qtbot, security.rotate_button)
+    said = confirm(qtbot, security, accept=False)
+    assert "reseals every template" in said and "not touched" not in said, said
+    security.deep.setChecked(False)
+    click(qtbot, security.rotate_button)
+    said = confirm(qtbot, security, accept=False)
+    assert "templates are not touched" in said and "reseal" not in said.replace("unless you also reseal", ""), said
