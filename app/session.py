@@ -57,6 +57,8 @@ class Session(QObject):
         self.problem = ""
         self.key_problem = False
         """Whether opening failed for want of the right root key (restoring a recovery copy is the way out)."""
+        self.revoked = False
+        """Whether that root key was revoked: only a recovery copy opens the data again, never Unlock."""
         self.notice = ""
         """What the start policy did or could not do when the vault was opened (shown on Home)."""
         self._follow_lock = False
@@ -175,12 +177,13 @@ class Session(QObject):
                     ops.unlock()
                 self._vault = ops.open_vault()
             except VaultLocked:
-                self.key_problem = False
+                self.key_problem = self.revoked = False
                 return "locked"
-            except (RootKeyMissing, WrongRootKey, RootKeyRevoked):
+            except (RootKeyMissing, WrongRootKey, RootKeyRevoked) as error:
                 self.key_problem = True
+                self.revoked = isinstance(error, RootKeyRevoked)
                 raise
-            self.key_problem = False
+            self.key_problem = self.revoked = False
             self._data_version = self._vault.conn.execute("PRAGMA data_version").fetchone()[0]
             try:
                 rotated = ops.apply_start_policy(self._vault)
@@ -225,6 +228,7 @@ class Session(QObject):
             return
         if isinstance(error, RootKeyRevoked):
             self.state, self.problem, self.key_problem = State.UNAVAILABLE, workers.describe(error), True
+            self.revoked = True
             self._follow_lock = False
         else:
             self.state, self.problem, self._follow_lock = State.LOCKED, "", True

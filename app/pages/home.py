@@ -137,6 +137,7 @@ class HomePage(Page):
         self.lock_button.setText("Lock now" if state is State.OPEN else "Unlock")
         self.lock_button.setAccessibleName(self.lock_button.text())
         self.lock_button.setEnabled(state is not State.OPENING)
+        self.lock_button.setVisible(not (state is State.UNAVAILABLE and self.session.revoked))  # restore, not unlock
         self._show_device()
         if state is State.OPEN:
             self.run(lambda _r: self.session.call(ops.status), self._show_status)

@@ -72,3 +72,15 @@ def test_the_deep_rotation_confirmation_says_one_thing(qtbot, window):
     click(qtbot, security.rotate_button)
     said = confirm(qtbot, security, accept=False)
     assert "templates are not touched" in said and "reseal" not in said.replace("unless you also reseal", ""), said
+
+
+def test_a_revoked_vault_offers_restore_not_unlock(qtbot, window):
+    security = window.show_page("Security")
+    qtbot.waitUntil(security.revoke_button.isEnabled, timeout=LONG)
+    click(qtbot, security.revoke_button)
+    confirm(qtbot, security)
+    qtbot.waitUntil(lambda: "The root key was revoked" in security.banner.text.text(), timeout=LONG)
+    home = window.show_page("Home")
+    qtbot.waitUntil(lambda: home.value("lock") == "Cannot be opened", timeout=LONG)
+    assert home.lock_button.isHidden(), f"'{home.lock_button.text()}' is offered on a revoked vault"
+    assert home.lock_banner.action.text() == "Restore from a recovery copy"
