@@ -71,6 +71,11 @@ class EnrolPage(Page):
         self.name = QLineEdit()
         self.name.setPlaceholderText("The person's name, as it will be shown")
         self.name.setAccessibleName("Name")
+        self.name_hint = QLabel()
+        self.name_hint.setObjectName("fieldProblem")
+        self.name_hint.setWordWrap(True)
+        self.name_hint.setAccessibleName("Problem with the name")
+        self.name_hint.hide()
         self.add_samples = QCheckBox("Add samples to someone already enrolled")
         self.add_samples.setAccessibleName("Add samples to someone already enrolled")
         self.source = SourcePicker(("camera", "photos", "video"))
@@ -92,6 +97,7 @@ class EnrolPage(Page):
         note.setWordWrap(True)
         form = QFormLayout(page)
         form.addRow("Name", self.name)
+        form.addRow("", self.name_hint)
         form.addRow("", self.add_samples)
         form.addRow("Take from", self.source)
         form.addRow("", self.largest)
@@ -154,7 +160,11 @@ class EnrolPage(Page):
         self.samples.setEnabled(not photos)
         if photos and choice:
             self.samples.setValue(len(choice.files))
-        ready = bool(self.name.text().strip()) and choice is not None and pack_problem(self.prefs.pack) is None
+        name = self.name.text().strip()
+        problem = ops.name_problem(name) if name else None  # said as it is typed, not only on Start
+        self.name_hint.setText(f"{problem[:1].upper()}{problem[1:]}." if problem else "")
+        self.name_hint.setVisible(bool(problem))
+        ready = bool(name) and not problem and choice is not None and pack_problem(self.prefs.pack) is None
         self.start_button.setEnabled(ready and self.session.is_open)
 
     def start(self) -> None:

@@ -185,6 +185,16 @@ def _is_live(probe: Probe) -> bool:
     return probe.source is Source.CAMERA and probe.liveness is not None and probe.liveness.passed
 
 
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a person's name (the rule enrolment applies), or None: for a front end to say it as
+    the name is typed, before anything is captured."""
+    try:
+        canonical_name(name)
+    except UsageError as error:
+        return str(error)
+    return None
+
+
 def most_redundant(vectors: np.ndarray, keep: int) -> list[int]:
     """The rows of ``vectors`` to drop so that the ``keep`` most varied samples are left.
 

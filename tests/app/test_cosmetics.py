@@ -84,3 +84,13 @@ def test_a_revoked_vault_offers_restore_not_unlock(qtbot, window):
     qtbot.waitUntil(lambda: home.value("lock") == "Cannot be opened", timeout=LONG)
     assert home.lock_button.isHidden(), f"'{home.lock_button.text()}' is offered on a revoked vault"
     assert home.lock_banner.action.text() == "Restore from a recovery copy"
+
+
+def test_a_name_too_long_is_refused_as_it_is_typed(qtbot, window):
+    page = window.show_page("Enrol")
+    page.source.buttons["camera"].click()
+    page.name.setText("A" * 299)
+    assert not page.start_button.isEnabled(), "refused only on Start"
+    assert page.name_hint.isVisible() and "1 to 128 printable characters" in page.name_hint.text()
+    page.name.setText("A" * 128)
+    assert page.name_hint.isHidden()
