@@ -50,6 +50,7 @@ from edge_core.biometrics import (
     read_image,
 )
 from edge_core.biometrics.errors import CameraUnavailable, NoFaceFound, NotEnoughSamples
+from edge_core.errors import FaceSealError
 from edge_core.liveness import LivenessResult, RiskBands
 from edge_core.liveness.check import check_liveness
 from edge_core.liveness.mesh import load_mesh
@@ -203,6 +204,16 @@ def open_camera(settings: CaptureSettings) -> tuple[Any, float | None]:
             f"no camera answers at index {settings.camera_index}: connect one or choose another in Settings, "
             "or enrol and verify from photos or a video file"
         ) from None
+
+
+def camera_problem(settings: CaptureSettings) -> str | None:
+    """Why the camera (or its stand-in) cannot be opened now, or None when it answers (Home's camera line)."""
+    try:
+        source, _pace = open_camera(settings)
+    except FaceSealError as error:
+        return str(error)
+    source.close()
+    return None
 
 
 def frame_total(path: Path) -> int:

@@ -147,6 +147,8 @@ class EnrolPage(Page):
     # -------------------------------------------------------------- actions
     def load(self) -> None:
         self.source.show_camera(self.prefs.camera_video)
+        if self.steps.currentIndex() == 0 and self.task is None:
+            self.source.avoid_missing_camera(self.prefs.capture_settings(), "photos")
         problem = pack_problem(self.prefs.pack)
         if problem:
             self.banner.show_message("error", problem, "Open Settings", lambda: self.ctx.navigate("Settings"))

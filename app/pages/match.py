@@ -174,6 +174,8 @@ class MatchPage(Page):
 
     def load(self) -> None:
         self.source.show_camera(self.prefs.camera_video)
+        if self.task is None:
+            self.source.avoid_missing_camera(self.prefs.capture_settings(), "photo")
         problem = pack_problem(self.prefs.pack)
         if problem:
             self.banner.show_message("error", problem, "Open Settings", lambda: self.ctx.navigate("Settings"))

@@ -94,3 +94,17 @@ def test_a_name_too_long_is_refused_as_it_is_typed(qtbot, window):
     assert page.name_hint.isVisible() and "1 to 128 printable characters" in page.name_hint.text()
     page.name.setText("A" * 128)
     assert page.name_hint.isHidden()
+
+
+def test_without_a_camera_enrol_and_verify_start_on_photos(qtbot, window):
+    home = window.show_page("Home")
+    qtbot.waitUntil(lambda: "no camera answers" in home.value("camera").lower(), timeout=LONG)
+    enrol = window.show_page("Enrol")
+    qtbot.waitUntil(lambda: enrol.source.kind == "photos", timeout=LONG)
+    assert "no camera answers" in enrol.source.chosen.text()
+    verify = window.show_page("Verify")
+    qtbot.waitUntil(lambda: verify.source.kind == "photo", timeout=LONG)
+    verify.source.buttons["camera"].click()  # a person's own choice stays, camera or not
+    window.show_page("Home")
+    verify = window.show_page("Verify")
+    assert verify.source.kind == "camera"
