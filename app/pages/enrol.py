@@ -228,6 +228,8 @@ class EnrolPage(Page):
     def restart(self) -> None:
         self.name.clear()
         self.add_samples.setChecked(False)
+        self.largest.setChecked(False)  # every choice of the last person goes with them
+        self.samples.setValue(DEFAULT_SAMPLES)
         self.banner.clear()
         self._go(0)
         self.name.setFocus()

@@ -10,7 +10,8 @@ import numpy as np
 from PySide6.QtWidgets import QApplication
 
 from edge_core import ops
-from tests.app.drive import LONG, click, confirm, decide_photo, enrol_photos
+from app.pages.enrol import DEFAULT_SAMPLES
+from tests.app.drive import LONG, _button, click, confirm, decide_photo, enrol_photos
 from tests.app.test_calibrate_dialog import _people_folder
 
 
@@ -108,3 +109,13 @@ def test_without_a_camera_enrol_and_verify_start_on_photos(qtbot, window):
     window.show_page("Home")
     verify = window.show_page("Verify")
     assert verify.source.kind == "camera"
+
+
+def test_the_next_person_starts_with_the_defaults(qtbot, monkeypatch, window, photos):
+    page = window.show_page("Enrol")
+    page.largest.setChecked(True)
+    page = enrol_photos(qtbot, monkeypatch, window, "Alice Martin", photos["nicole_kidman"][:3])
+    assert page.steps.currentIndex() == 2, page.banner.text.text()
+    click(qtbot, _button(page, "Enrol someone else"))
+    assert not page.largest.isChecked(), "'Use the largest face' carried over to the next person"
+    assert page.samples.value() == DEFAULT_SAMPLES, f"{page.samples.value()} samples carried over"
