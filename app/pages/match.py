@@ -275,6 +275,7 @@ class MatchPage(Page):
         self.faces.setAccessibleDescription(self.faces.text())
         if outcome.passed is not None:
             self.challenge.finish(outcome.passed)
+            self.view.hint.setText(outcome.headline)  # not "follow the prompt" once the check is over
         self._finish()
 
     def _failed(self, message: str) -> None:
