@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.capture import SourceChoice, capture_samples, source_of
+from app.glyphs import emoji_note
 from app.pages.base import Context, Page
 from app.widgets import packed
 from app.widgets.capture_view import CaptureView
@@ -76,6 +77,11 @@ class EnrolPage(Page):
         self.name_hint.setWordWrap(True)
         self.name_hint.setAccessibleName("Problem with the name")
         self.name_hint.hide()
+        self.name_note = QLabel()
+        self.name_note.setObjectName("consequence")
+        self.name_note.setWordWrap(True)
+        self.name_note.setAccessibleName("About the name")
+        self.name_note.hide()
         self.add_samples = QCheckBox("Add samples to someone already enrolled")
         self.add_samples.setAccessibleName("Add samples to someone already enrolled")
         self.source = SourcePicker(("camera", "photos", "video"))
@@ -98,6 +104,7 @@ class EnrolPage(Page):
         form = QFormLayout(page)
         form.addRow("Name", self.name)
         form.addRow("", self.name_hint)
+        form.addRow("", self.name_note)
         form.addRow("", self.add_samples)
         form.addRow("Take from", self.source)
         form.addRow("", self.largest)
@@ -166,6 +173,9 @@ class EnrolPage(Page):
         problem = ops.name_problem(name) if name else None  # said as it is typed, not only on Start
         self.name_hint.setText(f"{problem[:1].upper()}{problem[1:]}." if problem else "")
         self.name_hint.setVisible(bool(problem))
+        note = emoji_note(name)
+        self.name_note.setText(note or "")
+        self.name_note.setVisible(bool(note))
         ready = bool(name) and not problem and choice is not None and pack_problem(self.prefs.pack) is None
         self.start_button.setEnabled(ready and self.session.is_open)
 

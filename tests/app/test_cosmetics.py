@@ -119,3 +119,17 @@ def test_the_next_person_starts_with_the_defaults(qtbot, monkeypatch, window, ph
     click(qtbot, _button(page, "Enrol someone else"))
     assert not page.largest.isChecked(), "'Use the largest face' carried over to the next person"
     assert page.samples.value() == DEFAULT_SAMPLES, f"{page.samples.value()} samples carried over"
+
+
+def test_a_flag_in_a_name_is_explained_where_no_emoji_font_draws_it(qtbot, window):
+    from app.glyphs import emoji_font
+
+    page = window.show_page("Enrol")
+    page.name.setText("Chloé 🇫🇷 Dubois")
+    if emoji_font() is None:  # this machine draws the flag as an empty box: the window says why and what to do
+        assert page.name_note.isVisible(), "an empty box and not a word"
+        assert "fonts-noto-color-emoji" in page.name_note.text() and "stored and matched" in page.name_note.text()
+    else:
+        assert page.name_note.isHidden(), f"{emoji_font()} draws it"
+    page.name.setText("Chloé Dubois")
+    assert page.name_note.isHidden()
