@@ -19,6 +19,7 @@ from edge_core.ops.audits import audit_export, audit_list, audit_verify, verify_
 from edge_core.ops.identities import (
     EXTERNAL_PACK,
     EXTERNAL_THRESHOLD,
+    TEMPLATE_CAP,
     Probe,
     Source,
     admit,
@@ -32,7 +33,6 @@ from edge_core.ops.identities import (
     name_problem,
     pack_names,
     plan_samples,
-    TEMPLATE_CAP,
     threshold,
     threshold_in_force,
     verify,
@@ -68,8 +68,8 @@ __all__ = [
     "check_kit_passphrase", "default_threshold", "delete_identity", "enrol", "export_recovery_kit", "EXTERNAL_PACK",
     "EXTERNAL_THRESHOLD", "generate_root_key", "identify", "import_root_key", "is_locked", "kit_covers_root",
     "layout_for", "list_identities", "liveness_bands", "liveness_needed", "lock", "move_root_to_hsm",
-    "move_root_to_keychain", "name_problem", "open_vault", "pack_names", "parse_policy_changes", "policy_describe", "policy_reset",
-    "plan_samples", "policy_set", "policy_show", "Probe", "reset", "restore_recovery_kit", "revocation_target", "revoke_root_key", "root_gone",
-    "rotate", "SETTING_RULES", "Source", "status", "TEMPLATE_CAP", "threshold", "threshold_in_force", "unlock", "verify",
-    "verify_evidence",
+    "move_root_to_keychain", "name_problem", "open_vault", "pack_names", "parse_policy_changes", "plan_samples",
+    "policy_describe", "policy_reset", "policy_set", "policy_show", "Probe", "reset", "restore_recovery_kit",
+    "revocation_target", "revoke_root_key", "root_gone", "rotate", "SETTING_RULES", "Source", "status",
+    "TEMPLATE_CAP", "threshold", "threshold_in_force", "unlock", "verify", "verify_evidence",
 ]

@@ -6,11 +6,10 @@ import re
 
 import cv2
 import numpy as np
-
 from PySide6.QtWidgets import QApplication
 
-from edge_core import ops
 from app.pages.enrol import DEFAULT_SAMPLES
+from edge_core import ops
 from tests.app.drive import LONG, _button, click, confirm, decide_photo, enrol_photos
 from tests.app.test_calibrate_dialog import _people_folder
 
