@@ -206,6 +206,9 @@ class RootChange(Result):
     to: str | None = optional()
     token: str | None = optional()
     key_label: str | None = optional()
+    pin_kept: str | None = optional()
+    """After a move into a token: where its PIN is kept ("keychain", or "variable": only FACESEAL_HSM_PIN)."""
+    warning: str | None = optional()
 
 
 @dataclass(frozen=True)
