@@ -225,14 +225,25 @@ class _Capture:
         return fps if fps > 0 else None
 
     def __iter__(self) -> Iterator[Frame]:
-        count = 0
+        return self._read(None)
+
+    def _read(self, wanted: set[int] | None) -> Iterator[Frame]:
+        """Every frame, or only those whose index is in ``wanted`` (the others skipped undecoded), released at
+        the end; labelled by their place in the source ("frame 12")."""
+        count = index = 0
+        last = max(wanted) if wanted else None
         try:
-            while self._max_frames is None or count < self._max_frames:
+            while (self._max_frames is None or count < self._max_frames) and (last is None or index <= last):
+                index += 1
+                if wanted is not None and index - 1 not in wanted:
+                    if not self._capture.grab():
+                        break
+                    continue
                 ok, image = self._capture.read()
                 if not ok or image is None:
                     break
                 count += 1
-                yield Frame(f"frame {count}", image)
+                yield Frame(f"frame {index}", image)
         finally:
             self.close()
         if count == 0:
@@ -269,25 +280,8 @@ class VideoFile(_Capture):
     def __iter__(self) -> Iterator[Frame]:
         total = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT)) if self._capture.isOpened() else 0
         if self.spread is None or total <= self.spread:
-            yield from super().__iter__()
-            return
-        wanted = set(np.linspace(0, total - 1, self.spread).round().astype(int).tolist())
-        count = 0
-        try:
-            for index in range(total):
-                if index not in wanted:  # skipped frames are only demuxed, never converted
-                    if not self._capture.grab():
-                        break
-                    continue
-                ok, image = self._capture.read()
-                if not ok or image is None:
-                    break
-                count += 1
-                yield Frame(f"frame {index + 1}", image)
-        finally:
-            self.close()
-        if count == 0:
-            self._no_frames()
+            return self._read(None)
+        return self._read(set(np.linspace(0, total - 1, self.spread).round().astype(int).tolist()))
 
 
 def enrolment_video(path: Path | str, samples: int) -> tuple[VideoFile, int]:

@@ -8,7 +8,15 @@ import httpx
 
 from edge_core import ops
 from tests.app.admin_drive import admin_section
-from tests.app.drive import LONG, answer_open_dialog, answer_save_dialog, click, confirm, enrol_photos
+from tests.app.drive import (
+    LONG,
+    answer_open_dialog,
+    answer_save_dialog,
+    click,
+    confirm,
+    delete_person,
+    enrol_photos,
+)
 from tests.app.test_audit import tampered_copy
 from tests.conftest import free_port, run_cli
 
@@ -32,12 +40,7 @@ def test_the_recovery_warning_goes_once_the_command_line_exported_a_copy(qtbot, 
 
 def test_a_deletion_and_an_evidence_check_are_news_of_one_visit(qtbot, monkeypatch, window, photos, tmp_path):
     enrol_photos(qtbot, monkeypatch, window, "Alice Martin", photos["nicole_kidman"][:2])
-    page = window.show_page("Identities")
-    qtbot.waitUntil(lambda: page.names() == ["Alice Martin"], timeout=LONG)
-    page.table.selectRow(0)
-    click(qtbot, page.delete_button)
-    confirm(qtbot, page)
-    qtbot.waitUntil(lambda: "Alice Martin was deleted" in page.banner.text.text(), timeout=LONG)
+    delete_person(qtbot, window, "Alice Martin")
     window.show_page("Home")
     page = window.show_page("Identities")
     assert page.banner.isHidden(), f"still says: {page.banner.text.text()}"
