@@ -44,8 +44,8 @@ from edge_core.biometrics import (
     Pipeline,
     Reason,
     VideoFile,
+    collect_from_video,
     collect_samples,
-    enrolment_video,
     load_pack,
     read_image,
 )
@@ -238,7 +238,7 @@ def _open(choice: SourceChoice, settings: CaptureSettings,
     if choice.kind == "photos":
         return ImageFiles(list(choice.files)), False, None
     if choice.kind == "video":
-        return enrolment_video(choice.files[0], samples)[0], False, None
+        return VideoFile(choice.files[0]), False, None  # opened now; read by collect_from_video
     camera, pace = open_camera(settings)
     return camera, True, pace
 
@@ -259,6 +259,14 @@ def capture_samples(choice: SourceChoice, settings: CaptureSettings, samples: in
     candidates = {"photos": 1, "video": VIDEO_LOOKS_PER_SAMPLE}.get(choice.kind, CANDIDATES_PER_SAMPLE)
     wanted = samples * candidates
     accepted = looked = 0
+    spread = choice.kind == "video"
+
+    def every_frame() -> None:
+        """The spread frames held too few good faces: every frame of the video now, counted afresh."""
+        nonlocal accepted, looked, candidates, wanted, spread
+        accepted = looked = 0
+        candidates, spread = CANDIDATES_PER_SAMPLE, False
+        wanted = samples * candidates
 
     def on_frame(frame: Frame, reason: Reason | None) -> None:
         nonlocal accepted, looked
@@ -269,12 +277,12 @@ def capture_samples(choice: SourceChoice, settings: CaptureSettings, samples: in
         if reason is None:
             text = f"good sample {accepted} of {samples}" if candidates == 1 else \
                 f"good frame {accepted} (of {wanted} frames spread over the video, the best of each stretch " \
-                "is kept)" if choice.kind == "video" else \
+                "is kept)" if spread else \
                 f"good frame {accepted} of {wanted} (the best of every {candidates} is kept)"
         else:
             text = reason.message if live else file_words(reason, choice.kind)
         reporter.hint(text if live else file_hint(choice, frame, text, total))
-        done = looked if choice.kind == "video" else accepted
+        done = looked if spread else accepted
         reporter.progress(min(done, wanted), wanted)
 
     watched = _watched(pipeline, reporter)
@@ -283,6 +291,11 @@ def capture_samples(choice: SourceChoice, settings: CaptureSettings, samples: in
             return pipeline, collect_samples(watched, feed, samples, largest=largest, on_frame=on_frame,
                                              candidates_per_sample=candidates).embeddings
     try:
+        if choice.kind == "video":
+            source.close()  # it proved the file opens; collect_from_video reads it, spread then whole
+            return pipeline, collect_from_video(watched, choice.files[0], samples, largest=largest,
+                                                on_frame=on_frame, wrap=lambda frames: _Previewed(frames, reporter),
+                                                on_every_frame=every_frame).embeddings
         return pipeline, collect_samples(watched, _Previewed(source, reporter), samples, largest=largest,
                                          on_frame=on_frame, candidates_per_sample=candidates).embeddings
     except NotEnoughSamples as short:

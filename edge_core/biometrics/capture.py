@@ -284,6 +284,25 @@ class VideoFile(_Capture):
         return self._read(set(np.linspace(0, total - 1, self.spread).round().astype(int).tolist()))
 
 
+def collect_from_video(pipeline: Pipeline, path: Path | str, samples: int, *, largest: bool = False,
+                       on_frame: Callable[[Frame, Reason | None], None] | None = None,
+                       wrap: Callable[[Iterable[Frame]], Iterable[Frame]] = lambda frames: frames,
+                       on_every_frame: Callable[[], None] | None = None) -> Enrolment:
+    """``samples`` from a video file: from frames spread over its whole length (:func:`enrolment_video`); when
+    those hold too few good faces (a face in a short part of it only), from every frame, as the camera's rule
+    takes them (``on_every_frame`` hears of that second pass first). ``wrap`` wraps each pass's frames (a
+    preview)."""
+    spread, looks = enrolment_video(path, samples)
+    try:
+        return collect_samples(pipeline, wrap(spread), samples, largest=largest, on_frame=on_frame,
+                               candidates_per_sample=looks)
+    except NotEnoughSamples:
+        if on_every_frame is not None:
+            on_every_frame()
+        return collect_samples(pipeline, wrap(VideoFile(path)), samples, largest=largest, on_frame=on_frame,
+                               candidates_per_sample=CANDIDATES_PER_SAMPLE)
+
+
 def enrolment_video(path: Path | str, samples: int) -> tuple[VideoFile, int]:
     """A video to enrol ``samples`` from: its frames spread over the whole video, and the candidates per sample.
 

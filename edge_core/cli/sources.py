@@ -21,9 +21,9 @@ from edge_core.biometrics import (
     Camera,
     ImageFiles,
     VideoFile,
+    collect_from_video,
     collect_samples,
     default_pack_name,
-    enrolment_video,
     load_pack,
     read_image,
 )
@@ -84,16 +84,15 @@ def enrolment_probe(args: argparse.Namespace) -> Probe:
     if source is Source.EMBEDDING:
         return Probe(source, args.pack or ops.EXTERNAL_PACK, ops.EXTERNAL_THRESHOLD, embeddings.load(args.embedding))
     pipeline = load_pack(args.pack or default_pack_name())
-    looks = CANDIDATES_PER_SAMPLE
     if args.samples < 1 and source is not Source.PHOTO:
         raise UsageError("--samples must be at least 1")
-    if source is Source.PHOTO:
-        frames, wanted = ImageFiles(args.image), len(args.image)
-    elif source is Source.VIDEO:
-        (frames, looks), wanted = enrolment_video(args.video, args.samples), args.samples
+    if source is Source.VIDEO:
+        enrolment = collect_from_video(pipeline, args.video, args.samples, largest=args.largest)
     else:
-        frames, wanted = Camera(args.camera), args.samples
-    enrolment = collect_samples(pipeline, frames, samples=wanted, largest=args.largest, candidates_per_sample=looks)
+        frames, wanted = (ImageFiles(args.image), len(args.image)) if source is Source.PHOTO else \
+            (Camera(args.camera), args.samples)
+        enrolment = collect_samples(pipeline, frames, samples=wanted, largest=args.largest,
+                                    candidates_per_sample=CANDIDATES_PER_SAMPLE)
     return Probe(source, pipeline.pack, pipeline.threshold, enrolment.embeddings)
 
 
