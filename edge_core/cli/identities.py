@@ -25,8 +25,11 @@ def decided(decision: Decision) -> Reply:
 
 
 def _enroll(args: argparse.Namespace) -> Reply:
-    with ops.open_vault() as vault:  # what would be dropped is asked before the capture, not after it
-        plan = ops.plan_samples(vault, args.name, samples_to_take(args), args.add)
+    if args.add:  # what would be dropped is asked before the capture, not after it
+        with ops.open_vault() as vault:
+            plan = ops.plan_samples(vault, args.name, samples_to_take(args), add=True)
+    else:  # a new person: no vault needed to say it (nothing is created before the capture)
+        plan = ops.plan_samples(None, args.name, samples_to_take(args))
     if plan.question:
         confirm(args.yes, plan.question, stakes="A dropped sample cannot be brought back.")
     probe = enrolment_probe(args)  # capture before the vault opens for the enrolment: a camera may take a while

@@ -217,7 +217,7 @@ def most_redundant(vectors: np.ndarray, keep: int) -> list[int]:
     return dropped
 
 
-def plan_samples(vault: Vault, name: str, adding: int, add: bool = False) -> SamplePlan:
+def plan_samples(vault: Vault | None, name: str, adding: int, add: bool = False) -> SamplePlan:
     """Before a capture: how many samples ``name`` has, and how many of those and the ``adding`` new ones will go.
 
     A person keeps at most ``TEMPLATE_CAP`` samples; beyond it the most
@@ -227,7 +227,9 @@ def plan_samples(vault: Vault, name: str, adding: int, add: bool = False) -> Sam
     if adding < 1:
         raise UsageError("at least one sample is needed")
     existing = 0
-    if add:
+    if add:  # only adding needs the vault (a new person has no samples yet)
+        if vault is None:
+            raise UsageError("adding samples needs the vault")
         vault.identity_id(name)  # an unknown name is refused before anything is asked
         existing = next((i.samples for i in vault.list_identities() if i.name == canonical_name(name)), 0)
     dropped = max(0, existing + adding - TEMPLATE_CAP)
