@@ -36,6 +36,7 @@ from app.preferences import CaptureSettings
 from app.workers import Cancelled, Reporter
 from edge_core.biometrics import (
     CANDIDATES_PER_SAMPLE,
+    VIDEO_LOOKS_PER_SAMPLE,
     Camera,
     Face,
     Frame,
@@ -43,11 +44,13 @@ from edge_core.biometrics import (
     Pipeline,
     Reason,
     VideoFile,
+    collect_from_video,
     collect_samples,
     load_pack,
     read_image,
 )
 from edge_core.biometrics.errors import CameraUnavailable, NoFaceFound, NotEnoughSamples
+from edge_core.errors import FaceSealError
 from edge_core.liveness import LivenessResult, RiskBands
 from edge_core.liveness.check import check_liveness
 from edge_core.liveness.mesh import load_mesh
@@ -69,6 +72,12 @@ FILE_WORDS = {
     Reason.POSE: "the face is turned away",
 }
 """Why a frame of a file was not used: edge_core's hints speak to someone at a camera, a file cannot move."""
+
+
+def file_words(reason: Reason, kind: str) -> str:
+    """Why a frame of a file was not used, in words for that file: a photo is a photo, not a frame."""
+    text = FILE_WORDS.get(reason, reason.message)
+    return text.replace("this frame", "this photo") if kind == "photos" else text
 
 
 @dataclass(frozen=True)
@@ -197,6 +206,16 @@ def open_camera(settings: CaptureSettings) -> tuple[Any, float | None]:
         ) from None
 
 
+def camera_problem(settings: CaptureSettings) -> str | None:
+    """Why the camera (or its stand-in) cannot be opened now, or None when it answers (Home's camera line)."""
+    try:
+        source, _pace = open_camera(settings)
+    except FaceSealError as error:
+        return str(error)
+    source.close()
+    return None
+
+
 def frame_total(path: Path) -> int:
     """How many frames the video file declares (0 when it declares none), for "reading frame N of TOTAL"."""
     capture = cv2.VideoCapture(str(path))
@@ -213,12 +232,13 @@ def file_hint(choice: SourceChoice, frame: Frame, text: str, total: int) -> str:
     return f"{frame.label}: {text}"
 
 
-def _open(choice: SourceChoice, settings: CaptureSettings) -> tuple[Iterable[Frame], bool, float | None]:
+def _open(choice: SourceChoice, settings: CaptureSettings,
+          samples: int) -> tuple[Iterable[Frame], bool, float | None]:
     """(frames, live, pace): the source the choice names, opened now so a missing camera shows at once."""
     if choice.kind == "photos":
         return ImageFiles(list(choice.files)), False, None
     if choice.kind == "video":
-        return VideoFile(choice.files[0]), False, None
+        return VideoFile(choice.files[0]), False, None  # opened now; read by collect_from_video
     camera, pace = open_camera(settings)
     return camera, True, pace
 
@@ -231,26 +251,39 @@ def capture_samples(choice: SourceChoice, settings: CaptureSettings, samples: in
     with people in the background) instead of refusing the frame.
     """
     pipeline = load_pack(settings.pack)
-    source, live, pace = _open(choice, settings)
+    source, live, pace = _open(choice, settings, samples)
     total = frame_total(choice.files[0]) if choice.kind == "video" else len(choice.files)
-    # From a video or a camera, as on the command line, twice as many good frames as samples are looked at and
-    # the best of each stretch is kept (edge_core.biometrics.collect_samples); every chosen photo is one sample.
-    candidates = 1 if choice.kind == "photos" else CANDIDATES_PER_SAMPLE
+    # As on the command line (edge_core.biometrics.collect_samples): from a camera twice as many good frames
+    # as samples are looked at and the best of each stretch is kept; from a video file, frames spread over
+    # its whole length (enrolment_video); every chosen photo is one sample.
+    candidates = {"photos": 1, "video": VIDEO_LOOKS_PER_SAMPLE}.get(choice.kind, CANDIDATES_PER_SAMPLE)
     wanted = samples * candidates
-    accepted = 0
+    accepted = looked = 0
+    spread = choice.kind == "video"
+
+    def every_frame() -> None:
+        """The spread frames held too few good faces: every frame of the video now, counted afresh."""
+        nonlocal accepted, looked, candidates, wanted, spread
+        accepted = looked = 0
+        candidates, spread = CANDIDATES_PER_SAMPLE, False
+        wanted = samples * candidates
 
     def on_frame(frame: Frame, reason: Reason | None) -> None:
-        nonlocal accepted
+        nonlocal accepted, looked
         if reporter.cancelled:
             raise Cancelled()
         accepted += reason is None
+        looked += 1
         if reason is None:
             text = f"good sample {accepted} of {samples}" if candidates == 1 else \
+                f"good frame {accepted} (of {wanted} frames spread over the video, the best of each stretch " \
+                "is kept)" if spread else \
                 f"good frame {accepted} of {wanted} (the best of every {candidates} is kept)"
         else:
-            text = reason.message if live else FILE_WORDS.get(reason, reason.message)
+            text = reason.message if live else file_words(reason, choice.kind)
         reporter.hint(text if live else file_hint(choice, frame, text, total))
-        reporter.progress(min(accepted, wanted), wanted)
+        done = looked if spread else accepted
+        reporter.progress(min(done, wanted), wanted)
 
     watched = _watched(pipeline, reporter)
     if live:
@@ -258,16 +291,22 @@ def capture_samples(choice: SourceChoice, settings: CaptureSettings, samples: in
             return pipeline, collect_samples(watched, feed, samples, largest=largest, on_frame=on_frame,
                                              candidates_per_sample=candidates).embeddings
     try:
+        if choice.kind == "video":
+            source.close()  # it proved the file opens; collect_from_video reads it, spread then whole
+            return pipeline, collect_from_video(watched, choice.files[0], samples, largest=largest,
+                                                on_frame=on_frame, wrap=lambda frames: _Previewed(frames, reporter),
+                                                on_every_frame=every_frame).embeddings
         return pipeline, collect_samples(watched, _Previewed(source, reporter), samples, largest=largest,
                                          on_frame=on_frame, candidates_per_sample=candidates).embeddings
     except NotEnoughSamples as short:
-        raise _in_file_words(short, source.description, accepted, samples) from None
+        raise _in_file_words(short, source.description, accepted, samples, choice.kind) from None
 
 
-def _in_file_words(short: NotEnoughSamples, source: str, accepted: int, samples: int) -> NotEnoughSamples:
+def _in_file_words(short: NotEnoughSamples, source: str, accepted: int, samples: int,
+                   kind: str) -> NotEnoughSamples:
     """edge_core's "ended with N of M good samples", its most frequent problem worded for a file."""
     common = Counter(rejection.reason for rejection in short.rejections).most_common(1)
-    problem = f"; most frequent problem: {FILE_WORDS.get(common[0][0], common[0][0].message)}" if common else ""
+    problem = f"; most frequent problem: {file_words(common[0][0], kind)}" if common else ""
     return NotEnoughSamples(f"{source} ended with {accepted} of the {samples} good samples needed{problem}",
                             short.rejections)
 

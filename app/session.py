@@ -57,10 +57,16 @@ class Session(QObject):
         self.problem = ""
         self.key_problem = False
         """Whether opening failed for want of the right root key (restoring a recovery copy is the way out)."""
+        self.revoked = False
+        """Whether that root key was revoked: only a recovery copy opens the data again, never Unlock."""
         self.notice = ""
         """What the start policy did or could not do when the vault was opened (shown on Home)."""
         self._follow_lock = False
         """Whether LOCKED is the shared lock, so that lifting it anywhere reopens this window."""
+        self.root_problem = ""
+        """Why the root key the vault was opened with is gone from where it lives (``ops.root_gone``), or ""."""
+        self._root_check: workers.Task | None = None
+        self._data_version: int | None = None
         self._closed = False
         self._poll = QTimer(self)
         self._poll.setInterval(POLL_MS)
@@ -171,12 +177,14 @@ class Session(QObject):
                     ops.unlock()
                 self._vault = ops.open_vault()
             except VaultLocked:
-                self.key_problem = False
+                self.key_problem = self.revoked = False
                 return "locked"
-            except (RootKeyMissing, WrongRootKey, RootKeyRevoked):
+            except (RootKeyMissing, WrongRootKey, RootKeyRevoked) as error:
                 self.key_problem = True
+                self.revoked = isinstance(error, RootKeyRevoked)
                 raise
-            self.key_problem = False
+            self.key_problem = self.revoked = False
+            self._data_version = self._vault.conn.execute("PRAGMA data_version").fetchone()[0]
             try:
                 rotated = ops.apply_start_policy(self._vault)
             except FaceSealError as error:
@@ -220,15 +228,20 @@ class Session(QObject):
             return
         if isinstance(error, RootKeyRevoked):
             self.state, self.problem, self.key_problem = State.UNAVAILABLE, workers.describe(error), True
+            self.revoked = True
             self._follow_lock = False
         else:
             self.state, self.problem, self._follow_lock = State.LOCKED, "", True
         self.changed.emit()
 
     def _watch(self) -> None:
-        """The poll: follow a lock set or lifted by another process (one ``stat`` per tick)."""
+        """The poll: follow a lock set or lifted by another process (one ``stat`` per tick), and a root key
+        removed from where it lives (``ops.root_gone``, off the UI thread: a keychain may be slow to answer)."""
         if self._closed:
             return
+        if self.state is State.OPEN and self._root_check is None:
+            self._root_check = workers.start(lambda _r: self._look_around(), self._looked,
+                                             lambda _message: self._looked(None))
         if self.state is State.OPEN and ops.is_locked():
             if not self._lock.acquire(blocking=False):
                 return  # a vault call is running; it meets the lock itself, or the next tick does
@@ -244,6 +257,31 @@ class Session(QObject):
                 self._lock.release()
         elif self.state is State.LOCKED and self._follow_lock and not ops.is_locked():
             self.open()
+
+    def _look_around(self) -> tuple[str, int] | None:
+        """The root's problem now ("" when none) and the data's version (another process's write changes it),
+        or None when a vault call holds the lock (the next tick looks again)."""
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            if self._vault is None or not self._vault.is_open:
+                return None
+            version = self._vault.conn.execute("PRAGMA data_version").fetchone()[0]
+            return ops.root_gone(self._vault) or "", version
+        finally:
+            self._lock.release()
+
+    def _looked(self, seen: tuple[str, int] | None) -> None:
+        """Pages are told when the root went (or came back) or another process wrote (a kit exported, a lock)."""
+        self._root_check = None
+        if seen is None or self._closed or self.state is not State.OPEN:
+            return
+        problem, version = seen
+        written = self._data_version is not None and version != self._data_version
+        self._data_version = version
+        if problem != self.root_problem or written:
+            self.root_problem = problem
+            self.changed.emit()
 
     def notify(self) -> None:
         """Tell every page the data changed (after an enrolment, a deletion, a key operation)."""

@@ -50,6 +50,8 @@ NOT_LIVE = {
                    "matched too.",
 }
 
+VIDEO_CHOSEN = "Not live: a video file was matched; nothing shows that a live person was there."
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -167,11 +169,14 @@ def _after_liveness(decision: Decision, liveness: LivenessResult, verifying: boo
                    f"{details} Liveness check passed: {moves}, all by the same face ({done}).", live, passed=True)
 
 
-def verdict(decision: Decision, verifying: bool, source: Source) -> Verdict:
-    """The page's words for a verification (``verifying``) or an identification from ``source``."""
+def verdict(decision: Decision, verifying: bool, source: Source, stand_in: bool = False) -> Verdict:
+    """The page's words for a verification (``verifying``) or an identification from ``source``.
+
+    ``stand_in``: the video file stood in for the camera (Settings), rather than being chosen as the probe.
+    """
     if decision.liveness is not None:
         return _after_liveness(decision, decision.liveness, verifying)
-    live = NOT_LIVE[source]
+    live = NOT_LIVE[source] if source is not Source.VIDEO or stand_in else VIDEO_CHOSEN
     if not verifying and decision.faces and len(decision.faces) > 1:
         headline, details, lines = group_text(decision)
         matched = any(face.match for face in decision.faces)

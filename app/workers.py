@@ -20,6 +20,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import cv2
@@ -28,7 +29,7 @@ import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QSize, QThreadPool, QTimer
 from PySide6.QtGui import QImage
 
-from edge_core.errors import FaceSealError
+from edge_core.errors import FaceSealError, VerificationLockedOut
 from edge_core.support import database
 
 if TYPE_CHECKING:
@@ -48,6 +49,16 @@ class Cancelled(Exception):
     """The person stopped the task; nothing was saved."""
 
 
+def local_time(iso: str) -> str:
+    """A UTC time as a person reads it here: "14:05:09 local time" (with its date when not today)."""
+    try:
+        moment = datetime.fromisoformat(iso).astimezone()
+    except ValueError:
+        return iso
+    same_day = moment.date() == datetime.now().astimezone().date()
+    return moment.strftime("%H:%M:%S" if same_day else "%Y-%m-%d %H:%M:%S") + " local time"
+
+
 def describe(error: BaseException) -> str:
     """The sentence to show for ``error``: edge_core's own message, never a traceback.
 
@@ -60,6 +71,8 @@ def describe(error: BaseException) -> str:
         error = database.translate(error)
     if isinstance(error, FaceSealError):
         text = str(error).strip()
+        if isinstance(error, VerificationLockedOut) and error.until:
+            text = text.replace(error.until, local_time(error.until))
         return text[:1].upper() + text[1:] + ("" if text.endswith((".", "?", "!")) else ".")
     return f"Unexpected internal error ({type(error).__name__}); please report it."
 

@@ -126,7 +126,14 @@ class PolicyTampered(DataError):
 
 
 class VerificationLockedOut(FaceSealError):
-    """Too many failed verifications for one identity; the policy makes it wait."""
+    """Too many failed verifications for one identity; the policy makes it wait.
+
+    ``until`` is when the lockout ends (UTC, as written in the message), for a front end to show in local time.
+    """
+
+    def __init__(self, message: str, until: str | None = None) -> None:
+        super().__init__(message)
+        self.until = until
 
 
 class EvidenceInvalid(DataError):

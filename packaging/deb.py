@@ -16,6 +16,8 @@ from metadata import Metadata
 
 QT_DESKTOP_DEPENDS = ("libegl1", "libgl1", "libxkbcommon-x11-0", "libxcb-cursor0", "libdbus-1-3", "libfontconfig1")
 """Debian's packages for layout.QT_DESKTOP_LIBRARIES."""
+RECOMMENDS = ("fonts-noto-color-emoji",)
+"""Not needed to run: without a colour emoji font a flag in a name shows as an empty box (app/glyphs.py)."""
 
 
 class DebError(Exception):
@@ -40,6 +42,7 @@ def build_deb(root: Path, dist: Path, meta: Metadata, system_libraries: dict[str
         "Maintainer": meta.maintainer,
         "Installed-Size": str(installed_kib(root)),  # before DEBIAN/ exists
         "Depends": ", ".join(depends),
+        "Recommends": ", ".join(RECOMMENDS),
         "Section": "utils",
         "Priority": "optional",
         "Description": f"{meta.summary}\n{_folded(meta.description)}",

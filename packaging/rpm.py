@@ -80,6 +80,7 @@ def _spec(root: Path, meta: Metadata, system_libraries: dict[str, Path], payload
         f"Packager: {meta.maintainer}",
         "AutoReqProv: no",
         *(f"Requires: {capability}" for capability in requires(system_libraries)),
+        "Recommends: google-noto-emoji-color-fonts",  # a flag in a name is an empty box without it
         "",
         "%description",
         meta.description,

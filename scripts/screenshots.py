@@ -269,6 +269,7 @@ def admin_shots(window, data: Path, hsm_module: str, shot: Callable[[str], None]
     root.module.setText(hsm_module)
     root.token.setText("faceseal-demo")
     root.pin.setText(HSM_PIN)
+    root.keep_pin.setCurrentIndex(root.keep_pin.findData("variable"))  # no keychain here: the variable holds it
     root.ask_move_in()
     root.dialog.accept()  # the person confirms
     wait_until(lambda: "PKCS#11 token" in root.where.text())

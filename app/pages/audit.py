@@ -225,4 +225,4 @@ class AuditPage(Page):
                                                 f"(event {check.head_seq}) signed by {signer} at {check.signed_at}.")
         else:
             self.banner.show_message("error", f"The evidence in {name} is NOT intact: "
-                                              f"{'; '.join(check.problems)}.")
+                                              f"{'; '.join(check.problems)}.", news=True)  # about a file, not now

@@ -64,8 +64,8 @@ class Page(QWidget):
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
-        if self.banner.property("kind") in ("success", "info"):
-            self.banner.clear()  # news of an earlier visit (a deletion, a lock) is stale by now
+        if self.banner.news:
+            self.banner.clear()  # news of an earlier visit (a deletion, a lock, an evidence check) is stale by now
         self.refresh()
 
     def _session_changed(self) -> None:
@@ -85,15 +85,17 @@ class Page(QWidget):
         """Show the vault state if this page cannot work without it, else load the page's data."""
         ready = self.session.is_open or not self.needs_vault
         self.body.setEnabled(ready)
-        if self.needs_vault:
-            self.show_vault_state(self.lock_banner)
+        self.show_vault_state(self.lock_banner)  # a page that works while locked still says it is locked
         if ready:
             self.load()
 
     def show_vault_state(self, banner: Banner) -> None:
         """The locked / unavailable state with its way out, or nothing when the vault is open."""
         state = self.session.state
-        if state is State.OPEN:
+        if state is State.OPEN and self.session.root_problem:
+            banner.show_message("error", self.session.root_problem, "Export a recovery copy",
+                                lambda: self.ctx.navigate("Security").focus_export())
+        elif state is State.OPEN:
             banner.clear()
         elif state is State.OPENING:
             banner.show_message("info", "Opening the vault…")

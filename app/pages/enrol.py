@@ -15,16 +15,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.capture import capture_samples, source_of
+from app.capture import SourceChoice, capture_samples, source_of
+from app.glyphs import emoji_note
 from app.pages.base import Context, Page
 from app.widgets import packed
 from app.widgets.capture_view import CaptureView
+from app.widgets.confirm import ConfirmDialog
 from app.widgets.source import SourcePicker
-from app.workers import Reporter, Task, describe
+from app.workers import Cancelled, Reporter, Task, describe
 from edge_core import ops
 from edge_core.biometrics import pack_info
 from edge_core.errors import IdentityExists
-from edge_core.ops.results import Enrolment
+from edge_core.ops.results import Enrolment, SamplePlan
 
 DEFAULT_SAMPLES = 5
 LOCKED_DURING_CAPTURE = ("The vault was locked during the capture, so it was stopped and nothing was saved. "
@@ -50,6 +52,7 @@ class EnrolPage(Page):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.task: Task | None = None
+        self.dialog: ConfirmDialog | None = None
         self._stopped_by_lock = False
         self.steps = QStackedWidget()
         self.steps.addWidget(self._who_step())
@@ -69,13 +72,23 @@ class EnrolPage(Page):
         self.name = QLineEdit()
         self.name.setPlaceholderText("The person's name, as it will be shown")
         self.name.setAccessibleName("Name")
+        self.name_hint = QLabel()
+        self.name_hint.setObjectName("fieldProblem")
+        self.name_hint.setWordWrap(True)
+        self.name_hint.setAccessibleName("Problem with the name")
+        self.name_hint.hide()
+        self.name_note = QLabel()
+        self.name_note.setObjectName("consequence")
+        self.name_note.setWordWrap(True)
+        self.name_note.setAccessibleName("About the name")
+        self.name_note.hide()
         self.add_samples = QCheckBox("Add samples to someone already enrolled")
         self.add_samples.setAccessibleName("Add samples to someone already enrolled")
         self.source = SourcePicker(("camera", "photos", "video"))
         self.largest = QCheckBox("When a picture shows several faces, use the largest")
         self.largest.setAccessibleName("Use the largest face")
         self.samples = QSpinBox()
-        self.samples.setRange(1, 20)
+        self.samples.setRange(1, ops.TEMPLATE_CAP)
         self.samples.setValue(DEFAULT_SAMPLES)
         self.samples.setAccessibleName("Good samples to take")
         self.start_button = QPushButton("Start")
@@ -90,6 +103,8 @@ class EnrolPage(Page):
         note.setWordWrap(True)
         form = QFormLayout(page)
         form.addRow("Name", self.name)
+        form.addRow("", self.name_hint)
+        form.addRow("", self.name_note)
         form.addRow("", self.add_samples)
         form.addRow("Take from", self.source)
         form.addRow("", self.largest)
@@ -138,6 +153,9 @@ class EnrolPage(Page):
 
     # -------------------------------------------------------------- actions
     def load(self) -> None:
+        self.source.show_camera(self.prefs.camera_video)
+        if self.steps.currentIndex() == 0 and self.task is None:
+            self.source.avoid_missing_camera(self.prefs.capture_settings(), "photos")
         problem = pack_problem(self.prefs.pack)
         if problem:
             self.banner.show_message("error", problem, "Open Settings", lambda: self.ctx.navigate("Settings"))
@@ -151,13 +169,44 @@ class EnrolPage(Page):
         self.samples.setEnabled(not photos)
         if photos and choice:
             self.samples.setValue(len(choice.files))
-        ready = bool(self.name.text().strip()) and choice is not None and pack_problem(self.prefs.pack) is None
+        name = self.name.text().strip()
+        problem = ops.name_problem(name) if name else None  # said as it is typed, not only on Start
+        self.name_hint.setText(f"{problem[:1].upper()}{problem[1:]}." if problem else "")
+        self.name_hint.setVisible(bool(problem))
+        note = emoji_note(name)
+        self.name_note.setText(note or "")
+        self.name_note.setVisible(bool(note))
+        ready = bool(name) and not problem and choice is not None and pack_problem(self.prefs.pack) is None
         self.start_button.setEnabled(ready and self.session.is_open)
 
     def start(self) -> None:
+        """Ask ops first what the enrolment would drop (a person keeps at most ops.TEMPLATE_CAP); ask, then capture."""
         choice = self.source.choice()
         if not self.start_button.isEnabled() or choice is None:
             return
+        name, add, samples = self.name.text().strip(), self.add_samples.isChecked(), self.samples.value()
+        self.banner.clear()
+        self.start_button.setEnabled(False)
+        self.task = self.run(lambda _r: self.session.call(lambda v: ops.plan_samples(v, name, samples, add)),
+                             lambda plan: self._planned(plan, choice), self._plan_failed)
+
+    def _plan_failed(self, message: str) -> None:
+        self.task = None
+        self._update_start()
+        self._report_failure(message)
+
+    def _planned(self, plan: SamplePlan, choice: SourceChoice) -> None:
+        self.task = None
+        self._update_start()
+        if plan.question is None:
+            self._capture(choice)
+            return
+        self.dialog = ConfirmDialog(self, "Drop samples?", plan.question,
+                                    f"Drop {plan.dropped} and go on")
+        self.dialog.accepted.connect(lambda: self._capture(choice))
+        self.dialog.open()
+
+    def _capture(self, choice: SourceChoice) -> None:
         name, add, samples = self.name.text().strip(), self.add_samples.isChecked(), self.samples.value()
         largest = self.largest.isChecked()
         settings = self.prefs.capture_settings()
@@ -189,6 +238,8 @@ class EnrolPage(Page):
     def restart(self) -> None:
         self.name.clear()
         self.add_samples.setChecked(False)
+        self.largest.setChecked(False)  # every choice of the last person goes with them
+        self.samples.setValue(DEFAULT_SAMPLES)
         self.banner.clear()
         self._go(0)
         self.name.setFocus()
@@ -197,6 +248,8 @@ class EnrolPage(Page):
         self.task = None
         self.source.clear_files()  # never the previous person's photos under the next name
         text = f"{result.name} is enrolled with {result.samples} new sealed templates (model pack {result.pack})."
+        if result.dropped:
+            text += f" {result.dropped} earlier samples were dropped, the ones most like another sample."
         if result.warning:
             text += f" Warning: {result.warning}."
             self.banner.show_message("warning", f"Enrolled {result.name}, but {result.warning}.", "Identities",
@@ -212,5 +265,6 @@ class EnrolPage(Page):
         if self._stopped_by_lock:
             message = LOCKED_DURING_CAPTURE
         self._stopped_by_lock = False
-        self.banner.show_message("error", message)
+        stopped = message == describe(Cancelled())  # the person's own Stop is no error
+        self.banner.show_message("info" if stopped else "error", message)
         self._go(0)

@@ -137,6 +137,7 @@ class HomePage(Page):
         self.lock_button.setText("Lock now" if state is State.OPEN else "Unlock")
         self.lock_button.setAccessibleName(self.lock_button.text())
         self.lock_button.setEnabled(state is not State.OPENING)
+        self.lock_button.setVisible(not (state is State.UNAVAILABLE and self.session.revoked))  # restore, not unlock
         self._show_device()
         if state is State.OPEN:
             self.run(lambda _r: self.session.call(ops.status), self._show_status)
@@ -149,7 +150,8 @@ class HomePage(Page):
     def _show_status(self, status: Status) -> None:
         root, vault_key = status.root_key, status.vault_key
         self._set("data_dir", status.data_dir)
-        self._set("root_store", root.where)
+        self._set("root_store", root.where if not self.session.root_problem
+                  else f"gone from {root.where} (this window still holds it: export a recovery copy)")
         self._set("fingerprint", root.fingerprint)
         self._set("root_age", age_text(root.created_at, root.age_days))
         self._set("rotation", rotation_text(status))

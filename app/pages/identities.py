@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.pages.base import Context, Page
-from app.pages.security import RECOVERY_STOPS, report_root_change
+from app.pages.security import RECOVERY_GONE, RECOVERY_STOPS, forget_if_covered, report_root_change
 from app.widgets.confirm import ConfirmDialog
 from edge_core import ops
 from edge_core.ops.results import Deletion, IdentitySummary
@@ -62,6 +62,8 @@ class IdentitiesPage(Page):
 
     def load(self) -> None:
         self.run(lambda _r: self.session.call(ops.list_identities), self._fill)
+        if RECOVERY_GONE in self.banner.text.text():
+            self.run(lambda _r: self.session.call(ops.status), lambda status: forget_if_covered(self, status))
 
     def names(self) -> list[str]:
         return [self.table.item(row, 0).text() for row in range(self.table.rowCount())]
@@ -70,11 +72,17 @@ class IdentitiesPage(Page):
         if self.deleted is not None and self.deleted in {person.name for person in identities}:
             self.banner.clear()  # the deletion banner would stand beside someone new of the same name
             self.deleted = None
+        chosen = self.selected()
+        self.table.blockSignals(True)  # the selection follows the person, never the row number
+        self.table.clearSelection()
         self.table.setRowCount(len(identities))
         for row, person in enumerate(identities):
             for column, text in enumerate((person.name, person.enrolled[:16].replace("T", " ") + " UTC",
                                            str(person.samples), person.pack)):
                 self.table.setItem(row, column, QTableWidgetItem(text))
+        if chosen in (names := self.names()):
+            self.table.selectRow(names.index(chosen))
+        self.table.blockSignals(False)
         self.table.resizeColumnsToContents()
         self.empty.setVisible(not identities)
         self._update()

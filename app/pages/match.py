@@ -51,13 +51,14 @@ def capture_probe(session: Session, choice: SourceChoice, settings: CaptureSetti
     (it is still reported as a video, so it is never live).
     """
     source = source_of(choice, settings)
-    requested = source is Source.VIDEO and session.call(lambda v: ops.liveness_needed(v, Source.CAMERA))
+    stand_in = choice.kind == "camera" and source is Source.VIDEO
+    requested = stand_in and session.call(lambda v: ops.liveness_needed(v, Source.CAMERA))
     needed = session.call(lambda v: ops.liveness_needed(v, source, requested))
     session.call(lambda v: ops.admit(v, name))
     if needed:
         pipeline, liveness = liveness_session(settings, reporter, session.call(ops.liveness_bands), mesh_feed)
         return Probe(source, pipeline.pack, pipeline.threshold, liveness=liveness), requested
-    if choice.kind == "camera":
+    if choice.kind in ("camera", "video"):  # a chosen video file, as `faceseal verify --video` takes it
         pipeline, samples = capture_samples(choice, settings, 1, reporter)
         return Probe(source, pipeline.pack, pipeline.threshold, samples), requested
     pipeline, vector, faces = probe_photo(choice.files[0], settings, reporter)
@@ -72,7 +73,7 @@ def decide(session: Session, choice: SourceChoice, settings: CaptureSettings, na
         decision = session.call(lambda v: ops.identify(v, probe, liveness_requested=requested))
     else:
         decision = session.call(lambda v: ops.verify(v, name, probe, liveness_requested=requested))
-    return verdict.verdict(decision, name is not None, probe.source)
+    return verdict.verdict(decision, name is not None, probe.source, stand_in=choice.kind == "camera")
 
 
 NOBODY = "Nobody is enrolled yet: enrol someone first."
@@ -101,7 +102,7 @@ class MatchPage(Page):
         self.person = QComboBox()
         self.person.setAccessibleName("Person to verify")
         self.person.currentTextChanged.connect(self.clear_outcome)
-        self.source = SourcePicker(("camera", "photo"))
+        self.source = SourcePicker(("camera", "photo", "video"))
         self.source.changed.connect(self._update)
         self.source.changed.connect(self.clear_outcome)
         self.threshold = QLabel()
@@ -172,6 +173,9 @@ class MatchPage(Page):
         return self.verify_mode.isChecked()
 
     def load(self) -> None:
+        self.source.show_camera(self.prefs.camera_video)
+        if self.task is None:
+            self.source.avoid_missing_camera(self.prefs.capture_settings(), "photo")
         problem = pack_problem(self.prefs.pack)
         if problem:
             self.banner.show_message("error", problem, "Open Settings", lambda: self.ctx.navigate("Settings"))
@@ -271,6 +275,7 @@ class MatchPage(Page):
         self.faces.setAccessibleDescription(self.faces.text())
         if outcome.passed is not None:
             self.challenge.finish(outcome.passed)
+            self.view.hint.setText(outcome.headline)  # not "follow the prompt" once the check is over
         self._finish()
 
     def _failed(self, message: str) -> None:

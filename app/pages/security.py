@@ -59,6 +59,10 @@ CONSEQUENCES = {
     "reset": "Deletes every enrolled person and template and destroys the root key; only what you tick below "
              "is kept.",
 }
+DEEP_ROTATION = ("Replaces the root key with a new one, re-wraps the vault keys, and reseals every template under "
+                 "fresh keys (slower).")
+"""What a rotation with "Also reseal every template" ticked does (the plain sentence says templates stay as
+they are unless it is ticked, which would contradict it)."""
 KEEP_CHOICES = {
     "keep_audit": ("Keep the audit log", "The history of what was done stays, with the reset added at its end."),
     "keep_outbox": ("Keep the telemetry outbox", "Telemetry events not yet sent are still sent later."),
@@ -122,10 +126,16 @@ def report_root_change(page: Page, text: str, kind: str = "success") -> None:
             page.banner.show_message(kind, f"{text} The recovery copy still opens the vault.")
         else:
             page.banner.show_message("warning", f"{text} {RECOVERY_GONE}", EXPORT_AGAIN,
-                                     lambda: page.ctx.navigate("Security").focus_export())
+                                     lambda: page.ctx.navigate("Security").focus_export(), news=True)
         page.session.notify()
 
     page.run(lambda _r: page.session.call(ops.status), show)
+
+
+def forget_if_covered(page: Page, status: Status) -> None:
+    """Take down the "no recovery copy opens this vault" warning once a copy does (exported here or elsewhere)."""
+    if status.recovery_kit_exported and RECOVERY_GONE in page.banner.text.text():
+        page.banner.clear()
 
 
 class SecurityPage(Page):
@@ -297,6 +307,7 @@ class SecurityPage(Page):
             self.root_info.setText("The vault is not open: only restoring from a recovery copy is possible.")
 
     def _show_root(self, status: Status) -> None:
+        forget_if_covered(self, status)
         self.kit_exported = status.recovery_kit_exported
         root = status.root_key
         self.root_info.setText(f"The root key lives in the {root.where}; fingerprint {root.fingerprint}.")
@@ -412,9 +423,8 @@ class SecurityPage(Page):
 
     # ------------------------------------------------ rotate, lock, reset
     def ask_rotate(self) -> None:
-        deep = " Every template is resealed too." if self.deep.isChecked() else ""
-        self._confirm("Rotate the root key now?", f"{CONSEQUENCES['rotate']}{deep} {RECOVERY_STOPS}", "Rotate now",
-                      self.rotate)
+        what = DEEP_ROTATION if self.deep.isChecked() else CONSEQUENCES["rotate"]
+        self._confirm("Rotate the root key now?", f"{what} {RECOVERY_STOPS}", "Rotate now", self.rotate)
 
     def rotate(self) -> None:
         deep = self.deep.isChecked()

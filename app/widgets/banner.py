@@ -26,13 +26,16 @@ class Banner(QFrame):
         self.action.hide()
         self._callback: Callable[[], None] | None = None
         self.action.clicked.connect(self._run)
+        self.news = False
         layout = QHBoxLayout(self)
         layout.addWidget(self.text, 1)
         layout.addWidget(self.action)
         self.hide()
 
     def show_message(self, kind: str, message: str, action: str | None = None,
-                     callback: Callable[[], None] | None = None) -> None:
+                     callback: Callable[[], None] | None = None, news: bool | None = None) -> None:
+        """``news``: what happened on this visit, gone when the page is shown again (success and info always are)."""
+        self.news = kind in ("success", "info") if news is None else news
         self.setProperty("kind", kind)
         self.style().unpolish(self)
         self.style().polish(self)
@@ -45,6 +48,7 @@ class Banner(QFrame):
         self.show()
 
     def clear(self) -> None:
+        self.news = False
         self.setProperty("kind", None)
         self.text.clear()
         self.hide()

@@ -12,12 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QTemporaryDir
+from PySide6.QtCore import QTemporaryDir, Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QProgressBar,
     QPushButton,
@@ -35,6 +36,10 @@ from edge_core.ops import calibrate as calibration
 if TYPE_CHECKING:
     from app.session import Session
 
+TABLE_ROWS = ("in force", "1 %", "0.1 %", "0.01 %")
+"""The rows of the figures: the threshold in force, then those for each target false-accept rate."""
+CURVE_HEIGHT = 320
+"""The DET curve is scaled down to this height, so the dialog fits a small screen with its table whole."""
 RECOMMENDED = "0.1 %"
 """The target false-accept rate the dialog offers to use (the packs' defaults are chosen for it)."""
 
@@ -68,6 +73,11 @@ class CalibrateDialog(QDialog):
         self.table = QTableWidget(0, 4)
         self.table.setHorizontalHeaderLabels(["Threshold", "False rejects", "False accepts", "Held out (FR / FA)"])
         self.table.setAccessibleName("Error rates")
+        self.table.verticalHeader().hide()
+        # every header whole, before and after the figures; the table as tall as its rows (never one row shown)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self._fit_rows(len(TABLE_ROWS))
         self.curve = QLabel()
         self.curve.setAccessibleName("DET curve")
         self.use = QPushButton(f"Use threshold for {RECOMMENDED}")
@@ -86,6 +96,15 @@ class CalibrateDialog(QDialog):
             layout.addWidget(widget)
         layout.addLayout(buttons)
         self.setMinimumWidth(680)
+
+    def _fit_rows(self, rows: int) -> None:
+        """The table exactly as tall as its header and ``rows`` rows, whatever the dialog's height."""
+        table = self.table
+        row = table.verticalHeader().defaultSectionSize()
+        height = table.horizontalHeader().sizeHint().height() + rows * row + 2 * table.frameWidth()
+        if table.horizontalScrollBar().isVisible():
+            height += table.horizontalScrollBar().sizeHint().height()
+        table.setFixedHeight(height)
 
     def _pick(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Folder of labelled photos")
@@ -124,8 +143,10 @@ class CalibrateDialog(QDialog):
             for column, text in enumerate((f"{row.threshold:.3f} ({name})", _percent(row.frr), _percent(row.far),
                                            held)):
                 self.table.setItem(index, column, QTableWidgetItem(text))
-        self.table.resizeColumnsToContents()
-        self.curve.setPixmap(QPixmap(str(report.det_curve)))
+        self._fit_rows(len(report.rows))
+        curve = QPixmap(str(report.det_curve))
+        self.curve.setPixmap(curve.scaledToHeight(min(curve.height(), CURVE_HEIGHT),
+                                                  Qt.TransformationMode.SmoothTransformation))
         left_out = f"; left out (no face or unreadable): {', '.join(report.unusable)}" if report.unusable else ""
         self.status.setText(f"{report.photos} photos of {report.people} people: {report.genuine_pairs} same-person "
                             f"and {report.impostor_pairs} different-person pairs{left_out}.")

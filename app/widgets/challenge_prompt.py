@@ -37,6 +37,7 @@ class ChallengePrompt(QWidget):
         self.hide()
         self.prompt.clear()
         self.ring.set_progress(0.0, "not started")
+        self.ring.show()
         task.signals.liveness.connect(self.show_progress)
 
     def show_progress(self, progress: Progress) -> None:
@@ -49,5 +50,9 @@ class ChallengePrompt(QWidget):
     def finish(self, passed: bool) -> None:
         """Replace the last prompt with the outcome, so no instruction is left standing after the check."""
         self.hint.show_challenge(None)
+        if passed:
+            self.ring.set_progress(1.0, "check passed")
+        else:
+            self.ring.hide()  # a refusal ends the check: no ring left part-filled as if it were going on
         self.prompt.setText("Liveness check passed" if passed else "Liveness check failed")
         self.prompt.setAccessibleDescription(self.prompt.text())

@@ -16,7 +16,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.capture import SourceChoice
+from app import workers
+from app.capture import SourceChoice, camera_problem
+from app.preferences import CaptureSettings
 
 IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.bmp *.webp *.tif *.tiff)"
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mkv *.mov *.webm)"
@@ -36,6 +38,8 @@ class SourcePicker(QWidget):
         super().__init__()
         self.setAccessibleName("Source")
         self._files: dict[str, tuple[Path, ...]] = {}
+        self.touched = 0
+        """How many times the person chose a kind (a choice of theirs is never overridden)."""
         self._group = QButtonGroup(self)
         self.buttons: dict[str, QRadioButton] = {}
         kinds_row = QHBoxLayout()
@@ -45,6 +49,7 @@ class SourcePicker(QWidget):
             self._group.addButton(button)
             self.buttons[kind] = button
             button.toggled.connect(self._kind_changed)
+            button.clicked.connect(self._touched)
             kinds_row.addWidget(button)
         kinds_row.addStretch(1)
         self.choose = QPushButton("Choose…")
@@ -61,6 +66,33 @@ class SourcePicker(QWidget):
         layout.addLayout(kinds_row)
         layout.addLayout(files_row)
         self.buttons[kinds[0]].setChecked(True)
+
+    def _touched(self) -> None:
+        self.touched += 1
+
+    def avoid_missing_camera(self, settings: CaptureSettings, fallback: str) -> None:
+        """Choose ``fallback`` instead of the camera when no camera answers (what Home says), unless the person
+        chose a kind meanwhile."""
+        if self.kind != "camera" or "camera" not in self.buttons:
+            return
+        touched = self.touched
+
+        def switch(problem: str | None) -> None:
+            if problem and self.kind == "camera" and self.touched == touched:
+                self.buttons[fallback].setChecked(True)
+                self.chosen.setText(f"nothing chosen yet (no camera answers: {LABELS[fallback].lower()} instead)")
+
+        workers.start(lambda _r: camera_problem(settings), switch, owner=self)
+
+    def show_camera(self, stand_in: Path | None) -> None:
+        """Name what "camera" means now: the camera, or the video file standing in for it (Settings)."""
+        button = self.buttons.get("camera")
+        if button is None:
+            return
+        text = LABELS["camera"] if stand_in is None else f"Camera: video {stand_in.name} stands in (Settings)"
+        button.setText(text)
+        button.setAccessibleName(text)
+        button.setToolTip("" if stand_in is None else f"{stand_in} stands in for the camera; change it in Settings")
 
     @property
     def kind(self) -> str:

@@ -5,7 +5,7 @@ The public surface the CLI and the vault use:
 * packs: ``list_packs``, ``pack_info``, ``install_pack``, ``default_pack_name``, ``load_pack``,
   ``threshold_text`` (a threshold as every front end shows it)
 * ``Pipeline`` (``detect``, ``align``, ``embed``, ``analyze``, ``embed_one``, ``embed_report``)
-* capture: ``read_image``, ``ImageFiles``, ``VideoFile``, ``Camera``, ``collect_samples``
+* capture: ``read_image``, ``ImageFiles``, ``VideoFile``, ``Camera``, ``collect_samples``, ``enrolment_video``
 * quality: ``QualityGates``, ``Reason``
 
 Matching embeddings against templates (the max-over-samples cosine rule) is
@@ -26,8 +26,11 @@ from edge_core.biometrics.capture import (
     Frame,
     ImageFiles,
     Rejection,
+    VIDEO_LOOKS_PER_SAMPLE,
     VideoFile,
+    collect_from_video,
     collect_samples,
+    enrolment_video,
     read_image,
 )
 from edge_core.biometrics.detectors import Face
@@ -55,8 +58,11 @@ __all__ = [
     "QualityGates",
     "Reason",
     "Rejection",
+    "VIDEO_LOOKS_PER_SAMPLE",
     "VideoFile",
+    "collect_from_video",
     "collect_samples",
+    "enrolment_video",
     "default_pack_name",
     "install_pack",
     "list_packs",

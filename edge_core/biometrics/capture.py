@@ -31,7 +31,11 @@ from edge_core.biometrics.runtime import quiet_opencv
 from edge_core.support.inputs import read_regular, regular_file, size_text
 
 CANDIDATES_PER_SAMPLE = 2
-"""Good frames the command line looks at per sample kept from a video or a camera: it keeps the better half."""
+"""Good frames the command line looks at per sample kept from a camera: it keeps the better half."""
+VIDEO_LOOKS_PER_SAMPLE = 6
+"""Frames looked at per sample kept when enrolling from a video file: spread evenly over the whole video
+(``VideoFile(spread=)``), so the samples come from its whole length (other moments, other poses), never
+from one second of near-copies; the best frame of each stretch of the video is kept."""
 _JPEG_TAIL = 4096
 """How close to the end a JPEG's end-of-image marker must be (some cameras append a few bytes)."""
 
@@ -221,14 +225,25 @@ class _Capture:
         return fps if fps > 0 else None
 
     def __iter__(self) -> Iterator[Frame]:
-        count = 0
+        return self._read(None)
+
+    def _read(self, wanted: set[int] | None) -> Iterator[Frame]:
+        """Every frame, or only those whose index is in ``wanted`` (the others skipped undecoded), released at
+        the end; labelled by their place in the source ("frame 12")."""
+        count = index = 0
+        last = max(wanted) if wanted else None
         try:
-            while self._max_frames is None or count < self._max_frames:
+            while (self._max_frames is None or count < self._max_frames) and (last is None or index <= last):
+                index += 1
+                if wanted is not None and index - 1 not in wanted:
+                    if not self._capture.grab():
+                        break
+                    continue
                 ok, image = self._capture.read()
                 if not ok or image is None:
                     break
                 count += 1
-                yield Frame(f"frame {count}", image)
+                yield Frame(f"frame {index}", image)
         finally:
             self.close()
         if count == 0:
@@ -243,8 +258,10 @@ class VideoFile(_Capture):
 
     description = "the video"
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, spread: int | None = None) -> None:
+        """``spread``: yield only that many frames, evenly spaced from the first to the last (enrolment)."""
         self.path = Path(path)
+        self.spread = spread
         regular_file(self.path, VideoUnreadable)
         with quiet_opencv():
             capture = cv2.VideoCapture(str(self.path))
@@ -259,6 +276,40 @@ class VideoFile(_Capture):
 
     def _no_frames(self) -> None:
         raise VideoUnreadable(f"{self.path} has no readable frames")
+
+    def __iter__(self) -> Iterator[Frame]:
+        total = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT)) if self._capture.isOpened() else 0
+        if self.spread is None or total <= self.spread:
+            return self._read(None)
+        return self._read(set(np.linspace(0, total - 1, self.spread).round().astype(int).tolist()))
+
+
+def collect_from_video(pipeline: Pipeline, path: Path | str, samples: int, *, largest: bool = False,
+                       on_frame: Callable[[Frame, Reason | None], None] | None = None,
+                       wrap: Callable[[Iterable[Frame]], Iterable[Frame]] = lambda frames: frames,
+                       on_every_frame: Callable[[], None] | None = None) -> Enrolment:
+    """``samples`` from a video file: from frames spread over its whole length (:func:`enrolment_video`); when
+    those hold too few good faces (a face in a short part of it only), from every frame, as the camera's rule
+    takes them (``on_every_frame`` hears of that second pass first). ``wrap`` wraps each pass's frames (a
+    preview)."""
+    spread, looks = enrolment_video(path, samples)
+    try:
+        return collect_samples(pipeline, wrap(spread), samples, largest=largest, on_frame=on_frame,
+                               candidates_per_sample=looks)
+    except NotEnoughSamples:
+        if on_every_frame is not None:
+            on_every_frame()
+        return collect_samples(pipeline, wrap(VideoFile(path)), samples, largest=largest, on_frame=on_frame,
+                               candidates_per_sample=CANDIDATES_PER_SAMPLE)
+
+
+def enrolment_video(path: Path | str, samples: int) -> tuple[VideoFile, int]:
+    """A video to enrol ``samples`` from: its frames spread over the whole video, and the candidates per sample.
+
+    Every spread frame is looked at (``collect_samples`` stops only when all
+    of them are good), then the best of each of ``samples`` stretches is kept.
+    """
+    return VideoFile(path, spread=samples * VIDEO_LOOKS_PER_SAMPLE), VIDEO_LOOKS_PER_SAMPLE
 
 
 class Camera(_Capture):

@@ -11,7 +11,7 @@ from edge_core.biometrics.errors import MultipleFaces
 from edge_core.cli.exitcodes import LIVENESS_FAILED, NO_MATCH
 from edge_core.cli.framework import Commands, Reply, answer, with_vault
 from edge_core.cli.prompts import confirm
-from edge_core.cli.sources import add_source_arguments, enrolment_probe, match_probe
+from edge_core.cli.sources import add_source_arguments, enrolment_probe, match_probe, samples_to_take
 from edge_core.ops.results import Decision
 
 if TYPE_CHECKING:
@@ -25,7 +25,14 @@ def decided(decision: Decision) -> Reply:
 
 
 def _enroll(args: argparse.Namespace) -> Reply:
-    probe = enrolment_probe(args)  # capture before the vault opens: a camera may take a while
+    if args.add:  # what would be dropped is asked before the capture, not after it
+        with ops.open_vault() as vault:
+            plan = ops.plan_samples(vault, args.name, samples_to_take(args), add=True)
+    else:  # a new person: no vault needed to say it (nothing is created before the capture)
+        plan = ops.plan_samples(None, args.name, samples_to_take(args))
+    if plan.question:
+        confirm(args.yes, plan.question, stakes="A dropped sample cannot be brought back.")
+    probe = enrolment_probe(args)  # capture before the vault opens for the enrolment: a camera may take a while
     with ops.open_vault() as vault:
         return answer(ops.enrol(vault, args.name, probe, add=args.add))
 
@@ -63,6 +70,8 @@ def register(commands: Commands) -> None:
     p = commands.add("enroll", _enroll, "enrol a person: each sample becomes its own sealed template")
     p.add_argument("name")
     p.add_argument("--add", action="store_true", help="add samples to an identity already enrolled")
+    p.add_argument("--yes", action="store_true",
+                   help=f"do not ask before dropping samples beyond the {ops.TEMPLATE_CAP} a person keeps")
     add_source_arguments(p, enrol=True)
     p = commands.add("verify", with_vault(_verify),
                      "is this the person they claim to be? (exit 0 match, 10 no match, 11 liveness check failed)")

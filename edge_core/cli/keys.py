@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 
 from edge_core import ops
 from edge_core.cli.framework import Commands, Reply, answer, with_vault
-from edge_core.cli.prompts import confirm, secret
+from edge_core.cli.prompts import ask, confirm, secret
 from edge_core.errors import UsageError
 from edge_core.keys import material
 from edge_core.ops.keys import HSM_PIN_VARIABLE as PIN_VARIABLE
-from edge_core.ops.keys import NO_KIT_WARNING
+from edge_core.ops.keys import NO_KIT_WARNING, PIN_HOMES
 
 if TYPE_CHECKING:
     from edge_core.vault.store import Vault
@@ -71,7 +71,14 @@ def _revoke(args: argparse.Namespace) -> Reply:
 
 def _move_to_hsm(vault: Vault, args: argparse.Namespace) -> Reply:
     pin = secret(f"PIN of token '{args.token}'", PIN_VARIABLE, None)
-    return answer(ops.move_root_to_hsm(vault, args.module, args.token, args.key_label, pin))
+    keep = args.keep_pin
+    if keep is None and sys.stdin.isatty():  # asked at the move, never found out at the next command
+        typed = ask(f"Keep the token PIN in the OS keychain (k), or in {PIN_VARIABLE} only, set by you for every "
+                    "later command, the window and the admin API (v)? [k/v] ").strip().lower()
+        keep = {"k": "keychain", "v": "variable"}.get(typed[:1])
+        if keep is None:
+            raise UsageError("cancelled at the prompt; nothing was changed")
+    return answer(ops.move_root_to_hsm(vault, args.module, args.token, args.key_label, pin, keep))
 
 
 def register(commands: Commands) -> None:
@@ -105,6 +112,9 @@ def register(commands: Commands) -> None:
     p.add_argument("--module", required=True, metavar="PATH", help="the token's PKCS#11 library (.so)")
     p.add_argument("--token", required=True, metavar="LABEL", help="the token's label")
     p.add_argument("--key-label", metavar="LABEL", help="the key object's label (default: one per data directory)")
+    p.add_argument("--keep-pin", choices=sorted(PIN_HOMES),
+                   help=f"where later opens find the PIN: the OS keychain, or only {PIN_VARIABLE} (default: asked "
+                        "at a terminal; without one, the variable if it holds the PIN, else the keychain)")
     commands.add("key move-to-keychain", with_vault(lambda vault, _args: answer(ops.move_root_to_keychain(vault))),
                  "move the root out of the HSM into the keychain (or key file)")
 

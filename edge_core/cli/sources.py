@@ -21,6 +21,7 @@ from edge_core.biometrics import (
     Camera,
     ImageFiles,
     VideoFile,
+    collect_from_video,
     collect_samples,
     default_pack_name,
     load_pack,
@@ -69,20 +70,29 @@ def source_of(args: argparse.Namespace) -> Source:
     return Source.PHOTO if args.image is not None else Source.EMBEDDING
 
 
+def samples_to_take(args: argparse.Namespace) -> int:
+    """How many samples the enrolment named on the command line will offer (each photo, or ``--samples``)."""
+    source = source_of(args)
+    if source is Source.EMBEDDING:
+        return len(embeddings.load(args.embedding))
+    return len(args.image) if source is Source.PHOTO else max(1, args.samples)
+
+
 def enrolment_probe(args: argparse.Namespace) -> Probe:
     """The samples to enrol from the source named on the command line."""
     source = source_of(args)
     if source is Source.EMBEDDING:
         return Probe(source, args.pack or ops.EXTERNAL_PACK, ops.EXTERNAL_THRESHOLD, embeddings.load(args.embedding))
     pipeline = load_pack(args.pack or default_pack_name())
-    if source is Source.PHOTO:
-        frames, wanted = ImageFiles(args.image), len(args.image)
-    else:
-        frames, wanted = (VideoFile(args.video) if source is Source.VIDEO else Camera(args.camera)), args.samples
-    if wanted < 1:
+    if args.samples < 1 and source is not Source.PHOTO:
         raise UsageError("--samples must be at least 1")
-    enrolment = collect_samples(pipeline, frames, samples=wanted, largest=args.largest,
-                                candidates_per_sample=CANDIDATES_PER_SAMPLE)
+    if source is Source.VIDEO:
+        enrolment = collect_from_video(pipeline, args.video, args.samples, largest=args.largest)
+    else:
+        frames, wanted = (ImageFiles(args.image), len(args.image)) if source is Source.PHOTO else \
+            (Camera(args.camera), args.samples)
+        enrolment = collect_samples(pipeline, frames, samples=wanted, largest=args.largest,
+                                    candidates_per_sample=CANDIDATES_PER_SAMPLE)
     return Probe(source, pipeline.pack, pipeline.threshold, enrolment.embeddings)
 
 

@@ -143,6 +143,18 @@ class ApiServer:
             time.sleep(0.1)
         return self.state()
 
+    def ended(self) -> str | None:
+        """Whether the API stopped without being asked (killed, or Ctrl-C in its terminal): why, in one sentence,
+        once; the child is reaped (never left defunct) and the state is "not running" from then on."""
+        process = self._process
+        if process is None or process.poll() is None:
+            return None
+        self.stop()
+        code = process.returncode
+        how = f"signal {-code}" if code < 0 else f"exit status {code}"
+        return (f"the admin API stopped without being asked ({how}; Ctrl-C in the terminal the window was started "
+                "from stops both); start it again here")
+
     def stop(self) -> ApiState:
         """Stop the API gracefully (SIGTERM: requests in flight finish); nothing happens if it does not run."""
         process, self._process = self._process, None

@@ -42,7 +42,15 @@ from edge_core.biometrics.errors import MultipleFaces
 from edge_core.errors import PolicyViolation, UsageError
 from edge_core.liveness import LivenessResult, RiskBands, enforce
 from edge_core.ops.keyops import rotate
-from edge_core.ops.results import Decision, Deletion, Enrolment, FaceMatch, IdentitySummary, ThresholdReport
+from edge_core.ops.results import (
+    Decision,
+    Deletion,
+    Enrolment,
+    FaceMatch,
+    IdentitySummary,
+    SamplePlan,
+    ThresholdReport,
+)
 from edge_core.policy import lockout, thresholds
 from edge_core.policy import rules as policy
 from edge_core.telemetry.events import Operation
@@ -56,8 +64,9 @@ EXTERNAL_THRESHOLD = thresholds.EXTERNAL_THRESHOLD
 default_threshold = thresholds.default_for
 pack_names = thresholds.pack_names
 TEMPLATE_CAP = 10
-"""Templates kept per person: re-enrolling adds samples up to it, then replaces the oldest. Beyond a
-handful, more samples of the same person add little under the mean-of-top-two rule and slow identify."""
+"""Templates kept per person: re-enrolling adds samples up to it; beyond it the most redundant samples go
+(:func:`most_redundant`), earlier or new. Beyond a handful, more samples of the same person add little under
+the mean-of-top-two rule and slow identify."""
 
 
 class Source(enum.Enum):
@@ -180,24 +189,97 @@ def _is_live(probe: Probe) -> bool:
     return probe.source is Source.CAMERA and probe.liveness is not None and probe.liveness.passed
 
 
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a person's name (the rule enrolment applies), or None: for a front end to say it as
+    the name is typed, before anything is captured."""
+    try:
+        canonical_name(name)
+    except UsageError as error:
+        return str(error)
+    return None
+
+
+def most_redundant(vectors: np.ndarray, keep: int) -> list[int]:
+    """The rows of ``vectors`` to drop so that the ``keep`` most varied samples are left.
+
+    Every sample offered has passed the quality gates (and a capture keeps the
+    best of each stretch), so diversity decides: one by one, the sample most
+    like another one goes (the highest similarity to its nearest neighbour;
+    of such a pair, the one more like all the others). Ten near-copies of one
+    moment of a video thus give way before three photos taken on other days.
+    """
+    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    similarity = unit @ unit.T
+    np.fill_diagonal(similarity, np.nan)
+    left = list(range(len(vectors)))
+    dropped: list[int] = []
+    while len(left) > max(keep, 0):
+        among = similarity[np.ix_(left, left)]
+        worst = max(range(len(left)), key=lambda i: (np.nanmax(among[i]) if len(left) > 1 else 0.0,
+                                                       np.nanmean(among[i]) if len(left) > 1 else 0.0))
+        dropped.append(left.pop(worst))
+    return dropped
+
+
+def plan_samples(vault: Vault | None, name: str, adding: int, add: bool = False) -> SamplePlan:
+    """Before a capture: how many samples ``name`` has, and how many of those and the ``adding`` new ones will go.
+
+    A person keeps at most ``TEMPLATE_CAP`` samples; beyond it the most
+    redundant go (:func:`most_redundant`), earlier ones or new ones. A front
+    end asks ``question`` before capturing when anything would be dropped.
+    """
+    if adding < 1:
+        raise UsageError("at least one sample is needed")
+    existing = 0
+    if add:  # only adding needs the vault (a new person has no samples yet)
+        if vault is None:
+            raise UsageError("adding samples needs the vault")
+        vault.identity_id(name)  # an unknown name is refused before anything is asked
+        existing = next((i.samples for i in vault.list_identities() if i.name == canonical_name(name)), 0)
+    dropped = max(0, existing + adding - TEMPLATE_CAP)
+    if not dropped:
+        return SamplePlan(canonical_name(name), existing, adding, TEMPLATE_CAP, 0)
+    who = canonical_name(name)
+    if existing:
+        question = (f"{who} has {existing} samples and a person keeps at most {TEMPLATE_CAP}: adding {adding} "
+                    f"means {dropped} of the {existing + adding} are dropped, earlier or new, whichever are most "
+                    f"like another sample (so the {TEMPLATE_CAP} kept are the most varied). Add them anyway?")
+    else:
+        question = (f"A person keeps at most {TEMPLATE_CAP} samples: of the {adding} taken, {dropped} are dropped, "
+                    f"whichever are most like another sample. Go on anyway?")
+    return SamplePlan(who, existing, adding, TEMPLATE_CAP, dropped, question)
+
+
 # ---------------------------------------------------------------- use cases
 @recorded(Operation.ENROL, _connection)
 def enrol(vault: Vault, name: str, probe: Probe, add: bool = False) -> Enrolment:
     """Seal each sample of ``probe`` as its own template of ``name`` (``add``: to one already enrolled).
 
-    A person keeps at most ``TEMPLATE_CAP`` templates: samples come best first
-    (``collect_samples`` orders them by quality), so only the best ``TEMPLATE_CAP``
-    of one capture are sealed, and adding to a full set drops the oldest.
+    A person keeps at most ``TEMPLATE_CAP`` templates: beyond it, the most
+    redundant of the earlier and new samples are dropped (:func:`most_redundant`;
+    :func:`plan_samples` says how many beforehand), never simply the oldest.
     """
     if probe.embeddings is None:
         raise UsageError("no samples to enrol were captured")
+    plan_samples(vault, name, len(probe.embeddings), add)
     twin = _already_enrolled_as(vault, name, probe)
-    samples = vault.enroll(name, probe.embeddings[:TEMPLATE_CAP], probe.pack, add=add, keep=TEMPLATE_CAP)
+    chosen: list[int] = []
+    offered = [0]
+
+    def choose(vectors: np.ndarray, keep: int) -> list[int]:
+        offered[0] = len(vectors)
+        chosen.extend(most_redundant(vectors, keep))
+        return chosen
+
+    sealed = vault.enroll(name, probe.embeddings, probe.pack, add=add, keep=TEMPLATE_CAP, choose=choose)
+    earlier = offered[0] - sealed  # the readable earlier samples come first, the new ones after them
+    new_dropped = sum(index >= earlier for index in chosen)
+    kept = Enrolment(canonical_name(name), sealed - new_dropped, probe.pack, dropped=len(chosen) - new_dropped)
     if twin is None:
-        return Enrolment(canonical_name(name), samples, probe.pack)
-    return Enrolment(canonical_name(name), samples, probe.pack, resembles=twin.name, resemblance=round(twin.score, 3),
-                     warning=f"these samples match {twin.name}, who is already enrolled (score {twin.score:.3f}, "
-                             f"threshold {threshold_text(twin.threshold)}): check that they show {canonical_name(name)}")
+        return kept
+    return replace(kept, resembles=twin.name, resemblance=round(twin.score, 3),
+                   warning=f"these samples match {twin.name}, who is already enrolled (score {twin.score:.3f}, "
+                           f"threshold {threshold_text(twin.threshold)}): check that they show {canonical_name(name)}")
 
 
 def _already_enrolled_as(vault: Vault, name: str, probe: Probe) -> MatchResult | None:

@@ -35,6 +35,8 @@ from edge_core.vault.store import Vault
 NO_KIT_WARNING = revoke.NO_KIT_WARNING
 HSM_PIN_VARIABLE = PIN_VARIABLE
 """Where a PIN for the HSM can be given instead of typed (the PIN never comes from the command line)."""
+PIN_HOMES = hsm.PIN_HOMES
+"""Where a token's PIN can be kept after ``move_root_to_hsm`` ("keychain", "variable"), in words."""
 MIN_PASSPHRASE = recovery_kit.MIN_PASSPHRASE
 
 
@@ -147,9 +149,14 @@ def revoke_root_key(vault: Vault | None = None, home: Path | None = None) -> Rev
     return revoke.revoke_root_key(layout, opened)
 
 
-def move_root_to_hsm(vault: Vault, module: str, token: str, key_label: str | None, pin: str) -> RootChange:
-    """Move the root into a PKCS#11 token; the PIN, token and module are proven before anything changes."""
-    return hsm.move_root_to_hsm(vault, module, token, key_label, pin)
+def move_root_to_hsm(vault: Vault, module: str, token: str, key_label: str | None, pin: str,
+                     keep_pin: str | None = None) -> RootChange:
+    """Move the root into a PKCS#11 token; the PIN, token and module are proven before anything changes.
+
+    ``keep_pin``: where the PIN is kept for later opens, "keychain" or "variable" (``PIN_HOMES``), as the
+    person chose at the move; when nobody chose, the variable if it holds this PIN, else the keychain.
+    """
+    return hsm.move_root_to_hsm(vault, module, token, key_label, pin, keep_pin)
 
 
 def move_root_to_keychain(vault: Vault) -> RootChange:

@@ -82,6 +82,21 @@ class Enrolment(Result):
     resemblance: float | None = optional()
     """The best score of a sample against ``resembles`` (it reached the threshold in force)."""
     warning: str | None = optional()
+    dropped: int = 0
+    """How many earlier samples were dropped to keep at most the cap (``samples`` counts the new ones kept)."""
+
+
+@dataclass(frozen=True)
+class SamplePlan(Result):
+    """What an enrolment will keep, said before anything is captured: ``dropped`` samples go (``question`` asks)."""
+
+    name: str
+    existing: int
+    adding: int
+    cap: int
+    dropped: int
+    question: str | None = optional()
+    """The question to ask before going on, when samples would be dropped."""
 
 
 @dataclass(frozen=True)
@@ -197,6 +212,9 @@ class RootChange(Result):
     to: str | None = optional()
     token: str | None = optional()
     key_label: str | None = optional()
+    pin_kept: str | None = optional()
+    """After a move into a token: where its PIN is kept ("keychain", or "variable": only FACESEAL_HSM_PIN)."""
+    warning: str | None = optional()
 
 
 @dataclass(frozen=True)

@@ -214,6 +214,28 @@ def status(vault: Vault) -> Status:
 
 
 # ------------------------------------------------------------------------ lock
+def root_gone(vault: Vault) -> str | None:
+    """Why the root key this vault was opened with is no longer where it lives, or None while it is.
+
+    A keychain entry, a key file or ``FACESEAL_ROOT_KEY`` removed outside
+    FaceSeal: the next program (or this one, once closed) cannot open the data.
+    The root is still in this process's memory, so exporting a recovery kit now
+    saves the data. A root in a PKCS#11 token is not checked (that needs its PIN).
+    """
+    store = vault.root_store
+    if store.name == "pkcs11" or not vault.is_open:
+        return None
+    try:
+        found = store.load()
+    except FaceSealError:
+        found = None
+    if found is not None and found.kid == vault.root.kid:
+        return None
+    return (f"The root key is no longer in the {store.describe()}: it was removed or replaced outside FaceSeal, "
+            "so the data cannot be opened again once this window closes. This window still holds the key: "
+            "export a recovery copy now (Security), and restore it to put the key back.")
+
+
 def _existing_layout(home: Path | None) -> Layout:
     layout = layout_for(home)
     if not layout.keystore.exists():

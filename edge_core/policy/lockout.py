@@ -48,7 +48,8 @@ def check(vault: Vault, subject: str) -> None:
     until = _locked_until(_state(vault.conn, subject))
     if until:
         what = "identifications" if subject == IDENTIFY else "verifications for this identity"
-        raise VerificationLockedOut(f"too many failed {what}; try again after {until} (the policy's lockout)")
+        raise VerificationLockedOut(f"too many failed {what}; try again after {until} (the policy's lockout)",
+                                    until)
 
 
 def record(vault: Vault, subject: str, matched: bool) -> None:

@@ -19,7 +19,7 @@ import os
 import time
 import unicodedata
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -335,13 +335,16 @@ class Vault:
         audit_inbox.remove(self.layout.home)
 
     # ------------------------------------------------------------ templates
-    def enroll(self, name: str, embeddings: np.ndarray, pack: str, add: bool = False, keep: int | None = None) -> int:
+    def enroll(self, name: str, embeddings: np.ndarray, pack: str, add: bool = False, keep: int | None = None,
+               choose: Callable[[np.ndarray, int], Sequence[int]] | None = None) -> int:
         """Seal each sample as its own template under a new (or, with ``add``, the existing) identity.
 
-        With ``keep``, the identity keeps at most that many templates: the oldest
-        are deleted in the same transaction (the caller passes at most ``keep``
-        new samples). Returns how many templates were sealed; the enrolment is
-        audited in the same transaction, with how many were dropped.
+        With ``keep``, the identity keeps at most that many templates, the others
+        deleted in the same transaction: ``choose(vectors, keep)`` names which of
+        the readable templates (earlier ones first, then the new ones, in the
+        order sealed) to delete; without it the oldest go. Returns how many
+        templates were sealed; the enrolment is audited in the same transaction,
+        with how many were dropped.
         """
         name = _check_name(name)
         samples = normalise(embeddings)
@@ -373,7 +376,9 @@ class Vault:
                 rows.append((template_id, identity_id, pack, samples.shape[1], now_iso(), blob))
             conn.executemany("INSERT INTO templates(id, identity_id, pack, dim, created_at, blob) VALUES (?,?,?,?,?,?)", rows)
             dropped = 0
-            if keep is not None:
+            if keep is not None and choose is not None:
+                dropped = self._drop_chosen(conn, identity_id, keep, choose)
+            elif keep is not None:
                 dropped = conn.execute(
                     "DELETE FROM templates WHERE identity_id = ? AND rowid NOT IN "
                     "(SELECT rowid FROM templates WHERE identity_id = ? ORDER BY rowid DESC LIMIT ?)",
@@ -382,6 +387,22 @@ class Vault:
             audit.append(conn, "identity_enrolled", identity=identity_id, samples=len(rows), pack=pack, added=add,
                          **({"dropped": dropped} if dropped else {}))
         return len(rows)
+
+    def _drop_chosen(self, conn: Connection, identity_id: str, keep: int,
+                     choose: Callable[[np.ndarray, int], Sequence[int]]) -> int:
+        """Delete the templates ``choose`` names so that ``keep`` are left; an unreadable one goes first."""
+        rows = conn.execute(self._TEMPLATE_ROWS + "WHERE t.identity_id = ? ORDER BY t.rowid",
+                            (identity_id,)).fetchall()
+        if len(rows) <= keep:
+            return 0
+        opened, skipped = self._open_rows(rows)
+        doomed = [unreadable.template for unreadable in skipped][:len(rows) - keep]
+        surplus = len(rows) - keep - len(doomed)
+        if surplus > 0:
+            chosen = list(choose(np.stack([vector for _row, vector in opened]), len(opened) - surplus))
+            doomed += [opened[index][0][0] for index in chosen]
+        conn.executemany("DELETE FROM templates WHERE id = ?", [(template_id,) for template_id in doomed])
+        return len(doomed)
 
     def _check_pack(self, conn: Connection, identity_id: str, name: str, pack: str, dim: int) -> None:
         stored = conn.execute("SELECT DISTINCT pack, dim FROM templates WHERE identity_id = ?", (identity_id,)).fetchall()

@@ -97,3 +97,14 @@ def verify_from_camera(qtbot, window, name: str):
     page.source.buttons["camera"].click()
     click(qtbot, page.go_button)
     return page
+
+
+def delete_person(qtbot, window, name: str):
+    """Identities: select ``name``, Delete…, confirm; returns the page once the deletion is said."""
+    page = window.show_page("Identities")
+    qtbot.waitUntil(lambda: name in page.names(), timeout=LONG)
+    page.table.selectRow(page.names().index(name))
+    click(qtbot, page.delete_button)
+    confirm(qtbot, page)
+    qtbot.waitUntil(lambda: f"{name} was deleted" in page.banner.text.text(), timeout=LONG)
+    return page

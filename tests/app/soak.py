@@ -45,8 +45,8 @@ def main(video: Path) -> int:
     page.name.setText("Nobody")
     page.source.set_files("video", [video])
     page.samples.setValue(3)
-    page.start()
-    if page.task is None:
+    page.start()  # ops first says what the enrolment would drop (nothing here), then the capture starts
+    if not wait_for(lambda: page.steps.currentIndex() == 1 or not page.banner.isHidden(), app) or page.task is None:
         print("the enrolment did not start:", page.banner.text.text())
         return 2
     progress: deque[str] = deque(maxlen=1)

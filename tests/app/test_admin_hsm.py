@@ -9,9 +9,11 @@ A PKCS#11 module reads its configuration once per process, and this test loads S
 from __future__ import annotations
 
 from edge_core import ops
+from edge_core.vault.layout import Layout
 from tests.app.admin_drive import admin_section
 from tests.app.conftest import open_window
 from tests.app.drive import LONG, click, confirm
+from tests.conftest import cli_json, keychain_items
 
 
 def move_in(qtbot, section, module: str, token: str, pin: str) -> str:
@@ -27,7 +29,7 @@ def move_in(qtbot, section, module: str, token: str, pin: str) -> str:
 
 
 def test_the_root_moves_into_a_token_and_back_and_each_failure_says_why(qtbot, secret_service, softhsm, models_env,
-                                                                        isolated, tmp_path):
+                                                                        isolated, tmp_path, monkeypatch):
     window = open_window(qtbot)
     assert window.session.is_open, window.session.problem
     section = admin_section(window, "Root key location")
@@ -55,6 +57,13 @@ def test_the_root_moves_into_a_token_and_back_and_each_failure_says_why(qtbot, s
     assert len(softhsm.objects()) == 1 and section.move_out.isEnabled() and not section.move_in.isEnabled()
     inside = window.session.call(ops.status).root_key
     assert inside.store == "pkcs11" and inside.fingerprint != before
+    # FACESEAL_HSM_PIN is set here, as it was for the user of issue 26 (item 11): the PIN is still kept where the
+    # form said (the keychain, its default), so a later command without the variable opens the data
+    assert "The PIN is kept in the OS keychain" in said, said
+    account = Layout(isolated).keychain_account
+    assert keychain_items()[f"hsm-pin:{account}"] == softhsm.pin
+    monkeypatch.delenv("FACESEAL_HSM_PIN")
+    assert cli_json("status")["root_key"]["store"] == "pkcs11"
 
     click(qtbot, section.move_out)
     confirm(qtbot, section)

@@ -26,6 +26,7 @@ def test_live_enrolment_previews_frames_with_faces_hints_and_progress(qtbot, win
     page.samples.setValue(4)
     hints: list[str] = []
     click(qtbot, page.start_button)
+    qtbot.waitUntil(lambda: page.steps.currentIndex() == 1, timeout=LONG)  # once ops said nothing is dropped
     page.task.signals.hint.connect(hints.append)
     qtbot.waitUntil(lambda: page.task is None, timeout=LONG)
 
@@ -67,11 +68,12 @@ def test_stopping_a_live_capture_saves_nothing(qtbot, window, stand_in):
     click(qtbot, page.stop_button)
     qtbot.waitUntil(lambda: page.task is None, timeout=LONG)
     assert page.banner.text.text() == "Stopped; nothing was saved."
+    assert page.banner.property("kind") == "info", "the person's own Stop is said plainly, not in error red"
     identities = window.show_page("Identities")
     qtbot.waitUntil(identities.empty.isVisible, timeout=LONG)
 
 
-def test_enrolling_from_a_video_file_judges_it_frame_by_frame(qtbot, monkeypatch, window, stand_in):
+def test_enrolling_from_a_video_file_judges_frames_spread_over_it(qtbot, monkeypatch, window, stand_in):
     page = window.show_page("Enrol")
     qtbot.keyClicks(page.name, "Alice Martin")
     page.source.buttons["video"].click()
@@ -81,4 +83,5 @@ def test_enrolling_from_a_video_file_judges_it_frame_by_frame(qtbot, monkeypatch
     click(qtbot, page.start_button)
     qtbot.waitUntil(lambda: page.task is None, timeout=LONG)
     assert "Alice Martin is enrolled with 3 new sealed templates" in page.result.text()
-    assert page.view.hint.text() == "reading frame 6 of 150: good frame 6 of 6 (the best of every 2 is kept)"
+    assert page.view.hint.text() == ("reading frame 150 of 150: good frame 18 (of 18 frames spread over the video, "
+                                     "the best of each stretch is kept)")

@@ -84,7 +84,7 @@ def test_dark_radios_and_check_boxes_stand_out_from_the_page(qtbot, window):
         page = window.show_page("Enrol")
         _settle(qtbot)
         background = QColor(theme.COLORS["dark"]["window"])
-        for control in (page.add_samples, page.source.buttons["photos"]):
+        for control in (page.add_samples, page.source.buttons["video"]):  # camera or photos: whichever is chosen
             assert isinstance(control, (QCheckBox, QRadioButton)) and not control.isChecked()
             indicator = control.style().pixelMetric(control.style().PixelMetric.PM_IndicatorWidth, None, control)
             seen = standing_out(control.grab().toImage(), [background], x_to=indicator + 4)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from edge_core.biometrics import default_pack_name, pack_info
-from tests.app.drive import LONG, click, confirm, enrol_photos
+from tests.app.drive import LONG, click, confirm, delete_person, enrol_photos
 
 
 def test_people_are_listed_with_date_and_sample_count(qtbot, monkeypatch, window, photos):
@@ -39,3 +39,19 @@ def test_delete_asks_first_and_only_a_confirmation_shreds(qtbot, monkeypatch, wi
 
     audit = window.show_page("Audit")
     qtbot.waitUntil(lambda: "identity_shredded" in audit.shown_kinds(), timeout=LONG)
+
+
+def test_the_selection_follows_the_person_not_the_row(qtbot, monkeypatch, window, photos):
+    """Issue 26, item 14: after a deletion the next person was selected, with Delete… enabled."""
+    for name, who in (("Alice Martin", "nicole_kidman"), ("Bruno Costa", "brad_pitt"), ("Chloe Dubois", "barack_obama")):
+        enrol_photos(qtbot, monkeypatch, window, name, photos[who][:2])
+    page = delete_person(qtbot, window, "Bruno Costa")
+    qtbot.waitUntil(lambda: page.names() == ["Alice Martin", "Chloe Dubois"], timeout=LONG)
+    assert page.selected() is None, f"{page.selected()} was selected though nobody chose them"
+    assert not page.delete_button.isEnabled()
+
+    page.table.selectRow(1)  # Chloe Dubois; a refill (someone enrolled elsewhere) keeps her selected
+    enrol_photos(qtbot, monkeypatch, window, "Aaron Abel", photos["nicole_kidman"][2:4])
+    page = window.show_page("Identities")
+    qtbot.waitUntil(lambda: len(page.names()) == 3, timeout=LONG)
+    assert page.selected() == "Chloe Dubois"

@@ -99,6 +99,8 @@ def test_a_still_photo_is_refused_with_its_reason_and_counts_towards_the_lockout
     assert "counts towards the lockout" in page.details.text()
     assert page.live.text() == "Not live: the liveness check failed."
     assert page.challenge.prompt.text() == "Liveness check failed"
+    assert page.challenge.ring.isHidden(), f"the ring still says {page.challenge.ring.text()}"
+    assert page.view.hint.text() == "Refused: the liveness check failed", "no 'follow the prompt' once it is over"
     event = verification_events(window)[-1]
     assert (event["liveness"], event["refusal"], event["match"]) == ("failed", "frozen", False)
 

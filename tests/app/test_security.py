@@ -25,7 +25,7 @@ def test_rotate_now_shows_progress_and_a_new_fingerprint(qtbot, monkeypatch, win
     page = window.show_page("Security")
     page.deep.setChecked(True)
     click(qtbot, page.rotate_button)
-    assert "Every template is resealed too" in confirm(qtbot, page)
+    assert "reseals every template under fresh keys" in confirm(qtbot, page)
     assert isinstance(page.progress, QProgressDialog) and page.progress.isVisible()
     assert page.progress.windowTitle() == "Rotating the root key"
     qtbot.waitUntil(lambda: "was rotated" in page.banner.text.text(), timeout=LONG)

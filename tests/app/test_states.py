@@ -113,3 +113,18 @@ def test_a_wrong_root_key_is_refused_and_the_data_left_alone(qtbot, models_env, 
     qtbot.waitUntil(lambda: home.value("lock") == "Cannot be opened", timeout=LONG)
     assert (isolated / "faceseal.db").read_bytes() == database
     window.close()
+
+
+def test_a_root_key_removed_while_the_window_is_open_is_noticed_with_what_to_do(qtbot, window, isolated):
+    """Issue 26, item 10: the open window did not notice the root vanishing; Home still showed where it lived."""
+    home = window.show_page("Home")
+    qtbot.waitUntil(lambda: home.value("root_store") not in ("", "—"), timeout=LONG)
+    _root_file(isolated).unlink()  # removed outside FaceSeal, as `secret-tool clear` would remove a keychain entry
+    qtbot.waitUntil(lambda: "no longer in the file" in home.lock_banner.text.text(), timeout=LONG)
+    said = home.lock_banner.text.text()
+    assert "export a recovery copy now" in said and home.lock_banner.action.text() == "Export a recovery copy"
+    qtbot.waitUntil(lambda: home.value("root_store").startswith("gone from"), timeout=LONG)
+    identities = window.show_page("Identities")
+    assert "no longer in the file" in identities.lock_banner.text.text(), "every page says it"
+    click(qtbot, identities.lock_banner.action)
+    assert window.stack.currentWidget() is window.pages["Security"]

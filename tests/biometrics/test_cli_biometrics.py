@@ -73,7 +73,7 @@ def test_enrol_from_a_video_file(models_env, tmp_path):
     writer.release()
     assert cli_json("enroll", "obama", "--video", str(video), "--samples", "5")["samples"] == 5
     assert cli_json("verify", "obama", "--image", str(OBAMA_PROBE))["match"] is True
-    short = run_cli("enroll", "again", "--video", str(video), "--samples", "50")
+    short = run_cli("enroll", "again", "--video", str(video), "--samples", "50", "--yes")
     assert short.returncode == 2 and "ended with" in short.stderr
     assert [i["name"] for i in cli_json("list")] == ["obama"]
 

@@ -59,32 +59,31 @@ def test_a_single_sample_scores_its_own_cosine(files, tmp_path):
     assert cli_json("verify", "solo", "--embedding", str(files["probe"]))["score"] == pytest.approx(0.7, abs=1e-5)
 
 
-def test_re_enrolling_adds_samples_up_to_the_cap_and_drops_the_oldest(tmp_path):
+def test_re_enrolling_asks_first_and_drops_the_most_redundant_samples_not_the_oldest(tmp_path):
+    photos, copies, probe = tmp_path / "photos.npy", tmp_path / "copies.npy", tmp_path / "probe.npy"
     rng = np.random.default_rng(3)
-    base = rng.normal(size=DIM)
-    batches = []
-    for index in range(4):
-        path = tmp_path / f"batch{index}.npy"
-        np.save(path, (base + 0.1 * rng.normal(size=(4, DIM))).astype(np.float32))
-        batches.append(path)
-    assert cli_json("enroll", "dana", "--embedding", str(batches[0]))["samples"] == 4
-    refused = run_cli("enroll", "dana", "--embedding", str(batches[1]))
+    np.save(photos, np.stack([_unit(1), _unit(2), _unit(3)]))  # three different pictures
+    np.save(copies, (_unit(4) + 0.01 * rng.normal(size=(TEMPLATE_CAP, DIM))).astype(np.float32))  # one moment
+    assert cli_json("enroll", "dana", "--embedding", str(photos))["samples"] == 3
+    refused = run_cli("enroll", "dana", "--embedding", str(copies))
     assert refused.returncode != 0 and "--add" in refused.stderr  # never silently mixed into someone else
-    for path in batches[1:]:
-        assert cli_json("enroll", "dana", "--add", "--embedding", str(path))["samples"] == 4
-    listed = {item["name"]: item["samples"] for item in cli_json("list")}
-    assert listed == {"dana": TEMPLATE_CAP}
-    # the oldest batch went: a probe equal to one of its samples no longer finds that exact sample
-    first = np.load(batches[0])[0]
-    probe = tmp_path / "probe.npy"
-    np.save(probe, first)
-    score = cli_json("verify", "dana", "--embedding", str(probe))["score"]
-    assert score < 0.999
+    unasked = run_cli("enroll", "dana", "--add", "--embedding", str(copies))
+    assert unasked.returncode != 0 and "dana has 3 samples" in unasked.stderr and "3 of the 13" in unasked.stderr
+    assert {item["name"]: item["samples"] for item in cli_json("list")} == {"dana": 3}, "nothing changed unasked"
+    added = cli_json("enroll", "dana", "--add", "--yes", "--embedding", str(copies))
+    assert (added["samples"], added["dropped"]) == (TEMPLATE_CAP - 3, 0), "three near-copies gave way"
+    assert {item["name"]: item["samples"] for item in cli_json("list")} == {"dana": TEMPLATE_CAP}
+    for axis in (1, 2, 3):  # every earlier photo is still there: a probe equal to it scores (1 + 0) / 2
+        np.save(probe, _unit(axis))
+        shown = cli_json("verify", "dana", "--show-score", "--embedding", str(probe))
+        assert shown["score"] > 0.45  # 0.01 or so, had it gone
     events = [e for e in cli_json("audit", "list") if e["kind"] == "identity_enrolled"]
-    assert [e.get("dropped", 0) for e in events][-2:] == [2, 4]
+    assert events[-1]["dropped"] == 3
 
 
-def test_one_capture_larger_than_the_cap_keeps_the_first_samples(tmp_path):
+def test_one_capture_larger_than_the_cap_says_so_first_then_keeps_the_cap(tmp_path):
     many = tmp_path / "many.npy"
     np.save(many, np.eye(DIM, dtype=np.float32)[: TEMPLATE_CAP + 3])
-    assert cli_json("enroll", "erin", "--embedding", str(many))["samples"] == TEMPLATE_CAP
+    unasked = run_cli("enroll", "erin", "--embedding", str(many))
+    assert unasked.returncode != 0 and f"of the {TEMPLATE_CAP + 3} taken, 3 are dropped" in unasked.stderr
+    assert cli_json("enroll", "erin", "--yes", "--embedding", str(many))["samples"] == TEMPLATE_CAP

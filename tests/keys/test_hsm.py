@@ -143,3 +143,24 @@ def test_revoking_an_hsm_root_destroys_the_key_object(softhsm, people, isolated)
     assert softhsm.objects() == []
     cli_fails(3, "root key revoked", "list")
     assert json.loads(run_cli("status", "--json").stdout)["kind"] == "RootKeyRevoked"
+
+
+def test_the_move_says_where_the_pin_is_kept_and_keeps_it_where_asked(softhsm, secret_service, isolated,
+                                                                      monkeypatch):
+    """Issue 26, item 11: with FACESEAL_HSM_PIN set the PIN was kept nowhere, and nothing said so at the move."""
+    account = Layout(isolated).keychain_account
+    moved = move_in(softhsm, "--keep-pin", "keychain")
+    assert moved["pin_kept"] == "keychain" and "warning" not in moved
+    assert keychain_items()[f"hsm-pin:{account}"] == softhsm.pin
+    monkeypatch.delenv("FACESEAL_HSM_PIN")
+    assert cli_json("status")["root_key"]["store"] == "pkcs11", "a later command finds the PIN without the variable"
+    back = cli_json("key", "move-to-keychain")
+    assert back["root_store"] == "keychain"
+
+    monkeypatch.setenv("FACESEAL_HSM_PIN", softhsm.pin)
+    unasked = move_in(softhsm)  # no terminal to ask at: the variable holds the PIN, and the answer says so
+    assert unasked["pin_kept"] == "variable"
+    assert "FACESEAL_HSM_PIN must hold it for every later command" in unasked["warning"]
+    assert f"hsm-pin:{account}" not in keychain_items()
+    monkeypatch.delenv("FACESEAL_HSM_PIN")
+    cli_fails(3, "no PIN for token", "status")

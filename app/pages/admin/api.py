@@ -3,6 +3,7 @@ and a new bearer token, over ``edge_core.ops.adminserver``."""
 
 from __future__ import annotations
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
@@ -24,6 +25,10 @@ class ApiSection(Section):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.server: ApiServer | None = None
+        self._poll = QTimer(self)
+        self._poll.setInterval(1000)
+        self._poll.timeout.connect(self._watch)
+        self._poll.start()
         self.port = QSpinBox()
         self.port.setRange(1, 65535)
         self.port.setValue(DEFAULT_PORT)
@@ -61,6 +66,15 @@ class ApiSection(Section):
 
     def load(self) -> None:
         self._show(self._server().state())
+
+    def _watch(self) -> None:
+        """Every second while the API runs: one that stopped on its own is reaped and said, never shown as running."""
+        if self.server is None:
+            return
+        ended = self.server.ended()
+        if ended:
+            self.banner.show_message("warning", f"{ended[:1].upper()}{ended[1:]}.")
+            self._show(self.server.state())
 
     def _show(self, state: ApiState) -> None:
         self.address.setText(state.address if state.running else "Not running.")
@@ -107,5 +121,6 @@ class ApiSection(Section):
 
     def shutdown(self) -> None:
         """The window closes: the API it started stops with it."""
+        self._poll.stop()
         if self.server is not None:
             self.server.stop()

@@ -4,6 +4,7 @@ back to the keychain, over ``ops.move_root_to_hsm`` / ``ops.move_root_to_keychai
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
+    QComboBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -18,6 +19,7 @@ from app.pages.base import Context
 from app.widgets import packed
 from app.widgets.confirm import ConfirmDialog
 from edge_core import ops
+from edge_core.ops.keys import HSM_PIN_VARIABLE, PIN_HOMES
 from edge_core.ops.results import RootChange, Status
 
 HSM_STORE = "pkcs11"
@@ -49,6 +51,11 @@ class RootKeySection(Section):
         self.pin = QLineEdit()
         self.pin.setEchoMode(QLineEdit.EchoMode.Password)
         self.pin.setAccessibleName("Token PIN")
+        self.keep_pin = QComboBox()
+        self.keep_pin.setAccessibleName("Where to keep the PIN")
+        self.keep_pin.addItem("In the OS keychain: every FaceSeal program finds it there", "keychain")
+        self.keep_pin.addItem(f"Nowhere: I set {HSM_PIN_VARIABLE} for every FaceSeal program", "variable")
+        self.keep_pin.setToolTip("; ".join(f"{home}: {what}" for home, what in PIN_HOMES.items()))
         self.move_in = QPushButton("Move the root into the token…")
         self.move_in.setProperty("role", "primary")
         self.move_in.setAccessibleName("Move the root into the token")
@@ -60,8 +67,9 @@ class RootKeySection(Section):
         form.addRow("Token label", self.token)
         form.addRow("Key label", self.key_label)
         form.addRow("PIN", self.pin)
+        form.addRow("Keep the PIN", self.keep_pin)
         note = QLabel("The token makes a new root that never leaves it; the keys below are re-wrapped, no template "
-                      "is touched. The PIN is kept in the keychain (never in a file). A recovery copy cannot hold "
+                      "is touched. The PIN is kept where you choose (never in a file). A recovery copy cannot hold "
                       "a root inside a token: keep the token itself safe.")
         note.setWordWrap(True)
         note.setObjectName("consequence")
@@ -112,10 +120,10 @@ class RootKeySection(Section):
 
     def _move_in(self) -> None:
         module, token = self.module.text().strip(), self.token.text().strip()
-        label, pin = self.key_label.text().strip() or None, self.pin.text()
+        label, pin, keep = self.key_label.text().strip() or None, self.pin.text(), self.keep_pin.currentData()
         self.pin.clear()  # the PIN leaves the field as soon as it is used
         self.banner.clear()
-        self.in_vault(lambda vault: ops.move_root_to_hsm(vault, module, token, label, pin), self._moved)
+        self.in_vault(lambda vault: ops.move_root_to_hsm(vault, module, token, label, pin, keep), self._moved)
 
     def ask_move_out(self) -> None:
         self.dialog = ConfirmDialog(self, "Move the root back to the keychain",
@@ -129,6 +137,9 @@ class RootKeySection(Section):
         self.in_vault(ops.move_root_to_keychain, self._moved)
 
     def _moved(self, change: RootChange) -> None:
-        self.banner.show_message("success", f"The root key now lives in: {change.root_where} (new fingerprint "
-                                            f"{change.root_fingerprint}; the previous root was destroyed).")
+        text = (f"The root key now lives in: {change.root_where} (new fingerprint {change.root_fingerprint}; the "
+                "previous root was destroyed).")
+        if change.pin_kept:
+            text += f" The PIN is {PIN_HOMES[change.pin_kept]}."
+        self.banner.show_message("warning" if change.warning else "success", text)
         self.session.notify()

@@ -22,9 +22,9 @@ from edge_core.keys.roots.pkcs11 import (
     Pkcs11RootStore,
     default_key_label,
     forget_pin,
-    keep_pin,
     remember_module,
 )
+from edge_core.keys.roots.pkcs11 import keep_pin as keep_pin_in_keychain
 from edge_core.ops.keyops.rootswitch import replace_root
 from edge_core.ops.results import RootChange
 from edge_core.vault.store import Vault
@@ -32,8 +32,33 @@ from edge_core.vault.store import Vault
 LABEL_RE = re.compile(r"^[\x20-\x7e]{1,64}$")
 
 
-def move_root_to_hsm(vault: Vault, module: str, token: str, key_label: str | None, pin: str) -> RootChange:
-    """Move the root into ``token`` (reached through the PKCS#11 ``module``); the PIN is checked first."""
+PIN_HOMES = {
+    "keychain": "kept in the OS keychain: every FaceSeal program on this data finds it there",
+    "variable": f"kept nowhere: {PIN_VARIABLE} must hold it for every later command, the window and the admin API",
+}
+"""Where the token PIN is kept after a move, a choice the person makes at the move (a front end asks)."""
+
+
+def pin_home(pin: str, keep_pin: str | None) -> str:
+    """Where the PIN will be kept: ``keep_pin`` as chosen, or, when nobody chose, the variable if it holds this
+    PIN, else the keychain. Keeping it in the variable needs the variable set to it now."""
+    if keep_pin is None:
+        return "variable" if os.environ.get(PIN_VARIABLE) == pin else "keychain"
+    if keep_pin not in PIN_HOMES:
+        raise UsageError(f"the PIN is kept in the keychain or in {PIN_VARIABLE} ('keychain' or 'variable'), "
+                         f"not '{keep_pin}'")
+    if keep_pin == "variable" and os.environ.get(PIN_VARIABLE) != pin:
+        raise UsageError(f"to keep the PIN only in {PIN_VARIABLE}, set it to the token's PIN first")
+    return keep_pin
+
+
+def move_root_to_hsm(vault: Vault, module: str, token: str, key_label: str | None, pin: str,
+                     keep_pin: str | None = None) -> RootChange:
+    """Move the root into ``token`` (reached through the PKCS#11 ``module``); the PIN is checked first.
+
+    ``keep_pin`` is where the PIN is kept for later opens (:data:`PIN_HOMES`); the answer says where, and warns
+    when it is kept nowhere.
+    """
     source = vault.root_store
     if source.in_hardware:
         raise UsageError(f"the root already lives in an HSM ({source.describe()}); "
@@ -48,19 +73,23 @@ def move_root_to_hsm(vault: Vault, module: str, token: str, key_label: str | Non
             raise UsageError(f"the {what} must be 1 to 64 printable ASCII characters")
     if not pin:
         raise UsageError("the HSM PIN is empty")
+    home = pin_home(pin, keep_pin)
     target = Pkcs11RootStore(vault.layout.keys_dir, account, HsmLocation(str(module), token, label), pin=pin,
                              module_named_here=True)
     target.session()  # module, token and PIN are proven before anything changes
     # The person named this module here: later opens load it only because this machine says so, never
     # because the data folder's hsm.json does (a module outside the system's folders is recorded as trusted).
     remember_module(str(module))
-    if os.environ.get(PIN_VARIABLE) != pin:
+    if home == "keychain":
         if not KeychainRootStore(account=account).available():
             target.close()
-            raise HsmUnavailable(f"there is no OS keychain to keep the HSM PIN in; set {PIN_VARIABLE} instead")
-        keep_pin(account, pin)
+            raise HsmUnavailable(f"there is no OS keychain to keep the HSM PIN in; set {PIN_VARIABLE} and keep "
+                                 "it there instead")
+        keep_pin_in_keychain(account, pin)
     result = replace_root(vault, "moved", "root_moved", target, None, to="pkcs11", token=token, key_label=label)
-    return replace(result, to="pkcs11", token=token, key_label=label)
+    warning = None if home == "keychain" else (f"the PIN is {PIN_HOMES['variable']}; without it nothing opens "
+                                                "this data")
+    return replace(result, to="pkcs11", token=token, key_label=label, pin_kept=home, warning=warning)
 
 
 def move_root_to_keychain(vault: Vault) -> RootChange:
