@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run models test bench screenshots package package-check system-deps clean
+.PHONY: run models test bench screenshots package package-check system-deps system-deps-run clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,7 +14,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 system-deps:
-	bash scripts/system-deps.sh
+	bash scripts/system-deps.sh test
+
+# Only what running the window needs (a Secret Service, Qt's desktop libraries): what `make run` installs.
+system-deps-run:
+	bash scripts/system-deps.sh run
 
 # Where `make run` installs the default model pack from when it is missing (an offline
 # machine); empty means download it. The app offers to install a pack as well.
@@ -26,7 +30,7 @@ run: models
 # The default pack, the one the window and the CLI use, unless it is installed already. Its licence notice is
 # asked at the terminal (never accepted for you); declined, or with no terminal, the `open` pack (no notice to
 # accept) is installed instead.
-models: system-deps $(STAMP)
+models: system-deps-run $(STAMP)
 	@installed() { $(BIN)/faceseal models list --json | $(BIN)/python -c 'import json, sys; \
 	  sys.exit(not any(p["installed"] and (p["default"] if sys.argv[1] == "default" else p["name"] == sys.argv[1]) \
 	                   for p in json.load(sys.stdin)))' "$$1"; }; \
