@@ -48,6 +48,7 @@ from edge_core.biometrics import (
     collect_samples,
     load_pack,
     read_image,
+    shortfall,
 )
 from edge_core.biometrics.errors import CameraUnavailable, NoFaceFound, NotEnoughSamples
 from edge_core.errors import FaceSealError
@@ -307,8 +308,7 @@ def _in_file_words(short: NotEnoughSamples, source: str, accepted: int, samples:
     """edge_core's "ended with N of M good samples", its most frequent problem worded for a file."""
     common = Counter(rejection.reason for rejection in short.rejections).most_common(1)
     problem = f"; most frequent problem: {file_words(common[0][0], kind)}" if common else ""
-    return NotEnoughSamples(f"{source} ended with {accepted} of the {samples} good samples needed{problem}",
-                            short.rejections)
+    return NotEnoughSamples(shortfall(source, accepted, samples) + problem, short.rejections)
 
 
 def probe_photo(photo: Path, settings: CaptureSettings,

@@ -30,6 +30,7 @@ from edge_core.biometrics.capture import (
     VideoFile,
     collect_from_video,
     collect_samples,
+    shortfall,
     enrolment_video,
     read_image,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "VideoFile",
     "collect_from_video",
     "collect_samples",
+    "shortfall",
     "enrolment_video",
     "default_pack_name",
     "install_pack",

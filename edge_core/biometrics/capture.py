@@ -182,6 +182,7 @@ class ImageFiles:
     """Frames from image files, in the order given; a missing file is reported at once."""
 
     description = "the images"
+    live = False
 
     def __init__(self, paths: Sequence[Path | str]) -> None:
         self.paths = [Path(p) for p in paths]
@@ -199,6 +200,8 @@ class _Capture:
     """An opened ``cv2.VideoCapture`` read frame by frame, released on exit."""
 
     description = "the capture"
+    live = False
+    """Whether a person is in front of it now (a camera), so a hint can ask them to do something."""
 
     def __init__(self, capture: cv2.VideoCapture, max_frames: int | None) -> None:
         self._capture = capture
@@ -272,6 +275,8 @@ class VideoFile(_Capture):
             capture.release()
             raise VideoUnreadable(f"{self.path} has frames of {width}x{height} pixels; FaceSeal reads pictures "
                                   f"of at most {MAX_PIXELS // 1000000} megapixels")
+        self.frame_count = max(0, int(capture.get(cv2.CAP_PROP_FRAME_COUNT)))
+        """How many frames the file declares (0 when it declares none): "frame 12 of 3000"."""
         super().__init__(capture, None)
 
     def _no_frames(self) -> None:
@@ -320,6 +325,7 @@ class Camera(_Capture):
     """
 
     description = "the camera"
+    live = True
 
     def __init__(self, index: int = 0, max_frames: int = 300) -> None:
         if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index <= MAX_CAMERA_INDEX:
@@ -355,6 +361,12 @@ class Enrolment:
     embeddings: np.ndarray
     accepted: tuple[str, ...]
     rejections: tuple[Rejection, ...] = field(default=())
+
+
+def shortfall(source: str, good: int, samples: int) -> str:
+    """Why a capture ended without enough: counted in the one unit its progress counted in, good frames."""
+    return (f"{source} ended with {good} good frame{'' if good == 1 else 's'}, fewer than the {samples} needed "
+            f"(one per sample)")
 
 
 def collect_samples(
@@ -408,9 +420,8 @@ def collect_samples(
         best = [max((candidates[i] for i in stretch), key=lambda candidate: candidate[0]) for stretch in stretches]
         embeddings = np.stack([pipeline.embedder.embed(aligned) for _score, _label, aligned in best])
         return Enrolment(embeddings, tuple(label for _score, label, _aligned in best), tuple(rejections))
-    source = getattr(frames, "description", "the frames")
-    message = f"{source} ended with {len(candidates)} of the {samples} good samples needed"
+    message = shortfall(getattr(frames, "description", "the frames"), len(candidates), samples)
     if rejections:
         common, _ = collections.Counter(r.reason for r in rejections).most_common(1)[0]
-        message += f"; most frequent problem: {common.message}"
+        message += f"; most frequent problem: {common.said(getattr(frames, 'live', False))}"
     raise NotEnoughSamples(message, tuple(rejections))

@@ -33,8 +33,23 @@ class Reason(enum.Enum):
 
     @property
     def message(self) -> str:
-        """The hint text shown to the person."""
+        """The hint text shown to the person in front of the camera."""
         return self.value
+
+    def said(self, live: bool) -> str:
+        """The hint for a camera (``live``), or the plain finding for a photo or a video file, where "look at
+        the camera" or "only the person enrolling should be in view" asks something of nobody."""
+        return self.value if live else _ON_FILE[self]
+
+
+_ON_FILE = {
+    Reason.NO_FACE: "no face found",
+    Reason.MANY_FACES: "more than one face (the largest one can be chosen: --largest)",
+    Reason.TOO_SMALL: "face too small",
+    Reason.LOW_SCORE: "face not clearly visible",
+    Reason.BLURRY: "too blurry",
+    Reason.POSE: "face turned away",
+}
 
 
 def sharpness(aligned: np.ndarray) -> float:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +21,9 @@ from edge_core import ops
 from edge_core.biometrics import (
     CANDIDATES_PER_SAMPLE,
     Camera,
+    Frame,
     ImageFiles,
+    Reason,
     VideoFile,
     collect_from_video,
     collect_samples,
@@ -86,14 +90,44 @@ def enrolment_probe(args: argparse.Namespace) -> Probe:
     pipeline = load_pack(args.pack or default_pack_name())
     if args.samples < 1 and source is not Source.PHOTO:
         raise UsageError("--samples must be at least 1")
-    if source is Source.VIDEO:
-        enrolment = collect_from_video(pipeline, args.video, args.samples, largest=args.largest)
-    else:
-        frames, wanted = (ImageFiles(args.image), len(args.image)) if source is Source.PHOTO else \
-            (Camera(args.camera), args.samples)
-        enrolment = collect_samples(pipeline, frames, samples=wanted, largest=args.largest,
-                                    candidates_per_sample=CANDIDATES_PER_SAMPLE)
+    with progress(args, source) as on_frame:
+        if source is Source.VIDEO:
+            enrolment = collect_from_video(pipeline, args.video, args.samples, largest=args.largest,
+                                           on_frame=on_frame)
+        else:
+            frames, wanted = (ImageFiles(args.image), len(args.image)) if source is Source.PHOTO else \
+                (Camera(args.camera), args.samples)
+            enrolment = collect_samples(pipeline, frames, samples=wanted, largest=args.largest,
+                                        candidates_per_sample=CANDIDATES_PER_SAMPLE, on_frame=on_frame)
     return Probe(source, pipeline.pack, pipeline.threshold, enrolment.embeddings)
+
+
+@contextmanager
+def progress(args: argparse.Namespace, source: Source) -> Iterator[Callable[[Frame, Reason | None], None] | None]:
+    """A line on the terminal saying which frame is being read and what became of it ("reading frame 12 of 3000:
+    no face found"), for the long reads (a video, a camera); nothing when stderr is not a terminal or with
+    ``--json``, where a script reads the answer."""
+    if source not in (Source.VIDEO, Source.CAMERA) or args.json or not sys.stderr.isatty():
+        yield None
+        return
+    live = source is Source.CAMERA
+    total = VideoFile(args.video).frame_count if source is Source.VIDEO else 0
+    shown = False
+
+    def show(frame: Frame, reason: Reason | None) -> None:
+        nonlocal shown
+        said = "a good face" if reason is None else reason.said(live)
+        line = f"{'' if live else 'reading '}{frame.label}{f' of {total}' if total else ''}: {said}"
+        sys.stderr.write(f"\r{line:<78}")
+        sys.stderr.flush()
+        shown = True
+
+    try:
+        yield show
+    finally:
+        if shown:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
 
 
 def match_probe(args: argparse.Namespace, vault: Vault, name: str | None) -> Probe:
@@ -124,7 +158,8 @@ def match_probe(args: argparse.Namespace, vault: Vault, name: str | None) -> Pro
         faces = tuple((list(map(float, f.box)), v) for f, v in pipeline.analyze(image))
         return Probe(source, pipeline.pack, pipeline.threshold, vector[None, :], faces, largest=args.largest)
     frames = VideoFile(args.video) if source is Source.VIDEO else Camera(args.camera)
-    enrolment = collect_samples(pipeline, frames, samples=1, largest=args.largest)
+    with progress(args, source) as on_frame:
+        enrolment = collect_samples(pipeline, frames, samples=1, largest=args.largest, on_frame=on_frame)
     return Probe(source, pipeline.pack, pipeline.threshold, enrolment.embeddings)
 
 

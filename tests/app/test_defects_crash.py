@@ -45,8 +45,8 @@ def test_a_faceless_video_of_3000_frames_through_enrol_ends_with_a_sentence_not_
     assert run.returncode == 0, f"exit {run.returncode}: {run.stderr[-2000:]}"
     assert "Fatal Python error" not in run.stderr
     assert f"last progress: reading frame {FRAMES} of {FRAMES}: no face in this frame" in run.stdout, run.stdout
-    assert ("banner: The video ended with 0 of the 3 good samples needed; most frequent problem: no face in this "
-            "frame.") in run.stdout, run.stdout
+    assert ("banner: The video ended with 0 good frames, fewer than the 3 needed (one per sample); most frequent "
+            "problem: no face in this frame.") in run.stdout, run.stdout
 
 
 def _lost(call, times: int = 200) -> tuple[int, int]:

@@ -180,7 +180,7 @@ def test_video_ending_early_is_a_clear_error(models_env, tmp_path):
     video = _write_video(tmp_path / "short.avi", [_frame(read_image(SHARED_FACES / PERSON[0]))] * 2)
     with pytest.raises(NotEnoughSamples) as error:
         collect_samples(load_pack("open"), VideoFile(video), samples=5)
-    assert "the video ended with 2 of the 5" in _one_line(error)
+    assert "the video ended with 2 good frames, fewer than the 5 needed" in _one_line(error)
 
 
 def test_rejected_frames_carry_human_reasons(models_env, tmp_path):
@@ -201,7 +201,7 @@ def test_largest_face_option_and_too_small_faces(models_env):
     with pytest.raises(NotEnoughSamples) as error:
         collect_samples(pipeline, [Frame("far away", far_away)], samples=1)
     assert error.value.rejections[0].reason is Reason.TOO_SMALL
-    assert "move closer" in str(error.value)
+    assert "face too small" in str(error.value) and "move closer" not in str(error.value)  # frames, not a camera
 
 
 def test_images_source_enrols_every_good_photo(models_env):

@@ -289,3 +289,38 @@ def test_a_root_kept_in_a_file_is_said_on_stderr_when_it_goes_there_and_in_every
         warning = cli_json("status")["root_key"]["warning"]
         assert str(path) in warning and "move-to-keychain" in warning and "Secret Service" in warning
     assert "move-to-keychain" in run_cli("status").stdout
+
+
+def _video(path, frames: int, image) -> None:
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (image.shape[1], image.shape[0]))
+    for _ in range(frames):
+        writer.write(image)
+    writer.release()
+
+
+def test_a_long_read_shows_its_frames_at_a_terminal_and_words_fit_a_file(models_env, tmp_path):
+    """Issue 26, item 12: ``enroll --video`` printed nothing for minutes, then told a file to "look at the camera";
+    ``identify --video`` on a group video said "only the person enrolling should be in view"."""
+    import numpy as np
+
+    from tests.conftest import shared_or_skip
+
+    blank = tmp_path / "blank.avi"
+    _video(blank, 12, np.full((240, 320, 3), 90, np.uint8))
+    shown = _at_a_terminal(f"enroll nobody --video {blank} --samples 2", "")
+    assert "reading frame 1 of 12: no face found" in shown, shown
+    assert "look at the camera" not in shown and "0 good frames, fewer than the 2 needed" in shown
+    piped = run_cli("enroll", "nobody", "--video", str(blank), "--samples", "2")
+    assert piped.returncode != 0 and "reading frame" not in piped.stderr and piped.stderr.count("\n") == 1
+    assert "most frequent problem: no face found" in piped.stderr and "look at the camera" not in piped.stderr
+
+    import cv2
+
+    group = tmp_path / "group.avi"
+    _video(group, 6, cv2.imread(str(shared_or_skip("faces") / "multi_face" / "two_people.jpg")))
+    run_cli("init")
+    many = run_cli("identify", "--video", str(group))
+    assert "more than one face (the largest one can be chosen: --largest)" in many.stderr, many.stderr
+    assert "only the person enrolling" not in many.stderr
