@@ -128,8 +128,9 @@ def python_roots() -> tuple[str, ...]:
     """Where the building Python keeps its own compiled parts: its standard library's extension modules
     (``lib-dynload``) and its stdlib folders. With Debian's own Python they live under /usr/lib, beside the
     system's libraries, yet the bundle must carry them: it carries its Python."""
-    paths = sysconfig.get_paths()
-    folders = {paths["stdlib"], paths["platstdlib"], sysconfig.get_config_var("DESTSHARED") or paths["platstdlib"]}
+    # Not ``platstdlib``: in a venv it is the venv's lib/pythonX.Y, which holds site-packages, and would make
+    # every package's libraries (Qt's unused plugins and what they link) unprunable.
+    folders = {sysconfig.get_paths()["stdlib"], sysconfig.get_config_var("DESTSHARED")}
     return tuple(sorted(folder.rstrip("/") + "/" for folder in folders if folder))
 
 

@@ -7,6 +7,8 @@ import math
 
 import pytest
 
+from edge_core.biometrics import threshold_text
+
 from tests.conftest import SHARED, cli_json, run_cli, shared_or_skip
 
 FACES = SHARED / "faces"
@@ -53,9 +55,13 @@ def test_set_chooses_the_threshold_within_the_policy_and_audits_it(folder, tmp_p
     shown = cli_json("threshold", "--pack", "open")
     assert shown["chosen"] is True and shown["threshold"] == answer["threshold"]["threshold"]
     assert any(e["kind"] == "threshold_changed" for e in cli_json("audit", "list"))
-    cli_json("policy", "set", "threshold_min=0.4", "threshold_max=0.99")
+    low = shown["threshold"]  # a floor at the chosen threshold: the choice stays allowed, a laxer one is not
+    cli_json("policy", "set", f"threshold_min={low}", "threshold_max=0.99")
+    lax = next(r["threshold"] for r in answer["calibration"]["rows"] if r["label"] == "1 %")
+    assert lax < low  # the 1 % point is laxer than the 0.1 % one on these photos
     refused = run_cli("calibrate", str(folder), "--pack", "open", "--det", str(det), "--set", "1%")
-    assert refused.returncode != 0 and "outside the range the policy allows (0.40 to 0.99)" in refused.stderr
+    assert refused.returncode != 0, refused.stdout
+    assert f"outside the range the policy allows ({threshold_text(low)} to 0.99)" in refused.stderr, refused.stderr
     assert cli_json("threshold", "--pack", "open")["threshold"] == shown["threshold"]
 
 

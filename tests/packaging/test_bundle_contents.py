@@ -54,3 +54,19 @@ def test_the_distribution_pythons_own_libraries_are_never_pruned() -> None:
     assert [entry[0] for entry in kept] == [entry[0] for entry in binaries[:4]]  # the Python's own, in order
     # Without the Python's roots its modules go, as every unlinked /usr/lib library does: the bundle that failed.
     assert [entry[0] for entry in prune_binaries(binaries, ldd, ())] == [libpython.name]
+
+
+def test_the_building_pythons_roots_never_hold_its_packages() -> None:
+    """A venv's platstdlib is the venv's lib/pythonX.Y, with site-packages inside: taken for the Python's own,
+    it kept every Qt plugin and GTK with it (a bundle 'that ships libgtk-3' was how it showed)."""
+    import sysconfig
+
+    from bundle_contents import python_roots
+
+    roots = python_roots()
+    for packages in {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}:
+        assert not (packages.rstrip("/") + "/").startswith(roots), (packages, roots)
+    kept = prune_binaries([("PySide6/Qt/plugins/platformthemes/libqgtk3.so",
+                            sysconfig.get_paths()["platlib"] + "/PySide6/Qt/plugins/platformthemes/libqgtk3.so",
+                            "BINARY")], lambda path: set())
+    assert kept == []  # an unused plugin under site-packages is still dropped
