@@ -308,7 +308,8 @@ def _in_file_words(short: NotEnoughSamples, source: str, accepted: int, samples:
     """edge_core's "ended with N of M good samples", its most frequent problem worded for a file."""
     common = Counter(rejection.reason for rejection in short.rejections).most_common(1)
     problem = f"; most frequent problem: {file_words(common[0][0], kind)}" if common else ""
-    return NotEnoughSamples(shortfall(source, accepted, samples) + problem, short.rejections)
+    unit = "photo" if kind == "photos" else "frame"
+    return NotEnoughSamples(shortfall(source, accepted, samples, unit) + problem, short.rejections)
 
 
 def probe_photo(photo: Path, settings: CaptureSettings,

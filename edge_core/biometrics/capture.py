@@ -363,9 +363,10 @@ class Enrolment:
     rejections: tuple[Rejection, ...] = field(default=())
 
 
-def shortfall(source: str, good: int, samples: int) -> str:
-    """Why a capture ended without enough: counted in the one unit its progress counted in, good frames."""
-    return (f"{source} ended with {good} good frame{'' if good == 1 else 's'}, fewer than the {samples} needed "
+def shortfall(source: str, good: int, samples: int, unit: str = "frame") -> str:
+    """Why a capture ended without enough, counted in the unit its progress counted in (good frames of a video
+    or a camera, good photos of photos)."""
+    return (f"{source} ended with {good} good {unit}{'' if good == 1 else 's'}, fewer than the {samples} needed "
             f"(one per sample)")
 
 
@@ -420,7 +421,8 @@ def collect_samples(
         best = [max((candidates[i] for i in stretch), key=lambda candidate: candidate[0]) for stretch in stretches]
         embeddings = np.stack([pipeline.embedder.embed(aligned) for _score, _label, aligned in best])
         return Enrolment(embeddings, tuple(label for _score, label, _aligned in best), tuple(rejections))
-    message = shortfall(getattr(frames, "description", "the frames"), len(candidates), samples)
+    message = shortfall(getattr(frames, "description", "the frames"), len(candidates), samples,
+                        "photo" if isinstance(frames, ImageFiles) else "frame")
     if rejections:
         common, _ = collections.Counter(r.reason for r in rejections).most_common(1)[0]
         message += f"; most frequent problem: {common.said(getattr(frames, 'live', False))}"

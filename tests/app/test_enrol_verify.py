@@ -44,7 +44,7 @@ def test_a_photo_with_two_faces_is_refused_with_the_hint_and_nothing_is_enrolled
     two_faces = next(p for p in photos["sarah_paulson"] if p.name == "sarah_1.jpg")
     page = enrol_photos(qtbot, monkeypatch, window, "Chen Wei", [two_faces])
     assert page.steps.currentIndex() == 0
-    assert page.banner.text.text() == ("The images ended with 0 good frames, fewer than the 1 needed (one per "
+    assert page.banner.text.text() == ("The images ended with 0 good photos, fewer than the 1 needed (one per "
                                        "sample); most frequent problem: more than one face (tick 'use the largest' "
                                        "to take the biggest).")
     identities = window.show_page("Identities")

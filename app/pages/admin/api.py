@@ -65,16 +65,19 @@ class ApiSection(Section):
         return self.server
 
     def load(self) -> None:
+        self._say_if_ended()  # before "Not running." is shown, so an old "answers at" never stands beside it
         self._show(self._server().state())
 
     def _watch(self) -> None:
         """Every second while the API runs: one that stopped on its own is reaped and said, never shown as running."""
-        if self.server is None:
-            return
-        ended = self.server.ended()
+        if self.server is not None and self._say_if_ended():
+            self._show(self.server.state())
+
+    def _say_if_ended(self) -> bool:
+        ended = self._server().ended()
         if ended:
             self.banner.show_message("warning", f"{ended[:1].upper()}{ended[1:]}.")
-            self._show(self.server.state())
+        return ended is not None
 
     def _show(self, state: ApiState) -> None:
         self.address.setText(state.address if state.running else "Not running.")
