@@ -101,7 +101,7 @@ class MatchPage(Page):
         self.verify_mode.toggled.connect(self.clear_outcome)
         self.person = QComboBox()
         self.person.setAccessibleName("Person to verify")
-        self.person.currentTextChanged.connect(self.clear_outcome)
+        self.person.currentTextChanged.connect(self._person_changed)
         self.source = SourcePicker(("camera", "photo", "video"))
         self.source.changed.connect(self._update)
         self.source.changed.connect(self.clear_outcome)
@@ -198,9 +198,9 @@ class MatchPage(Page):
         if current in names:
             self.person.setCurrentText(current)
         self.person.blockSignals(False)
-        if self.person.currentText() != current:
-            self.clear_outcome()
         self._people_known = True
+        if self.person.currentText() != current:
+            self._person_changed()
         self._update()
 
     def _update(self) -> None:
@@ -215,6 +215,11 @@ class MatchPage(Page):
             self.details.setText(NOBODY)
         elif self.details.text() == NOBODY:
             self.details.clear()
+
+    def _person_changed(self) -> None:
+        """Another person answers another verify question; identify asks about everybody, so its answer stays."""
+        if self.verifying:
+            self.clear_outcome()
 
     def clear_outcome(self) -> None:
         """Forget the last decision and its picture: it answered another question (person, photo or mode)."""

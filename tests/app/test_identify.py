@@ -53,3 +53,18 @@ def test_failed_identifications_lock_identify_out_as_the_policy_says(qtbot, monk
     assert [e["match"] for e in identification_events(window)] == [False, False], "the refused one is not matched"
     cli = run_cli("identify", "--image", str(photos["nicole_kidman"][3]))  # one counter for the window and the CLI
     assert cli.returncode != 0 and "too many failed identifications" in cli.stderr
+
+
+def test_a_refreshed_people_list_keeps_the_identify_answer_on_screen(qtbot, monkeypatch, window, photos):
+    """Identify asks about everybody, so the person list changing under it (someone enrolled from the CLI, the page
+    shown again) answers no other question: the decision stays. The list refresh runs off the UI thread and can
+    land after the answer; it used to wipe it back to 'No decision yet'."""
+    enrol_photos(qtbot, monkeypatch, window, "Bruno Costa", photos["barack_obama"][:2])
+    page = decide_photo(qtbot, monkeypatch, window, photos["barack_obama"][3], None)
+    assert page.decision.text() == "Identified: Bruno Costa"
+    cli_json("enroll", "Chen Wei", "--image", str(photos["joe_biden"][0]))
+    window.show_page("Home")
+    window.show_page("Verify")
+    qtbot.waitUntil(lambda: page.person.findText("Chen Wei") >= 0, timeout=10_000)
+    page.person.setCurrentText("Chen Wei")  # the (disabled) person box follows the list; identify ignores it
+    assert page.decision.text() == "Identified: Bruno Costa"
