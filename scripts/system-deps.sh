@@ -27,6 +27,7 @@ test_packages=(
   rpm rpm2cpio cpio             # rpmbuild for the .rpm; rpm2cpio | cpio unpacks it in the tests
   minisign man-db               # signing SHA256SUMS; man -l checks the generated man page
   postgresql                    # a real PostgreSQL server for the collector's tests (initdb + pg_ctl)
+  pamtester                     # face sign-in through a real PAM stack (tests/signin)
 )
 case "${1:-test}" in
   run) packages=("${run_packages[@]}") ;;

@@ -116,13 +116,16 @@ class PackInfo:
     embedding_size: int
     default_threshold: float
     threshold_note: str
+    """Where the default threshold comes from (measured on which data, or not measured)."""
     enrol_min_score: float
     """Detection score an enrolment sample needs; detector families score on different scales."""
-    """Where the default threshold comes from (measured on which data, or not measured)."""
     preprocessing: str
     files: tuple[ModelFile, ...]
     installed: bool
     location: Path
+    signin_threshold: float | None = None
+    """The stricter operating point of face sign-in (docs/SIGNIN.md); None where it was not measured, and such a
+    pack signs nobody in."""
     awaits_consent: bool = False
     """The installer carries this pack, but this user has not accepted its licence notice yet: installing it
     (no source, no download) records the consent and uses the bundled copy."""
@@ -207,6 +210,7 @@ def _describe(manifest: Manifest, name: str) -> PackInfo:
             files=files,
             installed=False,
             location=location,
+            signin_threshold=None if entry.get("signin_threshold") is None else float(entry["signin_threshold"]),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise ManifestError(f"model pack '{name}' is malformed in the manifest ({error!r})") from None

@@ -160,6 +160,29 @@ class Decision(Result):
 
 
 @dataclass(frozen=True)
+class SignInSettings(Result):
+    """Whose face signs this login in (an enrolled name, None when nobody was chosen) and for which services."""
+
+    identity: str | None
+    services: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SignInDecision(Result):
+    """One sign-in attempt: accepted or not, over how many frames, at which threshold; ``why`` when refused.
+
+    No score, ever: the PAM conversation and the agent's status are read by whoever sits at the keyboard.
+    """
+
+    accepted: bool
+    name: str | None
+    threshold: float
+    frames: int
+    band: str | None = optional()
+    why: str = ""
+
+
+@dataclass(frozen=True)
 class Deletion(Result):
     name: str
     templates_deleted: int

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from edge_core.audit import chain as audit
 from edge_core.biometrics import list_packs, pack_info
+from edge_core.errors import PolicyViolation
 from edge_core.support.database import get_meta, set_meta
 from edge_core.vault.store import Vault
 
@@ -27,6 +28,15 @@ EXTERNAL_THRESHOLD = 0.45
 def default_for(pack: str) -> float:
     """A pack's measured default threshold (``external``: ``EXTERNAL_THRESHOLD``); unknown packs are refused."""
     return EXTERNAL_THRESHOLD if pack == EXTERNAL_PACK else pack_info(pack).default_threshold
+
+
+def signin_for(pack: str) -> float:
+    """A pack's sign-in threshold; a pack without a measured one (or outside embeddings) signs nobody in."""
+    value = None if pack == EXTERNAL_PACK else pack_info(pack).signin_threshold
+    if value is None:
+        raise PolicyViolation(f"model pack '{pack}' has no measured sign-in threshold, so it cannot sign anyone in; "
+                              "choose a measured pack (faceseal models list)")
+    return value
 
 
 def pack_names() -> list[str]:

@@ -1,0 +1,212 @@
+"""``faceseal agent``: one per user, the only process that decrypts templates for sign-in.
+
+It keeps the models loaded and opens the vault for each attempt only (the keys
+are dropped between attempts, so a lock, a stolen-laptop scenario or a rotation
+in the window finds no key held here). Every connection's peer is checked by
+the kernel's credentials: the agent's own user, or root asking on behalf of
+exactly this user (PAM inside sudo or su); anyone else is refused and audited.
+One attempt at a time: a second caller is told the camera is busy.
+
+The attempt's rules are :mod:`edge_core.ops.signin`'s; this module only
+captures the face and carries the words between the camera and the PAM
+conversation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import signal
+import socket
+import socketserver
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edge_core import ops
+from edge_core.agent import rundir, wire
+from edge_core.biometrics import Camera, Frame, VideoFile, collect_samples, load_pack
+from edge_core.errors import FaceSealError, UsageError
+from edge_core.liveness import Progress
+from edge_core.liveness.check import check_liveness
+from edge_core.ops import Probe, Source
+from edge_core.ops import signin as use_case
+
+SAMPLES = 3
+"""Frames a sign-in matches when the policy asks for no liveness session (each must match)."""
+CAMERA_FRAMES = 300
+"""The most frames one attempt reads from a camera, whatever the clock says."""
+DEFAULT_TIMEOUT_S = 10.0
+"""How long an attempt may look, unless the agent is told otherwise (``--timeout``); the PAM helper waits as long."""
+
+
+@dataclass(frozen=True)
+class CameraChoice:
+    """The camera the agent opens: an index, or (in the test suite only) a video file standing in for it."""
+
+    index: int = 0
+    stand_in: Path | None = None
+
+    def open(self) -> Camera | VideoFile:
+        return VideoFile(self.stand_in) if self.stand_in else Camera(self.index, max_frames=CAMERA_FRAMES)
+
+
+def _until(frames: Iterable[Frame], deadline: float) -> Iterator[Frame]:
+    """The frames up to ``deadline`` (monotonic seconds): an attempt that takes too long ends as a failure."""
+    for frame in frames:
+        if time.monotonic() > deadline:
+            return
+        yield frame
+
+
+class Agent:
+    def __init__(self, home: Path, camera: CameraChoice, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        self.home = home
+        self.camera = camera
+        self.timeout_s = timeout_s
+        self.uid = os.getuid()
+        self.login = pwd.getpwuid(self.uid).pw_name
+        self.started = time.time()
+        self.last: dict[str, Any] | None = None
+        self._attempt = threading.Lock()
+
+    def status(self) -> dict[str, Any]:
+        """What the agent is and last did (no score, no name of anyone but the outcome's)."""
+        return {"pid": os.getpid(), "login": self.login, "uptime_s": round(time.time() - self.started),
+                "busy": self._attempt.locked(), "timeout_s": self.timeout_s, "last": self.last}
+
+    def signin(self, message: dict[str, Any], say: Callable[[str], None]) -> dict[str, Any]:
+        """One attempt for the PAM service in ``message``; the answer is the decision (or why there is none)."""
+        if message.get("user") != self.login:
+            raise UsageError("this agent signs in only its own user")
+        fields = {key: message.get(key, "") for key in ("service", "tty", "rhost")}
+        if not all(isinstance(value, str) and len(value) <= 256 for value in fields.values()):
+            raise UsageError("a sign-in request names its service, terminal and remote host as short strings")
+        if not self._attempt.acquire(blocking=False):
+            return {"accepted": False, "busy": True, "why": "another face sign-in is in progress"}
+        try:
+            decision = self._attempt_once(use_case.SignInRequest(**fields), say)
+            self.last = {"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "service": fields["service"],
+                         "accepted": decision.accepted}
+            return decision.as_dict()
+        finally:
+            self._attempt.release()
+
+    def _attempt_once(self, request: use_case.SignInRequest, say: Callable[[str], None]):
+        deadline = time.monotonic() + self.timeout_s
+        with ops.open_vault(self.home) as vault:
+            name = use_case.admit_signin(vault, request)
+            pack = next(i.pack for i in ops.list_identities(vault) if i.name == name)
+            pipeline = load_pack(pack)
+            capture = self.camera.open()
+            frames = _until(capture, deadline)
+            if ops.liveness_needed(vault, Source.CAMERA):
+                video = isinstance(capture, VideoFile)  # the test suite's stand-in: its frames are its clock
+                result = check_liveness(pipeline, frames, video=video, fps=capture.fps if video else None,
+                                        bands=ops.liveness_bands(vault), on_progress=_prompts(say))
+                probe = Probe(Source.CAMERA, pack, pipeline.threshold, liveness=result)
+            else:
+                samples = collect_samples(pipeline, frames, samples=SAMPLES)
+                probe = Probe(Source.CAMERA, pack, pipeline.threshold, samples.embeddings)
+            return use_case.decide_signin(vault, request, name, probe)
+
+
+def _prompts(say: Callable[[str], None]) -> Callable[[Progress], None]:
+    """Each new prompt of the session once (a session reports every frame; the terminal wants each step once)."""
+    said: list[str] = []
+
+    def show(progress: Progress) -> None:
+        if not said or said[-1] != progress.prompt:
+            said.append(progress.prompt)
+            say(f"FaceSeal: {progress.prompt}")
+
+    return show
+
+
+class _Handler(socketserver.StreamRequestHandler):
+    server: _Server
+
+    def handle(self) -> None:
+        agent = self.server.agent
+        sock: socket.socket = self.request
+        sock.settimeout(agent.timeout_s + 5)
+        peer = wire.peer_uid(sock)
+        if peer not in (agent.uid, 0):
+            self.server.refused(peer)
+            return
+        try:
+            message = wire.Reader(sock).receive()
+            wire.send(sock, {"done": True, **self._answer(agent, message, lambda text: wire.send(sock, {"say": text}))})
+        except (OSError, wire.WireError):
+            return  # the caller went away or spoke nonsense: nothing to answer
+
+    @staticmethod
+    def _answer(agent: Agent, message: dict[str, Any], say: Callable[[str], None]) -> dict[str, Any]:
+        try:
+            if message.get("op") == "status":
+                return {"status": agent.status()}
+            if message.get("op") == "signin":
+                return agent.signin(message, say)
+            raise UsageError("the agent knows two requests: status and signin")
+        except FaceSealError as error:
+            return {"accepted": False, "error": str(error), "kind": type(error).__name__}
+        except Exception as error:  # never a traceback down the socket: the kind of failure only
+            return {"accepted": False, "error": f"unexpected internal error ({type(error).__name__})",
+                    "kind": "InternalError"}
+
+
+class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+    def __init__(self, path: Path, agent: Agent) -> None:
+        self.agent = agent
+        super().__init__(str(path), _Handler)
+
+    def refused(self, peer: int) -> None:
+        """Another user's process knocked: refused, and said in the audit log (when the vault opens)."""
+        with contextlib.suppress(FaceSealError, OSError), ops.open_vault(self.agent.home) as vault:
+            use_case.record_refused_peer(vault, peer)
+
+
+def serve(home: Path, camera: CameraChoice, timeout_s: float = DEFAULT_TIMEOUT_S,
+          ready: Callable[[Path], None] = lambda path: None) -> None:
+    """Listen until SIGTERM or SIGINT; refuses to start beside an agent that already answers."""
+    folder = rundir.prepare(rundir.socket_path().parent)
+    path = folder / rundir.SOCKET
+    _clear_stale(path)
+    old = os.umask(0o177)
+    try:
+        server = _Server(path, Agent(home, camera, timeout_s))
+    finally:
+        os.umask(old)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
+    thread.start()
+    ready(path)
+    try:
+        stop.wait()
+    finally:
+        server.shutdown()
+        server.server_close()
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _clear_stale(path: Path) -> None:
+    """A socket left by an agent that died is removed; one that still answers means an agent runs already."""
+    if not (path.exists() or path.is_symlink()):
+        return
+    rundir.check_socket(path, os.getuid())
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(str(path))
+        except ConnectionRefusedError:
+            path.unlink()
+            return
+    raise UsageError(f"a FaceSeal agent already runs for this user ({path})")

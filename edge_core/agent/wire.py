@@ -1,0 +1,67 @@
+"""The agent's messages: one JSON object a line, at most :data:`LIMIT` bytes, and who sent them.
+
+Strict JSON (:mod:`edge_core.support.strictjson`: UTF-8, no duplicate keys, no
+NaN); anything else ends the conversation. The peer's uid comes from the kernel
+(SO_PEERCRED on Linux, LOCAL_PEERCRED on macOS), never from the message.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import sys
+from typing import Any
+
+from edge_core.support import strictjson
+
+LIMIT = 8192
+"""The longest message line, in bytes; a request is a few hundred."""
+
+
+class WireError(Exception):
+    """The other end sent something that is not one bounded JSON object a line, or went away."""
+
+
+def send(sock: socket.socket, message: dict[str, Any]) -> None:
+    data = json.dumps(message, allow_nan=False, separators=(",", ":")).encode() + b"\n"
+    if len(data) > LIMIT:
+        raise WireError("message too long")
+    sock.sendall(data)
+
+
+class Reader:
+    """Reads message lines from a socket, keeping what arrived after a line for the next one."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._buffer = b""
+
+    def receive(self) -> dict[str, Any]:
+        while b"\n" not in self._buffer:
+            if len(self._buffer) > LIMIT:
+                raise WireError("message too long")
+            chunk = self._sock.recv(4096)
+            if not chunk:
+                raise WireError("the other end closed the connection")
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        if len(line) > LIMIT:
+            raise WireError("message too long")
+        try:
+            message = strictjson.loads(line)
+        except ValueError as error:
+            raise WireError(f"not a message ({error})") from None
+        if not isinstance(message, dict):
+            raise WireError("not a message (a JSON object is expected)")
+        return message
+
+
+def peer_uid(sock: socket.socket) -> int:
+    """The uid of the process at the other end of a Unix socket, as the kernel saw it connect."""
+    if sys.platform.startswith("linux"):
+        raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        _pid, uid, _gid = struct.unpack("3i", raw)
+        return uid
+    raw = sock.getsockopt(0, 0x001, struct.calcsize("Ii16i"))  # SOL_LOCAL, LOCAL_PEERCRED: struct xucred
+    return struct.unpack("Ii16i", raw)[1]

@@ -1,0 +1,69 @@
+"""``signin enable SERVICE --name NAME | disable SERVICE | status`` and ``agent run | status``: face sign-in.
+
+The agent is the process sudo, su, polkit and the screen lock ask (through the
+PAM helper, docs/SIGNIN.md); these commands choose who and where, run it, and
+ask it how it is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from edge_core.agent import rundir, server
+from edge_core.agent.client import AgentUnavailable, ask
+from edge_core.cli.framework import Commands, answer, with_vault
+from edge_core.errors import FaceSealError, UsageError
+from edge_core.ops import signin
+from edge_core.support import paths
+
+STAND_IN_VARIABLE = "FACESEAL_AGENT_TEST_CAMERA"
+"""A video file that stands in for the camera, honoured only from the environment of the agent's own start in
+the test suite; never from a settings file, which anyone able to write the user's config could fill."""
+
+
+class AgentNotRunning(FaceSealError):
+    """``faceseal agent status`` found no agent to ask."""
+
+
+def _status(args: argparse.Namespace):
+    try:
+        reply = ask(rundir.socket_path(), os.getuid(), {"op": "status"}, timeout=5.0)
+    except AgentUnavailable as error:
+        raise AgentNotRunning(str(error)) from None
+    return answer(reply["status"])
+
+
+def _run(args: argparse.Namespace):
+    stand_in = os.environ.get(STAND_IN_VARIABLE)
+    if stand_in and os.environ.get("FACESEAL_TEST_RUN") != "1":
+        raise UsageError(f"{STAND_IN_VARIABLE} is for the test suite only; the agent reads a real camera")
+    camera = server.CameraChoice(args.camera, Path(stand_in) if stand_in else None)
+    if not 1 <= args.timeout <= 120:
+        raise UsageError("--timeout is from 1 to 120 seconds")
+
+    def ready(path: Path) -> None:
+        print(f"faceseal agent: listening at {path}", file=sys.stderr, flush=True)
+
+    server.serve(paths.data_dir(), camera, args.timeout, ready)
+    return answer({"stopped": True})
+
+
+def register(commands: Commands) -> None:
+    commands.group("signin", "face sign-in for sudo, su, polkit and the screen lock (docs/SIGNIN.md)")
+    enable = commands.add("signin enable", with_vault(lambda vault, args: answer(
+        signin.signin_enable(vault, args.service, args.name))), "let an enrolled person's face unlock a service")
+    enable.add_argument("service", help=f"the PAM service: {', '.join(signin.SERVICES)}")
+    enable.add_argument("--name", required=True, help="the enrolled person who is this login")
+    commands.add("signin disable", with_vault(lambda vault, args: answer(signin.signin_disable(vault, args.service))),
+                 "stop face sign-in for a service").add_argument("service")
+    commands.add("signin status", with_vault(lambda vault, args: answer(signin.signin_settings(vault)),
+                                             reading=True), "who signs in with their face, and where")
+    commands.group("agent", "the per-user sign-in agent that PAM asks")
+    run = commands.add("agent run", _run, "run the agent in the foreground (a systemd user unit runs it for you)")
+    run.add_argument("--camera", type=int, default=0, metavar="N", help="the camera by index (0 is the first)")
+    run.add_argument("--timeout", type=float, default=server.DEFAULT_TIMEOUT_S, metavar="SECONDS",
+                     help=f"how long one attempt may look for a face (default {server.DEFAULT_TIMEOUT_S:g})")
+    commands.add("agent status", _status, "whether the agent runs, and what it last did")

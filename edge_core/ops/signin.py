@@ -1,0 +1,163 @@
+"""Face sign-in: which PAM services a face may unlock, for whom, and the decision of one attempt.
+
+The agent (:mod:`edge_core.agent`) and the PAM helper are front ends as thin
+as the CLI: every rule of a sign-in is decided here, once.
+
+* **What is opted in** lives in the vault (``meta``, inside the encrypted and
+  authenticated database): the enrolled identity that is this login's face,
+  and the services it may unlock. A planted file cannot opt anything in.
+* **Before the camera opens** (:func:`admit_signin`): a remote session (a
+  remote host or an SSH terminal) is refused, as is a service not opted in,
+  no identity chosen, or that identity locked out (the verify lockout: one
+  counter for every way of proving to be that person). A locked vault never
+  gets here: it does not open. Each refusal is one audited ``signin`` event;
+  it matched nothing and is not counted, as verify does not count a refusal.
+* **The decision** (:func:`decide_signin`) is stricter than the window's
+  verify: a face from the camera only, its liveness session passed within the
+  policy's bands when the policy requires liveness, and every frame of the
+  attempt matching at the pack's sign-in threshold (never below the verify
+  threshold in force). One audited event, counted toward the lockout.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from edge_core.audit import chain as audit
+from edge_core.errors import PolicyViolation, UnknownIdentity, UsageError
+from edge_core.ops.identities import Probe, Source, _held_to_policy, admit, liveness_needed, threshold_in_force
+from edge_core.ops.results import SignInDecision, SignInSettings
+from edge_core.policy import lockout, thresholds
+from edge_core.support.database import get_meta, set_meta
+from edge_core.vault.store import Vault
+
+SERVICES = ("sudo", "su", "polkit-1", "gdm-password", "gnome-screensaver", "kde", "xscreensaver", "swaylock",
+            "hyprlock")
+"""The PAM services a person may opt in (each is the name of its file in /etc/pam.d)."""
+TEST_SERVICE_PREFIX = "faceseal-test-"
+"""Services of this prefix may be opted in too: the test suite's own PAM files (never installed by a package)."""
+META_KEY = "signin"
+REMOTE_TTYS = ("ssh",)
+
+
+@dataclass(frozen=True)
+class SignInRequest:
+    """What PAM said about an attempt: which service, for which terminal, from where."""
+
+    service: str
+    tty: str = ""
+    rhost: str = ""
+
+    @property
+    def remote(self) -> bool:
+        return bool(self.rhost) or self.tty.split(":")[0] in REMOTE_TTYS
+
+
+class SignInNotEnabled(PolicyViolation):
+    """The service (or any) is not opted in: the PAM helper stays quiet about it, the password simply follows."""
+
+
+def _check_service(service: str) -> str:
+    if service in SERVICES or (service.startswith(TEST_SERVICE_PREFIX) and service[len(TEST_SERVICE_PREFIX):]
+                               .replace("-", "").isalnum()):
+        return service
+    raise UsageError(f"'{service}' is not a service face sign-in knows; choose from {', '.join(SERVICES)}")
+
+
+def _stored(vault: Vault) -> dict[str, Any]:
+    raw = get_meta(vault.conn, META_KEY)
+    return json.loads(raw) if raw else {"identity": None, "services": []}
+
+
+def signin_settings(vault: Vault) -> SignInSettings:
+    """Who signs in with their face (the enrolled name) and where."""
+    stored = _stored(vault)
+    return SignInSettings(vault.identity_names().get(stored["identity"]), tuple(stored["services"]))
+
+
+def signin_enable(vault: Vault, service: str, name: str) -> SignInSettings:
+    """Let ``name``'s face unlock ``service`` (every enabled service signs in the same person); audited."""
+    service = _check_service(service)
+    identity = vault.identity_id(name)
+    stored = _stored(vault)
+    services = sorted(set(stored["services"]) | {service}) if stored["identity"] == identity else [service]
+    with vault.writing() as tx:
+        set_meta(tx, META_KEY, json.dumps({"identity": identity, "services": services}))
+        audit.append(tx, "signin_enabled", identity=identity, service=service)
+    return signin_settings(vault)
+
+
+def signin_disable(vault: Vault, service: str) -> SignInSettings:
+    """Stop face sign-in for ``service`` (the password alone again); audited."""
+    stored = _stored(vault)
+    if service not in stored["services"]:
+        raise UsageError(f"face sign-in is not enabled for '{service}'")
+    stored["services"] = [s for s in stored["services"] if s != service]
+    with vault.writing() as tx:
+        set_meta(tx, META_KEY, json.dumps(stored))
+        audit.append(tx, "signin_disabled", service=service)
+    return signin_settings(vault)
+
+
+def _refuse(vault: Vault, request: SignInRequest, why: str, error: type[Exception] = PolicyViolation,
+            identity: str | None = None) -> Exception:
+    with vault.writing() as tx:
+        audit.append(tx, "signin", service=request.service, tty=request.tty, outcome="refused", why=why,
+                     identity=identity)
+    return error(why)
+
+
+def admit_signin(vault: Vault, request: SignInRequest) -> str:
+    """Before the camera opens: the enrolled name this attempt is for, or a refusal (audited, not counted)."""
+    if request.remote:
+        raise _refuse(vault, request, "face sign-in is for the person at this computer, not a remote session")
+    stored = _stored(vault)
+    if request.service not in stored["services"] or stored["identity"] is None:
+        raise _refuse(vault, request, f"face sign-in is not enabled for '{request.service}'", SignInNotEnabled)
+    name = vault.identity_names().get(stored["identity"])
+    if name is None:
+        raise _refuse(vault, request, "the person chosen for face sign-in is no longer enrolled", UnknownIdentity)
+    try:
+        admit(vault, name)
+    except Exception as error:
+        raise _refuse(vault, request, str(error), type(error), stored["identity"]) from None
+    return name
+
+
+def record_refused_peer(vault: Vault, uid: int) -> None:
+    """Another user's process spoke to the agent: it was told nothing, and this says who knocked."""
+    with vault.writing() as tx:
+        audit.append(tx, "agent_refused", peer_uid=uid)
+
+
+def signin_threshold(vault: Vault, pack: str, default: float) -> float:
+    """The sign-in operating point: the pack's measured sign-in threshold, never below verify's in force."""
+    return max(thresholds.signin_for(pack), threshold_in_force(vault, pack, default))
+
+
+def decide_signin(vault: Vault, request: SignInRequest, name: str, probe: Probe) -> SignInDecision:
+    """Is the enrolled person at the camera, live, now? Every frame of the attempt must match; audited, counted."""
+    if probe.source is not Source.CAMERA:
+        raise UsageError("face sign-in takes a face from the camera only")
+    subject = admit(vault, name)
+    threshold = signin_threshold(vault, probe.pack, probe.default_threshold)
+    if liveness_needed(vault, probe.source) and probe.liveness is None:
+        raise PolicyViolation("face sign-in from a camera needs a liveness check (the policy requires it)")
+    liveness = _held_to_policy(vault, probe).liveness
+    live = liveness is None or (liveness.passed and liveness.embedding is not None)
+    frames = [] if liveness is None or liveness.embedding is None else [liveness.embedding]
+    frames += [] if probe.embeddings is None else list(probe.embeddings)
+    results = [vault.verify(name, vector, probe.pack, threshold) for vector in frames] if live else []
+    match = live and bool(results) and all(r.match for r in results)
+    lockout.record(vault, subject, match)
+    band = None if liveness is None else liveness.band
+    with vault.writing() as tx:
+        audit.append(tx, "signin", service=request.service, tty=request.tty, identity=subject,
+                     outcome="accepted" if match else "rejected", frames=len(results), band=band,
+                     liveness="not_checked" if liveness is None else "passed" if liveness.passed else "failed")
+    why = ("" if match else liveness.reason if liveness is not None and not liveness.passed
+           else "the face did not match the enrolled person")
+    return SignInDecision(match, name if match else None, threshold, len(results), band, why)
+
