@@ -19,6 +19,7 @@ from edge_core import ops
 from edge_core.biometrics import install_pack, list_packs, load_pack, pack_info, read_image
 from edge_core.cli.framework import Commands, Reply, answer
 from edge_core.cli.prompts import confirm
+from edge_core.errors import FaceSealError
 
 if TYPE_CHECKING:
     from edge_core.vault.store import Vault
@@ -38,7 +39,14 @@ def pack_to_use(args: argparse.Namespace, vault: Vault | None = None) -> str:
 
 
 def _list(args: argparse.Namespace) -> Reply:
-    used = ops.pack_for()
+    """Every pack; which one is in use needs the vault's choice, but a locked or unreadable vault does not stop
+    the list (it is what ``make models`` reads): the pack used without a choice is marked, and that is said."""
+    try:
+        used = ops.pack_for()
+    except FaceSealError as error:
+        print(f"faceseal: note: the vault's chosen pack cannot be read ({error}); 'in_use' is the pack used "
+              "without a choice", file=sys.stderr)
+        used = ops.pack_in_use(None)
     return answer([
         {"name": p.name, "installed": p.installed, "default": p.name == used.default, "in_use": p.name == used.pack,
          "chosen": p.name == used.chosen, "licence": p.licence, "embedding_size": p.embedding_size,

@@ -143,15 +143,14 @@ def match_probe(args: argparse.Namespace, vault: Vault, name: str | None) -> Pro
         raise PolicyViolation("matching a face from a camera needs a liveness check: add --liveness (the policy "
                               "requires it; 'faceseal policy set liveness_required=false' lifts that)")
     ops.admit(vault, name)
-    pack = pack_to_use(args, vault)
     if args.liveness:
-        return _live_probe(args, source, ops.liveness_bands(vault), pack)
+        return _live_probe(args, source, ops.liveness_bands(vault), pack_to_use(args, vault))
     if source is Source.EMBEDDING:
         vectors = embeddings.load(args.embedding)
         if vectors.shape[0] != 1:
             raise UsageError(f"{args.embedding} holds {vectors.shape[0]} vectors; verify and identify take one")
         return Probe(source, args.pack or ops.EXTERNAL_PACK, ops.EXTERNAL_THRESHOLD, vectors)
-    pipeline = load_pack(pack)
+    pipeline = load_pack(pack_to_use(args, vault))
     if source is Source.PHOTO:
         if len(args.image) != 1:
             raise UsageError("verify and identify take one --image")

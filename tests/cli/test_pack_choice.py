@@ -3,6 +3,8 @@ and says so, and ``faceseal models use PACK`` chooses the pack for the command l
 
 from __future__ import annotations
 
+import json
+
 from edge_core import ops
 from tests.conftest import SHARED, cli_json, run_cli
 
@@ -60,6 +62,11 @@ def test_models_use_refuses_a_pack_that_is_unknown_or_not_installed_and_changes_
     cli_json("models", "use", "open", check_clean=False)  # the new vault's root-file note
     assert run_cli("models", "use", "scrfd").returncode == 5
     assert [p["name"] for p in cli_json("models", "list") if p["chosen"]] == ["open"]
+
+    cli_json("lock")  # a locked vault hides the choice, but not the list (make models reads it)
+    locked = run_cli("models", "list", "--json")
+    assert locked.returncode == 0 and "the vault's chosen pack cannot be read (the vault is locked" in locked.stderr
+    assert [p["name"] for p in json.loads(locked.stdout) if p["in_use"]] == ["open"]
 
 
 def test_a_chosen_pack_no_longer_installed_gives_way_to_an_installed_one_with_the_notice(models_env, open_pack_only):
