@@ -27,19 +27,11 @@ MODELS ?= $(wildcard ../shared/models)
 run: models
 	$(BIN)/faceseal
 
-# The default pack, the one the window and the CLI use, unless it is installed already. Its licence notice is
-# asked at the terminal (never accepted for you); declined, or with no terminal, the `open` pack (no notice to
-# accept) is installed instead.
+# The default pack unless it is installed already; its licence notice asked at the terminal (never accepted for
+# you). Declined, or with no terminal, the `open` pack (no notice to accept) is installed and used instead:
+# scripts/install-models.sh says which pack is then in use.
 models: system-deps-run $(STAMP)
-	@installed() { $(BIN)/faceseal models list --json | $(BIN)/python -c 'import json, sys; \
-	  sys.exit(not any(p["installed"] and (p["default"] if sys.argv[1] == "default" else p["name"] == sys.argv[1]) \
-	                   for p in json.load(sys.stdin)))' "$$1"; }; \
-	pack=$$($(BIN)/python -c 'from edge_core.biometrics import default_pack_name as d; print(d())'); \
-	from="$(if $(MODELS),--from $(MODELS))"; \
-	installed default || $(BIN)/faceseal models install $$pack $$from || installed open || \
-	  { $(BIN)/faceseal models install open $$from && \
-	    echo "make models: installed the 'open' pack instead of $$pack: choose it in Settings (which also installs $$pack from a folder, its notice first)"; } || \
-	  echo "make models: no model pack installed; FaceSeal will offer to install one"
+	@bash scripts/install-models.sh $(BIN) "$(MODELS)"
 
 # The layer contract first (pyproject.toml, docs/ARCHITECTURE.md), then every test.
 # pytest exits 5 when it collected no test: make treats that as the failure it is.

@@ -1,9 +1,10 @@
-"""The window's own choices: camera and model pack.
+"""The window's own choices: the camera.
 
 They are kept in ``app.ini`` inside the data directory, so a second data
 directory (``FACESEAL_HOME``) has its own and a test never sees another's.
-The match threshold is not one of them: it decides who is accepted, so it lives
-in the vault (``ops.threshold``), shared with the command line.
+The match threshold and the model pack are not among them: they decide who is
+recognised, so they live in the vault (``ops.threshold``, ``ops.use_pack``),
+shared with the command line and the admin API.
 """
 
 from __future__ import annotations
@@ -13,8 +14,27 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
-from edge_core.biometrics import default_pack_name
 from edge_core.support import paths
+
+OLD_PACK_KEY = "pack"
+"""Where the window kept its model pack before the choice moved into the vault (carried over once)."""
+
+
+def _settings_file() -> QSettings:
+    home = paths.data_dir()
+    paths.ensure_private_dir(home)
+    return QSettings(str(home / "app.ini"), QSettings.Format.IniFormat)
+
+
+def take_old_pack_choice() -> str | None:
+    """The pack an older window kept in ``app.ini``, removed from it (the vault's choice replaces it), or None."""
+    settings = _settings_file()
+    old = settings.value(OLD_PACK_KEY)
+    if old is None:
+        return None
+    settings.remove(OLD_PACK_KEY)
+    settings.sync()
+    return str(old)
 
 
 @dataclass(frozen=True)
@@ -30,17 +50,7 @@ class Preferences:
     """Typed access to the window's settings file."""
 
     def __init__(self) -> None:
-        home = paths.data_dir()
-        paths.ensure_private_dir(home)
-        self._settings = QSettings(str(home / "app.ini"), QSettings.Format.IniFormat)
-
-    @property
-    def pack(self) -> str:
-        return str(self._settings.value("pack", default_pack_name()))
-
-    @pack.setter
-    def pack(self, name: str) -> None:
-        self._settings.setValue("pack", name)
+        self._settings = _settings_file()
 
     @property
     def camera_index(self) -> int:
@@ -64,5 +74,6 @@ class Preferences:
         video = self.camera_video
         return f"video file {video.name} (standing in for a camera)" if video else f"camera {self.camera_index}"
 
-    def capture_settings(self) -> CaptureSettings:
-        return CaptureSettings(self.pack, self.camera_index, self.camera_video)
+    def capture_settings(self, pack: str) -> CaptureSettings:
+        """``pack``: the one in use (``Session.pack``)."""
+        return CaptureSettings(pack, self.camera_index, self.camera_video)

@@ -124,10 +124,11 @@ def _check_vault(home: Path) -> dict[str, Any]:
 
 
 def _check_models() -> dict[str, Any]:
-    from edge_core.biometrics import default_pack_name, load_pack, pack_info, read_image
+    from edge_core import ops
+    from edge_core.biometrics import load_pack, pack_info, read_image
     from edge_core.biometrics import synthetic_face as selftest_face
 
-    info = pack_info(default_pack_name())
+    info = pack_info(ops.pack_in_use(None).pack)  # the default pack, else the installed one that stands in
     if not info.installed:
         return {"status": "skipped", "reason": f"model pack '{info.name}' is neither installed nor bundled"}
     image = read_image(_synthetic_image())

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, TypeVar
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app import workers
+from app.preferences import take_old_pack_choice
 from edge_core import ops
 from edge_core.errors import FaceSealError, RootKeyMissing, RootKeyRevoked, VaultLocked, WrongRootKey
 
@@ -67,6 +68,9 @@ class Session(QObject):
         """Why the root key the vault was opened with is gone from where it lives (``ops.root_gone``), or ""."""
         self._root_check: workers.Task | None = None
         self._data_version: int | None = None
+        self.chosen_pack: str | None = None
+        """The vault's chosen model pack as last read (``ops.chosen_pack``); kept while the vault is locked, so
+        the window can still say which pack it would use. Another process's choice is read at its next poll."""
         self._closed = False
         self._poll = QTimer(self)
         self._poll.setInterval(POLL_MS)
@@ -185,6 +189,7 @@ class Session(QObject):
                 raise
             self.key_problem = self.revoked = False
             self._data_version = self._vault.conn.execute("PRAGMA data_version").fetchone()[0]
+            self.chosen_pack = self._carry_pack_over(self._vault)
             try:
                 rotated = ops.apply_start_policy(self._vault)
             except FaceSealError as error:
@@ -193,6 +198,33 @@ class Session(QObject):
                 self.notice = ("The root key was due and the policy rotates it at start: it was rotated "
                                f"(new fingerprint {rotated.root_fingerprint}).") if rotated else ""
             return "open"
+
+    @staticmethod
+    def _carry_pack_over(vault: Vault) -> str | None:
+        """The vault's chosen pack; a window that chose one in its own preferences file (before the choice moved
+        into the vault) has it carried over once, if the vault has none yet and that pack is installed."""
+        chosen = ops.chosen_pack(vault)
+        old = take_old_pack_choice()
+        if chosen is None and old is not None:
+            try:
+                chosen = ops.use_pack(vault, old).pack
+            except FaceSealError:
+                pass  # no longer installed, or unknown: the rule of ops.pack_in_use decides
+        return chosen
+
+    def pack_in_use(self) -> ops.PackInUse:
+        """The pack enrolment and matching use now (``ops.pack_in_use`` over the last choice read)."""
+        return ops.pack_in_use(self.chosen_pack)
+
+    @property
+    def pack(self) -> str:
+        return self.pack_in_use().pack
+
+    def use_pack(self, name: str) -> ops.PackChoice:
+        """Choose the pack every front end uses (``ops.use_pack``: refused unless installed, audited)."""
+        choice = self.call(lambda vault: ops.use_pack(vault, name))
+        self.chosen_pack = choice.pack
+        return choice
 
     # ------------------------------------------------------------ locking
     def lock(self) -> str | None:
@@ -258,29 +290,29 @@ class Session(QObject):
         elif self.state is State.LOCKED and self._follow_lock and not ops.is_locked():
             self.open()
 
-    def _look_around(self) -> tuple[str, int] | None:
-        """The root's problem now ("" when none) and the data's version (another process's write changes it),
-        or None when a vault call holds the lock (the next tick looks again)."""
+    def _look_around(self) -> tuple[str, int, str | None] | None:
+        """The root's problem now ("" when none), the data's version (another process's write changes it) and
+        the chosen pack, or None when a vault call holds the lock (the next tick looks again)."""
         if not self._lock.acquire(blocking=False):
             return None
         try:
             if self._vault is None or not self._vault.is_open:
                 return None
             version = self._vault.conn.execute("PRAGMA data_version").fetchone()[0]
-            return ops.root_gone(self._vault) or "", version
+            return ops.root_gone(self._vault) or "", version, ops.chosen_pack(self._vault)
         finally:
             self._lock.release()
 
-    def _looked(self, seen: tuple[str, int] | None) -> None:
+    def _looked(self, seen: tuple[str, int, str | None] | None) -> None:
         """Pages are told when the root went (or came back) or another process wrote (a kit exported, a lock)."""
         self._root_check = None
         if seen is None or self._closed or self.state is not State.OPEN:
             return
-        problem, version = seen
+        problem, version, chosen = seen
         written = self._data_version is not None and version != self._data_version
         self._data_version = version
-        if problem != self.root_problem or written:
-            self.root_problem = problem
+        if problem != self.root_problem or written or chosen != self.chosen_pack:
+            self.root_problem, self.chosen_pack = problem, chosen
             self.changed.emit()
 
     def notify(self) -> None:

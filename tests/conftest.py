@@ -366,6 +366,24 @@ def models_env(installed_models: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return installed_models
 
 
+@pytest.fixture(scope="session")
+def open_pack_only(installed_models: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A models folder holding only the ``open`` pack (copied once per session from ``installed_models``): what
+    ``make models`` leaves when the default pack's licence was not accepted."""
+    import shutil
+
+    root = tmp_path_factory.mktemp("open-only")
+    shutil.copytree(installed_models / "open", root / "open")
+    return root
+
+
+@pytest.fixture
+def open_only_env(open_pack_only: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point FACESEAL_MODELS at a folder where only the ``open`` pack is installed, for one test."""
+    monkeypatch.setenv("FACESEAL_MODELS", str(open_pack_only))
+    return open_pack_only
+
+
 @pytest.fixture
 def empty_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty models folder of this test's own: no pack is installed."""

@@ -1,5 +1,6 @@
 """``make run``'s first step, ``make models``: the default pack the window and the CLI use, its licence
-notice asked at the terminal and never accepted for the person; otherwise the `open` pack, said in one line."""
+notice asked at the terminal and never accepted for the person; otherwise the `open` pack, which is then the pack
+in use, said in one line."""
 
 from __future__ import annotations
 
@@ -47,9 +48,13 @@ def test_declined_or_without_a_terminal_the_open_pack_is_installed_and_said(tmp_
     declined = _make_models(tmp_path / "declined", "no")
     assert declined.returncode == 0 and _installed(tmp_path / "declined") == {"open"}
     assert f"installed the 'open' pack instead of {default_pack_name()}" in declined.stdout
+    assert "make models: 'open' is now in use" in declined.stdout, "and it is the pack in use (issue 26, item 7)"
 
     quiet = _make_models(tmp_path / "quiet", None)
     assert quiet.returncode == 0 and _installed(tmp_path / "quiet") == {"open"}
-    assert "pass --accept-licence to confirm" in quiet.stderr, "the notice is shown, not accepted"
+    notice = pack_info(default_pack_name()).licence_notice
+    assert notice in quiet.stdout and "no terminal to ask at" in quiet.stdout, "the notice is shown, not accepted"
+    assert "error" not in quiet.stdout + quiet.stderr, "a licence notice is not an error"
+    assert "make models: 'open' is now in use" in quiet.stdout
     again = _make_models(tmp_path / "quiet", None)
     assert again.returncode == 0 and "installed the 'open' pack" not in again.stdout, "nothing is reinstalled"

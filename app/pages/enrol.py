@@ -33,6 +33,25 @@ LOCKED_DURING_CAPTURE = ("The vault was locked during the capture, so it was sto
                          "Unlock, then start again.")
 
 
+def pack_notice(used: ops.PackInUse) -> str | None:
+    """The sentence saying a pack stands in for the chosen or default one (not installed), or None."""
+    notice = used.notice("choose one in Settings")
+    return f"{notice[:1].upper()}{notice[1:]}." if notice else None
+
+
+def show_pack_state(page: Page) -> str | None:
+    """Put on ``page``'s banner why it cannot capture (the pack in use is not installed: an error), or which pack
+    stands in for the chosen or default one (information, on an empty banner only: never over an outcome);
+    returns the problem, or None."""
+    used = page.session.pack_in_use()
+    problem = pack_problem(used.pack)
+    notice = None if page.banner.property("kind") else pack_notice(used)
+    if problem or notice:
+        page.banner.show_message("error" if problem else "info", problem or notice, "Open Settings",
+                                 lambda: page.ctx.navigate("Settings"))
+    return problem
+
+
 def pack_problem(name: str) -> str | None:
     """Why enrolment or matching cannot start with pack ``name``, or None when it is installed."""
     try:
@@ -155,11 +174,9 @@ class EnrolPage(Page):
     def load(self) -> None:
         self.source.show_camera(self.prefs.camera_video)
         if self.steps.currentIndex() == 0 and self.task is None:
-            self.source.avoid_missing_camera(self.prefs.capture_settings(), "photos")
-        problem = pack_problem(self.prefs.pack)
-        if problem:
-            self.banner.show_message("error", problem, "Open Settings", lambda: self.ctx.navigate("Settings"))
-        elif self.banner.property("kind") == "error" and self.steps.currentIndex() == 0:
+            self.source.avoid_missing_camera(self.prefs.capture_settings(self.session.pack), "photos")
+        problem = show_pack_state(self)
+        if problem is None and self.banner.property("kind") == "error" and self.steps.currentIndex() == 0:
             self.banner.clear()
         self._update_start()
 
@@ -176,7 +193,7 @@ class EnrolPage(Page):
         note = emoji_note(name)
         self.name_note.setText(note or "")
         self.name_note.setVisible(bool(note))
-        ready = bool(name) and not problem and choice is not None and pack_problem(self.prefs.pack) is None
+        ready = bool(name) and not problem and choice is not None and pack_problem(self.session.pack) is None
         self.start_button.setEnabled(ready and self.session.is_open)
 
     def start(self) -> None:
@@ -209,7 +226,7 @@ class EnrolPage(Page):
     def _capture(self, choice: SourceChoice) -> None:
         name, add, samples = self.name.text().strip(), self.add_samples.isChecked(), self.samples.value()
         largest = self.largest.isChecked()
-        settings = self.prefs.capture_settings()
+        settings = self.prefs.capture_settings(self.session.pack)
         self.banner.clear()
         self._stopped_by_lock = False
 

@@ -172,10 +172,12 @@ class HomePage(Page):
 
     def _show_device(self) -> None:
         """Pack and camera need no vault: shown even while it is locked."""
-        name = self.prefs.pack
         try:
+            used = self.session.pack_in_use()
+            name = used.pack
             info = pack_info(name)
-            self._set("pack", f"{name} (installed)" if info.installed
+            stand_in = f"; in use because {used.reason}: choose one in Settings" if used.reason else ""
+            self._set("pack", f"{name} (installed{stand_in})" if info.installed
                       else f"{name} comes with FaceSeal: accept its licence in Settings to enrol and verify"
                       if info.awaits_consent
                       else f"{name} is not installed: install it in Settings to enrol and verify")
@@ -183,7 +185,7 @@ class HomePage(Page):
             self._set("pack", describe(error))
         label = self.prefs.camera_label()
         self._set("camera", f"{label}: checking…")
-        settings = self.prefs.capture_settings()
+        settings = self.prefs.capture_settings(self.session.pack)
 
         def probe(_reporter: object) -> str:
             source, _pace = open_camera(settings)

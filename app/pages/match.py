@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from app import verdict
 from app.capture import SourceChoice, capture_samples, liveness_session, probe_photo, source_of
 from app.pages.base import Context, Page
-from app.pages.enrol import pack_problem
+from app.pages.enrol import pack_problem, show_pack_state
 from app.preferences import CaptureSettings
 from app.session import Session
 from app.verdict import Verdict
@@ -175,12 +175,9 @@ class MatchPage(Page):
     def load(self) -> None:
         self.source.show_camera(self.prefs.camera_video)
         if self.task is None:
-            self.source.avoid_missing_camera(self.prefs.capture_settings(), "photo")
-        problem = pack_problem(self.prefs.pack)
-        if problem:
-            self.banner.show_message("error", problem, "Open Settings", lambda: self.ctx.navigate("Settings"))
-        else:
-            info = pack_info(self.prefs.pack)
+            self.source.avoid_missing_camera(self.prefs.capture_settings(self.session.pack), "photo")
+        if show_pack_state(self) is None:
+            info = pack_info(self.session.pack)
             if self.session.is_open:
                 self.run(lambda _r: self.session.call(lambda v: ops.threshold(v, info.name, info.default_threshold)),
                          lambda report: self.threshold.setText(
@@ -208,7 +205,7 @@ class MatchPage(Page):
         self.go_button.setText("Verify" if self.verifying else "Identify")
         self.go_button.setAccessibleName(self.go_button.text())
         ready = (self.session.is_open and self.task is None and self.source.choice() is not None
-                 and pack_problem(self.prefs.pack) is None and (not self.verifying or self.person.count() > 0))
+                 and pack_problem(self.session.pack) is None and (not self.verifying or self.person.count() > 0))
         self.go_button.setEnabled(ready)
         nobody = self.verifying and self._people_known and self.person.count() == 0 and self.session.is_open
         if nobody and self.task is None:
@@ -238,7 +235,7 @@ class MatchPage(Page):
         choice = self.source.choice()
         if not self.go_button.isEnabled() or choice is None:
             return
-        settings = self.prefs.capture_settings()
+        settings = self.prefs.capture_settings(self.session.pack)
         name = self.person.currentText() if self.verifying else None
         session = self.session
         self.banner.clear()

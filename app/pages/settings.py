@@ -1,6 +1,9 @@
 """Settings: which camera, which model pack (installed from a folder with progress) and the match threshold.
 
-Telemetry, the policy and the rest of the administration are on the Admin page."""
+The model pack and the threshold are the vault's settings (``ops.use_pack``,
+``ops.threshold``), the same the command line and the admin API use: choosing
+an installed pack here makes it the one in use everywhere. Telemetry, the
+policy and the rest of the administration are on the Admin page."""
 
 from __future__ import annotations
 
@@ -42,6 +45,9 @@ class SettingsPage(Page):
         self.progress: WorkProgress | None = None
         self.dialog: ConfirmDialog | None = None
         self.threshold_report: ThresholdReport | None = None
+        self.shown_pack: str | None = None
+        """A pack picked in the box that is not installed (shown with its install button), else None: the box
+        shows the pack in use."""
         layout = QVBoxLayout(self.body)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._camera_box())
@@ -102,11 +108,19 @@ class SettingsPage(Page):
         return box
 
     def _pack_chosen(self, row: int) -> None:
-        self.prefs.pack = self.pack.itemData(row)
-        self.session.notify()
+        """An installed pack becomes the one in use (for the command line and the admin API too); one that is
+        not installed is shown with the way to install it, and the pack in use stays."""
+        name = self.pack.itemData(row)
+        self.banner.clear()
+        if not pack_info(name).installed:
+            self.shown_pack = name
+            self.load()
+            return
+        self.shown_pack = None
+        install.use(self, name, done=self.load)
 
     def ask_install(self) -> None:
-        info = pack_info(self.prefs.pack)
+        info = pack_info(self.shown_pack or self.session.pack)
         if info.awaits_consent:  # FaceSeal came with it: only the licence question is left
             install.install(self, info, None, self._installed)
             return
@@ -115,7 +129,9 @@ class SettingsPage(Page):
             install.install(self, info, Path(folder), self._installed)
 
     def _installed(self, info: PackInfo) -> None:
-        self.banner.show_message("success", f"Model pack '{info.name}' is installed and every file checked.")
+        """Installed from this box, where it was chosen: it becomes the pack in use."""
+        self.shown_pack = None
+        install.use(self, info.name, f"Model pack '{info.name}' is installed and every file checked. ", self.load)
         self.session.notify()
 
     # ------------------------------------------------------------ threshold
@@ -144,7 +160,7 @@ class SettingsPage(Page):
     def _calibrate(self) -> None:
         """Error rates on the user's own labelled photos (the same use case as ``faceseal calibrate``); the
         threshold box shows what the dialog set once it closes."""
-        self.calibration = CalibrateDialog(self, self.session, self.prefs.pack)
+        self.calibration = CalibrateDialog(self, self.session, self.session.pack)
         self.calibration.finished.connect(lambda _code: self.load())
         self.calibration.open()
 
@@ -156,7 +172,7 @@ class SettingsPage(Page):
         value = round(self.threshold.value(), 3)
         if value == round(report.threshold, 3):
             return  # nothing changed: nothing to save or audit
-        info = pack_info(self.prefs.pack)
+        info = pack_info(self.session.pack)
         self.banner.clear()
         self.run(lambda _r: self.session.call(lambda v: ops.threshold(v, info.name, info.default_threshold, value)),
                  lambda answer: self._threshold_saved(answer, info), self._threshold_refused)
@@ -184,7 +200,7 @@ class SettingsPage(Page):
             self.threshold.setValue(report.threshold)
 
     def _threshold_default(self) -> None:
-        info = pack_info(self.prefs.pack)
+        info = pack_info(self.session.pack)
         self.banner.clear()
         self.run(lambda _r: self.session.call(lambda v: ops.threshold(v, info.name, info.default_threshold,
                                                                       clear=True)),
@@ -205,15 +221,22 @@ class SettingsPage(Page):
         self.pack.clear()
         for info in packs:
             self.pack.addItem(f"{info.name} ({'installed' if info.installed else 'not installed'})", info.name)
-        self.pack.setCurrentIndex(max(0, self.pack.findData(self.prefs.pack)))
-        info = pack_info(self.prefs.pack)
-        state = "installed and checked" if info.installed else \
-            "included with FaceSeal: accept its licence notice to use it" if info.awaits_consent else \
-            "not installed: enrolment and verification need it"
-        self.pack_state.setText(f"{info.title}. Licence: {info.licence}. State: {state}.")
-        self.install_button.setText("Reinstall from a folder…" if info.installed else
-                                    "Read its licence and use it…" if info.awaits_consent else
+        used = self.session.pack_in_use()
+        shown = pack_info(self.shown_pack or used.pack)
+        self.pack.setCurrentIndex(max(0, self.pack.findData(shown.name)))
+        state = "installed and checked" if shown.installed else \
+            "included with FaceSeal: accept its licence notice to use it" if shown.awaits_consent else \
+            "not installed: enrolment and verification need it" if shown.name == used.pack else \
+            "not installed: install it to use it"
+        if shown.name == used.pack and shown.installed:
+            state += ", in use" + (f" because {used.reason}" if used.reason else "")
+        elif shown.name != used.pack:
+            state += f"; pack '{used.pack}' stays in use meanwhile"
+        self.pack_state.setText(f"{shown.title}. Licence: {shown.licence}. State: {state}.")
+        self.install_button.setText("Reinstall from a folder…" if shown.installed else
+                                    "Read its licence and use it…" if shown.awaits_consent else
                                     "Install from a folder…")
+        info = pack_info(used.pack)
         shown = self.threshold_report
         if not self.session.is_open or shown is None or shown.pack != info.name:
             self.threshold_report = None  # nothing is saved until the threshold in force was read

@@ -54,7 +54,7 @@ class CalibrateDialog(QDialog):
     def __init__(self, parent: QWidget | None, session: Session, pack: str | None = None) -> None:
         super().__init__(parent)
         self.session = session
-        self.pack = pack or Preferences().pack
+        self.pack = pack or session.pack
         self.report: calibration.Calibration | None = None
         self._images = QTemporaryDir()
         self.setWindowTitle(f"Calibrate pack '{self.pack}' on your photos")

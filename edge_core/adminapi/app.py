@@ -80,6 +80,8 @@ class _Body(BaseModel):
 
 Pack = Literal[tuple(ops.pack_names())]  # type: ignore[valid-type]
 """The packs a threshold or an embedding can belong to (the manifest's, and ``external``)."""
+ModelPack = Literal[tuple(name for name in ops.pack_names() if name != ops.EXTERNAL_PACK)]  # type: ignore[valid-type]
+"""The manifest's packs: the ones that can be in use."""
 Threshold = Annotated[float, Field(ge=-1.0, le=1.0)]
 
 
@@ -159,6 +161,11 @@ PolicyChanges = create_model(  # every setting typed and bounded as the policy a
 
 class PolicyRequest(_Body):
     changes: PolicyChanges  # type: ignore[valid-type]
+
+
+class PackRequest(_Body):
+    pack: ModelPack  # type: ignore[valid-type]
+    """The pack to use from now on, for every front end (only an installed one)."""
 
 
 class ThresholdRequest(_Body):
@@ -422,6 +429,18 @@ def create_app(home: Path, expected: str) -> FastAPI:
         """Choose a pack's threshold within the policy's bounds (audited); ``null`` restores the default."""
         return with_vault(lambda vault: ops.threshold(vault, pack, ops.default_threshold(pack), body.value,
                                                       body.value is None))
+
+    @app.get(f"{PREFIX}/pack", responses=ERRORS)
+    def pack_in_use(_: Any = Depends(bearer)) -> Answer:
+        """The model pack in use: ``chosen`` (null: none chosen), ``default``, and ``instead_of`` when an installed
+        pack stands in for the chosen or default one, which is not installed."""
+        return with_vault(lambda vault: ops.pack_in_use(ops.chosen_pack(vault)), reading=True)
+
+    @app.put(f"{PREFIX}/pack", responses=ERRORS)
+    def use_pack(body: PackRequest, _: Any = Depends(bearer)) -> Answer:
+        """Choose the pack in use for the window, the command line and this API (``faceseal models use``);
+        one not installed is refused (409); audited. ``stranded`` counts who must be enrolled again."""
+        return with_vault(lambda vault: ops.use_pack(vault, body.pack))
 
     @app.get(f"{PREFIX}/policy", responses=ERRORS)
     def policy(_: Any = Depends(bearer)) -> Answer:

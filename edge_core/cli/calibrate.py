@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from edge_core import ops
-from edge_core.biometrics import default_pack_name, load_pack, threshold_text
+from edge_core.biometrics import load_pack, threshold_text
 from edge_core.cli.framework import Commands, Reply, answer
+from edge_core.cli.models import pack_to_use
 from edge_core.cli.prompts import ask
 from edge_core.ops import calibrate as calibration
 
@@ -27,7 +28,7 @@ def _calibrate(args: argparse.Namespace) -> Reply:
     """Calibrate without making a vault: the one in force is read if there is one, and one is made (or opened)
     only to keep a chosen threshold, so a failed calibration leaves a new folder empty."""
     target = calibration.parse_target(args.set) if args.set else None  # a typo is refused before any work
-    pipeline = load_pack(args.pack or default_pack_name())
+    pipeline = load_pack(pack_to_use(args))
     det = args.det or Path(f"faceseal-det-{pipeline.pack}.png")
     if ops.vault_exists():
         with ops.open_vault() as vault:
@@ -70,6 +71,6 @@ def register(commands: Commands) -> None:
                      "a DET curve, and a threshold for 1 %, 0.1 % or 0.01 % false accepts; with a groups.csv "
                      "(identity,group) beside them, the rates per group with 95 % intervals")
     p.add_argument("folder", type=Path, metavar="FOLDER")
-    p.add_argument("--pack", help="the model pack to calibrate (default: the default pack)")
+    p.add_argument("--pack", help="the model pack to calibrate (default: the one in use)")
     p.add_argument("--det", type=Path, metavar="PNG", help="where to write the DET curve (default ./faceseal-det-PACK.png)")
     p.add_argument("--set", metavar="RATE", help="choose the threshold for this false-accept rate: 1%%, 0.1%% or 0.01%%")

@@ -6,10 +6,10 @@ import argparse
 from typing import TYPE_CHECKING
 
 from edge_core import ops
-from edge_core.biometrics import default_pack_name
 from edge_core.biometrics.errors import MultipleFaces
 from edge_core.cli.exitcodes import LIVENESS_FAILED, NO_MATCH
 from edge_core.cli.framework import Commands, Reply, answer, with_vault
+from edge_core.cli.models import pack_to_use
 from edge_core.cli.prompts import confirm
 from edge_core.cli.sources import add_source_arguments, enrolment_probe, match_probe, samples_to_take
 from edge_core.ops.results import Decision
@@ -57,7 +57,7 @@ def _delete(vault: Vault, args: argparse.Namespace) -> Reply:
 
 
 def _threshold(vault: Vault, args: argparse.Namespace) -> Reply:
-    pack = args.pack or default_pack_name()
+    pack = pack_to_use(args, vault)
     default = ops.default_threshold(pack)
     return answer(ops.threshold(vault, pack, default, args.value, args.clear))
 
@@ -88,5 +88,5 @@ def register(commands: Commands) -> None:
     p = commands.add("threshold", with_vault(_threshold),
                      "show or choose a pack's match threshold (the window's Settings use the same one)")
     p.add_argument("value", nargs="?", type=float, help="the new threshold, within the policy's range")
-    p.add_argument("--pack", help="model pack (default: the installed default)")
+    p.add_argument("--pack", help="model pack (default: the one in use, see 'faceseal models list')")
     p.add_argument("--clear", action="store_true", help="back to the pack's measured default")

@@ -1,4 +1,10 @@
-"""``models list``, ``models install`` (licence consent, progress) and the ``embed`` diagnostic."""
+"""``models list``, ``models install`` (licence consent, progress), ``models use`` and the ``embed`` diagnostic.
+
+Every command that runs a pack asks :func:`pack_to_use` which one: the rule is
+ops's (``--pack``, else the vault's chosen pack, else the default, else an
+installed stand-in), the notice when a pack stands in for another is this
+front end's.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +13,52 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from edge_core.biometrics import default_pack_name, install_pack, list_packs, load_pack, pack_info, read_image
+from typing import TYPE_CHECKING
+
+from edge_core import ops
+from edge_core.biometrics import install_pack, list_packs, load_pack, pack_info, read_image
 from edge_core.cli.framework import Commands, Reply, answer
 from edge_core.cli.prompts import confirm
+from edge_core.errors import FaceSealError
+
+if TYPE_CHECKING:
+    from edge_core.vault.store import Vault
+
+HOW_TO_CHOOSE = "choose one with 'faceseal models use PACK'"
+
+
+def pack_to_use(args: argparse.Namespace, vault: Vault | None = None) -> str:
+    """The pack this command runs (``args.pack`` or ops's choice); a pack standing in for another is said on stderr.
+
+    Without ``vault`` the choice is read from the vault if there is one (nothing is created)."""
+    used = ops.pack_in_use(ops.chosen_pack(vault), args.pack) if vault is not None else ops.pack_for(args.pack)
+    notice = used.notice(HOW_TO_CHOOSE)
+    if notice:
+        print(f"faceseal: note: {notice}", file=sys.stderr)
+    return used.pack
 
 
 def _list(args: argparse.Namespace) -> Reply:
-    default = default_pack_name()
+    """Every pack; which one is in use needs the vault's choice, but a locked or unreadable vault does not stop
+    the list (it is what ``make models`` reads): the pack used without a choice is marked, and that is said."""
+    try:
+        used = ops.pack_for()
+    except FaceSealError as error:
+        print(f"faceseal: note: the vault's chosen pack cannot be read ({error}); 'in_use' is the pack used "
+              "without a choice", file=sys.stderr)
+        used = ops.pack_in_use(None)
     return answer([
-        {"name": p.name, "installed": p.installed, "default": p.name == default, "licence": p.licence,
-         "embedding_size": p.embedding_size, "threshold": p.default_threshold, "title": p.title}
+        {"name": p.name, "installed": p.installed, "default": p.name == used.default, "in_use": p.name == used.pack,
+         "chosen": p.name == used.chosen, "licence": p.licence, "embedding_size": p.embedding_size,
+         "threshold": p.default_threshold, "title": p.title}
         for p in list_packs()
     ])
+
+
+def _use(args: argparse.Namespace) -> Reply:
+    ops.check_usable(args.pack)  # refused before any vault is opened (or made)
+    with ops.open_vault() as vault:
+        return answer(ops.use_pack(vault, args.pack))
 
 
 def _install(args: argparse.Namespace) -> Reply:
@@ -45,18 +85,21 @@ def _progress_bar(name: str) -> Callable[[int, int | None], None]:
 
 
 def _embed(args: argparse.Namespace) -> Reply:
-    pipeline = load_pack(args.pack or default_pack_name())
+    pipeline = load_pack(pack_to_use(args))
     return answer(pipeline.embed_report(read_image(args.image)))
 
 
 def register(commands: Commands) -> None:
-    commands.group("models", "model packs: list and install")
-    commands.add("models list", _list, "the packs and whether they are installed")
+    commands.group("models", "model packs: list, install and choose the one in use")
+    commands.add("models list", _list, "the packs, whether they are installed, and which one is in use")
     p = commands.add("models install", _install, "install a pack, checking every sha256 before use")
     p.add_argument("pack")
     p.add_argument("--from", dest="source", type=Path, metavar="DIR_OR_ZIP",
                    help="copy from a folder or .zip instead of downloading (offline machines)")
     p.add_argument("--accept-licence", action="store_true", help="accept the pack's licence notice")
+    p = commands.add("models use", _use,
+                     "choose the installed pack that enrols and matches (the window's Settings use the same choice)")
+    p.add_argument("pack")
     p = commands.add("embed", _embed, "diagnostic: every face in a photo with box, landmarks and embedding")
     p.add_argument("image", type=Path)
-    p.add_argument("--pack", help="model pack (default: the installed default)")
+    p.add_argument("--pack", help="model pack (default: the one in use, see 'faceseal models list')")

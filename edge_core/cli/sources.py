@@ -27,12 +27,12 @@ from edge_core.biometrics import (
     VideoFile,
     collect_from_video,
     collect_samples,
-    default_pack_name,
     load_pack,
     read_image,
 )
 from edge_core.errors import PolicyViolation, UsageError
 from edge_core.liveness import Progress, RiskBands
+from edge_core.cli.models import pack_to_use
 from edge_core.liveness.check import check_liveness
 from edge_core.ops import Probe, Source
 from edge_core.vault import embeddings
@@ -52,7 +52,8 @@ def add_source_arguments(parser: argparse.ArgumentParser, enrol: bool) -> None:
                        help="one or more photos (--image A B and --image A --image B alike)")
     group.add_argument("--video", type=Path, metavar="FILE", help="a video file")
     group.add_argument("--camera", type=int, metavar="N", help="a camera by index (0 is the first)")
-    parser.add_argument("--pack", help="model pack (default: the installed default; 'external' for --embedding)")
+    parser.add_argument("--pack", help="model pack (default: the one in use, see 'faceseal models list'; "
+                                       "'external' for --embedding)")
     parser.add_argument("--largest", action="store_true", help="use the largest face when there are several")
     if enrol:
         parser.add_argument("--samples", type=int, default=5, help="good samples to take from a video or camera")
@@ -87,7 +88,7 @@ def enrolment_probe(args: argparse.Namespace) -> Probe:
     source = source_of(args)
     if source is Source.EMBEDDING:
         return Probe(source, args.pack or ops.EXTERNAL_PACK, ops.EXTERNAL_THRESHOLD, embeddings.load(args.embedding))
-    pipeline = load_pack(args.pack or default_pack_name())
+    pipeline = load_pack(pack_to_use(args))
     if args.samples < 1 and source is not Source.PHOTO:
         raise UsageError("--samples must be at least 1")
     with progress(args, source) as on_frame:
@@ -143,13 +144,13 @@ def match_probe(args: argparse.Namespace, vault: Vault, name: str | None) -> Pro
                               "requires it; 'faceseal policy set liveness_required=false' lifts that)")
     ops.admit(vault, name)
     if args.liveness:
-        return _live_probe(args, source, ops.liveness_bands(vault))
+        return _live_probe(args, source, ops.liveness_bands(vault), pack_to_use(args, vault))
     if source is Source.EMBEDDING:
         vectors = embeddings.load(args.embedding)
         if vectors.shape[0] != 1:
             raise UsageError(f"{args.embedding} holds {vectors.shape[0]} vectors; verify and identify take one")
         return Probe(source, args.pack or ops.EXTERNAL_PACK, ops.EXTERNAL_THRESHOLD, vectors)
-    pipeline = load_pack(args.pack or default_pack_name())
+    pipeline = load_pack(pack_to_use(args, vault))
     if source is Source.PHOTO:
         if len(args.image) != 1:
             raise UsageError("verify and identify take one --image")
@@ -163,8 +164,8 @@ def match_probe(args: argparse.Namespace, vault: Vault, name: str | None) -> Pro
     return Probe(source, pipeline.pack, pipeline.threshold, enrolment.embeddings)
 
 
-def _live_probe(args: argparse.Namespace, source: Source, bands: RiskBands) -> Probe:
-    pipeline = load_pack(args.pack or default_pack_name())
+def _live_probe(args: argparse.Namespace, source: Source, bands: RiskBands, pack: str) -> Probe:
+    pipeline = load_pack(pack)
     video = source is Source.VIDEO
     frames = VideoFile(args.video) if video else Camera(args.camera, max_frames=CAMERA_FRAMES)
     interactive = sys.stderr.isatty() and not args.json

@@ -9,6 +9,7 @@ nowhere else, so a rule added here holds in all three front ends at once.
 * :mod:`.identities`: enrol, verify, identify, list, delete, threshold;
 * :mod:`.keys`: rotate, reset, import/generate/export/restore/revoke/move the root;
 * :mod:`.settings`: the security policy;
+* :mod:`.packs`: the model pack in use (chosen in the vault, with a stand-in when it is not installed);
 * :mod:`.adminserver` (with :mod:`.apitoken`): the local admin API the window starts, and its token;
 * :mod:`.audits`: the audit log and its signed evidence;
 * :mod:`.telemetry`: opt-in telemetry;
@@ -53,6 +54,15 @@ from edge_core.ops.keys import (
     revoke_root_key,
     rotate,
 )
+from edge_core.ops.packs import (
+    PackChoice,
+    PackInUse,
+    check_usable,
+    chosen_pack,
+    pack_for,
+    pack_in_use,
+    use_pack,
+)
 from edge_core.ops.settings import (
     SETTING_RULES,
     parse_policy_changes,
@@ -74,13 +84,14 @@ from edge_core.ops.vaults import (
 )
 
 __all__ = [
-    "admit", "apply_start_policy", "audit_export", "audit_list", "audit_verify", "check_exportable",
-    "check_kit_passphrase", "default_threshold", "delete_identity", "enrol", "export_recovery_kit", "EXTERNAL_PACK",
-    "EXTERNAL_THRESHOLD", "generate_root_key", "identify", "import_root_key", "is_locked", "kit_covers_root",
-    "layout_for", "list_identities", "liveness_bands", "liveness_needed", "lock", "move_root_to_hsm",
-    "move_root_to_keychain", "name_problem", "open_vault", "pack_names", "parse_policy_changes", "plan_samples",
-    "policy_describe", "policy_reset", "policy_set", "policy_show", "Probe", "reset", "restore_recovery_kit",
-    "revocation_target", "revoke_root_key", "root_file_notice", "root_gone", "rotate", "SETTING_RULES", "Source",
-    "status", "TEMPLATE_CAP", "threshold", "threshold_in_force", "unlock", "vault_exists", "verify",
+    "admit", "apply_start_policy", "audit_export", "audit_list", "audit_verify", "check_exportable", "check_usable",
+    "check_kit_passphrase", "chosen_pack", "default_threshold", "delete_identity", "enrol", "export_recovery_kit",
+    "EXTERNAL_PACK", "EXTERNAL_THRESHOLD", "generate_root_key", "identify", "import_root_key", "is_locked",
+    "kit_covers_root", "layout_for", "list_identities", "liveness_bands", "liveness_needed", "lock",
+    "move_root_to_hsm", "move_root_to_keychain", "name_problem", "open_vault", "pack_for", "pack_in_use",
+    "pack_names", "PackChoice", "PackInUse", "parse_policy_changes", "plan_samples", "policy_describe",
+    "policy_reset", "policy_set", "policy_show", "Probe", "reset", "restore_recovery_kit", "revocation_target",
+    "revoke_root_key", "root_file_notice", "root_gone", "rotate", "SETTING_RULES", "Source", "status",
+    "TEMPLATE_CAP", "threshold", "threshold_in_force", "unlock", "use_pack", "vault_exists", "verify",
     "verify_evidence",
 ]

@@ -67,8 +67,8 @@ def test_packs_are_listed_installed_refused_when_corrupt_and_switched(qtbot, mon
     select(section, "scrfd")
     qtbot.waitUntil(section.use_button.isEnabled, timeout=LONG)
     click(qtbot, section.use_button)
-    assert window.prefs.pack == "scrfd"
-    assert "now uses pack 'scrfd'" in section.banner.text.text()
+    qtbot.waitUntil(lambda: "'scrfd' is now in use" in section.banner.text.text(), timeout=LONG)
+    assert window.session.pack == "scrfd"
     qtbot.waitUntil(lambda: section.table.item(1, 2).text() == "yes", timeout=LONG)
     assert all(section.table.item(row, 2).text() == "" for row in range(section.table.rowCount()) if row != 1)
     window.close()

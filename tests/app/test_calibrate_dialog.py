@@ -32,7 +32,7 @@ def test_calibrating_shows_the_table_and_the_curve_and_uses_the_threshold(qtbot,
     click(qtbot, settings.calibrate_button)
     dialog = settings.calibration
     assert dialog.isVisible()
-    pack = window.prefs.pack
+    pack = window.session.pack
     dialog.start(_people_folder(tmp_path))
     qtbot.waitUntil(lambda: dialog.use.isEnabled(), timeout=LONG)
     assert dialog.table.rowCount() == 4

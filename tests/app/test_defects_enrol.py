@@ -38,7 +38,7 @@ def test_enrolling_someone_already_enrolled_under_another_name_warns_with_the_na
     assert page.banner.property("kind") == "warning"
     assert banner.startswith("Enrolled Brad Pitt, but these samples match Barack Obama, who is already enrolled "
                              "(score 0."), banner
-    threshold = pack_info(window.prefs.pack).default_threshold
+    threshold = pack_info(window.session.pack).default_threshold
     assert f"threshold {threshold_text(threshold)}): check that they show Brad Pitt" in banner
     assert "Warning: these samples match Barack Obama" in page.result.text()
 

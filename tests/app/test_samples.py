@@ -62,8 +62,8 @@ def test_a_video_gives_samples_from_its_whole_length(qtbot, monkeypatch, tmp_pat
     page = _start_video_enrolment(qtbot, monkeypatch, window, "Alice Martin", video, 4, add=False)
     qtbot.waitUntil(lambda: page.task is None and page.steps.currentIndex() != 1, timeout=LONG)
     assert page.steps.currentIndex() == 2, page.banner.text.text()
-    pipeline = load_pack(window.prefs.pack)
+    pipeline = load_pack(window.session.pack)
     each = np.stack([max(pipeline.analyze(_letterboxed(p)), key=lambda item: item[0].area)[1] for p in pictures])
-    stored = window.session.call(lambda v: v.gallery(window.prefs.pack).matrix)
+    stored = window.session.call(lambda v: v.gallery(window.session.pack).matrix)
     nearest = {int(np.argmax(each @ template)) for template in stored}
     assert nearest == {0, 1, 2, 3}, f"the samples came from pictures {sorted(nearest)} only"

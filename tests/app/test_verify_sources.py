@@ -12,7 +12,7 @@ from tests.app.media import write_video
 
 def test_verify_from_a_video_file_as_the_no_camera_message_promises(qtbot, monkeypatch, tmp_path, window, photos):
     try:
-        open_camera(CaptureSettings(window.prefs.pack, 63, None))
+        open_camera(CaptureSettings(window.session.pack, 63, None))
         raise AssertionError("a camera answers at index 63")
     except CameraUnavailable as error:
         assert "verify from photos or a video file" in str(error)

@@ -1,6 +1,6 @@
 """Installing a model pack from the window: the licence consent first when the pack needs it, then the install
-off the UI thread with its progress dialog. Shared by Settings (the quick way out of "no pack") and Admin ›
-Models, so both ask the same question and show the same progress."""
+off the UI thread with its progress dialog; and choosing the pack in use. Shared by Settings (the quick way out
+of "no pack") and Admin › Models, so both ask the same question and show the same progress and outcome."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
+from app.session import Session
 from app.widgets.banner import Banner
 from app.widgets.confirm import ConfirmDialog
 from app.widgets.progress import WorkProgress
 from app.workers import Reporter, Task
 from edge_core.biometrics import PackInfo, install_pack
+from edge_core.ops import PackChoice
 
 
 class Installing(Protocol):
@@ -21,6 +23,7 @@ class Installing(Protocol):
     banner: Banner
     dialog: ConfirmDialog | None
     progress: WorkProgress | None
+    session: Session
 
     def run(self, fn: Callable[[Reporter], Any], done: Callable[[Any], None],
             failed: Callable[[str], None] | None = None,
@@ -50,3 +53,23 @@ def _start(owner: Installing, info: PackInfo, source: Path | None, done: Callabl
         owner.progress = WorkProgress(owner, "Installing model pack", what, task)  # type: ignore[arg-type]
 
     owner.run(lambda reporter: install_pack(info.name, source, reporter.progress), done, watch=watch)
+
+
+def use(owner: Installing, name: str, before: str = "", done: Callable[[], None] | None = None) -> None:
+    """Make pack ``name`` the one in use for every front end (``ops.use_pack``, off the UI thread) and say so on
+    ``owner``'s banner after ``before`` (what was done first), with who must be enrolled again to be recognised."""
+
+    def used(choice: PackChoice) -> None:
+        text = f"{before}Model pack '{choice.pack}' is now in use, here and by the command line (kept in the vault)."
+        for pack, count in sorted(choice.stranded.items()):
+            text += (f" {count} {'person is' if count == 1 else 'people are'} enrolled with {pack}: enrol them "
+                     f"again to recognise them with {choice.pack}.")
+        owner.banner.show_message("warning" if choice.stranded else "success", text)
+        owner.session.notify()
+
+    def refused(message: str) -> None:
+        owner.banner.show_message("error", before + message)
+        if done is not None:
+            done()
+
+    owner.run(lambda _reporter: owner.session.use_pack(name), used, refused)

@@ -26,7 +26,7 @@ from app.widgets.confirm import ConfirmDialog
 from app.widgets.progress import WorkProgress
 from edge_core.biometrics import PackInfo, list_packs, threshold_text
 
-PACK_COLUMNS = ("Pack", "State", "Used by this window", "Licence")
+PACK_COLUMNS = ("Pack", "State", "In use", "Licence")
 FILE_COLUMNS = ("File (bytes, licence)", "sha256")
 SHA_COLUMN = 1
 
@@ -96,7 +96,7 @@ class ModelsSection(Section):
         chosen = self.selected()
         self.packs = list_packs()
         self.table.setRowCount(0)
-        in_use = self.ctx.prefs.pack
+        in_use = self.session.pack
         for info in self.packs:
             row = self.table.rowCount()
             self.table.insertRow(row)
@@ -127,17 +127,14 @@ class ModelsSection(Section):
             self.files.setItem(row, 0, _item(f"{spec.name}\n{spec.size:,} bytes, {spec.licence}"))
             self.files.setItem(row, SHA_COLUMN, _item(spec.sha256, self.digits))
         self.files.resizeRowsToContents()
-        self.use_button.setEnabled(info.installed and info.name != self.ctx.prefs.pack)
+        self.use_button.setEnabled(info.installed and info.name != self.session.pack)
         self.folder_button.setText("Reinstall from a folder…" if info.installed else "Install from a folder…")
 
     def use_selected(self) -> None:
         info = self.selected()
         if info is None:
             return
-        self.ctx.prefs.pack = info.name
-        self.banner.show_message("success", f"The window now uses pack '{info.name}' to enrol and match "
-                                            "(kept in this window's preferences).")
-        self.session.notify()
+        install.use(self, info.name)
 
     def install_from_folder(self) -> None:
         info = self.selected()

@@ -1,0 +1,81 @@
+"""The model pack in use (issue 26, item 7): ``make models`` may leave only the ``open`` pack; FaceSeal then uses it
+and says so, and ``faceseal models use PACK`` chooses the pack for the command line and the window alike."""
+
+from __future__ import annotations
+
+import json
+
+from edge_core import ops
+from tests.conftest import SHARED, cli_json, run_cli
+
+FACES = SHARED / "faces" / "face_recognition"
+OBAMA = [str(FACES / name) for name in ("obama.jpg", "obama1.jpg", "obama2.jpg")]
+OBAMA_PROBE = str(FACES / "obama3.jpg")
+STAND_IN = "using model pack 'open': the default pack 'yunet512' is not installed " \
+           "(choose one with 'faceseal models use PACK')"
+
+
+def test_with_only_the_open_pack_enrol_and_verify_use_it_and_say_so_once(open_only_env):
+    run_cli("init")  # its root-file note aside, each command below says one thing on stderr
+    enrolled = run_cli("enroll", "obama", "--image", *OBAMA, "--json")
+    assert enrolled.returncode == 0, enrolled.stderr
+    assert enrolled.stderr.strip() == f"faceseal: note: {STAND_IN}"
+    assert cli_json("list")[0]["pack"] == "open"
+    verified = run_cli("verify", "obama", "--image", OBAMA_PROBE)
+    assert verified.returncode == 0, verified.stderr
+    assert "match: True" in verified.stdout and "pack: open" in verified.stdout
+    assert verified.stderr.count("using model pack 'open'") == 1 and STAND_IN in verified.stderr
+
+
+def test_models_use_chooses_the_pack_of_every_command_and_says_who_must_enrol_again(models_env):
+    assert cli_json("models", "use", "open") == {"status": "chosen", "pack": "open", "previous": "yunet512",
+                                                 "stranded": {}}
+    listed = cli_json("models", "list")
+    assert [p["name"] for p in listed if p["in_use"]] == [p["name"] for p in listed if p["chosen"]] == ["open"]
+    assert next(p for p in listed if p["default"])["name"] == "yunet512"
+    chosen = [e for e in cli_json("audit", "list") if e["kind"] == "pack_chosen"]
+    assert [(e["pack"], e["previous"]) for e in chosen] == [("open", None)]
+
+    enrolled = run_cli("enroll", "obama", "--image", OBAMA[0], "--json")
+    assert enrolled.returncode == 0 and "using model pack" not in enrolled.stderr, enrolled.stderr
+    assert cli_json("list")[0]["pack"] == "open"
+    assert cli_json("models", "use", "open")["status"] == "unchanged"
+    assert len([e for e in cli_json("audit", "list") if e["kind"] == "pack_chosen"]) == 1, "no change, no event"
+
+    switched = run_cli("models", "use", "yunet512")
+    assert switched.returncode == 0, switched.stderr
+    assert switched.stdout.splitlines() == [
+        "model pack 'yunet512' is now in use",
+        "1 person is enrolled with open; they must be enrolled again to be recognised with yunet512"]
+    refused = run_cli("verify", "obama", "--image", OBAMA_PROBE)  # never compared across packs
+    assert refused.returncode == 2 and "made by model pack 'open'" in refused.stderr, refused.stderr
+
+
+def test_models_use_refuses_a_pack_that_is_unknown_or_not_installed_and_changes_nothing(open_only_env, isolated):
+    absent = run_cli("models", "use", "scrfd")
+    assert absent.returncode == 5 and absent.stdout == ""
+    assert absent.stderr.strip() == ("faceseal: error: model pack 'scrfd' is not installed, so it cannot be used; "
+                                     "install it first with 'faceseal models install scrfd'")
+    assert not ops.vault_exists(isolated), "a refusal makes no vault"
+    unknown = run_cli("models", "use", "nope", "--json")
+    assert unknown.returncode == 5 and "there is no model pack named 'nope'" in unknown.stderr
+    cli_json("models", "use", "open", check_clean=False)  # the new vault's root-file note
+    assert run_cli("models", "use", "scrfd").returncode == 5
+    assert [p["name"] for p in cli_json("models", "list") if p["chosen"]] == ["open"]
+
+    cli_json("lock")  # a locked vault hides the choice, but not the list (make models reads it)
+    locked = run_cli("models", "list", "--json")
+    assert locked.returncode == 0 and "the vault's chosen pack cannot be read (the vault is locked" in locked.stderr
+    assert [p["name"] for p in json.loads(locked.stdout) if p["in_use"]] == ["open"]
+
+
+def test_a_chosen_pack_no_longer_installed_gives_way_to_an_installed_one_with_the_notice(models_env, open_pack_only):
+    cli_json("models", "use", "scrfd", check_clean=False)
+    gone = {"FACESEAL_MODELS": str(open_pack_only)}  # as if scrfd and the default were uninstalled
+    shown = run_cli("threshold", "--json", extra_env=gone)
+    assert shown.returncode == 0 and '"pack": "open"' in shown.stdout
+    assert shown.stderr.strip() == ("faceseal: note: using model pack 'open': the chosen pack 'scrfd' is not "
+                                    "installed (choose one with 'faceseal models use PACK')")
+    listed = cli_json("models", "list", extra_env=gone)
+    assert [p["name"] for p in listed if p["in_use"]] == ["open"]
+    assert [p["name"] for p in listed if p["chosen"]] == ["scrfd"]
