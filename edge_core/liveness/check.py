@@ -76,7 +76,8 @@ class PassiveCheck:
     assessment: Assessment
     """Every passive signal over the tracked frames, and their risk (no signal when none was tracked)."""
     stopped: Refusal | None
-    """Why the track ended before the recording did (two faces, a jump), as it would end a session."""
+    """Why the track ended before the recording did (two faces, a jump), as it would end a session, or why
+    it never began when the detector saw a face the mesh did not (covered: a mask?)."""
 
 
 def passive_check(pipeline: Pipeline, frames: Iterable[Frame], *, fps: float | None = None,
@@ -102,4 +103,6 @@ def passive_check(pipeline: Pipeline, frames: Iterable[Frame], *, fps: float | N
     close = getattr(frames, "close", None)
     if callable(close):
         close()
+    if not track.points and track.covered:
+        stopped = Refusal.FACE_COVERED
     return PassiveCheck(read, len(track.points), assess(track.points, models), stopped)
