@@ -22,6 +22,7 @@ from edge_core.liveness.challenges import Timeline
 from edge_core.liveness.check import passive_check
 from edge_core.liveness.eyes import load_eyes
 from edge_core.liveness.tracking import Track, TrackPoint
+from tests.conftest import cli_fails, run_cli
 
 from . import synthetic
 from .media import sequences, sets
@@ -141,3 +142,14 @@ def test_a_masked_face_is_told_why_it_is_not_tracked(pipeline, face_mesh, person
     assert run_session(pipeline, frames, draw_sequence(0), Timeline(frames.fps)).refusal is Refusal.FACE_COVERED
     judged = passive_check(pipeline, VideoFile(video), fps=synthetic.FPS, mesh=face_mesh)
     assert judged.tracked == 0 and judged.stopped is Refusal.FACE_COVERED
+
+
+def test_a_masked_face_is_told_why_at_enrolment(models_env, pipeline, person, tmp_path: Path) -> None:
+    masked = tmp_path / "masked.png"
+    cv2.imwrite(str(masked), _covered(person.frame, pipeline))
+    cli_fails(2, "the lower face is covered (a mask?)", "enroll", "alice", "--image", str(masked))
+    video = synthetic.write(tmp_path / "masked.avi", [_covered(person.frame, pipeline)] * 12)
+    cli_fails(2, "the lower face is covered (a mask?)", "enroll", "alice", "--video", str(video), "--samples", "2")
+    bare = tmp_path / "bare.png"
+    cv2.imwrite(str(bare), person.frame)
+    assert run_cli("enroll", "alice", "--image", str(bare)).returncode == 0
