@@ -18,8 +18,9 @@ session keeps a single track: a second face in view, or the face jumping to
 another place, ends it. A second detection counts as a face only when it is
 of a plausible size beside the tracked one (``SECOND_FACE_SIZE``) and the
 mesh confirms it: on a real clip the detector scored 0.61 on a hand making a
-V sign beside the face, and that ended a live session. Every tracked frame is embedded; ``passive`` checks
-that consecutive embeddings stay the same person.
+V sign beside the face, and that ended a live session. Every tracked frame
+is embedded; ``passive`` checks that consecutive embeddings stay the same
+person.
 """
 
 from __future__ import annotations
