@@ -54,7 +54,7 @@ from edge_core.biometrics.errors import CameraUnavailable, NoFaceFound, NotEnoug
 from edge_core.errors import FaceSealError
 from edge_core.liveness import LivenessResult, RiskBands
 from edge_core.liveness.check import check_liveness
-from edge_core.liveness.mesh import load_mesh
+from edge_core.liveness.mesh import features_hidden, load_mesh
 from edge_core.ops import Source
 
 if TYPE_CHECKING:
@@ -71,6 +71,7 @@ FILE_WORDS = {
     Reason.LOW_SCORE: "the face is not clearly visible",
     Reason.BLURRY: "too blurry",
     Reason.POSE: "the face is turned away",
+    Reason.COVERED: "the lower face is covered (a mask?)",
 }
 """Why a frame of a file was not used: edge_core's hints speak to someone at a camera, a file cannot move."""
 
@@ -252,6 +253,7 @@ def capture_samples(choice: SourceChoice, settings: CaptureSettings, samples: in
     with people in the background) instead of refusing the frame.
     """
     pipeline = load_pack(settings.pack)
+    covered = features_hidden(pipeline.pack)  # a masked face is told so, not "not clearly visible"
     source, live, pace = _open(choice, settings, samples)
     total = frame_total(choice.files[0]) if choice.kind == "video" else len(choice.files)
     # As on the command line (edge_core.biometrics.collect_samples): from a camera twice as many good frames
@@ -290,15 +292,16 @@ def capture_samples(choice: SourceChoice, settings: CaptureSettings, samples: in
     if live:
         with LiveFeed(source, reporter, pace) as feed:
             return pipeline, collect_samples(watched, feed, samples, largest=largest, on_frame=on_frame,
-                                             candidates_per_sample=candidates).embeddings
+                                             candidates_per_sample=candidates, covered=covered).embeddings
     try:
         if choice.kind == "video":
             source.close()  # it proved the file opens; collect_from_video reads it, spread then whole
             return pipeline, collect_from_video(watched, choice.files[0], samples, largest=largest,
                                                 on_frame=on_frame, wrap=lambda frames: _Previewed(frames, reporter),
-                                                on_every_frame=every_frame).embeddings
+                                                on_every_frame=every_frame, covered=covered).embeddings
         return pipeline, collect_samples(watched, _Previewed(source, reporter), samples, largest=largest,
-                                         on_frame=on_frame, candidates_per_sample=candidates).embeddings
+                                         on_frame=on_frame, candidates_per_sample=candidates,
+                                         covered=covered).embeddings
     except NotEnoughSamples as short:
         raise _in_file_words(short, source.description, accepted, samples, choice.kind) from None
 

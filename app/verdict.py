@@ -17,7 +17,7 @@ from edge_core.ops.results import Decision, FaceMatch
 PLAINER = {
     "flat": "the face did not move like a real head (a photo or a screen?)",
     "frozen": "the picture did not change from one frame to the next (a still photo?)",
-    "size": "the face was too small or too large for a real head at that distance (a photo or a screen?)",
+    "size": "the face was too small for a real head at any usual distance (a photo or a screen?)",
     "identity_jump": "the face turned into someone else's during the check (another person answering?)",
     "flat_depth": "the face had no depth of its own as it moved (a flat or bent photo?)",
     "moire": "the face showed the fine stripes of a screen's pixels (a phone or tablet screen?)",
@@ -30,7 +30,7 @@ what it means. Keyed by the stable code so a refusal edge_core adds later falls 
 SIGNAL_WORDS = {
     "frozen": "the picture hardly changed between frames",
     "flat": "the face moved like a flat picture",
-    "size": "the face's size fits no real head at a usual distance",
+    "size": "the face was too small for a real head at a usual distance",
     "identity": "the face looked like a different person at moments",
     "depth": "the face showed little depth of its own",
     "moire": "the face showed a screen's pixel stripes",

@@ -17,6 +17,7 @@ from . import (
     bench_groups,
     bench_liveness,
     bench_liveness_accuracy,
+    bench_pad_real,
     bench_telemetry,
     bench_vault,
 )
@@ -24,7 +25,7 @@ from . import (
 SUITES = {"vault": bench_vault, "biometrics": bench_biometrics, "accuracy": bench_accuracy,
           "groups": bench_groups,
           "liveness": bench_liveness, "liveness_accuracy": bench_liveness_accuracy, "telemetry": bench_telemetry,
-          "collector": bench_collector}
+          "collector": bench_collector, "pad_real": bench_pad_real}
 
 
 def main(argv: list[str]) -> int:

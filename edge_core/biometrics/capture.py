@@ -25,10 +25,14 @@ from edge_core.biometrics.errors import (
     NotEnoughSamples,
     VideoUnreadable,
 )
+from edge_core.biometrics.detectors import Face
 from edge_core.biometrics.pipeline import Pipeline
 from edge_core.biometrics.quality import QualityGates, Reason
 from edge_core.biometrics.runtime import quiet_opencv
 from edge_core.support.inputs import read_regular, regular_file, size_text
+
+Covered = Callable[[np.ndarray, Face], bool]
+"""Whether a detected face's features are hidden in the frame (a mask): the liveness face mesh finds none."""
 
 CANDIDATES_PER_SAMPLE = 2
 """Good frames the command line looks at per sample kept from a camera: it keeps the better half."""
@@ -292,20 +296,21 @@ class VideoFile(_Capture):
 def collect_from_video(pipeline: Pipeline, path: Path | str, samples: int, *, largest: bool = False,
                        on_frame: Callable[[Frame, Reason | None], None] | None = None,
                        wrap: Callable[[Iterable[Frame]], Iterable[Frame]] = lambda frames: frames,
-                       on_every_frame: Callable[[], None] | None = None) -> Enrolment:
+                       on_every_frame: Callable[[], None] | None = None,
+                       covered: Covered | None = None) -> Enrolment:
     """``samples`` from a video file: from frames spread over its whole length (:func:`enrolment_video`); when
     those hold too few good faces (a face in a short part of it only), from every frame, as the camera's rule
     takes them (``on_every_frame`` hears of that second pass first). ``wrap`` wraps each pass's frames (a
-    preview)."""
+    preview); ``covered`` as for :func:`collect_samples`."""
     spread, looks = enrolment_video(path, samples)
     try:
         return collect_samples(pipeline, wrap(spread), samples, largest=largest, on_frame=on_frame,
-                               candidates_per_sample=looks)
+                               candidates_per_sample=looks, covered=covered)
     except NotEnoughSamples:
         if on_every_frame is not None:
             on_every_frame()
         return collect_samples(pipeline, wrap(VideoFile(path)), samples, largest=largest, on_frame=on_frame,
-                               candidates_per_sample=CANDIDATES_PER_SAMPLE)
+                               candidates_per_sample=CANDIDATES_PER_SAMPLE, covered=covered)
 
 
 def enrolment_video(path: Path | str, samples: int) -> tuple[VideoFile, int]:
@@ -379,6 +384,7 @@ def collect_samples(
     gates: QualityGates | None = None,
     on_frame: Callable[[Frame, Reason | None], None] | None = None,
     candidates_per_sample: int = 1,
+    covered: Covered | None = None,
 ) -> Enrolment:
     """Take frames until enough pass the quality gates; return the embeddings of the best ``samples``.
 
@@ -391,7 +397,10 @@ def collect_samples(
     frame as it is judged, so a live UI can show "move closer" while the person
     is still in front of the camera. When the source runs out with fewer good
     frames than ``samples``, ``NotEnoughSamples`` says how many were found and
-    the most frequent problem.
+    the most frequent problem. ``covered`` (the liveness face mesh's
+    ``features_hidden``) tells a face whose features are hidden (a mask) from one
+    that is merely unclear: a frame that passes the gates, or fails only the
+    detection score, is rejected as ``Reason.COVERED`` when it says so.
     """
     if samples < 1:
         raise ValueError("samples must be at least 1")
@@ -404,6 +413,8 @@ def collect_samples(
         if reason is None:
             aligned = pipeline.align(frame.image, choice)
             reason = gates.check(choice, aligned)
+            if reason in (None, Reason.LOW_SCORE) and covered is not None and covered(frame.image, choice):
+                reason = Reason.COVERED
             if reason is None:
                 candidates.append((gates.score(choice, aligned), frame.label, aligned))
         if reason is not None:

@@ -30,6 +30,7 @@ class Reason(enum.Enum):
     LOW_SCORE = "face not clearly visible: face the camera in good light"
     BLURRY = "too blurry: hold still"
     POSE = "turn to face the camera"
+    COVERED = "the lower face is covered (a mask?): uncover it"
 
     @property
     def message(self) -> str:
@@ -49,6 +50,7 @@ _ON_FILE = {
     Reason.LOW_SCORE: "face not clearly visible",
     Reason.BLURRY: "too blurry",
     Reason.POSE: "face turned away",
+    Reason.COVERED: "the lower face is covered (a mask?)",
 }
 
 

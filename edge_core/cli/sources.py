@@ -34,6 +34,7 @@ from edge_core.errors import PolicyViolation, UsageError
 from edge_core.liveness import Progress, RiskBands
 from edge_core.cli.models import pack_to_use
 from edge_core.liveness.check import check_liveness
+from edge_core.liveness.mesh import features_hidden
 from edge_core.ops import Probe, Source
 from edge_core.vault import embeddings
 
@@ -94,12 +95,13 @@ def enrolment_probe(args: argparse.Namespace) -> Probe:
     with progress(args, source) as on_frame:
         if source is Source.VIDEO:
             enrolment = collect_from_video(pipeline, args.video, args.samples, largest=args.largest,
-                                           on_frame=on_frame)
+                                           on_frame=on_frame, covered=features_hidden(pipeline.pack))
         else:
             frames, wanted = (ImageFiles(args.image), len(args.image)) if source is Source.PHOTO else \
                 (Camera(args.camera), args.samples)
             enrolment = collect_samples(pipeline, frames, samples=wanted, largest=args.largest,
-                                        candidates_per_sample=CANDIDATES_PER_SAMPLE, on_frame=on_frame)
+                                        candidates_per_sample=CANDIDATES_PER_SAMPLE, on_frame=on_frame,
+                                        covered=features_hidden(pipeline.pack))
     return Probe(source, pipeline.pack, pipeline.threshold, enrolment.embeddings)
 
 
@@ -160,7 +162,8 @@ def match_probe(args: argparse.Namespace, vault: Vault, name: str | None) -> Pro
         return Probe(source, pipeline.pack, pipeline.threshold, vector[None, :], faces, largest=args.largest)
     frames = VideoFile(args.video) if source is Source.VIDEO else Camera(args.camera)
     with progress(args, source) as on_frame:
-        enrolment = collect_samples(pipeline, frames, samples=1, largest=args.largest, on_frame=on_frame)
+        enrolment = collect_samples(pipeline, frames, samples=1, largest=args.largest, on_frame=on_frame,
+                                    covered=features_hidden(pipeline.pack))
     return Probe(source, pipeline.pack, pipeline.threshold, enrolment.embeddings)
 
 

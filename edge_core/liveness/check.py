@@ -5,20 +5,28 @@ test seed and the clock are chosen the same way for both. What the outcome
 means for a verification (lockout, audit, "live") is decided by the use cases
 in :mod:`edge_core.ops`. Only a camera can be live: a video file runs the same
 session (that is how it is tested), but its answer stays ``live: false``.
+
+``passive_check`` runs the same track and passive assessment over a video or
+a still without any challenge: what ``faceseal pad-eval`` judges labelled
+recordings with (issue 33), so its figures are the session's own signals.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 
 from edge_core.biometrics import Frame, Pipeline
 from edge_core.errors import UsageError
 from edge_core.liveness.bands import RiskBands
 from edge_core.liveness.challenges import Timeline, draw_sequence
-from edge_core.liveness.mesh import FaceMesh
-from edge_core.liveness.result import LivenessResult, Progress
+from edge_core.liveness.eyes import load_eyes
+from edge_core.liveness.mesh import FaceMesh, load_mesh
+from edge_core.liveness.passive import Assessment, AttackModel, assess
+from edge_core.liveness.result import LivenessResult, Progress, Refusal
 from edge_core.liveness.session import run_session
+from edge_core.liveness.tracking import Track
 
 SEED_VARIABLE = "FACESEAL_LIVENESS_SEED"
 VIDEO_FPS = 25.0
@@ -55,3 +63,46 @@ def check_liveness(pipeline: Pipeline, frames: Iterable[Frame], *, video: bool, 
     timeline = Timeline(fps or VIDEO_FPS) if video else Timeline()
     return run_session(pipeline, frames, draw_sequence(seed), timeline, on_progress=on_progress, bands=bands,
                        seed=seed, mesh=mesh)
+
+
+@dataclass(frozen=True)
+class PassiveCheck:
+    """What the passive signals made of a recording, without challenges."""
+
+    frames: int
+    """Frames read."""
+    tracked: int
+    """Frames in which the session's single face was tracked (detected and confirmed by the mesh)."""
+    assessment: Assessment
+    """Every passive signal over the tracked frames, and their risk (no signal when none was tracked)."""
+    stopped: Refusal | None
+    """Why the track ended before the recording did (two faces, a jump), as it would end a session, or why
+    it never began when the detector saw a face the mesh did not (covered: a mask?)."""
+
+
+def passive_check(pipeline: Pipeline, frames: Iterable[Frame], *, fps: float | None = None,
+                  models: Sequence[AttackModel] = (), mesh: FaceMesh | None = None) -> PassiveCheck:
+    """Follow the one face of ``frames`` as a session does and weigh the passive signals over it.
+
+    ``fps`` puts the frames on a video's timeline (the blink signal counts
+    seconds); a still image is one frame. ``models`` are shown every tracked
+    frame, as a session shows them.
+    """
+    timeline = Timeline(fps or VIDEO_FPS)
+    track = Track(pipeline, mesh or load_mesh(pipeline.pack), load_eyes(pipeline.pack))
+    read, stopped = 0, None
+    for frame in frames:
+        outcome = track.follow(read, timeline.now(read), frame.image)
+        read += 1
+        if isinstance(outcome, Refusal):
+            stopped = outcome
+            break
+        if outcome is not None:
+            for model in models:
+                model.observe(frame.image, outcome.face)
+    close = getattr(frames, "close", None)
+    if callable(close):
+        close()
+    if not track.points and track.covered:
+        stopped = Refusal.FACE_COVERED
+    return PassiveCheck(read, len(track.points), assess(track.points, models), stopped)

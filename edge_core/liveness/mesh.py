@@ -199,3 +199,13 @@ def load_model(pack: str, file: str, build: Callable[[bytes, str], T]) -> T:
 def load_mesh(pack: str) -> FaceMesh:
     """The mesh model of installed pack ``pack``, sha256-checked against the manifest, built once per process."""
     return load_model(pack, MESH_FILE, lambda model, name: FaceMesh(model, pack=name))
+
+
+def features_hidden(pack: str) -> Callable[[np.ndarray, Face], bool]:
+    """Whether a detected face's features are hidden (the mesh of pack ``pack`` finds no face on it: a mask).
+
+    What enrolment and a capture without liveness pass to ``collect_samples(covered=)``, so a masked face is
+    told why it is not taken instead of "not clearly visible" (issue 33).
+    """
+    mesh = load_mesh(pack)
+    return lambda image, face: mesh.fit(image, face) is None

@@ -15,6 +15,8 @@ class Refusal(enum.Enum):
     """Why an attempt was not accepted as live, worded for the person in front of the camera."""
 
     NO_FACE = "no steady frontal face was seen: look straight at the camera"
+    FACE_COVERED = ("a face was seen, but not its features: the lower face is covered (a mask?); uncover it "
+                    "and look straight at the camera")
     MANY_FACES = "more than one face was in view: only the person verifying may be in front of the camera"
     FACE_LOST = "the face left the picture during the check"
     TRACK_BROKEN = "the face jumped to another place in the picture: it is not the same face"
@@ -25,7 +27,7 @@ class Refusal(enum.Enum):
     CHANGED_FACE = "the face at the end is not the face at the start"
     FROZEN = "the picture is frozen: the same frame over and over"
     FLAT = "the face moves like a flat picture, not like a head"
-    SIZE = "the face is too small or too large for a real head at this distance"
+    SIZE = "the face is too small for a real head at any usual distance"
     IDENTITY_JUMP = "the face changed into another person's during the check"
     FLAT_DEPTH = "the face has no depth of its own as it moves: a flat or bent picture"
     MOIRE = "the face shows the stripes of a screen's pixel grid (moire)"
@@ -65,7 +67,8 @@ class LivenessResult:
     reason: str
     """One sentence: why it passed, or why not (naming the challenge when one was missed)."""
     risk: float
-    """The passive risk score, 0 (looks live) to 1 (looks like an attack); see ``passive``."""
+    """The passive risk score that decided, 0 (looks live) to 1 (looks like an attack); see ``passive``. After
+    an answered step-up challenge it leaves out the doubts that challenge settled."""
     signals: dict[str, float]
     """Each passive signal's score, 0..1."""
     challenges: tuple[Challenge, ...]

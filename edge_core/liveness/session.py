@@ -23,7 +23,9 @@ over frames: both eyes closed (``Targets.eyes_closed``), then both open again
 Then the passive signals over the whole track (``passive.assess``) and their
 risk's band (``passive.RiskBands``): low passes; high refuses; middle asks
 for one more random challenge (``challenges.draw_extra``), once, followed by
-the look-again phase, after which the risk must be low. A refusal by a high
+the look-again phase, after which the risk must be low: the risk of the
+firm signals only, since the answered challenge settled the doubts
+(``Assessment.settled``; the result's ``risk`` is that one). A refusal by a high
 risk is reported in preference to a missed challenge: "moves like a flat
 picture" says more than "not done in time".
 """
@@ -129,7 +131,8 @@ class _Session:
         if outcome is None:
             self.held = 0
             if self.last_seen is not None and now - self.last_seen > self.timing.lost_seconds:
-                return Refusal.FACE_LOST, Refusal.FACE_LOST.value
+                lost = Refusal.FACE_COVERED if self.track.covered else Refusal.FACE_LOST
+                return lost, lost.value
         else:
             self.last_seen = now
             for model in self.models:
@@ -209,7 +212,8 @@ class _Session:
         if self.finished:
             return None
         if self.phase == 0:
-            limit, refusal, text = self.timing.acquire_seconds, Refusal.NO_FACE, Refusal.NO_FACE.value
+            refusal = Refusal.FACE_COVERED if self.track.covered else Refusal.NO_FACE
+            limit, text = self.timing.acquire_seconds, refusal.value
         elif self.phase <= len(self.challenges):
             asked = self.challenges[self.phase - 1]
             limit, refusal = self.timing.challenge_seconds, Refusal.TIMEOUT
@@ -233,9 +237,11 @@ class _Session:
         assessment = (self.assessment if refused is None and self.assessment is not None
                       else passive.assess(self.track.points, self.models))
         evidence.update({s.measured: s.value for s in assessment.signals})
-        band = assessment.band(self.bands)
-        if assessment.signals and (band is Band.HIGH or (refused is None and band is Band.MIDDLE)):
-            strongest = assessment.strongest
+        # the step-up challenge, answered, settles the doubts: then only the firm signals decide
+        decided = assessment.settled if self.stepped_up and refused is None else assessment
+        band = decided.band(self.bands)
+        if decided.signals and (band is Band.HIGH or (refused is None and band is Band.MIDDLE)):
+            strongest = decided.strongest
             words = strongest.refusal.value if strongest.refusal is not Refusal.ATTACK_MODEL else (
                 f"{strongest.refusal.value} ({strongest.name})")
             if band is Band.MIDDLE:
@@ -250,7 +256,7 @@ class _Session:
             passed=passed,
             refusal=None if passed else refused[0],
             reason=reason if passed else refused[1],
-            risk=assessment.risk,
+            risk=decided.risk,
             signals={s.name: s.score for s in assessment.signals},
             challenges=self.challenges,
             completed=self.completed,
@@ -298,8 +304,9 @@ def run_session(
             on_progress(session.progress(frame.label))
         if refused is not None or session.finished:
             break
-    else:
-        refused = (Refusal.SOURCE_ENDED, Refusal.SOURCE_ENDED.value)
+    else:  # a face seen and never confirmed is the clearer reason: a recording of a masked face ends too
+        ended = Refusal.FACE_COVERED if session.track.covered and not session.track.points else Refusal.SOURCE_ENDED
+        refused = (ended, ended.value)
     close = getattr(frames, "close", None)
     if callable(close):  # a camera or video file: release it now, not when it is garbage
         close()

@@ -102,7 +102,7 @@ def test_a_face_that_never_blinks_for_long_raises_the_risk_only_into_the_middle_
     rng = np.random.default_rng(2)
     stare = _track(pipeline, face_mesh, [_camera(frame, rng) for _ in range(12)], fps=0.5)  # 22 s without a blink
     signal = passive.no_blink(stare)
-    assert signal.value >= 20.0 and signal.score == pytest.approx(passive.NO_BLINK_WEIGHT)
+    assert signal.value >= 20.0 and signal.score == pytest.approx(passive.DOUBT_WEIGHT)
     assert RiskBands().band(signal.score).value == "middle"
     points = synthetic.mesh_points(frame, framed[1])
     shut = synthetic.close_eyes(frame, points, 1.0)
@@ -126,20 +126,25 @@ class _Doubt:
         return self._score if self.seen < self._frames else 0.0
 
 
-def _stepped_video(pipeline, folder: Path, seed: int) -> Path:
+def _stepped_frames(pipeline, seed: int) -> list[np.ndarray]:
     frame, landmarks = synthetic.framed(PERSON, pipeline)
     asked = draw_sequence(seed)
     # the asked sequence and its settle hold, then the extra challenge and the settle hold again
-    return synthetic.write(folder / f"stepped-{seed}.avi", synthetic.answering(frame, landmarks, asked)
-                           + synthetic.answering(frame, landmarks, (draw_extra(asked, seed),))[4:])
+    return (synthetic.answering(frame, landmarks, asked)
+            + synthetic.answering(frame, landmarks, (draw_extra(asked, seed),))[4:])
+
+
+def _stepped_seed() -> int:
+    return next(s for s in synthetic.answerable_seeds()
+                if Challenge.COME_CLOSER not in draw_sequence(s) and len(draw_sequence(s)) == 2
+                and draw_extra(draw_sequence(s), s) not in (Challenge.LOOK_UP, Challenge.LOOK_DOWN))
 
 
 @pytest.fixture(scope="module")
 def stepped(pipeline, tmp_path_factory):
-    seed = next(s for s in synthetic.answerable_seeds()
-                if Challenge.COME_CLOSER not in draw_sequence(s) and len(draw_sequence(s)) == 2
-                and draw_extra(draw_sequence(s), s) not in (Challenge.LOOK_UP, Challenge.LOOK_DOWN))
-    return seed, _stepped_video(pipeline, tmp_path_factory.mktemp("stepped"), seed)
+    seed = _stepped_seed()
+    return seed, synthetic.write(tmp_path_factory.mktemp("stepped") / f"stepped-{seed}.avi",
+                                 _stepped_frames(pipeline, seed))
 
 
 def _session(pipeline, video: Path, seed: int, model: _Doubt):
@@ -176,3 +181,44 @@ def test_the_policy_bands_are_enforced_on_a_result_that_passed_with_laxer_ones(p
     assert not strict.passed and strict.refusal is Refusal.RISK_ABOVE_POLICY and strict.embedding is None
     assert strict.band == "middle" and "0.1" in strict.reason
     assert enforce(result, RiskBands()) is result
+
+
+def _signal(name: str, score: float, doubt: bool) -> passive.Signal:
+    return passive.Signal(name, score, f"{name}_value", score, Refusal.ATTACK_MODEL, doubt)
+
+
+def test_doubts_alone_only_ask_for_one_more_challenge_whatever_the_bands() -> None:
+    """moire, border and no_blink did not separate live from attack on real recordings (issue 33)."""
+    doubts = passive.Assessment(0.0, ()).signals + (_signal("moire", passive.DOUBT_WEIGHT, True),
+                                                     _signal("border", passive.DOUBT_WEIGHT, True))
+    alone = passive.Assessment(passive._combined(doubts), doubts)
+    assert alone.risk == pytest.approx(passive.DOUBT_WEIGHT)  # several doubts are one reason to look again
+    assert alone.band(RiskBands()).value == "middle"
+    assert alone.band(RiskBands(low=0.1, high=0.3)).value == "middle"  # even where the policy's high is lower
+    assert alone.settled.risk == 0.0
+    firm = (*doubts, _signal("flat", 0.4, False))
+    together = passive.Assessment(passive._combined(firm), firm)
+    assert together.band(RiskBands()).value == "high"  # with a firm signal a doubt still refuses
+    assert together.settled.risk == pytest.approx(0.4)
+
+
+@pytest.fixture(scope="module")
+def by_a_window(pipeline, tmp_path_factory):
+    """The stepped answers in front of a window frame: straight edges on every side of the face."""
+    seed = _stepped_seed()
+    frames = _stepped_frames(pipeline, seed)
+    height, width = frames[0].shape[:2]
+    for image in frames:
+        cv2.rectangle(image, (width // 2 - 150, 20), (width // 2 + 150, height - 20), (40, 40, 40), 6)
+    return seed, synthetic.write(tmp_path_factory.mktemp("window") / "window.avi", frames)
+
+
+def test_a_live_person_by_a_window_frame_is_asked_one_more_challenge_and_passes(pipeline, by_a_window) -> None:
+    """The border doubt stays over the whole track; once the extra challenge is answered it no longer counts."""
+    seed, video = by_a_window
+    frames = VideoFile(video)
+    result = run_session(pipeline, frames, draw_sequence(seed), Timeline(frames.fps), seed=seed)
+    assert result.signals["border"] == pytest.approx(passive.DOUBT_WEIGHT)
+    assert result.stepped_up and result.passed, result.reason
+    assert result.band == "low" and result.risk < 0.3
+    assert result.completed == len(result.challenges) == len(draw_sequence(seed)) + 1
