@@ -9,6 +9,7 @@ import subprocess
 import threading
 import time
 
+from edge_core.agent.client import ask
 from tests.liveness.synthetic import PERSON, answerable_seeds
 from tests.signin.conftest import USER_PYTHON, wait_for
 
@@ -125,17 +126,21 @@ def test_a_socket_planted_by_another_user_is_never_spoken_to(agent_user, pam_ser
 
 
 def test_one_attempt_at_a_time(agent_user, pam_service, videos) -> None:
-    """Two sudo prompts at once: one looks at the camera, the other is told it is busy (its password follows)."""
+    """Two sudo prompts at once: one looks at the camera, the other is told it is busy (its password follows).
+
+    The second asks as the PAM helper does (root, on the user's behalf) the moment the agent says it is busy."""
     enrolled(agent_user, pam_service)
     agent_user.start_agent(videos[f"live_{SEED}"], SEED)
     results = []
     first = threading.Thread(target=lambda: results.append(pam_service.authenticate(agent_user.name)))
     first.start()
-    wait_for(lambda: json.loads(agent_user.run("agent", "status", "--json").stdout)["busy"])
-    second = pam_service.authenticate(agent_user.name)
+    status = {"op": "status"}
+    wait_for(lambda: ask(agent_user.socket, agent_user.uid, status, timeout=10)["status"]["busy"], timeout=120)
+    second = ask(agent_user.socket, agent_user.uid, {"op": "signin", "user": agent_user.name,
+                                                      "service": pam_service.name}, timeout=10)
     first.join()
     assert results[0].returncode == 0, results[0].stdout
-    assert second.returncode != 0 and "another face sign-in is in progress" in second.stdout + second.stderr
+    assert second == {"done": True, "accepted": False, "busy": True, "why": "another face sign-in is in progress"}
 
 
 def test_a_locked_vault_and_the_lockout_refuse_before_the_camera(agent_user, pam_service, videos) -> None:
