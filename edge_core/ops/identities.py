@@ -41,6 +41,7 @@ from edge_core.biometrics import threshold_text
 from edge_core.biometrics.errors import MultipleFaces
 from edge_core.errors import PolicyViolation, UsageError
 from edge_core.liveness import LivenessResult, RiskBands, enforce
+from edge_core.ops import packs
 from edge_core.ops.keyops import rotate
 from edge_core.ops.results import (
     Decision,
@@ -272,6 +273,7 @@ def enrol(vault: Vault, name: str, probe: Probe, add: bool = False) -> Enrolment
         return chosen
 
     sealed = vault.enroll(name, probe.embeddings, probe.pack, add=add, keep=TEMPLATE_CAP, choose=choose)
+    packs.pin_stand_in(vault, probe.pack)
     earlier = offered[0] - sealed  # the readable earlier samples come first, the new ones after them
     new_dropped = sum(index >= earlier for index in chosen)
     kept = Enrolment(canonical_name(name), sealed - new_dropped, probe.pack, dropped=len(chosen) - new_dropped)
