@@ -1,4 +1,4 @@
-"""``signin enable SERVICE --name NAME | disable SERVICE | status`` and ``agent run | status``: face sign-in.
+"""``signin enable SERVICE --name NAME | disable SERVICE | status | history | try`` and ``agent run | status``.
 
 The agent is the process sudo, su, polkit and the screen lock ask (through the
 PAM helper, docs/SIGNIN.md); these commands choose who and where, run it, and
@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import pwd
 import sys
 from pathlib import Path
 
 from edge_core.agent import rundir, server
 from edge_core.agent.client import AgentUnavailable, ask
+from edge_core.cli.exitcodes import NO_MATCH
 from edge_core.cli.framework import Commands, answer, with_vault
 from edge_core.errors import FaceSealError, UsageError
 from edge_core.ops import signin
@@ -25,7 +27,11 @@ the test suite; never from a settings file, which anyone able to write the user'
 
 
 class AgentNotRunning(FaceSealError):
-    """``faceseal agent status`` found no agent to ask."""
+    """``faceseal agent status`` (or ``signin try``) found no agent to ask."""
+
+
+class AgentRefused(FaceSealError):
+    """The agent refused the attempt before the camera opened (its words say why)."""
 
 
 def _status(args: argparse.Namespace):
@@ -34,6 +40,20 @@ def _status(args: argparse.Namespace):
     except AgentUnavailable as error:
         raise AgentNotRunning(str(error)) from None
     return answer(reply["status"])
+
+
+def _try(args: argparse.Namespace):
+    """A real attempt through the running agent, for no service: what sudo would get, said on stderr as it goes."""
+    request = {"op": "signin", "user": pwd.getpwuid(os.getuid()).pw_name, "service": signin.TRY_IT}
+    try:
+        reply = ask(rundir.socket_path(), os.getuid(), request, timeout=server.DEFAULT_TIMEOUT_S * 12,
+                    on_message=lambda message: print(message.get("say", ""), file=sys.stderr, flush=True))
+    except AgentUnavailable as error:
+        raise AgentNotRunning(str(error)) from None
+    if "error" in reply:
+        raise AgentRefused(reply["error"])
+    reply.pop("done", None)
+    return reply, 0 if reply.get("accepted") else NO_MATCH
 
 
 def _run(args: argparse.Namespace):
@@ -61,6 +81,9 @@ def register(commands: Commands) -> None:
                  "stop face sign-in for a service").add_argument("service")
     commands.add("signin status", with_vault(lambda vault, args: answer(signin.signin_settings(vault)),
                                              reading=True), "who signs in with their face, and where")
+    commands.add("signin history", with_vault(lambda vault, args: answer(signin.signin_attempts(vault)),
+                                              reading=True), "the last sign-in attempts, newest first")
+    commands.add("signin try", _try, "a real sign-in attempt through the running agent, unlocking nothing")
     commands.group("agent", "the per-user sign-in agent that PAM asks")
     run = commands.add("agent run", _run, "run the agent in the foreground (a systemd user unit runs it for you)")
     run.add_argument("--camera", type=int, default=0, metavar="N", help="the camera by index (0 is the first)")
