@@ -1,4 +1,5 @@
-"""``signin enable SERVICE --name NAME | disable SERVICE | status | history | try`` and ``agent run | status``.
+"""``signin enable SERVICE --name NAME | disable | status | history | try | install-pam | uninstall-pam`` and
+``agent run | status``.
 
 The agent is the process sudo, su, polkit and the screen lock ask (through the
 PAM helper, docs/SIGNIN.md); these commands choose who and where, run it, and
@@ -13,7 +14,7 @@ import pwd
 import sys
 from pathlib import Path
 
-from edge_core.agent import rundir, server
+from edge_core.agent import pamfile, rundir, server
 from edge_core.agent.client import AgentUnavailable, ask
 from edge_core.cli.exitcodes import NO_MATCH
 from edge_core.cli.framework import Commands, answer, with_vault
@@ -84,6 +85,16 @@ def register(commands: Commands) -> None:
     commands.add("signin history", with_vault(lambda vault, args: answer(signin.signin_attempts(vault)),
                                               reading=True), "the last sign-in attempts, newest first")
     commands.add("signin try", _try, "a real sign-in attempt through the running agent, unlocking nothing")
+    install = commands.add("signin install-pam", lambda args: answer(pamfile.install(
+        signin.check_service(args.service), args.helper, args.timeout)),
+        "as root: add face sign-in's one line to a service's PAM file (a backup is kept)")
+    install.add_argument("service", help="the PAM service (its file in /etc/pam.d)")
+    install.add_argument("--helper", type=Path, default=pamfile.default_helper(), metavar="PATH",
+                         help="the faceseal-pam helper (default: the one beside this program)")
+    install.add_argument("--timeout", type=float, default=server.DEFAULT_TIMEOUT_S, metavar="SECONDS",
+                         help="how long the helper waits for a face before the password")
+    commands.add("signin uninstall-pam", lambda args: answer(pamfile.uninstall(signin.check_service(args.service))),
+                 "as root: remove exactly that line again").add_argument("service")
     commands.group("agent", "the per-user sign-in agent that PAM asks")
     run = commands.add("agent run", _run, "run the agent in the foreground (a systemd user unit runs it for you)")
     run.add_argument("--camera", type=int, default=0, metavar="N", help="the camera by index (0 is the first)")

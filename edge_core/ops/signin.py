@@ -63,7 +63,7 @@ class SignInNotEnabled(PolicyViolation):
     """The service (or any) is not opted in: the PAM helper stays quiet about it, the password simply follows."""
 
 
-def _check_service(service: str) -> str:
+def check_service(service: str) -> str:
     if service in SERVICES or (service.startswith(TEST_SERVICE_PREFIX) and service[len(TEST_SERVICE_PREFIX):]
                                .replace("-", "").isalnum()):
         return service
@@ -88,7 +88,7 @@ def signin_attempts(vault: Vault, limit: int = 10) -> list[AuditEntry]:
 
 def signin_enable(vault: Vault, service: str, name: str) -> SignInSettings:
     """Let ``name``'s face unlock ``service`` (every enabled service signs in the same person); audited."""
-    service = _check_service(service)
+    service = check_service(service)
     identity = vault.identity_id(name)
     stored = _stored(vault)
     services = sorted(set(stored["services"]) | {service}) if stored["identity"] == identity else [service]
