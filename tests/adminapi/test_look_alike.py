@@ -64,9 +64,11 @@ def test_the_same_photo_under_two_names_is_refused_until_the_body_accepts_it(api
 
 def test_an_enrolment_body_is_read_strictly(api: Server, faces) -> None:
     obama = faces["barack_obama"]
-    for body in ({"name": "x", "embeddings": [[1.0, 0.0], [1.0, 0.0, 0.0]]},
-                 {"name": "x", "embeddings": obama[:1].tolist(), "allow_look_alike": "yes"},
-                 {"name": "x", "embeddings": []}):
+    for body in ({"name": "x", "embeddings": obama[:1].tolist(), "allow_look_alike": "yes"},
+                 {"name": "x", "embeddings": []}, {"name": "x", "embeddings": [[1.0]]}):
         answer = api.call("POST", "/enrol", json=body)
         assert answer.status_code == 422 and answer.json()["kind"] == "InvalidRequest", (body, answer.text)
+    ragged = api.call("POST", "/enrol", json={"name": "x", "embeddings": [[1.0, 0.0], [1.0, 0.0, 0.0]]})
+    assert ragged.status_code == 400 and ragged.json() == {
+        "error": "every embedding to enrol must have the same size; nothing was enrolled", "kind": "InvalidEmbedding"}
     assert api.call("GET", "/identities").json() == []
