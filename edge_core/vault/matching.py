@@ -67,9 +67,17 @@ def resemblance(other: np.ndarray, template: np.ndarray, samples: np.ndarray) ->
     the enrolment's own samples are the closest thing to a later probe that
     exists at that moment. All rows are unit vectors.
     """
-    as_newcomer = max(template_score(other @ sample) for sample in samples)
-    as_other = max(template_score(template @ row) for row in other)
-    return max(as_newcomer, as_other)
+    as_newcomer = _best_two(other @ samples.T, axis=0)  # each sample's score against ``other``
+    as_other = _best_two(other @ template.T, axis=1)  # each of ``other``'s templates against the newcomer
+    return float(max(as_newcomer.max(), as_other.max()))
+
+
+def _best_two(cosines: np.ndarray, axis: int) -> np.ndarray:
+    """:func:`template_score` of every line of ``cosines`` along ``axis`` at once."""
+    if cosines.shape[axis] == 1:
+        return cosines.max(axis=axis)
+    ordered = np.sort(cosines, axis=axis)
+    return np.take(ordered, [-2, -1], axis=axis).mean(axis=axis)
 
 
 class Gallery:
