@@ -13,6 +13,7 @@ import time
 from . import (
     bench_accuracy,
     bench_biometrics,
+    bench_cohort,
     bench_collector,
     bench_groups,
     bench_liveness,
@@ -23,7 +24,7 @@ from . import (
 )
 
 SUITES = {"vault": bench_vault, "biometrics": bench_biometrics, "accuracy": bench_accuracy,
-          "groups": bench_groups,
+          "groups": bench_groups, "cohort": bench_cohort,
           "liveness": bench_liveness, "liveness_accuracy": bench_liveness_accuracy, "telemetry": bench_telemetry,
           "collector": bench_collector, "pad_real": bench_pad_real}
 

@@ -42,6 +42,17 @@ class IdentityExists(FaceSealError):
     """An identity with that name is already enrolled."""
 
 
+class LookAlikeEnrolled(FaceSealError):
+    """An enrolment's samples match someone else already enrolled: refused unless the enroller accepts it.
+
+    ``resembles`` is that person's name (the vault owner enrols, and may be told who); never a score.
+    """
+
+    def __init__(self, message: str, resembles: str) -> None:
+        super().__init__(message)
+        self.resembles = resembles
+
+
 class KeyHierarchyError(FaceSealError):
     """Base for problems with the key hierarchy."""
 

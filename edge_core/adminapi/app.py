@@ -47,7 +47,9 @@ from edge_core.errors import (
     DataError,
     DiskFull,
     FaceSealError,
+    InvalidEmbedding,
     KeyHierarchyError,
+    LookAlikeEnrolled,
     UnknownIdentity,
     UsageError,
     disk_full,
@@ -56,7 +58,7 @@ from edge_core.errors import (
 from edge_core.ops import Probe, Source
 from edge_core.support import database, strictjson
 from edge_core.support.routes import allowed_methods
-from edge_core.vault.embeddings import MAX_DIM
+from edge_core.vault.embeddings import MAX_DIM, MAX_SAMPLES
 
 if TYPE_CHECKING:
     from edge_core.vault.store import Vault
@@ -119,6 +121,19 @@ class MatchRequest(_Body):
 
 class VerifyRequest(MatchRequest):
     name: str = Field(min_length=1, max_length=128)
+
+
+class EnrolRequest(_Body):
+    """Ready embeddings to enrol, one sealed template each (``faceseal enroll --embedding``)."""
+
+    name: str = Field(min_length=1, max_length=128)
+    embeddings: list[Annotated[list[float], Field(min_length=2, max_length=MAX_DIM)]] = Field(
+        min_length=1, max_length=MAX_SAMPLES)
+    pack: Pack = ops.EXTERNAL_PACK  # type: ignore[valid-type]
+    add: bool = False
+    """Add samples to someone already enrolled."""
+    allow_look_alike: bool = False
+    """Enrol even though the samples match someone else already enrolled (recorded in the audit log)."""
 
 
 def _whole(value: Any) -> Any:
@@ -407,6 +422,18 @@ def create_app(home: Path, expected: str) -> FastAPI:
     def delete_identity(name: str = PathParam(min_length=1, max_length=128), _: Any = Depends(bearer)) -> Answer:
         """The same as ``DELETE /identities/{name}``, for clients that only POST."""
         return with_vault(lambda vault: ops.delete_identity(vault, name))
+
+    @app.post(f"{PREFIX}/enrol", responses=ERRORS)
+    def enrol(body: EnrolRequest, _: Any = Depends(bearer)) -> Answer:
+        """Enrol a person from embeddings; a look-alike of someone enrolled is 409 unless ``allow_look_alike``."""
+        if len({len(row) for row in body.embeddings}) > 1:  # a rule no JSON schema states: 400, not 422
+            raise InvalidEmbedding("every embedding to enrol must have the same size; nothing was enrolled")
+        probe = Probe(Source.EMBEDDING, body.pack, ops.default_threshold(body.pack),
+                      np.asarray(body.embeddings, dtype=np.float32))
+        try:
+            return with_vault(lambda vault: ops.enrol(vault, body.name, probe, body.add, body.allow_look_alike))
+        except LookAlikeEnrolled as refused:  # the rule is ops's; the field that lifts it is this front end's
+            raise LookAlikeEnrolled(f'{refused} ("allow_look_alike": true)', refused.resembles) from None
 
     @app.post(f"{PREFIX}/verify", responses=ERRORS)
     def verify(body: VerifyRequest, _: Any = Depends(bearer)) -> Answer:

@@ -336,7 +336,7 @@ class Vault:
 
     # ------------------------------------------------------------ templates
     def enroll(self, name: str, embeddings: np.ndarray, pack: str, add: bool = False, keep: int | None = None,
-               choose: Callable[[np.ndarray, int], Sequence[int]] | None = None) -> int:
+               choose: Callable[[np.ndarray, int], Sequence[int]] | None = None, **detail: str) -> int:
         """Seal each sample as its own template under a new (or, with ``add``, the existing) identity.
 
         With ``keep``, the identity keeps at most that many templates, the others
@@ -344,7 +344,7 @@ class Vault:
         the readable templates (earlier ones first, then the new ones, in the
         order sealed) to delete; without it the oldest go. Returns how many
         templates were sealed; the enrolment is audited in the same transaction,
-        with how many were dropped.
+        with how many were dropped and ``detail`` (ids, never names).
         """
         name = _check_name(name)
         samples = normalise(embeddings)
@@ -385,7 +385,7 @@ class Vault:
                     (identity_id, identity_id, keep),
                 ).rowcount
             audit.append(conn, "identity_enrolled", identity=identity_id, samples=len(rows), pack=pack, added=add,
-                         **({"dropped": dropped} if dropped else {}))
+                         **({"dropped": dropped} if dropped else {}), **detail)
         return len(rows)
 
     def _drop_chosen(self, conn: Connection, identity_id: str, keep: int,
