@@ -147,3 +147,16 @@ def test_a_photo_held_still_is_not_accepted_and_says_why(qtbot, window, runtime_
     qtbot.waitUntil(lambda: section.attempts.rowCount() == 1, timeout=LONG)
     assert [section.attempts.item(0, c).text() for c in (1, 2, 3)] == [
         "try-it-now", "rejected", "the liveness check failed"]
+
+
+def test_an_agent_that_cannot_start_says_why_in_its_own_words(qtbot, window, runtime_dir, monkeypatch, tmp_path):
+    monkeypatch.setenv("FACESEAL_AGENT_TEST_CAMERA", str(tmp_path / "recorded.avi"))  # outside a test run
+    monkeypatch.delenv("FACESEAL_TEST_RUN", raising=False)
+    section = sign_in_section(qtbot, window, 0)
+    qtbot.waitUntil(lambda: section.start_button.isEnabled(), timeout=LONG)
+    click(qtbot, section.start_button)
+    qtbot.waitUntil(lambda: section.banner.text.text() != "", timeout=LONG * 2)
+    said = section.banner.text.text()
+    assert said == "FACESEAL_AGENT_TEST_CAMERA is for the test suite only; the agent reads a real camera.", said
+    qtbot.waitUntil(lambda: section.start_button.isEnabled(), timeout=LONG)
+    assert section.agent_state.text().startswith("Not running") and not section.agent.running
