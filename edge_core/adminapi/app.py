@@ -42,7 +42,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from edge_core import ops
+from edge_core.agent import local as agent
 from edge_core.ops import apitoken as tokens
+from edge_core.ops import signin
 from edge_core.errors import (
     DataError,
     DiskFull,
@@ -186,6 +188,15 @@ class PackRequest(_Body):
 class ThresholdRequest(_Body):
     value: Threshold | None
     """The new threshold; ``null`` goes back to the pack's default."""
+
+
+class SignInChange(_Body):
+    """Face sign-in on or off for one PAM service (``faceseal signin enable / disable``)."""
+
+    service: Literal[signin.SERVICES]  # type: ignore[valid-type]
+    enabled: bool
+    name: str | None = Field(None, min_length=1, max_length=128)
+    """The enrolled person whose face signs this login in (enabling only; left out: the person already chosen)."""
 
 
 class ErrorAnswer(BaseModel):
@@ -495,6 +506,25 @@ def create_app(home: Path, expected: str) -> FastAPI:
     def audit_verify(_: Any = Depends(bearer)) -> Answer:
         """Recompute the audit chain; ``problems`` names every edited, inserted or removed event."""
         return with_vault(ops.audit_verify, reading=True)
+
+    @app.get(f"{PREFIX}/signin", responses=ERRORS)
+    def signin_status(_: Any = Depends(bearer)) -> Answer:
+        """Face sign-in: who (``identity``) and where (``services``), whether this user's agent runs (``agent``:
+        its own status, with what it last did, or why not) and the last attempt in the audit log
+        (``last_attempt``, null before the first). Never a score."""
+        settings = with_vault(signin.signin_settings, reading=True)
+        attempts = with_vault(lambda vault: signin.signin_attempts(vault, 1), reading=True)
+        return {**settings, "agent": agent.agent_state().as_dict(), "last_attempt": attempts[0] if attempts else None}
+
+    @app.put(f"{PREFIX}/signin", responses=ERRORS)
+    def signin_change(body: SignInChange, _: Any = Depends(bearer)) -> Answer:
+        """Turn face sign-in on (``"enabled": true``, for ``name``, or the person already chosen) or off for one
+        PAM service; audited. Editing /etc/pam.d stays the administrator's act (docs/SIGNIN.md)."""
+        if body.enabled:
+            return with_vault(lambda vault: signin.signin_enable(vault, body.service, body.name))
+        if body.name is not None:
+            raise UsageError("a name goes with enabling only; nothing was done")
+        return with_vault(lambda vault: signin.signin_disable(vault, body.service))
 
     app.add_middleware(BodyLimit)  # outermost: before the Host and token checks, before any body is read
     return app

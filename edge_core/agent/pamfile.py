@@ -57,8 +57,11 @@ class PamEdit(Result):
 
 
 def default_helper() -> Path:
-    """The ``faceseal-pam`` beside the running program (a venv's bin/, or /usr/bin for the packages)."""
-    return Path(sys.executable).parent / "faceseal-pam"
+    """The ``faceseal-pam`` beside this interpreter (a source install's venv), else the one on the PATH
+    (/usr/bin/faceseal-pam from the packages)."""
+    beside = Path(sys.executable).with_name("faceseal-pam")
+    found = shutil.which("faceseal-pam")
+    return beside if beside.exists() or not found else Path(found)
 
 
 def pam_line(helper: Path, timeout: float) -> str:

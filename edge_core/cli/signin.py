@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import pwd
 import sys
 from pathlib import Path
 
-from edge_core.agent import pamfile, rundir, server
-from edge_core.agent.client import AgentUnavailable, ask
+from edge_core.agent import local, pamfile, server
 from edge_core.cli.exitcodes import NO_MATCH
 from edge_core.cli.framework import Commands, answer, with_vault
-from edge_core.errors import FaceSealError, UsageError
+from edge_core.errors import UsageError
 from edge_core.ops import signin
 from edge_core.support import paths
 
@@ -27,33 +25,16 @@ STAND_IN_VARIABLE = "FACESEAL_AGENT_TEST_CAMERA"
 the test suite; never from a settings file, which anyone able to write the user's config could fill."""
 
 
-class AgentNotRunning(FaceSealError):
-    """``faceseal agent status`` (or ``signin try``) found no agent to ask."""
-
-
-class AgentRefused(FaceSealError):
-    """The agent refused the attempt before the camera opened (its words say why)."""
-
-
 def _status(args: argparse.Namespace):
-    try:
-        reply = ask(rundir.socket_path(), os.getuid(), {"op": "status"}, timeout=5.0)
-    except AgentUnavailable as error:
-        raise AgentNotRunning(str(error)) from None
-    return answer(reply["status"])
+    state = local.agent_state()
+    if not state.running:
+        raise local.AgentNotRunning(state.why or "no FaceSeal agent answers")
+    return answer(state.status)
 
 
 def _try(args: argparse.Namespace):
     """A real attempt through the running agent, for no service: what sudo would get, said on stderr as it goes."""
-    request = {"op": "signin", "user": pwd.getpwuid(os.getuid()).pw_name, "service": signin.TRY_IT}
-    try:
-        reply = ask(rundir.socket_path(), os.getuid(), request, timeout=server.DEFAULT_TIMEOUT_S * 12,
-                    on_message=lambda message: print(message.get("say", ""), file=sys.stderr, flush=True))
-    except AgentUnavailable as error:
-        raise AgentNotRunning(str(error)) from None
-    if "error" in reply:
-        raise AgentRefused(reply["error"])
-    reply.pop("done", None)
+    reply = local.try_signin(lambda text: print(text, file=sys.stderr, flush=True))
     return reply, 0 if reply.get("accepted") else NO_MATCH
 
 

@@ -86,9 +86,13 @@ def signin_attempts(vault: Vault, limit: int = 10) -> list[AuditEntry]:
     return [entry for entry in reversed(audit_list(vault)) if entry.kind == "signin"][:limit]
 
 
-def signin_enable(vault: Vault, service: str, name: str) -> SignInSettings:
-    """Let ``name``'s face unlock ``service`` (every enabled service signs in the same person); audited."""
+def signin_enable(vault: Vault, service: str, name: str | None = None) -> SignInSettings:
+    """Let ``name``'s face unlock ``service`` (every enabled service signs in the same person; without a name, the
+    person already chosen); audited."""
     service = check_service(service)
+    name = name if name is not None else signin_settings(vault).identity
+    if name is None:
+        raise UsageError("name the enrolled person whose face signs this login in; nobody is chosen yet")
     identity = vault.identity_id(name)
     stored = _stored(vault)
     services = sorted(set(stored["services"]) | {service}) if stored["identity"] == identity else [service]
