@@ -126,10 +126,11 @@ class SignInSection(Section):
         self.pam_line.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.pam_line.setWordWrap(True)
         pam_note = QLabel("Ticking a service is not enough: the administrator adds this line at the top of the "
-                          "'auth' section of the service's file under /etc/pam.d (keep a root shell open while "
-                          "trying it). Remove the line to go back; docs/SIGNIN.md says how, and what face sign-in "
-                          "does not protect. The agent started here stops when the window closes; the systemd user "
-                          "unit keeps it running.")
+                          "'auth' section of the service's file under /etc/pam.d with 'sudo faceseal signin "
+                          "install-pam SERVICE' (keep a root shell open while trying it); 'sudo faceseal signin "
+                          "uninstall-pam SERVICE' takes exactly it out. docs/SIGNIN.md says what face sign-in does "
+                          "not protect. The agent started here stops when the window closes; the systemd user unit "
+                          "(systemctl --user enable --now faceseal-agent) keeps it running.")
         pam_note.setWordWrap(True)
         pam_note.setObjectName("consequence")
         pam = QGroupBox("The PAM line (the administrator's act)")
