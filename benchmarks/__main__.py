@@ -19,6 +19,7 @@ from . import (
     bench_liveness,
     bench_liveness_accuracy,
     bench_pad_real,
+    bench_signin,
     bench_telemetry,
     bench_vault,
 )
@@ -26,7 +27,7 @@ from . import (
 SUITES = {"vault": bench_vault, "biometrics": bench_biometrics, "accuracy": bench_accuracy,
           "groups": bench_groups, "cohort": bench_cohort,
           "liveness": bench_liveness, "liveness_accuracy": bench_liveness_accuracy, "telemetry": bench_telemetry,
-          "collector": bench_collector, "pad_real": bench_pad_real}
+          "collector": bench_collector, "pad_real": bench_pad_real, "signin": bench_signin}
 
 
 def main(argv: list[str]) -> int:
