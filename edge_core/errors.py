@@ -191,6 +191,10 @@ class KeyStoreTampered(DataError):
     """The key store's fields were changed outside FaceSeal (its authentication tag does not hold): nothing acts on them."""
 
 
+class KeyStoreMismatch(DataError):
+    """The database needs a vault key the key store does not hold: the two were restored from different times."""
+
+
 class AuditTampered(DataError):
     """The audit log was changed outside FaceSeal (its end, its head or an event): nothing more is appended to it."""
 
