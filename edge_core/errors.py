@@ -183,6 +183,10 @@ class WeakPassphrase(UsageError):
     """A recovery kit passphrase that a strength estimate (zxcvbn) finds too easy to guess; never repeated."""
 
 
+class NameLookalike(FaceSealError):
+    """A new name that can be mistaken for an enrolled one (the same Unicode confusable skeleton, UTS #39)."""
+
+
 class IdentityTampered(DataError):
     """An identity's key does not open under the name it carries: its row was edited outside FaceSeal."""
 
