@@ -70,6 +70,15 @@ class Gallery:
         self.starts = np.concatenate(([0], np.cumsum(counts)[:-1])) if len(blocks) else np.zeros(0, np.int64)
         self.matrix = np.ascontiguousarray(np.vstack(blocks)) if blocks else np.zeros((0, 0), np.float32)
 
+    def wipe(self) -> None:
+        """Overwrite the decrypted templates: when the vault closes (or locks), the one copy FaceSeal owns goes.
+
+        Copies Python made on the way (each template's decrypted bytes) are
+        freed, not overwritten: docs/SECURITY.md says what that leaves.
+        """
+        if self.matrix.flags.writeable:
+            self.matrix.fill(0)
+
     def best(self, probe: np.ndarray) -> tuple[str | None, float]:
         if not self.names:
             return None, -1.0

@@ -147,6 +147,9 @@ class Vault:
         """Drop every key and cache from memory and close the database."""
         self.keys = None
         self._identity_keys.clear()
+        for _generation, galleries, _skipped in self._galleries.values():
+            for gallery in galleries.values():
+                gallery.wipe()
         self._galleries.clear()
         if self._conn is not None:
             self._conn.close()

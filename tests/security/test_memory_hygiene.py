@@ -10,7 +10,9 @@ with the real ``faceseal serve`` and the real window:
   when the tests run as root, root without CAP_SYS_PTRACE) reads
   ``/proc/PID/mem`` after a request: refused;
 * ``/proc/PID/limits`` shows a core limit of 0, hard and soft, though the
-  process was started with ``ulimit -c unlimited``; SIGABRT leaves no core file.
+  process was started with ``ulimit -c unlimited``; SIGABRT leaves no core file;
+* root reads serve's memory after a request: no hex spelling of the database
+  key is in it (it is given to SQLCipher from a buffer overwritten at once).
 
 What Python does not let FaceSeal promise (bytes objects cannot be overwritten,
 so copies of keys stay in freed memory until it is reused) is said in
@@ -31,7 +33,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, free_port
+from edge_core import ops
+from tests.conftest import REPO, enrol, free_port, serve_api
 
 #: Runs as the attacker (an ordinary user): starts ``faceseal serve``, makes one request, then reads its memory.
 ATTACKER = r"""
@@ -142,3 +145,40 @@ def test_sigabrt_writes_no_core_file(isolated, tmp_path):
     process.wait(timeout=120)
     assert process.returncode == -signal.SIGABRT
     assert sorted(p.name for p in folder.iterdir()) == [], "a core file was written"
+
+
+def _readable_memory(pid: int) -> bytes:
+    """Every readable mapping of ``pid`` (as root: CAP_SYS_PTRACE reads a non-dumpable process too)."""
+    chunks = []
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb") as memory:
+        for line in maps:
+            span, permissions = line.split()[:2]
+            if "r" not in permissions:
+                continue
+            start, end = (int(x, 16) for x in span.split("-"))
+            try:
+                memory.seek(start)
+                chunks.append(memory.read(end - start))
+            except (OSError, ValueError, OverflowError):  # [vvar] and the like cannot be read
+                continue
+    return b"".join(chunks)
+
+
+def test_no_hex_spelling_of_the_database_key_stays_in_serves_memory(people, isolated):
+    """The issue found the database key 3 times as hex (from the ``PRAGMA key`` string) in serve's memory."""
+    if os.geteuid() != 0:
+        pytest.skip("reading a non-dumpable process's memory needs root (CAP_SYS_PTRACE)")
+    import httpx
+
+    enrol(people)
+    with ops.open_vault() as vault:
+        database_key = bytes(vault.keys.database)
+    with serve_api(isolated) as (base, token, process):
+        headers = {"Authorization": f"Bearer {token}"}
+        assert len(httpx.get(f"{base}/api/v1/identities", headers=headers, timeout=60).json()) == 2
+        found = httpx.post(f"{base}/api/v1/identify", headers=headers, timeout=60,
+                           json={"embedding": people["alice"][0].tolist()}).json()
+        assert found["name"] == "alice", found
+        memory = _readable_memory(process.pid)
+    assert memory.count(database_key.hex().encode()) == 0
+    assert memory.count(database_key.hex().upper().encode()) == 0
