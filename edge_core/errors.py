@@ -194,12 +194,20 @@ class WeakPassphrase(UsageError):
     """A recovery kit passphrase that a strength estimate (zxcvbn) finds too easy to guess; never repeated."""
 
 
+class NameLookalike(FaceSealError):
+    """A new name that can be mistaken for an enrolled one (the same Unicode confusable skeleton, UTS #39)."""
+
+
 class IdentityTampered(DataError):
     """An identity's key does not open under the name it carries: its row was edited outside FaceSeal."""
 
 
 class KeyStoreTampered(DataError):
     """The key store's fields were changed outside FaceSeal (its authentication tag does not hold): nothing acts on them."""
+
+
+class KeyStoreMismatch(DataError):
+    """The database needs a vault key the key store does not hold: the two were restored from different times."""
 
 
 class AuditTampered(DataError):

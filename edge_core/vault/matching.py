@@ -101,6 +101,15 @@ class Gallery:
         for name, start, end in zip(self.names, self.starts, ends):
             yield name, self.matrix[start:end]
 
+    def wipe(self) -> None:
+        """Overwrite the decrypted templates: when the vault closes (or locks), the one copy FaceSeal owns goes.
+
+        Copies Python made on the way (each template's decrypted bytes) are
+        freed, not overwritten: docs/SECURITY.md says what that leaves.
+        """
+        if self.matrix.flags.writeable:
+            self.matrix.fill(0)
+
     def best(self, probe: np.ndarray) -> tuple[str | None, float]:
         if not self.names:
             return None, -1.0
