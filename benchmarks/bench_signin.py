@@ -61,7 +61,8 @@ def _measure(scratch: Path) -> dict:
     pam_file = Path("/etc/pam.d") / SERVICE
     pam_file.write_text(f"auth sufficient pam_exec.so quiet stdout {sys.executable} -m edge_core.agent.pam "
                         f"--runtime-base {runtime.parent} --timeout 60\nauth requisite pam_deny.so\n")
-    agent = subprocess.Popen(cli + ["agent", "run", "--timeout", "60"], env=env, stderr=subprocess.PIPE, text=True)
+    agent = subprocess.Popen(cli + ["agent", "run", "--timeout", "60"], env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
     try:
         assert "listening at" in agent.stderr.readline()
         attempts, bare = [], []
