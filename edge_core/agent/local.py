@@ -93,9 +93,10 @@ class AgentProcess:
     def running(self) -> bool:
         return self.child.running
 
-    def start(self) -> AgentState:
-        """Start the agent and return once it answers as this very child (an agent that already runs for this user
-        makes the child refuse in its own words: "a FaceSeal agent already runs")."""
+    def start(self, camera: int = 0) -> AgentState:
+        """Start the agent on ``camera`` (the window's Settings choice) and return once it answers as this very
+        child (an agent that already runs for this user makes the child refuse in its own words: "a FaceSeal agent
+        already runs")."""
         if self.child.running:
             raise UsageError("the agent started here already runs")
 
@@ -103,7 +104,7 @@ class AgentProcess:
             state = agent_state(1.0)
             return state.running and (state.status or {}).get("pid") == self.child.pid
 
-        self.child.start(["agent", "run"], answers, START_WAIT_S)
+        self.child.start(["agent", "run", "--camera", str(camera)], answers, START_WAIT_S)
         return agent_state()
 
     def ended(self) -> str | None:

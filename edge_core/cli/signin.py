@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from edge_core.agent import local, pamfile, server
+from edge_core.biometrics import camera_index
 from edge_core.cli.exitcodes import NO_MATCH
 from edge_core.cli.framework import Commands, answer, with_vault
 from edge_core.errors import UsageError
@@ -78,7 +79,8 @@ def register(commands: Commands) -> None:
                  "as root: remove exactly that line again").add_argument("service")
     commands.group("agent", "the per-user sign-in agent that PAM asks")
     run = commands.add("agent run", _run, "run the agent in the foreground (a systemd user unit runs it for you)")
-    run.add_argument("--camera", type=int, default=0, metavar="N", help="the camera by index (0 is the first)")
+    run.add_argument("--camera", type=camera_index, default=0, metavar="CAMERA",
+                     help="the camera: its index (0 is the first), /dev/videoN (or a link to it) or its name")
     run.add_argument("--timeout", type=float, default=server.DEFAULT_TIMEOUT_S, metavar="SECONDS",
                      help=f"how long one attempt may look for a face (default {server.DEFAULT_TIMEOUT_S:g})")
     commands.add("agent status", _status, "whether the agent runs, and what it last did")

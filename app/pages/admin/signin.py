@@ -266,7 +266,8 @@ class SignInSection(Section):
     def start(self) -> None:
         agent = self._process()
         self._busy()
-        self.run(lambda _r: agent.start(), self._started, self._agent_failed)
+        camera = self.ctx.prefs.camera_index  # the camera chosen in Settings
+        self.run(lambda _r: agent.start(camera), self._started, self._agent_failed)
 
     def _started(self, state: AgentState) -> None:
         self.banner.show_message("success", "The sign-in agent runs, started here; it stops when the window closes.")
