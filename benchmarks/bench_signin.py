@@ -55,13 +55,14 @@ def _measure(scratch: Path) -> dict:
                PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
     cli = [sys.executable, "-m", "app.launcher"]
     for args in (["enroll", "me", "--image", str(synthetic.PERSON), "--pack", PACK],
-                 ["signin", "enable", SERVICE, "--name", "me"], ["policy", "set", "lockout_attempts=0"]):
+                 ["signin", "enable", SERVICE, "--name", "me"],
+                 ["policy", "set", "lockout_attempts=0", "signin_timeout_s=60"]):
         subprocess.run(cli + args, env=env, check=True, capture_output=True)
     template = _template(pipeline, synthetic.PERSON)
     pam_file = Path("/etc/pam.d") / SERVICE
     pam_file.write_text(f"auth sufficient pam_exec.so quiet stdout {sys.executable} -m edge_core.agent.pam "
                         f"--runtime-base {runtime.parent} --timeout 60\nauth requisite pam_deny.so\n")
-    agent = subprocess.Popen(cli + ["agent", "run", "--timeout", "60"], env=env, stdout=subprocess.DEVNULL,
+    agent = subprocess.Popen(cli + ["agent", "run"], env=env, stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True)
     try:
         assert "listening at" in agent.stderr.readline()

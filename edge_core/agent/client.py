@@ -22,18 +22,42 @@ class AgentUnavailable(Exception):
     """No agent answers for this user (not running, or a socket that is not the user's); the message says which."""
 
 
+GRACE_S = 2.0
+"""Beyond the wait the agent announced, how long a caller still waits for its answer."""
+
+
+class _Deadline:
+    """When the caller stops waiting: ``timeout`` from the start, until the agent announces how long its attempt
+    looks (``{"wait": seconds}``, the policy's sign-in timeout), capped at ``most`` seconds from then."""
+
+    def __init__(self, timeout: float, most: float) -> None:
+        self.at = time.monotonic() + timeout
+        self.most = most
+
+    def announced(self, message: dict[str, Any]) -> None:
+        wait = message.get("wait")
+        if isinstance(wait, (int, float)) and not isinstance(wait, bool) and wait > 0:
+            self.at = time.monotonic() + min(float(wait), self.most) + GRACE_S
+
+    def left(self) -> float:
+        return max(self.at - time.monotonic(), 0.001)
+
+
 def ask(path: Path, uid: int, request: dict[str, Any], timeout: float,
-        on_message: Callable[[dict[str, Any]], None] = lambda message: None) -> dict[str, Any]:
+        on_message: Callable[[dict[str, Any]], None] = lambda message: None, most: float = 60.0) -> dict[str, Any]:
     """Send ``request`` and return the agent's final answer (``{"done": true, ...}``); each message before it goes
-    to ``on_message`` (what to tell the person). ``timeout`` bounds the whole exchange, in seconds."""
-    for message in _conversation(path, uid, request, time.monotonic() + timeout):
+    to ``on_message`` (what to tell the person). ``timeout`` bounds the wait for the agent's first words; once it
+    announces an attempt's length, that (at most ``most`` seconds) bounds the rest."""
+    deadline = _Deadline(timeout, most)
+    for message in _conversation(path, uid, request, deadline):
         if message.get("done") is True:
             return message
+        deadline.announced(message)
         on_message(message)
     raise AgentUnavailable("the agent ended the conversation without an answer")
 
 
-def _conversation(path: Path, uid: int, request: dict[str, Any], deadline: float) -> Iterator[dict[str, Any]]:
+def _conversation(path: Path, uid: int, request: dict[str, Any], deadline: _Deadline) -> Iterator[dict[str, Any]]:
     try:
         rundir.check_socket(path, uid)
     except FileNotFoundError:
@@ -41,7 +65,7 @@ def _conversation(path: Path, uid: int, request: dict[str, Any], deadline: float
     except OSError as error:  # InsecureDataDir is a FaceSealError, not an OSError: it passes through
         raise AgentUnavailable(f"the agent's socket cannot be reached ({error.strerror or error})") from None
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(max(deadline - time.monotonic(), 0.001))
+        sock.settimeout(deadline.left())
         try:
             sock.connect(str(path))
         except OSError as error:
@@ -52,7 +76,7 @@ def _conversation(path: Path, uid: int, request: dict[str, Any], deadline: float
         try:
             wire.send(sock, request)
             while True:
-                sock.settimeout(max(deadline - time.monotonic(), 0.001))
+                sock.settimeout(deadline.left())
                 yield reader.receive()
         except TimeoutError:
             raise AgentUnavailable("the agent did not answer in time") from None

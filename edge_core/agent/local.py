@@ -24,8 +24,8 @@ from edge_core.ops.results import Result, optional
 
 STATUS_TIMEOUT_S = 5.0
 """How long a status question may take: the agent answers it at once, even during an attempt."""
-TRY_TIMEOUT_S = server.DEFAULT_TIMEOUT_S * 12
-"""How long a trial attempt may take: an agent started with a longer ``--timeout`` keeps looking that long."""
+FIRST_WORDS_S = 30.0
+"""How long a trial waits for the agent's first words (its vault opened, the attempt's length announced)."""
 START_WAIT_S = 90.0
 """How long a starting agent may take to answer (2 busy cores can be slow to import the models' runtime)."""
 
@@ -56,7 +56,7 @@ def login() -> str:
 def pam_line() -> str:
     """The one line at the top of a PAM file's ``auth`` section, as ``sudo faceseal signin install-pam SERVICE``
     writes it (docs/SIGNIN.md), for the window to show."""
-    return pamfile.pam_line(pamfile.default_helper(), server.DEFAULT_TIMEOUT_S)
+    return pamfile.pam_line(pamfile.default_helper(), pamfile.CAP_S)
 
 
 def agent_state(timeout: float = STATUS_TIMEOUT_S) -> AgentState:
@@ -74,8 +74,8 @@ def try_signin(say: Callable[[str], None]) -> dict[str, Any]:
     (accepted, why, frames, band; never a score), or :class:`AgentNotRunning` / :class:`AgentRefused`."""
     request = {"op": "signin", "user": login(), "service": signin.TRY_IT}
     try:
-        reply = ask(rundir.socket_path(), os.getuid(), request, TRY_TIMEOUT_S,
-                    on_message=lambda message: say(str(message.get("say", ""))))
+        reply = ask(rundir.socket_path(), os.getuid(), request, FIRST_WORDS_S,
+                    on_message=lambda message: message.get("say") and say(str(message["say"])))
     except (AgentUnavailable, InsecureDataDir) as error:
         raise AgentNotRunning(str(error)) from None
     if "error" in reply:

@@ -11,6 +11,8 @@ failure here never locks anyone out. It reads what PAM says in the environment
 opening anything, and asks the agent of PAM_USER only, at
 ``/run/user/<uid>/faceseal/agent.sock`` (``--runtime-base`` names another base),
 believing it only when the socket and the process behind it are that user's.
+It waits as long as the agent says the attempt looks (the policy's
+``signin_timeout_s``), never more than ``--timeout`` (the administrator's cap).
 What the agent says goes to stdout, which ``pam_exec``'s ``stdout`` option shows
 in the PAM conversation (sudo's terminal, the polkit dialog).
 
@@ -29,13 +31,14 @@ from edge_core.agent import rundir
 from edge_core.agent.client import AgentUnavailable, ask
 
 PAM_SUCCESS, PAM_AUTH_ERR = 0, 1
-GRACE_S = 2.0
-"""Beyond the agent's own attempt timeout, how long the helper waits before it gives up on the agent."""
+FIRST_WORDS_S = 10.0
+"""How long the agent may take to open the vault and say how long its attempt looks (or refuse it)."""
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="faceseal-pam", description="Face sign-in for pam_exec.so (auth).")
-    parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for a face (default 10)")
+    parser.add_argument("--timeout", type=float, default=60.0,
+                        help="the most seconds to wait for a face, whatever the policy's signin_timeout_s (default 60)")
     parser.add_argument("--runtime-base", type=Path, default=Path("/run/user"), help=argparse.SUPPRESS)
     try:
         args = parser.parse_args(argv)
@@ -54,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     path = rundir.socket_path(uid, args.runtime_base)
     request = {"op": "signin", "user": user, "service": service, "tty": tty, "rhost": rhost}
     try:
-        answer = ask(path, uid, request, args.timeout + GRACE_S, lambda message: _say(message.get("say")))
+        answer = ask(path, uid, request, FIRST_WORDS_S, lambda message: _say(message.get("say")), most=args.timeout)
     except AgentUnavailable:
         return PAM_AUTH_ERR  # no agent: the password, quietly (as when the face is not enrolled)
     except Exception:  # anything at all: the password follows, never a lock-out

@@ -33,6 +33,8 @@ from edge_core.errors import FaceSealError, UsageError
 from edge_core.ops.results import Result
 
 PAM_DIR = Path("/etc/pam.d")
+CAP_S = 60.0
+"""The PAM line's ``--timeout``: the most the helper waits, whatever the policy's ``signin_timeout_s`` says."""
 MARKER = "# faceseal"
 """Ends our line, so uninstalling removes exactly the line FaceSeal wrote and nothing an administrator wrote."""
 _RULE = re.compile(r"^-?(auth|account|password|session)\s+(\[[^\]]*\]|\S+)\s+\S+")

@@ -40,8 +40,8 @@ SAMPLES = 3
 """Frames a sign-in matches when the policy asks for no liveness session (each must match)."""
 CAMERA_FRAMES = 300
 """The most frames one attempt reads from a camera, whatever the clock says."""
-DEFAULT_TIMEOUT_S = 10.0
-"""How long an attempt may look, unless the agent is told otherwise (``--timeout``); the PAM helper waits as long."""
+CONVERSATION_LIMIT_S = 120.0
+"""The longest a connection may stay open: the policy's longest sign-in timeout (60 s) and then some."""
 
 
 @dataclass(frozen=True)
@@ -64,10 +64,9 @@ def _until(frames: Iterable[Frame], deadline: float) -> Iterator[Frame]:
 
 
 class Agent:
-    def __init__(self, home: Path, camera: CameraChoice, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+    def __init__(self, home: Path, camera: CameraChoice) -> None:
         self.home = home
         self.camera = camera
-        self.timeout_s = timeout_s
         self.uid = os.getuid()
         self.login = pwd.getpwuid(self.uid).pw_name
         self.started = time.time()
@@ -77,10 +76,11 @@ class Agent:
     def status(self) -> dict[str, Any]:
         """What the agent is and last did (no score, no name of anyone but the outcome's)."""
         return {"pid": os.getpid(), "login": self.login, "uptime_s": round(time.time() - self.started),
-                "busy": self._attempt.locked(), "timeout_s": self.timeout_s, "last": self.last}
+                "busy": self._attempt.locked(), "last": self.last}
 
-    def signin(self, message: dict[str, Any], say: Callable[[str], None]) -> dict[str, Any]:
-        """One attempt for the PAM service in ``message``; the answer is the decision (or why there is none)."""
+    def signin(self, message: dict[str, Any], tell: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+        """One attempt for the PAM service in ``message``; the answer is the decision (or why there is none).
+        ``tell`` carries what the caller hears before it: how long to wait (``wait``), the prompts (``say``)."""
         if message.get("user") != self.login:
             raise UsageError("this agent signs in only its own user")
         fields = {key: message.get(key, "") for key in ("service", "tty", "rhost")}
@@ -89,17 +89,19 @@ class Agent:
         if not self._attempt.acquire(blocking=False):
             return {"accepted": False, "busy": True, "why": "another face sign-in is in progress"}
         try:
-            decision = self._attempt_once(use_case.SignInRequest(**fields), say)
+            decision = self._attempt_once(use_case.SignInRequest(**fields), tell)
             self.last = {"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "service": fields["service"],
                          "accepted": decision.accepted}
             return decision.as_dict()
         finally:
             self._attempt.release()
 
-    def _attempt_once(self, request: use_case.SignInRequest, say: Callable[[str], None]):
-        deadline = time.monotonic() + self.timeout_s
+    def _attempt_once(self, request: use_case.SignInRequest, tell: Callable[[dict[str, Any]], None]):
         with ops.open_vault(self.home) as vault:
             name = use_case.admit_signin(vault, request)
+            timeout = use_case.signin_timeout(vault)
+            deadline = time.monotonic() + timeout
+            tell({"wait": timeout})  # the caller (the PAM helper) waits this long, and not longer
             pack = next(i.pack for i in ops.list_identities(vault) if i.name == name)
             pipeline = load_pack(pack)
             capture = self.camera.open()
@@ -107,7 +109,7 @@ class Agent:
             if ops.liveness_needed(vault, Source.CAMERA):
                 video = isinstance(capture, VideoFile)  # the test suite's stand-in: its frames are its clock
                 result = check_liveness(pipeline, frames, video=video, fps=capture.fps if video else None,
-                                        bands=ops.liveness_bands(vault), on_progress=_prompts(say))
+                                        bands=ops.liveness_bands(vault), on_progress=_prompts(tell))
                 probe = Probe(Source.CAMERA, pack, pipeline.threshold, liveness=result)
             else:
                 samples = collect_samples(pipeline, frames, samples=SAMPLES)
@@ -115,14 +117,14 @@ class Agent:
             return use_case.decide_signin(vault, request, name, probe)
 
 
-def _prompts(say: Callable[[str], None]) -> Callable[[Progress], None]:
+def _prompts(tell: Callable[[dict[str, Any]], None]) -> Callable[[Progress], None]:
     """Each new prompt of the session once (a session reports every frame; the terminal wants each step once)."""
     said: list[str] = []
 
     def show(progress: Progress) -> None:
         if not said or said[-1] != progress.prompt:
             said.append(progress.prompt)
-            say(f"FaceSeal: {progress.prompt}")
+            tell({"say": f"FaceSeal: {progress.prompt}"})
 
     return show
 
@@ -133,24 +135,24 @@ class _Handler(socketserver.StreamRequestHandler):
     def handle(self) -> None:
         agent = self.server.agent
         sock: socket.socket = self.request
-        sock.settimeout(agent.timeout_s + 5)
+        sock.settimeout(CONVERSATION_LIMIT_S)
         peer = wire.peer_uid(sock)
         if peer not in (agent.uid, 0):
             self.server.refused(peer)
             return
         try:
             message = wire.Reader(sock).receive()
-            wire.send(sock, {"done": True, **self._answer(agent, message, lambda text: wire.send(sock, {"say": text}))})
+            wire.send(sock, {"done": True, **self._answer(agent, message, lambda said: wire.send(sock, said))})
         except (OSError, wire.WireError):
             return  # the caller went away or spoke nonsense: nothing to answer
 
     @staticmethod
-    def _answer(agent: Agent, message: dict[str, Any], say: Callable[[str], None]) -> dict[str, Any]:
+    def _answer(agent: Agent, message: dict[str, Any], tell: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
         try:
             if message.get("op") == "status":
                 return {"status": agent.status()}
             if message.get("op") == "signin":
-                return agent.signin(message, say)
+                return agent.signin(message, tell)
             raise UsageError("the agent knows two requests: status and signin")
         except FaceSealError as error:
             return {"accepted": False, "error": str(error), "kind": type(error).__name__}
@@ -172,15 +174,14 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
             use_case.record_refused_peer(vault, peer)
 
 
-def serve(home: Path, camera: CameraChoice, timeout_s: float = DEFAULT_TIMEOUT_S,
-          ready: Callable[[Path], None] = lambda path: None) -> None:
+def serve(home: Path, camera: CameraChoice, ready: Callable[[Path], None] = lambda path: None) -> None:
     """Listen until SIGTERM or SIGINT; refuses to start beside an agent that already answers."""
     folder = rundir.prepare(rundir.socket_path().parent)
     path = folder / rundir.SOCKET
     _clear_stale(path)
     old = os.umask(0o177)
     try:
-        server = _Server(path, Agent(home, camera, timeout_s))
+        server = _Server(path, Agent(home, camera))
     finally:
         os.umask(old)
     stop = threading.Event()

@@ -44,13 +44,11 @@ def _run(args: argparse.Namespace):
     if stand_in and os.environ.get("FACESEAL_TEST_RUN") != "1":
         raise UsageError(f"{STAND_IN_VARIABLE} is for the test suite only; the agent reads a real camera")
     camera = server.CameraChoice(args.camera, Path(stand_in) if stand_in else None)
-    if not 1 <= args.timeout <= 120:
-        raise UsageError("--timeout is from 1 to 120 seconds")
 
     def ready(path: Path) -> None:
         print(f"faceseal agent: listening at {path}", file=sys.stderr, flush=True)
 
-    server.serve(paths.data_dir(), camera, args.timeout, ready)
+    server.serve(paths.data_dir(), camera, ready)
     return answer({"stopped": True})
 
 
@@ -73,14 +71,13 @@ def register(commands: Commands) -> None:
     install.add_argument("service", help="the PAM service (its file in /etc/pam.d)")
     install.add_argument("--helper", type=Path, default=pamfile.default_helper(), metavar="PATH",
                          help="the faceseal-pam helper (default: the one beside this program)")
-    install.add_argument("--timeout", type=float, default=server.DEFAULT_TIMEOUT_S, metavar="SECONDS",
-                         help="how long the helper waits for a face before the password")
+    install.add_argument("--timeout", type=float, default=pamfile.CAP_S, metavar="SECONDS",
+                         help="the most the helper waits for a face, whatever the policy's signin_timeout_s says "
+                              f"(default {pamfile.CAP_S:g})")
     commands.add("signin uninstall-pam", lambda args: answer(pamfile.uninstall(signin.check_service(args.service))),
                  "as root: remove exactly that line again").add_argument("service")
     commands.group("agent", "the per-user sign-in agent that PAM asks")
     run = commands.add("agent run", _run, "run the agent in the foreground (a systemd user unit runs it for you)")
     run.add_argument("--camera", type=camera_index, default=0, metavar="CAMERA",
                      help="the camera: its index (0 is the first), /dev/videoN (or a link to it) or its name")
-    run.add_argument("--timeout", type=float, default=server.DEFAULT_TIMEOUT_S, metavar="SECONDS",
-                     help=f"how long one attempt may look for a face (default {server.DEFAULT_TIMEOUT_S:g})")
     commands.add("agent status", _status, "whether the agent runs, and what it last did")

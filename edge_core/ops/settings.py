@@ -22,6 +22,7 @@ MEANINGS = {
     "liveness_required": "a face shown to a camera must pass a liveness check before it is matched",
     "liveness_risk_low": "a liveness risk below this passes; between it and the high band, one more challenge",
     "liveness_risk_high": "a liveness risk at or above this is refused outright",
+    "signin_timeout_s": "how long a face sign-in looks for a face, in seconds, before the password prompt follows",
 }
 """What each setting means, in the words the window and ``faceseal policy describe`` show."""
 

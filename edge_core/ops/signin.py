@@ -31,6 +31,7 @@ from edge_core.ops.audits import audit_list
 from edge_core.ops.identities import Probe, Source, _held_to_policy, admit, liveness_needed, threshold_in_force
 from edge_core.ops.results import AuditEntry, SignInDecision, SignInSettings
 from edge_core.policy import lockout, thresholds
+from edge_core.policy import rules as policy
 from edge_core.support.database import get_meta, set_meta
 from edge_core.vault.store import Vault
 
@@ -140,6 +141,11 @@ def admit_signin(vault: Vault, request: SignInRequest) -> str:
     except Exception as error:
         raise _refuse(vault, request, str(error), type(error), stored["identity"]) from None
     return name
+
+
+def signin_timeout(vault: Vault) -> int:
+    """How long an attempt may look for a face (the policy's ``signin_timeout_s``) before the password follows."""
+    return policy.signin_timeout(vault)
 
 
 def record_refused_peer(vault: Vault, uid: int) -> None:

@@ -60,6 +60,9 @@ RANGES: dict[str, tuple[float, float]] = {
     # signal (a frozen picture, a flat face) through to a step-up instead of refusing it.
     "liveness_risk_low": (0.05, 0.95),
     "liveness_risk_high": (0.05, 0.95),
+    # A sign-in looks for a face this long before the password prompt follows: a liveness session's two or three
+    # challenges take a person several seconds; more than a minute at a sudo prompt is a camera left looking.
+    "signin_timeout_s": (3, 60),
 }
 """The bounds of each numeric setting (inclusive); :meth:`Policy.problems` checks them, the admin panel shows them."""
 CHOICES: dict[str, tuple[int, ...]] = {"min_key_bits": KEY_BITS_CHOICES}
@@ -84,13 +87,15 @@ class Policy:
     liveness_required: bool = True  # camera verification must pass a liveness check (docs/LIVENESS.md)
     liveness_risk_low: float = 0.3  # below: a liveness check passes
     liveness_risk_high: float = 0.6  # at or above: refused; between: one more challenge (docs/LIVENESS.md)
+    signin_timeout_s: int = 10  # how long a face sign-in looks before the password follows (docs/SIGNIN.md)
 
     def problems(self) -> list[str]:
         """Every rule this policy breaks; a policy with problems is never written."""
         found = []
         if self.min_key_bits not in KEY_BITS_CHOICES:
             found.append(f"min_key_bits must be one of {', '.join(map(str, KEY_BITS_CHOICES))}")
-        for name in ("max_root_age_days", "lockout_attempts", "lockout_seconds", "threshold_min", "threshold_max"):
+        for name in ("max_root_age_days", "lockout_attempts", "lockout_seconds", "threshold_min", "threshold_max",
+                     "signin_timeout_s"):
             low, high = RANGES[name]
             if not low <= getattr(self, name) <= high:
                 found.append(f"{name} must be between {low:g}{' (off)' if name == 'lockout_attempts' else ''} "
@@ -123,9 +128,11 @@ def _mac(key: bytes, settings: dict[str, Any]) -> str:
     return hmac.new(key, canonical_json({"format": FORMAT, "policy": settings}), hashlib.sha256).hexdigest()
 
 
-def _digest(policy: Policy) -> str:
-    """The hash of the policy in force (every setting, defaults filled in) as the database records it."""
-    return hashlib.sha256(canonical_json({"format": FORMAT, "policy": asdict(policy)})).hexdigest()
+def _digest(settings: dict[str, Any]) -> str:
+    """The hash of a policy's settings as written (every setting there was when it was written), as the database
+    records it. Over the written settings, not the defaults filled in: a setting added in a later version must not
+    make every policy written before it look rolled back."""
+    return hashlib.sha256(canonical_json({"format": FORMAT, "policy": settings})).hexdigest()
 
 
 def _examine(vault: Vault) -> tuple[Policy | None, str | None]:
@@ -149,7 +156,7 @@ def _examine(vault: Vault) -> tuple[Policy | None, str | None]:
         _mac(key, stored).encode(), stored_mac.encode()
     ):
         return None, "edit"
-    if recorded is not None and not material.same_secret(_digest(policy).encode(), recorded.encode()):
+    if recorded is not None and not material.same_secret(_digest(stored).encode(), recorded.encode()):
         return None, "rollback"  # a file this vault once wrote, but not the one in force
     return policy, None
 
@@ -266,7 +273,8 @@ def _write(vault: Vault, policy: Policy, event: str, **detail: Any) -> None:
     if key is None:
         key = material.random_key()
         vault.put_secret(MAC_SECRET, key)
-    doc = {"format": FORMAT, "policy": asdict(policy), "mac": _mac(key, asdict(policy))}
+    settings = asdict(policy)
+    doc = {"format": FORMAT, "policy": settings, "mac": _mac(key, settings)}
     file = path(vault.layout.home)
     previous = file.read_bytes() if file.exists() else None
     version = str(int(get_meta(vault.conn, VERSION_META) or 0) + 1)
@@ -275,7 +283,7 @@ def _write(vault: Vault, policy: Policy, event: str, **detail: Any) -> None:
         with vault.writing() as tx:
             audit.append(tx, event, policy_version=int(version), **detail)
             set_meta(tx, VERSION_META, version)
-            set_meta(tx, HASH_META, _digest(policy))
+            set_meta(tx, HASH_META, _digest(settings))
             paths.atomic_write(file, json.dumps(doc, indent=1, sort_keys=True).encode())
             replaced = True
     except BaseException:
@@ -309,6 +317,11 @@ def check_threshold(vault: Vault, threshold: float) -> None:
             f"threshold {threshold:g} is outside the range the policy allows "
             f"({threshold_text(policy.threshold_min)} to {threshold_text(policy.threshold_max)})"
         )
+
+
+def signin_timeout(vault: Vault) -> int:
+    """How long a face sign-in may look for a face, in seconds, before the password prompt follows."""
+    return load(vault).signin_timeout_s
 
 
 def liveness_required(vault: Vault) -> bool:

@@ -119,3 +119,26 @@ def test_a_setting_given_without_equals_is_told_the_name_value_form(people, isol
     cli_fails(2, "not a policy setting", "policy", "set", "colour=blue")  # a wrong name is still named so
     after = (isolated / "policy.json").read_bytes() if (isolated / "policy.json").exists() else None
     assert after == before and cli_json("policy", "show")["lockout_attempts"] == 5
+
+
+def test_a_policy_written_before_a_setting_existed_stays_in_force(people, isolated):
+    """Upgrading FaceSeal adds settings (signin_timeout_s came with face sign-in): a policy file the previous
+    version wrote, MAC and recorded hash over the settings it had, must still load with the new setting at its
+    default, not be called rolled back. A file changed since is still refused."""
+    from edge_core.support.database import set_meta
+
+    enrol(people)
+    cli_json("policy", "set", "lockout_attempts=3")
+    file = isolated / "policy.json"
+    with ops.open_vault(isolated) as vault:  # what the previous version wrote: the same, without the new setting
+        document = json.loads(file.read_bytes())
+        del document["policy"]["signin_timeout_s"]
+        document["mac"] = policy._mac(vault.get_secret(policy.MAC_SECRET), document["policy"])
+        file.write_text(json.dumps(document))
+        with vault.writing() as tx:
+            set_meta(tx, policy.HASH_META, policy._digest(document["policy"]))
+    shown = cli_json("policy", "show")
+    assert (shown["lockout_attempts"], shown["signin_timeout_s"]) == (3, 10)
+    document["policy"]["lockout_attempts"] = 9  # an edit is still an edit
+    file.write_text(json.dumps(document))
+    cli_fails(4, "changed outside FaceSeal", "policy", "show")

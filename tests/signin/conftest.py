@@ -74,7 +74,7 @@ class SignInUser:
                               env=self.env(**extra), cwd=REPO, user=self.uid, group=self.gid, extra_groups=[],
                               timeout=300)
 
-    def start_agent(self, video: Path, seed: int | None = None, timeout: float = 60) -> subprocess.Popen:
+    def start_agent(self, video: Path, seed: int | None = None) -> subprocess.Popen:
         """``faceseal agent run`` as this user, the video standing in for the camera; returns once it listens."""
         readable = self.base / video.name  # the session's media folder is root's alone
         shutil.copyfile(video, readable)
@@ -82,7 +82,7 @@ class SignInUser:
         extra = {"FACESEAL_AGENT_TEST_CAMERA": str(readable), "FACESEAL_TEST_RUN": "1"}
         if seed is not None:
             extra["FACESEAL_LIVENESS_SEED"] = str(seed)
-        proc = subprocess.Popen([str(USER_PYTHON), "-m", "app.launcher", "agent", "run", "--timeout", str(timeout)],
+        proc = subprocess.Popen([str(USER_PYTHON), "-m", "app.launcher", "agent", "run"],
                                 env=self.env(**extra), cwd=REPO, user=self.uid, group=self.gid, extra_groups=[],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.processes.append(proc)
