@@ -17,6 +17,7 @@ from . import (
     bench_groups,
     bench_liveness,
     bench_liveness_accuracy,
+    bench_pad_camera,
     bench_pad_real,
     bench_telemetry,
     bench_vault,
@@ -25,7 +26,8 @@ from . import (
 SUITES = {"vault": bench_vault, "biometrics": bench_biometrics, "accuracy": bench_accuracy,
           "groups": bench_groups,
           "liveness": bench_liveness, "liveness_accuracy": bench_liveness_accuracy, "telemetry": bench_telemetry,
-          "collector": bench_collector, "pad_real": bench_pad_real}
+          "collector": bench_collector, "pad_real": bench_pad_real,
+          "pad_camera": bench_pad_camera}
 
 
 def main(argv: list[str]) -> int:
