@@ -88,9 +88,10 @@ def test_a_still_photo_shown_frame_after_frame_is_refused_as_frozen(pipeline, vi
     assert not result.passed and result.refusal is Refusal.FROZEN and result.signals["frozen"] == 1.0
 
 
-def test_a_photo_slid_and_rotated_in_plane_is_refused_for_the_turn_it_cannot_make(pipeline, videos) -> None:
+def test_a_photo_slid_and_rotated_in_plane_is_refused_for_the_challenge_it_cannot_answer(pipeline, videos) -> None:
     """flat and depth judge only frames where the head turned: the photo never turns, so it is the missed
-    challenge that refuses it, not a guess from the parallax of a head that did not turn."""
+    challenge (here its first: open the mouth) that refuses it, not a guess from the parallax of a head that
+    did not turn."""
     seed = answerable_seeds()[0]
     result = session(pipeline, videos["slid"], seed)
     assert not result.passed and result.refusal is Refusal.TIMEOUT, result.reason
