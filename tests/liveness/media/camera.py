@@ -60,6 +60,9 @@ class Camera:
     """The stream's JPEG quality; None: uncompressed."""
 
 
+POOR = Camera(readout=0.5, defocus=2.0, sensor=0.5, read_noise=4.0, shot_noise=0.1, gamma=1.4, jpeg_quality=50)
+"""The harsh end: a cheap sensor of half the frame's resolution, focus well off, a dim room (more noise, darker
+mid-tones), a slow readout and a heavily compressed stream."""
 PLAIN = Camera(readout=0.0, defocus=0.0, sensor=1.0, read_noise=0.0, shot_noise=0.0, bayer=False, gamma=1.0,
                jpeg_quality=None)
 """A camera with every step left out: the frames pass unchanged (the generated media as they were)."""
