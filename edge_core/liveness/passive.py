@@ -15,9 +15,9 @@ enough to refuse), computed over the frames of the track:
   two rotated frames it is **not judged** (score 0, with a note saying so): on
   a nearly still head the mesh's jitter is all the parallax there is (issue
   33: a live man sitting still scored 0.54, the replay of him 0.36), so
-  stillness is no evidence either way. A picture moved in the hand reads at
-  most 7 degrees (``pose``), so it is not judged either: the head-rotation
-  challenge, which it cannot answer, is what stops it.
+  stillness is no evidence either way. A picture moved in the hand turns the
+  pose by 7 degrees at most (``ROTATED_DEGREES``), so it is not judged either:
+  the challenges, which it cannot answer, are what stop it.
 * ``size``: the share of frames where the face would be farther than 1.5 m
   even through the widest common camera (90 degrees horizontal field of
   view, 63 mm between the eyes): too small for a head at any usual distance.
