@@ -179,3 +179,15 @@ def test_flat_and_depth_are_not_judged_on_a_nearly_still_head(pipeline, face_mes
     turning = _follow(pipeline, face_mesh, [synthetic.turned_head(f, landmarks, 0.5 * np.sin(i / 3)) for i in range(12)])
     for signal in (passive.flat(turning), passive.depth(turning)):
         assert signal.score == 0.0 and not signal.note and signal.measured in ("parallax", "depth_parallax")
+
+
+def test_a_nearly_still_live_person_who_misses_a_challenge_is_told_so_not_called_a_flat_picture(
+        pipeline, person, tmp_path: Path) -> None:
+    """In a session a high risk is reported before a missed challenge: the still head's jitter used to make that
+    "moves like a flat picture"; now the person hears which movement was not done in time."""
+    video = synthetic.write(tmp_path / "still-head.avi", _nearly_still(person, frames=70))
+    seed = sets.seeds(1)[0]
+    frames = VideoFile(video)
+    result = run_session(pipeline, frames, draw_sequence(seed), Timeline(frames.fps), seed=seed)
+    assert not result.passed and result.refusal is Refusal.TIMEOUT, result.reason
+    assert draw_sequence(seed)[0].value in result.reason and result.band == "low"
