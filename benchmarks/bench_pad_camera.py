@@ -20,7 +20,9 @@ the 6 people of the accuracy sets (``sets.PEOPLE``):
   the two eyes' lowest; the target is 0.7 or less), the open mouth (the lips'
   gap over the mouth width, its rise; target 0.18) and the turn and nod
   (solvePnP degrees; targets 12 and 10) measure on the same frames;
-* **sessions**: every person answering ``ANSWERS_EACH`` drawn sequences filmed
+* **attack sessions**: each filmed print, screen and screen recording through
+  ``check_liveness``, asked the sequence the recording answers: their outcomes;
+* **live sessions**: every person answering ``ANSWERS_EACH`` drawn sequences filmed
   through the default camera and through ``camera.POOR`` (half the resolution,
   focus well off, a dim room, heavy JPEG), each through ``check_liveness`` as
   ``faceseal verify --video FILE --liveness`` runs it: BPCER per attempt, and
@@ -47,8 +49,9 @@ from benchmarks.bench_pad_real import FOLDER_VARIABLE, MANIFEST, checked
 from benchmarks.scratch import SHARED, in_scratch_models
 
 ANSWERS_EACH = 3
-SETS = ("live", "handheld", "bent", "screen", "screen_recording")
 SIGNALS = ("frozen", "flat", "depth", "size", "identity", "moire", "border", "no_blink")
+Table = dict[str, dict[str, list[float]]]
+"""signal -> {"value": the measured values, "not judged": one entry per item the signal did not judge}"""
 
 
 def run() -> dict[str, Any]:
@@ -59,33 +62,58 @@ def _spread(values: list[float]) -> str:
     return f"{np.median(values):.3g} [{min(values):.3g}-{max(values):.3g}]" if values else "-"
 
 
-def _judged(signals: dict[str, dict[str, list[float]]], name: str, item: dict[str, dict]) -> None:
+def _judged(table: Table, item: dict[str, dict]) -> None:
     """Collect one judged item's signals: the measured value, or a count of the items a signal did not judge."""
     for signal, found in item.items():
-        if found.get("note"):
-            signals[signal].setdefault("not judged", []).append(1.0)
-        else:
-            signals[signal].setdefault(name, []).append(float(found["value"]))
+        kind = "not judged" if found.get("note") else "value"
+        table.setdefault(signal, {}).setdefault(kind, []).append(float(found["value"]))
 
 
 def _measure(scratch: Path) -> dict[str, Any]:
-    from edge_core.biometrics import VideoFile, install_pack, load_pack
-    from edge_core.biometrics.groups import Rate, bounds_available
-    from edge_core.liveness import RiskBands, draw_sequence
-    from edge_core.liveness.check import SEED_VARIABLE, check_liveness, passive_check
+    from edge_core.biometrics import install_pack, load_pack
     from edge_core.liveness.mesh import load_mesh
     from tests.liveness.media import camera, sequences, sets
 
     install_pack("open", SHARED / "models")
     pipeline, mesh = load_pack("open"), load_mesh("open")
-    bands = RiskBands()
     people = [sequences.Person.from_photo(SHARED / "faces" / photo, pipeline, mesh) for photo in sets.PEOPLE]
     asked = sets.seeds(len(people) * ANSWERS_EACH)
-    table: dict[str, dict[str, dict[str, list[float]]]] = defaultdict(lambda: defaultdict(dict))
-    bands_seen: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    tables, bands_seen, attacked = _signals_and_attacks(pipeline, mesh, people, asked[::ANSWERS_EACH], scratch)
+    report: dict[str, Any] = {"signals": {}, "bands": bands_seen,
+                              "detectors": _challenge_detectors(pipeline, mesh, people)}
+    tables.update(_real_stills(pipeline))
+    for group, table in tables.items():
+        report["signals"][group] = {s: {k: _spread(v) if k == "value" else len(v) for k, v in table[s].items()}
+                                    for s in SIGNALS if s in table}
+        print(f"{group:26s} " + "  ".join(f"{s} {_spread(table[s].get('value', []))}"
+                                          + (f" (not judged {len(table[s]['not judged'])})"
+                                             if table[s].get("not judged") else "")
+                                          for s in SIGNALS if s in table), flush=True)
+        if group in bands_seen:
+            print(f"{'':26s} bands {bands_seen[group]}", flush=True)
+    report["sessions"] = {"filmed attacks": attacked}
+    for name, found in attacked.items():
+        print(f"filmed {name} in a session: {found}", flush=True)
+    for name, filming in (("webcam", camera.Camera()), ("poor", camera.POOR)):
+        report["sessions"][name] = _live_sessions(pipeline, people, asked, scratch, name, filming)
+    return report
+
+
+def _signals_and_attacks(pipeline, mesh, people, first: list[int], scratch: Path
+                         ) -> tuple[dict[str, Table], dict[str, dict[str, int]], dict[str, dict[str, int]]]:
+    """Each person's scenes, plain and filmed, judged by ``passive_check``: the signals' tables and bands per
+    "set source"; and each filmed attack in a session asked ``first[i]``'s sequence (the one the recording
+    answers): outcomes per set."""
+    from edge_core.biometrics import VideoFile
+    from edge_core.liveness import RiskBands, draw_sequence
+    from edge_core.liveness.check import SEED_VARIABLE, check_liveness, passive_check
+    from tests.liveness.media import camera, sequences
+
+    tables: dict[str, Table] = defaultdict(dict)
+    bands_seen: dict[str, Counter] = defaultdict(Counter)
+    attacked: dict[str, Counter] = defaultdict(Counter)
     for i, person in enumerate(people):
-        codes = [c.code for c in draw_sequence(asked[i * ANSWERS_EACH])]
-        answer = sequences.answering(person, codes)
+        answer = sequences.answering(person, [c.code for c in draw_sequence(first[i])])
         scenes = {"live": answer, "handheld": sequences.handheld(person, seed=i),
                   "bent": sequences.bent_print(person, seed=i), "screen": sequences.on_screen(person, seed=i),
                   "screen_recording": sequences.screen_recording(answer, seed=i)}
@@ -94,50 +122,51 @@ def _measure(scratch: Path) -> dict[str, Any]:
                 video = sequences.write(scratch / f"{source}_{name}_{i}.avi", made, seed=i,
                                         noise=sequences.synthetic.NOISE if source == "plain" else 0.0)
                 found = passive_check(pipeline, VideoFile(video), fps=sequences.synthetic.FPS, mesh=mesh)
-                item = {s.name: {"value": s.value, "note": s.note} for s in found.assessment.signals}
-                _judged(table[f"{name} {source}"], "value", item)
-                bands_seen[f"{name} {source}"][found.assessment.band(bands).value if found.tracked else "none"] += 1
-    report_detectors = _challenge_detectors(pipeline, mesh, people)
-    real = _real_stills(pipeline, bands)
-    for name, signals in real.items():
-        table[name] = signals
-    report: dict[str, Any] = {"signals": {}, "bands": {k: dict(v) for k, v in bands_seen.items()},
-                              "detectors": report_detectors}
-    for group, signals in table.items():
-        report["signals"][group] = {s: {k: _spread(v) if k == "value" else len(v) for k, v in signals[s].items()}
-                                    for s in SIGNALS if s in signals}
-        print(f"{group:26s} " + "  ".join(f"{s} {_spread(signals[s].get('value', []))}"
-                                          + (f" (not judged {len(signals[s]['not judged'])})"
-                                             if signals[s].get("not judged") else "")
-                                          for s in SIGNALS if s in signals), flush=True)
-        if group in bands_seen:
-            print(f"{'':26s} bands {dict(bands_seen[group])}", flush=True)
-    report["sessions"] = {}
-    for name, filming in (("webcam", camera.Camera()), ("poor", camera.POOR)):
-        passed: dict[int, list[bool]] = defaultdict(list)
-        stepped_up, refusals = 0, Counter()
-        for i, person in enumerate(people):
-            for seed in asked[i * ANSWERS_EACH:(i + 1) * ANSWERS_EACH]:
-                answer = _answering_with_extra(person, seed)
-                video = sequences.write(scratch / f"session_{name}_{i}_{seed}.avi",
-                                        camera.film(answer, seed=100 + seed, camera=filming), seed=seed, noise=0.0)
-                os.environ[SEED_VARIABLE] = str(seed)
-                frames = VideoFile(video)
-                result = check_liveness(pipeline, frames, video=True, fps=frames.fps)
-                passed[i].append(result.passed)
-                stepped_up += result.stepped_up
-                refusals[result.reason] += not result.passed
-                print(f"{name} session, person {i}, {', '.join(c.code for c in draw_sequence(seed))}: "
-                      f"{'passed' if result.passed else result.reason}", flush=True)
-        attempts = [ok for found in passed.values() for ok in found]
-        bounds = bounds_available()
-        per_attempt = Rate.count(attempts.count(False), len(attempts), bounds=bounds)
-        per_person = Rate.count(sum(not all(found) for found in passed.values()), len(passed), bounds=bounds)
-        report["sessions"][name] = {"per_attempt": per_attempt.text(), "per_person": per_person.text(),
-                                    "stepped_up": stepped_up, "refusals": {k: v for k, v in refusals.items() if v}}
-        print(f"{name} camera, live sessions: BPCER per attempt {per_attempt.text()}, "
-              f"per person (refused at least once) {per_person.text()}, stepped up {stepped_up}", flush=True)
-    return report
+                _judged(tables[f"{name} {source}"], {s.name: {"value": s.value, "note": s.note}
+                                                     for s in found.assessment.signals})
+                band = found.assessment.band(RiskBands()).value if found.tracked else "none"
+                bands_seen[f"{name} {source}"][band] += 1
+                if source == "filmed" and name != "live":
+                    os.environ[SEED_VARIABLE] = str(first[i])
+                    played = VideoFile(video)
+                    result = check_liveness(pipeline, played, video=True, fps=played.fps)
+                    attacked[name][result.refusal.code if result.refusal else "passed"] += 1
+    return (dict(tables), {k: dict(v) for k, v in bands_seen.items()}, {k: dict(v) for k, v in attacked.items()})
+
+
+def _live_sessions(pipeline, people, asked: list[int], scratch: Path, name: str, filming) -> dict[str, Any]:
+    """Every person answering ``ANSWERS_EACH`` sequences (and a step-up's extra one) filmed through ``filming``,
+    each in a session: BPCER per attempt and per person, the step-ups and the refusals."""
+    from edge_core.biometrics import VideoFile
+    from edge_core.biometrics.groups import Rate, bounds_available
+    from edge_core.liveness import draw_sequence
+    from edge_core.liveness.check import SEED_VARIABLE, check_liveness
+    from tests.liveness.media import camera, sequences
+
+    passed: dict[int, list[bool]] = defaultdict(list)
+    stepped_up, refusals = 0, Counter()
+    for i, person in enumerate(people):
+        for seed in asked[i * ANSWERS_EACH:(i + 1) * ANSWERS_EACH]:
+            video = sequences.write(scratch / f"session_{name}_{i}_{seed}.avi",
+                                    camera.film(_answering_with_extra(person, seed), seed=100 + seed, camera=filming),
+                                    seed=seed, noise=0.0)
+            os.environ[SEED_VARIABLE] = str(seed)
+            frames = VideoFile(video)
+            result = check_liveness(pipeline, frames, video=True, fps=frames.fps)
+            passed[i].append(result.passed)
+            stepped_up += result.stepped_up
+            if not result.passed:
+                refusals[result.reason] += 1
+            print(f"{name} session, person {i}, {', '.join(c.code for c in draw_sequence(seed))}: "
+                  f"{'passed' if result.passed else result.reason}", flush=True)
+    attempts = [ok for found in passed.values() for ok in found]
+    bounds = bounds_available()
+    per_attempt = Rate.count(attempts.count(False), len(attempts), bounds=bounds)
+    per_person = Rate.count(sum(not all(found) for found in passed.values()), len(passed), bounds=bounds)
+    print(f"{name} camera, live sessions: BPCER per attempt {per_attempt.text()}, "
+          f"per person (refused at least once) {per_person.text()}, stepped up {stepped_up}", flush=True)
+    return {"per_attempt": per_attempt.text(), "per_person": per_person.text(), "stepped_up": stepped_up,
+            "refusals": dict(refusals)}
 
 
 def _challenge_detectors(pipeline, mesh, people) -> dict[str, list[str]]:
@@ -182,8 +211,9 @@ def _answering_with_extra(person, seed: int) -> list:
             + sequences.answering(person, [draw_extra(asked, seed).code], closer=closer)[4:])
 
 
-def _real_stills(pipeline, bands) -> dict[str, dict[str, dict[str, list[float]]]]:
+def _real_stills(pipeline) -> dict[str, Table]:
     """The real stills' signals, grouped "real live" / "real attack" (empty without FACESEAL_PAD_MEDIA)."""
+    from edge_core.liveness import RiskBands
     from edge_core.ops import padeval
 
     folder = os.environ.get(FOLDER_VARIABLE)
@@ -191,11 +221,11 @@ def _real_stills(pipeline, bands) -> dict[str, dict[str, dict[str, list[float]]]
         print(f"real stills: skipped, set {FOLDER_VARIABLE}", flush=True)
         return {}
     checked(Path(folder))
-    found: dict[str, dict[str, dict[str, list[float]]]] = defaultdict(lambda: defaultdict(dict))
-    for item in padeval.evaluate(Path(folder), MANIFEST, pipeline, bands).items:
+    found: dict[str, Table] = defaultdict(dict)
+    for item in padeval.evaluate(Path(folder), MANIFEST, pipeline, RiskBands()).items:
         group = "real live (stills)" if item.label == padeval.BONA_FIDE else "real attack (stills)"
-        _judged(found[group], "value", item.signals)
-    return found
+        _judged(found[group], item.signals)
+    return dict(found)
 
 
 if __name__ == "__main__":
