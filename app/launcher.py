@@ -12,6 +12,7 @@ import sys
 
 from edge_core.cli.main import Extra
 from edge_core.cli.main import main as cli_main
+from edge_core.support.hardening import harden_process
 
 from . import selftest
 from .display import cannot_start, opens_window, window_parser
@@ -25,6 +26,7 @@ EXTRA: list[Extra] = [("self-test", selftest.command,
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    harden_process()  # the window's process too (edge_core/support/hardening.py)
     if opens_window(argv):
         window_parser().parse_args(argv)  # anything but the window's options: one line and exit 2
         try:

@@ -13,21 +13,23 @@ import time
 from . import (
     bench_accuracy,
     bench_biometrics,
+    bench_cohort,
     bench_collector,
     bench_groups,
     bench_liveness,
     bench_liveness_accuracy,
     bench_pad_camera,
     bench_pad_real,
+    bench_signin,
     bench_telemetry,
     bench_vault,
 )
 
 SUITES = {"vault": bench_vault, "biometrics": bench_biometrics, "accuracy": bench_accuracy,
-          "groups": bench_groups,
+          "groups": bench_groups, "cohort": bench_cohort,
           "liveness": bench_liveness, "liveness_accuracy": bench_liveness_accuracy, "telemetry": bench_telemetry,
-          "collector": bench_collector, "pad_real": bench_pad_real,
-          "pad_camera": bench_pad_camera}
+          "collector": bench_collector, "pad_real": bench_pad_real, "pad_camera": bench_pad_camera,
+          "signin": bench_signin}
 
 
 def main(argv: list[str]) -> int:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import csv
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -197,12 +197,17 @@ def markdown(figures: dict, row: int = 0) -> list[str]:
     return lines
 
 
+def with_faces(suite: str, measuring: Callable[[], dict]) -> dict:
+    """``measuring()``, or a note that ``suite`` was skipped when ../shared/faces is absent."""
+    if not FACES.is_dir():
+        print(f"{suite}: skipped, {FACES.resolve()} is absent")
+        return {"skipped": f"{FACES.resolve()} is absent"}
+    return measuring()
+
+
 def run() -> dict:
     """``make bench``: measure and print."""
-    if not FACES.is_dir():
-        print(f"bench_groups: skipped, {FACES.resolve()} is absent")
-        return {"skipped": f"{FACES.resolve()} is absent"}
-    return measure()
+    return with_faces("bench_groups", measure)
 
 
 if __name__ == "__main__":

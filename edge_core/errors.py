@@ -42,6 +42,17 @@ class IdentityExists(FaceSealError):
     """An identity with that name is already enrolled."""
 
 
+class LookAlikeEnrolled(FaceSealError):
+    """An enrolment's samples match someone else already enrolled: refused unless the enroller accepts it.
+
+    ``resembles`` is that person's name (the vault owner enrols, and may be told who); never a score.
+    """
+
+    def __init__(self, message: str, resembles: str) -> None:
+        super().__init__(message)
+        self.resembles = resembles
+
+
 class KeyHierarchyError(FaceSealError):
     """Base for problems with the key hierarchy."""
 
@@ -183,12 +194,20 @@ class WeakPassphrase(UsageError):
     """A recovery kit passphrase that a strength estimate (zxcvbn) finds too easy to guess; never repeated."""
 
 
+class NameLookalike(FaceSealError):
+    """A new name that can be mistaken for an enrolled one (the same Unicode confusable skeleton, UTS #39)."""
+
+
 class IdentityTampered(DataError):
     """An identity's key does not open under the name it carries: its row was edited outside FaceSeal."""
 
 
 class KeyStoreTampered(DataError):
     """The key store's fields were changed outside FaceSeal (its authentication tag does not hold): nothing acts on them."""
+
+
+class KeyStoreMismatch(DataError):
+    """The database needs a vault key the key store does not hold: the two were restored from different times."""
 
 
 class AuditTampered(DataError):

@@ -4,6 +4,8 @@ Layout (what ``dpkg -c`` and ``rpm -qlp`` list):
 
 * /opt/faceseal/           the onedir bundle (``faceseal`` and ``_internal/``)
 * /usr/bin/faceseal        a two-line launcher exec'ing /opt/faceseal/faceseal
+* /usr/bin/faceseal-pam    the same for the PAM helper (``faceseal pam-helper``: no vault, key or model loaded)
+* /usr/lib/systemd/user/faceseal-agent.service: the sign-in agent, enabled by the user, never by the package
 * /usr/share/applications/faceseal.desktop
 * /usr/share/icons/hicolor/<n>x<n>/apps/faceseal.png and scalable/apps/faceseal.svg
 * /usr/share/metainfo/faceseal.metainfo.xml (AppStream: software centres list it)
@@ -33,6 +35,8 @@ REPO = Path(__file__).resolve().parents[1]
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 
 LAUNCHER = '#!/bin/sh\n# FaceSeal lives in /opt/faceseal (a self-contained bundle); this puts it on PATH.\nexec /opt/faceseal/faceseal "$@"\n'
+PAM_LAUNCHER = ('#!/bin/sh\n# What pam_exec.so runs for face sign-in (docs/SIGNIN.md): the bundle\'s light PAM helper.\n'
+                'exec /opt/faceseal/faceseal pam-helper "$@"\n')
 
 QT_DESKTOP_LIBRARIES = ("libEGL.so.1", "libGL.so.1", "libxkbcommon-x11.so.0", "libxcb-cursor.so.0",
                         "libdbus-1.so.3", "libfontconfig.so.1")
@@ -48,6 +52,9 @@ def lay_out(bundle: Path, root: Path, meta: Metadata, *, model_licences: Path | 
     shutil.rmtree(root, ignore_errors=True)
     shutil.copytree(bundle, root / "opt" / "faceseal", symlinks=True)
     _write(root / "usr" / "bin" / "faceseal", LAUNCHER, 0o755)
+    _write(root / "usr" / "bin" / "faceseal-pam", PAM_LAUNCHER, 0o755)
+    _copy(REPO / "packaging" / "linux" / "faceseal-agent.service",
+          root / "usr" / "lib" / "systemd" / "user" / "faceseal-agent.service")
     share = root / "usr" / "share"
     _copy(REPO / "resources" / "faceseal.desktop", share / "applications" / "faceseal.desktop")
     for size in ICON_SIZES:

@@ -61,7 +61,8 @@ def requires(system_libraries: dict[str, Path]) -> list[str]:
 
 def _spec(root: Path, meta: Metadata, system_libraries: dict[str, Path], payload: str) -> str:
     share = "/usr/share"
-    files = ["/opt/faceseal", "/usr/bin/faceseal", f"{share}/applications/faceseal.desktop",
+    files = ["/opt/faceseal", "/usr/bin/faceseal", "/usr/bin/faceseal-pam",
+             "/usr/lib/systemd/user/faceseal-agent.service", f"{share}/applications/faceseal.desktop",
              f"{share}/metainfo/faceseal.metainfo.xml", f"{share}/man/man1/faceseal.1.gz", f"{share}/doc/faceseal",
              *sorted(f"/{p.relative_to(root)}" for p in (root / "usr" / "share" / "icons").rglob("faceseal.*"))]
     stamp = time.strftime("%a %b %d %Y", time.gmtime(build_time()))

@@ -127,8 +127,9 @@ u_strTo{Lower,Upper} from ICU; checked with ``nm -D --undefined-only`` on Qt's l
 def keep_icu_item(item: str) -> bool:
     """Whether an ICU data item (``coll/de.res``, ``gb18030.cnv``) is one Qt can need for FaceSeal."""
     folder, _, name = item.rpartition("/")
-    if folder in UNUSED_ICU_FOLDERS or name == "unames.icu" or name.endswith((".cnv", ".spp", ".cfu")):
-        return False  # and legacy code pages, character names, stringprep profiles, the spoof checker
+    if folder in UNUSED_ICU_FOLDERS or name == "unames.icu" or name.endswith((".cnv", ".spp")):
+        return False  # and legacy code pages, character names, stringprep profiles
+    # confusables.cfu stays: PyICU's SpoofChecker reads it for the look-alike name rule (edge_core/vault/lookalikes.py)
     if _LOCALE.match(name):
         return name == "en.res" or name.startswith("en_")
     return True

@@ -8,7 +8,8 @@ then driven like a person would (a capture from a video standing in for the
 camera, a verification from a photo, a liveness check answered by a
 synthetic head from tests/liveness) before each page is grabbed. For the Admin
 sections a real collector runs on 127.0.0.1 (one batch delivered, one refused
-into the dead-letter queue), the admin API is started from the window, the
+into the dead-letter queue), the admin API and the sign-in agent are started
+from the window (the agent in a runtime folder of the run's own), the
 self-test runs, and the root is moved into a throw-away SoftHSM2 token.
 """
 
@@ -84,6 +85,8 @@ def main() -> int:
         os.environ["FACESEAL_HOME"] = str(data / "home")
         os.environ["FACESEAL_MODELS"] = str(data / "models")
         os.environ["XDG_CONFIG_HOME"] = str(data / "config")  # the trusted PKCS#11 module list of this run only
+        os.environ["XDG_RUNTIME_DIR"] = str(data / "run")  # the sign-in agent of this run, never the user's
+        (data / "run").mkdir(mode=0o700)
         module = softhsm_token(data)
         prepare(data)
         from tests.telemetry.servers import Collector
@@ -254,6 +257,17 @@ def admin_shots(window, data: Path, hsm_module: str, shot: Callable[[str], None]
     api.start()
     wait_until(lambda: "answers at" in api.banner.text.text())
     shot("admin-api")
+
+    signin = admin.open_section("Sign-in")
+    wait_until(lambda: signin.person.count() >= len(PEOPLE))
+    signin.person.setCurrentText("Alice Martin")
+    for service in ("sudo", "polkit-1"):
+        wait_until(signin.services[service].isEnabled)
+        signin.services[service].click()
+        wait_until(lambda: f"on for {service}" in signin.banner.text.text())
+    signin.start()
+    wait_until(lambda: "runs, started here" in signin.banner.text.text())
+    shot("admin-signin")
 
     models = admin.open_section("Models")
     wait_until(lambda: models.files.rowCount() > 0)

@@ -11,6 +11,7 @@ command -v dpkg-query >/dev/null || { echo "system-deps: not a Debian/Ubuntu sys
 run_packages=(
   dbus dbus-x11 gnome-keyring   # a real Secret Service for the keychain root
   python3-venv                  # `python3 -m venv` for .venv, with Debian's Python
+  libicu-dev pkg-config g++     # PyICU (look-alike names, UTS #39) is built against the system's ICU
   libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
   libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0
   libxcb-randr0 libxcb-render-util0 libxcb-image0

@@ -340,6 +340,16 @@ def serve_api(home: Path) -> Iterator[tuple[str, str, subprocess.Popen]]:
         process.wait(timeout=30)
 
 
+@pytest.fixture
+def runtime_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A private ``XDG_RUNTIME_DIR`` for the sign-in agent a test starts as its own user and for whoever asks it
+    (short, under /tmp: a socket's path has at most 107 bytes)."""
+    folder = Path(tempfile.mkdtemp(prefix="fs-run-"))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(folder))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def tree_snapshot(folder: Path) -> dict[str, bytes]:
     """Every file below ``folder`` with its bytes: to prove nothing was changed."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
@@ -25,7 +27,7 @@ from app.widgets.source import SourcePicker
 from app.workers import Cancelled, Reporter, Task, describe
 from edge_core import ops
 from edge_core.biometrics import pack_info
-from edge_core.errors import IdentityExists
+from edge_core.errors import IdentityExists, LookAlikeEnrolled
 from edge_core.ops.results import Enrolment, SamplePlan
 
 DEFAULT_SAMPLES = 5
@@ -50,6 +52,17 @@ def show_pack_state(page: Page) -> str | None:
         page.banner.show_message("error" if problem else "info", problem or notice, "Open Settings",
                                  lambda: page.ctx.navigate("Settings"))
     return problem
+
+
+@dataclass(frozen=True)
+class LookAlike:
+    """An enrolment refused because its samples match someone already enrolled, kept to be asked about."""
+
+    message: str
+    resembles: str
+    name: str
+    probe: ops.Probe
+    add: bool
 
 
 def pack_problem(name: str) -> str | None:
@@ -230,17 +243,36 @@ class EnrolPage(Page):
         self.banner.clear()
         self._stopped_by_lock = False
 
-        def enrol(reporter: Reporter) -> Enrolment:
+        def enrol(reporter: Reporter) -> Enrolment | LookAlike:
             pipeline, embeddings = capture_samples(choice, settings, samples, reporter, largest)
             probe = ops.Probe(source_of(choice, settings), pipeline.pack, pipeline.threshold, embeddings)
-            try:
-                return self.session.call(lambda vault: ops.enrol(vault, name, probe, add=add))
-            except IdentityExists:  # edge_core's sentence names the CLI's --add; name the checkbox instead
-                raise IdentityExists(f"'{name}' is already enrolled; tick 'Add samples to someone already "
-                                     "enrolled', or delete them on the Identities page first") from None
+            return self._seal(name, probe, add, allow_look_alike=False)
 
         self._go(1)
         self.task = self.run(enrol, self._enrolled, self._failed, watch=lambda task: self.view.follow(task, samples))
+
+    def _seal(self, name: str, probe: ops.Probe, add: bool, allow_look_alike: bool) -> Enrolment | LookAlike:
+        """``ops.enrol`` on the worker; a look-alike refusal comes back with the samples, to be asked about."""
+        try:
+            return self.session.call(lambda vault: ops.enrol(vault, name, probe, add=add,
+                                                             allow_look_alike=allow_look_alike))
+        except IdentityExists:  # edge_core's sentence names the CLI's --add; name the checkbox instead
+            raise IdentityExists(f"'{name}' is already enrolled; tick 'Add samples to someone already "
+                                 "enrolled', or delete them on the Identities page first") from None
+        except LookAlikeEnrolled as refused:
+            return LookAlike(describe(refused), refused.resembles, name, probe, add)
+
+    def _ask_about(self, refused: LookAlike) -> None:
+        """The samples match someone enrolled: ask (Cancel the default) before enrolling them anyway, audited."""
+        self.dialog = ConfirmDialog(self, "Enrol a look-alike?", refused.message,
+                                    f"Enrol {refused.name} anyway")
+        self.dialog.accepted.connect(lambda: self._enrol_anyway(refused))
+        self.dialog.rejected.connect(lambda: self._failed(refused.message))
+        self.dialog.open()
+
+    def _enrol_anyway(self, refused: LookAlike) -> None:
+        self.task = self.run(lambda _r: self._seal(refused.name, refused.probe, refused.add, allow_look_alike=True),
+                             self._enrolled, self._failed)
 
     def stop(self) -> None:
         if self.task is not None:
@@ -261,8 +293,11 @@ class EnrolPage(Page):
         self._go(0)
         self.name.setFocus()
 
-    def _enrolled(self, result: Enrolment) -> None:
+    def _enrolled(self, result: Enrolment | LookAlike) -> None:
         self.task = None
+        if isinstance(result, LookAlike):
+            self._ask_about(result)
+            return
         self.source.clear_files()  # never the previous person's photos under the next name
         text = f"{result.name} is enrolled with {result.samples} new sealed templates (model pack {result.pack})."
         if result.dropped:

@@ -42,12 +42,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from edge_core import ops
+from edge_core.agent import local as agent
 from edge_core.ops import apitoken as tokens
+from edge_core.ops import signin
 from edge_core.errors import (
     DataError,
     DiskFull,
     FaceSealError,
+    InvalidEmbedding,
     KeyHierarchyError,
+    LookAlikeEnrolled,
     UnknownIdentity,
     UsageError,
     disk_full,
@@ -56,7 +60,7 @@ from edge_core.errors import (
 from edge_core.ops import Probe, Source
 from edge_core.support import database, strictjson
 from edge_core.support.routes import allowed_methods
-from edge_core.vault.embeddings import MAX_DIM
+from edge_core.vault.embeddings import MAX_DIM, MAX_SAMPLES
 
 if TYPE_CHECKING:
     from edge_core.vault.store import Vault
@@ -121,6 +125,19 @@ class VerifyRequest(MatchRequest):
     name: str = Field(min_length=1, max_length=128)
 
 
+class EnrolRequest(_Body):
+    """Ready embeddings to enrol, one sealed template each (``faceseal enroll --embedding``)."""
+
+    name: str = Field(min_length=1, max_length=128)
+    embeddings: list[Annotated[list[float], Field(min_length=2, max_length=MAX_DIM)]] = Field(
+        min_length=1, max_length=MAX_SAMPLES)
+    pack: Pack = ops.EXTERNAL_PACK  # type: ignore[valid-type]
+    add: bool = False
+    """Add samples to someone already enrolled."""
+    allow_look_alike: bool = False
+    """Enrol even though the samples match someone else already enrolled (recorded in the audit log)."""
+
+
 def _whole(value: Any) -> Any:
     """JSON has one number type and JSON Schema calls 3.0 an integer, so a whole float is that integer; 3.5,
     "3" and true stay what they are and are refused."""
@@ -171,6 +188,15 @@ class PackRequest(_Body):
 class ThresholdRequest(_Body):
     value: Threshold | None
     """The new threshold; ``null`` goes back to the pack's default."""
+
+
+class SignInChange(_Body):
+    """Face sign-in on or off for one PAM service (``faceseal signin enable / disable``)."""
+
+    service: Literal[signin.SERVICES]  # type: ignore[valid-type]
+    enabled: bool
+    name: str | None = Field(None, min_length=1, max_length=128)
+    """The enrolled person whose face signs this login in (enabling only; left out: the person already chosen)."""
 
 
 class ErrorAnswer(BaseModel):
@@ -408,6 +434,18 @@ def create_app(home: Path, expected: str) -> FastAPI:
         """The same as ``DELETE /identities/{name}``, for clients that only POST."""
         return with_vault(lambda vault: ops.delete_identity(vault, name))
 
+    @app.post(f"{PREFIX}/enrol", responses=ERRORS)
+    def enrol(body: EnrolRequest, _: Any = Depends(bearer)) -> Answer:
+        """Enrol a person from embeddings; a look-alike of someone enrolled is 409 unless ``allow_look_alike``."""
+        if len({len(row) for row in body.embeddings}) > 1:  # a rule no JSON schema states: 400, not 422
+            raise InvalidEmbedding("every embedding to enrol must have the same size; nothing was enrolled")
+        probe = Probe(Source.EMBEDDING, body.pack, ops.default_threshold(body.pack),
+                      np.asarray(body.embeddings, dtype=np.float32))
+        try:
+            return with_vault(lambda vault: ops.enrol(vault, body.name, probe, body.add, body.allow_look_alike))
+        except LookAlikeEnrolled as refused:  # the rule is ops's; the field that lifts it is this front end's
+            raise LookAlikeEnrolled(f'{refused} ("allow_look_alike": true)', refused.resembles) from None
+
     @app.post(f"{PREFIX}/verify", responses=ERRORS)
     def verify(body: VerifyRequest, _: Any = Depends(bearer)) -> Answer:
         """Is this embedding the named person? Policy bounds, lockout and audit as in every front end."""
@@ -468,6 +506,25 @@ def create_app(home: Path, expected: str) -> FastAPI:
     def audit_verify(_: Any = Depends(bearer)) -> Answer:
         """Recompute the audit chain; ``problems`` names every edited, inserted or removed event."""
         return with_vault(ops.audit_verify, reading=True)
+
+    @app.get(f"{PREFIX}/signin", responses=ERRORS)
+    def signin_status(_: Any = Depends(bearer)) -> Answer:
+        """Face sign-in: who (``identity``) and where (``services``), whether this user's agent runs (``agent``:
+        its own status, with what it last did, or why not) and the last attempt in the audit log
+        (``last_attempt``, null before the first). Never a score."""
+        settings = with_vault(signin.signin_settings, reading=True)
+        attempts = with_vault(lambda vault: signin.signin_attempts(vault, 1), reading=True)
+        return {**settings, "agent": agent.agent_state().as_dict(), "last_attempt": attempts[0] if attempts else None}
+
+    @app.put(f"{PREFIX}/signin", responses=ERRORS)
+    def signin_change(body: SignInChange, _: Any = Depends(bearer)) -> Answer:
+        """Turn face sign-in on (``"enabled": true``, for ``name``, or the person already chosen) or off for one
+        PAM service; audited. Editing /etc/pam.d stays the administrator's act (docs/SIGNIN.md)."""
+        if body.enabled:
+            return with_vault(lambda vault: signin.signin_enable(vault, body.service, body.name))
+        if body.name is not None:
+            raise UsageError("a name goes with enabling only; nothing was done")
+        return with_vault(lambda vault: signin.signin_disable(vault, body.service))
 
     app.add_middleware(BodyLimit)  # outermost: before the Host and token checks, before any body is read
     return app

@@ -4,6 +4,8 @@
 * :mod:`.wire`: the messages (one JSON object a line, bounded) and who is at the other end (SO_PEERCRED);
 * :mod:`.server`: ``faceseal agent``: owns the camera during an attempt, one attempt at a time;
 * :mod:`.client`: asks a running agent (``faceseal agent status``, the PAM helper);
+* :mod:`.local`: this user's own agent for the CLI, the window and the admin API (running?, a trial, one
+  started as the window's child);
 * :mod:`.pam`: ``faceseal-pam``, what ``pam_exec.so`` runs for sudo, su, polkit and the screen lock.
 
 The PAM helper runs as root inside sudo: it imports only :mod:`.client`, :mod:`.wire` and :mod:`.rundir`

@@ -18,7 +18,9 @@ by pinning the key (:func:`parse_device_key`, ``--device-key``): its
 fingerprint (:func:`key_fingerprint`) is shown by ``faceseal status`` and
 ``audit export``, and every check names the key it verified against. The zip
 is read with limits (:data:`MAX_MEMBERS`, :data:`MEMBER_LIMITS`,
-:data:`MAX_TOTAL`): a zip bomb is refused before it is expanded.
+:data:`MAX_TOTAL`): a zip bomb is refused before it is expanded; the file
+itself must be a regular file of at most :data:`MAX_FILE` bytes (a FIFO or
+``/dev/zero`` is refused before a byte is read, see :mod:`edge_core.support.inputs`).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from edge_core.audit.chain import GENESIS, entry_hash
 from edge_core.errors import EvidenceInvalid, EvidenceTooLarge, UsageError
 from edge_core.support.canonical import canonical_json
 from edge_core.support.exports import write_new_file
+from edge_core.support.inputs import open_regular, read_regular
 from edge_core.telemetry.device import AUDIT_HEAD_FIELDS, DeviceKey, audit_head_message, device_id_for
 
 SIGNATURE_META = "audit_head_signature"
@@ -53,6 +56,8 @@ FINGERPRINT_PREFIX = "sha256:"
 MAX_MEMBERS = 16
 MEMBER_LIMITS = {"events.jsonl": 128 << 20, "signed_head.json": 64 << 10, "public_key.pem": 64 << 10}
 MAX_TOTAL = sum(MEMBER_LIMITS.values())
+MAX_FILE = MAX_TOTAL + (1 << 20)
+"""The largest evidence file read at all: its members stored, plus room for the zip's own records."""
 KEY_FILE_LIMIT = 64 << 10
 
 
@@ -109,13 +114,7 @@ def parse_device_key(spec: str) -> DevicePin:
     except OSError:
         is_file = False
     if is_file:
-        try:
-            with file.open("rb") as handle:
-                data = handle.read(KEY_FILE_LIMIT + 1)
-        except OSError:
-            raise UsageError(f"{file} cannot be read; {PIN_HELP}") from None
-        if len(data) > KEY_FILE_LIMIT:
-            raise UsageError(f"{file} is too large to be a public key; {PIN_HELP}")
+        data = read_regular(file, KEY_FILE_LIMIT, UsageError, "a public key")  # no FIFO swapped in since is_file
         if b"-----BEGIN" in data:
             try:
                 public = serialization.load_pem_public_key(data)
@@ -206,9 +205,8 @@ def _member(archive: zipfile.ZipFile, path: Path, name: str) -> bytes:
 
 def _read(path: Path) -> tuple[list[dict[str, Any]], dict[str, Any], bytes]:
     try:
-        if path.stat().st_size > MAX_TOTAL + (1 << 20):
-            raise _too_large(path, f"the file is larger than {MAX_TOTAL + (1 << 20)} bytes")
-        with zipfile.ZipFile(path) as archive:
+        with open_regular(path, MAX_FILE, UsageError, "FaceSeal audit evidence") as handle, \
+                zipfile.ZipFile(handle) as archive:
             infos = archive.infolist()
             if len(infos) > MAX_MEMBERS:
                 raise _too_large(path, f"too many members: {len(infos)}, an export holds {len(MEMBERS)}")
@@ -229,10 +227,6 @@ def _read(path: Path) -> tuple[list[dict[str, Any]], dict[str, Any], bytes]:
         if not isinstance(head, dict):
             raise ValueError("head")
         return events, head, pem
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
-    except (IsADirectoryError, PermissionError):
-        raise UsageError(f"{path} cannot be read as a file") from None
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, UnicodeDecodeError, KeyError, EOFError,
             NotImplementedError, RuntimeError, OSError):
         # RuntimeError: an encrypted member; NotImplementedError: a compression FaceSeal never writes.

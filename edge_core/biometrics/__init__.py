@@ -28,6 +28,7 @@ from edge_core.biometrics.capture import (
     Rejection,
     VIDEO_LOOKS_PER_SAMPLE,
     VideoFile,
+    camera_index,
     collect_from_video,
     collect_samples,
     shortfall,
@@ -50,6 +51,7 @@ from edge_core.biometrics.quality import QualityGates, Reason
 __all__ = [
     "CANDIDATES_PER_SAMPLE",
     "Camera",
+    "camera_index",
     "Enrolment",
     "Face",
     "Frame",

@@ -9,6 +9,9 @@ each failure is a typed error with a sentence, never an OpenCV traceback.
 from __future__ import annotations
 
 import collections
+import os
+import re
+import stat
 import struct
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -320,6 +323,39 @@ def enrolment_video(path: Path | str, samples: int) -> tuple[VideoFile, int]:
     of them are good), then the best of each of ``samples`` stretches is kept.
     """
     return VideoFile(path, spread=samples * VIDEO_LOOKS_PER_SAMPLE), VIDEO_LOOKS_PER_SAMPLE
+
+
+def camera_index(spec: str, sysfs: Path = Path("/sys/class/video4linux"), dev: Path = Path("/dev")) -> int:
+    """The OpenCV index of a camera named as people know it: ``2``, ``/dev/video2``, a stable link to it
+    (``/dev/v4l/by-id/usb-Logitech…``), or its V4L2 name as ``v4l2-ctl --list-devices`` shows it ("Integrated
+    Camera"). A name several device nodes share (a camera's metadata node) is its lowest node, the capture one."""
+    text = spec.strip()
+    if re.fullmatch(r"[+-]?\d+", text):
+        return int(text)  # the range is the camera's to check, in its own words
+    if text.startswith("/"):
+        real = Path(os.path.realpath(text))
+        match = re.fullmatch(r"video(\d+)", real.name)
+        try:
+            device = real.parent == dev and match is not None and stat.S_ISCHR(os.stat(real).st_mode)
+        except OSError:
+            device = False
+        if not device:
+            raise CameraIndexInvalid(f"{text} is not a camera's device (/dev/videoN, or a link to one)")
+        return int(match.group(1))
+    named = sorted(int(node.name[5:]) for node in sysfs.glob("video*")
+                   if node.name[5:].isdigit() and _read_name(node) == text)
+    if not named:
+        known = sorted({name for node in sysfs.glob("video*") if (name := _read_name(node))})
+        listed = "; cameras here: " + ", ".join(known) if known else "; no camera is connected"
+        raise CameraIndexInvalid(f"no camera is named '{text}'{listed}")
+    return named[0]
+
+
+def _read_name(node: Path) -> str:
+    try:
+        return (node / "name").read_text(errors="replace").strip()
+    except OSError:
+        return ""
 
 
 class Camera(_Capture):

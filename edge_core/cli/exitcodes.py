@@ -18,7 +18,8 @@ OUTPUT_CLOSED = 141
 
 EXIT_CODES: dict[int, str] = {
     SUCCESS: "success (verify, identify: a match)",
-    REFUSED: "refused: the name is not enrolled, or already is (enroll without --add); too many failed attempts "
+    REFUSED: "refused: the name is not enrolled, or already is (enroll without --add); a look-alike is enrolled "
+             "(enroll --allow-look-alike); too many failed attempts "
              "(the lockout); no camera could be opened; the admin API could not start; telemetry or the "
              "self-test failed",
     2: "bad input (a wrong argument, file or photo; a request the policy forbids)",

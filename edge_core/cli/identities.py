@@ -11,6 +11,7 @@ from edge_core.cli.exitcodes import LIVENESS_FAILED, NO_MATCH
 from edge_core.cli.framework import Commands, Reply, answer, with_vault
 from edge_core.cli.models import pack_to_use
 from edge_core.cli.prompts import confirm
+from edge_core.errors import LookAlikeEnrolled
 from edge_core.cli.sources import add_source_arguments, enrolment_probe, match_probe, samples_to_take
 from edge_core.ops.results import Decision
 
@@ -34,7 +35,10 @@ def _enroll(args: argparse.Namespace) -> Reply:
         confirm(args.yes, plan.question, stakes="A dropped sample cannot be brought back.")
     probe = enrolment_probe(args)  # capture before the vault opens for the enrolment: a camera may take a while
     with ops.open_vault() as vault:
-        return answer(ops.enrol(vault, args.name, probe, add=args.add))
+        try:
+            return answer(ops.enrol(vault, args.name, probe, add=args.add, allow_look_alike=args.allow_look_alike))
+        except LookAlikeEnrolled as refused:  # the rule is ops's; the flag that lifts it is this front end's
+            raise LookAlikeEnrolled(f"{refused} (--allow-look-alike)", refused.resembles) from None
 
 
 def _verify(vault: Vault, args: argparse.Namespace) -> Reply:
@@ -72,6 +76,9 @@ def register(commands: Commands) -> None:
     p.add_argument("--add", action="store_true", help="add samples to an identity already enrolled")
     p.add_argument("--yes", action="store_true",
                    help=f"do not ask before dropping samples beyond the {ops.TEMPLATE_CAP} a person keeps")
+    p.add_argument("--allow-look-alike", action="store_true",
+                   help="enrol even though the samples match someone else already enrolled (two different people "
+                        "who look alike); recorded in the audit log")
     add_source_arguments(p, enrol=True)
     p = commands.add("verify", with_vault(_verify),
                      "is this the person they claim to be? (exit 0 match, 10 no match, 11 liveness check failed)")

@@ -37,6 +37,7 @@ from edge_core.cli.framework import Commands, Handler, Parser, render
 from edge_core.cli.version import VersionAction
 from edge_core.errors import FaceSealError, UsageError, disk_full, is_disk_full
 from edge_core.support import database
+from edge_core.support.hardening import harden_process
 
 
 Extra = tuple[str, Handler, str]
@@ -57,6 +58,7 @@ def build_parser(extra: Sequence[Extra] = ()) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None, extra: Sequence[Extra] = ()) -> int:
     """Run one command; returns its exit code, never raises (one line on stderr instead)."""
+    harden_process()  # before any key is unwrapped: no core file, no reading of this memory by the user's others
     argv = sys.argv[1:] if argv is None else argv
     wants_json = "--json" in argv
     argv = [a for a in argv if a != "--json"]  # accepted anywhere on the line

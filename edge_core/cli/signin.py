@@ -1,4 +1,5 @@
-"""``signin enable SERVICE --name NAME | disable SERVICE | status`` and ``agent run | status``: face sign-in.
+"""``signin enable SERVICE --name NAME | disable | status | history | try | install-pam | uninstall-pam`` and
+``agent run | status``.
 
 The agent is the process sudo, su, polkit and the screen lock ask (through the
 PAM helper, docs/SIGNIN.md); these commands choose who and where, run it, and
@@ -12,10 +13,11 @@ import os
 import sys
 from pathlib import Path
 
-from edge_core.agent import rundir, server
-from edge_core.agent.client import AgentUnavailable, ask
+from edge_core.agent import local, pamfile, server
+from edge_core.biometrics import camera_index
+from edge_core.cli.exitcodes import NO_MATCH
 from edge_core.cli.framework import Commands, answer, with_vault
-from edge_core.errors import FaceSealError, UsageError
+from edge_core.errors import UsageError
 from edge_core.ops import signin
 from edge_core.support import paths
 
@@ -24,16 +26,17 @@ STAND_IN_VARIABLE = "FACESEAL_AGENT_TEST_CAMERA"
 the test suite; never from a settings file, which anyone able to write the user's config could fill."""
 
 
-class AgentNotRunning(FaceSealError):
-    """``faceseal agent status`` found no agent to ask."""
-
-
 def _status(args: argparse.Namespace):
-    try:
-        reply = ask(rundir.socket_path(), os.getuid(), {"op": "status"}, timeout=5.0)
-    except AgentUnavailable as error:
-        raise AgentNotRunning(str(error)) from None
-    return answer(reply["status"])
+    state = local.agent_state()
+    if not state.running:
+        raise local.AgentNotRunning(state.why or "no FaceSeal agent answers")
+    return answer(state.status)
+
+
+def _try(args: argparse.Namespace):
+    """A real attempt through the running agent, for no service: what sudo would get, said on stderr as it goes."""
+    reply = local.try_signin(lambda text: print(text, file=sys.stderr, flush=True))
+    return reply, 0 if reply.get("accepted") else NO_MATCH
 
 
 def _run(args: argparse.Namespace):
@@ -61,9 +64,23 @@ def register(commands: Commands) -> None:
                  "stop face sign-in for a service").add_argument("service")
     commands.add("signin status", with_vault(lambda vault, args: answer(signin.signin_settings(vault)),
                                              reading=True), "who signs in with their face, and where")
+    commands.add("signin history", with_vault(lambda vault, args: answer(signin.signin_attempts(vault)),
+                                              reading=True), "the last sign-in attempts, newest first")
+    commands.add("signin try", _try, "a real sign-in attempt through the running agent, unlocking nothing")
+    install = commands.add("signin install-pam", lambda args: answer(pamfile.install(
+        signin.check_service(args.service), args.helper, args.timeout)),
+        "as root: add face sign-in's one line to a service's PAM file (a backup is kept)")
+    install.add_argument("service", help="the PAM service (its file in /etc/pam.d)")
+    install.add_argument("--helper", type=Path, default=pamfile.default_helper(), metavar="PATH",
+                         help="the faceseal-pam helper (default: the one beside this program)")
+    install.add_argument("--timeout", type=float, default=server.DEFAULT_TIMEOUT_S, metavar="SECONDS",
+                         help="how long the helper waits for a face before the password")
+    commands.add("signin uninstall-pam", lambda args: answer(pamfile.uninstall(signin.check_service(args.service))),
+                 "as root: remove exactly that line again").add_argument("service")
     commands.group("agent", "the per-user sign-in agent that PAM asks")
     run = commands.add("agent run", _run, "run the agent in the foreground (a systemd user unit runs it for you)")
-    run.add_argument("--camera", type=int, default=0, metavar="N", help="the camera by index (0 is the first)")
+    run.add_argument("--camera", type=camera_index, default=0, metavar="CAMERA",
+                     help="the camera: its index (0 is the first), /dev/videoN (or a link to it) or its name")
     run.add_argument("--timeout", type=float, default=server.DEFAULT_TIMEOUT_S, metavar="SECONDS",
                      help=f"how long one attempt may look for a face (default {server.DEFAULT_TIMEOUT_S:g})")
     commands.add("agent status", _status, "whether the agent runs, and what it last did")

@@ -22,6 +22,7 @@ from edge_core.biometrics import (
     CANDIDATES_PER_SAMPLE,
     Camera,
     Frame,
+    camera_index,
     ImageFiles,
     Reason,
     VideoFile,
@@ -52,7 +53,8 @@ def add_source_arguments(parser: argparse.ArgumentParser, enrol: bool) -> None:
     group.add_argument("--image", type=Path, nargs="+", action="extend", metavar="IMAGE",
                        help="one or more photos (--image A B and --image A --image B alike)")
     group.add_argument("--video", type=Path, metavar="FILE", help="a video file")
-    group.add_argument("--camera", type=int, metavar="N", help="a camera by index (0 is the first)")
+    group.add_argument("--camera", type=camera_index, metavar="CAMERA",
+                       help="a camera: its index (0 is the first), /dev/videoN (or a link to it) or its name")
     parser.add_argument("--pack", help="model pack (default: the one in use, see 'faceseal models list'; "
                                        "'external' for --embedding)")
     parser.add_argument("--largest", action="store_true", help="use the largest face when there are several")

@@ -11,6 +11,7 @@ nowhere else, so a rule added here holds in all three front ends at once.
 * :mod:`.settings`: the security policy;
 * :mod:`.packs`: the model pack in use (chosen in the vault, with a stand-in when it is not installed);
 * :mod:`.adminserver` (with :mod:`.apitoken`): the local admin API the window starts, and its token;
+* :mod:`.children`: a ``faceseal`` command the window runs as a child process (the API, the sign-in agent);
 * :mod:`.audits`: the audit log and its signed evidence;
 * :mod:`.telemetry`: opt-in telemetry;
 * :mod:`.keyops`: the crash-safe machinery under the key operations (not for front ends).

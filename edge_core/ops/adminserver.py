@@ -2,32 +2,26 @@
 window starts and stops.
 
 ``faceseal serve`` runs the API in the foreground. The window runs that very
-command as a child process (:class:`ApiServer`), not on a thread of its own:
-the API then has its own process and its own vault handle like any other
-FaceSeal process (the shared lock reaches it the same way), a crash in it
-cannot take the window down, and stopping it is uvicorn's graceful shutdown
-on SIGTERM. The bind address and the port are checked here first, for the
-window and the command line alike, so a port already taken is one clear
-sentence rather than uvicorn's traceback.
+command as a child process (:class:`ApiServer`, over :mod:`edge_core.ops.children`),
+not on a thread of its own: the API then has its own process and its own vault
+handle like any other FaceSeal process, a crash in it cannot take the window
+down, and stopping it is uvicorn's graceful shutdown on SIGTERM. The bind
+address and the port are checked here first, for the window and the command
+line alike, so a port already taken is one clear sentence rather than
+uvicorn's traceback.
 """
 
 from __future__ import annotations
 
 import errno
 import ipaddress
-import os
-import signal
 import socket
-import subprocess
-import sys
-import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
-from edge_core.errors import FaceSealError, UsageError
+from edge_core.errors import UsageError
 from edge_core.ops import apitoken
+from edge_core.ops.children import Child
 from edge_core.ops.results import Result
 from edge_core.ops.vaults import open_vault
 from edge_core.support import paths
@@ -36,11 +30,6 @@ DEFAULT_PORT = 8787
 API_PATH = "/api/v1"
 START_WAIT_S = 90.0
 """How long a starting API may take to answer (it opens the vault first; 2 busy cores can be slow)."""
-STOP_WAIT_S = 30.0
-
-
-class ApiNotStarted(FaceSealError):
-    """The API process ended before it answered; the message is its own last line."""
 
 
 @dataclass(frozen=True)
@@ -93,34 +82,26 @@ def rotate_token(home: Path | None = None) -> TokenRotation:
         return TokenRotation(str(apitoken.rotate(vault)), restarted=False)
 
 
-def _serve_command() -> list[str]:
-    """``faceseal serve`` as this installation runs it (a frozen bundle is its own interpreter)."""
-    if getattr(sys, "frozen", False):
-        return [sys.executable, "serve"]
-    return [sys.executable, "-m", "edge_core.cli", "serve"]
-
-
 class ApiServer:
-    """One ``faceseal serve`` child of this process, over the data folder ``home``."""
+    """One ``faceseal serve`` child of this process (:class:`~edge_core.ops.children.Child`), over ``home``."""
 
     def __init__(self, home: Path | None = None) -> None:
-        self.home = home or paths.data_dir()
-        self._process: subprocess.Popen[bytes] | None = None
-        self._log: IO[bytes] | None = None
+        self.child = Child("admin API", home)
+        self.home = self.child.home
         self._address: tuple[str, int] | None = None
 
     @property
     def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
+        return self.child.running
 
     def state(self) -> ApiState:
         if not self.running:
             return ApiState(False, None, str(apitoken.token_path(self.home)))
-        assert self._address is not None and self._process is not None
+        assert self._address is not None
         host, port = self._address
         shown = f"[{host}]" if ":" in host else host
         return ApiState(True, f"http://{shown}:{port}{API_PATH}", str(apitoken.token_path(self.home)),
-                        self._process.pid)
+                        self.child.pid)
 
     def start(self, port: int = DEFAULT_PORT, host: str = "127.0.0.1") -> ApiState:
         """Start the API and wait until it answers; refused in one sentence if it cannot listen or open the vault."""
@@ -128,46 +109,17 @@ class ApiServer:
             raise UsageError(f"the admin API already runs at {self.state().address}; stop it first")
         bind = check_loopback(host)
         check_port(bind, port)
-        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - kept open while the child writes to it
-        self._process = subprocess.Popen([*_serve_command(), "--host", bind, "--port", str(port)],
-                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._log,
-                                         env=dict(os.environ, FACESEAL_HOME=str(self.home)))
         self._address = (bind, port)
-        deadline = time.monotonic() + START_WAIT_S
-        while not _answers(bind, port):
-            if self._process.poll() is not None:
-                raise ApiNotStarted(self._last_words())
-            if time.monotonic() > deadline:
-                self.stop()
-                raise ApiNotStarted(f"the admin API did not answer on {bind}:{port} within {START_WAIT_S:.0f} s")
-            time.sleep(0.1)
+        self.child.start(["serve", "--host", bind, "--port", str(port)], lambda: _answers(bind, port), START_WAIT_S)
         return self.state()
 
     def ended(self) -> str | None:
-        """Whether the API stopped without being asked (killed, or Ctrl-C in its terminal): why, in one sentence,
-        once; the child is reaped (never left defunct) and the state is "not running" from then on."""
-        process = self._process
-        if process is None or process.poll() is None:
-            return None
-        self.stop()
-        code = process.returncode
-        how = f"signal {-code}" if code < 0 else f"exit status {code}"
-        return (f"the admin API stopped without being asked ({how}; Ctrl-C in the terminal the window was started "
-                "from stops both); start it again here")
+        """Whether the API stopped without being asked: why, in one sentence, once (the child is reaped)."""
+        return self.child.ended()
 
     def stop(self) -> ApiState:
         """Stop the API gracefully (SIGTERM: requests in flight finish); nothing happens if it does not run."""
-        process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=STOP_WAIT_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        self.child.stop()
         return self.state()
 
     def rotate_token(self) -> TokenRotation:
@@ -180,20 +132,6 @@ class ApiServer:
         if address is not None:
             self.start(address[1], address[0])
         return TokenRotation(str(path), restarted=address is not None)
-
-    def _last_words(self) -> str:
-        """The child's last line on stderr (FaceSeal's one-line error), without its 'faceseal:' prefix."""
-        assert self._log is not None
-        self._log.seek(0)
-        lines = [line.strip() for line in self._log.read().decode("utf-8", "replace").splitlines() if line.strip()]
-        self.stop()
-        if not lines:
-            return "the admin API stopped before it answered"
-        last = lines[-1]
-        for prefix in ("faceseal: error:", "faceseal:"):
-            if last.startswith(prefix):
-                return last[len(prefix):].strip()
-        return last
 
 
 def _answers(host: str, port: int) -> bool:

@@ -37,10 +37,10 @@ from typing import Any
 import numpy as np
 
 from edge_core.audit import chain as audit
-from edge_core.biometrics import threshold_text
 from edge_core.biometrics.errors import MultipleFaces
-from edge_core.errors import PolicyViolation, UsageError
+from edge_core.errors import IdentityExists, LookAlikeEnrolled, PolicyViolation, UsageError
 from edge_core.liveness import LivenessResult, RiskBands, enforce
+from edge_core.ops import packs
 from edge_core.ops.keyops import rotate
 from edge_core.ops.results import (
     Decision,
@@ -55,7 +55,8 @@ from edge_core.policy import lockout, thresholds
 from edge_core.policy import rules as policy
 from edge_core.telemetry.events import Operation
 from edge_core.telemetry.recording import recorded
-from edge_core.vault.matching import MatchResult, Unreadable
+from edge_core.vault.embeddings import normalise
+from edge_core.vault.matching import MatchResult, Unreadable, resemblance
 from edge_core.vault.store import Vault, canonical_name
 
 EXTERNAL_PACK = thresholds.EXTERNAL_PACK
@@ -252,8 +253,14 @@ def plan_samples(vault: Vault | None, name: str, adding: int, add: bool = False)
 
 # ---------------------------------------------------------------- use cases
 @recorded(Operation.ENROL, _connection)
-def enrol(vault: Vault, name: str, probe: Probe, add: bool = False) -> Enrolment:
+def enrol(vault: Vault, name: str, probe: Probe, add: bool = False, allow_look_alike: bool = False) -> Enrolment:
     """Seal each sample of ``probe`` as its own template of ``name`` (``add``: to one already enrolled).
+
+    A look-alike is refused (:func:`look_alike`): when the samples would match
+    someone else already enrolled at the threshold in force, nothing is sealed
+    and :class:`LookAlikeEnrolled` names that person, unless the enroller
+    accepts it (``allow_look_alike``), which the enrolment's audit event then
+    records (``look_alike``: the other identity's id).
 
     A person keeps at most ``TEMPLATE_CAP`` templates: beyond it, the most
     redundant of the earlier and new samples are dropped (:func:`most_redundant`;
@@ -262,7 +269,15 @@ def enrol(vault: Vault, name: str, probe: Probe, add: bool = False) -> Enrolment
     if probe.embeddings is None:
         raise UsageError("no samples to enrol were captured")
     plan_samples(vault, name, len(probe.embeddings), add)
-    twin = _already_enrolled_as(vault, name, probe)
+    who = canonical_name(name)
+    if not add and who in vault.identity_names().values():  # said before any look-alike: it is the first problem
+        raise IdentityExists(f"'{who}' is already enrolled; use --add to add samples, or delete it first")
+    other = look_alike(vault, name, probe, add)
+    if other is not None and not allow_look_alike:
+        raise LookAlikeEnrolled(
+            f"{who} looks like {other}, who is already enrolled: the vault could take one for the other, so nothing "
+            f"was enrolled. Check that these samples show {who}; if {who} and {other} are two different people, "
+            f"they can be enrolled anyway, and that is recorded in the audit log", other)
     chosen: list[int] = []
     offered = [0]
 
@@ -271,27 +286,43 @@ def enrol(vault: Vault, name: str, probe: Probe, add: bool = False) -> Enrolment
         chosen.extend(most_redundant(vectors, keep))
         return chosen
 
-    sealed = vault.enroll(name, probe.embeddings, probe.pack, add=add, keep=TEMPLATE_CAP, choose=choose)
+    accepted = {} if other is None else {"look_alike": vault.identity_id(other)}
+    sealed = vault.enroll(name, probe.embeddings, probe.pack, add=add, keep=TEMPLATE_CAP, choose=choose, **accepted)
+    packs.pin_stand_in(vault, probe.pack)
     earlier = offered[0] - sealed  # the readable earlier samples come first, the new ones after them
     new_dropped = sum(index >= earlier for index in chosen)
-    kept = Enrolment(canonical_name(name), sealed - new_dropped, probe.pack, dropped=len(chosen) - new_dropped)
-    if twin is None:
+    kept = Enrolment(who, sealed - new_dropped, probe.pack, dropped=len(chosen) - new_dropped)
+    if other is None:
         return kept
-    return replace(kept, resembles=twin.name, resemblance=round(twin.score, 3),
-                   warning=f"these samples match {twin.name}, who is already enrolled (score {twin.score:.3f}, "
-                           f"threshold {threshold_text(twin.threshold)}): check that they show {canonical_name(name)}")
+    return replace(kept, resembles=other,
+                   warning=f"{other}, already enrolled, looks like {who}: the vault may take one for the other "
+                           f"(accepted as asked; recorded in the audit log)")
 
 
-def _already_enrolled_as(vault: Vault, name: str, probe: Probe) -> MatchResult | None:
-    """Someone other than ``name`` whom a sample matches (the best score), before the samples are sealed.
+def look_alike(vault: Vault, name: str, probe: Probe, add: bool = False) -> str | None:
+    """Someone other than ``name`` already enrolled whom these samples would be taken for, or who would be taken
+    for them once enrolled: the closest such person, or None.
 
+    The rule is the match rule itself, at the threshold in force for the
+    probe's pack: a pair that resembles each other at least as much as a
+    verify needs is a pair the vault would confuse (``matching.resemblance``:
+    both directions, the highest over the samples). No margin below the
+    threshold is added: the threshold is the point chosen for the pack's
+    false-match rate, and a stricter one here would refuse people the vault
+    tells apart at that rate (docs/BIOMETRICS.md, "Look-alikes at enrolment").
     Photos of the previous person enrolled under the next name, or one person
-    enrolled twice, would let each be taken for the other.
+    enrolled twice, are caught the same way. ``add``: the samples join the
+    person's kept ones, and the two are checked together.
     """
     threshold = threshold_in_force(vault, probe.pack, probe.default_threshold)
-    results = [vault.identify(vector, probe.pack, threshold) for vector in probe.embeddings]
-    others = [r for r in results if r.match and r.name != canonical_name(name)]
-    return max(others, key=lambda r: r.score, default=None)
+    samples = normalise(probe.embeddings)
+    gallery = vault.gallery(probe.pack, samples.shape[1])
+    who = canonical_name(name)
+    own = [rows for person, rows in gallery.templates() if person == who and add]
+    template = np.vstack([*own, samples])
+    scores = {person: resemblance(rows, template, samples) for person, rows in gallery.templates() if person != who}
+    closest = max(scores, key=scores.__getitem__, default=None)
+    return closest if closest is not None and scores[closest] >= threshold else None
 
 
 @recorded(Operation.VERIFY, _connection)

@@ -136,6 +136,19 @@ def use_pack(vault: Vault, name: str) -> PackChoice:
     return PackChoice("chosen" if before != name else "unchanged", name, previous, stranded(vault, name))
 
 
+def pin_stand_in(vault: Vault, pack: str) -> None:
+    """After an enrolment with ``pack``: while no choice was made and the default pack is not installed, the pack
+    that enrolled someone becomes the choice (audited). Installing the default later must not switch packs under
+    the people enrolled with the stand-in, who would then silently stop being recognised."""
+    if chosen_pack(vault) is not None or pack == EXTERNAL_PACK or pack == default_pack_name():
+        return
+    if pack_info(default_pack_name()).installed:
+        return
+    with vault.writing() as tx:
+        set_meta(tx, CHOICE, pack)
+        audit.append(tx, "pack_chosen", pack=pack, previous=None, why="first enrolment without the default pack")
+
+
 def stranded(vault: Vault, pack: str) -> dict[str, int]:
     """How many people have templates of another pack than ``pack`` (``external`` embeddings aside), by pack."""
     counts: dict[str, int] = {}

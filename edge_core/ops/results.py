@@ -72,15 +72,15 @@ class Result:
 # ------------------------------------------------------------------ identities
 @dataclass(frozen=True)
 class Enrolment(Result):
-    """``resembles``: someone else already enrolled whom these samples match (wrong photos, or a duplicate)."""
+    """``resembles``: someone else already enrolled whom these samples match, enrolled anyway as the enroller
+    accepted (``ops.enrol(allow_look_alike=True)``); never a score: it would tell how close a face comes to
+    another person's sealed template."""
 
     name: str
     samples: int
     pack: str
     status: str = "enrolled"
     resembles: str | None = optional()
-    resemblance: float | None = optional()
-    """The best score of a sample against ``resembles`` (it reached the threshold in force)."""
     warning: str | None = optional()
     dropped: int = 0
     """How many earlier samples were dropped to keep at most the cap (``samples`` counts the new ones kept)."""

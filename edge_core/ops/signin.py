@@ -27,8 +27,9 @@ from typing import Any
 
 from edge_core.audit import chain as audit
 from edge_core.errors import PolicyViolation, UnknownIdentity, UsageError
+from edge_core.ops.audits import audit_list
 from edge_core.ops.identities import Probe, Source, _held_to_policy, admit, liveness_needed, threshold_in_force
-from edge_core.ops.results import SignInDecision, SignInSettings
+from edge_core.ops.results import AuditEntry, SignInDecision, SignInSettings
 from edge_core.policy import lockout, thresholds
 from edge_core.support.database import get_meta, set_meta
 from edge_core.vault.store import Vault
@@ -38,6 +39,9 @@ SERVICES = ("sudo", "su", "polkit-1", "gdm-password", "gnome-screensaver", "kde"
 """The PAM services a person may opt in (each is the name of its file in /etc/pam.d)."""
 TEST_SERVICE_PREFIX = "faceseal-test-"
 """Services of this prefix may be opted in too: the test suite's own PAM files (never installed by a package)."""
+TRY_IT = "try-it-now"
+"""The service name of a trial attempt ("Try it now" in the window, ``faceseal signin try``): it unlocks nothing,
+needs no service opted in, and is judged, audited and counted exactly as a real sign-in."""
 META_KEY = "signin"
 REMOTE_TTYS = ("ssh",)
 
@@ -59,7 +63,7 @@ class SignInNotEnabled(PolicyViolation):
     """The service (or any) is not opted in: the PAM helper stays quiet about it, the password simply follows."""
 
 
-def _check_service(service: str) -> str:
+def check_service(service: str) -> str:
     if service in SERVICES or (service.startswith(TEST_SERVICE_PREFIX) and service[len(TEST_SERVICE_PREFIX):]
                                .replace("-", "").isalnum()):
         return service
@@ -77,9 +81,18 @@ def signin_settings(vault: Vault) -> SignInSettings:
     return SignInSettings(vault.identity_names().get(stored["identity"]), tuple(stored["services"]))
 
 
-def signin_enable(vault: Vault, service: str, name: str) -> SignInSettings:
-    """Let ``name``'s face unlock ``service`` (every enabled service signs in the same person); audited."""
-    service = _check_service(service)
+def signin_attempts(vault: Vault, limit: int = 10) -> list[AuditEntry]:
+    """The last ``limit`` sign-in attempts, newest first, as the audit log has them (refusals included)."""
+    return [entry for entry in reversed(audit_list(vault)) if entry.kind == "signin"][:limit]
+
+
+def signin_enable(vault: Vault, service: str, name: str | None = None) -> SignInSettings:
+    """Let ``name``'s face unlock ``service`` (every enabled service signs in the same person; without a name, the
+    person already chosen); audited."""
+    service = check_service(service)
+    name = name if name is not None else signin_settings(vault).identity
+    if name is None:
+        raise UsageError("name the enrolled person whose face signs this login in; nobody is chosen yet")
     identity = vault.identity_id(name)
     stored = _stored(vault)
     services = sorted(set(stored["services"]) | {service}) if stored["identity"] == identity else [service]
@@ -114,7 +127,10 @@ def admit_signin(vault: Vault, request: SignInRequest) -> str:
     if request.remote:
         raise _refuse(vault, request, "face sign-in is for the person at this computer, not a remote session")
     stored = _stored(vault)
-    if request.service not in stored["services"] or stored["identity"] is None:
+    if stored["identity"] is None:
+        raise _refuse(vault, request, "nobody is chosen for face sign-in yet ('faceseal signin enable SERVICE "
+                                      "--name NAME')", SignInNotEnabled)
+    if request.service != TRY_IT and request.service not in stored["services"]:
         raise _refuse(vault, request, f"face sign-in is not enabled for '{request.service}'", SignInNotEnabled)
     name = vault.identity_names().get(stored["identity"])
     if name is None:

@@ -57,6 +57,28 @@ def connect(path: Path, key: bytes, create: bool = False, reading: bool = False)
         return _connect(path, key, create, exclusive=True)
 
 
+_HEX_DIGITS = b"0123456789abcdef"
+
+
+def _give_key(conn: Connection, key: bytes) -> None:
+    """Give SQLCipher ``key`` as a raw key (``x'<64 hex digits>'``, no passphrase derivation) through
+    ``sqlite3_key``, spelt in a buffer that is overwritten once SQLCipher has its own copy.
+
+    A ``PRAGMA key`` statement would leave the hex spelling in immutable str
+    objects (the f-string, the statement, SQLite's copy of the SQL) that
+    nothing can overwrite; SQLCipher itself takes no raw 32 bytes (any key not
+    spelt ``x'...'`` is a passphrase run through PBKDF2, another key entirely).
+    """
+    blob = bytearray(3 + 2 * len(key))
+    blob[:2], blob[-1] = b"x'", ord("'")
+    for at, byte in enumerate(key):
+        blob[2 + 2 * at], blob[3 + 2 * at] = _HEX_DIGITS[byte >> 4], _HEX_DIGITS[byte & 15]
+    try:
+        conn.set_key(blob)
+    finally:
+        blob[:] = bytes(len(blob))
+
+
 def _connect(path: Path, key: bytes, create: bool, exclusive: bool) -> Connection:
     if not create and not path.exists():
         raise DataDirUnreadable(f"the database {path} is missing; FaceSeal left the data as it is")
@@ -72,7 +94,7 @@ def _connect(path: Path, key: bytes, create: bool, exclusive: bool) -> Connectio
     try:
         # SQLCipher would otherwise print its own error lines to stderr on a wrong key.
         conn.execute("PRAGMA cipher_log_level = NONE")
-        conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
+        _give_key(conn, key)
         if exclusive:  # before the first read: no shared-memory index is ever made
             conn.execute("PRAGMA locking_mode = EXCLUSIVE").fetchone()
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()

@@ -12,6 +12,7 @@ sample still cannot drag a genuine user down the way a mean of all would.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,6 +56,30 @@ def template_score(scores: np.ndarray) -> float:
     return float(best_two.mean())
 
 
+def resemblance(other: np.ndarray, template: np.ndarray, samples: np.ndarray) -> float:
+    """How close a person about to be enrolled comes to ``other`` (someone already enrolled), by the match rule.
+
+    Both directions of a later match, each by :func:`template_score`: every new
+    sample as a probe against ``other``'s templates (the newcomer taken for
+    them), and every template of ``other`` as a probe against ``template``,
+    the newcomer's templates once enrolled (``samples`` and, when adding, the
+    ones kept already: they would be taken for the newcomer). The highest:
+    the enrolment's own samples are the closest thing to a later probe that
+    exists at that moment. All rows are unit vectors.
+    """
+    as_newcomer = _best_two(other @ samples.T, axis=0)  # each sample's score against ``other``
+    as_other = _best_two(other @ template.T, axis=1)  # each of ``other``'s templates against the newcomer
+    return float(max(as_newcomer.max(), as_other.max()))
+
+
+def _best_two(cosines: np.ndarray, axis: int) -> np.ndarray:
+    """:func:`template_score` of every line of ``cosines`` along ``axis`` at once."""
+    if cosines.shape[axis] == 1:
+        return cosines.max(axis=axis)
+    ordered = np.sort(cosines, axis=axis)
+    return np.take(ordered, [-2, -1], axis=axis).mean(axis=axis)
+
+
 class Gallery:
     """Every template of one pack in one contiguous matrix, rows grouped by identity.
 
@@ -69,6 +94,21 @@ class Gallery:
         counts = np.array([len(b) for b in blocks], dtype=np.int64)
         self.starts = np.concatenate(([0], np.cumsum(counts)[:-1])) if len(blocks) else np.zeros(0, np.int64)
         self.matrix = np.ascontiguousarray(np.vstack(blocks)) if blocks else np.zeros((0, 0), np.float32)
+
+    def templates(self) -> Iterator[tuple[str, np.ndarray]]:
+        """Each identity's name and its templates' rows."""
+        ends = np.append(self.starts[1:], len(self.matrix))
+        for name, start, end in zip(self.names, self.starts, ends):
+            yield name, self.matrix[start:end]
+
+    def wipe(self) -> None:
+        """Overwrite the decrypted templates: when the vault closes (or locks), the one copy FaceSeal owns goes.
+
+        Copies Python made on the way (each template's decrypted bytes) are
+        freed, not overwritten: docs/SECURITY.md says what that leaves.
+        """
+        if self.matrix.flags.writeable:
+            self.matrix.fill(0)
 
     def best(self, probe: np.ndarray) -> tuple[str | None, float]:
         if not self.names:

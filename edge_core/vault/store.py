@@ -33,6 +33,7 @@ from edge_core.errors import (
     FaceSealError,
     IdentityExists,
     IdentityTampered,
+    NameLookalike,
     RootKeyMissing,
     RootKeyRevoked,
     UnknownIdentity,
@@ -47,7 +48,7 @@ from edge_core.keys.sealing import open_blob, parse_header, seal
 from edge_core.support import database, paths
 from edge_core.support.database import Connection, get_meta, set_meta, transaction
 from edge_core.support.faults import checkpoint
-from edge_core.vault import device, schema
+from edge_core.vault import device, lookalikes, schema
 from edge_core.vault.embeddings import normalise
 from edge_core.vault.layout import Layout
 from edge_core.vault.matching import Gallery, MatchResult, Unreadable, template_score
@@ -61,7 +62,8 @@ RELOAD_ATTEMPTS = 40
 #: ``meta`` key saying every identity key is wrapped bound to its identity's name (see :func:`bind_names`).
 IDENTITY_WRAPS = "identity_wraps"
 NAME_RULE = ("a name is 1 to 128 printable characters without leading or trailing spaces; invisible characters "
-             "(zero-width, direction marks), control characters and line or paragraph separators are refused")
+             "(zero-width, direction marks, fillers, variation selectors), control characters and line or paragraph "
+             "separators are refused")
 
 
 class PackMismatch(UsageError):
@@ -95,12 +97,25 @@ def _check_name(name: str) -> str:
     categories Cc (controls, C1 included), Cf (zero-width characters, direction
     marks and overrides, the byte order mark), Zl and Zp (line and paragraph
     separators), Zs but the plain space, Co (private use), Cs (surrogates) and
-    Cn (unassigned).
+    Cn (unassigned); and printable characters that show nothing (the Hangul
+    fillers, variation selectors, a braille blank: :mod:`.lookalikes`).
     """
     name = unicodedata.normalize("NFC", _valid_text(name))
     if not 1 <= len(name) <= 128 or not name.isprintable() or name != name.strip():
         raise UsageError(NAME_RULE)
+    hidden = lookalikes.invisible_character(name)
+    if hidden is not None:
+        raise UsageError(f"the name holds {hidden}, a character that shows nothing; {NAME_RULE}")
     return name
+
+
+def _refuse_lookalike(conn: Connection, name: str) -> None:
+    """A new name must not be mistakable for an enrolled one: the same UTS #39 skeleton is refused."""
+    enrolled = [row[0] for row in conn.execute("SELECT name FROM identities")]
+    other = lookalikes.lookalike(name, enrolled)
+    if other is not None:
+        raise NameLookalike(f"'{name}' can be mistaken for '{other}', who is already enrolled (the same Unicode "
+                            f"confusable skeleton); choose a name nobody could read as '{other}'")
 
 
 def canonical_name(name: str) -> str:
@@ -132,6 +147,9 @@ class Vault:
         """Drop every key and cache from memory and close the database."""
         self.keys = None
         self._identity_keys.clear()
+        for _generation, galleries, _skipped in self._galleries.values():
+            for gallery in galleries.values():
+                gallery.wipe()
         self._galleries.clear()
         if self._conn is not None:
             self._conn.close()
@@ -336,7 +354,7 @@ class Vault:
 
     # ------------------------------------------------------------ templates
     def enroll(self, name: str, embeddings: np.ndarray, pack: str, add: bool = False, keep: int | None = None,
-               choose: Callable[[np.ndarray, int], Sequence[int]] | None = None) -> int:
+               choose: Callable[[np.ndarray, int], Sequence[int]] | None = None, **detail: str) -> int:
         """Seal each sample as its own template under a new (or, with ``add``, the existing) identity.
 
         With ``keep``, the identity keeps at most that many templates, the others
@@ -344,7 +362,7 @@ class Vault:
         the readable templates (earlier ones first, then the new ones, in the
         order sealed) to delete; without it the oldest go. Returns how many
         templates were sealed; the enrolment is audited in the same transaction,
-        with how many were dropped.
+        with how many were dropped and ``detail`` (ids, never names).
         """
         name = _check_name(name)
         samples = normalise(embeddings)
@@ -357,6 +375,7 @@ class Vault:
             if row is None and add:
                 raise UnknownIdentity(f"no identity named '{name}' is enrolled")
             if row is None:
+                _refuse_lookalike(conn, name)
                 identity_id, version, key = uuid.uuid4().hex, self.primary_version(), material.random_key()
                 generation = version
                 conn.execute(
@@ -385,7 +404,7 @@ class Vault:
                     (identity_id, identity_id, keep),
                 ).rowcount
             audit.append(conn, "identity_enrolled", identity=identity_id, samples=len(rows), pack=pack, added=add,
-                         **({"dropped": dropped} if dropped else {}))
+                         **({"dropped": dropped} if dropped else {}), **detail)
         return len(rows)
 
     def _drop_chosen(self, conn: Connection, identity_id: str, keep: int,

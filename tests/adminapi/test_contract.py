@@ -20,6 +20,9 @@ LOOSE = [  # (method, path, body): each was once accepted, coerced to something 
     ("POST", "/policy", {"changes": {"lockout_attempts": 3.5}}),
     ("POST", "/policy", {"changes": {"min_key_bits": "256"}}),
     ("POST", "/verify", {"name": "alice", "embedding": [1, 2, 3], "liveness": "false"}),
+    ("POST", "/enrol", {"name": "carol", "embeddings": [[1, 2, 3]], "allow_look_alike": 1}),
+    ("PUT", "/signin", {"service": "sudo", "enabled": "yes", "name": "alice"}),
+    ("PUT", "/signin", {"service": "sudo", "enabled": 1, "name": "alice"}),
 ]
 
 

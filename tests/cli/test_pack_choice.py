@@ -15,16 +15,22 @@ STAND_IN = "using model pack 'open': the default pack 'yunet512' is not installe
            "(choose one with 'faceseal models use PACK')"
 
 
-def test_with_only_the_open_pack_enrol_and_verify_use_it_and_say_so_once(open_only_env):
+def test_with_only_the_open_pack_enrol_and_verify_use_it_and_say_so_once(open_only_env, installed_models):
     run_cli("init")  # its root-file note aside, each command below says one thing on stderr
+    before = run_cli("threshold", "--json")
+    assert before.returncode == 0 and before.stderr.strip() == f"faceseal: note: {STAND_IN}"
     enrolled = run_cli("enroll", "obama", "--image", *OBAMA, "--json")
     assert enrolled.returncode == 0, enrolled.stderr
     assert enrolled.stderr.strip() == f"faceseal: note: {STAND_IN}"
     assert cli_json("list")[0]["pack"] == "open"
-    verified = run_cli("verify", "obama", "--image", OBAMA_PROBE)
+    # the pack that enrolled someone is now the choice: installing the default later switches nothing under them
+    [pinned] = [e for e in cli_json("audit", "list") if e["kind"] == "pack_chosen"]
+    assert (pinned["pack"], pinned["why"]) == ("open", "first enrolment without the default pack")
+    with_default = {"FACESEAL_MODELS": str(installed_models)}
+    verified = run_cli("verify", "obama", "--image", OBAMA_PROBE, extra_env=with_default)
     assert verified.returncode == 0, verified.stderr
     assert "match: True" in verified.stdout and "pack: open" in verified.stdout
-    assert verified.stderr.count("using model pack 'open'") == 1 and STAND_IN in verified.stderr
+    assert "using model pack" not in verified.stderr
 
 
 def test_models_use_chooses_the_pack_of_every_command_and_says_who_must_enrol_again(models_env):

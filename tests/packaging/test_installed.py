@@ -283,3 +283,19 @@ def _png_size(path: Path) -> tuple[int, int]:
     header = path.read_bytes()[:24]
     assert header[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
     return struct.unpack(">II", header[16:24])
+
+
+def test_the_pam_helper_and_the_agent_unit_ship_with_the_packages(installed: Installed, tmp_path: Path) -> None:
+    """/usr/bin/faceseal-pam runs the bundle's PAM helper (no agent here: exit 1, not a word, the password next);
+    the agent's systemd user unit runs `faceseal agent run`, which the bundle knows."""
+    helper = installed.root / "usr" / "bin" / "faceseal-pam"
+    assert os.access(helper, os.X_OK)
+    assert helper.read_text().splitlines()[-1] == 'exec /opt/faceseal/faceseal pam-helper "$@"'
+    env = {"PAM_TYPE": "auth", "PAM_USER": "root", "PAM_SERVICE": "sudo", "PATH": "/usr/bin:/bin"}
+    asked = subprocess.run([str(installed.program), "pam-helper", "--runtime-base", str(tmp_path)], env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert (asked.returncode, asked.stdout, asked.stderr) == (1, "", "")
+    unit = (installed.root / "usr" / "lib" / "systemd" / "user" / "faceseal-agent.service").read_text()
+    assert "\nExecStart=/usr/bin/faceseal agent run\n" in unit and "WantedBy=default.target" in unit
+    known = _run(installed, tmp_path, "agent", "run", "--help")
+    assert known.returncode == 0 and "--camera" in known.stdout

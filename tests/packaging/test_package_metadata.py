@@ -61,7 +61,8 @@ def test_rpm_header_files_and_requires(built: Built) -> None:
     assert not [r for r in requires if "libQt6" in r or "libpython" in r], "the bundle's own libraries are required"
     files = subprocess.run(["rpm", "-qlp", "--nosignature", str(built.rpm)], capture_output=True, text=True,
                            check=True).stdout.splitlines()
-    for path in ("/usr/bin/faceseal", "/opt/faceseal/faceseal", "/usr/share/applications/faceseal.desktop",
+    for path in ("/usr/bin/faceseal", "/usr/bin/faceseal-pam", "/usr/lib/systemd/user/faceseal-agent.service",
+                 "/opt/faceseal/faceseal", "/usr/share/applications/faceseal.desktop",
                  "/usr/share/metainfo/faceseal.metainfo.xml", "/usr/share/man/man1/faceseal.1.gz",
                  "/usr/share/icons/hicolor/scalable/apps/faceseal.svg"):
         assert path in files

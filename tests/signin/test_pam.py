@@ -187,3 +187,21 @@ def test_the_pam_helper_holds_nothing_to_lose() -> None:
     code = ("import sys, edge_core.agent.pam; heavy = {'numpy', 'cv2', 'onnxruntime', 'sqlcipher3', 'cryptography', "
             "'keyring', 'edge_core.ops', 'edge_core.vault', 'edge_core.keys'} & set(sys.modules); print(sorted(heavy))")
     assert sp.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+
+
+def test_try_it_now_is_a_real_attempt_that_unlocks_nothing(agent_user, videos) -> None:
+    """``signin try`` (the window's "Try it now") needs a person chosen, not a service; it is audited as one."""
+    assert agent_user.run("enroll", "alice", "--image", str(PERSON)).returncode == 0
+    agent_user.start_agent(videos[f"live_{SEED}"], SEED)
+    nobody = agent_user.run("signin", "try")
+    assert nobody.returncode == 1 and "nobody is chosen for face sign-in" in nobody.stderr
+    assert agent_user.run("signin", "enable", "sudo", "--name", "alice").returncode == 0
+    assert agent_user.run("signin", "disable", "sudo").returncode == 0  # a person chosen, no service opted in
+    tried = agent_user.run("signin", "try", "--json")
+    assert tried.returncode == 0, tried.stderr
+    answer = json.loads(tried.stdout)
+    assert (answer["accepted"], answer["name"], answer["band"]) == (True, "alice", "low") and "score" not in answer
+    assert "FaceSeal: " in tried.stderr  # the prompts, as the terminal of sudo would show them
+    history = json.loads(agent_user.run("signin", "history", "--json").stdout)
+    assert [(e["service"], e["outcome"]) for e in history] == [
+        ("try-it-now", "accepted"), ("try-it-now", "refused")]

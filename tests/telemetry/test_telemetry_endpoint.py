@@ -139,7 +139,7 @@ def test_a_pinned_self_signed_collector_gets_batches_and_any_other_key_gets_noth
         relay.use(other)
         handshakes = relay.handshakes
         enrol_one_more = tmp_path / "more.npy"
-        np.save(enrol_one_more, np.ones((2, 16), np.float32) * 2)
+        np.save(enrol_one_more, np.eye(2, 16, dtype=np.float32))  # not a look-alike of "someone"
         cli_json("enroll", "someone else", "--embedding", str(enrol_one_more))
         mismatch = cli_json("telemetry", "flush", "--wait", "0")
         assert (mismatch["delivered"], mismatch["pending"]) == (0, 1)

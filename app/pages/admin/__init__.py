@@ -11,11 +11,12 @@ from app.pages.admin.models import ModelsSection
 from app.pages.admin.policy import PolicySection
 from app.pages.admin.rootkey import RootKeySection
 from app.pages.admin.section import Section
+from app.pages.admin.signin import SignInSection
 from app.pages.admin.telemetry import TelemetrySection
 from app.pages.base import Context, Page
 
-SECTIONS: tuple[type[Section], ...] = (PolicySection, TelemetrySection, RootKeySection, ApiSection, ModelsSection,
-                                       DiagnosticsSection)
+SECTIONS: tuple[type[Section], ...] = (PolicySection, TelemetrySection, RootKeySection, ApiSection, SignInSection,
+                                       ModelsSection, DiagnosticsSection)
 
 
 class AdminPage(Page):
@@ -48,7 +49,6 @@ class AdminPage(Page):
         return section
 
     def shutdown(self) -> None:
-        """The window closes: stop what a section started (the admin API)."""
-        api = self.sections[ApiSection.title]
-        assert isinstance(api, ApiSection)
-        api.shutdown()
+        """The window closes: stop what a section started (the admin API, the sign-in agent)."""
+        for section in self.sections.values():
+            section.shutdown()

@@ -66,5 +66,8 @@ class Section(QWidget):
         """Run ``fn(vault)`` under the session's lock, off the UI thread."""
         return self.run(lambda _r: self.session.call(fn), done, failed)
 
+    def shutdown(self) -> None:
+        """The window closes: stop what this section started (a child process); most start none."""
+
     def show_error(self, message: str) -> None:
         self.banner.show_message("error", message)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from edge_core.errors import DataDirUnreadable, KeyStoreTampered, RootKeyMissing, WrongRootKey
+from edge_core.errors import DataDirUnreadable, KeyStoreMismatch, KeyStoreTampered, RootKeyMissing, WrongRootKey
 from edge_core.keys import roots
 from edge_core.keys.keystore import KeyStore, UnlockedKeys
 from edge_core.keys.roots import RootKey, RootStore
@@ -109,6 +109,23 @@ def destroy_every_root(layout: Layout) -> list[str]:
     return destroyed
 
 
+def _refuse_foreign_database(vault: Vault, live: set[int]) -> None:
+    """Refuse a database that needs vault key versions the key store does not hold, before anything changes.
+
+    An old ``faceseal.db`` put back beside a key store rotated since (or the
+    reverse) would otherwise be taken for a vault whose versions are all dead,
+    and the next step would try to re-wrap keys nobody holds.
+    """
+    missing = sorted(live - set(vault.keys.vault))
+    if missing:
+        versions = ", ".join(str(v) for v in missing)
+        raise KeyStoreMismatch(
+            f"the database {vault.layout.db} needs vault key version {versions}, which the key store "
+            f"{vault.layout.keystore} does not hold: the two come from different times (one was restored or copied "
+            f"without the other, say an old database after a key rotation); FaceSeal changed nothing: put back the "
+            f"database and the keys folder of one same backup")
+
+
 def finish_pending(vault: Vault) -> None:
     """Drop wraps left by an interrupted rotation and destroy dead vault key versions.
 
@@ -117,6 +134,7 @@ def finish_pending(vault: Vault) -> None:
     """
     ks = vault.keystore()
     live = live_versions(vault.conn, vault.primary_version())
+    _refuse_foreign_database(vault, live)
     stale_roots = set(ks.wraps) - {vault.root.kid}
     if stale_roots:  # a root switch was interrupted after its commit point: the old root dies now
         database_key = vault.keys.database
