@@ -18,6 +18,7 @@ from . import (
     bench_groups,
     bench_liveness,
     bench_liveness_accuracy,
+    bench_pad_camera,
     bench_pad_real,
     bench_signin,
     bench_telemetry,
@@ -27,7 +28,8 @@ from . import (
 SUITES = {"vault": bench_vault, "biometrics": bench_biometrics, "accuracy": bench_accuracy,
           "groups": bench_groups, "cohort": bench_cohort,
           "liveness": bench_liveness, "liveness_accuracy": bench_liveness_accuracy, "telemetry": bench_telemetry,
-          "collector": bench_collector, "pad_real": bench_pad_real, "signin": bench_signin}
+          "collector": bench_collector, "pad_real": bench_pad_real, "pad_camera": bench_pad_camera,
+          "signin": bench_signin}
 
 
 def main(argv: list[str]) -> int:

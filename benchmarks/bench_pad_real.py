@@ -26,7 +26,8 @@ MANIFEST = Path(__file__).with_name("pad_real_media.csv")
 FOLDER_VARIABLE = "FACESEAL_PAD_MEDIA"
 
 
-def _checked(folder: Path) -> None:
+def checked(folder: Path) -> None:
+    """Stop unless every file of the manifest in ``folder`` has the manifest's sha256."""
     with MANIFEST.open(newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             found = hashlib.sha256((folder / row["file"]).read_bytes()).hexdigest()
@@ -42,7 +43,7 @@ def run() -> dict[str, Any]:
     from edge_core.liveness import RiskBands
     from edge_core.ops import padeval
 
-    _checked(Path(folder))
+    checked(Path(folder))
     report = padeval.evaluate(Path(folder), MANIFEST, load_pack("open"), RiskBands())
     print(report.summary())
     return report.as_dict()

@@ -10,7 +10,9 @@ The steps, in order: downscale (area interpolation) so the eyes are
 ``EYE_DISTANCE`` px apart (never enlarged), Gaussian blur of ``BLUR_SIGMA`` px,
 a darker gamma (``GAMMA`` > 1 on values in [0, 1]), Gaussian sensor noise of
 ``NOISE_SIGMA`` grey levels from a seeded generator, and a JPEG round trip at
-quality ``JPEG_QUALITY``.
+quality ``JPEG_QUALITY``. Each step is a function of its own (``tone``,
+``sensor_noise``, ``jpeg``), so the liveness tests' camera model
+(tests/liveness/media/camera.py) films generated media through the same ones.
 """
 
 from __future__ import annotations
@@ -31,6 +33,28 @@ def eye_distance(landmarks: np.ndarray) -> float:
     return float(np.linalg.norm(np.asarray(landmarks[0], dtype=np.float64) - np.asarray(landmarks[1], dtype=np.float64)))
 
 
+def tone(image: np.ndarray, gamma: float) -> np.ndarray:
+    """``image`` (uint8) through the curve ``v ** gamma`` on values in [0, 1]: > 1 darkens the mid-tones."""
+    lut = np.clip(np.round(255.0 * (np.arange(256) / 255.0) ** gamma), 0, 255).astype(np.uint8)
+    return cv2.LUT(image, lut)
+
+
+def sensor_noise(image: np.ndarray, rng: np.random.Generator, sigma: float, shot: float = 0.0) -> np.ndarray:
+    """``image`` (uint8) with a sensor's noise: read noise of ``sigma`` grey levels and, with ``shot`` > 0, photon
+    noise growing with the light (variance ``shot`` times the level), drawn from ``rng``."""
+    level = image.astype(np.float64)
+    spread = np.sqrt(sigma ** 2 + shot * level) if shot else sigma
+    return np.clip(level + rng.normal(0.0, 1.0, image.shape) * spread, 0, 255).astype(np.uint8)
+
+
+def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    """``image`` after a JPEG round trip at ``quality``: the blocks and ringing a camera's stream carries."""
+    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError("the degraded copy could not be encoded as JPEG")
+    return cv2.imdecode(encoded, cv2.IMREAD_COLOR)
+
+
 def webcam_like(image: np.ndarray, eyes: float, *, key: int = 0, seed: int = SEED) -> np.ndarray:
     """A degraded copy of BGR uint8 ``image`` whose face has its eyes ``eyes`` px apart.
 
@@ -42,11 +66,5 @@ def webcam_like(image: np.ndarray, eyes: float, *, key: int = 0, seed: int = SEE
     size = (max(8, round(width * scale)), max(8, round(height * scale)))
     small = cv2.resize(image, size, interpolation=cv2.INTER_AREA) if scale < 1.0 else image.copy()
     soft = cv2.GaussianBlur(small, (0, 0), BLUR_SIGMA)
-    lut = np.clip(np.round(255.0 * (np.arange(256) / 255.0) ** GAMMA), 0, 255).astype(np.uint8)
-    dark = cv2.LUT(soft, lut)
-    noise = np.random.default_rng([seed, key]).normal(0.0, NOISE_SIGMA, dark.shape)
-    noisy = np.clip(dark.astype(np.float64) + noise, 0, 255).astype(np.uint8)
-    ok, encoded = cv2.imencode(".jpg", noisy, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-    if not ok:
-        raise ValueError("the degraded copy could not be encoded as JPEG")
-    return cv2.imdecode(encoded, cv2.IMREAD_COLOR)
+    noisy = sensor_noise(tone(soft, GAMMA), np.random.default_rng([seed, key]), NOISE_SIGMA)
+    return jpeg(noisy, JPEG_QUALITY)

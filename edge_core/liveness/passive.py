@@ -7,11 +7,17 @@ enough to refuse), computed over the frames of the track:
   less than half a grey level on average *and* whose landmarks moved less
   than a quarter pixel. A live camera's sensor noise alone is more than that;
   an injected still image or a looped frame is not. Score = share / 0.5.
-* ``flat``: the face moved (its eyes and mouth corners travelled at least a
-  quarter eye distance) but the nose never left the position a flat picture
-  would give it (``pose.parallax``, second largest over the track, so one bad
-  landmark cannot decide). Parallax <= 0.04 eye distances scores 1, >= 0.08
-  scores 0, linear between; scaled down while the face barely moved.
+* ``flat``: the head turned or nodded (its solvePnP pose changed by at least
+  ``ROTATED_DEGREES`` from the first frame) but the nose never left the
+  position a flat picture would give it (``pose.parallax``, second largest
+  over those *rotated* frames, so one bad landmark cannot decide). Parallax
+  <= 0.04 eye distances scores 1, >= 0.08 scores 0, linear between. Without
+  two rotated frames it is **not judged** (score 0, with a note saying so): on
+  a nearly still head the mesh's jitter is all the parallax there is (issue
+  33: a live man sitting still scored 0.54, the replay of him 0.36), so
+  stillness is no evidence either way. A picture moved in the hand turns the
+  pose by 7 degrees at most (``ROTATED_DEGREES``), so it is not judged either:
+  the challenges, which it cannot answer, are what stop it.
 * ``size``: the share of frames where the face would be farther than 1.5 m
   even through the widest common camera (90 degrees horizontal field of
   view, 63 mm between the eyes): too small for a head at any usual distance.
@@ -38,8 +44,8 @@ enough to refuse), computed over the frames of the track:
   Why not simply the spread of the mesh's z: the model infers z from how a
   face *looks*, so a photo of a face gets a face's depth; only motion shows
   real depth. The measure is that depth-explained residual in eye distances
-  (second largest over the track): <= 0.02 scores 1, >= 0.04 scores 0,
-  scaled down while the face barely moved, as for ``flat``.
+  (second largest over the rotated frames): <= 0.02 scores 1, >= 0.04
+  scores 0; not judged without two rotated frames, as for ``flat``.
 * ``moire``: the median over the track of ``texture.moire`` (spectral peak
   prominence over the face): <= 3.3 scores 0, >= 4.3 scores ``DOUBT_WEIGHT``.
   A *doubt* (below): on real recordings (issue 33) real screens filmed by
@@ -76,8 +82,8 @@ and then passes only when the settled risk (without the doubts) is below
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import cv2
@@ -86,7 +92,7 @@ import numpy as np
 from edge_core.biometrics import Face
 from edge_core.biometrics.quality import QualityGates, sharpness
 from edge_core.liveness.bands import Band, RiskBands
-from edge_core.liveness.pose import parallax, plane_motion
+from edge_core.liveness.pose import parallax
 from edge_core.liveness.result import Refusal
 from edge_core.liveness.tracking import TrackPoint
 
@@ -94,7 +100,13 @@ from edge_core.liveness.tracking import TrackPoint
 FROZEN_GREY = 0.5
 FROZEN_PIXELS = 0.25
 FLAT_PARALLAX = (0.04, 0.08)
-FLAT_MIN_MOTION = 0.25
+ROTATED_DEGREES = 10.0
+"""The pose change (yaw or pitch, from the track's first frame) from which a frame shows depth by parallax:
+the smaller of the head-rotation challenges' targets (``challenges.Targets``: look 10, turn 12), so a head that
+answered one always has such frames. Measured: a print slid, rotated, zoomed, bent or turned in the hand, and a
+phone screen, 2.9 to 6.8 degrees; the synthetic heads at 10 degrees showed parallax 0.11 to 0.14 and depth
+0.028 to 0.039 (docs/LIVENESS.md)."""
+NOT_TURNED = "not judged: the head did not turn"
 WIDEST_FIELD_OF_VIEW_DEGREES = 90.0
 """The widest horizontal field of view of common webcams and phone front cameras: through it a face looks
 smallest, so a face farther than ``FARTHEST_M`` even so is too small for a head at any usual distance."""
@@ -137,6 +149,8 @@ class Signal:
     refusal: Refusal
     doubt: bool = False
     """A signal that does not separate live from attack: it may ask for one more challenge, never refuse alone."""
+    note: str = ""
+    """Why the signal gave no evidence, when it could not judge (``NOT_TURNED``); empty when it judged."""
 
 
 def _combined(signals: Sequence[Signal]) -> float:
@@ -160,8 +174,7 @@ class Assessment:
     @property
     def settled(self) -> Assessment:
         """The assessment once one more challenge was answered: the doubts no longer count."""
-        firm = tuple(s if not s.doubt else Signal(s.name, 0.0, s.measured, s.value, s.refusal, True)
-                     for s in self.signals)
+        firm = tuple(s if not s.doubt else replace(s, score=0.0) for s in self.signals)
         return Assessment(_combined(firm), firm)
 
     @property
@@ -189,15 +202,29 @@ def frozen(points: Sequence[TrackPoint]) -> Signal:
     return Signal("frozen", _ramp(share, 0.0, 0.5), "frozen_share", share, Refusal.FROZEN)
 
 
+def _rotation(reference: TrackPoint, point: TrackPoint) -> float:
+    """Degrees the head turned or nodded since ``reference`` (the larger of the yaw and pitch changes)."""
+    return max(abs(point.pose.yaw - reference.pose.yaw), abs(point.pose.pitch - reference.pose.pitch))
+
+
+def _over_rotated_frames(name: str, points: Sequence[TrackPoint], measure: Callable[[TrackPoint, TrackPoint], float],
+                         measured: str, threshold: tuple[float, float], refusal: Refusal) -> Signal:
+    """A parallax signal: ``measure`` (reference, frame), second largest over the frames rotated by at least
+    ``ROTATED_DEGREES``, scoring 1 at ``threshold[0]`` or less and 0 at ``threshold[1]`` or more; not judged
+    (score 0, the largest rotation as its value) with fewer than two such frames."""
+    reference = points[0]
+    rotations = [_rotation(reference, p) for p in points[1:]]
+    rotated = [p for p, degrees in zip(points[1:], rotations) if degrees >= ROTATED_DEGREES]
+    if len(rotated) < 2:
+        return Signal(name, 0.0, "largest_rotation_degrees", max(rotations, default=0.0), refusal, note=NOT_TURNED)
+    second_largest = sorted(measure(reference, p) for p in rotated)[-2]
+    low, high = threshold
+    return Signal(name, _ramp(second_largest, high, low), measured, second_largest, refusal)
+
+
 def flat(points: Sequence[TrackPoint]) -> Signal:
-    reference = points[0].landmarks
-    rest = points[1:] or points
-    depth = sorted(parallax(reference, p.landmarks) for p in rest)
-    second_largest = depth[-2] if len(depth) > 1 else depth[-1]
-    moved = max(plane_motion(reference, p.landmarks) for p in rest)
-    low, high = FLAT_PARALLAX
-    score = _ramp(second_largest, high, low) * _ramp(moved, 0.0, FLAT_MIN_MOTION)
-    return Signal("flat", score, "parallax", second_largest, Refusal.FLAT)
+    return _over_rotated_frames("flat", points, lambda a, b: parallax(a.landmarks, b.landmarks), "parallax",
+                                FLAT_PARALLAX, Refusal.FLAT)
 
 
 def implied_distance(eye_distance: float, frame_width: int,
@@ -236,13 +263,8 @@ def _depth_parallax(reference: TrackPoint, point: TrackPoint) -> float:
 
 
 def depth(points: Sequence[TrackPoint]) -> Signal:
-    reference, rest = points[0], points[1:] or points
-    found = sorted(_depth_parallax(reference, p) for p in rest)
-    second_largest = found[-2] if len(found) > 1 else found[-1]
-    moved = max(plane_motion(reference.landmarks, p.landmarks) for p in rest)
-    low, high = DEPTH_PARALLAX
-    score = _ramp(second_largest, high, low) * _ramp(moved, 0.0, FLAT_MIN_MOTION)
-    return Signal("depth", score, "depth_parallax", second_largest, Refusal.FLAT_DEPTH)
+    return _over_rotated_frames("depth", points, _depth_parallax, "depth_parallax", DEPTH_PARALLAX,
+                                Refusal.FLAT_DEPTH)
 
 
 def moire(points: Sequence[TrackPoint]) -> Signal:

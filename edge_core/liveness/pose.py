@@ -116,11 +116,5 @@ def parallax(reference: np.ndarray, landmarks: np.ndarray) -> float:
     return float(np.linalg.norm(landmarks[_NOSE] - predicted)) / _eye_distance(landmarks)
 
 
-def plane_motion(reference: np.ndarray, landmarks: np.ndarray) -> float:
-    """How far the eyes and mouth corners moved from the reference, mean, in reference eye distances."""
-    moved = np.linalg.norm(np.float32(landmarks[_PLANE]) - np.float32(reference[_PLANE]), axis=1)
-    return float(moved.mean()) / _eye_distance(reference)
-
-
 def _eye_distance(landmarks: np.ndarray) -> float:
     return float(np.linalg.norm(np.float32(landmarks[1]) - np.float32(landmarks[0]))) or 1.0

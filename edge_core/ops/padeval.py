@@ -77,7 +77,8 @@ class PadItem(Result):
     """"low", "middle" or "high"; ``None`` when no face was tracked."""
     risk: float | None
     signals: dict[str, dict[str, float | str]]
-    """Each signal: its ``score`` (0..1), what it ``measured`` and the measured ``value``."""
+    """Each signal: its ``score`` (0..1), what it ``measured`` and the measured ``value``; a ``note`` when it
+    could not judge (``flat``/``depth`` when the head did not turn)."""
     refused: bool
     """The passive decision: the high band, no face tracked, or the track ended (``stopped``)."""
     stopped: str | None = optional()
@@ -180,7 +181,8 @@ def _check_readable(row: Row) -> None:
 
 
 def _item(row: Row, found: PassiveCheck, bands: RiskBands) -> PadItem:
-    signals = {s.name: {"score": round(s.score, 4), "measured": s.measured, "value": round(s.value, 4)}
+    signals = {s.name: {"score": round(s.score, 4), "measured": s.measured, "value": round(s.value, 4),
+                        **({"note": s.note} if s.note else {})}
                for s in found.assessment.signals}
     band = found.assessment.band(bands) if found.tracked else None
     refused = band is None or band is Band.HIGH or found.stopped is not None

@@ -5,7 +5,9 @@ photos through the real track (detector, mesh, iris, recognizer), each fixed.
 * size read a phone front camera's close-up (eyes 114 px apart in a 368 px frame) as 0.18 m away;
 * a hand making a V sign beside the face scored 0.61 at the detector and ended the session as a second face:
   a detection the mesh does not confirm beside the face (a face whose features are covered);
-* a face in a KF94 mask was detected on every frame and never tracked, with no word why.
+* a face in a KF94 mask was detected on every frame and never tracked, with no word why;
+* flat/depth scored 0.54/0.37 on a live man sitting nearly still: a head turning by 1.7 degrees and swaying by
+  6 pixels.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import numpy as np
 import pytest
 
 from edge_core.biometrics import VideoFile
-from edge_core.liveness import Refusal, draw_sequence, passive, run_session
+from edge_core.liveness import Band, Refusal, RiskBands, draw_sequence, passive, run_session
 from edge_core.liveness.challenges import Timeline
 from edge_core.liveness.check import passive_check
 from edge_core.liveness.eyes import load_eyes
@@ -25,7 +27,7 @@ from edge_core.liveness.tracking import Track, TrackPoint
 from tests.conftest import cli_fails, run_cli
 
 from . import synthetic
-from .media import sequences, sets
+from .media import attacks, sequences, sets
 from .synthetic import OTHER_PERSON
 
 
@@ -153,3 +155,39 @@ def test_a_masked_face_is_told_why_at_enrolment(models_env, pipeline, person, tm
     bare = tmp_path / "bare.png"
     cv2.imwrite(str(bare), person.frame)
     assert run_cli("enroll", "alice", "--image", str(bare)).returncode == 0
+
+
+def _nearly_still(person: sequences.Person, frames: int = 40) -> list[np.ndarray]:
+    """The person sitting nearly still: the head turning by +-1.7 degrees and swaying by +-6 pixels."""
+    return [attacks.moved(synthetic.turned_head(person.frame, person.landmarks, np.radians(1.7) * np.sin(i / 3)),
+                          shift=(6 * np.sin(i / 4), 3 * np.cos(i / 5)))
+            for i in range(frames)]
+
+
+def test_flat_and_depth_are_not_judged_on_a_nearly_still_head(pipeline, face_mesh, person, tmp_path: Path) -> None:
+    """Without a turn the mesh's jitter is all the parallax there is: no evidence either way, so no refusal."""
+    video = synthetic.write(tmp_path / "still-head.avi", _nearly_still(person))
+    judged = passive_check(pipeline, VideoFile(video), fps=synthetic.FPS, mesh=face_mesh)
+    assert judged.tracked == judged.frames == 40 and judged.stopped is None
+    signals = {s.name: s for s in judged.assessment.signals}
+    for name in ("flat", "depth"):
+        assert signals[name].score == 0.0 and signals[name].note == passive.NOT_TURNED, signals[name]
+        assert signals[name].value < passive.ROTATED_DEGREES  # the largest turn seen, in degrees
+    assert judged.assessment.band(RiskBands()) is Band.LOW  # was high (risk 0.73 to 0.84): a live person refused
+    # a head that did turn is judged over its turned frames, and shows its depth
+    f, landmarks = person.frame, person.landmarks
+    turning = _follow(pipeline, face_mesh, [synthetic.turned_head(f, landmarks, 0.5 * np.sin(i / 3)) for i in range(12)])
+    for signal in (passive.flat(turning), passive.depth(turning)):
+        assert signal.score == 0.0 and not signal.note and signal.measured in ("parallax", "depth_parallax")
+
+
+def test_a_nearly_still_live_person_who_misses_a_challenge_is_told_so_not_called_a_flat_picture(
+        pipeline, person, tmp_path: Path) -> None:
+    """In a session a high risk is reported before a missed challenge: the still head's jitter used to make that
+    "moves like a flat picture"; now the person hears which movement was not done in time."""
+    video = synthetic.write(tmp_path / "still-head.avi", _nearly_still(person, frames=70))
+    seed = sets.seeds(1)[0]
+    frames = VideoFile(video)
+    result = run_session(pipeline, frames, draw_sequence(seed), Timeline(frames.fps), seed=seed)
+    assert not result.passed and result.refusal is Refusal.TIMEOUT, result.reason
+    assert draw_sequence(seed)[0].value in result.reason and result.band == "low"

@@ -47,6 +47,8 @@ PROFILES = {"blink": [0.5, 1.0, 1.0, 0.5, 0.0], "open_mouth": [0.35, 0.7, 1.0, 1
             "smile": [0.35, 0.7, 1.0, 1.0, 1.0, 0.5, 0.0]}
 """Degree of each movement frame by frame at 10 fps: a blink closes and opens in half a second, a mouth
 opens or a smile comes over 0.3 s and is held 0.3 s."""
+CLOSER = 1.4
+"""How much larger the face is once it came closer (the challenge asks for x1.25)."""
 
 
 @dataclass
@@ -78,23 +80,23 @@ def _ramp(start: float, end: float, frames: int) -> list[float]:
     return list(np.linspace(start, end, frames + 1)[1:])
 
 
-def answering(person: Person, codes: Sequence[str]) -> list[np.ndarray]:
+def answering(person: Person, codes: Sequence[str], closer: float = 1.0) -> list[np.ndarray]:
     """A person who looks at the camera, performs each challenge in order, then faces the camera and holds still.
 
     Head movements as ``synthetic.answering`` makes them (out over 4 frames,
     held 2, back over 3; coming closer stays close); blinks and mouth
-    movements follow ``PROFILES``.
+    movements follow ``PROFILES``. ``closer`` > 1 starts already that much
+    closer (a step-up's extra challenge after "come closer").
     """
-    frames = [person.frame] * 4
-    closer = 1.0
-    neutral = person.frame
+    neutral = person.at(closer)
+    frames = [neutral] * 4
     for code in codes:
         if code in EXPRESSIONS:
             frames += [person.at(closer, person.expression(code, d)) if d else neutral for d in PROFILES[code]]
             frames += [neutral] * 2
         elif code == "come_closer":
-            frames += [synthetic.turned_head(person.frame, person.landmarks, 0.0, c) for c in _ramp(closer, 1.4, 4)]
-            closer = 1.4
+            frames += [synthetic.turned_head(person.frame, person.landmarks, 0.0, c) for c in _ramp(closer, CLOSER, 4)]
+            closer = CLOSER
             neutral = person.at(closer)
             frames += [neutral] * 2
         elif code in HEAD:
