@@ -13,7 +13,7 @@ import os
 import stat
 from pathlib import Path
 
-from edge_core.errors import InsecureDataDir
+from edge_core.errors import InsecureDataDir, UsageError
 
 FOLDER = "faceseal"
 SOCKET = "agent.sock"
@@ -34,7 +34,11 @@ def socket_path(uid: int | None = None, base: Path | None = None) -> Path:
 
 
 def prepare(folder: Path) -> Path:
-    """The agent's folder, made 0700 if missing; an existing one must be ours, a real folder, and 0700."""
+    """The agent's folder, made 0700 if missing; an existing one must be ours, a real folder, and 0700. Without a
+    runtime folder (no login session made ``/run/user/<uid>``, and no ``XDG_RUNTIME_DIR``) it says so."""
+    if not folder.parent.is_dir():
+        raise UsageError(f"there is no runtime folder {folder.parent} for the agent's socket (a login session makes "
+                         "it); set XDG_RUNTIME_DIR to a private folder of yours")
     try:
         folder.mkdir(mode=0o700)
     except FileExistsError:

@@ -30,6 +30,7 @@ from typing import Any
 from edge_core import ops
 from edge_core.agent import rundir, wire
 from edge_core.biometrics import Camera, Frame, VideoFile, collect_samples, load_pack
+from edge_core.biometrics.errors import CameraUnavailable
 from edge_core.errors import FaceSealError, UsageError
 from edge_core.liveness import Progress
 from edge_core.liveness.check import check_liveness
@@ -50,6 +51,9 @@ class CameraChoice:
 
     index: int = 0
     stand_in: Path | None = None
+
+    def describe(self) -> str:
+        return f"the video {self.stand_in.name} standing in" if self.stand_in else f"camera {self.index}"
 
     def open(self) -> Camera | VideoFile:
         return VideoFile(self.stand_in) if self.stand_in else Camera(self.index, max_frames=CAMERA_FRAMES)
@@ -88,12 +92,17 @@ class Agent:
             raise UsageError("a sign-in request names its service, terminal and remote host as short strings")
         if not self._attempt.acquire(blocking=False):
             return {"accepted": False, "busy": True, "why": "another face sign-in is in progress"}
+        last = {"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "service": fields["service"],
+                "accepted": False}
         try:
             decision = self._attempt_once(use_case.SignInRequest(**fields), tell)
-            self.last = {"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "service": fields["service"],
-                         "accepted": decision.accepted}
+            last["accepted"] = decision.accepted
             return decision.as_dict()
+        except FaceSealError as error:
+            last["why"] = str(error)  # refused, or the camera failed: said in the status too
+            raise
         finally:
+            self.last = last
             self._attempt.release()
 
     def _attempt_once(self, request: use_case.SignInRequest, tell: Callable[[dict[str, Any]], None]):
@@ -103,8 +112,15 @@ class Agent:
             deadline = time.monotonic() + timeout
             tell({"wait": timeout})  # the caller (the PAM helper) waits this long, and not longer
             pack = next(i.pack for i in ops.list_identities(vault) if i.name == name)
-            pipeline = load_pack(pack)
-            capture = self.camera.open()
+            try:
+                pipeline = load_pack(pack)
+                capture = self.camera.open()
+            except CameraUnavailable:
+                raise use_case.capture_failed(vault, request, CameraUnavailable(
+                    f"the agent found no camera ({self.camera.describe()}); connect one, or start the agent on "
+                    "another with 'faceseal agent run --camera CAMERA' (or choose it in Settings)")) from None
+            except FaceSealError as error:
+                raise use_case.capture_failed(vault, request, error) from None
             frames = _until(capture, deadline)
             if ops.liveness_needed(vault, Source.CAMERA):
                 video = isinstance(capture, VideoFile)  # the test suite's stand-in: its frames are its clock

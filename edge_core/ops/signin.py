@@ -154,6 +154,14 @@ def record_refused_peer(vault: Vault, uid: int) -> None:
         audit.append(tx, "agent_refused", peer_uid=uid)
 
 
+def capture_failed(vault: Vault, request: SignInRequest, error: Exception) -> Exception:
+    """The camera (or the model pack) failed after the attempt was admitted: audited as a ``signin`` that
+    ``failed``, with why; not counted toward the lockout, since no face was judged. Returns ``error`` to raise."""
+    with vault.writing() as tx:
+        audit.append(tx, "signin", service=request.service, tty=request.tty, outcome="failed", why=str(error))
+    return error
+
+
 def signin_threshold(vault: Vault, pack: str, default: float) -> float:
     """The sign-in operating point: the pack's measured sign-in threshold, never below verify's in force."""
     return max(thresholds.signin_for(pack), threshold_in_force(vault, pack, default))

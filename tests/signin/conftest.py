@@ -74,15 +74,18 @@ class SignInUser:
                               env=self.env(**extra), cwd=REPO, user=self.uid, group=self.gid, extra_groups=[],
                               timeout=300)
 
-    def start_agent(self, video: Path, seed: int | None = None) -> subprocess.Popen:
-        """``faceseal agent run`` as this user, the video standing in for the camera; returns once it listens."""
-        readable = self.base / video.name  # the session's media folder is root's alone
-        shutil.copyfile(video, readable)
-        os.chmod(readable, 0o644)
-        extra = {"FACESEAL_AGENT_TEST_CAMERA": str(readable), "FACESEAL_TEST_RUN": "1"}
+    def start_agent(self, video: Path | None, seed: int | None = None, *args: str) -> subprocess.Popen:
+        """``faceseal agent run ARGS`` as this user, the video (if any) standing in for the camera; returns once it
+        listens."""
+        extra = {"FACESEAL_TEST_RUN": "1"}
+        if video is not None:
+            readable = self.base / video.name  # the session's media folder is root's alone
+            shutil.copyfile(video, readable)
+            os.chmod(readable, 0o644)
+            extra["FACESEAL_AGENT_TEST_CAMERA"] = str(readable)
         if seed is not None:
             extra["FACESEAL_LIVENESS_SEED"] = str(seed)
-        proc = subprocess.Popen([str(USER_PYTHON), "-m", "app.launcher", "agent", "run"],
+        proc = subprocess.Popen([str(USER_PYTHON), "-m", "app.launcher", "agent", "run", *args],
                                 env=self.env(**extra), cwd=REPO, user=self.uid, group=self.gid, extra_groups=[],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.processes.append(proc)

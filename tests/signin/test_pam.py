@@ -223,3 +223,24 @@ def test_the_policy_says_how_long_an_attempt_looks(agent_user, pam_service, vide
     answer = ask(agent_user.socket, agent_user.uid, {"op": "signin", "user": agent_user.name,
                                                       "service": pam_service.name}, timeout=30, on_message=heard.append)
     assert heard[0] == {"wait": 45} and answer["accepted"] is True
+
+
+def test_no_camera_is_said_in_sign_in_words_and_audited(agent_user, pam_service) -> None:
+    """A camera that is not there: the attempt fails in words that fit sign-in (not --image/--video), it is in the
+    history and the audit log as failed (not counted: no face was judged), and the agent's status says why."""
+    enrolled(agent_user, pam_service)
+    agent_user.start_agent(None, None, "--camera", "63")  # no machine has a 64th camera
+    tried = agent_user.run("signin", "try")
+    assert tried.returncode == 1 and "the agent found no camera (camera 63)" in tried.stderr, tried.stderr
+    assert "--image" not in tried.stderr and "faceseal agent run --camera CAMERA" in tried.stderr
+    sudo = pam_service.authenticate(agent_user.name)
+    assert sudo.returncode != 0 and "FaceSeal: the agent found no camera" in sudo.stdout
+    history = json.loads(agent_user.run("signin", "history", "--json").stdout)
+    assert [(e["service"], e["outcome"]) for e in history] == [(pam_service.name, "failed"), ("try-it-now", "failed")]
+    last = json.loads(agent_user.run("agent", "status", "--json").stdout)["last"]
+    assert (last["accepted"], last["service"]) == (False, pam_service.name) and "no camera" in last["why"]
+
+
+def test_an_agent_without_a_runtime_folder_says_so(agent_user) -> None:
+    result = agent_user.run("agent", "run", XDG_RUNTIME_DIR=str(agent_user.base / "no-such-runtime"))
+    assert result.returncode == 2 and "there is no runtime folder" in result.stderr and "Traceback" not in result.stderr
