@@ -135,6 +135,24 @@ def test_kit_restores_the_root_on_a_new_machine(people, isolated, tmp_path):
     assert kinds[-1] == "root_restored"
 
 
+def test_a_kit_restored_into_the_keychain_leaves_no_key_file_behind(secret_service, isolated, tmp_path):
+    """The walkthrough's find: a vault made without a keychain keeps its root in keys/root_key.hex; restoring its kit
+    once a keychain is there put the root in the keychain and left the file, so a copy of the folder still opened."""
+    no_keychain = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    cli_json("init", extra_env=no_keychain, check_clean=False)
+    root_file = isolated / "keys" / "root_key.hex"
+    root_hex = root_file.read_text().strip()
+    kit = tmp_path / "kit.json"
+    cli_json("key", "export", "--out", str(kit), extra_env={**KIT_ENV, **no_keychain})
+    passphrase_file = tmp_path / "passphrase.txt"
+    passphrase_file.write_text(KIT_PASSPHRASE + "\n")
+    cli_json("key", "restore", "--from", str(kit), "--passphrase-file", str(passphrase_file))
+    assert keychain_items() == {Layout(isolated).keychain_account: root_hex}
+    assert not root_file.exists(), "the root's plaintext copy stayed beside the data"
+    root = cli_json("status")["root_key"]
+    assert (root["store"], root["fingerprint"]) == ("keychain", material.fingerprint(bytes.fromhex(root_hex)))
+
+
 def test_wrong_passphrase_edited_kit_and_foreign_kit_are_clear_errors(people, isolated, tmp_path):
     enrol(people)
     kit = tmp_path / "kit.json"

@@ -28,6 +28,7 @@ from zxcvbn import zxcvbn
 
 from edge_core.audit import chain as audit
 from edge_core.errors import (
+    FaceSealError,
     KeyHierarchyError,
     RecoveryKitInvalid,
     RootKitUnavailable,
@@ -39,6 +40,7 @@ from edge_core.errors import (
 from edge_core.keys import lockdown, material
 from edge_core.keys.keystore import KeyStore, now_iso
 from edge_core.keys.roots import RootStore, SoftwareRootKey, find_root, store_for_software_root
+from edge_core.keys.roots.keyfile import FileRootStore
 from edge_core.keys.roots.pkcs11 import HsmLocation
 from edge_core.ops.results import KitExport
 from edge_core.support.canonical import canonical_json
@@ -213,6 +215,20 @@ def export_recovery_kit(vault: Vault, path: Path, passphrase: str) -> KitExport:
     return KitExport(str(path), root.fingerprint, "argon2id", doc["created_at"])
 
 
+def _drop_file_copy(layout: Layout, target: RootStore, root: SoftwareRootKey) -> None:
+    """A kit restored into the keychain: a key file beside the data holding that same root (the fallback it lived
+    in before a keychain was there) is destroyed, or a copy of the data folder would carry its own key."""
+    if isinstance(target, FileRootStore):
+        return
+    stale = FileRootStore(layout.keys_dir)
+    try:
+        copy = stale.load()
+    except FaceSealError:
+        return  # not a root file FaceSeal can read: not proven to be this root, so not destroyed
+    if copy is not None and copy.kid == root.kid:
+        stale.destroy()
+
+
 def restore_root(layout: Layout, path: Path, passphrase: str) -> tuple[SoftwareRootKey, RootStore, bool]:
     """Put the root in the kit back in place for ``layout``: (the root, its store, whether it had been revoked).
 
@@ -232,6 +248,7 @@ def restore_root(layout: Layout, path: Path, passphrase: str) -> tuple[SoftwareR
         ks.check(layout.keystore, keys.database, legacy=keystore_predates_tags(layout, ks, keys))
         target = store_for_software_root(layout.keys_dir, layout.keychain_account)
         target.activate(root)
+        _drop_file_copy(layout, target, root)
         HsmLocation.remove(layout.keys_dir)
         was_revoked = ks.revoked is not None
         ks.revoked = None
