@@ -153,6 +153,23 @@ def test_a_kit_restored_into_the_keychain_leaves_no_key_file_behind(secret_servi
     assert (root["store"], root["fingerprint"]) == ("keychain", material.fingerprint(bytes.fromhex(root_hex)))
 
 
+def test_a_root_kept_in_the_key_file_moves_into_the_keychain_when_one_runs(secret_service, isolated):
+    """`faceseal status` tells a person whose root fell back to the key file to start a keychain and run
+    `key move-to-keychain`: it must do that (the walkthrough found it refused: "the root is not in an HSM")."""
+    no_keychain = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    cli_json("init", extra_env=no_keychain, check_clean=False)
+    refused = run_cli("key", "move-to-keychain", extra_env=no_keychain)
+    assert refused.returncode == 3 and "there is no OS keychain running" in refused.stderr
+    root_file = isolated / "keys" / "root_key.hex"
+    assert root_file.exists()
+    moved = cli_json("key", "move-to-keychain")
+    assert (moved["to"], moved["root_store"]) == ("keychain", "keychain") and "warning" not in moved
+    assert not root_file.exists() and list(keychain_items()) == [Layout(isolated).keychain_account]
+    assert cli_json("status")["root_key"]["fingerprint"] == moved["root_fingerprint"]
+    again = run_cli("key", "move-to-keychain")
+    assert again.returncode == 2 and "already lives in the keychain" in again.stderr
+
+
 def test_wrong_passphrase_edited_kit_and_foreign_kit_are_clear_errors(people, isolated, tmp_path):
     enrol(people)
     kit = tmp_path / "kit.json"

@@ -13,7 +13,7 @@ import os
 import re
 from dataclasses import replace
 
-from edge_core.errors import HsmUnavailable, KeyHierarchyError, RootStoreFixed, UsageError
+from edge_core.errors import HsmUnavailable, KeychainUnavailable, RootStoreFixed, UsageError
 from edge_core.keys.roots import store_for_software_root
 from edge_core.keys.roots.keychain import KeychainRootStore
 from edge_core.keys.roots.pkcs11 import (
@@ -93,10 +93,23 @@ def move_root_to_hsm(vault: Vault, module: str, token: str, key_label: str | Non
 
 
 def move_root_to_keychain(vault: Vault) -> RootChange:
-    """Bring the root out of the token: a fresh software root, the token's key destroyed."""
-    if not vault.root_store.in_hardware:
-        raise KeyHierarchyError(f"the root is not in an HSM; it lives in: {vault.root_store.describe()}")
-    target = store_for_software_root(vault.layout.keys_dir, vault.layout.keychain_account)
+    """Bring the root into the OS keychain: out of a token (a fresh software root, the token's key destroyed; with
+    no keychain running it goes into the key file, and the result says so), or out of the key file it fell back to
+    when no keychain ran (a fresh root in the keychain, the file destroyed), which is what ``status`` advises."""
+    source = vault.root_store
+    account = vault.layout.keychain_account
+    if source.name == KeychainRootStore.name:
+        raise UsageError(f"the root already lives in the keychain ({source.describe()})")
+    if not source.in_hardware:
+        if not source.mutable:
+            raise RootStoreFixed("the root comes from FACESEAL_ROOT_KEY, which FaceSeal cannot move; unset it first")
+        if not KeychainRootStore(account=account).available():
+            raise KeychainUnavailable("there is no OS keychain running to move the root into (a desktop session "
+                                      "starts one; docs/KEYS.md says how without one); nothing was changed")
+    target = store_for_software_root(vault.layout.keys_dir, account)
     result = replace_root(vault, "moved", "root_moved", target, None, to=target.name)
-    forget_pin(vault.layout.keychain_account)
-    return replace(result, to=target.name)
+    if source.in_hardware:
+        forget_pin(account)
+    warning = None if target.name == KeychainRootStore.name else (
+        "there is no OS keychain running, so the root went into the key file beside the data: " + target.describe())
+    return replace(result, to=target.name, warning=warning)
