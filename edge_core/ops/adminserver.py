@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,6 +109,10 @@ class ApiServer:
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
         self._address: tuple[str, int] | None = None
+        # A start runs in a worker thread while the window's watch asks ``ended`` every second: a child the
+        # start still waits for (which may die refusing, on a locked vault say) is the start's to reap and
+        # explain, never an API that "stopped without being asked".
+        self._starting = threading.Lock()
 
     @property
     def running(self) -> bool:
@@ -124,32 +129,38 @@ class ApiServer:
 
     def start(self, port: int = DEFAULT_PORT, host: str = "127.0.0.1") -> ApiState:
         """Start the API and wait until it answers; refused in one sentence if it cannot listen or open the vault."""
-        if self.running:
-            raise UsageError(f"the admin API already runs at {self.state().address}; stop it first")
-        bind = check_loopback(host)
-        check_port(bind, port)
-        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - kept open while the child writes to it
-        self._process = subprocess.Popen([*_serve_command(), "--host", bind, "--port", str(port)],
-                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._log,
-                                         env=dict(os.environ, FACESEAL_HOME=str(self.home)))
-        self._address = (bind, port)
-        deadline = time.monotonic() + START_WAIT_S
-        while not _answers(bind, port):
-            if self._process.poll() is not None:
-                raise ApiNotStarted(self._last_words())
-            if time.monotonic() > deadline:
-                self.stop()
-                raise ApiNotStarted(f"the admin API did not answer on {bind}:{port} within {START_WAIT_S:.0f} s")
-            time.sleep(0.1)
-        return self.state()
+        with self._starting:
+            if self.running:
+                raise UsageError(f"the admin API already runs at {self.state().address}; stop it first")
+            bind = check_loopback(host)
+            check_port(bind, port)
+            self._log = tempfile.TemporaryFile()  # noqa: SIM115 - kept open while the child writes to it
+            self._process = subprocess.Popen([*_serve_command(), "--host", bind, "--port", str(port)],
+                                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._log,
+                                             env=dict(os.environ, FACESEAL_HOME=str(self.home)))
+            self._address = (bind, port)
+            deadline = time.monotonic() + START_WAIT_S
+            while not _answers(bind, port):
+                if self._process.poll() is not None:
+                    raise ApiNotStarted(self._last_words())
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise ApiNotStarted(f"the admin API did not answer on {bind}:{port} within {START_WAIT_S:.0f} s")
+                time.sleep(0.1)
+            return self.state()
 
     def ended(self) -> str | None:
         """Whether the API stopped without being asked (killed, or Ctrl-C in its terminal): why, in one sentence,
         once; the child is reaped (never left defunct) and the state is "not running" from then on."""
-        process = self._process
-        if process is None or process.poll() is None:
-            return None
-        self.stop()
+        if not self._starting.acquire(blocking=False):
+            return None  # being started: the start says how that went
+        try:
+            process = self._process
+            if process is None or process.poll() is None:
+                return None
+            self.stop()
+        finally:
+            self._starting.release()
         code = process.returncode
         how = f"signal {-code}" if code < 0 else f"exit status {code}"
         return (f"the admin API stopped without being asked ({how}; Ctrl-C in the terminal the window was started "
