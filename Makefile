@@ -40,11 +40,16 @@ run: models
 models: system-deps-run $(RUN_STAMP)
 	@bash scripts/install-models.sh $(BIN) "$(MODELS)"
 
-# The layer contract first (pyproject.toml, docs/ARCHITECTURE.md), then every test.
-# pytest exits 5 when it collected no test: make treats that as the failure it is.
+# The layer contract first (pyproject.toml, docs/ARCHITECTURE.md), then every test, on one pytest-xdist
+# worker per core (TEST_WORKERS=0: in this process, one after another); a worker that runs out of tests takes
+# some of the other's (worksteal). Each worker has its own keychain daemon, PostgreSQL, SoftHSM tokens, ports
+# and temporary folders; the installers are built once per run, in the background, by one of them
+# (tests/packaging/conftest.py). pytest exits 5 when it collected no test: make treats that as the failure it is.
+TEST_WORKERS ?= auto
+
 test: system-deps $(STAMP)
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 bench: system-deps $(STAMP)
 	$(BIN)/python -m benchmarks $(SUITES)

@@ -141,7 +141,7 @@ def numpy_without_blas() -> dict[str, Any]:
     import numpy_noblas
 
     with tempfile.TemporaryDirectory(prefix="faceseal-bench-noblas-") as work:
-        bundled = numpy_noblas.unpacked(Path(work), REPO / "build" / "wheels")
+        bundled = numpy_noblas.unpacked(Path(work), numpy_noblas.wheel_cache())
         runs = {}
         for label, path in (("wheel", None), ("bundle", bundled)):
             env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}

@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
             raise BuildError(f"the signing key {args.signing_key} does not exist")
         staged = stage(args.work, args.models)
         # Linux: NumPy without its OpenBLAS (macOS wheels use the system's Accelerate, nothing to cut)
-        numpy = numpy_noblas.unpacked(args.work, REPO / "build" / "wheels") if sys.platform == "linux" else None
+        numpy = numpy_noblas.unpacked(args.work, numpy_noblas.wheel_cache()) if sys.platform == "linux" else None
         bundle = pyinstaller(staged, args.dist, args.work, first_on_path=numpy)
         artefacts = [bundle]
         if sys.platform == "linux":

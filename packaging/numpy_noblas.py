@@ -9,8 +9,9 @@ docs/PERFORMANCE.md (a probe against 100,000 templates: tens of milliseconds).
 OpenCV's linear algebra goes to the system's LAPACK instead (slim.share_blas).
 
 The wheel is built once per NumPy version and Python, about five minutes on two
-cores, and kept in ``build/wheels/numpy-<hash of the options>/``; PyInstaller finds it first on
-``PYTHONPATH``.
+cores, and kept in the user's cache (:func:`wheel_cache`), not in the clone: a fresh clone, another
+worktree or ``make clean`` finds it there instead of building it again (the test suite builds the
+installers in every session). PyInstaller finds it first on ``PYTHONPATH``.
 """
 
 from __future__ import annotations
@@ -59,6 +60,12 @@ def unpacked(work: Path, cache: Path) -> Path:
     return folder
 
 
+def wheel_cache() -> Path:
+    """The build's wheel cache: ``$XDG_CACHE_HOME/faceseal-build/wheels`` (``~/.cache`` by default)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "faceseal-build" / "wheels"
+
+
 def cached_wheels(cache: Path) -> Path:
     """Where wheels built with :data:`SETUP_ARGS` are kept: other options, another folder."""
     return cache / f"numpy-{hashlib.sha256(' '.join(SETUP_ARGS).encode()).hexdigest()[:12]}"
@@ -82,7 +89,8 @@ def _wheel(cache: Path, version: str) -> Path:
             last = (built.stderr.strip().splitlines() or ["pip made no wheel"])[-1]
             raise NumpyError(f"cannot build NumPy {version} without BLAS (pip wheel): {last}")
         kept = folder / wheels[0].name
-        partial = kept.with_name(f".partial-{kept.name}")  # a build killed while copying leaves no wheel
+        # a build killed while copying leaves no wheel; two builds at once (two clones) each copy their own
+        partial = kept.with_name(f".partial-{os.getpid()}-{kept.name}")
         kept.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(wheels[0], partial)
         os.replace(partial, kept)

@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -48,6 +49,10 @@ class Child:
         self.home = home or paths.data_dir()
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
+        self._starting = threading.Lock()
+        """Held while a start waits for the child to answer: the window's once-a-second watch (:meth:`ended`) must
+        not reap a child that is still starting (a start refused on a locked vault would be said as "stopped
+        without being asked", and the start would find its process gone)."""
 
     @property
     def running(self) -> bool:
@@ -60,26 +65,32 @@ class Child:
     def start(self, args: list[str], ready: Callable[[], bool], wait_s: float) -> None:
         """Run ``faceseal ARGS`` and return once ``ready()`` says it answers; refused in its own words if it ends
         first, and stopped if it does not answer within ``wait_s`` seconds."""
-        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - kept open while the child writes to it
-        self._process = subprocess.Popen(faceseal_command(*args), stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.DEVNULL, stderr=self._log,
-                                         env=dict(os.environ, FACESEAL_HOME=str(self.home)))
-        deadline = time.monotonic() + wait_s
-        while not ready():
-            if self._process.poll() is not None:
-                raise ChildNotStarted(self._last_words())
-            if time.monotonic() > deadline:
-                self.stop()
-                raise ChildNotStarted(f"the {self.what} did not answer within {wait_s:.0f} s")
-            time.sleep(0.1)
+        with self._starting:
+            self._log = tempfile.TemporaryFile()  # noqa: SIM115 - kept open while the child writes to it
+            process = self._process = subprocess.Popen(faceseal_command(*args), stdin=subprocess.DEVNULL,
+                                                       stdout=subprocess.DEVNULL, stderr=self._log,
+                                                       env=dict(os.environ, FACESEAL_HOME=str(self.home)))
+            deadline = time.monotonic() + wait_s
+            while not ready():
+                if process.poll() is not None:
+                    raise ChildNotStarted(self._last_words())
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise ChildNotStarted(f"the {self.what} did not answer within {wait_s:.0f} s")
+                time.sleep(0.1)
 
     def ended(self) -> str | None:
         """Whether the child stopped without being asked (killed, or Ctrl-C in its terminal): why, in one sentence,
         once; the child is reaped (never left defunct) and it is "not running" from then on."""
-        process = self._process
-        if process is None or process.poll() is None:
-            return None
-        self.stop()
+        if not self._starting.acquire(blocking=False):
+            return None  # being started: the start says how that went
+        try:
+            process = self._process
+            if process is None or process.poll() is None:
+                return None
+            self.stop()
+        finally:
+            self._starting.release()
         code = process.returncode
         how = f"signal {-code}" if code < 0 else f"exit status {code}"
         return (f"the {self.what} stopped without being asked ({how}; Ctrl-C in the terminal the window was started "

@@ -26,7 +26,7 @@ from tests.app.media import FACES
 from tests.app.test_defects_crash import faceless_video
 from tests.conftest import run_cli
 
-POLL_WAIT = 10_000
+POLL_WAIT = 30_000
 GROUP = FACES / "multi_face" / "two_people.jpg"
 
 

@@ -48,7 +48,7 @@ class Collector:
                 "warning",
             ],
         )
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # a bounded wait for it to answer: imports take long on busy cores
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{self.url}/v1/health", timeout=1).status_code == 200:

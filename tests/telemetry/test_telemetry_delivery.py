@@ -108,7 +108,7 @@ def test_sigkill_mid_flush_then_restart_delivers_everything_exactly_once(
     for _ in range(3):
         before = len(collector.markers(key.device_id))
         worker = start_worker("flush", db, key)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while len(collector.markers(key.device_id)) == before and worker.poll() is None:
             assert time.monotonic() < deadline
             time.sleep(0.005)
