@@ -26,7 +26,6 @@ EXTRA: list[Extra] = [("self-test", selftest.command,
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    harden_process()  # the window's process too (edge_core/support/hardening.py)
     if opens_window(argv):
         window_parser().parse_args(argv)  # anything but the window's options: one line and exit 2
         try:
@@ -37,5 +36,13 @@ def main(argv: list[str] | None = None) -> int:
     return cli_main(argv, extra=EXTRA)
 
 
+def run() -> int:
+    """The ``faceseal`` program: the process hardened first, the window's too (edge_core/support/hardening.py: no
+    core file, no reading of its memory by the user's other processes), then :func:`main`. Tests call ``main`` in
+    their own process, which is not theirs to make undumpable."""
+    harden_process()
+    return main()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

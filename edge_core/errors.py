@@ -48,7 +48,7 @@ class LookAlikeEnrolled(FaceSealError):
     ``resembles`` is that person's name (the vault owner enrols, and may be told who); never a score.
     """
 
-    def __init__(self, message: str, resembles: str) -> None:
+    def __init__(self, message: str, resembles: str = "") -> None:
         super().__init__(message)
         self.resembles = resembles
 

@@ -11,6 +11,6 @@ if sys.argv[1:2] == ["pam-helper"]:  # /usr/bin/faceseal-pam: the PAM helper, be
 
     sys.exit(pam_helper(sys.argv[2:]))
 
-from app.launcher import main
+from app.launcher import run
 
-sys.exit(main())
+sys.exit(run())

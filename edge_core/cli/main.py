@@ -57,8 +57,9 @@ def build_parser(extra: Sequence[Extra] = ()) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None, extra: Sequence[Extra] = ()) -> int:
-    """Run one command; returns its exit code, never raises (one line on stderr instead)."""
-    harden_process()  # before any key is unwrapped: no core file, no reading of this memory by the user's others
+    """Run one command; returns its exit code, never raises (one line on stderr instead). The program's entry points
+    (:func:`run`, ``app.launcher.run``) harden the process first; a caller inside another program (the tests) is not
+    made undumpable."""
     argv = sys.argv[1:] if argv is None else argv
     wants_json = "--json" in argv
     argv = [a for a in argv if a != "--json"]  # accepted anywhere on the line
@@ -67,6 +68,13 @@ def main(argv: list[str] | None = None, extra: Sequence[Extra] = ()) -> int:
             return _run(argv, extra, wants_json)
         except BrokenPipeError:
             return _output_closed()
+
+
+def run() -> int:
+    """``python -m edge_core.cli``: the process hardened before any key is unwrapped (no core file, no reading of
+    its memory by the user's other processes), then one command."""
+    harden_process()
+    return main()
 
 
 def _run(argv: list[str], extra: Sequence[Extra], wants_json: bool) -> int:

@@ -11,20 +11,6 @@ from edge_core.policy import rules as policy
 from tests.conftest import cli_json, run_cli
 
 
-def test_a_policy_written_before_a_setting_existed_still_verifies(isolated):
-    with ops.open_vault() as vault:
-        policy.change(vault, {"lockout_attempts": 3})
-        key = vault.get_secret(policy.MAC_SECRET)
-    file = isolated / policy.FILENAME
-    doc = json.loads(file.read_text())
-    del doc["policy"]["liveness_required"]  # as an earlier FaceSeal wrote it
-    doc["mac"] = policy._mac(key, doc["policy"])
-    file.write_text(json.dumps(doc))
-    with ops.open_vault() as vault:
-        loaded = policy.load(vault)
-    assert loaded.lockout_attempts == 3 and loaded.liveness_required is True
-
-
 def test_an_edited_policy_is_still_refused(isolated):
     with ops.open_vault() as vault:
         policy.change(vault, {"lockout_attempts": 3})

@@ -103,7 +103,9 @@ def test_error_kind_for_maps_every_faceseal_error_by_class_not_message() -> None
 # ----------------------------------------------------------------- properties
 
 FIELDS = sorted({field for schema in ev.SCHEMA.values() for field in schema})
-json_scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30)
+# Subnormal floats are left out: a worker process that ran an ONNX session may flush them to zero (a CPU mode some
+# native libraries set), which hypothesis refuses to generate under; they say nothing about the allow-list.
+json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_subnormal=False) | st.text(max_size=30)
 json_values = st.recursive(
     json_scalars,
     lambda inner: (
@@ -111,7 +113,7 @@ json_values = st.recursive(
     ),
     max_leaves=12,
 )
-float_arrays = st.lists(st.floats(width=32), min_size=1, max_size=64) | st.builds(
+float_arrays = st.lists(st.floats(width=32, allow_subnormal=False), min_size=1, max_size=64) | st.builds(
     lambda n: np.random.default_rng(n).standard_normal(8).astype(np.float32), st.integers(0, 99)
 )
 
