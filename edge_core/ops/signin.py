@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from edge_core.audit import chain as audit
-from edge_core.errors import PolicyViolation, UnknownIdentity, UsageError
+from edge_core.errors import FaceSealError, PolicyViolation, UnknownIdentity, UsageError
 from edge_core.ops.audits import audit_list
 from edge_core.ops.identities import Probe, Source, _held_to_policy, admit, liveness_needed, threshold_in_force
 from edge_core.ops.results import AuditEntry, SignInDecision, SignInSettings
@@ -115,31 +115,32 @@ def signin_disable(vault: Vault, service: str) -> SignInSettings:
     return signin_settings(vault)
 
 
-def _refuse(vault: Vault, request: SignInRequest, why: str, error: type[Exception] = PolicyViolation,
-            identity: str | None = None) -> Exception:
+def _refuse(vault: Vault, request: SignInRequest, error: FaceSealError, identity: str | None = None) -> FaceSealError:
+    """Audit a refusal before the camera opens; returns ``error`` (itself, with every field it carries) to raise."""
     with vault.writing() as tx:
-        audit.append(tx, "signin", service=request.service, tty=request.tty, outcome="refused", why=why,
+        audit.append(tx, "signin", service=request.service, tty=request.tty, outcome="refused", why=str(error),
                      identity=identity)
-    return error(why)
+    return error
 
 
 def admit_signin(vault: Vault, request: SignInRequest) -> str:
     """Before the camera opens: the enrolled name this attempt is for, or a refusal (audited, not counted)."""
     if request.remote:
-        raise _refuse(vault, request, "face sign-in is for the person at this computer, not a remote session")
+        raise _refuse(vault, request, PolicyViolation("face sign-in is for the person at this computer, not a remote "
+                                                      "session"))
     stored = _stored(vault)
     if stored["identity"] is None:
-        raise _refuse(vault, request, "nobody is chosen for face sign-in yet ('faceseal signin enable SERVICE "
-                                      "--name NAME')", SignInNotEnabled)
+        raise _refuse(vault, request, SignInNotEnabled("nobody is chosen for face sign-in yet ('faceseal signin "
+                                                       "enable SERVICE --name NAME')"))
     if request.service != TRY_IT and request.service not in stored["services"]:
-        raise _refuse(vault, request, f"face sign-in is not enabled for '{request.service}'", SignInNotEnabled)
+        raise _refuse(vault, request, SignInNotEnabled(f"face sign-in is not enabled for '{request.service}'"))
     name = vault.identity_names().get(stored["identity"])
     if name is None:
-        raise _refuse(vault, request, "the person chosen for face sign-in is no longer enrolled", UnknownIdentity)
+        raise _refuse(vault, request, UnknownIdentity("the person chosen for face sign-in is no longer enrolled"))
     try:
         admit(vault, name)
-    except Exception as error:
-        raise _refuse(vault, request, str(error), type(error), stored["identity"]) from None
+    except FaceSealError as error:  # the lockout: said as verify says it, its end time kept for the front ends
+        raise _refuse(vault, request, error, stored["identity"]) from None
     return name
 
 
