@@ -25,7 +25,14 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from app import workers
 from app.preferences import take_old_pack_choice
 from edge_core import ops
-from edge_core.errors import FaceSealError, RootKeyMissing, RootKeyRevoked, VaultLocked, WrongRootKey
+from edge_core.errors import (
+    FaceSealError,
+    RootKeyMissing,
+    RootKeyRevoked,
+    VaultLocked,
+    VaultRolledBack,
+    WrongRootKey,
+)
 
 if TYPE_CHECKING:
     from edge_core.vault.store import Vault
@@ -60,6 +67,8 @@ class Session(QObject):
         """Whether opening failed for want of the right root key (restoring a recovery copy is the way out)."""
         self.revoked = False
         """Whether that root key was revoked: only a recovery copy opens the data again, never Unlock."""
+        self.rolled_back = False
+        """Whether opening was refused because the data folder is older than the newest state this machine saw."""
         self.notice = ""
         """What the start policy did or could not do when the vault was opened (shown on Home)."""
         self._follow_lock = False
@@ -141,11 +150,13 @@ class Session(QObject):
             self._vault = None
 
     # ------------------------------------------------------------ opening
-    def open(self, done: Callable[[], None] | None = None, lift: bool = False) -> None:
+    def open(self, done: Callable[[], None] | None = None, lift: bool = False, accept_older: bool = False) -> None:
         """Open the vault off the UI thread (``lift``: lift the shared lock first); the outcome lands in ``state``.
 
         Without ``lift`` a vault locked by any process stays locked: the window
-        shows the locked state and its Unlock button.
+        shows the locked state and its Unlock button. ``accept_older``: the
+        person confirmed that this older copy of the folder is the one to use
+        (``ops.accept_rollback``, audited) before it opens.
         """
         self.state = State.OPENING
         self.changed.emit()
@@ -165,20 +176,23 @@ class Session(QObject):
             if done:
                 done()
 
-        workers.start(lambda _reporter: self._open(lift), opened, failed)
+        workers.start(lambda _reporter: self._open(lift, accept_older), opened, failed)
 
     def unlock(self, done: Callable[[], None] | None = None) -> None:
         """The Unlock button: lift the lock for every process (audited), then open the vault."""
         self.open(done, lift=True)
 
-    def _open(self, lift: bool) -> str:
+    def _open(self, lift: bool, accept_older: bool = False) -> str:
         """Open the vault ("open"), or find it locked ("locked"); then apply the start policy as the admin API does."""
         with self._lock:
             if self._vault is not None:
                 return "open"
+            self.rolled_back = False
             try:
                 if lift and ops.is_locked():
                     ops.unlock()
+                if accept_older:
+                    ops.accept_rollback()
                 self._vault = ops.open_vault()
             except VaultLocked:
                 self.key_problem = self.revoked = False
@@ -186,6 +200,10 @@ class Session(QObject):
             except (RootKeyMissing, WrongRootKey, RootKeyRevoked) as error:
                 self.key_problem = True
                 self.revoked = isinstance(error, RootKeyRevoked)
+                raise
+            except VaultRolledBack:
+                self.key_problem = self.revoked = False
+                self.rolled_back = True
                 raise
             self.key_problem = self.revoked = False
             self._data_version = self._vault.conn.execute("PRAGMA data_version").fetchone()[0]

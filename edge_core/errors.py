@@ -214,5 +214,9 @@ class AuditTampered(DataError):
     """The audit log was changed outside FaceSeal (its end, its head or an event): nothing more is appended to it."""
 
 
+class VaultRolledBack(DataError):
+    """The data folder is older than the newest state this machine saw (its rollback anchor), or that anchor is gone."""
+
+
 class EvidenceTooLarge(UsageError):
     """An evidence archive holds more, or larger, members than any FaceSeal export: refused before it is read."""

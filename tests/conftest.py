@@ -35,6 +35,7 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     home = tmp_path / "faceseal-home"
     monkeypatch.setenv("FACESEAL_HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # FaceSeal's trusted-module list lives there
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))  # the rollback anchors of files-rooted vaults
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     for name in ("FACESEAL_ROOT_KEY", "FACESEAL_CRASH_AT", "FACESEAL_CRASH_TRACE", "FACESEAL_MODELS"):
         monkeypatch.delenv(name, raising=False)

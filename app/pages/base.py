@@ -13,6 +13,7 @@ from app import workers
 from app.preferences import Preferences
 from app.session import Session, State
 from app.widgets.banner import Banner
+from app.widgets.confirm import ConfirmDialog
 
 
 @dataclass
@@ -102,12 +103,24 @@ class Page(QWidget):
         elif state is State.LOCKED:
             banner.show_message("warning", "The vault is locked: no key is in memory. Unlock it to go on.",
                                 "Unlock", self.session.unlock)
+        elif self.session.rolled_back:
+            banner.show_message("error", f"The vault cannot be opened. {self.session.problem}",
+                                "Use this older copy…", self.ask_accept_older)
         elif self.session.key_problem:
             banner.show_message("error", f"The vault cannot be opened. {self.session.problem}",
                                 "Restore from a recovery copy", lambda: self.ctx.navigate("Security"))
         else:
             banner.show_message("error", f"The vault cannot be opened. {self.session.problem}",
                                 "Try again", self.session.unlock)
+
+    def ask_accept_older(self) -> None:
+        """The way out of a rolled-back folder, asked first: going back to an older state is a choice, audited."""
+        self.older_dialog = ConfirmDialog(
+            self, "Use this older copy", "This data folder is older than the newest state this computer saw: an "
+            "older backup was put back, or someone replaced it. Its policy, lockouts and people are those of that "
+            "time. Use it only if you restored it yourself (the choice is audited).", "Use this older copy")
+        self.older_dialog.accepted.connect(lambda: self.session.open(accept_older=True))
+        self.older_dialog.open()
 
     def load(self) -> None:
         """Fill the page from the vault (called on the UI thread; start a task for the work)."""

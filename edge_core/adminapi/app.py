@@ -54,6 +54,7 @@ from edge_core.errors import (
     LookAlikeEnrolled,
     UnknownIdentity,
     UsageError,
+    VaultRolledBack,
     disk_full,
     is_disk_full,
 )
@@ -224,6 +225,8 @@ def _status_code(error: FaceSealError) -> int:
         return 404
     if isinstance(error, KeyHierarchyError):
         return 503
+    if isinstance(error, VaultRolledBack):
+        return 409  # the folder is readable, but older than this machine's anchor: its state, not its bytes
     if isinstance(error, DataError):
         return 500
     return 409

@@ -35,6 +35,12 @@ def _audit_verify(args: argparse.Namespace) -> Reply:
     return report, 0 if report.intact else TAMPERED
 
 
+def _accept_rollback(args: argparse.Namespace) -> Reply:
+    confirm(args.yes, "Make this data folder the newest state, though this machine saw a newer one (an older backup "
+                      "restored on purpose)?")
+    return answer(ops.accept_rollback())
+
+
 def _serve(args: argparse.Namespace) -> Reply:
     from edge_core.adminapi.server import serve  # FastAPI and uvicorn load only for this command
 
@@ -67,6 +73,10 @@ def register(commands: Commands) -> None:
     p = commands.add("audit export", with_vault(lambda vault, args: answer(ops.audit_export(vault, args.out))),
                      "write signed evidence (events, signed head, public key) as a zip")
     p.add_argument("--out", type=Path, required=True, metavar="EVIDENCE.zip")
+    p = commands.add("audit accept-rollback", _accept_rollback,
+                     "use this data folder although this machine saw a newer state of it (an older backup restored "
+                     "on purpose); audited")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
     p = commands.add("serve", _serve, "the local admin API over HTTP on 127.0.0.1 (bearer token in <data>/edge_token)")
     p.add_argument("--port", type=int, default=adminserver.DEFAULT_PORT, help=f"default {adminserver.DEFAULT_PORT}")

@@ -5,7 +5,7 @@ of these, and renders the typed result (:mod:`edge_core.ops.results`). Every
 rule (policy bounds, lockout, liveness, audit, telemetry) is applied here and
 nowhere else, so a rule added here holds in all three front ends at once.
 
-* :mod:`.vaults`: open the vault, its status, lock and unlock;
+* :mod:`.vaults`: open the vault, its status, lock and unlock (:mod:`.rollback`: an older copy of the folder refused);
 * :mod:`.identities`: enrol, verify, identify, list, delete, threshold;
 * :mod:`.keys`: rotate, reset, import/generate/export/restore/revoke/move the root;
 * :mod:`.settings`: the security policy;
@@ -73,6 +73,7 @@ from edge_core.ops.settings import (
     policy_show,
 )
 from edge_core.ops.vaults import (
+    accept_rollback,
     is_locked,
     layout_for,
     lock,
@@ -85,7 +86,7 @@ from edge_core.ops.vaults import (
 )
 
 __all__ = [
-    "admit", "apply_start_policy", "audit_export", "audit_list", "audit_verify", "check_exportable", "check_usable",
+    "accept_rollback", "admit", "apply_start_policy", "audit_export", "audit_list", "audit_verify", "check_exportable", "check_usable",
     "check_kit_passphrase", "chosen_pack", "default_threshold", "delete_identity", "enrol", "export_recovery_kit",
     "EXTERNAL_PACK", "EXTERNAL_THRESHOLD", "generate_root_key", "identify", "import_root_key", "is_locked",
     "kit_covers_root", "layout_for", "list_identities", "liveness_bands", "liveness_needed", "lock",

@@ -23,8 +23,10 @@ def audit_list(vault: Vault) -> list[AuditEntry]:
 
 
 def _problems(vault: Vault) -> list[str]:
-    """The chain recomputed, then its signed head checked against the last event and the device key."""
-    return chain.verify(vault.conn) + device.head_problems(vault)
+    """The chain recomputed, its signed head checked against the last event and the device key, and the folder
+    against the newest state this machine saw (:mod:`edge_core.ops.rollback`)."""
+    older = [vault.rolled_back] if vault.rolled_back else []
+    return chain.verify(vault.conn) + device.head_problems(vault) + older
 
 
 def audit_verify(vault: Vault) -> AuditCheck:

@@ -274,6 +274,14 @@ class KitRestore(Result):
 
 
 @dataclass(frozen=True)
+class RollbackAccepted(Result):
+    folder_event: int
+    anchored_event: int | None
+    anchor: str
+    status: str = "accepted"
+
+
+@dataclass(frozen=True)
 class Revocation(Result):
     root_fingerprint: str
     destroyed_in: list[str]
@@ -344,6 +352,8 @@ class Status(Result):
     """Fingerprint of the device key that signs audit evidence (``audit verify --evidence --device-key``)."""
     telemetry: TelemetryState
     thresholds: dict[str, float]
+    rolled_back: str | None = optional()
+    """Why this folder is older than the newest state this machine saw (reads go on, every write is refused)."""
 
 
 # ----------------------------------------------------------- policy, threshold

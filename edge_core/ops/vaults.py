@@ -13,6 +13,7 @@ is lifted, from the CLI, the window or the API alike; both are audited.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -30,7 +31,8 @@ from edge_core.keys import lockdown, material, roots
 from edge_core.keys.keystore import KeyStore
 from edge_core.keys.roots import keyfile
 from edge_core.ops.keyops import recover
-from edge_core.ops.results import LockState, PolicyState, RootKeyStatus, Status, TelemetryState, VaultKeyStatus
+from edge_core.ops import rollback
+from edge_core.ops.results import LockState, PolicyState, RollbackAccepted, RootKeyStatus, Status, TelemetryState, VaultKeyStatus
 from edge_core.policy import rules as policy
 from edge_core.policy import thresholds
 from edge_core.support import database, paths
@@ -66,7 +68,21 @@ def open_vault(home: Path | None = None, reading: bool = False) -> Vault:
     created in it; on a full disk the vault still opens for reading (a write
     then fails as a full disk, as it must).
     """
+    return _open(layout_for(home), reading, rollback.refuse)
+
+
+def accept_rollback(home: Path | None = None) -> RollbackAccepted:
+    """Make the folder in ``home`` the newest state on purpose (an older backup restored): opened without the
+    rollback rule, audited, the anchor moved to its head (:func:`edge_core.ops.rollback.accept`)."""
     layout = layout_for(home)
+    if not vault_exists(layout.home):
+        raise NoVault(f"there is no FaceSeal vault in {layout.home}; nothing was changed")
+    with _open(layout, False, lambda _vault, _reading: None) as vault:
+        return rollback.accept(vault)
+
+
+def _open(layout: Layout, reading: bool, check: Callable[[Vault, bool], None]) -> Vault:
+    """Open (or create) the vault of ``layout``; ``check`` runs before anything can be written."""
     if reading and not vault_exists(layout.home):
         raise NoVault(f"there is no FaceSeal vault in {layout.home}, and this command only reads, so nothing was "
                       f"created there; 'faceseal init', enrolling someone or opening the window makes one "
@@ -82,6 +98,8 @@ def open_vault(home: Path | None = None, reading: bool = False) -> Vault:
         store, root, keys = recover.finish_reset(layout) or unlock_keys(layout)
         vault = Vault(layout, store, root, keys, connect(layout, keys, reading))
         try:
+            recover.refuse_foreign_database(vault)
+            check(vault, reading)
             authenticate_keystore(vault)
             recover.finish_pending(vault)
             vault.drain_inbox()
@@ -210,6 +228,7 @@ def status(vault: Vault) -> Status:
         device_key=device.fingerprint(vault),
         telemetry=TelemetryState(telemetry.enabled, telemetry.endpoint),
         thresholds=thresholds.chosen(vault),
+        rolled_back=vault.rolled_back,
     )
 
 

@@ -39,6 +39,7 @@ from edge_core.errors import (
     UnknownIdentity,
     UsageError,
     VaultLocked,
+    VaultRolledBack,
     WrongRootKey,
 )
 from edge_core.keys import lockdown, material, roots
@@ -49,6 +50,8 @@ from edge_core.support import database, paths
 from edge_core.support.database import Connection, get_meta, set_meta, transaction
 from edge_core.support.faults import checkpoint
 from edge_core.vault import device, lookalikes, schema
+from edge_core.vault.anchor import ANCHORED_META, Anchor, Head
+from edge_core.vault.anchor import FORMAT as ANCHOR_FORMAT
 from edge_core.vault.embeddings import normalise
 from edge_core.vault.layout import Layout
 from edge_core.vault.matching import Gallery, MatchResult, Unreadable, template_score
@@ -142,6 +145,10 @@ class Vault:
         self._galleries: dict[str, tuple[tuple[int, int], dict[int, Gallery], tuple[Unreadable, ...]]] = {}
         self._local_writes = 0
         self._reported: set[str] = set()
+        #: whether this vault's rollback anchor is known to exist (checked on open by :mod:`edge_core.ops.rollback`)
+        self.anchor_ready = False
+        #: why the folder is older than its anchor, when opened only to read it (every write is then refused)
+        self.rolled_back: str | None = None
 
     def close(self) -> None:
         """Drop every key and cache from memory and close the database."""
@@ -242,15 +249,39 @@ class Vault:
             raise DataDirUnreadable(f"the wrapped {kind} key of {owner} failed authentication (tampered)")
         return plain
 
+    @property
+    def anchor(self) -> Anchor:
+        """This vault's rollback anchor, kept beside the root when the root is in the keychain (:mod:`.anchor`)."""
+        if self.keys is None:
+            raise VaultLocked("the vault is locked; unlock it first")
+        return Anchor(self.keys.database, in_keychain=self.root_store.name == "keychain")
+
     @contextmanager
     def writing(self) -> Iterator[Connection]:
-        """A write transaction that sees the current vault key version; a new audit head is signed in it."""
+        """A write transaction that sees the current vault key version; a new audit head is signed in it.
+
+        A write that moved the head also moves the rollback anchor, after the
+        commit: a crash between the two leaves the folder ahead of its anchor,
+        which opens (only an older folder is refused). Once the anchor is known
+        to exist (:attr:`anchor_ready`, set on open), the write records that a
+        missing anchor is from then on a refusal.
+        """
+        if self.rolled_back is not None:
+            raise VaultRolledBack(self.rolled_back)
         with transaction(self.conn) as conn:
             head = get_meta(conn, "audit_head")
             self._local_writes += 1
             yield conn
-            if get_meta(conn, "audit_head") != head:
+            moved = get_meta(conn, "audit_head")
+            if moved != head:
                 device.sign_new_head(self, conn, head)  # refuses (rolls back) a log changed outside FaceSeal
+                if self.anchor_ready and get_meta(conn, ANCHORED_META) is None:
+                    set_meta(conn, ANCHORED_META, str(ANCHOR_FORMAT))
+        if moved != head:
+            try:
+                self.anchor.advance(Head.of(self.conn))
+            except (FaceSealError, OSError):
+                pass  # committed already; the next open moves the anchor up to the folder's head
 
     def put_secret(self, name: str, value: bytes) -> None:
         """Seal a named secret (the device key, the audit inbox key) under the primary vault key."""

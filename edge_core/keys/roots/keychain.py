@@ -28,6 +28,26 @@ def _usable(backend: KeyringBackend) -> bool:
     return "plaintext" not in type(backend).__name__.lower()
 
 
+def usable() -> bool:
+    """Whether a real keychain answers here (not keyring's fail, null or plaintext backends)."""
+    try:
+        return _usable(keyring.get_keyring())
+    except Exception:  # a broken backend import is "no keychain", not a crash
+        return False
+
+
+def call(fn, service: str, account: str, *args):
+    """``fn(service, account, *args)`` of python-keyring: a missing entry on delete is ``None``, a refusal one line."""
+    try:
+        return fn(service, account, *args)
+    except keyring.errors.PasswordDeleteError:
+        return None
+    except keyring.errors.KeyringError as exc:
+        raise KeychainUnavailable(
+            f"the OS keychain refused the request ({type(exc).__name__}); unlock it and try again"
+        ) from None
+
+
 class KeychainRootStore(RootStore):
     name = "keychain"
     priority = 30
@@ -37,24 +57,14 @@ class KeychainRootStore(RootStore):
         self.account = account
 
     def available(self) -> bool:
-        try:
-            return _usable(keyring.get_keyring())
-        except Exception:  # a broken backend import is "no keychain", not a crash
-            return False
+        return usable()
 
     def describe(self) -> str:
         backend = type(keyring.get_keyring()).__module__.rsplit(".", 1)[-1]
         return f"OS keychain ({backend}), service '{self.service}', account '{self.account}'"
 
     def _call(self, fn, *args):
-        try:
-            return fn(self.service, self.account, *args)
-        except keyring.errors.PasswordDeleteError:
-            return None
-        except keyring.errors.KeyringError as exc:
-            raise KeychainUnavailable(
-                f"the OS keychain refused the request ({type(exc).__name__}); unlock it and try again"
-            ) from None
+        return call(fn, self.service, self.account, *args)
 
     def load(self) -> RootKey | None:
         stored = self._call(keyring.get_password)

@@ -109,13 +109,16 @@ def destroy_every_root(layout: Layout) -> list[str]:
     return destroyed
 
 
-def _refuse_foreign_database(vault: Vault, live: set[int]) -> None:
+def refuse_foreign_database(vault: Vault) -> None:
     """Refuse a database that needs vault key versions the key store does not hold, before anything changes.
 
     An old ``faceseal.db`` put back beside a key store rotated since (or the
     reverse) would otherwise be taken for a vault whose versions are all dead,
-    and the next step would try to re-wrap keys nobody holds.
+    and the next step would try to re-wrap keys nobody holds. Checked on open
+    before the rollback rule: a database and a key store from different times
+    need the two put back together, which accepting the older one would not do.
     """
+    live = live_versions(vault.conn, vault.primary_version())
     missing = sorted(live - set(vault.keys.vault))
     if missing:
         versions = ", ".join(str(v) for v in missing)
@@ -133,8 +136,8 @@ def finish_pending(vault: Vault) -> None:
     key version still exists; destroying it now makes the shred final.
     """
     ks = vault.keystore()
+    refuse_foreign_database(vault)
     live = live_versions(vault.conn, vault.primary_version())
-    _refuse_foreign_database(vault, live)
     stale_roots = set(ks.wraps) - {vault.root.kid}
     if stale_roots:  # a root switch was interrupted after its commit point: the old root dies now
         database_key = vault.keys.database

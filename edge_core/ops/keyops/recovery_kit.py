@@ -33,6 +33,7 @@ from edge_core.errors import (
     RecoveryKitInvalid,
     RootKitUnavailable,
     UsageError,
+    VaultRolledBack,
     WeakPassphrase,
     WrongPassphrase,
     WrongRootKey,
@@ -43,10 +44,12 @@ from edge_core.keys.roots import RootStore, SoftwareRootKey, find_root, store_fo
 from edge_core.keys.roots.keyfile import FileRootStore
 from edge_core.keys.roots.pkcs11 import HsmLocation
 from edge_core.ops.results import KitExport
+from edge_core.support import database
 from edge_core.support.canonical import canonical_json
 from edge_core.support.exports import write_new_file
 from edge_core.support.inputs import read_regular
 from edge_core.support.locking import key_lock
+from edge_core.vault.anchor import Anchor, Head
 from edge_core.vault.layout import Layout
 from edge_core.vault.store import Vault, keystore_predates_tags
 
@@ -258,4 +261,24 @@ def restore_root(layout: Layout, path: Path, passphrase: str) -> tuple[SoftwareR
         if active.kid != root.kid:
             raise KeyHierarchyError(f"the kit root was restored, but another root ({store.describe()}) takes "
                                     "priority over it; remove that one to use the restored root")
+        _anchor_here(layout, keys.database, target)
     return root, target, was_revoked
+
+
+def _anchor_here(layout: Layout, database_key: bytes, target: RootStore) -> None:
+    """On a machine that never saw this vault, the kit's holder vouches for the folder: it becomes the newest state.
+
+    Where an anchor exists (this machine saw the vault), it stays: a folder
+    older than it is still refused until accepted on purpose.
+    """
+    anchor = Anchor(database_key, in_keychain=target.name == "keychain")
+    try:
+        if anchor.newest() is not None:
+            return
+    except VaultRolledBack:
+        return
+    conn = database.connect(layout.db, database_key, reading=True)
+    try:
+        anchor.write(Head.of(conn))
+    finally:
+        conn.close()

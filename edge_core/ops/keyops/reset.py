@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from edge_core.audit import chain as audit
 from edge_core.audit import inbox as audit_inbox
+from edge_core.errors import FaceSealError
 from edge_core.keys import material
 from edge_core.keys.keystore import KeyStore, UnlockedKeys, now_iso
 from edge_core.keys.roots.keyfile import FileRootStore
@@ -103,6 +104,7 @@ def reset(vault: Vault, keep_audit: bool = False, keep_outbox: bool = False, kee
         ks.vault_created[1] = now_iso()
         ks.save(layout.staged_keystore, keys.database)
         checkpoint("reset.staged-keystore")
+        old_anchor = vault.anchor
         vault.close()
         if store.mutable:
             store.activate(new_root)  # the commit point: the old root is gone
@@ -111,6 +113,10 @@ def reset(vault: Vault, keep_audit: bool = False, keep_outbox: bool = False, kee
         if not store.is_fallback_file:
             FileRootStore(layout.keys_dir).destroy()  # a stale fallback copy of an old root
         audit_inbox.remove(layout.home)  # sealed to a key that no longer exists
+        try:
+            old_anchor.remove()  # the old vault's; the new one is anchored when it is next opened
+        except (FaceSealError, OSError):
+            pass  # a stale anchor names a vault that no longer exists: harmless
     return Reset(**counts, device_key_rotated=not keep_device_key, root_key_destroyed=store.mutable)
 
 

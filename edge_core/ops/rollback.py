@@ -1,0 +1,85 @@
+"""The rule against an older copy of the data folder: checked on every open, lifted only on purpose and audited.
+
+The anchor (:mod:`edge_core.vault.anchor`) remembers the newest audit head this
+machine saw, outside the folder. A folder whose log ends before it, or whose log
+holds another event at its place, is an older copy or a forked one: opening it
+would bring back an old policy, lockout counters at zero and a log without its
+tail, all self-consistent. It is refused before anything is written. A person
+who restored an older backup on purpose accepts it with
+``faceseal audit accept-rollback``; a restore from a recovery kit on a machine
+that never saw this vault sets the anchor (the kit proves the owner).
+"""
+
+from __future__ import annotations
+
+from edge_core.audit import chain as audit
+from edge_core.errors import VaultRolledBack
+from edge_core.ops.results import RollbackAccepted
+from edge_core.support.database import Connection, get_meta, set_meta
+from edge_core.vault.anchor import ANCHORED_META, Head
+from edge_core.vault.anchor import FORMAT as ANCHOR_FORMAT
+from edge_core.vault.store import Vault
+
+ACCEPT = "'faceseal audit accept-rollback'"
+
+
+def refuse(vault: Vault, reading: bool) -> None:
+    """On open, before anything is written: refuse a folder older than (or forked from) the newest state seen here.
+
+    A vault never anchored on this machine gets its anchor now. One whose
+    database says it was anchored, but whose anchor is gone, is refused too:
+    removing the anchor must not be a way around it. A command that only reads
+    (status, the audit log) still opens, to show what is there, with the
+    problem in ``vault.rolled_back``: status and ``audit verify`` say it, and
+    every write is refused (:meth:`Vault.writing`), so an older copy is never
+    carried forward.
+    """
+    anchor, conn = vault.anchor, vault.conn
+    here, seen = Head.of(conn), anchor.newest()
+    problem = _problem(conn, here, seen)
+    if problem is None:
+        anchor.advance(here)
+        vault.anchor_ready = True
+        return
+    vault.rolled_back = (f"{problem}; FaceSeal changed nothing. If you restored an older backup on purpose, run "
+                         f"{ACCEPT} (audited); otherwise put the newest copy back")
+    if not reading:
+        raise VaultRolledBack(vault.rolled_back)
+
+
+def _problem(conn: Connection, here: Head, seen: Head | None) -> str | None:
+    if seen is None:
+        if get_meta(conn, ANCHORED_META) is not None:
+            return ("this vault's rollback anchor is missing from this machine (the keychain entry or the file under "
+                    "the user's state folder that records its newest state): FaceSeal cannot tell whether this data "
+                    "folder is an older copy")
+        return None
+    if here.seq < seen.seq:
+        return (f"this data folder is older than the newest state this machine saw: its audit log ends at event "
+                f"{here.seq}, this machine saw event {seen.seq} (the folder was rolled back or restored from a copy)")
+    if not seen.continued_by(conn):
+        return (f"this data folder is not the copy this machine last used: event {seen.seq} of its audit log is not "
+                f"the one this machine saw (another copy of the folder was used)")
+    return None
+
+
+def accept(vault: Vault) -> RollbackAccepted:
+    """Make this folder's state the newest, on purpose: the anchor moves to its head (back, if need be); audited.
+
+    What the anchor said is recorded (``None``: nothing, or a record that did not verify).
+    """
+    try:
+        before = vault.anchor.newest()
+    except VaultRolledBack:
+        before = None
+    with vault.writing() as tx:
+        here = Head.of(tx)
+        audit.append(tx, "rollback_accepted", folder_event=here.seq,
+                     anchored_event=None if before is None else before.seq)
+        set_meta(tx, ANCHORED_META, str(ANCHOR_FORMAT))
+    head = Head.of(vault.conn)
+    vault.anchor.write(head)
+    vault.anchor_ready = True
+    return RollbackAccepted(folder_event=here.seq, anchored_event=None if before is None else before.seq,
+                            anchor=vault.anchor.describe())
+

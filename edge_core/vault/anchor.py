@@ -1,0 +1,174 @@
+"""The rollback anchor: the newest audit head this machine saw for a vault, kept outside its data folder.
+
+Why (issue 25): everything that detects tampering (the audit chain and its
+signed head, the policy's hash, the key store's tag) lives in the data folder,
+so an older copy of the whole folder is self-consistent: put back, it brings
+back an old policy, lockout counters at zero and a log without its tail, and
+every check inside the folder passes. Every write that matters appends an audit
+event, so the audit head ("seq:hash") names the state; the anchor remembers the
+newest one somewhere the folder's copy cannot bring back.
+
+Where: beside the root when the root is in the OS keychain (an entry of its own,
+service ``faceseal-anchor``: it holds no secret), else a 0600 file in the user's state folder
+(``platformdirs.user_state_dir``/anchors, never in the data folder). Both are
+read, so moving the root between homes loses nothing. The entry's name and its
+tag derive from the database key: only a holder of the root can write a record
+that verifies, and nothing in it names a person or the folder.
+
+The rule that acts on it (refuse an older folder, accept one on purpose) is the
+use-case layer's: :mod:`edge_core.ops.rollback`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import keyring
+import platformdirs
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hmac as crypto_hmac
+
+from edge_core.audit import chain
+from edge_core.errors import KeychainUnavailable, VaultRolledBack
+from edge_core.keys import material
+from edge_core.keys.roots import keychain
+from edge_core.support import paths
+from edge_core.support.canonical import canonical_json
+from edge_core.support.database import Connection, get_meta
+
+FORMAT = 1
+#: ``meta`` key set in the first write after the anchor exists: from then on a missing anchor is a refusal.
+ANCHORED_META = "rollback_anchor"
+MAX_BYTES = 4096
+SERVICE = "faceseal-anchor"
+
+
+@dataclass(frozen=True)
+class Head:
+    """An audit head: the last event's number and hash (0 and "" for an empty log)."""
+
+    seq: int
+    digest: str
+
+    @classmethod
+    def of(cls, conn: Connection) -> "Head":
+        """The head recorded in the database (``meta``), which every write that appends an event moves."""
+        value = get_meta(conn, chain.HEAD_META)
+        if not value:
+            return cls(0, "")
+        seq, _, digest = value.partition(":")
+        return cls(int(seq), digest)
+
+    def continued_by(self, conn: Connection) -> bool:
+        """Whether the log in ``conn`` holds this head as one of its events (the same history, maybe longer)."""
+        if self.seq == 0:
+            return True
+        stored = chain.stored_hash(conn, self.seq)
+        return stored is not None and material.same_secret(stored.hex().encode(), self.digest.encode())
+
+
+def files_dir() -> Path:
+    """Where anchors live when the root is not in the keychain: the user's state folder, outside any data folder."""
+    return Path(platformdirs.user_state_dir(paths.APP_NAME, appauthor=False)) / "anchors"
+
+
+class Anchor:
+    """The anchor of the vault whose database key is ``database_key``; ``in_keychain``: where it is written."""
+
+    def __init__(self, database_key: bytes, in_keychain: bool) -> None:
+        self.name = material.hkdf(database_key, b"faceseal/anchor-name/v1", length=16).hex()
+        self._mac_key = material.hkdf(database_key, b"faceseal/anchor-mac/v1")
+        self.in_keychain = in_keychain
+
+    @property
+    def path(self) -> Path:
+        return files_dir() / f"{self.name}.json"
+
+    def describe(self) -> str:
+        """Where it is kept, for a person."""
+        if self.in_keychain:
+            return f"the OS keychain (service '{SERVICE}', account '{self.name}')"
+        return str(self.path)
+
+    # ---- records -------------------------------------------------------
+    def _tag(self, head: Head) -> str:
+        mac = crypto_hmac.HMAC(self._mac_key, hashes.SHA256())
+        mac.update(canonical_json({"format": FORMAT, "vault": self.name, "seq": head.seq, "hash": head.digest}))
+        return mac.finalize().hex()
+
+    def _record(self, head: Head) -> str:
+        return json.dumps({"format": FORMAT, "vault": self.name, "seq": head.seq, "hash": head.digest,
+                           "tag": self._tag(head)}, sort_keys=True)
+
+    def _parse(self, text: str, where: str) -> Head:
+        try:
+            raw = json.loads(text)
+            head = Head(raw["seq"], raw["hash"])
+            if (raw.get("format") != FORMAT or raw.get("vault") != self.name or type(head.seq) is not int
+                    or not isinstance(head.digest, str) or not isinstance(raw.get("tag"), str)):
+                raise ValueError
+        except (ValueError, KeyError, TypeError):
+            raise self._tampered(where) from None
+        if not material.same_secret(self._tag(head).encode(), raw["tag"].encode()):
+            raise self._tampered(where)
+        return head
+
+    @staticmethod
+    def _tampered(where: str) -> VaultRolledBack:
+        return VaultRolledBack(
+            f"this vault's rollback anchor in {where} was changed outside FaceSeal, so FaceSeal cannot tell whether "
+            "the data folder is the newest copy; it opened nothing and changed nothing. If this folder is the copy "
+            "you mean to use, run 'faceseal audit accept-rollback'")
+
+    # ---- homes ---------------------------------------------------------
+    def _read_keychain(self) -> str | None:
+        """The keychain's record; a keychain that refuses counts as none unless the anchor lives there."""
+        if not keychain.usable():
+            return None
+        try:
+            return keychain.call(keyring.get_password, SERVICE, self.name)
+        except KeychainUnavailable:
+            if self.in_keychain:
+                raise
+            return None
+
+    def _forget_in_keychain(self) -> None:
+        if keychain.usable():
+            keychain.call(keyring.delete_password, SERVICE, self.name)
+
+    def _read_file(self) -> str | None:
+        data = paths.read_private(self.path, MAX_BYTES)  # never through a link; 0600 or refused
+        return None if data is None else data.decode("utf-8", "replace")
+
+    def newest(self) -> Head | None:
+        """The newest head recorded in either home, or ``None``; a record that does not verify is refused."""
+        heads = []
+        for text, where in ((self._read_keychain(), "the OS keychain"), (self._read_file(), str(self.path))):
+            if text is not None:
+                heads.append(self._parse(text, where))
+        return max(heads, key=lambda head: head.seq, default=None)
+
+    def write(self, head: Head) -> None:
+        """Record ``head`` in this anchor's home and drop any record in the other: after it, ``newest`` is ``head``."""
+        if self.in_keychain:
+            keychain.call(keyring.set_password, SERVICE, self.name, self._record(head))
+            self.path.unlink(missing_ok=True)
+        else:
+            paths.atomic_write(self.path, self._record(head).encode())
+            self._forget_in_keychain()
+
+    def advance(self, head: Head) -> None:
+        """Record ``head`` unless a head as new or newer is recorded (two processes writing: never move back)."""
+        seen = self.newest()
+        if seen is None or head.seq > seen.seq:
+            self.write(head)
+
+    def remove(self) -> None:
+        """Forget this vault (a reset made a new one): both homes."""
+        self.path.unlink(missing_ok=True)
+        try:
+            self._forget_in_keychain()
+        except KeychainUnavailable:
+            pass  # a record left behind names a vault that no longer exists

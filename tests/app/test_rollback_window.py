@@ -1,0 +1,35 @@
+"""Issue 25, attack 5, in the window: an older copy of the data folder is refused, with the way out asked first."""
+
+from __future__ import annotations
+
+import shutil
+
+from tests.app.conftest import open_window
+from tests.app.drive import click
+from tests.conftest import cli_json, enrol, run_cli
+from tests.security.test_rollback import OLDER, put_back, refused
+
+
+def test_the_window_offers_the_older_copy_only_after_asking(qtbot, people, isolated, tmp_path):
+    enrol(people)
+    copy = tmp_path / "copy"
+    shutil.copytree(isolated, copy, symlinks=True)
+    cli_json("policy", "set", "lockout_attempts=2")
+    put_back(copy, isolated)
+
+    window = open_window(qtbot)
+    home = window.show_page("Home")
+    assert home.value("lock") == "Cannot be opened"
+    assert OLDER in home.lock_banner.text.text()
+    assert home.lock_banner.action.text() == "Use this older copy…"
+    click(qtbot, home.lock_banner.action)
+    assert home.older_dialog.isVisible() and "audited" in home.older_dialog.message
+    home.older_dialog.reject()  # cancelled: nothing accepted, still refused
+    refused(run_cli("policy", "set", "lockout_attempts=3"), OLDER)
+
+    click(qtbot, home.lock_banner.action)
+    click(qtbot, home.older_dialog.confirm_button)
+    qtbot.waitUntil(lambda: window.session.is_open, timeout=60_000)
+    assert [e["kind"] for e in cli_json("audit", "list")].count("rollback_accepted") == 1
+    assert cli_json("policy", "show")["lockout_attempts"] == 5
+    window.close()

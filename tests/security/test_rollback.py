@@ -1,0 +1,177 @@
+"""Issue 25, attack 5: the whole data folder put back from an older copy, with the real ``faceseal`` command.
+
+Before the anchor, the older folder was self-consistent: its policy, its lockout
+counters and its audit log (signed head and all) passed every check, because
+every check lived in the folder. The anchor outside it (a file in the user's
+state folder here, an entry of its own in the keychain beside a keychain root)
+remembers the newest audit head this machine saw.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from edge_core.vault.layout import Layout
+from tests.conftest import KIT_ENV, all_verify, cli_json, enrol, keychain_items, run_cli, tree_snapshot
+
+OLDER = "older than the newest state this machine saw"
+
+
+def refused(result, text: str) -> str:
+    """Exit 4, one line, no traceback, naming ``text`` and the way out."""
+    assert result.returncode == 4, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert text in result.stderr and "faceseal audit accept-rollback" in result.stderr, result.stderr
+    return result.stderr
+
+
+def put_back(copy: Path, home: Path) -> None:
+    shutil.rmtree(home)
+    shutil.copytree(copy, home, symlinks=True)
+
+
+def anchor_files(tmp_path: Path) -> list[Path]:
+    return sorted((tmp_path / "state" / "faceseal" / "anchors").glob("*.json"))
+
+
+def test_an_older_copy_of_the_whole_folder_is_refused_until_accepted(people, isolated, tmp_path):
+    enrol(people)
+    cli_json("policy", "set", "lockout_attempts=5")
+    copy = tmp_path / "copy"
+    shutil.copytree(isolated, copy, symlinks=True)
+    cli_json("policy", "set", "threshold_min=0.35", "lockout_attempts=2")  # the owner tightens the policy
+    put_back(copy, isolated)  # the older folder, every file of it, put back
+    probe = tmp_path / "alice.npy"
+    np.save(probe, people["alice"][0])
+
+    before = tree_snapshot(isolated)
+    for command in (["verify", "alice", "--embedding", str(probe)], ["policy", "set", "lockout_attempts=9"],
+                    ["enroll", "carol", "--embedding", str(probe)], ["delete-identity", "bob", "--yes"]):
+        refused(run_cli(*command), OLDER)
+    assert tree_snapshot(isolated) == before  # nothing written into the older copy
+    # What only reads still shows what is there, and says why it is not the newest.
+    assert OLDER in cli_json("status")["rolled_back"]
+    check = run_cli("audit", "verify", "--json")
+    assert check.returncode == 4 and any(OLDER in p for p in json.loads(check.stdout)["problems"])
+
+    accepted = cli_json("audit", "accept-rollback", "--yes")
+    assert accepted["status"] == "accepted" and accepted["anchored_event"] > accepted["folder_event"]
+    assert cli_json("policy", "show")["lockout_attempts"] == 5  # the older state, now on purpose
+    assert "rolled_back" not in cli_json("status")
+    event = [e for e in cli_json("audit", "list") if e["kind"] == "rollback_accepted"]
+    assert len(event) == 1 and event[0]["folder_event"] == accepted["folder_event"]
+    assert run_cli("audit", "verify").returncode == 0
+    all_verify(people)
+
+
+def test_accepting_needs_confirmation(people, isolated, tmp_path):
+    enrol(people)
+    copy = tmp_path / "copy"
+    shutil.copytree(isolated, copy, symlinks=True)
+    cli_json("policy", "set", "lockout_attempts=2")
+    put_back(copy, isolated)
+    result = run_cli("audit", "accept-rollback", input="")
+    assert result.returncode == 2 and "--yes" in result.stderr
+    refused(run_cli("policy", "set", "lockout_attempts=3"), OLDER)  # nothing was accepted
+
+
+def test_a_removed_or_forged_anchor_is_refused_not_believed(people, isolated, tmp_path):
+    enrol(people)
+    cli_json("policy", "set", "lockout_attempts=4")  # a write after the anchor exists: the vault is now anchored
+    [anchor] = anchor_files(tmp_path)
+    assert anchor.stat().st_mode & 0o777 == 0o600 and anchor.parent.stat().st_mode & 0o777 == 0o700
+    assert not str(anchor).startswith(str(isolated))  # never in the data folder
+
+    record = json.loads(anchor.read_text())
+    record["seq"] = 1  # an attacker moving it back, to make an older copy pass
+    anchor.write_text(json.dumps(record))
+    refused(run_cli("policy", "set", "lockout_attempts=3"), "changed outside FaceSeal")
+    anchor.write_bytes(b"\xff not json")
+    refused(run_cli("policy", "set", "lockout_attempts=3"), "changed outside FaceSeal")
+
+    anchor.unlink()  # removing it is no way around the rule either
+    refused(run_cli("policy", "set", "lockout_attempts=3"), "anchor is missing")
+    cli_json("audit", "accept-rollback", "--yes")
+    assert cli_json("policy", "set", "lockout_attempts=3")["policy"]["lockout_attempts"] == 3
+
+
+def test_a_copy_used_elsewhere_is_refused_as_a_fork(people, isolated, tmp_path):
+    enrol(people)
+    copy = tmp_path / "copy"
+    shutil.copytree(isolated, copy, symlinks=True)
+    cli_json("policy", "set", "lockout_attempts=4")
+    newer = tmp_path / "newer"
+    shutil.copytree(isolated, newer, symlinks=True)
+    put_back(copy, isolated)
+    cli_json("audit", "accept-rollback", "--yes")  # the owner goes back on purpose; the log goes on from there
+    put_back(newer, isolated)  # as long as the accepted one, but another history
+    refused(run_cli("policy", "set", "lockout_attempts=3"), "not the copy this machine last used")
+
+
+def test_a_folder_ahead_of_its_anchor_opens_and_moves_it(people, isolated, tmp_path):
+    """A crash between a write's commit and the anchor's move leaves the folder ahead: that is no rollback."""
+    enrol(people)
+    [anchor] = anchor_files(tmp_path)
+    lagging = anchor.read_bytes()
+    cli_json("policy", "set", "lockout_attempts=4")
+    anchor.write_bytes(lagging)
+    assert cli_json("policy", "set", "lockout_attempts=3")["policy"]["lockout_attempts"] == 3
+    assert json.loads(anchor.read_text())["seq"] > json.loads(lagging)["seq"]
+
+
+def test_rotation_and_a_kit_restored_on_a_new_machine_keep_working(people, isolated, tmp_path, monkeypatch):
+    enrol(people)
+    cli_json("rotate-key", "--deep")
+    cli_json("rotate-key")
+    all_verify(people)
+    kit = tmp_path / "kit.json"
+    cli_json("key", "export", "--out", str(kit), extra_env=KIT_ENV)
+    # A new machine: the folder copied over, the root only in the kit, no anchor there yet.
+    (isolated / "keys" / "root_key.hex").unlink()
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "new-machine-state"))
+    cli_json("key", "restore", "--from", str(kit), extra_env=KIT_ENV)
+    all_verify(people)
+    assert list((tmp_path / "new-machine-state" / "faceseal" / "anchors").glob("*.json"))
+
+
+def test_beside_a_keychain_root_the_anchor_is_a_keychain_entry(secret_service, people, isolated, tmp_path):
+    enrol(people)
+    cli_json("policy", "set", "lockout_attempts=5")
+    account = Layout(isolated).keychain_account
+    assert list(keychain_items()) == [account]  # the root's entry; the anchor has a service of its own
+    assert anchor_files(tmp_path) == []  # nothing in the state folder
+    copy = tmp_path / "copy"
+    shutil.copytree(isolated, copy, symlinks=True)
+    cli_json("policy", "set", "lockout_attempts=2")
+    put_back(copy, isolated)
+    refused(run_cli("policy", "set", "lockout_attempts=3"), OLDER)
+    cli_json("audit", "accept-rollback", "--yes")
+    assert cli_json("policy", "show")["lockout_attempts"] == 5
+
+
+def test_the_admin_api_refuses_an_older_folder_and_its_status_says_why(people, isolated, tmp_path):
+    import httpx
+
+    from tests.conftest import serve_api
+
+    enrol(people)
+    copy = tmp_path / "copy"
+    shutil.copytree(isolated, copy, symlinks=True)
+    cli_json("policy", "set", "lockout_attempts=2")
+    with serve_api(isolated) as (base, token, _process):
+        headers = {"Authorization": f"Bearer {token}"}
+        put_back(copy, isolated)
+        probe = {"name": "alice", "embedding": [float(x) for x in people["alice"][0]]}
+        refused_call = httpx.post(f"{base}/api/v1/verify", json=probe, headers=headers, timeout=120)
+        assert refused_call.status_code == 409 and OLDER in refused_call.json()["error"], refused_call.text
+        policy = httpx.post(f"{base}/api/v1/policy", json={"changes": {"lockout_attempts": 9}}, headers=headers,
+                            timeout=120)
+        assert policy.status_code == 409, policy.text
+        shown = httpx.get(f"{base}/api/v1/status", headers=headers, timeout=120)
+        assert shown.status_code == 200 and OLDER in shown.json()["rolled_back"], shown.text
+
