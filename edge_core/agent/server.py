@@ -36,6 +36,7 @@ from edge_core.liveness import Progress
 from edge_core.liveness.check import check_liveness
 from edge_core.ops import Probe, Source
 from edge_core.ops import signin as use_case
+from edge_core.ops.results import SignInDecision
 
 SAMPLES = 3
 """Frames a sign-in matches when the policy asks for no liveness session (each must match)."""
@@ -105,32 +106,54 @@ class Agent:
             self.last = last
             self._attempt.release()
 
-    def _attempt_once(self, request: use_case.SignInRequest, tell: Callable[[dict[str, Any]], None]):
+    def _attempt_once(self, request: use_case.SignInRequest,
+                      tell: Callable[[dict[str, Any]], None]) -> SignInDecision:
         with ops.open_vault(self.home) as vault:
             name = use_case.admit_signin(vault, request)
-            timeout = use_case.signin_timeout(vault)
-            deadline = time.monotonic() + timeout
-            tell({"wait": timeout})  # the caller (the PAM helper) waits this long, and not longer
-            pack = next(i.pack for i in ops.list_identities(vault) if i.name == name)
+            tell = _told(tell)
             try:
-                pipeline = load_pack(pack)
-                capture = self.camera.open()
-            except CameraUnavailable:
-                raise use_case.capture_failed(vault, request, CameraUnavailable(
-                    f"the agent found no camera ({self.camera.describe()}); connect one, or start the agent on "
-                    "another with 'faceseal agent run --camera CAMERA' (or choose it in Settings)")) from None
-            except FaceSealError as error:
+                timeout = use_case.signin_timeout(vault)
+                deadline = time.monotonic() + timeout
+                tell({"wait": timeout})  # the caller (the PAM helper) waits this long, and not longer
+                pack = next(i.pack for i in ops.list_identities(vault) if i.name == name)
+                try:
+                    pipeline = load_pack(pack)
+                    capture = self.camera.open()
+                except CameraUnavailable:
+                    raise use_case.capture_failed(vault, request, CameraUnavailable(
+                        f"the agent found no camera ({self.camera.describe()}); connect one, or start the agent on "
+                        "another with 'faceseal agent run --camera CAMERA' (or choose it in Settings)")) from None
+                except FaceSealError as error:
+                    raise use_case.capture_failed(vault, request, error) from None
+                frames = _until(capture, deadline)
+                if ops.liveness_needed(vault, Source.CAMERA):
+                    video = isinstance(capture, VideoFile)  # the test suite's stand-in: its frames are its clock
+                    result = check_liveness(pipeline, frames, video=video, fps=capture.fps if video else None,
+                                            bands=ops.liveness_bands(vault), on_progress=_prompts(tell))
+                    probe = Probe(Source.CAMERA, pack, pipeline.threshold, liveness=result)
+                else:
+                    samples = collect_samples(pipeline, frames, samples=SAMPLES)
+                    probe = Probe(Source.CAMERA, pack, pipeline.threshold, samples.embeddings)
+                return use_case.decide_signin(vault, request, name, probe)
+            except CallerGone as error:  # cancelled at the prompt: still one audited attempt, never a silent one
                 raise use_case.capture_failed(vault, request, error) from None
-            frames = _until(capture, deadline)
-            if ops.liveness_needed(vault, Source.CAMERA):
-                video = isinstance(capture, VideoFile)  # the test suite's stand-in: its frames are its clock
-                result = check_liveness(pipeline, frames, video=video, fps=capture.fps if video else None,
-                                        bands=ops.liveness_bands(vault), on_progress=_prompts(tell))
-                probe = Probe(Source.CAMERA, pack, pipeline.threshold, liveness=result)
-            else:
-                samples = collect_samples(pipeline, frames, samples=SAMPLES)
-                probe = Probe(Source.CAMERA, pack, pipeline.threshold, samples.embeddings)
-            return use_case.decide_signin(vault, request, name, probe)
+
+
+class CallerGone(FaceSealError):
+    """The caller (the PAM helper, a trial) hung up before the decision: the attempt ends, audited as failed."""
+
+
+def _told(tell: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    """``tell``, with a caller that went away said as :class:`CallerGone` (the socket's error would end the attempt
+    as an internal error, unaudited: a person at the lock screen could try a face and cancel without a trace)."""
+
+    def said(message: dict[str, Any]) -> None:
+        try:
+            tell(message)
+        except OSError:
+            raise CallerGone("the caller went away before the decision (cancelled at the prompt?)") from None
+
+    return said
 
 
 def _prompts(tell: Callable[[dict[str, Any]], None]) -> Callable[[Progress], None]:

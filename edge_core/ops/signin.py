@@ -146,8 +146,9 @@ def record_refused_peer(vault: Vault, uid: int) -> None:
 
 
 def capture_failed(vault: Vault, request: SignInRequest, error: Exception) -> Exception:
-    """The camera (or the model pack) failed after the attempt was admitted: audited as a ``signin`` that
-    ``failed``, with why; not counted toward the lockout, since no face was judged. Returns ``error`` to raise."""
+    """The attempt was admitted but ended without a decision (no camera, no model pack, or the caller hung up
+    before the decision): audited as a ``signin`` that ``failed``, with why; not counted toward the lockout, since
+    no face was judged. Returns ``error`` to raise."""
     with vault.writing() as tx:
         audit.append(tx, "signin", service=request.service, tty=request.tty, outcome="failed", why=str(error))
     return error

@@ -11,11 +11,16 @@ effective uid root (what a setuid program has when it asks PAM).
 from __future__ import annotations
 
 import os
+import socket
+import struct
 import subprocess
 
 import pytest
 
-from tests.signin.conftest import USER_PYTHON
+from edge_core.agent import wire
+from edge_core.agent.client import ask
+from tests.signin.conftest import USER_PYTHON, wait_for
+from tests.signin.test_pam import SEED, enrolled, signin_events
 
 FAKE_AGENT = r"""
 import json, os, socket, sys, time
@@ -94,3 +99,19 @@ def test_an_agent_that_keeps_announcing_waits_is_cut_off_at_the_cap(agent_user, 
     assert result.returncode != 0
     assert "look here" in result.stdout and "\x1b" not in result.stdout and "\x07" not in result.stdout
     assert result.stdout.count("look here") <= 20, "the agent flooded the PAM conversation"
+
+
+def test_an_attempt_cancelled_at_the_prompt_is_still_audited(agent_user, pam_service, videos) -> None:
+    """Someone at the screen lock shows a face and cancels before the decision: the attempt is in the audit log (and
+    the history) as failed, with why, not lost as an internal error."""
+    enrolled(agent_user, pam_service)
+    agent_user.start_agent(videos[f"live_{SEED}"], SEED)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as caller:
+        caller.connect(str(agent_user.socket))
+        wire.send(caller, {"op": "signin", "user": agent_user.name, "service": pam_service.name})
+        assert "wait" in wire.Reader(caller).receive()  # admitted: the camera opens
+        caller.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # hang up at once
+    status = {"op": "status"}
+    wait_for(lambda: not ask(agent_user.socket, agent_user.uid, status, timeout=10)["status"]["busy"], timeout=120)
+    [event] = signin_events(agent_user)
+    assert event["outcome"] == "failed" and "went away before the decision" in event["why"], event
