@@ -14,6 +14,7 @@ conversation.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import pwd
@@ -77,11 +78,22 @@ class Agent:
         self.started = time.time()
         self.last: dict[str, Any] | None = None
         self._attempt = threading.Lock()
+        self.refused: collections.Counter[int] = collections.Counter()
+        """Connections refused since the agent started, by the peer's uid."""
+        self._counting = threading.Lock()
 
     def status(self) -> dict[str, Any]:
         """What the agent is and last did (no score, no name of anyone but the outcome's)."""
         return {"pid": os.getpid(), "login": self.login, "uptime_s": round(time.time() - self.started),
-                "busy": self._attempt.locked(), "last": self.last}
+                "busy": self._attempt.locked(), "last": self.last,
+                "refused": {str(uid): count for uid, count in sorted(self.refused.items())}}
+
+    def knocked(self, peer: int) -> bool:
+        """Count a refused connection from ``peer``; True the first time (the one written to the audit log: a
+        flood of them must not open the vault and grow the log once per connection)."""
+        with self._counting:
+            self.refused[peer] += 1
+            return self.refused[peer] == 1
 
     def signin(self, message: dict[str, Any], tell: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
         """One attempt for the PAM service in ``message``; the answer is the decision (or why there is none).
@@ -208,7 +220,10 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         super().__init__(str(path), _Handler)
 
     def refused(self, peer: int) -> None:
-        """Another user's process knocked: refused, and said in the audit log (when the vault opens)."""
+        """Another user's process knocked: refused, and said in the audit log (when the vault opens) the first time
+        that user knocks while this agent runs; every knock is counted in the status."""
+        if not self.agent.knocked(peer):
+            return
         with contextlib.suppress(FaceSealError, OSError), ops.open_vault(self.agent.home) as vault:
             use_case.record_refused_peer(vault, peer)
 

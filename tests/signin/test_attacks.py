@@ -10,6 +10,7 @@ effective uid root (what a setuid program has when it asks PAM).
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import struct
@@ -115,3 +116,24 @@ def test_an_attempt_cancelled_at_the_prompt_is_still_audited(agent_user, pam_ser
     wait_for(lambda: not ask(agent_user.socket, agent_user.uid, status, timeout=10)["status"]["busy"], timeout=120)
     [event] = signin_events(agent_user)
     assert event["outcome"] == "failed" and "went away before the decision" in event["why"], event
+
+
+def test_another_users_flood_is_audited_once_and_counted(agent_user, pam_service, videos) -> None:
+    """Another user knocking again and again (the user opened their folders): each knock is refused and counted in
+    the status, and the audit log says it once, not once per connection (each would open the vault and add a row)."""
+    enrolled(agent_user, pam_service)
+    agent_user.start_agent(None, None)
+    for folder in (agent_user.socket.parent.parent, agent_user.socket.parent):
+        os.chmod(folder, 0o755)
+    os.chmod(agent_user.socket, 0o777)
+    knock = ("import socket,sys\nfor _ in range(12):\n s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])\n"
+             " try: s.recv(10)\n except ConnectionResetError: pass\n s.close()")
+    other = subprocess.run([str(USER_PYTHON), "-c", knock, str(agent_user.socket)], capture_output=True, text=True,
+                           user="nobody", group="nogroup", extra_groups=[], timeout=120, cwd="/")
+    for folder in (agent_user.socket.parent.parent, agent_user.socket.parent):
+        os.chmod(folder, 0o700)
+    assert other.returncode == 0, other.stderr
+    status = {"op": "status"}
+    wait_for(lambda: ask(agent_user.socket, agent_user.uid, status, timeout=10)["status"]["refused"] == {"65534": 12})
+    listing = agent_user.run("audit", "list", "--json")
+    assert [e["peer_uid"] for e in json.loads(listing.stdout) if e["kind"] == "agent_refused"] == [65534]
