@@ -28,16 +28,21 @@ GRACE_S = 2.0
 
 class _Deadline:
     """When the caller stops waiting: ``timeout`` from the start, until the agent announces how long its attempt
-    looks (``{"wait": seconds}``, the policy's sign-in timeout), capped at ``most`` seconds from then."""
+    looks (``{"wait": seconds}``, the policy's sign-in timeout), capped at ``most`` seconds from then.
+
+    Only the first announcement counts: an agent that announced again and again would otherwise keep the caller
+    (sudo, the greeter) waiting for ever. So the wait never ends later than ``timeout`` + ``most`` + the grace."""
 
     def __init__(self, timeout: float, most: float) -> None:
         self.at = time.monotonic() + timeout
         self.most = most
+        self.fixed = False
 
     def announced(self, message: dict[str, Any]) -> None:
         wait = message.get("wait")
-        if isinstance(wait, (int, float)) and not isinstance(wait, bool) and wait > 0:
+        if not self.fixed and isinstance(wait, (int, float)) and not isinstance(wait, bool) and wait > 0:
             self.at = time.monotonic() + min(float(wait), self.most) + GRACE_S
+            self.fixed = True
 
     def left(self) -> float:
         return max(self.at - time.monotonic(), 0.001)

@@ -99,13 +99,48 @@ def _file(service: str, pam_dir: Path) -> Path:
     return path
 
 
+def _root_only(path: Path, what: str) -> None:
+    """Refuse ``path`` unless nobody but root can change what it is: the file (when it exists) and every folder
+    on the way to it, as named and once links are followed, owned by root and writable by nobody else. The helper
+    runs as root inside every sudo, su and polkit prompt of the machine: a helper (or its interpreter) that a user
+    could rewrite, or plant where it is missing, would run that user's code as root."""
+    for named in dict.fromkeys((path, Path(os.path.realpath(path)))):
+        for part in [*reversed(named.parents), named]:
+            try:
+                info = os.lstat(part)
+            except FileNotFoundError:
+                break  # what is missing can be made only by whoever may write the folder above: checked
+            if info.st_uid != 0 or (info.st_mode & 0o022 and not stat.S_ISLNK(info.st_mode)):  # (a link: 777)
+                raise PamEditRefused(f"{what} {path} could be changed by someone other than root ({part} belongs to "
+                                     f"uid {info.st_uid}, mode {stat.S_IMODE(info.st_mode):o}): it would run as root "
+                                     "in every prompt; install FaceSeal where only root can write (the packages' "
+                                     "/usr/bin/faceseal-pam); nothing was changed")
+
+
+def _interpreter(helper: Path) -> Path | None:
+    """The program a script's ``#!`` line names (what really runs as root), or None for a binary or a missing file."""
+    try:
+        with helper.open("rb") as script:
+            first = script.readline(512)
+    except OSError:
+        return None
+    words = first[2:].split() if first.startswith(b"#!") else []
+    return Path(os.fsdecode(words[0])) if words else None
+
+
 def install(service: str, helper: Path, timeout: float, pam_dir: Path = PAM_DIR) -> PamEdit:
     """Put FaceSeal's line at the top of ``service``'s auth section (nothing changes when it is there)."""
     if not helper.is_absolute():
         raise UsageError("the helper is named by its absolute path (PAM runs it with no PATH)")
+    if any(c.isspace() or c == "#" or not c.isprintable() for c in str(helper)):
+        raise UsageError("the helper's path must not hold spaces, '#' or control characters (PAM would split it)")
     if not 1 <= timeout <= 120:
         raise UsageError("--timeout is from 1 to 120 seconds")
     path = _file(service, pam_dir)
+    _root_only(helper, "the helper")
+    interpreter = _interpreter(helper)
+    if interpreter is not None:
+        _root_only(interpreter, "the helper's interpreter")
     line = pam_line(helper, timeout)
     lines = path.read_text().splitlines(keepends=True)
     if any(_is_ours(existing) for existing in lines):

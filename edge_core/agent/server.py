@@ -14,6 +14,7 @@ conversation.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import pwd
@@ -36,6 +37,7 @@ from edge_core.liveness import Progress
 from edge_core.liveness.check import check_liveness
 from edge_core.ops import Probe, Source
 from edge_core.ops import signin as use_case
+from edge_core.ops.results import SignInDecision
 
 SAMPLES = 3
 """Frames a sign-in matches when the policy asks for no liveness session (each must match)."""
@@ -76,11 +78,22 @@ class Agent:
         self.started = time.time()
         self.last: dict[str, Any] | None = None
         self._attempt = threading.Lock()
+        self.refused: collections.Counter[int] = collections.Counter()
+        """Connections refused since the agent started, by the peer's uid."""
+        self._counting = threading.Lock()
 
     def status(self) -> dict[str, Any]:
         """What the agent is and last did (no score, no name of anyone but the outcome's)."""
         return {"pid": os.getpid(), "login": self.login, "uptime_s": round(time.time() - self.started),
-                "busy": self._attempt.locked(), "last": self.last}
+                "busy": self._attempt.locked(), "last": self.last,
+                "refused": {str(uid): count for uid, count in sorted(self.refused.items())}}
+
+    def knocked(self, peer: int) -> bool:
+        """Count a refused connection from ``peer``; True the first time (the one written to the audit log: a
+        flood of them must not open the vault and grow the log once per connection)."""
+        with self._counting:
+            self.refused[peer] += 1
+            return self.refused[peer] == 1
 
     def signin(self, message: dict[str, Any], tell: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
         """One attempt for the PAM service in ``message``; the answer is the decision (or why there is none).
@@ -105,32 +118,54 @@ class Agent:
             self.last = last
             self._attempt.release()
 
-    def _attempt_once(self, request: use_case.SignInRequest, tell: Callable[[dict[str, Any]], None]):
+    def _attempt_once(self, request: use_case.SignInRequest,
+                      tell: Callable[[dict[str, Any]], None]) -> SignInDecision:
         with ops.open_vault(self.home) as vault:
             name = use_case.admit_signin(vault, request)
-            timeout = use_case.signin_timeout(vault)
-            deadline = time.monotonic() + timeout
-            tell({"wait": timeout})  # the caller (the PAM helper) waits this long, and not longer
-            pack = next(i.pack for i in ops.list_identities(vault) if i.name == name)
+            tell = _told(tell)
             try:
-                pipeline = load_pack(pack)
-                capture = self.camera.open()
-            except CameraUnavailable:
-                raise use_case.capture_failed(vault, request, CameraUnavailable(
-                    f"the agent found no camera ({self.camera.describe()}); connect one, or start the agent on "
-                    "another with 'faceseal agent run --camera CAMERA' (or choose it in Settings)")) from None
-            except FaceSealError as error:
+                timeout = use_case.signin_timeout(vault)
+                deadline = time.monotonic() + timeout
+                tell({"wait": timeout})  # the caller (the PAM helper) waits this long, and not longer
+                pack = next(i.pack for i in ops.list_identities(vault) if i.name == name)
+                try:
+                    pipeline = load_pack(pack)
+                    capture = self.camera.open()
+                except CameraUnavailable:
+                    raise use_case.capture_failed(vault, request, CameraUnavailable(
+                        f"the agent found no camera ({self.camera.describe()}); connect one, or start the agent on "
+                        "another with 'faceseal agent run --camera CAMERA' (or choose it in Settings)")) from None
+                except FaceSealError as error:
+                    raise use_case.capture_failed(vault, request, error) from None
+                frames = _until(capture, deadline)
+                if ops.liveness_needed(vault, Source.CAMERA):
+                    video = isinstance(capture, VideoFile)  # the test suite's stand-in: its frames are its clock
+                    result = check_liveness(pipeline, frames, video=video, fps=capture.fps if video else None,
+                                            bands=ops.liveness_bands(vault), on_progress=_prompts(tell))
+                    probe = Probe(Source.CAMERA, pack, pipeline.threshold, liveness=result)
+                else:
+                    samples = collect_samples(pipeline, frames, samples=SAMPLES)
+                    probe = Probe(Source.CAMERA, pack, pipeline.threshold, samples.embeddings)
+                return use_case.decide_signin(vault, request, name, probe)
+            except CallerGone as error:  # cancelled at the prompt: still one audited attempt, never a silent one
                 raise use_case.capture_failed(vault, request, error) from None
-            frames = _until(capture, deadline)
-            if ops.liveness_needed(vault, Source.CAMERA):
-                video = isinstance(capture, VideoFile)  # the test suite's stand-in: its frames are its clock
-                result = check_liveness(pipeline, frames, video=video, fps=capture.fps if video else None,
-                                        bands=ops.liveness_bands(vault), on_progress=_prompts(tell))
-                probe = Probe(Source.CAMERA, pack, pipeline.threshold, liveness=result)
-            else:
-                samples = collect_samples(pipeline, frames, samples=SAMPLES)
-                probe = Probe(Source.CAMERA, pack, pipeline.threshold, samples.embeddings)
-            return use_case.decide_signin(vault, request, name, probe)
+
+
+class CallerGone(FaceSealError):
+    """The caller (the PAM helper, a trial) hung up before the decision: the attempt ends, audited as failed."""
+
+
+def _told(tell: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    """``tell``, with a caller that went away said as :class:`CallerGone` (the socket's error would end the attempt
+    as an internal error, unaudited: a person at the lock screen could try a face and cancel without a trace)."""
+
+    def said(message: dict[str, Any]) -> None:
+        try:
+            tell(message)
+        except OSError:
+            raise CallerGone("the caller went away before the decision (cancelled at the prompt?)") from None
+
+    return said
 
 
 def _prompts(tell: Callable[[dict[str, Any]], None]) -> Callable[[Progress], None]:
@@ -185,7 +220,10 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         super().__init__(str(path), _Handler)
 
     def refused(self, peer: int) -> None:
-        """Another user's process knocked: refused, and said in the audit log (when the vault opens)."""
+        """Another user's process knocked: refused, and said in the audit log (when the vault opens) the first time
+        that user knocks while this agent runs; every knock is counted in the status."""
+        if not self.agent.knocked(peer):
+            return
         with contextlib.suppress(FaceSealError, OSError), ops.open_vault(self.agent.home) as vault:
             use_case.record_refused_peer(vault, peer)
 

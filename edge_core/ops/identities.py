@@ -40,7 +40,7 @@ from edge_core.audit import chain as audit
 from edge_core.biometrics.errors import MultipleFaces
 from edge_core.errors import IdentityExists, LookAlikeEnrolled, PolicyViolation, UsageError
 from edge_core.liveness import LivenessResult, RiskBands, enforce
-from edge_core.ops import packs
+from edge_core.ops import packs, signin_choice
 from edge_core.ops.keyops import rotate
 from edge_core.ops.results import (
     Decision,
@@ -413,8 +413,12 @@ def list_identities(vault: Vault) -> list[IdentitySummary]:
 
 @recorded(Operation.DELETE, _connection)
 def delete_identity(vault: Vault, name: str) -> Deletion:
-    """Crypto-shred one person: their identity key becomes unrecoverable everywhere (the root rotates)."""
-    return rotate.delete_identity(vault, name)
+    """Crypto-shred one person: their identity key becomes unrecoverable everywhere (the root rotates). Face sign-in
+    chosen for them is turned off (audited): no service stays enabled for a person who is not there."""
+    identity = vault.identity_id(name)
+    deletion = rotate.delete_identity(vault, name)
+    signin_choice.forget(vault, identity)
+    return deletion
 
 
 def threshold(vault: Vault, pack: str, default: float, value: float | None = None,

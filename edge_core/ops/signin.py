@@ -21,18 +21,16 @@ as the CLI: every rule of a sign-in is decided here, once.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from typing import Any
 
 from edge_core.audit import chain as audit
-from edge_core.errors import FaceSealError, PolicyViolation, UnknownIdentity, UsageError
+from edge_core.errors import FaceSealError, PolicyViolation, UsageError
+from edge_core.ops import signin_choice
 from edge_core.ops.audits import audit_list
 from edge_core.ops.identities import Probe, Source, _held_to_policy, admit, liveness_needed, threshold_in_force
 from edge_core.ops.results import AuditEntry, SignInDecision, SignInSettings
 from edge_core.policy import lockout, thresholds
 from edge_core.policy import rules as policy
-from edge_core.support.database import get_meta, set_meta
 from edge_core.vault.store import Vault
 
 SERVICES = ("sudo", "su", "polkit-1", "gdm-password", "gnome-screensaver", "kde", "xscreensaver", "swaylock",
@@ -43,7 +41,6 @@ TEST_SERVICE_PREFIX = "faceseal-test-"
 TRY_IT = "try-it-now"
 """The service name of a trial attempt ("Try it now" in the window, ``faceseal signin try``): it unlocks nothing,
 needs no service opted in, and is judged, audited and counted exactly as a real sign-in."""
-META_KEY = "signin"
 REMOTE_TTYS = ("ssh",)
 
 
@@ -71,14 +68,9 @@ def check_service(service: str) -> str:
     raise UsageError(f"'{service}' is not a service face sign-in knows; choose from {', '.join(SERVICES)}")
 
 
-def _stored(vault: Vault) -> dict[str, Any]:
-    raw = get_meta(vault.conn, META_KEY)
-    return json.loads(raw) if raw else {"identity": None, "services": []}
-
-
 def signin_settings(vault: Vault) -> SignInSettings:
     """Who signs in with their face (the enrolled name) and where."""
-    stored = _stored(vault)
+    stored = signin_choice.stored(vault)
     return SignInSettings(vault.identity_names().get(stored["identity"]), tuple(stored["services"]))
 
 
@@ -95,22 +87,22 @@ def signin_enable(vault: Vault, service: str, name: str | None = None) -> SignIn
     if name is None:
         raise UsageError("name the enrolled person whose face signs this login in; nobody is chosen yet")
     identity = vault.identity_id(name)
-    stored = _stored(vault)
+    stored = signin_choice.stored(vault)
     services = sorted(set(stored["services"]) | {service}) if stored["identity"] == identity else [service]
     with vault.writing() as tx:
-        set_meta(tx, META_KEY, json.dumps({"identity": identity, "services": services}))
+        signin_choice.write(tx, identity, services)
         audit.append(tx, "signin_enabled", identity=identity, service=service)
     return signin_settings(vault)
 
 
 def signin_disable(vault: Vault, service: str) -> SignInSettings:
     """Stop face sign-in for ``service`` (the password alone again); audited."""
-    stored = _stored(vault)
+    stored = signin_choice.stored(vault)
     if service not in stored["services"]:
         raise UsageError(f"face sign-in is not enabled for '{service}'")
     stored["services"] = [s for s in stored["services"] if s != service]
     with vault.writing() as tx:
-        set_meta(tx, META_KEY, json.dumps(stored))
+        signin_choice.write(tx, stored["identity"], stored["services"])
         audit.append(tx, "signin_disabled", service=service)
     return signin_settings(vault)
 
@@ -128,15 +120,13 @@ def admit_signin(vault: Vault, request: SignInRequest) -> str:
     if request.remote:
         raise _refuse(vault, request, PolicyViolation("face sign-in is for the person at this computer, not a remote "
                                                       "session"))
-    stored = _stored(vault)
+    stored = signin_choice.stored(vault)
     if stored["identity"] is None:
         raise _refuse(vault, request, SignInNotEnabled("nobody is chosen for face sign-in yet ('faceseal signin "
                                                        "enable SERVICE --name NAME')"))
     if request.service != TRY_IT and request.service not in stored["services"]:
         raise _refuse(vault, request, SignInNotEnabled(f"face sign-in is not enabled for '{request.service}'"))
-    name = vault.identity_names().get(stored["identity"])
-    if name is None:
-        raise _refuse(vault, request, UnknownIdentity("the person chosen for face sign-in is no longer enrolled"))
+    name = vault.identity_names()[stored["identity"]]  # stored() names nobody once the person is deleted
     try:
         admit(vault, name)
     except FaceSealError as error:  # the lockout: said as verify says it, its end time kept for the front ends
@@ -156,8 +146,9 @@ def record_refused_peer(vault: Vault, uid: int) -> None:
 
 
 def capture_failed(vault: Vault, request: SignInRequest, error: Exception) -> Exception:
-    """The camera (or the model pack) failed after the attempt was admitted: audited as a ``signin`` that
-    ``failed``, with why; not counted toward the lockout, since no face was judged. Returns ``error`` to raise."""
+    """The attempt was admitted but ended without a decision (no camera, no model pack, or the caller hung up
+    before the decision): audited as a ``signin`` that ``failed``, with why; not counted toward the lockout, since
+    no face was judged. Returns ``error`` to raise."""
     with vault.writing() as tx:
         audit.append(tx, "signin", service=request.service, tty=request.tty, outcome="failed", why=str(error))
     return error

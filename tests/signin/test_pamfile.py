@@ -81,3 +81,38 @@ def test_refusals_change_nothing(service, signin_user, case, tmp_path) -> None:
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
     assert service.read_text() == before
     assert not service.with_name(service.name + ".faceseal-backup").exists()
+
+
+@pytest.mark.parametrize("writable", ["helper", "its_folder", "its_interpreter", "missing_in_a_users_folder"])
+def test_a_helper_a_user_could_rewrite_is_refused(service, signin_user, writable) -> None:
+    """The helper runs as root in every prompt of the machine: one that a user could rewrite (a source install in a
+    home folder) or plant where it is missing would be that user's root shell. Refused, nothing changed."""
+    base = Path("/opt") / f"faceseal-test-{uuid.uuid4().hex[:8]}"
+    users = base / "user"
+    users.mkdir(parents=True)
+    os.chmod(base, 0o755)
+    os.chown(users, signin_user.uid, signin_user.gid)
+    helper = {"helper": base, "its_folder": users, "its_interpreter": base,
+              "missing_in_a_users_folder": users}[writable] / "faceseal-pam"
+    interpreter = users / "python3" if writable == "its_interpreter" else Path("/usr/bin/python3")
+    if writable != "missing_in_a_users_folder":
+        helper.write_text(f"#!{interpreter}\nprint('hi')\n")
+        os.chmod(helper, 0o755)
+        if writable == "helper":
+            os.chown(helper, signin_user.uid, signin_user.gid)
+    before = service.read_text()
+    try:
+        result = run_cli("signin", "install-pam", service.name, "--helper", str(helper))
+    finally:
+        subprocess.run(["rm", "-rf", str(base)], check=True)
+    assert result.returncode != 0 and "could be changed by someone other than root" in result.stderr, result.stderr
+    assert service.read_text() == before
+    assert not service.with_name(service.name + ".faceseal-backup").exists()
+
+
+def test_a_helper_path_that_would_split_the_pam_line_is_refused(service) -> None:
+    before = service.read_text()
+    for helper in ("/usr/bin/true pam_permit.so", "/usr/bin/faceseal-pam#", "/usr/bin/x\nauth sufficient pam_permit.so"):
+        result = run_cli("signin", "install-pam", service.name, "--helper", helper)
+        assert result.returncode == 2 and "must not hold spaces" in result.stderr, result.stderr
+    assert service.read_text() == before
