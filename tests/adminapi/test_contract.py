@@ -83,7 +83,8 @@ def test_the_document_names_the_valid_packs_settings_and_bounds(server: Server) 
     doc = httpx.get(server.base + "/api/v1/openapi.json").json()
     schemas = doc["components"]["schemas"]
     packs = next(p for p in doc["paths"]["/api/v1/thresholds/{pack}"]["get"]["parameters"] if p["name"] == "pack")
-    assert set(packs["schema"]["enum"]) == {"open", "scrfd", "yunet512", "scrfd512", "buffalo_s", "external"}
+    assert set(packs["schema"]["enum"]) == {"open", "scrfd", "yunet512", "yunet_w600k", "scrfd512", "buffalo_s",
+                                            "external"}
     changes = schemas["PolicyChanges"]
     assert changes["additionalProperties"] is False and changes["minProperties"] == 1
     assert changes["properties"]["threshold_max"]["minimum"] == 0.45  # the highest pack default stays allowed
@@ -101,7 +102,7 @@ def test_a_policy_cannot_switch_matching_off(server: Server) -> None:
     assert through_cli.returncode == 2 and through_cli.stderr.count("\n") == 1, through_cli.stderr
     assert "threshold_max must be between 0.45 and 1 (every pack's default must stay allowed" in through_cli.stderr
     floor = run_cli("policy", "set", "threshold_min=0.5")
-    assert floor.returncode == 2 and "threshold_min must be between 0 and 0.4 " in floor.stderr
+    assert floor.returncode == 2 and "threshold_min must be between 0 and 0.396 " in floor.stderr
     assert cli_json("policy", "show")["threshold_max"] == 0.99  # nothing changed
     answer = server.call("POST", "/verify", json={"name": "alice", "embedding": [0.1] * 32})
     assert answer.status_code == 200, answer.text  # matching still works at the pack's default

