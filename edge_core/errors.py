@@ -218,5 +218,9 @@ class VaultRolledBack(DataError):
     """The data folder is older than the newest state this machine saw (its rollback anchor), or that anchor is gone."""
 
 
+class AnchorUnavailable(DataError):
+    """The rollback anchor's folder (outside the data folder) cannot be read or written: nothing was opened."""
+
+
 class EvidenceTooLarge(UsageError):
     """An evidence archive holds more, or larger, members than any FaceSeal export: refused before it is read."""

@@ -210,6 +210,11 @@ def cli_fails(code: int, text: str, *args: str, **kw) -> str:
     return result.stderr
 
 
+def who_and_where(settings: dict) -> dict:
+    """Face sign-in's who and where, without the note said beside sudo and polkit (asserted where it is the point)."""
+    return {key: settings[key] for key in ("identity", "services")}
+
+
 # ------------------------------------------------------------------ people in a vault
 @pytest.fixture
 def people() -> dict:

@@ -165,6 +165,8 @@ class SignInSettings(Result):
 
     identity: str | None
     services: tuple[str, ...]
+    note: str | None = optional()
+    """Said when a service is chosen where the password still decides (sudo, polkit: no face raises privileges)."""
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,12 @@ from edge_core.vault.store import Vault
 SERVICES = ("sudo", "su", "polkit-1", "gdm-password", "gnome-screensaver", "kde", "xscreensaver", "swaylock",
             "hyprlock")
 """The PAM services a person may opt in (each is the name of its file in /etc/pam.d)."""
+RAISING = ("sudo", "polkit-1")
+"""Services where the user's own program asks PAM as root: ``faceseal-pam`` leaves them to the password (any program
+of the user could answer in the agent's place) unless the PAM line says ``--trust-user-agent`` (docs/SIGNIN.md)."""
+RAISING_NOTE = ("{services}: the password still decides there, not the face: sudo and polkit run as root for you, and "
+                "any program you run could answer in your agent's place (unless the administrator's PAM line says "
+                "--trust-user-agent; docs/SIGNIN.md)")
 TEST_SERVICE_PREFIX = "faceseal-test-"
 """Services of this prefix may be opted in too: the test suite's own PAM files (never installed by a package)."""
 TRY_IT = "try-it-now"
@@ -71,7 +77,9 @@ def check_service(service: str) -> str:
 def signin_settings(vault: Vault) -> SignInSettings:
     """Who signs in with their face (the enrolled name) and where."""
     stored = signin_choice.stored(vault)
-    return SignInSettings(vault.identity_names().get(stored["identity"]), tuple(stored["services"]))
+    raising = [service for service in stored["services"] if service in RAISING]
+    return SignInSettings(vault.identity_names().get(stored["identity"]), tuple(stored["services"]),
+                          RAISING_NOTE.format(services=" and ".join(raising)) if raising else None)
 
 
 def signin_attempts(vault: Vault, limit: int = 10) -> list[AuditEntry]:

@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as crypto_hmac
 
 from edge_core.audit import chain
-from edge_core.errors import KeychainUnavailable, VaultRolledBack
+from edge_core.errors import AnchorUnavailable, KeychainUnavailable, VaultRolledBack
 from edge_core.keys import material
 from edge_core.keys.roots import keychain
 from edge_core.support import paths
@@ -139,8 +139,22 @@ class Anchor:
             keychain.call(keyring.delete_password, SERVICE, self.name)
 
     def _read_file(self) -> str | None:
-        data = paths.read_private(self.path, MAX_BYTES)  # never through a link; 0600 or refused
+        try:
+            data = paths.read_private(self.path, MAX_BYTES)  # never through a link; 0600 or refused
+        except OSError as error:
+            raise self._unavailable(error) from None
         return None if data is None else data.decode("utf-8", "replace")
+
+    def _write_file(self, head: Head) -> None:
+        try:
+            paths.atomic_write(self.path, self._record(head).encode())
+        except OSError as error:
+            raise self._unavailable(error) from None
+
+    def _unavailable(self, error: OSError) -> AnchorUnavailable:
+        return AnchorUnavailable(
+            f"the rollback anchor cannot be kept in {self.path.parent} ({error.strerror or type(error).__name__}); "
+            "FaceSeal opened nothing: make that folder yours and writable, or set XDG_STATE_HOME to one that is")
 
     def newest(self) -> Head | None:
         """The newest head recorded in either home, or ``None``; a record that does not verify is refused."""
@@ -156,7 +170,7 @@ class Anchor:
             keychain.call(keyring.set_password, SERVICE, self.name, self._record(head))
             self.path.unlink(missing_ok=True)
         else:
-            paths.atomic_write(self.path, self._record(head).encode())
+            self._write_file(head)
             self._forget_in_keychain()
 
     def advance(self, head: Head) -> None:

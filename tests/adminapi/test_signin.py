@@ -11,7 +11,7 @@ import pytest
 
 from edge_core.agent.local import AgentProcess
 from tests.adminapi.conftest import Server
-from tests.conftest import cli_json, enrol, run_cli, serve_api
+from tests.conftest import cli_json, enrol, run_cli, serve_api, who_and_where
 
 
 @pytest.fixture
@@ -34,17 +34,18 @@ def test_the_api_and_the_command_line_share_the_settings(api: Server) -> None:
     assert said["agent"]["running"] is False and "no FaceSeal agent is running" in said["agent"]["why"]
 
     enabled = api.call("PUT", "/signin", json={"service": "sudo", "enabled": True, "name": "alice"})
-    assert enabled.status_code == 200 and enabled.json() == {"identity": "alice", "services": ["sudo"]}
+    assert enabled.status_code == 200 and who_and_where(enabled.json()) == {"identity": "alice", "services": ["sudo"]}
+    assert enabled.json()["note"].startswith("sudo: the password still decides there")
     also = api.call("PUT", "/signin", json={"service": "su", "enabled": True})  # the person already chosen
-    assert also.json() == {"identity": "alice", "services": ["su", "sudo"]}
-    assert cli_json("signin", "status") == {"identity": "alice", "services": ["su", "sudo"]}
+    assert who_and_where(also.json()) == {"identity": "alice", "services": ["su", "sudo"]}
+    assert who_and_where(cli_json("signin", "status")) == {"identity": "alice", "services": ["su", "sudo"]}
 
     assert run_cli("signin", "disable", "su").returncode == 0
     assert run_cli("signin", "enable", "polkit-1", "--name", "alice").returncode == 0
     back = api.call("GET", "/signin").json()
     assert (back["identity"], back["services"]) == ("alice", ["polkit-1", "sudo"])
     off = api.call("PUT", "/signin", json={"service": "sudo", "enabled": False})
-    assert off.status_code == 200 and off.json() == {"identity": "alice", "services": ["polkit-1"]}
+    assert off.status_code == 200 and who_and_where(off.json()) == {"identity": "alice", "services": ["polkit-1"]}
     assert _signin_kinds() == ["signin_enabled"] * 2 + ["signin_disabled", "signin_enabled", "signin_disabled"]
 
 
@@ -64,14 +65,14 @@ def test_refusals_change_nothing(api: Server) -> None:
         answer = api.call("PUT", "/signin", json=body)
         assert (answer.status_code, answer.json()["kind"]) == (status, kind), (body, answer.text)
         assert words in answer.json()["error"], (body, answer.text)
-    assert cli_json("signin", "status") == {"identity": "alice", "services": ["sudo"]}
+    assert who_and_where(cli_json("signin", "status")) == {"identity": "alice", "services": ["sudo"]}
     assert _signin_kinds() == ["signin_enabled"]
 
 
 def test_nobody_chosen_is_said_when_enabling_without_a_name(api: Server) -> None:
     answer = api.call("PUT", "/signin", json={"service": "sudo", "enabled": True})
     assert answer.status_code == 400 and "nobody is chosen yet" in answer.json()["error"], answer.text
-    assert cli_json("signin", "status") == {"identity": None, "services": []}
+    assert who_and_where(cli_json("signin", "status")) == {"identity": None, "services": []}
 
 
 def test_the_agent_and_its_last_attempt(api: Server) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from edge_core.agent.local import AgentProcess
 from tests.app.admin_drive import admin_section
 from tests.app.drive import LONG, click
-from tests.conftest import cli_json, run_cli
+from tests.conftest import cli_json, run_cli, who_and_where
 from tests.liveness.conftest import pipeline, videos  # noqa: F401 (the generated live and attack videos)
 from tests.liveness.synthetic import OTHER_PERSON, PERSON, answerable_seeds
 
@@ -47,10 +47,12 @@ def test_the_window_and_the_command_line_choose_the_same_face_and_services(qtbot
     section.person.activated.emit(section.person.currentIndex())
     tick(qtbot, section.services["sudo"])
     qtbot.waitUntil(lambda: "on for sudo" in section.banner.text.text(), timeout=LONG)
-    assert cli_json("signin", "status") == {"identity": "bob", "services": ["sudo"]}
+    assert "the password still decides there" in section.banner.text.text()  # a face never raises privileges
+    assert section.services["sudo"].text() == "sudo (password)" and section.services["su"].text() == "su"
+    assert who_and_where(cli_json("signin", "status")) == {"identity": "bob", "services": ["sudo"]}
     tick(qtbot, section.services["polkit-1"])
     qtbot.waitUntil(lambda: "on for polkit-1" in section.banner.text.text(), timeout=LONG)
-    assert cli_json("signin", "status") == {"identity": "bob", "services": ["polkit-1", "sudo"]}
+    assert who_and_where(cli_json("signin", "status")) == {"identity": "bob", "services": ["polkit-1", "sudo"]}
 
     assert run_cli("signin", "enable", "su", "--name", "alice").returncode == 0  # one person per login: su alone
     qtbot.waitUntil(lambda: section.services["su"].isChecked(), timeout=LONG)
@@ -59,7 +61,7 @@ def test_the_window_and_the_command_line_choose_the_same_face_and_services(qtbot
 
     tick(qtbot, section.services["su"])
     qtbot.waitUntil(lambda: "off for su" in section.banner.text.text(), timeout=LONG)
-    assert cli_json("signin", "status") == {"identity": "alice", "services": []}
+    assert who_and_where(cli_json("signin", "status")) == {"identity": "alice", "services": []}
     kinds = [e["kind"] for e in cli_json("audit", "list") if e["kind"].startswith("signin")]
     assert kinds == ["signin_enabled", "signin_enabled", "signin_enabled", "signin_disabled"]
 

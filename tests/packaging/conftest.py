@@ -133,6 +133,7 @@ class _Build:
         # as isolated as a test's own environment (tests/conftest.py): the build starts before any test does
         env = {name: value for name, value in os.environ.items() if not name.startswith("FACESEAL_")}
         env.update(FACESEAL_HOME=str(scratch / "home"), XDG_CONFIG_HOME=str(scratch / "config"),
+                   XDG_STATE_HOME=str(scratch / "state"),
                    PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
         began = time.monotonic()
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

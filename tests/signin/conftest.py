@@ -65,6 +65,7 @@ class SignInUser:
     def env(self, **extra: str) -> dict[str, str]:
         return {"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{SITE_PACKAGES}:{REPO}", "FACESEAL_HOME": str(self.home), "FACESEAL_MODELS": str(self.base / "models"),
                 "XDG_RUNTIME_DIR": str(self.runtime_base / str(self.uid)), "XDG_CONFIG_HOME": str(self.base / "config"),
+                "XDG_STATE_HOME": str(self.base / "state"),
                 "HOME": str(self.base), "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring", "LANG": "C.UTF-8",
                 "QT_QPA_PLATFORM": "offscreen", **extra}
 
@@ -134,11 +135,11 @@ def signin_user(installed_models: Path) -> Iterator[SignInUser]:
     os.chmod(base, 0o755)
     user = SignInUser(name, entry.pw_uid, entry.pw_gid, base)
     shutil.copytree(installed_models, base / "models")
-    for folder in (base / "home", base / "config", base / "run" / str(user.uid)):
+    for folder in (base / "home", base / "config", base / "state", base / "run" / str(user.uid)):
         folder.mkdir(parents=True, mode=0o700)
     os.chmod(base / "run", 0o755)
     _chown_tree(base / "models", user.uid, user.gid)
-    for folder in (base / "home", base / "config", base / "run" / str(user.uid)):
+    for folder in (base / "home", base / "config", base / "state", base / "run" / str(user.uid)):
         os.chown(folder, user.uid, user.gid)
     try:
         _check_reachable(user)

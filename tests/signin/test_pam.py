@@ -10,6 +10,7 @@ import threading
 import time
 
 from edge_core.agent.client import ask
+from tests.conftest import who_and_where
 from tests.liveness.synthetic import PERSON, answerable_seeds
 from tests.signin.conftest import USER_PYTHON, wait_for
 
@@ -173,11 +174,11 @@ def test_signin_choices_in_the_cli(agent_user) -> None:
     assert nobody.returncode != 0 and len(nobody.stderr.strip().splitlines()) == 1
     assert agent_user.run("signin", "enable", "sudo", "--name", "alice").returncode == 0
     both = agent_user.run("signin", "enable", "polkit-1", "--name", "alice", "--json")
-    assert json.loads(both.stdout) == {"identity": "alice", "services": ["polkit-1", "sudo"]}
+    assert who_and_where(json.loads(both.stdout)) == {"identity": "alice", "services": ["polkit-1", "sudo"]}
     never = agent_user.run("signin", "disable", "su")
     assert never.returncode == 2 and "not enabled for 'su'" in never.stderr
     status = agent_user.run("signin", "status", "--json")
-    assert json.loads(status.stdout) == {"identity": "alice", "services": ["polkit-1", "sudo"]}
+    assert who_and_where(json.loads(status.stdout)) == {"identity": "alice", "services": ["polkit-1", "sudo"]}
     absent = agent_user.run("agent", "status")
     assert absent.returncode == 1 and "no FaceSeal agent is running" in absent.stderr
 

@@ -84,7 +84,9 @@ class SignInSection(Section):
         where = QGroupBox("Where: the PAM services a face may unlock (the password always follows a failure)")
         grid = QGridLayout(where)
         for index, service in enumerate(signin.SERVICES):
-            box = QCheckBox(service)
+            box = QCheckBox(f"{service} (password)" if service in signin.RAISING else service)
+            if service in signin.RAISING:
+                box.setToolTip(signin.RAISING_NOTE.format(services=service))
             box.setAccessibleName(f"Face sign-in for {service}")
             box.clicked.connect(lambda checked, service=service: self._toggle(service, checked))
             self.services[service] = box
@@ -197,7 +199,12 @@ class SignInSection(Section):
         self.banner.clear()
         for box in self.services.values():
             box.setEnabled(False)
-        if on:
+        if on and service in signin.RAISING:
+            self.in_vault(lambda vault: signin.signin_enable(vault, service, name),
+                          lambda settings: self._changed(settings, f"Face sign-in is on for {service}, but "
+                                                         + signin.RAISING_NOTE.format(services=service) + ".",
+                                                         "warning"), self._failed)
+        elif on:
             self.in_vault(lambda vault: signin.signin_enable(vault, service, name),
                           lambda settings: self._changed(settings, f"Face sign-in is on for {service}: {name}'s face "
                                                                    f"signs '{self.login}' in once the PAM line below "
@@ -207,8 +214,8 @@ class SignInSection(Section):
                           lambda settings: self._changed(settings, f"Face sign-in is off for {service}: the password "
                                                                    "alone again."), self._failed)
 
-    def _changed(self, settings: SignInSettings, said: str) -> None:
-        self.banner.show_message("success", said)
+    def _changed(self, settings: SignInSettings, said: str, kind: str = "success") -> None:
+        self.banner.show_message(kind, said)
         self.load()
 
     def _failed(self, message: str) -> None:
