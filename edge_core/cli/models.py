@@ -38,15 +38,22 @@ def pack_to_use(args: argparse.Namespace, vault: Vault | None = None) -> str:
     return used.pack
 
 
-def _list(args: argparse.Namespace) -> Reply:
-    """Every pack; which one is in use needs the vault's choice, but a locked or unreadable vault does not stop
-    the list (it is what ``make models`` reads): the pack used without a choice is marked, and that is said."""
+def pack_in_use_here() -> tuple[ops.PackInUse, str | None]:
+    """The pack in use with the vault's choice, read as any reading command reads it (a read-only open: some
+    15 ms with a file or keychain root), and ``None``; or, when the vault cannot be opened (locked, its key or
+    the token's PIN missing), the pack used without a choice and why the choice was not read. A locked or
+    unreadable vault does not stop ``models list`` (what ``make models`` reads) nor ``--version``."""
     try:
-        used = ops.pack_for()
+        return ops.pack_for(), None
     except FaceSealError as error:
-        print(f"faceseal: note: the vault's chosen pack cannot be read ({error}); 'in_use' is the pack used "
-              "without a choice", file=sys.stderr)
-        used = ops.pack_in_use(None)
+        return ops.pack_in_use(None), f"the vault's chosen pack cannot be read ({error})"
+
+
+def _list(args: argparse.Namespace) -> Reply:
+    """Every pack, the one in use marked (:func:`pack_in_use_here`)."""
+    used, unread = pack_in_use_here()
+    if unread:
+        print(f"faceseal: note: {unread}; 'in_use' is the pack used without a choice", file=sys.stderr)
     return answer([
         {"name": p.name, "installed": p.installed, "default": p.name == used.default, "in_use": p.name == used.pack,
          "chosen": p.name == used.chosen, "licence": p.licence, "embedding_size": p.embedding_size,
