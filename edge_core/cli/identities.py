@@ -88,7 +88,7 @@ def register(commands: Commands) -> None:
                                       "who is this? every face of a group photo is named "
                                       "(exit 0 match, 10 no match, 11 liveness check failed)"), enrol=False)
     commands.add("list", with_vault(lambda vault, _args: answer(ops.list_identities(vault)), reading=True),
-                 "the enrolled identities")
+                 "the enrolled identities", empty="nobody is enrolled yet ('faceseal enroll NAME' enrols someone)")
     p = commands.add("delete-identity", with_vault(_delete), "crypto-shred one person's templates")
     p.add_argument("name")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")

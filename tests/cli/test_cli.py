@@ -335,3 +335,13 @@ def test_a_long_read_shows_its_frames_at_a_terminal_and_words_fit_a_file(models_
     assert "more than one face (the largest one can be chosen: --largest)" in many.stderr, many.stderr
     assert "only the person enrolling" not in many.stderr
 
+
+
+def test_empty_lists_say_so_in_one_line_and_stay_empty_as_json():
+    """'list' and 'signin history' printed nothing at all on a new vault, which reads as a failure."""
+    cli_json("init", check_clean=False)  # the new vault's root-file note
+    for words, said in ((["list"], "nobody is enrolled yet ('faceseal enroll NAME' enrols someone)"),
+                        (["signin", "history"], "no sign-in attempts yet")):
+        shown = run_cli(*words)
+        assert (shown.returncode, shown.stdout, shown.stderr) == (0, said + "\n", ""), shown
+        assert cli_json(*words) == []
