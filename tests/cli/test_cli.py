@@ -345,3 +345,18 @@ def test_empty_lists_say_so_in_one_line_and_stay_empty_as_json():
         shown = run_cli(*words)
         assert (shown.returncode, shown.stdout, shown.stderr) == (0, said + "\n", ""), shown
         assert cli_json(*words) == []
+
+
+def test_init_again_succeeds_and_says_the_vault_was_already_there(people, isolated):
+    """A setup script runs 'faceseal init' every time: the second run must not fail, nor read as a creation (it
+    printed the status alone). Nothing is written by it."""
+    first = run_cli("init", "--json", check_clean=False)
+    assert first.returncode == 0 and "already exists" not in first.stderr
+    enrol(people)
+    before = tree_snapshot(isolated / "keys")
+    again = run_cli("init")
+    assert again.returncode == 0 and "identities: 2" in again.stdout
+    assert again.stderr == (f"faceseal: note: a vault already exists in {isolated}; nothing was created (its status "
+                            "follows)\n")
+    assert cli_json("init", check_clean=False)["identities"] == 2, "--json stays the status"
+    assert tree_snapshot(isolated / "keys") == before
