@@ -20,6 +20,7 @@ from edge_core.biometrics import install_pack, list_packs, load_pack, pack_info,
 from edge_core.cli.framework import Commands, Reply, answer
 from edge_core.cli.prompts import confirm
 from edge_core.errors import FaceSealError
+from edge_core.support import database
 
 if TYPE_CHECKING:
     from edge_core.vault.store import Vault
@@ -42,11 +43,13 @@ def pack_in_use_here() -> tuple[ops.PackInUse, str | None]:
     """The pack in use with the vault's choice, read as any reading command reads it (a read-only open: some
     15 ms with a file or keychain root), and ``None``; or, when the vault cannot be opened (locked, its key or
     the token's PIN missing), the pack used without a choice and why the choice was not read. A locked or
-    unreadable vault does not stop ``models list`` (what ``make models`` reads) nor ``--version``."""
+    unreadable vault (a damaged database too) stops neither ``models list`` (what ``make models`` reads) nor
+    ``--version`` (what a bug report about that vault quotes)."""
     try:
         return ops.pack_for(), None
-    except FaceSealError as error:
-        return ops.pack_in_use(None), f"the vault's chosen pack cannot be read ({error})"
+    except (FaceSealError, database.Error) as error:
+        why = database.translate(error) if isinstance(error, database.Error) else error
+        return ops.pack_in_use(None), f"the vault's chosen pack cannot be read ({why})"
 
 
 def _list(args: argparse.Namespace) -> Reply:

@@ -94,7 +94,7 @@ def _version_pack(**kw) -> str:
     return next(line for line in shown.stdout.splitlines() if line.startswith("model pack: "))
 
 
-def test_version_names_the_pack_in_use_and_when_it_stands_in(models_env, open_pack_only):
+def test_version_names_the_pack_in_use_and_when_it_stands_in(models_env, open_pack_only, isolated):
     """A bug report's --version named the default pack, though the vault had chosen another: the scores it
     reports come from the pack in use. The choice is read as 'models list' reads it; a locked vault is said."""
     assert _version_pack().startswith("model pack: yunet512 "), "no vault: the default pack"
@@ -108,3 +108,10 @@ def test_version_names_the_pack_in_use_and_when_it_stands_in(models_env, open_pa
     locked = _version_pack()
     assert locked.startswith("model pack: yunet512 ") and "the vault's chosen pack cannot be read (the vault is " \
         "locked" in locked, locked
+    cli_json("unlock")
+    database = isolated / "faceseal.db"
+    damaged = bytearray(database.read_bytes())
+    damaged[5000:5100] = b"x" * 100
+    database.write_bytes(damaged)
+    assert "the vault's chosen pack cannot be read (the database is damaged" in _version_pack(), \
+        "a bug report about a damaged vault still gets the versions"
