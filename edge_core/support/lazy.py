@@ -1,12 +1,12 @@
 """A package's public names, each imported from its module on first use (PEP 562), not when the package is.
 
 Why: ``edge_core.biometrics`` and ``edge_core.liveness`` name, in one place,
-what their modules offer, and some of those modules run models (onnxruntime,
-OpenCV: half a second to import). A command that only needs a constant or a
-result type from them (``faceseal status``, ``list``, ``audit``...) must not
-pay for the models it never runs (issue 28). ``from package import name`` and
-``package.name`` work as before; the module that holds ``name`` is imported
-then, once.
+what their modules offer, and some of those modules run models (onnxruntime and
+OpenCV: a tenth of a second of CPU to import on a warm machine, more on a cold
+or busy one). A command that only needs a constant or a result type from them
+(``faceseal status``, ``list``, ``audit``...) must not pay for the models it
+never runs (issue 28). ``from package import name`` and ``package.name`` work
+as before; the module that holds ``name`` is imported then, once.
 """
 
 from __future__ import annotations
