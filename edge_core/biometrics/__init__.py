@@ -22,7 +22,12 @@ exception: ``groups.py`` asks SciPy for confidence intervals when it is installe
 (a development machine), and does without them when it is not (the installer).
 """
 
+from typing import TYPE_CHECKING
+
 from edge_core.support import lazy
+
+if TYPE_CHECKING:  # never run: named for the tools that read imports without running them (PyInstaller's bundle)
+    from edge_core.biometrics import capture, faces, packs, pipeline, quality  # noqa: F401
 
 _MODULES = {
     "capture": ("CANDIDATES_PER_SAMPLE", "Camera", "Enrolment", "Frame", "ImageFiles", "Rejection",

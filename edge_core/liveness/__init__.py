@@ -17,7 +17,12 @@ Each name below is imported from its module on first use
 bring OpenCV and onnxruntime with them (issue 28).
 """
 
+from typing import TYPE_CHECKING
+
 from edge_core.support import lazy
+
+if TYPE_CHECKING:  # never run: named for the tools that read imports without running them (PyInstaller's bundle)
+    from edge_core.liveness import bands, challenges, result, session  # noqa: F401
 
 _MODULES = {
     "bands": ("Band", "RiskBands", "enforce"),
