@@ -27,8 +27,9 @@ system-deps:
 system-deps-run:
 	bash scripts/system-deps.sh run
 
-# Where `make run` installs the default model pack from when it is missing (an offline
-# machine); empty means download it. The app offers to install a pack as well.
+# Where `make run` installs the default model pack from when it is missing. Empty: no pack
+# is installed (none downloads yet: the face-mesh files have no address); the app offers
+# to install one from a folder.
 MODELS ?= $(wildcard ../shared/models)
 
 run: models

@@ -31,6 +31,11 @@ def opens_window(argv: list[str]) -> bool:
     return has_display() and (not argv or argv[0] == "--theme" or argv[0].startswith("--theme="))
 
 
+NO_SCREEN = ("faceseal: note: no screen to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set), so "
+             "here is 'faceseal status' instead; 'faceseal --help' lists the commands")
+"""What a bare ``faceseal`` says on stderr where it cannot open the window: the status follows, not the window."""
+
+
 CANNOT_START = 70
 """The exit status when the window cannot start (EX_SOFTWARE, as for any internal failure)."""
 

@@ -15,7 +15,7 @@ from edge_core.cli.main import main as cli_main
 from edge_core.support.hardening import harden_process
 
 from . import selftest
-from .display import cannot_start, opens_window, window_parser
+from .display import NO_SCREEN, cannot_start, opens_window, window_parser
 
 
 EXTRA: list[Extra] = [("self-test", selftest.command,
@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
         except ImportError as error:  # Qt, or a library it links, cannot be loaded on this system
             return cannot_start(error)
         return open_window(argv)
+    if not argv:  # the window was wanted, and there is no screen: say why the status comes instead
+        print(NO_SCREEN, file=sys.stderr, flush=True)
     return cli_main(argv, extra=EXTRA)
 
 

@@ -116,6 +116,10 @@ class HsmPinIncorrect(HsmUnavailable):
     """The token refused the PIN (never shown: only that it was refused)."""
 
 
+class NoKeychainForPin(HsmUnavailable):
+    """The PIN was to be kept in the OS keychain at a move into a token, and no keychain answers: nothing changed."""
+
+
 class RecoveryKitInvalid(UsageError):
     """A recovery kit file is not a kit, was edited, or does not belong to this data."""
 

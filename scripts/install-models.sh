@@ -10,6 +10,9 @@ bin=$1
 from=()
 [ -n "${2:-}" ] && from=(--from "$2")
 
+# A path made absolute and quoted for the shell: the advice below is pasted into a terminal, anywhere.
+absolute() { printf '%q' "$("$bin/python" -c 'import os, sys; print(os.path.abspath(sys.argv[1]))' "$1")"; }
+
 # The names of the packs whose field $1 is true in `faceseal models list --json`, one a line.
 packs() {
     "$bin/faceseal" models list --json | "$bin/python" -c \
@@ -26,7 +29,10 @@ if [ -t 0 ] || [ -z "$asks" ]; then
 else
     echo "make models: the default pack '$pack' asks you to accept its licence notice, and there is no terminal to ask at:"
     echo "  $asks"
-    echo "make models: not accepted; to accept it, run '$bin/faceseal models install $pack' at a terminal"
+    # No pack downloads yet (its face-mesh files have no address): the advice names the folder it comes from.
+    folder=DIR_OR_ZIP
+    [ -n "${2:-}" ] && folder=$(absolute "$2")
+    echo "make models: not accepted; to accept it, run '$(absolute "$bin")/faceseal models install $pack --from $folder' at a terminal"
 fi
 if ! installed open; then
     "$bin/faceseal" models install open "${from[@]}" >/dev/null ||

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -58,3 +59,22 @@ def test_declined_or_without_a_terminal_the_open_pack_is_installed_and_said(tmp_
     assert "make models: 'open' is now in use" in quiet.stdout
     again = _make_models(tmp_path / "quiet", None)
     assert again.returncode == 0 and "installed the 'open' pack" not in again.stdout, "nothing is reinstalled"
+
+
+def test_without_a_terminal_the_advice_to_accept_the_licence_is_a_command_that_works(tmp_path: Path) -> None:
+    """No pack downloads (the face-mesh files have no address): the advice names the folder ``make models``
+    installed from, so the command it gives, run as given (with the consent flag a script adds), installs the
+    default pack. It named no folder, and failed with 'cannot be downloaded'."""
+    models, source = tmp_path / "models", shared_or_skip("models")
+    env = {**os.environ, "FACESEAL_MODELS": str(models)}
+    run = subprocess.run(["bash", "scripts/install-models.sh", str(Path(sys.executable).parent), str(source)],
+                         cwd=REPO, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    [advice] = [line for line in run.stdout.splitlines() if "to accept it, run" in line]
+    command = shlex.split(advice.split("run '", 1)[1].rsplit("' at a terminal", 1)[0])
+    assert command[-2:] == ["--from", str(source)], advice
+    accepted = subprocess.run([*command, "--accept-licence"], cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=600)
+    assert accepted.returncode == 0, accepted.stderr
+    assert default_pack_name() in _installed(models)
+

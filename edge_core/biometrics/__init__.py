@@ -12,66 +12,31 @@ Matching embeddings against templates (the max-over-samples cosine rule) is
 the vault's job, in ``edge_core.matching``; this package only produces the
 embeddings and says which pack made them.
 
-Heavy libraries (onnxruntime sessions) load only when a pack is loaded, so
-listing or installing packs stays quick. insightface, scikit-image and scipy
+Heavy libraries (onnxruntime, OpenCV) load only when a model runs: each name
+below is imported from its module on first use (:mod:`edge_core.support.lazy`),
+and the modules import onnxruntime and OpenCV inside the functions that run a
+model, so listing or installing packs, and every command that runs no model,
+stays quick (issue 28). insightface, scikit-image and scipy
 are never imported at run time (tests/biometrics/test_no_insightface.py), with one
 exception: ``groups.py`` asks SciPy for confidence intervals when it is installed
 (a development machine), and does without them when it is not (the installer).
 """
 
-from edge_core.biometrics.capture import (
-    CANDIDATES_PER_SAMPLE,
-    Camera,
-    Enrolment,
-    Frame,
-    ImageFiles,
-    Rejection,
-    VIDEO_LOOKS_PER_SAMPLE,
-    VideoFile,
-    camera_index,
-    collect_from_video,
-    collect_samples,
-    shortfall,
-    enrolment_video,
-    read_image,
-)
-from edge_core.biometrics.detectors import Face
-from edge_core.biometrics.packs import (
-    PackInfo,
-    default_pack_name,
-    install_pack,
-    list_packs,
-    load_pack,
-    pack_info,
-    threshold_text,
-)
-from edge_core.biometrics.pipeline import Pipeline
-from edge_core.biometrics.quality import QualityGates, Reason
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "CANDIDATES_PER_SAMPLE",
-    "Camera",
-    "camera_index",
-    "Enrolment",
-    "Face",
-    "Frame",
-    "ImageFiles",
-    "PackInfo",
-    "Pipeline",
-    "QualityGates",
-    "Reason",
-    "Rejection",
-    "VIDEO_LOOKS_PER_SAMPLE",
-    "VideoFile",
-    "collect_from_video",
-    "collect_samples",
-    "shortfall",
-    "enrolment_video",
-    "default_pack_name",
-    "install_pack",
-    "list_packs",
-    "load_pack",
-    "pack_info",
-    "read_image",
-    "threshold_text",
-]
+from edge_core.support import lazy
+
+if TYPE_CHECKING:  # never run: named for the tools that read imports without running them (PyInstaller's bundle)
+    from edge_core.biometrics import capture, faces, packs, pipeline, quality  # noqa: F401
+
+_MODULES = {
+    "capture": ("CANDIDATES_PER_SAMPLE", "Camera", "Enrolment", "Frame", "ImageFiles", "Rejection",
+                "VIDEO_LOOKS_PER_SAMPLE", "VideoFile", "camera_index", "collect_from_video", "collect_samples",
+                "shortfall", "enrolment_video", "read_image"),
+    "faces": ("Face",),
+    "packs": ("PackInfo", "default_pack_name", "install_pack", "list_packs", "load_pack", "pack_info",
+              "threshold_text"),
+    "pipeline": ("Pipeline",),
+    "quality": ("QualityGates", "Reason"),
+}
+__getattr__, __dir__, __all__ = lazy.exports(__name__, _MODULES)

@@ -10,7 +10,6 @@ tests/biometrics/test_reference.py checks the crops against ``norm_crop``.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 ALIGNED_SIZE = 112
@@ -48,6 +47,8 @@ def similarity(source: np.ndarray, target: np.ndarray) -> np.ndarray:
 
 def align(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """The 112x112 BGR crop of the face whose 5 landmarks are given (black outside the image)."""
+    import cv2  # here, not at the top: the pipeline that names this function must not load OpenCV (issue 28)
+
     matrix = similarity(landmarks, ARCFACE_TEMPLATE)
     return cv2.warpAffine(image, matrix, (ALIGNED_SIZE, ALIGNED_SIZE), borderValue=0.0)
 

@@ -4,6 +4,9 @@ Sources are plain iterables of ``Frame`` so the CLI, the benchmarks and later
 the Qt UI consume them the same way. Each opens its device or file eagerly, so
 "no camera" or "no such video" is reported before anything else happens, and
 each failure is a typed error with a sentence, never an OpenCV traceback.
+OpenCV is imported by the functions that decode or open something, not with
+the module: naming a source or a camera (the command line's options) does not
+load it (issue 28).
 """
 
 from __future__ import annotations
@@ -16,9 +19,8 @@ import struct
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-import cv2
 import numpy as np
 
 from edge_core.biometrics.errors import (
@@ -28,11 +30,14 @@ from edge_core.biometrics.errors import (
     NotEnoughSamples,
     VideoUnreadable,
 )
-from edge_core.biometrics.detectors import Face
+from edge_core.biometrics.faces import Face
 from edge_core.biometrics.pipeline import Pipeline
 from edge_core.biometrics.quality import QualityGates, Reason
 from edge_core.biometrics.runtime import quiet_opencv
 from edge_core.support.inputs import read_regular, regular_file, size_text
+
+if TYPE_CHECKING:
+    import cv2
 
 Covered = Callable[[np.ndarray, Face], bool]
 """Whether a detected face's features are hidden in the frame (a mask): the liveness face mesh finds none."""
@@ -167,6 +172,8 @@ def decode_image(data: bytes, label: str) -> np.ndarray:
     check_pixels(*size, label)
     if data[:3] == b"\xff\xd8\xff" and data.rfind(b"\xff\xd9", max(0, len(data) - _JPEG_TAIL)) < 0:
         raise ImageUnreadable(f"{label} is a truncated JPEG (its end is missing)")
+    import cv2
+
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         raise ImageUnreadable(f"{label} is not an image FaceSeal can read ({FORMATS})")
@@ -231,6 +238,8 @@ class _Capture:
         A video file's rate turns a liveness time limit into a frame budget, so
         the same file is judged the same way however fast it is decoded.
         """
+        import cv2
+
         fps = float(self._capture.get(cv2.CAP_PROP_FPS)) if self._capture.isOpened() else 0.0
         return fps if fps > 0 else None
 
@@ -273,6 +282,8 @@ class VideoFile(_Capture):
         self.path = Path(path)
         self.spread = spread
         regular_file(self.path, VideoUnreadable)
+        import cv2
+
         with quiet_opencv():
             capture = cv2.VideoCapture(str(self.path))
         if not capture.isOpened():
@@ -290,7 +301,7 @@ class VideoFile(_Capture):
         raise VideoUnreadable(f"{self.path} has no readable frames")
 
     def __iter__(self) -> Iterator[Frame]:
-        total = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT)) if self._capture.isOpened() else 0
+        total = self.frame_count if self._capture.isOpened() else 0
         if self.spread is None or total <= self.spread:
             return self._read(None)
         return self._read(set(np.linspace(0, total - 1, self.spread).round().astype(int).tolist()))
@@ -373,6 +384,8 @@ class Camera(_Capture):
             raise CameraIndexInvalid(f"camera index {index} is out of range: cameras are numbered "
                                      f"0 to {MAX_CAMERA_INDEX}")
         self.index = index
+        import cv2
+
         with quiet_opencv():
             capture = cv2.VideoCapture(index)
         if not capture.isOpened():

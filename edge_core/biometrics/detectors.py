@@ -4,52 +4,20 @@ SCRFD runs on an onnxruntime session we build, its outputs decoded with NumPy
 (the app ships without insightface); YuNet runs through OpenCV's
 ``FaceDetectorYN``, which decodes it exactly as its authors do. Both get
 sessions made from sha256-checked bytes, frames scaled to the detector's
-working size, and one ``Face`` type whatever the family.
+working size, and one ``Face`` type whatever the family (:mod:`edge_core.biometrics.faces`,
+which needs no OpenCV).
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
-from typing import Protocol
 
 import cv2
 import numpy as np
 
 from edge_core.biometrics.errors import ModelRuntimeError
+from edge_core.biometrics.faces import Face
 from edge_core.biometrics.runtime import create_session, engine_errors, quiet_opencv
-
-
-@dataclass(frozen=True, eq=False)
-class Face:
-    """One detected face in image pixel coordinates.
-
-    ``box`` is (x1, y1, x2, y2); ``landmarks`` are 5 (x, y) points in the order
-    left eye, right eye, nose, left mouth corner, right mouth corner, left/right
-    as seen in the image (both detector families agree on this order).
-    """
-
-    box: np.ndarray
-    score: float
-    landmarks: np.ndarray
-
-    @property
-    def size(self) -> float:
-        """The shorter side of the box: what "the face is big enough" is judged on."""
-        return float(min(self.box[2] - self.box[0], self.box[3] - self.box[1]))
-
-    @property
-    def area(self) -> float:
-        """Box area, used to pick the largest face."""
-        return float((self.box[2] - self.box[0]) * (self.box[3] - self.box[1]))
-
-
-class Detector(Protocol):
-    """Finds faces and their 5 landmarks in a BGR uint8 image."""
-
-    def detect(self, image: np.ndarray) -> list[Face]:
-        """All faces above the detector's score threshold, best score first."""
-        ...
 
 
 def _faces(boxes: np.ndarray, scores: np.ndarray, landmarks: np.ndarray) -> list[Face]:

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from edge_core.biometrics.align import align
-from edge_core.biometrics.detectors import Detector, Face
 from edge_core.biometrics.embedders import Embedder
 from edge_core.biometrics.errors import ImageUnreadable, MultipleFaces, NoFaceFound
+from edge_core.biometrics.faces import Detector, Face
 
 
 PAD_FRACTION = 0.25
@@ -69,6 +68,8 @@ class Pipeline:
         faces = self.detector.detect(image)
         if faces:
             return faces
+        import cv2  # here, not at the top: naming a Pipeline must not load OpenCV (issue 28)
+
         pad = max(1, round(max(image.shape[:2]) * PAD_FRACTION))
         framed = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(0, 0, 0))
         shift = np.float32(pad)

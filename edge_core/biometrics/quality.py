@@ -13,11 +13,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from edge_core.biometrics.align import template, to_template
-from edge_core.biometrics.detectors import Face
+from edge_core.biometrics.faces import Face
 from edge_core.biometrics.pipeline import Pipeline
 
 
@@ -60,6 +59,8 @@ def sharpness(aligned: np.ndarray) -> float:
     Measured on the crop the recognizer sees, so it judges the detail that
     actually reaches the embedding, independently of the photo's resolution.
     """
+    import cv2  # here, not at the top: the gates' reasons are named where no frame is measured (issue 28)
+
     grey = cv2.cvtColor(aligned, cv2.COLOR_BGR2GRAY)
     return float(cv2.Laplacian(grey, cv2.CV_64F).var())
 

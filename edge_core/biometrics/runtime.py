@@ -12,28 +12,35 @@ import contextlib
 import hashlib
 import os
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from edge_core.biometrics.errors import ModelIntegrityError, ModelRuntimeError, PackNotInstalled
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
 
 # onnxruntime >= 1.2x writes a device id and a telemetry database under
 # ~/.cache/Microsoft unless this is set before it is first imported; a privacy
 # product must not leave such a trace (insightface sets the same variable).
+# onnxruntime and OpenCV themselves are imported by the functions that run a
+# model (issue 28): a command that runs none (status, list, the policy, the
+# audit log) does not pay the half second their import takes.
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
-import cv2  # noqa: E402
-import onnxruntime as ort  # noqa: E402
-from onnxruntime.capi import onnxruntime_pybind11_state as _ort_state  # noqa: E402
-
-from edge_core.biometrics.errors import ModelIntegrityError, ModelRuntimeError, PackNotInstalled
-
-# Every exception type onnxruntime's native layer raises (they share no base but
-# Exception), plus OpenCV's, so inference failures become one typed error.
-ENGINE_ERRORS: tuple[type[BaseException], ...] = tuple(
-    value
-    for value in vars(_ort_state).values()
-    if isinstance(value, type) and issubclass(value, Exception)
-) + (cv2.error,)
-
 _CHUNK = 1 << 20
+
+
+@cache
+def engine_error_types() -> tuple[type[BaseException], ...]:
+    """Every exception type onnxruntime's native layer raises (they share no base but Exception), plus OpenCV's,
+    so inference failures become one typed error."""
+    import cv2
+    from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
+
+    return tuple(value for value in vars(ort_state).values()
+                 if isinstance(value, type) and issubclass(value, Exception)) + (cv2.error,)
 
 
 def inference_threads() -> int:
@@ -91,6 +98,8 @@ def create_session(model: bytes, *, name: str, pack: str) -> ort.InferenceSessio
     Denormals are flushed to zero (see below). Warnings are silenced (severity 3) because a person cannot act on them; real
     failures still raise.
     """
+    import onnxruntime as ort
+
     options = ort.SessionOptions()
     options.intra_op_num_threads = inference_threads()
     options.inter_op_num_threads = 1
@@ -111,7 +120,7 @@ def engine_errors(name: str, pack: str) -> Iterator[None]:
     """Turn an onnxruntime/OpenCV failure of model ``name`` into a one-line ModelRuntimeError."""
     try:
         yield
-    except ENGINE_ERRORS as error:
+    except engine_error_types() as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ModelRuntimeError(
             f"model {name} of pack '{pack}' could not be run ({first_line[:160]}); "
@@ -127,6 +136,8 @@ def quiet_opencv() -> Iterator[None]:
     videoio warns when a camera index is absent; neither means anything to a
     person, and the absent camera gets its own clear error.
     """
+    import cv2
+
     previous = cv2.utils.logging.getLogLevel()
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
     try:

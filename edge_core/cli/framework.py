@@ -5,7 +5,8 @@ help). A handler takes the parsed arguments and returns a :data:`Reply`: the
 use case's result and the exit code. :func:`render` prints it: ``--json`` as
 one JSON document (the result's ``as_dict``, the same form the admin API
 answers), otherwise the result's ``summary()`` when it has one, else its
-fields as ``name: value`` lines. A handler that needs the vault is wrapped by
+fields as ``name: value`` lines (a list: one line an item, or the command's
+``empty`` line). A handler that needs the vault is wrapped by
 :func:`with_vault`, which opens it and always closes it.
 """
 
@@ -52,9 +53,11 @@ class Commands:
         self._groups[words] = p.add_subparsers(dest=f"{words.replace(' ', '_')}_action", metavar="ACTION",
                                                required=True, parser_class=Parser)
 
-    def add(self, words: str, handler: Handler, help: str) -> argparse.ArgumentParser:
+    def add(self, words: str, handler: Handler, help: str, empty: str | None = None) -> argparse.ArgumentParser:
+        """``empty``: for a command that answers a list, the line a person reads when it is empty (nothing
+        printed reads as a failure); ``--json`` still prints ``[]``."""
         p = self._subcommand(words, help)
-        p.set_defaults(handler=handler)
+        p.set_defaults(handler=handler, empty=empty)
         return p
 
 
@@ -76,10 +79,13 @@ def answer(result: Any) -> Reply:
     return result, 0
 
 
-def render(result: Any, as_json: bool) -> None:
-    """Print a result for a person, or as JSON."""
+def render(result: Any, as_json: bool, empty: str | None = None) -> None:
+    """Print a result for a person (``empty`` when it is an empty list and the command says what that means),
+    or as JSON."""
     if as_json:
         print(json.dumps(_data(result), sort_keys=True, default=str))
+    elif empty is not None and isinstance(result, list) and not result:
+        print(empty)
     elif hasattr(result, "summary"):
         print(result.summary())
     elif isinstance(result, list):

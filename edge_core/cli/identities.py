@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import TYPE_CHECKING
 
 from edge_core import ops
@@ -60,6 +61,20 @@ def _delete(vault: Vault, args: argparse.Namespace) -> Reply:
     return answer(ops.delete_identity(vault, args.name))
 
 
+def _init(args: argparse.Namespace) -> Reply:
+    """Make the vault if there is none, and show its status. Run again (a setup script), it succeeds (exit 0: the
+    vault is there, as asked) without pretending it made one: one line on stderr says it was already there. A
+    creation that was interrupted is finished by opening (``ops.open_vault``), so it counts as a new vault."""
+    layout = ops.layout_for()
+    existed = layout.has_data() and not layout.init_marker.exists()
+    with ops.open_vault() as vault:
+        status = ops.status(vault)
+    if existed:
+        print(f"faceseal: note: a vault already exists in {layout.home}; nothing was created (its status follows)",
+              file=sys.stderr)
+    return answer(status)
+
+
 def _threshold(vault: Vault, args: argparse.Namespace) -> Reply:
     pack = pack_to_use(args, vault)
     default = ops.default_threshold(pack)
@@ -67,8 +82,8 @@ def _threshold(vault: Vault, args: argparse.Namespace) -> Reply:
 
 
 def register(commands: Commands) -> None:
-    commands.add("init", with_vault(lambda vault, _args: answer(ops.status(vault))),
-                 "make the vault in the data folder (if there is none) and show its status: where the root key went")
+    commands.add("init", _init, "make the vault in the data folder (if there is none: else it says so, and exits 0) "
+                                "and show its status: where the root key went")
     commands.add("status", with_vault(lambda vault, _args: answer(ops.status(vault)), reading=True),
                  "where the root key lives, key ages, counts, data path")
     p = commands.add("enroll", _enroll, "enrol a person: each sample becomes its own sealed template")
@@ -88,7 +103,7 @@ def register(commands: Commands) -> None:
                                       "who is this? every face of a group photo is named "
                                       "(exit 0 match, 10 no match, 11 liveness check failed)"), enrol=False)
     commands.add("list", with_vault(lambda vault, _args: answer(ops.list_identities(vault)), reading=True),
-                 "the enrolled identities")
+                 "the enrolled identities", empty="nobody is enrolled yet ('faceseal enroll NAME' enrols someone)")
     p = commands.add("delete-identity", with_vault(_delete), "crypto-shred one person's templates")
     p.add_argument("name")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from edge_core import ops
 from edge_core.cli.framework import Commands, Reply, answer, with_vault
 from edge_core.cli.prompts import ask, confirm, secret
-from edge_core.errors import UsageError
+from edge_core.errors import NoKeychainForPin, UsageError
 from edge_core.keys import material
 from edge_core.ops.keys import HSM_PIN_VARIABLE as PIN_VARIABLE
 from edge_core.ops.keys import NO_KIT_WARNING, PIN_HOMES
@@ -69,8 +69,13 @@ def _revoke(args: argparse.Namespace) -> Reply:
     return answer(ops.revoke_root_key())
 
 
+KEEP_PIN_OPTIONS = f"--keep-pin variable keeps it only in {PIN_VARIABLE}, --keep-pin keychain in the OS keychain"
+"""How this front end says where the token PIN is kept: the hints name the option."""
+
+
 def _move_to_hsm(vault: Vault, args: argparse.Namespace) -> Reply:
-    pin = secret(f"PIN of token '{args.token}'", PIN_VARIABLE, None)
+    pin = secret(f"PIN of token '{args.token}'", PIN_VARIABLE, None,
+                 how=f"set {PIN_VARIABLE} to it ({KEEP_PIN_OPTIONS})")
     keep = args.keep_pin
     if keep is None and sys.stdin.isatty():  # asked at the move, never found out at the next command
         typed = ask(f"Keep the token PIN in the OS keychain (k), or in {PIN_VARIABLE} only, set by you for every "
@@ -78,7 +83,10 @@ def _move_to_hsm(vault: Vault, args: argparse.Namespace) -> Reply:
         keep = {"k": "keychain", "v": "variable"}.get(typed[:1])
         if keep is None:
             raise UsageError("cancelled at the prompt; nothing was changed")
-    return answer(ops.move_root_to_hsm(vault, args.module, args.token, args.key_label, pin, keep))
+    try:
+        return answer(ops.move_root_to_hsm(vault, args.module, args.token, args.key_label, pin, keep))
+    except NoKeychainForPin as refused:  # the rule is ops's; the option that keeps the PIN elsewhere is ours
+        raise NoKeychainForPin(f"{refused} ({KEEP_PIN_OPTIONS})") from None
 
 
 def register(commands: Commands) -> None:

@@ -87,7 +87,7 @@ def _run(argv: list[str], extra: Sequence[Extra], wants_json: bool) -> int:
         args.json = wants_json
         existed = _vault_exists()
         result, code = args.handler(args)
-        render(result, wants_json)
+        render(result, wants_json, args.empty)
         if not existed:
             _say_where_a_new_root_went()
         sys.stdout.flush()  # a closed pipe shows here, not at exit

@@ -20,6 +20,7 @@ from edge_core.biometrics import install_pack, list_packs, load_pack, pack_info,
 from edge_core.cli.framework import Commands, Reply, answer
 from edge_core.cli.prompts import confirm
 from edge_core.errors import FaceSealError
+from edge_core.support import database
 
 if TYPE_CHECKING:
     from edge_core.vault.store import Vault
@@ -38,15 +39,24 @@ def pack_to_use(args: argparse.Namespace, vault: Vault | None = None) -> str:
     return used.pack
 
 
-def _list(args: argparse.Namespace) -> Reply:
-    """Every pack; which one is in use needs the vault's choice, but a locked or unreadable vault does not stop
-    the list (it is what ``make models`` reads): the pack used without a choice is marked, and that is said."""
+def pack_in_use_here() -> tuple[ops.PackInUse, str | None]:
+    """The pack in use with the vault's choice, read as any reading command reads it (a read-only open: some
+    15 ms with a file or keychain root), and ``None``; or, when the vault cannot be opened (locked, its key or
+    the token's PIN missing), the pack used without a choice and why the choice was not read. A locked or
+    unreadable vault (a damaged database too) stops neither ``models list`` (what ``make models`` reads) nor
+    ``--version`` (what a bug report about that vault quotes)."""
     try:
-        used = ops.pack_for()
-    except FaceSealError as error:
-        print(f"faceseal: note: the vault's chosen pack cannot be read ({error}); 'in_use' is the pack used "
-              "without a choice", file=sys.stderr)
-        used = ops.pack_in_use(None)
+        return ops.pack_for(), None
+    except (FaceSealError, database.Error) as error:
+        why = database.translate(error) if isinstance(error, database.Error) else error
+        return ops.pack_in_use(None), f"the vault's chosen pack cannot be read ({why})"
+
+
+def _list(args: argparse.Namespace) -> Reply:
+    """Every pack, the one in use marked (:func:`pack_in_use_here`)."""
+    used, unread = pack_in_use_here()
+    if unread:
+        print(f"faceseal: note: {unread}; 'in_use' is the pack used without a choice", file=sys.stderr)
     return answer([
         {"name": p.name, "installed": p.installed, "default": p.name == used.default, "in_use": p.name == used.pack,
          "chosen": p.name == used.chosen, "licence": p.licence, "embedding_size": p.embedding_size,

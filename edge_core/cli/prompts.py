@@ -45,8 +45,9 @@ def confirm(given: bool, question: str, flag: str = "--yes", stakes: str = "This
         raise UsageError("cancelled; nothing was changed")
 
 
-def secret(prompt: str, variable: str, source_file: Path | None, twice: bool = False) -> str:
-    """A secret from a file (first line), a variable, or a terminal prompt; never from argv."""
+def secret(prompt: str, variable: str, source_file: Path | None, twice: bool = False, how: str | None = None) -> str:
+    """A secret from a file (first line), a variable, or a terminal prompt; never from argv. ``how``: what to do
+    without a terminal (default: set ``variable`` or give it in a file)."""
     if source_file is not None:
         try:
             return source_file.read_text("utf-8").splitlines()[0] if source_file.stat().st_size else ""
@@ -55,7 +56,7 @@ def secret(prompt: str, variable: str, source_file: Path | None, twice: bool = F
     if variable in os.environ:
         return os.environ[variable]
     if not sys.stdin.isatty():
-        raise UsageError(f"no terminal to ask for the {prompt}: set {variable} or give it in a file")
+        raise UsageError(f"no terminal to ask for the {prompt}: {how or f'set {variable} or give it in a file'}")
     value = _typed(lambda: getpass.getpass(f"{prompt}: "))
     if twice and _typed(lambda: getpass.getpass(f"{prompt} again: ")) != value:
         raise UsageError(f"the two {prompt}s differ; nothing was written")

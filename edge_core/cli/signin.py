@@ -63,7 +63,8 @@ def register(commands: Commands) -> None:
     commands.add("signin status", with_vault(lambda vault, args: answer(signin.signin_settings(vault)),
                                              reading=True), "who signs in with their face, and where")
     commands.add("signin history", with_vault(lambda vault, args: answer(signin.signin_attempts(vault)),
-                                              reading=True), "the last sign-in attempts, newest first")
+                                              reading=True), "the last sign-in attempts, newest first",
+                 empty="no sign-in attempts yet")
     commands.add("signin try", _try, "a real sign-in attempt through the running agent, unlocking nothing")
     install = commands.add("signin install-pam", lambda args: answer(pamfile.install(
         signin.check_service(args.service), args.helper, args.timeout)),

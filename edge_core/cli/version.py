@@ -1,4 +1,4 @@
-"""``faceseal --version``: FaceSeal's version, the model pack's, and the libraries that decide behaviour.
+"""``faceseal --version``: FaceSeal's version, the model pack in use, and the libraries that decide behaviour.
 
 A bug report needs more than FaceSeal's own number: the same release scores
 faces differently with another model pack, and behaves differently with
@@ -14,8 +14,9 @@ from importlib import metadata
 from typing import Any
 
 from edge_core import __version__
-from edge_core.biometrics import default_pack_name, pack_info
+from edge_core.biometrics import pack_info
 from edge_core.biometrics.packs import BUNDLED_DIR
+from edge_core.cli.models import pack_in_use_here
 
 LIBRARIES = (
     ("cryptography", ("cryptography",)),
@@ -36,15 +37,19 @@ def report() -> str:
 
 
 def _pack() -> str:
-    """The default pack, the digest of its file list (which weights exactly) and where it comes from."""
-    info = pack_info(default_pack_name())
+    """The pack in use, the digest of its file list (which weights exactly), where it comes from, and the pack it
+    stands in for. The vault's choice decides it (``faceseal models use``), so it is read as ``models list`` reads
+    it: a read-only open, cheap with a file or keychain root; a vault that cannot be opened is said, not fatal."""
+    used, unread = pack_in_use_here()
+    info = pack_info(used.pack)
     if not info.installed:
         where = "not installed"
     elif info.location.is_relative_to(BUNDLED_DIR):
         where = "bundled"
     else:
         where = f"installed in {info.location}"
-    return f"{info.name} {info.fingerprint[:12]} ({where})"
+    notes = [where] + ([f"standing in: {used.reason}"] if used.reason else []) + ([unread] if unread else [])
+    return f"{info.name} {info.fingerprint[:12]} ({'; '.join(notes)})"
 
 
 def _distribution_version(names: tuple[str, ...]) -> str:

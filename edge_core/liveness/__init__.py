@@ -11,23 +11,23 @@ asks for one more challenge, and runs all of it over a frame source
 What an outcome means for a verification (lockout, audit,
 policy) is the use cases' business (``edge_core.ops``). docs/LIVENESS.md says
 what this defends against and what it does not.
+
+Each name below is imported from its module on first use
+(:mod:`edge_core.support.lazy`): the result types the use cases return do not
+bring OpenCV and onnxruntime with them (issue 28).
 """
 
-from edge_core.liveness.bands import Band, RiskBands, enforce
-from edge_core.liveness.challenges import Challenge, Targets, Timing, draw_sequence
-from edge_core.liveness.result import LivenessResult, Progress, Refusal
-from edge_core.liveness.session import run_session
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "Band",
-    "Challenge",
-    "LivenessResult",
-    "Progress",
-    "Refusal",
-    "RiskBands",
-    "Targets",
-    "Timing",
-    "draw_sequence",
-    "enforce",
-    "run_session",
-]
+from edge_core.support import lazy
+
+if TYPE_CHECKING:  # never run: named for the tools that read imports without running them (PyInstaller's bundle)
+    from edge_core.liveness import bands, challenges, result, session  # noqa: F401
+
+_MODULES = {
+    "bands": ("Band", "RiskBands", "enforce"),
+    "challenges": ("Challenge", "Targets", "Timing", "draw_sequence"),
+    "result": ("LivenessResult", "Progress", "Refusal"),
+    "session": ("run_session",),
+}
+__getattr__, __dir__, __all__ = lazy.exports(__name__, _MODULES)

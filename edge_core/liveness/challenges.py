@@ -18,9 +18,11 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from edge_core.liveness.expression import Expression
-from edge_core.liveness.pose import PoseChange
+if TYPE_CHECKING:  # only named in annotations: measuring them needs OpenCV, which the challenges' words do not
+    from edge_core.liveness.expression import Expression
+    from edge_core.liveness.pose import PoseChange
 
 
 class Challenge(enum.Enum):

@@ -16,17 +16,17 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from edge_core.biometrics import Frame, Pipeline
 from edge_core.errors import UsageError
 from edge_core.liveness.bands import RiskBands
 from edge_core.liveness.challenges import Timeline, draw_sequence
-from edge_core.liveness.eyes import load_eyes
 from edge_core.liveness.mesh import FaceMesh, load_mesh
-from edge_core.liveness.passive import Assessment, AttackModel, assess
 from edge_core.liveness.result import LivenessResult, Progress, Refusal
-from edge_core.liveness.session import run_session
-from edge_core.liveness.tracking import Track
+
+if TYPE_CHECKING:
+    from edge_core.liveness.passive import Assessment, AttackModel
 
 SEED_VARIABLE = "FACESEAL_LIVENESS_SEED"
 VIDEO_FPS = 25.0
@@ -59,6 +59,8 @@ def check_liveness(pipeline: Pipeline, frames: Iterable[Frame], *, video: bool, 
     ``mesh`` replaces the pack's face-mesh model (the window passes one that
     also reports each fit, to draw it over the preview).
     """
+    from edge_core.liveness.session import run_session  # with OpenCV: only when a session runs (issue 28)
+
     seed = _video_seed() if video else None
     timeline = Timeline(fps or VIDEO_FPS) if video else Timeline()
     return run_session(pipeline, frames, draw_sequence(seed), timeline, on_progress=on_progress, bands=bands,
@@ -88,6 +90,10 @@ def passive_check(pipeline: Pipeline, frames: Iterable[Frame], *, fps: float | N
     seconds); a still image is one frame. ``models`` are shown every tracked
     frame, as a session shows them.
     """
+    from edge_core.liveness.eyes import load_eyes  # with OpenCV: only when a recording is judged (issue 28)
+    from edge_core.liveness.passive import assess
+    from edge_core.liveness.tracking import Track
+
     timeline = Timeline(fps or VIDEO_FPS)
     track = Track(pipeline, mesh or load_mesh(pipeline.pack), load_eyes(pipeline.pack))
     read, stopped = 0, None

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TypeVar
 
-import cv2
 import numpy as np
 
 from edge_core.biometrics import Face, pack_info
@@ -68,6 +67,8 @@ class Roi:
 
         def corner(u: float, v: float) -> tuple[float, float]:
             return self.cx + u * cos - v * sin, self.cy + u * sin + v * cos
+
+        import cv2  # here and in run, not at the top: naming the mesh's helpers must not load OpenCV (issue 28)
 
         source = np.float32([corner(-h, -h), corner(h, -h), corner(-h, h)])
         return cv2.getAffineTransform(source, np.float32([[0, 0], [size, 0], [0, size]]))
@@ -146,6 +147,8 @@ class FaceMesh:
 
     def run(self, image: np.ndarray, roi: Roi) -> Mesh:
         """One pass on the crop ``roi`` of a BGR frame."""
+        import cv2
+
         crop = cv2.warpAffine(image, roi.to_crop(INPUT_SIDE), (INPUT_SIDE, INPUT_SIDE), flags=cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_REPLICATE)
         tensor = (cv2.cvtColor(crop, cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0)[None]

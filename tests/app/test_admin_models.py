@@ -5,13 +5,16 @@ needs it (cancelling installs nothing), and switching the window to another pack
 from __future__ import annotations
 
 import shutil
+import zipfile
+
+from PySide6.QtWidgets import QFileDialog
 
 from edge_core.biometrics import default_pack_name, list_packs, pack_info
 from tests.app.admin_drive import admin_section
 from tests.app.conftest import open_window
 from tests.app.drive import LONG, answer_folder_dialog, click, confirm
 from tests.biometrics.test_packs import http_folder  # noqa: F401 - the real HTTP server fixture
-from tests.conftest import free_port, shared_or_skip
+from tests.conftest import shared_or_skip
 
 
 def select(section, name: str) -> None:
@@ -74,26 +77,30 @@ def test_packs_are_listed_installed_refused_when_corrupt_and_switched(qtbot, mon
     window.close()
 
 
-def test_a_pack_that_cannot_be_downloaded_installs_nothing_and_says_how(qtbot, monkeypatch, empty_models, isolated):
-    """Every pack holds the face-mesh conversions, which have no download address yet: the window says so in one
-    sentence with the way out, and nothing reaches the network (every request would go to a closed loopback
-    proxy) or the models folder."""
-    closed = f"http://127.0.0.1:{free_port()}"
-    for name in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"):
-        monkeypatch.setenv(name, closed)
-    monkeypatch.delenv("no_proxy", raising=False)
-    monkeypatch.delenv("NO_PROXY", raising=False)
+def test_no_download_is_offered_where_none_works_and_a_zip_installs_the_pack(qtbot, monkeypatch, empty_models,
+                                                                            isolated, tmp_path):
+    """Every pack holds the face-mesh conversions, which have no download address yet: "Download and install…"
+    was offered all the same, and only ended in an error. It is offered for no such pack; a .zip of the pack's
+    files (what 'faceseal models install PACK --from ZIP' takes) installs it from the window too."""
+    models = shared_or_skip("models")
     window = open_window(qtbot)
     section = admin_section(window, "Models")
+    for info in section.packs:
+        select(section, info.name)
+        assert not section.download_button.isVisibleTo(section), f"a download offered for '{info.name}'"
+        assert section.folder_button.isVisibleTo(section) and section.zip_button.isVisibleTo(section)
+
+    archive = tmp_path / "open.zip"
+    with zipfile.ZipFile(archive, "w") as packed:
+        for spec in pack_info("open").files:
+            packed.write(models / spec.name, spec.name)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(archive), "")))
     select(section, "open")
-    click(qtbot, section.download_button)
+    click(qtbot, section.zip_button)
     assert section.progress is not None
-    qtbot.waitUntil(lambda: section.banner.text.text() != "", timeout=LONG)
-    said = section.banner.text.text()
-    assert "cannot be downloaded" in said and "have no download address" in said and "\n" not in said, said
-    assert "faceseal models install open --from" in said, "the way out on an offline machine"
-    qtbot.waitUntil(lambda: not section.progress.isVisible(), timeout=LONG)
-    assert not pack_info("open").installed and list(empty_models.glob("open*")) == []
+    qtbot.waitUntil(lambda: "'open' is installed" in section.banner.text.text(), timeout=LONG)
+    assert pack_info("open").installed and pack_info("open").location == empty_models / "open"
+    qtbot.waitUntil(lambda: section.zip_button.text() == "Reinstall from a .zip…", timeout=LONG)
     window.close()
 
 
@@ -113,6 +120,7 @@ def test_a_download_from_a_real_server_shows_its_progress_and_installs_the_pack(
     window = open_window(qtbot)
     section = admin_section(window, "Models")
     select(section, "open")
+    assert section.download_button.isVisibleTo(section), "every file has an address: a download is offered"
     click(qtbot, section.download_button)
     assert section.progress is not None, "a progress dialog follows the download"
     qtbot.waitUntil(lambda: "'open' is installed" in section.banner.text.text(), timeout=LONG)

@@ -190,12 +190,22 @@ def test_a_tampered_template_is_skipped_reported_and_others_still_open(people, i
     assert [e["template"] for e in damaged] == [tid] and "alice" not in str(damaged[0].get("reason"))
 
 
-def test_no_arguments_without_a_screen_prints_status(people):
-    fresh = run_cli(extra_env={"DISPLAY": "", "WAYLAND_DISPLAY": ""})  # status only reads: no vault is made
-    assert fresh.returncode == 2 and "there is no FaceSeal vault" in fresh.stderr
+NO_SCREEN = ("faceseal: note: no screen to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set), so here "
+             "is 'faceseal status' instead; 'faceseal --help' lists the commands")
+
+
+def test_no_arguments_without_a_screen_prints_status_and_says_why(people):
+    """The status comes instead of the window, and one line on stderr says why (it came alone: nothing said that
+    the window had been wanted and could not open)."""
+    no_screen = {"DISPLAY": "", "WAYLAND_DISPLAY": ""}
+    fresh = run_cli(extra_env=no_screen, check_clean=False)  # status only reads: no vault is made
+    assert fresh.returncode == 2 and fresh.stderr.splitlines()[0] == NO_SCREEN
+    assert "there is no FaceSeal vault" in fresh.stderr and "Traceback" not in fresh.stderr
     assert run_cli("enroll", "alice", "--embedding", str(people["alice"])).returncode == 0
-    result = run_cli(extra_env={"DISPLAY": "", "WAYLAND_DISPLAY": ""})
+    result = run_cli(extra_env=no_screen)
     assert result.returncode == 0 and "root_key:" in result.stdout
+    assert result.stderr.strip() == NO_SCREEN
+    assert run_cli("status", extra_env=no_screen).stderr == "", "a command asked for by name needs no such line"
 
 
 def _at_a_terminal(command: str, answer: str) -> str:
@@ -324,3 +334,29 @@ def test_a_long_read_shows_its_frames_at_a_terminal_and_words_fit_a_file(models_
     many = run_cli("identify", "--video", str(group))
     assert "more than one face (the largest one can be chosen: --largest)" in many.stderr, many.stderr
     assert "only the person enrolling" not in many.stderr
+
+
+
+def test_empty_lists_say_so_in_one_line_and_stay_empty_as_json():
+    """'list' and 'signin history' printed nothing at all on a new vault, which reads as a failure."""
+    cli_json("init", check_clean=False)  # the new vault's root-file note
+    for words, said in ((["list"], "nobody is enrolled yet ('faceseal enroll NAME' enrols someone)"),
+                        (["signin", "history"], "no sign-in attempts yet")):
+        shown = run_cli(*words)
+        assert (shown.returncode, shown.stdout, shown.stderr) == (0, said + "\n", ""), shown
+        assert cli_json(*words) == []
+
+
+def test_init_again_succeeds_and_says_the_vault_was_already_there(people, isolated):
+    """A setup script runs 'faceseal init' every time: the second run must not fail, nor read as a creation (it
+    printed the status alone). Nothing is written by it."""
+    first = run_cli("init", "--json", check_clean=False)
+    assert first.returncode == 0 and "already exists" not in first.stderr
+    enrol(people)
+    before = tree_snapshot(isolated / "keys")
+    again = run_cli("init")
+    assert again.returncode == 0 and "identities: 2" in again.stdout
+    assert again.stderr == (f"faceseal: note: a vault already exists in {isolated}; nothing was created (its status "
+                            "follows)\n")
+    assert cli_json("init", check_clean=False)["identities"] == 2, "--json stays the status"
+    assert tree_snapshot(isolated / "keys") == before

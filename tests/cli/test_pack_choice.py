@@ -85,3 +85,33 @@ def test_a_chosen_pack_no_longer_installed_gives_way_to_an_installed_one_with_th
     listed = cli_json("models", "list", extra_env=gone)
     assert [p["name"] for p in listed if p["in_use"]] == ["open"]
     assert [p["name"] for p in listed if p["chosen"]] == ["scrfd"]
+
+
+def _version_pack(**kw) -> str:
+    """The ``model pack:`` line of ``faceseal --version``."""
+    shown = run_cli("--version", **kw)
+    assert shown.returncode == 0, shown.stderr
+    return next(line for line in shown.stdout.splitlines() if line.startswith("model pack: "))
+
+
+def test_version_names_the_pack_in_use_and_when_it_stands_in(models_env, open_pack_only, isolated):
+    """A bug report's --version named the default pack, though the vault had chosen another: the scores it
+    reports come from the pack in use. The choice is read as 'models list' reads it; a locked vault is said."""
+    assert _version_pack().startswith("model pack: yunet512 "), "no vault: the default pack"
+    cli_json("models", "use", "scrfd", check_clean=False)  # the new vault's root-file note
+    line = _version_pack()
+    assert line.startswith("model pack: scrfd ") and line.endswith(f"(installed in {models_env / 'scrfd'})"), line
+    gone = {"FACESEAL_MODELS": str(open_pack_only)}  # as if scrfd and the default were uninstalled
+    assert _version_pack(extra_env=gone).endswith(
+        "; standing in: the chosen pack 'scrfd' is not installed)")
+    cli_json("lock")
+    locked = _version_pack()
+    assert locked.startswith("model pack: yunet512 ") and "the vault's chosen pack cannot be read (the vault is " \
+        "locked" in locked, locked
+    cli_json("unlock")
+    database = isolated / "faceseal.db"
+    damaged = bytearray(database.read_bytes())
+    damaged[5000:5100] = b"x" * 100
+    database.write_bytes(damaged)
+    assert "the vault's chosen pack cannot be read (the database is damaged" in _version_pack(), \
+        "a bug report about a damaged vault still gets the versions"

@@ -164,3 +164,22 @@ def test_the_move_says_where_the_pin_is_kept_and_keeps_it_where_asked(softhsm, s
     assert f"hsm-pin:{account}" not in keychain_items()
     monkeypatch.delenv("FACESEAL_HSM_PIN")
     cli_fails(3, "no PIN for token", "status")
+
+
+def test_without_a_keychain_or_a_terminal_the_pin_hints_name_the_option_that_works(softhsm, people, isolated,
+                                                                                      monkeypatch):
+    """Without a keychain, README's '--keep-pin keychain' is refused, and without a terminal the PIN cannot be
+    asked: each says so in one line naming '--keep-pin variable', which then works. The hints said 'keep it there
+    instead' and 'give it in a file' (there is no file for a PIN), naming no option."""
+    enrol(people)
+    before = tree_snapshot(isolated)
+    no_keychain = cli_fails(3, "there is no OS keychain to keep the HSM PIN in", "key", "move-to-hsm", "--module",
+                            softhsm.module, "--token", softhsm.token, "--keep-pin", "keychain")
+    assert "--keep-pin variable keeps it only in FACESEAL_HSM_PIN" in no_keychain
+    assert tree_snapshot(isolated) == before and softhsm.objects() == [], "nothing was changed"
+    monkeypatch.delenv("FACESEAL_HSM_PIN")
+    no_terminal = cli_fails(2, "no terminal to ask for the PIN of token", "key", "move-to-hsm", "--module",
+                            softhsm.module, "--token", softhsm.token)
+    assert "set FACESEAL_HSM_PIN to it (--keep-pin variable" in no_terminal and "in a file" not in no_terminal
+    moved = move_in(softhsm, "--keep-pin", "variable", extra_env={"FACESEAL_HSM_PIN": softhsm.pin})
+    assert moved["pin_kept"] == "variable"

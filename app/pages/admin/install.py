@@ -30,6 +30,12 @@ class Installing(Protocol):
             watch: Callable[[Task], None] | None = None) -> Task: ...
 
 
+def downloadable(info: PackInfo) -> bool:
+    """Whether every file of the pack has a download address: only then is a download offered (no shipped pack
+    has yet: the face-mesh conversions have none, so packs come from a folder or a .zip)."""
+    return all(spec.url for spec in info.files)
+
+
 def install(owner: Installing, info: PackInfo, source: Path | None, done: Callable[[PackInfo], None]) -> None:
     """Ask for the licence consent when ``info`` needs it, then install from ``source`` (None: download).
 

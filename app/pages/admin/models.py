@@ -1,5 +1,6 @@
 """Models: every pack of the manifest, whether it is installed, which one the window uses, each pack's files with
-their checksums; install from a folder or by download (licence consent, progress), and switch packs."""
+their checksums; install from a folder or a .zip (licence consent, progress), by download only for a pack whose
+every file has an address (none has yet: the face-mesh conversions have none), and switch packs."""
 
 from __future__ import annotations
 
@@ -60,11 +61,13 @@ class ModelsSection(Section):
         self.about.setAccessibleName("About the selected pack")
         self.use_button = button("Use this pack", self.use_selected, "primary")
         self.folder_button = button("Install from a folder…", self.install_from_folder)
+        self.zip_button = button("Install from a .zip…", self.install_from_zip)
         self.download_button = button("Download and install…", self.download)
+        """Shown only for a pack that can be downloaded: offering one that cannot only ends in an error."""
         packs = QGroupBox("Model packs")
         packs_layout = QVBoxLayout(packs)
         packs_layout.addWidget(self.table)
-        packs_layout.addLayout(packed(self.use_button, self.folder_button, self.download_button))
+        packs_layout.addLayout(packed(self.use_button, self.folder_button, self.zip_button, self.download_button))
         files = QGroupBox("The selected pack")
         files_layout = QVBoxLayout(files)
         files_layout.addWidget(self.about)
@@ -128,7 +131,10 @@ class ModelsSection(Section):
             self.files.setItem(row, SHA_COLUMN, _item(spec.sha256, self.digits))
         self.files.resizeRowsToContents()
         self.use_button.setEnabled(info.installed and info.name != self.session.pack)
-        self.folder_button.setText("Reinstall from a folder…" if info.installed else "Install from a folder…")
+        again = "Reinstall" if info.installed else "Install"
+        self.folder_button.setText(f"{again} from a folder…")
+        self.zip_button.setText(f"{again} from a .zip…")
+        self.download_button.setVisible(install.downloadable(info))
 
     def use_selected(self) -> None:
         info = self.selected()
@@ -143,6 +149,15 @@ class ModelsSection(Section):
         folder = QFileDialog.getExistingDirectory(self, f"Folder holding the files of pack '{info.name}'")
         if folder:
             install.install(self, info, Path(folder), self._installed)
+
+    def install_from_zip(self) -> None:
+        info = self.selected()
+        if info is None:
+            return
+        name, _ = QFileDialog.getOpenFileName(self, f"A .zip holding the files of pack '{info.name}'", "",
+                                              "Zip archives (*.zip)")
+        if name:
+            install.install(self, info, Path(name), self._installed)
 
     def download(self) -> None:
         info = self.selected()

@@ -13,7 +13,7 @@ import os
 import re
 from dataclasses import replace
 
-from edge_core.errors import HsmUnavailable, KeychainUnavailable, RootStoreFixed, UsageError
+from edge_core.errors import KeychainUnavailable, NoKeychainForPin, RootStoreFixed, UsageError
 from edge_core.keys.roots import store_for_software_root
 from edge_core.keys.roots.keychain import KeychainRootStore
 from edge_core.keys.roots.pkcs11 import (
@@ -83,8 +83,8 @@ def move_root_to_hsm(vault: Vault, module: str, token: str, key_label: str | Non
     if home == "keychain":
         if not KeychainRootStore(account=account).available():
             target.close()
-            raise HsmUnavailable(f"there is no OS keychain to keep the HSM PIN in; set {PIN_VARIABLE} and keep "
-                                 "it there instead")
+            raise NoKeychainForPin(f"there is no OS keychain to keep the HSM PIN in, so nothing was changed; keep "
+                                   f"it only in {PIN_VARIABLE} instead, set to the PIN for every later command")
         keep_pin_in_keychain(account, pin)
     result = replace_root(vault, "moved", "root_moved", target, None, to="pkcs11", token=token, key_label=label)
     warning = None if home == "keychain" else (f"the PIN is {PIN_HOMES['variable']}; without it nothing opens "

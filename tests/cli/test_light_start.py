@@ -1,0 +1,58 @@
+"""Issue 28: a ``faceseal`` command that runs no model does not import onnxruntime or OpenCV (about half a second of
+every start on this machine), whatever front-end module it goes through; one that runs a model still can.
+
+Each check runs in a fresh interpreter, as ``faceseal`` does: the launcher's ``main`` runs the commands one after
+the other, and the modules loaded by then are read from ``sys.modules`` (no timing is asserted)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.conftest import REPO, enrol
+
+HEAVY = ("onnxruntime", "cv2")
+
+CHILD = """
+import contextlib, io, json, sys
+from app.launcher import main
+
+def run(argv):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        try:
+            return main(argv)
+        except SystemExit as done:  # --version prints and exits, as argparse's own actions do
+            return done.code or 0
+
+codes = {" ".join(argv): run(argv) for argv in json.loads(sys.argv[1])}
+before = [name for name in json.loads(sys.argv[2]) if name in sys.modules]
+# the control, that this check sees them: what a liveness session imports, and what a model's run asks of the runtime
+import edge_core.liveness.session
+from edge_core.biometrics.runtime import engine_error_types
+engine_error_types()
+after = [name for name in json.loads(sys.argv[2]) if name in sys.modules]
+print(json.dumps({"codes": codes, "loaded": before, "loaded_by_a_session": after}))
+"""
+
+NO_MODEL = [["status"], ["list"], ["policy", "show"], ["audit", "list"], ["audit", "verify"], ["signin", "status"],
+            ["signin", "history"], ["models", "list"], ["threshold"], ["telemetry", "status"], ["lock"], ["unlock"],
+            ["--version"]]
+
+
+def _child(commands: list[list[str]]) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    result = subprocess.run([sys.executable, "-c", CHILD, json.dumps(commands), json.dumps(HEAVY)],
+                            capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def test_commands_that_run_no_model_load_neither_onnxruntime_nor_opencv(people):
+    enrol(people)
+    seen = _child(NO_MODEL)
+    assert all(code == 0 for code in seen["codes"].values()), seen["codes"]
+    assert seen["loaded"] == [], f"{seen['loaded']} loaded by: {', '.join(seen['codes'])}"
+    assert seen["loaded_by_a_session"] == list(HEAVY), "a model's run still brings them"
