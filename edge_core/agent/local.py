@@ -72,7 +72,16 @@ def try_signin(say: Callable[[str], None]) -> dict[str, Any]:
     """A real attempt through the running agent for :data:`~edge_core.ops.signin.TRY_IT` (it unlocks nothing, and
     is judged, audited and counted as a sign-in); each prompt goes to ``say`` as it comes. The decision's fields
     (accepted, why, frames, band; never a score), or :class:`AgentNotRunning` / :class:`AgentRefused`."""
-    request = {"op": "signin", "user": login(), "service": signin.TRY_IT}
+    return _through_agent({"op": "signin", "user": login(), "service": signin.TRY_IT}, say)
+
+
+def request_assertion(audience: str, nonce: str, reason: str, say: Callable[[str], None]) -> dict[str, Any]:
+    """What an app does (docs/SIGNIN.md, "For app developers"): ask the running agent whether this login's owner
+    is at the screen; accepted, the answer carries the signed assertion. Prompts go to ``say`` as they come."""
+    return _through_agent({"op": "authenticate", "audience": audience, "nonce": nonce, "reason": reason}, say)
+
+
+def _through_agent(request: dict[str, Any], say: Callable[[str], None]) -> dict[str, Any]:
     try:
         reply = ask(rundir.socket_path(), os.getuid(), request, FIRST_WORDS_S,
                     on_message=lambda message: message.get("say") and say(str(message["say"])))

@@ -36,8 +36,9 @@ from edge_core.errors import FaceSealError, UsageError
 from edge_core.liveness import Progress
 from edge_core.liveness.check import check_liveness
 from edge_core.ops import Probe, Source
+from edge_core.ops import apps
 from edge_core.ops import signin as use_case
-from edge_core.ops.results import SignInDecision
+from edge_core.ops.results import Result
 
 SAMPLES = 3
 """Frames a sign-in matches when the policy asks for no liveness session (each must match)."""
@@ -77,7 +78,7 @@ class Agent:
         self.login = pwd.getpwuid(self.uid).pw_name
         self.started = time.time()
         self.last: dict[str, Any] | None = None
-        self._attempt = threading.Lock()
+        self._attempt_lock = threading.Lock()
         self.refused: collections.Counter[int] = collections.Counter()
         """Connections refused since the agent started, by the peer's uid."""
         self._counting = threading.Lock()
@@ -85,7 +86,7 @@ class Agent:
     def status(self) -> dict[str, Any]:
         """What the agent is and last did (no score, no name of anyone but the outcome's)."""
         return {"pid": os.getpid(), "login": self.login, "uptime_s": round(time.time() - self.started),
-                "busy": self._attempt.locked(), "last": self.last,
+                "busy": self._attempt_lock.locked(), "last": self.last,
                 "refused": {str(uid): count for uid, count in sorted(self.refused.items())}}
 
     def knocked(self, peer: int) -> bool:
@@ -103,12 +104,29 @@ class Agent:
         fields = {key: message.get(key, "") for key in ("service", "tty", "rhost")}
         if not all(isinstance(value, str) and len(value) <= 256 for value in fields.values()):
             raise UsageError("a sign-in request names its service, terminal and remote host as short strings")
-        if not self._attempt.acquire(blocking=False):
+        request = use_case.SignInRequest(**fields)
+        return self._attempt(request.service, tell, Attempt(
+            admit=lambda vault: use_case.admit_signin(vault, request),
+            decide=lambda vault, name, probe: use_case.decide_signin(vault, request, name, probe),
+            failed=lambda vault, error: use_case.capture_failed(vault, request, error)))
+
+    def authenticate(self, message: dict[str, Any], tell: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+        """An app asks whether this login's owner is at the screen: an attempt under ``apps``; the answer carries the
+        signed assertion when it is accepted. The caller first hears who asked and why, before the camera opens."""
+        request = apps.app_request(message.get("audience"), message.get("nonce"), message.get("reason"))
+        return self._attempt(apps_service(request), tell, Attempt(
+            admit=lambda vault: apps.admit_app(vault, request),
+            decide=lambda vault, name, probe: apps.decide_app(vault, request, name, probe),
+            failed=lambda vault, error: apps.failed(vault, request, error),
+            announce=f"FaceSeal: {request.audience} asks to check it is you ({request.reason})"))
+
+    def _attempt(self, label: str, tell: Callable[[dict[str, Any]], None], attempt: Attempt) -> dict[str, Any]:
+        """One attempt at a time: run ``attempt`` and remember how it ended for the status."""
+        if not self._attempt_lock.acquire(blocking=False):
             return {"accepted": False, "busy": True, "why": "another face sign-in is in progress"}
-        last = {"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "service": fields["service"],
-                "accepted": False}
+        last = {"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "service": label, "accepted": False}
         try:
-            decision = self._attempt_once(use_case.SignInRequest(**fields), tell)
+            decision = self._attempt_once(attempt, tell)
             last["accepted"] = decision.accepted
             return decision.as_dict()
         except FaceSealError as error:
@@ -116,14 +134,15 @@ class Agent:
             raise
         finally:
             self.last = last
-            self._attempt.release()
+            self._attempt_lock.release()
 
-    def _attempt_once(self, request: use_case.SignInRequest,
-                      tell: Callable[[dict[str, Any]], None]) -> SignInDecision:
+    def _attempt_once(self, attempt: Attempt, tell: Callable[[dict[str, Any]], None]) -> Result:
         with ops.open_vault(self.home) as vault:
-            name = use_case.admit_signin(vault, request)
+            name = attempt.admit(vault)
             tell = _told(tell)
             try:
+                if attempt.announce:
+                    tell({"say": attempt.announce})
                 timeout = use_case.signin_timeout(vault)
                 deadline = time.monotonic() + timeout
                 tell({"wait": timeout})  # the caller (the PAM helper) waits this long, and not longer
@@ -132,11 +151,11 @@ class Agent:
                     pipeline = load_pack(pack)
                     capture = self.camera.open()
                 except CameraUnavailable:
-                    raise use_case.capture_failed(vault, request, CameraUnavailable(
+                    raise attempt.failed(vault, CameraUnavailable(
                         f"the agent found no camera ({self.camera.describe()}); connect one, or start the agent on "
                         "another with 'faceseal agent run --camera CAMERA' (or choose it in Settings)")) from None
                 except FaceSealError as error:
-                    raise use_case.capture_failed(vault, request, error) from None
+                    raise attempt.failed(vault, error) from None
                 frames = _until(capture, deadline)
                 if ops.liveness_needed(vault, Source.CAMERA):
                     video = isinstance(capture, VideoFile)  # the test suite's stand-in: its frames are its clock
@@ -146,9 +165,25 @@ class Agent:
                 else:
                     samples = collect_samples(pipeline, frames, samples=SAMPLES)
                     probe = Probe(Source.CAMERA, pack, pipeline.threshold, samples.embeddings)
-                return use_case.decide_signin(vault, request, name, probe)
+                return attempt.decide(vault, name, probe)
             except CallerGone as error:  # cancelled at the prompt: still one audited attempt, never a silent one
-                raise use_case.capture_failed(vault, request, error) from None
+                raise attempt.failed(vault, error) from None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """The use cases one kind of attempt runs (a PAM sign-in, an app's request): admit before the camera, decide
+    on the face, record an attempt that ended without a decision; and what the caller hears first."""
+
+    admit: Callable[[Any], str]  # each takes the vault opened for this attempt
+    decide: Callable[[Any, str, Probe], Result]
+    failed: Callable[[Any, Exception], Exception]
+    announce: str = ""
+
+
+def apps_service(request: apps.AppRequest) -> str:
+    """How an app's attempt is named in the agent's status: the service and the app."""
+    return f"{use_case.APPS}:{request.audience}"
 
 
 class CallerGone(FaceSealError):
@@ -204,7 +239,9 @@ class _Handler(socketserver.StreamRequestHandler):
                 return {"status": agent.status()}
             if message.get("op") == "signin":
                 return agent.signin(message, tell)
-            raise UsageError("the agent knows two requests: status and signin")
+            if message.get("op") == "authenticate":
+                return agent.authenticate(message, tell)
+            raise UsageError("the agent knows three requests: status, signin and authenticate")
         except FaceSealError as error:
             return {"accepted": False, "error": str(error), "kind": type(error).__name__}
         except Exception as error:  # never a traceback down the socket: the kind of failure only

@@ -67,7 +67,7 @@ def register(commands: Commands) -> None:
                  empty="no sign-in attempts yet")
     commands.add("signin try", _try, "a real sign-in attempt through the running agent, unlocking nothing")
     install = commands.add("signin install-pam", lambda args: answer(pamfile.install(
-        signin.check_service(args.service), args.helper, args.timeout)),
+        signin.check_pam_service(args.service), args.helper, args.timeout)),
         "as root: add face sign-in's one line to a service's PAM file (a backup is kept)")
     install.add_argument("service", help="the PAM service (its file in /etc/pam.d)")
     install.add_argument("--helper", type=Path, default=pamfile.default_helper(), metavar="PATH",
@@ -75,7 +75,7 @@ def register(commands: Commands) -> None:
     install.add_argument("--timeout", type=float, default=pamfile.CAP_S, metavar="SECONDS",
                          help="the most the helper waits for a face, whatever the policy's signin_timeout_s says "
                               f"(default {pamfile.CAP_S:g})")
-    commands.add("signin uninstall-pam", lambda args: answer(pamfile.uninstall(signin.check_service(args.service))),
+    commands.add("signin uninstall-pam", lambda args: answer(pamfile.uninstall(signin.check_pam_service(args.service))),
                  "as root: remove exactly that line again").add_argument("service")
     commands.group("agent", "the per-user sign-in agent that PAM asks")
     run = commands.add("agent run", _run, "run the agent in the foreground (a systemd user unit runs it for you)")

@@ -17,7 +17,7 @@ nowhere else, so a rule added here holds in all three front ends at once.
 * :mod:`.keyops`: the crash-safe machinery under the key operations (not for front ends).
 """
 
-from edge_core.ops.audits import audit_export, audit_list, audit_verify, verify_evidence
+from edge_core.ops.audits import audit_export, audit_list, audit_verify, verify_assertion, verify_evidence
 from edge_core.ops.identities import (
     EXTERNAL_PACK,
     EXTERNAL_THRESHOLD,
@@ -95,5 +95,5 @@ __all__ = [
     "policy_reset", "policy_set", "policy_show", "Probe", "reset", "restore_recovery_kit", "revocation_target",
     "revoke_root_key", "root_file_notice", "root_gone", "rotate", "SETTING_RULES", "Source", "status",
     "TEMPLATE_CAP", "threshold", "threshold_in_force", "unlock", "use_pack", "vault_exists", "verify",
-    "verify_evidence",
+    "verify_assertion", "verify_evidence",
 ]

@@ -1,12 +1,14 @@
-"""The audit log as a person reads it: the events, the chain check, signed evidence and its offline check."""
+"""The audit log as a person reads it: the events, the chain check, signed evidence and presence assertions, and
+their offline checks."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
-from edge_core.audit import chain, evidence
+from edge_core.audit import assertion, chain, evidence
 from edge_core.errors import AuditTampered, UsageError
-from edge_core.ops.results import AuditCheck, AuditEntry, EvidenceCheck, EvidenceExport
+from edge_core.ops.results import AssertionCheck, AuditCheck, AuditEntry, EvidenceCheck, EvidenceExport
 from edge_core.vault import device
 from edge_core.vault.store import Vault
 
@@ -66,3 +68,12 @@ def verify_evidence(path: Path, device_key: str | None = None) -> EvidenceCheck:
     """
     expected = evidence.parse_device_key(device_key) if device_key is not None else None
     return EvidenceCheck(**evidence.verify_evidence(Path(path), expected))
+
+
+def verify_assertion(token: str, audience: str, nonce: str, device_key: str, at: float | None = None) -> AssertionCheck:
+    """Check an app's presence assertion offline against the pinned device key (a fingerprint, a device id or a
+    public key file), for this app and this request's nonce, at ``at`` (default now): :class:`AssertionRefused`
+    says why it must not be believed."""
+    claims = assertion.verify(token.strip(), evidence.parse_device_key(device_key), assertion.check_audience(audience),
+                              assertion.check_nonce(nonce), time.time() if at is None else at)
+    return AssertionCheck(claims["sub"], claims["aud"], claims["iss"], claims["iat"], claims["exp"], claims["liveness"])

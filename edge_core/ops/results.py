@@ -170,6 +170,29 @@ class SignInSettings(Result):
 
 
 @dataclass(frozen=True)
+class AppAnswer(Result):
+    """An app's request: accepted with a signed assertion (and when it expires), or not, with why."""
+
+    accepted: bool
+    assertion: str | None = optional()
+    expires_at: int | None = optional()
+    why: str | None = optional()
+
+
+@dataclass(frozen=True)
+class AssertionCheck(Result):
+    """A presence assertion that holds: the identity id it names, for which app, from which device, how live."""
+
+    subject: str
+    audience: str
+    device_id: str
+    issued_at: int
+    expires_at: int
+    liveness: str
+    status: str = "valid"
+
+
+@dataclass(frozen=True)
 class SignInDecision(Result):
     """One sign-in attempt: accepted or not, over how many frames, at which threshold; ``why`` when refused.
 

@@ -33,9 +33,11 @@ from edge_core.policy import lockout, thresholds
 from edge_core.policy import rules as policy
 from edge_core.vault.store import Vault
 
+APPS = "apps"
+"""Not a PAM service: desktop apps asking the agent for a signed presence assertion (:mod:`edge_core.ops.apps`)."""
 SERVICES = ("sudo", "su", "polkit-1", "gdm-password", "gnome-screensaver", "kde", "xscreensaver", "swaylock",
-            "hyprlock")
-"""The PAM services a person may opt in (each is the name of its file in /etc/pam.d)."""
+            "hyprlock", APPS)
+"""What a person may opt in: the PAM services (each the name of its file in /etc/pam.d), and apps."""
 RAISING = ("sudo", "polkit-1")
 """Services where the user's own program asks PAM as root: ``faceseal-pam`` leaves them to the password (any program
 of the user could answer in the agent's place) unless the PAM line says ``--trust-user-agent`` (docs/SIGNIN.md)."""
@@ -72,6 +74,13 @@ def check_service(service: str) -> str:
                                .replace("-", "").isalnum()):
         return service
     raise UsageError(f"'{service}' is not a service face sign-in knows; choose from {', '.join(SERVICES)}")
+
+
+def check_pam_service(service: str) -> str:
+    """A service with a file in /etc/pam.d: every known one but ``apps``, which ask the agent directly."""
+    if check_service(service) == APPS:
+        raise UsageError("apps ask the agent on its socket, not through PAM: there is no PAM file for 'apps'")
+    return service
 
 
 def signin_settings(vault: Vault) -> SignInSettings:

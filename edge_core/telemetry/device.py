@@ -1,4 +1,4 @@
-"""The per-installation Ed25519 device key, which signs telemetry batches and audit heads, nothing else.
+"""The per-installation Ed25519 device key, which signs telemetry batches, audit heads and presence assertions.
 
 Storage is deliberately not here: the vault seals the 32-byte seed (``seed()``)
 under the root key and rebuilds the key with ``from_seed``. Nothing in this
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import uuid
 from collections.abc import Mapping
 
@@ -22,6 +23,8 @@ SEED_BYTES = 32
 AUDIT_HEAD_DOMAIN = b"faceseal/audit-head/v1\n"
 """Prefix of every signed audit head; no telemetry envelope (canonical JSON, so ``{``) can start with it."""
 AUDIT_HEAD_FIELDS = frozenset({"device_id", "hash", "seq", "signed_at"})
+ASSERTION_DOMAIN = b"faceseal/assertion/v1\n"
+"""Prefix of every signed presence assertion (:mod:`edge_core.audit.assertion`): never an envelope, never a head."""
 
 
 def audit_head_message(head: Mapping[str, object]) -> bytes:
@@ -101,6 +104,17 @@ class DeviceKey:
         if set(head) != AUDIT_HEAD_FIELDS or head["device_id"] != self.device_id:
             raise ValueError("the device key signs only this device's audit heads")
         return base64.b64encode(self._private.sign(audit_head_message(head))).decode("ascii")
+
+    def sign_assertion(self, payload: bytes) -> bytes:
+        """Sign the canonical JSON of a presence assertion's claims; the message starts with :data:`ASSERTION_DOMAIN`.
+
+        Refuses claims that do not name this device and its key, so an app
+        cannot have anything else signed through an assertion.
+        """
+        claims = json.loads(payload)
+        if claims.get("iss") != self.device_id or claims.get("key") != self.public_key_b64:
+            raise ValueError("the device key signs only this device's presence assertions")
+        return self._private.sign(ASSERTION_DOMAIN + payload)
 
     def __repr__(self) -> str:
         return f"DeviceKey(device_id={self.device_id!r})"

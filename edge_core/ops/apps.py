@@ -1,0 +1,70 @@
+"""Apps ask whether their owner is at the screen, live, now: the rules, once, for the sign-in agent (issue 27).
+
+An app's request is a sign-in under the service ``apps``, which a person opts
+in like any PAM service (``faceseal signin enable apps --name NAME``): refused
+before the camera otherwise, and judged by the very same rule at the same
+sign-in threshold, liveness and lockout (:func:`edge_core.ops.signin.decide_signin`,
+audited as a ``signin`` for ``apps``). Only an accepted attempt gets an
+assertion signed by the device key (:mod:`edge_core.audit.assertion`), and its
+issue is one more audit event naming the app and the reason it gave.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from edge_core.audit import assertion
+from edge_core.audit import chain as audit
+from edge_core.errors import UsageError
+from edge_core.ops import signin
+from edge_core.ops.identities import Probe
+from edge_core.ops.results import AppAnswer
+from edge_core.vault import device
+from edge_core.vault.store import Vault
+
+MAX_REASON = 200
+
+
+@dataclass(frozen=True)
+class AppRequest:
+    """Which app asks (its name, as the assertion's audience), its fresh nonce, and why, in its words."""
+
+    audience: str
+    nonce: str
+    reason: str
+
+    @property
+    def as_signin(self) -> signin.SignInRequest:
+        return signin.SignInRequest(service=signin.APPS)
+
+
+def app_request(audience: object, nonce: object, reason: object) -> AppRequest:
+    """A request as an app sent it, checked: a name, a nonce and a short printable reason, or one clear refusal."""
+    if not isinstance(reason, str) or not 0 < len(reason) <= MAX_REASON or not reason.isprintable():
+        raise UsageError(f"an app says why it asks in 1 to {MAX_REASON} printable characters")
+    return AppRequest(assertion.check_audience(audience), assertion.check_nonce(nonce), reason)
+
+
+def admit_app(vault: Vault, request: AppRequest) -> str:
+    """Before the camera opens: the enrolled name this login signs in as, or a refusal (audited, not counted)."""
+    return signin.admit_signin(vault, request.as_signin)
+
+
+def decide_app(vault: Vault, request: AppRequest, name: str, probe: Probe) -> AppAnswer:
+    """The sign-in decision for ``apps``; when it accepts, the assertion the app verifies offline (audited)."""
+    decision = signin.decide_signin(vault, request.as_signin, name, probe)
+    if not decision.accepted:
+        return AppAnswer(False, why=decision.why)
+    subject, now = vault.identity_id(name), int(time.time())
+    token = assertion.issue(device.device_key(vault), subject, request.audience, request.nonce,
+                            decision.band or "not_checked", now)
+    with vault.writing() as tx:
+        audit.append(tx, "app_assertion", identity=subject, audience=request.audience, reason=request.reason,
+                     expires=now + assertion.LIFETIME_S)
+    return AppAnswer(True, token, now + assertion.LIFETIME_S)
+
+
+def failed(vault: Vault, request: AppRequest, error: Exception) -> Exception:
+    """The attempt was admitted but ended without a decision: audited as sign-in's are."""
+    return signin.capture_failed(vault, request.as_signin, error)
