@@ -51,6 +51,7 @@ def _measure(scratch: Path) -> dict:
     runtime = scratch / "run" / "0"
     runtime.mkdir(parents=True, mode=0o700)
     env = dict(os.environ, FACESEAL_HOME=str(scratch / "home"), XDG_RUNTIME_DIR=str(runtime),
+               XDG_STATE_HOME=str(scratch / "state"),
                FACESEAL_LIVENESS_SEED=str(seed), FACESEAL_AGENT_TEST_CAMERA=str(video), FACESEAL_TEST_RUN="1",
                PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
     cli = [sys.executable, "-m", "app.launcher"]

@@ -78,6 +78,9 @@ class LivenessResult:
     evidence: dict[str, float] = field(default_factory=dict)
     """The measurements behind the decision (start/end similarity, largest parallax, ...)."""
     embedding: np.ndarray | None = field(default=None, repr=False)
+    end_embedding: np.ndarray | None = field(default=None, repr=False)
+    """The frontal face after the challenges (the look-again phase), set only when ``passed``: face sign-in matches
+    both, so an attempt is judged on two faces seconds apart, not one frame."""
     band: str = "low"
     """Where ``risk`` fell: "low" (passes), "middle" (one more challenge was asked), "high" (refused)."""
     stepped_up: bool = False

@@ -263,6 +263,7 @@ class _Session:
             frames=self.frames,
             evidence=evidence,
             embedding=self.start.embedding if passed and self.start is not None else None,
+            end_embedding=self.end.embedding if passed and self.end is not None else None,
             band=band.value,
             stepped_up=self.stepped_up,
         )

@@ -186,7 +186,9 @@ def decide_signin(vault: Vault, request: SignInRequest, name: str, probe: Probe)
         raise PolicyViolation("face sign-in from a camera needs a liveness check (the policy requires it)")
     liveness = _held_to_policy(vault, probe).liveness
     live = liveness is None or (liveness.passed and liveness.embedding is not None)
-    frames = [] if liveness is None or liveness.embedding is None else [liveness.embedding]
+    # With liveness: the face at the start and the face after the challenges, seconds apart, each at the
+    # sign-in threshold (one lucky frame is not enough); without: every sampled frame.
+    frames = [] if liveness is None else [e for e in (liveness.embedding, liveness.end_embedding) if e is not None]
     frames += [] if probe.embeddings is None else list(probe.embeddings)
     results = [vault.verify(name, vector, probe.pack, threshold) for vector in frames] if live else []
     match = live and bool(results) and all(r.match for r in results)
