@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,7 +21,7 @@ import pytest
 from edge_core import ops
 from edge_core.keys.keystore import KeyStore
 from edge_core.ops.keyops.common import live_versions
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, restore_machine, run_cli, snapshot_machine
 
 PEOPLE = [f"person-{i}" for i in range(5)]
 
@@ -79,12 +78,11 @@ def test_killed_at_every_checkpoint_the_vault_opens_completely(operation, isolat
     args, may_vanish = OPERATIONS[operation]
     gallery = populate()
     pristine = tmp_path / "pristine"
-    shutil.copytree(isolated, pristine)
+    snapshot_machine(isolated, pristine)
     points = trace(args, tmp_path)
     assert len(points) >= 3, points
     for crash_at in range(1, len(points) + 1):
-        shutil.rmtree(isolated)
-        shutil.copytree(pristine, isolated)
+        restore_machine(pristine, isolated)
         killed = run_cli(*args, extra_env={"FACESEAL_CRASH_AT": str(crash_at)}, check_clean=False)
         assert killed.returncode == -signal.SIGKILL, (points[crash_at - 1], killed.stderr)
         names = check_whole(gallery, may_vanish)

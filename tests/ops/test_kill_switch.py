@@ -11,7 +11,17 @@ from edge_core import ops
 from edge_core.errors import RootKeyRevoked, VaultLocked
 from edge_core.keys.keystore import KeyStore
 from edge_core.vault.layout import Layout
-from tests.conftest import KIT_ENV, all_verify, cli_fails, cli_json, enrol, keychain_items, run_cli
+from tests.conftest import (
+    KIT_ENV,
+    all_verify,
+    cli_fails,
+    cli_json,
+    enrol,
+    keychain_items,
+    restore_machine,
+    run_cli,
+    snapshot_machine,
+)
 from tests.ops.test_crash_safety import assert_no_dead_keys, check_whole, populate, trace
 
 
@@ -79,9 +89,9 @@ SWITCHES = {
 }
 
 
-def restore_pristine(pristine, isolated) -> None:
-    shutil.rmtree(isolated)
-    shutil.copytree(pristine, isolated)
+def restore_pristine(pristine, folder) -> None:
+    shutil.rmtree(folder)
+    shutil.copytree(pristine, folder)
 
 
 @pytest.mark.slow
@@ -89,11 +99,11 @@ def restore_pristine(pristine, isolated) -> None:
 def test_switch_killed_at_every_checkpoint_leaves_one_root(operation, isolated, tmp_path):
     gallery = populate(count=2, samples=2)
     pristine = tmp_path / "pristine"
-    shutil.copytree(isolated, pristine)
+    snapshot_machine(isolated, pristine)
     steps = trace(SWITCHES[operation], tmp_path)
     assert len(steps) >= 2, steps
     for n in range(1, len(steps) + 1):
-        restore_pristine(pristine, isolated)
+        restore_machine(pristine, isolated)
         killed = run_cli(*SWITCHES[operation], extra_env={"FACESEAL_CRASH_AT": str(n)}, check_clean=False)
         assert killed.returncode == -signal.SIGKILL, (n, steps[n - 1], killed.stderr)
         if operation == "revoke":  # recorded before the first checkpoint: the next open finishes it
@@ -121,12 +131,12 @@ def test_hsm_switch_killed_at_every_checkpoint_leaves_exactly_one_root(operation
     if start == "in":
         cli_json("key", "move-to-hsm", "--module", softhsm.module, "--token", softhsm.token)
     pristine, token_dir = tmp_path / "pristine", softhsm.conf.parent / "tokens"
-    shutil.copytree(isolated, pristine)
+    snapshot_machine(isolated, pristine)
     shutil.copytree(token_dir, tmp_path / "pristine-tokens")
     steps = trace(args, tmp_path)
     assert {"root.activated", "root.wrapped-under-new"} <= set(steps), steps
     for n in range(1, len(steps) + 1):
-        restore_pristine(pristine, isolated)
+        restore_machine(pristine, isolated)
         restore_pristine(tmp_path / "pristine-tokens", token_dir)
         killed = run_cli(*args, extra_env={"FACESEAL_CRASH_AT": str(n)}, check_clean=False)
         assert killed.returncode == -signal.SIGKILL, (n, steps[n - 1], killed.stderr)
