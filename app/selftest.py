@@ -41,7 +41,8 @@ from edge_core.support import paths
 
 from .display import has_display
 
-_REDIRECTED = ("FACESEAL_HOME", "FACESEAL_MODELS", "FACESEAL_ROOT_KEY", "PYTHON_KEYRING_BACKEND", "QT_QPA_PLATFORM")
+_REDIRECTED = ("FACESEAL_HOME", "FACESEAL_MODELS", "FACESEAL_ROOT_KEY", "PYTHON_KEYRING_BACKEND", "QT_QPA_PLATFORM",
+               "XDG_STATE_HOME")
 _WINDOW_TIMEOUT_S = 60
 _NAME = "self-test"
 
@@ -79,6 +80,7 @@ def _sandbox() -> Iterator[Path]:
         try:
             os.environ.update({
                 "FACESEAL_HOME": str(Path(folder) / "data"),
+                "XDG_STATE_HOME": str(Path(folder) / "state"),  # the throw-away vault's rollback anchor goes too
                 "FACESEAL_MODELS": str(models),
                 "FACESEAL_ROOT_KEY": secrets.token_hex(32),
                 "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",

@@ -32,6 +32,7 @@ def test_self_test_runs_the_models_on_the_drawn_face(isolated: Path, tmp_path: P
                                          "plaintext_on_disk": False, "root": "environment"}
     assert report["checks"]["window"]["session"] == "open"
     assert not isolated.exists(), "the self-test wrote into the user's data directory"
+    assert not (tmp_path / "state").exists(), "the self-test left a rollback anchor in the user's state folder"
 
 
 def test_self_test_without_models_says_so_and_still_passes(isolated: Path, tmp_path: Path) -> None:
