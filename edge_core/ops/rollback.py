@@ -38,7 +38,8 @@ def refuse(vault: Vault, reading: bool) -> None:
     here, seen = Head.of(conn), anchor.newest()
     problem = _problem(conn, here, seen)
     if problem is None:
-        anchor.advance(here)
+        if seen is None or here.seq > seen.seq:  # a new vault here, or a crash between a commit and its anchor
+            anchor.write(here)
         vault.anchor_ready = True
         return
     vault.rolled_back = (f"{problem}; FaceSeal changed nothing. If you restored an older backup on purpose, run "

@@ -149,11 +149,13 @@ def read_private(path: Path, limit: int = 1 << 20, private: bool = True) -> byte
         return handle.read(limit)
 
 
-def atomic_write(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
+def atomic_write(path: Path, data: bytes, mode: int = FILE_MODE, durable_rename: bool = True) -> None:
     """Write ``data`` to ``path`` so a crash leaves either the old or the new file, never half.
 
     The bytes go to a temporary file in the same folder, are fsynced, and are
-    renamed over the target; the folder is fsynced so the rename itself is durable.
+    renamed over the target; the folder is fsynced so the rename itself is durable
+    (``durable_rename=False`` skips that for a file where the old version after a
+    crash is as good as the new: the rollback anchor, written after every write).
     """
     ensure_private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -172,7 +174,8 @@ def atomic_write(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
         if is_disk_full(error):  # the old file is intact: say so, not "internal OSError"
             raise disk_full(str(path.parent)) from None
         raise
-    fsync_dir(path.parent)
+    if durable_rename:
+        fsync_dir(path.parent)
 
 
 def fsync_dir(path: Path) -> None:

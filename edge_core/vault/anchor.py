@@ -147,7 +147,8 @@ class Anchor:
 
     def _write_file(self, head: Head) -> None:
         try:
-            paths.atomic_write(self.path, self._record(head).encode())
+            # After a crash the old record may come back: an anchor behind its folder is no refusal, never a lie.
+            paths.atomic_write(self.path, self._record(head).encode(), durable_rename=False)
         except OSError as error:
             raise self._unavailable(error) from None
 
@@ -172,12 +173,6 @@ class Anchor:
         else:
             self._write_file(head)
             self._forget_in_keychain()
-
-    def advance(self, head: Head) -> None:
-        """Record ``head`` unless a head as new or newer is recorded (two processes writing: never move back)."""
-        seen = self.newest()
-        if seen is None or head.seq > seen.seq:
-            self.write(head)
 
     def remove(self) -> None:
         """Forget this vault (a reset made a new one): both homes."""
