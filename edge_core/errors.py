@@ -218,5 +218,9 @@ class VaultRolledBack(DataError):
     """The data folder is older than the newest state this machine saw (its rollback anchor), or that anchor is gone."""
 
 
+class DatabaseReplaced(DataDirUnreadable):
+    """The database file this handle opened is no longer the folder's (a reset, or a copy put back): reopen it."""
+
+
 class EvidenceTooLarge(UsageError):
     """An evidence archive holds more, or larger, members than any FaceSeal export: refused before it is read."""
