@@ -13,7 +13,7 @@ that never saw this vault sets the anchor (the kit proves the owner).
 from __future__ import annotations
 
 from edge_core.audit import chain as audit
-from edge_core.errors import VaultRolledBack
+from edge_core.errors import AnchorUnusable, DiskFull, InsecureKeyFile, VaultRolledBack
 from edge_core.ops.results import RollbackAccepted
 from edge_core.support.database import Connection, get_meta, set_meta
 from edge_core.vault.anchor import ANCHORED_META, Head
@@ -38,8 +38,16 @@ def refuse(vault: Vault, reading: bool) -> None:
     here, seen = Head.of(conn), anchor.newest()
     problem = _problem(conn, here, seen)
     if problem is None:
-        anchor.advance(here)
-        vault.anchor_ready = True
+        try:
+            anchor.advance(here)
+        except (DiskFull, AnchorUnusable):
+            if not reading:
+                raise
+            # The folder is not older: what only reads still shows it (on a full disk too), and the next
+            # open to write moves the anchor. It is known to exist only if it was there already.
+            vault.anchor_ready = seen is not None
+        else:
+            vault.anchor_ready = True
         return
     vault.rolled_back = (f"{problem}; FaceSeal changed nothing. If you restored an older backup on purpose, run "
                          f"{ACCEPT} (audited); otherwise put the newest copy back")
@@ -70,7 +78,7 @@ def accept(vault: Vault) -> RollbackAccepted:
     """
     try:
         before = vault.anchor.newest()
-    except VaultRolledBack:
+    except (VaultRolledBack, InsecureKeyFile):  # a record that does not verify, a link, a FIFO: replaced below
         before = None
     with vault.writing() as tx:
         here = Head.of(tx)

@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as crypto_hmac
 
 from edge_core.audit import chain
-from edge_core.errors import KeychainUnavailable, VaultRolledBack
+from edge_core.errors import AnchorUnusable, KeychainUnavailable, VaultRolledBack
 from edge_core.keys import material
 from edge_core.keys.roots import keychain
 from edge_core.support import paths
@@ -139,8 +139,22 @@ class Anchor:
             keychain.call(keyring.delete_password, SERVICE, self.name)
 
     def _read_file(self) -> str | None:
-        data = paths.read_private(self.path, MAX_BYTES)  # never through a link; 0600 or refused
+        try:
+            data = paths.read_private(self.path, MAX_BYTES)  # never through a link; 0600 or refused
+        except OSError as error:  # its folder is a file, or cannot be entered
+            raise self._unusable("read", error) from None
         return None if data is None else data.decode("utf-8", "replace")
+
+    def _write_file(self, head: Head) -> None:
+        try:
+            paths.atomic_write(self.path, self._record(head).encode())
+        except OSError as error:  # a folder in the way or not the user's (a full disk is DiskFull, as it is)
+            raise self._unusable("write", error) from None
+
+    def _unusable(self, verb: str, error: OSError) -> AnchorUnusable:
+        return AnchorUnusable(f"FaceSeal cannot {verb} this vault's rollback anchor {self.path} "
+                              f"({error.strerror or error}); nothing was changed: make {files_dir()} a folder of "
+                              "yours that FaceSeal can write (or set XDG_STATE_HOME to one), then try again")
 
     def newest(self) -> Head | None:
         """The newest head recorded in either home, or ``None``; a record that does not verify is refused."""
@@ -156,7 +170,7 @@ class Anchor:
             keychain.call(keyring.set_password, SERVICE, self.name, self._record(head))
             self.path.unlink(missing_ok=True)
         else:
-            paths.atomic_write(self.path, self._record(head).encode())
+            self._write_file(head)
             self._forget_in_keychain()
 
     def advance(self, head: Head) -> None:

@@ -175,3 +175,67 @@ def test_the_admin_api_refuses_an_older_folder_and_its_status_says_why(people, i
         shown = httpx.get(f"{base}/api/v1/status", headers=headers, timeout=120)
         assert shown.status_code == 200 and OLDER in shown.json()["rolled_back"], shown.text
 
+
+
+def test_an_anchor_folder_in_the_way_is_one_line_and_a_broken_anchor_is_replaced_on_purpose(people, isolated,
+                                                                                            tmp_path):
+    """The anchor's folder a file (exit 70 "internal error" before); a FIFO or a link where the anchor was
+    (accept-rollback, the documented way out, refused before)."""
+    import os
+
+    enrol(people)
+    cli_json("policy", "set", "lockout_attempts=4")
+    [anchor] = anchor_files(tmp_path)
+    folder = anchor.parent
+    shutil.rmtree(folder)
+    folder.write_text("in the way")
+    for command in (["status"], ["policy", "set", "lockout_attempts=3"], ["audit", "accept-rollback", "--yes"]):
+        result = run_cli(*command)
+        assert result.returncode == 4 and "rollback anchor" in result.stderr and str(folder) in result.stderr, \
+            result.stderr
+    folder.unlink()
+    folder.mkdir(mode=0o700)
+
+    os.mkfifo(anchor, 0o600)
+    assert run_cli("policy", "set", "lockout_attempts=3").returncode != 0  # never read through, never believed
+    assert cli_json("audit", "accept-rollback", "--yes")["status"] == "accepted"
+    assert anchor.is_file() and not anchor.is_symlink()
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_text("{}")
+    anchor.unlink()
+    anchor.symlink_to(elsewhere)
+    assert run_cli("policy", "set", "lockout_attempts=3").returncode != 0
+    assert cli_json("audit", "accept-rollback", "--yes")["status"] == "accepted"
+    assert elsewhere.read_text() == "{}" and not anchor.is_symlink()  # the link replaced, never written through
+    assert cli_json("policy", "set", "lockout_attempts=3")["policy"]["lockout_attempts"] == 3
+
+
+def test_reading_commands_work_when_the_anchor_cannot_move_on_a_full_disk(people, isolated, tmp_path, monkeypatch):
+    """Reading commands answer on a full disk (issue 26); the anchor's state folder is on that disk too, and the
+    folder is ahead of its anchor (a write whose anchor move failed): moving it must not refuse a read."""
+    import subprocess
+
+    from tests.security.test_resources_and_leaks import DISK_FULL_EXIT, fill
+
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m,mode=0700", "tmpfs", str(mount)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        import pytest
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {done.stderr.strip()}")
+    try:
+        monkeypatch.setenv("XDG_STATE_HOME", str(mount / "state"))
+        monkeypatch.setenv("FACESEAL_HOME", str(mount / "home"))
+        enrol(people)
+        [anchor] = (mount / "state" / "faceseal" / "anchors").glob("*.json")
+        lagging = anchor.read_bytes()
+        cli_json("policy", "set", "lockout_attempts=4")
+        anchor.write_bytes(lagging)
+        fill(mount)
+        assert [p["name"] for p in cli_json("list")] == ["alice", "bob"]
+        assert cli_json("status")["identities"] == 2 and "rolled_back" not in cli_json("status")
+        result = run_cli("policy", "set", "lockout_attempts=3")
+        assert result.returncode == DISK_FULL_EXIT and "full" in result.stderr, result.stderr
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
