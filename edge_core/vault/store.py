@@ -51,6 +51,7 @@ from edge_core.keys.sealing import open_blob, parse_header, seal
 from edge_core.support import database, paths
 from edge_core.support.database import Connection, get_meta, set_meta, transaction
 from edge_core.support.faults import checkpoint
+from edge_core.support.locking import key_lock
 from edge_core.vault import device, lookalikes, schema
 from edge_core.vault.anchor import ANCHORED_META, Anchor, Head
 from edge_core.vault.anchor import FORMAT as ANCHOR_FORMAT
@@ -308,7 +309,8 @@ class Vault:
                     set_meta(conn, ANCHORED_META, str(ANCHOR_FORMAT))
         if moved != head and self._same_database():  # never anchor a file no longer in the folder
             try:
-                self.anchor.advance(Head.of(self.conn))
+                with key_lock(self.layout.keys_dir, exclusive=True):  # two writers never move it back
+                    self.anchor.advance(Head.of(self.conn))
             except (FaceSealError, OSError):
                 pass  # committed already; the next open moves the anchor up to the folder's head
 

@@ -239,3 +239,32 @@ def test_reading_commands_work_when_the_anchor_cannot_move_on_a_full_disk(people
         assert result.returncode == DISK_FULL_EXIT and "full" in result.stderr, result.stderr
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_the_anchor_moves_under_the_vault_lock_so_two_writers_never_move_it_back(people, isolated, monkeypatch):
+    """Two processes writing at once (the window and the CLI): each read the anchor, then wrote its own head, so
+    the slower one could move it back below the other's commit (an older copy of that moment then passed).
+    Now the move is read-compare-write under the vault's key lock: another process cannot take it meanwhile."""
+    import subprocess
+    import sys
+
+    from edge_core import ops
+    from edge_core.vault.anchor import Anchor
+
+    enrol(people)
+    lock = isolated / "keys" / ".lock"
+    probe = ("import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR)\n"
+             "try:\n    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); print('free')\n"
+             "except BlockingIOError:\n    print('held')")
+    seen = []
+    write = Anchor.write
+
+    def watched(self, head):
+        seen.append(subprocess.run([sys.executable, "-c", probe, str(lock)], capture_output=True, text=True,
+                                   check=True).stdout.strip())
+        write(self, head)
+
+    monkeypatch.setattr(Anchor, "write", watched)
+    with ops.open_vault() as vault:
+        ops.policy_set(vault, {"lockout_attempts": 4})
+    assert seen and set(seen) == {"held"}, seen
