@@ -268,3 +268,52 @@ def test_the_anchor_moves_under_the_vault_lock_so_two_writers_never_move_it_back
     with ops.open_vault() as vault:
         ops.policy_set(vault, {"lockout_attempts": 4})
     assert seen and set(seen) == {"held"}, seen
+
+
+def test_what_only_reads_still_shows_an_older_folder_with_entries_in_its_audit_inbox(people, isolated, tmp_path):
+    """Opening drains the audit inbox into the log, a write: on an older folder opened to read, it raised the
+    refusal, so status and audit verify said nothing of what is there (anyone who can write the folder can
+    append an inbox entry)."""
+    from tests.security.test_unauthenticated_folder import forge_inbox_entry
+
+    enrol(people)
+    cli_json("policy", "set", "lockout_attempts=4")
+    copy = tmp_path / "copy"
+    shutil.copytree(isolated, copy, symlinks=True)
+    cli_json("policy", "set", "lockout_attempts=2")
+    put_back(copy, isolated)
+    forge_inbox_entry(isolated, "unlock_failed", "wrong root")
+    assert OLDER in cli_json("status")["rolled_back"]
+    assert (isolated / "audit-inbox").exists()  # nothing drained into the older copy
+    cli_json("audit", "accept-rollback", "--yes")
+    assert not (isolated / "audit-inbox").exists()  # drained (and refused, unauthenticated) once accepted
+    assert "audit_inbox_refused" in [e["kind"] for e in cli_json("audit", "list")]
+
+
+def test_an_older_database_opened_to_read_destroys_no_key(people, isolated, tmp_path):
+    """A crash between a crypto-shred's commit and the old vault key's retirement leaves the key store with both
+    versions; the next open finishes the retirement from what the database still needs. Opened to read with an
+    older database put back, that finishing ran on the older copy's needs and destroyed the version the newest
+    database needs (every other person's key is wrapped under it). An older folder must change nothing."""
+    enrol(people)
+    older = tmp_path / "older-db"
+    older.mkdir()
+    for part in Layout(isolated).db_files(Layout(isolated).db):
+        if part.exists():
+            shutil.copy2(part, older / part.name)
+    trace = tmp_path / "checkpoints"
+    crashed = run_cli("delete-identity", "bob", "--yes", check_clean=False,
+                      extra_env={"FACESEAL_CRASH_AT": "3", "FACESEAL_CRASH_TRACE": str(trace)})
+    assert crashed.returncode != 0 and trace.read_text().split()[-1] == "shred.committed"
+    newest = tmp_path / "newest-db"
+    shutil.copytree(isolated, newest, symlinks=True)
+    for part in Layout(isolated).db_files(Layout(isolated).db):
+        part.unlink(missing_ok=True)
+    for part in older.iterdir():
+        shutil.copy2(part, isolated / part.name)
+    keystore = (isolated / "keys" / "keystore.json").read_bytes()
+
+    assert OLDER in cli_json("status")["rolled_back"]
+    assert (isolated / "keys" / "keystore.json").read_bytes() == keystore  # nothing destroyed, nothing rewritten
+    put_back(newest, isolated)
+    all_verify({"alice": people["alice"]})  # the newest copy still opens: its key version is there
