@@ -153,8 +153,9 @@ class Anchor:
 
     def _unusable(self, verb: str, error: OSError) -> AnchorUnusable:
         return AnchorUnusable(f"FaceSeal cannot {verb} this vault's rollback anchor {self.path} "
-                              f"({error.strerror or error}); nothing was changed: make {files_dir()} a folder of "
-                              "yours that FaceSeal can write (or set XDG_STATE_HOME to one), then try again")
+                              f"({error.strerror or error}), which records the newest state of this vault: make "
+                              f"{files_dir()} a folder of yours that FaceSeal can write (or set XDG_STATE_HOME to "
+                              "one), then try again")
 
     def newest(self) -> Head | None:
         """The newest head recorded in either home, or ``None``; a record that does not verify is refused."""

@@ -317,3 +317,21 @@ def test_an_older_database_opened_to_read_destroys_no_key(people, isolated, tmp_
     assert (isolated / "keys" / "keystore.json").read_bytes() == keystore  # nothing destroyed, nothing rewritten
     put_back(newest, isolated)
     all_verify({"alice": people["alice"]})  # the newest copy still opens: its key version is there
+
+
+def test_a_kit_restore_where_the_anchor_cannot_be_kept_says_why_and_runs_again(people, isolated, tmp_path,
+                                                                               monkeypatch):
+    """A broken anchor folder on the new machine made the restore end in "internal error" (exit 70)."""
+    enrol(people)
+    kit = tmp_path / "kit.json"
+    cli_json("key", "export", "--out", str(kit), extra_env=KIT_ENV)
+    (isolated / "keys" / "root_key.hex").unlink()
+    state = tmp_path / "new-machine-state"
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    (state / "faceseal").mkdir(parents=True, mode=0o700)
+    (state / "faceseal" / "anchors").write_text("in the way")
+    restored = run_cli("key", "restore", "--from", str(kit), extra_env=KIT_ENV)
+    assert restored.returncode == 4 and "rollback anchor" in restored.stderr, restored.stderr
+    (state / "faceseal" / "anchors").unlink()
+    assert cli_json("key", "restore", "--from", str(kit), extra_env=KIT_ENV)["status"] == "restored"
+    all_verify(people)
