@@ -84,16 +84,28 @@ def restore_pristine(pristine, isolated) -> None:
     shutil.copytree(pristine, isolated)
 
 
+def keep_pristine(isolated, tmp_path) -> None:
+    """The data folder and the state folder beside it, as they are now. Each kill must start from the same machine:
+    the rollback anchor (in the state folder) remembers the newest state, so a data folder put back alone is an
+    older copy, rightly refused."""
+    shutil.copytree(tmp_path / "state", tmp_path / "pristine-state")
+    shutil.copytree(isolated, tmp_path / "pristine")
+
+
+def back_to_pristine(isolated, tmp_path) -> None:
+    restore_pristine(tmp_path / "pristine", isolated)
+    restore_pristine(tmp_path / "pristine-state", tmp_path / "state")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("operation", SWITCHES)
 def test_switch_killed_at_every_checkpoint_leaves_one_root(operation, isolated, tmp_path):
     gallery = populate(count=2, samples=2)
-    pristine = tmp_path / "pristine"
-    shutil.copytree(isolated, pristine)
+    keep_pristine(isolated, tmp_path)
     steps = trace(SWITCHES[operation], tmp_path)
     assert len(steps) >= 2, steps
     for n in range(1, len(steps) + 1):
-        restore_pristine(pristine, isolated)
+        back_to_pristine(isolated, tmp_path)
         killed = run_cli(*SWITCHES[operation], extra_env={"FACESEAL_CRASH_AT": str(n)}, check_clean=False)
         assert killed.returncode == -signal.SIGKILL, (n, steps[n - 1], killed.stderr)
         if operation == "revoke":  # recorded before the first checkpoint: the next open finishes it
@@ -120,13 +132,13 @@ def test_hsm_switch_killed_at_every_checkpoint_leaves_exactly_one_root(operation
     enrol(people)
     if start == "in":
         cli_json("key", "move-to-hsm", "--module", softhsm.module, "--token", softhsm.token)
-    pristine, token_dir = tmp_path / "pristine", softhsm.conf.parent / "tokens"
-    shutil.copytree(isolated, pristine)
+    token_dir = softhsm.conf.parent / "tokens"
+    keep_pristine(isolated, tmp_path)
     shutil.copytree(token_dir, tmp_path / "pristine-tokens")
     steps = trace(args, tmp_path)
     assert {"root.activated", "root.wrapped-under-new"} <= set(steps), steps
     for n in range(1, len(steps) + 1):
-        restore_pristine(pristine, isolated)
+        back_to_pristine(isolated, tmp_path)
         restore_pristine(tmp_path / "pristine-tokens", token_dir)
         killed = run_cli(*args, extra_env={"FACESEAL_CRASH_AT": str(n)}, check_clean=False)
         assert killed.returncode == -signal.SIGKILL, (n, steps[n - 1], killed.stderr)
