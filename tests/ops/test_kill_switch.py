@@ -12,7 +12,8 @@ from edge_core.errors import RootKeyRevoked, VaultLocked
 from edge_core.keys.keystore import KeyStore
 from edge_core.vault.layout import Layout
 from tests.conftest import KIT_ENV, all_verify, cli_fails, cli_json, enrol, keychain_items, run_cli
-from tests.ops.test_crash_safety import assert_no_dead_keys, check_whole, populate, trace
+from tests.ops.test_crash_safety import (assert_no_dead_keys, back_to_pristine, check_whole, keep_pristine,
+                                        populate, trace)
 
 
 def test_revoke_needs_confirmation_and_warns_without_a_kit(people, isolated):
@@ -82,19 +83,6 @@ SWITCHES = {
 def restore_pristine(pristine, isolated) -> None:
     shutil.rmtree(isolated)
     shutil.copytree(pristine, isolated)
-
-
-def keep_pristine(isolated, tmp_path) -> None:
-    """The data folder and the state folder beside it, as they are now. Each kill must start from the same machine:
-    the rollback anchor (in the state folder) remembers the newest state, so a data folder put back alone is an
-    older copy, rightly refused."""
-    shutil.copytree(tmp_path / "state", tmp_path / "pristine-state")
-    shutil.copytree(isolated, tmp_path / "pristine")
-
-
-def back_to_pristine(isolated, tmp_path) -> None:
-    restore_pristine(tmp_path / "pristine", isolated)
-    restore_pristine(tmp_path / "pristine-state", tmp_path / "state")
 
 
 @pytest.mark.slow
