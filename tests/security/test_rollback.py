@@ -335,3 +335,28 @@ def test_a_kit_restore_where_the_anchor_cannot_be_kept_says_why_and_runs_again(p
     (state / "faceseal" / "anchors").unlink()
     assert cli_json("key", "restore", "--from", str(kit), extra_env=KIT_ENV)["status"] == "restored"
     all_verify(people)
+
+
+def test_the_kill_switch_works_on_an_older_folder(people, isolated, tmp_path):
+    """Someone who can write the data folder put an older copy back: the owner's kill switch was refused ("run
+    accept-rollback") although destroying the root brings nothing back. It destroys the root; the event waits in
+    the sealed audit inbox."""
+    enrol(people)
+    kit = tmp_path / "kit.json"
+    cli_json("key", "export", "--out", str(kit), extra_env=KIT_ENV)
+    copy = tmp_path / "copy"
+    shutil.copytree(isolated, copy, symlinks=True)
+    cli_json("policy", "set", "lockout_attempts=2")
+    put_back(copy, isolated)
+
+    revoked = cli_json("key", "revoke", "--yes")
+    assert revoked["status"] == "revoked" and "not the newest copy" in revoked["warning"]
+    assert "disk" not in revoked["warning"]
+    assert not (isolated / "keys" / "root_key.hex").exists()
+    assert "revoked" in run_cli("status").stderr
+    restored = run_cli("key", "restore", "--from", str(kit), extra_env=KIT_ENV)  # the root is back; still older
+    refused(restored, OLDER)
+    cli_json("audit", "accept-rollback", "--yes")
+    [event] = [e for e in cli_json("audit", "list") if e["kind"] == "root_revoked"]
+    assert event["reason"] == "rolled_back"
+    all_verify(people)
