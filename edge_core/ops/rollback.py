@@ -36,7 +36,7 @@ def refuse(vault: Vault, reading: bool) -> None:
     """
     anchor, conn = vault.anchor, vault.conn
     here, seen = Head.of(conn), anchor.newest()
-    problem = _problem(conn, here, seen)
+    problem = _problem(conn, here, seen, anchor.describe())
     if problem is None:
         try:
             anchor.advance(here)
@@ -49,18 +49,19 @@ def refuse(vault: Vault, reading: bool) -> None:
         else:
             vault.anchor_ready = True
         return
-    vault.rolled_back = (f"{problem}; FaceSeal changed nothing. If you restored an older backup on purpose, run "
+    moved = ("this folder came from another machine or user account (or XDG_STATE_HOME changed) and is the newest "
+             "copy, or if " if seen is None else "")
+    vault.rolled_back = (f"{problem}; FaceSeal changed nothing. If {moved}you restored an older backup on purpose, run "
                          f"{ACCEPT} (audited); otherwise put the newest copy back")
     if not reading:
         raise VaultRolledBack(vault.rolled_back)
 
 
-def _problem(conn: Connection, here: Head, seen: Head | None) -> str | None:
+def _problem(conn: Connection, here: Head, seen: Head | None, where: str) -> str | None:
     if seen is None:
         if get_meta(conn, ANCHORED_META) is not None:
-            return ("this vault's rollback anchor is missing from this machine (the keychain entry or the file under "
-                    "the user's state folder that records its newest state): FaceSeal cannot tell whether this data "
-                    "folder is an older copy")
+            return (f"this vault's rollback anchor is missing from this machine (it records the vault's newest state; "
+                    f"looked for in {where}): FaceSeal cannot tell whether this data folder is an older copy")
         return None
     if here.seq < seen.seq:
         return (f"this data folder is older than the newest state this machine saw: its audit log ends at event "

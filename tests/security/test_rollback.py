@@ -360,3 +360,16 @@ def test_the_kill_switch_works_on_an_older_folder(people, isolated, tmp_path):
     [event] = [e for e in cli_json("audit", "list") if e["kind"] == "root_revoked"]
     assert event["reason"] == "rolled_back"
     all_verify(people)
+
+
+def test_a_folder_moved_to_another_machine_is_told_apart_in_the_refusal(people, isolated, tmp_path, monkeypatch):
+    """The whole folder (root file included) copied to a new machine, or XDG_STATE_HOME changed: the anchor is
+    not there, so the folder is refused; the line said only "if you restored an older backup", which a person
+    who moved the folder could not match to what they did."""
+    enrol(people)
+    cli_json("policy", "set", "lockout_attempts=4")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "another-machine"))
+    said = refused(run_cli("policy", "set", "lockout_attempts=3"), "anchor is missing")
+    assert "another machine" in said and str(tmp_path / "another-machine") in said
+    cli_json("audit", "accept-rollback", "--yes")
+    assert cli_json("policy", "set", "lockout_attempts=3")["policy"]["lockout_attempts"] == 3
