@@ -22,6 +22,8 @@ use-case layer's: :mod:`edge_core.ops.rollback`.
 from __future__ import annotations
 
 import json
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,8 +140,23 @@ class Anchor:
         if keychain.usable():
             keychain.call(keyring.delete_password, SERVICE, self.name)
 
+    def _check_folders(self) -> None:
+        """Refuse anchors in a folder (or its parent) that is not the user's alone: others could swap them."""
+        for folder in (self.path.parent, self.path.parent.parent):
+            try:
+                info = folder.stat()
+            except FileNotFoundError:
+                continue
+            mode, owner = stat.S_IMODE(info.st_mode), os.geteuid() if hasattr(os, "geteuid") else info.st_uid
+            if info.st_uid != owner or mode & 0o022:
+                raise AnchorUnusable(f"{folder}, where this vault's rollback anchor is kept, is not a folder of yours "
+                                     f"that only you can write (owner uid {info.st_uid}, mode {mode:o}): others could "
+                                     f"replace the anchor. Run 'chmod 700 {folder}' if it is yours (or set "
+                                     "XDG_STATE_HOME to a folder of yours), then try again")
+
     def _read_file(self) -> str | None:
         try:
+            self._check_folders()
             data = paths.read_private(self.path, MAX_BYTES)  # never through a link; 0600 or refused
         except OSError as error:  # its folder is a file, or cannot be entered
             raise self._unusable("read", error) from None
@@ -147,6 +164,7 @@ class Anchor:
 
     def _write_file(self, head: Head) -> None:
         try:
+            self._check_folders()
             paths.atomic_write(self.path, self._record(head).encode())
         except OSError as error:  # a folder in the way or not the user's (a full disk is DiskFull, as it is)
             raise self._unusable("write", error) from None

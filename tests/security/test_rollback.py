@@ -373,3 +373,16 @@ def test_a_folder_moved_to_another_machine_is_told_apart_in_the_refusal(people, 
     assert "another machine" in said and str(tmp_path / "another-machine") in said
     cli_json("audit", "accept-rollback", "--yes")
     assert cli_json("policy", "set", "lockout_attempts=3")["policy"]["lockout_attempts"] == 3
+
+
+def test_an_anchor_folder_others_can_write_is_refused(people, isolated, tmp_path):
+    """Another user who can write the anchors' folder could remove or replace this vault's anchor."""
+    enrol(people)
+    cli_json("policy", "set", "lockout_attempts=4")
+    [anchor] = anchor_files(tmp_path)
+    for folder in (anchor.parent, anchor.parent.parent):
+        folder.chmod(0o777)
+        said = run_cli("policy", "set", "lockout_attempts=3")
+        assert said.returncode == 4 and f"chmod 700 {folder}" in said.stderr, said.stderr
+        folder.chmod(0o700)
+    assert cli_json("policy", "set", "lockout_attempts=3")["policy"]["lockout_attempts"] == 3
