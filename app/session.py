@@ -26,6 +26,7 @@ from app import workers
 from app.preferences import take_old_pack_choice
 from edge_core import ops
 from edge_core.errors import (
+    DatabaseReplaced,
     FaceSealError,
     RootKeyMissing,
     RootKeyRevoked,
@@ -107,6 +108,10 @@ class Session(QObject):
                 return fn(self._vault)
             except (VaultLocked, RootKeyRevoked) as error:
                 self._refuse(error)
+                raise
+            except DatabaseReplaced:  # a reset elsewhere, or an older copy put back: open what is there now
+                self._drop()
+                workers.on_ui_thread(self.open)
                 raise
             except Exception:
                 if not ops.is_locked():

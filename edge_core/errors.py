@@ -222,8 +222,12 @@ class VaultRolledBack(DataError):
     """The data folder is older than the newest state this machine saw (its rollback anchor), or that anchor is gone."""
 
 
-class AnchorUnavailable(DataError):
-    """The rollback anchor's folder (outside the data folder) cannot be read or written: nothing was opened."""
+class AnchorUnusable(DataError):
+    """The rollback anchor's file cannot be read or written (its folder is in the way, or not the user's)."""
+
+
+class DatabaseReplaced(DataDirUnreadable):
+    """The database file this handle opened is no longer the folder's (a reset, or a copy put back): reopen it."""
 
 
 class EvidenceTooLarge(UsageError):

@@ -356,28 +356,6 @@ def runtime_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def snapshot_machine(isolated: Path, to: Path) -> None:
-    """The data folder and this machine's rollback anchors (the test's state folder), as they are now.
-
-    A test that puts a vault back in time (to kill an operation at every step from the same start) must put back
-    what the machine remembers of it too: else the anchor rightly refuses the older folder (issue 25, item 5).
-    """
-    shutil.copytree(isolated, to / "data", symlinks=True)
-    state = Path(os.environ["XDG_STATE_HOME"])
-    if state.exists():
-        shutil.copytree(state, to / "state", symlinks=True)
-
-
-def restore_machine(snapshot: Path, isolated: Path) -> None:
-    """Put back what :func:`snapshot_machine` took: the data folder and the anchors, both as they were."""
-    shutil.rmtree(isolated)
-    shutil.copytree(snapshot / "data", isolated, symlinks=True)
-    state = Path(os.environ["XDG_STATE_HOME"])
-    shutil.rmtree(state, ignore_errors=True)
-    if (snapshot / "state").exists():
-        shutil.copytree(snapshot / "state", state, symlinks=True)
-
-
 def tree_snapshot(folder: Path) -> dict[str, bytes]:
     """Every file below ``folder`` with its bytes: to prove nothing was changed."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}

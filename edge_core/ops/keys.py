@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from edge_core.audit import chain as audit
-from edge_core.errors import InvalidKeyMaterial, UsageError, is_disk_full
+from edge_core.errors import AnchorUnusable, InvalidKeyMaterial, UsageError, VaultRolledBack, is_disk_full
 from edge_core.keys.roots.pkcs11 import PIN_VARIABLE
 from edge_core.ops.keyops import byok, hsm, recovery_kit, revoke
 from edge_core.ops.keyops import reset as resetting
@@ -135,13 +135,17 @@ def revoke_root_key(vault: Vault | None = None, home: Path | None = None) -> Rev
     Without ``vault`` the vault in ``home`` is opened for the audit chain; a
     full disk that keeps it from opening (or from taking the event) does not
     save the root: it is destroyed all the same and the event is sealed into
-    the audit inbox.
+    the audit inbox. Nor does an older copy of the folder, or an anchor that
+    cannot be checked (the rollback rule): destroying the root brings nothing
+    back, and whoever can write the folder must not be able to stop it.
     """
     if vault is not None:
         return revoke.revoke_root_key(vault.layout, vault)
     layout = layout_for(home)
     try:
         opened = open_vault(layout.home)
+    except (VaultRolledBack, AnchorUnusable):
+        return revoke.revoke_root_key(layout, None, unopened="rolled_back")
     except Exception as error:
         if not is_disk_full(error):
             raise

@@ -13,7 +13,7 @@ that never saw this vault sets the anchor (the kit proves the owner).
 from __future__ import annotations
 
 from edge_core.audit import chain as audit
-from edge_core.errors import VaultRolledBack
+from edge_core.errors import AnchorUnusable, DiskFull, InsecureKeyFile, VaultRolledBack
 from edge_core.ops.results import RollbackAccepted
 from edge_core.support.database import Connection, get_meta, set_meta
 from edge_core.vault.anchor import ANCHORED_META, Head
@@ -36,24 +36,32 @@ def refuse(vault: Vault, reading: bool) -> None:
     """
     anchor, conn = vault.anchor, vault.conn
     here, seen = Head.of(conn), anchor.newest()
-    problem = _problem(conn, here, seen)
+    problem = _problem(conn, here, seen, anchor.describe())
     if problem is None:
-        if seen is None or here.seq > seen.seq:  # a new vault here, or a crash between a commit and its anchor
-            anchor.write(here)
-        vault.anchor_ready = True
+        try:
+            anchor.advance(here)
+        except (DiskFull, AnchorUnusable):
+            if not reading:
+                raise
+            # The folder is not older: what only reads still shows it (on a full disk too), and the next
+            # open to write moves the anchor. It is known to exist only if it was there already.
+            vault.anchor_ready = seen is not None
+        else:
+            vault.anchor_ready = True
         return
-    vault.rolled_back = (f"{problem}; FaceSeal changed nothing. If you restored an older backup on purpose, run "
+    moved = ("this folder came from another machine or user account (or XDG_STATE_HOME changed) and is the newest "
+             "copy, or if " if seen is None else "")
+    vault.rolled_back = (f"{problem}; FaceSeal changed nothing. If {moved}you restored an older backup on purpose, run "
                          f"{ACCEPT} (audited); otherwise put the newest copy back")
     if not reading:
         raise VaultRolledBack(vault.rolled_back)
 
 
-def _problem(conn: Connection, here: Head, seen: Head | None) -> str | None:
+def _problem(conn: Connection, here: Head, seen: Head | None, where: str) -> str | None:
     if seen is None:
         if get_meta(conn, ANCHORED_META) is not None:
-            return ("this vault's rollback anchor is missing from this machine (the keychain entry or the file under "
-                    "the user's state folder that records its newest state): FaceSeal cannot tell whether this data "
-                    "folder is an older copy")
+            return (f"this vault's rollback anchor is missing from this machine (it records the vault's newest state; "
+                    f"looked for in {where}): FaceSeal cannot tell whether this data folder is an older copy")
         return None
     if here.seq < seen.seq:
         return (f"this data folder is older than the newest state this machine saw: its audit log ends at event "
@@ -71,7 +79,7 @@ def accept(vault: Vault) -> RollbackAccepted:
     """
     try:
         before = vault.anchor.newest()
-    except VaultRolledBack:
+    except (VaultRolledBack, InsecureKeyFile):  # a record that does not verify, a link, a FIFO: replaced below
         before = None
     with vault.writing() as tx:
         here = Head.of(tx)

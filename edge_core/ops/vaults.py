@@ -101,8 +101,9 @@ def _open(layout: Layout, reading: bool, check: Callable[[Vault, bool], None]) -
             recover.refuse_foreign_database(vault)
             check(vault, reading)
             authenticate_keystore(vault)
-            recover.finish_pending(vault)
-            vault.drain_inbox()
+            if vault.rolled_back is None:  # an older folder opened to read changes nothing and destroys no key
+                recover.finish_pending(vault)
+                vault.drain_inbox()
         except BaseException:
             vault.close()
             raise

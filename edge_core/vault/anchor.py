@@ -22,6 +22,8 @@ use-case layer's: :mod:`edge_core.ops.rollback`.
 from __future__ import annotations
 
 import json
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +33,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as crypto_hmac
 
 from edge_core.audit import chain
-from edge_core.errors import AnchorUnavailable, KeychainUnavailable, VaultRolledBack
+from edge_core.errors import AnchorUnusable, KeychainUnavailable, VaultRolledBack
 from edge_core.keys import material
 from edge_core.keys.roots import keychain
 from edge_core.support import paths
@@ -138,24 +140,41 @@ class Anchor:
         if keychain.usable():
             keychain.call(keyring.delete_password, SERVICE, self.name)
 
+    def _check_folders(self) -> None:
+        """Refuse anchors in a folder (or its parent) that is not the user's alone: others could swap them."""
+        for folder in (self.path.parent, self.path.parent.parent):
+            try:
+                info = folder.stat()
+            except FileNotFoundError:
+                continue
+            mode, owner = stat.S_IMODE(info.st_mode), os.geteuid() if hasattr(os, "geteuid") else info.st_uid
+            if info.st_uid != owner or mode & 0o022:
+                raise AnchorUnusable(f"{folder}, where this vault's rollback anchor is kept, is not a folder of yours "
+                                     f"that only you can write (owner uid {info.st_uid}, mode {mode:o}): others could "
+                                     f"replace the anchor. Run 'chmod 700 {folder}' if it is yours (or set "
+                                     "XDG_STATE_HOME to a folder of yours), then try again")
+
     def _read_file(self) -> str | None:
         try:
+            self._check_folders()
             data = paths.read_private(self.path, MAX_BYTES)  # never through a link; 0600 or refused
-        except OSError as error:
-            raise self._unavailable(error) from None
+        except OSError as error:  # its folder is a file, or cannot be entered
+            raise self._unusable("read", error) from None
         return None if data is None else data.decode("utf-8", "replace")
 
     def _write_file(self, head: Head) -> None:
         try:
+            self._check_folders()
             # After a crash the old record may come back: an anchor behind its folder is no refusal, never a lie.
             paths.atomic_write(self.path, self._record(head).encode(), durable_rename=False)
-        except OSError as error:
-            raise self._unavailable(error) from None
+        except OSError as error:  # a folder in the way or not the user's (a full disk is DiskFull, as it is)
+            raise self._unusable("write", error) from None
 
-    def _unavailable(self, error: OSError) -> AnchorUnavailable:
-        return AnchorUnavailable(
-            f"the rollback anchor cannot be kept in {self.path.parent} ({error.strerror or type(error).__name__}); "
-            "FaceSeal opened nothing: make that folder yours and writable, or set XDG_STATE_HOME to one that is")
+    def _unusable(self, verb: str, error: OSError) -> AnchorUnusable:
+        return AnchorUnusable(f"FaceSeal cannot {verb} this vault's rollback anchor {self.path} "
+                              f"({error.strerror or error}), which records the newest state of this vault: make "
+                              f"{files_dir()} a folder of yours that FaceSeal can write (or set XDG_STATE_HOME to "
+                              "one), then try again")
 
     def newest(self) -> Head | None:
         """The newest head recorded in either home, or ``None``; a record that does not verify is refused."""
@@ -173,6 +192,12 @@ class Anchor:
         else:
             self._write_file(head)
             self._forget_in_keychain()
+
+    def advance(self, head: Head) -> None:
+        """Record ``head`` unless a head as new or newer is recorded (two processes writing: never move back)."""
+        seen = self.newest()
+        if seen is None or head.seq > seen.seq:
+            self.write(head)
 
     def remove(self) -> None:
         """Forget this vault (a reset made a new one): both homes."""

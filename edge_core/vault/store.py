@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -29,6 +30,7 @@ from edge_core.audit import chain as audit
 from edge_core.audit import inbox as audit_inbox
 from edge_core.errors import (
     CorruptBlob,
+    DatabaseReplaced,
     DataDirUnreadable,
     FaceSealError,
     IdentityExists,
@@ -49,6 +51,7 @@ from edge_core.keys.sealing import open_blob, parse_header, seal
 from edge_core.support import database, paths
 from edge_core.support.database import Connection, get_meta, set_meta, transaction
 from edge_core.support.faults import checkpoint
+from edge_core.support.locking import key_lock
 from edge_core.vault import device, lookalikes, schema
 from edge_core.vault.anchor import ANCHORED_META, Anchor, Head
 from edge_core.vault.anchor import FORMAT as ANCHOR_FORMAT
@@ -131,6 +134,15 @@ def _lookup_name(name: str) -> str:
     return unicodedata.normalize("NFC", _valid_text(name))
 
 
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    """The device and inode of ``path`` (``None`` if it is gone): which file it is, whatever its name."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return info.st_dev, info.st_ino
+
+
 class Vault:
     """An unlocked vault. Obtain one with ``edge_core.ops.open_vault``; :meth:`close` drops every key."""
 
@@ -140,7 +152,7 @@ class Vault:
         self.root = root
         self.keys: UnlockedKeys | None = keys
         self._conn: Connection | None = conn
-        self._db_inode = os.stat(layout.db).st_ino
+        self._db_file = _file_identity(layout.db)
         self._identity_keys: dict[tuple[str, int, str], bytes] = {}
         self._galleries: dict[str, tuple[tuple[int, int], dict[int, Gallery], tuple[Unreadable, ...]]] = {}
         self._local_writes = 0
@@ -199,6 +211,24 @@ class Vault:
             raise DataDirUnreadable(f"vault key version {version} is missing from the key store")
         return self.keys.vault[version]
 
+    def _same_database(self) -> bool:
+        """Whether the folder's database file is still the one this handle opened."""
+        return _file_identity(self.layout.db) == self._db_file
+
+    def _refuse_replaced_database(self) -> None:
+        """Refuse to go on with a handle whose database file was replaced since it opened.
+
+        A reset by another process, or an older copy put back (and perhaps
+        accepted with ``audit accept-rollback``) while this handle stayed open:
+        what it wrote would go into a deleted file, and moving the rollback
+        anchor to that file's head would make the folder now in place look older
+        than itself.
+        """
+        if not self._same_database():
+            raise DatabaseReplaced("the vault's database was replaced since it was opened (reset by another "
+                                   "FaceSeal process, or a copy of the folder put back); nothing was written: "
+                                   "open the vault again")
+
     def reload_keys(self) -> None:
         """Re-read the root and the key store (another process rotated them).
 
@@ -209,8 +239,7 @@ class Vault:
         inconsistency a reader can see is a root read just before a switch and a
         key store read just after it, which a fresh read of both resolves.
         """
-        if os.stat(self.layout.db).st_ino != self._db_inode:
-            raise DataDirUnreadable("the vault was reset by another FaceSeal process; open it again")
+        self._refuse_replaced_database()
         for attempt in range(RELOAD_ATTEMPTS):
             try:
                 self.root_store, self.root, self.keys = unlock_keys(self.layout, record_failure=False)
@@ -268,6 +297,7 @@ class Vault:
         """
         if self.rolled_back is not None:
             raise VaultRolledBack(self.rolled_back)
+        self._refuse_replaced_database()
         with transaction(self.conn) as conn:
             head = get_meta(conn, "audit_head")
             self._local_writes += 1
@@ -277,9 +307,10 @@ class Vault:
                 device.sign_new_head(self, conn, head)  # refuses (rolls back) a log changed outside FaceSeal
                 if self.anchor_ready and get_meta(conn, ANCHORED_META) is None:
                     set_meta(conn, ANCHORED_META, str(ANCHOR_FORMAT))
-        if moved != head:
+        if moved != head and self._same_database():  # never anchor a file no longer in the folder
             try:
-                self.anchor.write(Head.of(self.conn))  # two racing writers may leave the older head a moment: harmless
+                with key_lock(self.layout.keys_dir, exclusive=True):  # two writers never move it back
+                    self.anchor.advance(Head.of(self.conn))
             except (FaceSealError, OSError):
                 pass  # committed already; the next open moves the anchor up to the folder's head
 

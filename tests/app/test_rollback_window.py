@@ -33,3 +33,37 @@ def test_the_window_offers_the_older_copy_only_after_asking(qtbot, people, isola
     assert [e["kind"] for e in cli_json("audit", "list")].count("rollback_accepted") == 1
     assert cli_json("policy", "show")["lockout_attempts"] == 5
     window.close()
+
+
+def test_a_window_left_open_across_an_accepted_older_copy_does_not_refuse_it_again(qtbot, people, isolated,
+                                                                                    tmp_path):
+    """The window holds the vault open; the owner puts an older backup back and accepts it in a terminal.
+
+    Before: the window's next verification was recorded in the deleted database
+    and moved the anchor to that file's newer head, so the folder just accepted
+    was refused as older again (and the window's audit event was lost).
+    """
+    import pytest
+
+    from edge_core import ops
+    from edge_core.errors import DatabaseReplaced
+    from tests.conftest import all_verify, probe
+
+    enrol(people)
+    cli_json("policy", "set", "lockout_attempts=4")
+    copy = tmp_path / "copy"
+    shutil.copytree(isolated, copy, symlinks=True)
+    all_verify(people)  # the log moves on past the copy
+    window = open_window(qtbot)
+    assert window.session.is_open
+
+    put_back(copy, isolated)
+    cli_json("audit", "accept-rollback", "--yes")
+    alice = probe(people["alice"][0])
+    with pytest.raises(DatabaseReplaced):  # it would have been recorded in the deleted file
+        window.session.call(lambda vault: ops.verify(vault, "alice", alice))
+    assert cli_json("policy", "set", "lockout_attempts=3")["policy"]["lockout_attempts"] == 3  # not refused
+    qtbot.waitUntil(lambda: window.session.is_open, timeout=60_000)  # the window opened the folder now in place
+    assert window.session.call(lambda vault: ops.verify(vault, "alice", alice)).match
+    assert cli_json("audit", "list")[-1]["kind"] == "verification"
+    window.close()

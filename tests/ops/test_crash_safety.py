@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,7 +22,7 @@ import pytest
 from edge_core import ops
 from edge_core.keys.keystore import KeyStore
 from edge_core.ops.keyops.common import live_versions
-from tests.conftest import REPO, restore_machine, run_cli, snapshot_machine
+from tests.conftest import REPO, run_cli
 
 PEOPLE = [f"person-{i}" for i in range(5)]
 
@@ -64,6 +65,21 @@ def trace(args: list[str], tmp_path) -> list[str]:
     return trace_file.read_text().split()
 
 
+def keep_pristine(isolated, tmp_path) -> None:
+    """The data folder and the state folder beside it, as they are now. Each kill must start from the same machine:
+    the rollback anchor (in the state folder) remembers the newest state, so a data folder put back alone is an
+    older copy, rightly refused."""
+    shutil.copytree(tmp_path / "state", tmp_path / "pristine-state")
+    shutil.copytree(isolated, tmp_path / "pristine")
+
+
+def back_to_pristine(isolated, tmp_path) -> None:
+    """Both folders of :func:`keep_pristine` as they were."""
+    for pristine, live in ((tmp_path / "pristine", isolated), (tmp_path / "pristine-state", tmp_path / "state")):
+        shutil.rmtree(live)
+        shutil.copytree(pristine, live)
+
+
 OPERATIONS = {
     "rotate": (["rotate-key"], set()),
     "deep": (["rotate-key", "--deep"], set()),
@@ -77,12 +93,11 @@ OPERATIONS = {
 def test_killed_at_every_checkpoint_the_vault_opens_completely(operation, isolated, tmp_path):
     args, may_vanish = OPERATIONS[operation]
     gallery = populate()
-    pristine = tmp_path / "pristine"
-    snapshot_machine(isolated, pristine)
+    keep_pristine(isolated, tmp_path)  # the state folder too: it holds the rollback anchor
     points = trace(args, tmp_path)
     assert len(points) >= 3, points
     for crash_at in range(1, len(points) + 1):
-        restore_machine(pristine, isolated)
+        back_to_pristine(isolated, tmp_path)
         killed = run_cli(*args, extra_env={"FACESEAL_CRASH_AT": str(crash_at)}, check_clean=False)
         assert killed.returncode == -signal.SIGKILL, (points[crash_at - 1], killed.stderr)
         names = check_whole(gallery, may_vanish)

@@ -11,18 +11,9 @@ from edge_core import ops
 from edge_core.errors import RootKeyRevoked, VaultLocked
 from edge_core.keys.keystore import KeyStore
 from edge_core.vault.layout import Layout
-from tests.conftest import (
-    KIT_ENV,
-    all_verify,
-    cli_fails,
-    cli_json,
-    enrol,
-    keychain_items,
-    restore_machine,
-    run_cli,
-    snapshot_machine,
-)
-from tests.ops.test_crash_safety import assert_no_dead_keys, check_whole, populate, trace
+from tests.conftest import KIT_ENV, all_verify, cli_fails, cli_json, enrol, keychain_items, run_cli
+from tests.ops.test_crash_safety import (assert_no_dead_keys, back_to_pristine, check_whole, keep_pristine,
+                                        populate, trace)
 
 
 def test_revoke_needs_confirmation_and_warns_without_a_kit(people, isolated):
@@ -89,21 +80,20 @@ SWITCHES = {
 }
 
 
-def restore_pristine(pristine, folder) -> None:
-    shutil.rmtree(folder)
-    shutil.copytree(pristine, folder)
+def restore_pristine(pristine, isolated) -> None:
+    shutil.rmtree(isolated)
+    shutil.copytree(pristine, isolated)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("operation", SWITCHES)
 def test_switch_killed_at_every_checkpoint_leaves_one_root(operation, isolated, tmp_path):
     gallery = populate(count=2, samples=2)
-    pristine = tmp_path / "pristine"
-    snapshot_machine(isolated, pristine)
+    keep_pristine(isolated, tmp_path)
     steps = trace(SWITCHES[operation], tmp_path)
     assert len(steps) >= 2, steps
     for n in range(1, len(steps) + 1):
-        restore_machine(pristine, isolated)
+        back_to_pristine(isolated, tmp_path)
         killed = run_cli(*SWITCHES[operation], extra_env={"FACESEAL_CRASH_AT": str(n)}, check_clean=False)
         assert killed.returncode == -signal.SIGKILL, (n, steps[n - 1], killed.stderr)
         if operation == "revoke":  # recorded before the first checkpoint: the next open finishes it
@@ -130,13 +120,13 @@ def test_hsm_switch_killed_at_every_checkpoint_leaves_exactly_one_root(operation
     enrol(people)
     if start == "in":
         cli_json("key", "move-to-hsm", "--module", softhsm.module, "--token", softhsm.token)
-    pristine, token_dir = tmp_path / "pristine", softhsm.conf.parent / "tokens"
-    snapshot_machine(isolated, pristine)
+    token_dir = softhsm.conf.parent / "tokens"
+    keep_pristine(isolated, tmp_path)
     shutil.copytree(token_dir, tmp_path / "pristine-tokens")
     steps = trace(args, tmp_path)
     assert {"root.activated", "root.wrapped-under-new"} <= set(steps), steps
     for n in range(1, len(steps) + 1):
-        restore_machine(pristine, isolated)
+        back_to_pristine(isolated, tmp_path)
         restore_pristine(tmp_path / "pristine-tokens", token_dir)
         killed = run_cli(*args, extra_env={"FACESEAL_CRASH_AT": str(n)}, check_clean=False)
         assert killed.returncode == -signal.SIGKILL, (n, steps[n - 1], killed.stderr)

@@ -175,3 +175,214 @@ def test_the_admin_api_refuses_an_older_folder_and_its_status_says_why(people, i
         shown = httpx.get(f"{base}/api/v1/status", headers=headers, timeout=120)
         assert shown.status_code == 200 and OLDER in shown.json()["rolled_back"], shown.text
 
+
+
+def test_an_anchor_folder_in_the_way_is_one_line_and_a_broken_anchor_is_replaced_on_purpose(people, isolated,
+                                                                                            tmp_path):
+    """The anchor's folder a file (exit 70 "internal error" before); a FIFO or a link where the anchor was
+    (accept-rollback, the documented way out, refused before)."""
+    import os
+
+    enrol(people)
+    cli_json("policy", "set", "lockout_attempts=4")
+    [anchor] = anchor_files(tmp_path)
+    folder = anchor.parent
+    shutil.rmtree(folder)
+    folder.write_text("in the way")
+    for command in (["status"], ["policy", "set", "lockout_attempts=3"], ["audit", "accept-rollback", "--yes"]):
+        result = run_cli(*command)
+        assert result.returncode == 4 and "rollback anchor" in result.stderr and str(folder) in result.stderr, \
+            result.stderr
+    folder.unlink()
+    folder.mkdir(mode=0o700)
+
+    os.mkfifo(anchor, 0o600)
+    assert run_cli("policy", "set", "lockout_attempts=3").returncode != 0  # never read through, never believed
+    assert cli_json("audit", "accept-rollback", "--yes")["status"] == "accepted"
+    assert anchor.is_file() and not anchor.is_symlink()
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_text("{}")
+    anchor.unlink()
+    anchor.symlink_to(elsewhere)
+    assert run_cli("policy", "set", "lockout_attempts=3").returncode != 0
+    assert cli_json("audit", "accept-rollback", "--yes")["status"] == "accepted"
+    assert elsewhere.read_text() == "{}" and not anchor.is_symlink()  # the link replaced, never written through
+    assert cli_json("policy", "set", "lockout_attempts=3")["policy"]["lockout_attempts"] == 3
+
+
+def test_reading_commands_work_when_the_anchor_cannot_move_on_a_full_disk(people, isolated, tmp_path, monkeypatch):
+    """Reading commands answer on a full disk (issue 26); the anchor's state folder is on that disk too, and the
+    folder is ahead of its anchor (a write whose anchor move failed): moving it must not refuse a read."""
+    import subprocess
+
+    from tests.security.test_resources_and_leaks import DISK_FULL_EXIT, fill
+
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m,mode=0700", "tmpfs", str(mount)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        import pytest
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {done.stderr.strip()}")
+    try:
+        monkeypatch.setenv("XDG_STATE_HOME", str(mount / "state"))
+        monkeypatch.setenv("FACESEAL_HOME", str(mount / "home"))
+        enrol(people)
+        [anchor] = (mount / "state" / "faceseal" / "anchors").glob("*.json")
+        lagging = anchor.read_bytes()
+        cli_json("policy", "set", "lockout_attempts=4")
+        anchor.write_bytes(lagging)
+        fill(mount)
+        assert [p["name"] for p in cli_json("list")] == ["alice", "bob"]
+        assert cli_json("status")["identities"] == 2 and "rolled_back" not in cli_json("status")
+        result = run_cli("policy", "set", "lockout_attempts=3")
+        assert result.returncode == DISK_FULL_EXIT and "full" in result.stderr, result.stderr
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_the_anchor_moves_under_the_vault_lock_so_two_writers_never_move_it_back(people, isolated, monkeypatch):
+    """Two processes writing at once (the window and the CLI): each read the anchor, then wrote its own head, so
+    the slower one could move it back below the other's commit (an older copy of that moment then passed).
+    Now the move is read-compare-write under the vault's key lock: another process cannot take it meanwhile."""
+    import subprocess
+    import sys
+
+    from edge_core import ops
+    from edge_core.vault.anchor import Anchor
+
+    enrol(people)
+    lock = isolated / "keys" / ".lock"
+    probe = ("import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR)\n"
+             "try:\n    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); print('free')\n"
+             "except BlockingIOError:\n    print('held')")
+    seen = []
+    write = Anchor.write
+
+    def watched(self, head):
+        seen.append(subprocess.run([sys.executable, "-c", probe, str(lock)], capture_output=True, text=True,
+                                   check=True).stdout.strip())
+        write(self, head)
+
+    monkeypatch.setattr(Anchor, "write", watched)
+    with ops.open_vault() as vault:
+        ops.policy_set(vault, {"lockout_attempts": 4})
+    assert seen and set(seen) == {"held"}, seen
+
+
+def test_what_only_reads_still_shows_an_older_folder_with_entries_in_its_audit_inbox(people, isolated, tmp_path):
+    """Opening drains the audit inbox into the log, a write: on an older folder opened to read, it raised the
+    refusal, so status and audit verify said nothing of what is there (anyone who can write the folder can
+    append an inbox entry)."""
+    from tests.security.test_unauthenticated_folder import forge_inbox_entry
+
+    enrol(people)
+    cli_json("policy", "set", "lockout_attempts=4")
+    copy = tmp_path / "copy"
+    shutil.copytree(isolated, copy, symlinks=True)
+    cli_json("policy", "set", "lockout_attempts=2")
+    put_back(copy, isolated)
+    forge_inbox_entry(isolated, "unlock_failed", "wrong root")
+    assert OLDER in cli_json("status")["rolled_back"]
+    assert (isolated / "audit-inbox").exists()  # nothing drained into the older copy
+    cli_json("audit", "accept-rollback", "--yes")
+    assert not (isolated / "audit-inbox").exists()  # drained (and refused, unauthenticated) once accepted
+    assert "audit_inbox_refused" in [e["kind"] for e in cli_json("audit", "list")]
+
+
+def test_an_older_database_opened_to_read_destroys_no_key(people, isolated, tmp_path):
+    """A crash between a crypto-shred's commit and the old vault key's retirement leaves the key store with both
+    versions; the next open finishes the retirement from what the database still needs. Opened to read with an
+    older database put back, that finishing ran on the older copy's needs and destroyed the version the newest
+    database needs (every other person's key is wrapped under it). An older folder must change nothing."""
+    enrol(people)
+    older = tmp_path / "older-db"
+    older.mkdir()
+    for part in Layout(isolated).db_files(Layout(isolated).db):
+        if part.exists():
+            shutil.copy2(part, older / part.name)
+    trace = tmp_path / "checkpoints"
+    crashed = run_cli("delete-identity", "bob", "--yes", check_clean=False,
+                      extra_env={"FACESEAL_CRASH_AT": "3", "FACESEAL_CRASH_TRACE": str(trace)})
+    assert crashed.returncode != 0 and trace.read_text().split()[-1] == "shred.committed"
+    newest = tmp_path / "newest-db"
+    shutil.copytree(isolated, newest, symlinks=True)
+    for part in Layout(isolated).db_files(Layout(isolated).db):
+        part.unlink(missing_ok=True)
+    for part in older.iterdir():
+        shutil.copy2(part, isolated / part.name)
+    keystore = (isolated / "keys" / "keystore.json").read_bytes()
+
+    assert OLDER in cli_json("status")["rolled_back"]
+    assert (isolated / "keys" / "keystore.json").read_bytes() == keystore  # nothing destroyed, nothing rewritten
+    put_back(newest, isolated)
+    all_verify({"alice": people["alice"]})  # the newest copy still opens: its key version is there
+
+
+def test_a_kit_restore_where_the_anchor_cannot_be_kept_says_why_and_runs_again(people, isolated, tmp_path,
+                                                                               monkeypatch):
+    """A broken anchor folder on the new machine made the restore end in "internal error" (exit 70)."""
+    enrol(people)
+    kit = tmp_path / "kit.json"
+    cli_json("key", "export", "--out", str(kit), extra_env=KIT_ENV)
+    (isolated / "keys" / "root_key.hex").unlink()
+    state = tmp_path / "new-machine-state"
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    (state / "faceseal").mkdir(parents=True, mode=0o700)
+    (state / "faceseal" / "anchors").write_text("in the way")
+    restored = run_cli("key", "restore", "--from", str(kit), extra_env=KIT_ENV)
+    assert restored.returncode == 4 and "rollback anchor" in restored.stderr, restored.stderr
+    (state / "faceseal" / "anchors").unlink()
+    assert cli_json("key", "restore", "--from", str(kit), extra_env=KIT_ENV)["status"] == "restored"
+    all_verify(people)
+
+
+def test_the_kill_switch_works_on_an_older_folder(people, isolated, tmp_path):
+    """Someone who can write the data folder put an older copy back: the owner's kill switch was refused ("run
+    accept-rollback") although destroying the root brings nothing back. It destroys the root; the event waits in
+    the sealed audit inbox."""
+    enrol(people)
+    kit = tmp_path / "kit.json"
+    cli_json("key", "export", "--out", str(kit), extra_env=KIT_ENV)
+    copy = tmp_path / "copy"
+    shutil.copytree(isolated, copy, symlinks=True)
+    cli_json("policy", "set", "lockout_attempts=2")
+    put_back(copy, isolated)
+
+    revoked = cli_json("key", "revoke", "--yes")
+    assert revoked["status"] == "revoked" and "not the newest copy" in revoked["warning"]
+    assert "disk" not in revoked["warning"]
+    assert not (isolated / "keys" / "root_key.hex").exists()
+    assert "revoked" in run_cli("status").stderr
+    restored = run_cli("key", "restore", "--from", str(kit), extra_env=KIT_ENV)  # the root is back; still older
+    refused(restored, OLDER)
+    cli_json("audit", "accept-rollback", "--yes")
+    [event] = [e for e in cli_json("audit", "list") if e["kind"] == "root_revoked"]
+    assert event["reason"] == "rolled_back"
+    all_verify(people)
+
+
+def test_a_folder_moved_to_another_machine_is_told_apart_in_the_refusal(people, isolated, tmp_path, monkeypatch):
+    """The whole folder (root file included) copied to a new machine, or XDG_STATE_HOME changed: the anchor is
+    not there, so the folder is refused; the line said only "if you restored an older backup", which a person
+    who moved the folder could not match to what they did."""
+    enrol(people)
+    cli_json("policy", "set", "lockout_attempts=4")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "another-machine"))
+    said = refused(run_cli("policy", "set", "lockout_attempts=3"), "anchor is missing")
+    assert "another machine" in said and str(tmp_path / "another-machine") in said
+    cli_json("audit", "accept-rollback", "--yes")
+    assert cli_json("policy", "set", "lockout_attempts=3")["policy"]["lockout_attempts"] == 3
+
+
+def test_an_anchor_folder_others_can_write_is_refused(people, isolated, tmp_path):
+    """Another user who can write the anchors' folder could remove or replace this vault's anchor."""
+    enrol(people)
+    cli_json("policy", "set", "lockout_attempts=4")
+    [anchor] = anchor_files(tmp_path)
+    for folder in (anchor.parent, anchor.parent.parent):
+        folder.chmod(0o777)
+        said = run_cli("policy", "set", "lockout_attempts=3")
+        assert said.returncode == 4 and f"chmod 700 {folder}" in said.stderr, said.stderr
+        folder.chmod(0o700)
+    assert cli_json("policy", "set", "lockout_attempts=3")["policy"]["lockout_attempts"] == 3

@@ -36,7 +36,10 @@ from edge_core.vault.store import Vault, keystore_predates_tags, usable_keystore
 
 NO_KIT_WARNING = ("no recovery kit of this root was ever exported: once revoked, the data "
                   "can never be opened again")
-AUDIT_DEFERRED = ("the disk is full, so the revocation's audit event waits in the sealed audit inbox; "
+#: Why the database took no event: the inbox's reason, and the words for a person.
+UNOPENED = {"disk_full": "the disk is full",
+            "rolled_back": "the data folder is not the newest copy this machine saw (its rollback anchor)"}
+AUDIT_DEFERRED = ("{why}, so the revocation's audit event waits in the sealed audit inbox; "
                   "it joins the audit log if the data is ever opened again")
 AUDIT_LOST = "the disk is full: the revocation could not be written to the audit log"
 NOT_RECORDED = ("the disk is full: the root was destroyed, but the revocation could not be noted in the "
@@ -92,11 +95,12 @@ def _disk_full_tolerated(step: Callable[[], None]) -> bool:
     return True
 
 
-def revoke_root_key(layout: Layout, vault: Vault | None = None) -> Revocation:
+def revoke_root_key(layout: Layout, vault: Vault | None = None, unopened: str = "disk_full") -> Revocation:
     """Destroy the root everywhere and drop every key from memory; ``vault`` (if any) is closed afterwards.
 
     ``vault`` is the open vault, whose chain takes the audit event; without one
-    (the database would not open: disk full) the event goes to the sealed inbox.
+    (the database would not open, for the reason ``unopened`` names in
+    :data:`UNOPENED`) the event goes to the sealed inbox.
     """
     with key_lock(layout.keys_dir, exclusive=True):
         if vault is not None:
@@ -138,7 +142,7 @@ def revoke_root_key(layout: Layout, vault: Vault | None = None) -> Revocation:
         if not recorded:
             recorded = _disk_full_tolerated(record)
         if not audited:
-            audited = audit_inbox.record(layout.home, ks.audit_inbox_public_key, "disk_full", kind="root_revoked",
+            audited = audit_inbox.record(layout.home, ks.audit_inbox_public_key, unopened, kind="root_revoked",
                                          details=event, database_key=database_key)
             deferred = audited
         else:
@@ -150,7 +154,7 @@ def revoke_root_key(layout: Layout, vault: Vault | None = None) -> Revocation:
     if not recorded:
         notes.append(NOT_RECORDED)
     if deferred:
-        notes.append(AUDIT_DEFERRED)
+        notes.append(AUDIT_DEFERRED.format(why=UNOPENED[unopened]))
     elif not audited:
         notes.append(AUDIT_LOST)
     return Revocation(root.fingerprint, destroyed, kit, "; ".join(notes) or None)
