@@ -49,6 +49,11 @@ def test_the_window_and_the_command_line_choose_the_same_face_and_services(qtbot
     qtbot.waitUntil(lambda: "on for sudo" in section.banner.text.text(), timeout=LONG)
     assert "the password still decides there" in section.banner.text.text()  # a face never raises privileges
     assert section.services["sudo"].text() == "sudo (password)" and section.services["su"].text() == "su"
+    tick(qtbot, section.services["apps"])
+    qtbot.waitUntil(lambda: "Apps may now ask" in section.banner.text.text(), timeout=LONG)
+    assert "PAM line" in section.banner.text.text() and "/etc/pam.d/apps" not in section.banner.text.text()
+    tick(qtbot, section.services["apps"])
+    qtbot.waitUntil(lambda: "off for apps" in section.banner.text.text(), timeout=LONG)
     assert who_and_where(cli_json("signin", "status")) == {"identity": "bob", "services": ["sudo"]}
     tick(qtbot, section.services["polkit-1"])
     qtbot.waitUntil(lambda: "on for polkit-1" in section.banner.text.text(), timeout=LONG)
@@ -63,7 +68,8 @@ def test_the_window_and_the_command_line_choose_the_same_face_and_services(qtbot
     qtbot.waitUntil(lambda: "off for su" in section.banner.text.text(), timeout=LONG)
     assert who_and_where(cli_json("signin", "status")) == {"identity": "alice", "services": []}
     kinds = [e["kind"] for e in cli_json("audit", "list") if e["kind"].startswith("signin")]
-    assert kinds == ["signin_enabled", "signin_enabled", "signin_enabled", "signin_disabled"]
+    assert kinds == ["signin_enabled", "signin_enabled", "signin_disabled", "signin_enabled", "signin_enabled",
+                     "signin_disabled"]  # sudo, apps on and off, polkit-1, su (alice instead), su off
 
     assert run_cli("signin", "enable", "sudo", "--name", "alice").returncode == 0
     qtbot.waitUntil(lambda: section.services["sudo"].isChecked(), timeout=LONG)

@@ -204,6 +204,12 @@ class SignInSection(Section):
                           lambda settings: self._changed(settings, f"Face sign-in is on for {service}, but "
                                                          + signin.RAISING_NOTE.format(services=service) + ".",
                                                          "warning"), self._failed)
+        elif on and service == signin.APPS:
+            self.in_vault(lambda vault: signin.signin_enable(vault, service, name),
+                          lambda settings: self._changed(settings, f"Apps may now ask the agent whether {name} is at "
+                                                                   "the screen; each asks with a reason, and an accepted "
+                                                                   "face earns the app a signed assertion (no PAM line "
+                                                                   "needed)."), self._failed)
         elif on:
             self.in_vault(lambda vault: signin.signin_enable(vault, service, name),
                           lambda settings: self._changed(settings, f"Face sign-in is on for {service}: {name}'s face "
