@@ -78,6 +78,8 @@ class Agent:
         self.login = pwd.getpwuid(self.uid).pw_name
         self.started = time.time()
         self.last: dict[str, Any] | None = None
+        self.asking: dict[str, str] | None = None
+        """While an app's attempt runs: which app asks and why (the window and ``agent status`` show it)."""
         self._attempt_lock = threading.Lock()
         self.refused: collections.Counter[int] = collections.Counter()
         """Connections refused since the agent started, by the peer's uid."""
@@ -86,7 +88,7 @@ class Agent:
     def status(self) -> dict[str, Any]:
         """What the agent is and last did (no score, no name of anyone but the outcome's)."""
         return {"pid": os.getpid(), "login": self.login, "uptime_s": round(time.time() - self.started),
-                "busy": self._attempt_lock.locked(), "last": self.last,
+                "busy": self._attempt_lock.locked(), "asking": self.asking, "last": self.last,
                 "refused": {str(uid): count for uid, count in sorted(self.refused.items())}}
 
     def knocked(self, peer: int) -> bool:
@@ -115,6 +117,7 @@ class Agent:
         signed assertion when it is accepted. The caller first hears who asked and why, before the camera opens."""
         request = apps.app_request(message.get("audience"), message.get("nonce"), message.get("reason"))
         return self._attempt(apps_service(request), tell, Attempt(
+            asking={"app": request.audience, "reason": request.reason},
             admit=lambda vault: apps.admit_app(vault, request),
             decide=lambda vault, name, probe: apps.decide_app(vault, request, name, probe),
             failed=lambda vault, error: apps.failed(vault, request, error),
@@ -125,6 +128,7 @@ class Agent:
         if not self._attempt_lock.acquire(blocking=False):
             return {"accepted": False, "busy": True, "why": "another face sign-in is in progress"}
         last = {"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "service": label, "accepted": False}
+        self.asking = attempt.asking
         try:
             decision = self._attempt_once(attempt, tell)
             last["accepted"] = decision.accepted
@@ -133,7 +137,7 @@ class Agent:
             last["why"] = str(error)  # refused, or the camera failed: said in the status too
             raise
         finally:
-            self.last = last
+            self.last, self.asking = last, None
             self._attempt_lock.release()
 
     def _attempt_once(self, attempt: Attempt, tell: Callable[[dict[str, Any]], None]) -> Result:
@@ -179,6 +183,7 @@ class Attempt:
     decide: Callable[[Any, str, Probe], Result]
     failed: Callable[[Any, Exception], Exception]
     announce: str = ""
+    asking: dict[str, str] | None = None
 
 
 def apps_service(request: apps.AppRequest) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edge_core.agent.local import AgentProcess
+from edge_core.agent.local import AgentProcess, AgentState
 from tests.app.admin_drive import admin_section
 from tests.app.drive import LONG, click
 from tests.conftest import cli_json, run_cli, who_and_where
@@ -169,3 +169,12 @@ def test_an_agent_that_cannot_start_says_why_in_its_own_words(qtbot, window, run
     assert said == "FACESEAL_AGENT_TEST_CAMERA is for the test suite only; the agent reads a real camera.", said
     qtbot.waitUntil(lambda: section.start_button.isEnabled(), timeout=LONG)
     assert section.agent_state.text().startswith("Not running") and not section.agent.running
+
+
+def test_the_window_says_which_app_asks_and_why(qtbot, window, runtime_dir):
+    section = sign_in_section(qtbot, window, 0)
+    section._show_agent(AgentState(True, {"pid": 4242, "login": "alice", "busy": True, "last": None,
+                                          "asking": {"app": "org.example.Notes", "reason": "open your notes"}}))
+    assert "org.example.Notes asks to check it is you: \u201copen your notes\u201d" in section.agent_state.text()
+    section._show_agent(AgentState(True, {"pid": 4242, "login": "alice", "busy": True, "last": None, "asking": None}))
+    assert "an attempt is in progress" in section.agent_state.text()

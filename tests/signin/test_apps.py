@@ -9,11 +9,14 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import subprocess
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edge_core.support.canonical import canonical_json
+from tests.conftest import REPO
 from tests.liveness.synthetic import PERSON, answerable_seeds
+from tests.signin.conftest import USER_PYTHON
 
 SEED = answerable_seeds()[0]
 APP = "org.example.Notes"
@@ -47,8 +50,19 @@ def test_a_live_owner_gets_an_assertion_the_app_checks_offline(agent_user, video
     pin = opted_in(agent_user)
     agent_user.start_agent(videos[f"live_{SEED}"], SEED)
     nonce = secrets.token_urlsafe(24)
-    asked = request(agent_user, nonce)
+    app = subprocess.Popen([str(USER_PYTHON), "-m", "app.launcher", "assertion", "request", "--audience", APP,
+                            "--nonce", nonce, "--reason", "open your notes", "--json"], env=agent_user.env(),
+                           cwd=REPO, user=agent_user.uid, group=agent_user.gid, extra_groups=[],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = None
+    while app.poll() is None and seen is None:  # while the app's attempt runs, the agent says who asks and why
+        status = json.loads(agent_user.run("agent", "status", "--json").stdout or "{}")
+        seen = status.get("asking")
+    out, err = app.communicate(timeout=300)
+    asked = subprocess.CompletedProcess(app.args, app.returncode, out, err)
     assert asked.returncode == 0, asked.stdout + asked.stderr
+    assert seen == {"app": APP, "reason": "open your notes"}, seen
+    assert json.loads(agent_user.run("agent", "status", "--json").stdout)["asking"] is None  # over: nobody asks
     assert f"{APP} asks to check it is you (open your notes)" in asked.stderr  # said before the camera opens
     answer = json.loads(asked.stdout)
     token = answer["assertion"]

@@ -253,7 +253,11 @@ class SignInSection(Section):
         if state.running:
             where = "started here" if here else "started outside this window"
             text = f"Running for '{status.get('login', self.login)}' (process {status.get('pid')}, {where})"
-            text += "; an attempt is in progress." if status.get("busy") else "."
+            asking = status.get("asking")
+            if asking:
+                text += f"; {asking.get('app')} asks to check it is you: \u201c{asking.get('reason')}\u201d."
+            else:
+                text += "; an attempt is in progress." if status.get("busy") else "."
             last = status.get("last")
             if last:
                 verdict = "accepted" if last.get("accepted") else "not accepted"
