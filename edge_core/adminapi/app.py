@@ -26,6 +26,8 @@ chunked body is cut off (413) as soon as it passes the cap. A full disk is
 
 from __future__ import annotations
 
+import base64
+import binascii
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -59,6 +61,7 @@ from edge_core.errors import (
     is_disk_full,
 )
 from edge_core.ops import Probe, Source
+from edge_core.ops.authsessions import AuthSessions
 from edge_core.support import database, strictjson
 from edge_core.support.routes import allowed_methods
 from edge_core.vault.embeddings import MAX_DIM, MAX_SAMPLES
@@ -177,6 +180,19 @@ PolicyChanges = create_model(  # every setting typed and bounded as the policy a
 )
 
 
+class AuthStartRequest(_Body):
+    """Start an authentication session for an enrolled person, at the frame rate the app captures."""
+
+    name: str = Field(min_length=1, max_length=128)
+    fps: float = Field(ge=5, le=60)
+
+
+class AuthFramesRequest(_Body):
+    """Frames in capture order, each a JPEG or PNG in standard base64 (the request stays under 1 MiB)."""
+
+    frames: list[Annotated[str, Field(min_length=4, max_length=MAX_FRAME_B64)]] = Field(min_length=1, max_length=30)
+
+
 class PolicyRequest(_Body):
     changes: PolicyChanges  # type: ignore[valid-type]
 
@@ -214,6 +230,22 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (507, "the disk is full"),
     )
 }
+
+
+MAX_FRAME_B64 = 700_000
+"""A frame's base64, at most: a 640x480 JPEG is some 50 KB; a PNG of it fits too."""
+SESSION_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"
+
+
+def _frame(text: str, index: int) -> Any:
+    """One frame of a session, decoded as every image FaceSeal reads is (size and pixels checked first)."""
+    from edge_core.biometrics import decode_image
+
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise UsageError(f"frame {index} is not standard base64; nothing of this request was taken") from None
+    return decode_image(data, f"frame {index}")
 
 
 def _status_code(error: FaceSealError) -> int:
@@ -379,6 +411,8 @@ def create_app(home: Path, expected: str) -> FastAPI:
         translated = database.translate(error)
         return _error(_status_code(translated), str(translated), type(translated).__name__)
 
+    sessions = AuthSessions()  # apps' authentication sessions live as long as this process
+
     def with_vault(action: Callable[[Vault], Any], reading: bool = False) -> Any:
         """``action`` on the open vault; ``reading``: a read-only request (no vault made, answered on a full disk)."""
         with vault_lock:
@@ -453,6 +487,23 @@ def create_app(home: Path, expected: str) -> FastAPI:
     def verify(body: VerifyRequest, _: Any = Depends(bearer)) -> Answer:
         """Is this embedding the named person? Policy bounds, lockout and audit as in every front end."""
         return with_vault(lambda vault: ops.verify(vault, body.name, _probe(body), body.threshold, body.liveness))
+
+    @app.post(f"{PREFIX}/auth/sessions", responses=ERRORS)
+    def start_auth(body: AuthStartRequest, _: Any = Depends(bearer)) -> Answer:
+        """An app that captures frames itself starts a session: the challenges to ask, in order."""
+        return with_vault(lambda vault: sessions.start(vault, body.name, body.fps), reading=True)
+
+    @app.post(PREFIX + "/auth/sessions/{session}/frames", responses=ERRORS)
+    def auth_frames(body: AuthFramesRequest, session: str = PathParam(pattern=SESSION_PATTERN),
+                    _: Any = Depends(bearer)) -> Answer:
+        """Frames of the session, in order; the answer says the prompt the person is at."""
+        images = [_frame(text, index) for index, text in enumerate(body.frames, 1)]
+        return sessions.add(session, images).as_dict()
+
+    @app.post(PREFIX + "/auth/sessions/{session}/finish", responses=ERRORS)
+    def finish_auth(session: str = PathParam(pattern=SESSION_PATTERN), _: Any = Depends(bearer)) -> Answer:
+        """The decision: the liveness session must pass, then verify's rule (lockout, audit); never live otherwise."""
+        return with_vault(lambda vault: sessions.finish(vault, session))
 
     @app.post(f"{PREFIX}/identify", responses=ERRORS)
     def identify(body: MatchRequest, _: Any = Depends(bearer)) -> Answer:

@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # never run: named for the tools that read imports without ru
 _MODULES = {
     "capture": ("CANDIDATES_PER_SAMPLE", "Camera", "Enrolment", "Frame", "ImageFiles", "Rejection",
                 "VIDEO_LOOKS_PER_SAMPLE", "VideoFile", "camera_index", "collect_from_video", "collect_samples",
-                "shortfall", "enrolment_video", "read_image"),
+                "decode_image", "shortfall", "enrolment_video", "read_image"),
     "faces": ("Face",),
     "packs": ("PackInfo", "default_pack_name", "install_pack", "list_packs", "load_pack", "pack_info",
               "threshold_text"),

@@ -180,6 +180,27 @@ class AppAnswer(Result):
 
 
 @dataclass(frozen=True)
+class AuthStarted(Result):
+    """An app's authentication session: its id, the challenges to ask in order, the frame rate it keeps."""
+
+    session: str
+    challenges: list[str]
+    fps: float
+    idle_seconds: float
+
+
+@dataclass(frozen=True)
+class AuthProgress(Result):
+    """Where the person is after the frames sent so far; ``done`` once the session decided (finish says how)."""
+
+    prompt: str
+    step: int
+    steps: int
+    frames: int
+    done: bool
+
+
+@dataclass(frozen=True)
 class AssertionCheck(Result):
     """A presence assertion that holds: the identity id it names, for which app, from which device, how live."""
 
