@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 from typing import Any
 
@@ -88,6 +89,8 @@ def verify(token: str, pin: DevicePin, audience: str, nonce: str, now: float) ->
     """The claims of ``token``, believed only if the pinned device signed it, for ``audience`` and ``nonce``, and it
     stands at ``now``; else :class:`AssertionRefused` says why."""
     refused = AssertionRefused
+    if not math.isfinite(now):  # NaN compares false with every expiry: it would make any assertion stand
+        raise UsageError("the time to check an assertion at must be a finite number of Unix seconds")
     if not isinstance(token, str) or len(token) > MAX_TOKEN or token.count(".") != 2:
         raise refused("not a FaceSeal assertion (fsa1.<claims>.<signature>)")
     prefix, body, signature = token.split(".")

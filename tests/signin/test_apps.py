@@ -13,6 +13,7 @@ import subprocess
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from edge_core.agent.client import ask
 from edge_core.support.canonical import canonical_json
 from tests.conftest import REPO
 from tests.liveness.synthetic import PERSON, answerable_seeds
@@ -56,8 +57,7 @@ def test_a_live_owner_gets_an_assertion_the_app_checks_offline(agent_user, video
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     seen = None
     while app.poll() is None and seen is None:  # while the app's attempt runs, the agent says who asks and why
-        status = json.loads(agent_user.run("agent", "status", "--json").stdout or "{}")
-        seen = status.get("asking")
+        seen = ask(agent_user.socket, agent_user.uid, {"op": "status"}, timeout=10)["status"]["asking"]
     out, err = app.communicate(timeout=300)
     asked = subprocess.CompletedProcess(app.args, app.returncode, out, err)
     assert asked.returncode == 0, asked.stdout + asked.stderr
@@ -92,6 +92,8 @@ def test_a_live_owner_gets_an_assertion_the_app_checks_offline(agent_user, video
     forged = forger.sign(b"faceseal/assertion/v1\n" + payload)
     refusals.append((verify(agent_user, f"fsa1.{body}.{b64url(forged)}", pin, nonce), "signature does not verify"))
     refusals.append((verify(agent_user, "not an assertion", pin, nonce), "not a FaceSeal assertion"))
+    not_a_time = verify(agent_user, token, pin, nonce, APP, "--at", "nan")  # NaN would pass every comparison
+    assert not_a_time.returncode == 2 and "finite" in not_a_time.stderr, not_a_time.stderr
     for result, words in refusals:
         assert result.returncode == 1, (words, result.stdout, result.stderr)
         assert words in result.stderr and "Traceback" not in result.stderr, (words, result.stderr)
