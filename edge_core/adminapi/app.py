@@ -14,8 +14,10 @@ Bodies are read strictly (:class:`_Body`): a boolean is ``true`` or
 ``false``, a number is a JSON number, NaN and unknown fields are refused, packs
 and policy settings are enums of the values that exist, and every bound the
 policy has is in the OpenAPI document. A body that does not match is 422
-``InvalidRequest`` naming the first field; one that is not JSON is 400
-``MalformedBody``; nothing is done for either. ``Allow`` (on a 405, and the
+``InvalidRequest`` naming the first field (a policy setting also names what
+it may be), and so is a body sent to a route that takes none (a delete never
+acts on part of a request it does not understand); one that is not JSON is 400
+``MalformedBody``; nothing is done for any of them. ``Allow`` (on a 405, and the
 204 answer to OPTIONS) names every method of the path.
 
 A request body is at most ``MAX_BODY_BYTES`` (1 MiB): a larger declared
@@ -60,7 +62,7 @@ from edge_core.errors import (
 )
 from edge_core.ops import Probe, Source
 from edge_core.support import database, strictjson
-from edge_core.support.routes import allowed_methods
+from edge_core.support.routes import allowed_methods, takes_no_body
 from edge_core.vault.embeddings import MAX_DIM, MAX_SAMPLES
 
 if TYPE_CHECKING:
@@ -177,6 +179,10 @@ PolicyChanges = create_model(  # every setting typed and bounded as the policy a
 )
 
 
+_SETTINGS = {rule.name: rule for rule in ops.SETTING_RULES}
+"""A refused setting names what it may be, as the command line and the window do (the policy's own range)."""
+
+
 class PolicyRequest(_Body):
     changes: PolicyChanges  # type: ignore[valid-type]
 
@@ -242,9 +248,12 @@ def _invalid(error: RequestValidationError) -> JSONResponse:
     if any(problem.get("type") == "json_invalid" for problem in problems):
         return _error(400, MALFORMED, "MalformedBody")
     first = problems[0] if problems else {}
-    where = ".".join(str(part) for part in first.get("loc", ()) if part != "body") or "the body"
+    location = tuple(str(part) for part in first.get("loc", ()))
+    where = ".".join(part for part in location if part != "body") or "the body"
+    setting = _SETTINGS.get(location[2]) if location[:2] == ("body", "changes") and len(location) == 3 else None
+    allowed = f" ({setting.name} may be {setting.allowed})" if setting is not None else ""
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-    return _error(422, f"{where}: {first.get('msg', 'invalid')}{more}; nothing was done", "InvalidRequest")
+    return _error(422, f"{where}: {first.get('msg', 'invalid')}{allowed}{more}; nothing was done", "InvalidRequest")
 
 
 class BodyTooLarge(HTTPException):
@@ -327,7 +336,9 @@ def create_app(home: Path, expected: str) -> FastAPI:
         if not _loopback_host(request.headers.get("host", "")):
             return _error(421, "this API answers only to a loopback Host (127.0.0.1, localhost, [::1])", "ForeignHost")
         if request.url.path != OPENAPI_URL:
-            scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+            # Exactly one Authorization header: with two, a proxy or a log may read the other one than this does.
+            presented_headers = request.headers.getlist("authorization")
+            scheme, _, presented = (presented_headers[0] if len(presented_headers) == 1 else "").partition(" ")
             if scheme.lower() != "bearer" or not tokens.matches(presented.strip(), expected):
                 return _error(401, "a valid bearer token is required (see <data>/edge_token)", "Unauthorized",
                               **{"WWW-Authenticate": "Bearer"})
@@ -340,6 +351,9 @@ def create_app(home: Path, expected: str) -> FastAPI:
                 strictjson.loads(body)
             except strictjson.NotStrictJson as error:
                 return _error(400, f"{error}; nothing was done", "MalformedBody")
+            if takes_no_body(app.routes, request.scope):
+                return _error(422, f"{request.method} {request.url.path} takes no request body; nothing was done",
+                              "InvalidRequest")
         return await call_next(request)
 
     @app.exception_handler(RequestValidationError)

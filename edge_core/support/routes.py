@@ -1,4 +1,5 @@
-"""The methods a path of one of FaceSeal's HTTP APIs answers (the admin API, the operator's collector).
+"""The methods a path of one of FaceSeal's HTTP APIs answers (the admin API, the operator's collector), and
+whether the route a request reaches reads a body at all.
 
 Starlette answers a method a path does not take with 405 and the methods of
 the *first* route whose path matched, and OPTIONS likewise; where a path has
@@ -11,7 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from starlette.routing import BaseRoute
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute, Match
+from starlette.types import Scope
 
 
 def allowed_methods(routes: Iterable[BaseRoute], path: str) -> str | None:
@@ -22,3 +25,15 @@ def allowed_methods(routes: Iterable[BaseRoute], path: str) -> str | None:
         if pattern is not None and taken and pattern.match(path):
             methods |= taken
     return ", ".join(sorted(methods | {"OPTIONS"})) if methods else None
+
+
+def takes_no_body(routes: Iterable[BaseRoute], scope: Scope) -> bool:
+    """Whether the route ``scope`` reaches (path and method) is documented without a request body.
+
+    FastAPI ignores a body sent to such a route, so ``POST /identities/alice/delete`` with ``{"dry_run": true}``
+    would delete alice: a security API refuses a request it does not understand instead of acting on part of it.
+    """
+    for route in routes:
+        if route.matches(scope)[0] is Match.FULL:
+            return isinstance(route, APIRoute) and route.body_field is None
+    return False

@@ -97,7 +97,7 @@ def test_the_document_names_the_valid_packs_settings_and_bounds(server: Server) 
 
 def test_a_policy_cannot_switch_matching_off(server: Server) -> None:
     through_api = server.call("POST", "/policy", json={"changes": {"threshold_min": 0, "threshold_max": 0}})
-    assert through_api.status_code == 422 and "threshold_max" in through_api.json()["error"]
+    assert through_api.status_code == 422 and "(threshold_max may be 0.45 to 1)" in through_api.json()["error"]
     through_cli = run_cli("policy", "set", "threshold_min=0", "threshold_max=0")
     assert through_cli.returncode == 2 and through_cli.stderr.count("\n") == 1, through_cli.stderr
     assert "threshold_max must be between 0.45 and 1 (every pack's default must stay allowed" in through_cli.stderr
@@ -167,3 +167,30 @@ def test_negative_zero_is_stored_as_zero(server: Server) -> None:
     assert server.call("POST", "/policy", json={"changes": {"threshold_min": -0.0}}).status_code == 200
     assert "-0.0" not in run_cli("policy", "describe").stdout
     assert str(cli_json("policy", "show")["threshold_min"]) == "0.0"
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("POST", "/identities/alice/delete", {"dry_run": True}),
+    ("DELETE", "/identities/alice", {"dry_run": True}),
+    ("POST", "/lock", {"locked": False}),
+    ("GET", "/identities", {"name": "alice"}),
+])
+def test_a_body_is_refused_where_a_route_takes_none(server: Server, method: str, path: str, body: dict) -> None:
+    """``{"dry_run": true}`` on a delete was ignored and alice deleted: a part of a request not understood is
+    a request not understood."""
+    before = _kinds()
+    answer = server.call(method, path, json=body)
+    assert answer.status_code == 422 and answer.json() == {
+        "error": f"{method} /api/v1{path} takes no request body; nothing was done", "kind": "InvalidRequest"}
+    assert _kinds() == before and len(cli_json("list")) == 2 and cli_json("status")["locked"] is False
+    assert server.call(method, path).status_code == 200  # the same request without a body is done
+
+
+def test_one_authorization_header_or_none_is_taken(server: Server) -> None:
+    """With the right token and a wrong one, which one counts depends on who reads: refused, nothing done."""
+    before = _kinds()
+    for tokens in ([server.token, "wrong"], ["wrong", server.token], [server.token, server.token]):
+        headers = [("Authorization", f"Bearer {token}") for token in tokens]
+        answer = httpx.post(f"{server.base}/api/v1/admin/rotate-key", headers=headers, timeout=60)
+        assert answer.status_code == 401 and answer.json()["kind"] == "Unauthorized", (tokens, answer.text)
+    assert _kinds() == before
