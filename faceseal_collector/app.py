@@ -203,9 +203,11 @@ def create_app(
     )
     bearer = HTTPBearer(auto_error=False, description="an operator token (faceseal-collector token new)")
 
-    def operator(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
-        """The operator token, checked before anything else of the request is read (its query included)."""
-        if credentials is None or not store.token_valid("operator", credentials.credentials):
+    def operator(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
+        """The operator token, checked before anything else of the request is read (its query included); exactly
+        one Authorization header (with two, a proxy or a log may read the other one than this does)."""
+        if credentials is None or len(request.headers.getlist("authorization")) != 1 \
+                or not store.token_valid("operator", credentials.credentials):
             raise Refusal("unauthorized", "send a valid operator token: Authorization: Bearer <token>")
 
     @app.middleware("http")
@@ -298,11 +300,15 @@ def create_app(
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
-        answer = _error(error.status_code, code, str(error.detail))
         if error.status_code == 405:
-            answer.headers["Allow"] = allowed_methods(app.routes, request.url.path) or ""
-        return answer
+            allow = allowed_methods(app.routes, request.url.path) or ""
+            answer = _error(405, "method_not_allowed",
+                            f"{request.method} is not a method of {request.url.path}; it takes {allow}")
+            answer.headers["Allow"] = allow
+            return answer
+        if error.status_code == 404:
+            return _error(404, "not_found", f"there is no {request.url.path} in this API (see {OPENAPI_URL})")
+        return _error(error.status_code, "http_error", str(error.detail))
 
     @app.exception_handler(Exception)
     async def internal(_: Request, __: Exception) -> JSONResponse:

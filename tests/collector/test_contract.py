@@ -68,10 +68,13 @@ def test_a_wrong_method_names_every_method_of_the_path(collector: Collector) -> 
                           ("/v1/summary", "GET, OPTIONS")):
         wrong = httpx.request("DELETE", collector.url + path, timeout=10)
         assert wrong.status_code == 405 and wrong.headers["allow"] == allowed, (path, wrong.headers)
-        assert set(wrong.json()) == {"error", "detail"} and wrong.json()["error"] == "method_not_allowed"
+        assert wrong.json() == {"error": "method_not_allowed",
+                                "detail": f"DELETE is not a method of {path}; it takes {allowed}"}, wrong.text
         options = httpx.request("OPTIONS", collector.url + path, timeout=10)
         assert options.status_code == 204 and options.headers["allow"] == allowed
-    assert httpx.request("OPTIONS", collector.url + "/v1/nothing", timeout=10).status_code == 404
+    nothing = httpx.request("OPTIONS", collector.url + "/v1/nothing", timeout=10)
+    assert nothing.status_code == 404 and nothing.json() == {
+        "error": "not_found", "detail": "there is no /v1/nothing in this API (see /v1/openapi.json)"}
 
 
 def test_the_openapi_document_describes_the_envelope_the_token_and_every_refusal(collector: Collector) -> None:
@@ -114,6 +117,16 @@ def _operator(collector: Collector) -> dict[str, str]:
 def test_the_operator_token_is_checked_before_the_query(collector: Collector) -> None:
     answer = httpx.get(collector.url + "/v1/devices", params={"dead_after": "0d"}, timeout=10)
     assert answer.status_code == 401 and answer.json()["error"] == "unauthorized"
+
+
+def test_one_authorization_header_or_none_is_taken(collector: Collector) -> None:
+    """With the operator's token and a wrong one, which one counts depends on who reads: refused."""
+    right = _operator(collector)["Authorization"]
+    for values in ([right, "Bearer wrong"], ["Bearer wrong", right], [right, right]):
+        answer = httpx.get(collector.url + "/v1/devices", headers=[("Authorization", value) for value in values],
+                           timeout=10)
+        assert answer.status_code == 401 and answer.json()["error"] == "unauthorized", (values, answer.text)
+    assert httpx.get(collector.url + "/v1/devices", headers={"Authorization": right}, timeout=10).status_code == 200
 
 
 def test_a_date_before_year_1000_still_sorts_before_today(key: DeviceKey, collector: Collector) -> None:
