@@ -54,7 +54,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from edge_core.support import strictjson
-from edge_core.support.routes import allowed_methods
+from edge_core.support.routes import allowed_methods, unread_part
 from edge_core.telemetry import envelope as envelope_rules
 from edge_core.telemetry.envelope import VerifiedBatch, verify_envelope
 from edge_core.telemetry.envelope import json_schema as envelope_schema
@@ -210,6 +210,14 @@ def create_app(
                 or not store.token_valid("operator", credentials.credentials):
             raise Refusal("unauthorized", "send a valid operator token: Authorization: Bearer <token>")
 
+    def nothing_unread(request: Request) -> None:
+        """A query parameter or a body the route never reads is refused, not ignored (after the token, before the
+        query's own values): ``dead_afterr=1d`` would otherwise answer for the default 7d as if it had been read."""
+        has_body = request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers
+        unread = unread_part(app.routes, request.scope, request.query_params.keys(), has_body)
+        if unread:
+            raise Refusal("bad_query", f"{request.method} {request.url.path} {unread}")
+
     @app.middleware("http")
     async def options(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         allow = allowed_methods(app.routes, request.url.path)
@@ -260,17 +268,17 @@ def create_app(
         moment, since, dead_after = fleet_window(dead_after_text, since_text)
         return JSONResponse(fleet.summarize(store, moment, since, dead_after))
 
-    @app.get("/v1/devices", responses=FLEET_REFUSALS, dependencies=[Depends(operator)])
+    @app.get("/v1/devices", responses=FLEET_REFUSALS, dependencies=[Depends(operator), Depends(nothing_unread)])
     async def list_devices(dead_after: DeadAfter = "7d", since: Since = None) -> JSONResponse:
         """Every registered device, when it was last heard from (the collector's clock) and whether it is dead."""
         return await run_in_threadpool(devices_view, dead_after, since)
 
-    @app.get("/v1/summary", responses=FLEET_REFUSALS, dependencies=[Depends(operator)])
+    @app.get("/v1/summary", responses=FLEET_REFUSALS, dependencies=[Depends(operator), Depends(nothing_unread)])
     async def summary(dead_after: DeadAfter = "7d", since: Since = None) -> JSONResponse:
         """Counts over the fleet: devices alive and dead, batches and events by kind and outcome."""
         return await run_in_threadpool(summary_view, dead_after, since)
 
-    @app.get("/v1/health")
+    @app.get("/v1/health", responses=_refusals("bad_query"), dependencies=[Depends(nothing_unread)])
     async def health() -> dict[str, str]:
         """Whether the collector answers (no database round trip)."""
         return {"status": "ok"}

@@ -14,10 +14,10 @@ Bodies are read strictly (:class:`_Body`): a boolean is ``true`` or
 ``false``, a number is a JSON number, NaN and unknown fields are refused, packs
 and policy settings are enums of the values that exist, and every bound the
 policy has is in the OpenAPI document. A body that does not match is 422
-``InvalidRequest`` naming the first field (a policy setting also names what
-it may be), and so is a body sent to a route that takes none (a delete never
-acts on part of a request it does not understand); one that is not JSON is 400
-``MalformedBody``; nothing is done for any of them. ``Allow`` (on a 405, and the
+``InvalidRequest`` naming the first field (a policy setting also names its
+range), and so is a body or a query parameter sent to a route that reads none
+(a delete never acts on part of a request it does not understand); one that is
+not JSON is 400 ``MalformedBody``; nothing is done for any of them. ``Allow`` (on a 405, and the
 204 answer to OPTIONS) names every method of the path.
 
 A request body is at most ``MAX_BODY_BYTES`` (1 MiB): a larger declared
@@ -62,7 +62,7 @@ from edge_core.errors import (
 )
 from edge_core.ops import Probe, Source
 from edge_core.support import database, strictjson
-from edge_core.support.routes import allowed_methods, takes_no_body
+from edge_core.support.routes import allowed_methods, unread_part
 from edge_core.vault.embeddings import MAX_DIM, MAX_SAMPLES
 
 if TYPE_CHECKING:
@@ -351,9 +351,9 @@ def create_app(home: Path, expected: str) -> FastAPI:
                 strictjson.loads(body)
             except strictjson.NotStrictJson as error:
                 return _error(400, f"{error}; nothing was done", "MalformedBody")
-            if takes_no_body(app.routes, request.scope):
-                return _error(422, f"{request.method} {request.url.path} takes no request body; nothing was done",
-                              "InvalidRequest")
+        unread = unread_part(app.routes, request.scope, request.query_params.keys(), bool(body))
+        if unread:
+            return _error(422, f"{request.method} {request.url.path} {unread}; nothing was done", "InvalidRequest")
         return await call_next(request)
 
     @app.exception_handler(RequestValidationError)

@@ -1,5 +1,5 @@
 """The methods a path of one of FaceSeal's HTTP APIs answers (the admin API, the operator's collector), and
-whether the route a request reaches reads a body at all.
+what a request carries that the route it reaches never reads (a body, a query parameter).
 
 Starlette answers a method a path does not take with 405 and the methods of
 the *first* route whose path matched, and OPTIONS likewise; where a path has
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute, Match
 from starlette.types import Scope
@@ -27,13 +28,22 @@ def allowed_methods(routes: Iterable[BaseRoute], path: str) -> str | None:
     return ", ".join(sorted(methods | {"OPTIONS"})) if methods else None
 
 
-def takes_no_body(routes: Iterable[BaseRoute], scope: Scope) -> bool:
-    """Whether the route ``scope`` reaches (path and method) is documented without a request body.
+def unread_part(routes: Iterable[BaseRoute], scope: Scope, query: Iterable[str], has_body: bool) -> str | None:
+    """What a request carries that the route it reaches (path and method) never reads, or None.
 
-    FastAPI ignores a body sent to such a route, so ``POST /identities/alice/delete`` with ``{"dry_run": true}``
-    would delete alice: a security API refuses a request it does not understand instead of acting on part of it.
+    FastAPI ignores a body sent to a route that takes none and a query parameter it does not name, so
+    ``POST /identities/alice/delete`` with ``{"dry_run": true}`` (or ``?dry_run=1``) would delete alice: a
+    security API refuses a request it does not understand instead of acting on the part it does.
     """
-    for route in routes:
-        if route.matches(scope)[0] is Match.FULL:
-            return isinstance(route, APIRoute) and route.body_field is None
-    return False
+    route = next((route for route in routes if route.matches(scope)[0] is Match.FULL), None)
+    if not isinstance(route, APIRoute):
+        return None
+    if has_body and route.body_field is None:
+        return "takes no request body"
+    unknown = sorted(set(query) - _query_names(route.dependant))
+    return f"takes no query parameter {unknown[0]!r}" if unknown else None
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    """The query parameters a route's endpoint and its dependencies read."""
+    return {param.alias for param in dependant.query_params}.union(*map(_query_names, dependant.dependencies))

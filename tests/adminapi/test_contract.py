@@ -186,6 +186,18 @@ def test_a_body_is_refused_where_a_route_takes_none(server: Server, method: str,
     assert server.call(method, path).status_code == 200  # the same request without a body is done
 
 
+@pytest.mark.parametrize(("method", "path"), [("DELETE", "/identities/alice"), ("POST", "/admin/rotate-key"),
+                                             ("GET", "/status")])
+def test_a_query_parameter_no_route_reads_is_refused(server: Server, method: str, path: str) -> None:
+    """``?dry_run=1`` on a delete was ignored and alice deleted, as a body was."""
+    before = _kinds()
+    answer = server.call(method, path, params={"dry_run": "1"})
+    assert answer.status_code == 422 and answer.json() == {
+        "error": f"{method} /api/v1{path} takes no query parameter 'dry_run'; nothing was done",
+        "kind": "InvalidRequest"}
+    assert _kinds() == before and len(cli_json("list")) == 2
+
+
 def test_one_authorization_header_or_none_is_taken(server: Server) -> None:
     """With the right token and a wrong one, which one counts depends on who reads: refused, nothing done."""
     before = _kinds()

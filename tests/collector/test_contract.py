@@ -119,6 +119,18 @@ def test_the_operator_token_is_checked_before_the_query(collector: Collector) ->
     assert answer.status_code == 401 and answer.json()["error"] == "unauthorized"
 
 
+def test_a_query_parameter_or_body_no_route_reads_is_refused(collector: Collector) -> None:
+    """``dead_afterr=1d`` answered for the default 7d as if it had been read."""
+    operator = _operator(collector)
+    for path, params, body in (("/v1/devices", {"dead_afterr": "1d"}, None), ("/v1/summary", {"sinc": "1d"}, None),
+                               ("/v1/health", {"verbose": "1"}, None), ("/v1/devices", {}, b'{"dead_after": "1d"}')):
+        answer = httpx.request("GET", collector.url + path, params=params, content=body, headers=operator, timeout=10)
+        assert answer.status_code == 400 and answer.json()["error"] == "bad_query", (path, answer.text)
+        assert answer.json()["detail"].startswith(f"GET {path} takes no "), answer.text
+    unknown_without_token = httpx.get(collector.url + "/v1/devices", params={"dead_afterr": "1d"}, timeout=10)
+    assert unknown_without_token.status_code == 401  # the token is still checked first
+
+
 def test_one_authorization_header_or_none_is_taken(collector: Collector) -> None:
     """With the operator's token and a wrong one, which one counts depends on who reads: refused."""
     right = _operator(collector)["Authorization"]
