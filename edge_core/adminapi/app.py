@@ -222,6 +222,20 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _links(value: str, *targets: tuple[str, str, str]) -> dict[int | str, dict[str, Any]]:
+    """``ERRORS`` and a 200 whose OpenAPI links (name, method, path) feed ``value``, a runtime expression, to the
+    path's one parameter: a client, and Schemathesis' stateful phase, can follow an answer to what it names."""
+    links = {name: {
+        "operationRef": f"#/paths/{(PREFIX + path).replace('~', '~0').replace('/', '~1')}/{method.lower()}",
+        "parameters": {path[path.index("{") + 1:path.index("}")]: value}} for name, method, path in targets}
+    return {**ERRORS, 200: {"links": links}}
+
+
+DELETIONS = (("DeletePerson", "DELETE", "/identities/{name}"),
+             ("DeletePersonByPost", "POST", "/identities/{name}/delete"))
+"""Where a name an answer gives leads: the two routes that delete that person."""
+
+
 def _status_code(error: FaceSealError) -> int:
     if isinstance(error, DiskFull):
         return 507
@@ -451,7 +465,7 @@ def create_app(home: Path, expected: str) -> FastAPI:
         """The same as ``DELETE /identities/{name}``, for clients that only POST."""
         return with_vault(lambda vault: ops.delete_identity(vault, name))
 
-    @app.post(f"{PREFIX}/enrol", responses=ERRORS)
+    @app.post(f"{PREFIX}/enrol", responses=_links("$response.body#/name", *DELETIONS))
     def enrol(body: EnrolRequest, _: Any = Depends(bearer)) -> Answer:
         """Enrol a person from embeddings; a look-alike of someone enrolled is 409 unless ``allow_look_alike``."""
         if len({len(row) for row in body.embeddings}) > 1:  # a rule no JSON schema states: 400, not 422
@@ -478,7 +492,8 @@ def create_app(home: Path, expected: str) -> FastAPI:
         """A pack's match threshold in force, its default and the policy's bounds."""
         return with_vault(lambda vault: ops.threshold(vault, pack, ops.default_threshold(pack)), reading=True)
 
-    @app.put(PREFIX + "/thresholds/{pack}", responses=ERRORS)
+    @app.put(PREFIX + "/thresholds/{pack}",
+             responses=_links("$request.path.pack", ("GetThreshold", "GET", "/thresholds/{pack}")))
     def set_threshold(body: ThresholdRequest, pack: Pack = PathParam(),  # type: ignore[valid-type]
                       _: Any = Depends(bearer)) -> Answer:
         """Choose a pack's threshold within the policy's bounds (audited); ``null`` restores the default."""

@@ -206,3 +206,20 @@ def test_one_authorization_header_or_none_is_taken(server: Server) -> None:
         answer = httpx.post(f"{server.base}/api/v1/admin/rotate-key", headers=headers, timeout=60)
         assert answer.status_code == 401 and answer.json()["kind"] == "Unauthorized", (tokens, answer.text)
     assert _kinds() == before
+
+
+def test_the_document_links_an_answer_to_what_it_names(server: Server) -> None:
+    """Schemathesis' stateful phase had no link to follow: an enrolment now leads to that person's deletion and a
+    chosen threshold to reading it, and every link points at an operation of the document."""
+    doc = httpx.get(server.base + "/api/v1/openapi.json").json()
+    paths = doc["paths"]
+    enrol_links = paths["/api/v1/enrol"]["post"]["responses"]["200"]["links"]
+    assert {name: link["parameters"] for name, link in enrol_links.items()} == {
+        "DeletePerson": {"name": "$response.body#/name"}, "DeletePersonByPost": {"name": "$response.body#/name"}}
+    threshold_links = paths["/api/v1/thresholds/{pack}"]["put"]["responses"]["200"]["links"]
+    assert threshold_links["GetThreshold"]["parameters"] == {"pack": "$request.path.pack"}
+    for link in [*enrol_links.values(), *threshold_links.values()]:
+        path, method = link["operationRef"].removeprefix("#/paths/").rsplit("/", 1)
+        assert method in paths[path.replace("~1", "/").replace("~0", "~")], link
+    enrolled = server.call("POST", "/enrol", json={"name": "carol", "embeddings": [[0.3, -0.2, 0.9]] * 2}).json()
+    assert server.call("DELETE", f"/identities/{enrolled['name']}").status_code == 200  # the link leads somewhere
