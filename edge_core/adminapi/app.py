@@ -198,12 +198,23 @@ class ThresholdRequest(_Body):
 
 
 class SignInChange(_Body):
-    """Face sign-in on or off for one PAM service (``faceseal signin enable / disable``)."""
+    """Face sign-in on or off for one PAM service (``faceseal signin enable / disable``).
+
+    A name goes with enabling only; the document says so (``if``/``then``), so a client and the fuzzer know it."""
+
+    model_config = ConfigDict(json_schema_extra={"if": {"properties": {"enabled": {"const": False}}},
+                                                 "then": {"not": {"required": ["name"]}}})
 
     service: Literal[signin.SERVICES]  # type: ignore[valid-type]
     enabled: bool
     name: str | None = Field(None, min_length=1, max_length=128)
     """The enrolled person whose face signs this login in (enabling only; left out: the person already chosen)."""
+
+    @model_validator(mode="after")
+    def _name_only_when_enabling(self) -> SignInChange:
+        if not self.enabled and "name" in self.model_fields_set:
+            raise ValueError("a name goes with enabling only")
+        return self
 
 
 class ErrorAnswer(BaseModel):
@@ -554,8 +565,6 @@ def create_app(home: Path, expected: str) -> FastAPI:
         PAM service; audited. Editing /etc/pam.d stays the administrator's act (docs/SIGNIN.md)."""
         if body.enabled:
             return with_vault(lambda vault: signin.signin_enable(vault, body.service, body.name))
-        if body.name is not None:
-            raise UsageError("a name goes with enabling only; nothing was done")
         return with_vault(lambda vault: signin.signin_disable(vault, body.service))
 
     app.add_middleware(BodyLimit)  # outermost: before the Host and token checks, before any body is read
