@@ -94,7 +94,7 @@ STATUS: dict[str, int] = {
 OPENAPI_URL = "/v1/openapi.json"
 ENROLMENT_HEADER = "X-FaceSeal-Enrolment"
 """Where a new device presents its enrolment token (collector enrolment mode ``token``)."""
-BATCH_REFUSALS = tuple(code for code in STATUS if code not in ("unauthorized", "bad_query"))
+BATCH_REFUSALS = tuple(code for code in STATUS if code != "unauthorized")
 
 
 class RefusalAnswer(BaseModel):
@@ -212,7 +212,8 @@ def create_app(
 
     def nothing_unread(request: Request) -> None:
         """A query parameter or a body the route never reads is refused, not ignored (after the token, before the
-        query's own values): ``dead_afterr=1d`` would otherwise answer for the default 7d as if it had been read."""
+        query's own values): ``dead_afterr=1d`` would otherwise answer for the default 7d as if it had been read,
+        and a batch sent with ``?dry_run=1`` be stored."""
         has_body = request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers
         unread = unread_part(app.routes, request.scope, request.query_params.keys(), has_body)
         if unread:
@@ -241,7 +242,7 @@ def create_app(
                                   "schema": {"type": "string"},
                                   "description": "a device's enrolment token, read on its first batch "
                                                  "when the collector's enrolment mode is 'token'"}]})
-    async def receive_batch(request: Request) -> JSONResponse:
+    async def receive_batch(request: Request, _: None = Depends(nothing_unread)) -> JSONResponse:
         """Verify one signed batch and store it exactly once."""
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type != "application/json":

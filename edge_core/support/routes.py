@@ -38,8 +38,8 @@ def unread_part(routes: Iterable[BaseRoute], scope: Scope, query: Iterable[str],
     route = next((route for route in routes if route.matches(scope)[0] is Match.FULL), None)
     if not isinstance(route, APIRoute):
         return None
-    if has_body and route.body_field is None:
-        return "takes no request body"
+    if has_body and route.body_field is None and "requestBody" not in (route.openapi_extra or {}):
+        return "takes no request body"  # a route that reads its own body documents it in openapi_extra
     unknown = sorted(set(query) - _query_names(route.dependant))
     return f"takes no query parameter {unknown[0]!r}" if unknown else None
 

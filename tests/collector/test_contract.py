@@ -131,6 +131,15 @@ def test_a_query_parameter_or_body_no_route_reads_is_refused(collector: Collecto
     assert unknown_without_token.status_code == 401  # the token is still checked first
 
 
+def test_a_batch_with_a_query_parameter_is_not_stored(key: DeviceKey, collector: Collector) -> None:
+    envelope = signed(key, [started(utc_timestamp())])
+    answer = httpx.post(collector.url + "/v1/batches", params={"dry_run": "1"}, json=envelope, timeout=10)
+    assert answer.status_code == 400 and answer.json() == {
+        "error": "bad_query", "detail": "POST /v1/batches takes no query parameter 'dry_run'"}, answer.text
+    assert stored_events(collector) == 0
+    assert post(collector, envelope).status_code == 201  # the same batch without it is stored
+
+
 def test_one_authorization_header_or_none_is_taken(collector: Collector) -> None:
     """With the operator's token and a wrong one, which one counts depends on who reads: refused."""
     right = _operator(collector)["Authorization"]
