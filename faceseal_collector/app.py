@@ -54,7 +54,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from edge_core.support import strictjson
-from edge_core.support.routes import allowed_methods
+from edge_core.support.routes import allowed_methods, unread_part
 from edge_core.telemetry import envelope as envelope_rules
 from edge_core.telemetry.envelope import VerifiedBatch, verify_envelope
 from edge_core.telemetry.envelope import json_schema as envelope_schema
@@ -94,7 +94,7 @@ STATUS: dict[str, int] = {
 OPENAPI_URL = "/v1/openapi.json"
 ENROLMENT_HEADER = "X-FaceSeal-Enrolment"
 """Where a new device presents its enrolment token (collector enrolment mode ``token``)."""
-BATCH_REFUSALS = tuple(code for code in STATUS if code not in ("unauthorized", "bad_query"))
+BATCH_REFUSALS = tuple(code for code in STATUS if code != "unauthorized")
 
 
 class RefusalAnswer(BaseModel):
@@ -203,10 +203,21 @@ def create_app(
     )
     bearer = HTTPBearer(auto_error=False, description="an operator token (faceseal-collector token new)")
 
-    def operator(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
-        """The operator token, checked before anything else of the request is read (its query included)."""
-        if credentials is None or not store.token_valid("operator", credentials.credentials):
+    def operator(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
+        """The operator token, checked before anything else of the request is read (its query included); exactly
+        one Authorization header (with two, a proxy or a log may read the other one than this does)."""
+        if credentials is None or len(request.headers.getlist("authorization")) != 1 \
+                or not store.token_valid("operator", credentials.credentials):
             raise Refusal("unauthorized", "send a valid operator token: Authorization: Bearer <token>")
+
+    def nothing_unread(request: Request) -> None:
+        """A query parameter or a body the route never reads is refused, not ignored (after the token, before the
+        query's own values): ``dead_afterr=1d`` would otherwise answer for the default 7d as if it had been read,
+        and a batch sent with ``?dry_run=1`` be stored."""
+        has_body = request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers
+        unread = unread_part(app.routes, request.scope, request.query_params.keys(), has_body)
+        if unread:
+            raise Refusal("bad_query", f"{request.method} {request.url.path} {unread}")
 
     @app.middleware("http")
     async def options(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -231,7 +242,7 @@ def create_app(
                                   "schema": {"type": "string"},
                                   "description": "a device's enrolment token, read on its first batch "
                                                  "when the collector's enrolment mode is 'token'"}]})
-    async def receive_batch(request: Request) -> JSONResponse:
+    async def receive_batch(request: Request, _: None = Depends(nothing_unread)) -> JSONResponse:
         """Verify one signed batch and store it exactly once."""
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type != "application/json":
@@ -258,17 +269,17 @@ def create_app(
         moment, since, dead_after = fleet_window(dead_after_text, since_text)
         return JSONResponse(fleet.summarize(store, moment, since, dead_after))
 
-    @app.get("/v1/devices", responses=FLEET_REFUSALS, dependencies=[Depends(operator)])
+    @app.get("/v1/devices", responses=FLEET_REFUSALS, dependencies=[Depends(operator), Depends(nothing_unread)])
     async def list_devices(dead_after: DeadAfter = "7d", since: Since = None) -> JSONResponse:
         """Every registered device, when it was last heard from (the collector's clock) and whether it is dead."""
         return await run_in_threadpool(devices_view, dead_after, since)
 
-    @app.get("/v1/summary", responses=FLEET_REFUSALS, dependencies=[Depends(operator)])
+    @app.get("/v1/summary", responses=FLEET_REFUSALS, dependencies=[Depends(operator), Depends(nothing_unread)])
     async def summary(dead_after: DeadAfter = "7d", since: Since = None) -> JSONResponse:
         """Counts over the fleet: devices alive and dead, batches and events by kind and outcome."""
         return await run_in_threadpool(summary_view, dead_after, since)
 
-    @app.get("/v1/health")
+    @app.get("/v1/health", responses=_refusals("bad_query"), dependencies=[Depends(nothing_unread)])
     async def health() -> dict[str, str]:
         """Whether the collector answers (no database round trip)."""
         return {"status": "ok"}
@@ -298,11 +309,15 @@ def create_app(
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
-        answer = _error(error.status_code, code, str(error.detail))
         if error.status_code == 405:
-            answer.headers["Allow"] = allowed_methods(app.routes, request.url.path) or ""
-        return answer
+            allow = allowed_methods(app.routes, request.url.path) or ""
+            answer = _error(405, "method_not_allowed",
+                            f"{request.method} is not a method of {request.url.path}; it takes {allow}")
+            answer.headers["Allow"] = allow
+            return answer
+        if error.status_code == 404:
+            return _error(404, "not_found", f"there is no {request.url.path} in this API (see {OPENAPI_URL})")
+        return _error(error.status_code, "http_error", str(error.detail))
 
     @app.exception_handler(Exception)
     async def internal(_: Request, __: Exception) -> JSONResponse:

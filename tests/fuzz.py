@@ -32,6 +32,7 @@ class Exchange:
     url: str
     status: int
     body: str
+    request_body: str = ""
 
 
 @dataclass
@@ -73,5 +74,6 @@ def schemathesis(document: str, folder: Path, *, checks: dict[str, list[str]], h
     done = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=folder, timeout=1800)
     entries = json.loads(har.read_text())["log"]["entries"] if har.exists() else []
     exchanges = [Exchange(e["request"]["method"], e["request"]["url"], e["response"]["status"],
-                          e["response"].get("content", {}).get("text", "")) for e in entries]
+                          e["response"].get("content", {}).get("text", ""),
+                          e["request"].get("postData", {}).get("text", "")) for e in entries]
     return FuzzRun(done.returncode, done.stdout + done.stderr, exchanges)

@@ -14,8 +14,10 @@ Bodies are read strictly (:class:`_Body`): a boolean is ``true`` or
 ``false``, a number is a JSON number, NaN and unknown fields are refused, packs
 and policy settings are enums of the values that exist, and every bound the
 policy has is in the OpenAPI document. A body that does not match is 422
-``InvalidRequest`` naming the first field; one that is not JSON is 400
-``MalformedBody``; nothing is done for either. ``Allow`` (on a 405, and the
+``InvalidRequest`` naming the first field (a policy setting also names its
+range), and so is a body or a query parameter sent to a route that reads none
+(a delete never acts on part of a request it does not understand); one that is
+not JSON is 400 ``MalformedBody``; nothing is done for any of them. ``Allow`` (on a 405, and the
 204 answer to OPTIONS) names every method of the path.
 
 A request body is at most ``MAX_BODY_BYTES`` (1 MiB): a larger declared
@@ -63,7 +65,7 @@ from edge_core.errors import (
 from edge_core.ops import Probe, Source
 from edge_core.ops.authsessions import AuthSessions
 from edge_core.support import database, strictjson
-from edge_core.support.routes import allowed_methods
+from edge_core.support.routes import allowed_methods, unread_part
 from edge_core.vault.embeddings import MAX_DIM, MAX_SAMPLES
 
 if TYPE_CHECKING:
@@ -180,6 +182,11 @@ PolicyChanges = create_model(  # every setting typed and bounded as the policy a
 )
 
 
+MAX_FRAME_B64 = 700_000
+"""A frame's base64, at most: a 640x480 JPEG is some 50 KB; a PNG of it fits too."""
+SESSION_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"
+
+
 class AuthStartRequest(_Body):
     """Start an authentication session for an enrolled person, at the frame rate the app captures."""
 
@@ -191,6 +198,10 @@ class AuthFramesRequest(_Body):
     """Frames in capture order, each a JPEG or PNG in standard base64 (the request stays under 1 MiB)."""
 
     frames: list[Annotated[str, Field(min_length=4, max_length=MAX_FRAME_B64)]] = Field(min_length=1, max_length=30)
+
+
+_SETTINGS = {rule.name: rule for rule in ops.SETTING_RULES}
+"""A refused setting names what it may be, as the command line and the window do (the policy's own range)."""
 
 
 class PolicyRequest(_Body):
@@ -208,12 +219,23 @@ class ThresholdRequest(_Body):
 
 
 class SignInChange(_Body):
-    """Face sign-in on or off for one PAM service (``faceseal signin enable / disable``)."""
+    """Face sign-in on or off for one PAM service (``faceseal signin enable / disable``).
+
+    A name goes with enabling only; the document says so (``if``/``then``), so a client and the fuzzer know it."""
+
+    model_config = ConfigDict(json_schema_extra={"if": {"properties": {"enabled": {"const": False}}},
+                                                 "then": {"not": {"required": ["name"]}}})
 
     service: Literal[signin.SERVICES]  # type: ignore[valid-type]
     enabled: bool
     name: str | None = Field(None, min_length=1, max_length=128)
     """The enrolled person whose face signs this login in (enabling only; left out: the person already chosen)."""
+
+    @model_validator(mode="after")
+    def _name_only_when_enabling(self) -> SignInChange:
+        if not self.enabled and "name" in self.model_fields_set:
+            raise ValueError("a name goes with enabling only")
+        return self
 
 
 class ErrorAnswer(BaseModel):
@@ -232,11 +254,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-MAX_FRAME_B64 = 700_000
-"""A frame's base64, at most: a 640x480 JPEG is some 50 KB; a PNG of it fits too."""
-SESSION_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"
-
-
 def _frame(text: str, index: int) -> Any:
     """One frame of a session, decoded as every image FaceSeal reads is (size and pixels checked first)."""
     from edge_core.biometrics import decode_image
@@ -246,6 +263,20 @@ def _frame(text: str, index: int) -> Any:
     except (binascii.Error, ValueError):
         raise UsageError(f"frame {index} is not standard base64; nothing of this request was taken") from None
     return decode_image(data, f"frame {index}")
+
+
+def _links(value: str, *targets: tuple[str, str, str]) -> dict[int | str, dict[str, Any]]:
+    """``ERRORS`` and a 200 whose OpenAPI links (name, method, path) feed ``value``, a runtime expression, to the
+    path's one parameter: a client, and Schemathesis' stateful phase, can follow an answer to what it names."""
+    links = {name: {
+        "operationRef": f"#/paths/{(PREFIX + path).replace('~', '~0').replace('/', '~1')}/{method.lower()}",
+        "parameters": {path[path.index("{") + 1:path.index("}")]: value}} for name, method, path in targets}
+    return {**ERRORS, 200: {"links": links}}
+
+
+DELETIONS = (("DeletePerson", "DELETE", "/identities/{name}"),
+             ("DeletePersonByPost", "POST", "/identities/{name}/delete"))
+"""Where a name an answer gives leads: the two routes that delete that person."""
 
 
 def _status_code(error: FaceSealError) -> int:
@@ -274,9 +305,12 @@ def _invalid(error: RequestValidationError) -> JSONResponse:
     if any(problem.get("type") == "json_invalid" for problem in problems):
         return _error(400, MALFORMED, "MalformedBody")
     first = problems[0] if problems else {}
-    where = ".".join(str(part) for part in first.get("loc", ()) if part != "body") or "the body"
+    location = tuple(str(part) for part in first.get("loc", ()))
+    where = ".".join(part for part in location if part != "body") or "the body"
+    setting = _SETTINGS.get(location[2]) if location[:2] == ("body", "changes") and len(location) == 3 else None
+    allowed = f" ({setting.name} may be {setting.allowed})" if setting is not None else ""
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-    return _error(422, f"{where}: {first.get('msg', 'invalid')}{more}; nothing was done", "InvalidRequest")
+    return _error(422, f"{where}: {first.get('msg', 'invalid')}{allowed}{more}; nothing was done", "InvalidRequest")
 
 
 class BodyTooLarge(HTTPException):
@@ -359,7 +393,9 @@ def create_app(home: Path, expected: str) -> FastAPI:
         if not _loopback_host(request.headers.get("host", "")):
             return _error(421, "this API answers only to a loopback Host (127.0.0.1, localhost, [::1])", "ForeignHost")
         if request.url.path != OPENAPI_URL:
-            scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+            # Exactly one Authorization header: with two, a proxy or a log may read the other one than this does.
+            presented_headers = request.headers.getlist("authorization")
+            scheme, _, presented = (presented_headers[0] if len(presented_headers) == 1 else "").partition(" ")
             if scheme.lower() != "bearer" or not tokens.matches(presented.strip(), expected):
                 return _error(401, "a valid bearer token is required (see <data>/edge_token)", "Unauthorized",
                               **{"WWW-Authenticate": "Bearer"})
@@ -372,6 +408,9 @@ def create_app(home: Path, expected: str) -> FastAPI:
                 strictjson.loads(body)
             except strictjson.NotStrictJson as error:
                 return _error(400, f"{error}; nothing was done", "MalformedBody")
+        unread = unread_part(app.routes, request.scope, request.query_params.keys(), bool(body))
+        if unread:
+            return _error(422, f"{request.method} {request.url.path} {unread}; nothing was done", "InvalidRequest")
         return await call_next(request)
 
     @app.exception_handler(RequestValidationError)
@@ -471,7 +510,7 @@ def create_app(home: Path, expected: str) -> FastAPI:
         """The same as ``DELETE /identities/{name}``, for clients that only POST."""
         return with_vault(lambda vault: ops.delete_identity(vault, name))
 
-    @app.post(f"{PREFIX}/enrol", responses=ERRORS)
+    @app.post(f"{PREFIX}/enrol", responses=_links("$response.body#/name", *DELETIONS))
     def enrol(body: EnrolRequest, _: Any = Depends(bearer)) -> Answer:
         """Enrol a person from embeddings; a look-alike of someone enrolled is 409 unless ``allow_look_alike``."""
         if len({len(row) for row in body.embeddings}) > 1:  # a rule no JSON schema states: 400, not 422
@@ -515,7 +554,8 @@ def create_app(home: Path, expected: str) -> FastAPI:
         """A pack's match threshold in force, its default and the policy's bounds."""
         return with_vault(lambda vault: ops.threshold(vault, pack, ops.default_threshold(pack)), reading=True)
 
-    @app.put(PREFIX + "/thresholds/{pack}", responses=ERRORS)
+    @app.put(PREFIX + "/thresholds/{pack}",
+             responses=_links("$request.path.pack", ("GetThreshold", "GET", "/thresholds/{pack}")))
     def set_threshold(body: ThresholdRequest, pack: Pack = PathParam(),  # type: ignore[valid-type]
                       _: Any = Depends(bearer)) -> Answer:
         """Choose a pack's threshold within the policy's bounds (audited); ``null`` restores the default."""
@@ -576,8 +616,6 @@ def create_app(home: Path, expected: str) -> FastAPI:
         PAM service; audited. Editing /etc/pam.d stays the administrator's act (docs/SIGNIN.md)."""
         if body.enabled:
             return with_vault(lambda vault: signin.signin_enable(vault, body.service, body.name))
-        if body.name is not None:
-            raise UsageError("a name goes with enabling only; nothing was done")
         return with_vault(lambda vault: signin.signin_disable(vault, body.service))
 
     app.add_middleware(BodyLimit)  # outermost: before the Host and token checks, before any body is read

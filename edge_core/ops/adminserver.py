@@ -62,11 +62,17 @@ def check_loopback(host: str) -> str:
 
 
 def check_port(host: str, port: int) -> None:
-    """Refuse a port out of range or one another program already listens on, in one sentence."""
+    """Refuse a port out of range or one another program already listens on, in one sentence.
+
+    The probe binds as uvicorn will (``SO_REUSEADDR``): connections a stopped API closed wait a minute in
+    TIME_WAIT on its port, which keeps no one from listening there, so a restart on the same port (a new token,
+    say) must not be refused for them; a port another program listens on is refused all the same.
+    """
     if not 1 <= port <= 65535:
         raise UsageError("--port must be between 1 and 65535")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as error:

@@ -11,6 +11,7 @@ still be whole.
 
 from __future__ import annotations
 
+import json
 from urllib.parse import unquote, urlsplit
 
 from tests.adminapi.conftest import Server
@@ -33,6 +34,18 @@ values = ["alice", "bob"]
 "body.name" = { dictionary = "people", probability = 0.5 }
 """
 """Half the names the fuzzer sends are the people enrolled, so verify and delete reach real identities."""
+
+
+def _enrolled_by_a_success(run, name: str) -> bool:
+    """Whether a 2xx enrolment named ``name`` (after a deletion, that person is someone else now)."""
+    for exchange in run.exchanges:
+        if 200 <= exchange.status < 300 and urlsplit(exchange.url).path.endswith("/enrol"):
+            try:
+                if json.loads(exchange.request_body).get("name") == name:
+                    return True
+            except (ValueError, AttributeError):
+                continue
+    return False
 
 
 def _deleted_by_a_success(run, name: str) -> bool:
@@ -59,4 +72,7 @@ def test_the_admin_api_keeps_its_contract_under_schemathesis(server: Server, tmp
     remaining = {identity["name"] for identity in cli_json("list")}
     for name in set(server.people) - remaining:
         assert _deleted_by_a_success(run, name), f"{name} is gone, but no request that deleted them succeeded"
-    all_verify({name: vectors for name, vectors in server.people.items() if name in remaining})
+    # Everyone no successful request deleted or enrolled again (seed 77031 reset the vault, then enrolled a new
+    # "alice" of another pack) must still verify with the samples first enrolled.
+    untouched = {name for name in remaining if not _enrolled_by_a_success(run, name)}
+    all_verify({name: vectors for name, vectors in server.people.items() if name in untouched})

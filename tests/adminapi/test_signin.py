@@ -59,7 +59,7 @@ def test_refusals_change_nothing(api: Server) -> None:
         ({"service": "sudo", "enabled": True, "who": "alice"}, 422, "InvalidRequest", "who"),
         ({"service": "su", "enabled": True, "name": "mallory"}, 404, "UnknownIdentity", "mallory"),
         ({"service": "su", "enabled": False}, 400, "UsageError", "not enabled for 'su'"),
-        ({"service": "sudo", "enabled": False, "name": "bob"}, 400, "UsageError", "a name goes with enabling only"),
+        ({"service": "sudo", "enabled": False, "name": "bob"}, 422, "InvalidRequest", "a name goes with enabling only"),
     ]
     for body, status, kind, words in cases:
         answer = api.call("PUT", "/signin", json=body)

@@ -3,8 +3,8 @@
 Positive and negative data, every phase and every check (tests/fuzz.py), with
 well-formed envelopes half re-signed by a real device key (fuzz_hooks.py), so
 that the signature, vocabulary and time rules are all reached. Afterwards the
-collector's database may hold only events that verify, with real times inside
-the window.
+collector's database may hold only events of envelopes it accepted that verify
+again, word for word, with real times inside the window.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from edge_core.telemetry.device import DeviceKey
+from edge_core.telemetry.envelope import verify_envelope
 from edge_core.telemetry.events import Event, parse_timestamp
 from faceseal_collector.database import parse_database
 from faceseal_collector.store import CollectorStore
@@ -46,13 +47,19 @@ def test_the_collector_keeps_its_contract_under_schemathesis(tmp_path: Path) -> 
             ("POST", "batches"), ("GET", "devices"), ("GET", "summary"), ("GET", "health")}
         assert any(e.status == 201 for e in run.exchanges)  # signed, well-dated batches were stored
 
-        bodies = [json.loads(body) for (body,) in collector.rows("SELECT body FROM events")]
+        stored = [(batch_id, int(index), json.loads(body))
+                  for batch_id, index, body in collector.rows("SELECT batch_id, idx, body FROM events")]
         devices = {device for (device,) in collector.rows("SELECT device_id FROM batches")}
     finally:
         collector.stop()
-    assert bodies and devices == {DeviceKey.from_seed(seed).device_id}  # only what the device key signed
+    assert stored and devices == {DeviceKey.from_seed(seed).device_id}  # only what the device key signed
+    # Every stored event is, word for word, an event of an envelope the collector accepted (201) and that verifies
+    # again now: signature, attribution and vocabulary.
+    accepted = {batch.batch_id: batch for batch in (verify_envelope(json.loads(e.request_body))
+                                                    for e in run.exchanges if e.status == 201)}
     now = datetime.now(UTC)
-    for body in bodies:
+    for batch_id, index, body in stored:
+        assert body == accepted[batch_id].events[index].as_dict(), (batch_id, index)
         Event(body)  # every stored event is in the vocabulary
         at = parse_timestamp(body["at"])
         assert at is not None and now - timedelta(days=31) < at < now + timedelta(minutes=10), body["at"]

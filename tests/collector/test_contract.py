@@ -68,10 +68,13 @@ def test_a_wrong_method_names_every_method_of_the_path(collector: Collector) -> 
                           ("/v1/summary", "GET, OPTIONS")):
         wrong = httpx.request("DELETE", collector.url + path, timeout=10)
         assert wrong.status_code == 405 and wrong.headers["allow"] == allowed, (path, wrong.headers)
-        assert set(wrong.json()) == {"error", "detail"} and wrong.json()["error"] == "method_not_allowed"
+        assert wrong.json() == {"error": "method_not_allowed",
+                                "detail": f"DELETE is not a method of {path}; it takes {allowed}"}, wrong.text
         options = httpx.request("OPTIONS", collector.url + path, timeout=10)
         assert options.status_code == 204 and options.headers["allow"] == allowed
-    assert httpx.request("OPTIONS", collector.url + "/v1/nothing", timeout=10).status_code == 404
+    nothing = httpx.request("OPTIONS", collector.url + "/v1/nothing", timeout=10)
+    assert nothing.status_code == 404 and nothing.json() == {
+        "error": "not_found", "detail": "there is no /v1/nothing in this API (see /v1/openapi.json)"}
 
 
 def test_the_openapi_document_describes_the_envelope_the_token_and_every_refusal(collector: Collector) -> None:
@@ -114,6 +117,37 @@ def _operator(collector: Collector) -> dict[str, str]:
 def test_the_operator_token_is_checked_before_the_query(collector: Collector) -> None:
     answer = httpx.get(collector.url + "/v1/devices", params={"dead_after": "0d"}, timeout=10)
     assert answer.status_code == 401 and answer.json()["error"] == "unauthorized"
+
+
+def test_a_query_parameter_or_body_no_route_reads_is_refused(collector: Collector) -> None:
+    """``dead_afterr=1d`` answered for the default 7d as if it had been read."""
+    operator = _operator(collector)
+    for path, params, body in (("/v1/devices", {"dead_afterr": "1d"}, None), ("/v1/summary", {"sinc": "1d"}, None),
+                               ("/v1/health", {"verbose": "1"}, None), ("/v1/devices", {}, b'{"dead_after": "1d"}')):
+        answer = httpx.request("GET", collector.url + path, params=params, content=body, headers=operator, timeout=10)
+        assert answer.status_code == 400 and answer.json()["error"] == "bad_query", (path, answer.text)
+        assert answer.json()["detail"].startswith(f"GET {path} takes no "), answer.text
+    unknown_without_token = httpx.get(collector.url + "/v1/devices", params={"dead_afterr": "1d"}, timeout=10)
+    assert unknown_without_token.status_code == 401  # the token is still checked first
+
+
+def test_a_batch_with_a_query_parameter_is_not_stored(key: DeviceKey, collector: Collector) -> None:
+    envelope = signed(key, [started(utc_timestamp())])
+    answer = httpx.post(collector.url + "/v1/batches", params={"dry_run": "1"}, json=envelope, timeout=10)
+    assert answer.status_code == 400 and answer.json() == {
+        "error": "bad_query", "detail": "POST /v1/batches takes no query parameter 'dry_run'"}, answer.text
+    assert stored_events(collector) == 0
+    assert post(collector, envelope).status_code == 201  # the same batch without it is stored
+
+
+def test_one_authorization_header_or_none_is_taken(collector: Collector) -> None:
+    """With the operator's token and a wrong one, which one counts depends on who reads: refused."""
+    right = _operator(collector)["Authorization"]
+    for values in ([right, "Bearer wrong"], ["Bearer wrong", right], [right, right]):
+        answer = httpx.get(collector.url + "/v1/devices", headers=[("Authorization", value) for value in values],
+                           timeout=10)
+        assert answer.status_code == 401 and answer.json()["error"] == "unauthorized", (values, answer.text)
+    assert httpx.get(collector.url + "/v1/devices", headers={"Authorization": right}, timeout=10).status_code == 200
 
 
 def test_a_date_before_year_1000_still_sorts_before_today(key: DeviceKey, collector: Collector) -> None:

@@ -40,3 +40,23 @@ def test_a_start_refused_on_a_locked_vault_says_so_whatever_the_watch_asks_meanw
         watcher.join()
     assert answers and set(answers) == {None}, "a start's own child is never reported as an API that stopped"
     assert not server.state().running
+
+
+def test_a_new_token_restarts_the_api_on_its_port_after_it_closed_connections(isolated, people) -> None:
+    """A connection the server closed waits a minute in TIME_WAIT on the API's port; uvicorn may listen there
+    again (SO_REUSEADDR), so the restart a new token makes must not be refused as a port another program has."""
+    import httpx
+
+    enrol(people)
+    server, port = ApiServer(), free_port()
+    server.start(port)
+    try:
+        token = (isolated / "edge_token").read_text().strip()
+        answer = httpx.get(f"http://127.0.0.1:{port}/api/v1/status", timeout=60,
+                           headers={"Authorization": f"Bearer {token}", "Connection": "close"})
+        assert answer.status_code == 200  # and the server closed the connection: its end now waits in TIME_WAIT
+        rotation = server.rotate_token()
+        assert rotation.restarted and server.state().running
+        assert server.state().address == f"http://127.0.0.1:{port}/api/v1"
+    finally:
+        server.stop()
