@@ -17,6 +17,7 @@ import numpy as np
 
 from edge_core.vault.layout import Layout
 from tests.conftest import KIT_ENV, all_verify, cli_json, enrol, keychain_items, run_cli, tree_snapshot
+from tests.security.test_resources_and_leaks import small_disk  # noqa: F401 (a full 8 MiB tmpfs)
 
 OLDER = "older than the newest state this machine saw"
 
@@ -210,35 +211,22 @@ def test_an_anchor_folder_in_the_way_is_one_line_and_a_broken_anchor_is_replaced
     assert cli_json("policy", "set", "lockout_attempts=3")["policy"]["lockout_attempts"] == 3
 
 
-def test_reading_commands_work_when_the_anchor_cannot_move_on_a_full_disk(people, isolated, tmp_path, monkeypatch):
+def test_reading_commands_work_when_the_anchor_cannot_move_on_a_full_disk(people, small_disk, monkeypatch):
     """Reading commands answer on a full disk (issue 26); the anchor's state folder is on that disk too, and the
     folder is ahead of its anchor (a write whose anchor move failed): moving it must not refuse a read."""
-    import subprocess
-
     from tests.security.test_resources_and_leaks import DISK_FULL_EXIT, fill
 
-    mount = tmp_path / "small-disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m,mode=0700", "tmpfs", str(mount)],
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        import pytest
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {done.stderr.strip()}")
-    try:
-        monkeypatch.setenv("XDG_STATE_HOME", str(mount / "state"))
-        monkeypatch.setenv("FACESEAL_HOME", str(mount / "home"))
-        enrol(people)
-        [anchor] = (mount / "state" / "faceseal" / "anchors").glob("*.json")
-        lagging = anchor.read_bytes()
-        cli_json("policy", "set", "lockout_attempts=4")
-        anchor.write_bytes(lagging)
-        fill(mount)
-        assert [p["name"] for p in cli_json("list")] == ["alice", "bob"]
-        assert cli_json("status")["identities"] == 2 and "rolled_back" not in cli_json("status")
-        result = run_cli("policy", "set", "lockout_attempts=3")
-        assert result.returncode == DISK_FULL_EXIT and "full" in result.stderr, result.stderr
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(small_disk / "state"))
+    enrol(people)
+    [anchor] = (small_disk / "state" / "faceseal" / "anchors").glob("*.json")
+    lagging = anchor.read_bytes()
+    cli_json("policy", "set", "lockout_attempts=4")
+    anchor.write_bytes(lagging)
+    fill(small_disk)
+    assert [p["name"] for p in cli_json("list")] == ["alice", "bob"]
+    assert cli_json("status")["identities"] == 2 and "rolled_back" not in cli_json("status")
+    result = run_cli("policy", "set", "lockout_attempts=3")
+    assert result.returncode == DISK_FULL_EXIT and "full" in result.stderr, result.stderr
 
 
 def test_the_anchor_moves_under_the_vault_lock_so_two_writers_never_move_it_back(people, isolated, monkeypatch):
