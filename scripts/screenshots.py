@@ -261,7 +261,7 @@ def admin_shots(window, data: Path, hsm_module: str, shot: Callable[[str], None]
     signin = admin.open_section("Sign-in")
     wait_until(lambda: signin.person.count() >= len(PEOPLE))
     signin.person.setCurrentText("Alice Martin")
-    for service in ("sudo", "polkit-1"):
+    for service in ("gdm-password", "su"):  # where a face signs in (sudo and polkit ask the password)
         wait_until(signin.services[service].isEnabled)
         signin.services[service].click()
         wait_until(lambda: f"on for {service}" in signin.banner.text.text())

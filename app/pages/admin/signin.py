@@ -81,7 +81,8 @@ class SignInSection(Section):
         who_form.addRow("", self.person_note)
 
         self.services: dict[str, QCheckBox] = {}
-        where = QGroupBox("Where: the PAM services a face may unlock (the password always follows a failure)")
+        where = QGroupBox("Where: the PAM services a face may unlock, and apps that may ask (the password always "
+                          "follows a failure; sudo and polkit keep asking it)")
         grid = QGridLayout(where)
         for index, service in enumerate(signin.SERVICES):
             box = QCheckBox(f"{service} (password)" if service in signin.RAISING else service)
@@ -104,7 +105,7 @@ class SignInSection(Section):
         self.outcome = QLabel()
         self.outcome.setWordWrap(True)
         self.outcome.setAccessibleName("Sign-in outcome")
-        agent = QGroupBox("The agent (what sudo, su, polkit and the screen lock ask)")
+        agent = QGroupBox("The agent (what the screen lock, su and apps ask)")
         agent_form = QFormLayout(agent)
         agent_form.addRow("State", self.agent_state)
         agent_form.addRow("", packed(self.start_button, self.stop_button, self.try_button))
