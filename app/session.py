@@ -28,6 +28,7 @@ from edge_core import ops
 from edge_core.errors import (
     DatabaseReplaced,
     FaceSealError,
+    PresenceRequired,
     RootKeyMissing,
     RootKeyRevoked,
     VaultLocked,
@@ -81,6 +82,8 @@ class Session(QObject):
         self.chosen_pack: str | None = None
         """The vault's chosen model pack as last read (``ops.chosen_pack``); kept while the vault is locked, so
         the window can still say which pack it would use. Another process's choice is read at its next poll."""
+        self._proof: ops.Proof | None = None
+        """The admin passphrase given last in this window (``ops.presence``): in memory only, forgotten on lock."""
         self._closed = False
         self._poll = QTimer(self)
         self._poll.setInterval(POLL_MS)
@@ -105,7 +108,8 @@ class Session(QObject):
             try:
                 if ops.is_locked():
                     self._vault.conn  # raises the refusal the marker holds (locked or revoked)
-                return fn(self._vault)
+                with ops.asking(self._given_proof):
+                    return fn(self._vault)
             except (VaultLocked, RootKeyRevoked) as error:
                 self._refuse(error)
                 raise
@@ -121,6 +125,19 @@ class Session(QObject):
                     raise
                 self._refuse(refusal)
                 raise refusal from None
+
+    def _given_proof(self, vault: Vault, action: str) -> ops.Proof:
+        """The proof given in this window, if any; the page that started the call asks for one and retries
+        (``app.presence``): a task never waits on a dialog."""
+        if self._proof is None:
+            raise PresenceRequired(f"to {action}, give the admin passphrase first; nothing was changed",
+                                   action=action)
+        return self._proof
+
+    def prove(self, passphrase: str) -> None:
+        """Check the admin passphrase (from a task); the proof then holds for this window until it goes stale or
+        the vault locks."""
+        self._proof = self.call(lambda vault: ops.prove(vault, passphrase))
 
     def _refusal(self) -> VaultLocked | RootKeyRevoked | None:
         """The refusal the lock marker holds, when there is one (the vault is then closed)."""
@@ -139,17 +156,23 @@ class Session(QObject):
     def call_and_reopen(self, fn: Callable[[Vault], T]) -> T:
         """Run an operation that closes the vault itself (reset, revoke); the session then needs :meth:`open`.
 
-        The handle is dropped whatever happened: opening is what finishes or
-        discards an interrupted reset, so opening again is always the way on.
+        The handle is dropped whatever happened (but a refusal for want of proof of presence, which changed
+        nothing): opening is what finishes or discards an interrupted reset, so opening again is always the way on.
         """
         with self._lock:
             try:
-                return self.call(fn)
-            finally:
+                result = self.call(fn)
+            except PresenceRequired:
+                raise  # refused before anything was done: the vault stays open to prove and run it again
+            except BaseException:
                 self._drop()
+                raise
+            self._drop()
+            return result
 
     def _drop(self) -> None:
         with self._lock:
+            self._proof = None
             if self._vault is not None:
                 self._vault.close()
             self._vault = None

@@ -151,6 +151,20 @@ class VerificationLockedOut(FaceSealError):
         self.until = until
 
 
+class PresenceRequired(FaceSealError):
+    """A use case that loosens security or destroys data needs fresh proof that the owner is here (the vault's
+    admin passphrase) and none was given: nothing was changed. ``action`` names what was asked, for a front end
+    that asks for proof and tries again."""
+
+    def __init__(self, message: str, action: str = "") -> None:
+        super().__init__(message)
+        self.action = action
+
+
+class PresenceRefused(PresenceRequired):
+    """The admin passphrase given is not this vault's (never repeated); counted toward the lockout and audited."""
+
+
 class EvidenceInvalid(DataError):
     """An audit evidence archive is unreadable, or its events or signature do not check out."""
 

@@ -9,7 +9,7 @@ from typing import Any
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from app import workers
+from app import presence, workers
 from app.preferences import Preferences
 from app.session import Session, State
 from app.widgets.banner import Banner
@@ -128,8 +128,9 @@ class Page(QWidget):
     def run(self, fn: Callable[[workers.Reporter], Any], done: Callable[[Any], None],
             failed: Callable[[str], None] | None = None,
             watch: Callable[[workers.Task], None] | None = None) -> workers.Task:
-        """Run ``fn`` off the UI thread; a failure shows in this page's banner unless ``failed`` is given."""
-        return workers.start(fn, done, failed or self._report_failure, owner=self, watch=watch)
+        """Run ``fn`` off the UI thread; a failure shows in this page's banner unless ``failed`` is given;
+        a use case that asks for the admin passphrase gets it from a dialog and runs again (``app.presence``)."""
+        return presence.start(self, self.session, fn, done, failed or self._report_failure, watch)
 
     def _report_failure(self, message: str) -> None:
         """A failure of work started here; one that met the vault locked meanwhile is the lock banner's to say."""

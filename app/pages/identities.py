@@ -109,7 +109,13 @@ class IdentitiesPage(Page):
 
     def _delete(self, name: str) -> None:
         self.delete_button.setEnabled(False)
-        self.run(lambda _r: self.session.call(lambda v: ops.delete_identity(v, name)), self._deleted)
+        self.run(lambda _r: self.session.call(lambda v: ops.delete_identity(v, name)), self._deleted,
+                 self._not_deleted)
+
+    def _not_deleted(self, message: str) -> None:
+        """Refused or cancelled (the admin passphrase not given): said, and the person can be chosen again."""
+        self._report_failure(message)
+        self._update()
 
     def _deleted(self, result: Deletion) -> None:
         self.deleted = result.name

@@ -58,6 +58,10 @@ CONSEQUENCES = {
             "(the command line too); the vault must be unlocked before anything else is done.",
     "reset": "Deletes every enrolled person and template and destroys the root key; only what you tick below "
              "is kept.",
+    "admin": "With an admin passphrase, deleting people, resetting, exporting a recovery copy, lowering a "
+             "threshold, loosening the policy and turning on face sign-in ask for it first, here, on the command "
+             "line and through the admin API: someone at this desktop while you are away cannot weaken "
+             "protection. It is not the recovery copy's passphrase and opens no data.",
 }
 DEEP_ROTATION = ("Replaces the root key with a new one, re-wraps the vault keys, and reseals every template under "
                  "fresh keys (slower).")
@@ -153,6 +157,7 @@ class SecurityPage(Page):
         column.addWidget(self._recovery_box())
         column.addWidget(self._root_box())
         column.addWidget(self._rotation_box())
+        column.addWidget(self._admin_box())
         column.addWidget(self._reset_box())
         column.addStretch(1)
         self.scroll = QScrollArea()
@@ -274,6 +279,50 @@ class SecurityPage(Page):
         grid.setColumnStretch(1, 1)
         return box
 
+    def _admin_box(self) -> QGroupBox:
+        box = QGroupBox("Admin passphrase")
+        grid = QGridLayout(box)
+        grid.addWidget(self._sentence("admin"), 0, 0, 1, 2)
+        self.admin_state = QLabel("—")
+        self.admin_state.setWordWrap(True)
+        self.admin_state.setAccessibleName("Admin passphrase state")
+        grid.addWidget(self.admin_state, 1, 0, 1, 2)
+        new_label, self.admin_new = self._secret_field("New admin passphrase", "at least 8 characters")
+        again_label, self.admin_again = self._secret_field("New admin passphrase again", "the same again")
+        grid.addWidget(new_label, 2, 0)
+        grid.addWidget(self.admin_new, 2, 1)
+        grid.addWidget(again_label, 3, 0)
+        grid.addWidget(self.admin_again, 3, 1)
+        self.admin_set_button = self._button("Set admin passphrase", self.set_admin_passphrase)
+        self.admin_remove_button = self._button("Remove admin passphrase…", self.ask_remove_admin_passphrase,
+                                                danger=True)
+        grid.addWidget(self.admin_set_button, 4, 0)
+        grid.addWidget(self.admin_remove_button, 4, 1)
+        grid.setColumnStretch(1, 1)
+        return box
+
+    def set_admin_passphrase(self) -> None:
+        """Set or change it (a change asks for the current one first: ``app.presence``)."""
+        new, again = self.admin_new.text(), self.admin_again.text()
+        if new != again:
+            self.banner.show_message("error", "The two admin passphrases differ; nothing was changed.")
+            return
+        self.admin_new.clear()
+        self.admin_again.clear()
+        self.run(lambda _r: self.session.call(lambda v: ops.set_admin_passphrase(v, new)),
+                 lambda result: self._admin_changed("Admin passphrase set", result))
+
+    def ask_remove_admin_passphrase(self) -> None:
+        self._confirm("Remove the admin passphrase?", "Anyone at this desktop could then delete people, reset the "
+                      "vault or loosen the policy without being asked. You will be asked for it once more.",
+                      "Remove admin passphrase",
+                      lambda: self.run(lambda _r: self.session.call(lambda v: ops.set_admin_passphrase(v, None)),
+                                       lambda result: self._admin_changed("Admin passphrase removed", result)))
+
+    def _admin_changed(self, text: str, result: Result) -> None:
+        self.banner.show_message("success", f"{text}: {result.summary()}.")  # type: ignore[attr-defined]
+        self.session.notify()
+
     def _reset_box(self) -> QGroupBox:
         box = QGroupBox("Reset everything")
         grid = QGridLayout(box)
@@ -311,6 +360,11 @@ class SecurityPage(Page):
         self.kit_exported = status.recovery_kit_exported
         root = status.root_key
         self.root_info.setText(f"The root key lives in the {root.where}; fingerprint {root.fingerprint}.")
+        self.admin_state.setText("Set: loosening security or destroying data asks for it." if status.admin_passphrase
+                                 else "Not set: anyone at this desktop can weaken protection without being asked.")
+        self.admin_set_button.setText("Change admin passphrase" if status.admin_passphrase
+                                      else "Set admin passphrase")
+        self.admin_remove_button.setEnabled(status.admin_passphrase)
 
     def _confirm(self, title: str, message: str, confirm: str, then: Callable[[], None]) -> None:
         self.dialog = ConfirmDialog(self, title, message, confirm)

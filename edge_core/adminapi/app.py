@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
@@ -56,6 +56,7 @@ from edge_core.errors import (
     InvalidEmbedding,
     KeyHierarchyError,
     LookAlikeEnrolled,
+    PresenceRequired,
     UnknownIdentity,
     UsageError,
     VaultRolledBack,
@@ -246,6 +247,7 @@ class ErrorAnswer(BaseModel):
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorAnswer, "description": text} for code, text in (
         (400, "bad request, or a body that is not JSON"), (401, "missing or wrong bearer token"),
+        (403, "loosening security or destroying data needs the admin passphrase (missing or wrong)"),
         (404, "no such identity"), (409, "refused in the vault's current state"), (421, "not a loopback Host"),
         (413, "request body over 1 MiB"), (422, "the request does not match this document (types are strict)"),
         (500, "stored data cannot be read"), (503, "the root key is unavailable, locked or revoked"),
@@ -279,7 +281,29 @@ DELETIONS = (("DeletePerson", "DELETE", "/identities/{name}"),
 """Where a name an answer gives leads: the two routes that delete that person."""
 
 
+PASSPHRASE_HEADER = "X-FaceSeal-Admin-Passphrase"
+ADMIN_PASSPHRASE: Any = Header(default=None, alias=PASSPHRASE_HEADER, description=(
+    "the vault's admin passphrase (UTF-8), asked only when the call loosens security or destroys data and the vault "
+    "has one (ops.presence): proof that the owner is here, checked per call, never stored or logged"))
+
+
+def _presence(passphrase: str | None) -> ops.PresenceProvider:
+    """The API's proof of presence: the header of this one call, or a 403 naming it."""
+    def prove(vault: Vault, action: str) -> ops.Proof:
+        if passphrase is None:
+            raise PresenceRequired(f"to {action}, send the admin passphrase in the {PASSPHRASE_HEADER} header; "
+                                   "nothing was changed", action=action)
+        try:
+            given = passphrase.encode("latin-1").decode("utf-8")  # HTTP hands header bytes over as Latin-1
+        except UnicodeError:
+            given = passphrase  # never a match: its bytes are not UTF-8 text
+        return ops.prove(vault, given)
+    return prove
+
+
 def _status_code(error: FaceSealError) -> int:
+    if isinstance(error, PresenceRequired):
+        return 403
     if isinstance(error, DiskFull):
         return 507
     if isinstance(error, UsageError):
@@ -452,20 +476,22 @@ def create_app(home: Path, expected: str) -> FastAPI:
 
     sessions = AuthSessions()  # apps' authentication sessions live as long as this process
 
-    def with_vault(action: Callable[[Vault], Any], reading: bool = False) -> Any:
-        """``action`` on the open vault; ``reading``: a read-only request (no vault made, answered on a full disk)."""
+    def with_vault(action: Callable[[Vault], Any], reading: bool = False, passphrase: str | None = None) -> Any:
+        """``action`` on the open vault; ``reading``: a read-only request (no vault made, answered on a full disk);
+        ``passphrase``: the call's admin passphrase header, for a use case that asks for proof of presence."""
         with vault_lock:
             vault = ops.open_vault(home, reading=reading)
             try:
-                result = action(vault)
+                with ops.asking(_presence(passphrase)):
+                    result = action(vault)
             finally:
                 vault.close()
         return [item.as_dict() for item in result] if isinstance(result, list) else result.as_dict()
 
-    def reset(wanted: ResetRequest) -> Answer:
+    def reset(wanted: ResetRequest, passphrase: str | None) -> Answer:
         return with_vault(lambda vault: ops.reset(vault, keep_audit=not wanted.clear_audit,
                                                   keep_outbox=not wanted.clear_outbox,
-                                                  keep_device_key=not wanted.rotate_device_key))
+                                                  keep_device_key=not wanted.rotate_device_key), passphrase=passphrase)
 
     @app.get(f"{PREFIX}/status", responses=ERRORS)
     def status(_: Any = Depends(bearer)) -> Answer:
@@ -482,18 +508,20 @@ def create_app(home: Path, expected: str) -> FastAPI:
         return with_vault(lambda vault: ops.rotate(vault, deep=(body or RotateRequest()).deep))
 
     @app.post(f"{PREFIX}/admin/reset", responses=ERRORS)
-    def reset_everything(body: ResetRequest, _: Any = Depends(bearer)) -> Answer:
+    def reset_everything(body: ResetRequest, _: Any = Depends(bearer),
+                         passphrase: str | None = ADMIN_PASSPHRASE) -> Answer:
         """Reset: delete every person and template and destroy the root, keeping only what the body says.
 
         Without ``"confirm": true`` nothing happens (422).
         """
-        return reset(body)
+        return reset(body, passphrase)
 
     @app.post(f"{PREFIX}/settings/delete_identity", responses=ERRORS, deprecated=True)
-    def reset_alias(body: ResetRequest, _: Any = Depends(bearer)) -> Answer:
+    def reset_alias(body: ResetRequest, _: Any = Depends(bearer),
+                    passphrase: str | None = ADMIN_PASSPHRASE) -> Answer:
         """The seed contract's name for a full reset (every person, not one): an alias of ``/admin/reset``,
         held to the same ``"confirm": true``."""
-        return reset(body)
+        return reset(body, passphrase)
 
     @app.get(f"{PREFIX}/identities", responses=ERRORS)
     def identities(_: Any = Depends(bearer)) -> list[Answer]:
@@ -501,14 +529,16 @@ def create_app(home: Path, expected: str) -> FastAPI:
         return with_vault(ops.list_identities, reading=True)
 
     @app.delete(PREFIX + "/identities/{name}", responses=ERRORS)
-    def delete_person(name: str = PathParam(min_length=1, max_length=128), _: Any = Depends(bearer)) -> Answer:
+    def delete_person(name: str = PathParam(min_length=1, max_length=128), _: Any = Depends(bearer),
+                      passphrase: str | None = ADMIN_PASSPHRASE) -> Answer:
         """Crypto-shred one person: their templates and identity key are gone for good."""
-        return with_vault(lambda vault: ops.delete_identity(vault, name))
+        return with_vault(lambda vault: ops.delete_identity(vault, name), passphrase=passphrase)
 
     @app.post(PREFIX + "/identities/{name}/delete", responses=ERRORS)
-    def delete_identity(name: str = PathParam(min_length=1, max_length=128), _: Any = Depends(bearer)) -> Answer:
+    def delete_identity(name: str = PathParam(min_length=1, max_length=128), _: Any = Depends(bearer),
+                        passphrase: str | None = ADMIN_PASSPHRASE) -> Answer:
         """The same as ``DELETE /identities/{name}``, for clients that only POST."""
-        return with_vault(lambda vault: ops.delete_identity(vault, name))
+        return with_vault(lambda vault: ops.delete_identity(vault, name), passphrase=passphrase)
 
     @app.post(f"{PREFIX}/enrol", responses=_links("$response.body#/name", *DELETIONS))
     def enrol(body: EnrolRequest, _: Any = Depends(bearer)) -> Answer:
@@ -557,10 +587,10 @@ def create_app(home: Path, expected: str) -> FastAPI:
     @app.put(PREFIX + "/thresholds/{pack}",
              responses=_links("$request.path.pack", ("GetThreshold", "GET", "/thresholds/{pack}")))
     def set_threshold(body: ThresholdRequest, pack: Pack = PathParam(),  # type: ignore[valid-type]
-                      _: Any = Depends(bearer)) -> Answer:
+                      _: Any = Depends(bearer), passphrase: str | None = ADMIN_PASSPHRASE) -> Answer:
         """Choose a pack's threshold within the policy's bounds (audited); ``null`` restores the default."""
         return with_vault(lambda vault: ops.threshold(vault, pack, ops.default_threshold(pack), body.value,
-                                                      body.value is None))
+                                                      body.value is None), passphrase=passphrase)
 
     @app.get(f"{PREFIX}/pack", responses=ERRORS)
     def pack_in_use(_: Any = Depends(bearer)) -> Answer:
@@ -580,9 +610,11 @@ def create_app(home: Path, expected: str) -> FastAPI:
         return with_vault(ops.policy_show, reading=True)
 
     @app.post(f"{PREFIX}/policy", responses=ERRORS)
-    def change_policy(body: PolicyRequest, _: Any = Depends(bearer)) -> Answer:
+    def change_policy(body: PolicyRequest, _: Any = Depends(bearer),
+                      passphrase: str | None = ADMIN_PASSPHRASE) -> Answer:
         """Change settings (the whole result is validated; audited with old and new values)."""
-        return with_vault(lambda vault: ops.policy_set(vault, body.changes.model_dump(exclude_unset=True)))
+        return with_vault(lambda vault: ops.policy_set(vault, body.changes.model_dump(exclude_unset=True)),
+                          passphrase=passphrase)
 
     @app.post(f"{PREFIX}/lock", responses=ERRORS)
     def lock(_: Any = Depends(bearer)) -> Answer:
@@ -611,11 +643,12 @@ def create_app(home: Path, expected: str) -> FastAPI:
         return {**settings, "agent": agent.agent_state().as_dict(), "last_attempt": attempts[0] if attempts else None}
 
     @app.put(f"{PREFIX}/signin", responses=ERRORS)
-    def signin_change(body: SignInChange, _: Any = Depends(bearer)) -> Answer:
+    def signin_change(body: SignInChange, _: Any = Depends(bearer),
+                      passphrase: str | None = ADMIN_PASSPHRASE) -> Answer:
         """Turn face sign-in on (``"enabled": true``, for ``name``, or the person already chosen) or off for one
         PAM service; audited. Editing /etc/pam.d stays the administrator's act (docs/SIGNIN.md)."""
         if body.enabled:
-            return with_vault(lambda vault: signin.signin_enable(vault, body.service, body.name))
+            return with_vault(lambda vault: signin.signin_enable(vault, body.service, body.name), passphrase=passphrase)
         return with_vault(lambda vault: signin.signin_disable(vault, body.service))
 
     app.add_middleware(BodyLimit)  # outermost: before the Host and token checks, before any body is read

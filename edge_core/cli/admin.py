@@ -1,5 +1,5 @@
-"""``policy ...``, ``audit ...`` (chain check, events, signed evidence), ``serve`` (the local admin API) and
-``api rotate-token``."""
+"""``policy ...``, ``audit ...`` (chain check, events, signed evidence), ``admin-passphrase ...`` (the proof
+of presence loosening asks for), ``serve`` (the local admin API) and ``api rotate-token``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from edge_core import ops
 from edge_core.ops import adminserver
 from edge_core.cli.framework import Commands, Reply, answer, with_vault
-from edge_core.cli.prompts import confirm
+from edge_core.cli.prompts import NEW_ADMIN_VARIABLE, confirm, presence, secret
 from edge_core.errors import UsageError
 
 if TYPE_CHECKING:
@@ -22,6 +22,12 @@ TAMPERED = 4
 def _policy_reset(vault: Vault, args: argparse.Namespace) -> Reply:
     confirm(args.yes, "Replace the policy with the defaults?")
     return answer(ops.policy_reset(vault))
+
+
+def _set_admin_passphrase(vault: Vault, args: argparse.Namespace) -> Reply:
+    proof = presence(vault, "change the admin passphrase") if ops.has_passphrase(vault) else None
+    new = secret("new admin passphrase", NEW_ADMIN_VARIABLE, args.passphrase_file, twice=True)
+    return answer(ops.set_admin_passphrase(vault, new, proof=proof))
 
 
 def _audit_verify(args: argparse.Namespace) -> Reply:
@@ -60,6 +66,14 @@ def register(commands: Commands) -> None:
     p.add_argument("settings", nargs="+", metavar="NAME=VALUE")
     p = commands.add("policy reset", with_vault(_policy_reset), "back to the defaults (also after a tampered file)")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+    commands.group("admin-passphrase", "the passphrase that loosening security or destroying data asks for")
+    p = commands.add("admin-passphrase set", with_vault(_set_admin_passphrase),
+                     f"set or change it (the new one from a terminal, ${NEW_ADMIN_VARIABLE} or --passphrase-file)")
+    p.add_argument("--passphrase-file", type=Path, help="read the new passphrase from this file's first line")
+    commands.add("admin-passphrase remove",
+                 with_vault(lambda vault, _args: answer(ops.set_admin_passphrase(vault, None))),
+                 "stop asking for it (needs it once more)")
 
     commands.group("audit", "the tamper-evident audit log")
     p = commands.add("audit verify", _audit_verify, "check the hash chain; names any edited, inserted or removed event")

@@ -20,8 +20,8 @@ EXIT_CODES: dict[int, str] = {
     SUCCESS: "success (verify, identify: a match)",
     REFUSED: "refused: the name is not enrolled, or already is (enroll without --add); a look-alike is enrolled "
              "(enroll --allow-look-alike); too many failed attempts "
-             "(the lockout); no camera could be opened; the admin API could not start; no sign-in agent runs, or it "
-             "refused the attempt; telemetry or the self-test failed",
+             "(the lockout); the admin passphrase is wrong; no camera could be opened; the admin API could not "
+             "start; no sign-in agent runs, or it refused the attempt; telemetry or the self-test failed",
     2: "bad input (a wrong argument, file or photo; a request the policy forbids)",
     3: "key problem (no root key, a wrong or revoked one, the vault is locked)",
     4: "unreadable or tampered data (an audit log or policy changed outside FaceSeal, too)",

@@ -31,7 +31,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 
 from edge_core import ops
-from edge_core.cli import admin, assertions, calibrate, identities, keys, models, padeval, signin, telemetry
+from edge_core.cli import admin, assertions, calibrate, identities, keys, models, padeval, prompts, signin, telemetry
 from edge_core.cli.exitcodes import INTERNAL_ERROR, INTERRUPTED, OUTPUT_CLOSED
 from edge_core.cli.framework import Commands, Handler, Parser, render
 from edge_core.cli.version import VersionAction
@@ -86,7 +86,8 @@ def _run(argv: list[str], extra: Sequence[Extra], wants_json: bool) -> int:
             args = parser.parse_args(["status", *argv])
         args.json = wants_json
         existed = _vault_exists()
-        result, code = args.handler(args)
+        with ops.asking(prompts.presence):
+            result, code = args.handler(args)
         render(result, wants_json, args.empty)
         if not existed:
             _say_where_a_new_root_went()

@@ -7,8 +7,16 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from edge_core import ops
 from edge_core.errors import UsageError
+
+if TYPE_CHECKING:
+    from edge_core.vault.store import Vault
+
+ADMIN_VARIABLE = "FACESEAL_ADMIN_PASSPHRASE"
+NEW_ADMIN_VARIABLE = "FACESEAL_NEW_ADMIN_PASSPHRASE"
 
 
 def ask(question: str) -> str:
@@ -61,3 +69,11 @@ def secret(prompt: str, variable: str, source_file: Path | None, twice: bool = F
     if twice and _typed(lambda: getpass.getpass(f"{prompt} again: ")) != value:
         raise UsageError(f"the two {prompt}s differ; nothing was written")
     return value
+
+
+def presence(vault: Vault, action: str) -> ops.Proof:
+    """The command line's proof of presence (``ops.asking``): the admin passphrase from the variable or the
+    terminal, asked only when the use case needs it."""
+    passphrase = secret(f"admin passphrase (to {action})", ADMIN_VARIABLE, None,
+                        how=f"set {ADMIN_VARIABLE} or run this at a terminal")
+    return ops.prove(vault, passphrase)

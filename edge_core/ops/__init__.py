@@ -9,6 +9,7 @@ nowhere else, so a rule added here holds in all three front ends at once.
 * :mod:`.identities`: enrol, verify, identify, list, delete, threshold;
 * :mod:`.keys`: rotate, reset, import/generate/export/restore/revoke/move the root;
 * :mod:`.settings`: the security policy;
+* :mod:`.presence`: the use cases that loosen security or destroy data, and the admin passphrase they ask for;
 * :mod:`.packs`: the model pack in use (chosen in the vault, with a stand-in when it is not installed);
 * :mod:`.adminserver` (with :mod:`.apitoken`): the local admin API the window starts, and its token;
 * :mod:`.children`: a ``faceseal`` command the window runs as a child process (the API, the sign-in agent);
@@ -64,6 +65,7 @@ from edge_core.ops.packs import (
     pack_in_use,
     use_pack,
 )
+from edge_core.ops.presence import PresenceProvider, Proof, asking, has_passphrase, prove, set_admin_passphrase
 from edge_core.ops.settings import (
     SETTING_RULES,
     parse_policy_changes,
@@ -86,7 +88,8 @@ from edge_core.ops.vaults import (
 )
 
 __all__ = [
-    "accept_rollback", "admit", "apply_start_policy", "audit_export", "audit_list", "audit_verify", "check_exportable", "check_usable",
+    "accept_rollback", "admit", "asking", "has_passphrase", "PresenceProvider", "Proof", "prove",
+    "set_admin_passphrase", "apply_start_policy", "audit_export", "audit_list", "audit_verify", "check_exportable", "check_usable",
     "check_kit_passphrase", "chosen_pack", "default_threshold", "delete_identity", "enrol", "export_recovery_kit",
     "EXTERNAL_PACK", "EXTERNAL_THRESHOLD", "generate_root_key", "identify", "import_root_key", "is_locked",
     "kit_covers_root", "layout_for", "list_identities", "liveness_bands", "liveness_needed", "lock",

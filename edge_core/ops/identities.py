@@ -42,6 +42,7 @@ from edge_core.errors import IdentityExists, LookAlikeEnrolled, PolicyViolation,
 from edge_core.liveness import LivenessResult, RiskBands, enforce
 from edge_core.ops import packs, signin_choice
 from edge_core.ops.keyops import rotate
+from edge_core.ops.presence import needs_presence
 from edge_core.ops.results import (
     Decision,
     Deletion,
@@ -411,6 +412,7 @@ def list_identities(vault: Vault) -> list[IdentitySummary]:
     return [IdentitySummary(i.name, i.samples, i.pack, i.created_at) for i in vault.list_identities()]
 
 
+@needs_presence("delete a person")
 @recorded(Operation.DELETE, _connection)
 def delete_identity(vault: Vault, name: str) -> Deletion:
     """Crypto-shred one person: their identity key becomes unrecoverable everywhere (the root rotates). Face sign-in
@@ -421,6 +423,14 @@ def delete_identity(vault: Vault, name: str) -> Deletion:
     return deletion
 
 
+def _lowers_threshold(vault: Vault, pack: str, default: float, value: float | None = None,
+                      clear: bool = False) -> bool:
+    """Whether choosing ``value`` (or going back to the default) lowers ``pack``'s threshold in force."""
+    wanted = default if clear else value
+    return wanted is not None and wanted < thresholds.in_force(vault, pack, default)
+
+
+@needs_presence("lower a match threshold", when=_lowers_threshold)
 def threshold(vault: Vault, pack: str, default: float, value: float | None = None,
               clear: bool = False) -> ThresholdReport:
     """Show ``pack``'s threshold, or choose one (within the policy, audited), or go back to the default."""

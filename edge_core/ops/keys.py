@@ -17,6 +17,8 @@ from edge_core.keys.roots.pkcs11 import PIN_VARIABLE
 from edge_core.ops.keyops import byok, hsm, recovery_kit, revoke
 from edge_core.ops.keyops import reset as resetting
 from edge_core.ops.keyops import rotate as rotating
+from edge_core.ops import presence
+from edge_core.ops.presence import needs_presence
 from edge_core.ops.results import (
     KitExport,
     KitRestore,
@@ -57,6 +59,7 @@ def apply_start_policy(vault: Vault) -> Rotation | None:
     return None
 
 
+@needs_presence("reset the vault, deleting everyone enrolled")
 def reset(vault: Vault, keep_audit: bool = False, keep_outbox: bool = False, keep_device_key: bool = False) -> Reset:
     """Delete every template and destroy the root; ``vault`` is closed after. The policy is kept.
 
@@ -64,9 +67,10 @@ def reset(vault: Vault, keep_audit: bool = False, keep_outbox: bool = False, kee
     reset, and so does the key that authenticates its file.
     """
     return resetting.reset(vault, keep_audit, keep_outbox, keep_device_key, keep_secrets=[policy.MAC_SECRET],
-                           keep_meta=policy.META_KEYS)
+                           keep_meta=(*policy.META_KEYS, presence.PASSPHRASE_META))
 
 
+@needs_presence("make a key you bring the root key (whoever holds it can open a copy of this data)")
 def import_root_key(vault: Vault, key: bytes) -> RootChange:
     """Make the user's own key the root (at least the policy's minimum size, exactly 256 bits)."""
     if not isinstance(key, (bytes, bytearray)):
@@ -107,6 +111,7 @@ def rate_kit_passphrase(passphrase: str) -> PassphraseRating:
                             recovery_kit.MIN_PASSPHRASE, problem)
 
 
+@needs_presence("write a copy of the root key into a recovery kit")
 def export_recovery_kit(vault: Vault, path: Path, passphrase: str) -> KitExport:
     """Write the root sealed under ``passphrase`` (Argon2id) to the new file ``path``; audited."""
     return recovery_kit.export_recovery_kit(vault, Path(path), passphrase)
@@ -163,6 +168,7 @@ def move_root_to_hsm(vault: Vault, module: str, token: str, key_label: str | Non
     return hsm.move_root_to_hsm(vault, module, token, key_label, pin, keep_pin)
 
 
+@needs_presence("bring the root key out of its token", when=lambda vault: vault.root_store.name != "file")
 def move_root_to_keychain(vault: Vault) -> RootChange:
     """Bring the root out of the token into the keychain (or the key file)."""
     return hsm.move_root_to_keychain(vault)

@@ -344,6 +344,17 @@ class LockState(Result):
     root_fingerprint: str | None = optional()
 
 
+@dataclass(frozen=True)
+class AdminPassphrase(Result):
+    """Whether the vault now asks for its admin passphrase before loosening security."""
+
+    set: bool
+
+    def summary(self) -> str:
+        return ("admin passphrase set: loosening security or destroying data now asks for it" if self.set else
+                "admin passphrase removed: anyone at this desktop can loosen security without proof")
+
+
 # ---------------------------------------------------------------------- status
 @dataclass(frozen=True)
 class RootKeyStatus(Result):
@@ -398,6 +409,8 @@ class Status(Result):
     """Fingerprint of the device key that signs audit evidence (``audit verify --evidence --device-key``)."""
     telemetry: TelemetryState
     thresholds: dict[str, float]
+    admin_passphrase: bool
+    """Whether loosening security or destroying data asks for the admin passphrase (``ops.presence``)."""
     rolled_back: str | None = optional()
     """Why this folder is older than the newest state this machine saw (reads go on, every write is refused)."""
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from edge_core.errors import PolicyTampered
+from edge_core.ops.presence import needs_presence
 from edge_core.ops.results import PolicyChange, PolicyReport, Result
 from edge_core.policy import rules as policy
 from edge_core.vault.store import Vault
@@ -100,12 +102,50 @@ def policy_show(vault: Vault) -> PolicyReport:
     return PolicyReport(str(policy.path(vault.layout.home)), policy.as_dict(policy.load(vault)))
 
 
+LOOSER: dict[str, Callable[[Any, Any], bool]] = {
+    "min_key_bits": lambda old, new: new < old,
+    "max_root_age_days": lambda old, new: new > old,
+    "rotate_on_start": lambda old, new: old and not new,
+    "threshold_min": lambda old, new: new < old,
+    "threshold_max": lambda old, new: new < old,  # a lower ceiling can pull a stricter chosen threshold down
+    "telemetry_allowed": lambda old, new: new and not old,
+    "lockout_attempts": lambda old, new: old != 0 and (new == 0 or new > old),
+    "lockout_seconds": lambda old, new: new < old,
+    "liveness_required": lambda old, new: old and not new,
+    "liveness_risk_low": lambda old, new: new > old,
+    "liveness_risk_high": lambda old, new: new > old,
+}
+"""When changing a setting from ``old`` to ``new`` weakens protection: that change needs proof of presence."""
+NEVER_LOOSER = frozenset({"signin_timeout_s"})
+"""Settings no value of which weakens protection (a longer sign-in wait only keeps the camera looking longer)."""
+
+
+def _current(vault: Vault) -> dict[str, Any] | None:
+    try:
+        return policy.as_dict(policy.load(vault))
+    except PolicyTampered:
+        return None
+
+
+def loosens(vault: Vault, changes: dict[str, Any]) -> bool:
+    """Whether applying ``changes`` weakens protection (a policy that cannot be read counts as the strictest)."""
+    current = _current(vault)
+    return any(current is None or (name in LOOSER and name in current and LOOSER[name](current[name], value))
+               for name, value in changes.items())
+
+
+def _reset_loosens(vault: Vault) -> bool:
+    return loosens(vault, policy.as_dict(policy.Policy()))
+
+
+@needs_presence("loosen the security policy", when=loosens)
 def policy_set(vault: Vault, changes: dict[str, Any]) -> PolicyChange:
     """Apply typed ``changes`` if the whole resulting policy is valid; audited with old and new values."""
     rules, changed = policy.change(vault, changes)
     return PolicyChange("changed" if changed else "unchanged", policy.as_dict(rules), changed)
 
 
+@needs_presence("put back the policy's defaults, which are looser than the policy in force", when=_reset_loosens)
 def policy_reset(vault: Vault) -> PolicyChange:
     """Back to the defaults, also the way out of an edited, rolled-back or deleted file; audited (the event says
     which it recovered from)."""

@@ -27,6 +27,7 @@ from edge_core.audit import chain as audit
 from edge_core.errors import FaceSealError, PolicyViolation, UsageError
 from edge_core.ops import signin_choice
 from edge_core.ops.audits import audit_list
+from edge_core.ops.presence import needs_presence
 from edge_core.ops.identities import Probe, Source, _held_to_policy, admit, liveness_needed, threshold_in_force
 from edge_core.ops.results import AuditEntry, SignInDecision, SignInSettings
 from edge_core.policy import lockout, thresholds
@@ -96,6 +97,7 @@ def signin_attempts(vault: Vault, limit: int = 10) -> list[AuditEntry]:
     return [entry for entry in reversed(audit_list(vault)) if entry.kind == "signin"][:limit]
 
 
+@needs_presence("let a face sign in")
 def signin_enable(vault: Vault, service: str, name: str | None = None) -> SignInSettings:
     """Let ``name``'s face unlock ``service`` (every enabled service signs in the same person; without a name, the
     person already chosen); audited."""

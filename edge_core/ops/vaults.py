@@ -31,7 +31,7 @@ from edge_core.keys import lockdown, material, roots
 from edge_core.keys.keystore import KeyStore
 from edge_core.keys.roots import keyfile
 from edge_core.ops.keyops import recover
-from edge_core.ops import rollback
+from edge_core.ops import presence, rollback
 from edge_core.ops.results import LockState, PolicyState, RollbackAccepted, RootKeyStatus, Status, TelemetryState, VaultKeyStatus
 from edge_core.policy import rules as policy
 from edge_core.policy import thresholds
@@ -229,6 +229,7 @@ def status(vault: Vault) -> Status:
         device_key=device.fingerprint(vault),
         telemetry=TelemetryState(telemetry.enabled, telemetry.endpoint),
         thresholds=thresholds.chosen(vault),
+        admin_passphrase=presence.has_passphrase(vault),
         rolled_back=vault.rolled_back,
     )
 

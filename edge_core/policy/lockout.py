@@ -22,6 +22,12 @@ from edge_core.vault.store import Vault
 
 IDENTIFY = "identify"
 """The subject whose counter every identification shares (identity ids are random hex, never this)."""
+PRESENCE = "admin-passphrase"
+"""The subject whose counter every admin passphrase attempt shares (``ops.presence``)."""
+
+_WHAT = {IDENTIFY: ("identifications", "identification_locked_out"),
+         PRESENCE: ("admin passphrase attempts", "presence_locked_out")}
+"""What the shared subjects' refusal names, and the audit event of their lockout."""
 
 
 def _key(subject: str) -> str:
@@ -47,7 +53,7 @@ def check(vault: Vault, subject: str) -> None:
     """Refuse an attempt on an identity (or, for ``IDENTIFY``, any identification) that is locked out."""
     until = _locked_until(_state(vault.conn, subject))
     if until:
-        what = "identifications" if subject == IDENTIFY else "verifications for this identity"
+        what = _WHAT[subject][0] if subject in _WHAT else "verifications for this identity"
         raise VerificationLockedOut(f"too many failed {what}; try again after {until} (the policy's lockout)",
                                     until)
 
@@ -75,8 +81,8 @@ def record(vault: Vault, subject: str, matched: bool) -> None:
         failures, until = state["failures"] + 1, None
         if failures >= rule.lockout_attempts:
             until = (datetime.now(timezone.utc) + timedelta(seconds=rule.lockout_seconds)).isoformat(timespec="seconds")
-            if subject == IDENTIFY:
-                audit.append(tx, "identification_locked_out", failures=failures, seconds=rule.lockout_seconds)
+            if subject in _WHAT:
+                audit.append(tx, _WHAT[subject][1], failures=failures, seconds=rule.lockout_seconds)
             else:
                 audit.append(tx, "verification_locked_out", identity=subject, failures=failures,
                              seconds=rule.lockout_seconds)

@@ -18,9 +18,13 @@ class Api:
     base: str
     token: str
 
-    def post(self, path: str, body: dict | None = None) -> httpx.Response:
-        return httpx.post(f"{self.base}/api/v1{path}", json=body, timeout=120,
-                          headers={"Authorization": f"Bearer {self.token}"})
+    def post(self, path: str, body: dict | None = None, headers: dict[str, str] | None = None) -> httpx.Response:
+        return self.send("POST", path, body, headers)
+
+    def send(self, method: str, path: str, body: dict | None = None,
+             headers: dict[str, str] | None = None) -> httpx.Response:
+        return httpx.request(method, f"{self.base}/api/v1{path}", json=body, timeout=120,
+                             headers={"Authorization": f"Bearer {self.token}", **(headers or {})})
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QScrollArea, QVBoxLayout, QWidget
 
-from app import workers
+from app import presence, workers
 from app.pages.base import Context
 from app.session import Session
 from app.widgets.banner import Banner
@@ -59,7 +59,7 @@ class Section(QWidget):
             failed: Callable[[str], None] | None = None,
             watch: Callable[[workers.Task], None] | None = None) -> workers.Task:
         """Run ``fn`` off the UI thread; a failure shows in this section's banner unless ``failed`` is given."""
-        return workers.start(fn, done, failed or self.show_error, owner=self, watch=watch)
+        return presence.start(self, self.session, fn, done, failed or self.show_error, watch)
 
     def in_vault(self, fn: Callable[[Any], Any], done: Callable[[Any], None],
                  failed: Callable[[str], None] | None = None) -> workers.Task:
