@@ -31,13 +31,18 @@ class _ProofNeeded:
 class ProofDialog(QDialog):
     """Asks the admin passphrase for one action, in the words of that action; Cancel changes nothing."""
 
-    def __init__(self, parent: QWidget, action: str) -> None:
+    def __init__(self, parent: QWidget, action: str, asked_by: str | None = None) -> None:
+        """``asked_by``: who asks, when it is not this window (an app through the admin API)."""
         super().__init__(parent)
         self.setWindowTitle("Admin passphrase")
         self.setAccessibleName("Admin passphrase")
         self.setModal(True)
-        self.message = (f"To {action}, give this vault's admin passphrase: it shows that the owner is at this "
-                        "desktop. Nothing has been changed yet.")
+        if asked_by:
+            self.message = (f"{asked_by} asks to {action}. Give this vault's admin passphrase to allow it this once, "
+                            "or Cancel to refuse. Nothing has been changed yet.")
+        else:
+            self.message = (f"To {action}, give this vault's admin passphrase: it shows that the owner is at this "
+                            "desktop. Nothing has been changed yet.")
         text = QLabel(self.message)
         text.setWordWrap(True)
         text.setObjectName("confirmText")

@@ -65,6 +65,7 @@ from edge_core.errors import (
 )
 from edge_core.ops import Probe, Source
 from edge_core.ops.authsessions import AuthSessions
+from edge_core.ops.confirmations import Asker
 from edge_core.support import database, strictjson
 from edge_core.support.routes import allowed_methods, unread_part
 from edge_core.vault.embeddings import MAX_DIM, MAX_SAMPLES
@@ -287,16 +288,20 @@ ADMIN_PASSPHRASE: Any = Header(default=None, alias=PASSPHRASE_HEADER, descriptio
     "has one (ops.presence): proof that the owner is here, checked per call, never stored or logged"))
 
 
-def _presence(passphrase: str | None) -> ops.PresenceProvider:
-    """The API's proof of presence: the header of this one call, or a 403 naming it."""
+def _presence(passphrase: str | None, asker: Asker | None) -> ops.PresenceProvider:
+    """The API's proof of presence: the header of this one call; without it, the person at the window that started
+    this API (``asker``) is asked; else a 403 naming the header."""
     def prove(vault: Vault, action: str) -> ops.Proof:
-        if passphrase is None:
+        if passphrase is not None:
+            try:
+                given = passphrase.encode("latin-1").decode("utf-8")  # HTTP hands header bytes over as Latin-1
+            except UnicodeError:
+                given = passphrase  # never a match: its bytes are not UTF-8 text
+        elif asker is not None:
+            given = asker.ask(action)
+        else:
             raise PresenceRequired(f"to {action}, send the admin passphrase in the {PASSPHRASE_HEADER} header; "
                                    "nothing was changed", action=action)
-        try:
-            given = passphrase.encode("latin-1").decode("utf-8")  # HTTP hands header bytes over as Latin-1
-        except UnicodeError:
-            given = passphrase  # never a match: its bytes are not UTF-8 text
         return ops.prove(vault, given)
     return prove
 
@@ -405,8 +410,9 @@ def _probe(body: MatchRequest) -> Probe:
                  np.asarray([body.embedding], dtype=np.float32))
 
 
-def create_app(home: Path, expected: str) -> FastAPI:
-    """The app for the data directory ``home``, answering only to the bearer token ``expected``."""
+def create_app(home: Path, expected: str, asker: Asker | None = None) -> FastAPI:
+    """The app for the data directory ``home``, answering only to the bearer token ``expected``; ``asker``: the
+    window that started it, asked for proof of presence a call does not bring."""
     vault_lock = threading.Lock()
     app = FastAPI(title="FaceSeal admin API", version="1", openapi_url=OPENAPI_URL, docs_url=None, redoc_url=None,
                   redirect_slashes=False)  # /status/ is no route: a 404 in the one shape, not a bare redirect
@@ -482,7 +488,7 @@ def create_app(home: Path, expected: str) -> FastAPI:
         with vault_lock:
             vault = ops.open_vault(home, reading=reading)
             try:
-                with ops.asking(_presence(passphrase)):
+                with ops.asking(_presence(passphrase, asker)):
                     result = action(vault)
             finally:
                 vault.close()

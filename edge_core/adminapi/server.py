@@ -6,10 +6,14 @@ While telemetry is on it also delivers queued telemetry in the background
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 
 from edge_core import ops
 from edge_core.adminapi.app import create_app
+from edge_core.errors import UsageError
+from edge_core.ops.confirmations import Asker
 from edge_core.ops import telemetry as telemetry_ops
 from edge_core.ops.adminserver import check_loopback, check_port
 from edge_core.ops.apitoken import for_serving as api_token_for_serving
@@ -17,9 +21,11 @@ from edge_core.ops.apitoken import token_path
 from edge_core.support import paths
 
 
-def serve(host: str, port: int) -> None:
+def serve(host: str, port: int, confirm_fd: int | None = None) -> None:
+    """``confirm_fd``: the window's private channel for proof of presence (:mod:`edge_core.ops.confirmations`)."""
     import uvicorn
 
+    asker = _asker(confirm_fd)
     bind = check_loopback(host)
     check_port(bind, port)  # a port in use is one sentence, not uvicorn's traceback
     home = paths.data_dir()
@@ -28,7 +34,7 @@ def serve(host: str, port: int) -> None:
         token, notice = api_token_for_serving(vault)  # only a token FaceSeal issued for this vault is kept
     if notice:
         print(f"faceseal: {notice}", file=sys.stderr, flush=True)
-    app = create_app(home, token)
+    app = create_app(home, token, asker)
     print(f"faceseal: admin API on http://{bind}:{port}/api/v1 (token in {token_path(home)})", file=sys.stderr, flush=True)
     sender = telemetry_ops.start_background(home, watch=True)  # sends only while telemetry is on
     print("faceseal: delivering telemetry in the background" if telemetry_ops.is_on(home) else
@@ -52,3 +58,17 @@ def serve(host: str, port: int) -> None:
         Server(uvicorn.Config(app, host=bind, port=port, log_level="warning", access_log=False)).run()
     finally:
         stop_sending()
+
+
+def _asker(fd: int | None) -> Asker | None:
+    """The channel the window passed, refused unless it is a socket (a terminal or a file is no window)."""
+    if fd is None:
+        return None
+    try:
+        is_socket = stat.S_ISSOCK(os.fstat(fd).st_mode)
+    except OSError:
+        is_socket = False
+    if not is_socket:
+        raise UsageError("--confirm-fd names the socket the window passes its admin API; this one is not open or "
+                         "not a socket")
+    return Asker(fd)

@@ -50,7 +50,7 @@ def _accept_rollback(args: argparse.Namespace) -> Reply:
 def _serve(args: argparse.Namespace) -> Reply:
     from edge_core.adminapi.server import serve  # FastAPI and uvicorn load only for this command
 
-    serve(args.host, args.port)
+    serve(args.host, args.port, args.confirm_fd)
     return answer({"status": "stopped"})
 
 
@@ -95,6 +95,7 @@ def register(commands: Commands) -> None:
     p = commands.add("serve", _serve, "the local admin API over HTTP on 127.0.0.1 (bearer token in <data>/edge_token)")
     p.add_argument("--port", type=int, default=adminserver.DEFAULT_PORT, help=f"default {adminserver.DEFAULT_PORT}")
     p.add_argument("--host", default="127.0.0.1", help="a loopback address only (default 127.0.0.1)")
+    p.add_argument("--confirm-fd", type=int, help=argparse.SUPPRESS)  # the window's channel (ops.confirmations)
     commands.group("api", "the local admin API's bearer token")
     commands.add("api rotate-token", lambda _args: answer(adminserver.rotate_token()),
                  "replace the bearer token in <data>/edge_token (restart a running 'faceseal serve' to use it)")

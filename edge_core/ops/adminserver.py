@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edge_core.errors import UsageError
-from edge_core.ops import apitoken
+from edge_core.ops import apitoken, confirmations
 from edge_core.ops.children import Child
 from edge_core.ops.results import Result
 from edge_core.ops.vaults import open_vault
@@ -95,6 +95,8 @@ class ApiServer:
         self.child = Child("admin API", home)
         self.home = self.child.home
         self._address: tuple[str, int] | None = None
+        self.confirmations: confirmations.Answerer | None = None
+        """Where the running API asks for proof of presence a call did not bring (:mod:`.confirmations`)."""
 
     @property
     def running(self) -> bool:
@@ -116,16 +118,31 @@ class ApiServer:
         bind = check_loopback(host)
         check_port(bind, port)
         self._address = (bind, port)
-        self.child.start(["serve", "--host", bind, "--port", str(port)], lambda: _answers(bind, port), START_WAIT_S)
+        window_end, child_end = confirmations.pair()
+        try:
+            self.child.start(["serve", "--host", bind, "--port", str(port), "--confirm-fd", str(child_end.fileno())],
+                             lambda: _answers(bind, port), START_WAIT_S, pass_fds=(child_end.fileno(),))
+        except BaseException:
+            window_end.close()
+            raise
+        finally:
+            child_end.close()
+        self.confirmations = confirmations.Answerer(window_end)
         return self.state()
 
     def ended(self) -> str | None:
         """Whether the API stopped without being asked: why, in one sentence, once (the child is reaped)."""
-        return self.child.ended()
+        ended = self.child.ended()
+        if ended is not None:
+            self.stop()  # its channel too
+        return ended
 
     def stop(self) -> ApiState:
         """Stop the API gracefully (SIGTERM: requests in flight finish); nothing happens if it does not run."""
         self.child.stop()
+        if self.confirmations is not None:
+            self.confirmations.close()
+            self.confirmations = None
         return self.state()
 
     def rotate_token(self) -> TokenRotation:

@@ -62,14 +62,16 @@ class Child:
     def pid(self) -> int | None:
         return self._process.pid if self.running and self._process is not None else None
 
-    def start(self, args: list[str], ready: Callable[[], bool], wait_s: float) -> None:
+    def start(self, args: list[str], ready: Callable[[], bool], wait_s: float, pass_fds: tuple[int, ...] = ()) -> None:
         """Run ``faceseal ARGS`` and return once ``ready()`` says it answers; refused in its own words if it ends
-        first, and stopped if it does not answer within ``wait_s`` seconds."""
+        first, and stopped if it does not answer within ``wait_s`` seconds. ``pass_fds``: descriptors the child
+        inherits (a private channel to this process)."""
         with self._starting:
             self._log = tempfile.TemporaryFile()  # noqa: SIM115 - kept open while the child writes to it
             process = self._process = subprocess.Popen(faceseal_command(*args), stdin=subprocess.DEVNULL,
                                                        stdout=subprocess.DEVNULL, stderr=self._log,
-                                                       env=dict(os.environ, FACESEAL_HOME=str(self.home)))
+                                                       env=dict(os.environ, FACESEAL_HOME=str(self.home)),
+                                                       pass_fds=pass_fds)
             deadline = time.monotonic() + wait_s
             while not ready():
                 if process.poll() is not None:

@@ -4,9 +4,11 @@ through the CLI, the window and the admin API alike, against one vault; tighteni
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from app.presence import ProofDialog
@@ -14,8 +16,9 @@ from edge_core import ops
 from edge_core.errors import PresenceRequired
 from edge_core.ops import presence, settings, signin  # noqa: F401  (signin: its use cases declare themselves)
 from edge_core.policy import rules
+from tests.app.admin_drive import admin_section
 from tests.app.drive import LONG, click, confirm
-from tests.conftest import cli_json, run_cli
+from tests.conftest import cli_json, free_port, run_cli
 
 PASSPHRASE = "owner at the desk"
 WRONG = "somebody else"
@@ -191,3 +194,42 @@ def test_a_reset_in_the_window_asks_first_and_keeps_the_vault_open_until_given(q
     assert "To reset the vault" in _answer_proof(qtbot, page, PASSPHRASE)
     qtbot.waitUntil(lambda: "Everything was reset" in page.banner.text.text(), timeout=LONG)
     assert len(_events("vault_reset")) == 1
+
+
+def test_an_apps_call_through_the_windows_api_waits_for_the_person_at_the_window(qtbot, models_env, window, photos,
+                                                                                  isolated: Path) -> None:
+    """The API the window started asks the window for the proof a call does not bring (issue 25: "the API with a
+    per-call confirmation the window shows"); the passphrase typed there is checked by the API, per call."""
+    _enrol(photos, "alice")
+    _set_passphrase()
+    section = admin_section(window, "Admin API")
+    port = free_port()
+    section.port.setValue(port)
+    click(qtbot, section.start_button)
+    qtbot.waitUntil(lambda: "answers at" in section.banner.text.text(), timeout=LONG * 2)
+    token = (isolated / "edge_token").read_text().strip()
+
+    def delete_alice(typed: str | None) -> httpx.Response:
+        answers: list[httpx.Response] = []
+        call = threading.Thread(target=lambda: answers.append(httpx.delete(
+            f"http://127.0.0.1:{port}/api/v1/identities/alice", headers={"Authorization": f"Bearer {token}"},
+            timeout=60)))
+        call.start()
+        qtbot.waitUntil(lambda: section.proof_dialog is not None and section.proof_dialog.isVisible(), timeout=LONG)
+        dialog = section.proof_dialog
+        assert "An app using the admin API asks to delete a person" in dialog.message
+        if typed is None:
+            dialog.reject()
+        else:
+            qtbot.keyClicks(dialog.field, typed)
+            click(qtbot, dialog.ok_button)
+        call.join(60)
+        return answers[0]
+
+    declined = delete_alice(None)
+    assert declined.status_code == 403 and "declined" in declined.json()["error"]
+    assert "refused" in section.banner.text.text()
+    wrong = delete_alice(WRONG)
+    assert wrong.status_code == 403 and wrong.json()["kind"] == "PresenceRefused"
+    assert [p["name"] for p in cli_json("list")] == ["alice"]
+    assert delete_alice(PASSPHRASE).status_code == 200 and cli_json("list") == []

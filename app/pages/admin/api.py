@@ -3,7 +3,7 @@ and a new bearer token, over ``edge_core.ops.adminserver``."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QSocketNotifier, QTimer
 from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
@@ -13,9 +13,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.pages.admin.section import Section
+from app.presence import ProofDialog
 from app.pages.base import Context
 from app.widgets import button, packed
 from edge_core.ops.adminserver import DEFAULT_PORT, ApiServer, ApiState, TokenRotation
+from edge_core.ops.confirmations import Answerer
+
+ASKED_BY = "An app using the admin API"
 
 
 class ApiSection(Section):
@@ -25,6 +29,8 @@ class ApiSection(Section):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.server: ApiServer | None = None
+        self._notifier: QSocketNotifier | None = None
+        self.proof_dialog: ProofDialog | None = None
         self._poll = QTimer(self)
         self._poll.setInterval(1000)
         self._poll.timeout.connect(self._watch)
@@ -51,7 +57,8 @@ class ApiSection(Section):
         note = QLabel("The API runs as 'faceseal serve' in a process of its own, on a loopback address only; every "
                       "request needs the bearer token kept in the file above (readable by you alone). A new token "
                       "locks out whoever held the old one; a running API is restarted to use it. The API stops "
-                      "when the window closes.")
+                      "when the window closes. With an admin passphrase set, a request that would delete people or "
+                      "loosen security is shown here first, and goes ahead only once you give the passphrase.")
         note.setWordWrap(True)
         note.setObjectName("consequence")
         layout = QVBoxLayout(self.body)
@@ -80,6 +87,7 @@ class ApiSection(Section):
         return ended is not None
 
     def _show(self, state: ApiState) -> None:
+        self._listen()
         self.address.setText(state.address if state.running else "Not running.")
         self.token_file.setText(state.token_file)
         self.start_button.setEnabled(not state.running)
@@ -87,7 +95,49 @@ class ApiSection(Section):
         self.port.setEnabled(not state.running)
         self.rotate_button.setEnabled(True)
 
+    def _listen(self) -> None:
+        """Watch the running API's channel for a request that needs the admin passphrase (``ops.confirmations``)."""
+        channel = self.server.confirmations if self.server is not None else None
+        if self._notifier is not None and (channel is None or self._notifier.socket() != channel.fileno()):
+            self._unlisten()
+        if channel is not None and self._notifier is None:
+            self._notifier = QSocketNotifier(channel.fileno(), QSocketNotifier.Type.Read, self)
+            self._notifier.activated.connect(lambda: self._asked(channel))
+
+    def _asked(self, channel: Answerer) -> None:
+        """An app's request waits for the person here: the passphrase passed on (the API checks it), or refused."""
+        notifier = self._notifier
+        if notifier is None:
+            return
+        notifier.setEnabled(False)
+        action = channel.request()
+        if action is None:
+            return  # the API stopped: its channel closed
+        self.proof_dialog = dialog = ProofDialog(self, action, ASKED_BY)
+
+        def answered(passphrase: str | None) -> None:
+            channel.answer(passphrase)
+            dialog.field.clear()
+            self.proof_dialog = None
+            self.banner.show_message("info", f"{ASKED_BY} asked to {action}: " + (
+                "the passphrase was passed on." if passphrase is not None else "refused."))
+            if self._notifier is notifier:
+                notifier.setEnabled(True)
+
+        dialog.accepted.connect(lambda: answered(dialog.field.text()))
+        dialog.rejected.connect(lambda: answered(None))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    def _unlisten(self) -> None:
+        """Stop watching the channel (before a stop or restart closes it)."""
+        if self._notifier is not None:
+            self._notifier.setEnabled(False)
+            self._notifier.deleteLater()
+            self._notifier = None
+
     def _busy(self) -> None:
+        self._unlisten()
         self.banner.clear()
         for button in (self.start_button, self.stop_button, self.rotate_button):
             button.setEnabled(False)
@@ -125,5 +175,6 @@ class ApiSection(Section):
     def shutdown(self) -> None:
         """The window closes: the API it started stops with it."""
         self._poll.stop()
+        self._unlisten()
         if self.server is not None:
             self.server.stop()
