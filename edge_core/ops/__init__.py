@@ -9,7 +9,8 @@ nowhere else, so a rule added here holds in all three front ends at once.
 * :mod:`.identities`: enrol, verify, identify, list, delete, threshold;
 * :mod:`.keys`: rotate, reset, import/generate/export/restore/revoke/move the root;
 * :mod:`.settings`: the security policy;
-* :mod:`.presence`: the use cases that loosen security or destroy data, and the admin passphrase they ask for;
+* :mod:`.presence`: the use cases that loosen security or destroy data, and the admin passphrase they ask for
+  (:mod:`.confirmations`: how an admin API the window started asks the window for it);
 * :mod:`.packs`: the model pack in use (chosen in the vault, with a stand-in when it is not installed);
 * :mod:`.adminserver` (with :mod:`.apitoken`): the local admin API the window starts, and its token;
 * :mod:`.children`: a ``faceseal`` command the window runs as a child process (the API, the sign-in agent);
