@@ -45,6 +45,13 @@ POLL_MS = 1000
 """How often the session looks for a lock set or lifted by another process (one ``stat``)."""
 
 
+def _offered(vault: Vault, action: str, passphrase: str | None) -> ops.Proof:
+    """The proof for accepting an older copy: the passphrase typed in its dialog."""
+    if passphrase is None:
+        raise PresenceRequired(f"to {action}, give its admin passphrase; nothing was changed", action=action)
+    return ops.prove(vault, passphrase)
+
+
 class State(enum.Enum):
     OPENING = "opening"
     OPEN = "open"
@@ -178,13 +185,15 @@ class Session(QObject):
             self._vault = None
 
     # ------------------------------------------------------------ opening
-    def open(self, done: Callable[[], None] | None = None, lift: bool = False, accept_older: bool = False) -> None:
+    def open(self, done: Callable[[], None] | None = None, lift: bool = False, accept_older: bool = False,
+             passphrase: str | None = None) -> None:
         """Open the vault off the UI thread (``lift``: lift the shared lock first); the outcome lands in ``state``.
 
         Without ``lift`` a vault locked by any process stays locked: the window
         shows the locked state and its Unlock button. ``accept_older``: the
         person confirmed that this older copy of the folder is the one to use
-        (``ops.accept_rollback``, audited) before it opens.
+        (``ops.accept_rollback``, audited) before it opens; ``passphrase``: that copy's admin passphrase, when it
+        has one (:meth:`older_copy_asks`).
         """
         self.state = State.OPENING
         self.changed.emit()
@@ -204,13 +213,20 @@ class Session(QObject):
             if done:
                 done()
 
-        workers.start(lambda _reporter: self._open(lift, accept_older), opened, failed)
+        workers.start(lambda _reporter: self._open(lift, accept_older, passphrase), opened, failed)
 
     def unlock(self, done: Callable[[], None] | None = None) -> None:
         """The Unlock button: lift the lock for every process (audited), then open the vault."""
         self.open(done, lift=True)
 
-    def _open(self, lift: bool, accept_older: bool = False) -> str:
+    @staticmethod
+    def older_copy_asks() -> bool:
+        """Whether the older copy of the folder put back asks for its admin passphrase before it is accepted
+        (read from the copy itself, which opens only to read)."""
+        with ops.open_vault(reading=True) as vault:
+            return ops.has_passphrase(vault)
+
+    def _open(self, lift: bool, accept_older: bool = False, passphrase: str | None = None) -> str:
         """Open the vault ("open"), or find it locked ("locked"); then apply the start policy as the admin API does."""
         with self._lock:
             if self._vault is not None:
@@ -220,7 +236,8 @@ class Session(QObject):
                 if lift and ops.is_locked():
                     ops.unlock()
                 if accept_older:
-                    ops.accept_rollback()
+                    with ops.asking(lambda vault, action: _offered(vault, action, passphrase)):
+                        ops.accept_rollback()
                 self._vault = ops.open_vault()
             except VaultLocked:
                 self.key_problem = self.revoked = False
@@ -229,7 +246,7 @@ class Session(QObject):
                 self.key_problem = True
                 self.revoked = isinstance(error, RootKeyRevoked)
                 raise
-            except VaultRolledBack:
+            except (VaultRolledBack, PresenceRequired):  # still the older copy, not accepted
                 self.key_problem = self.revoked = False
                 self.rolled_back = True
                 raise

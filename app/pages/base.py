@@ -10,10 +10,13 @@ from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app import presence, workers
+from app.presence import ProofDialog
 from app.preferences import Preferences
 from app.session import Session, State
 from app.widgets.banner import Banner
 from app.widgets.confirm import ConfirmDialog
+
+ACCEPT_OLDER = "make this older copy of the data folder the newest state (its policy, lockouts and people come back)"
 
 
 @dataclass
@@ -119,8 +122,19 @@ class Page(QWidget):
             self, "Use this older copy", "This data folder is older than the newest state this computer saw: an "
             "older backup was put back, or someone replaced it. Its policy, lockouts and people are those of that "
             "time. Use it only if you restored it yourself (the choice is audited).", "Use this older copy")
-        self.older_dialog.accepted.connect(lambda: self.session.open(accept_older=True))
+        self.older_dialog.accepted.connect(lambda: workers.start(
+            lambda _r: self.session.older_copy_asks(), self._accept_older, self._report_failure, owner=self))
         self.older_dialog.open()
+
+    def _accept_older(self, asks: bool) -> None:
+        """Accept the older copy, with its admin passphrase first when it has one (``ops.presence``)."""
+        if not asks:
+            self.session.open(accept_older=True)
+            return
+        self.proof_dialog = ProofDialog(self, ACCEPT_OLDER)
+        self.proof_dialog.accepted.connect(
+            lambda: self.session.open(accept_older=True, passphrase=self.proof_dialog.field.text()))
+        self.proof_dialog.open()
 
     def load(self) -> None:
         """Fill the page from the vault (called on the UI thread; start a task for the work)."""

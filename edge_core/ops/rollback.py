@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from edge_core.audit import chain as audit
 from edge_core.errors import AnchorUnusable, DiskFull, InsecureKeyFile, VaultRolledBack
+from edge_core.ops.presence import needs_presence
 from edge_core.ops.results import RollbackAccepted
 from edge_core.support.database import Connection, get_meta, set_meta
 from edge_core.vault.anchor import ANCHORED_META, Head
@@ -72,6 +73,8 @@ def _problem(conn: Connection, here: Head, seen: Head | None, where: str) -> str
     return None
 
 
+@needs_presence("make an older copy of the data folder the newest state (its older policy, lockouts and people "
+                "come back)")
 def accept(vault: Vault) -> RollbackAccepted:
     """Make this folder's state the newest, on purpose: the anchor moves to its head (back, if need be); audited.
 

@@ -67,3 +67,37 @@ def test_a_window_left_open_across_an_accepted_older_copy_does_not_refuse_it_aga
     assert window.session.call(lambda vault: ops.verify(vault, "alice", alice)).match
     assert cli_json("audit", "list")[-1]["kind"] == "verification"
     window.close()
+
+
+def test_an_older_copy_with_an_admin_passphrase_is_accepted_only_with_it(qtbot, people, isolated, tmp_path):
+    """Going back to an older state loosens (its policy and lockout counters come back): the copy's own admin
+    passphrase is asked, at the terminal and in the window (issue 25, proof of presence)."""
+    enrol(people)
+    cli_json("admin-passphrase", "set", extra_env={"FACESEAL_NEW_ADMIN_PASSPHRASE": "owner at the desk"})
+    copy = tmp_path / "copy"
+    shutil.copytree(isolated, copy, symlinks=True)
+    cli_json("policy", "set", "lockout_attempts=2")
+    put_back(copy, isolated)
+    result = run_cli("audit", "accept-rollback", "--yes")
+    assert result.returncode == 2 and "admin passphrase" in result.stderr
+
+    window = open_window(qtbot)
+    home = window.show_page("Home")
+    click(qtbot, home.lock_banner.action)
+    click(qtbot, home.older_dialog.confirm_button)
+    qtbot.waitUntil(lambda: getattr(home, "proof_dialog", None) is not None and home.proof_dialog.isVisible(),
+                    timeout=60_000)
+    assert "older copy" in home.proof_dialog.message
+    qtbot.keyClicks(home.proof_dialog.field, "somebody else")
+    click(qtbot, home.proof_dialog.ok_button)
+    qtbot.waitUntil(lambda: "not the admin passphrase" in home.lock_banner.text.text(), timeout=60_000)
+    assert home.lock_banner.action.text() == "Use this older copy…", "still the older copy, still offered"
+    assert [e["kind"] for e in cli_json("audit", "list")].count("rollback_accepted") == 0
+    click(qtbot, home.lock_banner.action)
+    click(qtbot, home.older_dialog.confirm_button)
+    qtbot.waitUntil(lambda: home.proof_dialog.isVisible(), timeout=60_000)
+    qtbot.keyClicks(home.proof_dialog.field, "owner at the desk")
+    click(qtbot, home.proof_dialog.ok_button)
+    qtbot.waitUntil(lambda: window.session.is_open, timeout=60_000)
+    assert [e["kind"] for e in cli_json("audit", "list")].count("rollback_accepted") == 1
+    window.close()
