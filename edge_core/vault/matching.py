@@ -95,6 +95,20 @@ class Gallery:
         self.starts = np.concatenate(([0], np.cumsum(counts)[:-1])) if len(blocks) else np.zeros(0, np.int64)
         self.matrix = np.ascontiguousarray(np.vstack(blocks)) if blocks else np.zeros((0, 0), np.float32)
 
+    @classmethod
+    def of_rows(cls, names: list[str], counts: list[int], matrix: np.ndarray,
+                skipped: tuple[Unreadable, ...] = ()) -> Gallery:
+        """A gallery over a matrix already grouped by identity (``counts`` rows each): a sealed snapshot's."""
+        gallery = cls([], [], skipped)
+        gallery.names = names
+        gallery.starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64) if counts else gallery.starts
+        gallery.matrix = matrix
+        return gallery
+
+    def counts(self) -> list[int]:
+        """How many rows each identity has, in order."""
+        return np.diff(np.append(self.starts, len(self.matrix))).astype(int).tolist()
+
     def templates(self) -> Iterator[tuple[str, np.ndarray]]:
         """Each identity's name and its templates' rows."""
         ends = np.append(self.starts[1:], len(self.matrix))

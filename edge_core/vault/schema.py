@@ -73,8 +73,19 @@ def _v3(conn: Connection) -> None:
         conn.execute(statement)
 
 
+def _v4(conn: Connection) -> None:
+    """The gallery generation (issue 28): bumped by SQLite itself on every change to templates or identities, so a
+    sealed gallery snapshot names exactly the state it holds (:mod:`edge_core.vault.snapshot`)."""
+    conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('gallery_generation', '0')")
+    for table in ("templates", "identities"):
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            conn.execute(f"CREATE TRIGGER IF NOT EXISTS gallery_{table}_{event.lower()} AFTER {event} ON {table} "
+                         "BEGIN UPDATE meta SET value = CAST(value AS INTEGER) + 1 "
+                         "WHERE key = 'gallery_generation'; END")
+
+
 #: Migrations in order; the database's ``user_version`` is how many have run.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4]
 
 
 def migrate(conn: Connection) -> None:

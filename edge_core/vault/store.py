@@ -57,6 +57,7 @@ from edge_core.vault.anchor import ANCHORED_META, Anchor, Head
 from edge_core.vault.anchor import FORMAT as ANCHOR_FORMAT
 from edge_core.vault.embeddings import normalise
 from edge_core.vault.layout import Layout
+from edge_core.vault import snapshot
 from edge_core.vault.matching import Gallery, MatchResult, Unreadable, template_score
 
 INBOX_SECRET = "audit-inbox-key"
@@ -597,6 +598,26 @@ class Vault:
         cached = self._galleries.get(pack)
         if cached and cached[0] == generation:
             return cached[1], cached[2]
+        version = self.primary_version()
+        state = get_meta(self.conn, snapshot.GENERATION_META)  # None: the counter was removed, no snapshot is safe
+        snapshot_file = snapshot.path_for(self.layout.home, pack)
+        sealed = None if state is None else snapshot.load(snapshot_file, self._vault_key(version), pack, version, state)
+        if sealed is not None:
+            parts, left_out = sealed
+            skipped = tuple(Unreadable(*item) for item in left_out)
+            galleries = {p.dim: Gallery.of_rows(p.names, p.counts, p.matrix, skipped) for p in parts}
+            self._galleries[pack] = (generation, galleries, skipped)
+            return galleries, skipped
+        galleries, skipped = self._open_galleries(pack)
+        self._galleries[pack] = (generation, galleries, skipped)
+        if state is not None and self.rolled_back is None:  # an older folder opened to read is never written to
+            snapshot.save(snapshot_file, self._vault_key(version), pack, version, state,
+                          [snapshot.Part(dim, g.names, g.counts(), g.matrix) for dim, g in galleries.items()],
+                          [[u.template, u.identity, u.reason] for u in skipped])
+        return galleries, skipped
+
+    def _open_galleries(self, pack: str) -> tuple[dict[int, Gallery], tuple[Unreadable, ...]]:
+        """Every template of ``pack`` opened one by one, grouped into one gallery per size."""
         rows = self.conn.execute(self._TEMPLATE_ROWS + "WHERE t.pack = ? ORDER BY i.name, t.id", (pack,)).fetchall()
         opened, skipped = self._open_rows(rows)
         by_dim: dict[int, list[tuple[tuple, np.ndarray]]] = {}
@@ -613,7 +634,6 @@ class Vault:
                     blocks.append(np.stack([vector for _row, vector in items[start:i]]))
                     start = i
             galleries[dim] = Gallery(names, blocks, skipped)
-        self._galleries[pack] = (generation, galleries, skipped)
         return galleries, skipped
 
     def list_identities(self) -> list[IdentityInfo]:

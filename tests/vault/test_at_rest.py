@@ -28,6 +28,8 @@ def test_no_name_no_template_and_no_sqlite_header_in_any_file(isolated):
     needles += [row.tobytes()[:32] for row in unit] + [row.tobytes()[:32] for row in samples]
     vault = ops.open_vault()
     vault.enroll(NAME, samples, "external")
+    assert vault.identify(samples[0], "external", 0.5).name == NAME  # writes the sealed gallery snapshot
+    assert list((isolated / "cache").iterdir()), "the snapshot is one of the files searched"
     assert (isolated / "faceseal.db-wal").stat().st_size > 0  # the WAL holds the fresh writes
     assert _leaks(isolated, needles) == []
     ops.rotate(vault, deep=True)  # rotation writes pages and journal frames too
