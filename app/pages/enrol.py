@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from app.capture import SourceChoice, capture_samples, source_of
 from app.glyphs import emoji_note
 from app.pages.base import Context, Page
+from app.presence import ProofDialog
 from app.widgets import packed
 from app.widgets.capture_view import CaptureView
 from app.widgets.confirm import ConfirmDialog
@@ -27,7 +28,7 @@ from app.widgets.source import SourcePicker
 from app.workers import Cancelled, Reporter, Task, describe
 from edge_core import ops
 from edge_core.biometrics import pack_info
-from edge_core.errors import IdentityExists, LookAlikeEnrolled
+from edge_core.errors import IdentityExists, LookAlikeEnrolled, PresenceRefused, PresenceRequired
 from edge_core.ops.results import Enrolment, SamplePlan
 
 DEFAULT_SAMPLES = 5
@@ -52,6 +53,18 @@ def show_pack_state(page: Page) -> str | None:
         page.banner.show_message("error" if problem else "info", problem or notice, "Open Settings",
                                  lambda: page.ctx.navigate("Settings"))
     return problem
+
+
+@dataclass(frozen=True)
+class ProofFirst:
+    """Samples to add to someone enrolled, kept while the admin passphrase is asked (``ops.presence``): the
+    person does not have to capture them again."""
+
+    action: str
+    name: str
+    probe: ops.Probe
+    add: bool
+    allow_look_alike: bool
 
 
 @dataclass(frozen=True)
@@ -251,11 +264,17 @@ class EnrolPage(Page):
         self._go(1)
         self.task = self.run(enrol, self._enrolled, self._failed, watch=lambda task: self.view.follow(task, samples))
 
-    def _seal(self, name: str, probe: ops.Probe, add: bool, allow_look_alike: bool) -> Enrolment | LookAlike:
-        """``ops.enrol`` on the worker; a look-alike refusal comes back with the samples, to be asked about."""
+    def _seal(self, name: str, probe: ops.Probe, add: bool,
+              allow_look_alike: bool) -> Enrolment | LookAlike | ProofFirst:
+        """``ops.enrol`` on the worker; a look-alike refusal, or a refusal for want of the admin passphrase, comes
+        back with the samples, to be asked about."""
         try:
             return self.session.call(lambda vault: ops.enrol(vault, name, probe, add=add,
                                                              allow_look_alike=allow_look_alike))
+        except PresenceRefused:
+            raise
+        except PresenceRequired as refused:
+            return ProofFirst(refused.action, name, probe, add, allow_look_alike)
         except IdentityExists:  # edge_core's sentence names the CLI's --add; name the checkbox instead
             raise IdentityExists(f"'{name}' is already enrolled; tick 'Add samples to someone already "
                                  "enrolled', or delete them on the Identities page first") from None
@@ -269,6 +288,24 @@ class EnrolPage(Page):
         self.dialog.accepted.connect(lambda: self._enrol_anyway(refused))
         self.dialog.rejected.connect(lambda: self._failed(refused.message))
         self.dialog.open()
+
+    def _ask_proof(self, first: ProofFirst) -> None:
+        """The admin passphrase before samples are added to someone (``ops.presence``); the captured samples wait."""
+        self.proof_dialog = dialog = ProofDialog(self, first.action)
+
+        def given() -> None:
+            passphrase = dialog.field.text()
+            dialog.field.clear()
+            self.task = self.run(lambda _r: self._proven_seal(passphrase, first), self._enrolled, self._failed)
+
+        dialog.accepted.connect(given)
+        dialog.rejected.connect(lambda: self._failed("Cancelled: nothing was enrolled (the admin passphrase was not "
+                                                     "given)."))
+        dialog.open()
+
+    def _proven_seal(self, passphrase: str, first: ProofFirst) -> Enrolment | LookAlike | ProofFirst:
+        self.session.prove(passphrase)
+        return self._seal(first.name, first.probe, first.add, first.allow_look_alike)
 
     def _enrol_anyway(self, refused: LookAlike) -> None:
         self.task = self.run(lambda _r: self._seal(refused.name, refused.probe, refused.add, allow_look_alike=True),
@@ -293,10 +330,13 @@ class EnrolPage(Page):
         self._go(0)
         self.name.setFocus()
 
-    def _enrolled(self, result: Enrolment | LookAlike) -> None:
+    def _enrolled(self, result: Enrolment | LookAlike | ProofFirst) -> None:
         self.task = None
         if isinstance(result, LookAlike):
             self._ask_about(result)
+            return
+        if isinstance(result, ProofFirst):
+            self._ask_proof(result)
             return
         self.source.clear_files()  # never the previous person's photos under the next name
         text = f"{result.name} is enrolled with {result.samples} new sealed templates (model pack {result.pack})."

@@ -36,7 +36,7 @@ from app.workers import Task, describe
 from edge_core import ops
 from edge_core.errors import InvalidKeyMaterial, UsageError
 from edge_core.keys.material import parse_key
-from edge_core.ops.results import Reset, Result, Rotation, Status
+from edge_core.ops.results import AdminPassphrase, Reset, Result, Rotation, Status
 
 if TYPE_CHECKING:
     from edge_core.vault.store import Vault
@@ -287,40 +287,53 @@ class SecurityPage(Page):
         self.admin_state.setWordWrap(True)
         self.admin_state.setAccessibleName("Admin passphrase state")
         grid.addWidget(self.admin_state, 1, 0, 1, 2)
-        new_label, self.admin_new = self._secret_field("New admin passphrase", "at least 8 characters")
+        current_label, self.admin_current = self._secret_field("Current admin passphrase",
+                                                               "needed to change or remove it")
+        new_label, self.admin_new = self._secret_field("New admin passphrase", "several uncommon words")
         again_label, self.admin_again = self._secret_field("New admin passphrase again", "the same again")
-        grid.addWidget(new_label, 2, 0)
-        grid.addWidget(self.admin_new, 2, 1)
-        grid.addWidget(again_label, 3, 0)
-        grid.addWidget(self.admin_again, 3, 1)
+        for row, (label, field) in enumerate(((current_label, self.admin_current), (new_label, self.admin_new),
+                                              (again_label, self.admin_again)), start=2):
+            grid.addWidget(label, row, 0)
+            grid.addWidget(field, row, 1)
         self.admin_set_button = self._button("Set admin passphrase", self.set_admin_passphrase)
         self.admin_remove_button = self._button("Remove admin passphrase…", self.ask_remove_admin_passphrase,
                                                 danger=True)
-        grid.addWidget(self.admin_set_button, 4, 0)
-        grid.addWidget(self.admin_remove_button, 4, 1)
+        grid.addWidget(self.admin_set_button, 5, 0)
+        grid.addWidget(self.admin_remove_button, 5, 1)
         grid.setColumnStretch(1, 1)
         return box
 
+    def _current_admin_passphrase(self) -> str | None:
+        """What is typed in "Current admin passphrase" (never a proof held from an earlier action), cleared."""
+        current = self.admin_current.text() or None
+        self.admin_current.clear()
+        return current
+
     def set_admin_passphrase(self) -> None:
-        """Set or change it (a change asks for the current one first: ``app.presence``)."""
+        """Set it, or change it with the current one typed above."""
         new, again = self.admin_new.text(), self.admin_again.text()
         if new != again:
             self.banner.show_message("error", "The two admin passphrases differ; nothing was changed.")
             return
         self.admin_new.clear()
         self.admin_again.clear()
-        self.run(lambda _r: self.session.call(lambda v: ops.set_admin_passphrase(v, new)),
-                 lambda result: self._admin_changed("Admin passphrase set", result))
+        current = self._current_admin_passphrase()
+        self.run(lambda _r: self.session.call(lambda v: ops.set_admin_passphrase(v, new, current)),
+                 self._admin_changed)
 
     def ask_remove_admin_passphrase(self) -> None:
         self._confirm("Remove the admin passphrase?", "Anyone at this desktop could then delete people, reset the "
-                      "vault or loosen the policy without being asked. You will be asked for it once more.",
-                      "Remove admin passphrase",
-                      lambda: self.run(lambda _r: self.session.call(lambda v: ops.set_admin_passphrase(v, None)),
-                                       lambda result: self._admin_changed("Admin passphrase removed", result)))
+                      "vault or loosen the policy without being asked.", "Remove admin passphrase",
+                      self._remove_admin_passphrase)
 
-    def _admin_changed(self, text: str, result: Result) -> None:
-        self.banner.show_message("success", f"{text}: {result.summary()}.")  # type: ignore[attr-defined]
+    def _remove_admin_passphrase(self) -> None:
+        current = self._current_admin_passphrase()
+        self.run(lambda _r: self.session.call(lambda v: ops.set_admin_passphrase(v, None, current)),
+                 self._admin_changed)
+
+    def _admin_changed(self, result: AdminPassphrase) -> None:
+        text = result.summary()
+        self.banner.show_message("success", f"{text[:1].upper()}{text[1:]}.")
         self.session.notify()
 
     def _reset_box(self) -> QGroupBox:
@@ -365,6 +378,7 @@ class SecurityPage(Page):
         self.admin_set_button.setText("Change admin passphrase" if status.admin_passphrase
                                       else "Set admin passphrase")
         self.admin_remove_button.setEnabled(status.admin_passphrase)
+        self.admin_current.setEnabled(status.admin_passphrase)
 
     def _confirm(self, title: str, message: str, confirm: str, then: Callable[[], None]) -> None:
         self.dialog = ConfirmDialog(self, title, message, confirm)

@@ -547,14 +547,15 @@ def create_app(home: Path, expected: str, asker: Asker | None = None) -> FastAPI
         return with_vault(lambda vault: ops.delete_identity(vault, name), passphrase=passphrase)
 
     @app.post(f"{PREFIX}/enrol", responses=_links("$response.body#/name", *DELETIONS))
-    def enrol(body: EnrolRequest, _: Any = Depends(bearer)) -> Answer:
+    def enrol(body: EnrolRequest, _: Any = Depends(bearer), passphrase: str | None = ADMIN_PASSPHRASE) -> Answer:
         """Enrol a person from embeddings; a look-alike of someone enrolled is 409 unless ``allow_look_alike``."""
         if len({len(row) for row in body.embeddings}) > 1:  # a rule no JSON schema states: 400, not 422
             raise InvalidEmbedding("every embedding to enrol must have the same size; nothing was enrolled")
         probe = Probe(Source.EMBEDDING, body.pack, ops.default_threshold(body.pack),
                       np.asarray(body.embeddings, dtype=np.float32))
         try:
-            return with_vault(lambda vault: ops.enrol(vault, body.name, probe, body.add, body.allow_look_alike))
+            return with_vault(lambda vault: ops.enrol(vault, body.name, probe, body.add, body.allow_look_alike),
+                              passphrase=passphrase)
         except LookAlikeEnrolled as refused:  # the rule is ops's; the field that lifts it is this front end's
             raise LookAlikeEnrolled(f'{refused} ("allow_look_alike": true)', refused.resembles) from None
 

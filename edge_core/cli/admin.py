@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from edge_core import ops
 from edge_core.ops import adminserver
 from edge_core.cli.framework import Commands, Reply, answer, with_vault
-from edge_core.cli.prompts import NEW_ADMIN_VARIABLE, confirm, presence, secret
+from edge_core.cli.prompts import ADMIN_VARIABLE, NEW_ADMIN_VARIABLE, confirm, secret
 from edge_core.errors import UsageError
 
 if TYPE_CHECKING:
@@ -24,10 +24,22 @@ def _policy_reset(vault: Vault, args: argparse.Namespace) -> Reply:
     return answer(ops.policy_reset(vault))
 
 
+def _current_admin_passphrase(vault: Vault, what: str) -> str | None:
+    """The current admin passphrase, typed now (never a proof held from before), when the vault has one."""
+    if not ops.has_passphrase(vault):
+        return None
+    return secret(f"current admin passphrase (to {what})", ADMIN_VARIABLE, None,
+                  how=f"set {ADMIN_VARIABLE} or run this at a terminal")
+
+
 def _set_admin_passphrase(vault: Vault, args: argparse.Namespace) -> Reply:
-    proof = presence(vault, "change the admin passphrase") if ops.has_passphrase(vault) else None
+    current = _current_admin_passphrase(vault, "change it")
     new = secret("new admin passphrase", NEW_ADMIN_VARIABLE, args.passphrase_file, twice=True)
-    return answer(ops.set_admin_passphrase(vault, new, proof=proof))
+    return answer(ops.set_admin_passphrase(vault, new, current))
+
+
+def _remove_admin_passphrase(vault: Vault, _args: argparse.Namespace) -> Reply:
+    return answer(ops.set_admin_passphrase(vault, None, _current_admin_passphrase(vault, "remove it")))
 
 
 def _audit_verify(args: argparse.Namespace) -> Reply:
@@ -71,9 +83,7 @@ def register(commands: Commands) -> None:
     p = commands.add("admin-passphrase set", with_vault(_set_admin_passphrase),
                      f"set or change it (the new one from a terminal, ${NEW_ADMIN_VARIABLE} or --passphrase-file)")
     p.add_argument("--passphrase-file", type=Path, help="read the new passphrase from this file's first line")
-    commands.add("admin-passphrase remove",
-                 with_vault(lambda vault, _args: answer(ops.set_admin_passphrase(vault, None))),
-                 "stop asking for it (needs it once more)")
+    commands.add("admin-passphrase remove", with_vault(_remove_admin_passphrase), "stop asking for it (needs it once more)")
 
     commands.group("audit", "the tamper-evident audit log")
     p = commands.add("audit verify", _audit_verify, "check the hash chain; names any edited, inserted or removed event")

@@ -253,6 +253,12 @@ def plan_samples(vault: Vault | None, name: str, adding: int, add: bool = False)
 
 
 # ---------------------------------------------------------------- use cases
+def _adds(vault: Vault, name: str, probe: Probe, add: bool = False, allow_look_alike: bool = False) -> bool:
+    return add
+
+
+@needs_presence("add samples to someone enrolled (whoever gives them is then recognised as that person)",
+                when=_adds)
 @recorded(Operation.ENROL, _connection)
 def enrol(vault: Vault, name: str, probe: Probe, add: bool = False, allow_look_alike: bool = False) -> Enrolment:
     """Seal each sample of ``probe`` as its own template of ``name`` (``add``: to one already enrolled).

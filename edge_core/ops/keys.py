@@ -79,6 +79,7 @@ def import_root_key(vault: Vault, key: bytes) -> RootChange:
     return byok.import_root_key(vault, key)
 
 
+@needs_presence("replace the root key (every recovery copy made so far stops opening this vault)")
 def generate_root_key(vault: Vault) -> RootChange:
     """A fresh random root where the root lives now (inside the token for an HSM root)."""
     return byok.generate_root_key(vault)
@@ -158,6 +159,7 @@ def revoke_root_key(vault: Vault | None = None, home: Path | None = None) -> Rev
     return revoke.revoke_root_key(layout, opened)
 
 
+@needs_presence("move the root key into a token (whoever holds the token and its PIN then holds the data)")
 def move_root_to_hsm(vault: Vault, module: str, token: str, key_label: str | None, pin: str,
                      keep_pin: str | None = None) -> RootChange:
     """Move the root into a PKCS#11 token; the PIN, token and module are proven before anything changes.

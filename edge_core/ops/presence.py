@@ -48,6 +48,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from edge_core.audit import chain as audit
 from edge_core.errors import PresenceRefused, PresenceRequired, UsageError
+from edge_core.ops.keyops.recovery_kit import check_passphrase
 from edge_core.ops.results import AdminPassphrase
 from edge_core.policy import lockout
 from edge_core.support.database import get_meta, set_meta
@@ -56,9 +57,6 @@ from edge_core.vault.store import Vault
 FRESH_S = 120.0
 """How long a proof holds: long enough for a person to finish what they came to do in the window, short enough
 that a desk left for a coffee asks again."""
-
-MIN_LENGTH = 8
-"""The shortest admin passphrase: it guards loosening, not the data, and the lockout slows guessing."""
 
 PASSPHRASE_META = "admin/passphrase"
 """Where the passphrase's hash lives; kept by a reset, like the policy (the owner's standing decision)."""
@@ -113,8 +111,9 @@ def _kdf(salt: bytes) -> Scrypt:
 
 
 def _record(passphrase: str) -> dict[str, Any]:
-    if len(passphrase) < MIN_LENGTH:
-        raise UsageError(f"an admin passphrase has at least {MIN_LENGTH} characters; nothing was changed")
+    """The stored form of a new passphrase, held to the recovery kit's strength rule first: the lockout slows
+    guessing through FaceSeal, but a copy of the data folder (with its state folder) can be guessed at without it."""
+    check_passphrase(passphrase, "new admin passphrase")
     salt = os.urandom(16)
     return {"kdf": "scrypt", **_SCRYPT, "salt": salt.hex(), "hash": _kdf(salt).derive(passphrase.encode()).hex()}
 
@@ -125,15 +124,17 @@ def prove(vault: Vault, passphrase: str) -> Proof:
     stored = _stored(vault)
     if stored is None:
         raise UsageError("this vault has no admin passphrase; set one first (nothing needs proof until then)")
-    lockout.check(vault, lockout.PRESENCE)
-    try:
-        _kdf(bytes.fromhex(stored["salt"])).verify(passphrase.encode(), bytes.fromhex(stored["hash"]))
-    except InvalidKey:
-        with vault.writing() as tx:
-            audit.append(tx, "presence_refused")
-        lockout.record(vault, lockout.PRESENCE, matched=False)
-        raise PresenceRefused("that is not the admin passphrase; nothing was changed") from None
-    lockout.record(vault, lockout.PRESENCE, matched=True)
+    def matches() -> bool:
+        try:
+            _kdf(bytes.fromhex(stored["salt"])).verify(passphrase.encode(), bytes.fromhex(stored["hash"]))
+        except InvalidKey:
+            return False
+        return True
+
+    # Judged inside the lockout's transaction: guesses sent at once from several processes are counted one after
+    # another, and a policy file edited to switch the lockout off counts them under the default lockout.
+    if not lockout.attempt(vault, lockout.PRESENCE, matches, "presence_refused"):
+        raise PresenceRefused("that is not the admin passphrase; nothing was changed")
     return Proof(str(vault.layout.home), stored["salt"], time.monotonic())
 
 
@@ -174,19 +175,25 @@ def needs_presence(action: str, when: Callable[..., bool] | None = None) -> Call
     return decorate
 
 
-def set_admin_passphrase(vault: Vault, passphrase: str | None, proof: Proof | None = None) -> AdminPassphrase:
-    """Set, change (``proof`` of the current one, or the provider asked) or remove (``None``) the admin passphrase;
-    audited, never the passphrase itself."""
+def set_admin_passphrase(vault: Vault, passphrase: str | None, current: str | None = None) -> AdminPassphrase:
+    """Set, change or remove (``None``) the admin passphrase; audited, never the passphrase itself.
+
+    Changing or removing it needs the ``current`` one typed now, never a proof held from an earlier action: a
+    person who walks up to a window still holding one must not make the passphrase theirs.
+    """
     had = has_passphrase(vault)
     if not had and passphrase is None:
         raise UsageError("this vault has no admin passphrase to remove")
+    record = None if passphrase is None else _record(passphrase)  # a weak new one is refused before any guess counts
     if had:
-        require(vault, "change the admin passphrase" if passphrase else "remove the admin passphrase", proof)
-    record = None if passphrase is None else _record(passphrase)
+        what = "change the admin passphrase" if passphrase is not None else "remove the admin passphrase"
+        if current is None:  # not PresenceRequired: a proof a front end holds must not stand in for it
+            raise UsageError(f"to {what}, type the current admin passphrase; nothing was changed")
+        prove(vault, current)
     with vault.writing() as tx:
         if record is None:
             tx.execute("DELETE FROM meta WHERE key = ?", (PASSPHRASE_META,))
         else:
             set_meta(tx, PASSPHRASE_META, json.dumps(record))
         audit.append(tx, "admin_passphrase_" + ("removed" if record is None else "changed" if had else "set"))
-    return AdminPassphrase(record is not None)
+    return AdminPassphrase(record is not None, changed=had and record is not None)

@@ -349,10 +349,14 @@ class AdminPassphrase(Result):
     """Whether the vault now asks for its admin passphrase before loosening security."""
 
     set: bool
+    changed: bool = False
+    """Whether it replaced an earlier one."""
 
     def summary(self) -> str:
-        return ("admin passphrase set: loosening security or destroying data now asks for it" if self.set else
-                "admin passphrase removed: anyone at this desktop can loosen security without proof")
+        if not self.set:
+            return "admin passphrase removed: anyone at this desktop can loosen security without proof"
+        return (f"admin passphrase {'changed' if self.changed else 'set'}: loosening security or destroying data "
+                "now asks for it")
 
 
 # ---------------------------------------------------------------------- status

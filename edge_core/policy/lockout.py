@@ -11,11 +11,12 @@ audited. The limits come from the policy.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from edge_core.audit import chain as audit
-from edge_core.errors import VerificationLockedOut
+from edge_core.errors import PolicyTampered, VerificationLockedOut
 from edge_core.policy import rules as policy
 from edge_core.support.database import Connection, get_meta, set_meta
 from edge_core.vault.store import Vault
@@ -49,13 +50,42 @@ def _locked_until(state: dict[str, Any]) -> str | None:
     return until if until and datetime.fromisoformat(until) > datetime.now(timezone.utc) else None
 
 
+def _refusal(subject: str, until: str) -> VerificationLockedOut:
+    what = _WHAT[subject][0] if subject in _WHAT else "verifications for this identity"
+    return VerificationLockedOut(f"too many failed {what}; try again after {until} (the policy's lockout)", until)
+
+
 def check(vault: Vault, subject: str) -> None:
     """Refuse an attempt on an identity (or, for ``IDENTIFY``, any identification) that is locked out."""
     until = _locked_until(_state(vault.conn, subject))
     if until:
-        what = _WHAT[subject][0] if subject in _WHAT else "verifications for this identity"
-        raise VerificationLockedOut(f"too many failed {what}; try again after {until} (the policy's lockout)",
-                                    until)
+        raise _refusal(subject, until)
+
+
+def attempt(vault: Vault, subject: str, trial: Callable[[], bool], miss_event: str) -> bool:
+    """Check the lock, run ``trial`` and count its outcome (audited ``miss_event`` when it fails), all in one
+    immediate transaction: attempts made at once from several processes are judged one after another, so none
+    slips past the limit. For the admin passphrase, whose trial is slow by design. A policy that cannot be read
+    counts under the default lockout: editing ``policy.json`` never lifts it."""
+    try:
+        rule = policy.load(vault)
+    except PolicyTampered:
+        rule = policy.Policy()
+    with vault.writing() as tx:
+        state = _state(tx, subject)
+        until = _locked_until(state)
+        if until:
+            ok = False
+        elif trial():
+            ok = True
+            tx.execute("DELETE FROM meta WHERE key = ?", (_key(subject),))
+        else:
+            ok = False
+            audit.append(tx, miss_event)
+            _miss(tx, subject, state, rule)
+    if until:
+        raise _refusal(subject, until)
+    return ok
 
 
 def record(vault: Vault, subject: str, matched: bool) -> None:
@@ -76,15 +106,21 @@ def record(vault: Vault, subject: str, matched: bool) -> None:
         return
     with vault.writing() as tx:
         state = _state(tx, subject)
-        if _locked_until(state):
-            return
-        failures, until = state["failures"] + 1, None
-        if failures >= rule.lockout_attempts:
-            until = (datetime.now(timezone.utc) + timedelta(seconds=rule.lockout_seconds)).isoformat(timespec="seconds")
-            if subject in _WHAT:
-                audit.append(tx, _WHAT[subject][1], failures=failures, seconds=rule.lockout_seconds)
-            else:
-                audit.append(tx, "verification_locked_out", identity=subject, failures=failures,
-                             seconds=rule.lockout_seconds)
-            failures = 0
-        set_meta(tx, _key(subject), json.dumps({"failures": failures, "until": until}))
+        if not _locked_until(state):
+            _miss(tx, subject, state, rule)
+
+
+def _miss(tx: Connection, subject: str, state: dict[str, Any], rule: policy.Policy) -> None:
+    """One more miss for ``subject`` inside the caller's transaction, locking it out at the policy's limit."""
+    if rule.lockout_attempts == 0:
+        return
+    failures, until = state["failures"] + 1, None
+    if failures >= rule.lockout_attempts:
+        until = (datetime.now(timezone.utc) + timedelta(seconds=rule.lockout_seconds)).isoformat(timespec="seconds")
+        if subject in _WHAT:
+            audit.append(tx, _WHAT[subject][1], failures=failures, seconds=rule.lockout_seconds)
+        else:
+            audit.append(tx, "verification_locked_out", identity=subject, failures=failures,
+                         seconds=rule.lockout_seconds)
+        failures = 0
+    set_meta(tx, _key(subject), json.dumps({"failures": failures, "until": until}))

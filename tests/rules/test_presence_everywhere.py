@@ -4,24 +4,30 @@ through the CLI, the window and the admin API alike, against one vault; tighteni
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
+from PySide6.QtWidgets import QPushButton
 
 from app.presence import ProofDialog
 from edge_core import ops
-from edge_core.errors import PresenceRequired
-from edge_core.ops import presence, settings, signin  # noqa: F401  (signin: its use cases declare themselves)
+from edge_core.errors import PresenceRequired, UsageError, WeakPassphrase
+from edge_core.ops import confirmations, presence, settings, signin  # noqa: F401  (signin: its use cases declare)
 from edge_core.policy import rules
 from tests.app.admin_drive import admin_section
-from tests.app.drive import LONG, click, confirm
-from tests.conftest import cli_json, free_port, run_cli
+from tests.app.drive import LONG, answer_open_dialog, click, confirm, enrol_photos
+from tests.conftest import REPO, cli_json, free_port, run_cli
 
 PASSPHRASE = "owner at the desk"
 WRONG = "somebody else"
+NEWER = "tangerine mosaic driftwood"
 ASKS = "admin passphrase"
 HEADER = "X-FaceSeal-Admin-Passphrase"
 
@@ -47,6 +53,7 @@ def _liveness_required() -> bool:
 def test_every_loosening_use_case_is_declared_and_every_setting_is_classified() -> None:
     assert set(presence.DECLARED) == {"delete_identity", "threshold", "reset", "export_recovery_kit", "policy_set",
                                       "policy_reset", "signin_enable", "import_root_key", "move_root_to_keychain",
+                                      "move_root_to_hsm", "generate_root_key", "enrol",
                                       "accept"}  # accept: an older copy of the data folder made the newest
     names = {field.name for field in dataclasses.fields(rules.Policy)}
     assert set(settings.LOOSER) | settings.NEVER_LOOSER == names, "a new setting must say when a change loosens"
@@ -58,7 +65,11 @@ def test_a_proof_holds_only_while_fresh_and_only_for_the_passphrase_it_proved(is
         proof = ops.prove(vault, PASSPHRASE)
         assert presence.holds(vault, proof)
         assert not presence.holds(vault, dataclasses.replace(proof, at=time.monotonic() - presence.FRESH_S - 1))
-        ops.set_admin_passphrase(vault, "a newer passphrase", proof=proof)
+        with pytest.raises(UsageError, match="type the current admin passphrase"):  # a held proof is not enough
+            ops.set_admin_passphrase(vault, NEWER)
+        with pytest.raises(WeakPassphrase):
+            ops.set_admin_passphrase(vault, "12345678910", PASSPHRASE)
+        ops.set_admin_passphrase(vault, NEWER, PASSPHRASE)
         assert not presence.holds(vault, proof), "changing the passphrase voids earlier proofs"
         with pytest.raises(PresenceRequired):
             ops.policy_set(vault, {"liveness_required": False}, proof=proof)
@@ -174,13 +185,15 @@ def test_the_security_page_sets_changes_and_removes_it(qtbot, window) -> None:
     click(qtbot, page.admin_set_button)
     qtbot.waitUntil(lambda: page.admin_state.text().startswith("Set"), timeout=LONG)
     assert page.admin_remove_button.isEnabled() and page.admin_new.text() == ""
-    window.session.lock()
-    window.session.open(lift=True)
-    qtbot.waitUntil(lambda: window.session.is_open, timeout=LONG)
+    click(qtbot, page.admin_remove_button)  # without the current one typed: refused, whatever the window holds
+    confirm(qtbot, page)
+    qtbot.waitUntil(lambda: "type the current admin passphrase" in page.banner.text.text(), timeout=LONG)
+    assert page.findChild(ProofDialog) is None and cli_json("status")["admin_passphrase"] is True
+    qtbot.keyClicks(page.admin_current, PASSPHRASE)
     click(qtbot, page.admin_remove_button)
     confirm(qtbot, page)
-    _answer_proof(qtbot, page, PASSPHRASE)
     qtbot.waitUntil(lambda: page.admin_state.text().startswith("Not set"), timeout=LONG)
+    assert page.admin_current.text() == ""
     assert cli_json("status")["admin_passphrase"] is False
     assert [e["kind"] for e in cli_json("audit", "list") if e["kind"].startswith("admin_passphrase")] == [
         "admin_passphrase_set", "admin_passphrase_removed"]
@@ -234,3 +247,103 @@ def test_an_apps_call_through_the_windows_api_waits_for_the_person_at_the_window
     assert wrong.status_code == 403 and wrong.json()["kind"] == "PresenceRefused"
     assert [p["name"] for p in cli_json("list")] == ["alice"]
     assert delete_alice(PASSPHRASE).status_code == 200 and cli_json("list") == []
+
+
+def test_guesses_count_even_with_the_policy_file_edited_or_sent_at_once(models_env, isolated: Path) -> None:
+    """Attack round: an edited policy.json made every wrong guess a PolicyTampered that was never counted, and 16
+    guesses sent at once got 11 tries past a limit of 5."""
+    _set_passphrase()
+    cli_json("policy", "set", "lockout_attempts=3")
+    guessers = [subprocess.Popen([sys.executable, "-m", "app.launcher", "admin-passphrase", "remove"],
+                                 env={**os.environ, "FACESEAL_ADMIN_PASSPHRASE": f"{WRONG} {i}"},
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO) for i in range(8)]
+    assert all(process.wait(timeout=300) != 0 for process in guessers)
+    assert len(_events("presence_refused")) == 3 and len(_events("presence_locked_out")) == 1
+    (isolated / "policy.json").write_text("{}")  # the lockout is "off" in a file nobody can verify
+    with ops.open_vault() as vault, vault.writing() as tx:
+        tx.execute("DELETE FROM meta WHERE key = 'lockout/admin-passphrase'")  # as if the lock had been waited out
+    for i in range(6):
+        run_cli("admin-passphrase", "remove", extra_env={"FACESEAL_ADMIN_PASSPHRASE": f"{WRONG} again {i}"},
+                check_clean=False)
+    result = run_cli("admin-passphrase", "remove", extra_env={"FACESEAL_ADMIN_PASSPHRASE": PASSPHRASE},
+                     check_clean=False)
+    assert result.returncode != 0 and cli_json("status")["admin_passphrase"] is True
+    assert len(_events("presence_locked_out")) == 2, "the edited policy lifted the lockout"
+
+
+def test_adding_samples_to_someone_asks_enrolling_someone_new_does_not(models_env, isolated: Path, api) -> None:
+    """Attack round: ``enroll --add`` put an attacker's face into the owner's identity without any proof."""
+    owner, stranger, bruno = np.random.default_rng(1).normal(size=(3, 3, 128)).astype(np.float32)
+    for name, samples in (("owner", owner), ("stranger", stranger), ("bruno", bruno)):
+        np.save(isolated.parent / f"{name}.npy", samples)
+    cli_json("enroll", "alice", "--embedding", str(isolated.parent / "owner.npy"))
+    _set_passphrase()
+    result = run_cli("enroll", "alice", "--add", "--embedding", str(isolated.parent / "stranger.npy"))
+    assert result.returncode == 2 and "add samples to someone enrolled" in result.stderr
+    body = {"name": "alice", "add": True, "embeddings": stranger.tolist(), "pack": "external"}
+    answer = api.post("/enrol", body)
+    assert answer.status_code == 403 and answer.json()["kind"] == "PresenceRequired"
+    assert [p["samples"] for p in cli_json("list")] == [3]
+    cli_json("enroll", "bruno", "--embedding", str(isolated.parent / "bruno.npy"))  # someone new: no proof
+    assert api.post("/enrol", body, {HEADER: PASSPHRASE}).status_code == 200
+    assert [p["samples"] for p in cli_json("list")] == [6, 3]
+
+
+def test_replacing_the_root_asks(isolated: Path) -> None:
+    """Attack round: ``key generate`` (every kit made so far stops working) and ``key move-to-hsm`` (the root into
+    a token the person at the desk owns) asked nothing."""
+    _set_passphrase()
+    for command in (["key", "generate"], ["key", "move-to-hsm", "--module", "/nonexistent.so", "--token", "t"]):
+        result = run_cli(*command, extra_env={"FACESEAL_HSM_PIN": "1234"})
+        assert result.returncode == 2 and ASKS in result.stderr, result.stderr
+    assert _events("root_key_generated") == []
+
+
+def test_a_late_answer_never_approves_the_next_question(monkeypatch) -> None:
+    """Attack round: an answer typed after the API gave up on one call approved the next call, and every one
+    after it, each for the question before."""
+    monkeypatch.setattr(confirmations, "ANSWER_WAIT_S", 0.5)
+    window_end, child_end = confirmations.pair()
+    asker, window = confirmations.Asker(child_end.detach()), confirmations.Answerer(window_end)
+    with pytest.raises(PresenceRequired, match="in time"):
+        asker.ask("lower a match threshold")
+    first = window.read()
+    assert isinstance(first, confirmations.Request) and first.action == "lower a match threshold"
+    assert window.read() == confirmations.Cancel(first.id), "the window is told the question closed"
+    window.answer(first.id, PASSPHRASE)  # typed too late
+    answers: list[str | BaseException] = []
+
+    def ask_again() -> None:
+        try:
+            answers.append(asker.ask("delete a person"))
+        except PresenceRequired as refusal:
+            answers.append(refusal)
+
+    caller = threading.Thread(target=ask_again)
+    caller.start()
+    second = window.read()
+    assert isinstance(second, confirmations.Request) and second.action == "delete a person"
+    window.answer(second.id, None)  # the person refuses this one
+    caller.join(5)
+    assert isinstance(answers[0], PresenceRequired) and "declined" in str(answers[0])
+
+
+def test_the_window_asks_before_adding_samples_and_keeps_the_ones_captured(qtbot, monkeypatch, models_env, window,
+                                                                          photos) -> None:
+    many = [ps for ps in photos.values() if len(ps) >= 4]
+    person = many[0]
+    enrol_photos(qtbot, monkeypatch, window, "Alice", person[:2])
+    _set_passphrase()
+    page = window.show_page("Enrol")
+    click(qtbot, next(b for b in page.findChildren(QPushButton) if b.text() == "Enrol someone else"))
+    page.add_samples.setChecked(True)
+    page.name.clear()
+    qtbot.keyClicks(page.name, "Alice")
+    page.source.buttons["photos"].click()
+    answer_open_dialog(monkeypatch, *person[2:4])
+    click(qtbot, page.source.choose)
+    qtbot.waitUntil(page.start_button.isEnabled, timeout=LONG)
+    click(qtbot, page.start_button)
+    assert "add samples to someone enrolled" in _answer_proof(qtbot, page, PASSPHRASE)
+    qtbot.waitUntil(lambda: "is enrolled with 2 new" in page.result.text(), timeout=LONG)
+    assert [p["samples"] for p in cli_json("list")] == [4]

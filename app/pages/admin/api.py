@@ -17,7 +17,7 @@ from app.presence import ProofDialog
 from app.pages.base import Context
 from app.widgets import button, packed
 from edge_core.ops.adminserver import DEFAULT_PORT, ApiServer, ApiState, TokenRotation
-from edge_core.ops.confirmations import Answerer
+from edge_core.ops.confirmations import Answerer, Cancel, Request
 
 ASKED_BY = "An app using the admin API"
 
@@ -31,6 +31,8 @@ class ApiSection(Section):
         self.server: ApiServer | None = None
         self._notifier: QSocketNotifier | None = None
         self.proof_dialog: ProofDialog | None = None
+        self._question: str | None = None
+        """The id of the API's question the dialog answers (``ops.confirmations``)."""
         self._poll = QTimer(self)
         self._poll.setInterval(1000)
         self._poll.timeout.connect(self._watch)
@@ -105,29 +107,46 @@ class ApiSection(Section):
             self._notifier.activated.connect(lambda: self._asked(channel))
 
     def _asked(self, channel: Answerer) -> None:
-        """An app's request waits for the person here: the passphrase passed on (the API checks it), or refused."""
-        notifier = self._notifier
-        if notifier is None:
-            return
-        notifier.setEnabled(False)
-        action = channel.request()
-        if action is None:
-            return  # the API stopped: its channel closed
-        self.proof_dialog = dialog = ProofDialog(self, action, ASKED_BY)
+        """The API asks (an app's call waits for the person here) or gives up: the passphrase is passed on (the API
+        checks it), refused, or the question closed."""
+        while True:
+            message = channel.read()
+            if message is None:
+                self._unlisten()  # the API stopped: its channel closed
+                return
+            if isinstance(message, Cancel):
+                if self._question == message.id and self.proof_dialog is not None:
+                    self._close_question("gave up waiting")
+            else:
+                self._close_question("was replaced by a newer one")
+                self._ask(channel, message)
+            if not channel.waiting():
+                return
+
+    def _ask(self, channel: Answerer, request: Request) -> None:
+        self._question = request.id
+        self.proof_dialog = dialog = ProofDialog(self, request.action, ASKED_BY)
 
         def answered(passphrase: str | None) -> None:
-            channel.answer(passphrase)
-            dialog.field.clear()
-            self.proof_dialog = None
-            self.banner.show_message("info", f"{ASKED_BY} asked to {action}: " + (
+            if self._question != request.id:
+                return  # closed meanwhile: nobody waits for this answer
+            channel.answer(request.id, passphrase)
+            self._question, self.proof_dialog = None, None
+            self.banner.show_message("info", f"{ASKED_BY} asked to {request.action}: " + (
                 "the passphrase was passed on." if passphrase is not None else "refused."))
-            if self._notifier is notifier:
-                notifier.setEnabled(True)
 
         dialog.accepted.connect(lambda: answered(dialog.field.text()))
         dialog.rejected.connect(lambda: answered(None))
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()
+
+    def _close_question(self, why: str) -> None:
+        """Close the open question without answering it (the API no longer waits for it)."""
+        dialog, self.proof_dialog, self._question = self.proof_dialog, None, None
+        if dialog is not None:
+            dialog.field.clear()
+            dialog.reject()
+            self.banner.show_message("warning", f"{ASKED_BY}'s request {why}; nothing was passed on.")
 
     def _unlisten(self) -> None:
         """Stop watching the channel (before a stop or restart closes it)."""

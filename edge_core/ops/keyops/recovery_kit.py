@@ -62,7 +62,7 @@ ZXCVBN_MAX_LENGTH = 256
 #: A kit is about 1 KiB; anything larger (or not a regular file) is refused before it is read.
 MAX_KIT_BYTES = 64 * 1024
 """A kit is about one kilobyte; a device, a pipe or anything larger is refused before it is read."""
-PRODUCT_WORDS = ("faceseal", "face", "seal", "recovery", "kit", "copy", "passphrase", "root", "key",
+PRODUCT_WORDS = ("faceseal", "admin", "face", "seal", "recovery", "kit", "copy", "passphrase", "root", "key",
                  "backup", "vault", "export", "restore", "secret", "keychain", "template", "unlock", "lock")
 """The words FaceSeal itself shows around a kit (the window's "Export recovery copy…", ``faceseal key export``,
 the saved file's default name ``faceseal-recovery-kit``): the first ones a guesser of a kit passphrase tries."""
@@ -125,18 +125,19 @@ def passphrase_strength(passphrase: str) -> int:
     return _estimate(passphrase)[0] if passphrase else 0
 
 
-def check_passphrase(passphrase: str) -> None:
+def check_passphrase(passphrase: str, what: str = "recovery kit passphrase") -> None:
     """Refuse a passphrase that is short or easy to guess (zxcvbn score below ``MIN_SCORE``).
 
-    The one rule for every front end; the message gives zxcvbn's hint and never repeats the passphrase.
+    The one rule for every front end and every passphrase FaceSeal asks to be chosen (``what`` names it: a
+    recovery kit's, the admin passphrase); the message gives zxcvbn's hint and never repeats the passphrase.
     """
     if len(passphrase) < MIN_PASSPHRASE:
-        raise UsageError(f"a recovery kit passphrase needs at least {MIN_PASSPHRASE} characters")
+        raise UsageError(f"a {what} needs at least {MIN_PASSPHRASE} characters")
     score, hint = _estimate(passphrase)
     if score >= MIN_SCORE:
         return
     raise WeakPassphrase(
-        f"this recovery kit passphrase is too easy to guess (strength {score} of 4, at least "
+        f"this {what} is too easy to guess (strength {score} of 4, at least "
         f"{MIN_SCORE} needed)" + (f": {hint}" if hint else "; use several uncommon words")
     )
 
