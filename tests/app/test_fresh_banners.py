@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 
 from edge_core import ops
-from tests.app.admin_drive import admin_section
+from tests.app.admin_drive import start_api
 from tests.app.drive import (
     LONG,
     answer_open_dialog,
@@ -18,7 +18,7 @@ from tests.app.drive import (
     enrol_photos,
 )
 from tests.app.test_audit import tampered_copy
-from tests.conftest import free_port, run_cli
+from tests.conftest import run_cli
 
 GONE = "no recovery copy opens this vault"
 
@@ -59,12 +59,7 @@ def test_a_deletion_and_an_evidence_check_are_news_of_one_visit(qtbot, monkeypat
 
 
 def test_a_lock_through_the_admin_api_shows_on_the_page_in_view(qtbot, window, isolated):
-    section = admin_section(window, "Admin API")
-    port = free_port()
-    section.port.setValue(port)
-    click(qtbot, section.start_button)
-    qtbot.waitUntil(lambda: "answers at" in section.banner.text.text(), timeout=LONG * 2)
-    token = (isolated / "edge_token").read_text().strip()
+    _section, port, token = start_api(qtbot, window, isolated)
     answer = httpx.post(f"http://127.0.0.1:{port}/api/v1/lock", headers={"Authorization": f"Bearer {token}"},
                         timeout=30)
     assert answer.status_code == 200 and ops.is_locked()

@@ -21,9 +21,9 @@ from edge_core import ops
 from edge_core.errors import PresenceRequired, UsageError, WeakPassphrase
 from edge_core.ops import confirmations, presence, settings, signin  # noqa: F401  (signin: its use cases declare)
 from edge_core.policy import rules
-from tests.app.admin_drive import admin_section
+from tests.app.admin_drive import start_api
 from tests.app.drive import LONG, answer_open_dialog, click, confirm, enrol_photos
-from tests.conftest import REPO, cli_json, free_port, run_cli
+from tests.conftest import REPO, cli_json, run_cli
 
 PASSPHRASE = "owner at the desk"
 WRONG = "somebody else"
@@ -216,12 +216,7 @@ def test_an_apps_call_through_the_windows_api_waits_for_the_person_at_the_window
     per-call confirmation the window shows"); the passphrase typed there is checked by the API, per call."""
     _enrol(photos, "alice")
     _set_passphrase()
-    section = admin_section(window, "Admin API")
-    port = free_port()
-    section.port.setValue(port)
-    click(qtbot, section.start_button)
-    qtbot.waitUntil(lambda: "answers at" in section.banner.text.text(), timeout=LONG * 2)
-    token = (isolated / "edge_token").read_text().strip()
+    section, port, token = start_api(qtbot, window, isolated)
 
     def delete_alice(typed: str | None) -> httpx.Response:
         answers: list[httpx.Response] = []
