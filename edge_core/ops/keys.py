@@ -14,6 +14,7 @@ from typing import Any
 from edge_core.audit import chain as audit
 from edge_core.errors import AnchorUnusable, InvalidKeyMaterial, UsageError, VaultRolledBack, is_disk_full
 from edge_core.keys.roots.pkcs11 import PIN_VARIABLE
+from edge_core.keys.roots.tpm import PIN_VARIABLE as TPM_PIN_VARIABLE
 from edge_core.ops.keyops import byok, hsm, recovery_kit, revoke
 from edge_core.ops.keyops import reset as resetting
 from edge_core.ops.keyops import rotate as rotating
@@ -35,6 +36,8 @@ from edge_core.vault.store import Vault
 NO_KIT_WARNING = revoke.NO_KIT_WARNING
 HSM_PIN_VARIABLE = PIN_VARIABLE
 """Where a PIN for the HSM can be given instead of typed (the PIN never comes from the command line)."""
+TPM_PIN_VARIABLE = TPM_PIN_VARIABLE
+"""The PIN of a root in the TPM (optional; read at the move and at every open, never asked, never kept)."""
 PIN_HOMES = hsm.PIN_HOMES
 """Where a token's PIN can be kept after ``move_root_to_hsm`` ("keychain", "variable"), in words."""
 MIN_PASSPHRASE = recovery_kit.MIN_PASSPHRASE
@@ -163,6 +166,11 @@ def move_root_to_hsm(vault: Vault, module: str, token: str, key_label: str | Non
     return hsm.move_root_to_hsm(vault, module, token, key_label, pin, keep_pin)
 
 
+def move_root_to_tpm(vault: Vault) -> RootChange:
+    """Move the root into this machine's TPM (made there, never leaving it); the TPM is proven to answer first."""
+    return hsm.move_root_to_tpm(vault)
+
+
 def move_root_to_keychain(vault: Vault) -> RootChange:
-    """Bring the root out of the token into the keychain (or the key file)."""
+    """Bring the root out of the token or the TPM into the keychain (or the key file)."""
     return hsm.move_root_to_keychain(vault)

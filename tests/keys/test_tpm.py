@@ -1,0 +1,107 @@
+"""The root inside a real software TPM (swtpm): moved in and out, rotated, shredded, and every way it can fail."""
+
+from __future__ import annotations
+
+from edge_core.keys.keystore import KeyStore
+from edge_core.vault.layout import Layout
+from tests.conftest import all_verify, cli_fails, cli_json, enrol, keychain_items, run_cli, tree_snapshot
+
+
+def tpm_name(swtpm, handle: str) -> str:
+    """The object's TPM name as tpm2_readpublic reports it (hex)."""
+    return next(line.split(":", 1)[1].strip() for line in swtpm.tool("tpm2_readpublic", "-c", handle).splitlines()
+                if line.startswith("name:"))
+
+
+def test_keychain_root_moves_into_the_tpm_and_back(swtpm, secret_service, people, isolated):
+    enrol(people)
+    account = Layout(isolated).keychain_account
+    moved = cli_json("key", "move-to-tpm")
+    assert moved["root_store"] == "tpm" and moved["previous_root_destroyed"]
+    assert "no recovery kit can hold it" in moved["warning"]
+    assert account not in keychain_items()  # the keychain root is destroyed, not just unused
+    [handle] = swtpm.persistent()  # the root is one persistent object inside the TPM
+    status = cli_json("status")
+    assert status["root_key"]["store"] == "tpm" and handle.lower() in status["root_key"]["where"]
+    # The only wraps left are the TPM object's: its kid is the start of the object's TPM name.
+    assert list(KeyStore.load(Layout(isolated).keystore).wraps) == [tpm_name(swtpm, handle)[4:36]]
+    all_verify(people)
+
+    back = cli_json("key", "move-to-keychain")
+    assert back["root_store"] == "keychain"
+    assert swtpm.persistent() == []  # evicted: the TPM holds nothing of it any more
+    assert list(keychain_items()) == [account]
+    assert not (isolated / "keys" / "tpm.json").exists()
+    all_verify(people)
+    assert [e["kind"] for e in cli_json("audit", "list")].count("root_moved") == 2
+
+
+def test_rotation_lock_and_kill_switch_with_a_tpm_root(swtpm, people, isolated):
+    enrol(people)
+    cli_json("key", "move-to-tpm")
+    [first] = swtpm.persistent()
+    assert cli_json("rotate-key")["root_rotated"]
+    [second] = swtpm.persistent()
+    assert cli_json("rotate-key", "--deep")["root_rotated"]
+    [third] = swtpm.persistent()
+    assert len({first, second, third}) == 3  # each rotation made a new object and evicted the old one
+    all_verify(people)
+    cli_fails(3, "no kit can hold it", "key", "export", "--out", str(isolated.parent / "kit.json"),
+              extra_env={"FACESEAL_KIT_PASSPHRASE": "correct horse battery staple"})
+    cli_json("lock")
+    cli_fails(3, "locked", "list")
+    cli_json("unlock")
+    all_verify(people)
+    revoked = cli_json("key", "revoke", "--yes")
+    assert revoked["destroyed_in"] == ["tpm"]
+    assert swtpm.persistent() == []  # the kill switch evicted the root from the TPM
+    cli_fails(3, "revoked", "list")
+
+
+def test_wrong_or_missing_pin_is_one_line_and_the_right_one_opens(swtpm, people, isolated):
+    enrol(people)
+    cli_json("key", "move-to-tpm", extra_env={"FACESEAL_TPM_PIN": "4711"})
+    before = tree_snapshot(isolated)
+    for pin in ({"FACESEAL_TPM_PIN": "1234"}, None):
+        said = cli_fails(3, "the TPM refused the PIN (FACESEAL_TPM_PIN)", "list", extra_env=pin)
+        assert "4711" not in said and "1234" not in said
+    assert tree_snapshot(isolated) == before
+    all_verify_with_pin(people, "4711")
+
+
+def all_verify_with_pin(people, pin: str) -> None:
+    import os
+
+    os.environ["FACESEAL_TPM_PIN"] = pin
+    try:
+        all_verify(people)
+    finally:
+        del os.environ["FACESEAL_TPM_PIN"]
+
+
+def test_a_tpm_that_goes_away_is_one_line_and_nothing_is_lost(swtpm, people, isolated):
+    enrol(people)
+    cli_json("key", "move-to-tpm")
+    before = tree_snapshot(isolated)
+    swtpm.stop()
+    cli_fails(3, f"no TPM answers at {swtpm.tcti}", "list")
+    cli_fails(3, "no TPM answers", "rotate-key")
+    assert tree_snapshot(isolated) == before
+    swtpm.start()  # the chip is back with what it held
+    all_verify(people)
+
+
+def test_move_without_a_tpm_changes_nothing(people, isolated, monkeypatch, swtpm):
+    enrol(people)
+    before = tree_snapshot(isolated)
+    swtpm.stop()
+    cli_fails(3, "nothing was changed", "key", "move-to-tpm")
+    assert tree_snapshot(isolated) == before
+    assert cli_json("status")["root_key"]["store"] == "file"
+
+
+def test_a_cleared_tpm_says_so_and_points_to_the_recovery_kit(swtpm, people, isolated):
+    enrol(people)
+    cli_json("key", "move-to-tpm")
+    swtpm.tool("tpm2_clear")
+    cli_fails(3, "the TPM no longer holds the root key", "list")
