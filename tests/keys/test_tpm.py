@@ -44,8 +44,11 @@ def test_rotation_lock_and_kill_switch_with_a_tpm_root(swtpm, people, isolated):
     [second] = swtpm.persistent()
     assert cli_json("rotate-key", "--deep")["root_rotated"]
     [third] = swtpm.persistent()
-    assert len({first, second, third}) == 3  # each rotation made a new object and evicted the old one
+    assert cli_json("key", "generate")["root_store"] == "tpm"
+    [fourth] = swtpm.persistent()
+    assert len({first, second, third, fourth}) == 4  # each rotation made a new object and evicted the old one
     all_verify(people)
+    cli_fails(3, "where keys are generated inside it", "key", "import", "--hex", "5c" * 16 + "a3" * 16)
     cli_fails(3, "no kit can hold it", "key", "export", "--out", str(isolated.parent / "kit.json"),
               extra_env={"FACESEAL_KIT_PASSPHRASE": "correct horse battery staple"})
     cli_json("lock")
