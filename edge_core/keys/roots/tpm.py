@@ -54,6 +54,8 @@ DEFAULT_TCTI = "device:/dev/tpmrm0"
 #: (0x8101xxxx) primary keys.
 HANDLE_FIRST = 0x81460000
 HANDLE_COUNT = 0x10000
+#: NV indices of the rollback counters (owner range): one per vault, chosen by its anchor's public name.
+NV_FIRST = 0x01460000
 SALT_BYTES = 16
 DOMAIN = b"faceseal/tpm-root/v1:"
 KID_BYTES = 16
@@ -274,6 +276,9 @@ class TpmRootStore(RootStore):
         except Exception as exc:
             raise self._failed(exc, "destroying a root key") from None
 
+    def monotonic_counter(self, label: str) -> "TpmCounter":
+        return TpmCounter(self, NV_FIRST + int(label[:4], 16))
+
     def _write_pointer(self, active: TpmObject | None) -> None:
         doc = {"active": None if active is None else {"handle": active.handle, "name": active.name}}
         paths.atomic_write(self.keys_dir / POINTER_FILENAME, json.dumps(doc, sort_keys=True).encode())
@@ -383,3 +388,58 @@ class TpmRootStore(RootStore):
                     self._evict(obj)
         except TpmUnavailable:
             return  # TPM away: the stale wraps stay, so the next open tries again
+
+
+class TpmCounter:
+    """A TPM NV counter (``TPM2_NT_COUNTER``): it only counts up, and even deleted and made again it starts at the
+    highest value any counter of that TPM ever reached, so no copy of anything brings an older value back."""
+
+    def __init__(self, store: TpmRootStore, index: int) -> None:
+        self._store = store
+        self.index = index
+
+    def describe(self) -> str:
+        return f"the TPM's NV counter {self.index:#010x}"
+
+    def _handle(self) -> Any:
+        from tpm2_pytss import TPM2_RC, TSS2_Exception
+
+        try:
+            return self._store._esys().tr_from_tpmpublic(self.index)
+        except TSS2_Exception as exc:
+            if exc.error == TPM2_RC.HANDLE:
+                return None
+            raise self._store._failed(exc, "reading the rollback counter") from None
+        except Exception as exc:
+            raise self._store._failed(exc, "reading the rollback counter") from None
+
+    def value(self) -> int | None:
+        from tpm2_pytss import ESYS_TR, TPM2_RC, TSS2_Exception
+
+        handle = self._handle()
+        if handle is None:
+            return None
+        try:
+            return int.from_bytes(bytes(self._store._esys().nv_read(handle, 8, 0, ESYS_TR.OWNER)), "big")
+        except TSS2_Exception as exc:
+            if exc.error == TPM2_RC.NV_UNINITIALIZED:
+                return None
+            raise self._store._failed(exc, "reading the rollback counter") from None
+
+    def bump(self) -> None:
+        from tpm2_pytss import ESYS_TR, TPM2_ALG, TPM2_NT, TPM2B_AUTH, TPM2B_NV_PUBLIC, TPMA_NV, TPMS_NV_PUBLIC
+
+        esys = self._store._esys()
+        try:
+            handle = self._handle()
+            if handle is None:
+                attributes = (TPMA_NV.OWNERWRITE | TPMA_NV.OWNERREAD | TPMA_NV.NO_DA
+                              | (TPM2_NT.COUNTER << TPMA_NV.TPM2_NT_SHIFT))
+                public = TPM2B_NV_PUBLIC(nvPublic=TPMS_NV_PUBLIC(
+                    nvIndex=self.index, nameAlg=TPM2_ALG.SHA256, attributes=attributes, dataSize=8))
+                handle = esys.nv_define_space(TPM2B_AUTH(), public, ESYS_TR.OWNER)
+            esys.nv_increment(handle, ESYS_TR.OWNER)
+        except TpmUnavailable:
+            raise
+        except Exception as exc:
+            raise self._store._failed(exc, "counting the rollback counter up") from None
