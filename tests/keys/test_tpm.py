@@ -108,3 +108,17 @@ def test_a_cleared_tpm_says_so_and_points_to_the_recovery_kit(swtpm, people, iso
     cli_json("key", "move-to-tpm")
     swtpm.tool("tpm2_clear")
     cli_fails(3, "the TPM no longer holds the root key", "list")
+
+
+def test_moving_out_and_in_again_keeps_the_vault_opening(swtpm, people, isolated):
+    """The TPM's rollback counter leaves with the root: a later move back in starts a new one, never refused."""
+    enrol(people)
+    for _ in range(2):
+        cli_json("key", "move-to-tpm")
+        cli_json("policy", "set", "lockout_attempts=4")
+        all_verify(people)
+        assert swtpm.tool("tpm2_getcap", "handles-nv-index").strip()  # the vault's rollback counter
+        cli_json("key", "move-to-keychain")
+        assert swtpm.persistent() == [] and swtpm.tool("tpm2_getcap", "handles-nv-index").strip() == ""
+    all_verify(people)
+    assert run_cli("audit", "verify").returncode == 0

@@ -82,6 +82,9 @@ class MonotonicCounter(Protocol):
     def describe(self) -> str:
         """Where it is, for a person."""
 
+    def forget(self) -> None:
+        """Delete it (the root left the hardware): records made after that carry no counter to be held to."""
+
 
 class RootStore(ABC):
     """A place a root key can live. Stores are tried in ``priority`` order, highest first."""

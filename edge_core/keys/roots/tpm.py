@@ -426,6 +426,17 @@ class TpmCounter:
                 return None
             raise self._store._failed(exc, "reading the rollback counter") from None
 
+    def forget(self) -> None:
+        from tpm2_pytss import ESYS_TR
+
+        handle = self._handle()
+        if handle is None:
+            return
+        try:
+            self._store._esys().nv_undefine_space(handle, ESYS_TR.OWNER)
+        except Exception as exc:
+            raise self._store._failed(exc, "deleting the rollback counter") from None
+
     def bump(self) -> None:
         from tpm2_pytss import ESYS_TR, TPM2_ALG, TPM2_NT, TPM2B_AUTH, TPM2B_NV_PUBLIC, TPMA_NV, TPMS_NV_PUBLIC
 

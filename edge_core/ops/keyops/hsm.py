@@ -135,7 +135,10 @@ def move_root_to_keychain(vault: Vault) -> RootChange:
             raise KeychainUnavailable("there is no OS keychain running to move the root into (a desktop session "
                                       "starts one; docs/KEYS.md says how without one); nothing was changed")
     target = store_for_software_root(vault.layout.keys_dir, account)
+    counter = vault.anchor.counter  # the TPM's rollback counter while the root is there
     result = replace_root(vault, "moved", "root_moved", target, None, to=target.name)
+    if counter is not None:  # from now on the anchor has no counter; one left behind would refuse a later move in
+        counter.forget()
     if source.in_hardware:
         forget_pin(account)
     warning = None if target.name == KeychainRootStore.name else (
