@@ -122,3 +122,20 @@ def test_moving_out_and_in_again_keeps_the_vault_opening(swtpm, people, isolated
         assert swtpm.persistent() == [] and swtpm.tool("tpm2_getcap", "handles-nv-index").strip() == ""
     all_verify(people)
     assert run_cli("audit", "verify").returncode == 0
+
+
+def test_a_pointer_planted_in_another_folder_never_destroys_this_vaults_root(swtpm, people, isolated, tmp_path,
+                                                                            monkeypatch):
+    """Issue 25's attack on the TPM: a folder whose keys/tpm.json names another vault's object, then the kill switch
+    run on that folder: only objects bearing the folder's own vault tag are ever evicted."""
+    enrol(people)
+    cli_json("key", "move-to-tpm")
+    [mine] = swtpm.persistent()
+    other = tmp_path / "other-home"
+    run_cli("init", extra_env={"FACESEAL_HOME": str(other)})
+    (other / "keys" / "tpm.json").write_bytes((isolated / "keys" / "tpm.json").read_bytes())
+    (other / "keys" / "tpm.json").chmod(0o600)
+    for command in (["key", "revoke", "--yes"], ["rotate-key"]):
+        run_cli(*command, extra_env={"FACESEAL_HOME": str(other)}, check_clean=True)
+    assert swtpm.persistent() == [mine]
+    all_verify(people)

@@ -266,12 +266,15 @@ class TpmRootStore(RootStore):
             "another machine; restore the root from your recovery kit (a new motherboard needs it too)")
 
     def _evict(self, obj: TpmObject) -> None:
+        """Evict ``obj`` if the TPM holds exactly it and it bears this vault's tag: never another vault's root."""
         from tpm2_pytss import ESYS_TR
 
         handle = self._present(obj)
         if handle is None:
             return
         try:
+            if bytes(self._esys().read_public(handle)[0].publicArea.authPolicy) != self.tag:
+                return
             self._esys().evict_control(ESYS_TR.OWNER, handle, obj.handle)
         except Exception as exc:
             raise self._failed(exc, "destroying a root key") from None
