@@ -55,7 +55,7 @@ from edge_core.ops.keys import (
     revocation_target,
     revoke_root_key,
     rotate,
-    tpm_answers,
+    tpm_problem,
 )
 from edge_core.ops.packs import (
     PackChoice,
@@ -96,6 +96,6 @@ __all__ = [
     "pack_names", "PackChoice", "PackInUse", "parse_policy_changes", "plan_samples", "policy_describe",
     "policy_reset", "policy_set", "policy_show", "Probe", "reset", "restore_recovery_kit", "revocation_target",
     "revoke_root_key", "root_file_notice", "root_gone", "rotate", "SETTING_RULES", "Source", "status",
-    "TEMPLATE_CAP", "threshold", "threshold_in_force", "tpm_answers", "unlock", "use_pack", "vault_exists", "verify",
+    "TEMPLATE_CAP", "threshold", "threshold_in_force", "tpm_problem", "unlock", "use_pack", "vault_exists", "verify",
     "verify_assertion", "verify_evidence",
 ]

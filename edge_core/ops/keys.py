@@ -15,7 +15,7 @@ from edge_core.audit import chain as audit
 from edge_core.errors import AnchorUnusable, InvalidKeyMaterial, UsageError, VaultRolledBack, is_disk_full
 from edge_core.keys.roots.pkcs11 import PIN_VARIABLE
 from edge_core.keys.roots.tpm import PIN_VARIABLE as TPM_PIN_VARIABLE
-from edge_core.keys.roots.tpm import answers as _tpm_answers
+from edge_core.keys.roots.tpm import problem as _tpm_problem
 from edge_core.ops.keyops import byok, hsm, recovery_kit, revoke
 from edge_core.ops.keyops import reset as resetting
 from edge_core.ops.keyops import rotate as rotating
@@ -167,9 +167,10 @@ def move_root_to_hsm(vault: Vault, module: str, token: str, key_label: str | Non
     return hsm.move_root_to_hsm(vault, module, token, key_label, pin, keep_pin)
 
 
-def tpm_answers() -> bool:
-    """Whether this machine's TPM 2.0 answers this user (what offering ``move_root_to_tpm`` needs)."""
-    return _tpm_answers()
+def tpm_problem() -> str | None:
+    """Why this machine's TPM 2.0 cannot hold the root for this user, or ``None`` when it can (what offering
+    ``move_root_to_tpm`` needs)."""
+    return _tpm_problem()
 
 
 def move_root_to_tpm(vault: Vault) -> RootChange:

@@ -139,3 +139,34 @@ def test_a_pointer_planted_in_another_folder_never_destroys_this_vaults_root(swt
         run_cli(*command, extra_env={"FACESEAL_HOME": str(other)}, check_clean=True)
     assert swtpm.persistent() == [mine]
     all_verify(people)
+
+
+def fill_persistent_memory(swtpm) -> int:
+    """Make one primary key persistent under every handle the TPM takes until it says TPM_RC_NV_SPACE, as other
+    programs' keys would; returns how many it took."""
+    from tpm2_pytss import ESAPI, ESYS_TR, TPM2_RC, TPM2B_PUBLIC, TPM2B_SENSITIVE_CREATE, TPMA_OBJECT, TCTILdr, TSS2_Exception
+
+    esys = ESAPI(TCTILdr.parse(swtpm.tcti))
+    try:
+        primary, *_ = esys.create_primary(TPM2B_SENSITIVE_CREATE(), TPM2B_PUBLIC.parse(
+            "ecc256:aes128cfb", objectAttributes=TPMA_OBJECT.DEFAULT_TPM2_TOOLS_CREATEPRIMARY_ATTRS))
+        for n in range(1000):
+            try:
+                esys.evict_control(ESYS_TR.OWNER, primary, 0x81000100 + n)
+            except TSS2_Exception as exc:
+                assert exc.error == TPM2_RC.NV_SPACE, exc
+                return n
+        raise AssertionError("the TPM never filled up")
+    finally:
+        esys.close()
+
+
+def test_a_tpm_with_no_room_left_is_one_line_and_changes_nothing(swtpm, people, isolated):
+    """Every persistent slot of the TPM taken (by other programs' keys): the move is refused, nothing changed."""
+    enrol(people)
+    assert fill_persistent_memory(swtpm) > 0
+    before = tree_snapshot(isolated)
+    cli_fails(3, "the TPM has no room left for another persistent key", "key", "move-to-tpm")
+    assert tree_snapshot(isolated) == before
+    assert cli_json("status")["root_key"]["store"] == "file"
+    all_verify(people)

@@ -112,10 +112,10 @@ class RootKeySection(Section):
         layout.addStretch(1)
 
     def load(self) -> None:
-        self.tpm_here = ops.tpm_answers()  # offered only where a TPM answers this user
-        self.tpm_note.setText(TPM_GAINS_AND_COSTS if self.tpm_here else
-                              "No TPM 2.0 answers here: this machine has none, or your user cannot reach /dev/tpmrm0 "
-                              "(the 'tss' group gives access).")
+        missing = ops.tpm_problem()  # offered only where a TPM answers this user
+        self.tpm_here = missing is None
+        self.tpm_note.setText(TPM_GAINS_AND_COSTS if missing is None else
+                              f"Not offered here: {missing[0].upper()}{missing[1:]}.")
         self.in_vault(ops.status, self._show)
 
     def _show(self, status: Status) -> None:

@@ -69,13 +69,13 @@ def tcti() -> str:
     return os.environ.get(TCTI_VARIABLE) or DEFAULT_TCTI
 
 
-def answers() -> bool:
-    """Whether a TPM 2.0 answers here (tpm2-pytss installed, the TCTI reachable and usable by this user)."""
+def problem() -> str | None:
+    """Why no TPM 2.0 can be used here (tpm2-pytss missing, the TCTI unreachable or not this user's), or ``None``."""
     try:
         _connect().close()
-    except TpmUnavailable:
-        return False
-    return True
+    except TpmUnavailable as missing:
+        return str(missing)
+    return None
 
 
 def _connect() -> Any:
@@ -223,12 +223,18 @@ class TpmRootStore(RootStore):
             for handle in data.data.handles:
                 if handle >= HANDLE_FIRST + HANDLE_COUNT:
                     break
-                public, name, _ = esys.read_public(esys.tr_from_tpmpublic(handle))
-                if bytes(public.publicArea.authPolicy) == self.tag:
-                    found.append(TpmObject(int(handle), bytes(name).hex()))
+                found_handle = esys.tr_from_tpmpublic(handle)
+                if self._tag_of(found_handle) == self.tag:
+                    found.append(TpmObject(int(handle), bytes(esys.tr_get_name(found_handle)).hex()))
             return found
         except Exception as exc:
             raise self._failed(exc, "listing its keys") from None
+
+    def _tag_of(self, handle: Any) -> bytes:
+        """The vault tag in the object's authPolicy."""
+        public, _, _ = self._esys().read_public(handle)
+        area = public.publicArea  # both kept in names: a field read off a temporary reads freed C memory
+        return bytes(area.authPolicy)
 
     def _present(self, obj: TpmObject) -> Any:
         """The ESYS handle of ``obj`` if the TPM still holds exactly it, else ``None``."""
@@ -273,7 +279,7 @@ class TpmRootStore(RootStore):
         if handle is None:
             return
         try:
-            if bytes(self._esys().read_public(handle)[0].publicArea.authPolicy) != self.tag:
+            if self._tag_of(handle) != self.tag:
                 return
             self._esys().evict_control(ESYS_TR.OWNER, handle, obj.handle)
         except Exception as exc:
@@ -302,21 +308,32 @@ class TpmRootStore(RootStore):
 
         The pointer exists from here on (without an active object if there was
         none), so an interrupted switch's object is found and destroyed on the
-        next open; objects of this vault left by an earlier interrupted switch
-        are destroyed first: they wrap nothing kept.
+        next open; if the TPM makes nothing (gone, full), a pointer made here is
+        removed again and the folder is as it was.
         """
+        created = not has_pointer(self.keys_dir)
+        active = None if created else _read_pointer(self.keys_dir)
+        if created:
+            self._write_pointer(None)
+        try:
+            return self._make(active)
+        except TpmUnavailable:
+            if created:
+                (self.keys_dir / POINTER_FILENAME).unlink(missing_ok=True)
+            raise
+
+    def _make(self, active: TpmObject | None) -> RootKey:
+        """Destroy this vault's objects but ``active`` (left by an interrupted switch: they wrap nothing kept),
+        then make the new one."""
         from tpm2_pytss import ESYS_TR, TPM2B_PUBLIC, TPM2B_SENSITIVE_CREATE, TPMA_OBJECT
 
-        active = _read_pointer(self.keys_dir) if has_pointer(self.keys_dir) else None
-        if not has_pointer(self.keys_dir):
-            self._write_pointer(None)
         ours = self._ours()
         for obj in ours:
             if obj != active:
                 self._evict(obj)
-        taken = {obj.handle for obj in ours}
         esys = self._esys()
         transient = []  # flushed whatever happens: a TPM without a resource manager keeps them otherwise
+        failure: Exception | None = None
         try:
             primary, *_ = esys.create_primary(TPM2B_SENSITIVE_CREATE(), TPM2B_PUBLIC.parse(
                 "ecc256:aes128cfb", objectAttributes=TPMA_OBJECT.DEFAULT_TPM2_TOOLS_CREATEPRIMARY_ATTRS))
@@ -331,18 +348,20 @@ class TpmRootStore(RootStore):
             loaded = esys.load(primary, private, public)
             transient.append(loaded)
             name = bytes(esys.tr_get_name(loaded)).hex()
-            handle = self._free_handle(taken)
+            handle = self._free_handle({obj.handle for obj in ours})
             esys.evict_control(ESYS_TR.OWNER, loaded, handle)
         except TpmUnavailable:
             raise
         except Exception as exc:
-            raise self._failed(exc, "making a new root key") from None
+            failure = exc
         finally:
-            for obj in transient if self._context is not None else ():
+            for obj in transient:
                 try:
                     esys.flush_context(obj)
                 except Exception:  # the TPM went away: it forgot its transient objects too
                     pass
+        if failure is not None:
+            raise self._failed(failure, "making a new root key") from None
         return TpmRootKey(self, TpmObject(handle, name))
 
     def _free_handle(self, taken: set[int]) -> int:

@@ -27,8 +27,7 @@ from edge_core.keys.roots.pkcs11 import (
 )
 from edge_core.keys.roots.pkcs11 import keep_pin as keep_pin_in_keychain
 from edge_core.keys.roots.tpm import TpmRootStore
-from edge_core.keys.roots.tpm import answers as tpm_answers
-from edge_core.keys.roots.tpm import tcti
+from edge_core.keys.roots.tpm import problem as tpm_problem
 from edge_core.ops.keyops.rootswitch import replace_root
 from edge_core.ops.results import RootChange
 from edge_core.vault.store import Vault
@@ -112,9 +111,9 @@ def move_root_to_tpm(vault: Vault) -> RootChange:
     The root object's PIN is ``FACESEAL_TPM_PIN`` (none when unset), needed by every later open.
     """
     _movable_into_hardware(vault)
-    if not tpm_answers():
-        raise TpmUnavailable(f"no TPM answers at {tcti()} (set FACESEAL_TPM_TCTI, or give your user access to "
-                             "/dev/tpmrm0: the 'tss' group); nothing was changed")
+    missing = tpm_problem()
+    if missing is not None:
+        raise TpmUnavailable(f"{missing}; nothing was changed")
     target = TpmRootStore(vault.layout.keys_dir, vault.layout.keychain_account)
     result = replace_root(vault, "moved", "root_moved", target, None, to="tpm")
     return replace(result, to="tpm", warning=TPM_WARNING)
