@@ -123,9 +123,12 @@ def register(commands: Commands) -> None:
     p.add_argument("--keep-pin", choices=sorted(PIN_HOMES),
                    help=f"where later opens find the PIN: the OS keychain, or only {PIN_VARIABLE} (default: asked "
                         "at a terminal; without one, the variable if it holds the PIN, else the keychain)")
-    commands.add("key move-to-tpm", with_vault(lambda vault, _args: answer(ops.move_root_to_tpm(vault))),
-                 f"move the root into this machine's TPM 2.0, made there and never leaving it (optional PIN from "
-                 f"{TPM_PIN_VARIABLE}, needed by every later open)")
+    p = commands.add("key move-to-tpm",
+                     with_vault(lambda vault, args: answer(ops.move_root_to_tpm(vault, args.bind_boot_state))),
+                     f"move the root into this machine's TPM 2.0, made there and never leaving it (optional PIN "
+                     f"from {TPM_PIN_VARIABLE}, needed by every later open)")
+    p.add_argument("--bind-boot-state", action="store_true",
+                   help="the TPM uses the root only while the Secure Boot state (PCR 7) is as it is now")
     commands.add("key move-to-keychain", with_vault(lambda vault, _args: answer(ops.move_root_to_keychain(vault))),
                  "move the root out of the HSM or TPM into the keychain (or key file)")
 

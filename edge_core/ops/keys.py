@@ -173,9 +173,12 @@ def tpm_problem() -> str | None:
     return _tpm_problem()
 
 
-def move_root_to_tpm(vault: Vault) -> RootChange:
-    """Move the root into this machine's TPM (made there, never leaving it); the TPM is proven to answer first."""
-    return hsm.move_root_to_tpm(vault)
+def move_root_to_tpm(vault: Vault, bind_boot_state: bool = False) -> RootChange:
+    """Move the root into this machine's TPM (made there, never leaving it); the TPM is proven to answer first.
+
+    ``bind_boot_state`` (off by default): the TPM uses the root only while the Secure Boot state (PCR 7) is as now.
+    """
+    return hsm.move_root_to_tpm(vault, bind_boot_state)
 
 
 def move_root_to_keychain(vault: Vault) -> RootChange:

@@ -170,3 +170,25 @@ def test_a_tpm_with_no_room_left_is_one_line_and_changes_nothing(swtpm, people, 
     assert tree_snapshot(isolated) == before
     assert cli_json("status")["root_key"]["store"] == "file"
     all_verify(people)
+
+
+def test_a_root_bound_to_the_boot_state_opens_only_while_pcr7_is_as_it_was(swtpm, people, isolated):
+    """Off by default; bound, a changed Secure Boot state (PCR 7 extended) is one line and nothing is lost: booting
+    as before (a restarted TPM starts with PCR 7 reset) opens everything again."""
+    enrol(people)
+    moved = cli_json("key", "move-to-tpm", "--bind-boot-state")
+    assert "bound to this boot state (PCR 7)" in moved["warning"]
+    assert cli_json("rotate-key")["root_rotated"]  # a rotation keeps the binding
+    [handle] = swtpm.persistent()
+    assert "userwithauth" not in swtpm.tool("tpm2_readpublic", "-c", handle).lower()
+    all_verify(people)
+    before = tree_snapshot(isolated)
+    swtpm.tool("tpm2_pcrextend", "7:sha256=" + "ab" * 32)  # what a Secure Boot change measures
+    for command in (["list"], ["rotate-key"], ["key", "revoke", "--yes"]):  # the kill switch too: a known limit
+        cli_fails(3, "the boot state (PCR 7", *command)
+    assert tree_snapshot(isolated) == before
+    swtpm.stop()
+    swtpm.start()  # booted as before
+    all_verify(people)
+    assert cli_json("key", "revoke", "--yes")["destroyed_in"] == ["tpm"]
+    assert swtpm.persistent() == []

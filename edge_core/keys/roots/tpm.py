@@ -28,6 +28,12 @@ destroy another vault's root (issue 25).
 
 An optional PIN (the object's authValue) comes from ``FACESEAL_TPM_PIN``; wrong
 PINs count towards the TPM's own dictionary-attack lockout.
+
+Optionally (off by default) the root is bound to the boot state: its authPolicy
+is PolicyOR(PolicyPCR(PCR 7, as it is at the move) + PolicyAuthValue, the vault
+tag), so it can be used only while PCR 7 (Secure Boot state) is what it was; the
+tag branch can never be satisfied and keeps the object recognisable as this
+vault's. The first branch's digest is kept in the pointer.
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edge_core.errors import DataDirUnreadable, TpmPinIncorrect, TpmUnavailable
+from edge_core.errors import DataDirUnreadable, TpmBootStateChanged, TpmPinIncorrect, TpmUnavailable
 from edge_core.keys import material
 from edge_core.keys.roots.base import RootKey, RootStore
 from edge_core.support import paths
@@ -54,6 +60,7 @@ DEFAULT_TCTI = "device:/dev/tpmrm0"
 #: (0x8101xxxx) primary keys.
 HANDLE_FIRST = 0x81460000
 HANDLE_COUNT = 0x10000
+BOOT_PCRS = "sha256:7"
 #: NV indices of the rollback counters (owner range): one per vault, chosen by its anchor's public name.
 NV_FIRST = 0x01460000
 SALT_BYTES = 16
@@ -103,6 +110,8 @@ class TpmObject:
 
     handle: int
     name: str
+    #: hex digest of the boot-state policy branch (PolicyPCR + PolicyAuthValue) when bound to PCR 7, else ""
+    boot_branch: str = ""
 
     @property
     def kid(self) -> str:
@@ -118,7 +127,8 @@ def _read_pointer(keys_dir: Path) -> TpmObject | None:
         raw = json.loads(path.read_bytes())
         if raw["active"] is None:
             return None
-        found = TpmObject(int(raw["active"]["handle"]), str(raw["active"]["name"]))
+        found = TpmObject(int(raw["active"]["handle"]), str(raw["active"]["name"]),
+                          str(raw["active"].get("boot_branch", "")))
         if not HANDLE_FIRST <= found.handle < HANDLE_FIRST + HANDLE_COUNT or len(found.kid) != 2 * KID_BYTES:
             raise ValueError("handle")
         return found
@@ -163,10 +173,13 @@ class TpmRootStore(RootStore):
     priority = 45
     in_hardware = True
 
-    def __init__(self, keys_dir: Path, keychain_account: str, pin: str | None = None) -> None:
+    def __init__(self, keys_dir: Path, keychain_account: str, pin: str | None = None,
+                 bind_boot_state: bool | None = None) -> None:
         self.keys_dir = keys_dir
         self.tag = vault_tag(keychain_account)
         self._pin = pin
+        #: whether new roots are bound to PCR 7; ``None``: as the active root is (a rotation keeps the choice)
+        self._bind = bind_boot_state
         self._context: Any = None
 
     # ---- the TPM -------------------------------------------------------
@@ -205,6 +218,12 @@ class TpmRootStore(RootStore):
         if error in (TPM2_RC.AUTH_FAIL, TPM2_RC.BAD_AUTH):
             return TpmPinIncorrect(f"the TPM refused the PIN ({PIN_VARIABLE}) while {doing}; "
                                    "too many wrong tries lock the TPM for a while")
+        if error in (TPM2_RC.POLICY_FAIL, TPM2_RC.PCR_CHANGED) or (error == TPM2_RC.VALUE and "policy" in doing):
+            # PolicyOR answers TPM_RC_VALUE when PCR 7 no longer gives the branch the root was bound with
+            return TpmBootStateChanged(
+                f"the boot state (PCR 7: Secure Boot on or off, its keys, the boot loader's signer) is not what it was "
+                f"when the root was bound to it, so the TPM will not use the root while {doing}; boot as before to "
+                "open the data, or restore the root from your recovery kit")
         if error == TPM2_RC.LOCKOUT:
             return TpmPinIncorrect("the TPM is locked after too many wrong PINs; wait for it to unlock, then retry")
         if error in (TPM2_RC.NV_SPACE, TPM2_RC.OBJECT_MEMORY):
@@ -217,6 +236,11 @@ class TpmRootStore(RootStore):
         from tpm2_pytss import TPM2_CAP
 
         esys = self._esys()
+        try:  # this boot's branch: objects bound in another boot are found through the pointer
+            branch = self._boot_branch()
+            bound_policy: bytes | None = self._bound_policy(branch)
+        except TpmUnavailable:  # a TPM without a SHA-256 PCR bank: nothing of ours can be bound there
+            bound_policy = None
         try:
             _, data = esys.get_capability(TPM2_CAP.HANDLES, HANDLE_FIRST, 64)
             found = []
@@ -224,8 +248,10 @@ class TpmRootStore(RootStore):
                 if handle >= HANDLE_FIRST + HANDLE_COUNT:
                     break
                 found_handle = esys.tr_from_tpmpublic(handle)
-                if self._tag_of(found_handle) == self.tag:
-                    found.append(TpmObject(int(handle), bytes(esys.tr_get_name(found_handle)).hex()))
+                policy = self._tag_of(found_handle)
+                if policy in (self.tag, bound_policy):
+                    found.append(TpmObject(int(handle), bytes(esys.tr_get_name(found_handle)).hex(),
+                                           branch.hex() if policy == bound_policy else ""))
             return found
         except Exception as exc:
             raise self._failed(exc, "listing its keys") from None
@@ -256,15 +282,73 @@ class TpmRootStore(RootStore):
 
     def derive(self, obj: TpmObject, salt: bytes) -> bytes:
         """HMAC(root, DOMAIN ‖ salt) computed inside the TPM: the key that wraps one slot."""
-        from tpm2_pytss import TPM2_ALG
+        from tpm2_pytss import ESYS_TR, TPM2_ALG
 
         handle = self._present(obj)
         if handle is None:
             raise self._gone(obj)
+        session = ESYS_TR.PASSWORD
+        if obj.boot_branch:
+            try:
+                session = self._policy_session(trial=False, branch=bytes.fromhex(obj.boot_branch))
+            except Exception as exc:
+                raise self._failed(exc, "checking the root's boot-state policy") from None
         try:
-            return bytes(self._esys().hmac(handle, DOMAIN + salt, TPM2_ALG.SHA256))
+            return bytes(self._esys().hmac(handle, DOMAIN + salt, TPM2_ALG.SHA256, session1=session))
+        except TpmUnavailable:
+            raise
         except Exception as exc:
             raise self._failed(exc, "using the root key") from None
+        finally:
+            if session != ESYS_TR.PASSWORD and self._context is not None:
+                self._flush(session)
+
+    # ---- the boot-state policy (PCR 7) ---------------------------------
+    def _flush(self, handle: Any) -> None:
+        try:
+            self._esys().flush_context(handle)
+        except Exception:  # the TPM went away: it forgot its sessions and transient objects too
+            pass
+
+    def _policy_session(self, trial: bool, branch: bytes | None = None) -> Any:
+        """A policy session past PolicyPCR(PCR 7) and PolicyAuthValue, then PolicyOR(branch, tag) if ``branch``."""
+        from tpm2_pytss import ESYS_TR, TPM2_ALG, TPM2_SE, TPML_DIGEST, TPMT_SYM_DEF
+
+        esys = self._esys()
+        session = esys.start_auth_session(ESYS_TR.NONE, ESYS_TR.NONE, TPM2_SE.TRIAL if trial else TPM2_SE.POLICY,
+                                          TPMT_SYM_DEF(algorithm=TPM2_ALG.NULL), TPM2_ALG.SHA256)
+        try:
+            esys.policy_pcr(session, b"", BOOT_PCRS)
+            esys.policy_auth_value(session)
+            if branch is not None:
+                esys.policy_or(session, TPML_DIGEST([branch, self.tag]))
+        except Exception:
+            self._flush(session)
+            raise
+        return session
+
+    def _digest_of(self, branch: bytes | None) -> bytes:
+        session = self._policy_session(trial=True, branch=branch)
+        try:
+            return bytes(self._esys().policy_get_digest(session))
+        finally:
+            self._flush(session)
+
+    def _boot_branch(self) -> bytes:
+        """The policy branch that PCR 7 as it is now satisfies."""
+        try:
+            return self._digest_of(None)
+        except TpmUnavailable:
+            raise
+        except Exception as exc:
+            raise self._failed(exc, "reading the boot state (PCR 7)") from None
+
+    def _bound_policy(self, branch: bytes) -> bytes:
+        """The authPolicy of an object of this vault bound to the boot state ``branch``."""
+        try:
+            return self._digest_of(branch)
+        except Exception as exc:
+            raise self._failed(exc, "reading the boot state (PCR 7)") from None
 
     def _gone(self, obj: TpmObject) -> TpmUnavailable:
         return TpmUnavailable(
@@ -279,7 +363,8 @@ class TpmRootStore(RootStore):
         if handle is None:
             return
         try:
-            if self._tag_of(handle) != self.tag:
+            expected = self._bound_policy(bytes.fromhex(obj.boot_branch)) if obj.boot_branch else self.tag
+            if self._tag_of(handle) != expected:
                 return
             self._esys().evict_control(ESYS_TR.OWNER, handle, obj.handle)
         except Exception as exc:
@@ -289,7 +374,8 @@ class TpmRootStore(RootStore):
         return TpmCounter(self, NV_FIRST + int(label[:4], 16))
 
     def _write_pointer(self, active: TpmObject | None) -> None:
-        doc = {"active": None if active is None else {"handle": active.handle, "name": active.name}}
+        doc = {"active": None if active is None else {"handle": active.handle, "name": active.name,
+                                                      "boot_branch": active.boot_branch}}
         paths.atomic_write(self.keys_dir / POINTER_FILENAME, json.dumps(doc, sort_keys=True).encode())
 
     # ---- RootStore -----------------------------------------------------
@@ -315,22 +401,25 @@ class TpmRootStore(RootStore):
         active = None if created else _read_pointer(self.keys_dir)
         if created:
             self._write_pointer(None)
+        bind = self._bind if self._bind is not None else bool(active and active.boot_branch)
         try:
-            return self._make(active)
+            return self._make(active, bind)
         except TpmUnavailable:
             if created:
                 (self.keys_dir / POINTER_FILENAME).unlink(missing_ok=True)
             raise
 
-    def _make(self, active: TpmObject | None) -> RootKey:
+    def _make(self, active: TpmObject | None, bind: bool) -> RootKey:
         """Destroy this vault's objects but ``active`` (left by an interrupted switch: they wrap nothing kept),
         then make the new one."""
         from tpm2_pytss import ESYS_TR, TPM2B_PUBLIC, TPM2B_SENSITIVE_CREATE, TPMA_OBJECT
 
         ours = self._ours()
+        keep = (active.handle, active.name) if active else None
         for obj in ours:
-            if obj != active:
+            if (obj.handle, obj.name) != keep:
                 self._evict(obj)
+        branch = self._boot_branch() if bind else b""
         esys = self._esys()
         transient = []  # flushed whatever happens: a TPM without a resource manager keeps them otherwise
         failure: Exception | None = None
@@ -338,10 +427,11 @@ class TpmRootStore(RootStore):
             primary, *_ = esys.create_primary(TPM2B_SENSITIVE_CREATE(), TPM2B_PUBLIC.parse(
                 "ecc256:aes128cfb", objectAttributes=TPMA_OBJECT.DEFAULT_TPM2_TOOLS_CREATEPRIMARY_ATTRS))
             transient.append(primary)
+            # Bound: no USERWITHAUTH, so only the policy (PCR 7 as now, and the PIN) can use the key.
             template = TPM2B_PUBLIC.parse("hmac:sha256", objectAttributes=(
                 TPMA_OBJECT.FIXEDTPM | TPMA_OBJECT.FIXEDPARENT | TPMA_OBJECT.SENSITIVEDATAORIGIN
-                | TPMA_OBJECT.USERWITHAUTH | TPMA_OBJECT.SIGN_ENCRYPT))
-            template.publicArea.authPolicy = self.tag
+                | TPMA_OBJECT.SIGN_ENCRYPT | (TPMA_OBJECT(0) if bind else TPMA_OBJECT.USERWITHAUTH)))
+            template.publicArea.authPolicy = self._bound_policy(branch) if bind else self.tag
             sensitive = TPM2B_SENSITIVE_CREATE()
             sensitive.sensitive.userAuth = self._pin_bytes()
             private, public, *_ = esys.create(primary, sensitive, template)
@@ -362,7 +452,7 @@ class TpmRootStore(RootStore):
                     pass
         if failure is not None:
             raise self._failed(failure, "making a new root key") from None
-        return TpmRootKey(self, TpmObject(handle, name))
+        return TpmRootKey(self, TpmObject(handle, name, branch.hex()))
 
     def _free_handle(self, taken: set[int]) -> int:
         from tpm2_pytss import TPM2_CAP

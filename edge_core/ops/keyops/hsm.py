@@ -105,18 +105,23 @@ TPM_WARNING = ("the root now lives only in this machine's TPM: no recovery kit c
                "or a cleared TPM loses the data unless you move the root back out first (key move-to-keychain)")
 
 
-def move_root_to_tpm(vault: Vault) -> RootChange:
+BOOT_WARNING = ("; it is also bound to this boot state (PCR 7): after a change to Secure Boot or its keys, nothing "
+                "opens until the machine boots as before")
+
+
+def move_root_to_tpm(vault: Vault, bind_boot_state: bool = False) -> RootChange:
     """Move the root into this machine's TPM, made there and never leaving it; the TPM is proven to answer first.
 
     The root object's PIN is ``FACESEAL_TPM_PIN`` (none when unset), needed by every later open.
+    ``bind_boot_state``: the TPM uses the root only while PCR 7 (the Secure Boot state) is as it is now.
     """
     _movable_into_hardware(vault)
     missing = tpm_problem()
     if missing is not None:
         raise TpmUnavailable(f"{missing}; nothing was changed")
-    target = TpmRootStore(vault.layout.keys_dir, vault.layout.keychain_account)
-    result = replace_root(vault, "moved", "root_moved", target, None, to="tpm")
-    return replace(result, to="tpm", warning=TPM_WARNING)
+    target = TpmRootStore(vault.layout.keys_dir, vault.layout.keychain_account, bind_boot_state=bind_boot_state)
+    result = replace_root(vault, "moved", "root_moved", target, None, to="tpm", boot_state_bound=bind_boot_state)
+    return replace(result, to="tpm", warning=TPM_WARNING + (BOOT_WARNING if bind_boot_state else ""))
 
 
 def move_root_to_keychain(vault: Vault) -> RootChange:
