@@ -61,7 +61,7 @@ def test_rotation_lock_and_kill_switch_with_a_tpm_root(swtpm, people, isolated):
     cli_fails(3, "revoked", "list")
 
 
-def test_wrong_or_missing_pin_is_one_line_and_the_right_one_opens(swtpm, people, isolated):
+def test_wrong_or_missing_pin_is_one_line_and_the_right_one_opens(swtpm, people, isolated, monkeypatch):
     enrol(people)
     cli_json("key", "move-to-tpm", extra_env={"FACESEAL_TPM_PIN": "4711"})
     before = tree_snapshot(isolated)
@@ -69,17 +69,8 @@ def test_wrong_or_missing_pin_is_one_line_and_the_right_one_opens(swtpm, people,
         said = cli_fails(3, "the TPM refused the PIN (FACESEAL_TPM_PIN)", "list", extra_env=pin)
         assert "4711" not in said and "1234" not in said
     assert tree_snapshot(isolated) == before
-    all_verify_with_pin(people, "4711")
-
-
-def all_verify_with_pin(people, pin: str) -> None:
-    import os
-
-    os.environ["FACESEAL_TPM_PIN"] = pin
-    try:
-        all_verify(people)
-    finally:
-        del os.environ["FACESEAL_TPM_PIN"]
+    monkeypatch.setenv("FACESEAL_TPM_PIN", "4711")
+    all_verify(people)
 
 
 def test_a_tpm_that_goes_away_is_one_line_and_nothing_is_lost(swtpm, people, isolated):

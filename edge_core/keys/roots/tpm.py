@@ -137,6 +137,7 @@ def _read_pointer(keys_dir: Path) -> TpmObject | None:
 
 
 def has_pointer(keys_dir: Path) -> bool:
+    """Whether this data folder names a TPM root (what puts the TPM store among the candidates)."""
     return (keys_dir / POINTER_FILENAME).exists()
 
 
