@@ -120,6 +120,18 @@ class NoKeychainForPin(HsmUnavailable):
     """The PIN was to be kept in the OS keychain at a move into a token, and no keychain answers: nothing changed."""
 
 
+class TpmUnavailable(KeyHierarchyError):
+    """This machine's TPM, or the root key object inside it, cannot be reached or used."""
+
+
+class TpmPinIncorrect(TpmUnavailable):
+    """The TPM refused the root object's PIN, or locked itself after too many (the PIN is never shown)."""
+
+
+class TpmBootStateChanged(TpmUnavailable):
+    """The root is bound to the boot state (PCR 7) and the machine booted differently: the TPM will not use it."""
+
+
 class RecoveryKitInvalid(UsageError):
     """A recovery kit file is not a kit, was edited, or does not belong to this data."""
 

@@ -37,7 +37,8 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # FaceSeal's trusted-module list lives there
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))  # the rollback anchors of files-rooted vaults
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
-    for name in ("FACESEAL_ROOT_KEY", "FACESEAL_CRASH_AT", "FACESEAL_CRASH_TRACE", "FACESEAL_MODELS"):
+    for name in ("FACESEAL_ROOT_KEY", "FACESEAL_CRASH_AT", "FACESEAL_CRASH_TRACE", "FACESEAL_MODELS", "FACESEAL_TPM_TCTI",
+                 "FACESEAL_TPM_PIN"):
         monkeypatch.delenv(name, raising=False)
     keyring.set_keyring(keyring.backends.fail.Keyring())
     return home
@@ -413,3 +414,87 @@ def shared_or_skip(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent: the shared models and photos live beside the repository in ../shared")
     return path
+
+
+# ------------------------------------------------------------------ a real software TPM
+@dataclass
+class SwTpm:
+    """A software TPM 2.0 (``swtpm socket --tpm2``) of one test, its state in its own folder; FACESEAL_TPM_TCTI
+    points at it. Tests check what it holds with tpm2-tools, not through FaceSeal."""
+
+    state: Path
+    port: int
+    process: subprocess.Popen | None = None
+
+    @property
+    def tcti(self) -> str:
+        return f"swtpm:host=127.0.0.1,port={self.port}"  # the control channel is port + 1
+
+    def start(self) -> None:
+        """Start the TPM on its state folder (a restart keeps what it held) and send it TPM2_Startup."""
+        import socket
+        import time
+
+        self.process = subprocess.Popen(
+            ["swtpm", "socket", "--tpm2", "--tpmstate", f"dir={self.state}", "--flags", "not-need-init",
+             "--server", f"type=tcp,port={self.port},bindaddr=127.0.0.1",
+             "--ctrl", f"type=tcp,port={self.port + 1},bindaddr=127.0.0.1"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        for _ in range(200):  # bounded wait for the port to answer
+            assert self.process.poll() is None, self.process.stderr.read()
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        self.tool("tpm2_startup", "-c")
+
+    def stop(self) -> None:
+        """Stop the TPM as a pulled chip would go: SIGKILL, nothing flushed beyond what it keeps itself."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+        self.process = None
+
+    def tool(self, *args: str) -> str:
+        result = subprocess.run([*args, "-T", self.tcti], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    def persistent(self) -> list[str]:
+        """The TPM's persistent handles, as tpm2_getcap lists them."""
+        return [line.strip("- ").strip() for line in self.tool("tpm2_getcap", "handles-persistent").splitlines()
+                if line.strip()]
+
+
+def _free_port_pair() -> int:
+    """A loopback port ``p`` with ``p + 1`` free too (swtpm's TCTI puts the control channel there)."""
+    import socket
+
+    for _ in range(50):
+        port = free_port()
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    pytest.fail("no two adjacent free loopback ports for swtpm")
+
+
+@pytest.fixture
+def swtpm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SwTpm]:
+    """A fresh software TPM for one test, stopped after (nothing left running)."""
+    for tool in ("swtpm", "tpm2_startup"):
+        if shutil.which(tool) is None:
+            pytest.fail(f"{tool} is missing: run 'make system-deps' (scripts/system-deps.sh installs swtpm, tpm2-tools)")
+    state = tmp_path / "swtpm"
+    state.mkdir(mode=0o700)
+    tpm = SwTpm(state, _free_port_pair())
+    tpm.start()
+    monkeypatch.setenv("FACESEAL_TPM_TCTI", tpm.tcti)
+    monkeypatch.delenv("FACESEAL_TPM_PIN", raising=False)
+    try:
+        yield tpm
+    finally:
+        tpm.stop()

@@ -18,7 +18,7 @@ from edge_core.cli.prompts import ask, confirm, secret
 from edge_core.errors import NoKeychainForPin, UsageError
 from edge_core.keys import material
 from edge_core.ops.keys import HSM_PIN_VARIABLE as PIN_VARIABLE
-from edge_core.ops.keys import NO_KIT_WARNING, PIN_HOMES
+from edge_core.ops.keys import NO_KIT_WARNING, PIN_HOMES, TPM_PIN_VARIABLE
 
 if TYPE_CHECKING:
     from edge_core.vault.store import Vault
@@ -98,7 +98,7 @@ def register(commands: Commands) -> None:
     p.add_argument("--keep-device-key", action="store_true", help="keep the device identity key")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
-    commands.group("key", "the root key: bring your own, recovery kit, HSM, kill switch")
+    commands.group("key", "the root key: bring your own, recovery kit, HSM, TPM, kill switch")
     p = commands.add("key import", with_vault(lambda vault, args: answer(ops.import_root_key(vault, _key_given(args)))),
                      "make your own 256-bit key the root (previous root destroyed)")
     given = p.add_mutually_exclusive_group(required=True)
@@ -123,8 +123,14 @@ def register(commands: Commands) -> None:
     p.add_argument("--keep-pin", choices=sorted(PIN_HOMES),
                    help=f"where later opens find the PIN: the OS keychain, or only {PIN_VARIABLE} (default: asked "
                         "at a terminal; without one, the variable if it holds the PIN, else the keychain)")
+    p = commands.add("key move-to-tpm",
+                     with_vault(lambda vault, args: answer(ops.move_root_to_tpm(vault, args.bind_boot_state))),
+                     f"move the root into this machine's TPM 2.0, made there and never leaving it (optional PIN "
+                     f"from {TPM_PIN_VARIABLE}, needed by every later open)")
+    p.add_argument("--bind-boot-state", action="store_true",
+                   help="the TPM uses the root only while the Secure Boot state (PCR 7) is as it is now")
     commands.add("key move-to-keychain", with_vault(lambda vault, _args: answer(ops.move_root_to_keychain(vault))),
-                 "move the root out of the HSM into the keychain (or key file)")
+                 "move the root out of the HSM or TPM into the keychain (or key file)")
 
     commands.add("lock", lambda _args: answer(ops.lock()),
                  "drop every key from memory in every FaceSeal process until 'faceseal unlock' (audited)")

@@ -26,12 +26,16 @@ LIBRARIES = (
     ("sqlcipher3", ("sqlcipher3", "sqlcipher3-binary")),
 )
 """(label, distributions that provide it, first found wins)."""
+OPTIONAL_LIBRARIES = (("tpm2-pytss", ("tpm2-pytss",)),)
+"""Libraries of an optional extra (``faceseal[tpm]``, the TPM root): named only where installed."""
 
 
 def report() -> str:
     """The lines ``faceseal --version`` prints; the first is ``faceseal <version>`` alone."""
     lines = [f"faceseal {__version__}", f"model pack: {_pack()}"]
     lines += [f"{label}: {_distribution_version(names)}" for label, names in LIBRARIES]
+    lines += [f"{label}: {found}" for label, names in OPTIONAL_LIBRARIES
+              if (found := _distribution_version(names)) != "not found"]
     lines.append(f"SQLCipher: {_sqlcipher()}")
     return "\n".join(lines)
 

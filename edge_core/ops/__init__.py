@@ -51,11 +51,13 @@ from edge_core.ops.keys import (
     kit_covers_root,
     move_root_to_hsm,
     move_root_to_keychain,
+    move_root_to_tpm,
     reset,
     restore_recovery_kit,
     revocation_target,
     revoke_root_key,
     rotate,
+    tpm_problem,
 )
 from edge_core.ops.packs import (
     PackChoice,
@@ -94,10 +96,10 @@ __all__ = [
     "check_kit_passphrase", "chosen_pack", "default_threshold", "delete_identity", "enrol", "export_recovery_kit",
     "EXTERNAL_PACK", "EXTERNAL_THRESHOLD", "generate_root_key", "identify", "import_root_key", "is_locked",
     "kit_covers_root", "layout_for", "list_identities", "liveness_bands", "liveness_needed", "lock",
-    "move_root_to_hsm", "move_root_to_keychain", "name_problem", "open_vault", "pack_for", "pack_in_use",
+    "move_root_to_hsm", "move_root_to_keychain", "move_root_to_tpm", "name_problem", "open_vault", "pack_for", "pack_in_use",
     "pack_names", "PackChoice", "PackInUse", "parse_policy_changes", "plan_samples", "policy_describe",
     "policy_reset", "policy_set", "policy_show", "Probe", "reset", "restore_recovery_kit", "revocation_target",
     "revoke_root_key", "root_file_notice", "root_gone", "rotate", "SETTING_RULES", "Source", "status",
-    "TEMPLATE_CAP", "threshold", "threshold_in_force", "unlock", "use_pack", "vault_exists", "verify",
+    "TEMPLATE_CAP", "threshold", "threshold_in_force", "tpm_problem", "unlock", "use_pack", "vault_exists", "verify",
     "verify_assertion", "verify_evidence",
 ]

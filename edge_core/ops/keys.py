@@ -14,6 +14,8 @@ from typing import Any
 from edge_core.audit import chain as audit
 from edge_core.errors import AnchorUnusable, InvalidKeyMaterial, UsageError, VaultRolledBack, is_disk_full
 from edge_core.keys.roots.pkcs11 import PIN_VARIABLE
+from edge_core.keys.roots.tpm import PIN_VARIABLE as TPM_PIN_VARIABLE
+from edge_core.keys.roots.tpm import problem as _tpm_problem
 from edge_core.ops.keyops import byok, hsm, recovery_kit, revoke
 from edge_core.ops.keyops import reset as resetting
 from edge_core.ops.keyops import rotate as rotating
@@ -37,6 +39,8 @@ from edge_core.vault.store import Vault
 NO_KIT_WARNING = revoke.NO_KIT_WARNING
 HSM_PIN_VARIABLE = PIN_VARIABLE
 """Where a PIN for the HSM can be given instead of typed (the PIN never comes from the command line)."""
+TPM_PIN_VARIABLE = TPM_PIN_VARIABLE
+"""The PIN of a root in the TPM (optional; read at the move and at every open, never asked, never kept)."""
 PIN_HOMES = hsm.PIN_HOMES
 """Where a token's PIN can be kept after ``move_root_to_hsm`` ("keychain", "variable"), in words."""
 MIN_PASSPHRASE = recovery_kit.MIN_PASSPHRASE
@@ -170,7 +174,23 @@ def move_root_to_hsm(vault: Vault, module: str, token: str, key_label: str | Non
     return hsm.move_root_to_hsm(vault, module, token, key_label, pin, keep_pin)
 
 
-@needs_presence("bring the root key out of its token", when=lambda vault: vault.root_store.name != "file")
+def tpm_problem() -> str | None:
+    """Why this machine's TPM 2.0 cannot hold the root for this user, or ``None`` when it can (what offering
+    ``move_root_to_tpm`` needs)."""
+    return _tpm_problem()
+
+
+@needs_presence("move the root key into this machine's TPM (a new root: recovery copies made so far stop opening "
+                "this vault)")
+def move_root_to_tpm(vault: Vault, bind_boot_state: bool = False) -> RootChange:
+    """Move the root into this machine's TPM (made there, never leaving it); the TPM is proven to answer first.
+
+    ``bind_boot_state`` (off by default): the TPM uses the root only while the Secure Boot state (PCR 7) is as now.
+    """
+    return hsm.move_root_to_tpm(vault, bind_boot_state)
+
+
+@needs_presence("bring the root key out of its token or the TPM", when=lambda vault: vault.root_store.name != "file")
 def move_root_to_keychain(vault: Vault) -> RootChange:
-    """Bring the root out of the token into the keychain (or the key file)."""
+    """Bring the root out of the token or the TPM into the keychain (or the key file)."""
     return hsm.move_root_to_keychain(vault)

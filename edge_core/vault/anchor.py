@@ -15,6 +15,12 @@ read, so moving the root between homes loses nothing. The entry's name and its
 tag derive from the database key: only a holder of the root can write a record
 that verifies, and nothing in it names a person or the folder.
 
+With the root in the TPM, each record also carries the value of a TPM NV
+counter this vault counts up on every write (:class:`MonotonicCounter`): the
+record is written with the next value before the counter moves, so a record
+behind the counter is an older one put back, and refused, even by someone who
+can write the state file and the folder alike (issue 29).
+
 The rule that acts on it (refuse an older folder, accept one on purpose) is the
 use-case layer's: :mod:`edge_core.ops.rollback`.
 """
@@ -36,6 +42,7 @@ from edge_core.audit import chain
 from edge_core.errors import AnchorUnusable, KeychainUnavailable, VaultRolledBack
 from edge_core.keys import material
 from edge_core.keys.roots import keychain
+from edge_core.keys.roots.base import MonotonicCounter, RootStore
 from edge_core.support import paths
 from edge_core.support.canonical import canonical_json
 from edge_core.support.database import Connection, get_meta
@@ -77,12 +84,14 @@ def files_dir() -> Path:
 
 
 class Anchor:
-    """The anchor of the vault whose database key is ``database_key``; ``in_keychain``: where it is written."""
+    """The anchor of the vault whose database key is ``database_key``; ``in_keychain``: where it is written;
+    ``root_store``: the root's home, whose hardware counter (a TPM's) backs the records when it has one."""
 
-    def __init__(self, database_key: bytes, in_keychain: bool) -> None:
+    def __init__(self, database_key: bytes, in_keychain: bool, root_store: RootStore | None = None) -> None:
         self.name = material.hkdf(database_key, b"faceseal/anchor-name/v1", length=16).hex()
         self._mac_key = material.hkdf(database_key, b"faceseal/anchor-mac/v1")
         self.in_keychain = in_keychain
+        self.counter: MonotonicCounter | None = root_store.monotonic_counter(self.name) if root_store else None
 
     @property
     def path(self) -> Path:
@@ -95,27 +104,32 @@ class Anchor:
         return str(self.path)
 
     # ---- records -------------------------------------------------------
-    def _tag(self, head: Head) -> str:
+    def _fields(self, head: Head, counted: int | None) -> dict:
+        """What a record says; ``counter`` only in a record backed by a hardware counter."""
+        fields = {"format": FORMAT, "vault": self.name, "seq": head.seq, "hash": head.digest}
+        return fields if counted is None else {**fields, "counter": counted}
+
+    def _tag(self, head: Head, counted: int | None) -> str:
         mac = crypto_hmac.HMAC(self._mac_key, hashes.SHA256())
-        mac.update(canonical_json({"format": FORMAT, "vault": self.name, "seq": head.seq, "hash": head.digest}))
+        mac.update(canonical_json(self._fields(head, counted)))
         return mac.finalize().hex()
 
-    def _record(self, head: Head) -> str:
-        return json.dumps({"format": FORMAT, "vault": self.name, "seq": head.seq, "hash": head.digest,
-                           "tag": self._tag(head)}, sort_keys=True)
+    def _record(self, head: Head, counted: int | None) -> str:
+        return json.dumps({**self._fields(head, counted), "tag": self._tag(head, counted)}, sort_keys=True)
 
-    def _parse(self, text: str, where: str) -> Head:
+    def _parse(self, text: str, where: str) -> tuple[Head, int | None]:
         try:
             raw = json.loads(text)
-            head = Head(raw["seq"], raw["hash"])
+            head, counted = Head(raw["seq"], raw["hash"]), raw.get("counter")
             if (raw.get("format") != FORMAT or raw.get("vault") != self.name or type(head.seq) is not int
-                    or not isinstance(head.digest, str) or not isinstance(raw.get("tag"), str)):
+                    or not isinstance(head.digest, str) or not isinstance(raw.get("tag"), str)
+                    or not (counted is None or type(counted) is int)):
                 raise ValueError
         except (ValueError, KeyError, TypeError):
             raise self._tampered(where) from None
-        if not material.same_secret(self._tag(head).encode(), raw["tag"].encode()):
+        if not material.same_secret(self._tag(head, counted).encode(), raw["tag"].encode()):
             raise self._tampered(where)
-        return head
+        return head, counted
 
     @staticmethod
     def _tampered(where: str) -> VaultRolledBack:
@@ -162,11 +176,11 @@ class Anchor:
             raise self._unusable("read", error) from None
         return None if data is None else data.decode("utf-8", "replace")
 
-    def _write_file(self, head: Head) -> None:
+    def _write_file(self, record: str) -> None:
         try:
             self._check_folders()
             # After a crash the old record may come back: an anchor behind its folder is no refusal, never a lie.
-            paths.atomic_write(self.path, self._record(head).encode(), durable_rename=False)
+            paths.atomic_write(self.path, record.encode(), durable_rename=False)
         except OSError as error:  # a folder in the way or not the user's (a full disk is DiskFull, as it is)
             raise self._unusable("write", error) from None
 
@@ -177,21 +191,43 @@ class Anchor:
                               "one), then try again")
 
     def newest(self) -> Head | None:
-        """The newest head recorded in either home, or ``None``; a record that does not verify is refused."""
-        heads = []
+        """The newest head recorded in either home, or ``None``; a record that does not verify is refused, and so
+        is one behind the hardware counter (an older record put back)."""
+        records = []
         for text, where in ((self._read_keychain(), "the OS keychain"), (self._read_file(), str(self.path))):
             if text is not None:
-                heads.append(self._parse(text, where))
-        return max(heads, key=lambda head: head.seq, default=None)
+                records.append(self._parse(text, where))
+        head, counted = max(records, key=lambda record: record[0].seq, default=(None, None))
+        if self.counter is not None:
+            now = self.counter.value()
+            if now is not None and (counted is None or counted < now):
+                raise VaultRolledBack(
+                    f"this vault's rollback anchor is older than {self.counter.describe()} (the anchor says "
+                    f"{counted if counted is not None else 'nothing'}, the TPM {now}): an older copy of the data "
+                    "folder and of its anchor was put back; FaceSeal opened nothing and changed nothing. If you "
+                    "restored an older backup on purpose, run 'faceseal audit accept-rollback'")
+        return head
 
     def write(self, head: Head) -> None:
-        """Record ``head`` in this anchor's home and drop any record in the other: after it, ``newest`` is ``head``."""
+        """Record ``head`` in this anchor's home and drop any record in the other: after it, ``newest`` is ``head``.
+
+        With a hardware counter the record carries the counter's next value and is written before the counter
+        moves: a crash between the two leaves the record ahead, which opens, never behind.
+        """
+        counted = None
+        if self.counter is not None:
+            if self.counter.value() is None:
+                self.counter.bump()  # a new TPM counter starts wherever the TPM's counters reached: learn it first
+            counted = (self.counter.value() or 0) + 1
+        record = self._record(head, counted)
         if self.in_keychain:
-            keychain.call(keyring.set_password, SERVICE, self.name, self._record(head))
+            keychain.call(keyring.set_password, SERVICE, self.name, record)
             self.path.unlink(missing_ok=True)
         else:
-            self._write_file(head)
+            self._write_file(record)
             self._forget_in_keychain()
+        if self.counter is not None:
+            self.counter.bump()
 
     def advance(self, head: Head) -> None:
         """Record ``head`` unless a head as new or newer is recorded (two processes writing: never move back)."""

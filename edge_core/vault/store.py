@@ -284,7 +284,7 @@ class Vault:
         """This vault's rollback anchor, kept beside the root when the root is in the keychain (:mod:`.anchor`)."""
         if self.keys is None:
             raise VaultLocked("the vault is locked; unlock it first")
-        return Anchor(self.keys.database, in_keychain=self.root_store.name == "keychain")
+        return Anchor(self.keys.database, in_keychain=self.root_store.name == "keychain", root_store=self.root_store)
 
     @contextmanager
     def writing(self) -> Iterator[Connection]:

@@ -132,7 +132,7 @@ def test_kit_cannot_hold_an_hsm_root_and_import_needs_the_keychain(softhsm, peop
     cli_fails(3, "never leaves it", "key", "export", "--out", str(tmp_path / "kit.json"))
     assert not (tmp_path / "kit.json").exists()
     cli_fails(3, "move-to-keychain", "key", "import", "--hex", "5a" * 31 + "a5")
-    cli_fails(2, "already lives in an HSM", "key", "move-to-hsm", "--module", softhsm.module, "--token", softhsm.token)
+    cli_fails(2, "already lives in hardware", "key", "move-to-hsm", "--module", softhsm.module, "--token", softhsm.token)
 
 
 def test_revoking_an_hsm_root_destroys_the_key_object(softhsm, people, isolated):

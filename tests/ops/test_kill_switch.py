@@ -146,3 +146,47 @@ def test_hsm_switch_killed_at_every_checkpoint_leaves_exactly_one_root(operation
         if not finished:  # rolled back: the operation still works from here
             assert cli_json(*args)["status"] in ("moved", "generated"), steps[n - 1]
         assert len(softhsm.objects()) == (0 if operation == "move-out" else 1), steps[n - 1]
+
+
+TPM_SWITCHES = {
+    "move-in": (None, ["key", "move-to-tpm"]),
+    "rotate-in-tpm": ("in", ["rotate-key"]),
+    "move-out": ("in", ["key", "move-to-keychain"]),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("operation", TPM_SWITCHES)
+def test_tpm_switch_killed_at_every_checkpoint_leaves_exactly_one_root(operation, swtpm, people, isolated, tmp_path):
+    from tests.keys.test_tpm import tpm_name
+
+    start, args = TPM_SWITCHES[operation]
+    enrol(people)
+    if start == "in":
+        cli_json("key", "move-to-tpm")
+    keep_pristine(isolated, tmp_path)
+    swtpm.stop()
+    shutil.copytree(swtpm.state, tmp_path / "pristine-tpm")
+    swtpm.start()
+    steps = trace(args, tmp_path)
+    assert {"root.activated", "root.wrapped-under-new", "tpm.pointer-written"} & set(steps), steps
+    for n in range(1, len(steps) + 1):
+        back_to_pristine(isolated, tmp_path)
+        swtpm.stop()  # the TPM as it was before the operation too: the data folder alone would be an older copy
+        restore_pristine(tmp_path / "pristine-tpm", swtpm.state)
+        swtpm.start()
+        killed = run_cli(*args, extra_env={"FACESEAL_CRASH_AT": str(n)}, check_clean=False)
+        assert killed.returncode == -signal.SIGKILL, (n, steps[n - 1], killed.stderr)
+        all_verify(people)  # opens (finishing the switch or discarding it) and every template decrypts
+        ks = KeyStore.load(Layout(isolated).keystore)
+        assert len(ks.wraps) == 1, steps[n - 1]
+        in_tpm = cli_json("status")["root_key"]["store"] == "tpm"
+        file_root = (isolated / "keys" / "root_key.hex").exists()
+        assert in_tpm != file_root, steps[n - 1]  # exactly one home holds the root
+        if in_tpm:
+            assert set(ks.wraps) <= {tpm_name(swtpm, h)[4:36] for h in swtpm.persistent()}, steps[n - 1]
+        finished = {"move-in": in_tpm, "move-out": not in_tpm, "rotate-in-tpm": False}[operation]
+        if not finished:  # rolled back, or a rotation: the operation still works from here
+            cli_json(*args)
+        # An object an interrupted switch left in the TPM wraps nothing kept; the next switch evicts it.
+        assert len(swtpm.persistent()) == (0 if operation == "move-out" else 1), steps[n - 1]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from edge_core import ops
-from edge_core.errors import WrongRootKey
+from edge_core.errors import TpmUnavailable, WrongRootKey
 from edge_core.keys import material, roots
 from edge_core.keys.keystore import KeyStore
 from edge_core.keys.sealing import open_blob
@@ -52,11 +52,14 @@ def _try_recover(snapshot, root, live_keys, name):
     return opened
 
 
-@pytest.mark.parametrize("store", ["keychain", "file"])
+@pytest.mark.parametrize("store", ["keychain", "file", "tpm"])
 def test_a_copy_taken_before_deletion_cannot_recover_the_person(request, isolated, tmp_path, store):
     if store == "keychain":
         request.getfixturevalue("secret_service")
     with ops.open_vault() as vault:
+        if store == "tpm":  # the root made inside a real software TPM; shredding evicts the old object from it
+            request.getfixturevalue("swtpm")
+            ops.move_root_to_tpm(vault)
         vault.enroll("alice", ALICE, "external")
         vault.enroll("bob", BOB, "external")
     snapshot = tmp_path / "copy-before"
@@ -70,8 +73,11 @@ def test_a_copy_taken_before_deletion_cannot_recover_the_person(request, isolate
         assert vault.verify("bob", BOB[0], "external", 0.45).match
         assert vault.verify_all() == 2
     root, live = _everything_on_the_machine(isolated)
-    if store == "keychain":
+    if store in ("keychain", "tpm"):
         assert _try_recover(snapshot, root, live, "alice") == []
+        if store == "tpm":  # the copy names the old root's TPM object, which the shred evicted
+            with pytest.raises(TpmUnavailable, match="no longer holds the root key"):
+                roots.find_root(snapshot / "keys", Layout(isolated).keychain_account)
     else:
         # The fallback file is inside the data directory: a copy of the directory carries
         # the old root with it. docs/KEYS.md says so; this test pins the statement down.

@@ -374,3 +374,24 @@ def test_an_anchor_folder_others_can_write_is_refused(people, isolated, tmp_path
         assert said.returncode == 4 and f"chmod 700 {folder}" in said.stderr, said.stderr
         folder.chmod(0o700)
     assert cli_json("policy", "set", "lockout_attempts=3")["policy"]["lockout_attempts"] == 3
+
+
+def test_with_a_tpm_root_an_older_folder_and_anchor_put_back_together_are_refused(swtpm, people, isolated, tmp_path):
+    """Issue 29: whoever can write the state folder too puts back an older anchor with the older folder; the TPM's
+    counter, which only counts up, still tells."""
+    enrol(people)
+    cli_json("key", "move-to-tpm")
+    cli_json("policy", "set", "lockout_attempts=5")
+    shutil.copytree(isolated, tmp_path / "copy", symlinks=True)
+    shutil.copytree(tmp_path / "state", tmp_path / "state-copy", symlinks=True)
+    cli_json("policy", "set", "threshold_min=0.35", "lockout_attempts=2")  # the owner tightens the policy
+    put_back(tmp_path / "copy", isolated)
+    put_back(tmp_path / "state-copy", tmp_path / "state")  # the anchor as it was then: self-consistent, tag and all
+    before = tree_snapshot(isolated)
+    refused(run_cli("policy", "set", "lockout_attempts=9"), "older than the TPM's NV counter")
+    refused(run_cli("status"), "older than the TPM's NV counter")
+    assert tree_snapshot(isolated) == before
+    accepted = cli_json("audit", "accept-rollback", "--yes")  # on purpose, audited: the way out stays
+    assert accepted["status"] == "accepted"
+    assert cli_json("policy", "show")["lockout_attempts"] == 5
+    all_verify(people)

@@ -1,5 +1,6 @@
-"""Root key location: where the root lives now, moving it into a PKCS#11 token (module, token label, PIN) and
-back to the keychain, over ``ops.move_root_to_hsm`` / ``ops.move_root_to_keychain``."""
+"""Root key location: where the root lives now, moving it into a PKCS#11 token (module, token label, PIN) or this
+machine's TPM, and back to the keychain, over ``ops.move_root_to_hsm`` / ``ops.move_root_to_tpm`` /
+``ops.move_root_to_keychain``."""
 
 from __future__ import annotations
 
@@ -22,7 +23,10 @@ from edge_core import ops
 from edge_core.ops.keys import HSM_PIN_VARIABLE, PIN_HOMES
 from edge_core.ops.results import RootChange, Status
 
-HSM_STORE = "pkcs11"
+HARDWARE_STORES = ("pkcs11", "tpm")
+TPM_GAINS_AND_COSTS = ("The TPM makes a new root that can never be copied off this machine, not by malware and not "
+                       "by a backup. The cost: no recovery copy can hold it, so a new motherboard or a cleared TPM "
+                       "loses the data unless you move the root back out first.")
 
 
 class RootKeySection(Section):
@@ -31,6 +35,7 @@ class RootKeySection(Section):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.dialog: ConfirmDialog | None = None
+        self.tpm_here = False
         self.where = QLabel()
         self.where.setWordWrap(True)
         self.where.setAccessibleName("Where the root key lives")
@@ -76,13 +81,24 @@ class RootKeySection(Section):
         form.addRow("", note)
         form.addRow("", packed(self.move_in))
 
+        self.move_tpm = QPushButton("Move the root into this machine's TPM…")
+        self.move_tpm.setAccessibleName("Move the root into this machine's TPM")
+        self.move_tpm.clicked.connect(self.ask_move_tpm)
+        self.tpm_note = QLabel()
+        self.tpm_note.setWordWrap(True)
+        self.tpm_note.setObjectName("consequence")
+        tpm = QGroupBox("Move into this machine's TPM 2.0")
+        tpm_layout = QVBoxLayout(tpm)
+        tpm_layout.addWidget(self.tpm_note)
+        tpm_layout.addLayout(packed(self.move_tpm))
+
         self.move_out = QPushButton("Move the root back to the keychain…")
         self.move_out.setAccessibleName("Move the root back to the keychain")
         self.move_out.clicked.connect(self.ask_move_out)
         back = QGroupBox("Back to the keychain")
         back_layout = QVBoxLayout(back)
-        out_note = QLabel("A new software root is made in the keychain (or the key file) and the token's key object "
-                          "is destroyed. Export a new recovery copy afterwards.")
+        out_note = QLabel("A new software root is made in the keychain (or the key file) and the token's or TPM's "
+                          "key object is destroyed. Export a new recovery copy afterwards.")
         out_note.setWordWrap(True)
         out_note.setObjectName("consequence")
         back_layout.addWidget(out_note)
@@ -91,18 +107,24 @@ class RootKeySection(Section):
         layout = QVBoxLayout(self.body)
         layout.addWidget(now)
         layout.addWidget(into)
+        layout.addWidget(tpm)
         layout.addWidget(back)
         layout.addStretch(1)
 
     def load(self) -> None:
+        missing = ops.tpm_problem()  # offered only where a TPM answers this user
+        self.tpm_here = missing is None
+        self.tpm_note.setText(TPM_GAINS_AND_COSTS if missing is None else
+                              f"Not offered here: {missing[0].upper()}{missing[1:]}.")
         self.in_vault(ops.status, self._show)
 
     def _show(self, status: Status) -> None:
         root = status.root_key
         self.where.setText(f"{root.where} (fingerprint {root.fingerprint}).")
-        in_token = root.store == HSM_STORE
-        self.move_in.setEnabled(not in_token)
-        self.move_out.setEnabled(in_token)
+        in_hardware = root.store in HARDWARE_STORES
+        self.move_in.setEnabled(not in_hardware)
+        self.move_tpm.setEnabled(not in_hardware and self.tpm_here)
+        self.move_out.setEnabled(in_hardware)
 
     def _choose_module(self) -> None:
         name, _ = QFileDialog.getOpenFileName(self, "The HSM's PKCS#11 module", "", "PKCS#11 modules (*.so *.dylib)")
@@ -125,9 +147,19 @@ class RootKeySection(Section):
         self.banner.clear()
         self.in_vault(lambda vault: ops.move_root_to_hsm(vault, module, token, label, pin, keep), self._moved)
 
+    def ask_move_tpm(self) -> None:
+        self.dialog = ConfirmDialog(self, "Move the root into this machine's TPM",
+                                    f"{TPM_GAINS_AND_COSTS} The current root is destroyed.", "Move it into the TPM")
+        self.dialog.accepted.connect(self._move_tpm)
+        self.dialog.open()
+
+    def _move_tpm(self) -> None:
+        self.banner.clear()
+        self.in_vault(ops.move_root_to_tpm, self._moved)
+
     def ask_move_out(self) -> None:
         self.dialog = ConfirmDialog(self, "Move the root back to the keychain",
-                                    "A new root is made in the keychain and the token's key is destroyed. "
+                                    "A new root is made in the keychain and the token's or TPM's key is destroyed. "
                                     "Recovery copies made before do not open the new root.", "Move it back")
         self.dialog.accepted.connect(self._move_out)
         self.dialog.open()

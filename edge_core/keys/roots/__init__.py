@@ -1,11 +1,12 @@
 """Homes of the root key, chosen by priority: the first that holds a root wins.
 
-Order: a PKCS#11 token (only when ``keys/hsm.json`` names one; its module is
-loaded only if this machine trusts it, see :func:`pkcs11.trusted_module`), the OS
-keychain, then ``FACESEAL_ROOT_KEY``, then the fallback file. A new root is made
-in the keychain when there is one, else in the file (the variable is the user's
-own key, never made by FaceSeal); only ``faceseal key move-to-hsm`` puts it in a
-token.
+Order: this machine's TPM (only when ``keys/tpm.json`` names an object), a
+PKCS#11 token (only when ``keys/hsm.json`` names one; its module is loaded only
+if this machine trusts it, see :func:`pkcs11.trusted_module`), the OS keychain,
+then ``FACESEAL_ROOT_KEY``, then the fallback file. A new root is made in the
+keychain when there is one, else in the file (the variable is the user's own
+key, never made by FaceSeal); only ``faceseal key move-to-hsm`` puts it in a
+token, and only ``faceseal key move-to-tpm`` in the TPM.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from edge_core.keys.roots.environment import EnvironmentRootStore
 from edge_core.keys.roots.keychain import KeychainRootStore
 from edge_core.keys.roots.keyfile import FileRootStore
 from edge_core.keys.roots.pkcs11 import HsmLocation, Pkcs11RootStore
+from edge_core.keys.roots.tpm import TpmRootStore, has_pointer
 
 __all__ = [
     "RootKey", "RootStore", "SoftwareRootKey", "candidate_stores", "find_root", "store_for_new_root",
@@ -35,6 +37,8 @@ def candidate_stores(keys_dir: Path, keychain_account: str) -> list[RootStore]:
     location = HsmLocation.read(keys_dir)
     if location is not None:
         stores.append(Pkcs11RootStore(keys_dir, keychain_account, location))
+    if has_pointer(keys_dir):
+        stores.append(TpmRootStore(keys_dir, keychain_account))
     return sorted((s for s in stores if s.available()), key=lambda s: -s.priority)
 
 

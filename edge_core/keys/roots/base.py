@@ -12,6 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import datetime
+from typing import Protocol
 
 from edge_core.keys import material
 
@@ -67,6 +68,22 @@ class SoftwareRootKey(RootKey):
 
     def __repr__(self) -> str:  # never the bytes, even in a debugger or a traceback
         return f"SoftwareRootKey(kid={self._kid})"
+
+
+class MonotonicCounter(Protocol):
+    """A counter in hardware that only ever goes up: what a copy of a folder or a state file cannot bring back."""
+
+    def value(self) -> int | None:
+        """The counter now; ``None`` while it was never counted."""
+
+    def bump(self) -> None:
+        """Count one up (made on the first bump)."""
+
+    def describe(self) -> str:
+        """Where it is, for a person."""
+
+    def forget(self) -> None:
+        """Delete it (the root left the hardware): records made after that carry no counter to be held to."""
 
 
 class RootStore(ABC):
@@ -133,6 +150,10 @@ class RootStore(ABC):
 
     def close(self) -> None:
         """Release whatever the store holds open (an HSM session); software stores hold nothing."""
+
+    def monotonic_counter(self, label: str) -> MonotonicCounter | None:
+        """A hardware counter for the vault named by ``label`` (its rollback anchor), if this store has one."""
+        return None
 
     def created_at(self) -> datetime | None:
         """When the active root was made, if the store knows (the key store records it too)."""

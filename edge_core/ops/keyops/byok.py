@@ -23,8 +23,8 @@ def _software_home(vault: Vault) -> RootStore:
                              "put your key there instead, or unset it first")
     if store.in_hardware:
         raise KeyHierarchyError(
-            f"the root lives in an HSM ({store.describe()}), where keys are generated inside the token; "
-            "run 'faceseal key move-to-keychain' first, or 'faceseal key generate' for a new key in the token"
+            f"the root lives in hardware ({store.describe()}), where keys are generated inside it; "
+            "run 'faceseal key move-to-keychain' first, or 'faceseal key generate' for a new key in there"
         )
     return store
 

@@ -1,9 +1,9 @@
-"""Hold your own key: moving the root into a PKCS#11 token and back out.
+"""Hold your own key: moving the root into a PKCS#11 token or this machine's TPM, and back out.
 
 Both directions are the crash-safe root switch with another store as target:
-the token generates the new root (non-extractable) and the vault keys are
-wrapped by it before the pointer file makes it active; the keychain root is
-destroyed after. Going back, a fresh software root is made, and the token's
+the token (or TPM) generates the new root (non-extractable) and the vault keys
+are wrapped by it before the pointer file makes it active; the keychain root is
+destroyed after. Going back, a fresh software root is made, and the hardware
 key object is destroyed once the switch commits. Templates are never touched.
 """
 
@@ -13,7 +13,8 @@ import os
 import re
 from dataclasses import replace
 
-from edge_core.errors import KeychainUnavailable, NoKeychainForPin, RootStoreFixed, UsageError
+from edge_core.errors import KeychainUnavailable, NoKeychainForPin, RootStoreFixed, TpmUnavailable, UsageError
+from edge_core.keys.roots import RootStore
 from edge_core.keys.roots import store_for_software_root
 from edge_core.keys.roots.keychain import KeychainRootStore
 from edge_core.keys.roots.pkcs11 import (
@@ -25,6 +26,8 @@ from edge_core.keys.roots.pkcs11 import (
     remember_module,
 )
 from edge_core.keys.roots.pkcs11 import keep_pin as keep_pin_in_keychain
+from edge_core.keys.roots.tpm import TpmRootStore
+from edge_core.keys.roots.tpm import problem as tpm_problem
 from edge_core.ops.keyops.rootswitch import replace_root
 from edge_core.ops.results import RootChange
 from edge_core.vault.store import Vault
@@ -59,13 +62,7 @@ def move_root_to_hsm(vault: Vault, module: str, token: str, key_label: str | Non
     ``keep_pin`` is where the PIN is kept for later opens (:data:`PIN_HOMES`); the answer says where, and warns
     when it is kept nowhere.
     """
-    source = vault.root_store
-    if source.in_hardware:
-        raise UsageError(f"the root already lives in an HSM ({source.describe()}); "
-                         "move it to the keychain first to change tokens")
-    if not source.mutable:
-        raise RootStoreFixed("the root comes from FACESEAL_ROOT_KEY, which FaceSeal cannot destroy after the move; "
-                             "unset it first")
+    source = _movable_into_hardware(vault)
     account = vault.layout.keychain_account
     label = key_label or default_key_label(account)
     for what, value in (("token label", token), ("key label", label)):
@@ -92,8 +89,43 @@ def move_root_to_hsm(vault: Vault, module: str, token: str, key_label: str | Non
     return replace(result, to="pkcs11", token=token, key_label=label, pin_kept=home, warning=warning)
 
 
+def _movable_into_hardware(vault: Vault) -> RootStore:
+    """The store the root leaves for a token or the TPM; refused if it is in hardware already, or fixed."""
+    source = vault.root_store
+    if source.in_hardware:
+        raise UsageError(f"the root already lives in hardware ({source.describe()}); "
+                         "move it to the keychain first to change where")
+    if not source.mutable:
+        raise RootStoreFixed("the root comes from FACESEAL_ROOT_KEY, which FaceSeal cannot destroy after the move; "
+                             "unset it first")
+    return source
+
+
+TPM_WARNING = ("the root now lives only in this machine's TPM: no recovery kit can hold it, so a new motherboard "
+               "or a cleared TPM loses the data unless you move the root back out first (key move-to-keychain)")
+
+
+BOOT_WARNING = ("; it is also bound to this boot state (PCR 7): after a change to Secure Boot or its keys, nothing "
+                "opens until the machine boots as before")
+
+
+def move_root_to_tpm(vault: Vault, bind_boot_state: bool = False) -> RootChange:
+    """Move the root into this machine's TPM, made there and never leaving it; the TPM is proven to answer first.
+
+    The root object's PIN is ``FACESEAL_TPM_PIN`` (none when unset), needed by every later open.
+    ``bind_boot_state``: the TPM uses the root only while PCR 7 (the Secure Boot state) is as it is now.
+    """
+    _movable_into_hardware(vault)
+    missing = tpm_problem()
+    if missing is not None:
+        raise TpmUnavailable(f"{missing}; nothing was changed")
+    target = TpmRootStore(vault.layout.keys_dir, vault.layout.keychain_account, bind_boot_state=bind_boot_state)
+    result = replace_root(vault, "moved", "root_moved", target, None, to="tpm", boot_state_bound=bind_boot_state)
+    return replace(result, to="tpm", warning=TPM_WARNING + (BOOT_WARNING if bind_boot_state else ""))
+
+
 def move_root_to_keychain(vault: Vault) -> RootChange:
-    """Bring the root into the OS keychain: out of a token (a fresh software root, the token's key destroyed; with
+    """Bring the root into the OS keychain: out of a token or the TPM (a fresh software root, its key destroyed; with
     no keychain running it goes into the key file, and the result says so), or out of the key file it fell back to
     when no keychain ran (a fresh root in the keychain, the file destroyed), which is what ``status`` advises."""
     source = vault.root_store
@@ -107,7 +139,10 @@ def move_root_to_keychain(vault: Vault) -> RootChange:
             raise KeychainUnavailable("there is no OS keychain running to move the root into (a desktop session "
                                       "starts one; docs/KEYS.md says how without one); nothing was changed")
     target = store_for_software_root(vault.layout.keys_dir, account)
+    counter = vault.anchor.counter  # the TPM's rollback counter while the root is there
     result = replace_root(vault, "moved", "root_moved", target, None, to=target.name)
+    if counter is not None:  # from now on the anchor has no counter; one left behind would refuse a later move in
+        counter.forget()
     if source.in_hardware:
         forget_pin(account)
     warning = None if target.name == KeychainRootStore.name else (

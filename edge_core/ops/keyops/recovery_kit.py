@@ -199,7 +199,7 @@ def exportable_root(vault: Vault) -> SoftwareRootKey:
     root = vault.root
     if not isinstance(root, SoftwareRootKey):
         raise RootKitUnavailable(
-            f"the root lives in an HSM ({vault.root_store.describe()}) and never leaves it, so no kit can hold it; "
+            f"the root lives in hardware ({vault.root_store.describe()}) and never leaves it, so no kit can hold it; "
             "use the HSM's own backup, or move the root to the keychain and export a kit then"
         )
     return root

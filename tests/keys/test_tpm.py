@@ -1,0 +1,185 @@
+"""The root inside a real software TPM (swtpm): moved in and out, rotated, shredded, and every way it can fail."""
+
+from __future__ import annotations
+
+from edge_core.keys.keystore import KeyStore
+from edge_core.vault.layout import Layout
+from tests.conftest import all_verify, cli_fails, cli_json, enrol, keychain_items, run_cli, tree_snapshot
+
+
+def tpm_name(swtpm, handle: str) -> str:
+    """The object's TPM name as tpm2_readpublic reports it (hex)."""
+    return next(line.split(":", 1)[1].strip() for line in swtpm.tool("tpm2_readpublic", "-c", handle).splitlines()
+                if line.startswith("name:"))
+
+
+def test_keychain_root_moves_into_the_tpm_and_back(swtpm, secret_service, people, isolated):
+    enrol(people)
+    account = Layout(isolated).keychain_account
+    moved = cli_json("key", "move-to-tpm")
+    assert moved["root_store"] == "tpm" and moved["previous_root_destroyed"]
+    assert "no recovery kit can hold it" in moved["warning"]
+    assert account not in keychain_items()  # the keychain root is destroyed, not just unused
+    [handle] = swtpm.persistent()  # the root is one persistent object inside the TPM
+    status = cli_json("status")
+    assert status["root_key"]["store"] == "tpm" and handle.lower() in status["root_key"]["where"]
+    # The only wraps left are the TPM object's: its kid is the start of the object's TPM name.
+    assert list(KeyStore.load(Layout(isolated).keystore).wraps) == [tpm_name(swtpm, handle)[4:36]]
+    all_verify(people)
+
+    back = cli_json("key", "move-to-keychain")
+    assert back["root_store"] == "keychain"
+    assert swtpm.persistent() == []  # evicted: the TPM holds nothing of it any more
+    assert list(keychain_items()) == [account]
+    assert not (isolated / "keys" / "tpm.json").exists()
+    all_verify(people)
+    assert [e["kind"] for e in cli_json("audit", "list")].count("root_moved") == 2
+
+
+def test_rotation_lock_and_kill_switch_with_a_tpm_root(swtpm, people, isolated):
+    enrol(people)
+    cli_json("key", "move-to-tpm")
+    [first] = swtpm.persistent()
+    assert cli_json("rotate-key")["root_rotated"]
+    [second] = swtpm.persistent()
+    assert cli_json("rotate-key", "--deep")["root_rotated"]
+    [third] = swtpm.persistent()
+    assert cli_json("key", "generate")["root_store"] == "tpm"
+    [fourth] = swtpm.persistent()
+    assert len({first, second, third, fourth}) == 4  # each rotation made a new object and evicted the old one
+    all_verify(people)
+    cli_fails(3, "where keys are generated inside it", "key", "import", "--hex", "5c" * 16 + "a3" * 16)
+    cli_fails(3, "no kit can hold it", "key", "export", "--out", str(isolated.parent / "kit.json"),
+              extra_env={"FACESEAL_KIT_PASSPHRASE": "correct horse battery staple"})
+    cli_json("lock")
+    cli_fails(3, "locked", "list")
+    cli_json("unlock")
+    all_verify(people)
+    revoked = cli_json("key", "revoke", "--yes")
+    assert revoked["destroyed_in"] == ["tpm"]
+    assert swtpm.persistent() == []  # the kill switch evicted the root from the TPM
+    cli_fails(3, "revoked", "list")
+
+
+def test_wrong_or_missing_pin_is_one_line_and_the_right_one_opens(swtpm, people, isolated, monkeypatch):
+    enrol(people)
+    cli_json("key", "move-to-tpm", extra_env={"FACESEAL_TPM_PIN": "4711"})
+    before = tree_snapshot(isolated)
+    for pin in ({"FACESEAL_TPM_PIN": "1234"}, None):
+        said = cli_fails(3, "the TPM refused the PIN (FACESEAL_TPM_PIN)", "list", extra_env=pin)
+        assert "4711" not in said and "1234" not in said
+    assert tree_snapshot(isolated) == before
+    monkeypatch.setenv("FACESEAL_TPM_PIN", "4711")
+    all_verify(people)
+
+
+def test_a_tpm_that_goes_away_is_one_line_and_nothing_is_lost(swtpm, people, isolated):
+    enrol(people)
+    cli_json("key", "move-to-tpm")
+    before = tree_snapshot(isolated)
+    swtpm.stop()
+    cli_fails(3, f"no TPM answers at {swtpm.tcti}", "list")
+    cli_fails(3, "no TPM answers", "rotate-key")
+    assert tree_snapshot(isolated) == before
+    swtpm.start()  # the chip is back with what it held
+    all_verify(people)
+
+
+def test_move_without_a_tpm_changes_nothing(people, isolated, monkeypatch, swtpm):
+    enrol(people)
+    before = tree_snapshot(isolated)
+    swtpm.stop()
+    cli_fails(3, "nothing was changed", "key", "move-to-tpm")
+    assert tree_snapshot(isolated) == before
+    assert cli_json("status")["root_key"]["store"] == "file"
+
+
+def test_a_cleared_tpm_says_so_and_points_to_the_recovery_kit(swtpm, people, isolated):
+    enrol(people)
+    cli_json("key", "move-to-tpm")
+    swtpm.tool("tpm2_clear")
+    cli_fails(3, "the TPM no longer holds the root key", "list")
+
+
+def test_moving_out_and_in_again_keeps_the_vault_opening(swtpm, people, isolated):
+    """The TPM's rollback counter leaves with the root: a later move back in starts a new one, never refused."""
+    enrol(people)
+    for _ in range(2):
+        cli_json("key", "move-to-tpm")
+        cli_json("policy", "set", "lockout_attempts=4")
+        all_verify(people)
+        assert swtpm.tool("tpm2_getcap", "handles-nv-index").strip()  # the vault's rollback counter
+        cli_json("key", "move-to-keychain")
+        assert swtpm.persistent() == [] and swtpm.tool("tpm2_getcap", "handles-nv-index").strip() == ""
+    all_verify(people)
+    assert run_cli("audit", "verify").returncode == 0
+
+
+def test_a_pointer_planted_in_another_folder_never_destroys_this_vaults_root(swtpm, people, isolated, tmp_path,
+                                                                            monkeypatch):
+    """Issue 25's attack on the TPM: a folder whose keys/tpm.json names another vault's object, then the kill switch
+    run on that folder: only objects bearing the folder's own vault tag are ever evicted."""
+    enrol(people)
+    cli_json("key", "move-to-tpm")
+    [mine] = swtpm.persistent()
+    other = tmp_path / "other-home"
+    run_cli("init", extra_env={"FACESEAL_HOME": str(other)})
+    (other / "keys" / "tpm.json").write_bytes((isolated / "keys" / "tpm.json").read_bytes())
+    (other / "keys" / "tpm.json").chmod(0o600)
+    for command in (["key", "revoke", "--yes"], ["rotate-key"]):
+        run_cli(*command, extra_env={"FACESEAL_HOME": str(other)}, check_clean=True)
+    assert swtpm.persistent() == [mine]
+    all_verify(people)
+
+
+def fill_persistent_memory(swtpm) -> int:
+    """Make one primary key persistent under every handle the TPM takes until it says TPM_RC_NV_SPACE, as other
+    programs' keys would; returns how many it took."""
+    from tpm2_pytss import ESAPI, ESYS_TR, TPM2_RC, TPM2B_PUBLIC, TPM2B_SENSITIVE_CREATE, TPMA_OBJECT, TCTILdr, TSS2_Exception
+
+    esys = ESAPI(TCTILdr.parse(swtpm.tcti))
+    try:
+        primary, *_ = esys.create_primary(TPM2B_SENSITIVE_CREATE(), TPM2B_PUBLIC.parse(
+            "ecc256:aes128cfb", objectAttributes=TPMA_OBJECT.DEFAULT_TPM2_TOOLS_CREATEPRIMARY_ATTRS))
+        for n in range(1000):
+            try:
+                esys.evict_control(ESYS_TR.OWNER, primary, 0x81000100 + n)
+            except TSS2_Exception as exc:
+                assert exc.error == TPM2_RC.NV_SPACE, exc
+                return n
+        raise AssertionError("the TPM never filled up")
+    finally:
+        esys.close()
+
+
+def test_a_tpm_with_no_room_left_is_one_line_and_changes_nothing(swtpm, people, isolated):
+    """Every persistent slot of the TPM taken (by other programs' keys): the move is refused, nothing changed."""
+    enrol(people)
+    assert fill_persistent_memory(swtpm) > 0
+    before = tree_snapshot(isolated)
+    cli_fails(3, "the TPM has no room left for another persistent key", "key", "move-to-tpm")
+    assert tree_snapshot(isolated) == before
+    assert cli_json("status")["root_key"]["store"] == "file"
+    all_verify(people)
+
+
+def test_a_root_bound_to_the_boot_state_opens_only_while_pcr7_is_as_it_was(swtpm, people, isolated):
+    """Off by default; bound, a changed Secure Boot state (PCR 7 extended) is one line and nothing is lost: booting
+    as before (a restarted TPM starts with PCR 7 reset) opens everything again."""
+    enrol(people)
+    moved = cli_json("key", "move-to-tpm", "--bind-boot-state")
+    assert "bound to this boot state (PCR 7)" in moved["warning"]
+    assert cli_json("rotate-key")["root_rotated"]  # a rotation keeps the binding
+    [handle] = swtpm.persistent()
+    assert "userwithauth" not in swtpm.tool("tpm2_readpublic", "-c", handle).lower()
+    all_verify(people)
+    before = tree_snapshot(isolated)
+    swtpm.tool("tpm2_pcrextend", "7:sha256=" + "ab" * 32)  # what a Secure Boot change measures
+    for command in (["list"], ["rotate-key"], ["key", "revoke", "--yes"]):  # the kill switch too: a known limit
+        cli_fails(3, "the boot state (PCR 7", *command)
+    assert tree_snapshot(isolated) == before
+    swtpm.stop()
+    swtpm.start()  # booted as before
+    all_verify(people)
+    assert cli_json("key", "revoke", "--yes")["destroyed_in"] == ["tpm"]
+    assert swtpm.persistent() == []
