@@ -3,11 +3,12 @@ window; without a TPM the section says why it offers none."""
 
 from __future__ import annotations
 
+from app.pages.admin.rootkey import BOOT_STATE
 from edge_core import ops
 from tests.app.admin_drive import admin_section
 from tests.app.conftest import open_window
 from tests.app.drive import LONG, click, confirm
-from tests.conftest import cli_json
+from tests.conftest import cli_fails, cli_json
 
 
 def test_the_root_moves_into_the_tpm_and_back_from_the_window(qtbot, secret_service, swtpm, models_env, isolated):
@@ -40,4 +41,32 @@ def test_without_a_tpm_the_section_says_why_and_offers_none(qtbot, models_env, i
     section = admin_section(window, "Root key location")
     qtbot.waitUntil(lambda: section.where.text() != "", timeout=LONG)
     assert not section.move_tpm.isEnabled() and "Not offered here: No TPM answers at" in section.tpm_note.text()
+    window.close()
+
+
+def test_the_window_binds_the_root_to_the_boot_state_only_when_ticked(qtbot, secret_service, swtpm, models_env,
+                                                                     isolated):
+    """Issue 29: the binding is offered in the window, off by default, explained in one sentence; bound, a changed
+    Secure Boot state is one line at the next open, and booting as before opens it again."""
+    window = open_window(qtbot)
+    section = admin_section(window, "Root key location")
+    qtbot.waitUntil(lambda: section.move_tpm.isEnabled(), timeout=LONG)
+    assert not section.bind_boot.isChecked() and "Off unless you tick it" in BOOT_STATE
+    section.bind_boot.setChecked(True)
+    click(qtbot, section.move_tpm)
+    assert "bound to this boot state" in confirm(qtbot, section)
+    qtbot.waitUntil(lambda: "TPM" in section.where.text(), timeout=LONG)
+    window.close()
+    swtpm.tool("tpm2_pcrextend", "7:sha256=" + "ab" * 32)  # what a Secure Boot change measures
+    cli_fails(3, "the boot state (PCR 7", "status")
+
+
+def test_diagnostics_says_whether_a_tpm_answers(qtbot, models_env, isolated, swtpm):
+    window = open_window(qtbot)
+    diagnostics = admin_section(window, "Diagnostics")
+    qtbot.waitUntil(lambda: diagnostics.tpm.text() != "", timeout=LONG)
+    assert diagnostics.tpm.text().startswith("TPM 2.0: answers this user")
+    swtpm.stop()
+    diagnostics.load()
+    assert "not usable for the root here" in diagnostics.tpm.text()
     window.close()

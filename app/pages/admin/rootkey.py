@@ -5,6 +5,7 @@ machine's TPM, and back to the keychain, over ``ops.move_root_to_hsm`` / ``ops.m
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QFormLayout,
@@ -24,6 +25,9 @@ from edge_core.ops.keys import HSM_PIN_VARIABLE, PIN_HOMES
 from edge_core.ops.results import RootChange, Status
 
 HARDWARE_STORES = ("pkcs11", "tpm")
+BOOT_STATE = ("Off unless you tick it: the TPM then uses the root only while this machine boots with the Secure Boot "
+              "state it has now, so a disk moved to another machine or a tampered boot opens nothing; a firmware "
+              "update or a Secure Boot change also locks the data until you boot as before.")
 TPM_GAINS_AND_COSTS = ("The TPM makes a new root that can never be copied off this machine, not by malware and not "
                        "by a backup. The cost: no recovery copy can hold it, so a new motherboard or a cleared TPM "
                        "loses the data unless you move the root back out first.")
@@ -87,9 +91,16 @@ class RootKeySection(Section):
         self.tpm_note = QLabel()
         self.tpm_note.setWordWrap(True)
         self.tpm_note.setObjectName("consequence")
+        self.bind_boot = QCheckBox("Bind it to this machine's boot state (Secure Boot, PCR 7)")
+        self.bind_boot.setAccessibleName("Bind the root to this machine's boot state")
+        bind_note = QLabel(BOOT_STATE)
+        bind_note.setWordWrap(True)
+        bind_note.setObjectName("consequence")
         tpm = QGroupBox("Move into this machine's TPM 2.0")
         tpm_layout = QVBoxLayout(tpm)
         tpm_layout.addWidget(self.tpm_note)
+        tpm_layout.addWidget(self.bind_boot)
+        tpm_layout.addWidget(bind_note)
         tpm_layout.addLayout(packed(self.move_tpm))
 
         self.move_out = QPushButton("Move the root back to the keychain…")
@@ -124,6 +135,7 @@ class RootKeySection(Section):
         in_hardware = root.store in HARDWARE_STORES
         self.move_in.setEnabled(not in_hardware)
         self.move_tpm.setEnabled(not in_hardware and self.tpm_here)
+        self.bind_boot.setEnabled(not in_hardware and self.tpm_here)
         self.move_out.setEnabled(in_hardware)
 
     def _choose_module(self) -> None:
@@ -148,14 +160,17 @@ class RootKeySection(Section):
         self.in_vault(lambda vault: ops.move_root_to_hsm(vault, module, token, label, pin, keep), self._moved)
 
     def ask_move_tpm(self) -> None:
+        bound = " It will be bound to this boot state." if self.bind_boot.isChecked() else ""
         self.dialog = ConfirmDialog(self, "Move the root into this machine's TPM",
-                                    f"{TPM_GAINS_AND_COSTS} The current root is destroyed.", "Move it into the TPM")
+                                    f"{TPM_GAINS_AND_COSTS} The current root is destroyed.{bound}",
+                                    "Move it into the TPM")
         self.dialog.accepted.connect(self._move_tpm)
         self.dialog.open()
 
     def _move_tpm(self) -> None:
         self.banner.clear()
-        self.in_vault(ops.move_root_to_tpm, self._moved)
+        bind = self.bind_boot.isChecked()
+        self.in_vault(lambda vault: ops.move_root_to_tpm(vault, bind), self._moved)
 
     def ask_move_out(self) -> None:
         self.dialog = ConfirmDialog(self, "Move the root back to the keychain",
