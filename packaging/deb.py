@@ -20,6 +20,17 @@ RECOMMENDS = ("fonts-noto-color-emoji",)
 """Not needed to run: without a colour emoji font a flag in a name shows as an empty box (app/glyphs.py)."""
 
 
+POSTRM = """#!/bin/sh
+# dpkg deletes a folder it unpacked into once it is empty and no installed package ships it. No Debian package
+# ships /opt (the system made it), so removing FaceSeal would take /opt itself away: put it back as it was.
+set -e
+if [ "$1" = remove ] || [ "$1" = purge ]; then
+    [ -d /opt ] || install -d -m 0755 /opt
+fi
+"""
+"""The maintainer script run after removal (``apt-get remove`` and ``purge``)."""
+
+
 class DebError(Exception):
     """The .deb could not be built; the message says why."""
 
@@ -51,6 +62,8 @@ def build_deb(root: Path, dist: Path, meta: Metadata, system_libraries: dict[str
     debian.mkdir(exist_ok=True)
     (debian / "control").write_text("".join(f"{k}: {v}\n" for k, v in control.items()), "utf-8")
     (debian / "control").chmod(0o644)
+    (debian / "postrm").write_text(POSTRM, "utf-8")
+    (debian / "postrm").chmod(0o755)
     debian.chmod(0o755)
     out = dist / f"{meta.name}_{meta.version}_{arch}.deb"
     compressor, level = COMPRESSION[compression]
