@@ -69,9 +69,14 @@ package: system-deps $(STAMP)
 	$(BIN)/python packaging/build.py $(if $(MODELS),--models $(MODELS)) $(if $(SIGNING_KEY),--signing-key $(SIGNING_KEY))
 
 # What `make package` built, smoke-tested as a user gets it: checksums (and the signature against
-# PUBLIC_KEY=file, if given), each installer unpacked, `faceseal --version` and `self-test` from it.
+# PUBLIC_KEY=file, if given), each installer unpacked, `faceseal --version` and `self-test` from it; then, as
+# root, the .deb installed with apt into a bare root of each Debian suite in ROOTS (debootstrap --variant=minbase,
+# cached in ~/.cache/faceseal/roots), run as an ordinary user (the window on Xvfb, its screenshot in
+# build/package-check/) and purged (packaging/roots.py, docs/PACKAGING.md). `make package-check ROOTS=` skips them.
+ROOTS ?= bookworm trixie
+
 package-check: system-deps $(STAMP)
-	$(BIN)/python packaging/check.py $(if $(PUBLIC_KEY),--public-key $(PUBLIC_KEY))
+	$(BIN)/python packaging/check.py $(if $(PUBLIC_KEY),--public-key $(PUBLIC_KEY)) $(if $(ROOTS),--roots $(ROOTS))
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -11,7 +11,17 @@ then ``--version`` and ``self-test`` from ``FaceSeal.app/Contents/MacOS``.
 
 The program runs with a throw-away HOME, no keychain and an empty models
 folder, so whatever it finds it found inside the package.
-Usage: python packaging/check.py [--dist DIR] [--public-key FILE]; exit 0 when every check passed.
+
+``--roots bookworm trixie`` (what ``make package-check`` passes, as root): the
+.deb is installed with apt into a bare root of each suite (packaging/roots.py),
+as README tells users to; there, as an ordinary user, ``--version``,
+``self-test`` and the window on Xvfb, whose screen must show it (its screenshot
+is kept); the AppStream metainfo is validated by that release's appstreamcli;
+then ``apt-get purge`` and ``autoremove`` must leave no file of FaceSeal and
+remove or change nothing that was there before.
+
+Usage: python packaging/check.py [--dist DIR] [--public-key FILE] [--roots SUITE...] [--screenshots DIR];
+exit 0 when every check passed.
 """
 
 from __future__ import annotations
@@ -22,10 +32,14 @@ import os
 import shutil
 import subprocess
 import sys
+import struct
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
-from release import SUMS, ReleaseError, verify  # packaging/release.py, beside this script
+import roots  # packaging/*.py, beside this script
+from release import SUMS, ReleaseError, verify
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -64,25 +78,28 @@ def run_installed(program: Path, home: Path, *args: str,
     return subprocess.run([str(program), *args], capture_output=True, text=True, env=env, cwd=home, timeout=300)
 
 
-def smoke_test(program: Path, scratch: Path) -> str:
+Start = Callable[..., subprocess.CompletedProcess]
+"""``start(*args)`` runs the installed ``faceseal ARGS`` as its user would, each time with the same home."""
+
+
+def smoke_test(start: Start, label: str) -> str:
     """``--version`` and ``self-test`` of an installed program; returns the first line of ``--version``."""
-    version = run_installed(program, scratch / "home-version", "--version")
+    version = start("--version")
     if version.returncode != 0:
-        raise CheckError(f"{program} --version failed: {version.stderr.strip()[-300:]}")
+        raise CheckError(f"{label} --version failed: {version.stderr.strip()[-300:]}")
     fields = dict(line.split(": ", 1) for line in version.stdout.splitlines()[1:] if ": " in line)
     pack = fields.get("model pack", "")
     if pack.endswith("(not installed)"):
         # A bundled pack whose licence notice asks for consent counts only once accepted (the installer never
         # accepts for the user): the builder accepts it in this throw-away home so the self-test runs the models.
-        run_installed(program, scratch / "home-selftest", "models", "install", pack.split()[0], "--accept-licence",
-                      "--json")
-    selftest = run_installed(program, scratch / "home-selftest", "self-test", "--json")
+        start("models", "install", pack.split()[0], "--accept-licence", "--json")
+    selftest = start("self-test", "--json")
     try:
         result = json.loads(selftest.stdout).get("result")
     except json.JSONDecodeError:
         result = None
     if selftest.returncode != 0 or result != "passed":
-        raise CheckError(f"{program} self-test did not pass: {(selftest.stderr or selftest.stdout).strip()[-300:]}")
+        raise CheckError(f"{label} self-test did not pass: {(selftest.stderr or selftest.stdout).strip()[-300:]}")
     return version.stdout.splitlines()[0]
 
 
@@ -101,7 +118,8 @@ def check_linux(dist: Path, public_key: Path | None) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="faceseal-check-") as scratch:
         for package in packages:
             root = unpack(package, Path(scratch) / package.suffix[1:])
-            first = smoke_test(root / "opt" / "faceseal" / "faceseal", Path(scratch) / f"run-{package.suffix[1:]}")
+            program, home = root / "opt" / "faceseal" / "faceseal", Path(scratch) / f"home-{package.suffix[1:]}"
+            first = smoke_test(lambda *args: run_installed(program, home, *args), str(program))
             page = root / "usr" / "share" / "man" / "man1" / "faceseal.1.gz"
             rendered = subprocess.run(["man", "-l", str(page)], capture_output=True, text=True,
                                       env=dict(os.environ, MANPAGER="cat", MANWIDTH="80"))
@@ -110,6 +128,126 @@ def check_linux(dist: Path, public_key: Path | None) -> list[str]:
             report.append(f"{package.name}: unpacked; '{first}'; self-test passed; man page renders")
             shutil.rmtree(root)
     return report
+
+
+VOLATILE = ("/proc", "/dev", "/sys", "/run", "/tmp", "/var/tmp", "/var/cache", "/var/log", "/var/lib/apt",
+            "/var/lib/dpkg/statoverride", "/var/lib/dpkg/statoverride-old", f"/home/{roots.USER}")
+"""What is left out when a root's files are compared before installing and after purging: what apt and dpkg keep
+of their own work (dbus's postinst has dpkg record its helper's mode), and the user's home (the window wrote the
+user's data there, which no purge touches)."""
+SCREEN = ("1280x800x24", "/tmp/Xvfb_screen0")
+"""Xvfb's screen, and where ``-fbdir /tmp`` keeps its pixels as an XWD image, so no screenshot tool is needed."""
+WINDOW_TIMEOUT_S = 90
+MIN_COLOURS = 16
+"""A screen with the window drawn on it has hundreds of colours (anti-aliased text, the icon); Xvfb's empty screen
+with ``-br`` has one."""
+
+
+def check_in_root(deb: Path, suite: str, shots: Path) -> str:
+    """Install ``deb`` with apt into a bare root of ``suite``; as an ordinary user run ``--version``, ``self-test``
+    and the window on Xvfb (its screenshot goes into ``shots``); purge it and check the root is as it was."""
+    name = roots.SUITES[suite]
+    with roots.scratch_root(suite) as root:
+        # the screen, as a desktop has one, and the release's own AppStream validator: there before FaceSeal comes
+        root.apt_install("xvfb", "appstream")
+        user = root.add_user()
+        packages, files = root.packages(), root.files(VOLATILE)
+        shutil.copyfile(deb, root.path / "tmp" / deb.name)
+        root.run("apt-get", "install", "-y", "-q", f"/tmp/{deb.name}")  # as README says: apt pulls what it needs
+        pulled = len(root.packages()) - len(packages) - 1
+        metainfo = root.run("appstreamcli", "validate", "--no-net", "/usr/share/metainfo/faceseal.metainfo.xml",
+                            check=False)
+        if metainfo.returncode != 0:
+            raise CheckError(f"{name}: appstreamcli validate refuses the metainfo: {metainfo.stdout.strip()[-300:]}")
+        screen = root.start("Xvfb", ":99", "-screen", "0", SCREEN[0], "-fbdir", "/tmp", "-nolisten", "tcp", "-br")
+        try:
+            desktop = {"DISPLAY": ":99"}
+            first = smoke_test(lambda *args: root.run("faceseal", *args, user=user, env=desktop, check=False),
+                               f"{name}: faceseal")
+            colours = _window_shown(root, user, desktop, shots / f"{suite}.png")
+        finally:
+            screen.terminate()
+            screen.wait(timeout=30)
+        root.run("apt-get", "purge", "-y", "-q", "faceseal")
+        root.run("apt-get", "autoremove", "--purge", "-y", "-q")  # what apt pulled in for it, as a user would
+        kept = _same_system(root, packages, files)
+    return (f"{deb.name} on bare {name}: apt installed it and {pulled} packages it needs; metainfo valid; as user {user} '{first}', "
+            f"self-test passed, the window drew {colours} colours ({shots / f'{suite}.png'}); purged and "
+            f"autoremoved: nothing of FaceSeal left, nothing else removed (apt kept {kept}, recommended by the "
+            "system's own packages)")
+
+
+def _window_shown(root: roots.Root, user: str, desktop: dict[str, str], shot: Path) -> int:
+    """Start the window as ``user`` on the root's Xvfb; once it has drawn, save the screen to ``shot`` and close it.
+    Returns how many colours the screen showed."""
+    log = root.path / "tmp" / "window.log"
+    with open(log, "w") as output:
+        window = root.start("faceseal", user=user, env=desktop, output=output)
+    colours, deadline = 0, time.monotonic() + WINDOW_TIMEOUT_S
+    try:
+        while window.poll() is None and time.monotonic() < deadline:
+            time.sleep(2)
+            pixels = (root.path / SCREEN[1].lstrip("/")).read_bytes()
+            colours = screen_colours(pixels)
+            if colours >= MIN_COLOURS:
+                time.sleep(3)  # let the first page finish drawing before the picture is kept
+                _save_screen((root.path / SCREEN[1].lstrip("/")).read_bytes(), shot)
+                return colours
+    finally:
+        if window.poll() is None:
+            window.terminate()
+            try:
+                window.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                window.kill()
+    said = log.read_text(errors="replace").strip().splitlines()[-3:]
+    if window.returncode not in (None, 0, -15):
+        raise CheckError(f"{root.suite}: the window exited with {window.returncode}: {' / '.join(said)}")
+    raise CheckError(f"{roots.SUITES[root.suite]}: the window drew nothing in {WINDOW_TIMEOUT_S} s "
+                     f"({colours} colours on the screen): {' / '.join(said)}")
+
+
+def _xwd(image: bytes) -> tuple[int, int, int, memoryview]:
+    """Width, height, bytes per line and pixels (32-bit) of the XWD image Xvfb keeps its screen in."""
+    header = struct.unpack(">25I", image[:100])
+    size, width, height, bits, per_line, colours = header[0], header[4], header[5], header[11], header[12], header[19]
+    if bits != 32:
+        raise CheckError(f"Xvfb's screen has {bits} bits per pixel, not 32")
+    start = size + 12 * colours
+    return width, height, per_line, memoryview(image[start:start + per_line * height])
+
+
+def screen_colours(image: bytes) -> int:
+    """How many colours an XWD screen image shows (1 for an empty screen)."""
+    width, height, per_line, pixels = _xwd(image)
+    return len({pixels[row * per_line:row * per_line + 4 * width].cast("I")[column]
+                for row in range(0, height, 2) for column in range(0, width, 2)})
+
+
+def _save_screen(image: bytes, shot: Path) -> None:
+    from PIL import Image  # in the build's .venv (matplotlib's dependency)
+
+    width, height, per_line, pixels = _xwd(image)
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    Image.frombuffer("RGBX", (width, height), bytes(pixels), "raw", "BGRX", per_line, 1).convert("RGB").save(shot)
+
+
+def _same_system(root: roots.Root, packages: dict[str, str], files: set[str]) -> str:
+    """Refuse a purge that left FaceSeal's files behind or took away or changed what was there before; returns
+    what apt kept of what it pulled in (packages the system's own recommend, which ``autoremove`` keeps)."""
+    after = root.packages()
+    changed = [f"package {p} {'removed' if p not in after else 'changed'}"
+               for p in sorted(packages) if after.get(p) != packages[p]]
+    kept = sorted(set(after) - set(packages))
+    owned = {path for package in kept for path in root.run("dpkg-query", "-L", package).stdout.splitlines()}
+    now = root.files(VOLATILE)
+    info = tuple(f"/var/lib/dpkg/info/{package}{sep}" for package in kept for sep in ".:")  # dpkg's record of them
+    changed += [f"{path} left" for path in sorted(now - files - owned) if not path.startswith(info)]
+    changed += [f"{path} removed" for path in sorted(files - now)]
+    if changed:
+        raise CheckError(f"{roots.SUITES[root.suite]}: after 'apt-get purge faceseal' the system is not as it was: "
+                         f"{', '.join(changed[:12])}{' ...' if len(changed) > 12 else ''}")
+    return ", ".join(kept) or "nothing"
 
 
 def _check_sums(sums: Path, public_key: Path | None) -> str:
@@ -148,7 +286,7 @@ def check_macos(dist: Path) -> list[str]:
     else:
         report.append("FaceSeal.app: not code-signed (Gatekeeper will ask; right-click > Open the first time)")
     with tempfile.TemporaryDirectory(prefix="faceseal-check-") as scratch:
-        first = smoke_test(program, Path(scratch))
+        first = smoke_test(lambda *args: run_installed(program, Path(scratch), *args), str(program))
     report.append(f"FaceSeal.app: '{first}'; self-test passed")
     return report
 
@@ -163,19 +301,30 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="packaging/check.py", description=__doc__.splitlines()[0])
     parser.add_argument("--dist", type=Path, default=REPO / "dist", help="what make package built (default dist/)")
     parser.add_argument("--public-key", type=Path, help="the release's minisign public key (Linux)")
+    parser.add_argument("--roots", nargs="*", default=[], choices=sorted(roots.SUITES), metavar="SUITE",
+                        help="also install the .deb with apt into bare roots of these Debian suites, as root "
+                        f"({', '.join(f'{k}: {v}' for k, v in roots.SUITES.items())})")
+    parser.add_argument("--screenshots", type=Path, default=REPO / "build" / "package-check",
+                        help="where the window's screenshots from the roots go (default build/package-check/)")
     args = parser.parse_args(argv)
     try:
+        if args.roots and (sys.platform != "linux" or os.geteuid() != 0):
+            raise CheckError("installing the .deb into bare Debian roots needs Linux and root (debootstrap, chroot, "
+                             "mount): run 'sudo make package-check', or 'make package-check ROOTS=' to skip it")
         if sys.platform == "darwin":
             report = check_macos(args.dist)
         elif sys.platform == "linux":
             report = check_linux(args.dist, args.public_key)
         else:
             raise CheckError(f"installers are checked on Linux or macOS, not on {sys.platform}")
-    except CheckError as error:
+        for line in report:
+            print(f"ok  {line}", flush=True)
+        for suite in args.roots:
+            deb = next(args.dist.glob("faceseal_*.deb"))  # check_linux found exactly the one SHA256SUMS lists
+            print(f"ok  {check_in_root(deb, suite, args.screenshots)}", flush=True)
+    except (CheckError, roots.RootError) as error:
         print(f"make package-check: error: {error}", file=sys.stderr)
         return 1
-    for line in report:
-        print(f"ok  {line}")
     return 0
 
 

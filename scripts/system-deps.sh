@@ -26,6 +26,7 @@ test_packages=(
   liblapack3 libblas3           # the system LAPACK the shim links, which the packages depend on
   icu-devtools                  # icupkg and genccode: the bundle's ICU data cut to what Qt needs
   rpm rpm2cpio cpio             # rpmbuild for the .rpm; rpm2cpio | cpio unpacks it in the tests
+  debootstrap                   # make package-check: bare Debian roots the .deb is installed into
   minisign man-db               # signing SHA256SUMS; man -l checks the generated man page
   postgresql                    # a real PostgreSQL server for the collector's tests (initdb + pg_ctl)
   pamtester                     # face sign-in through a real PAM stack (tests/signin)
