@@ -32,9 +32,7 @@ import os
 import shutil
 import subprocess
 import sys
-import struct
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -135,12 +133,7 @@ VOLATILE = ("/proc", "/dev", "/sys", "/run", "/tmp", "/var/tmp", "/var/cache", "
 """What is left out when a root's files are compared before installing and after purging: what apt and dpkg keep
 of their own work (dbus's postinst has dpkg record its helper's mode), and the user's home (the window wrote the
 user's data there, which no purge touches)."""
-SCREEN = ("1280x800x24", "/tmp/Xvfb_screen0")
-"""Xvfb's screen, and where ``-fbdir /tmp`` keeps its pixels as an XWD image, so no screenshot tool is needed."""
 WINDOW_TIMEOUT_S = 90
-MIN_COLOURS = 16
-"""A screen with the window drawn on it has hundreds of colours (anti-aliased text, the icon); Xvfb's empty screen
-with ``-br`` has one."""
 
 
 def check_in_root(deb: Path, suite: str, shots: Path) -> str:
@@ -159,15 +152,10 @@ def check_in_root(deb: Path, suite: str, shots: Path) -> str:
                             check=False)
         if metainfo.returncode != 0:
             raise CheckError(f"{name}: appstreamcli validate refuses the metainfo: {metainfo.stdout.strip()[-300:]}")
-        screen = root.start("Xvfb", ":99", "-screen", "0", SCREEN[0], "-fbdir", "/tmp", "-nolisten", "tcp", "-br")
-        try:
-            desktop = {"DISPLAY": ":99"}
+        with root.screen() as desktop:
             first = smoke_test(lambda *args: root.run("faceseal", *args, user=user, env=desktop, check=False),
                                f"{name}: faceseal")
-            colours = _window_shown(root, user, desktop, shots / f"{suite}.png")
-        finally:
-            screen.terminate()
-            screen.wait(timeout=30)
+            colours = root.window_shown(["faceseal"], user, desktop, shots / f"{suite}.png", WINDOW_TIMEOUT_S)
         root.run("apt-get", "purge", "-y", "-q", "faceseal")
         root.run("apt-get", "autoremove", "--purge", "-y", "-q")  # what apt pulled in for it, as a user would
         kept = _same_system(root, packages, files)
@@ -175,61 +163,6 @@ def check_in_root(deb: Path, suite: str, shots: Path) -> str:
             f"self-test passed, the window drew {colours} colours ({shots / f'{suite}.png'}); purged and "
             f"autoremoved: nothing of FaceSeal left, nothing else removed (apt kept {kept}, recommended by the "
             "system's own packages)")
-
-
-def _window_shown(root: roots.Root, user: str, desktop: dict[str, str], shot: Path) -> int:
-    """Start the window as ``user`` on the root's Xvfb; once it has drawn, save the screen to ``shot`` and close it.
-    Returns how many colours the screen showed."""
-    log = root.path / "tmp" / "window.log"
-    with open(log, "w") as output:
-        window = root.start("faceseal", user=user, env=desktop, output=output)
-    colours, deadline = 0, time.monotonic() + WINDOW_TIMEOUT_S
-    try:
-        while window.poll() is None and time.monotonic() < deadline:
-            time.sleep(2)
-            pixels = (root.path / SCREEN[1].lstrip("/")).read_bytes()
-            colours = screen_colours(pixels)
-            if colours >= MIN_COLOURS:
-                time.sleep(3)  # let the first page finish drawing before the picture is kept
-                _save_screen((root.path / SCREEN[1].lstrip("/")).read_bytes(), shot)
-                return colours
-    finally:
-        if window.poll() is None:
-            window.terminate()
-            try:
-                window.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                window.kill()
-    said = log.read_text(errors="replace").strip().splitlines()[-3:]
-    if window.returncode not in (None, 0, -15):
-        raise CheckError(f"{root.suite}: the window exited with {window.returncode}: {' / '.join(said)}")
-    raise CheckError(f"{roots.SUITES[root.suite]}: the window drew nothing in {WINDOW_TIMEOUT_S} s "
-                     f"({colours} colours on the screen): {' / '.join(said)}")
-
-
-def _xwd(image: bytes) -> tuple[int, int, int, memoryview]:
-    """Width, height, bytes per line and pixels (32-bit) of the XWD image Xvfb keeps its screen in."""
-    header = struct.unpack(">25I", image[:100])
-    size, width, height, bits, per_line, colours = header[0], header[4], header[5], header[11], header[12], header[19]
-    if bits != 32:
-        raise CheckError(f"Xvfb's screen has {bits} bits per pixel, not 32")
-    start = size + 12 * colours
-    return width, height, per_line, memoryview(image[start:start + per_line * height])
-
-
-def screen_colours(image: bytes) -> int:
-    """How many colours an XWD screen image shows (1 for an empty screen)."""
-    width, height, per_line, pixels = _xwd(image)
-    return len({pixels[row * per_line:row * per_line + 4 * width].cast("I")[column]
-                for row in range(0, height, 2) for column in range(0, width, 2)})
-
-
-def _save_screen(image: bytes, shot: Path) -> None:
-    from PIL import Image  # in the build's .venv (matplotlib's dependency)
-
-    width, height, per_line, pixels = _xwd(image)
-    shot.parent.mkdir(parents=True, exist_ok=True)
-    Image.frombuffer("RGBX", (width, height), bytes(pixels), "raw", "BGRX", per_line, 1).convert("RGB").save(shot)
 
 
 def _same_system(root: roots.Root, packages: dict[str, str], files: set[str]) -> str:

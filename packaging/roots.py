@@ -19,8 +19,11 @@ import contextlib
 import os
 import re
 import shutil
+import signal
+import struct
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -85,16 +88,20 @@ class Root:
         self.path = path
         self.suite = suite
 
+    def _chroot(self, command: tuple[str, ...], user: str | None, env: dict[str, str] | None) -> list[str]:
+        """``chroot`` into the root as ``user`` (or root), with a clean environment plus ``env``."""
+        variables = {"PATH": TOOL_PATH, "HOME": f"/home/{user}" if user else "/root", "LANG": "C.UTF-8",
+                     "DEBIAN_FRONTEND": "noninteractive", **({"USER": user, "LOGNAME": user} if user else {}),
+                     **(env or {})}
+        spec = ["--userspec", f"{user}:{user}"] if user else []
+        return ["chroot", *spec, str(self.path), "/usr/bin/env", "-i", *(f"{k}={v}" for k, v in variables.items()),
+                *command]
+
     def run(self, *command: str, user: str | None = None, env: dict[str, str] | None = None,
             timeout: float = 1800, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """Run ``command`` in the root (as ``user``, or root) with a clean environment plus ``env``."""
-        home = f"/home/{user}" if user else "/root"
-        variables = {"PATH": TOOL_PATH, "HOME": home, "LANG": "C.UTF-8", "DEBIAN_FRONTEND": "noninteractive",
-                     **({"USER": user, "LOGNAME": user} if user else {}), **(env or {})}
-        spec = ["--userspec", f"{user}:{user}"] if user else []
-        result = subprocess.run(["chroot", *spec, str(self.path), "/usr/bin/env", "-i",
-                                 *(f"{k}={v}" for k, v in variables.items()), *command],
-                                capture_output=True, text=True, timeout=timeout, cwd="/")
+        """Run ``command`` in the root (as ``user``, or root); a failure is refused naming it, unless not ``check``."""
+        result = subprocess.run(self._chroot(command, user, env), capture_output=True, text=True, timeout=timeout,
+                                cwd="/")
         if check and result.returncode != 0:
             said = (result.stderr.strip() or result.stdout.strip()).splitlines()[-3:]
             raise RootError(f"{SUITES[self.suite]}: '{' '.join(command)}' failed ({result.returncode}): "
@@ -103,13 +110,53 @@ class Root:
 
     def start(self, *command: str, user: str | None = None, env: dict[str, str] | None = None,
               output: IO[str] | None = None) -> subprocess.Popen:
-        """Start ``command`` in the root in the background, its output into ``output`` (else discarded)."""
-        variables = {"PATH": TOOL_PATH, "HOME": f"/home/{user}" if user else "/root", **(env or {})}
-        spec = ["--userspec", f"{user}:{user}"] if user else []
-        return subprocess.Popen(["chroot", *spec, str(self.path), "/usr/bin/env", "-i",
-                                 *(f"{k}={v}" for k, v in variables.items()), *command],
-                                stdout=output or subprocess.DEVNULL, stderr=subprocess.STDOUT if output else
-                                subprocess.DEVNULL, cwd="/")
+        """Start ``command`` in the root in the background, its output into ``output`` (else discarded), in a
+        process group of its own, which :func:`stop` ends whole."""
+        return subprocess.Popen(self._chroot(command, user, env), stdout=output or subprocess.DEVNULL,
+                                stderr=subprocess.STDOUT if output else subprocess.DEVNULL, cwd="/",
+                                start_new_session=True)
+
+    @contextlib.contextmanager
+    def screen(self) -> Iterator[dict[str, str]]:
+        """An X server in the root, as a desktop has one (Xvfb); yields the environment that shows windows on it."""
+        server = self.start("Xvfb", DISPLAY, "-screen", "0", SCREEN[0], "-fbdir", str(Path(SCREEN[1]).parent),
+                            "-nolisten", "tcp", "-br")
+        try:
+            deadline = time.monotonic() + 30
+            while not (self.path / SCREEN[1].lstrip("/")).exists():
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RootError(f"{SUITES[self.suite]}: Xvfb did not start")
+                time.sleep(0.2)
+            yield {"DISPLAY": DISPLAY}
+        finally:
+            stop(server)
+
+    def window_shown(self, command: list[str], user: str, desktop: dict[str, str], shot: Path,
+                     timeout: float) -> int:
+        """Run ``command`` as ``user`` on :meth:`screen` until a window shows, save the screen to ``shot`` (PNG),
+        then stop it; returns how many colours the screen showed. A command that ends first, or a screen that
+        stays empty, is refused with the end of its output."""
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        log = shot.with_suffix(".log")
+        with open(log, "w") as output:
+            process = self.start(*command, user=user, env=desktop, output=output)
+        colours, deadline = 0, time.monotonic() + timeout
+        framebuffer = self.path / SCREEN[1].lstrip("/")
+        try:
+            while process.poll() is None and time.monotonic() < deadline:
+                time.sleep(2)
+                colours = screen_colours(framebuffer.read_bytes())
+                if colours >= MIN_COLOURS:
+                    time.sleep(3)  # let the first page finish drawing before the picture is kept
+                    save_screen(framebuffer.read_bytes(), shot)
+                    return colours
+        finally:
+            stop(process)
+        said = " / ".join(log.read_text(errors="replace").strip().splitlines()[-3:])
+        if process.returncode is not None and process.returncode > 0:
+            raise RootError(f"{SUITES[self.suite]}: '{' '.join(command)}' exited with {process.returncode}: {said}")
+        raise RootError(f"{SUITES[self.suite]}: '{' '.join(command)}' showed no window in {timeout:.0f} s "
+                        f"({colours} colours on the screen): {said}")
 
     def apt_install(self, *packages: str) -> None:
         """``apt-get install`` without recommends, as a minimal system's administrator would."""
@@ -133,6 +180,54 @@ class Root:
             dirs[:] = [d for d in dirs if os.path.join(inside, d) not in skip]
             found.update(path for path in (os.path.join(inside, name) for name in dirs + names) if path not in skip)
         return found
+
+
+def stop(process: subprocess.Popen) -> None:
+    """End a process :meth:`Root.start` started, with every process it started (``make run`` starts the window)."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # what it left running
+
+
+DISPLAY = ":99"
+SCREEN = ("1280x800x24", "/tmp/Xvfb_screen0")
+"""Xvfb's screen, and where ``-fbdir /tmp`` keeps its pixels as an XWD image, so no screenshot tool is needed."""
+MIN_COLOURS = 16
+"""A screen with a window drawn on it has hundreds of colours (anti-aliased text, the icon); Xvfb's empty screen
+with ``-br`` has one."""
+
+
+def _xwd(image: bytes) -> tuple[int, int, int, memoryview]:
+    """Width, height, bytes per line and pixels (32-bit) of the XWD image Xvfb keeps its screen in."""
+    header = struct.unpack(">25I", image[:100])
+    size, width, height, bits, per_line, colours = header[0], header[4], header[5], header[11], header[12], header[19]
+    if bits != 32:
+        raise RootError(f"Xvfb's screen has {bits} bits per pixel, not 32")
+    start = size + 12 * colours
+    return width, height, per_line, memoryview(image[start:start + per_line * height])
+
+
+def screen_colours(image: bytes) -> int:
+    """How many colours an XWD screen image shows, every other pixel of every other row (1 for an empty screen)."""
+    width, height, per_line, pixels = _xwd(image)
+    return len({colour for row in range(0, height, 2)
+                for colour in pixels[row * per_line:row * per_line + 4 * width].cast("I")[::2]})
+
+
+def save_screen(image: bytes, shot: Path) -> None:
+    """An XWD screen image as a PNG."""
+    from PIL import Image  # in the .venv that runs the checks (matplotlib's dependency)
+
+    width, height, per_line, pixels = _xwd(image)
+    Image.frombuffer("RGBX", (width, height), bytes(pixels), "raw", "BGRX", per_line, 1).convert("RGB").save(shot)
 
 
 @contextlib.contextmanager
