@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import struct
 import subprocess
 import tempfile
@@ -245,6 +246,8 @@ def scratch_root(suite: str) -> Iterator[Root]:
         if copied.returncode != 0:
             raise RootError(f"cannot copy {bare}: {copied.stderr.strip()}")
         shutil.copyfile("/etc/resolv.conf", path / "etc" / "resolv.conf")  # apt resolves the mirror's name
+        # the installer writes the machine's name there; without it sudo warns on every call
+        (path / "etc" / "hosts").write_text(f"127.0.0.1 localhost\n127.0.1.1 {socket.gethostname()}\n")
         (path / "etc" / "apt" / "sources.list").write_text(
             f"deb {mirror()} {suite} main\ndeb {mirror()} {suite}-updates main\n")
         for name, how in (("proc", ["-t", "proc", "proc"]), ("dev", ["--rbind", "/dev"])):
