@@ -246,6 +246,12 @@ def scratch_root(suite: str) -> Iterator[Root]:
         if copied.returncode != 0:
             raise RootError(f"cannot copy {bare}: {copied.stderr.strip()}")
         shutil.copyfile("/etc/resolv.conf", path / "etc" / "resolv.conf")  # apt resolves the mirror's name
+        # the certificate authorities this machine adds to its own (a proxy's that re-signs HTTPS): once the root's
+        # ca-certificates is installed it trusts them too, or pip could not reach PyPI from it
+        local = path / "usr" / "local" / "share" / "ca-certificates"
+        for certificate in sorted(Path("/usr/local/share/ca-certificates").glob("*.crt")):
+            local.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(certificate, local / certificate.name)
         # the installer writes the machine's name there; without it sudo warns on every call
         (path / "etc" / "hosts").write_text(f"127.0.0.1 localhost\n127.0.1.1 {socket.gethostname()}\n")
         (path / "etc" / "apt" / "sources.list").write_text(
