@@ -65,3 +65,18 @@ def test_an_empty_screen_reads_empty_and_a_window_reads_drawn(tmp_path: Path) ->
         os.close(read)
         server.terminate()
         server.wait()
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root to become another user")
+@pytest.mark.parametrize("script", ["check.py", "fresh.py"])
+def test_an_ordinary_user_is_told_in_one_line_that_roots_need_root(script: str, tmp_path: Path) -> None:
+    """Both checks make, enter and mount roots; as an ordinary user they say so before doing anything."""
+    from tests.conftest import REPO
+
+    tmp_path.chmod(0o777)
+    result = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", sys.executable,
+                             str(REPO / "packaging" / script), *(["--roots", "trixie"] if script == "check.py" else []),
+                             *(["--dist", str(tmp_path)] if script == "check.py" else ["--out", str(tmp_path)])],
+                            capture_output=True, text=True, env={**os.environ, "HOME": str(tmp_path)}, timeout=60)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "needs Linux and root" in result.stderr and "sudo make" in result.stderr
