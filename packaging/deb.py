@@ -93,8 +93,15 @@ def _packages(libraries) -> set[str]:
     paths = sorted({str(p) for library in libraries for p in (library, library.resolve())})
     if not paths:
         return set()
-    found = subprocess.run(["dpkg", "-S", *paths], capture_output=True, text=True).stdout
-    return {line.split(":", 1)[0].split(",")[0].strip() for line in found.splitlines() if ":" in line}
+    return owners(subprocess.run(["dpkg", "-S", *paths], capture_output=True, text=True).stdout)
+
+
+def owners(listing: str) -> set[str]:
+    """The packages ``dpkg -S`` names (``libc6:amd64: /usr/lib/...``, ``a, b: /path``), without its
+    ``diversion by libc6 from: ...`` lines: Debian 13 diverts the loader's pre-merged-/usr path, and taken for a
+    package name, "diversion by libc6 from" made the Depends field one dpkg-deb refuses."""
+    return {line.split(":", 1)[0].split(",")[0].strip() for line in listing.splitlines()
+            if ":" in line and not line.startswith("diversion by ")}
 
 
 def _run(*command: str) -> str:
