@@ -8,15 +8,16 @@ with only what a person has who cloned it: git, make and sudo (their own
 password asked by nobody: ``NOPASSWD``), and an X server standing in for their
 desktop. As that ordinary user: ``make run`` must open the window (its
 screenshot is kept), then ``make test`` must pass; each one's output is kept
-beside the screenshot. The models come from ``../shared/models`` as on our
-machines (``--models ''``: none, as someone who has no pack).
+beside the screenshot. The models and the labelled photos come from
+``../shared`` as on our machines (``--shared ''``: none, as someone who has
+neither; the tests that need them then skip).
 
 Needs root (debootstrap, chroot, mount) and the network (apt, PyPI); about an
 hour on two cores. Too slow for every CI run: run it before a release, and
 after changing scripts/system-deps.sh, the Makefile's set-up or the supported
 Debian releases (docs/PACKAGING.md).
 
-Usage: python packaging/fresh.py [--suite SUITE] [--models DIR] [--tests ARGS] [--out DIR]
+Usage: python packaging/fresh.py [--suite SUITE] [--shared DIR] [--tests ARGS] [--out DIR]
 """
 
 from __future__ import annotations
@@ -35,13 +36,15 @@ RUN_TIMEOUT_S = 40 * 60  # packages, the venv and its wheels from PyPI, then the
 TEST_TIMEOUT_S = 4 * 60 * 60
 CONTRIBUTOR = ("git", "make", "sudo", "ca-certificates")
 """What someone who cloned the repository has; everything else must come from README's two commands."""
+SHARED = ("models", "faces")
+"""What of ``../shared`` the set-up and the tests read: the model packs and the labelled photos."""
 
 
 class FreshError(Exception):
     """A step failed on the fresh machine; the message says which and why."""
 
 
-def check_fresh(suite: str, models: Path | None, tests: str, out: Path) -> list[str]:
+def check_fresh(suite: str, shared: Path | None, tests: str, out: Path) -> list[str]:
     """Clone the committed repository into a bare ``suite`` root and run ``make run`` and ``make test`` there as an
     ordinary user with sudo; returns what passed, one line each."""
     branch = _git("rev-parse", "--abbrev-ref", "HEAD")
@@ -57,9 +60,11 @@ def check_fresh(suite: str, models: Path | None, tests: str, out: Path) -> list[
                                 capture_output=True, text=True)
         if cloned.returncode != 0:
             raise FreshError(f"git clone failed: {cloned.stderr.strip()}")
-        if models is not None:
+        if shared is not None:
             (home / "shared").mkdir()
-            subprocess.run(["cp", "-a", str(models), str(home / "shared" / "models")], check=True)
+            for part in SHARED:
+                if (shared / part).is_dir():
+                    subprocess.run(["cp", "-a", str(shared / part), str(home / "shared" / part)], check=True)
         root.run("chown", "-R", f"{user}:{user}", f"/home/{user}")
         name = roots.SUITES[suite]
         # pip carries its own list of authorities: told to use the system's where this machine's pip is told so
@@ -102,10 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="packaging/fresh.py", description=__doc__.splitlines()[0])
     parser.add_argument("--suite", default="trixie", choices=sorted(roots.SUITES), help="the Debian release "
                         "(default trixie, Debian 13)")
-    shared = REPO.parent / "shared" / "models"
-    parser.add_argument("--models", type=lambda text: Path(text) if text else None,
+    shared = REPO.parent / "shared"
+    parser.add_argument("--shared", type=lambda text: Path(text) if text else None,
                         default=shared if shared.is_dir() else None,
-                        help="the models folder copied beside the clone as ../shared/models ('' for none)")
+                        help="whose models/ and faces/ are copied beside the clone as ../shared ('' for none)")
     parser.add_argument("--tests", default="", help="what 'make test' runs instead of the whole suite (TESTS=)")
     parser.add_argument("--out", type=Path, default=REPO / "build" / "check-fresh",
                         help="where the screenshot and the logs go (default build/check-fresh/)")
@@ -114,10 +119,10 @@ def main(argv: list[str] | None = None) -> int:
         if sys.platform != "linux" or os.geteuid() != 0:
             raise FreshError("a bare Debian root needs Linux and root (debootstrap, chroot, mount): "
                              "run 'sudo make check-fresh'")
-        if args.models is not None and not args.models.is_dir():
-            raise FreshError(f"the models folder {args.models} does not exist")
+        if args.shared is not None and not args.shared.is_dir():
+            raise FreshError(f"the shared folder {args.shared} does not exist")
         args.out.mkdir(parents=True, exist_ok=True)
-        for line in check_fresh(args.suite, args.models, args.tests, args.out.resolve()):
+        for line in check_fresh(args.suite, args.shared, args.tests, args.out.resolve()):
             print(f"ok  {line}", flush=True)
     except (FreshError, roots.RootError) as error:
         print(f"make check-fresh: error: {error}", file=sys.stderr)
