@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import time
@@ -87,7 +88,9 @@ def check_fresh(suite: str, shared: Path | None, tests: str, out: Path) -> list[
             finally:
                 roots.stop(process)
         said = log.read_text(errors="replace").strip().splitlines()
-        summary = said[-1] if said else "no output"
+        # pytest's last "==== 69 passed in 293.02s ====" line, else make's last word
+        summary = next((line.strip("= ") for line in reversed(said) if re.fullmatch(r"=+ .* =+", line)),
+                       said[-1] if said else "no output")
         if process.returncode != 0:
             raise FreshError(f"{name}: 'make test{f' TESTS={tests}' if tests else ''}' failed ({process.returncode}): "
                              f"{summary} ({log})")
