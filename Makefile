@@ -81,7 +81,7 @@ package-check: system-deps $(STAMP)
 	$(BIN)/python packaging/check.py $(if $(PUBLIC_KEY),--public-key $(PUBLIC_KEY)) $(if $(ROOTS),--roots $(ROOTS))
 
 # README's two commands (`make run`, then `make test`) in a bare Debian root, as an ordinary user with sudo, from a
-# clone of what is committed (packaging/fresh.py): as root, with the network, about an hour; NOT part of `make test`.
+# clone of what is committed (packaging/fresh.py): as root, with the network, the whole suite from nothing; NOT part of `make test`.
 # Run it before a release and after changing the set-up (docs/PACKAGING.md). FRESH_SUITE=bookworm for Debian 12
 # (default trixie, Debian 13); TESTS=... runs only part of the suite there.
 FRESH_SUITE ?= trixie

@@ -12,8 +12,9 @@ beside the screenshot. The models and the labelled photos come from
 ``../shared`` as on our machines (``--shared ''``: none, as someone who has
 neither; the tests that need them then skip).
 
-Needs root (debootstrap, chroot, mount) and the network (apt, PyPI); about an
-hour on two cores. Too slow for every CI run: run it before a release, and
+Needs root (debootstrap, chroot, mount) and the network (apt, PyPI); the set-up
+and then the whole suite, from nothing, on two cores: far too slow for every CI
+run (docs/PACKAGING.md has the times measured). Run it before a release, and
 after changing scripts/system-deps.sh, the Makefile's set-up or the supported
 Debian releases (docs/PACKAGING.md).
 
