@@ -101,7 +101,8 @@ def smoke_test(start: Start, label: str) -> str:
     return version.stdout.splitlines()[0]
 
 
-def check_linux(dist: Path, public_key: Path | None) -> list[str]:
+def listed_packages(dist: Path) -> list[Path]:
+    """The installers ``SHA256SUMS`` lists in ``dist``: a .deb and an .rpm, both there."""
     sums = dist / SUMS
     if not sums.is_file():
         raise CheckError(f"{sums} is missing; run 'make package' first")
@@ -112,7 +113,12 @@ def check_linux(dist: Path, public_key: Path | None) -> list[str]:
     missing = [p.name for p in packages if not p.is_file()]
     if missing:
         raise CheckError(f"{SUMS} lists {', '.join(missing)}, which {dist} does not hold")
-    report = [_check_sums(sums, public_key)]
+    return packages
+
+
+def check_linux(dist: Path, public_key: Path | None) -> list[str]:
+    packages = listed_packages(dist)
+    report = [_check_sums(dist / SUMS, public_key)]
     with tempfile.TemporaryDirectory(prefix="faceseal-check-") as scratch:
         for package in packages:
             root = unpack(package, Path(scratch) / package.suffix[1:])
@@ -159,19 +165,21 @@ def check_in_root(deb: Path, suite: str, shots: Path) -> str:
         root.run("apt-get", "purge", "-y", "-q", "faceseal")
         root.run("apt-get", "autoremove", "--purge", "-y", "-q")  # what apt pulled in for it, as a user would
         kept = _same_system(root, packages, files)
-    return (f"{deb.name} on bare {name}: apt installed it and {pulled} packages it needs; metainfo valid; as user {user} '{first}', "
-            f"self-test passed, the window drew {colours} colours ({shots / f'{suite}.png'}); purged and "
-            f"autoremoved: nothing of FaceSeal left, nothing else removed (apt kept {kept}, recommended by the "
-            "system's own packages)")
+    return (f"{deb.name} on bare {name}: apt installed it and {pulled} packages it needs; metainfo valid; "
+            f"as user {user} '{first}', self-test passed, the window drew {colours} colours "
+            f"({shots / f'{suite}.png'}); purged and autoremoved: nothing of FaceSeal left, nothing else removed"
+            + (f" (apt kept {', '.join(kept)}: the system's own packages recommend them)" if kept else ""))
 
 
-def _same_system(root: roots.Root, packages: dict[str, str], files: set[str]) -> str:
+def _same_system(root: roots.Root, packages: dict[str, str], files: set[str]) -> list[str]:
     """Refuse a purge that left FaceSeal's files behind or took away or changed what was there before; returns
     what apt kept of what it pulled in (packages the system's own recommend, which ``autoremove`` keeps)."""
     after = root.packages()
     changed = [f"package {p} {'removed' if p not in after else 'changed'}"
                for p in sorted(packages) if after.get(p) != packages[p]]
     kept = sorted(set(after) - set(packages))
+    if "faceseal" in kept:
+        raise CheckError(f"{roots.SUITES[root.suite]}: faceseal is still installed after 'apt-get purge faceseal'")
     owned = {path for package in kept for path in root.run("dpkg-query", "-L", package).stdout.splitlines()}
     now = root.files(VOLATILE)
     info = tuple(f"/var/lib/dpkg/info/{package}{sep}" for package in kept for sep in ".:")  # dpkg's record of them
@@ -180,7 +188,7 @@ def _same_system(root: roots.Root, packages: dict[str, str], files: set[str]) ->
     if changed:
         raise CheckError(f"{roots.SUITES[root.suite]}: after 'apt-get purge faceseal' the system is not as it was: "
                          f"{', '.join(changed[:12])}{' ...' if len(changed) > 12 else ''}")
-    return ", ".join(kept) or "nothing"
+    return kept
 
 
 def _check_sums(sums: Path, public_key: Path | None) -> str:
@@ -253,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in report:
             print(f"ok  {line}", flush=True)
         for suite in args.roots:
-            deb = next(args.dist.glob("faceseal_*.deb"))  # check_linux found exactly the one SHA256SUMS lists
+            deb = next(p for p in listed_packages(args.dist) if p.suffix == ".deb")
             print(f"ok  {check_in_root(deb, suite, args.screenshots)}", flush=True)
     except (CheckError, roots.RootError) as error:
         print(f"make package-check: error: {error}", file=sys.stderr)
