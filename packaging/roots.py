@@ -149,8 +149,9 @@ class Root:
                 colours = screen_colours(framebuffer.read_bytes())
                 if colours >= MIN_COLOURS:
                     time.sleep(3)  # let the first page finish drawing before the picture is kept
-                    save_screen(framebuffer.read_bytes(), shot)
-                    return colours
+                    drawn = framebuffer.read_bytes()
+                    save_screen(drawn, shot)
+                    return screen_colours(drawn)
         finally:
             stop(process)
         said = " / ".join(log.read_text(errors="replace").strip().splitlines()[-3:])
