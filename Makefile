@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 RUN_STAMP := $(VENV)/.installed-run
 
-.PHONY: run models test bench screenshots package package-check system-deps system-deps-run clean
+.PHONY: run models test bench screenshots package package-check check-fresh system-deps system-deps-run clean
 
 # What running FaceSeal needs (`make run`): the package and its dependencies, nothing for the tests.
 $(RUN_STAMP): pyproject.toml
@@ -47,10 +47,12 @@ models: system-deps-run $(RUN_STAMP)
 # and temporary folders; the installers are built once per run, in the background, by one of them
 # (tests/packaging/conftest.py). pytest exits 5 when it collected no test: make treats that as the failure it is.
 TEST_WORKERS ?= auto
+# Empty: the whole suite. `make test TESTS=tests/packaging` runs only those (what `make check-fresh TESTS=` passes on).
+TESTS ?=
 
 test: system-deps $(STAMP)
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(TESTS)
 
 bench: system-deps $(STAMP)
 	$(BIN)/python -m benchmarks $(SUITES)
@@ -69,9 +71,23 @@ package: system-deps $(STAMP)
 	$(BIN)/python packaging/build.py $(if $(MODELS),--models $(MODELS)) $(if $(SIGNING_KEY),--signing-key $(SIGNING_KEY))
 
 # What `make package` built, smoke-tested as a user gets it: checksums (and the signature against
-# PUBLIC_KEY=file, if given), each installer unpacked, `faceseal --version` and `self-test` from it.
+# PUBLIC_KEY=file, if given), each installer unpacked, `faceseal --version` and `self-test` from it; then, as
+# root, the .deb installed with apt into a bare root of each Debian suite in ROOTS (debootstrap --variant=minbase,
+# cached in ~/.cache/faceseal/roots), run as an ordinary user (the window on Xvfb, its screenshot in
+# build/package-check/) and purged (packaging/roots.py, docs/PACKAGING.md). `make package-check ROOTS=` skips them.
+ROOTS ?= bookworm trixie
+
 package-check: system-deps $(STAMP)
-	$(BIN)/python packaging/check.py $(if $(PUBLIC_KEY),--public-key $(PUBLIC_KEY))
+	$(BIN)/python packaging/check.py $(if $(PUBLIC_KEY),--public-key $(PUBLIC_KEY)) $(if $(ROOTS),--roots $(ROOTS))
+
+# README's two commands (`make run`, then `make test`) in a bare Debian root, as an ordinary user with sudo, from a
+# clone of what is committed (packaging/fresh.py): as root, with the network, the whole suite from nothing; NOT part of `make test`.
+# Run it before a release and after changing the set-up (docs/PACKAGING.md). FRESH_SUITE=bookworm for Debian 12
+# (default trixie, Debian 13); TESTS=... runs only part of the suite there.
+FRESH_SUITE ?= trixie
+
+check-fresh: system-deps $(RUN_STAMP)
+	$(BIN)/python packaging/fresh.py --suite $(FRESH_SUITE) $(if $(TESTS),--tests "$(TESTS)")
 
 clean:
 	rm -rf $(VENV) build *.egg-info

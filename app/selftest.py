@@ -168,7 +168,11 @@ def _check_window() -> dict[str, Any]:
     Qt's own warnings (the offscreen plugin has a few) go into the report, not onto stderr,
     where they would read like a failure of the self-test.
     """
-    from PySide6.QtCore import qInstallMessageHandler
+    try:
+        from PySide6 import QtGui, QtWidgets  # noqa: F401 - loaded here so a refused library is named here
+        from PySide6.QtCore import qInstallMessageHandler
+    except ImportError as error:  # Qt, or a library it links, refused by this system's loader (on Debian 13, once)
+        raise _fail("window", f"Qt cannot be loaded: {str(error).splitlines()[0] if str(error) else error!r}") from None
 
     qt_messages: list[str] = []
     previous = qInstallMessageHandler(lambda _kind, _context, message: qt_messages.append(message))

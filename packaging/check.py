@@ -11,7 +11,17 @@ then ``--version`` and ``self-test`` from ``FaceSeal.app/Contents/MacOS``.
 
 The program runs with a throw-away HOME, no keychain and an empty models
 folder, so whatever it finds it found inside the package.
-Usage: python packaging/check.py [--dist DIR] [--public-key FILE]; exit 0 when every check passed.
+
+``--roots bookworm trixie`` (what ``make package-check`` passes, as root): the
+.deb is installed with apt into a bare root of each suite (packaging/roots.py),
+as README tells users to; there, as an ordinary user, ``--version``,
+``self-test`` and the window on Xvfb, whose screen must show it (its screenshot
+is kept); the AppStream metainfo is validated by that release's appstreamcli;
+then ``apt-get purge`` and ``autoremove`` must leave no file of FaceSeal and
+remove or change nothing that was there before.
+
+Usage: python packaging/check.py [--dist DIR] [--public-key FILE] [--roots SUITE...] [--screenshots DIR];
+exit 0 when every check passed.
 """
 
 from __future__ import annotations
@@ -23,9 +33,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
-from release import SUMS, ReleaseError, verify  # packaging/release.py, beside this script
+import roots  # packaging/*.py, beside this script
+from release import SUMS, ReleaseError, verify
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -64,29 +76,33 @@ def run_installed(program: Path, home: Path, *args: str,
     return subprocess.run([str(program), *args], capture_output=True, text=True, env=env, cwd=home, timeout=300)
 
 
-def smoke_test(program: Path, scratch: Path) -> str:
+Start = Callable[..., subprocess.CompletedProcess]
+"""``start(*args)`` runs the installed ``faceseal ARGS`` as its user would, each time with the same home."""
+
+
+def smoke_test(start: Start, label: str) -> str:
     """``--version`` and ``self-test`` of an installed program; returns the first line of ``--version``."""
-    version = run_installed(program, scratch / "home-version", "--version")
+    version = start("--version")
     if version.returncode != 0:
-        raise CheckError(f"{program} --version failed: {version.stderr.strip()[-300:]}")
+        raise CheckError(f"{label} --version failed: {version.stderr.strip()[-300:]}")
     fields = dict(line.split(": ", 1) for line in version.stdout.splitlines()[1:] if ": " in line)
     pack = fields.get("model pack", "")
     if pack.endswith("(not installed)"):
         # A bundled pack whose licence notice asks for consent counts only once accepted (the installer never
         # accepts for the user): the builder accepts it in this throw-away home so the self-test runs the models.
-        run_installed(program, scratch / "home-selftest", "models", "install", pack.split()[0], "--accept-licence",
-                      "--json")
-    selftest = run_installed(program, scratch / "home-selftest", "self-test", "--json")
+        start("models", "install", pack.split()[0], "--accept-licence", "--json")
+    selftest = start("self-test", "--json")
     try:
         result = json.loads(selftest.stdout).get("result")
     except json.JSONDecodeError:
         result = None
     if selftest.returncode != 0 or result != "passed":
-        raise CheckError(f"{program} self-test did not pass: {(selftest.stderr or selftest.stdout).strip()[-300:]}")
+        raise CheckError(f"{label} self-test did not pass: {(selftest.stderr or selftest.stdout).strip()[-300:]}")
     return version.stdout.splitlines()[0]
 
 
-def check_linux(dist: Path, public_key: Path | None) -> list[str]:
+def listed_packages(dist: Path) -> list[Path]:
+    """The installers ``SHA256SUMS`` lists in ``dist``: a .deb and an .rpm, both there."""
     sums = dist / SUMS
     if not sums.is_file():
         raise CheckError(f"{sums} is missing; run 'make package' first")
@@ -97,11 +113,17 @@ def check_linux(dist: Path, public_key: Path | None) -> list[str]:
     missing = [p.name for p in packages if not p.is_file()]
     if missing:
         raise CheckError(f"{SUMS} lists {', '.join(missing)}, which {dist} does not hold")
-    report = [_check_sums(sums, public_key)]
+    return packages
+
+
+def check_linux(dist: Path, public_key: Path | None) -> list[str]:
+    packages = listed_packages(dist)
+    report = [_check_sums(dist / SUMS, public_key)]
     with tempfile.TemporaryDirectory(prefix="faceseal-check-") as scratch:
         for package in packages:
             root = unpack(package, Path(scratch) / package.suffix[1:])
-            first = smoke_test(root / "opt" / "faceseal" / "faceseal", Path(scratch) / f"run-{package.suffix[1:]}")
+            program, home = root / "opt" / "faceseal" / "faceseal", Path(scratch) / f"home-{package.suffix[1:]}"
+            first = smoke_test(lambda *args: run_installed(program, home, *args), str(program))
             page = root / "usr" / "share" / "man" / "man1" / "faceseal.1.gz"
             rendered = subprocess.run(["man", "-l", str(page)], capture_output=True, text=True,
                                       env=dict(os.environ, MANPAGER="cat", MANWIDTH="80"))
@@ -110,6 +132,63 @@ def check_linux(dist: Path, public_key: Path | None) -> list[str]:
             report.append(f"{package.name}: unpacked; '{first}'; self-test passed; man page renders")
             shutil.rmtree(root)
     return report
+
+
+VOLATILE = ("/proc", "/dev", "/sys", "/run", "/tmp", "/var/tmp", "/var/cache", "/var/log", "/var/lib/apt",
+            "/var/lib/dpkg/statoverride", "/var/lib/dpkg/statoverride-old", f"/home/{roots.USER}")
+"""What is left out when a root's files are compared before installing and after purging: what apt and dpkg keep
+of their own work (dbus's postinst has dpkg record its helper's mode), and the user's home (the window wrote the
+user's data there, which no purge touches)."""
+WINDOW_TIMEOUT_S = 90
+
+
+def check_in_root(deb: Path, suite: str, shots: Path) -> str:
+    """Install ``deb`` with apt into a bare root of ``suite``; as an ordinary user run ``--version``, ``self-test``
+    and the window on Xvfb (its screenshot goes into ``shots``); purge it and check the root is as it was."""
+    name = roots.SUITES[suite]
+    with roots.scratch_root(suite) as root:
+        # the screen, as a desktop has one, and the release's own AppStream validator: there before FaceSeal comes
+        root.apt_install("xvfb", "appstream")
+        user = root.add_user()
+        packages, files = root.packages(), root.files(VOLATILE)
+        shutil.copyfile(deb, root.path / "tmp" / deb.name)
+        root.run("apt-get", "install", "-y", "-q", f"/tmp/{deb.name}")  # as README says: apt pulls what it needs
+        pulled = len(root.packages()) - len(packages) - 1
+        metainfo = root.run("appstreamcli", "validate", "--no-net", "/usr/share/metainfo/faceseal.metainfo.xml",
+                            check=False)
+        if metainfo.returncode != 0:
+            raise CheckError(f"{name}: appstreamcli validate refuses the metainfo: {metainfo.stdout.strip()[-300:]}")
+        with root.screen() as desktop:
+            first = smoke_test(lambda *args: root.run("faceseal", *args, user=user, env=desktop, check=False),
+                               f"{name}: faceseal")
+            colours = root.window_shown(["faceseal"], user, desktop, shots / f"{suite}.png", WINDOW_TIMEOUT_S)
+        root.run("apt-get", "purge", "-y", "-q", "faceseal")
+        root.run("apt-get", "autoremove", "--purge", "-y", "-q")  # what apt pulled in for it, as a user would
+        kept = _same_system(root, packages, files)
+    return (f"{deb.name} on bare {name}: apt installed it and {pulled} packages it needs; metainfo valid; "
+            f"as user {user} '{first}', self-test passed, the window drew {colours} colours "
+            f"({shots / f'{suite}.png'}); purged and autoremoved: nothing of FaceSeal left, nothing else removed"
+            + (f" (apt kept {', '.join(kept)}: the system's own packages recommend them)" if kept else ""))
+
+
+def _same_system(root: roots.Root, packages: dict[str, str], files: set[str]) -> list[str]:
+    """Refuse a purge that left FaceSeal's files behind or took away or changed what was there before; returns
+    what apt kept of what it pulled in (packages the system's own recommend, which ``autoremove`` keeps)."""
+    after = root.packages()
+    changed = [f"package {p} {'removed' if p not in after else 'changed'}"
+               for p in sorted(packages) if after.get(p) != packages[p]]
+    kept = sorted(set(after) - set(packages))
+    if "faceseal" in kept:
+        raise CheckError(f"{roots.SUITES[root.suite]}: faceseal is still installed after 'apt-get purge faceseal'")
+    owned = {path for package in kept for path in root.run("dpkg-query", "-L", package).stdout.splitlines()}
+    now = root.files(VOLATILE)
+    info = tuple(f"/var/lib/dpkg/info/{package}{sep}" for package in kept for sep in ".:")  # dpkg's record of them
+    changed += [f"{path} left" for path in sorted(now - files - owned) if not path.startswith(info)]
+    changed += [f"{path} removed" for path in sorted(files - now)]
+    if changed:
+        raise CheckError(f"{roots.SUITES[root.suite]}: after 'apt-get purge faceseal' the system is not as it was: "
+                         f"{', '.join(changed[:12])}{' ...' if len(changed) > 12 else ''}")
+    return kept
 
 
 def _check_sums(sums: Path, public_key: Path | None) -> str:
@@ -148,7 +227,7 @@ def check_macos(dist: Path) -> list[str]:
     else:
         report.append("FaceSeal.app: not code-signed (Gatekeeper will ask; right-click > Open the first time)")
     with tempfile.TemporaryDirectory(prefix="faceseal-check-") as scratch:
-        first = smoke_test(program, Path(scratch))
+        first = smoke_test(lambda *args: run_installed(program, Path(scratch), *args), str(program))
     report.append(f"FaceSeal.app: '{first}'; self-test passed")
     return report
 
@@ -163,19 +242,30 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="packaging/check.py", description=__doc__.splitlines()[0])
     parser.add_argument("--dist", type=Path, default=REPO / "dist", help="what make package built (default dist/)")
     parser.add_argument("--public-key", type=Path, help="the release's minisign public key (Linux)")
+    parser.add_argument("--roots", nargs="*", default=[], choices=sorted(roots.SUITES), metavar="SUITE",
+                        help="also install the .deb with apt into bare roots of these Debian suites, as root "
+                        f"({', '.join(f'{k}: {v}' for k, v in roots.SUITES.items())})")
+    parser.add_argument("--screenshots", type=Path, default=REPO / "build" / "package-check",
+                        help="where the window's screenshots from the roots go (default build/package-check/)")
     args = parser.parse_args(argv)
     try:
+        if args.roots and (sys.platform != "linux" or os.geteuid() != 0):
+            raise CheckError("installing the .deb into bare Debian roots needs Linux and root (debootstrap, chroot, "
+                             "mount): run 'sudo make package-check', or 'make package-check ROOTS=' to skip it")
         if sys.platform == "darwin":
             report = check_macos(args.dist)
         elif sys.platform == "linux":
             report = check_linux(args.dist, args.public_key)
         else:
             raise CheckError(f"installers are checked on Linux or macOS, not on {sys.platform}")
-    except CheckError as error:
+        for line in report:
+            print(f"ok  {line}", flush=True)
+        for suite in args.roots:
+            deb = next(p for p in listed_packages(args.dist) if p.suffix == ".deb")
+            print(f"ok  {check_in_root(deb, suite, args.screenshots)}", flush=True)
+    except (CheckError, roots.RootError) as error:
         print(f"make package-check: error: {error}", file=sys.stderr)
         return 1
-    for line in report:
-        print(f"ok  {line}")
     return 0
 
 

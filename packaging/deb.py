@@ -20,6 +20,17 @@ RECOMMENDS = ("fonts-noto-color-emoji",)
 """Not needed to run: without a colour emoji font a flag in a name shows as an empty box (app/glyphs.py)."""
 
 
+POSTRM = """#!/bin/sh
+# dpkg deletes a folder it unpacked into once it is empty and no installed package ships it. No Debian package
+# ships /opt (the system made it), so removing FaceSeal would take /opt itself away: put it back as it was.
+set -e
+if [ "$1" = remove ] || [ "$1" = purge ]; then
+    [ -d /opt ] || install -d -m 0755 /opt
+fi
+"""
+"""The maintainer script run after removal (``apt-get remove`` and ``purge``)."""
+
+
 class DebError(Exception):
     """The .deb could not be built; the message says why."""
 
@@ -51,6 +62,8 @@ def build_deb(root: Path, dist: Path, meta: Metadata, system_libraries: dict[str
     debian.mkdir(exist_ok=True)
     (debian / "control").write_text("".join(f"{k}: {v}\n" for k, v in control.items()), "utf-8")
     (debian / "control").chmod(0o644)
+    (debian / "postrm").write_text(POSTRM, "utf-8")
+    (debian / "postrm").chmod(0o755)
     debian.chmod(0o755)
     out = dist / f"{meta.name}_{meta.version}_{arch}.deb"
     compressor, level = COMPRESSION[compression]
@@ -80,8 +93,15 @@ def _packages(libraries) -> set[str]:
     paths = sorted({str(p) for library in libraries for p in (library, library.resolve())})
     if not paths:
         return set()
-    found = subprocess.run(["dpkg", "-S", *paths], capture_output=True, text=True).stdout
-    return {line.split(":", 1)[0].split(",")[0].strip() for line in found.splitlines() if ":" in line}
+    return owners(subprocess.run(["dpkg", "-S", *paths], capture_output=True, text=True).stdout)
+
+
+def owners(listing: str) -> set[str]:
+    """The packages ``dpkg -S`` names (``libc6:amd64: /usr/lib/...``, ``a, b: /path``), without its
+    ``diversion by libc6 from: ...`` lines: Debian 13 diverts the loader's pre-merged-/usr path, and taken for a
+    package name, "diversion by libc6 from" made the Depends field one dpkg-deb refuses."""
+    return {line.split(":", 1)[0].split(",")[0].strip() for line in listing.splitlines()
+            if ":" in line and not line.startswith("diversion by ")}
 
 
 def _run(*command: str) -> str:

@@ -12,22 +12,18 @@ distribution and not the next.
 
 from __future__ import annotations
 
-import re
-import shutil
-import subprocess
 from pathlib import Path
 
+from elftools.common.exceptions import ELFError
+from elftools.elf.elffile import ELFFile
+
 ELF_MAGIC = b"\x7fELF"
-_FILE = re.compile(r"^File: (.+)$", re.M)
-_STACK = re.compile(r"^\s*GNU_STACK\s+(?:\S+\s+){5}(R?W?E?)\s", re.M)  # the Flg column
-_BATCH = 200
+LOADED_TYPES = (2, 3)  # ET_EXEC, ET_DYN: what the loader maps (relocatable objects have no program headers)
+_FLAGS = ((4, "R"), (2, "W"), (1, "E"))  # PF_R, PF_W, PF_X, in the order readelf shows them
 
 
 class StackError(Exception):
     """A file of the bundle lacks a non-executable stack; the message names them."""
-
-
-LOADED_TYPES = (2, 3)  # ET_EXEC, ET_DYN: what the loader maps (relocatable objects have no program headers)
 
 
 def elf_files(folder: Path) -> list[Path]:
@@ -44,22 +40,18 @@ def elf_files(folder: Path) -> list[Path]:
 
 
 def stack_flags(files: list[Path]) -> dict[Path, str | None]:
-    """Each file's ``GNU_STACK`` flags as ``readelf`` shows them (``RW``, ``RWE``), or None where it has none."""
-    readelf = shutil.which("readelf")
-    if readelf is None:
-        raise StackError("readelf is not installed (scripts/system-deps.sh installs binutils)")
+    """Each file's ``GNU_STACK`` flags as ``readelf -l`` shows them (``RW``, ``RWE``), or None where it has none,
+    read from its program headers with pyelftools."""
     flags: dict[Path, str | None] = {}
-    for start in range(0, len(files), _BATCH):
-        batch = files[start:start + _BATCH]
-        shown = subprocess.run([readelf, "-lW", *map(str, batch)], capture_output=True, text=True).stdout
-        if len(batch) == 1:
-            shown = f"File: {batch[0]}\n{shown}"
-        starts = list(_FILE.finditer(shown))
-        for index, match in enumerate(starts):
-            end = starts[index + 1].start() if index + 1 < len(starts) else len(shown)
-            stack = _STACK.search(shown, match.end(), end)
-            flags[Path(match.group(1))] = stack.group(1) if stack else None
-    return {path: flags.get(path) for path in files}
+    for path in files:
+        with path.open("rb") as stream:
+            try:
+                stack = next((segment for segment in ELFFile(stream).iter_segments()
+                              if segment["p_type"] == "PT_GNU_STACK"), None)
+            except ELFError as error:
+                raise StackError(f"{path.name}: its program headers cannot be read ({error})") from None
+        flags[path] = None if stack is None else "".join(letter for bit, letter in _FLAGS if stack["p_flags"] & bit)
+    return flags
 
 
 def check_stacks(folder: Path) -> int:

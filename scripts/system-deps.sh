@@ -12,6 +12,7 @@ run_packages=(
   dbus dbus-x11 gnome-keyring   # a real Secret Service for the keychain root
   python3-venv                  # `python3 -m venv` for .venv, with Debian's Python
   libicu-dev pkg-config g++     # PyICU (look-alike names, UTS #39) is built against the system's ICU
+  python3-dev                   # and Python's headers (no wheel: a bare Debian 13 lacked Python.h); NumPy's build too
   libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
   libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0
   libxcb-randr0 libxcb-render-util0 libxcb-image0
@@ -23,10 +24,10 @@ test_packages=(
   xvfb xauth                    # a virtual screen for Qt
   binutils appstream            # PyInstaller (objdump), strip, ld and readelf for the bundle, metainfo validation
   gcc g++ libc6-dev             # the bundle's BLAS shim (packaging/linux/blas_shim.c); NumPy built without BLAS
-  python3-dev                   # headers for that NumPy build with Debian's Python
   liblapack3 libblas3           # the system LAPACK the shim links, which the packages depend on
   icu-devtools                  # icupkg and genccode: the bundle's ICU data cut to what Qt needs
   rpm rpm2cpio cpio             # rpmbuild for the .rpm; rpm2cpio | cpio unpacks it in the tests
+  debootstrap                   # make package-check: bare Debian roots the .deb is installed into
   minisign man-db               # signing SHA256SUMS; man -l checks the generated man page
   postgresql                    # a real PostgreSQL server for the collector's tests (initdb + pg_ctl)
   pamtester                     # face sign-in through a real PAM stack (tests/signin)

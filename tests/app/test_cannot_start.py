@@ -42,3 +42,16 @@ def test_without_a_notifier_the_terminal_still_says_why(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", BLOCK_QT], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 70 and done.stderr.startswith("faceseal: the window cannot start: "), done.stderr
+
+
+def test_the_self_test_names_the_library_qt_cannot_load(tmp_path: Path) -> None:
+    """`faceseal self-test` is what the message above sends the person to: it must say why too, not
+    "unexpected internal error (ImportError)" as it did in the Debian 13 root."""
+    env = {**os.environ, "FACESEAL_HOME": str(tmp_path / "home"), "FACESEAL_MODELS": str(tmp_path / "models")}
+    block = BLOCK_QT.replace("main([])", "main(['self-test'])")
+    done = subprocess.run([sys.executable, "-c", block], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("faceseal: error: self-test failed at 'window': Qt cannot be loaded: "), done.stderr
+    assert "PySide6" in done.stderr

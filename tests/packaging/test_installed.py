@@ -257,6 +257,14 @@ def test_bundle_leaves_out_unused_parts_and_ships_no_photo(installed: Installed)
         assert not [p for p in shipped if _sha256(p) in photos]
 
 
+def test_every_file_the_loader_maps_declares_a_stack_that_is_not_executable(installed: Installed) -> None:
+    """What glibc 2.41 (Debian 13, Fedora 42) asks of every library it loads: the build's own check, on what the
+    package installs (it would refuse a library without GNU_STACK: test_stack_check.py)."""
+    from stack_check import check_stacks
+
+    assert check_stacks(installed.root / "opt" / "faceseal") > 100  # Python, Qt, OpenCV, ...: all of them read
+
+
 def test_the_bundle_carries_no_blas_and_opencv_finds_the_systems(installed: Installed) -> None:
     """NumPy built without OpenBLAS, OpenCV's OpenBLAS replaced by the shim onto the system's LAPACK."""
     internal = installed.root / "opt" / "faceseal" / "_internal"

@@ -83,3 +83,16 @@ def test_both_packages_carry_the_same_bundle(built: Built, tmp_path: Path) -> No
             "find opt -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum", shell=True, cwd=root,
             capture_output=True, text=True, check=True).stdout
     assert digests[".deb"] == digests[".rpm"]
+
+
+def test_depends_are_read_from_dpkg_s_as_debian_13_prints_it() -> None:
+    """What ``dpkg -S`` printed for the bundle's libraries in a bare Debian 13 root: the loader's path comes with
+    its merged-/usr diversion, which once went into Depends as a package ("diversion by libc6 from")."""
+    from deb import owners
+
+    listing = ("libc6:amd64: /usr/lib/x86_64-linux-gnu/libc.so.6\n"
+               "diversion by libc6 from: /lib64/ld-linux-x86-64.so.2\n"
+               "diversion by libc6 to: /lib64/ld-linux-x86-64.so.2.usr-is-merged\n"
+               "libc6:amd64: /usr/lib64/ld-linux-x86-64.so.2\n"
+               "libssl3t64:amd64, libssl-dev:amd64: /usr/lib/x86_64-linux-gnu/libssl.so.3\n")
+    assert owners(listing) == {"libc6", "libssl3t64"}
