@@ -38,7 +38,7 @@ def test_packs_are_listed_installed_refused_when_corrupt_and_switched(qtbot, mon
     corrupt = tmp_path / "corrupt"
     corrupt.mkdir()
     for spec in pack_info("open").files:
-        shutil.copy(models / spec.name, corrupt / spec.name)
+        shutil.copyfile(models / spec.name, corrupt / spec.name)
     (corrupt / "mobilefacenet_foamliu.onnx").write_bytes(b"\0" * 1024)
     answer_folder_dialog(monkeypatch, corrupt)
     click(qtbot, section.folder_button)
@@ -114,7 +114,7 @@ def test_a_download_from_a_real_server_shows_its_progress_and_installs_the_pack(
     served, base = http_folder
     models = shared_or_skip("models")
     for spec in pack_info("open").files:
-        shutil.copy(models / spec.name, served / spec.name)
+        shutil.copyfile(models / spec.name, served / spec.name)
     manifest = _custom_manifest(tmp_path, lambda document: _point_urls(document, base, "open"))
     monkeypatch.setattr(packs, "load_manifest", lambda *_args: manifest)
     window = open_window(qtbot)

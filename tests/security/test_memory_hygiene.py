@@ -54,9 +54,9 @@ for _ in range(600):  # bounded wait for the port to answer
 token = open(os.path.join(os.environ["FACESEAL_HOME"], "edge_token")).read().strip()
 request = urllib.request.Request(base + "/identities", headers={"Authorization": "Bearer " + token})
 assert json.load(urllib.request.urlopen(request, timeout=30)) == []
-maps = open(f"/proc/{serve.pid}/maps").read().splitlines()
-start = int(next(line for line in maps if "[heap]" in line or "rw-p" in line).split("-")[0], 16)
-try:
+try:  # an ordinary user is refused the map already, root without CAP_SYS_PTRACE the memory itself
+    maps = open(f"/proc/{serve.pid}/maps").read().splitlines()
+    start = int(next(line for line in maps if "[heap]" in line or "rw-p" in line).split("-")[0], 16)
     with open(f"/proc/{serve.pid}/mem", "rb") as memory:
         memory.seek(start)
         print(json.dumps({"read": len(memory.read(4096))}))
