@@ -118,8 +118,7 @@ def test_bad_images_leave_the_vault_untouched(enrolled, isolated, tmp_path, bad)
 def test_model_packs_install_from_a_folder_and_refuse_a_swapped_file(empty_models, tmp_path):
     assert cli_json("models", "list")[0] == {**cli_json("models", "list")[0], "name": "open", "installed": False}
     swapped = tmp_path / "swapped"
-    shutil.copytree(SHARED_MODELS, swapped, copy_function=shutil.copyfile)  # writable copies, whoever runs the tests
-    (swapped / "mobilefacenet_foamliu.onnx").unlink()
+    shutil.copytree(SHARED_MODELS, swapped, copy_function=shutil.copyfile)  # writable files, whoever runs the tests
     shutil.copyfile(SHARED_MODELS / "faceplugin_fr_feature.onnx", swapped / "mobilefacenet_foamliu.onnx")
     refused = run_cli("models", "install", "open", "--from", str(swapped))
     assert refused.returncode == 5 and "sha256" in refused.stderr.lower()
