@@ -22,6 +22,7 @@ $(STAMP): $(RUN_STAMP)
 
 system-deps:
 	bash scripts/system-deps.sh test
+	bash scripts/test-sshd.sh
 
 # Only what running the window needs (a Secret Service, Qt's desktop libraries): what `make run` installs.
 system-deps-run:

@@ -31,6 +31,7 @@ test_packages=(
   minisign man-db               # signing SHA256SUMS; man -l checks the generated man page
   postgresql                    # a real PostgreSQL server for the collector's tests (initdb + pg_ctl)
   pamtester                     # face sign-in through a real PAM stack (tests/signin)
+  libwrap0 openssh-client       # the library OpenSSH's server needs (scripts/test-sshd.sh unpacks it) and ssh
 )
 case "${1:-test}" in
   run) packages=("${run_packages[@]}") ;;

@@ -7,8 +7,9 @@ A PAM line (``docs/SIGNIN.md``; ``faceseal signin install-pam`` writes it)::
 ``sufficient``: exit 0 signs the person in; any other exit (no agent, a remote
 session, a refusal, a timeout, a crash) lets the password prompt follow, so a
 failure here never locks anyone out. It reads what PAM says in the environment
-(PAM_USER, PAM_SERVICE, PAM_TTY, PAM_RHOST), refuses a remote session without
-opening anything, and asks the agent of PAM_USER only, at
+(PAM_USER, PAM_SERVICE, PAM_TTY, PAM_RHOST), adds what only root can see about
+where the PAM application was started from (an SSH session: :mod:`.origin`),
+and asks the agent of PAM_USER only, at
 ``/run/user/<uid>/faceseal/agent.sock`` (``--runtime-base`` names another base),
 believing it only when the socket and the process behind it are that user's.
 It waits as long as the agent says the attempt looks (the policy's
@@ -39,6 +40,7 @@ from pathlib import Path
 
 from edge_core.agent import rundir
 from edge_core.agent.client import AgentUnavailable, ask
+from edge_core.agent.origin import remote_origin
 
 PAM_SUCCESS, PAM_AUTH_ERR = 0, 1
 FIRST_WORDS_S = 10.0
@@ -62,8 +64,6 @@ def main(argv: list[str] | None = None) -> int:
         return PAM_AUTH_ERR  # only authentication: account, session and password stacks are not ours
     user, service = os.environ.get("PAM_USER", ""), os.environ.get("PAM_SERVICE", "")
     tty, rhost = os.environ.get("PAM_TTY", ""), os.environ.get("PAM_RHOST", "")
-    if rhost or tty.startswith("ssh"):
-        return PAM_AUTH_ERR  # a remote session: the face at this camera is not the person asking
     try:
         uid = pwd.getpwnam(user).pw_uid
     except (KeyError, TypeError, ValueError):
@@ -72,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         _say("FaceSeal: a face does not raise privileges (any program you run could answer for it): use your password")
         return PAM_AUTH_ERR
     path = rundir.socket_path(uid, args.runtime_base)
-    request = {"op": "signin", "user": user, "service": service, "tty": tty, "rhost": rhost}
+    request = {"op": "signin", "user": user, "service": service, "tty": tty, "rhost": rhost,
+               "origin": remote_origin(os.getppid())}  # the agent (the use cases) decides what is remote
     said = _Said()
     try:
         answer = ask(path, uid, request, FIRST_WORDS_S, lambda message: said(message.get("say")), most=args.timeout)

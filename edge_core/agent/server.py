@@ -103,9 +103,9 @@ class Agent:
         ``tell`` carries what the caller hears before it: how long to wait (``wait``), the prompts (``say``)."""
         if message.get("user") != self.login:
             raise UsageError("this agent signs in only its own user")
-        fields = {key: message.get(key, "") for key in ("service", "tty", "rhost")}
+        fields = {key: message.get(key, "") for key in ("service", "tty", "rhost", "origin")}
         if not all(isinstance(value, str) and len(value) <= 256 for value in fields.values()):
-            raise UsageError("a sign-in request names its service, terminal and remote host as short strings")
+            raise UsageError("a sign-in request names its service, terminal, remote host and origin as short strings")
         request = use_case.SignInRequest(**fields)
         return self._attempt(request.service, tell, Attempt(
             admit=lambda vault: use_case.admit_signin(vault, request),

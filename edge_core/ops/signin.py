@@ -55,15 +55,23 @@ REMOTE_TTYS = ("ssh",)
 
 @dataclass(frozen=True)
 class SignInRequest:
-    """What PAM said about an attempt: which service, for which terminal, from where."""
+    """What PAM said about an attempt: which service, for which terminal, from where; and ``origin``, why the PAM
+    helper (root) saw the application as started from an SSH session (``su`` typed over SSH: no remote host, an
+    ordinary terminal; :mod:`edge_core.agent.origin`), empty when nothing said so."""
 
     service: str
     tty: str = ""
     rhost: str = ""
+    origin: str = ""
 
     @property
-    def remote(self) -> bool:
-        return bool(self.rhost) or self.tty.split(":")[0] in REMOTE_TTYS
+    def remote(self) -> str:
+        """Why this attempt is not from the person at this computer, or ``""``."""
+        if self.rhost:
+            return f"the remote host {self.rhost} asks"
+        if self.tty.split(":")[0] in REMOTE_TTYS:
+            return "an SSH terminal asks"
+        return self.origin
 
 
 class SignInNotEnabled(PolicyViolation):
@@ -138,7 +146,7 @@ def admit_signin(vault: Vault, request: SignInRequest) -> str:
     """Before the camera opens: the enrolled name this attempt is for, or a refusal (audited, not counted)."""
     if request.remote:
         raise _refuse(vault, request, PolicyViolation("face sign-in is for the person at this computer, not a remote "
-                                                      "session"))
+                                                      f"session ({request.remote})"))
     stored = signin_choice.stored(vault)
     if stored["identity"] is None:
         raise _refuse(vault, request, SignInNotEnabled("nobody is chosen for face sign-in yet ('faceseal signin "

@@ -66,13 +66,16 @@ def test_refused_before_the_camera_opens(agent_user, pam_service, videos) -> Non
     agent_user.start_agent(videos[f"live_{SEED}"], SEED)
     for remote in ("rhost=198.51.100.7", "tty=ssh"):
         result = pam_service.authenticate(agent_user.name, remote)
-        assert result.returncode != 0, remote
+        assert result.returncode != 0 and "not a remote session" in result.stdout + result.stderr, remote
     disable = agent_user.run("signin", "disable", pam_service.name)
     assert disable.returncode == 0, disable.stderr
     result = pam_service.authenticate(agent_user.name)
     assert result.returncode != 0 and "FaceSeal" not in result.stdout + result.stderr  # not opted in: not a word
-    events = signin_events(agent_user)
-    assert [e["outcome"] for e in events] == ["refused"] and "not enabled" in events[0]["why"]
+    events = signin_events(agent_user)  # each attempt is audited, a remote one too (the agent decides, not PAM)
+    assert [e["outcome"] for e in events] == ["refused"] * 3, events
+    assert sorted(e["why"].split("(")[-1] for e in events if "remote session" in e["why"]) == [
+        "an SSH terminal asks)", "the remote host 198.51.100.7 asks)"]
+    assert any("not enabled" in e["why"] for e in events)
 
 
 def test_an_agent_killed_mid_attempt_lets_the_password_follow(agent_user, pam_service, videos) -> None:
