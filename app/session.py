@@ -221,10 +221,9 @@ class Session(QObject):
 
     @staticmethod
     def older_copy_asks() -> bool:
-        """Whether the older copy of the folder put back asks for its admin passphrase before it is accepted
-        (read from the copy itself, which opens only to read)."""
-        with ops.open_vault(reading=True) as vault:
-            return ops.has_passphrase(vault)
+        """Whether the older copy of the folder put back asks for an admin passphrase before it is accepted (its
+        own, or the newest state's, which it then takes)."""
+        return ops.older_copy_asks()
 
     def _open(self, lift: bool, accept_older: bool = False, passphrase: str | None = None) -> str:
         """Open the vault ("open"), or find it locked ("locked"); then apply the start policy as the admin API does."""

@@ -52,14 +52,16 @@ from edge_core.ops.keyops.recovery_kit import check_passphrase
 from edge_core.ops.results import AdminPassphrase
 from edge_core.policy import lockout
 from edge_core.support.database import get_meta, set_meta
+from edge_core.vault.anchor import GUARD_META
 from edge_core.vault.store import Vault
 
 FRESH_S = 120.0
 """How long a proof holds: long enough for a person to finish what they came to do in the window, short enough
 that a desk left for a coffee asks again."""
 
-PASSPHRASE_META = "admin/passphrase"
-"""Where the passphrase's hash lives; kept by a reset, like the policy (the owner's standing decision)."""
+PASSPHRASE_META = GUARD_META
+"""Where the passphrase's hash lives; kept by a reset, like the policy (the owner's standing decision), and carried
+by the rollback anchor outside the folder (an older copy takes the newest one before it is accepted)."""
 _SCRYPT = {"n": 2**15, "r": 8, "p": 1}
 """scrypt's cost (32 MiB, about a tenth of a second here): each guess costs an attacker with a copy as much."""
 

@@ -8,6 +8,11 @@ tail, all self-consistent. It is refused before anything is written. A person
 who restored an older backup on purpose accepts it with
 ``faceseal audit accept-rollback``; a restore from a recovery kit on a machine
 that never saw this vault sets the anchor (the kit proves the owner).
+
+An older copy from before the admin passphrase was set (or changed) would
+accept itself without it, and then loosen anything: so before it is accepted
+it takes the newest state's passphrase, which the anchor carries
+(:func:`take_newest_passphrase`).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from edge_core.errors import AnchorUnusable, DiskFull, InsecureKeyFile, VaultRol
 from edge_core.ops.presence import needs_presence
 from edge_core.ops.results import RollbackAccepted
 from edge_core.support.database import Connection, get_meta, set_meta
-from edge_core.vault.anchor import ANCHORED_META, Head
+from edge_core.vault.anchor import ANCHORED_META, GUARD_META, Head
 from edge_core.vault.anchor import FORMAT as ANCHOR_FORMAT
 from edge_core.vault.store import Vault
 
@@ -71,6 +76,29 @@ def _problem(conn: Connection, here: Head, seen: Head | None, where: str) -> str
         return (f"this data folder is not the copy this machine last used: event {seen.seq} of its audit log is not "
                 f"the one this machine saw (another copy of the folder was used)")
     return None
+
+
+def newest_passphrase(vault: Vault) -> str | None:
+    """The admin passphrase's record of the newest state this machine saw, when this folder is not that state
+    (older, or another copy) and that state had one; else ``None``. An anchor that cannot be read counts as none:
+    accepting then rests on the folder's own passphrase, as it did before the anchor existed."""
+    try:
+        seen = vault.anchor.newest()
+    except (VaultRolledBack, InsecureKeyFile, AnchorUnusable):
+        return None
+    here = Head.of(vault.conn)
+    if seen is None or seen.guard is None or seen.guard == here.guard:
+        return None
+    return seen.guard if _problem(vault.conn, here, seen, "") is not None else None
+
+
+def take_newest_passphrase(vault: Vault) -> None:
+    """Before an older copy is accepted (and before the proof it needs is asked for): it takes the newest state's
+    admin passphrase, so the passphrase the owner set last is the one that accepts it and keeps guarding it."""
+    newest = newest_passphrase(vault)
+    if newest is not None:
+        with vault.writing() as tx:
+            set_meta(tx, GUARD_META, newest)
 
 
 @needs_presence("make an older copy of the data folder the newest state (its older policy, lockouts and people "

@@ -78,7 +78,15 @@ def accept_rollback(home: Path | None = None) -> RollbackAccepted:
     if not vault_exists(layout.home):
         raise NoVault(f"there is no FaceSeal vault in {layout.home}; nothing was changed")
     with _open(layout, False, lambda _vault, _reading: None) as vault:
+        rollback.take_newest_passphrase(vault)
         return rollback.accept(vault)
+
+
+def older_copy_asks(home: Path | None = None) -> bool:
+    """Whether accepting the older copy of the folder in ``home`` asks for an admin passphrase: its own, or the
+    newest state's (:func:`edge_core.ops.rollback.newest_passphrase`). Opens it only to read."""
+    with open_vault(home, reading=True) as vault:
+        return presence.has_passphrase(vault) or rollback.newest_passphrase(vault) is not None
 
 
 def _open(layout: Layout, reading: bool, check: Callable[[Vault, bool], None]) -> Vault:

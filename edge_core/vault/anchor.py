@@ -21,6 +21,12 @@ record is written with the next value before the counter moves, so a record
 behind the counter is an older one put back, and refused, even by someone who
 can write the state file and the folder alike (issue 29).
 
+Each record also carries the vault's **admin passphrase record** as of that
+head (its scrypt salt and hash, sealed with AES-256-GCM under a key from the
+database key, so the state folder alone gives no one a hash to guess at):
+an older copy of the folder, from before the passphrase was set or changed,
+takes the newest one before anything is accepted (:mod:`edge_core.ops.rollback`).
+
 The rule that acts on it (refuse an older folder, accept one on purpose) is the
 use-case layer's: :mod:`edge_core.ops.rollback`.
 """
@@ -30,13 +36,15 @@ from __future__ import annotations
 import json
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import keyring
 import platformdirs
 from cryptography.hazmat.primitives import hashes
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hmac as crypto_hmac
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from edge_core.audit import chain
 from edge_core.errors import AnchorUnusable, KeychainUnavailable, VaultRolledBack
@@ -52,6 +60,8 @@ FORMAT = 1
 ANCHORED_META = "rollback_anchor"
 MAX_BYTES = 4096
 SERVICE = "faceseal-anchor"
+GUARD_META = "admin/passphrase"
+"""``meta`` row of the admin passphrase's record (:mod:`edge_core.ops.presence`), which the anchor carries along."""
 
 
 @dataclass(frozen=True)
@@ -60,15 +70,17 @@ class Head:
 
     seq: int
     digest: str
+    guard: str | None = field(default=None, compare=False)
+    """The admin passphrase's record at this head (``None``: there was none)."""
 
     @classmethod
     def of(cls, conn: Connection) -> "Head":
         """The head recorded in the database (``meta``), which every write that appends an event moves."""
-        value = get_meta(conn, chain.HEAD_META)
+        value, guard = get_meta(conn, chain.HEAD_META), get_meta(conn, GUARD_META)
         if not value:
-            return cls(0, "")
+            return cls(0, "", guard)
         seq, _, digest = value.partition(":")
-        return cls(int(seq), digest)
+        return cls(int(seq), digest, guard)
 
     def continued_by(self, conn: Connection) -> bool:
         """Whether the log in ``conn`` holds this head as one of its events (the same history, maybe longer)."""
@@ -90,6 +102,7 @@ class Anchor:
     def __init__(self, database_key: bytes, in_keychain: bool, root_store: RootStore | None = None) -> None:
         self.name = material.hkdf(database_key, b"faceseal/anchor-name/v1", length=16).hex()
         self._mac_key = material.hkdf(database_key, b"faceseal/anchor-mac/v1")
+        self._guard_key = AESGCM(material.hkdf(database_key, b"faceseal/anchor-guard/v1"))
         self.in_keychain = in_keychain
         self.counter: MonotonicCounter | None = root_store.monotonic_counter(self.name) if root_store else None
 
@@ -104,32 +117,49 @@ class Anchor:
         return str(self.path)
 
     # ---- records -------------------------------------------------------
-    def _fields(self, head: Head, counted: int | None) -> dict:
-        """What a record says; ``counter`` only in a record backed by a hardware counter."""
-        fields = {"format": FORMAT, "vault": self.name, "seq": head.seq, "hash": head.digest}
-        return fields if counted is None else {**fields, "counter": counted}
+    def _fields(self, head: Head, counted: int | None, sealed: str | None) -> dict:
+        """What a record says; ``counter`` only in a record backed by a hardware counter, ``guard`` (the admin
+        passphrase's record, ``sealed``) only where the vault has one."""
+        fields: dict = {"format": FORMAT, "vault": self.name, "seq": head.seq, "hash": head.digest}
+        if counted is not None:
+            fields["counter"] = counted
+        if sealed is not None:
+            fields["guard"] = sealed
+        return fields
 
-    def _tag(self, head: Head, counted: int | None) -> str:
+    def _tag(self, fields: dict) -> str:
         mac = crypto_hmac.HMAC(self._mac_key, hashes.SHA256())
-        mac.update(canonical_json(self._fields(head, counted)))
+        mac.update(canonical_json(fields))
         return mac.finalize().hex()
 
     def _record(self, head: Head, counted: int | None) -> str:
-        return json.dumps({**self._fields(head, counted), "tag": self._tag(head, counted)}, sort_keys=True)
+        sealed = None
+        if head.guard is not None:
+            nonce = os.urandom(12)
+            sealed = (nonce + self._guard_key.encrypt(nonce, head.guard.encode(), self.name.encode())).hex()
+        fields = self._fields(head, counted, sealed)
+        return json.dumps({**fields, "tag": self._tag(fields)}, sort_keys=True)
 
     def _parse(self, text: str, where: str) -> tuple[Head, int | None]:
         try:
             raw = json.loads(text)
-            head, counted = Head(raw["seq"], raw["hash"]), raw.get("counter")
+            head, counted, sealed = Head(raw["seq"], raw["hash"]), raw.get("counter"), raw.get("guard")
             if (raw.get("format") != FORMAT or raw.get("vault") != self.name or type(head.seq) is not int
                     or not isinstance(head.digest, str) or not isinstance(raw.get("tag"), str)
-                    or not (counted is None or type(counted) is int)):
+                    or not (counted is None or type(counted) is int) or not (sealed is None or isinstance(sealed, str))):
                 raise ValueError
         except (ValueError, KeyError, TypeError):
             raise self._tampered(where) from None
-        if not material.same_secret(self._tag(head, counted).encode(), raw["tag"].encode()):
+        if not material.same_secret(self._tag(self._fields(head, counted, sealed)).encode(), raw["tag"].encode()):
             raise self._tampered(where)
-        return head, counted
+        if sealed is None:
+            return head, counted
+        try:
+            blob = bytes.fromhex(sealed)
+            guard = self._guard_key.decrypt(blob[:12], blob[12:], self.name.encode()).decode()
+        except (ValueError, InvalidTag):  # tagged, so written by a holder of the key: never expected
+            raise self._tampered(where) from None
+        return Head(head.seq, head.digest, guard), counted
 
     @staticmethod
     def _tampered(where: str) -> VaultRolledBack:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
+
 from tests.app.conftest import open_window
 from tests.app.drive import click
 from tests.conftest import cli_json, enrol, run_cli
@@ -43,8 +45,6 @@ def test_a_window_left_open_across_an_accepted_older_copy_does_not_refuse_it_aga
     and moved the anchor to that file's newer head, so the folder just accepted
     was refused as older again (and the window's audit event was lost).
     """
-    import pytest
-
     from edge_core import ops
     from edge_core.errors import DatabaseReplaced
     from tests.conftest import all_verify, probe
@@ -69,13 +69,19 @@ def test_a_window_left_open_across_an_accepted_older_copy_does_not_refuse_it_aga
     window.close()
 
 
-def test_an_older_copy_with_an_admin_passphrase_is_accepted_only_with_it(qtbot, people, isolated, tmp_path):
-    """Going back to an older state loosens (its policy and lockout counters come back): the copy's own admin
-    passphrase is asked, at the terminal and in the window (issue 25, proof of presence)."""
+@pytest.mark.parametrize("set_when", ["before the copy", "after the copy"])
+def test_an_older_copy_with_an_admin_passphrase_is_accepted_only_with_it(qtbot, people, isolated, tmp_path,
+                                                                         set_when):
+    """Going back to an older state loosens (its policy and lockout counters come back): the admin passphrase is
+    asked, at the terminal and in the window (issue 25, proof of presence): the copy's own, or, for a copy from
+    before it was set, the newest one, which the rollback anchor carries."""
     enrol(people)
-    cli_json("admin-passphrase", "set", extra_env={"FACESEAL_NEW_ADMIN_PASSPHRASE": "owner at the desk"})
     copy = tmp_path / "copy"
-    shutil.copytree(isolated, copy, symlinks=True)
+    for step in ("passphrase", "copy") if set_when == "before the copy" else ("copy", "passphrase"):
+        if step == "copy":
+            shutil.copytree(isolated, copy, symlinks=True)
+        else:
+            cli_json("admin-passphrase", "set", extra_env={"FACESEAL_NEW_ADMIN_PASSPHRASE": "owner at the desk"})
     cli_json("policy", "set", "lockout_attempts=2")
     put_back(copy, isolated)
     result = run_cli("audit", "accept-rollback", "--yes")

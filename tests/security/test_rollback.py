@@ -17,6 +17,7 @@ import numpy as np
 
 from edge_core.vault.layout import Layout
 from tests.conftest import KIT_ENV, all_verify, cli_json, enrol, keychain_items, run_cli, tree_snapshot
+from tests.rules.test_presence_everywhere import PASSPHRASE, WRONG
 from tests.security.test_resources_and_leaks import small_disk  # noqa: F401 (a full 8 MiB tmpfs)
 
 OLDER = "older than the newest state this machine saw"
@@ -394,4 +395,29 @@ def test_with_a_tpm_root_an_older_folder_and_anchor_put_back_together_are_refuse
     accepted = cli_json("audit", "accept-rollback", "--yes")  # on purpose, audited: the way out stays
     assert accepted["status"] == "accepted"
     assert cli_json("policy", "show")["lockout_attempts"] == 5
+    all_verify(people)
+
+
+def test_an_older_copy_from_before_the_admin_passphrase_is_accepted_only_with_the_newest_one(people, isolated,
+                                                                                            tmp_path):
+    """The copy has no passphrase of its own: accepting it without one would bring back a vault that loosens
+    without asking. The anchor carries the newest one (sealed: the state folder alone gives no hash to guess at)."""
+    enrol(people)
+    copy = tmp_path / "copy"
+    shutil.copytree(isolated, copy, symlinks=True)  # from before the passphrase
+    cli_json("admin-passphrase", "set", extra_env={"FACESEAL_NEW_ADMIN_PASSPHRASE": PASSPHRASE})
+    [record] = [json.loads(f.read_text()) for f in anchor_files(tmp_path)]
+    assert "guard" in record and not {"scrypt", "salt", "kdf"} & set(json.dumps(record).replace('"', " ").split())
+    put_back(copy, isolated)
+    result = run_cli("audit", "accept-rollback", "--yes")  # no terminal, no passphrase given
+    assert result.returncode == 2 and "admin passphrase" in result.stderr, result.stderr
+    wrong = run_cli("audit", "accept-rollback", "--yes", extra_env={"FACESEAL_ADMIN_PASSPHRASE": WRONG})
+    assert wrong.returncode == 1 and "not the admin passphrase" in wrong.stderr
+    # Neither accepted it (the wrong guess, counted and audited in the copy, made it a copy that forked off).
+    refused(run_cli("policy", "set", "lockout_attempts=3"), "FaceSeal changed nothing")
+    accepted = cli_json("audit", "accept-rollback", "--yes", extra_env={"FACESEAL_ADMIN_PASSPHRASE": PASSPHRASE})
+    assert accepted["status"] == "accepted"
+    assert cli_json("status")["admin_passphrase"] is True  # the accepted copy keeps asking, with the newest one
+    result = run_cli("delete-identity", "bob", "--yes")
+    assert result.returncode == 2 and "to delete a person" in result.stderr
     all_verify(people)
