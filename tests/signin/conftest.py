@@ -175,18 +175,24 @@ class PamService:
         return subprocess.run(args, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
 
 
-@pytest.fixture
-def pam_service(signin_user: SignInUser) -> Iterator[PamService]:
-    """A PAM service of this test: FaceSeal ``sufficient``, then a refusal where a password would be asked."""
+def pam_service_with(helper: str) -> Iterator[PamService]:
+    """A PAM service file of one test running ``helper`` (the command ``faceseal-pam`` is) ``sufficient``, then a
+    refusal where a password would be asked; removed afterwards."""
     name = f"faceseal-test-{uuid.uuid4().hex[:8]}"
     file = Path("/etc/pam.d") / name
-    helper = f"{sys.executable} -m edge_core.agent.pam --runtime-base {signin_user.runtime_base} --timeout 60"
     file.write_text(f"auth sufficient pam_exec.so quiet stdout {helper}\nauth requisite pam_deny.so\n"
                     "account required pam_permit.so\n")
     try:
         yield PamService(name, file)
     finally:
         file.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def pam_service(signin_user: SignInUser) -> Iterator[PamService]:
+    """A PAM service of this test whose helper runs as root (sudo's case)."""
+    yield from pam_service_with(f"{sys.executable} -m edge_core.agent.pam --runtime-base {signin_user.runtime_base} "
+                                "--timeout 60")
 
 
 def wait_for(predicate, timeout: float = 30.0) -> None:

@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, free_port
-from tests.signin.conftest import SITE_PACKAGES, USER_PYTHON, PamService, SignInUser, wait_for
+from tests.signin.conftest import (SITE_PACKAGES, USER_PYTHON, PamService, SignInUser, pam_service_with,
+                                  wait_for)
 from tests.signin.test_pam import SEED, enrolled, signin_events
 
 SSHD = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "faceseal/openssh-server/usr/sbin/sshd"
@@ -92,16 +93,8 @@ def ssh_server(agent_user: SignInUser) -> Iterator[SshServer]:
 def user_pam_service(signin_user: SignInUser) -> Iterator[PamService]:
     """A PAM service whose helper the test user itself can run (pamtester as that user: the application ``su``
     would be, minus setuid, which changes nothing of where it was started from)."""
-    name = f"faceseal-test-{uuid.uuid4().hex[:8]}"
-    file = Path("/etc/pam.d") / name
-    helper = (f"/usr/bin/env PYTHONPATH={SITE_PACKAGES}:{REPO} {USER_PYTHON} -m edge_core.agent.pam "
-              f"--runtime-base {signin_user.runtime_base} --timeout 60")
-    file.write_text(f"auth sufficient pam_exec.so quiet stdout {helper}\nauth requisite pam_deny.so\n"
-                    "account required pam_permit.so\n")
-    try:
-        yield PamService(name, file)
-    finally:
-        file.unlink(missing_ok=True)
+    yield from pam_service_with(f"/usr/bin/env PYTHONPATH={SITE_PACKAGES}:{REPO} {USER_PYTHON} -m "
+                                f"edge_core.agent.pam --runtime-base {signin_user.runtime_base} --timeout 60")
 
 
 def pamtester(service: PamService, user: SignInUser) -> str:
