@@ -33,17 +33,21 @@ class AppRequest:
     audience: str
     nonce: str
     reason: str
+    caller: str = ""
+    """The asking process as the transport identified it (pid and program), or empty: shown and audited."""
 
     @property
     def as_signin(self) -> signin.SignInRequest:
         return signin.SignInRequest(service=signin.APPS)
 
 
-def app_request(audience: object, nonce: object, reason: object) -> AppRequest:
-    """A request as an app sent it, checked: a name, a nonce and a short printable reason, or one clear refusal."""
+def app_request(audience: object, nonce: object, reason: object, caller: str = "") -> AppRequest:
+    """A request as an app sent it, checked: a name, a nonce and a short printable reason, or one clear refusal.
+    ``caller`` is the front end's word on which process asked (never the app's)."""
     if not isinstance(reason, str) or not 0 < len(reason) <= MAX_REASON or not reason.isprintable():
         raise UsageError(f"an app says why it asks in 1 to {MAX_REASON} printable characters")
-    return AppRequest(assertion.check_audience(audience), assertion.check_nonce(nonce), reason)
+    return AppRequest(assertion.check_audience(audience), assertion.check_nonce(nonce), reason,
+                      "".join(c if c.isprintable() else "?" for c in caller)[:MAX_REASON])
 
 
 def admit_app(vault: Vault, request: AppRequest) -> str:
@@ -61,7 +65,7 @@ def decide_app(vault: Vault, request: AppRequest, name: str, probe: Probe) -> Ap
                             decision.band or "not_checked", now)
     with vault.writing() as tx:
         audit.append(tx, "app_assertion", identity=subject, audience=request.audience, reason=request.reason,
-                     expires=now + assertion.LIFETIME_S)
+                     caller=request.caller, expires=now + assertion.LIFETIME_S)
     return AppAnswer(True, token, now + assertion.LIFETIME_S)
 
 
