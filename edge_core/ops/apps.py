@@ -55,6 +55,11 @@ def admit_app(vault: Vault, request: AppRequest) -> str:
     return signin.admit_signin(vault, request.as_signin)
 
 
+def check_camera(vault: Vault, request: AppRequest, infrared: bool, camera: str) -> None:
+    """The camera rule of a sign-in (``require_ir``), for ``apps``."""
+    signin.check_camera(vault, request.as_signin, infrared, camera)
+
+
 def decide_app(vault: Vault, request: AppRequest, name: str, probe: Probe) -> AppAnswer:
     """The sign-in decision for ``apps``; when it accepts, the assertion the app verifies offline (audited)."""
     decision = signin.decide_signin(vault, request.as_signin, name, probe)

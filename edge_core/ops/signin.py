@@ -12,6 +12,8 @@ as the CLI: every rule of a sign-in is decided here, once.
   counter for every way of proving to be that person). A locked vault never
   gets here: it does not open. Each refusal is one audited ``signin`` event;
   it matched nothing and is not counted, as verify does not count a refusal.
+* **The camera** (:func:`check_camera`): with the policy's ``require_ir``, a
+  camera that is not IR is refused at its first frame, before a face is judged.
 * **The decision** (:func:`decide_signin`) is stricter than the window's
   verify: a face from the camera only, its liveness session passed within the
   policy's bands when the policy requires liveness, and every frame of the
@@ -151,6 +153,16 @@ def admit_signin(vault: Vault, request: SignInRequest) -> str:
     except FaceSealError as error:  # the lockout: said as verify says it, its end time kept for the front ends
         raise _refuse(vault, request, error, stored["identity"]) from None
     return name
+
+
+def check_camera(vault: Vault, request: SignInRequest, infrared: bool, camera: str) -> None:
+    """Once the camera gives its first frame, before any face is judged: the policy's ``require_ir`` refuses a
+    colour camera (audited as a refusal, not counted: no face was judged). What counts as IR is
+    :func:`edge_core.biometrics.infrared.is_infrared`'s word (its pixel format or its frames)."""
+    if not infrared and policy.require_ir(vault):
+        raise _refuse(vault, request, PolicyViolation(
+            f"the policy requires an IR camera for face sign-in (require_ir), and {camera} gives colour frames; "
+            "start the agent on the IR camera ('faceseal agent run --camera CAMERA')"))
 
 
 def signin_timeout(vault: Vault) -> int:
