@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import itertools
 import os
 import pwd
 import signal
@@ -33,7 +32,6 @@ from edge_core import ops
 from edge_core.agent import rundir, sessionbus, wire
 from edge_core.biometrics import Camera, Frame, VideoFile, collect_samples, load_pack
 from edge_core.biometrics.errors import CameraUnavailable
-from edge_core.biometrics.infrared import is_infrared
 from edge_core.errors import FaceSealError, UsageError
 from edge_core.liveness import Progress
 from edge_core.liveness.check import check_liveness
@@ -121,7 +119,8 @@ class Agent:
         request = use_case.SignInRequest(**fields)
         return self._attempt(request.service, tell, Attempt(
             admit=lambda vault: use_case.admit_signin(vault, request),
-            camera=lambda vault, infrared, camera: use_case.check_camera(vault, request, infrared, camera),
+            camera=lambda vault, frames, pixel_format, camera: use_case.camera_frames(
+                vault, request, frames, pixel_format, camera),
             decide=lambda vault, name, probe: use_case.decide_signin(vault, request, name, probe),
             failed=lambda vault, error: use_case.capture_failed(vault, request, error)))
 
@@ -135,7 +134,8 @@ class Agent:
         return self._attempt(apps_service(request), tell, Attempt(
             asking={"app": request.audience, "reason": request.reason, "caller": request.caller},
             admit=lambda vault: apps.admit_app(vault, request),
-            camera=lambda vault, infrared, camera: apps.check_camera(vault, request, infrared, camera),
+            camera=lambda vault, frames, pixel_format, camera: apps.camera_frames(
+                vault, request, frames, pixel_format, camera),
             decide=lambda vault, name, probe: apps.decide_app(vault, request, name, probe),
             failed=lambda vault, error: apps.failed(vault, request, error),
             announce=f"FaceSeal: {request.audience} asks to check it is you ({request.reason})"))
@@ -177,11 +177,8 @@ class Agent:
                         "another with 'faceseal agent run --camera CAMERA' (or choose it in Settings)")) from None
                 except FaceSealError as error:
                     raise attempt.failed(vault, error) from None
-                frames = _until(capture, deadline)
-                first = next(frames, None)
-                if first is not None:  # none: nothing to judge, the attempt fails below as it always did
-                    attempt.camera(vault, is_infrared(capture.pixel_format, first.image), self.camera.describe())
-                    frames = itertools.chain([first], frames)
+                frames = attempt.camera(vault, _until(capture, deadline), capture.pixel_format,
+                                        self.camera.describe())
                 if ops.liveness_needed(vault, Source.CAMERA):
                     video = isinstance(capture, VideoFile)  # the test suite's stand-in: its frames are its clock
                     result = check_liveness(pipeline, frames, video=video, fps=capture.fps if video else None,
@@ -201,7 +198,7 @@ class Attempt:
     camera, decide on the face, record an attempt that ended without a decision; and what the caller hears first."""
 
     admit: Callable[[Any], str]  # each takes the vault opened for this attempt
-    camera: Callable[[Any, bool, str], None]  # is the camera IR (its first frame read): refuses what the policy does
+    camera: Callable[[Any, Iterable[Frame], str, str], Iterable[Frame]]  # the frames, held to the camera rule
     decide: Callable[[Any, str, Probe], Result]
     failed: Callable[[Any, Exception], Exception]
     announce: str = ""

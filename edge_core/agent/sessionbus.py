@@ -84,13 +84,17 @@ class SessionBus:
             raise BusUnavailable("no session bus (DBUS_SESSION_BUS_ADDRESS is not set)")
         try:
             self.conn = open_dbus_connection("SESSION")
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, DBusErrorResponse) as error:  # TimeoutError is an OSError
             raise BusUnavailable(f"the session bus cannot be reached ({error})") from None
         self.router = DBusRouter(self.conn)
         self.calls: Queue[Message] = Queue()  # unbounded: the filter would drop calls on a full queue
         self._filter = self.router.filter(MatchRule(type="method_call"), queue=self.calls)
         self.bus = Proxy(message_bus, self.router, timeout=BUS_TIMEOUT_S)
-        (owned,) = self.bus.RequestName(NAME, DBusNameFlags.do_not_queue)
+        try:
+            (owned,) = self.bus.RequestName(NAME, DBusNameFlags.do_not_queue)
+        except (OSError, DBusErrorResponse) as error:  # a bus whose policy forbids the name, one that went away
+            self.close()
+            raise BusUnavailable(f"{NAME} cannot be owned on the session bus ({error})") from None
         if owned != 1:  # DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER
             self.close()
             raise BusUnavailable(f"{NAME} is already owned on the session bus (another agent of this user?)")

@@ -12,10 +12,12 @@ issue is one more audit event naming the app and the reason it gave.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from edge_core.audit import assertion
 from edge_core.audit import chain as audit
+from edge_core.biometrics import Frame
 from edge_core.errors import UsageError
 from edge_core.ops import signin
 from edge_core.ops.identities import Probe
@@ -55,9 +57,10 @@ def admit_app(vault: Vault, request: AppRequest) -> str:
     return signin.admit_signin(vault, request.as_signin)
 
 
-def check_camera(vault: Vault, request: AppRequest, infrared: bool, camera: str) -> None:
+def camera_frames(vault: Vault, request: AppRequest, frames: Iterable[Frame], pixel_format: str,
+                  camera: str) -> Iterator[Frame]:
     """The camera rule of a sign-in (``require_ir``), for ``apps``."""
-    signin.check_camera(vault, request.as_signin, infrared, camera)
+    return signin.camera_frames(vault, request.as_signin, frames, pixel_format, camera)
 
 
 def decide_app(vault: Vault, request: AppRequest, name: str, probe: Probe) -> AppAnswer:

@@ -11,9 +11,11 @@ import secrets
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from edge_core.biometrics import VideoFile, read_image
 from tests.liveness.media.infrared import ir_like, write_grey
+from tests.liveness import synthetic
 from tests.liveness.synthetic import PERSON, answerable_seeds
 from tests.signin.test_apps import APP
 
@@ -26,6 +28,12 @@ def ir_copy(video: Path, folder: Path) -> Path:
     return write_grey(folder / f"ir_{video.name}", [ir_like(frame.image) for frame in capture], fps)
 
 
+def starting_black(video: Path, folder: Path) -> Path:
+    """A colour webcam as many start: a few black frames (three equal channels, as a grey frame has) first."""
+    frames = [frame.image for frame in VideoFile(video)]
+    return synthetic.write(folder / f"black_{video.name}", [np.zeros_like(frames[0])] * 3 + frames, noise=0)
+
+
 def test_require_ir_refuses_a_colour_camera_and_an_ir_camera_signs_in(agent_user, videos, tmp_path) -> None:
     enrolled_in_ir = agent_user.base / "alice_ir.png"  # enrolled as an IR camera sees her
     cv2.imwrite(str(enrolled_in_ir), ir_like(read_image(PERSON)))
@@ -34,7 +42,7 @@ def test_require_ir_refuses_a_colour_camera_and_an_ir_camera_signs_in(agent_user
         done = agent_user.run(*args)
         assert done.returncode == 0, done.stderr
 
-    agent_user.start_agent(videos[f"live_{SEED}"], SEED)  # a colour camera
+    agent_user.start_agent(starting_black(videos[f"live_{SEED}"], tmp_path), SEED)  # a colour camera
     tried = agent_user.run("signin", "try")
     assert tried.returncode == 1 and "requires an IR camera" in tried.stderr, tried.stderr
     asked = agent_user.run("assertion", "request", "--audience", APP, "--nonce", secrets.token_urlsafe(24),
