@@ -47,7 +47,7 @@ def _measure(scratch: Path) -> dict:
     made = sets.build(pipeline, mesh, scratch)
     report: dict[str, dict] = {}
     for name in SETS:
-        counts = {"cases": len(made[name]), "colour_passed": 0, "ir_passed": 0, "frames": 0,
+        counts = {"cases": len(made[name]), "colour_passed": 0, "ir_passed": 0, "colour_frames": 0, "ir_frames": 0,
                   "colour_frames_with_face": 0, "ir_frames_with_face": 0}
         for i, case in enumerate(made[name]):
             os.environ[SEED_VARIABLE] = str(case.seed)
@@ -63,11 +63,11 @@ def _measure(scratch: Path) -> dict:
                 counts[f"{kind}_passed"] += result.passed
             for kind, frames in (("colour", colour), ("ir", infrared)):  # every 5th frame: is there a face at all?
                 counts[f"{kind}_frames_with_face"] += sum(bool(pipeline.detect(frame)) for frame in frames[::5])
-            counts["frames"] += len(infrared[::5])
+                counts[f"{kind}_frames"] += len(frames[::5])
         report[name] = counts
         print(f"{name:17s} passed colour {counts['colour_passed']}/{counts['cases']}, IR {counts['ir_passed']}/"
-              f"{counts['cases']}; frames with a face: colour {counts['colour_frames_with_face']}/{counts['frames']}, "
-              f"IR {counts['ir_frames_with_face']}/{counts['frames']}",
+              f"{counts['cases']}; frames with a face: colour {counts['colour_frames_with_face']}/"
+              f"{counts['colour_frames']}, IR {counts['ir_frames_with_face']}/{counts['ir_frames']}",
               flush=True)
     scores = []
     for photo in sets.PEOPLE:
