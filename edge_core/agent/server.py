@@ -7,9 +7,10 @@ the kernel's credentials: the agent's own user, or root asking on behalf of
 exactly this user (PAM inside sudo or su); anyone else is refused and audited.
 One attempt at a time: a second caller is told the camera is busy.
 
-The attempt's rules are :mod:`edge_core.ops.signin`'s; this module only
-captures the face and carries the words between the camera and the PAM
-conversation.
+The attempt's rules are :mod:`edge_core.ops.signin`'s (and :mod:`edge_core.ops.apps`'s);
+this module only captures the face and carries the words between the camera and
+the PAM conversation. Apps may also ask on the D-Bus session bus
+(:mod:`.sessionbus`): the same :func:`answer`, another door.
 """
 
 from __future__ import annotations
