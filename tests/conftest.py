@@ -104,9 +104,7 @@ def _start_secret_service() -> SecretServiceDaemon:
         env.pop(name, None)  # never reach a real desktop's keyring or show a prompt on a real screen
     for sub in ("data", "run", "config"):
         (root / sub).mkdir(mode=0o700)
-    bus = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"],
-                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
-    env["DBUS_SESSION_BUS_ADDRESS"] = bus.stdout.readline().strip()
+    bus, env["DBUS_SESSION_BUS_ADDRESS"] = start_session_bus(env)
     with open(root / "daemon.log", "wb") as log:
         daemon = subprocess.Popen(
             ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
@@ -117,6 +115,14 @@ def _start_secret_service() -> SecretServiceDaemon:
     # In the foreground the daemon closes its stdout once initialised (login keyring made, name on the bus).
     _read_until_closed(daemon.stdout, seconds=20)
     return SecretServiceDaemon(env["DBUS_SESSION_BUS_ADDRESS"], [daemon, bus], root)
+
+
+def start_session_bus(env: dict[str, str], config: Path | None = None, **popen) -> tuple[subprocess.Popen, str]:
+    """A real dbus-daemon (the session bus, or the bus ``config`` describes) and its address; ``popen``: as whom."""
+    where = ["--config-file", str(config)] if config else ["--session"]
+    bus = subprocess.Popen(["dbus-daemon", *where, "--nofork", "--print-address=1"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True, **popen)
+    return bus, bus.stdout.readline().strip()
 
 
 def _read_until_closed(stream, seconds: float) -> None:

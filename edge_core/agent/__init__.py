@@ -3,6 +3,7 @@
 * :mod:`.rundir`: the agent's socket folder under ``$XDG_RUNTIME_DIR`` (made 0700, or refused);
 * :mod:`.wire`: the messages (one JSON object a line, bounded) and who is at the other end (SO_PEERCRED);
 * :mod:`.server`: ``faceseal agent``: owns the camera during an attempt, one attempt at a time;
+* :mod:`.sessionbus`: the same agent as ``org.faceseal.Agent`` on the D-Bus session bus, for apps;
 * :mod:`.client`: asks a running agent (``faceseal agent status``, the PAM helper);
 * :mod:`.local`: this user's own agent for the CLI, the window and the admin API (running?, a trial, one
   started as the window's child);

@@ -7,9 +7,10 @@ the kernel's credentials: the agent's own user, or root asking on behalf of
 exactly this user (PAM inside sudo or su); anyone else is refused and audited.
 One attempt at a time: a second caller is told the camera is busy.
 
-The attempt's rules are :mod:`edge_core.ops.signin`'s; this module only
-captures the face and carries the words between the camera and the PAM
-conversation.
+The attempt's rules are :mod:`edge_core.ops.signin`'s (and :mod:`edge_core.ops.apps`'s);
+this module only captures the face and carries the words between the camera and
+the PAM conversation. Apps may also ask on the D-Bus session bus
+(:mod:`.sessionbus`): the same :func:`answer`, another door.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from edge_core import ops
-from edge_core.agent import rundir, wire
+from edge_core.agent import rundir, sessionbus, wire
 from edge_core.biometrics import Camera, Frame, VideoFile, collect_samples, load_pack
 from edge_core.biometrics.errors import CameraUnavailable
 from edge_core.errors import FaceSealError, UsageError
@@ -81,6 +82,8 @@ class Agent:
         self.asking: dict[str, str] | None = None
         """While an app's attempt runs: which app asks and why (the window and ``agent status`` show it)."""
         self._attempt_lock = threading.Lock()
+        self.dbus = "not on D-Bus"
+        """Whether the agent also answers on the session bus (:mod:`.sessionbus`), or why not."""
         self.refused: collections.Counter[int] = collections.Counter()
         """Connections refused since the agent started, by the peer's uid."""
         self._counting = threading.Lock()
@@ -88,15 +91,23 @@ class Agent:
     def status(self) -> dict[str, Any]:
         """What the agent is and last did (no score, no name of anyone but the outcome's)."""
         return {"pid": os.getpid(), "login": self.login, "uptime_s": round(time.time() - self.started),
-                "busy": self._attempt_lock.locked(), "asking": self.asking, "last": self.last,
+                "busy": self._attempt_lock.locked(), "asking": self.asking, "last": self.last, "dbus": self.dbus,
                 "refused": {str(uid): count for uid, count in sorted(self.refused.items())}}
 
-    def knocked(self, peer: int) -> bool:
-        """Count a refused connection from ``peer``; True the first time (the one written to the audit log: a
+    def admits(self, peer: int, root: bool) -> bool:
+        """Whether the process of uid ``peer`` (as the kernel or the bus daemon says) may ask: this agent's own user,
+        and root when ``root`` (PAM asking on behalf of this user). Anyone else is told nothing; the refusal is
+        counted in the status and written to the audit log the first time that uid knocks while the agent runs (a
         flood of them must not open the vault and grow the log once per connection)."""
+        if peer == self.uid or (root and peer == 0):
+            return True
         with self._counting:
             self.refused[peer] += 1
-            return self.refused[peer] == 1
+            first = self.refused[peer] == 1
+        if first:
+            with contextlib.suppress(FaceSealError, OSError), ops.open_vault(self.home) as vault:
+                use_case.record_refused_peer(vault, peer)
+        return False
 
     def signin(self, message: dict[str, Any], tell: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
         """One attempt for the PAM service in ``message``; the answer is the decision (or why there is none).
@@ -109,16 +120,23 @@ class Agent:
         request = use_case.SignInRequest(**fields)
         return self._attempt(request.service, tell, Attempt(
             admit=lambda vault: use_case.admit_signin(vault, request),
+            camera=lambda vault, frames, pixel_format, camera: use_case.camera_frames(
+                vault, request, frames, pixel_format, camera),
             decide=lambda vault, name, probe: use_case.decide_signin(vault, request, name, probe),
             failed=lambda vault, error: use_case.capture_failed(vault, request, error)))
 
-    def authenticate(self, message: dict[str, Any], tell: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    def authenticate(self, message: dict[str, Any], tell: Callable[[dict[str, Any]], None],
+                     caller: str = "") -> dict[str, Any]:
         """An app asks whether this login's owner is at the screen: an attempt under ``apps``; the answer carries the
-        signed assertion when it is accepted. The caller first hears who asked and why, before the camera opens."""
-        request = apps.app_request(message.get("audience"), message.get("nonce"), message.get("reason"))
+        signed assertion when it is accepted. The caller first hears who asked and why, before the camera opens;
+        ``caller`` is the asking process as the transport knows it (its pid and program), shown and audited beside
+        the name the app gives itself (which is only its word)."""
+        request = apps.app_request(message.get("audience"), message.get("nonce"), message.get("reason"), caller)
         return self._attempt(apps_service(request), tell, Attempt(
-            asking={"app": request.audience, "reason": request.reason},
+            asking={"app": request.audience, "reason": request.reason, "caller": request.caller},
             admit=lambda vault: apps.admit_app(vault, request),
+            camera=lambda vault, frames, pixel_format, camera: apps.camera_frames(
+                vault, request, frames, pixel_format, camera),
             decide=lambda vault, name, probe: apps.decide_app(vault, request, name, probe),
             failed=lambda vault, error: apps.failed(vault, request, error),
             announce=f"FaceSeal: {request.audience} asks to check it is you ({request.reason})"))
@@ -160,7 +178,8 @@ class Agent:
                         "another with 'faceseal agent run --camera CAMERA' (or choose it in Settings)")) from None
                 except FaceSealError as error:
                     raise attempt.failed(vault, error) from None
-                frames = _until(capture, deadline)
+                frames = attempt.camera(vault, _until(capture, deadline), capture.pixel_format,
+                                        self.camera.describe())
                 if ops.liveness_needed(vault, Source.CAMERA):
                     video = isinstance(capture, VideoFile)  # the test suite's stand-in: its frames are its clock
                     result = check_liveness(pipeline, frames, video=video, fps=capture.fps if video else None,
@@ -176,10 +195,11 @@ class Agent:
 
 @dataclass(frozen=True)
 class Attempt:
-    """The use cases one kind of attempt runs (a PAM sign-in, an app's request): admit before the camera, decide
-    on the face, record an attempt that ended without a decision; and what the caller hears first."""
+    """The use cases one kind of attempt runs (a PAM sign-in, an app's request): admit before the camera, accept the
+    camera, decide on the face, record an attempt that ended without a decision; and what the caller hears first."""
 
     admit: Callable[[Any], str]  # each takes the vault opened for this attempt
+    camera: Callable[[Any, Iterable[Frame], str, str], Iterable[Frame]]  # the frames, held to the camera rule
     decide: Callable[[Any, str, Probe], Result]
     failed: Callable[[Any, Exception], Exception]
     announce: str = ""
@@ -220,6 +240,25 @@ def _prompts(tell: Callable[[dict[str, Any]], None]) -> Callable[[Progress], Non
     return show
 
 
+def answer(agent: Agent, message: dict[str, Any], tell: Callable[[dict[str, Any]], None],
+           caller: str = "") -> dict[str, Any]:
+    """The agent's answer to one request, whichever front end carried it (the socket, the session bus): the
+    decision's fields, or ``error`` and ``kind`` for a refusal; never a traceback."""
+    try:
+        if message.get("op") == "status":
+            return {"status": agent.status()}
+        if message.get("op") == "signin":
+            return agent.signin(message, tell)
+        if message.get("op") == "authenticate":
+            return agent.authenticate(message, tell, caller)
+        raise UsageError("the agent knows three requests: status, signin and authenticate")
+    except FaceSealError as error:
+        return {"accepted": False, "error": str(error), "kind": type(error).__name__}
+    except Exception as error:  # the kind of failure only
+        return {"accepted": False, "error": f"unexpected internal error ({type(error).__name__})",
+                "kind": "InternalError"}
+
+
 class _Handler(socketserver.StreamRequestHandler):
     server: _Server
 
@@ -227,31 +266,15 @@ class _Handler(socketserver.StreamRequestHandler):
         agent = self.server.agent
         sock: socket.socket = self.request
         sock.settimeout(CONVERSATION_LIMIT_S)
-        peer = wire.peer_uid(sock)
-        if peer not in (agent.uid, 0):
-            self.server.refused(peer)
+        pid, peer = wire.peer_credentials(sock)
+        if not agent.admits(peer, root=True):
             return
+        caller = wire.describe_process(pid) + " over the agent's socket" if pid else "the agent's socket"
         try:
             message = wire.Reader(sock).receive()
-            wire.send(sock, {"done": True, **self._answer(agent, message, lambda said: wire.send(sock, said))})
+            wire.send(sock, {"done": True, **answer(agent, message, lambda said: wire.send(sock, said), caller)})
         except (OSError, wire.WireError):
             return  # the caller went away or spoke nonsense: nothing to answer
-
-    @staticmethod
-    def _answer(agent: Agent, message: dict[str, Any], tell: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-        try:
-            if message.get("op") == "status":
-                return {"status": agent.status()}
-            if message.get("op") == "signin":
-                return agent.signin(message, tell)
-            if message.get("op") == "authenticate":
-                return agent.authenticate(message, tell)
-            raise UsageError("the agent knows three requests: status, signin and authenticate")
-        except FaceSealError as error:
-            return {"accepted": False, "error": str(error), "kind": type(error).__name__}
-        except Exception as error:  # never a traceback down the socket: the kind of failure only
-            return {"accepted": False, "error": f"unexpected internal error ({type(error).__name__})",
-                    "kind": "InternalError"}
 
 
 class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
@@ -261,34 +284,37 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         self.agent = agent
         super().__init__(str(path), _Handler)
 
-    def refused(self, peer: int) -> None:
-        """Another user's process knocked: refused, and said in the audit log (when the vault opens) the first time
-        that user knocks while this agent runs; every knock is counted in the status."""
-        if not self.agent.knocked(peer):
-            return
-        with contextlib.suppress(FaceSealError, OSError), ops.open_vault(self.agent.home) as vault:
-            use_case.record_refused_peer(vault, peer)
 
-
-def serve(home: Path, camera: CameraChoice, ready: Callable[[Path], None] = lambda path: None) -> None:
-    """Listen until SIGTERM or SIGINT; refuses to start beside an agent that already answers."""
+def serve(home: Path, camera: CameraChoice, ready: Callable[[Path, str], None] = lambda path, bus: None) -> None:
+    """Listen until SIGTERM or SIGINT, on the socket and (when there is a session bus) as ``org.faceseal.Agent`` on
+    it; refuses to start beside an agent that already answers. ``ready`` hears the socket and where the bus stands."""
     folder = rundir.prepare(rundir.socket_path().parent)
     path = folder / rundir.SOCKET
     _clear_stale(path)
+    agent = Agent(home, camera)
     old = os.umask(0o177)
     try:
-        server = _Server(path, Agent(home, camera))
+        server = _Server(path, agent)
     finally:
         os.umask(old)
+    try:
+        bus: sessionbus.SessionBus | None = sessionbus.SessionBus(
+            lambda message, tell, caller: answer(agent, message, tell, caller),
+            lambda uid: agent.admits(uid, root=False))  # root too is refused: PAM asks over the socket
+        agent.dbus = f"on the session bus as {sessionbus.NAME}"
+    except sessionbus.BusUnavailable as error:
+        bus, agent.dbus = None, f"not on D-Bus: {error}"
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
     thread.start()
-    ready(path)
+    ready(path, agent.dbus)
     try:
         stop.wait()
     finally:
+        if bus is not None:
+            bus.close()
         server.shutdown()
         server.server_close()
         with contextlib.suppress(FileNotFoundError):

@@ -2,15 +2,18 @@
 
 Strict JSON (:mod:`edge_core.support.strictjson`: UTF-8, no duplicate keys, no
 NaN); anything else ends the conversation. The peer's uid comes from the kernel
-(SO_PEERCRED on Linux, LOCAL_PEERCRED on macOS), never from the message.
+(SO_PEERCRED on Linux, LOCAL_PEERCRED on macOS), never from the message; so does
+its pid, named for the window and the audit by :func:`describe_process`.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import socket
 import struct
 import sys
+from pathlib import Path
 from typing import Any
 
 from edge_core.support import strictjson
@@ -57,11 +60,31 @@ class Reader:
         return message
 
 
-def peer_uid(sock: socket.socket) -> int:
-    """The uid of the process at the other end of a Unix socket, as the kernel saw it connect."""
+def peer_credentials(sock: socket.socket) -> tuple[int, int]:
+    """The pid (0 where the platform does not say) and uid of the process at the other end of a Unix socket, as the
+    kernel saw it connect."""
     if sys.platform.startswith("linux"):
         raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-        _pid, uid, _gid = struct.unpack("3i", raw)
-        return uid
+        pid, uid, _gid = struct.unpack("3i", raw)
+        return pid, uid
     raw = sock.getsockopt(0, 0x001, struct.calcsize("Ii16i"))  # SOL_LOCAL, LOCAL_PEERCRED: struct xucred
-    return struct.unpack("Ii16i", raw)[1]
+    return 0, struct.unpack("Ii16i", raw)[1]
+
+
+def peer_uid(sock: socket.socket) -> int:
+    """The uid of the process at the other end of a Unix socket, as the kernel saw it connect."""
+    return peer_credentials(sock)[1]
+
+
+def describe_process(pid: int) -> str:
+    """How the window and the audit name a caller the kernel or the bus identified: its pid and program, from /proc
+    (the executable; or, for a process that made itself undumpable as FaceSeal's own do, the name it runs under).
+    Only a hint: an app of the same user could be any program it likes."""
+    try:
+        program = os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        try:
+            program = Path(f"/proc/{pid}/comm").read_text().strip() or "program unknown"
+        except OSError:
+            program = "program unknown"
+    return f"process {pid} ({program})"

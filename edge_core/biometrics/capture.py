@@ -31,6 +31,7 @@ from edge_core.biometrics.errors import (
     VideoUnreadable,
 )
 from edge_core.biometrics.faces import Face
+from edge_core.biometrics.infrared import as_bgr, fourcc_text
 from edge_core.biometrics.pipeline import Pipeline
 from edge_core.biometrics.quality import QualityGates, Reason
 from edge_core.biometrics.runtime import quiet_opencv
@@ -216,6 +217,9 @@ class _Capture:
     description = "the capture"
     live = False
     """Whether a person is in front of it now (a camera), so a hint can ask them to do something."""
+    pixel_format = ""
+    """A camera's V4L2 pixel format (``GREY``, ``YUYV``, ``MJPG``...) as OpenCV reports it; "" for a file, whose
+    frames alone say whether it is grey (:mod:`edge_core.biometrics.infrared`)."""
 
     def __init__(self, capture: cv2.VideoCapture, max_frames: int | None) -> None:
         self._capture = capture
@@ -394,6 +398,7 @@ class Camera(_Capture):
                 f"no camera found at index {index}; connect one or choose another with --camera N, "
                 "or use --image / --video instead"
             )
+        self.pixel_format = fourcc_text(capture.get(cv2.CAP_PROP_FOURCC))
         super().__init__(capture, max_frames)
 
     def _no_frames(self) -> None:
@@ -457,12 +462,13 @@ def collect_samples(
     candidates: list[tuple[float, str, np.ndarray]] = []
     rejections: list[Rejection] = []
     for frame in frames:
-        choice = gates.select(pipeline.detect(frame.image), largest)
+        image = as_bgr(frame.image)
+        choice = gates.select(pipeline.detect(image), largest)
         reason = choice if isinstance(choice, Reason) else None
         if reason is None:
-            aligned = pipeline.align(frame.image, choice)
+            aligned = pipeline.align(image, choice)
             reason = gates.check(choice, aligned)
-            if reason in (None, Reason.LOW_SCORE) and covered is not None and covered(frame.image, choice):
+            if reason in (None, Reason.LOW_SCORE) and covered is not None and covered(image, choice):
                 reason = Reason.COVERED
             if reason is None:
                 candidates.append((gates.score(choice, aligned), frame.label, aligned))

@@ -17,6 +17,7 @@ from edge_core.biometrics.align import align
 from edge_core.biometrics.embedders import Embedder
 from edge_core.biometrics.errors import ImageUnreadable, MultipleFaces, NoFaceFound
 from edge_core.biometrics.faces import Detector, Face
+from edge_core.biometrics.infrared import as_bgr
 
 
 PAD_FRACTION = 0.25
@@ -24,7 +25,9 @@ PAD_FRACTION = 0.25
 
 
 def _check_image(image: object) -> np.ndarray:
-    """Refuse anything but a non-empty 8-bit BGR image before a model sees it."""
+    """Refuse anything but a non-empty 8-bit BGR image before a model sees it; a grey (IR) frame is given with its
+    channel copied three times first (:mod:`edge_core.biometrics.infrared`)."""
+    image = as_bgr(image)  # type: ignore[arg-type]
     if (
         not isinstance(image, np.ndarray)
         or image.dtype != np.uint8
@@ -78,7 +81,7 @@ class Pipeline:
 
     def align(self, image: np.ndarray, face: Face) -> np.ndarray:
         """The 112x112 crop the recognizer expects (exposed for the quality gates and the UI)."""
-        return align(image, face.landmarks)
+        return align(_check_image(image), face.landmarks)
 
     def embed(self, image: np.ndarray, face: Face) -> np.ndarray:
         """Unit-norm float32 embedding of ``face`` in ``image``."""

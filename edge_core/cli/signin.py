@@ -45,8 +45,8 @@ def _run(args: argparse.Namespace):
         raise UsageError(f"{STAND_IN_VARIABLE} is for the test suite only; the agent reads a real camera")
     camera = server.CameraChoice(args.camera, Path(stand_in) if stand_in else None)
 
-    def ready(path: Path) -> None:
-        print(f"faceseal agent: listening at {path}", file=sys.stderr, flush=True)
+    def ready(path: Path, bus: str) -> None:
+        print(f"faceseal agent: listening at {path}; {bus}", file=sys.stderr, flush=True)
 
     server.serve(paths.data_dir(), camera, ready)
     return answer({"stopped": True})

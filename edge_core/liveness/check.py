@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from edge_core.biometrics import Frame, Pipeline
+from edge_core.biometrics.infrared import as_bgr
 from edge_core.errors import UsageError
 from edge_core.liveness.bands import RiskBands
 from edge_core.liveness.challenges import Timeline, draw_sequence
@@ -98,14 +99,15 @@ def passive_check(pipeline: Pipeline, frames: Iterable[Frame], *, fps: float | N
     track = Track(pipeline, mesh or load_mesh(pipeline.pack), load_eyes(pipeline.pack))
     read, stopped = 0, None
     for frame in frames:
-        outcome = track.follow(read, timeline.now(read), frame.image)
+        image = as_bgr(frame.image)
+        outcome = track.follow(read, timeline.now(read), image)
         read += 1
         if isinstance(outcome, Refusal):
             stopped = outcome
             break
         if outcome is not None:
             for model in models:
-                model.observe(frame.image, outcome.face)
+                model.observe(image, outcome.face)
     close = getattr(frames, "close", None)
     if callable(close):
         close()

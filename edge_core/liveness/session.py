@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
 from edge_core.biometrics import Frame, Pipeline, QualityGates
+from edge_core.biometrics.infrared import as_bgr
 from edge_core.liveness import expression, passive
 from edge_core.liveness.challenges import Challenge, Targets, Timeline, Timing, draw_extra
 from edge_core.liveness.expression import Expression
@@ -125,7 +126,8 @@ class _Session:
         if self.frames == 0:
             self.phase_started = now
         self.frames += 1
-        outcome = self.track.follow(self.frames, now, frame.image)
+        image = as_bgr(frame.image)  # a grey (IR) frame: its channel copied, as the models take three
+        outcome = self.track.follow(self.frames, now, image)
         if isinstance(outcome, Refusal):
             return outcome, outcome.value
         if outcome is None:
@@ -136,7 +138,7 @@ class _Session:
         else:
             self.last_seen = now
             for model in self.models:
-                model.observe(frame.image, outcome.face)
+                model.observe(image, outcome.face)
             refused = self._judge(outcome, now)
             if refused is not None:
                 return refused

@@ -12,10 +12,12 @@ issue is one more audit event naming the app and the reason it gave.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from edge_core.audit import assertion
 from edge_core.audit import chain as audit
+from edge_core.biometrics import Frame
 from edge_core.errors import UsageError
 from edge_core.ops import signin
 from edge_core.ops.identities import Probe
@@ -33,22 +35,32 @@ class AppRequest:
     audience: str
     nonce: str
     reason: str
+    caller: str = ""
+    """The asking process as the transport identified it (pid and program), or empty: shown and audited."""
 
     @property
     def as_signin(self) -> signin.SignInRequest:
         return signin.SignInRequest(service=signin.APPS)
 
 
-def app_request(audience: object, nonce: object, reason: object) -> AppRequest:
-    """A request as an app sent it, checked: a name, a nonce and a short printable reason, or one clear refusal."""
+def app_request(audience: object, nonce: object, reason: object, caller: str = "") -> AppRequest:
+    """A request as an app sent it, checked: a name, a nonce and a short printable reason, or one clear refusal.
+    ``caller`` is the front end's word on which process asked (never the app's)."""
     if not isinstance(reason, str) or not 0 < len(reason) <= MAX_REASON or not reason.isprintable():
         raise UsageError(f"an app says why it asks in 1 to {MAX_REASON} printable characters")
-    return AppRequest(assertion.check_audience(audience), assertion.check_nonce(nonce), reason)
+    return AppRequest(assertion.check_audience(audience), assertion.check_nonce(nonce), reason,
+                      "".join(c if c.isprintable() else "?" for c in caller)[:MAX_REASON])
 
 
 def admit_app(vault: Vault, request: AppRequest) -> str:
     """Before the camera opens: the enrolled name this login signs in as, or a refusal (audited, not counted)."""
     return signin.admit_signin(vault, request.as_signin)
+
+
+def camera_frames(vault: Vault, request: AppRequest, frames: Iterable[Frame], pixel_format: str,
+                  camera: str) -> Iterator[Frame]:
+    """The camera rule of a sign-in (``require_ir``), for ``apps``."""
+    return signin.camera_frames(vault, request.as_signin, frames, pixel_format, camera)
 
 
 def decide_app(vault: Vault, request: AppRequest, name: str, probe: Probe) -> AppAnswer:
@@ -61,7 +73,7 @@ def decide_app(vault: Vault, request: AppRequest, name: str, probe: Probe) -> Ap
                             decision.band or "not_checked", now)
     with vault.writing() as tx:
         audit.append(tx, "app_assertion", identity=subject, audience=request.audience, reason=request.reason,
-                     expires=now + assertion.LIFETIME_S)
+                     caller=request.caller, expires=now + assertion.LIFETIME_S)
     return AppAnswer(True, token, now + assertion.LIFETIME_S)
 
 

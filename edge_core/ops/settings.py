@@ -25,6 +25,7 @@ MEANINGS = {
     "liveness_risk_low": "a liveness risk below this passes; between it and the high band, one more challenge",
     "liveness_risk_high": "a liveness risk at or above this is refused outright",
     "signin_timeout_s": "how long a face sign-in looks for a face, in seconds, before the password prompt follows",
+    "require_ir": "face sign-in (and apps asking) refuses a colour camera: only an IR camera may sign in",
 }
 """What each setting means, in the words the window and ``faceseal policy describe`` show."""
 
@@ -114,6 +115,7 @@ LOOSER: dict[str, Callable[[Any, Any], bool]] = {
     "liveness_required": lambda old, new: old and not new,
     "liveness_risk_low": lambda old, new: new > old,
     "liveness_risk_high": lambda old, new: new > old,
+    "require_ir": lambda old, new: old and not new,
 }
 """When changing a setting from ``old`` to ``new`` weakens protection: that change needs proof of presence."""
 NEVER_LOOSER = frozenset({"signin_timeout_s"})

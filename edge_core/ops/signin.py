@@ -12,6 +12,8 @@ as the CLI: every rule of a sign-in is decided here, once.
   counter for every way of proving to be that person). A locked vault never
   gets here: it does not open. Each refusal is one audited ``signin`` event;
   it matched nothing and is not counted, as verify does not count a refusal.
+* **The camera** (:func:`camera_frames`): with the policy's ``require_ir``, a
+  camera that is not IR is refused at its first colour frame.
 * **The decision** (:func:`decide_signin`) is stricter than the window's
   verify: a face from the camera only, its liveness session passed within the
   policy's bands when the policy requires liveness, and every frame of the
@@ -21,9 +23,12 @@ as the CLI: every rule of a sign-in is decided here, once.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from edge_core.audit import chain as audit
+from edge_core.biometrics import Frame
+from edge_core.biometrics.infrared import is_infrared
 from edge_core.errors import FaceSealError, PolicyViolation, UsageError
 from edge_core.ops import signin_choice
 from edge_core.ops.audits import audit_list
@@ -159,6 +164,23 @@ def admit_signin(vault: Vault, request: SignInRequest) -> str:
     except FaceSealError as error:  # the lockout: said as verify says it, its end time kept for the front ends
         raise _refuse(vault, request, error, stored["identity"]) from None
     return name
+
+
+def camera_frames(vault: Vault, request: SignInRequest, frames: Iterable[Frame], pixel_format: str,
+                  camera: str) -> Iterator[Frame]:
+    """The camera's frames, held to the policy's ``require_ir``: with it, every frame must be IR (a grey pixel
+    format, or the frame itself single-channel: :func:`edge_core.biometrics.infrared.is_infrared`), and the first
+    colour frame ends the attempt as a refusal (audited, not counted: no decision was made). Every frame, not only
+    the first: a colour webcam often starts with black frames, whose three channels are equal."""
+    if not policy.require_ir(vault):
+        yield from frames
+        return
+    for frame in frames:
+        if not is_infrared(pixel_format, frame.image):
+            raise _refuse(vault, request, PolicyViolation(
+                f"the policy requires an IR camera for face sign-in (require_ir), and {camera} gives colour "
+                "frames; start the agent on the IR camera ('faceseal agent run --camera CAMERA')"))
+        yield frame
 
 
 def signin_timeout(vault: Vault) -> int:

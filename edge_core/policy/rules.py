@@ -88,6 +88,7 @@ class Policy:
     liveness_risk_low: float = 0.3  # below: a liveness check passes
     liveness_risk_high: float = 0.6  # at or above: refused; between: one more challenge (docs/LIVENESS.md)
     signin_timeout_s: int = 10  # how long a face sign-in looks before the password follows (docs/SIGNIN.md)
+    require_ir: bool = False  # face sign-in refuses a colour camera (edge_core/biometrics/infrared.py says what is IR)
 
     def problems(self) -> list[str]:
         """Every rule this policy breaks; a policy with problems is never written."""
@@ -322,6 +323,11 @@ def check_threshold(vault: Vault, threshold: float) -> None:
 def signin_timeout(vault: Vault) -> int:
     """How long a face sign-in may look for a face, in seconds, before the password prompt follows."""
     return load(vault).signin_timeout_s
+
+
+def require_ir(vault: Vault) -> bool:
+    """Whether face sign-in refuses a camera that is not IR (off by default: most laptops have a colour webcam)."""
+    return load(vault).require_ir
 
 
 def liveness_required(vault: Vault) -> bool:

@@ -174,7 +174,9 @@ def test_an_agent_that_cannot_start_says_why_in_its_own_words(qtbot, window, run
 def test_the_window_says_which_app_asks_and_why(qtbot, window, runtime_dir):
     section = sign_in_section(qtbot, window, 0)
     section._show_agent(AgentState(True, {"pid": 4242, "login": "alice", "busy": True, "last": None,
-                                          "asking": {"app": "org.example.Notes", "reason": "open your notes"}}))
-    assert "org.example.Notes asks to check it is you: \u201copen your notes\u201d" in section.agent_state.text()
+                                          "asking": {"app": "org.example.Notes", "reason": "open your notes",
+                                                     "caller": "process 77 (/usr/bin/notes) over D-Bus"}}))
+    assert ("org.example.Notes asks to check it is you: \u201copen your notes\u201d (process 77 (/usr/bin/notes) "
+            "over D-Bus).") in section.agent_state.text()
     section._show_agent(AgentState(True, {"pid": 4242, "login": "alice", "busy": True, "last": None, "asking": None}))
     assert "an attempt is in progress" in section.agent_state.text()

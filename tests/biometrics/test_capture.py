@@ -121,8 +121,9 @@ def test_image_without_a_face(models_env, tmp_path):
 
 
 def test_not_an_image_array_is_a_usage_error(models_env):
-    pipeline = load_pack("open")
-    for bad in (np.zeros((480, 640), np.uint8), np.zeros((480, 640, 3), np.float32), np.zeros((2, 2, 3), np.uint8)):
+    pipeline = load_pack("open")  # a grey (IR) frame is an image: tests/liveness/test_infrared.py
+    for bad in (np.zeros((480, 640, 4), np.uint8), np.zeros((480, 640), np.float32), np.zeros((480, 640, 3), np.float32),
+                np.zeros((2, 2, 3), np.uint8), np.zeros((2, 2), np.uint8)):
         with pytest.raises(ImageUnreadable):
             pipeline.detect(bad)
 

@@ -75,10 +75,13 @@ class SignInUser:
                               env=self.env(**extra), cwd=REPO, user=self.uid, group=self.gid, extra_groups=[],
                               timeout=300)
 
-    def start_agent(self, video: Path | None, seed: int | None = None, *args: str) -> subprocess.Popen:
-        """``faceseal agent run ARGS`` as this user, the video (if any) standing in for the camera; returns once it
-        listens."""
+    def start_agent(self, video: Path | None, seed: int | None = None, *args: str,
+                    bus: str | None = None) -> subprocess.Popen:
+        """``faceseal agent run ARGS`` as this user, the video (if any) standing in for the camera, on the session
+        bus at ``bus`` if given; returns once it listens."""
         extra = {"FACESEAL_TEST_RUN": "1"}
+        if bus is not None:
+            extra["DBUS_SESSION_BUS_ADDRESS"] = bus
         if video is not None:
             readable = self.base / video.name  # the session's media folder is root's alone
             shutil.copyfile(video, readable)
@@ -201,3 +204,37 @@ def wait_for(predicate, timeout: float = 30.0) -> None:
         if time.monotonic() > end:
             raise AssertionError("condition not met in time")
         time.sleep(0.05)
+
+
+BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path={path}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow receive_sender="*"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"""
+
+
+@pytest.fixture
+def user_bus(agent_user: SignInUser) -> Iterator[str]:
+    """The test user's session bus: a real dbus-daemon running as that user. Unlike a desktop's, it lets any uid
+    connect, so that another user reaching the agent is refused by the agent itself, not by the bus."""
+    from tests.conftest import start_session_bus
+
+    config = agent_user.base / "bus.conf"
+    config.write_text(BUS_CONFIG.format(path=agent_user.runtime_base / str(agent_user.uid) / "bus"))
+    bus, address = start_session_bus(agent_user.env(), config, user=agent_user.uid, group=agent_user.gid,
+                                     extra_groups=[])
+    try:
+        assert address.startswith("unix:"), "dbus-daemon did not start"
+        yield address
+    finally:
+        bus.terminate()
+        bus.wait(timeout=10)

@@ -61,7 +61,8 @@ def test_a_live_owner_gets_an_assertion_the_app_checks_offline(agent_user, video
     out, err = app.communicate(timeout=300)
     asked = subprocess.CompletedProcess(app.args, app.returncode, out, err)
     assert asked.returncode == 0, asked.stdout + asked.stderr
-    assert seen == {"app": APP, "reason": "open your notes"}, seen
+    assert (seen["app"], seen["reason"]) == (APP, "open your notes"), seen
+    assert seen["caller"].startswith("process ") and seen["caller"].endswith("over the agent's socket"), seen
     assert json.loads(agent_user.run("agent", "status", "--json").stdout)["asking"] is None  # over: nobody asks
     assert f"{APP} asks to check it is you (open your notes)" in asked.stderr  # said before the camera opens
     answer = json.loads(asked.stdout)

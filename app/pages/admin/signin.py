@@ -256,7 +256,8 @@ class SignInSection(Section):
             text = f"Running for '{status.get('login', self.login)}' (process {status.get('pid')}, {where})"
             asking = status.get("asking")
             if asking:
-                text += f"; {asking.get('app')} asks to check it is you: \u201c{asking.get('reason')}\u201d."
+                text += f"; {asking.get('app')} asks to check it is you: \u201c{asking.get('reason')}\u201d"
+                text += f" ({asking['caller']})." if asking.get("caller") else "."
             else:
                 text += "; an attempt is in progress." if status.get("busy") else "."
             last = status.get("last")
