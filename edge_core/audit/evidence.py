@@ -260,7 +260,7 @@ def head_problem(head: dict[str, Any], public_raw: bytes) -> str | None:
     return None
 
 
-def public_raw_of(pem: bytes) -> bytes | None:
+def _public_raw(pem: bytes) -> bytes | None:
     try:
         public = serialization.load_pem_public_key(pem)
     except (ValueError, TypeError):
