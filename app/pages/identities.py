@@ -120,6 +120,8 @@ class IdentitiesPage(Page):
                                "destroyed); anyone can check it with 'faceseal audit verify-certificate'.")
         with_name = self.dialog.add_option(f"Put {name}'s name on the certificate")
         with_name.setToolTip("Otherwise the certificate names the person only by their random id.")
+        with_name.setEnabled(False)  # a choice about the certificate, offered once one is asked for
+        certificate.toggled.connect(with_name.setEnabled)
         self.dialog.accepted.connect(lambda: self._delete(name, certificate.isChecked(), with_name.isChecked()))
         self.dialog.open()
 
