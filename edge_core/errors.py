@@ -181,6 +181,10 @@ class EvidenceInvalid(DataError):
     """An audit evidence archive is unreadable, or its events or signature do not check out."""
 
 
+class CertificateRefused(DataError):
+    """A deletion certificate that must not be believed: forged, edited, or signed by another device's key."""
+
+
 class DiskFull(FaceSealError):
     """The disk (or the user's quota) is full: nothing more can be written; what was stored is intact."""
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -16,7 +19,7 @@ from app.pages.base import Context, Page
 from app.pages.security import RECOVERY_GONE, RECOVERY_STOPS, forget_if_covered, report_root_change
 from app.widgets.confirm import ConfirmDialog
 from edge_core import ops
-from edge_core.ops.results import Deletion, IdentitySummary
+from edge_core.ops.results import Deletion, IdentitySummary, SubjectReport
 
 COLUMNS = ("Name", "Enrolled", "Samples", "Model pack")
 
@@ -40,6 +43,11 @@ class IdentitiesPage(Page):
         self.delete_button.setAccessibleName("Delete the selected person")
         self.delete_button.setToolTip("Crypto-shred the selected person's templates; this cannot be undone.")
         self.delete_button.clicked.connect(self.ask_delete)
+        self.report_button = QPushButton("What FaceSeal holds…")
+        self.report_button.setAccessibleName("Save what FaceSeal holds about the selected person")
+        self.report_button.setToolTip("Their record, sample dates and attempts from the audit log, as a file they can "
+                                      "read: never a template or a score. Saving it is recorded in the audit log.")
+        self.report_button.clicked.connect(self.save_report)
         self.enrol_button = QPushButton("Enrol someone…")
         self.enrol_button.setAccessibleName("Enrol someone")
         self.enrol_button.clicked.connect(lambda: self.ctx.navigate("Enrol"))
@@ -49,6 +57,7 @@ class IdentitiesPage(Page):
         buttons = QHBoxLayout()
         buttons.addWidget(self.enrol_button)
         buttons.addStretch(1)
+        buttons.addWidget(self.report_button)
         buttons.addWidget(self.delete_button)
         layout = QVBoxLayout(self.body)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -92,7 +101,9 @@ class IdentitiesPage(Page):
         return self.table.item(rows[0].row(), 0).text() if rows else None
 
     def _update(self) -> None:
-        self.delete_button.setEnabled(self.selected() is not None and self.session.is_open)
+        chosen = self.selected() is not None and self.session.is_open
+        self.delete_button.setEnabled(chosen)
+        self.report_button.setEnabled(chosen)
 
     def ask_delete(self) -> None:
         name = self.selected()
@@ -104,13 +115,45 @@ class IdentitiesPage(Page):
             "again, by anyone, not even from a backup copy of the data. To make that final the root key is "
             f"replaced too: {RECOVERY_STOPS} This cannot be undone.",
             f"Delete {name}")
-        self.dialog.accepted.connect(lambda: self._delete(name))
+        certificate = self.dialog.add_option("Save a deletion certificate…")
+        certificate.setToolTip("A file signed by this device that proves the deletion (when, which keys were "
+                               "destroyed); anyone can check it with 'faceseal audit verify-certificate'.")
+        with_name = self.dialog.add_option(f"Put {name}'s name on the certificate")
+        with_name.setToolTip("Otherwise the certificate names the person only by their random id.")
+        with_name.setEnabled(False)  # a choice about the certificate, offered once one is asked for
+        certificate.toggled.connect(with_name.setEnabled)
+        self.dialog.accepted.connect(lambda: self._delete(name, certificate.isChecked(), with_name.isChecked()))
         self.dialog.open()
 
-    def _delete(self, name: str) -> None:
+    def _delete(self, name: str, certify: bool = False, with_name: bool = False) -> None:
+        wanted = None
+        if certify:
+            file, _ = QFileDialog.getSaveFileName(self, "Save the deletion certificate",
+                                                  "faceseal-deletion-certificate.json", "JSON (*.json)")
+            if not file:
+                self.banner.show_message("info", f"Nothing was done: {name} was not deleted (no file was chosen for "
+                                                 "the certificate).")
+                return
+            wanted = ops.CertificateRequest(Path(file), with_name)
         self.delete_button.setEnabled(False)
-        self.run(lambda _r: self.session.call(lambda v: ops.delete_identity(v, name)), self._deleted,
+        self.run(lambda _r: self.session.call(lambda v: ops.delete_identity(v, name, wanted)), self._deleted,
                  self._not_deleted)
+
+    def save_report(self) -> None:
+        """What FaceSeal holds about the selected person, saved where the user says (Markdown or JSON)."""
+        name = self.selected()
+        if name is None:
+            return
+        file, chosen = QFileDialog.getSaveFileName(self, f"Save what FaceSeal holds about {name}",
+                                                   "faceseal-subject-report.md", "Markdown (*.md);;JSON (*.json)")
+        if not file:
+            return
+        form = "json" if Path(file).suffix.lower() == ".json" or chosen.startswith("JSON") else "markdown"
+        self.run(lambda _r: self.session.call(lambda v: ops.subject_report(v, name, "window", Path(file), form)),
+                 self._report_saved)
+
+    def _report_saved(self, report: SubjectReport) -> None:
+        self.banner.show_message("success", f"What FaceSeal holds about {report.name} was saved to {report.file}.")
 
     def _not_deleted(self, message: str) -> None:
         """Refused or cancelled (the admin passphrase not given): said, and the person can be chosen again."""
@@ -120,6 +163,8 @@ class IdentitiesPage(Page):
     def _deleted(self, result: Deletion) -> None:
         self.deleted = result.name
         text = f"{result.name} was deleted; {result.templates_deleted} templates were crypto-shredded."
+        if result.certificate_file:
+            text += f" The deletion certificate was saved to {result.certificate_file}."
         if result.warning:
             report_root_change(self, f"{text} Note: {result.warning}.", "warning")
         else:

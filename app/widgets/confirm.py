@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QDialog, QDialogButtonBox, QLabel, QPushButton, QVBoxLayout, QWidget
 
 
 class ConfirmDialog(QDialog):
@@ -30,5 +30,13 @@ class ConfirmDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(text)
         layout.addWidget(buttons)
+        self._layout = layout
         self.message = message
         self.setMinimumWidth(420)
+
+    def add_option(self, text: str) -> QCheckBox:
+        """A choice that goes with the action (unticked), above the buttons."""
+        box = QCheckBox(text)
+        box.setAccessibleName(text.rstrip("…"))
+        self._layout.insertWidget(self._layout.count() - 1, box)
+        return box

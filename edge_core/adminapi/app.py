@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
-from fastapi import Depends, FastAPI, Header, HTTPException, Request
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
@@ -283,6 +283,10 @@ DELETIONS = (("DeletePerson", "DELETE", "/identities/{name}"),
 
 
 PASSPHRASE_HEADER = "X-FaceSeal-Admin-Passphrase"
+CERTIFICATE: Any = Query(False, description=(
+    "true: the answer carries the signed deletion certificate (made now, never kept: ask with the deletion)"))
+NAME_ON_CERTIFICATE: Any = Query(False, description=(
+    "with certificate=true: the person's name on it too (else only their random id)"))
 ADMIN_PASSPHRASE: Any = Header(default=None, alias=PASSPHRASE_HEADER, description=(
     "the vault's admin passphrase (UTF-8), asked only when the call loosens security or destroys data and the vault "
     "has one (ops.presence): proof that the owner is here, checked per call, never stored or logged"))
@@ -492,6 +496,8 @@ def create_app(home: Path, expected: str, asker: Asker | None = None) -> FastAPI
                     result = action(vault)
             finally:
                 vault.close()
+        if isinstance(result, str):  # a rendering a route answers as it is (a report in Markdown)
+            return result
         return [item.as_dict() for item in result] if isinstance(result, list) else result.as_dict()
 
     def reset(wanted: ResetRequest, passphrase: str | None) -> Answer:
@@ -534,17 +540,41 @@ def create_app(home: Path, expected: str, asker: Asker | None = None) -> FastAPI
         """Everyone enrolled: name, samples, pack, enrolment time."""
         return with_vault(ops.list_identities, reading=True)
 
+    def delete(name: str, certificate: bool, name_on_certificate: bool, passphrase: str | None) -> Answer:
+        if name_on_certificate and not certificate:
+            raise UsageError("name_on_certificate puts the name on a certificate: ask for one with certificate=true")
+        wanted = ops.CertificateRequest(None, name_on_certificate) if certificate else None
+        return with_vault(lambda vault: ops.delete_identity(vault, name, wanted), passphrase=passphrase)
+
     @app.delete(PREFIX + "/identities/{name}", responses=ERRORS)
-    def delete_person(name: str = PathParam(min_length=1, max_length=128), _: Any = Depends(bearer),
+    def delete_person(name: str = PathParam(min_length=1, max_length=128), certificate: bool = CERTIFICATE,
+                      name_on_certificate: bool = NAME_ON_CERTIFICATE, _: Any = Depends(bearer),
                       passphrase: str | None = ADMIN_PASSPHRASE) -> Answer:
-        """Crypto-shred one person: their templates and identity key are gone for good."""
-        return with_vault(lambda vault: ops.delete_identity(vault, name), passphrase=passphrase)
+        """Crypto-shred one person: their templates and identity key are gone for good.
+
+        ``?certificate=true``: the answer carries the signed deletion certificate (``certificate``), made at this
+        moment from the deletion's audit event and the head the device signed with it; FaceSeal keeps nothing
+        from which to make one later, so ask now. ``faceseal audit verify-certificate`` checks it offline.
+        """
+        return delete(name, certificate, name_on_certificate, passphrase)
 
     @app.post(PREFIX + "/identities/{name}/delete", responses=ERRORS)
-    def delete_identity(name: str = PathParam(min_length=1, max_length=128), _: Any = Depends(bearer),
+    def delete_identity(name: str = PathParam(min_length=1, max_length=128), certificate: bool = CERTIFICATE,
+                        name_on_certificate: bool = NAME_ON_CERTIFICATE, _: Any = Depends(bearer),
                         passphrase: str | None = ADMIN_PASSPHRASE) -> Answer:
         """The same as ``DELETE /identities/{name}``, for clients that only POST."""
-        return with_vault(lambda vault: ops.delete_identity(vault, name), passphrase=passphrase)
+        return delete(name, certificate, name_on_certificate, passphrase)
+
+    @app.get(PREFIX + "/identities/{name}/report", responses=ERRORS, response_model=None)
+    def subject_report(name: str = PathParam(min_length=1, max_length=128),
+                       format: Literal["json", "markdown"] = Query("json", description="markdown: text/markdown"),
+                       _: Any = Depends(bearer)) -> Answer | Response:
+        """What FaceSeal holds about one person (record, sample dates, consent, attempts from the audit log),
+        never a template or a score. No admin passphrase; the request is audited (who and when, not what)."""
+        if format == "json":
+            return with_vault(lambda vault: ops.subject_report(vault, name, "api"))
+        text = with_vault(lambda vault: ops.subject_report(vault, name, "api").as_markdown())
+        return Response(text, media_type="text/markdown; charset=utf-8")
 
     @app.post(f"{PREFIX}/enrol", responses=_links("$response.body#/name", *DELETIONS))
     def enrol(body: EnrolRequest, _: Any = Depends(bearer), passphrase: str | None = ADMIN_PASSPHRASE) -> Answer:

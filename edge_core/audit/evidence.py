@@ -167,11 +167,16 @@ def signed_head(key: DeviceKey, head: str) -> dict[str, Any]:
     return record
 
 
+def event_record(row: tuple) -> dict[str, Any]:
+    """One audit event row ``(seq, ts, kind, detail, prev_hash, hash)`` as evidence and certificates carry it."""
+    seq, ts, kind, detail, prev, digest = row
+    return {"seq": seq, "ts": ts, "kind": kind, "detail": json.loads(detail),
+            "prev_hash": bytes(prev).hex(), "hash": bytes(digest).hex()}
+
+
 def write_evidence(out: Path, rows: list[tuple], head: dict[str, Any]) -> int:
     """Write the evidence zip of the chain ``rows`` and its signed ``head`` to ``out`` (a new file); event count."""
-    lines = [json.dumps({"seq": seq, "ts": ts, "kind": kind, "detail": json.loads(detail),
-                         "prev_hash": bytes(prev).hex(), "hash": bytes(digest).hex()}, sort_keys=True)
-             for seq, ts, kind, detail, prev, digest in rows]
+    lines = [json.dumps(event_record(row), sort_keys=True) for row in rows]
     public = Ed25519PublicKey.from_public_bytes(base64.b64decode(head["public_key"]))
     pem = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
@@ -265,7 +270,8 @@ def _public_raw(pem: bytes) -> bytes | None:
     return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
-def _event_hash(event: dict[str, Any]) -> bytes | None:
+def event_hash(event: dict[str, Any]) -> bytes | None:
+    """The hash an exported event must carry, recomputed from its fields; ``None`` if they cannot be read."""
     try:
         detail = canonical_json(event["detail"]).decode("ascii")
         return entry_hash(bytes.fromhex(event["prev_hash"]), event["seq"], event["ts"], event["kind"], detail)
@@ -304,7 +310,7 @@ def verify_evidence(path: Path, expected: DevicePin | None = None) -> dict[str, 
         if seq < highest:
             problems.append(f"event {seq} ({kind}) is out of order: line {line_no} comes after event {highest}")
         highest = max(highest, seq)
-        recomputed = _event_hash(event)
+        recomputed = event_hash(event)
         if recomputed is None or recomputed.hex() != event.get("hash"):
             problems.append(f"event {seq} ({kind}) was edited")
             edited.add(seq)

@@ -53,6 +53,10 @@ def _audit_verify(args: argparse.Namespace) -> Reply:
     return report, 0 if report.intact else TAMPERED
 
 
+def _verify_certificate(args: argparse.Namespace) -> Reply:
+    return answer(ops.verify_certificate(args.file, args.device_key))
+
+
 def _accept_rollback(args: argparse.Namespace) -> Reply:
     confirm(args.yes, "Make this data folder the newest state, though this machine saw a newer one (an older backup "
                       "restored on purpose)?")
@@ -92,6 +96,13 @@ def register(commands: Commands) -> None:
     p.add_argument("--device-key", metavar="FINGERPRINT|KEY.pem",
                    help="with --evidence: the device key it must be signed with (the fingerprint 'faceseal status' "
                         "and 'audit export' show, the device id, or the public key file)")
+    p = commands.add("audit verify-certificate", _verify_certificate,
+                     "check a deletion certificate offline against the device key (exit 4 when it must not be "
+                     "believed)")
+    p.add_argument("file", type=Path, metavar="FILE")
+    p.add_argument("--device-key", metavar="FINGERPRINT|KEY.pem", required=True,
+                   help="the key it must be signed with: the fingerprint 'faceseal status' shows, the device id, or "
+                        "the public key file")
     commands.add("audit list", with_vault(lambda vault, _args: answer(ops.audit_list(vault)), reading=True),
                  "print the events")
     p = commands.add("audit export", with_vault(lambda vault, args: answer(ops.audit_export(vault, args.out))),

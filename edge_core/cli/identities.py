@@ -1,9 +1,11 @@
-"""``init``, ``status``, ``enroll``, ``verify``, ``identify``, ``list``, ``delete-identity`` and ``threshold``."""
+"""``init``, ``status``, ``enroll``, ``verify``, ``identify``, ``list``, ``delete-identity``, ``subject-report`` and
+``threshold``."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from edge_core import ops
@@ -12,7 +14,7 @@ from edge_core.cli.exitcodes import LIVENESS_FAILED, NO_MATCH
 from edge_core.cli.framework import Commands, Reply, answer, with_vault
 from edge_core.cli.models import pack_to_use
 from edge_core.cli.prompts import confirm
-from edge_core.errors import LookAlikeEnrolled
+from edge_core.errors import LookAlikeEnrolled, UsageError
 from edge_core.cli.sources import add_source_arguments, enrolment_probe, match_probe, samples_to_take
 from edge_core.ops.results import Decision
 
@@ -56,9 +58,17 @@ def _identify(vault: Vault, args: argparse.Namespace) -> Reply:
 
 
 def _delete(vault: Vault, args: argparse.Namespace) -> Reply:
+    if args.name_on_certificate and args.certificate is None:
+        raise UsageError("--name-on-certificate puts the name on a certificate: give it with --certificate FILE")
     vault.identity_id(args.name)  # an unknown name is refused before anything is asked
     confirm(args.yes, f"Delete '{args.name}' and crypto-shred their templates?")
-    return answer(ops.delete_identity(vault, args.name))
+    wanted = None if args.certificate is None else ops.CertificateRequest(args.certificate, args.name_on_certificate)
+    return answer(ops.delete_identity(vault, args.name, wanted))
+
+
+def _subject_report(vault: Vault, args: argparse.Namespace) -> Reply:
+    form = args.format or ("json" if args.out is not None and args.out.suffix.lower() == ".json" else "markdown")
+    return answer(ops.subject_report(vault, args.name, "cli", args.out, form))
 
 
 def _init(args: argparse.Namespace) -> Reply:
@@ -107,6 +117,19 @@ def register(commands: Commands) -> None:
     p = commands.add("delete-identity", with_vault(_delete), "crypto-shred one person's templates")
     p.add_argument("name")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--certificate", type=Path, metavar="FILE",
+                   help="write a deletion certificate signed by this device (a new file; its random id, never the "
+                        "name): 'faceseal audit verify-certificate FILE' checks it anywhere")
+    p.add_argument("--name-on-certificate", action="store_true",
+                   help="with --certificate: put the person's name on it too (the audit log keeps only a salted "
+                        "commitment to it)")
+    p = commands.add("subject-report", with_vault(_subject_report),
+                     "what FaceSeal holds about one person (record, sample dates, consent, attempts), never a "
+                     "template or a score; audited")
+    p.add_argument("name")
+    p.add_argument("--out", type=Path, metavar="FILE", help="write it to this new file (else print it)")
+    p.add_argument("--format", choices=("markdown", "json"),
+                   help="the file's form (default: json for a .json file, else markdown)")
     p = commands.add("threshold", with_vault(_threshold),
                      "show or choose a pack's match threshold (the window's Settings use the same one)")
     p.add_argument("value", nargs="?", type=float, help="the new threshold, within the policy's range")

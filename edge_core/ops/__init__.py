@@ -15,6 +15,7 @@ nowhere else, so a rule added here holds in all three front ends at once.
 * :mod:`.adminserver` (with :mod:`.apitoken`): the local admin API the window starts, and its token;
 * :mod:`.children`: a ``faceseal`` command the window runs as a child process (the API, the sign-in agent);
 * :mod:`.audits`: the audit log and its signed evidence;
+* :mod:`.privacy`: deletion certificates and their offline check, and what FaceSeal holds about one person;
 * :mod:`.telemetry`: opt-in telemetry;
 * :mod:`.keyops`: the crash-safe machinery under the key operations (not for front ends).
 """
@@ -68,6 +69,7 @@ from edge_core.ops.packs import (
     pack_in_use,
     use_pack,
 )
+from edge_core.ops.privacy import CertificateRequest, subject_report, verify_certificate
 from edge_core.ops.presence import PresenceProvider, Proof, asking, has_passphrase, prove, set_admin_passphrase
 from edge_core.ops.settings import (
     SETTING_RULES,
@@ -102,5 +104,5 @@ __all__ = [
     "policy_reset", "policy_set", "policy_show", "Probe", "reset", "restore_recovery_kit", "revocation_target",
     "revoke_root_key", "root_file_notice", "root_gone", "rotate", "SETTING_RULES", "Source", "status",
     "TEMPLATE_CAP", "threshold", "threshold_in_force", "tpm_problem", "unlock", "use_pack", "vault_exists", "verify",
-    "verify_assertion", "verify_evidence",
+    "verify_assertion", "verify_evidence", "CertificateRequest", "subject_report", "verify_certificate",
 ]

@@ -36,13 +36,15 @@ from typing import Any
 
 import numpy as np
 
+from edge_core.audit import certificate as certify
 from edge_core.audit import chain as audit
 from edge_core.biometrics.errors import MultipleFaces
 from edge_core.errors import IdentityExists, LookAlikeEnrolled, PolicyViolation, UsageError
 from edge_core.liveness import LivenessResult, RiskBands, enforce
-from edge_core.ops import packs, signin_choice
+from edge_core.ops import packs, privacy, signin_choice
 from edge_core.ops.keyops import rotate
 from edge_core.ops.presence import needs_presence
+from edge_core.ops.privacy import CertificateRequest
 from edge_core.ops.results import (
     Decision,
     Deletion,
@@ -420,13 +422,18 @@ def list_identities(vault: Vault) -> list[IdentitySummary]:
 
 @needs_presence("delete a person")
 @recorded(Operation.DELETE, _connection)
-def delete_identity(vault: Vault, name: str) -> Deletion:
+def delete_identity(vault: Vault, name: str, certificate: CertificateRequest | None = None) -> Deletion:
     """Crypto-shred one person: their identity key becomes unrecoverable everywhere (the root rotates). Face sign-in
-    chosen for them is turned off (audited): no service stays enabled for a person who is not there."""
+    chosen for them is turned off (audited): no service stays enabled for a person who is not there.
+
+    ``certificate`` asks for a signed deletion certificate (:mod:`.privacy`): a destination that cannot take it is
+    refused before anything is deleted."""
     identity = vault.identity_id(name)
-    deletion = rotate.delete_identity(vault, name)
+    salt = privacy.prepare(certificate)
+    deletion, seq = rotate.delete_identity(vault, name, certify.name_commitment(name, salt) if salt else None)
+    head = vault.signed_head  # the head signed with the deletion's last event, before any later write moves it
     signin_choice.forget(vault, identity)
-    return deletion
+    return deletion if certificate is None else privacy.certify(vault, deletion, seq, head, certificate, salt)
 
 
 def _lowers_threshold(vault: Vault, pack: str, default: float, value: float | None = None,

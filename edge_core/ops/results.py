@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -230,11 +231,92 @@ class SignInDecision(Result):
 
 @dataclass(frozen=True)
 class Deletion(Result):
+    """``certificate``: the signed deletion certificate when one was asked for and not written to a file
+    (``certificate_file``: where it was written)."""
+
     name: str
     templates_deleted: int
     root_rotated: bool
     warning: str | None = optional()
+    certificate: dict[str, Any] | None = optional()
+    certificate_file: str | None = optional()
     status: str = "deleted"
+
+
+@dataclass(frozen=True)
+class CertificateCheck(Result):
+    """A deletion certificate that holds: which identity (its random id), when, the keys destroyed, the audit event
+    and head it is, and the device key it was checked against; ``name`` only when the deleter put it on."""
+
+    identity: str
+    deleted_at: str
+    keys_destroyed: dict[str, Any]
+    audit_seq: int
+    audit_head: str
+    device_id: str
+    signed_at: str
+    device_key: str
+    name: str | None = optional()
+    status: str = "valid"
+
+
+@dataclass(frozen=True)
+class SubjectEvent(Result):
+    """One audit event about the person: its number, time, kind and the facts it records (never a score)."""
+
+    seq: int
+    ts: str
+    kind: str
+    facts: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SubjectReport(Result):
+    """What FaceSeal holds about one person, for them to read: never a template's bytes, never a score.
+
+    ``attempts`` counts their verifications, identifications, sign-ins, app assertions and lockouts;
+    ``events`` lists every audit event naming them; ``consent`` is ``None`` while FaceSeal records none."""
+
+    name: str
+    identity: str
+    enrolled_at: str
+    pack: str
+    samples: int
+    sample_dates: list[str]
+    consent: dict[str, Any] | None
+    attempts: dict[str, int]
+    events: list[SubjectEvent]
+    generated_at: str
+    not_included: str
+    file: str | None = optional()
+
+    def summary(self) -> str:
+        """Where the report was written, or the report itself."""
+        return f"the report on {self.name} was written to {self.file}" if self.file else self.as_markdown()
+
+    def as_markdown(self) -> str:
+        """The report as a person reads it (Markdown, which reads as plain text too)."""
+        consent = "FaceSeal does not record consent yet (docs/PRIVACY.md)" if self.consent is None else self.consent
+        lines = [f"# What FaceSeal holds about {self.name}", "",
+                 f"Made {self.generated_at} on this device. FaceSeal knows you by the random id `{self.identity}`; "
+                 "its audit log never holds your name.", "",
+                 "## Your record", "",
+                 f"- Enrolled: {self.enrolled_at}",
+                 f"- Face samples kept: {self.samples} (model pack `{self.pack or 'none'}`), each sealed with its own "
+                 "key under your identity key",
+                 *[f"  - sample taken {date}" for date in self.sample_dates],
+                 f"- Consent: {consent}", "",
+                 "## Attempts recorded in the audit log", "",
+                 *[f"- {label.replace('_', ' ')}: {count}" for label, count in self.attempts.items()], "",
+                 "## Every audit event that names you", "", "| # | time (UTC) | event | facts |", "|---|---|---|---|",
+                 *[f"| {e.seq} | {e.ts} | {e.kind} | {_facts(e.facts)} |" for e in self.events], "",
+                 "## Not in this report", "", f"Not included: {self.not_included}.", ""]
+        return "\n".join(lines)
+
+
+def _facts(facts: dict[str, Any]) -> str:
+    """An event's facts on one table row: ``name=value`` (JSON values), the table's bar escaped."""
+    return ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in sorted(facts.items())).replace("|", "\\|")
 
 
 # ------------------------------------------------------------------------ keys

@@ -18,13 +18,22 @@ from typing import BinaryIO
 from edge_core.errors import UsageError, disk_full, is_disk_full
 
 
-def write_new_file(path: Path, fill: Callable[[BinaryIO], None]) -> None:
-    """Create ``path`` with what ``fill`` writes; refuse if it exists or its folder does not."""
+def check_new_file(path: Path) -> Path:
+    """``path``'s folder, if a new file can be made there: else the one line that says why (before anything is
+    done that the file would record, as a deletion its certificate)."""
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise UsageError(f"{folder} is not a folder")
-    if path.exists():
+    if path.exists() or path.is_symlink():
         raise UsageError(f"{path} already exists; choose another name (FaceSeal never overwrites it)")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"{folder} is not writable by this user; choose another folder")
+    return folder
+
+
+def write_new_file(path: Path, fill: Callable[[BinaryIO], None]) -> None:
+    """Create ``path`` with what ``fill`` writes; refuse if it exists or its folder does not."""
+    folder = check_new_file(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
         os.fchmod(fd, 0o600)

@@ -79,8 +79,8 @@ def _is_signed_head(record: dict[str, Any] | None, head: str, key: DeviceKey | N
             and f"{record.get('seq')}:{record.get('hash')}" == head)
 
 
-def sign_new_head(vault: Vault, conn: Connection, before: str | None) -> None:
-    """In the transaction that moved the audit head from ``before``: sign the new head, or refuse.
+def sign_new_head(vault: Vault, conn: Connection, before: str | None) -> dict[str, Any] | None:
+    """In the transaction that moved the audit head from ``before``: sign the new head (the record), or refuse.
 
     The head signed before must be ``before``, under this device's key: else the
     log was changed outside FaceSeal since it was last signed (events appended,
@@ -101,8 +101,11 @@ def sign_new_head(vault: Vault, conn: Connection, before: str | None) -> None:
             f"was done or recorded; {chain.VERIFY_HINT}"
         )
     head = get_meta(conn, chain.HEAD_META)
-    if key is not None and head is not None:
-        set_meta(conn, SIGNATURE_META, json.dumps(signed_head(key, head), sort_keys=True))
+    if key is None or head is None:
+        return None
+    record = signed_head(key, head)
+    set_meta(conn, SIGNATURE_META, json.dumps(record, sort_keys=True))
+    return record
 
 
 def sign_audit_head(vault: Vault) -> dict[str, Any] | None:

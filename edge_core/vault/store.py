@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -160,6 +161,9 @@ class Vault:
         self._reported: set[str] = set()
         #: whether this vault's rollback anchor is known to exist (checked on open by :mod:`edge_core.ops.rollback`)
         self.anchor_ready = False
+        #: the head record the device signed at this handle's last write that moved the head (what a deletion
+        #: certificate carries: read after the write, it is that write's, whatever other processes wrote since)
+        self.signed_head: dict[str, Any] | None = None
         #: why the folder is older than its anchor, when opened only to read it (every write is then refused)
         self.rolled_back: str | None = None
 
@@ -305,7 +309,8 @@ class Vault:
             yield conn
             moved = get_meta(conn, "audit_head")
             if moved != head:
-                device.sign_new_head(self, conn, head)  # refuses (rolls back) a log changed outside FaceSeal
+                # refuses (rolls back) a log changed outside FaceSeal
+                self.signed_head = device.sign_new_head(self, conn, head)
                 if self.anchor_ready and get_meta(conn, ANCHORED_META) is None:
                     set_meta(conn, ANCHORED_META, str(ANCHOR_FORMAT))
         if moved != head and self._same_database():  # never anchor a file no longer in the folder

@@ -39,7 +39,7 @@ print(json.dumps({"codes": codes, "loaded": before, "loaded_by_a_session": after
 
 NO_MODEL = [["status"], ["list"], ["policy", "show"], ["audit", "list"], ["audit", "verify"], ["signin", "status"],
             ["signin", "history"], ["models", "list"], ["threshold"], ["telemetry", "status"], ["lock"], ["unlock"],
-            ["--version"]]
+            ["subject-report", "alice"], ["--version"]]
 
 
 def _child(commands: list[list[str]]) -> dict:

@@ -6,6 +6,7 @@ import time
 from datetime import datetime, timezone
 
 from edge_core.audit import chain as audit
+from edge_core.keys import material
 from edge_core.ops.keyops.common import (
     add_vault_version,
     live_versions,
@@ -64,7 +65,7 @@ def rotate_key(vault: Vault, deep: bool = False) -> Rotation:
     )
 
 
-def delete_identity(vault: Vault, name: str) -> Deletion:
+def delete_identity(vault: Vault, name: str, name_commitment: str | None = None) -> tuple[Deletion, int]:
     """Crypto-shred one person: their identity key becomes unrecoverable everywhere.
 
     The identity and its templates are deleted, every *other* identity key is
@@ -72,10 +73,18 @@ def delete_identity(vault: Vault, name: str) -> Deletion:
     old root. A copy of the data directory taken before this still holds the
     old wrapped keys, but nothing left on the machine can unwrap them. The cost
     is one re-wrap per remaining identity; templates of others are not touched.
+
+    The last event (``key_rotated``, reason ``shred``) names the identity and the
+    key ids destroyed (its identity key, the vault key versions, the old root):
+    a deletion certificate is that event signed. ``name_commitment`` is recorded
+    in it when the name is to be on the certificate. Returns the deletion and
+    that event's sequence number.
     """
     with key_lock(vault.layout.keys_dir, exclusive=True):
         vault.reload_keys()
-        identity_id, _, _ = vault.identity(name)
+        identity_id, key_version, wrapped = vault.identity(name)
+        identity_kid = material.key_id(vault.unwrap_identity_key(identity_id, name, key_version, wrapped))
+        old_root = vault.root.kid
         version = add_vault_version(vault)
         with vault.writing() as tx:
             deleted = tx.execute("DELETE FROM templates WHERE identity_id = ?", (identity_id,)).rowcount
@@ -83,9 +92,14 @@ def delete_identity(vault: Vault, name: str) -> Deletion:
             rewrap_below(vault, tx, version, fresh_identity_keys=False)
             audit.append(tx, "identity_shredded", identity=identity_id, templates=deleted)
         checkpoint("shred.committed")
+        before = dict(vault.keys.vault)
         rotated = retire_dead_versions(vault)
+        destroyed = {"identity_key": identity_kid, "root_key": old_root if rotated else None,
+                     "vault_keys": [{"version": v, "kid": material.key_id(key)} for v, key in sorted(before.items())
+                                    if v not in vault.keys.vault]}
         with vault.writing() as tx:
-            audit.append(tx, "key_rotated", deep=False, root_rotated=rotated, root_fingerprint=vault.root.fingerprint,
-                         vault_key_version=version, templates_resealed=0, reason="shred")
-    return Deletion(name, deleted, rotated, None if rotated else SHRED_WARNING)
-
+            seq = audit.append(tx, "key_rotated", deep=False, root_rotated=rotated,
+                               root_fingerprint=vault.root.fingerprint, vault_key_version=version, templates_resealed=0,
+                               reason="shred", identity=identity_id, keys_destroyed=destroyed,
+                               **({"name_commitment": name_commitment} if name_commitment else {}))
+    return Deletion(name, deleted, rotated, None if rotated else SHRED_WARNING), seq
