@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from edge_core.audit import chain as audit
-from edge_core.errors import AnchorUnusable, InvalidKeyMaterial, UsageError, VaultRolledBack, is_disk_full
+from edge_core.errors import (
+    AnchorUnusable,
+    InvalidKeyMaterial,
+    TpmBootStateChanged,
+    UsageError,
+    VaultRolledBack,
+    is_disk_full,
+)
 from edge_core.keys.roots.pkcs11 import PIN_VARIABLE
 from edge_core.keys.roots.tpm import PIN_VARIABLE as TPM_PIN_VARIABLE
 from edge_core.keys.roots.tpm import problem as _tpm_problem
@@ -156,6 +163,8 @@ def revoke_root_key(vault: Vault | None = None, home: Path | None = None) -> Rev
         opened = open_vault(layout.home)
     except (VaultRolledBack, AnchorUnusable):
         return revoke.revoke_root_key(layout, None, unopened="rolled_back")
+    except TpmBootStateChanged:  # the TPM will not use the root, but evicts it all the same
+        return revoke.revoke_root_key(layout, None)
     except Exception as error:
         if not is_disk_full(error):
             raise

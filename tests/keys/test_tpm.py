@@ -175,11 +175,31 @@ def test_a_root_bound_to_the_boot_state_opens_only_while_pcr7_is_as_it_was(swtpm
     all_verify(people)
     before = tree_snapshot(isolated)
     swtpm.tool("tpm2_pcrextend", "7:sha256=" + "ab" * 32)  # what a Secure Boot change measures
-    for command in (["list"], ["rotate-key"], ["key", "revoke", "--yes"]):  # the kill switch too: a known limit
+    for command in (["list"], ["rotate-key"], ["key", "move-to-keychain"]):
         cli_fails(3, "the boot state (PCR 7", *command)
     assert tree_snapshot(isolated) == before
     swtpm.stop()
     swtpm.start()  # booted as before
     all_verify(people)
     assert cli_json("key", "revoke", "--yes")["destroyed_in"] == ["tpm"]
+    assert swtpm.persistent() == []
+
+
+def test_the_kill_switch_evicts_a_root_bound_to_a_boot_state_unlike_this_one(swtpm, people, isolated):
+    """The TPM will not use a root bound to PCR 7 once PCR 7 changed, but evicting it needs the owner's authority,
+    not the root's policy: the kill switch destroys it all the same, says why nothing could be recorded, and a boot
+    as before brings nothing back."""
+    enrol(people)
+    cli_json("key", "move-to-tpm", "--bind-boot-state")
+    swtpm.tool("tpm2_pcrextend", "7:sha256=" + "ab" * 32)  # a Secure Boot change, or a tampered boot
+    cli_fails(3, "the boot state (PCR 7", "list")
+    revoked = cli_json("key", "revoke", "--yes")
+    assert revoked["destroyed_in"] == ["tpm"]
+    assert "evicted it all the same" in revoked["warning"] and "no recovery kit" in revoked["warning"]
+    assert swtpm.persistent() == []
+    assert not (isolated / "keys" / "tpm.json").exists()
+    cli_fails(3, "root key revoked", "list")
+    swtpm.stop()
+    swtpm.start()  # booted as before: the root is gone for good
+    cli_fails(3, "root key revoked", "list")
     assert swtpm.persistent() == []

@@ -65,6 +65,8 @@ BOOT_PCRS = "sha256:7"
 NV_FIRST = 0x01460000
 SALT_BYTES = 16
 DOMAIN = b"faceseal/tpm-root/v1:"
+#: TPM_CC_PolicyOR, the command code hashed into a PolicyOR digest
+POLICY_OR = (0x171).to_bytes(4, "big")
 KID_BYTES = 16
 
 # The TSS library logs every TPM error code to stderr itself; FaceSeal says one line of its own instead.
@@ -232,16 +234,18 @@ class TpmRootStore(RootStore):
                                   "free a persistent handle (tpm2_getcap handles-persistent) and retry")
         return TpmUnavailable(f"the TPM at {tcti()} stopped answering while {doing}")
 
-    def _ours(self) -> list[TpmObject]:
-        """Every persistent object in FaceSeal's range that carries this vault's tag."""
+    def _ours(self, bound_at: str = "") -> list[TpmObject]:
+        """Every persistent object in FaceSeal's range that carries this vault's tag: unbound, or bound to this
+        boot's state or to ``bound_at`` (the pointer's branch, hex: a root bound in a boot unlike this one)."""
         from tpm2_pytss import TPM2_CAP
 
         esys = self._esys()
-        try:  # this boot's branch: objects bound in another boot are found through the pointer
-            branch = self._boot_branch()
-            bound_policy: bytes | None = self._bound_policy(branch)
-        except TpmUnavailable:  # a TPM without a SHA-256 PCR bank: nothing of ours can be bound there
-            bound_policy = None
+        branches = {bound_at} - {""}
+        try:  # this boot's branch
+            branches.add(self._boot_branch().hex())
+        except TpmUnavailable:  # a TPM without a SHA-256 PCR bank: nothing of ours can be bound in this boot
+            pass
+        wanted = {self.tag: "", **{self._bound_policy(bytes.fromhex(branch)): branch for branch in branches}}
         try:
             _, data = esys.get_capability(TPM2_CAP.HANDLES, HANDLE_FIRST, 64)
             found = []
@@ -250,9 +254,9 @@ class TpmRootStore(RootStore):
                     break
                 found_handle = esys.tr_from_tpmpublic(handle)
                 policy = self._tag_of(found_handle)
-                if policy in (self.tag, bound_policy):
+                if policy in wanted:
                     found.append(TpmObject(int(handle), bytes(esys.tr_get_name(found_handle)).hex(),
-                                           branch.hex() if policy == bound_policy else ""))
+                                           wanted[policy]))
             return found
         except Exception as exc:
             raise self._failed(exc, "listing its keys") from None
@@ -328,28 +332,27 @@ class TpmRootStore(RootStore):
             raise
         return session
 
-    def _digest_of(self, branch: bytes | None) -> bytes:
-        session = self._policy_session(trial=True, branch=branch)
-        try:
-            return bytes(self._esys().policy_get_digest(session))
-        finally:
-            self._flush(session)
-
     def _boot_branch(self) -> bytes:
-        """The policy branch that PCR 7 as it is now satisfies."""
+        """The policy branch that PCR 7 as it is now satisfies (a trial session's digest)."""
         try:
-            return self._digest_of(None)
+            session = self._policy_session(trial=True)
+            try:
+                return bytes(self._esys().policy_get_digest(session))
+            finally:
+                self._flush(session)
         except TpmUnavailable:
             raise
         except Exception as exc:
             raise self._failed(exc, "reading the boot state (PCR 7)") from None
 
     def _bound_policy(self, branch: bytes) -> bytes:
-        """The authPolicy of an object of this vault bound to the boot state ``branch``."""
-        try:
-            return self._digest_of(branch)
-        except Exception as exc:
-            raise self._failed(exc, "reading the boot state (PCR 7)") from None
+        """The authPolicy of an object of this vault bound to the boot state ``branch``: PolicyOR(branch, tag).
+
+        Computed here as TPM2_PolicyOR defines it (TPM 2.0 Part 3: SHA-256 of a zero digest, the command code and
+        the branches), not by a trial session, which the TPM refuses while PCR 7 satisfies neither branch: the
+        kill switch must recognise (and evict) this vault's object exactly then.
+        """
+        return hashlib.sha256(bytes(32) + POLICY_OR + branch + self.tag).digest()
 
     def _gone(self, obj: TpmObject) -> TpmUnavailable:
         return TpmUnavailable(
@@ -487,8 +490,8 @@ class TpmRootStore(RootStore):
         active = _read_pointer(self.keys_dir)
         self._write_pointer(None)
         checkpoint("tpm.pointer-retired")
-        for obj in self._ours():
-            self._evict(obj)
+        for obj in self._ours(active.boot_branch if active else ""):
+            self._evict(obj)  # with the owner's authority: a boot state the root's policy refuses does not stop it
         (self.keys_dir / POINTER_FILENAME).unlink(missing_ok=True)
         paths.fsync_dir(self.keys_dir)
         return active is not None
