@@ -199,6 +199,15 @@ def move_root_to_tpm(vault: Vault, bind_boot_state: bool = False) -> RootChange:
     return hsm.move_root_to_tpm(vault, bind_boot_state)
 
 
+@needs_presence("write a recovery kit of a new root key and import that root into this machine's TPM (recovery "
+                "copies made so far stop opening this vault; the TPM's copy can never be exported)")
+def escrow_root_into_tpm(vault: Vault, kit: Path, passphrase: str, bind_boot_state: bool = False) -> RootChange:
+    """A new root, its recovery kit written to ``kit`` (sealed under ``passphrase``) first, then imported into this
+    machine's TPM: for a person who wants an escrow copy of a TPM root. The answer's warning says plainly that the
+    TPM's copy cannot be exported afterwards."""
+    return hsm.escrow_root_into_tpm(vault, Path(kit), passphrase, bind_boot_state)
+
+
 @needs_presence("bring the root key out of its token or the TPM", when=lambda vault: vault.root_store.name != "file")
 def move_root_to_keychain(vault: Vault) -> RootChange:
     """Bring the root out of the token or the TPM into the keychain (or the key file)."""

@@ -39,16 +39,19 @@ vault's. The first branch's digest is kept in the pointer.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
+import re
+from abc import abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from edge_core.errors import DataDirUnreadable, TpmBootStateChanged, TpmPinIncorrect, TpmUnavailable
 from edge_core.keys import material
-from edge_core.keys.roots.base import RootKey, RootStore
+from edge_core.keys.roots.base import RootKey, RootStore, SoftwareRootKey
 from edge_core.support import paths
 from edge_core.support.faults import checkpoint
 
@@ -114,11 +117,18 @@ class TpmObject:
     name: str
     #: hex digest of the boot-state policy branch (PolicyPCR + PolicyAuthValue) when bound to PCR 7, else ""
     boot_branch: str = ""
+    #: a root imported from a recovery kit made first: the kit's kid and fingerprint, which it keeps ("" if made here)
+    escrowed_kid: str = ""
+    escrowed_fingerprint: str = ""
 
     @property
     def kid(self) -> str:
         # The name is the hash algorithm (2 bytes) followed by the digest of the public part.
-        return self.name[4:4 + 2 * KID_BYTES]
+        return self.escrowed_kid or self.name[4:4 + 2 * KID_BYTES]
+
+
+ESCROWED_KID = re.compile(r"^[0-9a-f]{24}$")
+ESCROWED_FINGERPRINT = re.compile(r"^[0-9A-F]{4}(:[0-9A-F]{4}){4}$")
 
 
 def _read_pointer(keys_dir: Path) -> TpmObject | None:
@@ -129,12 +139,17 @@ def _read_pointer(keys_dir: Path) -> TpmObject | None:
         raw = json.loads(path.read_bytes())
         if raw["active"] is None:
             return None
+        escrowed = raw["active"].get("escrowed") or {"kid": "", "fingerprint": ""}
         found = TpmObject(int(raw["active"]["handle"]), str(raw["active"]["name"]),
-                          str(raw["active"].get("boot_branch", "")))
-        if not HANDLE_FIRST <= found.handle < HANDLE_FIRST + HANDLE_COUNT or len(found.kid) != 2 * KID_BYTES:
+                          str(raw["active"].get("boot_branch", "")), str(escrowed["kid"]),
+                          str(escrowed["fingerprint"]))
+        if not HANDLE_FIRST <= found.handle < HANDLE_FIRST + HANDLE_COUNT or len(found.name) < 4 + 2 * KID_BYTES:
             raise ValueError("handle")
+        if found.escrowed_kid and not (ESCROWED_KID.match(found.escrowed_kid)
+                                       and ESCROWED_FINGERPRINT.match(found.escrowed_fingerprint)):
+            raise ValueError("escrowed")
         return found
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         raise DataDirUnreadable(f"{path} is damaged; FaceSeal left it as it is") from None
 
 
@@ -143,7 +158,27 @@ def has_pointer(keys_dir: Path) -> bool:
     return (keys_dir / POINTER_FILENAME).exists()
 
 
-class TpmRootKey(RootKey):
+class _DerivingRoot(RootKey):
+    """A root that wraps each key under HMAC-SHA256(root, DOMAIN ‖ a fresh salt): the TPM's way of wrapping."""
+
+    @abstractmethod
+    def derive(self, salt: bytes) -> bytes:
+        """The key that wraps the slot whose blob starts with ``salt``."""
+
+    def wrap(self, plaintext: bytes, aad: bytes) -> bytes:
+        salt = os.urandom(SALT_BYTES)
+        return salt + material.aead_wrap(self.derive(salt), plaintext, aad)
+
+    def unwrap(self, blob: bytes, aad: bytes) -> bytes | None:
+        if len(blob) <= SALT_BYTES:
+            return None
+        return material.aead_unwrap(self.derive(blob[:SALT_BYTES]), blob[SALT_BYTES:], aad)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(kid={self.kid})"
+
+
+class TpmRootKey(_DerivingRoot):
     """A handle on the root inside the TPM: only its name is in this process, never its bytes."""
 
     def __init__(self, store: "TpmRootStore", obj: TpmObject) -> None:
@@ -156,19 +191,29 @@ class TpmRootKey(RootKey):
 
     @property
     def fingerprint(self) -> str:
-        return material.fingerprint(bytes.fromhex(self.obj.name))
+        return self.obj.escrowed_fingerprint or material.fingerprint(bytes.fromhex(self.obj.name))
 
-    def wrap(self, plaintext: bytes, aad: bytes) -> bytes:
-        salt = os.urandom(SALT_BYTES)
-        return salt + material.aead_wrap(self._store.derive(self.obj, salt), plaintext, aad)
+    def derive(self, salt: bytes) -> bytes:
+        return self._store.derive(self.obj, salt)
 
-    def unwrap(self, blob: bytes, aad: bytes) -> bytes | None:
-        if len(blob) <= SALT_BYTES:
-            return None
-        return material.aead_unwrap(self._store.derive(self.obj, blob[:SALT_BYTES]), blob[SALT_BYTES:], aad)
 
-    def __repr__(self) -> str:
-        return f"TpmRootKey(kid={self.kid})"
+class EscrowedTpmRoot(_DerivingRoot):
+    """The recovery kit's copy of a root that was imported into the TPM, doing in software what the TPM does with
+    it: what opens the data once the TPM is cleared, and lets a restore re-wrap it for a software root."""
+
+    def __init__(self, root: SoftwareRootKey) -> None:
+        self._root = root
+
+    @property
+    def kid(self) -> str:
+        return self._root.kid
+
+    @property
+    def fingerprint(self) -> str:
+        return self._root.fingerprint
+
+    def derive(self, salt: bytes) -> bytes:
+        return hmac.new(self._root.secret_bytes(), DOMAIN + salt, hashlib.sha256).digest()
 
 
 class TpmRootStore(RootStore):
@@ -177,12 +222,14 @@ class TpmRootStore(RootStore):
     in_hardware = True
 
     def __init__(self, keys_dir: Path, keychain_account: str, pin: str | None = None,
-                 bind_boot_state: bool | None = None) -> None:
+                 bind_boot_state: bool | None = None, escrowed: SoftwareRootKey | None = None) -> None:
         self.keys_dir = keys_dir
         self.tag = vault_tag(keychain_account)
         self._pin = pin
         #: whether new roots are bound to PCR 7; ``None``: as the active root is (a rotation keeps the choice)
         self._bind = bind_boot_state
+        #: the root the next :meth:`generate` imports instead of having the TPM make one (its kit is written)
+        self._escrowed = escrowed
         self._context: Any = None
 
     # ---- the TPM -------------------------------------------------------
@@ -378,8 +425,10 @@ class TpmRootStore(RootStore):
         return TpmCounter(self, NV_FIRST + int(label[:4], 16))
 
     def _write_pointer(self, active: TpmObject | None) -> None:
-        doc = {"active": None if active is None else {"handle": active.handle, "name": active.name,
-                                                      "boot_branch": active.boot_branch}}
+        doc: dict[str, Any] = {"active": None if active is None else {
+            "handle": active.handle, "name": active.name, "boot_branch": active.boot_branch}}
+        if active is not None and active.escrowed_kid:
+            doc["active"]["escrowed"] = {"kid": active.escrowed_kid, "fingerprint": active.escrowed_fingerprint}
         paths.atomic_write(self.keys_dir / POINTER_FILENAME, json.dumps(doc, sort_keys=True).encode())
 
     # ---- RootStore -----------------------------------------------------
@@ -431,13 +480,18 @@ class TpmRootStore(RootStore):
             primary, *_ = esys.create_primary(TPM2B_SENSITIVE_CREATE(), TPM2B_PUBLIC.parse(
                 "ecc256:aes128cfb", objectAttributes=TPMA_OBJECT.DEFAULT_TPM2_TOOLS_CREATEPRIMARY_ATTRS))
             transient.append(primary)
-            # Bound: no USERWITHAUTH, so only the policy (PCR 7 as now, and the PIN) can use the key.
+            # Bound: no USERWITHAUTH, so only the policy (PCR 7 as now, and the PIN) can use the key. Imported:
+            # the key bytes are given (no SENSITIVEDATAORIGIN); fixedTPM and fixedParent all the same, so the TPM's
+            # copy can never be duplicated out of it.
             template = TPM2B_PUBLIC.parse("hmac:sha256", objectAttributes=(
-                TPMA_OBJECT.FIXEDTPM | TPMA_OBJECT.FIXEDPARENT | TPMA_OBJECT.SENSITIVEDATAORIGIN
-                | TPMA_OBJECT.SIGN_ENCRYPT | (TPMA_OBJECT(0) if bind else TPMA_OBJECT.USERWITHAUTH)))
+                TPMA_OBJECT.FIXEDTPM | TPMA_OBJECT.FIXEDPARENT | TPMA_OBJECT.SIGN_ENCRYPT
+                | (TPMA_OBJECT(0) if self._escrowed else TPMA_OBJECT.SENSITIVEDATAORIGIN)
+                | (TPMA_OBJECT(0) if bind else TPMA_OBJECT.USERWITHAUTH)))
             template.publicArea.authPolicy = self._bound_policy(branch) if bind else self.tag
             sensitive = TPM2B_SENSITIVE_CREATE()
             sensitive.sensitive.userAuth = self._pin_bytes()
+            if self._escrowed is not None:
+                sensitive.sensitive.data = self._escrowed.secret_bytes()
             private, public, *_ = esys.create(primary, sensitive, template)
             loaded = esys.load(primary, private, public)
             transient.append(loaded)
@@ -456,7 +510,10 @@ class TpmRootStore(RootStore):
                     pass
         if failure is not None:
             raise self._failed(failure, "making a new root key") from None
-        return TpmRootKey(self, TpmObject(handle, name, branch.hex()))
+        escrowed = self._escrowed
+        self._escrowed = None  # imported once: a later generate (a rotation) has the TPM make the root
+        return TpmRootKey(self, TpmObject(handle, name, branch.hex(), escrowed.kid if escrowed else "",
+                                          escrowed.fingerprint if escrowed else ""))
 
     def _free_handle(self, taken: set[int]) -> int:
         from tpm2_pytss import TPM2_CAP
@@ -500,10 +557,27 @@ class TpmRootStore(RootStore):
         """Evict this vault's objects among ``kids`` that ``proven`` shows wrapped this vault's keys."""
         try:
             for obj in self._ours():
-                if obj.kid in kids and proven(TpmRootKey(self, obj)):
+                # An imported root's kid is its kit's, which the TPM does not know: each stale kid is tried on it.
+                named = [obj] if obj.kid in kids else [replace(obj, escrowed_kid=kid) for kid in kids]
+                if any(proven(TpmRootKey(self, candidate)) for candidate in named):
                     self._evict(obj)
         except TpmUnavailable:
             return  # TPM away: the stale wraps stay, so the next open tries again
+
+
+def forget_restored(keys_dir: Path, keychain_account: str) -> None:
+    """A root restored from its kit replaces one the TPM held (an imported root): the TPM's copy is evicted if the
+    TPM answers, and the pointer goes either way (a cleared or absent TPM has nothing left to evict)."""
+    if not has_pointer(keys_dir):
+        return
+    store = TpmRootStore(keys_dir, keychain_account)
+    try:
+        store.destroy()
+    except (TpmUnavailable, DataDirUnreadable):
+        (keys_dir / POINTER_FILENAME).unlink(missing_ok=True)
+        paths.fsync_dir(keys_dir)
+    finally:
+        store.close()
 
 
 class TpmCounter:
