@@ -265,3 +265,10 @@ def test_an_escrow_import_refused_before_it_starts_writes_no_kit_and_changes_not
     cli_fails(2, "exists", "key", "move-to-tpm", "--escrow-kit", str(kit), extra_env=KIT_PASSPHRASE)
     assert kit.read_text() == "mine" and tree_snapshot(isolated) == before and swtpm.persistent() == []
     all_verify(people)
+
+
+def test_version_names_the_tpm2_pytss_in_use(isolated):
+    from importlib.metadata import version
+
+    said = run_cli("--version")
+    assert said.returncode == 0 and f"tpm2-pytss: {version('tpm2-pytss')}" in said.stdout.splitlines()
