@@ -6,11 +6,17 @@ it but never hand it out, and no copy of it exists anywhere else. Wrapping a key
 below the root asks the TPM for HMAC(root, domain ‖ random salt), a one-block
 key derivation of NIST SP 800-108, and seals the key with that derived key in
 AES-256-GCM bound to the slot (:func:`material.aead_wrap`, as a software root
-does). A TPM offers no AES-GCM of its own (``TPM2_EncryptDecrypt`` has no
+does). For a person who wants an escrow copy, the root can instead be one
+FaceSeal made and sealed into a recovery kit first, imported once (given to
+``TPM2_Create``, still ``fixedTPM`` and ``fixedParent``, so never duplicated out
+again); the kit's copy (:class:`EscrowedTpmRoot`) computes the same HMAC in
+software, which is how a restore opens the data after the TPM is cleared. A TPM
+offers no AES-GCM of its own (``TPM2_EncryptDecrypt`` has no
 associated data), which is why this is not our PKCS#11 path with tpm2-pkcs11
 behind it (docs/KEYS.md).
 
-Destroying the root evicts the persistent object: the TPM forgets it, which is
+Destroying the root evicts the persistent object (with the owner's authority, so
+a boot state its policy refuses does not stop it): the TPM forgets it, which is
 what makes rotation and crypto-shredding final (a blob saved beside the data,
 the usual TPM pattern, would survive in every copy of the folder).
 

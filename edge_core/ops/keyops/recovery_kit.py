@@ -7,7 +7,9 @@ the GCM associated data, so changing any of them makes the kit fail to open.
 A SHA-256 checksum over the whole document tells an edited or damaged file
 apart from a wrong passphrase *before* spending the KDF (it is no security
 boundary: the GCM tag is). Kits hold software roots only: an HSM root never
-leaves its token.
+leaves its token, and a TPM root only had a kit if it was written before the
+root was imported (``key move-to-tpm --escrow-kit``), whose restore re-wraps the
+keys the TPM's way wrapped.
 """
 
 from __future__ import annotations
