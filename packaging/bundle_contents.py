@@ -18,10 +18,9 @@ HIDDEN_IMPORTS = [
     "keyring.backends.null",
     "keyring.backends.chainer",
     "edge_core.adminapi.server",  # `faceseal serve`, the local admin API (FastAPI + uvicorn)
-    "tpm2_pytss",  # the TPM root (edge_core/keys/roots/tpm.py imports it only when a TPM is asked for)
 ]
 
-VERSIONED = ["cryptography", "onnxruntime", "opencv-python-headless", "PySide6-Essentials", "sqlcipher3", "tpm2-pytss"]
+VERSIONED = ["cryptography", "onnxruntime", "opencv-python-headless", "PySide6-Essentials", "sqlcipher3"]
 """Distributions whose metadata ships, so the frozen ``faceseal --version`` can name their versions
 (edge_core/cli/version.py reads it; without it they would read "not found")."""
 
@@ -117,15 +116,12 @@ _SYSTEM = ("/lib/", "/usr/lib/", "/lib64/", "/usr/lib64/")
 SYSTEM_PROVIDED = re.compile(
     r"lib(stdc\+\+|gcc_s|crypto|ssl|glib-2\.0|gthread-2\.0|X11|X11-xcb|Xau|Xdmcp|xcb(-[a-z-]+)?|freetype"
     r"|fontconfig|expat|png16|z|zstd|lzma|lz4|dbus-1|systemd|gcrypt|gpg-error|cap|pcre2-8|xkbcommon(-x11)?|ffi"
-    r"|uuid|brotli(common|dec)|krb5|krb5support|k5crypto|gssapi_krb5|com_err|keyutils|readline|tinfo"
-    r"|tss2-(esys|fapi|mu|rc|sys|tctildr))\.so\.[0-9.]+")
+    r"|uuid|brotli(common|dec)|krb5|krb5support|k5crypto|gssapi_krb5|com_err|keyutils|readline|tinfo)\.so\.[0-9.]+")
 """System libraries left to the system, not copied into the bundle: every distribution the packages are for
 (glibc 2.36 and newer: Debian 12+, Ubuntu 24.04+, Fedora 37+, openSUSE Tumbleweed) ships them under these
 same sonames, the .deb's Depends and the .rpm's Requires name them (packaging/layout.py finds them with ldd),
 and the distribution keeps them patched (OpenSSL, GLib). Libraries whose soname differs between
-distributions (libbz2.so.1.0 is libbz2.so.1 on Fedora) or that a desktop may lack stay bundled. The TPM
-Software Stack (tpm2-tss: libtss2-*) is the system's too: the same sonames everywhere, and its package brings what
-a TPM needs beside the libraries (the TCTI modules it loads by name, Debian's tpm-udev rule for /dev/tpmrm0)."""
+distributions (libbz2.so.1.0 is libbz2.so.1 on Fedora) or that a desktop may lack stay bundled."""
 
 
 def python_roots() -> tuple[str, ...]:
@@ -141,46 +137,27 @@ def python_roots() -> tuple[str, ...]:
 _LIBPYTHON = re.compile(r"libpython3\.\d+t?\.so(\.[0-9.]+)?")
 
 
-def needs(path: str) -> set[str]:
-    """The sonames ``path`` names itself: its ELF ``DT_NEEDED`` entries, read with pyelftools."""
-    from elftools.elf.dynamic import DynamicSection
-    from elftools.elf.elffile import ELFFile
-
-    with open(path, "rb") as handle:
-        dynamic = ELFFile(handle).get_section_by_name(".dynamic")
-        if not isinstance(dynamic, DynamicSection):
-            return set()
-        return {tag.needed for tag in dynamic.iter_tags("DT_NEEDED")}
-
-
-def prune_binaries(binaries: list, needs: Callable[[str], set[str]], python: tuple[str, ...] | None = None) -> list:
+def prune_binaries(binaries: list, ldd: Callable[[str], set[str]], python: tuple[str, ...] | None = None) -> list:
     """Drop the unused Qt plugins and the system-provided libraries, then every system or Qt library
-    no remaining binary loads; never the building Python's own (``python``: :func:`python_roots`).
+    no remaining binary links to; never the building Python's own (``python``: :func:`python_roots`).
 
-    PyInstaller copies the libraries each binary needs, and what those need in
-    turn; once a plugin is dropped its libraries are dead weight (the eglfs back
-    end alone kept three Qt libraries, and nothing left needs QtNetwork's), and
-    so is what only a system-provided library loads: the system's package of it
-    brings its own (libtss2-fapi's libcurl, GnuTLS and OpenLDAP weighed about
-    8 MB). ``needs(path)`` returns the file names a binary names (:func:`needs`);
-    they are followed through every library the bundle keeps, never through one
-    left to the system. Nothing links libpython (the bootloader opens it) or
-    ``_ssl`` (Python imports it), so those are kept by where they come from,
-    whatever Python builds: a venv's, pyenv's or the distribution's own under
-    /usr/lib.
+    PyInstaller copies the libraries each binary needs; once a plugin is dropped
+    its libraries are dead weight (the eglfs back end alone kept three Qt
+    libraries, and nothing left needs QtNetwork's). ``ldd(path)`` returns the
+    file names a binary loads (transitively), so the libraries the other
+    binaries load are exactly what is still needed. Nothing links libpython
+    (the bootloader opens it) or ``_ssl`` (Python imports it), so those are
+    kept by where they come from, whatever Python builds: a venv's, pyenv's or
+    the distribution's own under /usr/lib.
     """
     roots = python_roots() if python is None else python
     own = [entry for entry in binaries if _own_python(entry, roots)]
     kept = [entry for entry in binaries
             if entry not in own and not _unused_plugin(entry[0]) and not _system_provided(entry)]
-    bundled = {Path(dest).name: source for dest, source, _kind in own + kept}
     needed: set[str] = set()
-    todo = [source for _dest, source, _kind in own + kept if not _prunable(source)]
-    while todo:
-        for name in needs(todo.pop()) - needed:
-            needed.add(name)
-            if name in bundled:
-                todo.append(bundled[name])
+    for _dest, source, _kind in own + kept:
+        if not _prunable(source):
+            needed |= ldd(source)
     return [entry for entry in binaries if entry in own or (
         entry in kept and (not _prunable(entry[1]) or Path(entry[0]).name in needed))]
 

@@ -70,23 +70,3 @@ def test_the_building_pythons_roots_never_hold_its_packages() -> None:
                             sysconfig.get_paths()["platlib"] + "/PySide6/Qt/plugins/platformthemes/libqgtk3.so",
                             "BINARY")], lambda path: set())
     assert kept == []  # an unused plugin under site-packages is still dropped
-
-
-def test_the_tpm_stack_is_left_to_the_system_with_everything_only_it_loads() -> None:
-    """tpm2-pytss's extension names the TPM Software Stack (libtss2-*), whose FAPI loads libcurl, GnuTLS, OpenLDAP
-    and more: PyInstaller collects them all, about 8 MB, which the installed size goal (300 MB) had no room for.
-    The stack is the system's (its package brings what it loads); only the extension itself is bundled."""
-    import tpm2_pytss
-
-    from bundle_contents import needs
-
-    extension = next(Path(tpm2_pytss.__file__).parent.glob("_libtpm2_pytss*.so"))
-    collected = [(f"tpm2_pytss/{extension.name}", str(extension), "EXTENSION")]
-    for line in subprocess.run(["ldd", str(extension)], capture_output=True, text=True, check=True).stdout.splitlines():
-        found = re.match(r"\s*(\S+) => (/\S+) \(", line)
-        if found and not found.group(1).startswith(("libc.so", "libm.so")):
-            collected.append((found.group(1), found.group(2), "BINARY"))  # as PyInstaller collects them
-    names = {entry[0] for entry in collected}
-    assert {"libtss2-esys.so.0", "libtss2-fapi.so.1", "libcurl.so.4"} <= names, names
-    kept = prune_binaries(collected, needs, ())
-    assert [entry[0] for entry in kept] == [collected[0][0]]

@@ -51,8 +51,7 @@ def test_version_names_the_model_pack_and_the_key_libraries(installed: Installed
     first, *rest = result.stdout.strip().splitlines()
     assert first == f"faceseal {__version__}"
     fields = dict(line.split(": ", 1) for line in rest)
-    assert set(fields) == {"model pack", "cryptography", "onnxruntime", "opencv", "PySide6", "sqlcipher3", "SQLCipher",
-                           "tpm2-pytss"}
+    assert set(fields) == {"model pack", "cryptography", "onnxruntime", "opencv", "PySide6", "sqlcipher3", "SQLCipher"}
     assert "not found" not in fields.values(), fields  # the libraries' metadata ships in the bundle
     assert fields["SQLCipher"].split()[0].count(".") == 2, fields["SQLCipher"]
     expected = "bundled" if installed.bundled_models and not _asks_consent() else "not installed"
@@ -134,25 +133,6 @@ def test_the_root_key_moves_into_an_hsm_from_the_bundle(installed: Installed, tm
     refused = _run(installed, tmp_path, "verify", "ann", "--embedding", str(tmp_path / "probe.npy"),
                    **(hsm | {"FACESEAL_HSM_PIN": "999999"}))
     assert refused.returncode != 0 and "refused the PIN" in refused.stderr and refused.stderr.count("\n") == 1
-
-
-def test_the_root_key_moves_into_the_tpm_from_the_bundle(installed: Installed, tmp_path: Path, swtpm) -> None:
-    """tpm2-pytss ships in the bundle and loads the system's TPM Software Stack (its TCTI modules by name): the root
-    moves into a real software TPM and the vault opens only through it."""
-    samples = tmp_path / "samples.npy"
-    vectors = np.random.default_rng(5).normal(size=(2, 32)).astype(np.float32)
-    np.save(samples, vectors)
-    np.save(tmp_path / "probe.npy", vectors[0])
-    tpm = {"FACESEAL_TPM_TCTI": swtpm.tcti}
-    assert _run(installed, tmp_path, "enroll", "ann", "--embedding", str(samples), "--json").returncode == 0
-    moved = _run(installed, tmp_path, "key", "move-to-tpm", "--json", **tpm)
-    assert moved.returncode == 0, moved.stderr
-    assert json.loads(moved.stdout)["root_store"] == "tpm" and len(swtpm.persistent()) == 1
-    verified = _run(installed, tmp_path, "verify", "ann", "--embedding", str(tmp_path / "probe.npy"), "--json", **tpm)
-    assert verified.returncode == 0 and json.loads(verified.stdout)["match"] is True, verified.stderr
-    swtpm.tool("tpm2_clear")
-    refused = _run(installed, tmp_path, "verify", "ann", "--embedding", str(tmp_path / "probe.npy"), **tpm)
-    assert "the TPM no longer holds the root key" in refused.stderr and refused.stderr.count("\n") == 1
 
 
 def _people(folder: Path, count: int) -> Path:
