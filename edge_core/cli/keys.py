@@ -89,6 +89,15 @@ def _move_to_hsm(vault: Vault, args: argparse.Namespace) -> Reply:
         raise NoKeychainForPin(f"{refused} ({KEEP_PIN_OPTIONS})") from None
 
 
+def _move_to_tpm(vault: Vault, args: argparse.Namespace) -> Reply:
+    if args.escrow_kit is None:
+        if args.passphrase_file is not None:
+            raise UsageError("--passphrase-file is the escrow kit's: it goes with --escrow-kit; nothing was changed")
+        return answer(ops.move_root_to_tpm(vault, args.bind_boot_state))
+    passphrase = secret("kit passphrase", PASSPHRASE_VARIABLE, args.passphrase_file, twice=True)
+    return answer(ops.escrow_root_into_tpm(vault, args.escrow_kit, passphrase, args.bind_boot_state))
+
+
 def register(commands: Commands) -> None:
     p = commands.add("rotate-key", with_vault(_rotate), "replace the root key; the vault key is re-wrapped under it")
     p.add_argument("--deep", action="store_true", help="also reseal every template under new keys")
@@ -123,12 +132,16 @@ def register(commands: Commands) -> None:
     p.add_argument("--keep-pin", choices=sorted(PIN_HOMES),
                    help=f"where later opens find the PIN: the OS keychain, or only {PIN_VARIABLE} (default: asked "
                         "at a terminal; without one, the variable if it holds the PIN, else the keychain)")
-    p = commands.add("key move-to-tpm",
-                     with_vault(lambda vault, args: answer(ops.move_root_to_tpm(vault, args.bind_boot_state))),
+    p = commands.add("key move-to-tpm", with_vault(_move_to_tpm),
                      f"move the root into this machine's TPM 2.0, made there and never leaving it (optional PIN "
                      f"from {TPM_PIN_VARIABLE}, needed by every later open)")
     p.add_argument("--bind-boot-state", action="store_true",
                    help="the TPM uses the root only while the Secure Boot state (PCR 7) is as it is now")
+    p.add_argument("--escrow-kit", type=Path, metavar="KIT.json",
+                   help="an escrow copy first: a new root is written to this recovery kit, then imported into the "
+                        "TPM (the TPM's copy can never be exported afterwards)")
+    p.add_argument("--passphrase-file", type=Path, metavar="FILE",
+                   help=f"the escrow kit's passphrase; else {PASSPHRASE_VARIABLE}, else asked")
     commands.add("key move-to-keychain", with_vault(lambda vault, _args: answer(ops.move_root_to_keychain(vault))),
                  "move the root out of the HSM or TPM into the keychain (or key file)")
 

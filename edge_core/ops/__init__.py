@@ -46,6 +46,7 @@ from edge_core.ops.keys import (
     apply_start_policy,
     check_exportable,
     check_kit_passphrase,
+    escrow_root_into_tpm,
     export_recovery_kit,
     generate_root_key,
     import_root_key,
@@ -96,7 +97,8 @@ from edge_core.ops.vaults import (
 __all__ = [
     "accept_rollback", "admit", "asking", "has_passphrase", "PresenceProvider", "Proof", "prove",
     "set_admin_passphrase", "apply_start_policy", "audit_export", "audit_list", "audit_verify", "check_exportable", "check_usable",
-    "check_kit_passphrase", "chosen_pack", "default_threshold", "delete_identity", "enrol", "export_recovery_kit",
+    "check_kit_passphrase", "chosen_pack", "default_threshold", "delete_identity", "enrol", "escrow_root_into_tpm",
+    "export_recovery_kit",
     "EXTERNAL_PACK", "EXTERNAL_THRESHOLD", "generate_root_key", "identify", "import_root_key", "is_locked",
     "kit_covers_root", "layout_for", "list_identities", "liveness_bands", "liveness_needed", "lock",
     "move_root_to_hsm", "move_root_to_keychain", "move_root_to_tpm", "name_problem", "older_copy_asks", "open_vault", "pack_for", "pack_in_use",

@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from edge_core.audit import chain as audit
-from edge_core.errors import AnchorUnusable, InvalidKeyMaterial, UsageError, VaultRolledBack, is_disk_full
+from edge_core.errors import (
+    AnchorUnusable,
+    InvalidKeyMaterial,
+    TpmBootStateChanged,
+    UsageError,
+    VaultRolledBack,
+    is_disk_full,
+)
 from edge_core.keys.roots.pkcs11 import PIN_VARIABLE
 from edge_core.keys.roots.tpm import PIN_VARIABLE as TPM_PIN_VARIABLE
 from edge_core.keys.roots.tpm import problem as _tpm_problem
@@ -156,6 +163,8 @@ def revoke_root_key(vault: Vault | None = None, home: Path | None = None) -> Rev
         opened = open_vault(layout.home)
     except (VaultRolledBack, AnchorUnusable):
         return revoke.revoke_root_key(layout, None, unopened="rolled_back")
+    except TpmBootStateChanged:  # the TPM will not use the root, but evicts it all the same
+        return revoke.revoke_root_key(layout, None)
     except Exception as error:
         if not is_disk_full(error):
             raise
@@ -188,6 +197,15 @@ def move_root_to_tpm(vault: Vault, bind_boot_state: bool = False) -> RootChange:
     ``bind_boot_state`` (off by default): the TPM uses the root only while the Secure Boot state (PCR 7) is as now.
     """
     return hsm.move_root_to_tpm(vault, bind_boot_state)
+
+
+@needs_presence("write a recovery kit of a new root key and import that root into this machine's TPM (recovery "
+                "copies made so far stop opening this vault; the TPM's copy can never be exported)")
+def escrow_root_into_tpm(vault: Vault, kit: Path, passphrase: str, bind_boot_state: bool = False) -> RootChange:
+    """A new root, its recovery kit written to ``kit`` (sealed under ``passphrase``) first, then imported into this
+    machine's TPM: for a person who wants an escrow copy of a TPM root. The answer's warning says plainly that the
+    TPM's copy cannot be exported afterwards."""
+    return hsm.escrow_root_into_tpm(vault, Path(kit), passphrase, bind_boot_state)
 
 
 @needs_presence("bring the root key out of its token or the TPM", when=lambda vault: vault.root_store.name != "file")

@@ -7,8 +7,10 @@ from app.pages.admin.rootkey import BOOT_STATE
 from edge_core import ops
 from tests.app.admin_drive import admin_section
 from tests.app.conftest import open_window
-from tests.app.drive import LONG, click, confirm
+from tests.app.drive import LONG, answer_save_dialog, click, confirm
 from tests.conftest import cli_fails, cli_json
+
+PASSPHRASE = "quartz lantern orchard velvet"
 
 
 def test_the_root_moves_into_the_tpm_and_back_from_the_window(qtbot, secret_service, swtpm, models_env, isolated):
@@ -70,3 +72,33 @@ def test_diagnostics_says_whether_a_tpm_answers(qtbot, models_env, isolated, swt
     diagnostics.load()
     assert "not usable for the root here" in diagnostics.tpm.text()
     window.close()
+
+
+def test_the_window_writes_the_escrow_copy_first_and_says_the_tpm_copy_cannot_be_exported(
+        qtbot, swtpm, models_env, isolated, tmp_path, monkeypatch):
+    """Issue 29: the escrow import from the window: the recovery copy is written before the import, the person is
+    told plainly that the TPM's copy can never be exported, and that copy opens the data after the TPM is cleared."""
+    kit = tmp_path / "escrow-copy.json"
+    window = open_window(qtbot)
+    section = admin_section(window, "Root key location")
+    qtbot.waitUntil(lambda: section.escrow.isEnabled(), timeout=LONG)
+    assert not section.escrow.isChecked() and not section.escrow_passphrase.isVisibleTo(section)
+    section.escrow.setChecked(True)
+    assert section.escrow_passphrase.isVisibleTo(section)
+    section.escrow_passphrase.setText("faceseal recovery kit")
+    section.escrow_again.setText("faceseal recovery kit")
+    click(qtbot, section.move_tpm)
+    assert "too easy to guess" in section.banner.text.text() and not kit.exists()
+    for field in (section.escrow_passphrase, section.escrow_again):
+        field.setText(PASSPHRASE)
+    answer_save_dialog(monkeypatch, kit)
+    click(qtbot, section.move_tpm)
+    assert "can never be exported" in confirm(qtbot, section)
+    qtbot.waitUntil(lambda: "TPM" in section.where.text(), timeout=LONG)
+    assert "The TPM's copy can never be exported" in section.banner.text.text()
+    assert kit.exists() and len(swtpm.persistent()) == 1
+    assert section.escrow_passphrase.text() == ""
+    window.close()
+    swtpm.tool("tpm2_clear")
+    cli_json("key", "restore", "--from", str(kit), extra_env={"FACESEAL_KIT_PASSPHRASE": PASSPHRASE})
+    assert cli_json("status")["root_key"]["store"] == "file"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from edge_core.keys.keystore import KeyStore
 from edge_core.vault.layout import Layout
 from tests.conftest import all_verify, cli_fails, cli_json, enrol, keychain_items, run_cli, tree_snapshot
@@ -175,7 +177,7 @@ def test_a_root_bound_to_the_boot_state_opens_only_while_pcr7_is_as_it_was(swtpm
     all_verify(people)
     before = tree_snapshot(isolated)
     swtpm.tool("tpm2_pcrextend", "7:sha256=" + "ab" * 32)  # what a Secure Boot change measures
-    for command in (["list"], ["rotate-key"], ["key", "revoke", "--yes"]):  # the kill switch too: a known limit
+    for command in (["list"], ["rotate-key"], ["key", "move-to-keychain"]):
         cli_fails(3, "the boot state (PCR 7", *command)
     assert tree_snapshot(isolated) == before
     swtpm.stop()
@@ -183,3 +185,90 @@ def test_a_root_bound_to_the_boot_state_opens_only_while_pcr7_is_as_it_was(swtpm
     all_verify(people)
     assert cli_json("key", "revoke", "--yes")["destroyed_in"] == ["tpm"]
     assert swtpm.persistent() == []
+
+
+def test_the_kill_switch_evicts_a_root_bound_to_a_boot_state_unlike_this_one(swtpm, people, isolated):
+    """The TPM will not use a root bound to PCR 7 once PCR 7 changed, but evicting it needs the owner's authority,
+    not the root's policy: the kill switch destroys it all the same, says why nothing could be recorded, and a boot
+    as before brings nothing back."""
+    enrol(people)
+    cli_json("key", "move-to-tpm", "--bind-boot-state")
+    swtpm.tool("tpm2_pcrextend", "7:sha256=" + "ab" * 32)  # a Secure Boot change, or a tampered boot
+    cli_fails(3, "the boot state (PCR 7", "list")
+    revoked = cli_json("key", "revoke", "--yes")
+    assert revoked["destroyed_in"] == ["tpm"]
+    assert "evicted it all the same" in revoked["warning"] and "no recovery kit" in revoked["warning"]
+    assert swtpm.persistent() == []
+    assert not (isolated / "keys" / "tpm.json").exists()
+    cli_fails(3, "root key revoked", "list")
+    swtpm.stop()
+    swtpm.start()  # booted as before: the root is gone for good
+    cli_fails(3, "root key revoked", "list")
+    assert swtpm.persistent() == []
+
+
+KIT_PASSPHRASE = {"FACESEAL_KIT_PASSPHRASE": "quartz lantern orchard velvet"}
+
+
+def test_an_escrowed_root_is_imported_after_its_kit_and_the_kit_opens_the_data_once_the_tpm_is_cleared(
+        swtpm, people, isolated, tmp_path):
+    enrol(people)
+    kit = tmp_path / "escrow-kit.json"
+    moved = cli_json("key", "move-to-tpm", "--escrow-kit", str(kit), extra_env=KIT_PASSPHRASE)
+    assert moved["root_store"] == "tpm" and moved["recovery_kit_exported"]
+    assert "The TPM's copy can never be exported" in moved["warning"] and str(kit) in moved["warning"]
+    assert kit.stat().st_mode & 0o777 == 0o600
+    written = json.loads(kit.read_bytes())
+    status = cli_json("status")
+    assert status["root_key"]["store"] == "tpm" and status["root_key"]["fingerprint"] == written["fingerprint"]
+    [handle] = swtpm.persistent()
+    attributes = swtpm.tool("tpm2_readpublic", "-c", handle).lower()
+    assert "fixedtpm" in attributes and "fixedparent" in attributes and "sensitivedataorigin" not in attributes
+    all_verify(people)
+    cli_fails(3, "no kit can hold it", "key", "export", "--out", str(tmp_path / "again.json"),
+              extra_env=KIT_PASSPHRASE)
+    kinds = [e["kind"] for e in cli_json("audit", "list") if e["kind"] in ("root_moved", "recovery_kit_exported")]
+    assert kinds == ["root_moved", "recovery_kit_exported"]
+
+    swtpm.tool("tpm2_clear")  # a new motherboard, or a cleared TPM
+    cli_fails(3, "the TPM no longer holds the root key", "list")
+    restored = cli_json("key", "restore", "--from", str(kit), extra_env=KIT_PASSPHRASE)
+    assert restored["root_fingerprint"] == written["fingerprint"]
+    assert not (isolated / "keys" / "tpm.json").exists()
+    assert cli_json("status")["root_key"]["store"] == "file"
+    all_verify(people)
+
+
+def test_the_kit_of_an_imported_root_restores_while_the_tpm_still_holds_it_and_evicts_that_copy(
+        swtpm, people, isolated, tmp_path):
+    enrol(people)
+    kit = tmp_path / "escrow-kit.json"
+    cli_json("key", "move-to-tpm", "--escrow-kit", str(kit), "--bind-boot-state", extra_env=KIT_PASSPHRASE)
+    assert len(swtpm.persistent()) == 1
+    cli_json("key", "restore", "--from", str(kit), extra_env=KIT_PASSPHRASE)
+    assert swtpm.persistent() == []  # one root, in one place
+    all_verify(people)
+
+
+def test_an_escrow_import_refused_before_it_starts_writes_no_kit_and_changes_nothing(swtpm, people, isolated,
+                                                                                     tmp_path):
+    enrol(people)
+    kit = tmp_path / "escrow-kit.json"
+    before = tree_snapshot(isolated)
+    cli_fails(2, "too easy to guess", "key", "move-to-tpm", "--escrow-kit", str(kit),
+              extra_env={"FACESEAL_KIT_PASSPHRASE": "faceseal recovery kit"})
+    swtpm.stop()
+    cli_fails(3, "nothing was changed", "key", "move-to-tpm", "--escrow-kit", str(kit), extra_env=KIT_PASSPHRASE)
+    assert not kit.exists() and tree_snapshot(isolated) == before
+    swtpm.start()
+    kit.write_text("mine")
+    cli_fails(2, "exists", "key", "move-to-tpm", "--escrow-kit", str(kit), extra_env=KIT_PASSPHRASE)
+    assert kit.read_text() == "mine" and tree_snapshot(isolated) == before and swtpm.persistent() == []
+    all_verify(people)
+
+
+def test_version_names_the_tpm2_pytss_in_use(isolated):
+    from importlib.metadata import version
+
+    said = run_cli("--version")
+    assert said.returncode == 0 and f"tpm2-pytss: {version('tpm2-pytss')}" in said.stdout.splitlines()

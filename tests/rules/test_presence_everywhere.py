@@ -53,7 +53,8 @@ def _liveness_required() -> bool:
 def test_every_loosening_use_case_is_declared_and_every_setting_is_classified() -> None:
     assert set(presence.DECLARED) == {"delete_identity", "threshold", "reset", "export_recovery_kit", "policy_set",
                                       "policy_reset", "signin_enable", "import_root_key", "move_root_to_keychain",
-                                      "move_root_to_hsm", "move_root_to_tpm", "generate_root_key", "enrol",
+                                      "move_root_to_hsm", "move_root_to_tpm", "escrow_root_into_tpm", "generate_root_key",
+                                      "enrol",
                                       "accept"}  # accept: an older copy of the data folder made the newest
     names = {field.name for field in dataclasses.fields(rules.Policy)}
     assert set(settings.LOOSER) | settings.NEVER_LOOSER == names, "a new setting must say when a change loosens"

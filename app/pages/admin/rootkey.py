@@ -1,6 +1,6 @@
 """Root key location: where the root lives now, moving it into a PKCS#11 token (module, token label, PIN) or this
-machine's TPM, and back to the keychain, over ``ops.move_root_to_hsm`` / ``ops.move_root_to_tpm`` /
-``ops.move_root_to_keychain``."""
+machine's TPM (made there, or imported after a recovery copy is written first), and back to the keychain, over
+``ops.move_root_to_hsm`` / ``ops.move_root_to_tpm`` / ``ops.escrow_root_into_tpm`` / ``ops.move_root_to_keychain``."""
 
 from __future__ import annotations
 
@@ -16,11 +16,16 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from pathlib import Path
+
 from app.pages.admin.section import Section
 from app.pages.base import Context
 from app.widgets import packed
 from app.widgets.confirm import ConfirmDialog
+from app.widgets.passphrase import PassphraseMeter
+from app.workers import describe
 from edge_core import ops
+from edge_core.errors import UsageError
 from edge_core.ops.keys import HSM_PIN_VARIABLE, PIN_HOMES
 from edge_core.ops.results import RootChange, Status
 
@@ -28,6 +33,10 @@ HARDWARE_STORES = ("pkcs11", "tpm")
 BOOT_STATE = ("Off unless you tick it: the TPM then uses the root only while this machine boots with the Secure Boot "
               "state it has now, so a disk moved to another machine or a tampered boot opens nothing; a firmware "
               "update or a Secure Boot change also locks the data until you boot as before.")
+ESCROW = ("For an escrow copy: a new root is written first to a recovery copy you save (sealed under the passphrase "
+          "below), then imported into the TPM. The TPM's copy can never be exported afterwards; the recovery copy is "
+          "the way back after a new motherboard or a cleared TPM, and whoever holds it and its passphrase can open a "
+          "copy of this data.")
 TPM_GAINS_AND_COSTS = ("The TPM makes a new root that can never be copied off this machine, not by malware and not "
                        "by a backup. The cost: no recovery copy can hold it, so a new motherboard or a cleared TPM "
                        "loses the data unless you move the root back out first.")
@@ -96,12 +105,32 @@ class RootKeySection(Section):
         bind_note = QLabel(BOOT_STATE)
         bind_note.setWordWrap(True)
         bind_note.setObjectName("consequence")
+        self.escrow = QCheckBox("Write a recovery copy first, then import the root into the TPM")
+        self.escrow.setAccessibleName("Write a recovery copy first, then import the root into the TPM")
+        escrow_note = QLabel(ESCROW)
+        escrow_note.setWordWrap(True)
+        escrow_note.setObjectName("consequence")
+        self.escrow_passphrase = QLineEdit()
+        self.escrow_again = QLineEdit()
+        for field, name in ((self.escrow_passphrase, "Recovery copy passphrase"),
+                            (self.escrow_again, "Recovery copy passphrase again")):
+            field.setEchoMode(QLineEdit.EchoMode.Password)
+            field.setAccessibleName(name)
+            field.setPlaceholderText(name)
+            field.textChanged.connect(self._rate_escrow)
+        self.escrow_meter = PassphraseMeter()
+        self.escrow.toggled.connect(self._escrow_toggled)
         tpm = QGroupBox("Move into this machine's TPM 2.0")
         tpm_layout = QVBoxLayout(tpm)
         tpm_layout.addWidget(self.tpm_note)
         tpm_layout.addWidget(self.bind_boot)
         tpm_layout.addWidget(bind_note)
+        tpm_layout.addWidget(self.escrow)
+        tpm_layout.addWidget(escrow_note)
+        for widget in (self.escrow_passphrase, self.escrow_again, self.escrow_meter):
+            tpm_layout.addWidget(widget)
         tpm_layout.addLayout(packed(self.move_tpm))
+        self._escrow_toggled(False)
 
         self.move_out = QPushButton("Move the root back to the keychain…")
         self.move_out.setAccessibleName("Move the root back to the keychain")
@@ -136,6 +165,7 @@ class RootKeySection(Section):
         self.move_in.setEnabled(not in_hardware)
         self.move_tpm.setEnabled(not in_hardware and self.tpm_here)
         self.bind_boot.setEnabled(not in_hardware and self.tpm_here)
+        self.escrow.setEnabled(not in_hardware and self.tpm_here)
         self.move_out.setEnabled(in_hardware)
 
     def _choose_module(self) -> None:
@@ -159,18 +189,55 @@ class RootKeySection(Section):
         self.banner.clear()
         self.in_vault(lambda vault: ops.move_root_to_hsm(vault, module, token, label, pin, keep), self._moved)
 
+    def _escrow_toggled(self, on: bool) -> None:
+        for widget in (self.escrow_passphrase, self.escrow_again, self.escrow_meter):
+            widget.setVisible(on)
+
+    def _rate_escrow(self) -> None:
+        self.escrow_meter.rate(self.escrow_passphrase.text(), self.escrow_again.text())
+
     def ask_move_tpm(self) -> None:
         bound = " It will be bound to this boot state." if self.bind_boot.isChecked() else ""
-        self.dialog = ConfirmDialog(self, "Move the root into this machine's TPM",
-                                    f"{TPM_GAINS_AND_COSTS} The current root is destroyed.{bound}",
-                                    "Move it into the TPM")
-        self.dialog.accepted.connect(self._move_tpm)
+        if not self.escrow.isChecked():
+            self.dialog = ConfirmDialog(self, "Move the root into this machine's TPM",
+                                        f"{TPM_GAINS_AND_COSTS} The current root is destroyed.{bound}",
+                                        "Move it into the TPM")
+            self.dialog.accepted.connect(self._move_tpm)
+            self.dialog.open()
+            return
+        passphrase = self.escrow_passphrase.text()
+        if not passphrase or passphrase != self.escrow_again.text():
+            self.banner.show_message("error", "Type the same recovery copy passphrase twice first.")
+            return
+        try:  # the rule of ops (zxcvbn), before a file is chosen; the fields stay as typed, to be amended
+            ops.check_kit_passphrase(passphrase)
+        except UsageError as error:
+            self.banner.show_message("error", describe(error))
+            return
+        name, _ = QFileDialog.getSaveFileName(self, "Save the recovery copy (the escrow copy)",
+                                              "faceseal-recovery-kit")
+        if not name:
+            return
+        self.dialog = ConfirmDialog(self, "Write a recovery copy, then import the root into the TPM",
+                                    f"A new root is written to {name} first, then imported into this machine's TPM, "
+                                    "and the current root is destroyed. The TPM's copy can never be exported "
+                                    "afterwards: keep the recovery copy and its passphrase apart and safe, they are "
+                                    f"the way back after a new motherboard or a cleared TPM.{bound}",
+                                    "Write the copy and import")
+        self.dialog.accepted.connect(lambda: self._escrow_tpm(Path(name), passphrase))
         self.dialog.open()
 
     def _move_tpm(self) -> None:
         self.banner.clear()
         bind = self.bind_boot.isChecked()
         self.in_vault(lambda vault: ops.move_root_to_tpm(vault, bind), self._moved)
+
+    def _escrow_tpm(self, kit: Path, passphrase: str) -> None:
+        self.banner.clear()
+        bind = self.bind_boot.isChecked()
+        self.escrow_passphrase.clear()  # the passphrase leaves the fields as soon as it is used
+        self.escrow_again.clear()
+        self.in_vault(lambda vault: ops.escrow_root_into_tpm(vault, kit, passphrase, bind), self._moved)
 
     def ask_move_out(self) -> None:
         self.dialog = ConfirmDialog(self, "Move the root back to the keychain",
@@ -188,5 +255,7 @@ class RootKeySection(Section):
                 "previous root was destroyed).")
         if change.pin_kept:
             text += f" The PIN is {PIN_HOMES[change.pin_kept]}."
+        if change.recovery_kit_exported:
+            text += f" {change.warning[0].upper()}{change.warning[1:]}."
         self.banner.show_message("warning" if change.warning else "success", text)
         self.session.notify()

@@ -6,11 +6,17 @@ it but never hand it out, and no copy of it exists anywhere else. Wrapping a key
 below the root asks the TPM for HMAC(root, domain ‖ random salt), a one-block
 key derivation of NIST SP 800-108, and seals the key with that derived key in
 AES-256-GCM bound to the slot (:func:`material.aead_wrap`, as a software root
-does). A TPM offers no AES-GCM of its own (``TPM2_EncryptDecrypt`` has no
+does). For a person who wants an escrow copy, the root can instead be one
+FaceSeal made and sealed into a recovery kit first, imported once (given to
+``TPM2_Create``, still ``fixedTPM`` and ``fixedParent``, so never duplicated out
+again); the kit's copy (:class:`EscrowedTpmRoot`) computes the same HMAC in
+software, which is how a restore opens the data after the TPM is cleared. A TPM
+offers no AES-GCM of its own (``TPM2_EncryptDecrypt`` has no
 associated data), which is why this is not our PKCS#11 path with tpm2-pkcs11
 behind it (docs/KEYS.md).
 
-Destroying the root evicts the persistent object: the TPM forgets it, which is
+Destroying the root evicts the persistent object (with the owner's authority, so
+a boot state its policy refuses does not stop it): the TPM forgets it, which is
 what makes rotation and crypto-shredding final (a blob saved beside the data,
 the usual TPM pattern, would survive in every copy of the folder).
 
@@ -39,16 +45,19 @@ vault's. The first branch's digest is kept in the pointer.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
+import re
+from abc import abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from edge_core.errors import DataDirUnreadable, TpmBootStateChanged, TpmPinIncorrect, TpmUnavailable
 from edge_core.keys import material
-from edge_core.keys.roots.base import RootKey, RootStore
+from edge_core.keys.roots.base import RootKey, RootStore, SoftwareRootKey
 from edge_core.support import paths
 from edge_core.support.faults import checkpoint
 
@@ -65,6 +74,8 @@ BOOT_PCRS = "sha256:7"
 NV_FIRST = 0x01460000
 SALT_BYTES = 16
 DOMAIN = b"faceseal/tpm-root/v1:"
+#: TPM_CC_PolicyOR, the command code hashed into a PolicyOR digest
+POLICY_OR = (0x171).to_bytes(4, "big")
 KID_BYTES = 16
 
 # The TSS library logs every TPM error code to stderr itself; FaceSeal says one line of its own instead.
@@ -112,11 +123,18 @@ class TpmObject:
     name: str
     #: hex digest of the boot-state policy branch (PolicyPCR + PolicyAuthValue) when bound to PCR 7, else ""
     boot_branch: str = ""
+    #: a root imported from a recovery kit made first: the kit's kid and fingerprint, which it keeps ("" if made here)
+    escrowed_kid: str = ""
+    escrowed_fingerprint: str = ""
 
     @property
     def kid(self) -> str:
         # The name is the hash algorithm (2 bytes) followed by the digest of the public part.
-        return self.name[4:4 + 2 * KID_BYTES]
+        return self.escrowed_kid or self.name[4:4 + 2 * KID_BYTES]
+
+
+ESCROWED_KID = re.compile(r"^[0-9a-f]{24}$")
+ESCROWED_FINGERPRINT = re.compile(r"^[0-9A-F]{4}(:[0-9A-F]{4}){4}$")
 
 
 def _read_pointer(keys_dir: Path) -> TpmObject | None:
@@ -127,12 +145,17 @@ def _read_pointer(keys_dir: Path) -> TpmObject | None:
         raw = json.loads(path.read_bytes())
         if raw["active"] is None:
             return None
+        escrowed = raw["active"].get("escrowed") or {"kid": "", "fingerprint": ""}
         found = TpmObject(int(raw["active"]["handle"]), str(raw["active"]["name"]),
-                          str(raw["active"].get("boot_branch", "")))
-        if not HANDLE_FIRST <= found.handle < HANDLE_FIRST + HANDLE_COUNT or len(found.kid) != 2 * KID_BYTES:
+                          str(raw["active"].get("boot_branch", "")), str(escrowed["kid"]),
+                          str(escrowed["fingerprint"]))
+        if not HANDLE_FIRST <= found.handle < HANDLE_FIRST + HANDLE_COUNT or len(found.name) < 4 + 2 * KID_BYTES:
             raise ValueError("handle")
+        if found.escrowed_kid and not (ESCROWED_KID.match(found.escrowed_kid)
+                                       and ESCROWED_FINGERPRINT.match(found.escrowed_fingerprint)):
+            raise ValueError("escrowed")
         return found
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         raise DataDirUnreadable(f"{path} is damaged; FaceSeal left it as it is") from None
 
 
@@ -141,7 +164,27 @@ def has_pointer(keys_dir: Path) -> bool:
     return (keys_dir / POINTER_FILENAME).exists()
 
 
-class TpmRootKey(RootKey):
+class _DerivingRoot(RootKey):
+    """A root that wraps each key under HMAC-SHA256(root, DOMAIN ‖ a fresh salt): the TPM's way of wrapping."""
+
+    @abstractmethod
+    def derive(self, salt: bytes) -> bytes:
+        """The key that wraps the slot whose blob starts with ``salt``."""
+
+    def wrap(self, plaintext: bytes, aad: bytes) -> bytes:
+        salt = os.urandom(SALT_BYTES)
+        return salt + material.aead_wrap(self.derive(salt), plaintext, aad)
+
+    def unwrap(self, blob: bytes, aad: bytes) -> bytes | None:
+        if len(blob) <= SALT_BYTES:
+            return None
+        return material.aead_unwrap(self.derive(blob[:SALT_BYTES]), blob[SALT_BYTES:], aad)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(kid={self.kid})"
+
+
+class TpmRootKey(_DerivingRoot):
     """A handle on the root inside the TPM: only its name is in this process, never its bytes."""
 
     def __init__(self, store: "TpmRootStore", obj: TpmObject) -> None:
@@ -154,19 +197,29 @@ class TpmRootKey(RootKey):
 
     @property
     def fingerprint(self) -> str:
-        return material.fingerprint(bytes.fromhex(self.obj.name))
+        return self.obj.escrowed_fingerprint or material.fingerprint(bytes.fromhex(self.obj.name))
 
-    def wrap(self, plaintext: bytes, aad: bytes) -> bytes:
-        salt = os.urandom(SALT_BYTES)
-        return salt + material.aead_wrap(self._store.derive(self.obj, salt), plaintext, aad)
+    def derive(self, salt: bytes) -> bytes:
+        return self._store.derive(self.obj, salt)
 
-    def unwrap(self, blob: bytes, aad: bytes) -> bytes | None:
-        if len(blob) <= SALT_BYTES:
-            return None
-        return material.aead_unwrap(self._store.derive(self.obj, blob[:SALT_BYTES]), blob[SALT_BYTES:], aad)
 
-    def __repr__(self) -> str:
-        return f"TpmRootKey(kid={self.kid})"
+class EscrowedTpmRoot(_DerivingRoot):
+    """The recovery kit's copy of a root that was imported into the TPM, doing in software what the TPM does with
+    it: what opens the data once the TPM is cleared, and lets a restore re-wrap it for a software root."""
+
+    def __init__(self, root: SoftwareRootKey) -> None:
+        self._root = root
+
+    @property
+    def kid(self) -> str:
+        return self._root.kid
+
+    @property
+    def fingerprint(self) -> str:
+        return self._root.fingerprint
+
+    def derive(self, salt: bytes) -> bytes:
+        return hmac.new(self._root.secret_bytes(), DOMAIN + salt, hashlib.sha256).digest()
 
 
 class TpmRootStore(RootStore):
@@ -175,12 +228,14 @@ class TpmRootStore(RootStore):
     in_hardware = True
 
     def __init__(self, keys_dir: Path, keychain_account: str, pin: str | None = None,
-                 bind_boot_state: bool | None = None) -> None:
+                 bind_boot_state: bool | None = None, escrowed: SoftwareRootKey | None = None) -> None:
         self.keys_dir = keys_dir
         self.tag = vault_tag(keychain_account)
         self._pin = pin
         #: whether new roots are bound to PCR 7; ``None``: as the active root is (a rotation keeps the choice)
         self._bind = bind_boot_state
+        #: the root the next :meth:`generate` imports instead of having the TPM make one (its kit is written)
+        self._escrowed = escrowed
         self._context: Any = None
 
     # ---- the TPM -------------------------------------------------------
@@ -232,16 +287,18 @@ class TpmRootStore(RootStore):
                                   "free a persistent handle (tpm2_getcap handles-persistent) and retry")
         return TpmUnavailable(f"the TPM at {tcti()} stopped answering while {doing}")
 
-    def _ours(self) -> list[TpmObject]:
-        """Every persistent object in FaceSeal's range that carries this vault's tag."""
+    def _ours(self, bound_at: str = "") -> list[TpmObject]:
+        """Every persistent object in FaceSeal's range that carries this vault's tag: unbound, or bound to this
+        boot's state or to ``bound_at`` (the pointer's branch, hex: a root bound in a boot unlike this one)."""
         from tpm2_pytss import TPM2_CAP
 
         esys = self._esys()
-        try:  # this boot's branch: objects bound in another boot are found through the pointer
-            branch = self._boot_branch()
-            bound_policy: bytes | None = self._bound_policy(branch)
-        except TpmUnavailable:  # a TPM without a SHA-256 PCR bank: nothing of ours can be bound there
-            bound_policy = None
+        branches = {bound_at} - {""}
+        try:  # this boot's branch
+            branches.add(self._boot_branch().hex())
+        except TpmUnavailable:  # a TPM without a SHA-256 PCR bank: nothing of ours can be bound in this boot
+            pass
+        wanted = {self.tag: "", **{self._bound_policy(bytes.fromhex(branch)): branch for branch in branches}}
         try:
             _, data = esys.get_capability(TPM2_CAP.HANDLES, HANDLE_FIRST, 64)
             found = []
@@ -250,9 +307,9 @@ class TpmRootStore(RootStore):
                     break
                 found_handle = esys.tr_from_tpmpublic(handle)
                 policy = self._tag_of(found_handle)
-                if policy in (self.tag, bound_policy):
+                if policy in wanted:
                     found.append(TpmObject(int(handle), bytes(esys.tr_get_name(found_handle)).hex(),
-                                           branch.hex() if policy == bound_policy else ""))
+                                           wanted[policy]))
             return found
         except Exception as exc:
             raise self._failed(exc, "listing its keys") from None
@@ -328,28 +385,27 @@ class TpmRootStore(RootStore):
             raise
         return session
 
-    def _digest_of(self, branch: bytes | None) -> bytes:
-        session = self._policy_session(trial=True, branch=branch)
-        try:
-            return bytes(self._esys().policy_get_digest(session))
-        finally:
-            self._flush(session)
-
     def _boot_branch(self) -> bytes:
-        """The policy branch that PCR 7 as it is now satisfies."""
+        """The policy branch that PCR 7 as it is now satisfies (a trial session's digest)."""
         try:
-            return self._digest_of(None)
+            session = self._policy_session(trial=True)
+            try:
+                return bytes(self._esys().policy_get_digest(session))
+            finally:
+                self._flush(session)
         except TpmUnavailable:
             raise
         except Exception as exc:
             raise self._failed(exc, "reading the boot state (PCR 7)") from None
 
     def _bound_policy(self, branch: bytes) -> bytes:
-        """The authPolicy of an object of this vault bound to the boot state ``branch``."""
-        try:
-            return self._digest_of(branch)
-        except Exception as exc:
-            raise self._failed(exc, "reading the boot state (PCR 7)") from None
+        """The authPolicy of an object of this vault bound to the boot state ``branch``: PolicyOR(branch, tag).
+
+        Computed here as TPM2_PolicyOR defines it (TPM 2.0 Part 3: SHA-256 of a zero digest, the command code and
+        the branches), not by a trial session, which the TPM refuses while PCR 7 satisfies neither branch: the
+        kill switch must recognise (and evict) this vault's object exactly then.
+        """
+        return hashlib.sha256(bytes(32) + POLICY_OR + branch + self.tag).digest()
 
     def _gone(self, obj: TpmObject) -> TpmUnavailable:
         return TpmUnavailable(
@@ -375,8 +431,10 @@ class TpmRootStore(RootStore):
         return TpmCounter(self, NV_FIRST + int(label[:4], 16))
 
     def _write_pointer(self, active: TpmObject | None) -> None:
-        doc = {"active": None if active is None else {"handle": active.handle, "name": active.name,
-                                                      "boot_branch": active.boot_branch}}
+        doc: dict[str, Any] = {"active": None if active is None else {
+            "handle": active.handle, "name": active.name, "boot_branch": active.boot_branch}}
+        if active is not None and active.escrowed_kid:
+            doc["active"]["escrowed"] = {"kid": active.escrowed_kid, "fingerprint": active.escrowed_fingerprint}
         paths.atomic_write(self.keys_dir / POINTER_FILENAME, json.dumps(doc, sort_keys=True).encode())
 
     # ---- RootStore -----------------------------------------------------
@@ -428,13 +486,18 @@ class TpmRootStore(RootStore):
             primary, *_ = esys.create_primary(TPM2B_SENSITIVE_CREATE(), TPM2B_PUBLIC.parse(
                 "ecc256:aes128cfb", objectAttributes=TPMA_OBJECT.DEFAULT_TPM2_TOOLS_CREATEPRIMARY_ATTRS))
             transient.append(primary)
-            # Bound: no USERWITHAUTH, so only the policy (PCR 7 as now, and the PIN) can use the key.
+            # Bound: no USERWITHAUTH, so only the policy (PCR 7 as now, and the PIN) can use the key. Imported:
+            # the key bytes are given (no SENSITIVEDATAORIGIN); fixedTPM and fixedParent all the same, so the TPM's
+            # copy can never be duplicated out of it.
             template = TPM2B_PUBLIC.parse("hmac:sha256", objectAttributes=(
-                TPMA_OBJECT.FIXEDTPM | TPMA_OBJECT.FIXEDPARENT | TPMA_OBJECT.SENSITIVEDATAORIGIN
-                | TPMA_OBJECT.SIGN_ENCRYPT | (TPMA_OBJECT(0) if bind else TPMA_OBJECT.USERWITHAUTH)))
+                TPMA_OBJECT.FIXEDTPM | TPMA_OBJECT.FIXEDPARENT | TPMA_OBJECT.SIGN_ENCRYPT
+                | (TPMA_OBJECT(0) if self._escrowed else TPMA_OBJECT.SENSITIVEDATAORIGIN)
+                | (TPMA_OBJECT(0) if bind else TPMA_OBJECT.USERWITHAUTH)))
             template.publicArea.authPolicy = self._bound_policy(branch) if bind else self.tag
             sensitive = TPM2B_SENSITIVE_CREATE()
             sensitive.sensitive.userAuth = self._pin_bytes()
+            if self._escrowed is not None:
+                sensitive.sensitive.data = self._escrowed.secret_bytes()
             private, public, *_ = esys.create(primary, sensitive, template)
             loaded = esys.load(primary, private, public)
             transient.append(loaded)
@@ -453,7 +516,10 @@ class TpmRootStore(RootStore):
                     pass
         if failure is not None:
             raise self._failed(failure, "making a new root key") from None
-        return TpmRootKey(self, TpmObject(handle, name, branch.hex()))
+        escrowed = self._escrowed
+        self._escrowed = None  # imported once: a later generate (a rotation) has the TPM make the root
+        return TpmRootKey(self, TpmObject(handle, name, branch.hex(), escrowed.kid if escrowed else "",
+                                          escrowed.fingerprint if escrowed else ""))
 
     def _free_handle(self, taken: set[int]) -> int:
         from tpm2_pytss import TPM2_CAP
@@ -487,8 +553,8 @@ class TpmRootStore(RootStore):
         active = _read_pointer(self.keys_dir)
         self._write_pointer(None)
         checkpoint("tpm.pointer-retired")
-        for obj in self._ours():
-            self._evict(obj)
+        for obj in self._ours(active.boot_branch if active else ""):
+            self._evict(obj)  # with the owner's authority: a boot state the root's policy refuses does not stop it
         (self.keys_dir / POINTER_FILENAME).unlink(missing_ok=True)
         paths.fsync_dir(self.keys_dir)
         return active is not None
@@ -497,10 +563,27 @@ class TpmRootStore(RootStore):
         """Evict this vault's objects among ``kids`` that ``proven`` shows wrapped this vault's keys."""
         try:
             for obj in self._ours():
-                if obj.kid in kids and proven(TpmRootKey(self, obj)):
+                # An imported root's kid is its kit's, which the TPM does not know: each stale kid is tried on it.
+                named = [obj] if obj.kid in kids else [replace(obj, escrowed_kid=kid) for kid in kids]
+                if any(proven(TpmRootKey(self, candidate)) for candidate in named):
                     self._evict(obj)
         except TpmUnavailable:
             return  # TPM away: the stale wraps stay, so the next open tries again
+
+
+def forget_restored(keys_dir: Path, keychain_account: str) -> None:
+    """A root restored from its kit replaces one the TPM held (an imported root): the TPM's copy is evicted if the
+    TPM answers, and the pointer goes either way (a cleared or absent TPM has nothing left to evict)."""
+    if not has_pointer(keys_dir):
+        return
+    store = TpmRootStore(keys_dir, keychain_account)
+    try:
+        store.destroy()
+    except (TpmUnavailable, DataDirUnreadable):
+        (keys_dir / POINTER_FILENAME).unlink(missing_ok=True)
+        paths.fsync_dir(keys_dir)
+    finally:
+        store.close()
 
 
 class TpmCounter:

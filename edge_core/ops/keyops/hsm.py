@@ -12,10 +12,11 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import replace
+from pathlib import Path
 
 from edge_core.errors import KeychainUnavailable, NoKeychainForPin, RootStoreFixed, TpmUnavailable, UsageError
-from edge_core.keys.roots import RootStore
-from edge_core.keys.roots import store_for_software_root
+from edge_core.keys import material
+from edge_core.keys.roots import RootStore, SoftwareRootKey, store_for_software_root
 from edge_core.keys.roots.keychain import KeychainRootStore
 from edge_core.keys.roots.pkcs11 import (
     PIN_VARIABLE,
@@ -28,6 +29,7 @@ from edge_core.keys.roots.pkcs11 import (
 from edge_core.keys.roots.pkcs11 import keep_pin as keep_pin_in_keychain
 from edge_core.keys.roots.tpm import TpmRootStore
 from edge_core.keys.roots.tpm import problem as tpm_problem
+from edge_core.ops.keyops import recovery_kit
 from edge_core.ops.keyops.rootswitch import replace_root
 from edge_core.ops.results import RootChange
 from edge_core.vault.store import Vault
@@ -122,6 +124,35 @@ def move_root_to_tpm(vault: Vault, bind_boot_state: bool = False) -> RootChange:
     target = TpmRootStore(vault.layout.keys_dir, vault.layout.keychain_account, bind_boot_state=bind_boot_state)
     result = replace_root(vault, "moved", "root_moved", target, None, to="tpm", boot_state_bound=bind_boot_state)
     return replace(result, to="tpm", warning=TPM_WARNING + (BOOT_WARNING if bind_boot_state else ""))
+
+
+ESCROW_WARNING = ("the root was written to the recovery kit {kit} first, then imported into this machine's TPM. The "
+                  "TPM's copy can never be exported: no later kit can hold it, and a rotation makes a root no kit "
+                  "holds. Keep the kit and its passphrase apart and safe: they are the way back after a new "
+                  "motherboard or a cleared TPM, and whoever holds both can open a copy of this data")
+
+
+def escrow_root_into_tpm(vault: Vault, kit: Path, passphrase: str, bind_boot_state: bool = False) -> RootChange:
+    """A new root, its recovery kit written to ``kit`` first, then imported into this machine's TPM (once).
+
+    For a person who wants an escrow copy: the kit exists before the TPM holds the root, so a crash anywhere
+    leaves either the old root or the imported one active, and the kit opens the data after the TPM is cleared
+    (``key restore``). The passphrase and the TPM are checked before anything is written.
+    """
+    _movable_into_hardware(vault)
+    recovery_kit.check_passphrase(passphrase)
+    missing = tpm_problem()
+    if missing is not None:
+        raise TpmUnavailable(f"{missing}; nothing was changed")
+    root = SoftwareRootKey(material.random_key())
+    doc = recovery_kit.write_kit(root, Path(kit), passphrase)
+    target = TpmRootStore(vault.layout.keys_dir, vault.layout.keychain_account, bind_boot_state=bind_boot_state,
+                          escrowed=root)
+    result = replace_root(vault, "moved", "root_moved", target, None, to="tpm", boot_state_bound=bind_boot_state,
+                          escrowed=True)
+    recovery_kit.record_kit(vault, root, Path(kit), doc)
+    return replace(result, to="tpm", recovery_kit_exported=True,
+                   warning=ESCROW_WARNING.format(kit=kit) + (BOOT_WARNING if bind_boot_state else ""))
 
 
 def move_root_to_keychain(vault: Vault) -> RootChange:

@@ -7,7 +7,9 @@ the GCM associated data, so changing any of them makes the kit fail to open.
 A SHA-256 checksum over the whole document tells an edited or damaged file
 apart from a wrong passphrase *before* spending the KDF (it is no security
 boundary: the GCM tag is). Kits hold software roots only: an HSM root never
-leaves its token.
+leaves its token, and a TPM root only had a kit if it was written before the
+root was imported (``key move-to-tpm --escrow-kit``), whose restore re-wraps the
+keys the TPM's way wrapped.
 """
 
 from __future__ import annotations
@@ -39,14 +41,16 @@ from edge_core.errors import (
     WrongRootKey,
 )
 from edge_core.keys import lockdown, material
-from edge_core.keys.keystore import KeyStore, now_iso
+from edge_core.keys.keystore import KeyStore, UnlockedKeys, now_iso
 from edge_core.keys.roots import RootStore, SoftwareRootKey, find_root, store_for_software_root
+from edge_core.keys.roots import tpm
 from edge_core.keys.roots.keyfile import FileRootStore
 from edge_core.keys.roots.pkcs11 import HsmLocation
 from edge_core.ops.results import KitExport
 from edge_core.support import database
 from edge_core.support.canonical import canonical_json
 from edge_core.support.exports import write_new_file
+from edge_core.support.faults import checkpoint
 from edge_core.support.inputs import read_regular
 from edge_core.support.locking import key_lock
 from edge_core.vault.anchor import Anchor, Head
@@ -208,8 +212,18 @@ def exportable_root(vault: Vault) -> SoftwareRootKey:
 def export_recovery_kit(vault: Vault, path: Path, passphrase: str) -> KitExport:
     """Write a kit of the current root to ``path`` (a new 0600 file); recorded and audited."""
     root = exportable_root(vault)
+    return record_kit(vault, root, path, write_kit(root, path, passphrase))
+
+
+def write_kit(root: SoftwareRootKey, path: Path, passphrase: str) -> dict[str, Any]:
+    """Write a kit of ``root`` to the new 0600 file ``path``; its document (whose header :func:`record_kit` needs)."""
     doc = seal_root(root, passphrase)
     write_new_file(Path(path), lambda handle: handle.write(json.dumps(doc, indent=1, sort_keys=True).encode() + b"\n"))
+    return doc
+
+
+def record_kit(vault: Vault, root: SoftwareRootKey, path: Path, doc: dict[str, Any]) -> KitExport:
+    """Note in the key store that a kit of ``root`` exists (a kit covers the root whose kid it names); audited."""
     with key_lock(vault.layout.keys_dir, exclusive=True):
         ks = vault.keystore()
         ks.recovery_kit = {"kid": root.kid, "fingerprint": root.fingerprint, "exported_at": doc["created_at"]}
@@ -248,12 +262,17 @@ def restore_root(layout: Layout, path: Path, passphrase: str) -> tuple[SoftwareR
         if root.kid not in ks.wraps:
             raise WrongRootKey(f"this kit holds root {root.fingerprint}, but the data in {layout.home} "
                                "was sealed with another root; nothing was changed")
-        keys = ks.unlock(root)  # proves the kit opens this very key store before anything changes
+        keys, imported = _unlock(ks, root)  # proves the kit opens this very key store before anything changes
         ks.check(layout.keystore, keys.database, legacy=keystore_predates_tags(layout, ks, keys))
+        if imported:  # its wraps re-made as a software root reads them, before that root takes over
+            ks.add_root(root, keys)
+            ks.save(layout.keystore, keys.database)
+            checkpoint("restore.rewrapped")
         target = store_for_software_root(layout.keys_dir, layout.keychain_account)
         target.activate(root)
         _drop_file_copy(layout, target, root)
         HsmLocation.remove(layout.keys_dir)
+        tpm.forget_restored(layout.keys_dir, layout.keychain_account)
         was_revoked = ks.revoked is not None
         ks.revoked = None
         ks.save(layout.keystore, keys.database)
@@ -264,6 +283,19 @@ def restore_root(layout: Layout, path: Path, passphrase: str) -> tuple[SoftwareR
                                     "priority over it; remove that one to use the restored root")
         _anchor_here(layout, keys.database, target)
     return root, target, was_revoked
+
+
+def _unlock(ks: KeyStore, root: SoftwareRootKey) -> tuple[UnlockedKeys, bool]:
+    """The keys ``root`` opens, and whether it opened them as the root imported into a TPM (wrapped the TPM's way:
+    the kit was made before the import, and the TPM may since have been cleared)."""
+    try:
+        return ks.unlock(root), False
+    except WrongRootKey:
+        try:
+            return ks.unlock(tpm.EscrowedTpmRoot(root)), True
+        except WrongRootKey:
+            pass
+        raise
 
 
 def _anchor_here(layout: Layout, database_key: bytes, target: RootStore) -> None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from edge_core.audit import chain as audit
 from edge_core.audit import inbox as audit_inbox
-from edge_core.errors import RootStoreFixed, is_disk_full
+from edge_core.errors import RootStoreFixed, TpmBootStateChanged, is_disk_full
 from edge_core.keys import lockdown, roots
 from edge_core.keys.keystore import KeyStore, UnlockedKeys, now_iso
 from edge_core.keys.roots import RootKey, RootStore
@@ -41,6 +41,11 @@ UNOPENED = {"disk_full": "the disk is full",
             "rolled_back": "the data folder is not the newest copy this machine saw (its rollback anchor)"}
 AUDIT_DEFERRED = ("{why}, so the revocation's audit event waits in the sealed audit inbox; "
                   "it joins the audit log if the data is ever opened again")
+BOOT_STATE_CHANGED = ("the boot state (PCR 7) is not the one the root was bound to, so the TPM would not use the root "
+                      "and it could not prove it opens this data; the TPM evicted it all the same (with the owner's "
+                      "authority, not the root's policy) because it bears this vault's tag. The revocation could not "
+                      "be noted in the key store or the audit log (both need the root): opening the data says it was "
+                      "revoked, and the event waits, unauthenticated, in the audit inbox")
 AUDIT_LOST = "the disk is full: the revocation could not be written to the audit log"
 NOT_RECORDED = ("the disk is full: the root was destroyed, but the revocation could not be noted in the "
                 "key store, so opening the data will say the root key is missing")
@@ -74,9 +79,20 @@ def _current_root(layout: Layout) -> tuple[KeyStore, RootStore, RootKey, Unlocke
     return ks, store, root, keys
 
 
+def _unusable_root(layout: Layout) -> tuple[KeyStore, RootStore, RootKey]:
+    """The key store and a TPM root bound to a boot state unlike this boot's: the TPM will not use it, so it cannot
+    prove it opens the key store; what marks it as this vault's is the tag the TPM checks before evicting it."""
+    ks = usable_keystore(layout)
+    store, root = roots.find_root(layout.keys_dir, layout.keychain_account)
+    return ks, store, root
+
+
 def target(layout: Layout) -> Target:
     """The root the kill switch would destroy, where it lives, and whether a kit covers it."""
-    ks, store, root, _keys = _current_root(layout)
+    try:
+        ks, store, root, _keys = _current_root(layout)
+    except TpmBootStateChanged:
+        ks, store, root = _unusable_root(layout)
     try:
         kit = ks.recovery_kit is not None and ks.recovery_kit.get("kid") == root.kid
         return Target(root.fingerprint, store.describe(), kit)
@@ -108,7 +124,10 @@ def revoke_root_key(layout: Layout, vault: Vault | None = None, unopened: str = 
             store, root, keys = vault.root_store, vault.root, vault.keys
             ks = vault.keystore()
         else:
-            ks, store, root, keys = _current_root(layout)
+            try:
+                ks, store, root, keys = _current_root(layout)
+            except TpmBootStateChanged:
+                return _revoke_unusable(layout)
         database_key = keys.database  # authenticates the event if it must wait in the inbox
         try:
             if not store.mutable:
@@ -158,3 +177,25 @@ def revoke_root_key(layout: Layout, vault: Vault | None = None, unopened: str = 
     elif not audited:
         notes.append(AUDIT_LOST)
     return Revocation(root.fingerprint, destroyed, kit, "; ".join(notes) or None)
+
+
+def _revoke_unusable(layout: Layout) -> Revocation:
+    """The kill switch for a TPM root the boot state keeps the TPM from using (called under the key lock).
+
+    Nothing can be unwrapped, so nothing is authenticated: the marker tells every process to drop its keys and
+    refuses every open, the root is destroyed in every store (the TPM checks the vault's tag, not the root's
+    policy, before it evicts), and the event goes to the audit inbox sealed but unauthenticated.
+    """
+    ks, store, root = _unusable_root(layout)
+    store.close()
+    kit = ks.recovery_kit is not None and ks.recovery_kit.get("kid") == root.kid
+    _disk_full_tolerated(lambda: lockdown.mark(layout.keys_dir, lockdown.REVOKED))
+    checkpoint("revoke.recorded")
+    destroyed = destroy_every_root(layout)
+    checkpoint("revoke.destroyed")
+    audit_inbox.record(layout.home, ks.audit_inbox_public_key, "boot_state_changed", kind="root_revoked",
+                       details={"root_store": store.name, "root_fingerprint": root.fingerprint,
+                                "recovery_kit_exported": kit})
+    forget_pin(layout.keychain_account)
+    notes = [BOOT_STATE_CHANGED] + ([] if kit else [NO_KIT_WARNING])
+    return Revocation(root.fingerprint, destroyed, kit, "; ".join(notes))
