@@ -149,6 +149,16 @@ def read_private(path: Path, limit: int = 1 << 20, private: bool = True) -> byte
         return handle.read(limit)
 
 
+def read_private_into(path: Path, buffer: bytearray, private: bool = True) -> int | None:
+    """Read the key file ``path`` (see :func:`open_private`) into ``buffer``, unbuffered: no copy of a secret is
+    left in a reader's buffer or an immutable ``bytes``. How many bytes were read, or ``None`` if absent."""
+    fd = open_private(path, private=private)
+    if fd is None:
+        return None
+    with os.fdopen(fd, "rb", buffering=0) as handle:
+        return handle.readinto(buffer)
+
+
 def atomic_write(path: Path, data: bytes, mode: int = FILE_MODE, durable_rename: bool = True) -> None:
     """Write ``data`` to ``path`` so a crash leaves either the old or the new file, never half.
 

@@ -186,7 +186,9 @@ def test_no_hex_spelling_of_the_database_key_stays_in_serves_memory(people, isol
 
 def _secrets_of_the_vault(people: dict) -> dict[str, bytes]:
     """Every key and decrypted template of the test's vault, by name, as the test process itself reads them."""
+    from edge_core.keys import material
     from edge_core.keys.sealing import parse_header, template_key
+    from edge_core.vault import snapshot
     from edge_core.vault.embeddings import normalise
 
     found: dict[str, bytes] = {}
@@ -195,6 +197,7 @@ def _secrets_of_the_vault(people: dict) -> dict[str, bytes]:
         found["database key"] = bytes(vault.keys.database)
         for version, key in vault.keys.vault.items():
             found[f"vault key v{version}"] = bytes(key)
+            found[f"gallery snapshot key v{version}"] = bytes(material.hkdf(key, snapshot._INFO))
         identity_keys = {}
         for identity_id, name, version, wrapped in vault.conn.execute(
                 "SELECT id, name, key_version, wrapped_key FROM identities").fetchall():

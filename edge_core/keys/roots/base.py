@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Protocol
 
 from edge_core.keys import material
+from edge_core.keys.secret import Secret
 
 
 class RootKey(ABC):
@@ -35,14 +36,17 @@ class RootKey(ABC):
         """Encrypt and authenticate a lower key, bound to ``aad``."""
 
     @abstractmethod
-    def unwrap(self, blob: bytes, aad: bytes) -> bytes | None:
+    def unwrap(self, blob: bytes, aad: bytes) -> Secret | None:
         """Inverse of :meth:`wrap`; ``None`` if this root did not wrap ``blob`` for ``aad``."""
+
+    def forget(self) -> None:
+        """Overwrite the root's bytes if this process holds them (the vault closed); a root in hardware has none."""
 
 
 class SoftwareRootKey(RootKey):
-    """A root whose 32 bytes are in this process's memory (keychain, variable, file)."""
+    """A root whose 32 bytes are in this process's memory (keychain, variable, file), in a :class:`Secret`."""
 
-    def __init__(self, key: bytes) -> None:
+    def __init__(self, key: Secret) -> None:
         if len(key) != material.KEY_BYTES:
             raise ValueError("a root key is 32 bytes")
         self._key = key
@@ -59,10 +63,13 @@ class SoftwareRootKey(RootKey):
     def wrap(self, plaintext: bytes, aad: bytes) -> bytes:
         return material.aead_wrap(self._key, plaintext, aad)
 
-    def unwrap(self, blob: bytes, aad: bytes) -> bytes | None:
+    def unwrap(self, blob: bytes, aad: bytes) -> Secret | None:
         return material.aead_unwrap(self._key, blob, aad)
 
-    def secret_bytes(self) -> bytes:
+    def forget(self) -> None:
+        self._key.wipe()
+
+    def secret_bytes(self) -> Secret:
         """The raw key, for a store that must persist it. Never log or print it."""
         return self._key
 

@@ -43,6 +43,7 @@ import keyring.errors
 from edge_core.errors import DataDirUnreadable, HsmModuleUntrusted, HsmPinIncorrect, HsmUnavailable, KeychainUnavailable
 from edge_core.keys import material
 from edge_core.keys.roots.base import RootKey, RootStore
+from edge_core.keys.secret import Secret
 from edge_core.support import paths
 from edge_core.support.faults import checkpoint
 
@@ -251,10 +252,11 @@ class Pkcs11RootKey(RootKey):
         nonce = os.urandom(NONCE_BYTES)
         return nonce + self._store.gcm(self._kid, "encrypt", nonce, plaintext, aad)
 
-    def unwrap(self, blob: bytes, aad: bytes) -> bytes | None:
+    def unwrap(self, blob: bytes, aad: bytes) -> Secret | None:
         if len(blob) < NONCE_BYTES + 16:
             return None
-        return self._store.gcm(self._kid, "decrypt", blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad)
+        plain = self._store.gcm(self._kid, "decrypt", blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad)
+        return None if plain is None else Secret.taking(plain)  # python-pkcs11 returns bytes
 
     def __repr__(self) -> str:
         return f"Pkcs11RootKey(kid={self._kid})"

@@ -49,6 +49,7 @@ from typing import Any
 from edge_core.errors import DataDirUnreadable, TpmBootStateChanged, TpmPinIncorrect, TpmUnavailable
 from edge_core.keys import material
 from edge_core.keys.roots.base import RootKey, RootStore
+from edge_core.keys.secret import Secret
 from edge_core.support import paths
 from edge_core.support.faults import checkpoint
 
@@ -160,10 +161,12 @@ class TpmRootKey(RootKey):
         salt = os.urandom(SALT_BYTES)
         return salt + material.aead_wrap(self._store.derive(self.obj, salt), plaintext, aad)
 
-    def unwrap(self, blob: bytes, aad: bytes) -> bytes | None:
+    def unwrap(self, blob: bytes, aad: bytes) -> Secret | None:
         if len(blob) <= SALT_BYTES:
             return None
-        return material.aead_unwrap(self._store.derive(self.obj, blob[:SALT_BYTES]), blob[SALT_BYTES:], aad)
+        derived = self._store.derive(self.obj, blob[:SALT_BYTES])  # tpm2-pytss returns bytes
+        with Secret.taking(derived) as key:
+            return material.aead_unwrap(key, blob[SALT_BYTES:], aad)
 
     def __repr__(self) -> str:
         return f"TpmRootKey(kid={self.kid})"
