@@ -104,10 +104,9 @@ class Secret(bytearray):
 
 
 def zero(buffer: bytearray | memoryview) -> None:
-    """Overwrite a writable byte buffer (a :class:`Secret`, or a row of the gallery's matrix) with zeros, in place."""
+    """Overwrite a writable byte buffer with zeros, in place (an assignment of the same size never moves it)."""
     view = memoryview(buffer).cast("B")
-    if view.nbytes:
-        ctypes.memset((ctypes.c_char * view.nbytes).from_buffer(view), 0, view.nbytes)
+    view[:] = bytes(view.nbytes)
 
 
 def _code(char: str | int) -> int:

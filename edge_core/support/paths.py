@@ -159,7 +159,7 @@ def read_private_into(path: Path, buffer: bytearray, private: bool = True) -> in
         return handle.readinto(buffer)
 
 
-def atomic_write(path: Path, data: bytes, mode: int = FILE_MODE, durable_rename: bool = True) -> None:
+def atomic_write(path: Path, data: bytes | bytearray, mode: int = FILE_MODE, durable_rename: bool = True) -> None:
     """Write ``data`` to ``path`` so a crash leaves either the old or the new file, never half.
 
     The bytes go to a temporary file in the same folder, are fsynced, and are
@@ -171,9 +171,10 @@ def atomic_write(path: Path, data: bytes, mode: int = FILE_MODE, durable_rename:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
+        with os.fdopen(fd, "wb", buffering=0) as handle:  # unbuffered: no copy of a key file left in a buffer
+            view = memoryview(data)
+            while view:
+                view = view[handle.write(view):]
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException as error:

@@ -290,7 +290,8 @@ class Vault:
         """This vault's rollback anchor, kept beside the root when the root is in the keychain (:mod:`.anchor`)."""
         if self.keys is None:
             raise VaultLocked("the vault is locked; unlock it first")
-        return Anchor(self.keys.database, in_keychain=self.root_store.name == "keychain", root_store=self.root_store)
+        # its own copy of the key: an anchor may be used after the vault closed (a reset removes the old one)
+        return Anchor(self.keys.database.copy(), in_keychain=self.root_store.name == "keychain", root_store=self.root_store)
 
     @contextmanager
     def writing(self) -> Iterator[Connection]:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
+from edge_core.errors import VaultLocked
 from edge_core.keys import material
 from edge_core.keys.secret import Secret
 
@@ -49,8 +50,9 @@ class SoftwareRootKey(RootKey):
     def __init__(self, key: Secret) -> None:
         if len(key) != material.KEY_BYTES:
             raise ValueError("a root key is 32 bytes")
-        self._key = key
+        self._key: Secret | None = key
         self._kid = material.key_id(key)
+        self._fingerprint = material.fingerprint(key)
 
     @property
     def kid(self) -> str:
@@ -58,19 +60,24 @@ class SoftwareRootKey(RootKey):
 
     @property
     def fingerprint(self) -> str:
-        return material.fingerprint(self._key)
+        return self._fingerprint
 
     def wrap(self, plaintext: bytes, aad: bytes) -> bytes:
-        return material.aead_wrap(self._key, plaintext, aad)
+        return material.aead_wrap(self.secret_bytes(), plaintext, aad)
 
     def unwrap(self, blob: bytes, aad: bytes) -> Secret | None:
-        return material.aead_unwrap(self._key, blob, aad)
+        return material.aead_unwrap(self.secret_bytes(), blob, aad)
 
     def forget(self) -> None:
-        self._key.wipe()
+        """Overwrite the key; from then on this object refuses to be used (never a wrap under zeros)."""
+        if self._key is not None:
+            self._key.wipe()
+            self._key = None
 
     def secret_bytes(self) -> Secret:
         """The raw key, for a store that must persist it. Never log or print it."""
+        if self._key is None:
+            raise VaultLocked("the vault was closed and its root key overwritten; open it again")
         return self._key
 
     def __repr__(self) -> str:  # never the bytes, even in a debugger or a traceback
