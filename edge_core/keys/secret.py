@@ -4,9 +4,9 @@ Python ``bytes`` and ``str`` cannot be overwritten: a key held in one stays in
 the process's freed memory until the allocator happens to reuse it, where a
 reader of ``/proc/PID/mem`` or a core file finds it after the vault closed.
 So every key and every decrypted template is a :class:`Secret` from the moment
-it exists: ``cryptography`` writes into it (``HKDF.derive_into``,
-``AESGCM.decrypt_into``), the vault overwrites it when it closes or locks, and
-it overwrites itself when its last holder drops it.
+it exists: ``cryptography`` writes into it (``HKDF.derive_into``, AES-GCM's
+``update_into``: :mod:`edge_core.keys.material`), the vault overwrites it when
+it closes or locks, and it overwrites itself when its last holder drops it.
 
 A :class:`Secret` is a ``bytearray`` (every library that takes a key takes
 it as it is), used at its fixed size: slicing it, ``bytes()`` of it or ``.hex()``

@@ -47,10 +47,11 @@ class RootKey(ABC):
 class SoftwareRootKey(RootKey):
     """A root whose 32 bytes are in this process's memory (keychain, variable, file), in a :class:`Secret`."""
 
-    def __init__(self, key: Secret) -> None:
+    def __init__(self, key: Secret | bytes) -> None:
         if len(key) != material.KEY_BYTES:
             raise ValueError("a root key is 32 bytes")
-        self._key: Secret | None = key
+        # a key typed or imported as bytes is copied: that copy is ours to overwrite, the caller's is not
+        self._key: Secret | None = key if isinstance(key, Secret) else Secret(key)
         self._kid = material.key_id(key)
         self._fingerprint = material.fingerprint(key)
 
