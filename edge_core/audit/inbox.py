@@ -98,7 +98,7 @@ class Inbox:
     unauthenticated: list[dict] = field(default_factory=list)
 
 
-def read(data_dir: Path, private_key: bytes, database_key: bytes) -> Inbox:
+def read(data_dir: Path, private_key: bytes | bytearray, database_key: bytes | bytearray) -> Inbox:
     """Every readable line of the inbox, sorted by whether it is authenticated; garbage is skipped."""
     path = data_dir / FILENAME
     found = Inbox()
@@ -108,7 +108,7 @@ def read(data_dir: Path, private_key: bytes, database_key: bytes) -> Inbox:
         return found
     with os.fdopen(fd, "rb") as handle:
         lines = handle.read(16 << 20).splitlines()
-    box = SealedBox(PrivateKey(private_key))
+    box = SealedBox(PrivateKey(bytes(private_key)))  # PyNaCl takes bytes only (and keeps them while the box lives)
     key = _entry_key(database_key)
     for line in lines:
         try:

@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives import hmac as crypto_hmac
 from edge_core.errors import DataDirUnreadable, KeyStoreTampered, WrongRootKey
 from edge_core.keys import material
 from edge_core.keys.roots import RootKey
+from edge_core.keys.secret import Secret
 from edge_core.support import paths
 from edge_core.support.canonical import canonical_json
 
@@ -68,14 +69,20 @@ def _optional_facts(value: object) -> dict[str, str] | None:
 
 @dataclass
 class UnlockedKeys:
-    """The L2 keys in memory: the database key and the vault keys by version."""
+    """The L2 keys in memory: the database key and the vault keys by version, each a :class:`Secret`."""
 
-    database: bytes
-    vault: dict[int, bytes]
+    database: Secret
+    vault: dict[int, Secret]
 
     @property
     def primary_version(self) -> int:
         return max(self.vault)
+
+    def wipe(self) -> None:
+        """Overwrite every key (the vault closed or locked): whoever still held one sees zeros, never the key."""
+        self.database.wipe()
+        for key in self.vault.values():
+            key.wipe()
 
 
 @dataclass
@@ -182,7 +189,7 @@ class KeyStore:
                 "the root key found is not the one this data was sealed with "
                 f"(root fingerprint {root.fingerprint})"
             )
-        keys: dict[str, bytes] = {}
+        keys: dict[str, Secret] = {}
         for slot, blob in slots.items():
             plain = root.unwrap(base64.b64decode(blob), _aad(slot))
             if plain is None:

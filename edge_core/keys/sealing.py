@@ -20,11 +20,9 @@ import os
 import struct
 from dataclasses import dataclass
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from edge_core.errors import CorruptBlob
-from edge_core.keys.material import hkdf
+from edge_core.keys.material import decrypt_into, encrypt, hkdf
+from edge_core.keys.secret import Secret
 
 MAGIC = b"SENC"
 VERSION = 0x02
@@ -42,7 +40,7 @@ class BlobHeader:
     nonce: bytes
 
 
-def template_key(identity_key: bytes, salt: bytes, template_id: str) -> bytes:
+def template_key(identity_key: bytes | bytearray, salt: bytes, template_id: str) -> Secret:
     """L4: one key per blob, derived so that no two blobs ever share a key."""
     return hkdf(identity_key, f"faceseal/template/v2:{template_id}".encode(), salt=salt)
 
@@ -51,12 +49,13 @@ def _aad(header: bytes, template_id: str) -> bytes:
     return header + f"template:{template_id}".encode()
 
 
-def seal(identity_key: bytes, key_version: int, template_id: str, plaintext: bytes) -> bytes:
-    """Encrypt one template under a fresh salt and nonce."""
+def seal(identity_key: bytes | bytearray, key_version: int, template_id: str,
+         plaintext: bytes | bytearray | memoryview) -> bytes:
+    """Encrypt one template under a fresh salt and nonce (its key overwritten once used)."""
     salt, nonce = os.urandom(SALT_BYTES), os.urandom(NONCE_BYTES)
     header = _HEADER.pack(MAGIC, VERSION, key_version, salt, nonce)
-    key = template_key(identity_key, salt, template_id)
-    return header + AESGCM(key).encrypt(nonce, plaintext, _aad(header, template_id))
+    with template_key(identity_key, salt, template_id) as key:
+        return header + encrypt(key, nonce, plaintext, _aad(header, template_id))
 
 
 def parse_header(blob: bytes) -> BlobHeader:
@@ -73,13 +72,22 @@ def parse_header(blob: bytes) -> BlobHeader:
     return BlobHeader(key_version, salt, nonce)
 
 
-def open_blob(identity_key: bytes, template_id: str, blob: bytes) -> bytes:
-    """Authenticate and decrypt; any tampering or a wrong key is a CorruptBlob."""
+def plaintext_size(blob: bytes) -> int:
+    """How many bytes the template sealed in ``blob`` has, known before it is opened (a CorruptBlob if malformed)."""
+    parse_header(blob)
+    return len(blob) - HEADER_BYTES - TAG_BYTES
+
+
+def open_blob(identity_key: bytes | bytearray, template_id: str, blob: bytes,
+              out: Secret | memoryview | None = None) -> Secret | memoryview:
+    """Authenticate and decrypt into the byte buffer ``out`` (of :func:`plaintext_size`; a new :class:`Secret`
+    by default), returned; any tampering or a wrong key is a CorruptBlob, and ``out`` is left as it was."""
     header = parse_header(blob)
-    key = template_key(identity_key, header.salt, template_id)
-    try:
-        return AESGCM(key).decrypt(
-            header.nonce, bytes(blob[HEADER_BYTES:]), _aad(bytes(blob[:HEADER_BYTES]), template_id)
-        )
-    except InvalidTag:
-        raise CorruptBlob(f"sealed template {template_id} failed authentication (tampered or wrong key)") from None
+    if out is None:
+        out = Secret(plaintext_size(blob))
+    with template_key(identity_key, header.salt, template_id) as key:
+        opened = decrypt_into(key, header.nonce, bytes(blob[HEADER_BYTES:]),
+                              _aad(bytes(blob[:HEADER_BYTES]), template_id), out)
+    if opened is None:
+        raise CorruptBlob(f"sealed template {template_id} failed authentication (tampered or wrong key)")
+    return opened

@@ -329,7 +329,11 @@ def look_alike(vault: Vault, name: str, probe: Probe, add: bool = False) -> str 
     who = canonical_name(name)
     own = [rows for person, rows in gallery.templates() if person == who and add]
     template = np.vstack([*own, samples])
-    scores = {person: resemblance(rows, template, samples) for person, rows in gallery.templates() if person != who}
+    try:
+        scores = {person: resemblance(rows, template, samples) for person, rows in gallery.templates()
+                  if person != who}
+    finally:
+        template.fill(0)  # a copy of the person's kept templates: overwritten, like the gallery it came from
     closest = max(scores, key=scores.__getitem__, default=None)
     return closest if closest is not None and scores[closest] >= threshold else None
 

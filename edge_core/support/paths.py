@@ -149,7 +149,17 @@ def read_private(path: Path, limit: int = 1 << 20, private: bool = True) -> byte
         return handle.read(limit)
 
 
-def atomic_write(path: Path, data: bytes, mode: int = FILE_MODE, durable_rename: bool = True) -> None:
+def read_private_into(path: Path, buffer: bytearray, private: bool = True) -> int | None:
+    """Read the key file ``path`` (see :func:`open_private`) into ``buffer``, unbuffered: no copy of a secret is
+    left in a reader's buffer or an immutable ``bytes``. How many bytes were read, or ``None`` if absent."""
+    fd = open_private(path, private=private)
+    if fd is None:
+        return None
+    with os.fdopen(fd, "rb", buffering=0) as handle:
+        return handle.readinto(buffer)
+
+
+def atomic_write(path: Path, data: bytes | bytearray, mode: int = FILE_MODE, durable_rename: bool = True) -> None:
     """Write ``data`` to ``path`` so a crash leaves either the old or the new file, never half.
 
     The bytes go to a temporary file in the same folder, are fsynced, and are
@@ -161,9 +171,10 @@ def atomic_write(path: Path, data: bytes, mode: int = FILE_MODE, durable_rename:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
+        with os.fdopen(fd, "wb", buffering=0) as handle:  # unbuffered: no copy of a key file left in a buffer
+            view = memoryview(data)
+            while view:
+                view = view[handle.write(view):]
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException as error:

@@ -57,9 +57,9 @@ class DeviceKey:
         return cls(Ed25519PrivateKey.generate())
 
     @classmethod
-    def from_seed(cls, seed: bytes) -> DeviceKey:
+    def from_seed(cls, seed: bytes | bytearray) -> DeviceKey:
         """Rebuild the key the vault unsealed. Refuses anything but 32 bytes."""
-        if not isinstance(seed, bytes) or len(seed) != SEED_BYTES:
+        if not isinstance(seed, (bytes, bytearray)) or len(seed) != SEED_BYTES:
             raise InvalidKeyMaterial(f"a device key seed must be exactly {SEED_BYTES} bytes")
         return cls(Ed25519PrivateKey.from_private_bytes(seed))
 

@@ -42,9 +42,7 @@ from pathlib import Path
 import keyring
 import platformdirs
 from cryptography.hazmat.primitives import hashes
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hmac as crypto_hmac
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from edge_core.audit import chain
 from edge_core.errors import AnchorUnusable, KeychainUnavailable, VaultRolledBack
@@ -102,7 +100,7 @@ class Anchor:
     def __init__(self, database_key: bytes, in_keychain: bool, root_store: RootStore | None = None) -> None:
         self.name = material.hkdf(database_key, b"faceseal/anchor-name/v1", length=16).hex()
         self._mac_key = material.hkdf(database_key, b"faceseal/anchor-mac/v1")
-        self._guard_key = AESGCM(material.hkdf(database_key, b"faceseal/anchor-guard/v1"))
+        self._guard_key = material.hkdf(database_key, b"faceseal/anchor-guard/v1")
         self.in_keychain = in_keychain
         self.counter: MonotonicCounter | None = root_store.monotonic_counter(self.name) if root_store else None
 
@@ -135,8 +133,7 @@ class Anchor:
     def _record(self, head: Head, counted: int | None) -> str:
         sealed = None
         if head.guard is not None:
-            nonce = os.urandom(12)
-            sealed = (nonce + self._guard_key.encrypt(nonce, head.guard.encode(), self.name.encode())).hex()
+            sealed = material.aead_wrap(self._guard_key, head.guard.encode(), self.name.encode()).hex()
         fields = self._fields(head, counted, sealed)
         return json.dumps({**fields, "tag": self._tag(fields)}, sort_keys=True)
 
@@ -155,9 +152,11 @@ class Anchor:
         if sealed is None:
             return head, counted
         try:
-            blob = bytes.fromhex(sealed)
-            guard = self._guard_key.decrypt(blob[:12], blob[12:], self.name.encode()).decode()
-        except (ValueError, InvalidTag):  # tagged, so written by a holder of the key: never expected
+            opened = material.aead_unwrap(self._guard_key, bytes.fromhex(sealed), self.name.encode())
+            if opened is None:  # tagged, so written by a holder of the key: never expected
+                raise ValueError
+            guard = bytes(opened).decode()  # a scrypt hash, not a key: an ordinary str from here
+        except (ValueError, UnicodeDecodeError):
             raise self._tampered(where) from None
         return Head(head.seq, head.digest, guard), counted
 

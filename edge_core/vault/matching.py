@@ -13,7 +13,7 @@ sample still cannot drag a genuine user down the way a mean of all would.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -80,6 +80,34 @@ def _best_two(cosines: np.ndarray, axis: int) -> np.ndarray:
     return np.take(ordered, [-2, -1], axis=axis).mean(axis=axis)
 
 
+@dataclass
+class Opened:
+    """Templates of one size decrypted straight into one matrix (no other copy is made): the rows of the database
+    query they came from, and one float32 row each, in that order."""
+
+    rows: list[tuple]
+    matrix: np.ndarray = field(repr=False)
+
+    def wipe(self) -> None:
+        """Overwrite the templates (a verify or a choice of samples is done with them)."""
+        self.matrix.fill(0)
+
+    def gallery(self, skipped: tuple[Unreadable, ...]) -> "Gallery":
+        """These templates as a gallery, over this same matrix (rows of one identity are consecutive: the query
+        orders them by name): the gallery, and so the vault when it closes, then owns and wipes them."""
+        owners: list[str] = []
+        names: list[str] = []
+        counts: list[int] = []
+        for row in self.rows:
+            if owners and row[3] == owners[-1]:
+                counts[-1] += 1
+            else:
+                owners.append(row[3])
+                names.append(row[4])
+                counts.append(1)
+        return Gallery.of_rows(names, counts, self.matrix, skipped)
+
+
 class Gallery:
     """Every template of one pack in one contiguous matrix, rows grouped by identity.
 
@@ -116,10 +144,11 @@ class Gallery:
             yield name, self.matrix[start:end]
 
     def wipe(self) -> None:
-        """Overwrite the decrypted templates: when the vault closes (or locks), the one copy FaceSeal owns goes.
+        """Overwrite the decrypted templates: when the vault closes (or locks), the only copy goes.
 
-        Copies Python made on the way (each template's decrypted bytes) are
-        freed, not overwritten: docs/SECURITY.md says what that leaves.
+        The templates were decrypted straight into this matrix (:class:`Opened`)
+        or copied into it from a sealed snapshot opened into a buffer wiped at
+        once, so no other copy of them is left in memory (issue 25, item 6).
         """
         if self.matrix.flags.writeable:
             self.matrix.fill(0)

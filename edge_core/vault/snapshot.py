@@ -41,6 +41,7 @@ import numpy as np
 
 from edge_core.errors import DiskFull
 from edge_core.keys import material
+from edge_core.keys.secret import Secret
 from edge_core.support import paths
 
 GENERATION_META = "gallery_generation"
@@ -80,9 +81,16 @@ def save(path: Path, vault_key: bytes, pack: str, version: int, generation: str,
         return
     header = json.dumps({"parts": [{"dim": p.dim, "names": p.names, "counts": p.counts} for p in parts],
                          "skipped": skipped}).encode()
-    plain = b"".join([_LENGTH.pack(len(header)), header, *(np.ascontiguousarray(p.matrix, np.float32).tobytes()
-                                                           for p in parts)])
-    sealed = material.aead_wrap(material.hkdf(vault_key, _INFO), plain, _aad(pack, version, generation))
+    with Secret(_LENGTH.size + len(header) + size) as plain, material.hkdf(vault_key, _INFO) as key:
+        # the templates are copied into a buffer overwritten once sealed, never into an immutable bytes
+        _LENGTH.pack_into(plain, 0, len(header))
+        offset = _LENGTH.size + len(header)
+        plain[_LENGTH.size:offset] = header
+        for part in parts:
+            rows = memoryview(np.ascontiguousarray(part.matrix, np.float32)).cast("B")
+            plain[offset:offset + rows.nbytes] = rows
+            offset += rows.nbytes
+        sealed = material.aead_wrap(key, plain, _aad(pack, version, generation))
     try:
         paths.atomic_write(path, sealed, durable_rename=False)
     except (OSError, DiskFull):
@@ -102,16 +110,18 @@ def load(path: Path, vault_key: bytes, pack: str, version: int,
         if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_BYTES + 4096:
             return None
         sealed = handle.read()
-    plain = material.aead_unwrap(material.hkdf(vault_key, _INFO), sealed, _aad(pack, version, generation))
+    with material.hkdf(vault_key, _INFO) as key:
+        plain = material.aead_unwrap(key, sealed, _aad(pack, version, generation))
     if plain is None:
         return None
-    (length,) = _LENGTH.unpack_from(plain)
-    header = json.loads(plain[_LENGTH.size:_LENGTH.size + length])
-    offset = _LENGTH.size + length
-    parts = []
-    for part in header["parts"]:
-        rows = sum(part["counts"])
-        matrix = np.frombuffer(plain, np.float32, rows * part["dim"], offset).reshape(rows, part["dim"]).copy()
-        offset += matrix.nbytes
-        parts.append(Part(part["dim"], part["names"], part["counts"], matrix))
-    return parts, header["skipped"]
+    with plain:  # overwritten once the matrices are copied out: the gallery's copy is the only one left
+        (length,) = _LENGTH.unpack_from(plain)
+        header = json.loads(memoryview(plain)[_LENGTH.size:_LENGTH.size + length].tobytes())
+        offset = _LENGTH.size + length
+        parts = []
+        for part in header["parts"]:
+            rows = sum(part["counts"])
+            matrix = np.frombuffer(plain, np.float32, rows * part["dim"], offset).reshape(rows, part["dim"]).copy()
+            offset += matrix.nbytes
+            parts.append(Part(part["dim"], part["names"], part["counts"], matrix))
+        return parts, header["skipped"]

@@ -48,7 +48,8 @@ from edge_core.errors import (
 from edge_core.keys import lockdown, material, roots
 from edge_core.keys.keystore import KeyStore, UnlockedKeys, now_iso
 from edge_core.keys.roots import RootKey, RootStore
-from edge_core.keys.sealing import open_blob, parse_header, seal
+from edge_core.keys.sealing import open_blob, parse_header, plaintext_size, seal
+from edge_core.keys.secret import Secret
 from edge_core.support import database, paths
 from edge_core.support.database import Connection, get_meta, set_meta, transaction
 from edge_core.support.faults import checkpoint
@@ -59,7 +60,7 @@ from edge_core.vault.anchor import FORMAT as ANCHOR_FORMAT
 from edge_core.vault.embeddings import normalise
 from edge_core.vault.layout import Layout
 from edge_core.vault import snapshot
-from edge_core.vault.matching import Gallery, MatchResult, Unreadable, template_score
+from edge_core.vault.matching import Gallery, MatchResult, Opened, Unreadable, template_score
 
 INBOX_SECRET = "audit-inbox-key"
 #: ``meta`` key saying the key store carries a tag (:mod:`edge_core.keys.keystore`): one without is then refused.
@@ -155,7 +156,7 @@ class Vault:
         self.keys: UnlockedKeys | None = keys
         self._conn: Connection | None = conn
         self._db_file = _file_identity(layout.db)
-        self._identity_keys: dict[tuple[str, int, str], bytes] = {}
+        self._identity_keys: dict[tuple[str, int, str], Secret] = {}
         self._galleries: dict[str, tuple[tuple[int, int], dict[int, Gallery], tuple[Unreadable, ...]]] = {}
         self._local_writes = 0
         self._reported: set[str] = set()
@@ -168,9 +169,14 @@ class Vault:
         self.rolled_back: str | None = None
 
     def close(self) -> None:
-        """Drop every key and cache from memory and close the database."""
+        """Overwrite every key and decrypted template this handle holds, and close the database (issue 25, item 6)."""
+        if self.keys is not None:
+            self.keys.wipe()
         self.keys = None
+        for key in self._identity_keys.values():
+            key.wipe()
         self._identity_keys.clear()
+        self.root.forget()
         for _generation, galleries, _skipped in self._galleries.values():
             for gallery in galleries.values():
                 gallery.wipe()
@@ -207,7 +213,7 @@ class Vault:
             raise VaultLocked("the vault is locked; unlock it first")
         return self._conn
 
-    def _vault_key(self, version: int) -> bytes:
+    def _vault_key(self, version: int) -> Secret:
         """The vault key of ``version``, reloading the key store if another process added it."""
         assert self.keys is not None
         if version not in self.keys.vault:
@@ -277,7 +283,7 @@ class Vault:
         """
         return wrap_under(self._vault_key(version), kind, owner, version, plaintext)
 
-    def unwrap_secret(self, kind: str, owner: str, version: int, blob: bytes) -> bytes:
+    def unwrap_secret(self, kind: str, owner: str, version: int, blob: bytes) -> Secret:
         plain = material.aead_unwrap(self._vault_key(version), bytes(blob), _wrap_aad(kind, owner, version))
         if plain is None:
             raise DataDirUnreadable(f"the wrapped {kind} key of {owner} failed authentication (tampered)")
@@ -288,7 +294,8 @@ class Vault:
         """This vault's rollback anchor, kept beside the root when the root is in the keychain (:mod:`.anchor`)."""
         if self.keys is None:
             raise VaultLocked("the vault is locked; unlock it first")
-        return Anchor(self.keys.database, in_keychain=self.root_store.name == "keychain", root_store=self.root_store)
+        # its own copy of the key: an anchor may be used after the vault closed (a reset removes the old one)
+        return Anchor(self.keys.database.copy(), in_keychain=self.root_store.name == "keychain", root_store=self.root_store)
 
     @contextmanager
     def writing(self) -> Iterator[Connection]:
@@ -333,7 +340,7 @@ class Vault:
             (name, version, self.wrap_secret("secret", name, version, value)),
         )
 
-    def get_secret(self, name: str) -> bytes | None:
+    def get_secret(self, name: str) -> Secret | None:
         row = self.conn.execute("SELECT key_version, wrapped FROM secrets WHERE name = ?", (name,)).fetchone()
         return None if row is None else self.unwrap_secret("secret", name, row[0], row[1])
 
@@ -350,7 +357,7 @@ class Vault:
         """
         return material.aead_wrap(self._vault_key(version), key, _identity_aad(identity_id, name, version))
 
-    def unwrap_identity_key(self, identity_id: str, name: str, version: int, wrapped: bytes) -> bytes:
+    def unwrap_identity_key(self, identity_id: str, name: str, version: int, wrapped: bytes) -> Secret:
         """The identity key, or :class:`IdentityTampered` when it does not open under this id and name."""
         aad = _identity_aad(identity_id, name, version)
         plain = material.aead_unwrap(self._vault_key(version), bytes(wrapped), aad)
@@ -361,7 +368,7 @@ class Vault:
             )
         return plain
 
-    def _identity_key(self, identity_id: str, name: str, version: int, wrapped: bytes) -> bytes:
+    def _identity_key(self, identity_id: str, name: str, version: int, wrapped: bytes) -> Secret:
         cache_key = (identity_id, version, name)
         if cache_key not in self._identity_keys:
             self._identity_keys[cache_key] = self.unwrap_identity_key(identity_id, name, version, wrapped)
@@ -483,11 +490,16 @@ class Vault:
         if len(rows) <= keep:
             return 0
         opened, skipped = self._open_rows(rows)
-        doomed = [unreadable.template for unreadable in skipped][:len(rows) - keep]
-        surplus = len(rows) - keep - len(doomed)
-        if surplus > 0:
-            chosen = list(choose(np.stack([vector for _row, vector in opened]), len(opened) - surplus))
-            doomed += [opened[index][0][0] for index in chosen]
+        try:
+            doomed = [unreadable.template for unreadable in skipped][:len(rows) - keep]
+            surplus = len(rows) - keep - len(doomed)
+            if surplus > 0:
+                (part,) = opened.values()  # one identity's templates are all of one pack and size (_check_pack)
+                chosen = list(choose(part.matrix, len(part.rows) - surplus))
+                doomed += [part.rows[index][0] for index in chosen]
+        finally:
+            for part in opened.values():
+                part.wipe()
         conn.executemany("DELETE FROM templates WHERE id = ?", [(template_id,) for template_id in doomed])
         return len(doomed)
 
@@ -506,31 +518,54 @@ class Vault:
         "FROM templates t JOIN identities i ON i.id = t.identity_id "
     )
 
-    def _open_template(self, row: tuple) -> np.ndarray:
-        """One row of :data:`_TEMPLATE_ROWS` decrypted; CorruptBlob or IdentityTampered when it cannot be."""
+    def _template_dim(self, row: tuple) -> int:
+        """The size of the template in one row of :data:`_TEMPLATE_ROWS`, checked before anything is decrypted;
+        CorruptBlob or IdentityTampered when it cannot be opened."""
         template_id, blob, dim, identity_id, name, version, wrapped, generation = row[:8]
-        blob = bytes(blob)
-        header = parse_header(blob)
+        header = parse_header(bytes(blob))
         if header.key_version != generation:
             raise CorruptBlob(f"template {template_id} carries key version {header.key_version}, its identity key "
                               f"is of version {generation}")
-        plain = open_blob(self._identity_key(identity_id, name, version, bytes(wrapped)), template_id, blob)
-        if not isinstance(dim, int) or len(plain) != 4 * dim:
+        self._identity_key(identity_id, name, version, bytes(wrapped))
+        if not isinstance(dim, int) or plaintext_size(bytes(blob)) != 4 * dim:
             raise CorruptBlob(f"template {template_id} is damaged: its stored dimension ({dim}) does not match "
                               "its sealed content")
-        return np.frombuffer(plain, dtype=np.float32)
+        return dim
 
-    def _open_rows(self, rows: list[tuple]) -> tuple[list[tuple[tuple, np.ndarray]], tuple[Unreadable, ...]]:
-        """Every row that opens, with its vector, and every one that does not (left out of a match, never fatal)."""
-        opened: list[tuple[tuple, np.ndarray]] = []
+    def _open_template(self, row: tuple, out: memoryview) -> None:
+        """Decrypt one row of :data:`_TEMPLATE_ROWS` (its size checked by :meth:`_template_dim`) into ``out``."""
+        template_id, blob, _dim, identity_id, name, version, wrapped = row[:7]
+        open_blob(self._identity_key(identity_id, name, version, bytes(wrapped)), template_id, bytes(blob), out)
+
+    def _open_rows(self, rows: list[tuple]) -> tuple[dict[int, Opened], tuple[Unreadable, ...]]:
+        """Every row that opens, decrypted straight into one matrix per size (:class:`Opened`, in the rows' order),
+        and every one that does not (left out of a match, never fatal). The matrices are the only copies of the
+        templates: whoever takes them wipes them, or hands them to a gallery that the vault wipes when it closes."""
+        sized: dict[int, list[tuple]] = {}
         skipped: list[Unreadable] = []
+
+        def unreadable(row: tuple, error: FaceSealError) -> None:
+            reason = "identity_key" if isinstance(error, IdentityTampered) else \
+                "dimension" if "dimension" in str(error) else "content"
+            skipped.append(Unreadable(row[0], row[3], reason))
+
         for row in rows:
             try:
-                opened.append((row, self._open_template(row)))
-            except IdentityTampered:
-                skipped.append(Unreadable(row[0], row[3], "identity_key"))
-            except CorruptBlob as error:
-                skipped.append(Unreadable(row[0], row[3], "dimension" if "dimension" in str(error) else "content"))
+                sized.setdefault(self._template_dim(row), []).append(row)
+            except (IdentityTampered, CorruptBlob) as error:
+                unreadable(row, error)
+        opened: dict[int, Opened] = {}
+        for dim, candidates in sized.items():
+            part = Opened([], np.zeros((len(candidates), dim), np.float32))
+            for row in candidates:
+                try:
+                    self._open_template(row, memoryview(part.matrix[len(part.rows)]).cast("B"))
+                    part.rows.append(row)
+                except CorruptBlob as error:  # its row is still zero: the next template goes there
+                    unreadable(row, error)
+            part.matrix = part.matrix[:len(part.rows)]
+            if part.rows:
+                opened[dim] = part
         return opened, tuple(skipped)
 
     def record_unreadable(self, conn: Connection, unreadable: tuple[Unreadable, ...]) -> None:
@@ -564,19 +599,23 @@ class Vault:
         if not rows:
             raise UnknownIdentity(f"'{stored_name}' has no templates left; enrol again")
         opened, skipped = self._open_rows(rows)
-        if not opened:
-            with self.writing() as tx:
-                self.record_unreadable(tx, skipped)
-            raise CorruptBlob(f"every stored template of '{stored_name}' is damaged ({len(skipped)}); "
-                              f"delete '{stored_name}' and enrol again")
-        for stored_pack, stored_dim in sorted({(row[8], len(vector)) for row, vector in opened}):
-            if stored_pack != pack or stored_dim != probe.shape[0]:
-                raise PackMismatch(
-                    f"the templates of '{stored_name}' were made by model pack '{stored_pack}' ({stored_dim}-d); "
-                    f"this embedding comes from '{pack}' ({probe.shape[0]}-d), and the two are not comparable. "
-                    f"Enrol '{stored_name}' again with '{pack}' to switch"
-                )
-        score = template_score(np.stack([vector for _row, vector in opened]) @ probe)
+        try:
+            if not opened:
+                with self.writing() as tx:
+                    self.record_unreadable(tx, skipped)
+                raise CorruptBlob(f"every stored template of '{stored_name}' is damaged ({len(skipped)}); "
+                                  f"delete '{stored_name}' and enrol again")
+            for stored_pack, stored_dim in sorted({(row[8], dim) for dim, part in opened.items() for row in part.rows}):
+                if stored_pack != pack or stored_dim != probe.shape[0]:
+                    raise PackMismatch(
+                        f"the templates of '{stored_name}' were made by model pack '{stored_pack}' ({stored_dim}-d); "
+                        f"this embedding comes from '{pack}' ({probe.shape[0]}-d), and the two are not comparable. "
+                        f"Enrol '{stored_name}' again with '{pack}' to switch"
+                    )
+            score = template_score(opened[probe.shape[0]].matrix @ probe)
+        finally:
+            for part in opened.values():
+                part.wipe()
         return MatchResult(stored_name, score, threshold, pack, skipped)
 
     def identify(self, embedding: np.ndarray, pack: str, threshold: float) -> MatchResult:
@@ -603,6 +642,9 @@ class Vault:
         cached = self._galleries.get(pack)
         if cached and cached[0] == generation:
             return cached[1], cached[2]
+        if cached:  # stale: its templates are overwritten before they are let go
+            for stale in cached[1].values():
+                stale.wipe()
         version = self.primary_version()
         state = get_meta(self.conn, snapshot.GENERATION_META)  # None: the counter was removed, no snapshot is safe
         snapshot_file = snapshot.path_for(self.layout.home, pack)
@@ -625,21 +667,7 @@ class Vault:
         """Every template of ``pack`` opened one by one, grouped into one gallery per size."""
         rows = self.conn.execute(self._TEMPLATE_ROWS + "WHERE t.pack = ? ORDER BY i.name, t.id", (pack,)).fetchall()
         opened, skipped = self._open_rows(rows)
-        by_dim: dict[int, list[tuple[tuple, np.ndarray]]] = {}
-        for row, vector in opened:
-            by_dim.setdefault(len(vector), []).append((row, vector))
-        galleries: dict[int, Gallery] = {}
-        for dim, items in by_dim.items():
-            names: list[str] = []
-            blocks: list[np.ndarray] = []
-            start = 0
-            for i in range(1, len(items) + 1):
-                if i == len(items) or items[i][0][3] != items[start][0][3]:
-                    names.append(items[start][0][4])
-                    blocks.append(np.stack([vector for _row, vector in items[start:i]]))
-                    start = i
-            galleries[dim] = Gallery(names, blocks, skipped)
-        return galleries, skipped
+        return {dim: part.gallery(skipped) for dim, part in opened.items()}, skipped
 
     def list_identities(self) -> list[IdentityInfo]:
         rows = self.conn.execute(
@@ -652,7 +680,8 @@ class Vault:
         """Open every template (a full integrity check, the first failure raised); returns how many opened."""
         total = 0
         for row in self.conn.execute(self._TEMPLATE_ROWS).fetchall():
-            self._open_template(row)
+            with Secret(4 * self._template_dim(row)) as plain:
+                self._open_template(row, memoryview(plain))
             total += 1
         return total
 

@@ -42,9 +42,9 @@ def opened_templates(monkeypatch) -> list[int]:
     calls: list[int] = []
     original = Vault._open_template
 
-    def counting(self, row):
+    def counting(self, row, *out):
         calls.append(1)
-        return original(self, row)
+        return original(self, row, *out)
 
     monkeypatch.setattr(Vault, "_open_template", counting)
     return calls

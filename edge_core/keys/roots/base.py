@@ -14,7 +14,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
+from edge_core.errors import VaultLocked
 from edge_core.keys import material
+from edge_core.keys.secret import Secret
 
 
 class RootKey(ABC):
@@ -35,18 +37,23 @@ class RootKey(ABC):
         """Encrypt and authenticate a lower key, bound to ``aad``."""
 
     @abstractmethod
-    def unwrap(self, blob: bytes, aad: bytes) -> bytes | None:
+    def unwrap(self, blob: bytes, aad: bytes) -> Secret | None:
         """Inverse of :meth:`wrap`; ``None`` if this root did not wrap ``blob`` for ``aad``."""
+
+    def forget(self) -> None:
+        """Overwrite the root's bytes if this process holds them (the vault closed); a root in hardware has none."""
 
 
 class SoftwareRootKey(RootKey):
-    """A root whose 32 bytes are in this process's memory (keychain, variable, file)."""
+    """A root whose 32 bytes are in this process's memory (keychain, variable, file), in a :class:`Secret`."""
 
-    def __init__(self, key: bytes) -> None:
+    def __init__(self, key: Secret | bytes) -> None:
         if len(key) != material.KEY_BYTES:
             raise ValueError("a root key is 32 bytes")
-        self._key = key
+        # a key typed or imported as bytes is copied: that copy is ours to overwrite, the caller's is not
+        self._key: Secret | None = key if isinstance(key, Secret) else Secret(key)
         self._kid = material.key_id(key)
+        self._fingerprint = material.fingerprint(key)
 
     @property
     def kid(self) -> str:
@@ -54,16 +61,24 @@ class SoftwareRootKey(RootKey):
 
     @property
     def fingerprint(self) -> str:
-        return material.fingerprint(self._key)
+        return self._fingerprint
 
     def wrap(self, plaintext: bytes, aad: bytes) -> bytes:
-        return material.aead_wrap(self._key, plaintext, aad)
+        return material.aead_wrap(self.secret_bytes(), plaintext, aad)
 
-    def unwrap(self, blob: bytes, aad: bytes) -> bytes | None:
-        return material.aead_unwrap(self._key, blob, aad)
+    def unwrap(self, blob: bytes, aad: bytes) -> Secret | None:
+        return material.aead_unwrap(self.secret_bytes(), blob, aad)
 
-    def secret_bytes(self) -> bytes:
+    def forget(self) -> None:
+        """Overwrite the key; from then on this object refuses to be used (never a wrap under zeros)."""
+        if self._key is not None:
+            self._key.wipe()
+            self._key = None
+
+    def secret_bytes(self) -> Secret:
         """The raw key, for a store that must persist it. Never log or print it."""
+        if self._key is None:
+            raise VaultLocked("the vault was closed and its root key overwritten; open it again")
         return self._key
 
     def __repr__(self) -> str:  # never the bytes, even in a debugger or a traceback

@@ -11,6 +11,7 @@ import os
 from edge_core.errors import RootStoreFixed
 from edge_core.keys import material
 from edge_core.keys.roots.base import RootKey, RootStore, SoftwareRootKey
+from edge_core.keys.secret import overwrite_immutable
 
 VARIABLE = "FACESEAL_ROOT_KEY"
 
@@ -27,10 +28,13 @@ class EnvironmentRootStore(RootStore):
         return f"environment variable {VARIABLE}"
 
     def load(self) -> RootKey | None:
-        value = os.environ.get(VARIABLE)
+        value = os.environ.get(VARIABLE)  # a str decoded for us from os.environ's bytes: ours to overwrite
         if value is None:
             return None
-        return SoftwareRootKey(material.parse_hex_key(value, VARIABLE))
+        try:
+            return SoftwareRootKey(material.parse_hex_key(value, VARIABLE))
+        finally:
+            overwrite_immutable(value)
 
     def _fixed(self) -> RootStoreFixed:
         return RootStoreFixed(

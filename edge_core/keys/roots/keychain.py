@@ -13,6 +13,7 @@ from keyring.backend import KeyringBackend
 from edge_core.errors import KeychainUnavailable, WrongRootKey
 from edge_core.keys import material
 from edge_core.keys.roots.base import RootKey, RootStore, SoftwareRootKey
+from edge_core.keys.secret import overwrite_immutable
 
 SERVICE = "faceseal"
 ACCOUNT = "root-key"
@@ -76,13 +77,21 @@ class KeychainRootStore(RootStore):
             raise WrongRootKey(
                 f"the keychain entry '{self.service}/{self.account}' does not hold a FaceSeal root key"
             ) from None
+        finally:
+            # keyring made this str for us a moment ago and keeps no reference: overwrite its hex in place
+            overwrite_immutable(stored)
 
     def generate(self) -> RootKey:
         return SoftwareRootKey(material.random_key())
 
     def activate(self, key: RootKey) -> None:
         assert isinstance(key, SoftwareRootKey)
-        self._call(keyring.set_password, key.secret_bytes().hex())
+        with key.secret_bytes().spelt_hex() as spelt:
+            text = spelt.decode("ascii")  # keyring takes only a str: made here, overwritten once handed over
+        try:
+            self._call(keyring.set_password, text)
+        finally:
+            overwrite_immutable(text)
         if self.load() is None or self.load().kid != key.kid:  # type: ignore[union-attr]
             raise KeychainUnavailable("the OS keychain did not keep the new root key")
 

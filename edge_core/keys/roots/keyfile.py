@@ -11,6 +11,7 @@ from pathlib import Path
 
 from edge_core.keys import material
 from edge_core.keys.roots.base import RootKey, RootStore, SoftwareRootKey
+from edge_core.keys.secret import Secret
 from edge_core.support import paths
 
 FILENAME = "root_key.hex"
@@ -43,17 +44,19 @@ class FileRootStore(RootStore):
         return notice(self.path)
 
     def load(self) -> RootKey | None:
-        raw = paths.read_private(self.path, 4096)  # never through a symbolic link
-        if raw is None:
-            return None
-        return SoftwareRootKey(material.parse_hex_key(raw.decode("ascii", "replace"), str(self.path)))
+        with Secret(4096) as raw:  # read into a buffer overwritten once parsed: never an immutable copy of the hex
+            size = paths.read_private_into(self.path, raw)  # never through a symbolic link
+            if size is None:
+                return None
+            return SoftwareRootKey(material.parse_hex_key(memoryview(raw)[:size], str(self.path)))
 
     def generate(self) -> RootKey:
         return SoftwareRootKey(material.random_key())
 
     def activate(self, key: RootKey) -> None:
         assert isinstance(key, SoftwareRootKey)
-        paths.atomic_write(self.path, (key.secret_bytes().hex() + "\n").encode("ascii"))
+        with key.secret_bytes().spelt_hex(b"\n") as line:
+            paths.atomic_write(self.path, line)
 
     def destroy(self) -> bool:
         # Overwrite before unlinking: a journaling filesystem may keep old blocks,

@@ -43,6 +43,7 @@ import keyring.errors
 from edge_core.errors import DataDirUnreadable, HsmModuleUntrusted, HsmPinIncorrect, HsmUnavailable, KeychainUnavailable
 from edge_core.keys import material
 from edge_core.keys.roots.base import RootKey, RootStore
+from edge_core.keys.secret import Secret, overwrite_immutable
 from edge_core.support import paths
 from edge_core.support.faults import checkpoint
 
@@ -247,14 +248,19 @@ class Pkcs11RootKey(RootKey):
         # The token never reveals the key, so the fingerprint names the object's random id.
         return material.fingerprint(bytes.fromhex(self._kid))
 
-    def wrap(self, plaintext: bytes, aad: bytes) -> bytes:
+    def wrap(self, plaintext: bytes | bytearray, aad: bytes) -> bytes:
         nonce = os.urandom(NONCE_BYTES)
-        return nonce + self._store.gcm(self._kid, "encrypt", nonce, plaintext, aad)
+        plain = bytes(plaintext)  # python-pkcs11 takes bytes only: this copy is ours, overwritten once sealed
+        try:
+            return nonce + self._store.gcm(self._kid, "encrypt", nonce, plain, aad)
+        finally:
+            overwrite_immutable(plain)
 
-    def unwrap(self, blob: bytes, aad: bytes) -> bytes | None:
+    def unwrap(self, blob: bytes, aad: bytes) -> Secret | None:
         if len(blob) < NONCE_BYTES + 16:
             return None
-        return self._store.gcm(self._kid, "decrypt", blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad)
+        plain = self._store.gcm(self._kid, "decrypt", blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad)
+        return None if plain is None else Secret.taking(plain)  # python-pkcs11 returns bytes
 
     def __repr__(self) -> str:
         return f"Pkcs11RootKey(kid={self._kid})"

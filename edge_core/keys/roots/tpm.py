@@ -58,6 +58,7 @@ from typing import Any
 from edge_core.errors import DataDirUnreadable, TpmBootStateChanged, TpmPinIncorrect, TpmUnavailable
 from edge_core.keys import material
 from edge_core.keys.roots.base import RootKey, RootStore, SoftwareRootKey
+from edge_core.keys.secret import Secret
 from edge_core.support import paths
 from edge_core.support.faults import checkpoint
 
@@ -173,12 +174,14 @@ class _DerivingRoot(RootKey):
 
     def wrap(self, plaintext: bytes, aad: bytes) -> bytes:
         salt = os.urandom(SALT_BYTES)
-        return salt + material.aead_wrap(self.derive(salt), plaintext, aad)
+        with Secret.taking(self.derive(salt)) as key:  # tpm2-pytss and hmac return bytes: overwritten after use
+            return salt + material.aead_wrap(key, plaintext, aad)
 
-    def unwrap(self, blob: bytes, aad: bytes) -> bytes | None:
+    def unwrap(self, blob: bytes, aad: bytes) -> Secret | None:
         if len(blob) <= SALT_BYTES:
             return None
-        return material.aead_unwrap(self.derive(blob[:SALT_BYTES]), blob[SALT_BYTES:], aad)
+        with Secret.taking(self.derive(blob[:SALT_BYTES])) as key:
+            return material.aead_unwrap(key, blob[SALT_BYTES:], aad)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(kid={self.kid})"

@@ -23,8 +23,6 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from zxcvbn import zxcvbn
 
@@ -46,6 +44,7 @@ from edge_core.keys.roots import RootStore, SoftwareRootKey, find_root, store_fo
 from edge_core.keys.roots import tpm
 from edge_core.keys.roots.keyfile import FileRootStore
 from edge_core.keys.roots.pkcs11 import HsmLocation
+from edge_core.keys.secret import Secret
 from edge_core.ops.results import KitExport
 from edge_core.support import database
 from edge_core.support.canonical import canonical_json
@@ -153,7 +152,7 @@ def seal_root(root: SoftwareRootKey, passphrase: str) -> dict[str, Any]:
     header = {"format": KIT_FORMAT, "version": KIT_VERSION, "created_at": now_iso(), "kid": root.kid,
               "fingerprint": root.fingerprint, "kdf": kdf, "cipher": "aes-256-gcm"}
     nonce = os.urandom(12)
-    sealed = AESGCM(_derive(passphrase, kdf)).encrypt(nonce, root.secret_bytes(), canonical_json(header))
+    sealed = material.encrypt(_derive(passphrase, kdf), nonce, root.secret_bytes(), canonical_json(header))
     doc = {**header, "nonce": base64.b64encode(nonce).decode(), "wrapped_root": base64.b64encode(sealed).decode()}
     doc["checksum"] = _checksum(doc)
     return doc
@@ -185,8 +184,10 @@ def open_kit(path: Path, passphrase: str) -> SoftwareRootKey:
     except (KeyError, TypeError, ValueError):
         raise edited from None
     try:
-        raw = AESGCM(key).decrypt(nonce, sealed, canonical_json(header))
-    except (InvalidTag, ValueError):
+        raw = material.decrypt_into(key, nonce, sealed, canonical_json(header), Secret(max(len(sealed) - 16, 0)))
+    except ValueError:
+        raw = None
+    if raw is None:
         raise WrongPassphrase(f"the passphrase does not open the recovery kit {path} "
                               "(wrong passphrase, or the kit was altered)") from None
     try:

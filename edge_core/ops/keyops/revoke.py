@@ -128,7 +128,7 @@ def revoke_root_key(layout: Layout, vault: Vault | None = None, unopened: str = 
                 ks, store, root, keys = _current_root(layout)
             except TpmBootStateChanged:
                 return _revoke_unusable(layout)
-        database_key = keys.database  # authenticates the event if it must wait in the inbox
+        database_key = keys.database.copy()  # authenticates the event if it must wait in the inbox (after a close)
         try:
             if not store.mutable:
                 raise RootStoreFixed("the root comes from FACESEAL_ROOT_KEY, which FaceSeal cannot destroy; "
