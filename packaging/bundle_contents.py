@@ -67,6 +67,10 @@ EXCLUDES = [
     "PIL._imagingmorph", "PIL.ImageMorph", "PIL.ImageQt", "PIL.ImageShow", "PIL.ImageGrab",
     # httpx's command line (httpx._main, imported only if present) and its terminal colours
     "rich", "pygments", "markdown_it", "mdurl",
+    # the TPM root's binding (the `tpm` extra): bundled as found, it carried the system's TPM Software Stack
+    # with libcurl, GnuTLS, OpenLDAP and libssh2 (about 10 MB, over the size goals), built against one
+    # Debian's ABI; installed builds offer no TPM root until the TSS is bundled as docs/KEYS.md says
+    "tpm2_pytss",
     # development and test tools, and GUI toolkits FaceSeal does not use
     "tkinter", "IPython", "pytest", "hypothesis", "schemathesis", "pytestqt", "PyInstaller",
     "setuptools", "pip",
