@@ -17,6 +17,7 @@ from . import (
     bench_collector,
     bench_groups,
     bench_infrared,
+    bench_installed,
     bench_liveness,
     bench_liveness_accuracy,
     bench_pad_camera,
@@ -31,7 +32,7 @@ SUITES = {"vault": bench_vault, "biometrics": bench_biometrics, "accuracy": benc
           "groups": bench_groups, "cohort": bench_cohort,
           "liveness": bench_liveness, "liveness_accuracy": bench_liveness_accuracy, "telemetry": bench_telemetry,
           "collector": bench_collector, "pad_real": bench_pad_real, "pad_camera": bench_pad_camera,
-          "signin": bench_signin, "tpm": bench_tpm, "infrared": bench_infrared}
+          "signin": bench_signin, "tpm": bench_tpm, "infrared": bench_infrared, "installed": bench_installed}
 
 
 def main(argv: list[str]) -> int:

@@ -10,7 +10,8 @@ what FaceSeal's own code costs on top of the irreducible work:
 * rotate-key and delete-identity with 10k identities, with 1 and with 5
   templates each (goal: at most 1 s, flat in the number of templates);
 * rotate-key --deep on 100k templates vs a bare loop opening and resealing the
-  same blobs in memory (goal: at most 10 s).
+  same blobs in memory (goal: at most 10 s; issue 28: at least 0.5 of the bare), and
+  the storage floor under it: the same rows read and written back, without FaceSeal's crypto.
 
 Run: ``make bench`` (all benchmarks) or ``.venv/bin/python -m benchmarks.bench_vault``.
 """
@@ -185,8 +186,13 @@ def bench_key_operations(scratch: Path) -> dict:
 
 
 def bench_deep_rotation(scratch: Path) -> dict:
+    """The deep rotation against two floors measured on the same run: the bare reseal in memory (the crypto alone),
+    and the bare storage pass (every template row read and written back in one SQLCipher transaction, as the
+    rotation walks them, with no crypto of FaceSeal's: the page decryption, encryption and HMACs SQLCipher cannot
+    skip)."""
     from edge_core import ops
     from edge_core.keys import sealing
+    from edge_core.support.database import transaction
 
     vault = _fresh_vault(scratch, "deep")
     _populate(vault, 10_000, 10)
@@ -200,9 +206,27 @@ def bench_deep_rotation(scratch: Path) -> dict:
     for tid, blob in blobs:
         sealing.seal(key, 2, tid, sealing.open_blob(key, tid, blob))
     bare = time.perf_counter() - start
+    start = time.perf_counter()
+    with transaction(vault.conn) as tx:
+        _rewrite_rows(tx)
+    storage = time.perf_counter() - start
     vault.close()
     return {"templates": 100_000, "deep_rotate_s": round(deep, 2), "bare_reseal_in_memory_s": round(bare, 2),
-            "ratio_bare_over_ours": round(bare / deep, 3)}
+            "ratio_bare_over_ours": round(bare / deep, 3), "bare_storage_pass_s": round(storage, 2),
+            "best_serial_ratio": round(bare / (bare + storage), 3)}
+
+
+def _rewrite_rows(tx) -> None:
+    """Every template's row read and its blob written back changed (reversed: SQLite skips a write of the same
+    bytes), in the chunks and order of the reseal. The bench's own vault, deleted after."""
+    from edge_core.ops.keyops.common import RESEAL_CACHE_KIB, RESEAL_CHUNK
+
+    tx.execute(f"PRAGMA cache_size = -{RESEAL_CACHE_KIB}")
+    last = 0
+    while rows := tx.execute("SELECT rowid, blob FROM templates WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                             (last, RESEAL_CHUNK)).fetchall():
+        tx.executemany("UPDATE templates SET blob = ? WHERE rowid = ?", [(blob[::-1], rowid) for rowid, blob in rows])
+        last = rows[-1][0]
 
 
 def run() -> dict:

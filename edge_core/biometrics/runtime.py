@@ -89,7 +89,15 @@ def read_verified(path: Path, sha256: str, *, pack: str) -> bytes:
 
 
 def create_session(model: bytes, *, name: str, pack: str) -> ort.InferenceSession:
-    """One CPU session with deliberate threading: intra-op = ``inference_threads()``, inter-op 1.
+    """One CPU session of a pack's model with :func:`session_options`; a refusal is a one-line ModelRuntimeError."""
+    import onnxruntime as ort
+
+    with engine_errors(name, pack):
+        return ort.InferenceSession(model, session_options(), providers=["CPUExecutionProvider"])
+
+
+def session_options() -> ort.SessionOptions:
+    """Deliberate threading for every session FaceSeal makes: intra-op = ``inference_threads()``, inter-op 1.
 
     Sequential execution because these graphs are chains: parallel branches would
     only add scheduling overhead. Spinning is off because a pack runs two sessions
@@ -111,8 +119,7 @@ def create_session(model: bytes, *, name: str, pack: str) -> ort.InferenceSessio
     # that range and the CPU's slow path made it 4.5x slower (180 ms against 40 ms measured
     # on a loaded machine); at 1e-38 they change no embedding (test_reference.py).
     options.add_session_config_entry("session.set_denormal_as_zero", "1")
-    with engine_errors(name, pack):
-        return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    return options
 
 
 @contextlib.contextmanager
