@@ -30,7 +30,7 @@ enrolment none of whose photos passed the gates.
 
 Each session's result is cached under ``$XDG_CACHE_HOME/faceseal-build/signin_rates``,
 keyed by the photo, the seed, the pack's files and the sources of the
-liveness code and the video generator, so a re-run only scores.
+liveness and biometrics code and of the video generator, so a re-run only scores.
 
 What these figures are not: each video is one photo moved, so its start and
 end faces are far more alike than two moments of a real sitting; they say how
@@ -57,8 +57,10 @@ HELD_OUT = 6
 """Photos of each person made into a video, one round each (the first ones, in the labels files' order): up to 6
 of each Western person (they have 1 to 8), every one of each K-pop singer (6); a person with one photo makes none."""
 REPO = Path(__file__).resolve().parents[1]
-CODE = [*sorted((REPO / "edge_core" / "liveness").glob("*.py")), REPO / "tests" / "liveness" / "synthetic.py"]
-"""The sources a cached session depends on, besides the photo, the seed and the pack."""
+CODE = [*sorted((REPO / "edge_core" / "liveness").glob("*.py")),
+        *sorted((REPO / "edge_core" / "biometrics").glob("*.py")), REPO / "tests" / "liveness" / "synthetic.py"]
+"""The sources a cached session depends on, besides the photo, the seed and the pack: the session, the detection,
+alignment and embedding, and the video generator."""
 
 
 @dataclass(frozen=True)
