@@ -228,8 +228,8 @@ def write(figures: dict) -> None:
 
     Face sign-in unlocks a session, so its false-match rate must hold within
     every group, not on average: a threshold chosen on one group's pairs lets
-    another through tens of times as often (docs/SIGNIN.md, "Whom the sign-in
-    threshold holds for"). The verify thresholds are left as they are.
+    another through tens of times as often (docs/SIGNIN.md, "The sign-in
+    threshold"). The verify thresholds are left as they are.
     """
     from edge_core.biometrics.packs import MANIFEST_PATH
 
