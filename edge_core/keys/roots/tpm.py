@@ -58,7 +58,7 @@ from typing import Any
 from edge_core.errors import DataDirUnreadable, TpmBootStateChanged, TpmPinIncorrect, TpmUnavailable
 from edge_core.keys import material
 from edge_core.keys.roots.base import RootKey, RootStore, SoftwareRootKey
-from edge_core.keys.secret import Secret
+from edge_core.keys.secret import Secret, overwrite_immutable
 from edge_core.support import paths
 from edge_core.support.faults import checkpoint
 
@@ -500,7 +500,9 @@ class TpmRootStore(RootStore):
             sensitive = TPM2B_SENSITIVE_CREATE()
             sensitive.sensitive.userAuth = self._pin_bytes()
             if self._escrowed is not None:
-                sensitive.sensitive.data = self._escrowed.secret_bytes()
+                escrowed = bytes(self._escrowed.secret_bytes())  # tpm2-pytss takes bytes, not a Secret
+                sensitive.sensitive.data = escrowed
+                overwrite_immutable(escrowed)  # the TSS's structure keeps its own copy until it is freed
             private, public, *_ = esys.create(primary, sensitive, template)
             loaded = esys.load(primary, private, public)
             transient.append(loaded)
