@@ -16,7 +16,7 @@ collector, which had no version table, is adopted as version 1).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -240,21 +240,24 @@ def migrate(engine: Engine) -> int:
     raise AssertionError("unreachable")
 
 
-EventRow = tuple[str, int, str, object, object, str]
-"""(batch_id, idx, device_id, kind, at, body): one row of ``events``."""
-_EVENT_COLUMNS = "batch_id, idx, device_id, kind, at, body"
-
-
-def insert_events(conn: Connection, rows: list[EventRow]) -> None:
-    """Insert many events in the connection's transaction, the fastest way each backend offers: ``COPY`` into
-    PostgreSQL (one stream, no statement per row), one prepared ``executemany`` into sqlite."""
+def insert_rows(conn: Connection, table: Table, rows: Sequence[tuple[object, ...]]) -> None:
+    """Insert many rows (tuples in the table's column order) in the connection's transaction, the fastest way
+    each backend offers: ``COPY`` into PostgreSQL (one stream, nothing compiled or pipelined per row), one prepared
+    ``executemany`` into sqlite. A unique key taken raises ``IntegrityError`` as an INSERT would."""
+    columns = ", ".join(table.c.keys())
     if conn.dialect.name == "postgresql":
-        with conn.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
-            with cursor.copy(f"COPY events ({_EVENT_COLUMNS}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+        statement = f"COPY {table.name} ({columns}) FROM STDIN"
+        driver = conn.dialect.loaded_dbapi
+        try:
+            with conn.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+                with cursor.copy(statement) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+        except driver.Error as error:  # the driver's own error: make it SQLAlchemy's, as an execute would
+            raise DBAPIError.instance(statement, None, error, driver.Error) from error
     else:
-        conn.exec_driver_sql(f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", rows)  # type: ignore[arg-type]
+        marks = ", ".join("?" * len(table.c))
+        conn.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) VALUES ({marks})", list(rows))  # type: ignore[arg-type]
 
 
 #: SQLSTATEs of a PostgreSQL transaction that lost to a concurrent one: a deadlock it broke, a serialization failure.

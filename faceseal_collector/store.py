@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 import orjson
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
@@ -34,7 +34,8 @@ from faceseal_collector.database import (
     collector_settings,
     devices,
     enrolment_tokens,
-    insert_events,
+    events,
+    insert_rows,
     is_lost_race,
     open_engine,
     operator_tokens,
@@ -175,7 +176,7 @@ def _matches(presented: str, digests: list[str]) -> bool:
 
 
 def _enrolment_in(conn: Connection) -> Enrolment:
-    mode = conn.execute(select(collector_settings.c.value).where(collector_settings.c.name == "enrolment")).scalar()
+    mode = conn.execute(_ENROLMENT).scalar()
     return mode if mode in ENROLMENT_MODES else "open"  # type: ignore[return-value]
 
 
@@ -194,18 +195,27 @@ class _Pending:
                      for idx, fields in enumerate(event.as_dict() for event in batch.events)]
 
 
+# Built once: a statement made per call costs more to build and look up in SQLAlchemy's cache than to run.
+_KEYS_OF = select(devices.c.device_id, devices.c.public_key).where(
+    devices.c.device_id.in_(bindparam("ids", expanding=True)))
+_DIGESTS_OF = select(batches.c.batch_id, batches.c.content_sha256).where(
+    batches.c.batch_id.in_(bindparam("ids", expanding=True)))
+_HEARD = update(devices).where(devices.c.device_id.in_(bindparam("ids", expanding=True)),
+                               devices.c.last_seen_at < bindparam("now")).values(last_seen_at=bindparam("now"))
+_LISTED = select(allowed_devices.c.device_id).where(allowed_devices.c.device_id.in_(bindparam("ids", expanding=True)))
+_ENROLMENT = select(collector_settings.c.value).where(collector_settings.c.name == "enrolment")
+
+
 def _accept_group_in(conn: Connection, pending: list[_Pending], now: str) -> list[Acceptance | EnvelopeError]:
     """Decide every item against the database and the items before it, then write what was accepted in bulk,
     devices and batches in key order (two groups never wait on each other in a cycle)."""
     device_ids = sorted({item.batch.device_id for item in pending})
-    registered: dict[str, str] = dict(conn.execute(  # type: ignore[arg-type]
-        select(devices.c.device_id, devices.c.public_key).where(devices.c.device_id.in_(device_ids))).all())
+    registered: dict[str, str] = dict(conn.execute(_KEYS_OF, {"ids": device_ids}).all())  # type: ignore[arg-type]
     seen: dict[str, str] = dict(conn.execute(  # type: ignore[arg-type]
-        select(batches.c.batch_id, batches.c.content_sha256)
-        .where(batches.c.batch_id.in_(sorted({item.batch.batch_id for item in pending})))).all())
+        _DIGESTS_OF, {"ids": sorted({item.batch.batch_id for item in pending})}).all())
     admits = _Enrolment(conn, device_ids, registered)
     outcomes: list[Acceptance | EnvelopeError] = []
-    new_devices: dict[str, dict[str, str]] = {}
+    new_devices: dict[str, tuple[str, str, str, str]] = {}
     accepted: list[_Pending] = []
     for item in pending:
         batch = item.batch
@@ -224,8 +234,7 @@ def _accept_group_in(conn: Connection, pending: list[_Pending], now: str) -> lis
             continue
         if key is None:
             registered[batch.device_id] = batch.public_key
-            new_devices[batch.device_id] = {"device_id": batch.device_id, "public_key": batch.public_key,
-                                            "registered_at": now, "last_seen_at": now}
+            new_devices[batch.device_id] = (batch.device_id, batch.public_key, now, now)
         seen[batch.batch_id] = item.digest
         accepted.append(item)
         outcomes.append("accepted")
@@ -234,18 +243,16 @@ def _accept_group_in(conn: Connection, pending: list[_Pending], now: str) -> lis
     return outcomes
 
 
-def _write(conn: Connection, accepted: list[_Pending], new_devices: dict[str, dict[str, str]], now: str) -> None:
+def _write(conn: Connection, accepted: list[_Pending], new_devices: dict[str, tuple[str, str, str, str]],
+           now: str) -> None:
     if new_devices:
-        conn.execute(insert(devices), [new_devices[device_id] for device_id in sorted(new_devices)])
+        insert_rows(conn, devices, [new_devices[device_id] for device_id in sorted(new_devices)])
     heard = sorted({item.batch.device_id for item in accepted} - new_devices.keys())
     if heard:
-        conn.execute(update(devices).where(devices.c.device_id.in_(heard), devices.c.last_seen_at < now)
-                     .values(last_seen_at=now))
-    conn.execute(insert(batches), [
-        {"batch_id": item.batch.batch_id, "device_id": item.batch.device_id, "content_sha256": item.digest,
-         "created_at": item.batch.created_at, "received_at": now, "event_count": len(item.rows)}
-        for item in accepted])
-    insert_events(conn, [row for item in accepted for row in item.rows])
+        conn.execute(_HEARD, {"ids": heard, "now": now})
+    insert_rows(conn, batches, [(item.batch.batch_id, item.batch.device_id, item.digest, item.batch.created_at, now,
+                                 len(item.rows)) for item in accepted])
+    insert_rows(conn, events, [row for item in accepted for row in item.rows])
 
 
 class _Enrolment:
@@ -261,8 +268,7 @@ class _Enrolment:
         self.listed: set[str] = set()
         self.digests: list[str] = []
         if self.mode == "allow-list":
-            self.listed = set(conn.execute(select(allowed_devices.c.device_id)
-                                           .where(allowed_devices.c.device_id.in_(device_ids))).scalars())
+            self.listed = set(conn.execute(_LISTED, {"ids": device_ids}).scalars())
         elif self.mode == "token" and not registered.keys() >= set(device_ids):
             self.digests = list(conn.execute(select(enrolment_tokens.c.token_sha256)).scalars())
 
