@@ -38,6 +38,7 @@ vocabulary itself), the operator token's bearer scheme, every refusal.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -52,48 +53,18 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.types import Receive, Scope, Send
 
-from edge_core.support import strictjson
 from edge_core.support.routes import allowed_methods, unread_part
-from edge_core.telemetry import envelope as envelope_rules
-from edge_core.telemetry.envelope import VerifiedBatch, verify_envelope
 from edge_core.telemetry.envelope import json_schema as envelope_schema
-from edge_core.telemetry.errors import EnvelopeError
-from edge_core.telemetry.events import TIMESTAMP_WHAT, parse_timestamp
 from faceseal_collector import fleet
-from faceseal_collector.database import is_unavailable, parse_database
+from faceseal_collector.database import DB_ENV, parse_database
 from faceseal_collector.errors import BadDuration, Refusal
+from faceseal_collector.groupcommit import GroupCommitter
+from faceseal_collector.intake import ENROLMENT_HEADER, PATH, STATUS, BatchIntake, failure
 from faceseal_collector.store import CollectorStore
 
-MAX_BODY_BYTES = 1 << 20  # a full 1,000-event batch is about 200 KB
-MAX_AGE = envelope_rules.MAX_AGE
-"""The oldest ``created_at`` or event accepted: a device offline longer than that has its batches refused."""
-MAX_AHEAD = envelope_rules.MAX_SKEW
-"""How far ahead of the collector's clock a device's clock may run, and an event of its batch's created_at."""
-
-#: HTTP status for each refusal code.
-STATUS: dict[str, int] = {
-    "malformed": 400,
-    "unsigned": 400,
-    "unsupported_version": 400,
-    "bad_signature": 401,
-    "device_mismatch": 403,
-    "key_mismatch": 403,
-    "not_enrolled": 403,
-    "replay": 409,
-    "too_large": 413,
-    "unsupported_media_type": 415,
-    "forbidden_event": 422,
-    "out_of_window": 422,
-    "unauthorized": 401,
-    "bad_query": 400,
-    "unavailable": 503,
-}
-
-
 OPENAPI_URL = "/v1/openapi.json"
-ENROLMENT_HEADER = "X-FaceSeal-Enrolment"
-"""Where a new device presents its enrolment token (collector enrolment mode ``token``)."""
 BATCH_REFUSALS = tuple(code for code in STATUS if code != "unauthorized")
 
 
@@ -138,55 +109,31 @@ def _error(status: int, code: str, detail: str) -> JSONResponse:
     return JSONResponse({"error": code, "detail": detail}, status_code=status)
 
 
-def parse_body(body: bytes) -> object:
-    """Strict JSON: UTF-8, no repeated keys, no NaN/Infinity."""
-    try:
-        return strictjson.loads(body)
-    except strictjson.NotStrictJson as error:
-        raise EnvelopeError("malformed", str(error)) from None
+class CollectorApp:
+    """The collector as uvicorn serves it: ``POST /v1/batches`` straight to its ``BatchIntake``, every other
+    request (and the lifespan) to the FastAPI application ``api``, which also declares that route for the
+    OpenAPI document, ``Allow`` and the unread-query check."""
+
+    def __init__(self, api: FastAPI, intake: BatchIntake) -> None:
+        self.api = api
+        self.intake = intake
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == PATH:
+            await self.intake(scope, receive, send)
+        else:
+            await self.api(scope, receive, send)
 
 
-async def _read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise EnvelopeError("too_large", f"a batch body is at most {MAX_BODY_BYTES} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise EnvelopeError("too_large", f"a batch body is at most {MAX_BODY_BYTES} bytes")
-    return bytes(body)
-
-
-def _minutes(delta: timedelta) -> int:
-    return int(delta.total_seconds() // 60)
-
-
-def check_times(batch: VerifiedBatch, now: datetime) -> None:
-    """Refuse a batch dated outside [now - MAX_AGE, now + MAX_AHEAD], or holding an event dated before that
-    window or after the batch was made (beyond ``MAX_AHEAD`` of clock skew): the first such event is named."""
-    created = parse_timestamp(batch.created_at)
-    if created is None:  # the envelope checked its form; a date that does not exist is malformed too
-        raise EnvelopeError("malformed", f"created_at must be {TIMESTAMP_WHAT}")
-    if not now - MAX_AGE <= created <= now + MAX_AHEAD:
-        raise EnvelopeError(
-            "out_of_window",
-            f"created_at must lie within {MAX_AGE.days} days before and {_minutes(MAX_AHEAD)} minutes after the "
-            "collector's clock",
-        )
-    for index, event in enumerate(batch.events):
-        at = parse_timestamp(event.as_dict()["at"])
-        if at is None or at < now - MAX_AGE:
-            raise EnvelopeError("out_of_window", f"event {index}: at lies more than {MAX_AGE.days} days before "
-                                "the collector's clock")
-        if at > created + MAX_AHEAD:
-            raise EnvelopeError("out_of_window", f"event {index}: at lies more than {_minutes(MAX_AHEAD)} minutes "
-                                "after the batch's created_at")
+def from_environment() -> CollectorApp:
+    """The application on the database named by ``$FACESEAL_COLLECTOR_DB``: what each uvicorn worker process
+    makes (``faceseal-collector --workers N``)."""
+    return create_app(os.environ[DB_ENV])
 
 
 def create_app(
     db: Path | str | URL | CollectorStore, clock: Callable[[], datetime] | None = None
-) -> FastAPI:
+) -> CollectorApp:
     """The collector application storing into ``db`` (an sqlite path, a database URL or an open store).
 
     ``clock``: now, in UTC. Raises ``DatabaseUnavailable`` / ``SchemaTooNew``
@@ -226,30 +173,19 @@ def create_app(
             return Response(status_code=204, headers={"Allow": allow})
         return await call_next(request)
 
-    def verify_and_store(body: bytes, enrolment_token: str | None) -> JSONResponse:
-        batch = verify_envelope(parse_body(body))
-        check_times(batch, now())
-        outcome = store.accept(batch, enrolment_token)
-        return JSONResponse(
-            {"status": outcome, "batch_id": batch.batch_id, "events": len(batch.events)},
-            status_code=201 if outcome == "accepted" else 200,
-        )
+    intake = BatchIntake(GroupCommitter(store), now, app.router.routes)
 
-    @app.post("/v1/batches", status_code=201, responses={**BATCH_ANSWERS, **_refusals(*BATCH_REFUSALS)},
+    @app.post(PATH, status_code=201, responses={**BATCH_ANSWERS, **_refusals(*BATCH_REFUSALS)},
               openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                   "schema": envelope_schema()}}},
                   "parameters": [{"name": ENROLMENT_HEADER, "in": "header", "required": False,
                                   "schema": {"type": "string"},
                                   "description": "a device's enrolment token, read on its first batch "
                                                  "when the collector's enrolment mode is 'token'"}]})
-    async def receive_batch(request: Request, _: None = Depends(nothing_unread)) -> JSONResponse:
+    async def receive_batch(request: Request) -> JSONResponse:
         """Verify one signed batch and store it exactly once."""
-        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if media_type != "application/json":
-            raise EnvelopeError("unsupported_media_type", "send the envelope as application/json")
-        body = await _read_body(request)
-        # Verification and sqlite are blocking: keep them off the event loop.
-        return await run_in_threadpool(verify_and_store, body, request.headers.get(ENROLMENT_HEADER))
+        status, document = await intake.answer(request.scope, request.receive)  # CollectorApp calls intake itself
+        return JSONResponse(document, status_code=status)
 
     def fleet_window(dead_after_text: str, since_text: str | None) -> tuple[datetime, datetime | None, timedelta]:
         moment = now()
@@ -290,22 +226,18 @@ def create_app(
         code = "bad_query" if tuple(first.get("loc", ()))[:1] == ("query",) else "malformed"
         return _error(STATUS[code], code, f"{'.'.join(map(str, first.get('loc', ())))}: {first.get('msg', '')}")
 
-    @app.exception_handler(EnvelopeError)
-    async def refused(_: Request, error: EnvelopeError) -> JSONResponse:
-        return _error(STATUS.get(error.code, 400), error.code, error.detail)
-
     @app.exception_handler(Refusal)
     async def refused_request(_: Request, error: Refusal) -> JSONResponse:
-        answer = _error(STATUS.get(error.code, 400), error.code, error.detail)
+        status, document = failure(error)
+        answer = JSONResponse(document, status_code=status)
         if error.code == "unauthorized":
             answer.headers["WWW-Authenticate"] = "Bearer"
         return answer
 
     @app.exception_handler(SQLAlchemyError)
     async def database_failed(_: Request, error: SQLAlchemyError) -> JSONResponse:
-        if is_unavailable(error):
-            return _error(503, "unavailable", "the collector's database is unavailable; retry later")
-        return _error(500, "internal", "the collector failed to process the request")
+        status, document = failure(error)
+        return JSONResponse(document, status_code=status)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> JSONResponse:
@@ -320,7 +252,8 @@ def create_app(
         return _error(error.status_code, "http_error", str(error.detail))
 
     @app.exception_handler(Exception)
-    async def internal(_: Request, __: Exception) -> JSONResponse:
-        return _error(500, "internal", "the collector failed to process the request")
+    async def internal(_: Request, error: Exception) -> JSONResponse:
+        status, document = failure(error)
+        return JSONResponse(document, status_code=status)
 
-    return app
+    return CollectorApp(app, intake)

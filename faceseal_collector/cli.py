@@ -2,7 +2,7 @@
 
 ::
 
-    faceseal-collector [serve] --db DB [--port 8750] [--host 127.0.0.1] [--log-level info]
+    faceseal-collector [serve] --db DB [--port 8750] [--host 127.0.0.1] [--workers 1] [--log-level info]
     faceseal-collector devices --db DB [--since S] [--dead-after 7d] [--json]
     faceseal-collector summary --db DB [--since S] [--dead-after 7d] [--json]
     faceseal-collector token new|list|revoke --db DB [--name operator]
@@ -32,20 +32,25 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from faceseal_collector import fleet
-from faceseal_collector.database import parse_database
+from faceseal_collector.database import DB_ENV, parse_database
 from faceseal_collector.errors import CollectorError
 from faceseal_collector.store import ENROLMENT_MODES, CollectorStore, TokenKind
 
 T = TypeVar("T")
 
 DEFAULT_PORT = 8750
-DB_ENV = "FACESEAL_COLLECTOR_DB"
 COMMANDS = ("serve", "devices", "summary", "token", "enrol")
 
 
 def _port(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError("a port is a number from 1 to 65535")
+    return int(text)
+
+
+def _workers(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError("workers is a number from 1 to 64")
     return int(text)
 
 
@@ -80,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db(parser)
     parser.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
     parser.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (loopback)")
+    parser.add_argument("--workers", type=_workers, default=1,
+                        help="serving processes (default 1): one per core the collector may use")
     parser.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
@@ -115,14 +122,16 @@ def _open(db: str | None, parser: argparse.ArgumentParser) -> CollectorStore:
 def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     import uvicorn
 
-    from faceseal_collector.app import create_app
-
-    store = _open(args.db, parser)
-    if store.enrolment() == "open":
-        print("faceseal-collector: enrolment is open: any device key may register and send "
-              "('faceseal-collector enrol mode allow-list' or 'token' decides which may)", file=sys.stderr)
-    app = create_app(store)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, server_header=False)
+    store = _open(args.db, parser)  # migrated here, once, before any worker opens it
+    try:
+        if store.enrolment() == "open":
+            print("faceseal-collector: enrolment is open: any device key may register and send "
+                  "('faceseal-collector enrol mode allow-list' or 'token' decides which may)", file=sys.stderr)
+    finally:
+        store.close()
+    os.environ[DB_ENV] = args.db  # each worker process opens the database named here (app.from_environment)
+    uvicorn.run("faceseal_collector.app:from_environment", factory=True, workers=args.workers, host=args.host,
+                port=args.port, log_level=args.log_level, server_header=False)
     return 0
 
 

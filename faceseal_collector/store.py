@@ -4,24 +4,27 @@ One store per process over an sqlite file or a PostgreSQL database
 (``database``); any thread may call it. Each accepted batch is written in one
 transaction together with its events and, on a device's first batch, the
 device's registration, so a crash or a concurrent duplicate can never store a
-batch twice or half of it. With several collectors behind one PostgreSQL
-database, the primary keys of ``devices``, ``batches`` and ``events`` decide:
-the second writer of the same batch fails on a unique key once the first
-commits, and its retry finds the batch stored and answers ``duplicate``.
+batch twice or half of it; one transaction may hold a group of batches
+(``accept_group``, fed by ``groupcommit``). With several collector processes
+behind one database, the primary keys of ``devices``, ``batches`` and
+``events`` decide: the second writer of the same batch fails on a unique key
+once the first commits, and its retry finds the batch stored and answers
+``duplicate``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Literal
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+import orjson
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 
-from edge_core.telemetry.canonical import canonical_json
 from edge_core.telemetry.envelope import VerifiedBatch
 from edge_core.telemetry.errors import EnvelopeError
 from faceseal_collector.database import (
@@ -32,6 +35,8 @@ from faceseal_collector.database import (
     devices,
     enrolment_tokens,
     events,
+    insert_rows,
+    is_lost_race,
     open_engine,
     operator_tokens,
 )
@@ -72,84 +77,34 @@ class CollectorStore:
         self.engine.dispose()
 
     def accept(self, batch: VerifiedBatch, enrolment_token: str | None = None) -> Acceptance:
-        """Store a verified batch exactly once, if the enrolment mode admits its device.
+        """Store one verified batch exactly once (``accept_group`` of one); raises its refusal."""
+        [outcome] = self.accept_group([(batch, enrolment_token)])
+        if isinstance(outcome, EnvelopeError):
+            raise outcome
+        return outcome
 
-        Returns ``duplicate`` for a batch whose signed content is already
-        stored (a re-send after a lost answer, or the same batch received by
-        another collector). Raises ``EnvelopeError`` with ``key_mismatch`` when
-        the device id is registered with another public key, ``replay``
-        when the batch id is taken by different content, and ``not_enrolled``
-        when the operator's enrolment mode does not admit the device.
+    def accept_group(self, items: Sequence[tuple[VerifiedBatch, str | None]]) -> list[Acceptance | EnvelopeError]:
+        """Store verified batches, each exactly once if the enrolment mode admits its device, in one transaction.
+
+        One outcome per item, in order, as if they had come one after the other: ``accepted``; ``duplicate`` for
+        a batch whose signed content is already stored (a re-send after a lost answer, the same batch received by
+        another collector process, or earlier in this group); or the refusal: ``key_mismatch`` when the device id
+        is registered with another public key, ``replay`` when the batch id is taken by different content,
+        ``not_enrolled`` when the operator's enrolment mode does not admit the device. A refused item stores
+        nothing and does not hold the others back. A failing database raises for the whole group, storing none.
         """
-        digest = hashlib.sha256(batch.content).hexdigest()
-        rows = [
-            {
-                "batch_id": batch.batch_id,
-                "idx": idx,
-                "device_id": batch.device_id,
-                "kind": str(fields["kind"]),
-                "at": str(fields["at"]),
-                "body": canonical_json(fields).decode("ascii"),
-            }
-            for idx, fields in enumerate(event.as_dict() for event in batch.events)
-        ]
+        pending = [_Pending(batch, token) for batch, token in items]
         for attempt in range(RACE_RETRIES + 1):
             now = stamp(datetime.now(UTC))
             try:
                 with self.engine.begin() as conn:
-                    return self._accept_in(conn, batch, digest, now, rows, enrolment_token)
-            except IntegrityError:
-                # Another writer stored this device or batch first and has committed:
-                # the next attempt sees its rows.
-                if attempt == RACE_RETRIES:
+                    return _accept_group_in(conn, pending, now)
+            except DBAPIError as error:
+                # Another writer stored one of these devices or batches first and has committed (or PostgreSQL
+                # broke a lock cycle between two groups): the next attempt sees its rows.
+                if attempt == RACE_RETRIES or not is_lost_race(error):
                     raise
         raise AssertionError("unreachable")
-
-    @staticmethod
-    def _accept_in(
-        conn: Connection, batch: VerifiedBatch, digest: str, now: str, rows: list[dict[str, object]],
-        enrolment_token: str | None,
-    ) -> Acceptance:
-        registered = conn.execute(
-            select(devices.c.public_key).where(devices.c.device_id == batch.device_id)
-        ).scalar()
-        if registered is not None and registered != batch.public_key:
-            raise EnvelopeError("key_mismatch", "this device id is registered with another key")
-        _check_enrolment(conn, batch, registered is not None, enrolment_token)
-        seen = conn.execute(
-            select(batches.c.content_sha256).where(batches.c.batch_id == batch.batch_id)
-        ).scalar()
-        if seen is not None:
-            if seen == digest:
-                return "duplicate"
-            raise EnvelopeError("replay", "this batch id was already used for other content")
-        if registered is None:
-            conn.execute(
-                insert(devices).values(
-                    device_id=batch.device_id,
-                    public_key=batch.public_key,
-                    registered_at=now,
-                    last_seen_at=now,
-                )
-            )
-        else:
-            conn.execute(
-                update(devices)
-                .where(devices.c.device_id == batch.device_id, devices.c.last_seen_at < now)
-                .values(last_seen_at=now)
-            )
-        conn.execute(
-            insert(batches).values(
-                batch_id=batch.batch_id,
-                device_id=batch.device_id,
-                content_sha256=digest,
-                created_at=batch.created_at,
-                received_at=now,
-                event_count=len(rows),
-            )
-        )
-        conn.execute(insert(events), rows)
-        return "accepted"
 
     # -- tokens (operators', and devices' enrolment): only their SHA-256 is stored; shown once, when made
 
@@ -221,25 +176,106 @@ def _matches(presented: str, digests: list[str]) -> bool:
 
 
 def _enrolment_in(conn: Connection) -> Enrolment:
-    mode = conn.execute(select(collector_settings.c.value).where(collector_settings.c.name == "enrolment")).scalar()
+    mode = conn.execute(_ENROLMENT).scalar()
     return mode if mode in ENROLMENT_MODES else "open"  # type: ignore[return-value]
 
 
-def _check_enrolment(conn: Connection, batch: VerifiedBatch, registered: bool, presented: str | None) -> None:
-    """Refuse (``not_enrolled``) a device the operator's enrolment mode does not admit.
+class _Pending:
+    """A verified batch on its way in: its digest and event rows are made before the transaction starts."""
+
+    __slots__ = ("batch", "token", "digest", "rows")
+
+    def __init__(self, batch: VerifiedBatch, token: str | None) -> None:
+        self.batch = batch
+        self.token = token
+        self.digest = hashlib.sha256(batch.content).hexdigest()
+        # an event's fields are sorted, ASCII strings and integers: orjson writes exactly canonical_json here,
+        # at a twentieth of its cost (tests/collector/test_collector.py compares them)
+        self.rows = [(batch.batch_id, idx, batch.device_id, fields["kind"], fields["at"], orjson.dumps(fields).decode())
+                     for idx, fields in enumerate(event.as_dict() for event in batch.events)]
+
+
+# Built once: a statement made per call costs more to build and look up in SQLAlchemy's cache than to run.
+_KEYS_OF = select(devices.c.device_id, devices.c.public_key).where(
+    devices.c.device_id.in_(bindparam("ids", expanding=True)))
+_DIGESTS_OF = select(batches.c.batch_id, batches.c.content_sha256).where(
+    batches.c.batch_id.in_(bindparam("ids", expanding=True)))
+_HEARD = update(devices).where(devices.c.device_id.in_(bindparam("ids", expanding=True)),
+                               devices.c.last_seen_at < bindparam("now")).values(last_seen_at=bindparam("now"))
+_LISTED = select(allowed_devices.c.device_id).where(allowed_devices.c.device_id.in_(bindparam("ids", expanding=True)))
+_ENROLMENT = select(collector_settings.c.value).where(collector_settings.c.name == "enrolment")
+
+
+def _accept_group_in(conn: Connection, pending: list[_Pending], now: str) -> list[Acceptance | EnvelopeError]:
+    """Decide every item against the database and the items before it, then write what was accepted in bulk,
+    devices and batches in key order (two groups never wait on each other in a cycle)."""
+    device_ids = sorted({item.batch.device_id for item in pending})
+    registered: dict[str, str] = dict(conn.execute(_KEYS_OF, {"ids": device_ids}).all())  # type: ignore[arg-type]
+    seen: dict[str, str] = dict(conn.execute(  # type: ignore[arg-type]
+        _DIGESTS_OF, {"ids": sorted({item.batch.batch_id for item in pending})}).all())
+    admits = _Enrolment(conn, device_ids, registered)
+    outcomes: list[Acceptance | EnvelopeError] = []
+    new_devices: dict[str, tuple[str, str, str, str]] = {}
+    accepted: list[_Pending] = []
+    for item in pending:
+        batch = item.batch
+        key = registered.get(batch.device_id)
+        if key is not None and key != batch.public_key:
+            outcomes.append(EnvelopeError("key_mismatch", "this device id is registered with another key"))
+            continue
+        refusal = admits.refusal(batch.device_id, key is not None, item.token)
+        if refusal is not None:
+            outcomes.append(refusal)
+            continue
+        prior = seen.get(batch.batch_id)
+        if prior is not None:
+            outcomes.append("duplicate" if prior == item.digest else
+                            EnvelopeError("replay", "this batch id was already used for other content"))
+            continue
+        if key is None:
+            registered[batch.device_id] = batch.public_key
+            new_devices[batch.device_id] = (batch.device_id, batch.public_key, now, now)
+        seen[batch.batch_id] = item.digest
+        accepted.append(item)
+        outcomes.append("accepted")
+    if accepted:
+        _write(conn, sorted(accepted, key=lambda item: item.batch.batch_id), new_devices, now)
+    return outcomes
+
+
+def _write(conn: Connection, accepted: list[_Pending], new_devices: dict[str, tuple[str, str, str, str]],
+           now: str) -> None:
+    if new_devices:
+        insert_rows(conn, devices, [new_devices[device_id] for device_id in sorted(new_devices)])
+    heard = sorted({item.batch.device_id for item in accepted} - new_devices.keys())
+    if heard:
+        conn.execute(_HEARD, {"ids": heard, "now": now})
+    insert_rows(conn, batches, [(item.batch.batch_id, item.batch.device_id, item.digest, item.batch.created_at, now,
+                                 len(item.rows)) for item in accepted])
+    insert_rows(conn, events, [row for item in accepted for row in item.rows])
+
+
+class _Enrolment:
+    """Which devices the operator's enrolment mode admits, read once per group.
 
     ``open``: any device key registers on its first batch. ``allow-list``: every batch's device must be on
     the operator's list (taking one off stops it at once). ``token``: a device's first batch must carry a
     current enrolment token (``X-FaceSeal-Enrolment``); once registered, its key is what identifies it.
     """
-    mode = _enrolment_in(conn)
-    if mode == "allow-list":
-        listed = conn.execute(select(allowed_devices.c.device_id)
-                              .where(allowed_devices.c.device_id == batch.device_id)).first()
-        if not listed:
-            raise EnvelopeError("not_enrolled", "this device is not on the collector's allow-list")
-    elif mode == "token" and not registered:
-        digests = conn.execute(select(enrolment_tokens.c.token_sha256)).scalars().all()
-        if not presented or not _matches(presented, digests):
-            raise EnvelopeError("not_enrolled", "a new device must present a valid enrolment token "
-                                "(X-FaceSeal-Enrolment) with its first batch")
+
+    def __init__(self, conn: Connection, device_ids: list[str], registered: dict[str, str]) -> None:
+        self.mode = _enrolment_in(conn)
+        self.listed: set[str] = set()
+        self.digests: list[str] = []
+        if self.mode == "allow-list":
+            self.listed = set(conn.execute(_LISTED, {"ids": device_ids}).scalars())
+        elif self.mode == "token" and not registered.keys() >= set(device_ids):
+            self.digests = list(conn.execute(select(enrolment_tokens.c.token_sha256)).scalars())
+
+    def refusal(self, device_id: str, registered: bool, presented: str | None) -> EnvelopeError | None:
+        if self.mode == "allow-list" and device_id not in self.listed:
+            return EnvelopeError("not_enrolled", "this device is not on the collector's allow-list")
+        if self.mode == "token" and not registered and (not presented or not _matches(presented, self.digests)):
+            return EnvelopeError("not_enrolled", "a new device must present a valid enrolment token "
+                                 "(X-FaceSeal-Enrolment) with its first batch")
+        return None

@@ -18,7 +18,7 @@ value may be exactly the secret we are keeping out.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import StrEnum
@@ -170,8 +170,10 @@ def parse_timestamp(value: object) -> datetime | None:
     day 92, so the date must also exist (year 0001 and later)."""
     if type(value) is not str or not TIMESTAMP_RE.fullmatch(value):
         return None
-    try:
-        return datetime.strptime(value, TIMESTAMP_FORMAT).replace(tzinfo=timezone.utc)
+    if value[11:13] >= "24":  # fromisoformat may read 24:00:00 as the next midnight (Python 3.14); strptime never did
+        return None
+    try:  # the pattern fixed the form; fromisoformat refuses a date that does not exist (and is 30x faster than strptime)
+        return datetime.fromisoformat(value)
     except ValueError:
         return None
 
@@ -211,6 +213,13 @@ SCHEMA: Mapping[EventKind, Mapping[str, _FieldRule]] = {
 }
 
 
+# Each rule's check, keyed by the plain kind string a decoded event carries: the collector checks every event
+# it receives, some fifty thousand a second, so the lookups are done once here.
+_CHECKS: Mapping[str, Mapping[str, Callable[[str, object], Value]]] = {
+    str(kind): {field: rule.check for field, rule in rules.items()} for kind, rules in SCHEMA.items()}
+_REQUIRED: Mapping[str, frozenset[str]] = {str(kind): frozenset(rules) - _OPTIONAL for kind, rules in SCHEMA.items()}
+
+
 def json_schema() -> dict[str, object]:
     """The JSON Schema of one event, derived from ``SCHEMA`` (the collector's OpenAPI document shows it)."""
     return {"oneOf": [
@@ -227,17 +236,17 @@ def _validate(data: object) -> tuple[tuple[str, Value], ...]:
     if not isinstance(data, Mapping):
         raise ForbiddenEvent("an event must be a flat mapping of allow-listed fields")
     kind = _COMMON["kind"].check("kind", data.get("kind"))
-    rules = SCHEMA[EventKind(str(kind))]
-    if any(not isinstance(key, str) or key not in rules for key in data):
+    checks = _CHECKS[kind]
+    if not data.keys() <= checks.keys():
         # Never name the key: an unknown key may itself be a name someone typed.
         raise ForbiddenEvent(f"an event of kind {kind} has a field outside its allow-list")
-    missing = sorted(set(rules) - _OPTIONAL - set(data))
+    missing = sorted(_REQUIRED[kind] - data.keys())
     if missing:
         raise ForbiddenEvent(
             f"an event of kind {kind} lacks required field(s) {', '.join(missing)}"
         )
-    fields = {key: rules[key].check(key, value) for key, value in data.items()}
-    if "outcome" in fields and (fields["outcome"] == Outcome.ERROR) != ("error_kind" in fields):
+    fields = {key: checks[key](key, value) for key, value in data.items()}
+    if "outcome" in fields and (fields["outcome"] == "error") != ("error_kind" in fields):
         raise ForbiddenEvent("error_kind is required when, and only when, outcome is 'error'")
     return tuple(sorted(fields.items()))
 

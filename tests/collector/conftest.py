@@ -32,8 +32,8 @@ BACKENDS = ["sqlite", "postgresql"]
 class BackendCollector(Collector):
     """The real collector on ``--db`` any backend; ``rows`` reads its database as an operator would."""
 
-    def __init__(self, db: str, port: int | None = None) -> None:
-        super().__init__(db, port)  # type: ignore[arg-type]  # only ever passed to str()
+    def __init__(self, db: str, port: int | None = None, *options: str) -> None:
+        super().__init__(db, port, *options)  # type: ignore[arg-type]  # only ever passed to str()
 
     def execute(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
         """Run ``sql`` with ``?`` placeholders on the collector's database (committed)."""

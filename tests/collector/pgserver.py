@@ -130,6 +130,10 @@ class PostgresServer:
             conn.execute(f"CREATE DATABASE {name} OWNER {ROLE}")
         return f"postgresql://{ROLE}:{self.password}@127.0.0.1:{self.port}/{name}"
 
+    def pid(self) -> int:
+        """The postmaster's process id (its backends are its children)."""
+        return int((self.data / "postmaster.pid").read_text().split()[0])
+
     def stop(self) -> None:
         if self.data.exists():
             self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop", check=False)

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from edge_core.support.canonical import canonical_json
 from edge_core.telemetry import events as ev
 from edge_core.telemetry.device import DeviceKey
 from edge_core.telemetry.envelope import build_envelope
@@ -52,6 +53,8 @@ def test_batches_are_accepted_and_stored_once(
     )
     assert public_key == key.public_key_b64  # registered on its first batch
     assert flush(outbox, key).delivered == 0  # nothing left to send
+    bodies = [str(body) for (body,) in collector.rows("SELECT body FROM events")]
+    assert bodies and all(body == canonical_json(json.loads(body)).decode() for body in bodies)  # the one JSON form
 
 
 def test_collector_refusals_have_clear_codes(

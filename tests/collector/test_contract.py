@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from edge_core.support.canonical import canonical_json
 from edge_core.telemetry.device import DeviceKey
 from edge_core.telemetry.events import utc_timestamp
 from faceseal_collector.database import parse_database
@@ -138,6 +139,22 @@ def test_a_batch_with_a_query_parameter_is_not_stored(key: DeviceKey, collector:
         "error": "bad_query", "detail": "POST /v1/batches takes no query parameter 'dry_run'"}, answer.text
     assert stored_events(collector) == 0
     assert post(collector, envelope).status_code == 201  # the same batch without it is stored
+
+
+def test_a_signed_batch_with_a_repeated_key_is_refused(key: DeviceKey, collector: Collector) -> None:
+    """The device's own canonical bytes with a decoy ``events`` before or after the signed one: a reader keeping
+    the first copy (a proxy, a log) and one keeping the last (orjson, the collector's fast parser) would each see
+    another batch, and the signed copy last would verify for the second. Refused either way, nothing stored."""
+    now = utc_timestamp()
+    body = canonical_json(signed(key, [started(now), started(now)])).decode()
+    decoy = json.dumps([started(now)], separators=(",", ":"))
+    for repeated in (body.replace('"events":', f'"events":{decoy},"events":', 1),
+                     body.replace('"public_key":', f'"events":{decoy},"public_key":', 1)):
+        answer = post(collector, repeated)
+        assert answer.status_code == 400 and answer.json() == {
+            "error": "malformed", "detail": "a JSON object repeats a key"}, answer.text
+    assert stored_events(collector) == 0
+    assert post(collector, body).status_code == 201
 
 
 def test_one_authorization_header_or_none_is_taken(collector: Collector) -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from http.client import HTTPConnection
+from pathlib import Path
 
 import httpx
 import pytest
@@ -82,6 +85,79 @@ def test_two_collectors_on_one_database_never_double_count(database: str) -> Non
     finally:
         first.stop()
         second.stop()
+
+
+def _worker_of(parent: int, port: int, client_port: int) -> int | None:
+    """The pid of the child of ``parent`` holding the collector's end of the loopback connection from
+    ``client_port``, once a worker accepted it."""
+    wanted = f"0100007F:{port:04X} 0100007F:{client_port:04X}"
+    inodes = [line.split()[9] for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
+              if " ".join(line.split()[1:3]) == wanted]
+    children = [int(stat.parent.name) for stat in Path("/proc").glob("[0-9]*/stat")
+                if _parent_of(stat) == parent]
+    for child in children:
+        for fd in Path(f"/proc/{child}/fd").glob("*"):
+            try:
+                if os.readlink(fd) in {f"socket:[{inode}]" for inode in inodes}:
+                    return child
+            except OSError:
+                continue
+    return None
+
+
+def _parent_of(stat: Path) -> int | None:
+    try:
+        return int(stat.read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _connections_to_each_worker(collector: BackendCollector, workers: int) -> dict[int, list[HTTPConnection]]:
+    """Keep-alive connections to the collector until each of its ``workers`` processes holds two (bounded)."""
+    held: dict[int, list[HTTPConnection]] = {}
+    for _ in range(200):
+        connection = HTTPConnection("127.0.0.1", collector.port, timeout=60)
+        connection.request("GET", "/v1/health")  # answered once a worker accepted it
+        assert connection.getresponse().read() == b'{"status":"ok"}'
+        pid = _worker_of(collector.pid, collector.port, connection.sock.getsockname()[1])
+        assert pid is not None
+        held.setdefault(pid, []).append(connection)
+        if len(held) == workers and all(len(mine) >= 2 for mine in held.values()):
+            return held
+    raise AssertionError(f"the connections reached only {sorted(held)}")
+
+
+def test_the_same_batch_sent_to_two_workers_at_once_is_stored_once(database: str) -> None:
+    """One collector serving with two worker processes (each committing groups of batches): a device re-sending
+    a batch while the first send is in flight, to the same worker or the other one, stores it once."""
+    collector = BackendCollector(database, None, "--workers", "2").start()
+    try:
+        by_worker = _connections_to_each_worker(collector, workers=2)
+        one, another = by_worker.values()
+        first, second, other = one[0], one[1], another[0]
+        bodies = signed_batches(devices=10, batches=3, events=25)
+
+        def send(connection: HTTPConnection, body: str, barrier: threading.Barrier) -> int:
+            barrier.wait(timeout=60)
+            connection.request("POST", "/v1/batches", body=body, headers={"Content-Type": "application/json"})
+            answer = connection.getresponse()
+            answer.read()
+            return answer.status
+
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            for body in bodies:  # the same batch on three connections at once: two to one worker, one to the other
+                barrier = threading.Barrier(3)
+                statuses = sorted(pool.map(lambda connection: send(connection, body, barrier), (first, second, other)))
+                assert statuses == [200, 200, 201], statuses  # accepted once, then duplicates
+        assert collector.rows("SELECT count(*) FROM devices") == [(10,)]
+        assert collector.rows("SELECT count(*), sum(event_count) FROM batches") == [(30, 750)]
+        assert collector.rows("SELECT count(*) FROM (SELECT DISTINCT batch_id, idx FROM events) AS e") == [(750,)]
+        assert collector.rows("SELECT count(*) FROM events") == [(750,)]
+        for connections in by_worker.values():
+            for connection in connections:
+                connection.close()
+    finally:
+        collector.stop()
 
 
 def test_the_fleet_view_from_the_command_line(

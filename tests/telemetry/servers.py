@@ -28,8 +28,9 @@ from tests.conftest import free_port
 class Collector:
     """The real collector (``python -m faceseal_collector``) in a subprocess."""
 
-    def __init__(self, db: Path, port: int | None = None) -> None:
+    def __init__(self, db: Path, port: int | None = None, *options: str) -> None:
         self.db = db
+        self.options = options  # more of the command line, such as --workers 2
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._process: subprocess.Popen[bytes] | None = None
@@ -46,6 +47,7 @@ class Collector:
                 str(self.port),
                 "--log-level",
                 "warning",
+                *self.options,
             ],
         )
         deadline = time.monotonic() + 60  # a bounded wait for it to answer: imports take long on busy cores
@@ -59,6 +61,12 @@ class Collector:
                 break
         self.stop()
         raise RuntimeError("the collector did not start")
+
+    @property
+    def pid(self) -> int:
+        """The collector's process (with ``--workers``, the parent of its worker processes)."""
+        assert self._process is not None, "the collector is not running"
+        return self._process.pid
 
     def stop(self) -> None:
         if self._process is not None:
