@@ -35,11 +35,11 @@ def opted_in(user) -> str:
 
 
 def request(user, nonce: str, reason: str = "open your notes"):
-    return user.run("assertion", "request", "--audience", APP, "--nonce", nonce, "--reason", reason, "--json")
+    return user.run("assertion", "request", "--audience", APP, f"--nonce={nonce}", "--reason", reason, "--json")
 
 
 def verify(user, token: str, pin: str, nonce: str, audience: str = APP, *more: str):
-    return user.run("assertion", "verify", token, "--audience", audience, "--nonce", nonce, "--device-key", pin,
+    return user.run("assertion", "verify", token, "--audience", audience, f"--nonce={nonce}", "--device-key", pin,
                     "--json", *more)
 
 
@@ -52,7 +52,7 @@ def test_a_live_owner_gets_an_assertion_the_app_checks_offline(agent_user, video
     agent_user.start_agent(videos[f"live_{SEED}"], SEED)
     nonce = secrets.token_urlsafe(24)
     app = subprocess.Popen([str(USER_PYTHON), "-m", "app.launcher", "assertion", "request", "--audience", APP,
-                            "--nonce", nonce, "--reason", "open your notes", "--json"], env=agent_user.env(),
+                            f"--nonce={nonce}", "--reason", "open your notes", "--json"], env=agent_user.env(),
                            cwd=REPO, user=agent_user.uid, group=agent_user.gid, extra_groups=[],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     seen = None

@@ -45,7 +45,7 @@ def test_require_ir_refuses_a_colour_camera_and_an_ir_camera_signs_in(agent_user
     agent_user.start_agent(starting_black(videos[f"live_{SEED}"], tmp_path), SEED)  # a colour camera
     tried = agent_user.run("signin", "try")
     assert tried.returncode == 1 and "requires an IR camera" in tried.stderr, tried.stderr
-    asked = agent_user.run("assertion", "request", "--audience", APP, "--nonce", secrets.token_urlsafe(24),
+    asked = agent_user.run("assertion", "request", "--audience", APP, f"--nonce={secrets.token_urlsafe(24)}",
                            "--reason", "open your notes")
     assert asked.returncode == 1 and "requires an IR camera" in asked.stderr, asked.stderr
     agent_user.stop_agents()

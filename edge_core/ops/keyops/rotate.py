@@ -17,7 +17,7 @@ from edge_core.ops.keyops.common import (
 from edge_core.ops.results import Deletion, Rotation
 from edge_core.support.faults import checkpoint
 from edge_core.support.locking import key_lock
-from edge_core.vault.store import Vault
+from edge_core.vault.store import Vault, canonical_name
 
 SHRED_WARNING = ("the root key comes from FACESEAL_ROOT_KEY and was not replaced: a copy of the data "
                  "directory made before this deletion can still be opened with that key (docs/KEYS.md)")
@@ -83,7 +83,8 @@ def delete_identity(vault: Vault, name: str, name_commitment: str | None = None)
     with key_lock(vault.layout.keys_dir, exclusive=True):
         vault.reload_keys()
         identity_id, key_version, wrapped = vault.identity(name)
-        identity_kid = material.key_id(vault.unwrap_identity_key(identity_id, name, key_version, wrapped))
+        identity_kid = material.key_id(  # the name as stored (NFC): the key is bound to it, not to how it was typed
+            vault.unwrap_identity_key(identity_id, canonical_name(name), key_version, wrapped))
         old_root = vault.root.kid
         version = add_vault_version(vault)
         with vault.writing() as tx:
