@@ -30,11 +30,11 @@ from PySide6.QtWidgets import (
 
 from app.pages.base import Context, Page
 from app.widgets.confirm import ConfirmDialog
-from app.widgets.passphrase import PassphraseMeter
+from app.widgets.passphrase import PassphraseMeter, kit_destination
 from app.widgets.progress import WorkProgress
 from app.workers import Task, describe
 from edge_core import ops
-from edge_core.errors import InvalidKeyMaterial, UsageError
+from edge_core.errors import InvalidKeyMaterial
 from edge_core.keys.material import parse_key
 from edge_core.ops.results import AdminPassphrase, Reset, Result, Rotation, Status
 
@@ -429,18 +429,12 @@ class SecurityPage(Page):
                       start)
 
     def ask_export(self) -> None:
-        passphrase = self.passphrase.text()
-        if not passphrase or passphrase != self.passphrase_again.text():
-            self.banner.show_message("error", "Type the same passphrase twice before exporting a recovery copy.")
+        chosen = kit_destination(self, self.banner, self.passphrase, self.passphrase_again,
+                                 "Type the same passphrase twice before exporting a recovery copy.",
+                                 "Save the recovery copy")
+        if chosen is None:
             return
-        try:  # the rule of ops (zxcvbn), before a file is chosen; the fields stay as typed, to be amended
-            ops.check_kit_passphrase(passphrase)
-        except UsageError as error:
-            self.banner.show_message("error", describe(error))
-            return
-        name, _ = QFileDialog.getSaveFileName(self, "Save the recovery copy", "faceseal-recovery-kit")
-        if not name:
-            return
+        passphrase, name = chosen
         self.banner.clear()
         self.run(lambda _r: self.session.call(lambda v: ops.export_recovery_kit(v, Path(name), passphrase)),
                  lambda result: self._exported(name, result))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QProgressBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QLabel, QLineEdit, QProgressBar, QVBoxLayout, QWidget
 
+from app.widgets.banner import Banner
 from app.workers import describe
 from edge_core.errors import UsageError
-from edge_core.ops.keys import rate_kit_passphrase
+from edge_core.ops.keys import check_kit_passphrase, rate_kit_passphrase
 
 
 class PassphraseMeter(QWidget):
@@ -55,3 +56,21 @@ class PassphraseMeter(QWidget):
         self.verdict.setText(text)
         self.verdict.setAccessibleDescription(text)
         return rating.acceptable and passphrase == again
+
+
+def kit_destination(parent: QWidget, banner: Banner, field: QLineEdit, again: QLineEdit, mismatch: str,
+                    title: str) -> tuple[str, str] | None:
+    """The recovery copy's passphrase, typed twice and held to ops's rule, then where to save the copy:
+    ``(passphrase, file name)``, or ``None`` with the reason in ``banner`` (or the file dialog cancelled). The
+    fields stay as typed, to be amended; the caller clears them once the copy is written."""
+    passphrase = field.text()
+    if not passphrase or passphrase != again.text():
+        banner.show_message("error", mismatch)
+        return None
+    try:  # the rule of ops (zxcvbn), before a file is chosen
+        check_kit_passphrase(passphrase)
+    except UsageError as error:
+        banner.show_message("error", describe(error))
+        return None
+    name, _ = QFileDialog.getSaveFileName(parent, title, "faceseal-recovery-kit")
+    return (passphrase, name) if name else None

@@ -22,10 +22,8 @@ from app.pages.admin.section import Section
 from app.pages.base import Context
 from app.widgets import packed
 from app.widgets.confirm import ConfirmDialog
-from app.widgets.passphrase import PassphraseMeter
-from app.workers import describe
+from app.widgets.passphrase import PassphraseMeter, kit_destination
 from edge_core import ops
-from edge_core.errors import UsageError
 from edge_core.ops.keys import HSM_PIN_VARIABLE, PIN_HOMES
 from edge_core.ops.results import RootChange, Status
 
@@ -205,19 +203,12 @@ class RootKeySection(Section):
             self.dialog.accepted.connect(self._move_tpm)
             self.dialog.open()
             return
-        passphrase = self.escrow_passphrase.text()
-        if not passphrase or passphrase != self.escrow_again.text():
-            self.banner.show_message("error", "Type the same recovery copy passphrase twice first.")
+        chosen = kit_destination(self, self.banner, self.escrow_passphrase, self.escrow_again,
+                                 "Type the same recovery copy passphrase twice first.",
+                                 "Save the recovery copy (the escrow copy)")
+        if chosen is None:
             return
-        try:  # the rule of ops (zxcvbn), before a file is chosen; the fields stay as typed, to be amended
-            ops.check_kit_passphrase(passphrase)
-        except UsageError as error:
-            self.banner.show_message("error", describe(error))
-            return
-        name, _ = QFileDialog.getSaveFileName(self, "Save the recovery copy (the escrow copy)",
-                                              "faceseal-recovery-kit")
-        if not name:
-            return
+        passphrase, name = chosen
         self.dialog = ConfirmDialog(self, "Write a recovery copy, then import the root into the TPM",
                                     f"A new root is written to {name} first, then imported into this machine's TPM, "
                                     "and the current root is destroyed. The TPM's copy can never be exported "
