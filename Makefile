@@ -47,13 +47,14 @@ models: system-deps-run $(RUN_STAMP)
 # some of the other's (worksteal). Each worker has its own keychain daemon, PostgreSQL, SoftHSM tokens, ports
 # and temporary folders; the installers are built once per run, in the background, by one of them
 # (tests/packaging/conftest.py). pytest exits 5 when it collected no test: make treats that as the failure it is.
+# The slowest tests (15 s or more) are listed at the end, so every run says where its time went (issue 28).
 TEST_WORKERS ?= auto
 # Empty: the whole suite. `make test TESTS=tests/packaging` runs only those (what `make check-fresh TESTS=` passes on).
 TESTS ?=
 
 test: system-deps $(STAMP)
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(TESTS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal --durations=40 --durations-min=15 $(TESTS)
 
 bench: system-deps $(STAMP)
 	$(BIN)/python -m benchmarks $(SUITES)
