@@ -161,6 +161,50 @@ def test_a_tpm_with_no_room_left_is_one_line_and_changes_nothing(swtpm, people, 
     before = tree_snapshot(isolated)
     cli_fails(3, "the TPM has no room left for another persistent key", "key", "move-to-tpm")
     assert tree_snapshot(isolated) == before
+    assert swtpm.tool("tpm2_getcap", "handles-nv-index").strip() == "", "the counter made for the move is undone"
+    assert cli_json("status")["root_key"]["store"] == "file"
+    all_verify(people)
+
+
+def fill_nv_indices(swtpm) -> int:
+    """Define NV indices, as other programs' would, until the TPM says TPM_RC_NV_SPACE even for a counter (big
+    ordinary ones first, then counters in what is left); returns how many it took. The TPM keeps some room for
+    persistent objects that indices may not use, so a key can still be made: only the counter finds no room."""
+    from tpm2_pytss import (ESAPI, ESYS_TR, TPM2_ALG, TPM2_NT, TPM2_RC, TPM2B_AUTH, TPM2B_NV_PUBLIC, TPMA_NV,
+                            TPMS_NV_PUBLIC, TCTILdr, TSS2_Exception)
+
+    esys = ESAPI(TCTILdr.parse(swtpm.tcti))
+    defined = 0
+    try:
+        for kind, size in ((TPM2_NT.ORDINARY, 2048), (TPM2_NT.ORDINARY, 256), (TPM2_NT.COUNTER, 8)):
+            attributes = TPMA_NV.OWNERWRITE | TPMA_NV.OWNERREAD | TPMA_NV.NO_DA | (kind << TPMA_NV.TPM2_NT_SHIFT)
+            while True:
+                public = TPM2B_NV_PUBLIC(nvPublic=TPMS_NV_PUBLIC(
+                    nvIndex=0x01500000 + defined, nameAlg=TPM2_ALG.SHA256, attributes=attributes, dataSize=size))
+                try:
+                    esys.nv_define_space(TPM2B_AUTH(), public, ESYS_TR.OWNER)
+                except TSS2_Exception as exc:
+                    assert exc.error == TPM2_RC.NV_SPACE, exc
+                    break
+                defined += 1
+        return defined
+    finally:
+        esys.close()
+
+
+def test_no_nv_space_for_the_rollback_counter_refuses_the_move_in_one_line_and_changes_nothing(swtpm, people,
+                                                                                              isolated):
+    """Issue 29: the TPM's NV memory full of other programs' indices. Moving the root in makes this vault's rollback
+    counter there: the move is refused in one line naming what ran out, before anything changed, and the vault opens
+    as before (it used to move the root all the same and leave the vault without its counter, silently)."""
+    enrol(people)
+    assert fill_nv_indices(swtpm) > 0
+    indices = swtpm.tool("tpm2_getcap", "handles-nv-index")
+    before = tree_snapshot(isolated)
+    said = cli_fails(3, "the TPM has no NV space left for this vault's rollback counter", "key", "move-to-tpm")
+    assert "nothing was changed" in said
+    assert tree_snapshot(isolated) == before
+    assert swtpm.persistent() == [] and swtpm.tool("tpm2_getcap", "handles-nv-index") == indices
     assert cli_json("status")["root_key"]["store"] == "file"
     all_verify(people)
 
