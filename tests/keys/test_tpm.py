@@ -1,12 +1,11 @@
-"""The root inside a real software TPM (swtpm): moved in and out, rotated, shredded, and every way it can fail."""
+"""The root inside a real software TPM (swtpm): what only a TPM root does, and every way it can fail. Moving it in
+and out, rotating, shredding, lock and the kill switch are the root-store suite's (tests/keys/test_root_stores.py)."""
 
 from __future__ import annotations
 
 import json
 
-from edge_core.keys.keystore import KeyStore
-from edge_core.vault.layout import Layout
-from tests.conftest import all_verify, cli_fails, cli_json, enrol, keychain_items, run_cli, tree_snapshot
+from tests.conftest import all_verify, cli_fails, cli_json, enrol, run_cli, tree_snapshot
 
 
 def tpm_name(swtpm, handle: str) -> str:
@@ -15,52 +14,20 @@ def tpm_name(swtpm, handle: str) -> str:
                 if line.startswith("name:"))
 
 
-def test_keychain_root_moves_into_the_tpm_and_back(swtpm, secret_service, people, isolated):
-    enrol(people)
-    account = Layout(isolated).keychain_account
-    moved = cli_json("key", "move-to-tpm")
-    assert moved["root_store"] == "tpm" and moved["previous_root_destroyed"]
-    assert "no recovery kit can hold it" in moved["warning"]
-    assert account not in keychain_items()  # the keychain root is destroyed, not just unused
-    [handle] = swtpm.persistent()  # the root is one persistent object inside the TPM
-    status = cli_json("status")
-    assert status["root_key"]["store"] == "tpm" and handle.lower() in status["root_key"]["where"]
-    # The only wraps left are the TPM object's: its kid is the start of the object's TPM name.
-    assert list(KeyStore.load(Layout(isolated).keystore).wraps) == [tpm_name(swtpm, handle)[4:36]]
-    all_verify(people)
-
-    back = cli_json("key", "move-to-keychain")
-    assert back["root_store"] == "keychain"
-    assert swtpm.persistent() == []  # evicted: the TPM holds nothing of it any more
-    assert list(keychain_items()) == [account]
-    assert not (isolated / "keys" / "tpm.json").exists()
-    all_verify(people)
-    assert [e["kind"] for e in cli_json("audit", "list")].count("root_moved") == 2
-
-
-def test_rotation_lock_and_kill_switch_with_a_tpm_root(swtpm, people, isolated):
+def test_a_new_root_is_made_inside_the_tpm_and_no_key_goes_in_or_out(swtpm, people, isolated):
+    """What only a root in hardware does (the rest is the root-store suite, tests/keys/test_root_stores.py): `key
+    generate` makes the new root inside the TPM, and no key is imported into it or exported out of it."""
     enrol(people)
     cli_json("key", "move-to-tpm")
     [first] = swtpm.persistent()
-    assert cli_json("rotate-key")["root_rotated"]
-    [second] = swtpm.persistent()
-    assert cli_json("rotate-key", "--deep")["root_rotated"]
-    [third] = swtpm.persistent()
     assert cli_json("key", "generate")["root_store"] == "tpm"
-    [fourth] = swtpm.persistent()
-    assert len({first, second, third, fourth}) == 4  # each rotation made a new object and evicted the old one
-    all_verify(people)
+    [second] = swtpm.persistent()
+    assert second != first  # a new object, the old one evicted
     cli_fails(3, "where keys are generated inside it", "key", "import", "--hex", "5c" * 16 + "a3" * 16)
     cli_fails(3, "no kit can hold it", "key", "export", "--out", str(isolated.parent / "kit.json"),
               extra_env={"FACESEAL_KIT_PASSPHRASE": "correct horse battery staple"})
-    cli_json("lock")
-    cli_fails(3, "locked", "list")
-    cli_json("unlock")
+    assert not (isolated.parent / "kit.json").exists()
     all_verify(people)
-    revoked = cli_json("key", "revoke", "--yes")
-    assert revoked["destroyed_in"] == ["tpm"]
-    assert swtpm.persistent() == []  # the kill switch evicted the root from the TPM
-    cli_fails(3, "revoked", "list")
 
 
 def test_wrong_or_missing_pin_is_one_line_and_the_right_one_opens(swtpm, people, isolated, monkeypatch):
