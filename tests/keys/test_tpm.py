@@ -16,13 +16,16 @@ def tpm_name(swtpm, handle: str) -> str:
 
 def test_a_new_root_is_made_inside_the_tpm_and_no_key_goes_in_or_out(swtpm, people, isolated):
     """What only a root in hardware does (the rest is the root-store suite, tests/keys/test_root_stores.py): `key
-    generate` makes the new root inside the TPM, and no key is imported into it or exported out of it."""
+    generate` makes the new root inside the TPM, status names its object, and no key is imported into it or exported
+    out of it."""
     enrol(people)
     cli_json("key", "move-to-tpm")
     [first] = swtpm.persistent()
     assert cli_json("key", "generate")["root_store"] == "tpm"
     [second] = swtpm.persistent()
     assert second != first  # a new object, the old one evicted
+    status = cli_json("status")["root_key"]
+    assert status["store"] == "tpm" and second.lower() in status["where"]  # status names the object
     cli_fails(3, "where keys are generated inside it", "key", "import", "--hex", "5c" * 16 + "a3" * 16)
     cli_fails(3, "no kit can hold it", "key", "export", "--out", str(isolated.parent / "kit.json"),
               extra_env={"FACESEAL_KIT_PASSPHRASE": "correct horse battery staple"})
