@@ -278,6 +278,7 @@ def test_an_escrow_import_refused_before_it_starts_writes_no_kit_and_changes_not
     kit.write_text("mine")
     cli_fails(2, "exists", "key", "move-to-tpm", "--escrow-kit", str(kit), extra_env=KIT_PASSPHRASE)
     assert kit.read_text() == "mine" and tree_snapshot(isolated) == before and swtpm.persistent() == []
+    assert swtpm.tool("tpm2_getcap", "handles-nv-index").strip() == "", "the counter made for the import is undone"
     all_verify(people)
 
 
