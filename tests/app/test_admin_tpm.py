@@ -8,7 +8,7 @@ from edge_core import ops
 from tests.app.admin_drive import admin_section
 from tests.app.conftest import open_window
 from tests.app.drive import LONG, answer_save_dialog, click, confirm
-from tests.conftest import cli_fails, cli_json
+from tests.conftest import cli_fails, cli_json, enrol
 
 PASSPHRASE = "quartz lantern orchard velvet"
 
@@ -102,3 +102,33 @@ def test_the_window_writes_the_escrow_copy_first_and_says_the_tpm_copy_cannot_be
     swtpm.tool("tpm2_clear")
     cli_json("key", "restore", "--from", str(kit), extra_env={"FACESEAL_KIT_PASSPHRASE": PASSPHRASE})
     assert cli_json("status")["root_key"]["store"] == "file"
+
+
+def test_the_kill_switch_from_the_window_destroys_a_bound_root_after_the_boot_state_changed_under_it(
+        qtbot, swtpm, people, models_env, isolated):
+    """Issue 29: the window holds the vault open when PCR 7 changes (a Secure Boot change, or a tampered boot) under
+    a root bound to it; the kill switch from the window must do what `faceseal key revoke` does then
+    (tests/keys/test_tpm.py): evict the root all the same, say in the window why nothing could be recorded, and
+    leave nothing that opens, even after booting as before."""
+    from tests.app.test_key_sovereignty import security_page
+
+    enrol(people)
+    cli_json("key", "move-to-tpm", "--bind-boot-state")
+    window = open_window(qtbot)
+    assert window.session.is_open, window.session.problem
+    page = security_page(qtbot, window)
+    swtpm.tool("tpm2_pcrextend", "7:sha256=" + "ab" * 32)  # the boot state changes while the window is open
+    click(qtbot, page.revoke_button)
+    assert "cannot be undone" in confirm(qtbot, page)
+    qtbot.waitUntil(lambda: "The root key was revoked" in page.banner.text.text(), timeout=LONG)
+    said = page.banner.text.text()
+    assert "the boot state (PCR 7) is not the one the root was bound to" in said and "evicted it all the same" in said
+    assert swtpm.persistent() == []
+    home = window.show_page("Home")
+    qtbot.waitUntil(lambda: home.value("lock") == "Cannot be opened", timeout=LONG)
+    assert "revoked" in home.lock_banner.text.text()
+    window.close()
+    cli_fails(3, "root key revoked", "list")
+    swtpm.stop()
+    swtpm.start()  # booted as before: the root is gone for good
+    cli_fails(3, "root key revoked", "list")

@@ -1,49 +1,19 @@
-"""Hold your own key: the root inside a real SoftHSM2 token, moved in and out, and every way it can be missing."""
+"""Hold your own key: what only a root inside a real SoftHSM2 token does (its PIN, its module), and every way it can be
+missing. Moving it in and out, rotating, shredding, lock and the kill switch are the root-store suite's
+(tests/keys/test_root_stores.py)."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
 
-from edge_core.keys.keystore import KeyStore
 from edge_core.vault.layout import Layout
-from tests.conftest import REPO, all_verify, cli_fails, cli_json, enrol, keychain_items, run_cli, tree_snapshot
+from tests.conftest import REPO, all_verify, cli_fails, cli_json, enrol, keychain_items, tree_snapshot
 
 
 def move_in(hsm, *extra: str, **kw) -> dict:
     return cli_json("key", "move-to-hsm", "--module", hsm.module, "--token", hsm.token, *extra, **kw)
-
-
-def test_keychain_root_moves_into_the_token_and_back(softhsm, secret_service, people, isolated):
-    enrol(people)
-    before = cli_json("status")
-    assert before["root_key"]["store"] == "keychain"
-    account = Layout(isolated).keychain_account
-
-    moved = move_in(softhsm, "--key-label", "faceseal-test-root")
-    assert moved["root_store"] == "pkcs11" and moved["previous_root_destroyed"]
-    assert account not in keychain_items()  # the keychain root is destroyed, not just unused
-    objects = softhsm.objects()
-    assert len(objects) == 1
-    assert objects[0] == {"label": "faceseal-test-root", "id": objects[0]["id"], "extractable": False,
-                          "sensitive": True, "token": True}
-    status = cli_json("status")
-    assert status["root_key"]["store"] == "pkcs11" and "faceseal-test" in status["root_key"]["where"]
-    assert status["root_key"]["fingerprint"] == moved["root_fingerprint"]
-    ks = KeyStore.load(Layout(isolated).keystore)
-    assert list(ks.wraps) == [objects[0]["id"]]  # the kid is the object's random CKA_ID
-    all_verify(people)
-
-    back = cli_json("key", "move-to-keychain")
-    assert back["root_store"] == "keychain"
-    assert softhsm.objects() == []  # the token's key object is destroyed
-    assert list(keychain_items()) == [account]
-    assert not (isolated / "keys" / "hsm.json").exists()
-    all_verify(people)
-    events = [e["kind"] for e in cli_json("audit", "list")]
-    assert events.count("root_moved") == 2
 
 
 def test_pin_given_to_the_api_is_kept_in_the_keychain(softhsm, secret_service, people, isolated, monkeypatch):
@@ -64,17 +34,16 @@ def test_pin_given_to_the_api_is_kept_in_the_keychain(softhsm, secret_service, p
 
 
 def test_file_root_moves_in_and_is_shredded_from_disk(softhsm, people, isolated):
+    """From and back to the key file, with no keychain running (the root-store suite, tests/keys/test_root_stores.py,
+    moves it from and back to the keychain); `key generate` makes the new root inside the token."""
     enrol(people)
     key_file = isolated / "keys" / "root_key.hex"
     assert key_file.exists()
     move_in(softhsm)
     assert not key_file.exists()
-    all_verify(people)
     generated = cli_json("key", "generate")  # a new root made inside the token, old object destroyed
     assert generated["root_store"] == "pkcs11"
     assert len(softhsm.objects()) == 1
-    rotated = cli_json("rotate-key", "--deep")
-    assert rotated["root_rotated"] and len(softhsm.objects()) == 1
     all_verify(people)
     back = cli_json("key", "move-to-keychain")
     assert back["root_store"] == "file" and key_file.exists()
@@ -133,16 +102,6 @@ def test_kit_cannot_hold_an_hsm_root_and_import_needs_the_keychain(softhsm, peop
     assert not (tmp_path / "kit.json").exists()
     cli_fails(3, "move-to-keychain", "key", "import", "--hex", "5a" * 31 + "a5")
     cli_fails(2, "already lives in hardware", "key", "move-to-hsm", "--module", softhsm.module, "--token", softhsm.token)
-
-
-def test_revoking_an_hsm_root_destroys_the_key_object(softhsm, people, isolated):
-    enrol(people)
-    move_in(softhsm)
-    revoked = cli_json("key", "revoke", "--yes")
-    assert revoked["destroyed_in"] == ["pkcs11"] and "warning" in revoked
-    assert softhsm.objects() == []
-    cli_fails(3, "root key revoked", "list")
-    assert json.loads(run_cli("status", "--json").stdout)["kind"] == "RootKeyRevoked"
 
 
 def test_the_move_says_where_the_pin_is_kept_and_keeps_it_where_asked(softhsm, secret_service, isolated,

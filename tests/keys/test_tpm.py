@@ -1,12 +1,11 @@
-"""The root inside a real software TPM (swtpm): moved in and out, rotated, shredded, and every way it can fail."""
+"""The root inside a real software TPM (swtpm): what only a TPM root does, and every way it can fail. Moving it in
+and out, rotating, shredding, lock and the kill switch are the root-store suite's (tests/keys/test_root_stores.py)."""
 
 from __future__ import annotations
 
 import json
 
-from edge_core.keys.keystore import KeyStore
-from edge_core.vault.layout import Layout
-from tests.conftest import all_verify, cli_fails, cli_json, enrol, keychain_items, run_cli, tree_snapshot
+from tests.conftest import all_verify, cli_fails, cli_json, enrol, run_cli, tree_snapshot
 
 
 def tpm_name(swtpm, handle: str) -> str:
@@ -15,52 +14,23 @@ def tpm_name(swtpm, handle: str) -> str:
                 if line.startswith("name:"))
 
 
-def test_keychain_root_moves_into_the_tpm_and_back(swtpm, secret_service, people, isolated):
-    enrol(people)
-    account = Layout(isolated).keychain_account
-    moved = cli_json("key", "move-to-tpm")
-    assert moved["root_store"] == "tpm" and moved["previous_root_destroyed"]
-    assert "no recovery kit can hold it" in moved["warning"]
-    assert account not in keychain_items()  # the keychain root is destroyed, not just unused
-    [handle] = swtpm.persistent()  # the root is one persistent object inside the TPM
-    status = cli_json("status")
-    assert status["root_key"]["store"] == "tpm" and handle.lower() in status["root_key"]["where"]
-    # The only wraps left are the TPM object's: its kid is the start of the object's TPM name.
-    assert list(KeyStore.load(Layout(isolated).keystore).wraps) == [tpm_name(swtpm, handle)[4:36]]
-    all_verify(people)
-
-    back = cli_json("key", "move-to-keychain")
-    assert back["root_store"] == "keychain"
-    assert swtpm.persistent() == []  # evicted: the TPM holds nothing of it any more
-    assert list(keychain_items()) == [account]
-    assert not (isolated / "keys" / "tpm.json").exists()
-    all_verify(people)
-    assert [e["kind"] for e in cli_json("audit", "list")].count("root_moved") == 2
-
-
-def test_rotation_lock_and_kill_switch_with_a_tpm_root(swtpm, people, isolated):
+def test_a_new_root_is_made_inside_the_tpm_and_no_key_goes_in_or_out(swtpm, people, isolated):
+    """What only a root in hardware does (the rest is the root-store suite, tests/keys/test_root_stores.py): `key
+    generate` makes the new root inside the TPM, status names its object, and no key is imported into it or exported
+    out of it."""
     enrol(people)
     cli_json("key", "move-to-tpm")
     [first] = swtpm.persistent()
-    assert cli_json("rotate-key")["root_rotated"]
-    [second] = swtpm.persistent()
-    assert cli_json("rotate-key", "--deep")["root_rotated"]
-    [third] = swtpm.persistent()
     assert cli_json("key", "generate")["root_store"] == "tpm"
-    [fourth] = swtpm.persistent()
-    assert len({first, second, third, fourth}) == 4  # each rotation made a new object and evicted the old one
-    all_verify(people)
+    [second] = swtpm.persistent()
+    assert second != first  # a new object, the old one evicted
+    status = cli_json("status")["root_key"]
+    assert status["store"] == "tpm" and second.lower() in status["where"]  # status names the object
     cli_fails(3, "where keys are generated inside it", "key", "import", "--hex", "5c" * 16 + "a3" * 16)
     cli_fails(3, "no kit can hold it", "key", "export", "--out", str(isolated.parent / "kit.json"),
               extra_env={"FACESEAL_KIT_PASSPHRASE": "correct horse battery staple"})
-    cli_json("lock")
-    cli_fails(3, "locked", "list")
-    cli_json("unlock")
+    assert not (isolated.parent / "kit.json").exists()
     all_verify(people)
-    revoked = cli_json("key", "revoke", "--yes")
-    assert revoked["destroyed_in"] == ["tpm"]
-    assert swtpm.persistent() == []  # the kill switch evicted the root from the TPM
-    cli_fails(3, "revoked", "list")
 
 
 def test_wrong_or_missing_pin_is_one_line_and_the_right_one_opens(swtpm, people, isolated, monkeypatch):
@@ -161,6 +131,50 @@ def test_a_tpm_with_no_room_left_is_one_line_and_changes_nothing(swtpm, people, 
     before = tree_snapshot(isolated)
     cli_fails(3, "the TPM has no room left for another persistent key", "key", "move-to-tpm")
     assert tree_snapshot(isolated) == before
+    assert swtpm.tool("tpm2_getcap", "handles-nv-index").strip() == "", "the counter made for the move is undone"
+    assert cli_json("status")["root_key"]["store"] == "file"
+    all_verify(people)
+
+
+def fill_nv_indices(swtpm) -> int:
+    """Define NV indices, as other programs' would, until the TPM says TPM_RC_NV_SPACE even for a counter (big
+    ordinary ones first, then counters in what is left); returns how many it took. The TPM keeps some room for
+    persistent objects that indices may not use, so a key can still be made: only the counter finds no room."""
+    from tpm2_pytss import (ESAPI, ESYS_TR, TPM2_ALG, TPM2_NT, TPM2_RC, TPM2B_AUTH, TPM2B_NV_PUBLIC, TPMA_NV,
+                            TPMS_NV_PUBLIC, TCTILdr, TSS2_Exception)
+
+    esys = ESAPI(TCTILdr.parse(swtpm.tcti))
+    defined = 0
+    try:
+        for kind, size in ((TPM2_NT.ORDINARY, 2048), (TPM2_NT.ORDINARY, 256), (TPM2_NT.COUNTER, 8)):
+            attributes = TPMA_NV.OWNERWRITE | TPMA_NV.OWNERREAD | TPMA_NV.NO_DA | (kind << TPMA_NV.TPM2_NT_SHIFT)
+            while True:
+                public = TPM2B_NV_PUBLIC(nvPublic=TPMS_NV_PUBLIC(
+                    nvIndex=0x01500000 + defined, nameAlg=TPM2_ALG.SHA256, attributes=attributes, dataSize=size))
+                try:
+                    esys.nv_define_space(TPM2B_AUTH(), public, ESYS_TR.OWNER)
+                except TSS2_Exception as exc:
+                    assert exc.error == TPM2_RC.NV_SPACE, exc
+                    break
+                defined += 1
+        return defined
+    finally:
+        esys.close()
+
+
+def test_no_nv_space_for_the_rollback_counter_refuses_the_move_in_one_line_and_changes_nothing(swtpm, people,
+                                                                                              isolated):
+    """Issue 29: the TPM's NV memory full of other programs' indices. Moving the root in makes this vault's rollback
+    counter there: the move is refused in one line naming what ran out, before anything changed, and the vault opens
+    as before (it used to move the root all the same and leave the vault without its counter, silently)."""
+    enrol(people)
+    assert fill_nv_indices(swtpm) > 0
+    indices = swtpm.tool("tpm2_getcap", "handles-nv-index")
+    before = tree_snapshot(isolated)
+    said = cli_fails(3, "the TPM has no NV space left for this vault's rollback counter", "key", "move-to-tpm")
+    assert "nothing was changed" in said
+    assert tree_snapshot(isolated) == before
+    assert swtpm.persistent() == [] and swtpm.tool("tpm2_getcap", "handles-nv-index") == indices
     assert cli_json("status")["root_key"]["store"] == "file"
     all_verify(people)
 
@@ -264,6 +278,7 @@ def test_an_escrow_import_refused_before_it_starts_writes_no_kit_and_changes_not
     kit.write_text("mine")
     cli_fails(2, "exists", "key", "move-to-tpm", "--escrow-kit", str(kit), extra_env=KIT_PASSPHRASE)
     assert kit.read_text() == "mine" and tree_snapshot(isolated) == before and swtpm.persistent() == []
+    assert swtpm.tool("tpm2_getcap", "handles-nv-index").strip() == "", "the counter made for the import is undone"
     all_verify(people)
 
 

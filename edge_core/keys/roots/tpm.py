@@ -268,8 +268,12 @@ class TpmRootStore(RootStore):
         pin = self._pin if self._pin is not None else os.environ.get(PIN_VARIABLE, "")
         return pin.encode()
 
-    def _failed(self, exc: Exception, doing: str) -> TpmUnavailable:
-        """One line for a TPM error: the PIN, the lockout, a full NV or the TPM gone, never the TSS's own words."""
+    def _failed(self, exc: Exception, doing: str, counter: bool = False) -> TpmUnavailable:
+        """One line for a TPM error: the PIN, the lockout, a full NV or the TPM gone, never the TSS's own words.
+
+        ``counter``: ``doing`` needs NV space for the rollback counter (an NV index), not room for a persistent
+        key, so a TPM that is full says which of the two ran out.
+        """
         from tpm2_pytss import TPM2_RC, TSS2_Exception
 
         self.close()
@@ -285,9 +289,13 @@ class TpmRootStore(RootStore):
                 "open the data, or restore the root from your recovery kit")
         if error == TPM2_RC.LOCKOUT:
             return TpmPinIncorrect("the TPM is locked after too many wrong PINs; wait for it to unlock, then retry")
+        if error in (TPM2_RC.NV_SPACE, TPM2_RC.OBJECT_MEMORY) and counter:
+            return TpmUnavailable(f"the TPM has no NV space left for this vault's rollback counter while {doing}; "
+                                  "free an NV index other programs left (tpm2_getcap handles-nv-index) and retry")
         if error in (TPM2_RC.NV_SPACE, TPM2_RC.OBJECT_MEMORY):
-            return TpmUnavailable(f"the TPM has no room left for another persistent key while {doing}; "
-                                  "free a persistent handle (tpm2_getcap handles-persistent) and retry")
+            return TpmUnavailable(f"the TPM has no room left for another persistent key (its memory for persistent "
+                                  f"objects is full) while {doing}; free a persistent handle (tpm2_getcap "
+                                  "handles-persistent) and retry")
         return TpmUnavailable(f"the TPM at {tcti()} stopped answering while {doing}")
 
     def _ours(self, bound_at: str = "") -> list[TpmObject]:
@@ -638,20 +646,32 @@ class TpmCounter:
         except Exception as exc:
             raise self._store._failed(exc, "deleting the rollback counter") from None
 
-    def bump(self) -> None:
+    def reserve(self) -> bool:
+        """Define the counter's NV index without counting (its value stays ``None`` until the first bump), so a TPM
+        with no NV space left says so before a root moves in; ``True`` if it was defined here."""
+        if self._handle() is not None:
+            return False
+        self._define()
+        return True
+
+    def _define(self) -> Any:
         from tpm2_pytss import ESYS_TR, TPM2_ALG, TPM2_NT, TPM2B_AUTH, TPM2B_NV_PUBLIC, TPMA_NV, TPMS_NV_PUBLIC
 
-        esys = self._store._esys()
+        attributes = TPMA_NV.OWNERWRITE | TPMA_NV.OWNERREAD | TPMA_NV.NO_DA | (TPM2_NT.COUNTER << TPMA_NV.TPM2_NT_SHIFT)
+        public = TPM2B_NV_PUBLIC(nvPublic=TPMS_NV_PUBLIC(
+            nvIndex=self.index, nameAlg=TPM2_ALG.SHA256, attributes=attributes, dataSize=8))
         try:
-            handle = self._handle()
-            if handle is None:
-                attributes = (TPMA_NV.OWNERWRITE | TPMA_NV.OWNERREAD | TPMA_NV.NO_DA
-                              | (TPM2_NT.COUNTER << TPMA_NV.TPM2_NT_SHIFT))
-                public = TPM2B_NV_PUBLIC(nvPublic=TPMS_NV_PUBLIC(
-                    nvIndex=self.index, nameAlg=TPM2_ALG.SHA256, attributes=attributes, dataSize=8))
-                handle = esys.nv_define_space(TPM2B_AUTH(), public, ESYS_TR.OWNER)
-            esys.nv_increment(handle, ESYS_TR.OWNER)
-        except TpmUnavailable:
-            raise
+            return self._store._esys().nv_define_space(TPM2B_AUTH(), public, ESYS_TR.OWNER)
+        except Exception as exc:
+            raise self._store._failed(exc, "making this vault's rollback counter", counter=True) from None
+
+    def bump(self) -> None:
+        from tpm2_pytss import ESYS_TR
+
+        handle = self._handle()
+        if handle is None:
+            handle = self._define()
+        try:
+            self._store._esys().nv_increment(handle, ESYS_TR.OWNER)
         except Exception as exc:
             raise self._store._failed(exc, "counting the rollback counter up") from None

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -122,8 +124,31 @@ def move_root_to_tpm(vault: Vault, bind_boot_state: bool = False) -> RootChange:
     if missing is not None:
         raise TpmUnavailable(f"{missing}; nothing was changed")
     target = TpmRootStore(vault.layout.keys_dir, vault.layout.keychain_account, bind_boot_state=bind_boot_state)
-    result = replace_root(vault, "moved", "root_moved", target, None, to="tpm", boot_state_bound=bind_boot_state)
+    with _counter_reserved(vault, target):
+        result = replace_root(vault, "moved", "root_moved", target, None, to="tpm", boot_state_bound=bind_boot_state)
     return replace(result, to="tpm", warning=TPM_WARNING + (BOOT_WARNING if bind_boot_state else ""))
+
+
+@contextmanager
+def _counter_reserved(vault: Vault, target: TpmRootStore) -> Iterator[None]:
+    """This vault's rollback counter defined in the TPM (not yet counted) before the root moves in, so a TPM with no
+    NV space left for it refuses the move before anything changed (a root moved in without its counter would leave
+    the vault without the rollback anchor it was moved for); undefined again if the move does not complete."""
+    counter = target.monotonic_counter(vault.anchor.name)
+    try:
+        made = counter.reserve()
+    except TpmUnavailable as refused:
+        target.close()
+        raise type(refused)(f"{refused}; nothing was changed") from None
+    try:
+        yield
+    except BaseException:
+        if made:
+            try:
+                counter.forget()
+            except TpmUnavailable:
+                pass  # the TPM went away: an index that never counted stays, as a move killed here leaves it
+        raise
 
 
 ESCROW_WARNING = ("the root was written to the recovery kit {kit} first, then imported into this machine's TPM. The "
@@ -145,11 +170,12 @@ def escrow_root_into_tpm(vault: Vault, kit: Path, passphrase: str, bind_boot_sta
     if missing is not None:
         raise TpmUnavailable(f"{missing}; nothing was changed")
     root = SoftwareRootKey(material.random_key())
-    doc = recovery_kit.write_kit(root, Path(kit), passphrase)
     target = TpmRootStore(vault.layout.keys_dir, vault.layout.keychain_account, bind_boot_state=bind_boot_state,
                           escrowed=root)
-    result = replace_root(vault, "moved", "root_moved", target, None, to="tpm", boot_state_bound=bind_boot_state,
-                          escrowed=True)
+    with _counter_reserved(vault, target):
+        doc = recovery_kit.write_kit(root, Path(kit), passphrase)
+        result = replace_root(vault, "moved", "root_moved", target, None, to="tpm", boot_state_bound=bind_boot_state,
+                              escrowed=True)
     recovery_kit.record_kit(vault, root, Path(kit), doc)
     return replace(result, to="tpm", recovery_kit_exported=True,
                    warning=ESCROW_WARNING.format(kit=kit) + (BOOT_WARNING if bind_boot_state else ""))

@@ -116,11 +116,17 @@ def revoke_root_key(layout: Layout, vault: Vault | None = None, unopened: str = 
 
     ``vault`` is the open vault, whose chain takes the audit event; without one
     (the database would not open, for the reason ``unopened`` names in
-    :data:`UNOPENED`) the event goes to the sealed inbox.
+    :data:`UNOPENED`) the event goes to the sealed inbox. A TPM root whose boot
+    state changed while ``vault`` was open (the window) is revoked as without
+    one: the TPM will not use it to reload the keys, but evicts it.
     """
     with key_lock(layout.keys_dir, exclusive=True):
         if vault is not None:
-            vault.reload_keys()
+            try:
+                vault.reload_keys()
+            except TpmBootStateChanged:  # the boot state changed under an open vault (the window): as without one
+                vault.close()
+                return _revoke_unusable(layout)
             store, root, keys = vault.root_store, vault.root, vault.keys
             ks = vault.keystore()
         else:
