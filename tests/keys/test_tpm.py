@@ -45,6 +45,20 @@ def test_wrong_or_missing_pin_is_one_line_and_the_right_one_opens(swtpm, people,
     all_verify(people)
 
 
+def test_an_owner_password_on_the_tpm_is_named_not_blamed_on_the_pin(swtpm, people, isolated):
+    """The owner hierarchy (which makes the counter and the root and evicts them) has a password another program
+    set: the refusal names that password, never FaceSeal's PIN, and the vault stays where it was."""
+    enrol(people)
+    swtpm.tool("tpm2_changeauth", "-c", "owner", "ownersecret")
+    before = tree_snapshot(isolated)
+    said = cli_fails(3, "the TPM's owner hierarchy has a password", "key", "move-to-tpm",
+                     extra_env={"FACESEAL_TPM_PIN": "4711"})
+    assert "PIN" not in said and "ownersecret" not in said
+    assert tree_snapshot(isolated) == before
+    assert swtpm.persistent() == []
+    all_verify(people)
+
+
 def test_a_tpm_that_goes_away_is_one_line_and_nothing_is_lost(swtpm, people, isolated):
     enrol(people)
     cli_json("key", "move-to-tpm")

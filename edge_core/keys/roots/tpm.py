@@ -268,16 +268,22 @@ class TpmRootStore(RootStore):
         pin = self._pin if self._pin is not None else os.environ.get(PIN_VARIABLE, "")
         return pin.encode()
 
-    def _failed(self, exc: Exception, doing: str, counter: bool = False) -> TpmUnavailable:
+    def _failed(self, exc: Exception, doing: str, counter: bool = False, owner: bool = False) -> TpmUnavailable:
         """One line for a TPM error: the PIN, the lockout, a full NV or the TPM gone, never the TSS's own words.
 
         ``counter``: ``doing`` needs NV space for the rollback counter (an NV index), not room for a persistent
-        key, so a TPM that is full says which of the two ran out.
+        key, so a TPM that is full says which of the two ran out. ``owner``: ``doing`` is authorised by the owner
+        hierarchy, not by the root's PIN, so a refused authorisation there means the owner has a password, and
+        blaming the PIN would send the person after the wrong secret.
         """
         from tpm2_pytss import TPM2_RC, TSS2_Exception
 
         self.close()
         error = exc.error if isinstance(exc, TSS2_Exception) else None
+        if error in (TPM2_RC.AUTH_FAIL, TPM2_RC.BAD_AUTH) and owner:
+            return TpmUnavailable(f"the TPM's owner hierarchy has a password (set with tpm2_changeauth or by another "
+                                  f"system), which FaceSeal does not use, so the TPM refused {doing}; keep the root "
+                                  "in the keychain, or clear the owner password if nothing else relies on it")
         if error in (TPM2_RC.AUTH_FAIL, TPM2_RC.BAD_AUTH):
             return TpmPinIncorrect(f"the TPM refused the PIN ({PIN_VARIABLE}) while {doing}; "
                                    "too many wrong tries lock the TPM for a while")
@@ -436,7 +442,7 @@ class TpmRootStore(RootStore):
                 return
             self._esys().evict_control(ESYS_TR.OWNER, handle, obj.handle)
         except Exception as exc:
-            raise self._failed(exc, "destroying a root key") from None
+            raise self._failed(exc, "destroying a root key", owner=True) from None
 
     def monotonic_counter(self, label: str) -> "TpmCounter":
         return TpmCounter(self, NV_FIRST + int(label[:4], 16))
@@ -528,7 +534,7 @@ class TpmRootStore(RootStore):
                 except Exception:  # the TPM went away: it forgot its transient objects too
                     pass
         if failure is not None:
-            raise self._failed(failure, "making a new root key") from None
+            raise self._failed(failure, "making a new root key", owner=True) from None
         escrowed = self._escrowed
         self._escrowed = None  # imported once: a later generate (a rotation) has the TPM make the root
         return TpmRootKey(self, TpmObject(handle, name, branch.hex(), escrowed.kid if escrowed else "",
@@ -633,7 +639,7 @@ class TpmCounter:
         except TSS2_Exception as exc:
             if exc.error == TPM2_RC.NV_UNINITIALIZED:
                 return None
-            raise self._store._failed(exc, "reading the rollback counter") from None
+            raise self._store._failed(exc, "reading the rollback counter", owner=True) from None
 
     def forget(self) -> None:
         from tpm2_pytss import ESYS_TR
@@ -644,7 +650,7 @@ class TpmCounter:
         try:
             self._store._esys().nv_undefine_space(handle, ESYS_TR.OWNER)
         except Exception as exc:
-            raise self._store._failed(exc, "deleting the rollback counter") from None
+            raise self._store._failed(exc, "deleting the rollback counter", owner=True) from None
 
     def reserve(self) -> bool:
         """Define the counter's NV index without counting (its value stays ``None`` until the first bump), so a TPM
@@ -663,7 +669,8 @@ class TpmCounter:
         try:
             return self._store._esys().nv_define_space(TPM2B_AUTH(), public, ESYS_TR.OWNER)
         except Exception as exc:
-            raise self._store._failed(exc, "making this vault's rollback counter", counter=True) from None
+            raise self._store._failed(exc, "making this vault's rollback counter", counter=True,
+                                        owner=True) from None
 
     def bump(self) -> None:
         from tpm2_pytss import ESYS_TR
@@ -674,4 +681,4 @@ class TpmCounter:
         try:
             self._store._esys().nv_increment(handle, ESYS_TR.OWNER)
         except Exception as exc:
-            raise self._store._failed(exc, "counting the rollback counter up") from None
+            raise self._store._failed(exc, "counting the rollback counter up", owner=True) from None
