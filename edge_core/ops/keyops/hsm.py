@@ -145,7 +145,7 @@ def escrow_root_into_tpm(vault: Vault, kit: Path, passphrase: str, bind_boot_sta
     if missing is not None:
         raise TpmUnavailable(f"{missing}; nothing was changed")
     root = SoftwareRootKey(material.random_key())
-    doc = recovery_kit.write_kit(root, Path(kit), passphrase)
+    doc = recovery_kit.write_kit(vault.layout, root, Path(kit), passphrase)
     target = TpmRootStore(vault.layout.keys_dir, vault.layout.keychain_account, bind_boot_state=bind_boot_state,
                           escrowed=root)
     result = replace_root(vault, "moved", "root_moved", target, None, to="tpm", boot_state_bound=bind_boot_state,
