@@ -81,8 +81,7 @@ def _conversation(path: Path, uid: int, request: dict[str, Any], deadline: _Dead
         try:
             wire.send(sock, request)
             while True:
-                sock.settimeout(deadline.left())
-                yield reader.receive()
+                yield reader.receive(deadline.at)
         except TimeoutError:
             raise AgentUnavailable("the agent did not answer in time") from None
         except (OSError, wire.WireError) as error:

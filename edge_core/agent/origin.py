@@ -12,7 +12,7 @@ hide only with effort, and they are read in order of how hard they are to hide:
 1. the audit session of the PAM application (set by ``pam_loginuid`` at login,
    inherited by every child, changeable only with CAP_AUDIT_CONTROL): logind's
    record of it says ``REMOTE=1``, or an sshd process belongs to the same session;
-2. an sshd process among the application's ancestors;
+2. an SSH server's process (OpenSSH's sshd, or Dropbear) among the application's ancestors;
 3. ``SSH_CONNECTION``, ``SSH_CLIENT`` or ``SSH_TTY`` in the environment it was started with.
 
 What this cannot see (docs/SIGNIN.md): without audit sessions (no
@@ -27,8 +27,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-SSHD = frozenset({"sshd", "sshd-session"})
-"""OpenSSH's server processes: ``sshd-session`` serves each connection since OpenSSH 9.8, ``sshd`` before."""
+SSHD = frozenset({"sshd", "sshd-session", "dropbear"})
+"""SSH servers' processes: OpenSSH's (``sshd-session`` serves each connection since OpenSSH 9.8, ``sshd`` before) and
+Dropbear's, whose Debian build has no PAM: its logins get no audit session and logind never hears of them, so its
+process among the ancestors is what is left once the variables are cleared."""
 SSH_VARIABLES = (b"SSH_CONNECTION=", b"SSH_CLIENT=", b"SSH_TTY=")
 NO_SESSION = "4294967295"
 """The audit session id of a process no login set one for (``(unsigned) -1``)."""
@@ -43,11 +45,12 @@ def remote_origin(pid: int, proc: Path = Path("/proc"), logind: Path = Path("/ru
     if session and session != NO_SESSION:
         if "REMOTE=1" in _read(logind / session).splitlines():
             return f"its login session ({session}) is remote"
-        if any(_is_sshd(proc, other) for other in _session_members(proc, session)):
+        if any(_ssh_server(proc, other) for other in _session_members(proc, session)):
             return f"its login session ({session}) is an SSH connection's"
     for ancestor in _ancestors(proc, pid):
-        if _is_sshd(proc, ancestor):
-            return "it was started under sshd"
+        server = _ssh_server(proc, ancestor)
+        if server:
+            return f"it was started under {server}"
     try:
         environment = (proc / str(pid) / "environ").read_bytes().split(b"\0")
     except OSError:
@@ -64,12 +67,15 @@ def _read(path: Path) -> str:
         return ""
 
 
-def _is_sshd(proc: Path, pid: str) -> bool:
-    """Is ``pid`` OpenSSH's server? By its executable where it can be read (root), else by its name."""
+def _ssh_server(proc: Path, pid: str) -> str:
+    """The SSH server ``pid`` is (its program's name), or ``""``. By its executable where it can be read (root), else
+    by its name."""
     try:
-        return os.path.basename(os.readlink(proc / pid / "exe")) in SSHD
+        name = os.path.basename(os.readlink(proc / pid / "exe"))
     except OSError:
-        return _read(proc / pid / "comm") in SSHD
+        name = _read(proc / pid / "comm")
+    return name if name in SSHD else ""
+
 
 
 def _ancestors(proc: Path, pid: int) -> list[str]:

@@ -13,6 +13,7 @@ import os
 import socket
 import struct
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +41,19 @@ class Reader:
         self._sock = sock
         self._buffer = b""
 
-    def receive(self) -> dict[str, Any]:
+    def receive(self, deadline: float | None = None) -> dict[str, Any]:
+        """The next message. ``deadline`` (``time.monotonic()`` seconds) bounds the whole line, not each read: a
+        peer that sends a byte now and then would otherwise restart the socket's timeout with every byte, and keep
+        the reader (the root PAM helper, and sudo or the lock screen behind it) waiting for as long as it liked.
+        Past it, :class:`TimeoutError`, as the socket's own timeout says it."""
         while b"\n" not in self._buffer:
             if len(self._buffer) > LIMIT:
                 raise WireError("message too long")
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError("no whole message before the deadline")
+                self._sock.settimeout(left)
             chunk = self._sock.recv(4096)
             if not chunk:
                 raise WireError("the other end closed the connection")

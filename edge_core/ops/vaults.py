@@ -77,9 +77,11 @@ def accept_rollback(home: Path | None = None) -> RollbackAccepted:
     layout = layout_for(home)
     if not vault_exists(layout.home):
         raise NoVault(f"there is no FaceSeal vault in {layout.home}; nothing was changed")
-    with _open(layout, False, lambda _vault, _reading: None) as vault:
+    with _open(layout, False, lambda _vault, _reading: None, finish=False) as vault:
         rollback.take_newest_passphrase(vault)
-        return rollback.accept(vault)
+        accepted = rollback.accept(vault)
+        _finish(vault)  # only now is it this vault's newest state: what a crash left is finished on it
+        return accepted
 
 
 def older_copy_asks(home: Path | None = None) -> bool:
@@ -89,8 +91,9 @@ def older_copy_asks(home: Path | None = None) -> bool:
         return presence.has_passphrase(vault) or rollback.newest_passphrase(vault) is not None
 
 
-def _open(layout: Layout, reading: bool, check: Callable[[Vault, bool], None]) -> Vault:
-    """Open (or create) the vault of ``layout``; ``check`` runs before anything can be written."""
+def _open(layout: Layout, reading: bool, check: Callable[[Vault, bool], None], finish: bool = True) -> Vault:
+    """Open (or create) the vault of ``layout``; ``check`` runs before anything can be written. ``finish``: finish
+    what a crash interrupted and drain the audit inbox (not for a folder not yet accepted as the newest state)."""
     if reading and not vault_exists(layout.home):
         raise NoVault(f"there is no FaceSeal vault in {layout.home}, and this command only reads, so nothing was "
                       f"created there; 'faceseal init', enrolling someone or opening the window makes one "
@@ -109,13 +112,18 @@ def _open(layout: Layout, reading: bool, check: Callable[[Vault, bool], None]) -
             recover.refuse_foreign_database(vault)
             check(vault, reading)
             authenticate_keystore(vault)
-            if vault.rolled_back is None:  # an older folder opened to read changes nothing and destroys no key
-                recover.finish_pending(vault)
-                vault.drain_inbox()
+            if finish and vault.rolled_back is None:  # an older folder changes nothing and destroys no key
+                _finish(vault)
         except BaseException:
             vault.close()
             raise
     return vault
+
+
+def _finish(vault: Vault) -> None:
+    """What a crash left unfinished (a key version to retire, a stale root), and the inbox's sealed events."""
+    recover.finish_pending(vault)
+    vault.drain_inbox()
 
 
 def _roll_back_interrupted_creation(layout: Layout) -> None:

@@ -241,6 +241,9 @@ KIT_PASSPHRASE = {"FACESEAL_KIT_PASSPHRASE": "quartz lantern orchard velvet"}
 def test_an_escrowed_root_is_imported_after_its_kit_and_the_kit_opens_the_data_once_the_tpm_is_cleared(
         swtpm, people, isolated, tmp_path):
     enrol(people)
+    inside = isolated / "escrow-kit.json"  # a copy of the data folder would then carry the root it escrows
+    cli_fails(2, "inside the data folder", "key", "move-to-tpm", "--escrow-kit", str(inside), extra_env=KIT_PASSPHRASE)
+    assert not inside.exists() and swtpm.persistent() == [] and cli_json("status")["root_key"]["store"] != "tpm"
     kit = tmp_path / "escrow-kit.json"
     moved = cli_json("key", "move-to-tpm", "--escrow-kit", str(kit), extra_env=KIT_PASSPHRASE)
     assert moved["root_store"] == "tpm" and moved["recovery_kit_exported"]

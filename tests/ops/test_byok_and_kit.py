@@ -233,3 +233,18 @@ def test_a_kit_of_an_older_root_is_not_counted(people, isolated, tmp_path):
     cli_json("rotate-key")
     status = cli_json("status")
     assert status["recovery_kit_exported"] is False
+
+
+def test_a_kit_is_never_written_inside_the_data_folder(secret_service, people, isolated, tmp_path):
+    """With the root in the keychain, a copy of the data folder (a backup, a sync) holds no key: a kit written into
+    it, named directly or through a link from outside, would hand the root to whoever holds the copy, behind the
+    passphrase alone."""
+    enrol(people)
+    assert cli_json("status")["root_key"]["store"] == "keychain"
+    link = tmp_path / "looks-elsewhere"
+    link.symlink_to(isolated / "cache")
+    for inside in (isolated / "kit.json", isolated / "cache" / "kit.json", link / "kit.json"):
+        cli_fails(2, "inside the data folder", "key", "export", "--out", str(inside), extra_env=KIT_ENV)
+        assert not inside.exists()
+    assert not cli_json("status")["recovery_kit_exported"]
+    assert cli_json("key", "export", "--out", str(tmp_path / "kit.json"), extra_env=KIT_ENV)["status"] == "exported"

@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from edge_core.vault.layout import Layout
 from tests.conftest import KIT_ENV, all_verify, cli_json, enrol, keychain_items, run_cli, tree_snapshot
@@ -279,12 +280,16 @@ def test_what_only_reads_still_shows_an_older_folder_with_entries_in_its_audit_i
     assert "audit_inbox_refused" in [e["kind"] for e in cli_json("audit", "list")]
 
 
-def test_an_older_database_opened_to_read_destroys_no_key(people, isolated, tmp_path):
+@pytest.mark.parametrize("met_by", ["status", "accept-rollback, with a wrong passphrase"])
+def test_an_older_database_opened_to_read_destroys_no_key(met_by, people, isolated, tmp_path):
     """A crash between a crypto-shred's commit and the old vault key's retirement leaves the key store with both
     versions; the next open finishes the retirement from what the database still needs. Opened to read with an
     older database put back, that finishing ran on the older copy's needs and destroyed the version the newest
-    database needs (every other person's key is wrapped under it). An older folder must change nothing."""
+    database needs (every other person's key is wrapped under it). An older folder must change nothing. Nor may
+    ``accept-rollback`` finish anything on it before the older copy is accepted: refused for a wrong passphrase
+    ("nothing was changed"), it had already retired the newest database's version and kept the deleted person's."""
     enrol(people)
+    cli_json("admin-passphrase", "set", extra_env={"FACESEAL_NEW_ADMIN_PASSPHRASE": PASSPHRASE})
     older = tmp_path / "older-db"
     older.mkdir()
     for part in Layout(isolated).db_files(Layout(isolated).db):
@@ -292,7 +297,8 @@ def test_an_older_database_opened_to_read_destroys_no_key(people, isolated, tmp_
             shutil.copy2(part, older / part.name)
     trace = tmp_path / "checkpoints"
     crashed = run_cli("delete-identity", "bob", "--yes", check_clean=False,
-                      extra_env={"FACESEAL_CRASH_AT": "3", "FACESEAL_CRASH_TRACE": str(trace)})
+                      extra_env={"FACESEAL_CRASH_AT": "3", "FACESEAL_CRASH_TRACE": str(trace),
+                                 "FACESEAL_ADMIN_PASSPHRASE": PASSPHRASE})
     assert crashed.returncode != 0 and trace.read_text().split()[-1] == "shred.committed"
     newest = tmp_path / "newest-db"
     shutil.copytree(isolated, newest, symlinks=True)
@@ -302,7 +308,11 @@ def test_an_older_database_opened_to_read_destroys_no_key(people, isolated, tmp_
         shutil.copy2(part, isolated / part.name)
     keystore = (isolated / "keys" / "keystore.json").read_bytes()
 
-    assert OLDER in cli_json("status")["rolled_back"]
+    if met_by == "status":
+        assert OLDER in cli_json("status")["rolled_back"]
+    else:
+        wrong = run_cli("audit", "accept-rollback", "--yes", extra_env={"FACESEAL_ADMIN_PASSPHRASE": WRONG})
+        assert wrong.returncode == 1 and "not the admin passphrase" in wrong.stderr, wrong.stderr
     assert (isolated / "keys" / "keystore.json").read_bytes() == keystore  # nothing destroyed, nothing rewritten
     put_back(newest, isolated)
     all_verify({"alice": people["alice"]})  # the newest copy still opens: its key version is there

@@ -37,6 +37,11 @@ while True:
     try:
         if mode == "yes":
             conn.sendall(b'{"done":true,"accepted":true}\n')
+        elif mode == "drip":  # one message that never ends: a byte now and then, never the line's end
+            conn.sendall(b'{"say":"')
+            while True:
+                time.sleep(1)
+                conn.sendall(b"x")
         else:  # stall: announce a fresh wait, and a prompt with terminal escapes, again and again
             while True:
                 conn.sendall(b'{"wait":60}\n{"say":"\\u001b]0;owned\\u0007\\u001b[2Jlook here"}\n')
@@ -100,6 +105,16 @@ def test_an_agent_that_keeps_announcing_waits_is_cut_off_at_the_cap(agent_user, 
     assert result.returncode != 0
     assert "look here" in result.stdout and "\x1b" not in result.stdout and "\x07" not in result.stdout
     assert result.stdout.count("look here") <= 20, "the agent flooded the PAM conversation"
+
+
+def test_an_agent_that_drips_one_endless_message_is_cut_off_too(agent_user, pam_service, fake_agent) -> None:
+    """An agent that never finishes its first line, a byte every second: each byte used to restart the helper's
+    wait, so sudo, su or the lock screen hung for as long as the agent liked and the password never came. The
+    wait for the agent's first words (10 s) bounds the whole line, and the password follows."""
+    pam_service.file.write_text(pam_service.file.read_text().replace("--timeout 60", "--timeout 3"))
+    fake_agent("drip")
+    result = pam_service.authenticate(agent_user.name, timeout=40)  # before the fix: still waiting at 40 s
+    assert result.returncode != 0 and "recognised" not in result.stdout
 
 
 def test_an_attempt_cancelled_at_the_prompt_is_still_audited(agent_user, pam_service, videos) -> None:

@@ -173,7 +173,7 @@ def escrow_root_into_tpm(vault: Vault, kit: Path, passphrase: str, bind_boot_sta
     target = TpmRootStore(vault.layout.keys_dir, vault.layout.keychain_account, bind_boot_state=bind_boot_state,
                           escrowed=root)
     with _counter_reserved(vault, target):
-        doc = recovery_kit.write_kit(root, Path(kit), passphrase)
+        doc = recovery_kit.write_kit(vault.layout, root, Path(kit), passphrase)
         result = replace_root(vault, "moved", "root_moved", target, None, to="tpm", boot_state_bound=bind_boot_state,
                               escrowed=True)
     recovery_kit.record_kit(vault, root, Path(kit), doc)

@@ -213,14 +213,27 @@ def exportable_root(vault: Vault) -> SoftwareRootKey:
 def export_recovery_kit(vault: Vault, path: Path, passphrase: str) -> KitExport:
     """Write a kit of the current root to ``path`` (a new 0600 file); recorded and audited."""
     root = exportable_root(vault)
-    return record_kit(vault, root, path, write_kit(root, path, passphrase))
+    return record_kit(vault, root, path, write_kit(vault.layout, root, path, passphrase))
 
 
-def write_kit(root: SoftwareRootKey, path: Path, passphrase: str) -> dict[str, Any]:
-    """Write a kit of ``root`` to the new 0600 file ``path``; its document (whose header :func:`record_kit` needs)."""
+def write_kit(layout: Layout, root: SoftwareRootKey, path: Path, passphrase: str) -> dict[str, Any]:
+    """Write a kit of ``root`` to the new 0600 file ``path``, never inside the data folder of ``layout``; its document
+    (whose header :func:`record_kit` needs)."""
+    _outside_the_data(layout, Path(path))
     doc = seal_root(root, passphrase)
     write_new_file(Path(path), lambda handle: handle.write(json.dumps(doc, indent=1, sort_keys=True).encode() + b"\n"))
     return doc
+
+
+def _outside_the_data(layout: Layout, path: Path) -> None:
+    """Refuse a kit inside the data folder (named directly or through a link): with the root in the keychain, a TPM
+    or a token, a copy of the folder (a backup, a sync, a stolen disk) holds no key, and a kit there would hand the
+    root to whoever holds the copy, behind the passphrase alone."""
+    home, folder = layout.home.resolve(), path.parent.resolve()
+    if folder == home or home in folder.parents:
+        raise UsageError(f"{path} is inside the data folder {layout.home}: a copy of that folder would carry the root "
+                         "with it; keep the recovery kit apart from the data (another disk, a USB stick); nothing was "
+                         "changed")
 
 
 def record_kit(vault: Vault, root: SoftwareRootKey, path: Path, doc: dict[str, Any]) -> KitExport:
