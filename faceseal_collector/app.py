@@ -61,7 +61,15 @@ from faceseal_collector import fleet
 from faceseal_collector.database import DB_ENV, parse_database
 from faceseal_collector.errors import BadDuration, Refusal
 from faceseal_collector.groupcommit import GroupCommitter
-from faceseal_collector.intake import ENROLMENT_HEADER, PATH, STATUS, BatchIntake, failure
+from faceseal_collector.intake import (
+    BODY_SECONDS,
+    BODY_SECONDS_ENV,
+    ENROLMENT_HEADER,
+    PATH,
+    STATUS,
+    BatchIntake,
+    failure,
+)
 from faceseal_collector.store import CollectorStore
 
 OPENAPI_URL = "/v1/openapi.json"
@@ -128,15 +136,16 @@ class CollectorApp:
 def from_environment() -> CollectorApp:
     """The application on the database named by ``$FACESEAL_COLLECTOR_DB``: what each uvicorn worker process
     makes (``faceseal-collector --workers N``)."""
-    return create_app(os.environ[DB_ENV])
+    return create_app(os.environ[DB_ENV], body_seconds=float(os.environ.get(BODY_SECONDS_ENV, BODY_SECONDS)))
 
 
 def create_app(
-    db: Path | str | URL | CollectorStore, clock: Callable[[], datetime] | None = None
+    db: Path | str | URL | CollectorStore, clock: Callable[[], datetime] | None = None,
+    body_seconds: float = BODY_SECONDS,
 ) -> CollectorApp:
     """The collector application storing into ``db`` (an sqlite path, a database URL or an open store).
 
-    ``clock``: now, in UTC. Raises ``DatabaseUnavailable`` / ``SchemaTooNew``
+    ``clock``: now, in UTC. ``body_seconds``: how long a batch body may take to arrive. Raises ``DatabaseUnavailable`` / ``SchemaTooNew``
     when the database cannot be opened.
     """
     now = clock or (lambda: datetime.now(UTC))
@@ -173,7 +182,7 @@ def create_app(
             return Response(status_code=204, headers={"Allow": allow})
         return await call_next(request)
 
-    intake = BatchIntake(GroupCommitter(store), now, app.router.routes)
+    intake = BatchIntake(GroupCommitter(store), now, app.router.routes, body_seconds)
 
     @app.post(PATH, status_code=201, responses={**BATCH_ANSWERS, **_refusals(*BATCH_REFUSALS)},
               openapi_extra={"requestBody": {"required": True, "content": {"application/json": {

@@ -2,7 +2,8 @@
 
 ::
 
-    faceseal-collector [serve] --db DB [--port 8750] [--host 127.0.0.1] [--workers 1] [--log-level info]
+    faceseal-collector [serve] --db DB [--port 8750] [--host 127.0.0.1] [--workers 1] [--body-timeout 30]
+                               [--log-level info]
     faceseal-collector devices --db DB [--since S] [--dead-after 7d] [--json]
     faceseal-collector summary --db DB [--since S] [--dead-after 7d] [--json]
     faceseal-collector token new|list|revoke --db DB [--name operator]
@@ -34,6 +35,7 @@ from typing import Any, TypeVar
 from faceseal_collector import fleet
 from faceseal_collector.database import DB_ENV, parse_database
 from faceseal_collector.errors import CollectorError
+from faceseal_collector.intake import BODY_SECONDS, BODY_SECONDS_ENV
 from faceseal_collector.store import ENROLMENT_MODES, CollectorStore, TokenKind
 
 T = TypeVar("T")
@@ -52,6 +54,16 @@ def _workers(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 64:
         raise argparse.ArgumentTypeError("workers is a number from 1 to 64")
     return int(text)
+
+
+def _body_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 0.5 <= seconds <= 3600:
+        raise argparse.ArgumentTypeError("body-timeout is a number of seconds from 0.5 to 3600")
+    return seconds
 
 
 def _token_name(text: str) -> str:
@@ -87,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (loopback)")
     parser.add_argument("--workers", type=_workers, default=1,
                         help="serving processes (default 1): one per core the collector may use")
+    parser.add_argument("--body-timeout", type=_body_seconds, default=BODY_SECONDS, metavar="SECONDS",
+                        help=f"how long a batch body may take to arrive (default {BODY_SECONDS:g}): a body that "
+                             "never ends is answered 408 and its connection closed")
     parser.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
@@ -130,6 +145,7 @@ def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     finally:
         store.close()
     os.environ[DB_ENV] = args.db  # each worker process opens the database named here (app.from_environment)
+    os.environ[BODY_SECONDS_ENV] = repr(args.body_timeout)
     uvicorn.run("faceseal_collector.app:from_environment", factory=True, workers=args.workers, host=args.host,
                 port=args.port, log_level=args.log_level, server_header=False)
     return 0

@@ -6,7 +6,8 @@ middleware that streams every response) cost more CPU than verifying the
 batch. Here the route does what it did, in the same order, with nothing in
 between: a query parameter is refused (``bad_query``), then anything but
 ``application/json`` (``unsupported_media_type``), a body over
-``MAX_BODY_BYTES`` (declared or streamed: ``too_large``), then strict JSON
+``MAX_BODY_BYTES`` (declared or streamed: ``too_large``) or one that has not
+arrived within ``body_seconds`` (``too_slow``, and the connection closed), then strict JSON
 (``parse_body``), ``verify_envelope``, the time window (``check_times``) and the
 store's own checks (device key, enrolment, duplicate, replay), through the
 process's ``GroupCommitter``. Refusals have the one ``{"error", "detail"}``
@@ -17,6 +18,7 @@ the requests here before FastAPI sees them.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -40,6 +42,10 @@ from faceseal_collector.groupcommit import GroupCommitter
 
 PATH = "/v1/batches"
 MAX_BODY_BYTES = 1 << 20  # a full 1,000-event batch is about 200 KB
+BODY_SECONDS = 30.0
+"""How long a batch body may take to arrive: 1 MiB at 40 KB/s. A body that never ends would otherwise hold its
+connection for as long as the sender likes (uvicorn bounds the wait between requests, not a request's body)."""
+BODY_SECONDS_ENV = "FACESEAL_COLLECTOR_BODY_SECONDS"
 MAX_AGE = envelope_rules.MAX_AGE
 """The oldest ``created_at`` or event accepted: a device offline longer than that has its batches refused."""
 MAX_AHEAD = envelope_rules.MAX_SKEW
@@ -58,6 +64,7 @@ STATUS: dict[str, int] = {
     "not_enrolled": 403,
     "replay": 409,
     "too_large": 413,
+    "too_slow": 408,
     "unsupported_media_type": 415,
     "forbidden_event": 422,
     "out_of_window": 422,
@@ -135,16 +142,20 @@ def _header(scope: Scope, name: bytes) -> str | None:
 class BatchIntake:
     """Verify one signed batch and store it exactly once: the ASGI application of ``POST /v1/batches``."""
 
-    def __init__(self, committer: GroupCommitter, clock: Callable[[], datetime], routes: list[BaseRoute]) -> None:
+    def __init__(self, committer: GroupCommitter, clock: Callable[[], datetime], routes: list[BaseRoute],
+                 body_seconds: float = BODY_SECONDS) -> None:
         self.committer = committer
         self.clock = clock
         self.routes = routes
+        self.body_seconds = body_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         status, document = await self.answer(scope, receive)
         body = orjson.dumps(document)
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]})
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+        if status == STATUS["too_slow"]:
+            headers.append((b"connection", b"close"))  # the rest of that body is never read: the connection ends
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
     async def answer(self, scope: Scope, receive: Receive) -> Answer:
@@ -165,7 +176,11 @@ class BatchIntake:
         media_type = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
         if media_type != "application/json":
             raise EnvelopeError("unsupported_media_type", "send the envelope as application/json")
-        body = await _read_body(scope, receive)
+        try:
+            async with asyncio.timeout(self.body_seconds):
+                body = await _read_body(scope, receive)
+        except TimeoutError:
+            raise Refusal("too_slow", f"a batch body must arrive within {self.body_seconds:g} seconds") from None
         batch = verify_envelope(parse_body(body))
         check_times(batch, self.clock())
         return batch, await self.committer.accept(batch, _header(scope, ENROLMENT_HEADER.lower().encode()))

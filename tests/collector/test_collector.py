@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -107,3 +108,30 @@ def test_collector_cli_reports_bad_input_in_one_line(tmp_path: Path, capsys: pyt
     with pytest.raises(SystemExit) as caught:
         collector_main(["--db", str(tmp_path / "c.db"), "--port", "70000"])
     assert caught.value.code == 2
+
+
+def test_a_batch_body_that_never_ends_is_answered_408_and_its_connection_closed(tmp_path: Path) -> None:
+    """A sender that announces a body and then trickles it (or stops) held its connection for as long as it liked:
+    thousands of such connections exhaust a collector whose health still answers. Past ``--body-timeout`` the
+    collector answers 408 ``too_slow`` and closes the connection; a whole batch is stored as before."""
+    running = Collector(str(tmp_path / "c.db"), None, "--body-timeout", "1").start()
+    try:
+        with socket.create_connection(("127.0.0.1", running.port), timeout=20) as slow:
+            slow.sendall(b"POST /v1/batches HTTP/1.1\r\nHost: collector\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: 100000\r\n\r\n{\"version\"")
+            answer = b""
+            while chunk := slow.recv(4096):  # ends only when the collector closes the connection
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 408 ") and b'"error":"too_slow"' in answer
+        assert httpx.get(f"{running.url}/v1/health", timeout=10).status_code == 200
+    finally:
+        running.stop()
+
+
+def test_the_body_timeout_is_checked_on_the_command_line(capsys: pytest.CaptureFixture[str],
+                                                         tmp_path: Path) -> None:
+    for value in ("0", "never", "1e9"):
+        with pytest.raises(SystemExit) as caught:
+            collector_main(["--db", str(tmp_path / "c.db"), "--body-timeout", value])
+        assert caught.value.code == 2
+        assert "body-timeout is a number of seconds from 0.5 to 3600" in capsys.readouterr().err
