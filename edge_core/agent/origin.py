@@ -77,7 +77,6 @@ def _ssh_server(proc: Path, pid: str) -> str:
     return name if name in SSHD else ""
 
 
-
 def _ancestors(proc: Path, pid: int) -> list[str]:
     """The parents of ``pid`` up to (not including) pid 1, nearest first."""
     found: list[str] = []

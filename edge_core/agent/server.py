@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from edge_core import ops
-from edge_core.agent import rundir, sessionbus, wire
+from edge_core.agent import origin, rundir, sessionbus, wire
 from edge_core.biometrics import Camera, Frame, VideoFile, collect_samples, load_pack
 from edge_core.biometrics.errors import CameraUnavailable
 from edge_core.errors import FaceSealError, UsageError
@@ -126,12 +126,14 @@ class Agent:
             failed=lambda vault, error: use_case.capture_failed(vault, request, error)))
 
     def authenticate(self, message: dict[str, Any], tell: Callable[[dict[str, Any]], None],
-                     caller: str = "") -> dict[str, Any]:
+                     caller: str = "", origin: str = "") -> dict[str, Any]:
         """An app asks whether this login's owner is at the screen: an attempt under ``apps``; the answer carries the
         signed assertion when it is accepted. The caller first hears who asked and why, before the camera opens;
         ``caller`` is the asking process as the transport knows it (its pid and program), shown and audited beside
-        the name the app gives itself (which is only its word)."""
-        request = apps.app_request(message.get("audience"), message.get("nonce"), message.get("reason"), caller)
+        the name the app gives itself (which is only its word); ``origin``, why that process looks started from an
+        SSH session."""
+        request = apps.app_request(message.get("audience"), message.get("nonce"), message.get("reason"), caller,
+                                   origin)
         return self._attempt(apps_service(request), tell, Attempt(
             asking={"app": request.audience, "reason": request.reason, "caller": request.caller},
             admit=lambda vault: apps.admit_app(vault, request),
@@ -241,16 +243,18 @@ def _prompts(tell: Callable[[dict[str, Any]], None]) -> Callable[[Progress], Non
 
 
 def answer(agent: Agent, message: dict[str, Any], tell: Callable[[dict[str, Any]], None],
-           caller: str = "") -> dict[str, Any]:
+           caller: str = "", pid: int = 0) -> dict[str, Any]:
     """The agent's answer to one request, whichever front end carried it (the socket, the session bus): the
-    decision's fields, or ``error`` and ``kind`` for a refusal; never a traceback."""
+    decision's fields, or ``error`` and ``kind`` for a refusal; never a traceback. ``pid``: the asking process as
+    the kernel or the bus daemon identified it (0: unknown), where an app's request was started from is read
+    (a PAM sign-in brings that fact from its root helper instead)."""
     try:
         if message.get("op") == "status":
             return {"status": agent.status()}
         if message.get("op") == "signin":
             return agent.signin(message, tell)
         if message.get("op") == "authenticate":
-            return agent.authenticate(message, tell, caller)
+            return agent.authenticate(message, tell, caller, origin.remote_origin(pid) if pid else "")
         raise UsageError("the agent knows three requests: status, signin and authenticate")
     except FaceSealError as error:
         return {"accepted": False, "error": str(error), "kind": type(error).__name__}
@@ -272,7 +276,8 @@ class _Handler(socketserver.StreamRequestHandler):
         caller = wire.describe_process(pid) + " over the agent's socket" if pid else "the agent's socket"
         try:
             message = wire.Reader(sock).receive()
-            wire.send(sock, {"done": True, **answer(agent, message, lambda said: wire.send(sock, said), caller)})
+            wire.send(sock, {"done": True, **answer(agent, message, lambda said: wire.send(sock, said), caller,
+                                                    pid)})
         except (OSError, wire.WireError):
             return  # the caller went away or spoke nonsense: nothing to answer
 
@@ -299,7 +304,7 @@ def serve(home: Path, camera: CameraChoice, ready: Callable[[Path, str], None] =
         os.umask(old)
     try:
         bus: sessionbus.SessionBus | None = sessionbus.SessionBus(
-            lambda message, tell, caller: answer(agent, message, tell, caller),
+            lambda message, tell, caller, pid: answer(agent, message, tell, caller, pid),
             lambda uid: agent.admits(uid, root=False))  # root too is refused: PAM asks over the socket
         agent.dbus = f"on the session bus as {sessionbus.NAME}"
     except sessionbus.BusUnavailable as error:

@@ -37,8 +37,9 @@ from jeepney.wrappers import DBusErrorResponse
 from edge_core.agent import wire
 
 Tell = Callable[[dict[str, Any]], None]
-Answer = Callable[[dict[str, Any], Tell, str], dict[str, Any]]
-"""The agent's answer to a request (the socket's very function): the request, where its prompts go, the caller."""
+Answer = Callable[[dict[str, Any], Tell, str, int], dict[str, Any]]
+"""The agent's answer to a request (the socket's very function): the request, where its prompts go, the caller
+(described) and its pid."""
 
 NAME = "org.faceseal.Agent"
 PATH = "/org/faceseal/Agent"
@@ -145,7 +146,7 @@ class SessionBus:
             return
         audience, nonce, reason = call.body
         request = {"op": "authenticate", "audience": audience, "nonce": nonce, "reason": reason}
-        result = self.answer(request, self._prompts(sender), wire.describe_process(pid) + " over D-Bus")
+        result = self.answer(request, self._prompts(sender), wire.describe_process(pid) + " over D-Bus", pid)
         self._reply(_as_reply(call, result))
 
     def _prompts(self, sender: str) -> Tell:

@@ -37,19 +37,23 @@ class AppRequest:
     reason: str
     caller: str = ""
     """The asking process as the transport identified it (pid and program), or empty: shown and audited."""
+    origin: str = ""
+    """Why the asking process looks started from an SSH session (:mod:`edge_core.agent.origin`), or empty: an app
+    run over SSH is as far from the desk as ``su`` typed there, and is refused by the same rule."""
 
     @property
     def as_signin(self) -> signin.SignInRequest:
-        return signin.SignInRequest(service=signin.APPS)
+        return signin.SignInRequest(service=signin.APPS, origin=self.origin)
 
 
-def app_request(audience: object, nonce: object, reason: object, caller: str = "") -> AppRequest:
+def app_request(audience: object, nonce: object, reason: object, caller: str = "", origin: str = "") -> AppRequest:
     """A request as an app sent it, checked: a name, a nonce and a short printable reason, or one clear refusal.
-    ``caller`` is the front end's word on which process asked (never the app's)."""
+    ``caller`` and ``origin`` are the front end's word on which process asked and where it was started from (never
+    the app's)."""
     if not isinstance(reason, str) or not 0 < len(reason) <= MAX_REASON or not reason.isprintable():
         raise UsageError(f"an app says why it asks in 1 to {MAX_REASON} printable characters")
     return AppRequest(assertion.check_audience(audience), assertion.check_nonce(nonce), reason,
-                      "".join(c if c.isprintable() else "?" for c in caller)[:MAX_REASON])
+                      "".join(c if c.isprintable() else "?" for c in caller)[:MAX_REASON], origin)
 
 
 def admit_app(vault: Vault, request: AppRequest) -> str:

@@ -22,6 +22,7 @@ import pytest
 from tests.conftest import REPO, free_port
 from tests.signin.conftest import (SITE_PACKAGES, USER_PYTHON, PamService, SignInUser, pam_service_with,
                                   wait_for)
+from tests.signin.test_apps import APP, opted_in
 from tests.signin.test_pam import SEED, enrolled, signin_events
 
 SSHD = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "faceseal/openssh-server/usr/sbin/sshd"
@@ -144,3 +145,22 @@ def test_a_process_detached_from_the_ssh_connection_is_still_seen_by_its_login_s
     assert "rc=0" not in said and "not a remote session" in said, said
     [event] = signin_events(agent_user)
     assert event["outcome"] == "refused" and "login session" in event["why"] and "SSH connection" in event["why"]
+
+
+def test_an_app_asking_from_an_ssh_session_is_refused_before_the_camera_and_audited(agent_user, ssh_server,
+                                                                                     videos) -> None:
+    """An app run over SSH (``faceseal assertion request``, as any app would ask the agent's socket) is as far from
+    the desk as ``su`` typed there: the agent reads where the asking process was started from (the kernel names it:
+    SO_PEERCRED) and the one sign-in rule refuses it before the camera opens, audited."""
+    opted_in(agent_user)
+    agent_user.start_agent(videos[f"live_{SEED}"], SEED)
+    env = " ".join(f"{key}={value}" for key, value in agent_user.env().items())
+    ask = f"{USER_PYTHON} -m app.launcher assertion request --audience {APP} --nonce=n0nce-{uuid.uuid4().hex} " \
+          "--reason notes --json"
+    for typed in (f"cd {REPO} && env {env} {ask}", f"cd {REPO} && env -i {env} {ask}"):  # variables cleared too
+        remote = ssh_server.run(typed)
+        said = remote.stdout + remote.stderr
+        assert remote.returncode != 0 and "not a remote session" in said, said
+    refused = [e for e in signin_events(agent_user) if e["outcome"] == "refused"]
+    assert len(refused) == 2 and all(e["service"] == "apps" and "remote session" in e["why"] for e in refused)
+    # The same request at the desk is answered: tests/signin/test_apps.py, with the same agent and video.
