@@ -50,7 +50,7 @@ import numpy as np
 
 from edge_core.biometrics import groups as grouping
 from edge_core.biometrics import protection
-from edge_core.biometrics.evaluation import DEFAULT_TARGET, cross_validate_scores, threshold_for_far
+from edge_core.biometrics.evaluation import DEFAULT_TARGET, PairScores, cross_validate_scores, threshold_for_far
 from edge_core.biometrics.unlinkability import unlinkability
 from edge_core.keys.material import hkdf
 
@@ -128,17 +128,27 @@ def accuracy(scores: np.ndarray, labels: np.ndarray, groups: dict[str, str]) -> 
     }
 
 
-def accuracies(embeddings: np.ndarray, labels: np.ndarray, groups: dict[str, str]) -> dict:
-    figures = {"raw": accuracy(embeddings @ embeddings.T, labels, groups)}
+def _pair_scores(scores: np.ndarray, labels: np.ndarray) -> PairScores:
+    """The pairs i < j of a score matrix as the DET curve takes them."""
+    upper = np.triu_indices(len(labels), k=1)
+    same = labels[upper[0]] == labels[upper[1]]
+    return PairScores(genuine=scores[upper][same], impostor=scores[upper][~same])
+
+
+def accuracies(embeddings: np.ndarray, labels: np.ndarray, groups: dict[str, str],
+               curves: dict[str, PairScores]) -> dict:
+    """Every matcher's accuracy; the pairs of those drawn on the DET curve go into ``curves``."""
+    matrices = {"raw": embeddings @ embeddings.T}
     for vault in range(1, VAULTS + 1):
         hashes = iom_vault_templates(embeddings, f"vault-{vault}")
-        figures[f"grp-iom per vault, vault {vault}"] = accuracy(_iom_matrix(hashes, hashes), labels, groups)
-    figures["grp-iom per identity"] = accuracy(iom_identity_scores(embeddings, labels), labels, groups)
+        matrices[f"grp-iom per vault, vault {vault}"] = _iom_matrix(hashes, hashes)
+    matrices["grp-iom per identity"] = iom_identity_scores(embeddings, labels)
     for overlap in OVERLAPS:
-        figures[f"polyprotect overlap {overlap}"] = accuracy(poly_scores(embeddings, labels, overlap), labels, groups)
-    figures["polyprotect overlap 4, unscaled (linear)"] = accuracy(poly_scores(embeddings, labels, 4, 1.0),
-                                                                   labels, groups)
-    return figures
+        matrices[f"polyprotect overlap {overlap}"] = poly_scores(embeddings, labels, overlap)
+    matrices["polyprotect overlap 4, unscaled (linear)"] = poly_scores(embeddings, labels, 4, 1.0)
+    for name in ("raw", "grp-iom per vault, vault 1", "grp-iom per identity", "polyprotect overlap 4"):
+        curves[name] = _pair_scores(matrices[name], labels)
+    return {name: accuracy(scores, labels, groups) for name, scores in matrices.items()}
 
 
 # ----------------------------------------------------------------------------------- unlinkability
@@ -204,11 +214,12 @@ def invert_iom(template: np.ndarray, directions: np.ndarray, start: np.ndarray) 
     """An embedding whose hashes under ``directions`` are the template's: the argmax relaxed to a softmax,
     the cross-entropy with the stolen indices minimised."""
     hashes = ((template[:, None] >> (4 * np.arange(16, dtype=np.uint64))) & np.uint64(15)).ravel().astype(int)
-    w = directions.astype(np.float64)
-    pick = np.arange(protection.HASHES) * protection.CANDIDATES + hashes
+    count = len(hashes)  # a template of fewer words is the first hashes of a full one (:func:`hash_counts`)
+    w = directions[:count * protection.CANDIDATES].astype(np.float64)
+    pick = np.arange(count) * protection.CANDIDATES + hashes
 
     def loss(x):
-        z = (w @ x).reshape(protection.HASHES, protection.CANDIDATES)
+        z = (w @ x).reshape(count, protection.CANDIDATES)
         top = z.max(axis=1, keepdims=True)
         e = np.exp(z - top)
         total = e.sum(axis=1, keepdims=True)
@@ -321,6 +332,32 @@ def irreversibility(embeddings: np.ndarray, labels: np.ndarray, raw_threshold: f
     return summary
 
 
+def hash_counts(embeddings: np.ndarray, labels: np.ndarray, raw_threshold: float) -> dict:
+    """Fewer hashes, less for an attacker holding the secret to invert, and less accuracy: GRP-IoM with its
+    first 64, 128, 256 hashes (exactly what a scheme of that many hashes under the same secret gives), held-out
+    FRR at 0.1 % FAR and the secret-known inversion's acceptance by the raw matcher."""
+    directions = protection.projections(secret_bytes("vault-1"), embeddings.shape[1])
+    full = protection.protect(embeddings, directions)
+    rows = {}
+    for count in (64, 128, 256, protection.HASHES):
+        words = full[:, :count // 16]
+        mismatches = (1.0 - _iom_matrix(words, words)) * protection.HASHES  # scores() counts against HASHES
+        report = next(r for r in cross_validate_scores(1.0 - mismatches / count, list(labels))
+                      if r.target == DEFAULT_TARGET)
+        accepted, attacked = 0, 0
+        for person in sorted(set(labels)):
+            own = np.flatnonzero(labels == person)
+            if len(own) < 3:
+                continue
+            start = embeddings[labels != person].mean(axis=0)
+            found = invert_iom(words[own[0]], directions, start / np.linalg.norm(start))
+            accepted += bool(np.max(embeddings[own[1:]] @ found) >= raw_threshold)
+            attacked += 1
+        rows[str(count)] = {"frr at 0.1 % far": round(report.frr, 4),
+                            "secret-known inversion accepted by the raw matcher": f"{accepted}/{attacked}"}
+    return rows
+
+
 # ----------------------------------------------------------------------------------- 1:N cost
 def _median_seconds(run: Callable[[], object], repeats: int = 5) -> float:
     times = []
@@ -392,25 +429,46 @@ def embed(pack: str | None = None) -> tuple[np.ndarray, np.ndarray, dict[str, st
     return embeddings[found].astype(np.float64), np.array(labels)[found], groups, pack
 
 
-def evaluate(embeddings: np.ndarray, labels: np.ndarray, groups: dict[str, str]) -> dict:
-    """Accuracy, unlinkability, irreversibility of every scheme measured."""
+def evaluate(embeddings: np.ndarray, labels: np.ndarray, groups: dict[str, str],
+             curves: dict[str, PairScores] | None = None) -> dict:
+    """Accuracy, unlinkability, irreversibility of every scheme measured (DET pairs into ``curves``)."""
     figures = {"photos": len(labels), "people": len(set(labels)),
-               "accuracy": accuracies(embeddings, labels, groups),
+               "accuracy": accuracies(embeddings, labels, groups, {} if curves is None else curves),
                "unlinkability": linkability(embeddings, labels)}
     raw_threshold = figures["accuracy"]["raw"]["per_group_at_0.1%"]["threshold"]
     figures["irreversibility"] = irreversibility(embeddings, labels, raw_threshold)
+    figures["grp-iom hashes"] = hash_counts(embeddings, labels, raw_threshold)
     return figures
 
 
-def run() -> dict:
-    """``make bench``: measure and print (skipped without ../shared/faces)."""
+def run(write: bool = False) -> dict:
+    """``make bench``: measure and print (skipped without ../shared/faces); with ``write``, also draw
+    docs/images/det-protection.png."""
     if not FACES.is_dir():
         print(f"bench_protection: skipped, {FACES.resolve()} is absent")
         return {"skipped": f"{FACES.resolve()} is absent"}
     embeddings, labels, groups, pack = embed()
-    figures = {"pack": pack, **evaluate(embeddings, labels, groups), "cost": cost(embeddings.shape[1])}
+    curves: dict[str, PairScores] = {}
+    figures = {"pack": pack, **evaluate(embeddings, labels, groups, curves), "cost": cost(embeddings.shape[1])}
     report(figures)
+    if write:
+        draw(figures, curves)
     return figures
+
+
+def draw(figures: dict, curves: dict[str, PairScores]) -> None:
+    """The DET curves of raw and protected matching, each matcher's held-out 0.1 % point marked."""
+    from edge_core.biometrics.det_plot import write_det_png
+
+    from .bench_accuracy import REPO
+
+    marks = []
+    for name in curves:
+        point = next(t for t in figures["accuracy"][name]["targets"] if t["target_far"] == DEFAULT_TARGET)
+        marks.append((f"{name}: FRR {point['frr'] * 100:.1f} %", point["far"], point["frr"]))
+    path = write_det_png(curves, REPO / "docs" / "images" / "det-protection.png", marks=marks,
+                         title=f"raw and protected matching, pack {figures['pack']}, shared/faces")
+    print(f"drew {path}")
 
 
 def report(figures: dict) -> None:
@@ -426,6 +484,8 @@ def report(figures: dict) -> None:
         print(f"  unlinkability, {name}: " + "; ".join(f"{k}: {v}" for k, v in result.items()))
     for name, result in figures["irreversibility"].items():
         print(f"  irreversibility, {name}: {result}")
+    for count, row in figures["grp-iom hashes"].items():
+        print(f"  grp-iom with {count} hashes: {row}")
     for row in figures["cost"]["rows"]:
         print(f"  identify, {row}")
     for name, value in figures["cost"].items():
@@ -434,4 +494,6 @@ def report(figures: dict) -> None:
 
 
 if __name__ == "__main__":
-    run()
+    import sys
+
+    run(write="--write" in sys.argv[1:])

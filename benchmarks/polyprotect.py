@@ -95,11 +95,6 @@ def _starts(dim: int, order: int, overlap: int) -> np.ndarray:
     return np.arange(0, dim - order + 1, order - overlap)
 
 
-def protected_size(dim: int, order: int = ORDER, overlap: int = OVERLAP) -> int:
-    """How many values a protected template of a ``dim``-value embedding has."""
-    return len(_starts(dim, order, overlap))
-
-
 def _windows(embeddings: np.ndarray, order: int, overlap: int, scale: float | None) -> np.ndarray:
     """(..., outputs, m): each window of the embeddings times ``scale`` (``None``: sqrt(d), values of about 1)."""
     x = np.asarray(embeddings, dtype=np.float64)

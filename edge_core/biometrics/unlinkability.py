@@ -47,14 +47,13 @@ class Unlinkability:
                 "mated_pairs": self.mated, "non_mated_pairs": self.non_mated}
 
 
-def unlinkability(mated: np.ndarray, non_mated: np.ndarray, *, omega: float = 1.0,
-                  bins: int | None = None) -> Unlinkability:
+def unlinkability(mated: np.ndarray, non_mated: np.ndarray, *, omega: float = 1.0) -> Unlinkability:
     """D<->sys and D<->(s) of the mated and non-mated scores (at least 10 mated, 1 non-mated)."""
     mated = np.asarray(mated, dtype=np.float64).ravel()
     non_mated = np.asarray(non_mated, dtype=np.float64).ravel()
     if len(mated) < 10 or len(non_mated) < 1:
         raise ValueError("at least 10 mated and one non-mated score are needed")
-    count = bins if bins is not None else min(len(mated) // 10, 100)
+    count = min(len(mated) // 10, 100)
     both = np.concatenate([mated, non_mated])
     low, high = float(both.min()), float(both.max())
     if high == low:  # one score for every pair: nothing tells them apart
@@ -64,8 +63,9 @@ def unlinkability(mated: np.ndarray, non_mated: np.ndarray, *, omega: float = 1.
     p_mated = np.histogram(mated, edges, density=True)[0]
     p_non = np.histogram(non_mated, edges, density=True)[0]
     ratio = np.divide(omega * p_mated, p_non, out=np.full_like(p_mated, np.inf), where=p_non > 0)
-    finite = np.where(np.isinf(ratio), 1.0, ratio)
-    local = np.where(ratio > 1, np.where(np.isinf(ratio), 1.0, 2 * finite / (1 + finite) - 1), 0.0)
-    local[p_mated == 0] = 0.0
+    ratio[p_mated == 0] = 0.0  # no mated score there: nothing to link
+    local = np.where(ratio > 1, 1.0, 0.0)  # 1 stays where only mated scores fall (LR infinite)
+    finite = (ratio > 1) & np.isfinite(ratio)
+    local[finite] = (ratio[finite] - 1) / (ratio[finite] + 1)  # = 2 LR / (1 + LR) - 1
     return Unlinkability(float(np.sum(p_mated * local) * width), (edges[:-1] + edges[1:]) / 2, local,
                          len(mated), len(non_mated))
