@@ -465,7 +465,7 @@ def draw(figures: dict, curves: dict[str, PairScores]) -> None:
     marks = []
     for name in curves:
         point = next(t for t in figures["accuracy"][name]["targets"] if t["target_far"] == DEFAULT_TARGET)
-        marks.append((f"{name}: FRR {point['frr'] * 100:.1f} %", point["far"], point["frr"]))
+        marks.append((f"{point['frr'] * 100:.1f} %", point["far"], point["frr"]))
     path = write_det_png(curves, REPO / "docs" / "images" / "det-protection.png", marks=marks,
                          title=f"raw and protected matching, pack {figures['pack']}, shared/faces")
     print(f"drew {path}")
