@@ -130,10 +130,28 @@ def cross_validate(
 
     Needs at least 4 people, 2 of them with two photos or more.
     """
+    return cross_validate_scores(embeddings @ embeddings.T, labels, targets, repeats=repeats,
+                                 bootstraps=bootstraps, seed=seed)
+
+
+def cross_validate_scores(
+    scores: np.ndarray,
+    labels: Sequence[str],
+    targets: Sequence[float] = TARGETS,
+    *,
+    repeats: int = 10,
+    bootstraps: int = 200,
+    seed: int = 0,
+) -> list[TargetReport]:
+    """:func:`cross_validate` on a square matrix of scores, each pair ``i < j`` scored ``scores[i, j]``.
+
+    For matchers whose score is not an embedding's dot product: a protected
+    template scores photo ``j``'s probe against photo ``i``'s enrolment under
+    ``i``'s person's secret (:mod:`edge_core.biometrics.protection`).
+    """
     people, person = _people_index(labels)
     if len(people) < 4:
         raise ValueError(f"{len(people)} people: at least 4 are needed to cross-validate over people")
-    scores = embeddings @ embeddings.T
     upper = np.triu_indices(len(person), k=1)
     pair_a, pair_b = person[upper[0]], person[upper[1]]
     values = scores[upper]
