@@ -24,7 +24,8 @@ marker in place, and the next open moves the key (:func:`finish_due`).
 Everything derived from the database key follows it: the key store's tag (the
 staged store is tagged under the new key), the rollback anchor (a record under
 the new key's name is written before the commit point, carrying the head and
-the admin passphrase record; the old record is removed after the swap), and the
+the admin passphrase record; the old record is removed after the swap when
+no copy of the folder can open any more, else kept to refuse one), and the
 audit inbox (drained first: its entries are authenticated under the old key).
 """
 
@@ -81,7 +82,9 @@ def move_database_key(vault: Vault) -> bool:
     vault.adopt(*finished)
     keys.database.wipe()
     checkpoint("rekey.swapped")
-    _forget_old_anchor(vault, old_key)
+    if store.mutable and not store.is_fallback_file:
+        _forget_old_anchor(vault, old_key)
+    old_key.wipe()
     return store.mutable
 
 
@@ -116,7 +119,14 @@ def _stage(vault: Vault, keys: UnlockedKeys, previous: KeyStore, new_root: RootK
 
 
 def _forget_old_anchor(vault: Vault, old_key: Secret) -> None:
-    """Remove the old database key's anchor record (and its TPM counter); one left by a crash names a dead key."""
+    """Remove the old database key's anchor record (and its TPM counter) once no copy of the folder can open.
+
+    Only when the old root lived outside the folder and is gone: a copy of the
+    folder then opens with nothing. With the root in the folder's own file, or
+    fixed, a copy of the whole folder still opens: its old record (at the
+    deletion's head, or newer) stays, so that copy is refused as older and an
+    accept-rollback of it still takes the newest admin passphrase.
+    """
     old = Anchor(old_key, in_keychain=vault.root_store.name == "keychain", root_store=vault.root_store)
     new_counter = vault.anchor.counter
     try:
@@ -125,5 +135,3 @@ def _forget_old_anchor(vault: Vault, old_key: Secret) -> None:
             old.counter.forget()
     except (FaceSealError, OSError):
         pass  # a record left behind names a database key that no longer exists: it opens nothing
-    finally:
-        old_key.wipe()
