@@ -12,10 +12,11 @@ a staged key store holding that key under the new root, then the swap that a
 reset uses (:func:`.recover.finish_reset`): the root switch is the commit point
 (with a fixed root, the staged key store's rename is), and a crash on either
 side of it is finished or thrown away on the next open. ``PRAGMA rekey`` was not
-used: it rewrites the one live file in place, so the key store would have to
-hold both database keys until it commits, and a crash part-way leaves a file
-plus a hot journal whose key has to be guessed; it also refuses a database in
-WAL mode, which the vault is.
+used, though it is a little cheaper (docs/PERFORMANCE.md): it rewrites the one
+live file in place, so the key store would have to hold both database keys
+until it commits and a new recovery would have to tell, after a crash, which key
+the file and its journal are under; the staged copy needs no new recovery, and
+leaves no old page (nor free page) of the old file behind in the new one.
 
 The shred's transaction sets :data:`DUE_META`; the staged copy is made without
 it. So a deletion killed before the commit point leaves the person gone and the
