@@ -331,7 +331,6 @@ class Vault:
             raise VaultRolledBack(self.rolled_back)
         self._refuse_replaced_database()
         with transaction(self.conn) as conn:
-            self._refuse_replaced_database()  # again, holding the write lock: a writer that waited out a swap
             head = get_meta(conn, "audit_head")
             self._local_writes += 1
             yield conn

@@ -157,3 +157,42 @@ def test_a_deletion_killed_at_every_checkpoint_ends_with_one_database_key(reques
         for db, key in ((isolated / "faceseal.db", before_key), (copy, now_key)):  # ...and the other does not
             with pytest.raises(sqlcipher3.DatabaseError, match="file is not a database"):
                 names_in(db, key)
+
+
+def test_a_writer_that_waited_out_the_key_move_is_refused_not_lost(people, isolated, monkeypatch):
+    """Another handle's write that queued up behind the move's write lock would land in the old, unlinked file and be
+    lost while reporting success: it is refused instead (DatabaseReplaced), and says to open the vault again."""
+    import threading
+
+    from edge_core.errors import DatabaseReplaced
+    from edge_core.ops.keyops import rekey
+
+    enrol(people)
+    other = ops.open_vault()  # another window or command, open before the deletion
+    outcome: dict[str, object] = {}
+
+    def enrol_carol() -> None:
+        try:
+            other.enroll("carol", people["alice"] * -1, "external")
+            outcome["result"] = "written"
+        except DatabaseReplaced as refusal:
+            outcome["result"] = refusal
+
+    writer = threading.Thread(target=enrol_carol)
+    real_checkpoint = rekey.checkpoint
+
+    def start_the_writer_while_the_old_file_is_locked(label: str) -> None:
+        if label == "rekey.staged-db":
+            writer.start()
+            writer.join(1.0)  # it queues on the write lock the move holds (its busy timeout is two minutes)
+            assert writer.is_alive()
+        real_checkpoint(label)
+
+    monkeypatch.setattr(rekey, "checkpoint", start_the_writer_while_the_old_file_is_locked)
+    with ops.open_vault() as vault:
+        ops.delete_identity(vault, "alice")
+    writer.join()
+    other.close()
+    assert isinstance(outcome["result"], DatabaseReplaced), outcome
+    with ops.open_vault() as vault:
+        assert [i.name for i in vault.list_identities()] == ["bob"] and vault.audit_verify() == []
