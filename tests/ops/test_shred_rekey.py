@@ -121,12 +121,16 @@ def _trace(tmp_path: Path) -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("store", ["keychain", "file"])
+@pytest.mark.parametrize("store", ["keychain", "file", "tpm"])
 def test_a_deletion_killed_at_every_checkpoint_ends_with_one_database_key(request, store, people, isolated,
                                                                           tmp_path):
     if store == "keychain":
         request.getfixturevalue("secret_service")
     enrol(people)
+    if store == "tpm":  # the root inside a real software TPM, the rollback anchor backed by its NV counter
+        request.getfixturevalue("swtpm")
+        with ops.open_vault() as vault:
+            ops.move_root_to_tpm(vault)
     copy = tmp_path / "faceseal.db.before"
     points = _trace(tmp_path)
     assert {"shred.committed", "rekey.staged-db", "rekey.anchored", "rekey.staged-keystore",
