@@ -23,6 +23,7 @@ from . import (
     bench_pad_camera,
     bench_pad_real,
     bench_protection,
+    bench_shred,
     bench_signin,
     bench_signin_rates,
     bench_telemetry,
@@ -34,7 +35,7 @@ SUITES = {"vault": bench_vault, "biometrics": bench_biometrics, "accuracy": benc
           "groups": bench_groups, "cohort": bench_cohort,
           "liveness": bench_liveness, "liveness_accuracy": bench_liveness_accuracy, "telemetry": bench_telemetry,
           "collector": bench_collector, "pad_real": bench_pad_real, "pad_camera": bench_pad_camera,
-          "protection": bench_protection,
+          "protection": bench_protection, "shred": bench_shred,
           "signin": bench_signin, "signin_rates": bench_signin_rates, "tpm": bench_tpm, "infrared": bench_infrared,
           "installed": bench_installed}
 

@@ -30,7 +30,7 @@ from edge_core.errors import (
 from edge_core.keys import lockdown, material, roots
 from edge_core.keys.keystore import KeyStore
 from edge_core.keys.roots import keyfile
-from edge_core.ops.keyops import recover
+from edge_core.ops.keyops import recover, rekey
 from edge_core.ops import presence, rollback
 from edge_core.ops.results import LockState, PolicyState, RollbackAccepted, RootKeyStatus, Status, TelemetryState, VaultKeyStatus
 from edge_core.policy import rules as policy
@@ -121,9 +121,11 @@ def _open(layout: Layout, reading: bool, check: Callable[[Vault, bool], None], f
 
 
 def _finish(vault: Vault) -> None:
-    """What a crash left unfinished (a key version to retire, a stale root), and the inbox's sealed events."""
+    """What a crash left unfinished (a key version to retire, a stale root, a deletion's database key still to
+    move), and the inbox's sealed events."""
     recover.finish_pending(vault)
     vault.drain_inbox()
+    rekey.finish_due(vault)
 
 
 def _roll_back_interrupted_creation(layout: Layout) -> None:

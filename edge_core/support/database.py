@@ -60,23 +60,55 @@ def connect(path: Path, key: bytes, create: bool = False, reading: bool = False)
 _HEX_DIGITS = b"0123456789abcdef"
 
 
-def _give_key(conn: Connection, key: bytes) -> None:
-    """Give SQLCipher ``key`` as a raw key (``x'<64 hex digits>'``, no passphrase derivation) through
-    ``sqlite3_key``, spelt in a buffer that is overwritten once SQLCipher has its own copy.
+def _spelt(key: bytes) -> bytearray:
+    """``key`` spelt as SQLCipher's raw-key literal ``x'<64 hex digits>'``, in a buffer the caller overwrites.
 
-    A ``PRAGMA key`` statement would leave the hex spelling in immutable str
-    objects (the f-string, the statement, SQLite's copy of the SQL) that
-    nothing can overwrite; SQLCipher itself takes no raw 32 bytes (any key not
-    spelt ``x'...'`` is a passphrase run through PBKDF2, another key entirely).
+    SQLCipher itself takes no raw 32 bytes: any key not spelt ``x'...'`` is a
+    passphrase run through PBKDF2, another key entirely.
     """
     blob = bytearray(3 + 2 * len(key))
     blob[:2], blob[-1] = b"x'", ord("'")
     for at, byte in enumerate(key):
         blob[2 + 2 * at], blob[3 + 2 * at] = _HEX_DIGITS[byte >> 4], _HEX_DIGITS[byte & 15]
+    return blob
+
+
+def _give_key(conn: Connection, key: bytes) -> None:
+    """Give SQLCipher ``key`` as a raw key through ``sqlite3_key``, spelt in a buffer that is overwritten once
+    SQLCipher has its own copy.
+
+    A ``PRAGMA key`` statement would leave the hex spelling in immutable str
+    objects (the f-string, the statement, SQLite's copy of the SQL) that
+    nothing can overwrite.
+    """
+    blob = _spelt(key)
     try:
         conn.set_key(blob)
     finally:
         blob[:] = bytes(len(blob))
+
+
+def export(conn: Connection, target: Path, key: bytes) -> None:
+    """Copy the whole database of ``conn`` into a new file ``target`` sealed with another ``key``.
+
+    ``sqlcipher_export`` writes every table, index and trigger anew (free pages
+    are not copied), then ``user_version`` (which it leaves at 0) is carried
+    over. The key goes to ``ATTACH`` as a bound buffer, overwritten afterwards,
+    never as SQL text. ``target`` is left in rollback-journal mode: one
+    self-contained file that can be renamed into place.
+    """
+    os.close(os.open(target, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    blob = _spelt(key)
+    try:
+        conn.execute("ATTACH DATABASE ? AS faceseal_export KEY ?", (str(target), blob))
+    finally:
+        blob[:] = bytes(len(blob))
+    try:
+        conn.execute("SELECT sqlcipher_export('faceseal_export')").fetchone()
+        conn.execute(f"PRAGMA faceseal_export.user_version = {version}")
+    finally:
+        conn.execute("DETACH DATABASE faceseal_export")
 
 
 def _connect(path: Path, key: bytes, create: bool, exclusive: bool) -> Connection:

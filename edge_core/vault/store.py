@@ -170,13 +170,18 @@ class Vault:
 
     def close(self) -> None:
         """Overwrite every key and decrypted template this handle holds, and close the database (issue 25, item 6)."""
+        self._drop_keys_and_connection()
+        self.root.forget()
+        self.root_store.close()
+
+    def _drop_keys_and_connection(self) -> None:
+        """Overwrite the L2 keys, identity keys and decrypted galleries held here; close the database."""
         if self.keys is not None:
             self.keys.wipe()
         self.keys = None
         for key in self._identity_keys.values():
             key.wipe()
         self._identity_keys.clear()
-        self.root.forget()
         for _generation, galleries, _skipped in self._galleries.values():
             for gallery in galleries.values():
                 gallery.wipe()
@@ -184,7 +189,6 @@ class Vault:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-        self.root_store.close()
 
     def __enter__(self) -> "Vault":
         return self
@@ -260,6 +264,22 @@ class Vault:
                     raise
                 time.sleep(0.05)
         self._identity_keys.clear()
+
+    def adopt(self, store: RootStore, root: RootKey, keys: UnlockedKeys) -> None:
+        """Carry on with the database now in the folder under new keys (a deletion moved it to a new database key).
+
+        The old keys are overwritten and the old file's connection closed; the
+        handle then belongs to the new file, so its writes are no longer refused
+        as going into a replaced database.
+        """
+        self._drop_keys_and_connection()
+        if root is not self.root:
+            self.root.forget()
+        if store is not self.root_store:
+            self.root_store.close()
+        self.root_store, self.root, self.keys = store, root, keys
+        self._conn = connect(self.layout, keys)
+        self._db_file = _file_identity(self.layout.db)
 
     def keystore(self) -> KeyStore:
         """The key store, refused (:class:`KeyStoreTampered`) unless its tag holds under this vault's database key."""

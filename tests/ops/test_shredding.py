@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from edge_core import ops
-from edge_core.errors import TpmUnavailable, WrongRootKey
+from edge_core.errors import DataDirUnreadable, TpmUnavailable, WrongRootKey
 from edge_core.keys import material, roots
 from edge_core.keys.keystore import KeyStore
 from edge_core.keys.sealing import open_blob
@@ -32,11 +32,21 @@ def _try_recover(snapshot, root, live_keys, name):
     opened = []
     snapshot_store = KeyStore.load(snapshot / "keys" / "keystore.json")
     candidate_vault_keys = dict(live_keys.vault)
+    database_keys = [live_keys.database]
     try:
-        candidate_vault_keys.update(snapshot_store.unlock(root).vault)
+        old_keys = snapshot_store.unlock(root)
+        candidate_vault_keys.update(old_keys.vault)
+        database_keys.append(old_keys.database)
     except WrongRootKey:
         pass
-    conn = database.connect(snapshot / "faceseal.db", live_keys.database)
+    for database_key in database_keys:  # a deletion moves the database key: the copy may open with neither
+        try:
+            conn = database.connect(snapshot / "faceseal.db", database_key)
+            break
+        except DataDirUnreadable:
+            continue
+    else:
+        return opened
     try:
         identity_id, version, wrapped = conn.execute(
             "SELECT id, key_version, wrapped_key FROM identities WHERE name = ?", (name,)).fetchone()

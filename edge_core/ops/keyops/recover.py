@@ -30,7 +30,7 @@ def finish_reset(layout: Layout) -> tuple[RootStore, RootKey, UnlockedKeys] | No
             store, root = roots.find_root(layout.keys_dir, layout.keychain_account)
             keys = KeyStore.load(layout.staged_keystore).unlock(root)
         except (WrongRootKey, RootKeyMissing, DataDirUnreadable):
-            _discard_staging(layout)
+            discard_staging(layout)
             return None
         os.replace(layout.staged_keystore, layout.keystore)
         paths.fsync_dir(layout.keys_dir)
@@ -43,13 +43,14 @@ def finish_reset(layout: Layout) -> tuple[RootStore, RootKey, UnlockedKeys] | No
         try:
             database.connect(layout.staged_db, keys.database).close()
         except DataDirUnreadable:
-            _discard_staging(layout)
+            discard_staging(layout)
             return None
         _swap_database(layout)
     return None
 
 
-def _discard_staging(layout: Layout) -> None:
+def discard_staging(layout: Layout) -> None:
+    """Throw away a staged database and key store (a reset or a database key move that never committed)."""
     layout.staged_keystore.unlink(missing_ok=True)
     for path in layout.db_files(layout.staged_db):
         path.unlink(missing_ok=True)

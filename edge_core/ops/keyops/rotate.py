@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 from edge_core.audit import chain as audit
 from edge_core.keys import material
+from edge_core.ops.keyops import rekey
 from edge_core.ops.keyops.common import (
     add_vault_version,
     live_versions,
@@ -15,12 +16,14 @@ from edge_core.ops.keyops.common import (
     switch_root,
 )
 from edge_core.ops.results import Deletion, Rotation
+from edge_core.support.database import set_meta
 from edge_core.support.faults import checkpoint
 from edge_core.support.locking import key_lock
 from edge_core.vault.store import Vault, canonical_name
 
-SHRED_WARNING = ("the root key comes from FACESEAL_ROOT_KEY and was not replaced: a copy of the data "
-                 "directory made before this deletion can still be opened with that key (docs/KEYS.md)")
+SHRED_WARNING = ("the root key comes from FACESEAL_ROOT_KEY and was not replaced: a copy of the whole data "
+                 "directory (its key store with it) made before this deletion can still be opened with that key "
+                 "(docs/KEYS.md)")
 
 
 def rotate_key(vault: Vault, deep: bool = False) -> Rotation:
@@ -69,10 +72,12 @@ def delete_identity(vault: Vault, name: str, name_commitment: str | None = None)
     """Crypto-shred one person: their identity key becomes unrecoverable everywhere.
 
     The identity and its templates are deleted, every *other* identity key is
-    re-wrapped under a new vault key version, and the old version dies with the
-    old root. A copy of the data directory taken before this still holds the
-    old wrapped keys, but nothing left on the machine can unwrap them. The cost
-    is one re-wrap per remaining identity; templates of others are not touched.
+    re-wrapped under a new vault key version, then the database moves to a new
+    database key (:mod:`.rekey`) and the old vault key version and the old
+    database key die with the old root. A copy of the data directory, or of
+    ``faceseal.db`` alone, taken before this still holds the old wrapped keys,
+    but nothing left on the machine can unwrap them. The cost is one re-wrap per
+    remaining identity and one copy of the database file.
 
     The last event (``key_rotated``, reason ``shred``) names the identity and the
     key ids destroyed (its identity key, the vault key versions, the old root):
@@ -85,18 +90,20 @@ def delete_identity(vault: Vault, name: str, name_commitment: str | None = None)
         identity_id, key_version, wrapped = vault.identity(name)
         identity_kid = material.key_id(  # the name as stored (NFC): the key is bound to it, not to how it was typed
             vault.unwrap_identity_key(identity_id, canonical_name(name), key_version, wrapped))
-        old_root = vault.root.kid
+        old_root, old_database = vault.root.kid, material.key_id(vault.keys.database)
         version = add_vault_version(vault)
         with vault.writing() as tx:
             deleted = tx.execute("DELETE FROM templates WHERE identity_id = ?", (identity_id,)).rowcount
             tx.execute("DELETE FROM identities WHERE id = ?", (identity_id,))
             rewrap_below(vault, tx, version, fresh_identity_keys=False)
             audit.append(tx, "identity_shredded", identity=identity_id, templates=deleted)
+            set_meta(tx, rekey.DUE_META, "shred")  # a crash from here on: the next open moves the database key
         checkpoint("shred.committed")
-        before = dict(vault.keys.vault)
-        rotated = retire_dead_versions(vault)
+        before = {v: material.key_id(key) for v, key in vault.keys.vault.items()}
+        rotated = rekey.move_database_key(vault)
         destroyed = {"identity_key": identity_kid, "root_key": old_root if rotated else None,
-                     "vault_keys": [{"version": v, "kid": material.key_id(key)} for v, key in sorted(before.items())
+                     "database_key": old_database,
+                     "vault_keys": [{"version": v, "kid": kid} for v, kid in sorted(before.items())
                                     if v not in vault.keys.vault]}
         with vault.writing() as tx:
             seq = audit.append(tx, "key_rotated", deep=False, root_rotated=rotated,
