@@ -120,7 +120,9 @@ def _connect(path: Path, key: bytes, create: bool, exclusive: bool) -> Connectio
     except OSError as error:
         if is_disk_full(error):
             raise disk_full(str(path.parent)) from None
-        raise
+        # a folder planted where a database (or a staged one) belongs, or one that may not be opened
+        raise DataDirUnreadable(f"{path} cannot be opened as a database ({error.strerror}); FaceSeal left the data "
+                                "as it is") from None
     os.chmod(path, 0o600)
     conn = sqlcipher3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
     try:

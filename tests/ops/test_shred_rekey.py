@@ -200,3 +200,21 @@ def test_a_writer_that_waited_out_the_key_move_is_refused_not_lost(people, isola
     assert isinstance(outcome["result"], DatabaseReplaced), outcome
     with ops.open_vault() as vault:
         assert [i.name for i in vault.list_identities()] == ["bob"] and vault.audit_verify() == []
+
+
+@pytest.mark.parametrize("planted", ["faceseal.db.reset", "faceseal.db"])
+def test_a_folder_planted_where_a_database_belongs_is_one_line_and_changes_nothing(people, isolated, planted):
+    """Someone who writes into the data folder puts a folder where the staged (or the live) database belongs: every
+    open says which file cannot be opened, in one line and a non-zero exit, never an internal error."""
+    enrol(people)
+    live = isolated / "faceseal.db"
+    if planted == "faceseal.db":
+        shutil.move(live, isolated / "aside.db")
+    (isolated / planted).mkdir()
+    result = run_cli("list")
+    assert result.returncode == 4 and str(isolated / planted) in result.stderr and len(result.stderr.splitlines()) == 1, \
+        (result.returncode, result.stderr)
+    (isolated / planted).rmdir()
+    if planted == "faceseal.db":
+        shutil.move(isolated / "aside.db", live)
+    all_verify(people)

@@ -25,6 +25,9 @@ def finish_reset(layout: Layout) -> tuple[RootStore, RootKey, UnlockedKeys] | No
     its commit point (the root switch): then finish the swap. Otherwise the
     reset never happened and its staging is thrown away.
     """
+    for staged in (layout.staged_keystore, layout.staged_db):
+        if staged.is_symlink() or (staged.exists() and not staged.is_file()):  # planted: never followed or removed
+            raise DataDirUnreadable(f"{staged} is not a regular file; FaceSeal left the data as it is")
     if layout.staged_keystore.exists():
         try:
             store, root = roots.find_root(layout.keys_dir, layout.keychain_account)
