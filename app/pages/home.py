@@ -29,10 +29,13 @@ def rotation_text(status: Status) -> str:
     return f"not due; due in {max(0, limit - age):.0f} days (the policy allows {limit})"
 
 
+def _left(days: int) -> str:
+    return "within a day" if days < 1 else f"in {days} day{'s' if days != 1 else ''}"
+
+
 def reminder_text(expiring: list[Expiring]) -> str:
     """The reminder of who is deleted soon because their retention ends, and how to keep them."""
-    due = "; ".join(f"{e.name} on {e.expires_at[:10]} (in {e.days_left} day{'s' if e.days_left != 1 else ''})"
-                    for e in expiring)
+    due = "; ".join(f"{e.name} on {e.expires_at[:10]} ({_left(e.days_left)})" for e in expiring)
     return (f"Retention ends soon, then FaceSeal deletes them: {due}. To keep someone, they consent again "
             "('faceseal consent renew NAME').")
 

@@ -51,6 +51,12 @@ def obtain(vault: Vault | None, name: str, given: bool, add: bool = False) -> Co
         raise ConsentRequired(f"{refused} ({HOW})") from None
 
 
+def _show(_args: argparse.Namespace) -> Reply:
+    """The terms, also before any vault exists (the text comes first; nothing is created to show it)."""
+    with existing_vault() as vault:
+        return answer(ops.consent_terms(vault))
+
+
 def _renew(vault: Vault, args: argparse.Namespace) -> Reply:
     vault.identity_id(args.name)  # an unknown name is refused before the text is shown
     return answer(ops.renew_consent(vault, args.name, obtain(vault, args.name, args.consent)))
@@ -58,7 +64,7 @@ def _renew(vault: Vault, args: argparse.Namespace) -> Reply:
 
 def register(commands: Commands) -> None:
     commands.group("consent", "the consent an enrolment needs, and the retention fixed into it (docs/PRIVACY.md)")
-    commands.add("consent show", with_vault(lambda vault, _args: answer(ops.consent_terms(vault)), reading=True),
+    commands.add("consent show", _show,
                  "the consent text in force (its version and sha256) and how long a person consenting now is kept")
     p = commands.add("consent renew", with_vault(_renew),
                      "record a person's consent again, to the terms in force now (the retention counted from today; "

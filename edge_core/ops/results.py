@@ -144,6 +144,7 @@ class Expiring(Result):
     name: str
     expires_at: str
     days_left: int
+    """Whole days left (0: less than one)."""
 
 
 @dataclass(frozen=True)

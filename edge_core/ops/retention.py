@@ -20,7 +20,6 @@ file in the data folder can extend or drop it. The clock is the caller's
 
 from __future__ import annotations
 
-import math
 from datetime import datetime, timedelta, timezone
 
 from edge_core.errors import FaceSealError, UnknownIdentity
@@ -50,7 +49,7 @@ def expiring(vault: Vault, at: datetime, days: int = REMINDER_DAYS) -> list[Expi
         "SELECT i.name, c.expires_at FROM consents c JOIN identities i ON i.id = c.identity_id "
         "WHERE c.expires_at > ? AND c.expires_at <= ? ORDER BY c.expires_at, i.name",
         (_stamp(at), _stamp(at + timedelta(days=days)))).fetchall()
-    return [Expiring(name, expires, math.ceil((datetime.fromisoformat(expires) - at).total_seconds() / 86400))
+    return [Expiring(name, expires, int((datetime.fromisoformat(expires) - at).total_seconds() // 86400))
             for name, expires in rows]
 
 
