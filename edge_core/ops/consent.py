@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
@@ -38,7 +39,7 @@ from edge_core.policy import rules as policy
 from edge_core.support.database import Connection
 from edge_core.vault.store import Vault, canonical_name
 
-TEXTS = Path(__file__).resolve().parents[2] / "resources" / "consent"
+TEXTS = Path(getattr(sys, "_MEIPASS", None) or Path(__file__).resolve().parents[2]) / "resources" / "consent"
 """The consent texts, one file per version (``v1.txt``, ``v2.txt``, …): the newest is in force; older ones stay,
 so that what someone consented to can still be read by its version and sha256."""
 _VERSION = re.compile(r"v([1-9][0-9]*)\.txt")

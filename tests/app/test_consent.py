@@ -3,7 +3,7 @@ when the window opens the vault (clock injected), and the reminder on Home of wh
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -11,7 +11,6 @@ from edge_core import ops
 from tests.app.drive import LONG, answer_open_dialog, click, start_enrolment
 from tests.conftest import cli_json, probe
 
-NOW = datetime.now(timezone.utc)
 
 
 def test_the_consent_text_comes_before_the_first_sample(qtbot, monkeypatch, window, photos) -> None:
@@ -46,9 +45,9 @@ def _enrol(window, name: str, retention_days: int, seed: int) -> None:
     window.session.call(enrol)
 
 
-def _reopen(qtbot, window, days: float) -> None:
-    """Lock and unlock the window as a person would, its clock ``days`` ahead: opening the vault runs the sweep."""
-    window.session.clock = lambda: NOW + timedelta(days=days)
+def _reopen(qtbot, window, at: datetime) -> None:
+    """Lock and unlock the window as a person would, its clock at ``at``: opening the vault runs the sweep."""
+    window.session.clock = lambda: at
     window.session.lock()
     qtbot.waitUntil(lambda: not window.session.is_open, timeout=LONG)
     window.session.unlock()
@@ -67,15 +66,16 @@ def test_the_window_reminds_then_shreds_exactly_who_is_due_when_it_opens(qtbot, 
     _enrol(window, "Bruno Costa", 90, 2)
     _enrol(window, "Chen Wei", 0, 3)
 
-    _reopen(qtbot, window, 25)
+    end = datetime.fromisoformat(window.session.call(lambda v: ops.consent_record(v, "Alice Martin")).expires_at)
+    _reopen(qtbot, window, end - timedelta(days=5, hours=1))
     home = _home(qtbot, window)
-    day = (NOW + timedelta(days=30)).isoformat()[:10]
+    day = end.isoformat()[:10]
     assert home.value("retention").startswith(f"Retention ends soon, then FaceSeal deletes them: Alice Martin on {day} "
                                               "(in 5 days).")
     assert home.banner.property("kind") == "warning" and "consent again" in home.banner.text.text()
     assert [i.name for i in window.session.call(ops.list_identities)] == ["Alice Martin", "Bruno Costa", "Chen Wei"]
 
-    _reopen(qtbot, window, 31)
+    _reopen(qtbot, window, end)
     home = _home(qtbot, window)
     assert home.banner.text.text() == ("Retention ended, so FaceSeal deleted Alice Martin (crypto-shredded; recorded "
                                        "in the audit log).")

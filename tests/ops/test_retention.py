@@ -17,7 +17,12 @@ from edge_core.agent.server import Agent, CameraChoice
 from edge_core.errors import FaceSealError
 from tests.conftest import cli_fails, cli_json, probe
 
-NOW = datetime.now(timezone.utc)
+
+
+def _end(name: str) -> datetime:
+    """When ``name``'s retention ends, as recorded at consent: the injected clocks are set around it."""
+    with ops.open_vault(reading=True) as vault:
+        return datetime.fromisoformat(ops.consent_record(vault, name).expires_at)
 
 
 def _enrol(vault, name: str, seed: int, retention_days: int) -> None:
@@ -52,25 +57,29 @@ def _retention_events() -> list[dict]:
 def test_the_sweep_shreds_exactly_those_whose_retention_ended(four) -> None:
     with ops.open_vault() as vault:
         assert ops.consent_record(vault, "alice").retention_days == 30, "fixed at consent, not the policy's 7 now"
-        early = ops.sweep_retention(vault, NOW + timedelta(days=29))
+    end = _end("alice")
+    with ops.open_vault() as vault:
+        early = ops.sweep_retention(vault, end - timedelta(days=1, seconds=1))
         assert early.deleted == [] and [e.name for e in early.expiring] == ["alice"]
         assert early.expiring[0].days_left == 1
-        swept = ops.sweep_retention(vault, NOW + timedelta(days=30, minutes=1))
+        assert ops.sweep_retention(vault, end - timedelta(seconds=1)).deleted == [], "not a second early"
+        swept = ops.sweep_retention(vault, end)
     assert swept.deleted == ["alice"] and swept.expiring == []
     assert _names() == ["bob", "carol", "dave"]
     events = _retention_events()
     assert [(e["kind"], e["identity"]) for e in events] == [("identity_shredded", four["alice"]),
                                                           ("key_rotated", four["alice"])]
     assert events[1]["reason"] == "shred" and events[1]["keys_destroyed"]["identity_key"]
+    later = datetime.now(timezone.utc) + timedelta(days=3650)
     with ops.open_vault() as vault:  # years later: bob goes; carol (no retention) and dave (none recorded) stay
-        assert ops.sweep_retention(vault, NOW + timedelta(days=3650)).deleted == ["bob"]
-        assert ops.sweep_retention(vault, NOW + timedelta(days=3650)).deleted == [], "nobody twice"
+        assert ops.sweep_retention(vault, later).deleted == ["bob"]
+        assert ops.sweep_retention(vault, later).deleted == [], "nobody twice"
     assert _names() == ["carol", "dave"]
 
 
 def test_a_retention_deletion_keeps_a_certificate_that_checks_offline(four, tmp_path: Path) -> None:
     with ops.open_vault() as vault:
-        ops.sweep_retention(vault, NOW + timedelta(days=31))
+        ops.sweep_retention(vault, _end("alice"))
     out = tmp_path / "alice.json"
     saved = cli_json("retention", "certificate", four["alice"], "--out", str(out))
     assert saved["file"] == str(out) and "alice" not in out.read_text(), "the id, never the name"
@@ -84,11 +93,12 @@ def test_a_retention_deletion_keeps_a_certificate_that_checks_offline(four, tmp_
 def test_the_agent_sweeps_when_it_opens_the_vault(four) -> None:
     """The agent opens the vault per attempt: the attempt after the retention ended shreds alice first, whatever
     becomes of the attempt itself (here: nobody is chosen for sign-in, so it is refused before any camera)."""
-    agent = Agent(Path(ops.layout_for().home), CameraChoice(), clock=lambda: NOW + timedelta(days=31))
+    home, alice, bob = Path(ops.layout_for().home), _end("alice"), _end("bob")
+    agent = Agent(home, CameraChoice(), clock=lambda: alice)
     with pytest.raises(FaceSealError, match="nobody is chosen for face sign-in"):
         agent.signin({"user": agent.login, "service": "sudo"}, lambda _message: None)
     assert _names() == ["bob", "carol", "dave"]
-    Agent(Path(ops.layout_for().home), CameraChoice(), clock=lambda: NOW + timedelta(days=91)).sweep_at_start()
+    Agent(home, CameraChoice(), clock=lambda: bob).sweep_at_start()
     assert _names() == ["carol", "dave"], "and when it starts"
 
 
