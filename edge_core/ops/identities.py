@@ -39,7 +39,7 @@ import numpy as np
 from edge_core.audit import certificate as certify
 from edge_core.audit import chain as audit
 from edge_core.biometrics.errors import MultipleFaces
-from edge_core.errors import IdentityExists, LookAlikeEnrolled, PolicyViolation, UsageError
+from edge_core.errors import IdentityExists, LookAlikeEnrolled, PolicyViolation, UnknownIdentity, UsageError
 from edge_core.liveness import LivenessResult, RiskBands, enforce
 from edge_core.ops import consent as consents
 from edge_core.ops import packs, privacy, signin_choice
@@ -238,8 +238,8 @@ def plan_samples(vault: Vault | None, name: str, adding: int, add: bool = False)
         raise UsageError("at least one sample is needed")
     existing = 0
     if add:  # only adding needs the vault (a new person has no samples yet)
-        if vault is None:
-            raise UsageError("adding samples needs the vault")
+        if vault is None:  # there is no vault yet, so nobody is enrolled
+            raise UnknownIdentity(f"no identity named '{canonical_name(name)}' is enrolled")
         vault.identity_id(name)  # an unknown name is refused before anything is asked
         existing = next((i.samples for i in vault.list_identities() if i.name == canonical_name(name)), 0)
     dropped = max(0, existing + adding - TEMPLATE_CAP)

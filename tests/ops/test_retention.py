@@ -66,6 +66,9 @@ def test_the_sweep_shreds_exactly_those_whose_retention_ended(four) -> None:
         swept = ops.sweep_retention(vault, end)
     assert swept.deleted == ["alice"] and swept.expiring == []
     assert _names() == ["bob", "carol", "dave"]
+    with ops.open_vault(reading=True) as vault:  # the record went with her, and the salt of her consent event
+        assert vault.conn.execute("SELECT count(*) FROM consents WHERE identity_id = ?", (four["alice"],)).fetchone() \
+            == (0,)
     events = _retention_events()
     assert [(e["kind"], e["identity"]) for e in events] == [("identity_shredded", four["alice"]),
                                                           ("key_rotated", four["alice"])]

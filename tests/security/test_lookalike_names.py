@@ -73,7 +73,7 @@ def test_different_names_and_adding_samples_still_work(brad, tmp_path):
 
 
 def test_the_window_says_a_filler_as_it_is_typed_and_refuses_a_lookalike(qtbot, monkeypatch, window, photos, brad):
-    from tests.app.drive import LONG, answer_open_dialog, click
+    from tests.app.drive import LONG, answer_open_dialog, click, start_enrolment
 
     page = window.show_page("Enrol")
     page.name.setText("brad\u3164")  # pasted: QTest types ASCII only
@@ -84,7 +84,7 @@ def test_the_window_says_a_filler_as_it_is_typed_and_refuses_a_lookalike(qtbot, 
     answer_open_dialog(monkeypatch, photos["brad_pitt"][0])
     click(qtbot, page.source.choose)
     qtbot.waitUntil(page.start_button.isEnabled, timeout=LONG)
-    click(qtbot, page.start_button)
+    start_enrolment(qtbot, page)
     qtbot.waitUntil(lambda: page.task is None, timeout=LONG)
     assert page.steps.currentIndex() == 0
     assert "'\u042crad' can be mistaken for 'brad', who is already enrolled" in page.banner.text.text()
