@@ -108,7 +108,7 @@ def _check_vault(home: Path) -> dict[str, Any]:
     vector /= np.linalg.norm(vector)
     probe = ops.Probe(ops.Source.EMBEDDING, _NAME, 0.5, vector[None, :])
     with ops.open_vault() as vault:
-        ops.enrol(vault, _NAME, probe)
+        ops.enrol(vault, _NAME, probe, consent=ops.consent_terms(vault))  # a random vector: nobody's face to ask
     with ops.open_vault() as vault:  # a second open reads the sealed template back from disk
         result = ops.verify(vault, _NAME, probe)
         root_store = vault.root_store.name

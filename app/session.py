@@ -18,6 +18,7 @@ from __future__ import annotations
 import enum
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -25,6 +26,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from app import workers
 from app.preferences import take_old_pack_choice
 from edge_core import ops
+from edge_core.ops.results import RetentionSweep
 from edge_core.errors import (
     DatabaseReplaced,
     FaceSealError,
@@ -91,6 +93,10 @@ class Session(QObject):
         the window can still say which pack it would use. Another process's choice is read at its next poll."""
         self._proof: ops.Proof | None = None
         """The admin passphrase given last in this window (``ops.presence``): in memory only, forgotten on lock."""
+        self.clock: Callable[[], datetime] = ops.retention_now
+        """The time the retention sweep and its reminder go by (the tests give their own)."""
+        self.retention: RetentionSweep | None = None
+        """What the retention sweep did when the vault was last opened (``ops.sweep_retention``)."""
         self._closed = False
         self._poll = QTimer(self)
         self._poll.setInterval(POLL_MS)
@@ -259,7 +265,22 @@ class Session(QObject):
             else:
                 self.notice = ("The root key was due and the policy rotates it at start: it was rotated "
                                f"(new fingerprint {rotated.root_fingerprint}).") if rotated else ""
+            self._sweep(self._vault)
             return "open"
+
+    def _sweep(self, vault: Vault) -> None:
+        """Crypto-shred whoever's retention ended, each time the window opens the vault (``ops.sweep_retention``);
+        Home says who was deleted, and who is due soon."""
+        try:
+            self.retention = ops.sweep_retention(vault, self.clock())
+        except FaceSealError as error:
+            self.retention = None
+            self.notice = " ".join(filter(None, [self.notice, f"The retention sweep failed: {workers.describe(error)}"]))
+            return
+        if self.retention.deleted:
+            gone = ", ".join(self.retention.deleted)
+            self.notice = " ".join(filter(None, [self.notice, f"Retention ended, so FaceSeal deleted {gone} "
+                                                 "(crypto-shredded; recorded in the audit log)."]))
 
     @staticmethod
     def _carry_pack_over(vault: Vault) -> str | None:

@@ -55,7 +55,7 @@ def _measure(scratch: Path) -> dict:
                FACESEAL_LIVENESS_SEED=str(seed), FACESEAL_AGENT_TEST_CAMERA=str(video), FACESEAL_TEST_RUN="1",
                PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
     cli = [sys.executable, "-m", "app.launcher"]
-    for args in (["enroll", "me", "--image", str(synthetic.PERSON), "--pack", PACK],
+    for args in (["enroll", "--consent", "me", "--image", str(synthetic.PERSON), "--pack", PACK],
                  ["signin", "enable", SERVICE, "--name", "me"],
                  ["policy", "set", "lockout_attempts=0", "signin_timeout_s=60"]):
         subprocess.run(cli + args, env=env, check=True, capture_output=True)

@@ -148,6 +148,11 @@ class PolicyViolation(UsageError):
     """A request, or a proposed policy change, breaks the policy; nothing was changed."""
 
 
+class ConsentRequired(UsageError):
+    """Enrolling a person (or adding samples to one whose consent was never recorded) without their consent to the
+    consent text in force: refused before anything is sealed."""
+
+
 class PolicyTampered(DataError):
     """The policy file does not carry a valid MAC under this vault: edited outside FaceSeal."""
 

@@ -72,7 +72,8 @@ def prepare(data: Path) -> None:
         for name, identity in PEOPLE.items():
             files = photos[identity][:3]
             samples = collect_samples(pipeline, ImageFiles(files), len(files), largest=True).embeddings
-            ops.enrol(vault, name, ops.Probe(ops.Source.PHOTO, pipeline.pack, pipeline.threshold, samples))
+            ops.enrol(vault, name, ops.Probe(ops.Source.PHOTO, pipeline.pack, pipeline.threshold, samples),
+                      consent=ops.consent_terms(vault))
 
 
 def main() -> int:
@@ -129,7 +130,7 @@ def telemetry_history(data: Path, collector) -> None:  # type: ignore[no-untyped
         vectors = np.random.default_rng(seed).normal(size=(2, 64)).astype(np.float32)
         with ops.open_vault() as vault:
             ops.enrol(vault, name, ops.Probe(ops.Source.EMBEDDING, ops.EXTERNAL_PACK, ops.EXTERNAL_THRESHOLD,
-                                             vectors))
+                                             vectors), consent=ops.consent_terms(vault))
             telemetry.send_now(vault, wait_s=0)
             ops.delete_identity(vault, name)
 
@@ -177,6 +178,8 @@ def render(data: Path, hsm_module: str, out: Path) -> None:
     enrol.source.buttons["camera"].setChecked(True)
     enrol.samples.setValue(20)
     enrol.start_button.click()
+    wait_until(lambda: enrol.dialog is not None and enrol.dialog.isVisible())  # the consent text, first
+    enrol.dialog.confirm_button.click()
     wait_until(lambda: enrol.view.progress.value() >= 3 and enrol.view.preview.faces)
     shot("enrol")
     enrol.stop()

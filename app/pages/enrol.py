@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -29,7 +30,10 @@ from app.workers import Cancelled, Reporter, Task, describe
 from edge_core import ops
 from edge_core.biometrics import pack_info
 from edge_core.errors import IdentityExists, LookAlikeEnrolled, PresenceRefused, PresenceRequired
-from edge_core.ops.results import Enrolment, SamplePlan
+from edge_core.ops.results import ConsentTerms, Enrolment, SamplePlan
+
+if TYPE_CHECKING:
+    from edge_core.vault.store import Vault
 
 DEFAULT_SAMPLES = 5
 LOCKED_DURING_CAPTURE = ("The vault was locked during the capture, so it was stopped and nothing was saved. "
@@ -98,6 +102,8 @@ class EnrolPage(Page):
         super().__init__(ctx)
         self.task: Task | None = None
         self.dialog: ConfirmDialog | None = None
+        self.consent: ConsentTerms | None = None
+        """The terms the person being enrolled accepted in the consent dialog (None: not asked, or not needed)."""
         self._stopped_by_lock = False
         self.steps = QStackedWidget()
         self.steps.addWidget(self._who_step())
@@ -223,24 +229,51 @@ class EnrolPage(Page):
         self.start_button.setEnabled(ready and self.session.is_open)
 
     def start(self) -> None:
-        """Ask ops first what the enrolment would drop (a person keeps at most ops.TEMPLATE_CAP); ask, then capture."""
+        """Ask ops first whether the person must consent and what the enrolment would drop (a person keeps at most
+        ops.TEMPLATE_CAP); show the consent text and ask, then capture: no sample is taken before they accept."""
         choice = self.source.choice()
         if not self.start_button.isEnabled() or choice is None:
             return
         name, add, samples = self.name.text().strip(), self.add_samples.isChecked(), self.samples.value()
         self.banner.clear()
         self.start_button.setEnabled(False)
-        self.task = self.run(lambda _r: self.session.call(lambda v: ops.plan_samples(v, name, samples, add)),
-                             lambda plan: self._planned(plan, choice), self._plan_failed)
+        self.consent = None
+
+        def plan(vault: Vault) -> tuple[SamplePlan, ConsentTerms | None]:
+            needed = ops.consent_needed(vault, name, add)
+            return ops.plan_samples(vault, name, samples, add), ops.consent_terms(vault) if needed else None
+
+        self.task = self.run(lambda _r: self.session.call(plan),
+                             lambda planned: self._ask_consent(*planned, choice), self._plan_failed)
 
     def _plan_failed(self, message: str) -> None:
         self.task = None
         self._update_start()
         self._report_failure(message)
 
-    def _planned(self, plan: SamplePlan, choice: SourceChoice) -> None:
+    def _ask_consent(self, plan: SamplePlan, terms: ConsentTerms | None, choice: SourceChoice) -> None:
+        """The consent text before the first sample, when ops says it is needed (someone new, or someone enrolled
+        before FaceSeal recorded consent); Cancel, the default, captures nothing."""
         self.task = None
         self._update_start()
+        if terms is None:
+            self._planned(plan, choice)
+            return
+        self.dialog = ConfirmDialog(self, "Consent", f"Show this to {plan.name} before anything is captured.\n\n"
+                                    f"{terms.text}\n\nKept: {terms.kept_for}.\n(consent text version "
+                                    f"{terms.version})", f"{plan.name} consents")
+        self.dialog.confirm_button.setProperty("role", "primary")
+
+        def accepted() -> None:
+            self.consent = terms
+            self._planned(plan, choice)
+
+        self.dialog.accepted.connect(accepted)
+        self.dialog.rejected.connect(lambda: self.banner.show_message(
+            "info", f"Nothing was captured: {plan.name} did not consent."))
+        self.dialog.open()
+
+    def _planned(self, plan: SamplePlan, choice: SourceChoice) -> None:
         if plan.question is None:
             self._capture(choice)
             return
@@ -270,7 +303,8 @@ class EnrolPage(Page):
         back with the samples, to be asked about."""
         try:
             return self.session.call(lambda vault: ops.enrol(vault, name, probe, add=add,
-                                                             allow_look_alike=allow_look_alike))
+                                                             allow_look_alike=allow_look_alike,
+                                                             consent=self.consent))
         except PresenceRefused:
             raise
         except PresenceRequired as refused:
@@ -322,6 +356,7 @@ class EnrolPage(Page):
             self.task.cancel()
 
     def restart(self) -> None:
+        self.consent = None
         self.name.clear()
         self.add_samples.setChecked(False)
         self.largest.setChecked(False)  # every choice of the last person goes with them

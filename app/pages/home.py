@@ -12,7 +12,7 @@ from app.widgets import packed
 from app.workers import describe
 from edge_core import ops
 from edge_core.biometrics import pack_info
-from edge_core.ops.results import Status
+from edge_core.ops.results import Expiring, Status
 
 
 def rotation_text(status: Status) -> str:
@@ -27,6 +27,17 @@ def rotation_text(status: Status) -> str:
     if status.rotation_due:
         return f"due now: the root key is {age:.0f} days old and the policy allows {limit}"
     return f"not due; due in {max(0, limit - age):.0f} days (the policy allows {limit})"
+
+
+def _left(days: int) -> str:
+    return "within a day" if days < 1 else f"in {days} day{'s' if days != 1 else ''}"
+
+
+def reminder_text(expiring: list[Expiring]) -> str:
+    """The reminder of who is deleted soon because their retention ends, and how to keep them."""
+    due = "; ".join(f"{e.name} on {e.expires_at[:10]} ({_left(e.days_left)})" for e in expiring)
+    return (f"Retention ends soon, then FaceSeal deletes them: {due}. To keep someone, they consent again "
+            "('faceseal consent renew NAME').")
 
 
 def recovery_text(status: Status) -> str:
@@ -62,7 +73,7 @@ class HomePage(Page):
                                     ("root_age", "Root key made"), ("rotation", "Rotation"),
                                     ("recovery", "Recovery copy"), ("vault_key", "Vault key")])
         content = self._group("Enrolled", [("identities", "People"), ("templates", "Templates"),
-                                           ("audit", "Audit events")])
+                                           ("audit", "Audit events"), ("retention", "Retention")])
         device = self._group("This device", [("pack", "Model pack"), ("camera", "Camera"),
                                              ("device_id", "Device id"), ("telemetry", "Telemetry")])
         self.settings_button = QPushButton("Open Settings")
@@ -140,14 +151,16 @@ class HomePage(Page):
         self.lock_button.setVisible(not (state is State.UNAVAILABLE and self.session.revoked))  # restore, not unlock
         self._show_device()
         if state is State.OPEN:
-            self.run(lambda _r: self.session.call(ops.status), self._show_status)
+            self.run(lambda _r: self.session.call(lambda v: (ops.status(v),
+                                                             ops.retention_reminder(v, self.session.clock()))),
+                     lambda shown: self._show_status(*shown))
         else:
             self.backup.hide()
             for key in ("root_store", "fingerprint", "root_age", "rotation", "recovery", "vault_key", "identities",
-                        "templates", "audit", "device_id", "telemetry"):
+                        "templates", "audit", "retention", "device_id", "telemetry"):
                 self._set(key, "— (locked)" if state is State.LOCKED else "—")
 
-    def _show_status(self, status: Status) -> None:
+    def _show_status(self, status: Status, expiring: list[Expiring]) -> None:
         root, vault_key = status.root_key, status.vault_key
         self._set("data_dir", status.data_dir)
         self._set("root_store", root.where if not self.session.root_problem
@@ -161,6 +174,10 @@ class HomePage(Page):
             self.banner.show_message("error", f"{status.policy.error or 'The policy file was tampered with'}.")
         elif self.session.notice:
             self.banner.show_message("info", self.session.notice)
+        elif expiring:
+            self.banner.show_message("warning", reminder_text(expiring))
+        self._set("retention", reminder_text(expiring) if expiring else
+                  f"nobody's retention ends within {ops.REMINDER_DAYS} days")
         self._set("vault_key", f"version {vault_key.version}, made {age_text(vault_key.created_at, vault_key.age_days)}")
         self._set("identities", str(status.identities))
         self._set("templates", str(status.templates))

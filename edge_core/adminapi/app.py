@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -50,6 +51,7 @@ from edge_core.agent import local as agent
 from edge_core.ops import apitoken as tokens
 from edge_core.ops import signin
 from edge_core.errors import (
+    ConsentRequired,
     DataError,
     DiskFull,
     FaceSealError,
@@ -66,6 +68,7 @@ from edge_core.errors import (
 from edge_core.ops import Probe, Source
 from edge_core.ops.authsessions import AuthSessions
 from edge_core.ops.confirmations import Asker
+from edge_core.ops.results import ConsentTerms
 from edge_core.support import database, strictjson
 from edge_core.support.routes import allowed_methods, unread_part
 from edge_core.vault.embeddings import MAX_DIM, MAX_SAMPLES
@@ -133,6 +136,14 @@ class VerifyRequest(MatchRequest):
     name: str = Field(min_length=1, max_length=128)
 
 
+class ConsentGiven(_Body):
+    """The consent terms the person was shown (``GET /api/v1/consent``) and accepted: the text's sha256 and the
+    retention shown with it (null: none). Terms other than those in force are refused (400), to be shown again."""
+
+    sha256: str = Field(pattern="^[0-9a-f]{64}$")
+    retention_days: int | None
+
+
 class EnrolRequest(_Body):
     """Ready embeddings to enrol, one sealed template each (``faceseal enroll --embedding``)."""
 
@@ -144,6 +155,15 @@ class EnrolRequest(_Body):
     """Add samples to someone already enrolled."""
     allow_look_alike: bool = False
     """Enrol even though the samples match someone else already enrolled (recorded in the audit log)."""
+    consent: ConsentGiven | None = None
+    """Needed for someone new, or to add samples to someone whose consent was never recorded."""
+
+
+def _accepted(vault: Any, given: ConsentGiven | None) -> ConsentTerms | None:
+    """The terms in force as this request says the person accepted them (ops refuses any that differ)."""
+    if given is None:
+        return None
+    return dataclasses.replace(ops.consent_terms(vault), sha256=given.sha256, retention_days=given.retention_days)
 
 
 def _whole(value: Any) -> Any:
@@ -584,10 +604,20 @@ def create_app(home: Path, expected: str, asker: Asker | None = None) -> FastAPI
         probe = Probe(Source.EMBEDDING, body.pack, ops.default_threshold(body.pack),
                       np.asarray(body.embeddings, dtype=np.float32))
         try:
-            return with_vault(lambda vault: ops.enrol(vault, body.name, probe, body.add, body.allow_look_alike),
+            return with_vault(lambda vault: ops.enrol(vault, body.name, probe, body.add, body.allow_look_alike,
+                                                      consent=_accepted(vault, body.consent)),
                               passphrase=passphrase)
         except LookAlikeEnrolled as refused:  # the rule is ops's; the field that lifts it is this front end's
             raise LookAlikeEnrolled(f'{refused} ("allow_look_alike": true)', refused.resembles) from None
+        except ConsentRequired as refused:  # the rule is ops's; how to give consent here is this front end's
+            raise ConsentRequired(f'{refused} (show them GET {PREFIX}/consent, then send "consent": '
+                                  '{"sha256": …, "retention_days": …} as it says)') from None
+
+    @app.get(f"{PREFIX}/consent", responses=ERRORS)
+    def consent_terms(_: Any = Depends(bearer)) -> Answer:
+        """The consent text in force (version, sha256, purpose, text) and the retention a consent given now is
+        fixed to: what to show a person before enrolling them."""
+        return with_vault(ops.consent_terms, reading=True)
 
     @app.post(f"{PREFIX}/verify", responses=ERRORS)
     def verify(body: VerifyRequest, _: Any = Depends(bearer)) -> Answer:

@@ -22,12 +22,14 @@ import pwd
 import signal
 import socket
 import socketserver
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edge_core import ops
 from edge_core.agent import origin, rundir, sessionbus, wire
@@ -40,6 +42,10 @@ from edge_core.ops import Probe, Source
 from edge_core.ops import apps
 from edge_core.ops import signin as use_case
 from edge_core.ops.results import Result
+from edge_core.ops.retention import now as retention_now
+
+if TYPE_CHECKING:
+    from edge_core.vault.store import Vault
 
 SAMPLES = 3
 """Frames a sign-in matches when the policy asks for no liveness session (each must match)."""
@@ -72,9 +78,11 @@ def _until(frames: Iterable[Frame], deadline: float) -> Iterator[Frame]:
 
 
 class Agent:
-    def __init__(self, home: Path, camera: CameraChoice) -> None:
+    def __init__(self, home: Path, camera: CameraChoice, clock: Callable[[], datetime] = retention_now) -> None:
         self.home = home
         self.camera = camera
+        self.clock = clock
+        """The time a retention sweep goes by (the tests give their own; never anything from outside the process)."""
         self.uid = os.getuid()
         self.login = pwd.getpwuid(self.uid).pw_name
         self.started = time.time()
@@ -160,8 +168,28 @@ class Agent:
             self.last, self.asking = last, None
             self._attempt_lock.release()
 
+    def sweep(self, vault: Vault) -> None:
+        """Crypto-shred whoever's retention ended (``ops.sweep_retention``), each time the agent opens the vault: it
+        may be the only FaceSeal process running for weeks. A sweep that fails is said on stderr (the agent's log)
+        and does not stop the attempt: the next open tries again."""
+        try:
+            swept = ops.sweep_retention(vault, self.clock())
+        except FaceSealError as error:
+            print(f"faceseal agent: the retention sweep failed: {error}", file=sys.stderr, flush=True)
+            return
+        for line in ([f"retention ended: {len(swept.deleted)} deleted (audited)"] if swept.deleted else []) + \
+                swept.warnings:
+            print(f"faceseal agent: {line}", file=sys.stderr, flush=True)
+
+    def sweep_at_start(self) -> None:
+        """The sweep once when the agent starts, if there is a vault (starting never creates one)."""
+        if ops.vault_exists(self.home):
+            with contextlib.suppress(FaceSealError, OSError), ops.open_vault(self.home) as vault:
+                self.sweep(vault)
+
     def _attempt_once(self, attempt: Attempt, tell: Callable[[dict[str, Any]], None]) -> Result:
         with ops.open_vault(self.home) as vault:
+            self.sweep(vault)
             name = attempt.admit(vault)
             tell = _told(tell)
             try:
@@ -297,6 +325,7 @@ def serve(home: Path, camera: CameraChoice, ready: Callable[[Path, str], None] =
     path = folder / rundir.SOCKET
     _clear_stale(path)
     agent = Agent(home, camera)
+    agent.sweep_at_start()
     old = os.umask(0o177)
     try:
         server = _Server(path, agent)

@@ -35,6 +35,9 @@ FORMAT = "faceseal-deletion-certificate/v1"
 MAX_FILE = 64 << 10
 """A certificate is about 2 KB; anything far larger is not one, and is refused before it is parsed."""
 NAME_DOMAIN = b"faceseal/deletion-name/v1\n"
+CONSENT_NAME_DOMAIN = b"faceseal/consent-name/v1\n"
+"""The consent event's commitment to the name (:mod:`edge_core.ops.consent`): its own domain, so that a consent's
+commitment can never stand for a deletion certificate's, nor the other way round."""
 SALT_BYTES = 32
 HOW_TO_CHECK = ("faceseal audit verify-certificate THIS.json --device-key FINGERPRINT  (docs/PRIVACY.md gives the "
                 "rules; the check needs nothing but this file and the device key's fingerprint)")
@@ -45,9 +48,10 @@ def new_salt() -> bytes:
     return os.urandom(SALT_BYTES)
 
 
-def name_commitment(name: str, salt: bytes) -> str:
-    """What the deletion event records when the name is to be on the certificate: reveals nothing without the salt."""
-    return hashlib.sha256(NAME_DOMAIN + salt + name.encode("utf-8")).hexdigest()
+def name_commitment(name: str, salt: bytes, domain: bytes = NAME_DOMAIN) -> str:
+    """What the deletion event records when the name is to be on the certificate (or, under
+    :data:`CONSENT_NAME_DOMAIN`, the consent event): reveals nothing without the salt."""
+    return hashlib.sha256(domain + salt + name.encode("utf-8")).hexdigest()
 
 
 def build(row: tuple, head: dict[str, Any], name: str | None = None, salt: bytes | None = None) -> dict[str, Any]:

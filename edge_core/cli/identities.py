@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from edge_core import ops
 from edge_core.biometrics.errors import MultipleFaces
+from edge_core.cli import consent
 from edge_core.cli.exitcodes import LIVENESS_FAILED, NO_MATCH
 from edge_core.cli.framework import Commands, Reply, answer, with_vault
 from edge_core.cli.models import pack_to_use
@@ -29,17 +30,18 @@ def decided(decision: Decision) -> Reply:
 
 
 def _enroll(args: argparse.Namespace) -> Reply:
-    if args.add:  # what would be dropped is asked before the capture, not after it
-        with ops.open_vault() as vault:
-            plan = ops.plan_samples(vault, args.name, samples_to_take(args), add=True)
-    else:  # a new person: no vault needed to say it (nothing is created before the capture)
-        plan = ops.plan_samples(None, args.name, samples_to_take(args))
+    # consent, and what would be dropped, are asked before the capture, not after it; a new person needs no vault
+    # for either (nothing is created before the capture)
+    with consent.existing_vault() as vault:
+        plan = ops.plan_samples(vault, args.name, samples_to_take(args), add=args.add)
+        accepted = consent.obtain(vault, args.name, args.consent, args.add)
     if plan.question:
         confirm(args.yes, plan.question, stakes="A dropped sample cannot be brought back.")
     probe = enrolment_probe(args)  # capture before the vault opens for the enrolment: a camera may take a while
     with ops.open_vault() as vault:
         try:
-            return answer(ops.enrol(vault, args.name, probe, add=args.add, allow_look_alike=args.allow_look_alike))
+            return answer(ops.enrol(vault, args.name, probe, add=args.add, allow_look_alike=args.allow_look_alike,
+                                    consent=accepted))
         except LookAlikeEnrolled as refused:  # the rule is ops's; the flag that lifts it is this front end's
             raise LookAlikeEnrolled(f"{refused} (--allow-look-alike)", refused.resembles) from None
 
@@ -101,6 +103,10 @@ def register(commands: Commands) -> None:
     p.add_argument("--add", action="store_true", help="add samples to an identity already enrolled")
     p.add_argument("--yes", action="store_true",
                    help=f"do not ask before dropping samples beyond the {ops.TEMPLATE_CAP} a person keeps")
+    p.add_argument("--consent", action="store_true",
+                   help="the person read the consent text ('faceseal consent show') and accepts it (needed for someone "
+                        "new, or to add samples to someone whose consent was never recorded; at a terminal, "
+                        "without it, the text is shown and their 'yes' asked)")
     p.add_argument("--allow-look-alike", action="store_true",
                    help="enrol even though the samples match someone else already enrolled (two different people "
                         "who look alike); recorded in the audit log")

@@ -31,7 +31,8 @@ import warnings
 from collections.abc import Iterator, Sequence
 
 from edge_core import ops
-from edge_core.cli import admin, assertions, calibrate, identities, keys, models, padeval, prompts, signin, telemetry
+from edge_core.cli import (admin, assertions, calibrate, consent, identities, keys, models, padeval, prompts, signin,
+                           telemetry)
 from edge_core.cli.exitcodes import INTERNAL_ERROR, INTERRUPTED, OUTPUT_CLOSED
 from edge_core.cli.framework import Commands, Handler, Parser, render
 from edge_core.cli.version import VersionAction
@@ -49,7 +50,7 @@ def build_parser(extra: Sequence[Extra] = ()) -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="print the result as JSON (anywhere on the line)")
     parser.add_argument("--version", action=VersionAction)
     commands = Commands(parser)
-    for module in (identities, keys, admin, models, telemetry, calibrate, padeval, signin, assertions):
+    for module in (identities, consent, keys, admin, models, telemetry, calibrate, padeval, signin, assertions):
         module.register(commands)
     for words, handler, text in extra:
         commands.add(words, handler, text)

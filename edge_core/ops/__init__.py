@@ -16,11 +16,18 @@ nowhere else, so a rule added here holds in all three front ends at once.
 * :mod:`.children`: a ``faceseal`` command the window runs as a child process (the API, the sign-in agent);
 * :mod:`.audits`: the audit log and its signed evidence;
 * :mod:`.privacy`: deletion certificates and their offline check, and what FaceSeal holds about one person;
+* :mod:`.consent`: the consent an enrolment needs, and the retention fixed into it; :mod:`.retention`: the sweep
+  that crypto-shreds those whose retention ended, and who is due soon;
 * :mod:`.telemetry`: opt-in telemetry;
 * :mod:`.keyops`: the crash-safe machinery under the key operations (not for front ends).
 """
 
 from edge_core.ops.audits import audit_export, audit_list, audit_verify, verify_assertion, verify_evidence
+from edge_core.ops.consent import check as check_consent
+from edge_core.ops.consent import needed as consent_needed
+from edge_core.ops.consent import record as consent_record
+from edge_core.ops.consent import renew as renew_consent
+from edge_core.ops.consent import terms as consent_terms
 from edge_core.ops.identities import (
     EXTERNAL_PACK,
     EXTERNAL_THRESHOLD,
@@ -70,7 +77,11 @@ from edge_core.ops.packs import (
     pack_in_use,
     use_pack,
 )
-from edge_core.ops.privacy import CertificateRequest, subject_report, verify_certificate
+from edge_core.ops.privacy import CertificateRequest, kept_certificate, subject_report, verify_certificate
+from edge_core.ops.retention import REMINDER_DAYS
+from edge_core.ops.retention import expiring as retention_reminder
+from edge_core.ops.retention import now as retention_now
+from edge_core.ops.retention import sweep as sweep_retention
 from edge_core.ops.presence import PresenceProvider, Proof, asking, has_passphrase, prove, set_admin_passphrase
 from edge_core.ops.settings import (
     SETTING_RULES,
@@ -107,4 +118,6 @@ __all__ = [
     "revoke_root_key", "root_file_notice", "root_gone", "rotate", "SETTING_RULES", "Source", "status",
     "TEMPLATE_CAP", "threshold", "threshold_in_force", "tpm_problem", "unlock", "use_pack", "vault_exists", "verify",
     "verify_assertion", "verify_evidence", "CertificateRequest", "subject_report", "verify_certificate",
+    "check_consent", "consent_needed", "consent_record", "consent_terms", "kept_certificate", "REMINDER_DAYS", "renew_consent",
+    "retention_now", "retention_reminder", "sweep_retention",
 ]

@@ -39,13 +39,15 @@ import numpy as np
 from edge_core.audit import certificate as certify
 from edge_core.audit import chain as audit
 from edge_core.biometrics.errors import MultipleFaces
-from edge_core.errors import IdentityExists, LookAlikeEnrolled, PolicyViolation, UsageError
+from edge_core.errors import IdentityExists, LookAlikeEnrolled, PolicyViolation, UnknownIdentity, UsageError
 from edge_core.liveness import LivenessResult, RiskBands, enforce
+from edge_core.ops import consent as consents
 from edge_core.ops import packs, privacy, signin_choice
 from edge_core.ops.keyops import rotate
 from edge_core.ops.presence import needs_presence
 from edge_core.ops.privacy import CertificateRequest
 from edge_core.ops.results import (
+    ConsentTerms,
     Decision,
     Deletion,
     Enrolment,
@@ -236,8 +238,8 @@ def plan_samples(vault: Vault | None, name: str, adding: int, add: bool = False)
         raise UsageError("at least one sample is needed")
     existing = 0
     if add:  # only adding needs the vault (a new person has no samples yet)
-        if vault is None:
-            raise UsageError("adding samples needs the vault")
+        if vault is None:  # there is no vault yet, so nobody is enrolled
+            raise UnknownIdentity(f"no identity named '{canonical_name(name)}' is enrolled")
         vault.identity_id(name)  # an unknown name is refused before anything is asked
         existing = next((i.samples for i in vault.list_identities() if i.name == canonical_name(name)), 0)
     dropped = max(0, existing + adding - TEMPLATE_CAP)
@@ -255,15 +257,21 @@ def plan_samples(vault: Vault | None, name: str, adding: int, add: bool = False)
 
 
 # ---------------------------------------------------------------- use cases
-def _adds(vault: Vault, name: str, probe: Probe, add: bool = False, allow_look_alike: bool = False) -> bool:
+def _adds(vault: Vault, name: str, probe: Probe, add: bool = False, allow_look_alike: bool = False,
+          consent: ConsentTerms | None = None) -> bool:
     return add
 
 
 @needs_presence("add samples to someone enrolled (whoever gives them is then recognised as that person)",
                 when=_adds)
 @recorded(Operation.ENROL, _connection)
-def enrol(vault: Vault, name: str, probe: Probe, add: bool = False, allow_look_alike: bool = False) -> Enrolment:
+def enrol(vault: Vault, name: str, probe: Probe, add: bool = False, allow_look_alike: bool = False,
+          consent: ConsentTerms | None = None) -> Enrolment:
     """Seal each sample of ``probe`` as its own template of ``name`` (``add``: to one already enrolled).
+
+    ``consent``: the terms (:func:`.consent.terms`) the person was shown and accepted. Someone new, or someone
+    whose consent was never recorded, is refused without them (:func:`.consent.check`); their consent is recorded
+    in the enrolment's own transaction. Adding samples to someone who consented needs none.
 
     A look-alike is refused (:func:`look_alike`): when the samples would match
     someone else already enrolled at the threshold in force, nothing is sealed
@@ -281,6 +289,7 @@ def enrol(vault: Vault, name: str, probe: Probe, add: bool = False, allow_look_a
     who = canonical_name(name)
     if not add and who in vault.identity_names().values():  # said before any look-alike: it is the first problem
         raise IdentityExists(f"'{who}' is already enrolled; use --add to add samples, or delete it first")
+    given = consents.check(vault, name, consent, add)
     other = look_alike(vault, name, probe, add)
     if other is not None and not allow_look_alike:
         raise LookAlikeEnrolled(
@@ -296,7 +305,8 @@ def enrol(vault: Vault, name: str, probe: Probe, add: bool = False, allow_look_a
         return chosen
 
     accepted = {} if other is None else {"look_alike": vault.identity_id(other)}
-    sealed = vault.enroll(name, probe.embeddings, probe.pack, add=add, keep=TEMPLATE_CAP, choose=choose, **accepted)
+    sealed = vault.enroll(name, probe.embeddings, probe.pack, add=add, keep=TEMPLATE_CAP, choose=choose,
+                          then=None if given is None else consents.recorder(name, given), **accepted)
     packs.pin_stand_in(vault, probe.pack)
     earlier = offered[0] - sealed  # the readable earlier samples come first, the new ones after them
     new_dropped = sum(index >= earlier for index in chosen)
@@ -432,12 +442,22 @@ def delete_identity(vault: Vault, name: str, certificate: CertificateRequest | N
 
     ``certificate`` asks for a signed deletion certificate (:mod:`.privacy`): a destination that cannot take it is
     refused before anything is deleted."""
-    identity = vault.identity_id(name)
+    vault.identity_id(name)
     salt = privacy.prepare(certificate)
-    deletion, seq = rotate.delete_identity(vault, name, certify.name_commitment(name, salt) if salt else None)
+    deletion, seq, head = shred(vault, name, certify.name_commitment(name, salt) if salt else None)
+    return deletion if certificate is None else privacy.certify(vault, deletion, seq, head, certificate, salt)
+
+
+def shred(vault: Vault, name: str, name_commitment: str | None = None,
+          cause: str | None = None) -> tuple[Deletion, int, dict[str, Any] | None]:
+    """Crypto-shred ``name`` and turn off face sign-in chosen for them, without asking anything: for
+    :func:`delete_identity` (asked for by hand) and the retention sweep (:mod:`.retention`, ``cause``). Returns the
+    deletion, its last event's number and the head the device signed with that event (a certificate's)."""
+    identity = vault.identity_id(name)
+    deletion, seq = rotate.delete_identity(vault, name, name_commitment, cause)
     head = vault.signed_head  # the head signed with the deletion's last event, before any later write moves it
     signin_choice.forget(vault, identity)
-    return deletion if certificate is None else privacy.certify(vault, deletion, seq, head, certificate, salt)
+    return deletion, seq, head
 
 
 def _lowers_threshold(vault: Vault, pack: str, default: float, value: float | None = None,

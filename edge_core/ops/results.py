@@ -101,6 +101,68 @@ class SamplePlan(Result):
 
 
 @dataclass(frozen=True)
+class ConsentTerms(Result):
+    """What a person consents to before their first sample: the consent text in force (its version and sha256, as
+    shipped in resources/consent), its purpose, and the retention the policy fixes into a consent given now
+    (``retention_days`` None: kept until deleted). A front end shows ``text`` and ``kept_for``, and hands these terms
+    back to ``ops.enrol`` as accepted."""
+
+    version: int
+    sha256: str
+    purpose: str
+    text: str
+    retention_days: int | None
+    kept_for: str
+    """The retention in words, shown with the text."""
+
+    def summary(self) -> str:
+        return f"{self.text}\n\nKept: {self.kept_for}.\n(consent text version {self.version}, sha256 {self.sha256})"
+
+
+@dataclass(frozen=True)
+class ConsentRecord(Result):
+    """A person's consent as the vault keeps it: when, to which text and purpose, until when (``expires_at`` None:
+    until deleted), the audit event that recorded it, and the name commitment's salt (with it, the person can check
+    that the event's commitment is to their name; it goes when they are deleted)."""
+
+    name: str
+    identity: str
+    consented_at: str
+    text_version: int
+    text_sha256: str
+    purpose: str
+    retention_days: int | None
+    expires_at: str | None
+    audit_seq: int
+    name_salt: str
+
+
+@dataclass(frozen=True)
+class Expiring(Result):
+    """Someone whose retention ends soon: the window's reminder."""
+
+    name: str
+    expires_at: str
+    days_left: int
+    """Whole days left (0: less than one)."""
+
+
+@dataclass(frozen=True)
+class RetentionSweep(Result):
+    """What one retention sweep did: the people whose retention had ended, each crypto-shredded (by name, for the
+    front end that ran it; the audit log holds only their ids), and who is due within the reminder's days."""
+
+    deleted: list[str]
+    expiring: list[Expiring]
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        lines = [f"retention ended: {name} was deleted (crypto-shredded; audited)" for name in self.deleted]
+        lines += [f"retention ends {e.expires_at[:10]} for {e.name} (in {e.days_left} days)" for e in self.expiring]
+        return "\n".join(lines + self.warnings) or "no retention period has ended"
+
+
+@dataclass(frozen=True)
 class IdentitySummary(Result):
     name: str
     samples: int
@@ -244,6 +306,18 @@ class Deletion(Result):
 
 
 @dataclass(frozen=True)
+class KeptCertificate(Result):
+    """The certificate a deletion by retention kept, saved to ``file``."""
+
+    identity: str
+    deleted_at: str
+    file: str
+
+    def summary(self) -> str:
+        return f"the deletion certificate of {self.identity} (deleted {self.deleted_at}) was written to {self.file}"
+
+
+@dataclass(frozen=True)
 class CertificateCheck(Result):
     """A deletion certificate that holds: which identity (its random id), when, the keys destroyed, the audit event
     and head it is, and the device key it was checked against; ``name`` only when the deleter put it on."""
@@ -275,7 +349,8 @@ class SubjectReport(Result):
     """What FaceSeal holds about one person, for them to read: never a template's bytes, never a score.
 
     ``attempts`` counts their verifications, identifications, sign-ins, app assertions and lockouts;
-    ``events`` lists every audit event naming them; ``consent`` is ``None`` while FaceSeal records none."""
+    ``events`` lists every audit event naming them; ``consent`` is their consent as recorded (``ConsentRecord``'s
+    fields but the name and id), ``None`` for someone enrolled before FaceSeal recorded consent."""
 
     name: str
     identity: str
@@ -296,7 +371,8 @@ class SubjectReport(Result):
 
     def as_markdown(self) -> str:
         """The report as a person reads it (Markdown, which reads as plain text too)."""
-        consent = "FaceSeal does not record consent yet (docs/PRIVACY.md)" if self.consent is None else self.consent
+        consent = ("consent not recorded (enrolled before FaceSeal recorded consent; adding samples asks for it)"
+                   if self.consent is None else _consent_line(self.consent))
         lines = [f"# What FaceSeal holds about {self.name}", "",
                  f"Made {self.generated_at} on this device. FaceSeal knows you by the random id `{self.identity}`; "
                  "its audit log never holds your name.", "",
@@ -312,6 +388,13 @@ class SubjectReport(Result):
                  *[f"| {e.seq} | {e.ts} | {e.kind} | {_facts(e.facts)} |" for e in self.events], "",
                  "## Not in this report", "", f"Not included: {self.not_included}.", ""]
         return "\n".join(lines)
+
+
+def _consent_line(consent: dict[str, Any]) -> str:
+    kept = f"until {consent['expires_at']}, then deleted" if consent.get("expires_at") else "until deleted"
+    return (f"given {consent['consented_at']} to consent text version {consent['text_version']} (sha256 "
+            f"`{consent['text_sha256']}`), for: {consent['purpose']}; kept {kept}; audit event {consent['audit_seq']} "
+            f"records it, with a commitment to your name that the salt `{consent['name_salt']}` opens")
 
 
 def _facts(facts: dict[str, Any]) -> str:

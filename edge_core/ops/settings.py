@@ -26,6 +26,8 @@ MEANINGS = {
     "liveness_risk_high": "a liveness risk at or above this is refused outright",
     "signin_timeout_s": "how long a face sign-in looks for a face, in seconds, before the password prompt follows",
     "require_ir": "face sign-in (and apps asking) refuses a colour camera: only an IR camera may sign in",
+    "retention_days": "days a person is kept after consenting, then deleted by itself (0: until deleted); fixed "
+                      "into each consent when it is given, so a change applies to consents given afterwards",
 }
 """What each setting means, in the words the window and ``faceseal policy describe`` show."""
 
@@ -118,8 +120,10 @@ LOOSER: dict[str, Callable[[Any, Any], bool]] = {
     "require_ir": lambda old, new: old and not new,
 }
 """When changing a setting from ``old`` to ``new`` weakens protection: that change needs proof of presence."""
-NEVER_LOOSER = frozenset({"signin_timeout_s"})
-"""Settings no value of which weakens protection (a longer sign-in wait only keeps the camera looking longer)."""
+NEVER_LOOSER = frozenset({"signin_timeout_s", "retention_days"})
+"""Settings no value of which weakens protection (a longer sign-in wait only keeps the camera looking longer; a
+retention applies only to consents given afterwards, each of which shows it to the person first, and destroys
+nothing already enrolled)."""
 
 
 def _current(vault: Vault) -> dict[str, Any] | None:

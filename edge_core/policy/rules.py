@@ -63,9 +63,13 @@ RANGES: dict[str, tuple[float, float]] = {
     # A sign-in looks for a face this long before the password prompt follows: a liveness session's two or three
     # challenges take a person several seconds; more than a minute at a sudo prompt is a camera left looking.
     "signin_timeout_s": (3, 60),
+    # Days a person's templates are kept after they consent (0: no retention period, kept until deleted). Ten
+    # years is the longest: a retention is a promise to the person, and one longer than a device lives is none.
+    "retention_days": (0, 3650),
 }
 """The bounds of each numeric setting (inclusive); :meth:`Policy.problems` checks them, the admin panel shows them."""
 CHOICES: dict[str, tuple[int, ...]] = {"min_key_bits": KEY_BITS_CHOICES}
+_ZERO = {"lockout_attempts": " (off)", "retention_days": " (none)"}
 _WHY = {
     "threshold_min": f" (every pack's default must stay allowed; the lowest is {threshold_text(LOWEST_DEFAULT)})",
     "threshold_max": f" (every pack's default must stay allowed; the highest is {threshold_text(HIGHEST_DEFAULT)})",
@@ -89,6 +93,7 @@ class Policy:
     liveness_risk_high: float = 0.6  # at or above: refused; between: one more challenge (docs/LIVENESS.md)
     signin_timeout_s: int = 10  # how long a face sign-in looks before the password follows (docs/SIGNIN.md)
     require_ir: bool = False  # face sign-in refuses a colour camera (edge_core/biometrics/infrared.py says what is IR)
+    retention_days: int = 0  # days a person is kept after consenting, fixed at consent; 0: none (docs/PRIVACY.md)
 
     def problems(self) -> list[str]:
         """Every rule this policy breaks; a policy with problems is never written."""
@@ -96,10 +101,10 @@ class Policy:
         if self.min_key_bits not in KEY_BITS_CHOICES:
             found.append(f"min_key_bits must be one of {', '.join(map(str, KEY_BITS_CHOICES))}")
         for name in ("max_root_age_days", "lockout_attempts", "lockout_seconds", "threshold_min", "threshold_max",
-                     "signin_timeout_s"):
+                     "signin_timeout_s", "retention_days"):
             low, high = RANGES[name]
             if not low <= getattr(self, name) <= high:
-                found.append(f"{name} must be between {low:g}{' (off)' if name == 'lockout_attempts' else ''} "
+                found.append(f"{name} must be between {low:g}{_ZERO.get(name, '')} "
                              f"and {high:g}{_WHY.get(name, '')}")
         low, high = RANGES["liveness_risk_low"]
         if not low <= self.liveness_risk_low < self.liveness_risk_high <= high:
@@ -339,6 +344,11 @@ def liveness_bands(vault: Vault) -> tuple[float, float]:
     """The liveness risk thresholds in force: (low, high); below low passes, at or above high refuses."""
     policy = load(vault)
     return policy.liveness_risk_low, policy.liveness_risk_high
+
+
+def retention_days(vault: Vault) -> int | None:
+    """The retention period a consent given now is fixed to, in days; None when the policy sets none."""
+    return load(vault).retention_days or None
 
 
 def telemetry_allowed(vault: Vault) -> bool:

@@ -84,8 +84,38 @@ def _v4(conn: Connection) -> None:
                          "WHERE key = 'gallery_generation'; END")
 
 
+def _v5(conn: Connection) -> None:
+    """Consent and retention (issue 30 item 2): each person's consent, kept here in the encrypted database and never
+    in a file of the data folder, so that nobody who can only write there can extend or drop a retention. The row
+    goes with its identity (``ON DELETE CASCADE``), and with it the salt of the name commitment its audit event
+    holds. ``expires_at`` is NULL when no retention period was in force at consent. A deletion by retention keeps
+    its deletion certificate (identity id, never a name) in ``retention_certificates`` until someone saves it."""
+    run_script(
+        conn,
+        """
+        CREATE TABLE consents (
+            identity_id TEXT PRIMARY KEY REFERENCES identities(id) ON DELETE CASCADE,
+            consented_at TEXT NOT NULL,
+            text_version INTEGER NOT NULL,
+            text_sha256 TEXT NOT NULL,
+            purpose TEXT NOT NULL,
+            retention_days INTEGER,
+            expires_at TEXT,
+            name_salt BLOB NOT NULL,
+            audit_seq INTEGER NOT NULL
+        );
+        CREATE INDEX consents_by_expiry ON consents(expires_at);
+        CREATE TABLE retention_certificates (
+            identity_id TEXT PRIMARY KEY,
+            deleted_at TEXT NOT NULL,
+            certificate TEXT NOT NULL
+        )
+        """
+    )
+
+
 #: Migrations in order; the database's ``user_version`` is how many have run.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
 
 
 def migrate(conn: Connection) -> None:

@@ -449,7 +449,8 @@ class Vault:
 
     # ------------------------------------------------------------ templates
     def enroll(self, name: str, embeddings: np.ndarray, pack: str, add: bool = False, keep: int | None = None,
-               choose: Callable[[np.ndarray, int], Sequence[int]] | None = None, **detail: str) -> int:
+               choose: Callable[[np.ndarray, int], Sequence[int]] | None = None,
+               then: Callable[[Connection, str], None] | None = None, **detail: str) -> int:
         """Seal each sample as its own template under a new (or, with ``add``, the existing) identity.
 
         With ``keep``, the identity keeps at most that many templates, the others
@@ -457,7 +458,8 @@ class Vault:
         the readable templates (earlier ones first, then the new ones, in the
         order sealed) to delete; without it the oldest go. Returns how many
         templates were sealed; the enrolment is audited in the same transaction,
-        with how many were dropped and ``detail`` (ids, never names).
+        with how many were dropped and ``detail`` (ids, never names). ``then(conn, identity_id)`` runs last in
+        that transaction (the use case records the person's consent there: both commit, or neither).
         """
         name = _check_name(name)
         samples = normalise(embeddings)
@@ -500,6 +502,8 @@ class Vault:
                 ).rowcount
             audit.append(conn, "identity_enrolled", identity=identity_id, samples=len(rows), pack=pack, added=add,
                          **({"dropped": dropped} if dropped else {}), **detail)
+            if then is not None:
+                then(conn, identity_id)
         return len(rows)
 
     def _drop_chosen(self, conn: Connection, identity_id: str, keep: int,

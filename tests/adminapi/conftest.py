@@ -27,6 +27,16 @@ class Server:
         """``method`` on ``/api/v1{path}`` with the right token."""
         return httpx.request(method, f"{self.base}/api/v1{path}", headers=self.headers(), timeout=120, **kw)
 
+    def consent(self) -> dict:
+        """The ``consent`` an enrolment sends: the terms in force as ``GET /consent`` shows them to the person."""
+        return consent_given(self.call)
+
+
+def consent_given(call) -> dict:
+    """The ``consent`` of an enrolment request, read from ``GET /consent`` through ``call(method, path)``."""
+    terms = call("GET", "/consent").json()
+    return {"sha256": terms["sha256"], "retention_days": terms["retention_days"]}
+
 
 @pytest.fixture
 def server(isolated, people) -> Iterator[Server]:

@@ -36,7 +36,7 @@ def _frames(video: Path) -> tuple[list[str], float]:
 
 @pytest.fixture
 def api(models_env, isolated, monkeypatch):
-    assert run_cli("enroll", "alice", "--image", str(PERSON)).returncode == 0
+    assert run_cli("enroll", "--consent", "alice", "--image", str(PERSON)).returncode == 0
     monkeypatch.setenv("FACESEAL_TEST_RUN", "1")
     monkeypatch.setenv("FACESEAL_LIVENESS_SEED", str(SEED))
     with serve_api(isolated) as (base, token, _process):

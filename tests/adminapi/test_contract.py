@@ -225,5 +225,6 @@ def test_the_document_links_an_answer_to_what_it_names(server: Server) -> None:
     for link in [*enrol_links.values(), *threshold_links.values()]:
         path, method = link["operationRef"].removeprefix("#/paths/").rsplit("/", 1)
         assert method in paths[path.replace("~1", "/").replace("~0", "~")], link
-    enrolled = server.call("POST", "/enrol", json={"name": "carol", "embeddings": [[0.3, -0.2, 0.9]] * 2}).json()
+    enrolled = server.call("POST", "/enrol", json={"name": "carol", "embeddings": [[0.3, -0.2, 0.9]] * 2,
+                                                   "consent": server.consent()}).json()
     assert server.call("DELETE", f"/identities/{enrolled['name']}").status_code == 200  # the link leads somewhere

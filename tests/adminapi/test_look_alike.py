@@ -37,7 +37,9 @@ def api(isolated, models_env) -> Iterator[Server]:
 
 
 def _enrol(api: Server, name: str, vectors: np.ndarray, **body) -> dict:
-    answer = api.call("POST", "/enrol", json={"name": name, "embeddings": vectors.tolist(), "pack": PACK, **body})
+    consent = {} if body.get("add") else {"consent": api.consent()}
+    answer = api.call("POST", "/enrol", json={"name": name, "embeddings": vectors.tolist(), "pack": PACK, **consent,
+                                              **body})
     return {**answer.json(), "http": answer.status_code}
 
 

@@ -53,9 +53,20 @@ def enrol_photos(qtbot, monkeypatch: pytest.MonkeyPatch, window, name: str, phot
     answer_open_dialog(monkeypatch, *photos)
     click(qtbot, page.source.choose)
     qtbot.waitUntil(page.start_button.isEnabled, timeout=LONG)
-    click(qtbot, page.start_button)
+    start_enrolment(qtbot, page)
     qtbot.waitUntil(lambda: page.task is None, timeout=LONG)
     return page
+
+
+def start_enrolment(qtbot, page, consents: bool = True) -> None:
+    """Click Start on the Enrol page; when the consent text is shown (someone new, or someone whose consent was
+    never recorded), the person accepts it (``consents``) or not. Returns once that is answered, or not asked."""
+    click(qtbot, page.start_button)
+    planning = page.task
+    qtbot.waitUntil(lambda: page.task is not planning, timeout=LONG)
+    dialog = page.dialog
+    if dialog is not None and dialog.isVisible() and dialog.windowTitle() == "Consent":
+        click(qtbot, dialog.confirm_button if consents else dialog.cancel_button)
 
 
 def _button(page, text: str) -> QPushButton:

@@ -45,7 +45,11 @@ def main(video: Path) -> int:
     page.name.setText("Nobody")
     page.source.set_files("video", [video])
     page.samples.setValue(3)
-    page.start()  # ops first says what the enrolment would drop (nothing here), then the capture starts
+    page.start()  # ops first says Nobody must consent and what the enrolment would drop (nothing here)
+    if not wait_for(lambda: page.dialog is not None and page.dialog.isVisible(), app):
+        print("the consent text was not shown:", page.banner.text.text())
+        return 2
+    page.dialog.confirm_button.click()  # they consent: then the capture starts
     if not wait_for(lambda: page.steps.currentIndex() == 1 or not page.banner.isHidden(), app) or page.task is None:
         print("the enrolment did not start:", page.banner.text.text())
         return 2

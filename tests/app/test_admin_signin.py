@@ -19,7 +19,7 @@ SEED = answerable_seeds()[0]
 def enrolled(*people: tuple[str, Path]) -> None:
     cli_json("policy", "set", "signin_timeout_s=60", check_clean=False)  # a busy machine: the attempt is not hurried
     for name, photo in people:
-        cli_json("enroll", name, "--image", str(photo))
+        cli_json("enroll", "--consent", name, "--image", str(photo))
 
 
 def tick(qtbot, box) -> None:

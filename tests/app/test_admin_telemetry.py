@@ -33,7 +33,7 @@ def refused_batches(tmp_path, collector: Collector) -> list[str]:
         conn.execute("INSERT INTO devices VALUES (?, ?, 'x', 'x')", (device_id, DeviceKey.generate().public_key_b64))
     for seed in (7, 8):
         np.save(tmp_path / f"{seed}.npy", np.random.default_rng(seed).normal(size=(2, 64)).astype(np.float32))
-        cli_json("enroll", f"person {seed}", "--embedding", str(tmp_path / f"{seed}.npy"))
+        cli_json("enroll", "--consent", f"person {seed}", "--embedding", str(tmp_path / f"{seed}.npy"))
         assert cli_json("telemetry", "flush", "--wait", "0")["dead_lettered"] == 1
     with sqlite3.connect(collector.db) as conn:
         conn.execute("DELETE FROM devices WHERE device_id = ?", (device_id,))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from edge_core import ops
-from tests.app.drive import LONG, answer_open_dialog, click, use_stand_in, verify_from_camera
+from tests.app.drive import LONG, answer_open_dialog, click, start_enrolment, use_stand_in, verify_from_camera
 from tests.app.media import write_video
 
 
@@ -25,7 +25,7 @@ def test_live_enrolment_previews_frames_with_faces_hints_and_progress(qtbot, win
     page.source.buttons["camera"].click()
     page.samples.setValue(4)
     hints: list[str] = []
-    click(qtbot, page.start_button)
+    start_enrolment(qtbot, page)
     qtbot.waitUntil(lambda: page.steps.currentIndex() == 1, timeout=LONG)  # once ops said nothing is dropped
     page.task.signals.hint.connect(hints.append)
     qtbot.waitUntil(lambda: page.task is None, timeout=LONG)
@@ -45,7 +45,7 @@ def test_without_the_liveness_policy_the_camera_decides_on_the_first_good_frame_
     page.source.buttons["photos"].click()
     answer_open_dialog(monkeypatch, *photos["nicole_kidman"][2:4])
     click(qtbot, page.source.choose)
-    click(qtbot, page.start_button)
+    start_enrolment(qtbot, page)
     qtbot.waitUntil(lambda: page.task is None, timeout=LONG)
     window.session.call(lambda v: ops.policy_set(v, {"liveness_required": False}))
 
@@ -63,7 +63,7 @@ def test_stopping_a_live_capture_saves_nothing(qtbot, window, stand_in):
     qtbot.keyClicks(page.name, "Alice Martin")
     page.source.buttons["camera"].click()
     page.samples.setValue(20)
-    click(qtbot, page.start_button)
+    start_enrolment(qtbot, page)
     qtbot.waitUntil(lambda: page.view.preview.frames_shown > 0, timeout=LONG)
     click(qtbot, page.stop_button)
     qtbot.waitUntil(lambda: page.task is None, timeout=LONG)
@@ -80,7 +80,7 @@ def test_enrolling_from_a_video_file_judges_frames_spread_over_it(qtbot, monkeyp
     answer_open_dialog(monkeypatch, stand_in)
     click(qtbot, page.source.choose)
     page.samples.setValue(3)
-    click(qtbot, page.start_button)
+    start_enrolment(qtbot, page)
     qtbot.waitUntil(lambda: page.task is None, timeout=LONG)
     assert "Alice Martin is enrolled with 3 new sealed templates" in page.result.text()
     assert page.view.hint.text() == ("reading frame 150 of 150: good frame 18 (of 18 frames spread over the video, "

@@ -13,7 +13,7 @@ import json
 import re
 
 from edge_core import ops
-from tests.app.drive import LONG, _button, click, confirm, enrol_photos
+from tests.app.drive import LONG, _button, click, confirm, enrol_photos, start_enrolment
 from tests.conftest import cli_json, run_cli
 
 
@@ -45,7 +45,7 @@ def test_a_look_alike_is_asked_about_refused_on_cancel_and_enrolled_on_accept(qt
     assert page.banner.text.text() == said
     assert [i.name for i in window.session.call(ops.list_identities)] == ["Barack Obama"]
 
-    click(qtbot, page.start_button)
+    start_enrolment(qtbot, page)
     assert "looks like Barack Obama" in confirm(qtbot, page, accept=True)
     qtbot.waitUntil(lambda: page.steps.currentIndex() == 2, timeout=LONG)
     assert page.banner.property("kind") == "warning"
@@ -60,25 +60,25 @@ def test_a_look_alike_is_asked_about_refused_on_cancel_and_enrolled_on_accept(qt
 
 def test_the_command_line_refuses_a_look_alike_in_one_line_until_allowed(models_env, isolated, photos):
     obama = [str(p) for p in photos["barack_obama"]]
-    first = cli_json("enroll", "Barack Obama", "--image", *obama[:2])
+    first = cli_json("enroll", "--consent", "Barack Obama", "--image", *obama[:2])
     assert "warning" not in first and "resembles" not in first
-    assert "resembles" not in cli_json("enroll", "Brad Pitt", "--image", *map(str, photos["brad_pitt"][:3])), \
+    assert "resembles" not in cli_json("enroll", "--consent", "Brad Pitt", "--image", *map(str, photos["brad_pitt"][:3])), \
         "two clearly different people enrol"
-    added = cli_json("enroll", "Barack Obama", "--add", "--image", obama[2])
+    added = cli_json("enroll", "--consent", "Barack Obama", "--add", "--image", obama[2])
     assert "warning" not in added, "more samples of the same person are no surprise"
-    refused = run_cli("enroll", "Someone Else", "--image", obama[3])
+    refused = run_cli("enroll", "--consent", "Someone Else", "--image", obama[3])
     assert refused.returncode == 1 and refused.stdout == "", refused
     assert refused.stderr.strip() == (
         "faceseal: error: Someone Else looks like Barack Obama, who is already enrolled: the vault could take one "
         "for the other, so nothing was enrolled. Check that these samples show Someone Else; if Someone Else and "
         "Barack Obama are two different people, they can be enrolled anyway, and that is recorded in the audit log "
         "(--allow-look-alike)"), refused.stderr
-    added_as_other = run_cli("enroll", "Brad Pitt", "--add", "--image", obama[3])
+    added_as_other = run_cli("enroll", "--consent", "Brad Pitt", "--add", "--image", obama[3])
     assert added_as_other.returncode == 1 and "Brad Pitt looks like Barack Obama" in added_as_other.stderr
     assert [p["name"] for p in cli_json("list")] == ["Barack Obama", "Brad Pitt"]
     assert [p["samples"] for p in cli_json("list")] == [3, 3], "nothing of a refused enrolment was sealed"
 
-    allowed = cli_json("enroll", "Someone Else", "--allow-look-alike", "--image", obama[3])
+    allowed = cli_json("enroll", "--consent", "Someone Else", "--allow-look-alike", "--image", obama[3])
     assert allowed["resembles"] == "Barack Obama" and "resemblance" not in allowed, allowed
     assert not re.search(r"\d\.\d", json.dumps(allowed)), "no score in the answer"
     events = [e for e in cli_json("audit", "list") if e["kind"] == "identity_enrolled"]

@@ -21,7 +21,7 @@ from app.pages.match import NO_DECISION, NOBODY
 from app.pages.security import LOCKED_NOTICE
 from edge_core import ops
 from edge_core.errors import VaultLocked
-from tests.app.drive import LONG, click, confirm, decide_photo, enrol_photos, use_stand_in
+from tests.app.drive import LONG, click, confirm, decide_photo, enrol_photos, start_enrolment, use_stand_in
 from tests.app.media import FACES
 from tests.app.test_defects_crash import faceless_video
 from tests.conftest import run_cli
@@ -77,7 +77,7 @@ def test_the_caption_says_why_a_capture_never_started(qtbot, window):
     page = window.show_page("Enrol")
     qtbot.keyClicks(page.name, "Alice Martin")
     page.source.buttons["camera"].click()
-    click(qtbot, page.start_button)
+    start_enrolment(qtbot, page)
     qtbot.waitUntil(lambda: page.task is None, timeout=LONG)
     assert page.banner.text.text().startswith("No camera answers at index 9")
     assert page.view.hint.text() == page.banner.text.text(), "not 'Starting…'"
@@ -102,7 +102,7 @@ def test_a_deletion_banner_does_not_stand_beside_a_new_person_of_the_same_name(q
     confirm(qtbot, page)
     qtbot.waitUntil(lambda: page.banner.text.text().startswith("Brad Pitt was deleted"), timeout=LONG)
 
-    assert run_cli("enroll", "Brad Pitt", "--image", *map(str, photos["brad_pitt"][2:4])).returncode == 0
+    assert run_cli("enroll", "--consent", "Brad Pitt", "--image", *map(str, photos["brad_pitt"][2:4])).returncode == 0
     qtbot.waitUntil(lambda: page.names() == [], timeout=LONG)
     page.refresh()  # the page looks again (a refresh of the session) and finds a new Brad Pitt
     qtbot.waitUntil(lambda: page.names() == ["Brad Pitt"] and page.table.item(0, 2).text() == "2", timeout=LONG)
@@ -149,7 +149,7 @@ def test_locking_during_a_capture_stops_it_at_once_and_says_so(qtbot, monkeypatc
     page = window.show_page("Enrol")
     qtbot.keyClicks(page.name, "Alice Martin")
     page.source.buttons["camera"].click()
-    click(qtbot, page.start_button)
+    start_enrolment(qtbot, page)
     qtbot.waitUntil(lambda: page.view.preview.frames_shown > 0, timeout=LONG)
     assert run_cli("lock").returncode == 0
     qtbot.waitUntil(lambda: page.task is None, timeout=POLL_WAIT)

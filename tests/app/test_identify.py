@@ -62,7 +62,7 @@ def test_a_refreshed_people_list_keeps_the_identify_answer_on_screen(qtbot, monk
     enrol_photos(qtbot, monkeypatch, window, "Bruno Costa", photos["barack_obama"][:2])
     page = decide_photo(qtbot, monkeypatch, window, photos["barack_obama"][3], None)
     assert page.decision.text() == "Identified: Bruno Costa"
-    cli_json("enroll", "Chen Wei", "--image", str(photos["joe_biden"][0]))
+    cli_json("enroll", "--consent", "Chen Wei", "--image", str(photos["joe_biden"][0]))
     window.show_page("Home")
     window.show_page("Verify")
     qtbot.waitUntil(lambda: page.person.findText("Chen Wei") >= 0, timeout=10_000)

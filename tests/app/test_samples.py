@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from edge_core.biometrics import load_pack
-from tests.app.drive import LONG, _button, answer_open_dialog, click, enrol_photos
+from tests.app.drive import LONG, _button, answer_open_dialog, click, enrol_photos, start_enrolment
 from tests.app.media import _letterboxed, write_video
 
 
@@ -27,7 +27,7 @@ def _start_video_enrolment(qtbot, monkeypatch, window, name: str, video, samples
     click(qtbot, page.source.choose)
     page.samples.setValue(samples)
     qtbot.waitUntil(page.start_button.isEnabled, timeout=LONG)
-    click(qtbot, page.start_button)
+    start_enrolment(qtbot, page)
     return page
 
 
@@ -43,7 +43,7 @@ def test_adding_beyond_the_cap_says_what_is_dropped_and_asks_first(qtbot, monkey
     assert page.steps.currentIndex() == 0 and page.task is None, "cancelled: nothing was captured"
     assert _samples(window, "Alice Martin") == 3
 
-    click(qtbot, page.start_button)
+    start_enrolment(qtbot, page)
     qtbot.waitUntil(lambda: page.dialog.isVisible(), timeout=LONG)
     click(qtbot, page.dialog.confirm_button)
     qtbot.waitUntil(lambda: page.steps.currentIndex() == 2, timeout=LONG)

@@ -22,8 +22,8 @@ GROUP = SHARED_FACES / "multi_face" / "two_people.jpg"
 
 @pytest.fixture
 def enrolled(models_env):
-    cli_json("enroll", "obama", "--image", *map(str, OBAMA))
-    cli_json("enroll", "biden", "--image", str(BIDEN))
+    cli_json("enroll", "--consent", "obama", "--image", *map(str, OBAMA))
+    cli_json("enroll", "--consent", "biden", "--image", str(BIDEN))
 
 
 def test_enrol_from_photos_then_verify_and_identify(enrolled):
@@ -45,7 +45,7 @@ def test_enrol_from_photos_then_verify_and_identify(enrolled):
 
 def test_repeating_image_enrols_every_photo(models_env):
     """``--image A --image B`` once kept only B, silently: a person enrolled from fewer photos than they gave."""
-    result = cli_json("enroll", "obama", "--image", str(OBAMA[0]), "--image", str(OBAMA[1]), str(OBAMA[2]))
+    result = cli_json("enroll", "--consent", "obama", "--image", str(OBAMA[0]), "--image", str(OBAMA[1]), str(OBAMA[2]))
     assert result["samples"] == 3
     assert [i["samples"] for i in cli_json("list")] == [3]
 
@@ -71,15 +71,15 @@ def test_enrol_from_a_video_file(models_env, tmp_path):
     for frame in frames * 3:
         writer.write(frame)
     writer.release()
-    assert cli_json("enroll", "obama", "--video", str(video), "--samples", "5")["samples"] == 5
+    assert cli_json("enroll", "--consent", "obama", "--video", str(video), "--samples", "5")["samples"] == 5
     assert cli_json("verify", "obama", "--image", str(OBAMA_PROBE))["match"] is True
-    short = run_cli("enroll", "again", "--video", str(video), "--samples", "50", "--yes")
+    short = run_cli("enroll", "--consent", "again", "--video", str(video), "--samples", "50", "--yes")
     assert short.returncode == 2 and "ended with" in short.stderr
     assert [i["name"] for i in cli_json("list")] == ["obama"]
 
 
 def test_no_camera_is_a_clear_message(models_env):
-    result = run_cli("enroll", "someone", "--camera", "7")
+    result = run_cli("enroll", "--consent", "someone", "--camera", "7")
     assert result.returncode == 1 and "camera" in result.stderr.lower()
 
 
@@ -107,7 +107,7 @@ def test_bad_images_leave_the_vault_untouched(enrolled, isolated, tmp_path, bad)
     elif bad == "garbage":
         path.write_bytes(b"\x00not an image" * 100)
     before = tree_snapshot(isolated)
-    for args in (("enroll", "new", "--image", str(path)), ("verify", "obama", "--image", str(path)),
+    for args in (("enroll", "--consent", "new", "--image", str(path)), ("verify", "obama", "--image", str(path)),
                  ("identify", "--image", str(path))):
         result = run_cli(*args)
         assert result.returncode == 2, (bad, args, result.stderr)
@@ -123,9 +123,9 @@ def test_model_packs_install_from_a_folder_and_refuse_a_swapped_file(empty_model
     refused = run_cli("models", "install", "open", "--from", str(swapped))
     assert refused.returncode == 5 and "sha256" in refused.stderr.lower()
     assert not any(empty_models.glob("open*"))
-    missing = run_cli("enroll", "x", "--image", str(BIDEN))
+    missing = run_cli("enroll", "--consent", "x", "--image", str(BIDEN))
     assert missing.returncode == 5 and "faceseal models install yunet512" in missing.stderr
-    assert run_cli("enroll", "x", "--pack", "open", "--image", str(BIDEN)).returncode == 5
+    assert run_cli("enroll", "--consent", "x", "--pack", "open", "--image", str(BIDEN)).returncode == 5
     assert cli_json("models", "install", "open", "--from", str(SHARED_MODELS))["status"] == "installed"
     consent = run_cli("models", "install", "scrfd", "--from", str(SHARED_MODELS))
     assert consent.returncode == 2 and "NON-COMMERCIAL" in consent.stderr and "--accept-licence" in consent.stderr

@@ -32,7 +32,7 @@ def people(tmp_path):
 
 def enrol(people):
     for name in ("alice", "bob"):
-        result = run_cli("enroll", name, "--embedding", str(people[name]), "--json")
+        result = run_cli("enroll", "--consent", name, "--embedding", str(people[name]), "--json")
         assert result.returncode == 0, result.stderr
 
 
@@ -65,9 +65,9 @@ def test_status_reports_keys_counts_and_path(people, isolated):
 
 def test_enrolling_the_same_name_twice_is_refused_unless_adding(people):
     enrol(people)
-    again = run_cli("enroll", "alice", "--embedding", str(people["alice"]))
+    again = run_cli("enroll", "--consent", "alice", "--embedding", str(people["alice"]))
     assert again.returncode == 1 and "already enrolled" in again.stderr
-    added = run_cli("enroll", "alice", "--add", "--embedding", str(people["alice_probe"]), "--json")
+    added = run_cli("enroll", "--consent", "alice", "--add", "--embedding", str(people["alice_probe"]), "--json")
     assert json.loads(added.stdout)["samples"] == 1
     assert json.loads(run_cli("list", "--json").stdout)[0]["samples"] == 4
 
@@ -101,7 +101,7 @@ def test_bad_embedding_files_get_one_line_and_change_nothing(people, tmp_path, i
     result = run_cli("verify", "alice", "--embedding", str(path))
     assert result.returncode == 2 and message in result.stderr
     if message != "take one":
-        enrolled = run_cli("enroll", "carol", "--embedding", str(path))
+        enrolled = run_cli("enroll", "--consent", "carol", "--embedding", str(path))
         assert enrolled.returncode == 2 and message in enrolled.stderr
     after = tree_snapshot(isolated)
     assert after["faceseal.db"] == before["faceseal.db"]
@@ -113,9 +113,9 @@ def test_unknown_identity_and_usage_errors_are_one_line(people):
     for args, code, text in [
         (("verify", "nobody", "--embedding", str(people["alice_probe"])), 1, "no identity named 'nobody'"),
         (("delete-identity", "nobody", "--yes"), 1, "no identity named 'nobody'"),
-        (("enroll", "x"), 2, "--embedding"),
+        (("enroll", "--consent", "x"), 2, "--embedding"),
         (("frobnicate",), 2, "invalid choice"),
-        (("enroll", " padded ", "--embedding", str(people["alice"])), 2, "printable characters"),
+        (("enroll", "--consent", " padded ", "--embedding", str(people["alice"])), 2, "printable characters"),
         (("verify", "alice", "--embedding", "/no/such/file.npy"), 2, "does not exist"),
     ]:
         result = run_cli(*args, "--json")
@@ -147,7 +147,7 @@ def test_damaged_database_is_reported_and_left_byte_for_byte(people, isolated, d
         data = bytearray()
     db.write_bytes(bytes(data))
     before = tree_snapshot(isolated)
-    for command in (("status",), ("list",), ("enroll", "carol", "--embedding", str(people["alice"]))):
+    for command in (("status",), ("list",), ("enroll", "--consent", "carol", "--embedding", str(people["alice"]))):
         result = run_cli(*command)
         assert result.returncode == 4, (damage, command, result.stderr)
         assert "left it as it is" in result.stderr or "failed authentication" in result.stderr
@@ -201,7 +201,7 @@ def test_no_arguments_without_a_screen_prints_status_and_says_why(people):
     fresh = run_cli(extra_env=no_screen, check_clean=False)  # status only reads: no vault is made
     assert fresh.returncode == 2 and fresh.stderr.splitlines()[0] == NO_SCREEN
     assert "there is no FaceSeal vault" in fresh.stderr and "Traceback" not in fresh.stderr
-    assert run_cli("enroll", "alice", "--embedding", str(people["alice"])).returncode == 0
+    assert run_cli("enroll", "--consent", "alice", "--embedding", str(people["alice"])).returncode == 0
     result = run_cli(extra_env=no_screen)
     assert result.returncode == 0 and "root_key:" in result.stdout
     assert result.stderr.strip() == NO_SCREEN
@@ -288,12 +288,12 @@ def test_reading_commands_on_a_folder_without_a_vault_say_so_and_create_nothing(
 
 def test_a_root_kept_in_a_file_is_said_on_stderr_when_it_goes_there_and_in_every_status(people, isolated):
     """Issue 26, item 16: without a Secret Service the root went silently to keys/root_key.hex."""
-    made = run_cli("enroll", "alice", "--embedding", str(people["alice"]))
+    made = run_cli("enroll", "--consent", "alice", "--embedding", str(people["alice"]))
     assert made.returncode == 0
     path = isolated / "keys" / "root_key.hex"
     assert path.exists() and str(path) in made.stderr and "move-to-keychain" in made.stderr, made.stderr
     assert "Secret Service" in made.stderr
-    again = run_cli("enroll", "bob", "--embedding", str(people["bob"]))
+    again = run_cli("enroll", "--consent", "bob", "--embedding", str(people["bob"]))
     assert again.returncode == 0 and again.stderr == ""  # said when the root went there, not on every command
     for _ in range(2):
         warning = cli_json("status")["root_key"]["warning"]
@@ -319,10 +319,10 @@ def test_a_long_read_shows_its_frames_at_a_terminal_and_words_fit_a_file(models_
 
     blank = tmp_path / "blank.avi"
     _video(blank, 12, np.full((240, 320, 3), 90, np.uint8))
-    shown = _at_a_terminal(f"enroll nobody --video {blank} --samples 2", "")
+    shown = _at_a_terminal(f"enroll nobody --consent --video {blank} --samples 2", "")
     assert "reading frame 1 of 12: no face found" in shown, shown
     assert "look at the camera" not in shown and "0 good frames, fewer than the 2 needed" in shown
-    piped = run_cli("enroll", "nobody", "--video", str(blank), "--samples", "2")
+    piped = run_cli("enroll", "--consent", "nobody", "--video", str(blank), "--samples", "2")
     assert piped.returncode != 0 and "reading frame" not in piped.stderr and piped.stderr.count("\n") == 1
     assert "most frequent problem: no face found" in piped.stderr and "look at the camera" not in piped.stderr
 

@@ -74,6 +74,6 @@ def test_the_refusals_of_exit_status_1_return_it(tmp_path) -> None:
     vectors = tmp_path / "alice.npy"
     np.save(vectors, np.random.default_rng(3).normal(size=(2, 32)).astype(np.float32))
     assert run_cli("verify", "nobody", "--embedding", str(vectors)).returncode == 1
-    assert run_cli("enroll", "alice", "--embedding", str(vectors)).returncode == 0
-    assert run_cli("enroll", "alice", "--embedding", str(vectors)).returncode == 1
+    assert run_cli("enroll", "--consent", "alice", "--embedding", str(vectors)).returncode == 0
+    assert run_cli("enroll", "--consent", "alice", "--embedding", str(vectors)).returncode == 1
     assert "not enrolled" in EXIT_CODES[1] and "lockout" in EXIT_CODES[1]

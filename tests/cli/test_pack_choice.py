@@ -19,7 +19,7 @@ def test_with_only_the_open_pack_enrol_and_verify_use_it_and_say_so_once(open_on
     run_cli("init")  # its root-file note aside, each command below says one thing on stderr
     before = run_cli("threshold", "--json")
     assert before.returncode == 0 and before.stderr.strip() == f"faceseal: note: {STAND_IN}"
-    enrolled = run_cli("enroll", "obama", "--image", *OBAMA, "--json")
+    enrolled = run_cli("enroll", "--consent", "obama", "--image", *OBAMA, "--json")
     assert enrolled.returncode == 0, enrolled.stderr
     assert enrolled.stderr.strip() == f"faceseal: note: {STAND_IN}"
     assert cli_json("list")[0]["pack"] == "open"
@@ -42,7 +42,7 @@ def test_models_use_chooses_the_pack_of_every_command_and_says_who_must_enrol_ag
     chosen = [e for e in cli_json("audit", "list") if e["kind"] == "pack_chosen"]
     assert [(e["pack"], e["previous"]) for e in chosen] == [("open", None)]
 
-    enrolled = run_cli("enroll", "obama", "--image", OBAMA[0], "--json")
+    enrolled = run_cli("enroll", "--consent", "obama", "--image", OBAMA[0], "--json")
     assert enrolled.returncode == 0 and "using model pack" not in enrolled.stderr, enrolled.stderr
     assert cli_json("list")[0]["pack"] == "open"
     assert cli_json("models", "use", "open")["status"] == "unchanged"

@@ -36,7 +36,7 @@ def embeddings(tmp_path: Path) -> dict[str, Path]:
 def enrol_both(embeddings: dict[str, Path]) -> dict[str, str]:
     """Enrol alice and bob; their random ids."""
     for name in ("alice", "bob"):
-        cli_json("enroll", name, "--embedding", str(embeddings[name]))
+        cli_json("enroll", "--consent", name, "--embedding", str(embeddings[name]))
     return {e["person"]: e["identity"] for e in cli_json("audit", "list") if e["kind"] == "identity_enrolled"}
 
 
@@ -123,7 +123,7 @@ def test_forged_edited_and_other_device_certificates_are_refused_in_one_line(emb
 
     monkeypatch.setenv("FACESEAL_HOME", str(tmp_path / "another-device"))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "another-state"))
-    cli_json("enroll", "alice", "--embedding", str(embeddings["alice"]))
+    cli_json("enroll", "--consent", "alice", "--embedding", str(embeddings["alice"]))
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     other, _ = certified_deletion(elsewhere)
@@ -169,10 +169,11 @@ def test_the_subject_report_holds_the_record_and_attempts_never_a_template_or_a_
     cli_json("verify", "alice", "--embedding", str(embeddings["bob_probe"]), "--show-score", code=10)
     report = cli_json("subject-report", "alice")
     assert (report["name"], report["identity"], report["samples"]) == ("alice", ids["alice"], 3)
-    assert len(report["sample_dates"]) == 3 and report["consent"] is None
+    assert len(report["sample_dates"]) == 3 and report["consent"]["text_version"] == 1
     assert report["attempts"]["verifications"] == 2 and report["attempts"]["lockouts"] == 0
-    assert [e["kind"] for e in report["events"]] == ["identity_enrolled", "verification", "verification"]
-    assert [e["facts"]["match"] for e in report["events"][1:]] == [True, False]
+    assert [e["kind"] for e in report["events"]] == ["identity_enrolled", "consent_recorded", "verification",
+                                                     "verification"]
+    assert [e["facts"]["match"] for e in report["events"][2:]] == [True, False]
 
     as_md, as_json = tmp_path / "alice.md", tmp_path / "alice.json"
     assert cli_json("subject-report", "alice", "--out", str(as_md))["file"] == str(as_md)

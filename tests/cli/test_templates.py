@@ -44,9 +44,9 @@ def files(tmp_path):
 
 
 def test_a_probe_scores_the_mean_of_the_two_best_samples(files):
-    cli_json("enroll", "lucky", "--embedding", str(files["lucky"]))
+    cli_json("enroll", "--consent", "lucky", "--embedding", str(files["lucky"]))
     # both were built to match one probe, so they are look-alikes of each other: accepted on purpose here
-    assert cli_json("enroll", "steady", "--allow-look-alike", "--embedding", str(files["steady"]))["resembles"] == "lucky"
+    assert cli_json("enroll", "--consent", "steady", "--allow-look-alike", "--embedding", str(files["steady"]))["resembles"] == "lucky"
     lucky = cli_json("verify", "lucky", "--embedding", str(files["probe"]))
     assert lucky["match"] is True and lucky["score"] == pytest.approx(0.60, abs=1e-5)
     who = cli_json("identify", "--embedding", str(files["probe"]))
@@ -56,7 +56,7 @@ def test_a_probe_scores_the_mean_of_the_two_best_samples(files):
 def test_a_single_sample_scores_its_own_cosine(files, tmp_path):
     single = tmp_path / "single.npy"
     np.save(single, _with_cosine(0.7, 6)[None, :])
-    cli_json("enroll", "solo", "--embedding", str(single))
+    cli_json("enroll", "--consent", "solo", "--embedding", str(single))
     assert cli_json("verify", "solo", "--embedding", str(files["probe"]))["score"] == pytest.approx(0.7, abs=1e-5)
 
 
@@ -65,13 +65,13 @@ def test_re_enrolling_asks_first_and_drops_the_most_redundant_samples_not_the_ol
     rng = np.random.default_rng(3)
     np.save(photos, np.stack([_unit(1), _unit(2), _unit(3)]))  # three different pictures
     np.save(copies, (_unit(4) + 0.01 * rng.normal(size=(TEMPLATE_CAP, DIM))).astype(np.float32))  # one moment
-    assert cli_json("enroll", "dana", "--embedding", str(photos))["samples"] == 3
-    refused = run_cli("enroll", "dana", "--embedding", str(copies))
+    assert cli_json("enroll", "--consent", "dana", "--embedding", str(photos))["samples"] == 3
+    refused = run_cli("enroll", "--consent", "dana", "--embedding", str(copies))
     assert refused.returncode != 0 and "--add" in refused.stderr  # never silently mixed into someone else
-    unasked = run_cli("enroll", "dana", "--add", "--embedding", str(copies))
+    unasked = run_cli("enroll", "--consent", "dana", "--add", "--embedding", str(copies))
     assert unasked.returncode != 0 and "dana has 3 samples" in unasked.stderr and "3 of the 13" in unasked.stderr
     assert {item["name"]: item["samples"] for item in cli_json("list")} == {"dana": 3}, "nothing changed unasked"
-    added = cli_json("enroll", "dana", "--add", "--yes", "--embedding", str(copies))
+    added = cli_json("enroll", "--consent", "dana", "--add", "--yes", "--embedding", str(copies))
     assert (added["samples"], added["dropped"]) == (TEMPLATE_CAP - 3, 0), "three near-copies gave way"
     assert {item["name"]: item["samples"] for item in cli_json("list")} == {"dana": TEMPLATE_CAP}
     for axis in (1, 2, 3):  # every earlier photo is still there: a probe equal to it scores (1 + 0) / 2
@@ -85,6 +85,6 @@ def test_re_enrolling_asks_first_and_drops_the_most_redundant_samples_not_the_ol
 def test_one_capture_larger_than_the_cap_says_so_first_then_keeps_the_cap(tmp_path):
     many = tmp_path / "many.npy"
     np.save(many, np.eye(DIM, dtype=np.float32)[: TEMPLATE_CAP + 3])
-    unasked = run_cli("enroll", "erin", "--embedding", str(many))
+    unasked = run_cli("enroll", "--consent", "erin", "--embedding", str(many))
     assert unasked.returncode != 0 and f"of the {TEMPLATE_CAP + 3} taken, 3 are dropped" in unasked.stderr
-    assert cli_json("enroll", "erin", "--yes", "--embedding", str(many))["samples"] == TEMPLATE_CAP
+    assert cli_json("enroll", "--consent", "erin", "--yes", "--embedding", str(many))["samples"] == TEMPLATE_CAP

@@ -78,7 +78,7 @@ def test_every_replay_fails(pipeline, media, monkeypatch, attack: str) -> None:
 
 
 def test_the_cli_passes_the_person_and_refuses_a_bent_print_and_a_screen(models_env, media) -> None:
-    cli_json("enroll", "alice", "--image", str(SHARED / "faces" / PEOPLE[0]))
+    cli_json("enroll", "--consent", "alice", "--image", str(SHARED / "faces" / PEOPLE[0]))
     live, bent = media[sets.GENUINE][0], media["bent"][0]
     passed = run_cli("verify", "alice", "--video", str(live.video), "--liveness", "--json",
                      extra_env={SEED_VARIABLE: str(live.seed)})

@@ -21,7 +21,7 @@ def verification_events() -> list[dict]:
 
 
 def test_liveness_from_a_video_file_its_policy_audit_and_lockout(models_env, videos) -> None:
-    cli_json("enroll", "alice", "--image", str(PERSON))
+    cli_json("enroll", "--consent", "alice", "--image", str(PERSON))
     seed = answerable_seeds()[0]
     live = str(videos[f"live_{seed}"])
 
@@ -53,7 +53,7 @@ def test_liveness_from_a_video_file_its_policy_audit_and_lockout(models_env, vid
 
 
 def test_a_camera_without_liveness_is_refused_by_the_default_policy(models_env) -> None:
-    cli_json("enroll", "alice", "--image", str(PERSON))
+    cli_json("enroll", "--consent", "alice", "--image", str(PERSON))
     result = run_cli("verify", "alice", "--camera", "0")
     assert result.returncode == 2
     assert "needs a liveness check: add --liveness" in result.stderr
@@ -67,14 +67,14 @@ def test_liveness_needs_a_moving_picture_and_a_whole_number_seed(models_env, vid
         result = run_cli(*command, "--image", str(PERSON), "--liveness")
         assert result.returncode == 2, result.stderr
         assert "a liveness check needs a moving picture: a camera or a video file" in result.stderr
-    cli_json("enroll", "alice", "--image", str(PERSON))
+    cli_json("enroll", "--consent", "alice", "--image", str(PERSON))
     result = run_cli("verify", "alice", "--video", str(videos["still"]), "--liveness",
                      extra_env={"FACESEAL_LIVENESS_SEED": "abc"})
     assert result.returncode == 2 and "FACESEAL_LIVENESS_SEED must be a whole number" in result.stderr
 
 
 def test_identify_with_liveness_from_a_video_file_is_audited(models_env, videos) -> None:
-    cli_json("enroll", "alice", "--image", str(PERSON))
+    cli_json("enroll", "--consent", "alice", "--image", str(PERSON))
     seed = answerable_seeds()[0]
     live = str(videos[f"live_{seed}"])
     passed = run_cli("identify", "--video", live, "--liveness", "--json", extra_env={"FACESEAL_LIVENESS_SEED": str(seed)})
@@ -95,7 +95,7 @@ def test_the_risk_bands_live_in_the_policy_and_every_attempt_audits_its_band(mod
                 ["liveness_risk_low=0.5", "liveness_risk_high=0.5"]):
         refused = run_cli("policy", "set", *bad)
         assert refused.returncode != 0 and "liveness risk bands must satisfy" in refused.stderr, bad
-    cli_json("enroll", "alice", "--image", str(PERSON))
+    cli_json("enroll", "--consent", "alice", "--image", str(PERSON))
     seed = answerable_seeds()[0]
     code, answer = verify("--video", str(videos[f"live_{seed}"]), "--liveness", seed=seed)
     assert code == 0 and answer["liveness"]["band"] == "low" and answer["liveness"]["stepped_up"] is False

@@ -149,12 +149,12 @@ def test_a_masked_face_is_told_why_it_is_not_tracked(pipeline, face_mesh, person
 def test_a_masked_face_is_told_why_at_enrolment(models_env, pipeline, person, tmp_path: Path) -> None:
     masked = tmp_path / "masked.png"
     cv2.imwrite(str(masked), _covered(person.frame, pipeline))
-    cli_fails(2, "the lower face is covered (a mask?)", "enroll", "alice", "--image", str(masked))
+    cli_fails(2, "the lower face is covered (a mask?)", "enroll", "--consent", "alice", "--image", str(masked))
     video = synthetic.write(tmp_path / "masked.avi", [_covered(person.frame, pipeline)] * 12)
-    cli_fails(2, "the lower face is covered (a mask?)", "enroll", "alice", "--video", str(video), "--samples", "2")
+    cli_fails(2, "the lower face is covered (a mask?)", "enroll", "--consent", "alice", "--video", str(video), "--samples", "2")
     bare = tmp_path / "bare.png"
     cv2.imwrite(str(bare), person.frame)
-    assert run_cli("enroll", "alice", "--image", str(bare)).returncode == 0
+    assert run_cli("enroll", "--consent", "alice", "--image", str(bare)).returncode == 0
 
 
 def _nearly_still(person: sequences.Person, frames: int = 40) -> list[np.ndarray]:

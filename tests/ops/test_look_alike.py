@@ -27,16 +27,16 @@ def test_someone_enrolled_who_would_be_taken_for_the_newcomer_is_a_look_alike(is
     alice = np.stack([face, _unit(2)])
     carol = np.stack([_unit(3, face, 0.2), _unit(4, face, 0.2)])
     with ops.open_vault() as vault:
-        ops.enrol(vault, "alice", probe(alice))
+        ops.enrol(vault, "alice", probe(alice), consent=ops.consent_terms(vault))
         ops.threshold(vault, ops.EXTERNAL_PACK, ops.EXTERNAL_THRESHOLD, 0.7)
         assert max(float(np.mean(alice @ sample)) for sample in carol) < 0.7  # one direction alone stays below
         with pytest.raises(LookAlikeEnrolled) as refused:
-            ops.enrol(vault, "carol", probe(carol))
+            ops.enrol(vault, "carol", probe(carol), consent=ops.consent_terms(vault))
         assert refused.value.resembles == "alice" and str(refused.value).startswith("carol looks like alice")
         assert [i.name for i in ops.list_identities(vault)] == ["alice"], "nothing of carol was sealed"
 
         ops.threshold(vault, ops.EXTERNAL_PACK, ops.EXTERNAL_THRESHOLD, 0.99)  # the threshold in force decides
-        enrolled = ops.enrol(vault, "carol", probe(carol))
+        enrolled = ops.enrol(vault, "carol", probe(carol), consent=ops.consent_terms(vault))
         assert enrolled.resembles is None and enrolled.samples == 2
 
 
@@ -45,12 +45,12 @@ def test_adding_samples_checks_them_with_the_ones_already_kept(isolated) -> None
     best samples would both answer for Erin: refused, and accepted only when asked, in the audit log."""
     face = _unit(5)
     with ops.open_vault() as vault:
-        ops.enrol(vault, "erin", probe(np.stack([face, _unit(6, face, 0.1)])))
-        ops.enrol(vault, "dan", probe(np.stack([_unit(7)])))
+        ops.enrol(vault, "erin", probe(np.stack([face, _unit(6, face, 0.1)])), consent=ops.consent_terms(vault))
+        ops.enrol(vault, "dan", probe(np.stack([_unit(7)])), consent=ops.consent_terms(vault))
         with pytest.raises(LookAlikeEnrolled):
             ops.enrol(vault, "dan", probe(np.stack([_unit(8, face, 0.1)])), add=True)
         with pytest.raises(IdentityExists):  # without add, that dan exists is the first thing to say
-            ops.enrol(vault, "dan", probe(np.stack([_unit(8, face, 0.1)])))
+            ops.enrol(vault, "dan", probe(np.stack([_unit(8, face, 0.1)])), consent=ops.consent_terms(vault))
         assert [i.samples for i in ops.list_identities(vault)] == [1, 2]
         added = ops.enrol(vault, "dan", probe(np.stack([_unit(8, face, 0.1)])), add=True, allow_look_alike=True)
         assert added.resembles == "erin" and added.samples == 1

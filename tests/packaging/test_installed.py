@@ -108,7 +108,7 @@ def test_a_video_enrols_and_a_photo_verifies_in_the_bundle(installed: Installed,
     photos = sorted(person.iterdir())
     _accept_bundled(installed, tmp_path)
     video = write_video(photos[:2], tmp_path / "clip.avi")
-    enrolled = _run(installed, tmp_path, "enroll", "ann", "--video", str(video), "--json")
+    enrolled = _run(installed, tmp_path, "enroll", "--consent", "ann", "--video", str(video), "--json")
     assert enrolled.returncode == 0, enrolled.stderr
     assert json.loads(enrolled.stdout)["samples"] >= 2
     verified = _run(installed, tmp_path, "verify", "ann", "--image", str(photos[2]), "--json")  # not in the video
@@ -123,7 +123,7 @@ def test_the_root_key_moves_into_an_hsm_from_the_bundle(installed: Installed, tm
     np.save(samples, vectors)
     np.save(tmp_path / "probe.npy", vectors[0])
     hsm = {"FACESEAL_HSM_PIN": softhsm.pin, "SOFTHSM2_CONF": str(softhsm.conf)}
-    assert _run(installed, tmp_path, "enroll", "ann", "--embedding", str(samples), "--json").returncode == 0
+    assert _run(installed, tmp_path, "enroll", "--consent", "ann", "--embedding", str(samples), "--json").returncode == 0
     moved = _run(installed, tmp_path, "key", "move-to-hsm", "--module", softhsm.module, "--token", softhsm.token,
                  "--json", **hsm)
     assert moved.returncode == 0, moved.stderr

@@ -13,7 +13,7 @@ def test_a_chosen_threshold_decides_verify_until_cleared(tmp_path):
     np.save(tmp_path / "enrol.npy", base[None, :].astype(np.float32))
     probe = base + 0.9 * rng.normal(size=32)  # similar, but not very: a score between the two thresholds
     np.save(tmp_path / "probe.npy", probe.astype(np.float32))
-    cli_json("enroll", "sam", "--embedding", str(tmp_path / "enrol.npy"))
+    cli_json("enroll", "--consent", "sam", "--embedding", str(tmp_path / "enrol.npy"))
     first = cli_json("verify", "sam", "--embedding", str(tmp_path / "probe.npy"))
     assert first["match"] is True and first["threshold"] == 0.45
     stricter = round(first["score"] + 0.05, 3)

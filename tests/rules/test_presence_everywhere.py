@@ -43,7 +43,7 @@ def _set_passphrase() -> None:
 def _enrol(photos: dict[str, list[Path]], *names: str) -> None:
     many = [ps for ps in photos.values() if len(ps) >= 2]
     for name, person in zip(names, many):
-        cli_json("enroll", name, "--image", *map(str, person[:2]))
+        cli_json("enroll", "--consent", name, "--image", *map(str, person[:2]))
 
 
 def _liveness_required() -> bool:
@@ -272,15 +272,15 @@ def test_adding_samples_to_someone_asks_enrolling_someone_new_does_not(models_en
     owner, stranger, bruno = np.random.default_rng(1).normal(size=(3, 3, 128)).astype(np.float32)
     for name, samples in (("owner", owner), ("stranger", stranger), ("bruno", bruno)):
         np.save(isolated.parent / f"{name}.npy", samples)
-    cli_json("enroll", "alice", "--embedding", str(isolated.parent / "owner.npy"))
+    cli_json("enroll", "--consent", "alice", "--embedding", str(isolated.parent / "owner.npy"))
     _set_passphrase()
-    result = run_cli("enroll", "alice", "--add", "--embedding", str(isolated.parent / "stranger.npy"))
+    result = run_cli("enroll", "--consent", "alice", "--add", "--embedding", str(isolated.parent / "stranger.npy"))
     assert result.returncode == 2 and "add samples to someone enrolled" in result.stderr
     body = {"name": "alice", "add": True, "embeddings": stranger.tolist(), "pack": "external"}
     answer = api.post("/enrol", body)
     assert answer.status_code == 403 and answer.json()["kind"] == "PresenceRequired"
     assert [p["samples"] for p in cli_json("list")] == [3]
-    cli_json("enroll", "bruno", "--embedding", str(isolated.parent / "bruno.npy"))  # someone new: no proof
+    cli_json("enroll", "--consent", "bruno", "--embedding", str(isolated.parent / "bruno.npy"))  # someone new: no proof
     assert api.post("/enrol", body, {HEADER: PASSPHRASE}).status_code == 200
     assert [p["samples"] for p in cli_json("list")] == [6, 3]
 

@@ -43,7 +43,7 @@ def _events(kind: str) -> list[dict]:
 
 
 def _enrol_alice(people) -> None:
-    cli_json("enroll", "alice", "--image", *map(str, people["enrol"]))
+    cli_json("enroll", "--consent", "alice", "--image", *map(str, people["enrol"]))
 
 
 def _window_says(page) -> str:
@@ -109,7 +109,7 @@ def test_an_identification_lockout_is_one_count_across_front_ends(qtbot, monkeyp
 
 def test_liveness_is_required_of_a_camera_and_counted_everywhere(qtbot, monkeypatch, models_env, window, api,
                                                                  head_videos) -> None:
-    cli_json("enroll", "alice", "--image", str(synthetic.SAME_PERSON))
+    cli_json("enroll", "--consent", "alice", "--image", str(synthetic.SAME_PERSON))
     monkeypatch.setenv("FACESEAL_LIVENESS_SEED", str(SEED))
     # CLI: a camera without a liveness check is refused before it opens (the policy requires one) ...
     for command in (["verify", "alice"], ["identify"]):
@@ -168,7 +168,7 @@ def test_identify_answers_with_the_best_matching_face_and_a_no_match_names_nobod
     is enrolled. (The best face over a better-placed largest one: tests/ops/test_identify.py.)"""
     nobody = decide_photo(qtbot, monkeypatch, window, FACE_RECOGNITION / "biden.jpg", None)
     assert "nobody is enrolled" in _window_says(nobody)
-    cli_json("enroll", "barack", "--image", str(FACE_RECOGNITION / "obama.jpg"), str(FACE_RECOGNITION / "obama1.jpg"))
+    cli_json("enroll", "--consent", "barack", "--image", str(FACE_RECOGNITION / "obama.jpg"), str(FACE_RECOGNITION / "obama1.jpg"))
     # only Obama enrolled: face 1 (Obama, the smaller face) matches, so the photo's answer is Obama
     answer = cli_json("identify", "--image", str(GROUP))
     assert (answer["match"], answer["name"]) == (True, "barack"), answer
@@ -196,7 +196,7 @@ def test_verify_refuses_a_photo_of_several_people_unless_the_largest_face_is_cho
     with "No match". Verify takes one face: several are refused, as enrolment refuses them, unless the command
     line chooses the largest on purpose (--largest). Nothing is matched, counted or audited for a refusal. The API
     verifies one embedding, one face, so the question cannot arise there."""
-    cli_json("enroll", "barack", "--image", str(FACE_RECOGNITION / "obama.jpg"), str(FACE_RECOGNITION / "obama1.jpg"))
+    cli_json("enroll", "--consent", "barack", "--image", str(FACE_RECOGNITION / "obama.jpg"), str(FACE_RECOGNITION / "obama1.jpg"))
     result = run_cli("verify", "barack", "--image", str(GROUP))
     assert result.returncode == 2 and "2 faces found in the photo" in result.stderr, result.stderr
     assert "identify" in result.stderr and "--largest" in result.stderr

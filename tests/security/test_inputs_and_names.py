@@ -67,7 +67,7 @@ def _save(folder: Path, name: str, vector: np.ndarray) -> str:
 # ----------------------------------------------------------------- 1. camera index
 @pytest.mark.parametrize("index", ["-1", "64", "99999999999999999999"])
 def test_a_camera_index_out_of_range_is_refused_before_opencv_sees_it(models_env, isolated, index):
-    result = run_limited("enroll", "alice", "--camera", index, "--samples", "1")
+    result = run_limited("enroll", "--consent", "alice", "--camera", index, "--samples", "1")
     refused(result, 2, "camera index")
     assert not isolated.exists() or not any(isolated.rglob("faceseal.db"))
 
@@ -97,7 +97,7 @@ def fifo(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("command", [["identify"], ["enroll", "mallory"]])
+@pytest.mark.parametrize("command", [["identify"], ["enroll", "--consent", "mallory"]])
 def test_a_fifo_or_a_device_is_refused_as_an_image(models_env, isolated, fifo, command):
     for source in (str(fifo), "/dev/zero"):
         refused(run_limited(*command, "--image", source, timeout=20), 2, source, "regular file")
@@ -110,7 +110,7 @@ def test_a_fifo_or_a_device_is_refused_as_a_video(models_env, isolated, fifo):
 
 def test_a_fifo_or_a_device_is_refused_as_an_embedding(isolated, fifo):
     for source in (str(fifo), "/dev/zero"):
-        refused(run_limited("enroll", "mallory", "--embedding", source, timeout=20), 2, source, "regular file")
+        refused(run_limited("enroll", "--consent", "mallory", "--embedding", source, timeout=20), 2, source, "regular file")
 
 
 @pytest.mark.parametrize("kind", ["png", "jpeg"])
@@ -118,7 +118,7 @@ def test_an_image_claiming_too_many_pixels_is_refused_before_decoding(models_env
     bomb = tmp_path / f"bomb.{kind}"
     bomb.write_bytes(_png_claiming(25000, 25000) if kind == "png" else _jpeg_claiming(25000, 25000))
     refused(run_limited("identify", "--image", str(bomb)), 2, "bomb", "megapixels")
-    refused(run_limited("enroll", "mallory", "--image", str(bomb)), 2, "bomb", "megapixels")
+    refused(run_limited("enroll", "--consent", "mallory", "--image", str(bomb)), 2, "bomb", "megapixels")
 
 
 def test_an_image_file_too_large_is_refused_before_reading(models_env, isolated, tmp_path):
@@ -143,12 +143,12 @@ def test_an_npy_header_claiming_a_huge_shape_is_refused_before_allocating(isolat
     with bomb.open("wb") as out:
         np.lib.format.write_array_header_1_0(out, {"descr": "<f4", "fortran_order": False, "shape": (1, 10**11)})
         out.write(b"\0" * 64)
-    refused(run_limited("enroll", "mallory", "--embedding", str(bomb)), 2, "bomb.npy")
+    refused(run_limited("enroll", "--consent", "mallory", "--embedding", str(bomb)), 2, "bomb.npy")
     refused(run_limited("verify", "alice", "--embedding", str(bomb)), 2, "bomb.npy")
     wide = tmp_path / "wide.npy"
     with wide.open("wb") as out:
         np.lib.format.write_array_header_2_0(out, {"descr": "<f8", "fortran_order": False, "shape": (10**6, 10**6)})
-    refused(run_limited("enroll", "mallory", "--embedding", str(wide)), 2, "wide.npy")
+    refused(run_limited("enroll", "--consent", "mallory", "--embedding", str(wide)), 2, "wide.npy")
     assert tree_snapshot(home) == before
 
 
@@ -157,7 +157,7 @@ def test_an_npy_file_too_large_is_refused_before_reading(isolated, tmp_path):
     with big.open("wb") as out:
         np.lib.format.write_array_header_1_0(out, {"descr": "<f4", "fortran_order": False, "shape": (64, 4096)})
         out.truncate(20 * 1024 * 1024)
-    refused(run_limited("enroll", "mallory", "--embedding", str(big)), 2, "big.npy", "MiB")
+    refused(run_limited("enroll", "--consent", "mallory", "--embedding", str(big)), 2, "big.npy", "MiB")
 
 
 # ----------------------------------------------------------------- 3. look-alike names
@@ -178,18 +178,18 @@ LOOKALIKES = {
 @pytest.mark.parametrize("name", LOOKALIKES.values(), ids=LOOKALIKES.keys())
 def test_a_name_with_invisible_or_control_characters_is_refused(isolated, tmp_path, name):
     vector = _save(tmp_path, "v", np.ones(8))
-    assert cli_json("enroll", "alice", "--embedding", vector)["status"] == "enrolled"
+    assert cli_json("enroll", "--consent", "alice", "--embedding", vector)["status"] == "enrolled"
     before = tree_snapshot(isolated)
-    refused(run_cli("enroll", name, "--embedding", vector, check_clean=False), 2, "name")
+    refused(run_cli("enroll", "--consent", name, "--embedding", vector, check_clean=False), 2, "name")
     assert tree_snapshot(isolated) == before
     assert [i["name"] for i in cli_json("list")] == ["alice"]
 
 
 def test_a_name_of_invalid_utf8_is_refused_not_a_crash(isolated, tmp_path):
     vector = _save(tmp_path, "v", np.ones(8))
-    assert cli_json("enroll", "alice", "--embedding", vector)["status"] == "enrolled"
+    assert cli_json("enroll", "--consent", "alice", "--embedding", vector)["status"] == "enrolled"
     before = tree_snapshot(isolated)
-    result = subprocess.run([sys.executable, "-m", "app.launcher", "enroll", b"al\xffice", "--embedding", vector],
+    result = subprocess.run([sys.executable, "-m", "app.launcher", "enroll", "--consent", b"al\xffice", "--embedding", vector],
                             capture_output=True, env=dict(os.environ), cwd=REPO, timeout=120)
     assert result.returncode == 2, result.stderr
     assert b"Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
@@ -211,9 +211,9 @@ def test_the_core_refuses_a_name_with_lone_surrogates(isolated):
 def test_names_are_stored_in_nfc_and_found_in_either_form(isolated, tmp_path):
     vector = _save(tmp_path, "v", np.ones(8))
     decomposed, composed = "Zoe\u0308", "Zo\u00eb"
-    assert cli_json("enroll", decomposed, "--embedding", vector)["name"] == composed
+    assert cli_json("enroll", "--consent", decomposed, "--embedding", vector)["name"] == composed
     assert [i["name"] for i in cli_json("list")] == [composed]
-    refused(run_cli("enroll", composed, "--embedding", vector, check_clean=False), 1, "already enrolled")
+    refused(run_cli("enroll", "--consent", composed, "--embedding", vector, check_clean=False), 1, "already enrolled")
     assert cli_json("verify", composed, "--embedding", vector)["match"] is True
     assert cli_json("verify", decomposed, "--embedding", vector)["match"] is True
     assert cli_json("delete-identity", decomposed, "--yes")["status"] == "deleted"

@@ -43,7 +43,7 @@ def _face(tmp_path, index: int) -> str:
 def brad(isolated, tmp_path) -> str:
     """``brad`` and ``kim`` enrolled; returns a third face, unlike both, for the names tried next."""
     for index, name in enumerate(("brad", "kim")):
-        assert cli_json("enroll", name, "--embedding", _face(tmp_path, index))["status"] == "enrolled"
+        assert cli_json("enroll", "--consent", name, "--embedding", _face(tmp_path, index))["status"] == "enrolled"
     return _face(tmp_path, 2)
 
 
@@ -51,7 +51,7 @@ def brad(isolated, tmp_path) -> str:
 def test_a_name_with_a_filler_or_an_ignorable_character_is_refused(brad, isolated, name):
     before = tree_snapshot(isolated)
     hidden = f"U+{ord(next(c for c in name if c not in 'brad')):04X}"
-    refused(run_cli("enroll", name, "--embedding", brad, check_clean=False), 2, hidden, "shows nothing")
+    refused(run_cli("enroll", "--consent", name, "--embedding", brad, check_clean=False), 2, hidden, "shows nothing")
     assert tree_snapshot(isolated) == before
     assert sorted(i["name"] for i in cli_json("list")) == ["brad", "kim"]
 
@@ -60,20 +60,20 @@ def test_a_name_with_a_filler_or_an_ignorable_character_is_refused(brad, isolate
 def test_a_name_with_the_skeleton_of_an_enrolled_one_is_refused_and_names_it(brad, isolated, name):
     before = tree_snapshot(isolated)
     other = "kim" if name == "kirn" else "brad"
-    refused(run_cli("enroll", name, "--embedding", brad, check_clean=False), 1, f"'{name}' can be mistaken for "
+    refused(run_cli("enroll", "--consent", name, "--embedding", brad, check_clean=False), 1, f"'{name}' can be mistaken for "
             f"'{other}', who is already enrolled")
     assert tree_snapshot(isolated) == before
     assert sorted(i["name"] for i in cli_json("list")) == ["brad", "kim"]
 
 
 def test_different_names_and_adding_samples_still_work(brad, tmp_path):
-    assert cli_json("enroll", "brady", "--embedding", brad)["status"] == "enrolled"
-    assert cli_json("enroll", "Zoë", "--embedding", _face(tmp_path, 3))["status"] == "enrolled"
-    assert cli_json("enroll", "brad", "--add", "--embedding", _face(tmp_path, 0))["status"] == "enrolled"
+    assert cli_json("enroll", "--consent", "brady", "--embedding", brad)["status"] == "enrolled"
+    assert cli_json("enroll", "--consent", "Zoë", "--embedding", _face(tmp_path, 3))["status"] == "enrolled"
+    assert cli_json("enroll", "--consent", "brad", "--add", "--embedding", _face(tmp_path, 0))["status"] == "enrolled"
 
 
 def test_the_window_says_a_filler_as_it_is_typed_and_refuses_a_lookalike(qtbot, monkeypatch, window, photos, brad):
-    from tests.app.drive import LONG, answer_open_dialog, click
+    from tests.app.drive import LONG, answer_open_dialog, click, start_enrolment
 
     page = window.show_page("Enrol")
     page.name.setText("brad\u3164")  # pasted: QTest types ASCII only
@@ -84,7 +84,7 @@ def test_the_window_says_a_filler_as_it_is_typed_and_refuses_a_lookalike(qtbot, 
     answer_open_dialog(monkeypatch, photos["brad_pitt"][0])
     click(qtbot, page.source.choose)
     qtbot.waitUntil(page.start_button.isEnabled, timeout=LONG)
-    click(qtbot, page.start_button)
+    start_enrolment(qtbot, page)
     qtbot.waitUntil(lambda: page.task is None, timeout=LONG)
     assert page.steps.currentIndex() == 0
     assert "'\u042crad' can be mistaken for 'brad', who is already enrolled" in page.banner.text.text()

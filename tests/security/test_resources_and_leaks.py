@@ -119,7 +119,7 @@ def enrolled_then_full(small_disk: Path, people: dict, tmp_path: Path) -> tuple[
 def test_a_full_disk_is_reported_as_a_full_disk(small_disk, people, tmp_path):
     home, probe, filler, before = enrolled_then_full(small_disk, people, tmp_path)
     # the database cannot take a new person (SQLite's "database or disk is full")
-    result = run_cli("enroll", "carol", "--embedding", str(probe), "--json")
+    result = run_cli("enroll", "--consent", "carol", "--embedding", str(probe), "--json")
     assert result.returncode == DISK_FULL_EXIT, result.stderr
     assert "disk" in result.stderr and "full" in result.stderr and "damaged" not in result.stderr
     assert json.loads(result.stdout)["kind"] == "DiskFull"
@@ -189,12 +189,12 @@ def broken_png(folder: Path) -> Path:
 
 
 def test_library_warnings_never_reach_stderr(models_env, tmp_path):
-    result = run_cli("enroll", "dave", "--image", str(broken_png(tmp_path)), check_clean=False)
+    result = run_cli("enroll", "--consent", "dave", "--image", str(broken_png(tmp_path)), check_clean=False)
     assert result.returncode == 2
     assert result.stderr.startswith("faceseal: error:") and len(result.stderr.strip().splitlines()) == 1, result.stderr
     huge = tmp_path / "huge.npy"
     np.save(huge, np.full(32, 1e300, dtype=np.float64))  # numpy overflows while casting
-    result = run_cli("enroll", "erin", "--embedding", str(huge), check_clean=False)
+    result = run_cli("enroll", "--consent", "erin", "--embedding", str(huge), check_clean=False)
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
@@ -217,7 +217,7 @@ def test_arguments_that_are_not_utf8_are_refused_in_one_line(people, isolated, t
     probe = embedding_file(tmp_path, "probe", 9)
     before = tree_snapshot(isolated)
     env = dict(os.environ)
-    done = subprocess.run([sys.executable, "-m", "app.launcher", "enroll", b"\xff\xfe", "--embedding", str(probe)],
+    done = subprocess.run([sys.executable, "-m", "app.launcher", "enroll", "--consent", b"\xff\xfe", "--embedding", str(probe)],
                           capture_output=True, cwd=REPO, env=env, timeout=300)
     stderr = done.stderr.decode("utf-8", "replace")
     assert done.returncode == 2, stderr
@@ -297,7 +297,7 @@ def test_reading_commands_work_on_a_full_disk_and_only_writes_fail(small_disk, p
     assert cli_json("audit", "verify")["status"] == "intact"
     assert [e["kind"] for e in cli_json("audit", "list")][0] == "vault_created"
     assert cli_json("status")["identities"] == 2 and cli_json("policy", "show")["lockout_attempts"] == 5
-    cli_fails(DISK_FULL_EXIT, "is full", "enroll", "carol", "--embedding", str(probe))
+    cli_fails(DISK_FULL_EXIT, "is full", "enroll", "--consent", "carol", "--embedding", str(probe))
     assert_unchanged(home, before)
     filler.unlink()
     assert [p["name"] for p in cli_json("list")] == ["alice", "bob"]

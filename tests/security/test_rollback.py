@@ -54,7 +54,7 @@ def test_an_older_copy_of_the_whole_folder_is_refused_until_accepted(people, iso
 
     before = tree_snapshot(isolated)
     for command in (["verify", "alice", "--embedding", str(probe)], ["policy", "set", "lockout_attempts=9"],
-                    ["enroll", "carol", "--embedding", str(probe)], ["delete-identity", "bob", "--yes"]):
+                    ["enroll", "--consent", "carol", "--embedding", str(probe)], ["delete-identity", "bob", "--yes"]):
         refused(run_cli(*command), OLDER)
     assert tree_snapshot(isolated) == before  # nothing written into the older copy
     # What only reads still shows what is there, and says why it is not the newest.

@@ -134,7 +134,8 @@ def test_a_kid_planted_in_wraps_never_destroys_another_vaults_hsm_root(planted, 
     embeddings = tmp_path / "alice.npy"
     np.save(embeddings, people["alice"])
     for env in ({}, other):  # two vaults, one token, each with its own key object
-        faceseal("enroll", "alice", "--embedding", str(embeddings), extra_env=env)
+        consent = () if made_by == "the-previous-version" else ("--consent",)  # it asked for none
+        faceseal("enroll", *consent, "alice", "--embedding", str(embeddings), extra_env=env)
         faceseal("key", "move-to-hsm", "--module", softhsm.module, "--token", softhsm.token, extra_env=env)
     other_store = json.loads((tmp_path / "other-vault" / "keys" / "keystore.json").read_text())
     (other_kid, other_wraps), = other_store["wraps"].items()  # public: the other vault's key store is plain JSON
@@ -303,7 +304,7 @@ def test_a_data_folder_made_before_the_tag_opens_and_is_tagged_once(people, isol
     faceseal = previous_version(tmp_path)
     embeddings = tmp_path / "alice.npy"
     np.save(embeddings, people["alice"])
-    faceseal("enroll", "alice", "--embedding", str(embeddings))
+    faceseal("enroll", "alice", "--embedding", str(embeddings))  # it asked for no consent
     faceseal("key", "export", "--out", str(tmp_path / "kit.json"))
     assert "mac" not in json.loads((isolated / "keys" / "keystore.json").read_text())
 

@@ -25,7 +25,7 @@ APP = "org.example.Notes"
 
 def opted_in(user) -> str:
     """``alice`` enrolled as this login's face, apps opted in; returns the device key's fingerprint."""
-    for args in (("enroll", "alice", "--image", str(PERSON)), ("signin", "enable", "apps", "--name", "alice"),
+    for args in (("enroll", "--consent", "alice", "--image", str(PERSON)), ("signin", "enable", "apps", "--name", "alice"),
                  ("policy", "set", "signin_timeout_s=60")):
         done = user.run(*args)
         assert done.returncode == 0, done.stderr

@@ -19,7 +19,7 @@ SEED = answerable_seeds()[0]
 
 def enrolled(user, service) -> None:
     """``alice`` (PERSON) enrolled as this login's face, opted in for ``service``."""
-    enrol = user.run("enroll", "alice", "--image", str(PERSON), "--json")
+    enrol = user.run("enroll", "--consent", "alice", "--image", str(PERSON), "--json")
     assert enrol.returncode == 0, enrol.stderr
     enable = user.run("signin", "enable", service.name, "--name", "alice", "--json")
     assert enable.returncode == 0, enable.stderr
@@ -170,7 +170,7 @@ def test_the_stand_in_video_is_refused_outside_the_test_suite(agent_user, videos
 
 
 def test_signin_choices_in_the_cli(agent_user) -> None:
-    assert agent_user.run("enroll", "alice", "--image", str(PERSON)).returncode == 0
+    assert agent_user.run("enroll", "--consent", "alice", "--image", str(PERSON)).returncode == 0
     unknown = agent_user.run("signin", "enable", "sshd", "--name", "alice")
     assert unknown.returncode == 2 and "not a service face sign-in knows" in unknown.stderr
     nobody = agent_user.run("signin", "enable", "sudo", "--name", "bob")
@@ -198,7 +198,7 @@ def test_the_pam_helper_holds_nothing_to_lose() -> None:
 
 def test_try_it_now_is_a_real_attempt_that_unlocks_nothing(agent_user, videos) -> None:
     """``signin try`` (the window's "Try it now") needs a person chosen, not a service; it is audited as one."""
-    assert agent_user.run("enroll", "alice", "--image", str(PERSON)).returncode == 0
+    assert agent_user.run("enroll", "--consent", "alice", "--image", str(PERSON)).returncode == 0
     agent_user.start_agent(videos[f"live_{SEED}"], SEED)
     nobody = agent_user.run("signin", "try")
     assert nobody.returncode == 1 and "nobody is chosen for face sign-in" in nobody.stderr

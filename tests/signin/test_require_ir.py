@@ -37,7 +37,7 @@ def starting_black(video: Path, folder: Path) -> Path:
 def test_require_ir_refuses_a_colour_camera_and_an_ir_camera_signs_in(agent_user, videos, tmp_path) -> None:
     enrolled_in_ir = agent_user.base / "alice_ir.png"  # enrolled as an IR camera sees her
     cv2.imwrite(str(enrolled_in_ir), ir_like(read_image(PERSON)))
-    for args in (("enroll", "alice", "--image", str(enrolled_in_ir)), ("signin", "enable", "apps", "--name", "alice"),
+    for args in (("enroll", "--consent", "alice", "--image", str(enrolled_in_ir)), ("signin", "enable", "apps", "--name", "alice"),
                  ("policy", "set", "signin_timeout_s=60", "require_ir=true")):
         done = agent_user.run(*args)
         assert done.returncode == 0, done.stderr

@@ -8,7 +8,7 @@ from tests.liveness.synthetic import OTHER_PERSON, PERSON
 
 def test_deleting_the_sign_in_person_turns_sign_in_off(models_env) -> None:
     for name, photo in (("alice", PERSON), ("brad", OTHER_PERSON)):
-        assert run_cli("enroll", name, "--image", str(photo)).returncode == 0
+        assert run_cli("enroll", "--consent", name, "--image", str(photo)).returncode == 0
     for service in ("sudo", "polkit-1"):
         assert run_cli("signin", "enable", service, "--name", "alice").returncode == 0
     assert cli_json("delete-identity", "brad", "--yes")["name"] == "brad"  # someone else: the choice stays
@@ -21,5 +21,5 @@ def test_deleting_the_sign_in_person_turns_sign_in_off(models_env) -> None:
     assert off["services"] == ["polkit-1", "sudo"] and off["reason"] == "the person was deleted"
     assert "alice" not in str(off)  # the audit log names identities by id, never by name
     # Enrolling someone of the same name again opts nothing in: the new person chooses for themself.
-    assert run_cli("enroll", "alice", "--image", str(PERSON)).returncode == 0
+    assert run_cli("enroll", "--consent", "alice", "--image", str(PERSON)).returncode == 0
     assert who_and_where(cli_json("signin", "status")) == {"identity": None, "services": []}

@@ -42,7 +42,7 @@ def until(condition: Callable[[], bool], what: str, limit_s: float = 120.0) -> N
 def enrol(tmp_path: Path, name: str, seed: int) -> Path:
     samples = (np.random.default_rng(seed).normal(size=64) + 0.05 * np.random.default_rng(seed + 100).normal(size=(2, 64))).astype(np.float32)
     np.save(tmp_path / f"{seed}.npy", samples)
-    cli_json("enroll", name, "--embedding", str(tmp_path / f"{seed}.npy"))
+    cli_json("enroll", "--consent", name, "--embedding", str(tmp_path / f"{seed}.npy"))
     np.save(tmp_path / f"probe-{seed}.npy", samples[0])
     return tmp_path / f"probe-{seed}.npy"
 

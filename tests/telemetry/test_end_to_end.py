@@ -29,7 +29,7 @@ def test_operations_reach_the_collector_signed_by_the_device_and_reset_rotates_i
     assert cli_json("init")["telemetry"] == {"enabled": False, "endpoint": None}
     cli_json("telemetry", "enable", "--endpoint", collector.url)
     for name in names:
-        cli_json("enroll", name, "--embedding", str(embeddings[name]))
+        cli_json("enroll", "--consent", name, "--embedding", str(embeddings[name]))
     probe = tmp_path / "probe.npy"
     np.save(probe, np.load(embeddings[names[0]])[0])
     cli_json("verify", names[0], "--embedding", str(probe))
@@ -54,7 +54,7 @@ def test_operations_reach_the_collector_signed_by_the_device_and_reset_rotates_i
     cli_json("reset", "--yes", "--keep-outbox")
     new_id = cli_json("status")["device_id"]
     assert new_id != device_id
-    cli_json("enroll", names[0], "--embedding", str(embeddings[names[0]]))
+    cli_json("enroll", "--consent", names[0], "--embedding", str(embeddings[names[0]]))
     cli_json("telemetry", "flush", "--wait", "0")
     assert collector.event_count(new_id) == 1 and collector.event_count(device_id) == 4
 
@@ -62,7 +62,7 @@ def test_operations_reach_the_collector_signed_by_the_device_and_reset_rotates_i
 def test_nothing_is_sent_or_recorded_without_opting_in(collector, tmp_path):
     vectors = tmp_path / "v.npy"
     np.save(vectors, np.ones((2, 16), np.float32))
-    cli_json("enroll", "someone", "--embedding", str(vectors))
+    cli_json("enroll", "--consent", "someone", "--embedding", str(vectors))
     refused = run_cli("telemetry", "flush")
     assert refused.returncode != 0 and len(refused.stderr.splitlines()) == 1
     assert collector.rows("SELECT count(*) FROM events")[0][0] == 0

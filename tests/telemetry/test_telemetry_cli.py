@@ -44,7 +44,7 @@ def enrol_people(tmp_path: Path, used_identity: Callable[[str], str]) -> dict[st
         samples = (rng.normal(size=512) + 0.05 * rng.normal(size=(2, 512))).astype(np.float32)  # one face, two captures
         np.save(tmp_path / f"enrol-{index}.npy", samples)
         np.save(probes.setdefault(name, tmp_path / f"probe-{index}.npy"), samples[0])
-        cli_json("enroll", used_identity(name), "--embedding", str(tmp_path / f"enrol-{index}.npy"))
+        cli_json("enroll", "--consent", used_identity(name), "--embedding", str(tmp_path / f"enrol-{index}.npy"))
     for row in cli_json("audit", "list"):
         if "identity" in row:
             used_identity(row["identity"])  # the random ids the vault gave them: never sent either
@@ -108,7 +108,7 @@ def test_retry_dlq_and_status_show_dead_letters(tmp_path: Path, collector: Colle
     with sqlite3.connect(collector.db) as conn:
         conn.execute("INSERT INTO devices VALUES (?, ?, 'x', 'x')", (device_id, stranger))
     np.save(tmp_path / "someone.npy", np.ones((2, 16), np.float32))
-    cli_json("enroll", "someone", "--embedding", str(tmp_path / "someone.npy"))
+    cli_json("enroll", "--consent", "someone", "--embedding", str(tmp_path / "someone.npy"))
     assert cli_json("telemetry", "flush", "--wait", "0")["dead_lettered"] == 1  # a refusal is not retried
     [dead] = cli_json("telemetry", "status")["dead_letters"]
     assert dead["last_error"] == "refused:key_mismatch" and dead["event_count"] == 1
@@ -169,7 +169,7 @@ def test_a_device_enrols_with_the_token_its_operator_gave(tmp_path: Path, collec
     enabled = cli_json("telemetry", "enable", "--endpoint", collector.url, "--enrolment-token-file", str(given))
     assert enabled["enrolment_token"] is True and token not in json.dumps(enabled)
     np.save(tmp_path / "someone.npy", np.ones((2, 16), np.float32))
-    cli_json("enroll", "someone", "--embedding", str(tmp_path / "someone.npy"))
+    cli_json("enroll", "--consent", "someone", "--embedding", str(tmp_path / "someone.npy"))
     assert cli_json("telemetry", "flush", "--wait", "0")["delivered"] == 1
     assert token not in json.dumps(cli_json("telemetry", "status"))
     # Another vault without the token is refused: not_enrolled, dead-lettered, never retried.
@@ -177,6 +177,6 @@ def test_a_device_enrols_with_the_token_its_operator_gave(tmp_path: Path, collec
     env = {"FACESEAL_HOME": str(other), "FACESEAL_ENROLMENT_TOKEN": "B" * 43}
     assert run_cli("telemetry", "enable", "--endpoint", collector.url, "--enrolment-token",
                    extra_env=env).returncode == 0
-    run_cli("enroll", "someone", "--embedding", str(tmp_path / "someone.npy"), extra_env=env)
+    run_cli("enroll", "--consent", "someone", "--embedding", str(tmp_path / "someone.npy"), extra_env=env)
     flushed = json.loads(run_cli("telemetry", "flush", "--wait", "0", "--json", extra_env=env).stdout)
     assert flushed["dead_lettered"] == 1

@@ -29,7 +29,7 @@ from .servers import Collector
 
 def enrol_one(tmp_path: Path) -> None:
     np.save(tmp_path / "someone.npy", np.ones((2, 16), np.float32))
-    cli_json("enroll", "someone", "--embedding", str(tmp_path / "someone.npy"))
+    cli_json("enroll", "--consent", "someone", "--embedding", str(tmp_path / "someone.npy"))
 
 
 @pytest.mark.parametrize("given", ["{base}", "{base}/", "{base}/v1/batches", "{base}/v1/batches/"])
@@ -140,7 +140,7 @@ def test_a_pinned_self_signed_collector_gets_batches_and_any_other_key_gets_noth
         handshakes = relay.handshakes
         enrol_one_more = tmp_path / "more.npy"
         np.save(enrol_one_more, np.eye(2, 16, dtype=np.float32))  # not a look-alike of "someone"
-        cli_json("enroll", "someone else", "--embedding", str(enrol_one_more))
+        cli_json("enroll", "--consent", "someone else", "--embedding", str(enrol_one_more))
         mismatch = cli_json("telemetry", "flush", "--wait", "0")
         assert (mismatch["delivered"], mismatch["pending"]) == (0, 1)
         assert relay.handshakes > handshakes and relay.seen.posts_per_batch().total() == 1

@@ -15,7 +15,7 @@ from tests.telemetry.leakscan import find_leaks
 
 def test_nothing_is_recorded_while_telemetry_is_off(isolated):
     with ops.open_vault() as vault:
-        ops.enrol(vault, "quiet", probe(np.ones((2, 8), np.float32)))
+        ops.enrol(vault, "quiet", probe(np.ones((2, 8), np.float32)), consent=ops.consent_terms(vault))
         ops.verify(vault, "quiet", probe(np.ones((1, 8), np.float32)), 0.5)
         assert Outbox(vault.conn).status().queued_events == 0
 
@@ -26,7 +26,8 @@ def test_operations_become_events_without_any_identifying_data(isolated, tmp_pat
     rng = np.random.default_rng(0)
     with ops.open_vault() as vault:
         for name in names:
-            ops.enrol(vault, name, probe(rng.normal(size=(2, 64)).astype(np.float32)))
+            ops.enrol(vault, name, probe(rng.normal(size=(2, 64)).astype(np.float32)),
+                      consent=ops.consent_terms(vault))
         face = probe(rng.normal(size=(1, 64)).astype(np.float32))
         ops.verify(vault, names[0], face)
         ops.identify(vault, face)

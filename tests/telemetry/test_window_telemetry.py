@@ -30,7 +30,7 @@ from .servers import Collector
 
 def enrol(tmp_path: Path, name: str, seed: int) -> None:
     np.save(tmp_path / f"{seed}.npy", (np.random.default_rng(seed).normal(size=64) + 0.05 * np.random.default_rng(seed + 100).normal(size=(2, 64))).astype(np.float32))
-    cli_json("enroll", name, "--embedding", str(tmp_path / f"{seed}.npy"))
+    cli_json("enroll", "--consent", name, "--embedding", str(tmp_path / f"{seed}.npy"))
 
 
 def test_the_window_sends_in_the_background_and_settings_show_and_control_telemetry(

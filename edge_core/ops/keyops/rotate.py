@@ -68,7 +68,8 @@ def rotate_key(vault: Vault, deep: bool = False) -> Rotation:
     )
 
 
-def delete_identity(vault: Vault, name: str, name_commitment: str | None = None) -> tuple[Deletion, int]:
+def delete_identity(vault: Vault, name: str, name_commitment: str | None = None,
+                    cause: str | None = None) -> tuple[Deletion, int]:
     """Crypto-shred one person: their identity key becomes unrecoverable everywhere.
 
     The identity and its templates are deleted, every *other* identity key is
@@ -82,9 +83,11 @@ def delete_identity(vault: Vault, name: str, name_commitment: str | None = None)
     The last event (``key_rotated``, reason ``shred``) names the identity and the
     key ids destroyed (its identity key, the vault key versions, the old root):
     a deletion certificate is that event signed. ``name_commitment`` is recorded
-    in it when the name is to be on the certificate. Returns the deletion and
-    that event's sequence number.
+    in it when the name is to be on the certificate, ``cause`` in both events
+    when the deletion was not asked for by hand (``"retention"``: the person's
+    retention period ended). Returns the deletion and that event's sequence number.
     """
+    why = {} if cause is None else {"cause": cause}
     with key_lock(vault.layout.keys_dir, exclusive=True):
         vault.reload_keys()
         identity_id, key_version, wrapped = vault.identity(name)
@@ -96,7 +99,7 @@ def delete_identity(vault: Vault, name: str, name_commitment: str | None = None)
             deleted = tx.execute("DELETE FROM templates WHERE identity_id = ?", (identity_id,)).rowcount
             tx.execute("DELETE FROM identities WHERE id = ?", (identity_id,))
             rewrap_below(vault, tx, version, fresh_identity_keys=False)
-            audit.append(tx, "identity_shredded", identity=identity_id, templates=deleted)
+            audit.append(tx, "identity_shredded", identity=identity_id, templates=deleted, **why)
             set_meta(tx, rekey.DUE_META, "shred")  # a crash from here on: the next open moves the database key
         checkpoint("shred.committed")
         before = {v: material.key_id(key) for v, key in vault.keys.vault.items()}
@@ -109,5 +112,5 @@ def delete_identity(vault: Vault, name: str, name_commitment: str | None = None)
             seq = audit.append(tx, "key_rotated", deep=False, root_rotated=rotated,
                                root_fingerprint=vault.root.fingerprint, vault_key_version=version, templates_resealed=0,
                                reason="shred", identity=identity_id, keys_destroyed=destroyed,
-                               **({"name_commitment": name_commitment} if name_commitment else {}))
+                               **({"name_commitment": name_commitment} if name_commitment else {}), **why)
     return Deletion(name, deleted, rotated, None if rotated else SHRED_WARNING), seq

@@ -1,0 +1,46 @@
+"""Issue 30, item 2 over real HTTP: ``POST /enrol`` without the person's consent is a 400 that says so, the terms
+come from ``GET /consent``, and terms other than those in force are refused, nothing stored."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tests.adminapi.conftest import Server
+from tests.conftest import cli_json
+
+
+def _body(name: str, **extra) -> dict:
+    samples = np.random.default_rng(len(name)).normal(size=(2, 32)).astype(np.float32)
+    return {"name": name, "embeddings": samples.tolist(), **extra}
+
+
+def test_the_api_enrols_only_with_consent_to_the_terms_in_force(server: Server) -> None:
+    before = [p["name"] for p in server.call("GET", "/identities").json()]
+    refused = server.call("POST", "/enrol", json=_body("carol"))
+    assert refused.status_code == 400 and refused.json()["kind"] == "ConsentRequired"
+    assert refused.json()["error"].startswith("carol was not enrolled, and nothing was stored: enrolling someone "
+                                              "needs their consent") and "GET /api/v1/consent" in refused.json()["error"]
+    terms = server.call("GET", "/consent").json()
+    assert terms["version"] == 1 and terms["retention_days"] is None and terms["purpose"] in terms["text"]
+    other_text = server.call("POST", "/enrol", json=_body("carol", consent={"sha256": "0" * 64,
+                                                                            "retention_days": None}))
+    other_retention = server.call("POST", "/enrol", json=_body("carol", consent={**server.consent(),
+                                                                                 "retention_days": 30}))
+    for answer in (other_text, other_retention):
+        assert answer.status_code == 400 and "changed since they were shown it" in answer.json()["error"], answer.text
+    assert [p["name"] for p in server.call("GET", "/identities").json()] == before, "nothing stored"
+
+    enrolled = server.call("POST", "/enrol", json=_body("carol", consent=server.consent()))
+    assert enrolled.status_code == 200, enrolled.text
+    consents = [e for e in cli_json("audit", "list") if e["kind"] == "consent_recorded"]
+    assert [e["person"] for e in consents] == ["carol"]
+    assert server.call("GET", "/identities/carol/report").json()["consent"]["text_sha256"] == terms["sha256"]
+
+
+def test_adding_samples_to_someone_enrolled_before_consent_asks_for_it(server: Server) -> None:
+    """alice was enrolled before FaceSeal recorded consent (the fixture seals her as the old versions did)."""
+    assert server.call("GET", "/identities/alice/report").json()["consent"] is None
+    refused = server.call("POST", "/enrol", json=_body("alice", add=True))
+    assert refused.status_code == 400 and "no consent of theirs is recorded" in refused.json()["error"]
+    assert server.call("POST", "/enrol", json=_body("alice", add=True, consent=server.consent())).status_code == 200
+    assert server.call("POST", "/enrol", json=_body("alice", add=True)).status_code == 200, "asked once"

@@ -1,0 +1,118 @@
+"""Issue 30, item 2: a retention period ends and exactly that person is crypto-shredded by the next FaceSeal process
+that opens the vault (the sign-in agent here; the window in tests/app/test_consent.py), audited, its certificate
+kept; the retention is fixed at consent and lives only in the encrypted database. The clock is injected: nothing
+sleeps, the system clock is never touched."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edge_core import ops
+from edge_core.agent.server import Agent, CameraChoice
+from edge_core.errors import FaceSealError
+from tests.conftest import cli_fails, cli_json, probe
+
+
+
+def _end(name: str) -> datetime:
+    """When ``name``'s retention ends, as recorded at consent: the injected clocks are set around it."""
+    with ops.open_vault(reading=True) as vault:
+        return datetime.fromisoformat(ops.consent_record(vault, name).expires_at)
+
+
+def _enrol(vault, name: str, seed: int, retention_days: int) -> None:
+    """Enrol ``name`` with their consent, the policy's retention set to ``retention_days`` at that moment."""
+    ops.policy_set(vault, {"retention_days": retention_days})
+    samples = np.random.default_rng(seed).normal(size=(2, 32)).astype(np.float32)
+    ops.enrol(vault, name, probe(samples), consent=ops.consent_terms(vault))
+
+
+@pytest.fixture
+def four(isolated: Path) -> dict[str, str]:
+    """alice kept 30 days, bob 90, carol with no retention, dave enrolled before consent was recorded; their ids.
+    The policy ends at 7 days, which changes none of the four consents."""
+    with ops.open_vault() as vault:
+        _enrol(vault, "alice", 1, 30)
+        _enrol(vault, "bob", 2, 90)
+        _enrol(vault, "carol", 3, 0)
+        vault.enroll("dave", np.random.default_rng(4).normal(size=(2, 32)).astype(np.float32), "external")
+        ops.policy_set(vault, {"retention_days": 7})
+        return {name: vault.identity_id(name) for name in ("alice", "bob", "carol", "dave")}
+
+
+def _names() -> list[str]:
+    with ops.open_vault() as vault:
+        return [i.name for i in ops.list_identities(vault)]
+
+
+def _retention_events() -> list[dict]:
+    return [e for e in cli_json("audit", "list") if e.get("cause") == "retention"]
+
+
+def test_the_sweep_shreds_exactly_those_whose_retention_ended(four) -> None:
+    with ops.open_vault() as vault:
+        assert ops.consent_record(vault, "alice").retention_days == 30, "fixed at consent, not the policy's 7 now"
+    end = _end("alice")
+    with ops.open_vault() as vault:
+        early = ops.sweep_retention(vault, end - timedelta(days=1, seconds=1))
+        assert early.deleted == [] and [e.name for e in early.expiring] == ["alice"]
+        assert early.expiring[0].days_left == 1
+        assert ops.sweep_retention(vault, end - timedelta(seconds=1)).deleted == [], "not a second early"
+        swept = ops.sweep_retention(vault, end)
+    assert swept.deleted == ["alice"] and swept.expiring == []
+    assert _names() == ["bob", "carol", "dave"]
+    with ops.open_vault(reading=True) as vault:  # the record went with her, and the salt of her consent event
+        assert vault.conn.execute("SELECT count(*) FROM consents WHERE identity_id = ?", (four["alice"],)).fetchone() \
+            == (0,)
+    events = _retention_events()
+    assert [(e["kind"], e["identity"]) for e in events] == [("identity_shredded", four["alice"]),
+                                                          ("key_rotated", four["alice"])]
+    assert events[1]["reason"] == "shred" and events[1]["keys_destroyed"]["identity_key"]
+    later = datetime.now(timezone.utc) + timedelta(days=3650)
+    with ops.open_vault() as vault:  # years later: bob goes; carol (no retention) and dave (none recorded) stay
+        assert ops.sweep_retention(vault, later).deleted == ["bob"]
+        assert ops.sweep_retention(vault, later).deleted == [], "nobody twice"
+    assert _names() == ["carol", "dave"]
+
+
+def test_a_retention_deletion_keeps_a_certificate_that_checks_offline(four, tmp_path: Path) -> None:
+    with ops.open_vault() as vault:
+        ops.sweep_retention(vault, _end("alice"))
+    out = tmp_path / "alice.json"
+    saved = cli_json("retention", "certificate", four["alice"], "--out", str(out))
+    assert saved["file"] == str(out) and "alice" not in out.read_text(), "the id, never the name"
+    checked = cli_json("audit", "verify-certificate", str(out), "--device-key", cli_json("status")["device_key"])
+    assert checked["status"] == "valid" and checked["identity"] == four["alice"]
+    assert json.loads(out.read_text())["event"]["detail"]["cause"] == "retention"
+    cli_fails(1, "no deletion certificate is kept", "retention", "certificate", four["bob"], "--out",
+              str(tmp_path / "bob.json"))
+
+
+def test_the_agent_sweeps_when_it_opens_the_vault(four) -> None:
+    """The agent opens the vault per attempt: the attempt after the retention ended shreds alice first, whatever
+    becomes of the attempt itself (here: nobody is chosen for sign-in, so it is refused before any camera)."""
+    home, alice, bob = Path(ops.layout_for().home), _end("alice"), _end("bob")
+    agent = Agent(home, CameraChoice(), clock=lambda: alice)
+    with pytest.raises(FaceSealError, match="nobody is chosen for face sign-in"):
+        agent.signin({"user": agent.login, "service": "sudo"}, lambda _message: None)
+    assert _names() == ["bob", "carol", "dave"]
+    Agent(home, CameraChoice(), clock=lambda: bob).sweep_at_start()
+    assert _names() == ["carol", "dave"], "and when it starts"
+
+
+def test_the_expiry_lives_only_inside_the_encrypted_database(four, isolated: Path) -> None:
+    """Someone who can write into the data folder finds no file holding a retention to extend or drop: neither
+    the expiry nor the person's id is in any file in clear; the record is a row of the SQLCipher database."""
+    with ops.open_vault() as vault:
+        record = ops.consent_record(vault, "alice")
+        row = vault.conn.execute("SELECT expires_at FROM consents WHERE identity_id = ?", (four["alice"],)).fetchone()
+    assert record is not None and record.expires_at is not None and row == (record.expires_at,)
+    for path in (p for p in isolated.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        for secret in (record.expires_at, record.expires_at[:10], four["alice"], record.name_salt):
+            assert secret.encode() not in data, f"{secret} in clear in {path.relative_to(isolated)}"
