@@ -91,24 +91,25 @@ def test_a_copy_of_the_database_from_before_a_deletion_opens_with_nothing_left(r
         assert shred[0].detail["keys_destroyed"]["database_key"]  # named on the deletion's certificate too
 
 
-def test_with_the_root_in_the_folder_a_copy_of_the_whole_folder_is_still_refused_as_older(people, isolated,
-                                                                                          tmp_path):
-    """The file root travels with a copy of the folder, so that copy opens: the old anchor still refuses it."""
+def folder_put_back_after_deleting_alice(people, isolated: Path, tmp_path: Path) -> None:
+    """A copy of the whole data folder taken before alice is deleted, put back after."""
     enrol(people)
     copy = tmp_path / "copy"
     shutil.copytree(isolated, copy, symlinks=True)
     assert run_cli("delete-identity", "alice", "--yes").returncode == 0
     put_back(copy, isolated)
+
+
+def test_with_the_root_in_the_folder_a_copy_of_the_whole_folder_is_still_refused_as_older(people, isolated,
+                                                                                          tmp_path):
+    """The file root travels with a copy of the folder, so that copy opens: the old anchor still refuses it."""
+    folder_put_back_after_deleting_alice(people, isolated, tmp_path)
     assert "alice" not in refused(run_cli("delete-identity", "bob", "--yes"), OLDER)
 
 
 def test_with_a_keychain_root_a_copy_of_the_whole_folder_opens_with_nothing(secret_service, people, isolated,
                                                                             tmp_path):
-    enrol(people)
-    copy = tmp_path / "copy"
-    shutil.copytree(isolated, copy, symlinks=True)
-    assert run_cli("delete-identity", "alice", "--yes").returncode == 0
-    put_back(copy, isolated)
+    folder_put_back_after_deleting_alice(people, isolated, tmp_path)
     result = run_cli("list")
     assert result.returncode != 0 and "alice" not in result.stdout + result.stderr, result.stdout
 
