@@ -18,6 +18,9 @@ QT_DESKTOP_DEPENDS = ("libegl1", "libgl1", "libxkbcommon-x11-0", "libxcb-cursor0
 """Debian's packages for layout.QT_DESKTOP_LIBRARIES."""
 RECOMMENDS = ("fonts-noto-color-emoji",)
 """Not needed to run: without a colour emoji font a flag in a name shows as an empty box (app/glyphs.py)."""
+SUGGESTS = ("tpm-udev",)
+"""For the TPM root only: Debian's udev rule that gives /dev/tpmrm0 to the ``tss`` group (the bundle carries the TPM
+stack itself, so nothing pulls it in as the system's libtss2 packages did); docs/KEYS.md says to add the user."""
 
 
 POSTRM = """#!/bin/sh
@@ -54,6 +57,7 @@ def build_deb(root: Path, dist: Path, meta: Metadata, system_libraries: dict[str
         "Installed-Size": str(installed_kib(root)),  # before DEBIAN/ exists
         "Depends": ", ".join(depends),
         "Recommends": ", ".join(RECOMMENDS),
+        "Suggests": ", ".join(SUGGESTS),
         "Section": "utils",
         "Priority": "optional",
         "Description": f"{meta.summary}\n{_folded(meta.description)}",
