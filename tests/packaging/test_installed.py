@@ -162,6 +162,19 @@ def test_the_root_key_moves_into_the_tpm_from_the_bundle(installed: Installed, t
     assert "the TPM no longer holds the root key" in refused.stderr and refused.stderr.count("\n") == 1
 
 
+def test_package_check_moves_the_root_into_its_software_tpm(installed: Installed, tmp_path: Path) -> None:
+    """What ``make package-check`` runs in the bare Debian roots (check.root_into_tpm, with its own swtpm), here on
+    the unpacked tree: it passes, and it refuses a tree whose TPM stack is not the bundle's."""
+    from check import CheckError, root_into_tpm
+
+    start = lambda *args, **env: _run(installed, tmp_path, *args, **env)  # noqa: E731
+    said = root_into_tpm(start, "faceseal", str(installed.root / "opt" / "faceseal" / "_internal"))
+    assert said.startswith("the root moved into a software TPM"), said
+    with pytest.raises(CheckError, match="a TPM stack other than the bundle's"):
+        root_into_tpm(lambda *args, **env: _run(installed, tmp_path / "again", *args, **env), "faceseal",
+                      "/usr/lib/x86_64-linux-gnu")
+
+
 def _people(folder: Path, count: int) -> Path:
     """One sub-folder per person (links to the labelled photos): the first ``count`` people with 3+ photos."""
     with open(SHARED / "faces" / "labels.csv", newline="") as handle:
