@@ -115,9 +115,10 @@ UNUSED_QT_PLUGINS = (
 _SYSTEM = ("/lib/", "/usr/lib/", "/lib64/", "/usr/lib64/")
 
 SYSTEM_PROVIDED = re.compile(
-    r"lib(stdc\+\+|gcc_s|crypto|ssl|glib-2\.0|gthread-2\.0|X11|X11-xcb|Xau|Xdmcp|xcb(-[a-z-]+)?|freetype"
-    r"|fontconfig|expat|png16|z|zstd|lzma|lz4|dbus-1|systemd|gcrypt|gpg-error|cap|pcre2-8|xkbcommon(-x11)?|ffi"
-    r"|uuid|brotli(common|dec)|krb5|krb5support|k5crypto|gssapi_krb5|com_err|keyutils|readline|tinfo|curl|json-c)"
+    r"lib(stdc\+\+|gcc_s|crypto|ssl|glib-2\.0|gthread-2\.0|gio-2\.0|gobject-2\.0|gmodule-2\.0|X11|X11-xcb|Xau|Xdmcp"
+    r"|xcb(-[a-z-]+)?|freetype|fontconfig|expat|png16|z|zstd|lzma|lz4|dbus-1|systemd|gcrypt|gpg-error|cap|pcre2-8"
+    r"|xkbcommon(-x11)?|ffi|uuid|brotli(common|dec)|krb5|krb5support|k5crypto|gssapi_krb5|com_err|keyutils|readline"
+    r"|tinfo|curl|json-c)"
     r"\.so\.[0-9.]+")
 """System libraries left to the system, not copied into the bundle: every distribution the packages are for
 (glibc 2.36 and newer: Debian 12+, Ubuntu 24.04+, Fedora 37+, openSUSE Tumbleweed) ships them under these
@@ -125,7 +126,9 @@ same sonames, the .deb's Depends and the .rpm's Requires name them (packaging/la
 and the distribution keeps them patched (OpenSSL, GLib). Libraries whose soname differs between
 distributions (libbz2.so.1.0 is libbz2.so.1 on Fedora) or that a desktop may lack stay bundled. libcurl and json-c
 are what the TPM Software Stack's FAPI links (the bundle carries the stack itself: :data:`TSS_TCTI_MODULES`); with
-them stay out what they load (GnuTLS, OpenLDAP, libssh2, nghttp2: :func:`prune_binaries`)."""
+them stay out what they load (GnuTLS, OpenLDAP, libssh2, nghttp2: :func:`prune_binaries`). GIO, GObject and GModule
+come in GLib's own package: the access broker's TPM transport names them, and bundled they brought libmount, libblkid
+and libselinux (3.3 MB)."""
 
 TSS_TCTI_MODULES = ("device", "swtpm", "mssim", "tabrmd")
 """The TPM Software Stack's transport modules the bundle carries beside its libraries (tpm2-pytss's extension links
@@ -174,7 +177,8 @@ def tcti_modules(binaries: list) -> list[tuple[str, str, str]]:
     missing = [str(path) for _dest, path in modules if not path.is_file()]
     if missing:
         raise SystemExit(f"the TPM stack's transport modules are missing: {', '.join(missing)} (Debian: "
-                         "libtss2-tcti-device0, -swtpm0, -mssim0, libtss2-tcti-tabrmd0; scripts/system-deps.sh installs them)")
+                         "libtss2-tcti-device0, -swtpm0, -mssim0, libtss2-tcti-tabrmd0; "
+                         "scripts/system-deps.sh installs them)")
     return [(dest, str(path), "BINARY") for dest, path in modules]
 
 
