@@ -219,12 +219,28 @@ def _same_system(root: roots.Root, packages: dict[str, str], files: set[str]) ->
     owned = {path for package in kept for path in root.run("dpkg-query", "-L", package).stdout.splitlines()}
     now = root.files(VOLATILE)
     info = tuple(f"/var/lib/dpkg/info/{package}{sep}" for package in kept for sep in ".:")  # dpkg's record of them
-    changed += [f"{path} left" for path in sorted(now - files - owned) if not path.startswith(info)]
+    theirs = info + _made_by_kept(root, kept, owned - files)
+    changed += [f"{path} left" for path in sorted(now - files - owned) if not path.startswith(theirs)]
     changed += [f"{path} removed" for path in sorted(files - now)]
     if changed:
         raise CheckError(f"{roots.SUITES[root.suite]}: after 'apt-get purge faceseal' the system is not as it was: "
                          f"{', '.join(changed[:12])}{' ...' if len(changed) > 12 else ''}")
     return kept
+
+
+def _made_by_kept(root: roots.Root, kept: list[str], new_owned: set[str]) -> tuple[str, ...]:
+    """What the kept packages' own scripts made when they were configured, which is theirs as their files are: the
+    inside of a folder one of them brought (ca-certificates, which libcurl recommends, links every certificate into
+    the /etc/ssl/certs it brings), the files their maintainer scripts name (its /etc/ca-certificates.conf) and dpkg's
+    record of the triggers they are interested in (/var/lib/dpkg/triggers/update-ca-certificates)."""
+    folders = tuple(f"{path}/" for path in new_owned if (root.path / path.lstrip("/")).is_dir())
+    control = [script for package in kept for script in (root.path / "var/lib/dpkg/info").glob(f"{package}[.:]*")]
+    scripts = "".join(script.read_text(errors="replace") for script in control
+                      if script.suffix in (".postinst", ".config"))
+    triggers = "".join(script.read_text(errors="replace") for script in control if script.suffix == ".triggers")
+    named = re.findall(r"(/etc/[\w./-]+\w)", scripts)
+    named += [f"/var/lib/dpkg/triggers/{name}" for name in re.findall(r"^\s*interest\S*\s+(\S+)", triggers, re.M)]
+    return folders + tuple(named)
 
 
 def _check_sums(sums: Path, public_key: Path | None) -> str:
