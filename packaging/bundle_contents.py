@@ -122,7 +122,7 @@ SYSTEM_PROVIDED = re.compile(
     r"\.so\.[0-9.]+")
 """System libraries left to the system, not copied into the bundle: every distribution the packages are for
 (glibc 2.36 and newer: Debian 12+, Ubuntu 24.04+, Fedora 37+, openSUSE Tumbleweed) ships them under these
-same sonames, the .deb's Depends and the .rpm's Requires name them (packaging/layout.py finds them with ldd),
+same sonames, the .deb's Depends and the .rpm's Requires name them (packaging/layout.py reads them),
 and the distribution keeps them patched (OpenSSL, GLib). Libraries whose soname differs between
 distributions (libbz2.so.1.0 is libbz2.so.1 on Fedora) or that a desktop may lack stay bundled. libcurl and json-c
 are what the TPM Software Stack's FAPI links (the bundle carries the stack itself: :data:`TSS_TCTI_MODULES`); with

@@ -1,9 +1,10 @@
 """The Linux .deb: the laid-out tree (packaging/layout.py) plus Debian's control file.
 
-``Depends`` is what the bundle links to but does not carry: every library
-``ldd`` resolves outside the bundle, mapped to its package with ``dpkg -S``
-(as dpkg-shlibdeps would), plus the libraries Qt's xcb platform plugin loads
-on a desktop even when the build machine lacks them.
+``Depends`` is what the bundle links to but does not carry: every library a
+bundled file names itself (``DT_NEEDED``) that ``ldd`` resolves outside the
+bundle (layout.system_libraries), mapped to its package with ``dpkg -S`` (as
+dpkg-shlibdeps would), plus the libraries Qt's xcb platform plugin loads on a
+desktop even when the build machine lacks them.
 """
 
 from __future__ import annotations
