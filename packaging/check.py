@@ -18,8 +18,8 @@ as README tells users to; there, as an ordinary user, ``--version``,
 ``self-test`` and the window on Xvfb, whose screen must show it (its screenshot
 is kept), then ``key move-to-tpm`` into a software TPM and the vault opened
 through it with the bundle's TPM stack; the AppStream metainfo is validated by
-that release's appstreamcli; then ``apt-get purge`` and ``autoremove`` must leave no file of FaceSeal and
-remove or change nothing that was there before.
+that release's appstreamcli; then ``apt-get purge`` and ``autoremove`` must
+leave no file of FaceSeal and remove or change nothing that was there before.
 
 Usage: python packaging/check.py [--dist DIR] [--public-key FILE] [--roots SUITE...] [--screenshots DIR];
 exit 0 when every check passed.
@@ -147,8 +147,8 @@ WINDOW_TIMEOUT_S = 90
 
 def check_in_root(deb: Path, suite: str, shots: Path) -> str:
     """Install ``deb`` with apt into a bare root of ``suite``; as an ordinary user run ``--version``, ``self-test``
-    and the window on Xvfb (its screenshot goes into ``shots``), then move the root into a TPM (:func:`root_into_tpm`);
-    purge it and check the root is as it was."""
+    and the window on Xvfb (its screenshot goes into ``shots``), then move the root into a TPM
+    (:func:`root_into_tpm`); purge it and check the root is as it was."""
     name = roots.SUITES[suite]
     with roots.scratch_root(suite) as root:
         # the screen, as a desktop has one, and the release's own AppStream validator: there before FaceSeal comes
@@ -174,7 +174,8 @@ def check_in_root(deb: Path, suite: str, shots: Path) -> str:
         kept = _same_system(root, packages, files)
     return (f"{deb.name} on bare {name}: apt installed it and {pulled} packages it needs; metainfo valid; "
             f"as user {user} '{first}', self-test passed, the window drew {colours} colours "
-            f"({shots / f'{suite}.png'}); {tpm}; purged and autoremoved: nothing of FaceSeal left, nothing else removed"
+            f"({shots / f'{suite}.png'}); {tpm}; "
+            "purged and autoremoved: nothing of FaceSeal left, nothing else removed"
             + (f" (apt kept {', '.join(kept)}: the system's own packages recommend them)" if kept else ""))
 
 
@@ -204,7 +205,8 @@ def root_into_tpm(start: Start, label: str, internal: str) -> str:
     loaded = sorted(set(re.findall(r"(/\S*libtss2-[\w-]+\.so[.\d]*)", opened.stderr)))
     if f"{internal}/libtss2-tcti-swtpm.so.0" not in loaded or any(not p.startswith(f"{internal}/") for p in loaded):
         raise CheckError(f"{label} loaded a TPM stack other than the bundle's: {', '.join(loaded) or 'none'}")
-    return f"the root moved into a software TPM and the vault opened through it ({len(loaded)} libtss2 files of the bundle)"
+    return (f"the root moved into a software TPM and the vault opened through it "
+            f"({len(loaded)} libtss2 files of the bundle)")
 
 
 def _same_system(root: roots.Root, packages: dict[str, str], files: set[str]) -> list[str]:
