@@ -102,6 +102,7 @@ COMPONENTS = (
     ("SciPy, scikit-image, insightface, onnx", ("scipy", "scipy.libs", "skimage", "insightface", "onnx",
                                                 "ml_dtypes")),
     ("cryptography, SQLCipher, PyNaCl, python-pkcs11", ("cryptography", "sqlcipher3", "nacl", "pkcs11")),
+    ("the TPM root: tpm2-pytss and the TPM stack", ("tpm2_pytss", "libtss2-")),
     ("Python runtime and pure-Python code", ("faceseal", "libpython", "python3", "base_library.zip")),
     ("the bundled model pack", ("models",)),
 )

@@ -18,9 +18,10 @@ HIDDEN_IMPORTS = [
     "keyring.backends.null",
     "keyring.backends.chainer",
     "edge_core.adminapi.server",  # `faceseal serve`, the local admin API (FastAPI + uvicorn)
+    "tpm2_pytss",  # the TPM root (edge_core/keys/roots/tpm.py imports it only when a TPM is asked for)
 ]
 
-VERSIONED = ["cryptography", "onnxruntime", "opencv-python-headless", "PySide6-Essentials", "sqlcipher3"]
+VERSIONED = ["cryptography", "onnxruntime", "opencv-python-headless", "PySide6-Essentials", "sqlcipher3", "tpm2-pytss"]
 """Distributions whose metadata ships, so the frozen ``faceseal --version`` can name their versions
 (edge_core/cli/version.py reads it; without it they would read "not found")."""
 
@@ -67,10 +68,6 @@ EXCLUDES = [
     "PIL._imagingmorph", "PIL.ImageMorph", "PIL.ImageQt", "PIL.ImageShow", "PIL.ImageGrab",
     # httpx's command line (httpx._main, imported only if present) and its terminal colours
     "rich", "pygments", "markdown_it", "mdurl",
-    # the TPM root's binding (the `tpm` extra): bundled as found, it carried the system's TPM Software Stack
-    # with libcurl, GnuTLS, OpenLDAP and libssh2 (about 10 MB, over the size goals), built against one
-    # Debian's ABI; installed builds offer no TPM root until the TSS is bundled as docs/KEYS.md says
-    "tpm2_pytss",
     # development and test tools, and GUI toolkits FaceSeal does not use
     "tkinter", "IPython", "pytest", "hypothesis", "schemathesis", "pytestqt", "PyInstaller",
     "setuptools", "pip",
@@ -118,14 +115,30 @@ UNUSED_QT_PLUGINS = (
 _SYSTEM = ("/lib/", "/usr/lib/", "/lib64/", "/usr/lib64/")
 
 SYSTEM_PROVIDED = re.compile(
-    r"lib(stdc\+\+|gcc_s|crypto|ssl|glib-2\.0|gthread-2\.0|X11|X11-xcb|Xau|Xdmcp|xcb(-[a-z-]+)?|freetype"
-    r"|fontconfig|expat|png16|z|zstd|lzma|lz4|dbus-1|systemd|gcrypt|gpg-error|cap|pcre2-8|xkbcommon(-x11)?|ffi"
-    r"|uuid|brotli(common|dec)|krb5|krb5support|k5crypto|gssapi_krb5|com_err|keyutils|readline|tinfo)\.so\.[0-9.]+")
+    r"lib(stdc\+\+|gcc_s|crypto|ssl|glib-2\.0|gthread-2\.0|gio-2\.0|gobject-2\.0|gmodule-2\.0|X11|X11-xcb|Xau|Xdmcp"
+    r"|xcb(-[a-z-]+)?|freetype|fontconfig|expat|png16|z|zstd|lzma|lz4|dbus-1|systemd|gcrypt|gpg-error|cap|pcre2-8"
+    r"|xkbcommon(-x11)?|ffi|uuid|brotli(common|dec)|krb5|krb5support|k5crypto|gssapi_krb5|com_err|keyutils|readline"
+    r"|tinfo|curl|json-c)"
+    r"\.so\.[0-9.]+")
 """System libraries left to the system, not copied into the bundle: every distribution the packages are for
 (glibc 2.36 and newer: Debian 12+, Ubuntu 24.04+, Fedora 37+, openSUSE Tumbleweed) ships them under these
-same sonames, the .deb's Depends and the .rpm's Requires name them (packaging/layout.py finds them with ldd),
+same sonames, the .deb's Depends and the .rpm's Requires name them (packaging/layout.py reads them),
 and the distribution keeps them patched (OpenSSL, GLib). Libraries whose soname differs between
-distributions (libbz2.so.1.0 is libbz2.so.1 on Fedora) or that a desktop may lack stay bundled."""
+distributions (libbz2.so.1.0 is libbz2.so.1 on Fedora) or that a desktop may lack stay bundled. libcurl and json-c
+are what the TPM Software Stack's FAPI links (the bundle carries the stack itself: :data:`TSS_TCTI_MODULES`); with
+them stay out what they load (GnuTLS, OpenLDAP, libssh2, nghttp2: :func:`prune_binaries`). GIO, GObject and GModule
+come in GLib's own package: the access broker's TPM transport names them, and bundled they brought libmount, libblkid
+and libselinux (3.3 MB)."""
+
+TSS_TCTI_MODULES = ("device", "swtpm", "mssim", "tabrmd")
+"""The TPM Software Stack's transport modules the bundle carries beside its libraries (tpm2-pytss's extension links
+libtss2-esys, -fapi, -mu, -rc, -tctildr; those link -sys). The stack's loader opens a module by name
+(``libtss2-tcti-<name>.so.0``) when a TCTI string names it, so no import analysis finds them: the kernel's
+resource manager (``device:/dev/tpmrm0``, FaceSeal's default), a software TPM (``swtpm``, ``mssim``) and the
+access broker daemon (``tabrmd``). They are bundled with the stack, not left to the system: the extension is
+built against one release of it, and Debian 13 changed libtss2-mu's ABI under the same soname, so the .deb built
+on Debian 12 must not load Debian 13's (docs/PACKAGING.md). The loader finds the bundle's copies first because
+the bootloader puts ``_internal`` on ``LD_LIBRARY_PATH``."""
 
 
 def python_roots() -> tuple[str, ...]:
@@ -141,27 +154,63 @@ def python_roots() -> tuple[str, ...]:
 _LIBPYTHON = re.compile(r"libpython3\.\d+t?\.so(\.[0-9.]+)?")
 
 
-def prune_binaries(binaries: list, ldd: Callable[[str], set[str]], python: tuple[str, ...] | None = None) -> list:
-    """Drop the unused Qt plugins and the system-provided libraries, then every system or Qt library
-    no remaining binary links to; never the building Python's own (``python``: :func:`python_roots`).
+def needs(path: str) -> set[str]:
+    """The sonames ``path`` names itself: its ELF ``DT_NEEDED`` entries, read with pyelftools."""
+    from elftools.elf.dynamic import DynamicSection
+    from elftools.elf.elffile import ELFFile
 
-    PyInstaller copies the libraries each binary needs; once a plugin is dropped
-    its libraries are dead weight (the eglfs back end alone kept three Qt
-    libraries, and nothing left needs QtNetwork's). ``ldd(path)`` returns the
-    file names a binary loads (transitively), so the libraries the other
-    binaries load are exactly what is still needed. Nothing links libpython
-    (the bootloader opens it) or ``_ssl`` (Python imports it), so those are
-    kept by where they come from, whatever Python builds: a venv's, pyenv's or
-    the distribution's own under /usr/lib.
+    with open(path, "rb") as handle:
+        dynamic = ELFFile(handle).get_section_by_name(".dynamic")
+        if not isinstance(dynamic, DynamicSection):
+            return set()
+        return {tag.needed for tag in dynamic.iter_tags("DT_NEEDED")}
+
+
+def tcti_modules(binaries: list) -> list[tuple[str, str, str]]:
+    """The :data:`TSS_TCTI_MODULES` from the folder of the TPM stack's loader PyInstaller collected, as binaries
+    entries; none when the stack is not in the bundle (no ``tpm`` extra). A module missing there would leave the
+    installed TPM root unable to reach that kind of TPM, so it stops the build, naming the package to install."""
+    loader = next((Path(source) for dest, source, _kind in binaries if Path(dest).name == "libtss2-tctildr.so.0"), None)
+    if loader is None:
+        return []
+    modules = [(f"libtss2-tcti-{name}.so.0", loader.parent / f"libtss2-tcti-{name}.so.0") for name in TSS_TCTI_MODULES]
+    missing = [str(path) for _dest, path in modules if not path.is_file()]
+    if missing:
+        raise SystemExit(f"the TPM stack's transport modules are missing: {', '.join(missing)} (Debian: "
+                         "libtss2-tcti-device0, -swtpm0, -mssim0, libtss2-tcti-tabrmd0; "
+                         "scripts/system-deps.sh installs them)")
+    return [(dest, str(path), "BINARY") for dest, path in modules]
+
+
+def prune_binaries(binaries: list, needs: Callable[[str], set[str]], python: tuple[str, ...] | None = None) -> list:
+    """Drop the unused Qt plugins and the system-provided libraries, then every system or Qt library
+    no remaining binary loads; never the building Python's own (``python``: :func:`python_roots`) nor the
+    TPM stack's transport modules (:data:`TSS_TCTI_MODULES`, which its loader opens by name).
+
+    PyInstaller copies the libraries each binary needs, and what those need in
+    turn; once a plugin is dropped its libraries are dead weight (the eglfs back
+    end alone kept three Qt libraries, and nothing left needs QtNetwork's), and
+    so is what only a system-provided library loads: the system's package of it
+    brings its own (libtss2-fapi's libcurl brought GnuTLS, OpenLDAP and libssh2,
+    about 8 MB). ``needs(path)`` returns the file names a binary names (:func:`needs`);
+    they are followed through every library the bundle keeps, never through one
+    left to the system. Nothing links libpython (the bootloader opens it) or
+    ``_ssl`` (Python imports it), so those are kept by where they come from,
+    whatever Python builds: a venv's, pyenv's or the distribution's own under
+    /usr/lib.
     """
     roots = python_roots() if python is None else python
     own = [entry for entry in binaries if _own_python(entry, roots)]
     kept = [entry for entry in binaries
             if entry not in own and not _unused_plugin(entry[0]) and not _system_provided(entry)]
+    bundled = {Path(dest).name: source for dest, source, _kind in own + kept}
     needed: set[str] = set()
-    for _dest, source, _kind in own + kept:
-        if not _prunable(source):
-            needed |= ldd(source)
+    todo = [source for _dest, source, _kind in own + kept if not _prunable(source)]
+    while todo:
+        for name in needs(todo.pop()) - needed:
+            needed.add(name)
+            if name in bundled:
+                todo.append(bundled[name])
     return [entry for entry in binaries if entry in own or (
         entry in kept and (not _prunable(entry[1]) or Path(entry[0]).name in needed))]
 
@@ -175,8 +224,12 @@ def _system_provided(entry: tuple) -> bool:
 
 
 def _prunable(source: str) -> bool:
-    """A library kept only if another binary links to it: a system one, or one of Qt's own."""
-    return source.startswith(_SYSTEM) or re.fullmatch(r"libQt6\w+\.so\.6", Path(source).name) is not None
+    """A library kept only if another binary links to it: a system one (but a TCTI module, which is opened by
+    name), or one of Qt's own."""
+    name = Path(source).name
+    if re.fullmatch(r"libtss2-tcti-[a-z]+\.so\.0(\.[0-9.]+)?", name):
+        return False
+    return source.startswith(_SYSTEM) or re.fullmatch(r"libQt6\w+\.so\.6", name) is not None
 
 
 def _unused_plugin(dest: str) -> bool:

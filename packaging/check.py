@@ -16,9 +16,10 @@ folder, so whatever it finds it found inside the package.
 .deb is installed with apt into a bare root of each suite (packaging/roots.py),
 as README tells users to; there, as an ordinary user, ``--version``,
 ``self-test`` and the window on Xvfb, whose screen must show it (its screenshot
-is kept); the AppStream metainfo is validated by that release's appstreamcli;
-then ``apt-get purge`` and ``autoremove`` must leave no file of FaceSeal and
-remove or change nothing that was there before.
+is kept), then ``key move-to-tpm`` into a software TPM and the vault opened
+through it with the bundle's TPM stack; the AppStream metainfo is validated by
+that release's appstreamcli; then ``apt-get purge`` and ``autoremove`` must
+leave no file of FaceSeal and remove or change nothing that was there before.
 
 Usage: python packaging/check.py [--dist DIR] [--public-key FILE] [--roots SUITE...] [--screenshots DIR];
 exit 0 when every check passed.
@@ -29,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -38,6 +40,7 @@ from pathlib import Path
 
 import roots  # packaging/*.py, beside this script
 from release import SUMS, ReleaseError, verify
+from soft_tpm import SoftTpmError, software_tpm
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -144,7 +147,8 @@ WINDOW_TIMEOUT_S = 90
 
 def check_in_root(deb: Path, suite: str, shots: Path) -> str:
     """Install ``deb`` with apt into a bare root of ``suite``; as an ordinary user run ``--version``, ``self-test``
-    and the window on Xvfb (its screenshot goes into ``shots``); purge it and check the root is as it was."""
+    and the window on Xvfb (its screenshot goes into ``shots``), then move the root into a TPM
+    (:func:`root_into_tpm`); purge it and check the root is as it was."""
     name = roots.SUITES[suite]
     with roots.scratch_root(suite) as root:
         # the screen, as a desktop has one, and the release's own AppStream validator: there before FaceSeal comes
@@ -162,13 +166,47 @@ def check_in_root(deb: Path, suite: str, shots: Path) -> str:
             first = smoke_test(lambda *args: root.run("faceseal", *args, user=user, env=desktop, check=False),
                                f"{name}: faceseal")
             colours = root.window_shown(["faceseal"], user, desktop, shots / f"{suite}.png", WINDOW_TIMEOUT_S)
+            # last: the window above opens the vault with the root this system offers, not a TPM
+            tpm = root_into_tpm(lambda *args, **env: root.run("faceseal", *args, user=user, env=desktop | env,
+                                                              check=False), name, "/opt/faceseal/_internal")
         root.run("apt-get", "purge", "-y", "-q", "faceseal")
         root.run("apt-get", "autoremove", "--purge", "-y", "-q")  # what apt pulled in for it, as a user would
         kept = _same_system(root, packages, files)
     return (f"{deb.name} on bare {name}: apt installed it and {pulled} packages it needs; metainfo valid; "
             f"as user {user} '{first}', self-test passed, the window drew {colours} colours "
-            f"({shots / f'{suite}.png'}); purged and autoremoved: nothing of FaceSeal left, nothing else removed"
+            f"({shots / f'{suite}.png'}); {tpm}; "
+            "purged and autoremoved: nothing of FaceSeal left, nothing else removed"
             + (f" (apt kept {', '.join(kept)}: the system's own packages recommend them)" if kept else ""))
+
+
+def root_into_tpm(start: Start, label: str, internal: str) -> str:
+    """As a user whose machine has a TPM: ``--version`` names tpm2-pytss, ``key move-to-tpm`` moves the root into a
+    software TPM (:func:`soft_tpm.software_tpm`) and the vault opens through it, with the TPM stack and the transport
+    module of the bundle's ``internal`` folder (read from the loader's ``LD_DEBUG`` trace), not a system copy."""
+    try:
+        with software_tpm() as tcti:
+            reach = {"FACESEAL_TPM_TCTI": tcti}
+            version = start("--version")
+            if "\ntpm2-pytss: " not in version.stdout:
+                raise CheckError(f"{label} --version names no tpm2-pytss: the TPM root is not in the package")
+            start("status", "--json")  # the vault, made with the root this system offers first
+            moved = start("key", "move-to-tpm", "--json", **reach)
+            if moved.returncode != 0:
+                raise CheckError(f"{label} key move-to-tpm failed: {moved.stderr.strip()[-300:]}")
+            opened = start("status", "--json", **reach, LD_DEBUG="files")
+            try:
+                store = json.loads(opened.stdout)["root_key"]["store"]
+            except (json.JSONDecodeError, KeyError):
+                store = None
+            if opened.returncode != 0 or store != "tpm":
+                raise CheckError(f"{label} status after the move: root in {store}: {opened.stderr.strip()[-300:]}")
+    except SoftTpmError as error:
+        raise CheckError(str(error)) from None
+    loaded = sorted(set(re.findall(r"(/\S*libtss2-[\w-]+\.so[.\d]*)", opened.stderr)))
+    if f"{internal}/libtss2-tcti-swtpm.so.0" not in loaded or any(not p.startswith(f"{internal}/") for p in loaded):
+        raise CheckError(f"{label} loaded a TPM stack other than the bundle's: {', '.join(loaded) or 'none'}")
+    return (f"the root moved into a software TPM and the vault opened through it "
+            f"({len(loaded)} libtss2 files of the bundle)")
 
 
 def _same_system(root: roots.Root, packages: dict[str, str], files: set[str]) -> list[str]:
@@ -183,12 +221,28 @@ def _same_system(root: roots.Root, packages: dict[str, str], files: set[str]) ->
     owned = {path for package in kept for path in root.run("dpkg-query", "-L", package).stdout.splitlines()}
     now = root.files(VOLATILE)
     info = tuple(f"/var/lib/dpkg/info/{package}{sep}" for package in kept for sep in ".:")  # dpkg's record of them
-    changed += [f"{path} left" for path in sorted(now - files - owned) if not path.startswith(info)]
+    theirs = info + _made_by_kept(root, kept, owned - files)
+    changed += [f"{path} left" for path in sorted(now - files - owned) if not path.startswith(theirs)]
     changed += [f"{path} removed" for path in sorted(files - now)]
     if changed:
         raise CheckError(f"{roots.SUITES[root.suite]}: after 'apt-get purge faceseal' the system is not as it was: "
                          f"{', '.join(changed[:12])}{' ...' if len(changed) > 12 else ''}")
     return kept
+
+
+def _made_by_kept(root: roots.Root, kept: list[str], new_owned: set[str]) -> tuple[str, ...]:
+    """What the kept packages' own scripts made when they were configured, which is theirs as their files are: the
+    inside of a folder one of them brought (ca-certificates, which libcurl recommends, links every certificate into
+    the /etc/ssl/certs it brings), the files their maintainer scripts name (its /etc/ca-certificates.conf) and dpkg's
+    record of the triggers they are interested in (/var/lib/dpkg/triggers/update-ca-certificates)."""
+    folders = tuple(f"{path}/" for path in new_owned if (root.path / path.lstrip("/")).is_dir())
+    control = [script for package in kept for script in (root.path / "var/lib/dpkg/info").glob(f"{package}[.:]*")]
+    scripts = "".join(script.read_text(errors="replace") for script in control
+                      if script.suffix in (".postinst", ".config"))
+    triggers = "".join(script.read_text(errors="replace") for script in control if script.suffix == ".triggers")
+    named = re.findall(r"(/etc/[\w./-]+\w)", scripts)
+    named += [f"/var/lib/dpkg/triggers/{name}" for name in re.findall(r"^\s*interest\S*\s+(\S+)", triggers, re.M)]
+    return folders + tuple(named)
 
 
 def _check_sums(sums: Path, public_key: Path | None) -> str:

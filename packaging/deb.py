@@ -1,9 +1,10 @@
 """The Linux .deb: the laid-out tree (packaging/layout.py) plus Debian's control file.
 
-``Depends`` is what the bundle links to but does not carry: every library
-``ldd`` resolves outside the bundle, mapped to its package with ``dpkg -S``
-(as dpkg-shlibdeps would), plus the libraries Qt's xcb platform plugin loads
-on a desktop even when the build machine lacks them.
+``Depends`` is what the bundle links to but does not carry: every library a
+bundled file names itself (``DT_NEEDED``) that ``ldd`` resolves outside the
+bundle (layout.system_libraries), mapped to its package with ``dpkg -S`` (as
+dpkg-shlibdeps would), plus the libraries Qt's xcb platform plugin loads on a
+desktop even when the build machine lacks them.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ QT_DESKTOP_DEPENDS = ("libegl1", "libgl1", "libxkbcommon-x11-0", "libxcb-cursor0
 """Debian's packages for layout.QT_DESKTOP_LIBRARIES."""
 RECOMMENDS = ("fonts-noto-color-emoji",)
 """Not needed to run: without a colour emoji font a flag in a name shows as an empty box (app/glyphs.py)."""
+SUGGESTS = ("tpm-udev",)
+"""For the TPM root only: Debian's udev rule that gives /dev/tpmrm0 to the ``tss`` group (the bundle carries the TPM
+stack itself, so nothing pulls it in as the system's libtss2 packages did); docs/KEYS.md says to add the user."""
 
 
 POSTRM = """#!/bin/sh
@@ -54,6 +58,7 @@ def build_deb(root: Path, dist: Path, meta: Metadata, system_libraries: dict[str
         "Installed-Size": str(installed_kib(root)),  # before DEBIAN/ exists
         "Depends": ", ".join(depends),
         "Recommends": ", ".join(RECOMMENDS),
+        "Suggests": ", ".join(SUGGESTS),
         "Section": "utils",
         "Priority": "optional",
         "Description": f"{meta.summary}\n{_folded(meta.description)}",

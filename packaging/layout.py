@@ -28,7 +28,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from metadata import Metadata  # packaging/metadata.py, beside this module
+from bundle_contents import needs  # packaging/*.py, beside this module
+from metadata import Metadata
 from model_licences import licence_of
 
 REPO = Path(__file__).resolve().parents[1]
@@ -72,16 +73,20 @@ def lay_out(bundle: Path, root: Path, meta: Metadata, *, model_licences: Path | 
 
 
 def system_libraries(bundle: Path) -> dict[str, Path]:
-    """Soname -> path of every library the bundle's ELF files load from the system (as dpkg-shlibdeps finds)."""
+    """Soname -> path of every library a bundled ELF file names itself (``DT_NEEDED``) and the bundle does not
+    carry, as dpkg-shlibdeps finds them: what the bundle needs from the system, not what those libraries need in
+    turn (their own packages bring it). Read transitively, libcurl's OpenLDAP made the .deb depend on
+    ``libldap-2.5-0``, a Debian 12 name Debian 13 does not provide."""
     runtime = dict(os.environ, LD_LIBRARY_PATH=str(bundle / "_internal"))  # as the bootloader sets it
     libraries: dict[str, Path] = {}
     for path in bundle.rglob("*"):
         if not (path.is_file() and not path.is_symlink() and _is_elf(path)):
             continue
+        named = needs(str(path))
         result = subprocess.run(["ldd", str(path)], capture_output=True, text=True, env=runtime)
         for match in re.finditer(r"^\s*(\S+) => (/\S+) \(", result.stdout, re.M):
             library = Path(match.group(2))
-            if bundle not in library.parents:
+            if match.group(1) in named and bundle not in library.parents:
                 libraries[match.group(1)] = library
     return libraries
 

@@ -21,6 +21,7 @@ run_packages=(
 test_packages=(
   softhsm2 opensc               # a real PKCS#11 token for the HSM root
   swtpm swtpm-tools tpm2-tools libtss2-dev  # a software TPM 2.0 for the TPM root; tpm2-pytss builds against libtss2
+  libtss2-tcti-tabrmd0          # the access broker's TPM transport, bundled with the TPM stack by `make package`
   xvfb xauth                    # a virtual screen for Qt
   binutils appstream            # PyInstaller (objdump), strip, ld and readelf for the bundle, metainfo validation
   gcc g++ libc6-dev             # the bundle's BLAS shim (packaging/linux/blas_shim.c); NumPy built without BLAS

@@ -51,7 +51,8 @@ def test_version_names_the_model_pack_and_the_key_libraries(installed: Installed
     first, *rest = result.stdout.strip().splitlines()
     assert first == f"faceseal {__version__}"
     fields = dict(line.split(": ", 1) for line in rest)
-    assert set(fields) == {"model pack", "cryptography", "onnxruntime", "opencv", "PySide6", "sqlcipher3", "SQLCipher"}
+    assert set(fields) == {"model pack", "cryptography", "onnxruntime", "opencv", "PySide6", "sqlcipher3", "SQLCipher",
+                           "tpm2-pytss"}  # the TPM root's binding ships (issue 29)
     assert "not found" not in fields.values(), fields  # the libraries' metadata ships in the bundle
     assert fields["SQLCipher"].split()[0].count(".") == 2, fields["SQLCipher"]
     expected = "bundled" if installed.bundled_models and not _asks_consent() else "not installed"
@@ -133,6 +134,45 @@ def test_the_root_key_moves_into_an_hsm_from_the_bundle(installed: Installed, tm
     refused = _run(installed, tmp_path, "verify", "ann", "--embedding", str(tmp_path / "probe.npy"),
                    **(hsm | {"FACESEAL_HSM_PIN": "999999"}))
     assert refused.returncode != 0 and "refused the PIN" in refused.stderr and refused.stderr.count("\n") == 1
+
+
+def test_the_root_key_moves_into_the_tpm_from_the_bundle(installed: Installed, tmp_path: Path, swtpm) -> None:
+    """tpm2-pytss ships with the TPM stack it was built against and that stack's transport modules: the root moves
+    into a real software TPM and the vault opens only through it, with the bundle's libtss2 files, never the
+    system's (this machine has them too: a .deb built on Debian 12 must not load Debian 13's, whose ABI changed)."""
+    samples = tmp_path / "samples.npy"
+    vectors = np.random.default_rng(5).normal(size=(2, 32)).astype(np.float32)
+    np.save(samples, vectors)
+    np.save(tmp_path / "probe.npy", vectors[0])
+    tpm = {"FACESEAL_TPM_TCTI": swtpm.tcti}
+    assert _run(installed, tmp_path, "enroll", "ann", "--embedding", str(samples), "--json").returncode == 0
+    moved = _run(installed, tmp_path, "key", "move-to-tpm", "--json", **tpm)
+    assert moved.returncode == 0, moved.stderr
+    assert json.loads(moved.stdout)["root_store"] == "tpm" and len(swtpm.persistent()) == 1
+    verified = _run(installed, tmp_path, "verify", "ann", "--embedding", str(tmp_path / "probe.npy"), "--json", **tpm)
+    assert verified.returncode == 0 and json.loads(verified.stdout)["match"] is True, verified.stderr
+    traced = _run(installed, tmp_path, "status", "--json", **tpm, LD_DEBUG="files")
+    assert traced.returncode == 0 and json.loads(traced.stdout)["root_key"]["store"] == "tpm", traced.stderr[-2000:]
+    loaded = set(re.findall(r"(/\S*libtss2-[\w-]+\.so[.\d]*)", traced.stderr))
+    internal = installed.root / "opt" / "faceseal" / "_internal"
+    assert internal / "libtss2-tcti-swtpm.so.0" in {Path(path) for path in loaded}, loaded  # opened by name
+    assert {Path(path).parent for path in loaded} == {internal}, loaded
+    swtpm.tool("tpm2_clear")
+    refused = _run(installed, tmp_path, "verify", "ann", "--embedding", str(tmp_path / "probe.npy"), **tpm)
+    assert "the TPM no longer holds the root key" in refused.stderr and refused.stderr.count("\n") == 1
+
+
+def test_package_check_moves_the_root_into_its_software_tpm(installed: Installed, tmp_path: Path) -> None:
+    """What ``make package-check`` runs in the bare Debian roots (check.root_into_tpm, with its own swtpm), here on
+    the unpacked tree: it passes, and it refuses a tree whose TPM stack is not the bundle's."""
+    from check import CheckError, root_into_tpm
+
+    start = lambda *args, **env: _run(installed, tmp_path, *args, **env)  # noqa: E731
+    said = root_into_tpm(start, "faceseal", str(installed.root / "opt" / "faceseal" / "_internal"))
+    assert said.startswith("the root moved into a software TPM"), said
+    with pytest.raises(CheckError, match="a TPM stack other than the bundle's"):
+        root_into_tpm(lambda *args, **env: _run(installed, tmp_path / "again", *args, **env), "faceseal",
+                      "/usr/lib/x86_64-linux-gnu")
 
 
 def _people(folder: Path, count: int) -> Path:
@@ -245,8 +285,11 @@ def test_bundle_leaves_out_unused_parts_and_ships_no_photo(installed: Installed)
         assert not [name for name in names if name.startswith(unused)], unused
     for codec in ("libaom-", "libvpx-"):  # the stubs in place of the AV1 and VP8/VP9 codec libraries
         assert all(p.stat().st_size < 100_000 for p in internal.rglob(f"{codec}*")), codec
-    for system in ("libreadline.so.8", "libtinfo.so.6"):  # the system's (Depends, Requires)
+    for system in ("libreadline.so.8", "libtinfo.so.6",  # the system's (Depends, Requires)
+                   # what the bundled TPM stack's FAPI and its access-broker transport name, and what those load
+                   "libcurl.so.4", "libjson-c.so.5", "libgio-2.0.so.0", "libgobject-2.0.so.0", "libmount.so.1"):
         assert system not in names
+    assert not [name for name in names if name.startswith(("libldap", "libgnutls", "libssh2", "libnghttp2"))]
     assert not [name for name in names if name == "RECORD" or name.startswith(("_qhull.", "_tri."))]
     icu = next(internal.rglob("libicudata.so.*"))
     assert icu.stat().st_size < 5_000_000, "the ICU data was not cut down"

@@ -40,7 +40,12 @@ def test_deb_control_fields_and_ownership(built: Built, tmp_path: Path) -> None:
     depends = {d.strip().removesuffix("t64") for d in field("Depends").split(",")}
     assert {"libegl1", "libgl1", "libxkbcommon-x11-0", "libxcb-cursor0", "libdbus-1-3", "libfontconfig1",
             "libssl3", "libglib2.0-0", "libstdc++6",  # no longer bundled
-            "liblapack3", "libblas3", "libreadline8"} <= depends  # OpenCV's linear algebra, the prompts' editing
+            "liblapack3", "libblas3", "libreadline8",  # OpenCV's linear algebra, the prompts' editing
+            "libcurl4", "libjson-c5"} <= depends  # what the bundled TPM stack's FAPI names
+    # The TPM stack is bundled (Debian 13 renamed libtss2-mu0 for an ABI change), and what libcurl loads in turn is
+    # libcurl's package's business (libldap-2.5-0, read transitively, is a name Debian 13 lacks).
+    assert not [d for d in depends if d.startswith(("libtss2", "libldap", "libgnutls", "libssh2"))], depends
+    assert field("Suggests") == "tpm-udev"  # /dev/tpmrm0 for the tss group
     assert abs(int(field("Installed-Size")) - _unpacked_kib(built.deb, tmp_path)) <= 2  # what apt shows before installing
     listing = subprocess.run(["dpkg-deb", "-c", str(built.deb)], capture_output=True, text=True).stdout
     lines = listing.splitlines()
@@ -58,7 +63,10 @@ def test_rpm_header_files_and_requires(built: Built) -> None:
                                   capture_output=True, text=True, check=True).stdout.split("\n"))
     assert {f"{name}()(64bit)" for name in QT_DESKTOP | {"libcrypto.so.3", "libglib-2.0.so.0", "liblapack.so.3",
                                                          "libblas.so.3", "libreadline.so.8"}} <= requires
-    assert not [r for r in requires if "libQt6" in r or "libpython" in r], "the bundle's own libraries are required"
+    assert not [r for r in requires if "libQt6" in r or "libpython" in r or "libtss2" in r], \
+        "the bundle's own libraries are required"
+    assert {"libcurl.so.4()(64bit)", "libjson-c.so.5()(64bit)"} <= requires
+    assert not [r for r in requires if r.startswith(("libldap", "libgnutls", "libssh2"))], requires
     files = subprocess.run(["rpm", "-qlp", "--nosignature", str(built.rpm)], capture_output=True, text=True,
                            check=True).stdout.splitlines()
     for path in ("/usr/bin/faceseal", "/usr/bin/faceseal-pam", "/usr/lib/systemd/user/faceseal-agent.service",

@@ -80,3 +80,27 @@ def test_an_ordinary_user_is_told_in_one_line_that_roots_need_root(script: str, 
                             capture_output=True, text=True, env={**os.environ, "HOME": str(tmp_path)}, timeout=60)
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr.count("\n") == 1 and "needs Linux and root" in result.stderr and "sudo make" in result.stderr
+
+
+@pytest.mark.skipif(not Path("/var/lib/dpkg/info/ca-certificates.postinst").exists(),
+                    reason="needs Debian's ca-certificates installed")
+def test_the_purge_check_counts_what_a_kept_packages_scripts_made_as_that_packages(tmp_path: Path) -> None:
+    """libcurl (the TPM stack's) recommends ca-certificates, which apt keeps after the purge because the system's
+    appstream recommends it too: its certificate links, its conf file and dpkg's record of its triggers are its own
+    (read here from this machine's real ca-certificates scripts), never a pass for FaceSeal's files."""
+    from check import _made_by_kept
+    from roots import Root
+
+    info = tmp_path / "var" / "lib" / "dpkg" / "info"
+    info.mkdir(parents=True)
+    for script in Path("/var/lib/dpkg/info").glob("ca-certificates.*"):
+        shutil.copyfile(script, info / script.name)
+    (tmp_path / "etc" / "ssl" / "certs").mkdir(parents=True)
+    theirs = _made_by_kept(Root(tmp_path, "bookworm"), ["ca-certificates"], {"/etc/ssl/certs"})
+    for made in ("/etc/ssl/certs/002c0b4f.0", "/etc/ca-certificates.conf",
+                 "/var/lib/dpkg/triggers/update-ca-certificates",
+                 "/var/lib/dpkg/triggers/update-ca-certificates-fresh"):
+        assert made.startswith(theirs), made
+    for faceseal in ("/opt/faceseal/faceseal", "/etc/faceseal.conf", "/usr/share/doc/faceseal/copyright",
+                     "/var/lib/dpkg/triggers/faceseal"):
+        assert not faceseal.startswith(theirs), faceseal
