@@ -26,7 +26,8 @@ def tampered_copy(evidence: Path, out: Path) -> Path:
 def test_events_filter_verify_export_and_check_evidence(qtbot, monkeypatch, window, photos, tmp_path):
     enrol_photos(qtbot, monkeypatch, window, "Alice Martin", photos["nicole_kidman"][:2])
     page = window.show_page("Audit")
-    qtbot.waitUntil(lambda: sorted(page.shown_kinds()) == ["identity_enrolled", "vault_created"], timeout=LONG)
+    qtbot.waitUntil(lambda: sorted(page.shown_kinds()) == [
+        "consent_recorded", "identity_enrolled", "vault_created"], timeout=LONG)  # her consent, signed with it
 
     page.kind.setCurrentText("vault_created")
     assert page.shown_kinds() == ["vault_created"]
@@ -54,7 +55,7 @@ def test_events_filter_verify_export_and_check_evidence(qtbot, monkeypatch, wind
 
     click(qtbot, page.verify_button)
     qtbot.waitUntil(lambda: "intact" in page.banner.text.text(), timeout=LONG)
-    assert "all 2 events" in page.banner.text.text()
+    assert "all 3 events" in page.banner.text.text()
 
     target = tmp_path / "evidence.zip"
     answer_save_dialog(monkeypatch, target)
@@ -69,7 +70,7 @@ def test_events_filter_verify_export_and_check_evidence(qtbot, monkeypatch, wind
     answer_open_dialog(monkeypatch, target)
     click(qtbot, page.check_button)
     qtbot.waitUntil(lambda: "is intact" in page.banner.text.text(), timeout=LONG)
-    assert "the head (event 2) signed by device" in page.banner.text.text()
+    assert "the head (event 3) signed by device" in page.banner.text.text()
 
     answer_open_dialog(monkeypatch, tampered_copy(target, tmp_path / "tampered.zip"))
     click(qtbot, page.check_button)
@@ -89,5 +90,5 @@ def test_a_chain_check_count_is_taken_down_once_the_log_grows(qtbot, monkeypatch
     qtbot.waitUntil(lambda: "all 1 events" in page.banner.text.text(), timeout=LONG)
     enrol_photos(qtbot, monkeypatch, window, "Alice Martin", photos["nicole_kidman"][:2])
     window.show_page("Audit")
-    qtbot.waitUntil(lambda: page.model.rowCount() == 2, timeout=LONG)
+    qtbot.waitUntil(lambda: page.model.rowCount() == 3, timeout=LONG)  # enrolled, and consented
     assert "all 1 events" not in page.banner.text.text() and not page.banner.isVisible()

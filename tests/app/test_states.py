@@ -7,7 +7,7 @@ from pathlib import Path
 from edge_core.keys.material import random_key
 from edge_core.biometrics import default_pack_name, pack_info
 from tests.app.conftest import open_window
-from tests.app.drive import LONG, answer_folder_dialog, click
+from tests.app.drive import LONG, answer_folder_dialog, click, start_enrolment
 from tests.conftest import shared_or_skip
 
 
@@ -65,7 +65,7 @@ def test_no_camera_is_a_clear_state_with_the_way_out(qtbot, window):
     enrol = window.show_page("Enrol")
     qtbot.keyClicks(enrol.name, "Alice")
     enrol.source.buttons["camera"].click()
-    click(qtbot, enrol.start_button)
+    start_enrolment(qtbot, enrol)  # she consents first: the camera is asked for only then
     qtbot.waitUntil(lambda: enrol.task is None, timeout=LONG)
     assert enrol.steps.currentIndex() == 0
     assert enrol.banner.text.text().startswith(

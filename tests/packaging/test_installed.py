@@ -145,7 +145,7 @@ def test_the_root_key_moves_into_the_tpm_from_the_bundle(installed: Installed, t
     np.save(samples, vectors)
     np.save(tmp_path / "probe.npy", vectors[0])
     tpm = {"FACESEAL_TPM_TCTI": swtpm.tcti}
-    assert _run(installed, tmp_path, "enroll", "ann", "--embedding", str(samples), "--json").returncode == 0
+    assert _run(installed, tmp_path, "enroll", "ann", "--consent", "--embedding", str(samples), "--json").returncode == 0
     moved = _run(installed, tmp_path, "key", "move-to-tpm", "--json", **tpm)
     assert moved.returncode == 0, moved.stderr
     assert json.loads(moved.stdout)["root_store"] == "tpm" and len(swtpm.persistent()) == 1
