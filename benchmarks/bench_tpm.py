@@ -74,14 +74,14 @@ def run(repeats: int = 30) -> dict:
     from keyring.backends import SecretService
 
     from edge_core import ops
-    from tests.conftest import SwTpm, _free_port_pair, _start_secret_service, _wait_for_secret_service
+    from tests.conftest import SwTpm, _start_secret_service, _wait_for_secret_service, soft_tpm
 
     scratch = Path(tempfile.mkdtemp(prefix="faceseal-bench-tpm-"))
     for name, sub in (("XDG_STATE_HOME", "state"), ("XDG_CONFIG_HOME", "config")):
         os.environ[name] = str(scratch / sub)
     daemon = _start_secret_service()
     (scratch / "swtpm").mkdir(mode=0o700)
-    tpm = SwTpm(scratch / "swtpm", _free_port_pair())
+    tpm = SwTpm(scratch / "swtpm", soft_tpm.free_port_pair())
     try:
         _wait_for_secret_service(daemon)
         keyring.set_keyring(SecretService.Keyring())

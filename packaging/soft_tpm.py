@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 
 class SoftTpmError(Exception):
@@ -24,34 +25,47 @@ class SoftTpmError(Exception):
 @contextlib.contextmanager
 def software_tpm() -> Iterator[str]:
     """Start ``swtpm socket --tpm2`` (already past TPM2_Startup); yields the TCTI that reaches it."""
-    swtpm = shutil.which("swtpm")
-    if swtpm is None:
-        raise SoftTpmError("swtpm is not installed (scripts/system-deps.sh installs it)")
-    port = _free_port_pair()
+    port = free_port_pair()
     with tempfile.TemporaryDirectory(prefix="faceseal-swtpm-") as state:
-        process = subprocess.Popen(
-            [swtpm, "socket", "--tpm2", "--tpmstate", f"dir={state}", "--flags", "not-need-init,startup-clear",
-             "--server", f"type=tcp,port={port},bindaddr=127.0.0.1",
-             "--ctrl", f"type=tcp,port={port + 1},bindaddr=127.0.0.1"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        process = start_swtpm(Path(state), port)
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                if process.poll() is not None:
-                    raise SoftTpmError(f"swtpm did not start: {process.stderr.read().strip()[-300:]}")
-                with contextlib.suppress(OSError):
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                if time.monotonic() > deadline:
-                    raise SoftTpmError(f"swtpm did not answer on 127.0.0.1:{port} within 30 s")
-                time.sleep(0.1)
-            yield f"swtpm:host=127.0.0.1,port={port}"  # its control channel is port + 1
+            yield tcti(port)
         finally:
             process.kill()
             process.wait()
 
 
-def _free_port_pair() -> int:
+def tcti(port: int) -> str:
+    """The TCTI of a software TPM on ``port`` (its control channel is ``port + 1``)."""
+    return f"swtpm:host=127.0.0.1,port={port}"
+
+
+def start_swtpm(state: Path, port: int) -> subprocess.Popen:
+    """``swtpm socket --tpm2`` on the state folder ``state`` (a restart keeps what it held; PCRs start afresh, as
+    at a boot), past TPM2_Startup, once it answers on 127.0.0.1:``port``; the caller stops it."""
+    swtpm = shutil.which("swtpm")
+    if swtpm is None:
+        raise SoftTpmError("swtpm is not installed (scripts/system-deps.sh installs it)")
+    process = subprocess.Popen(
+        [swtpm, "socket", "--tpm2", "--tpmstate", f"dir={state}", "--flags", "not-need-init,startup-clear",
+         "--server", f"type=tcp,port={port},bindaddr=127.0.0.1",
+         "--ctrl", f"type=tcp,port={port + 1},bindaddr=127.0.0.1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while True:
+        if process.poll() is not None:
+            raise SoftTpmError(f"swtpm did not start: {process.stderr.read().strip()[-300:]}")
+        with contextlib.suppress(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return process
+        if time.monotonic() > deadline:
+            process.kill()
+            process.wait()
+            raise SoftTpmError(f"swtpm did not answer on 127.0.0.1:{port} within 30 s")
+        time.sleep(0.05)
+
+
+def free_port_pair() -> int:
     """A loopback port ``p`` with ``p + 1`` free too (swtpm's TCTI finds the control channel there)."""
     for _ in range(50):
         with socket.socket() as first:

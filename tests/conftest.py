@@ -7,6 +7,7 @@ password, with its own XDG data folder. Nothing touches the developer's keyring.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -26,6 +27,16 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
+
+
+def _packaging_module(name: str):
+    """A module of packaging/ (they import each other by name, outside any package), loaded once under its name."""
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, REPO / "packaging" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
 KEYRING_PASSWORD = "faceseal-test-password"
 
 
@@ -425,6 +436,7 @@ def shared_or_skip(*parts: str) -> Path:
 
 
 # ------------------------------------------------------------------ a real software TPM
+soft_tpm = _packaging_module("soft_tpm")  # the software TPM make package-check starts too
 @dataclass
 class SwTpm:
     """A software TPM 2.0 (``swtpm socket --tpm2``) of one test, its state in its own folder; FACESEAL_TPM_TCTI
@@ -436,26 +448,11 @@ class SwTpm:
 
     @property
     def tcti(self) -> str:
-        return f"swtpm:host=127.0.0.1,port={self.port}"  # the control channel is port + 1
+        return soft_tpm.tcti(self.port)
 
     def start(self) -> None:
-        """Start the TPM on its state folder (a restart keeps what it held) and send it TPM2_Startup."""
-        import socket
-        import time
-
-        self.process = subprocess.Popen(
-            ["swtpm", "socket", "--tpm2", "--tpmstate", f"dir={self.state}", "--flags", "not-need-init",
-             "--server", f"type=tcp,port={self.port},bindaddr=127.0.0.1",
-             "--ctrl", f"type=tcp,port={self.port + 1},bindaddr=127.0.0.1"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        for _ in range(200):  # bounded wait for the port to answer
-            assert self.process.poll() is None, self.process.stderr.read()
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        self.tool("tpm2_startup", "-c")
+        """Start the TPM on its state folder (a restart keeps what it held), past TPM2_Startup."""
+        self.process = soft_tpm.start_swtpm(self.state, self.port)
 
     def stop(self) -> None:
         """Stop the TPM as a pulled chip would go: SIGKILL, nothing flushed beyond what it keeps itself."""
@@ -475,30 +472,15 @@ class SwTpm:
                 if line.strip()]
 
 
-def _free_port_pair() -> int:
-    """A loopback port ``p`` with ``p + 1`` free too (swtpm's TCTI puts the control channel there)."""
-    import socket
-
-    for _ in range(50):
-        port = free_port()
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
-    pytest.fail("no two adjacent free loopback ports for swtpm")
-
-
 @pytest.fixture
 def swtpm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SwTpm]:
     """A fresh software TPM for one test, stopped after (nothing left running)."""
-    for tool in ("swtpm", "tpm2_startup"):
+    for tool in ("swtpm", "tpm2_getcap"):
         if shutil.which(tool) is None:
             pytest.fail(f"{tool} is missing: run 'make system-deps' (scripts/system-deps.sh installs swtpm, tpm2-tools)")
     state = tmp_path / "swtpm"
     state.mkdir(mode=0o700)
-    tpm = SwTpm(state, _free_port_pair())
+    tpm = SwTpm(state, soft_tpm.free_port_pair())
     tpm.start()
     monkeypatch.setenv("FACESEAL_TPM_TCTI", tpm.tcti)
     monkeypatch.delenv("FACESEAL_TPM_PIN", raising=False)
