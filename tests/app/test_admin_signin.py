@@ -81,6 +81,26 @@ def test_the_window_and_the_command_line_choose_the_same_face_and_services(qtbot
     assert not section.services["sudo"].isChecked()
 
 
+def test_a_read_under_way_never_undoes_a_click_on_screen(qtbot, window, runtime_dir):
+    """The vault changed elsewhere a moment ago (the section reads it again) and the person ticks a box: the read
+    that began before the click must not show the box unticked and clickable while the change is saved (a second
+    click would then turn the service on twice instead of off)."""
+    enrolled(("bob", OTHER_PERSON))
+    section = sign_in_section(qtbot, window, 1)
+    box = section.services["apps"]
+    qtbot.waitUntil(box.isEnabled, timeout=LONG)
+    seen: list[tuple[bool, bool]] = []
+    box.toggled.connect(lambda _on: seen.append((box.isEnabled(), box.isChecked())))
+    section.load()  # as the window does when it notices the vault changed
+    box.click()
+    qtbot.waitUntil(lambda: "Apps may now ask" in section.banner.text.text(), timeout=LONG)
+    qtbot.waitUntil(box.isEnabled, timeout=LONG)
+    assert box.isChecked() and (True, False) not in seen, seen
+    tick(qtbot, box)
+    qtbot.waitUntil(lambda: "off for apps" in section.banner.text.text(), timeout=LONG)
+    assert who_and_where(cli_json("signin", "status")) == {"identity": "bob", "services": []}
+
+
 def test_the_agent_state_as_it_is(qtbot, window, runtime_dir):
     section = sign_in_section(qtbot, window, 0)
     qtbot.waitUntil(lambda: section.agent_state.text().startswith("Not running"), timeout=LONG)

@@ -67,6 +67,8 @@ class SignInSection(Section):
         """The prompts of the last "Try it now", in the order the agent said them."""
         self._trying = False
         self._asking = False
+        self._changes = 0
+        """Bumped when a change made here starts and when it ends: a read begun before is stale."""
         self.login = local.login()
 
         self.person = QComboBox()
@@ -152,8 +154,10 @@ class SignInSection(Section):
 
     # ------------------------------------------------------------ who and where
     def load(self) -> None:
+        begun = self._changes
         self.in_vault(lambda vault: ([i.name for i in ops.list_identities(vault)], signin.signin_settings(vault),
-                                     signin.signin_attempts(vault, ATTEMPTS)), self._show)
+                                     signin.signin_attempts(vault, ATTEMPTS)),
+                      lambda read: self._show(read) if begun == self._changes else None)
         self._ask_agent()
 
     def _show(self, read: tuple[list[str], SignInSettings, list[AuditEntry]]) -> None:
@@ -198,6 +202,7 @@ class SignInSection(Section):
     def _toggle(self, service: str, on: bool) -> None:
         name = self.person.currentText()
         self.banner.clear()
+        self._changes += 1  # a read already under way (the vault changed elsewhere) would undo this click on screen
         for box in self.services.values():
             box.setEnabled(False)
         if on and service in signin.RAISING:
@@ -222,10 +227,12 @@ class SignInSection(Section):
                                                                    "alone again."), self._failed)
 
     def _changed(self, settings: SignInSettings, said: str, kind: str = "success") -> None:
+        self._changes += 1
         self.banner.show_message(kind, said)
         self.load()
 
     def _failed(self, message: str) -> None:
+        self._changes += 1
         self.show_error(message)
         self.load()  # the boxes show what is stored, not what was clicked
 
