@@ -25,6 +25,7 @@ from app.presence import ProofDialog
 from app.widgets import packed
 from app.widgets.capture_view import CaptureView
 from app.widgets.confirm import ConfirmDialog
+from app.widgets.consent import consent_dialog
 from app.widgets.source import SourcePicker
 from app.workers import Cancelled, Reporter, Task, describe
 from edge_core import ops
@@ -259,10 +260,7 @@ class EnrolPage(Page):
         if terms is None:
             self._planned(plan, choice)
             return
-        self.dialog = ConfirmDialog(self, "Consent", f"Show this to {plan.name} before anything is captured.\n\n"
-                                    f"{terms.text}\n\nKept: {terms.kept_for}.\n(consent text version "
-                                    f"{terms.version})", f"{plan.name} consents")
-        self.dialog.confirm_button.setProperty("role", "primary")
+        self.dialog = consent_dialog(self, plan.name, terms, "before anything is captured")
 
         def accepted() -> None:
             self.consent = terms

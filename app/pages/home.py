@@ -37,7 +37,7 @@ def reminder_text(expiring: list[Expiring]) -> str:
     """The reminder of who is deleted soon because their retention ends, and how to keep them."""
     due = "; ".join(f"{e.name} on {e.expires_at[:10]} ({_left(e.days_left)})" for e in expiring)
     return (f"Retention ends soon, then FaceSeal deletes them: {due}. To keep someone, they consent again "
-            "('faceseal consent renew NAME').")
+            "(Identities › Consent again…, or 'faceseal consent renew NAME').")
 
 
 def recovery_text(status: Status) -> str:

@@ -18,8 +18,9 @@ from PySide6.QtWidgets import (
 from app.pages.base import Context, Page
 from app.pages.security import RECOVERY_GONE, RECOVERY_STOPS, forget_if_covered, report_root_change
 from app.widgets.confirm import ConfirmDialog
+from app.widgets.consent import consent_dialog
 from edge_core import ops
-from edge_core.ops.results import Deletion, IdentitySummary, SubjectReport
+from edge_core.ops.results import ConsentRecord, ConsentTerms, Deletion, IdentitySummary, SubjectReport
 
 COLUMNS = ("Name", "Enrolled", "Samples", "Model pack")
 
@@ -48,6 +49,12 @@ class IdentitiesPage(Page):
         self.report_button.setToolTip("Their record, sample dates and attempts from the audit log, as a file they can "
                                       "read: never a template or a score. Saving it is recorded in the audit log.")
         self.report_button.clicked.connect(self.save_report)
+        self.consent_button = QPushButton("Consent again…")
+        self.consent_button.setAccessibleName("Record the selected person's consent again")
+        self.consent_button.setToolTip("They read the consent text in force and agree again: their retention then "
+                                       "counts from today (recorded in the audit log). The way to keep someone "
+                                       "whose retention ends soon.")
+        self.consent_button.clicked.connect(self.ask_consent)
         self.enrol_button = QPushButton("Enrol someone…")
         self.enrol_button.setAccessibleName("Enrol someone")
         self.enrol_button.clicked.connect(lambda: self.ctx.navigate("Enrol"))
@@ -57,6 +64,7 @@ class IdentitiesPage(Page):
         buttons = QHBoxLayout()
         buttons.addWidget(self.enrol_button)
         buttons.addStretch(1)
+        buttons.addWidget(self.consent_button)
         buttons.addWidget(self.report_button)
         buttons.addWidget(self.delete_button)
         layout = QVBoxLayout(self.body)
@@ -104,6 +112,7 @@ class IdentitiesPage(Page):
         chosen = self.selected() is not None and self.session.is_open
         self.delete_button.setEnabled(chosen)
         self.report_button.setEnabled(chosen)
+        self.consent_button.setEnabled(chosen)
 
     def ask_delete(self) -> None:
         name = self.selected()
@@ -151,6 +160,26 @@ class IdentitiesPage(Page):
         form = "json" if Path(file).suffix.lower() == ".json" or chosen.startswith("JSON") else "markdown"
         self.run(lambda _r: self.session.call(lambda v: ops.subject_report(v, name, "window", Path(file), form)),
                  self._report_saved)
+
+    def ask_consent(self) -> None:
+        """The consent text in force, shown to the selected person; their agreement records it again (ops checks
+        it is still the text in force when it is recorded)."""
+        name = self.selected()
+        if name is None:
+            return
+        self.run(lambda _r: self.session.call(ops.consent_terms), lambda terms: self._show_consent(name, terms))
+
+    def _show_consent(self, name: str, terms: ConsentTerms) -> None:
+        self.dialog = consent_dialog(self, name, terms, "before their consent is recorded again")
+        self.dialog.accepted.connect(lambda: self.run(
+            lambda _r: self.session.call(lambda v: ops.renew_consent(v, name, terms)), self._consented))
+        self.dialog.rejected.connect(lambda: self.banner.show_message(
+            "info", f"Nothing was recorded: {name} did not consent again."))
+        self.dialog.open()
+
+    def _consented(self, record: ConsentRecord) -> None:
+        kept = f"until {record.expires_at[:10]}" if record.expires_at else "until they are deleted"
+        self.banner.show_message("success", f"{record.name}'s consent is recorded again: FaceSeal keeps them {kept}.")
 
     def _report_saved(self, report: SubjectReport) -> None:
         self.banner.show_message("success", f"What FaceSeal holds about {report.name} was saved to {report.file}.")

@@ -619,6 +619,13 @@ def create_app(home: Path, expected: str, asker: Asker | None = None) -> FastAPI
         fixed to: what to show a person before enrolling them."""
         return with_vault(ops.consent_terms, reading=True)
 
+    @app.post(PREFIX + "/identities/{name}/consent", responses=ERRORS)
+    def renew_consent(body: ConsentGiven, name: str = PathParam(min_length=1, max_length=128),
+                      _: Any = Depends(bearer)) -> Answer:
+        """The person consents again to the terms in force (``faceseal consent renew``): their retention counts
+        from today, audited as a renewed consent. The way to keep someone whose retention ends soon."""
+        return with_vault(lambda vault: ops.renew_consent(vault, name, _accepted(vault, body)))
+
     @app.post(f"{PREFIX}/verify", responses=ERRORS)
     def verify(body: VerifyRequest, _: Any = Depends(bearer)) -> Answer:
         """Is this embedding the named person? Policy bounds, lockout and audit as in every front end."""

@@ -90,22 +90,24 @@ def needed(vault: Vault | None, name: str, add: bool = False) -> bool:
     return _row(vault, vault.identity_id(name)) is None
 
 
-def check(vault: Vault | None, name: str, accepted: ConsentTerms | None, add: bool = False) -> ConsentTerms | None:
+def check(vault: Vault | None, name: str, accepted: ConsentTerms | None, add: bool = False,
+          renewing: bool = False) -> ConsentTerms | None:
     """The terms to record for this enrolment (None: none needed, the person consented before); refused in one
     line when consent is needed and was not given, or was given to other terms than those in force. A front end
     asks this before it captures anything (``vault`` None: there is no vault yet), and :func:`enrol` again."""
-    if not needed(vault, name, add):
+    if not renewing and not needed(vault, name, add):
         return None
     who = canonical_name(name)
+    refused = f"{who}'s consent was not renewed" if renewing else f"{who} was not enrolled"
     if accepted is None:
-        why = ("no consent of theirs is recorded (enrolled before FaceSeal recorded consent)" if add
+        why = ("renewing needs their consent" if renewing else
+               "no consent of theirs is recorded (enrolled before FaceSeal recorded consent)" if add
                else "enrolling someone needs their consent")
-        raise ConsentRequired(f"{who} was not enrolled, and nothing was stored: {why} to the consent "
-                              "text, shown to them first")
+        raise ConsentRequired(f"{refused}, and nothing was stored: {why} to the consent text, shown to them first")
     current = terms(vault)
     if (accepted.version, accepted.sha256, accepted.retention_days) != (
             current.version, current.sha256, current.retention_days):
-        raise ConsentRequired(f"{who} was not enrolled, and nothing was stored: the consent text or the retention "
+        raise ConsentRequired(f"{refused}, and nothing was stored: the consent text or the retention "
                               f"changed since they were shown it (now version {current.version}, kept "
                               f"{current.kept_for}); show it to them again")
     return current
@@ -134,7 +136,7 @@ def renew(vault: Vault, name: str, accepted: ConsentTerms | None) -> ConsentReco
     """``name`` consents again: the record is replaced by the terms in force now (the retention counted from
     today), audited as ``consent_recorded`` with ``renewed: true``. The way to keep someone past their retention."""
     identity = vault.identity_id(name)
-    given = check(vault, name, accepted)  # always needed: this is a consent
+    given = check(vault, name, accepted, renewing=True)
     assert given is not None
     with vault.writing() as tx:
         recorder(name, given, renewed=True)(tx, identity)

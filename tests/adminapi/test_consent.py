@@ -44,3 +44,22 @@ def test_adding_samples_to_someone_enrolled_before_consent_asks_for_it(server: S
     assert refused.status_code == 400 and "no consent of theirs is recorded" in refused.json()["error"]
     assert server.call("POST", "/enrol", json=_body("alice", add=True, consent=server.consent())).status_code == 200
     assert server.call("POST", "/enrol", json=_body("alice", add=True)).status_code == 200, "asked once"
+
+
+def test_the_api_renews_a_consent_only_to_the_terms_in_force(server: Server) -> None:
+    """``POST /identities/{name}/consent``: how an operator keeps someone whose retention ends soon."""
+    before = server.consent()
+    assert server.call("POST", "/enrol", json=_body("carol", consent=before)).status_code == 200
+    cli_json("policy", "set", "retention_days=30", check_clean=False)
+    stale = server.call("POST", "/identities/carol/consent", json=before)  # shown before the retention changed
+    assert stale.status_code == 400 and stale.json()["error"].startswith(
+        "carol's consent was not renewed, and nothing was stored: the consent text or the retention changed"), stale.text
+    assert server.call("GET", "/identities/carol/report").json()["consent"]["retention_days"] is None
+    renewed = server.call("POST", "/identities/carol/consent", json=server.consent())
+    assert renewed.status_code == 200, renewed.text
+    assert renewed.json()["retention_days"] == 30 and renewed.json()["expires_at"]
+    assert server.call("GET", "/identities/carol/report").json()["consent"]["expires_at"] == renewed.json()["expires_at"]
+    assert [e["renewed"] for e in cli_json("audit", "list") if e["kind"] == "consent_recorded"] == [False, True]
+    assert server.call("POST", "/identities/nobody/consent", json=server.consent()).status_code == 404
+    garbage = server.call("POST", "/identities/carol/consent", json={"sha256": "nope"})
+    assert garbage.status_code in (400, 422) and "Traceback" not in garbage.text

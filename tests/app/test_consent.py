@@ -83,3 +83,31 @@ def test_the_window_reminds_then_shreds_exactly_who_is_due_when_it_opens(qtbot, 
     assert [i.name for i in window.session.call(ops.list_identities)] == ["Bruno Costa", "Chen Wei"]
     shredded = [e for e in cli_json("audit", "list") if e["kind"] == "identity_shredded"]
     assert [e.get("cause") for e in shredded] == ["retention"]
+
+
+def test_consenting_again_in_the_window_keeps_someone_past_the_reminder(qtbot, window) -> None:
+    """Identities › Consent again…: the text in force is shown first (Cancel records nothing); agreeing records a
+    renewed consent whose retention counts from today, and Home stops reminding."""
+    _enrol(window, "Alice Martin", 30, 1)
+    end = datetime.fromisoformat(window.session.call(lambda v: ops.consent_record(v, "Alice Martin")).expires_at)
+    window.session.call(lambda v: ops.policy_set(v, {"retention_days": 90}))
+    _reopen(qtbot, window, end - timedelta(days=5))
+    assert "Alice Martin" in _home(qtbot, window).value("retention")
+
+    page = window.show_page("Identities")
+    qtbot.waitUntil(lambda: page.names() == ["Alice Martin"], timeout=LONG)
+    page.table.selectRow(0)
+    for agrees in (False, True):
+        page.dialog = None
+        click(qtbot, page.consent_button)
+        qtbot.waitUntil(lambda: page.dialog is not None and page.dialog.isVisible(), timeout=LONG)
+        assert "Kept: 90 days from today" in page.dialog.message and "Purpose: " in page.dialog.message
+        (page.dialog.accept if agrees else page.dialog.reject)()
+        if not agrees:
+            assert page.banner.text.text() == "Nothing was recorded: Alice Martin did not consent again."
+    qtbot.waitUntil(lambda: "consent is recorded again" in page.banner.text.text(), timeout=LONG)
+    renewed = window.session.call(lambda v: ops.consent_record(v, "Alice Martin"))
+    assert page.banner.text.text() == ("Alice Martin's consent is recorded again: FaceSeal keeps them until "
+                                       f"{renewed.expires_at[:10]}.")
+    assert [e["renewed"] for e in cli_json("audit", "list") if e["kind"] == "consent_recorded"] == [False, True]
+    assert _home(qtbot, window).value("retention") == f"nobody's retention ends within {ops.REMINDER_DAYS} days"
