@@ -1,9 +1,11 @@
-"""``faceseal pad-eval --media DIR --labels FILE.csv``: the passive liveness signals on labelled recordings.
+"""``faceseal pad-eval``: the passive liveness signals on labelled recordings, from a folder or the camera.
 
-A thin front end over :mod:`edge_core.ops.padeval`: it loads the pack, takes
-the risk bands of the policy in force (the defaults when there is no vault
-yet; none is made), shows which file is being judged at a terminal, and
-prints the per-item table and APCER/BPCER, or ``--json``.
+A thin front end over :mod:`edge_core.ops.padeval` and :mod:`edge_core.ops.padtest`:
+``--media DIR --labels FILE.csv`` judges files (with the policy's bands, the
+defaults when there is no vault yet and no ``--out``: none is made);
+``--camera`` guides a person at the terminal through :func:`padtest.plan`'s
+attempts, Enter before each; ``--out`` signs either report with the device
+key; ``pad-eval verify REPORT.json`` checks one offline.
 """
 
 from __future__ import annotations
@@ -12,21 +14,47 @@ import argparse
 import sys
 from pathlib import Path
 
+from itertools import islice
+from typing import TYPE_CHECKING
+
 from edge_core import ops
-from edge_core.biometrics import default_pack_name, load_pack
-from edge_core.cli.framework import Commands, Reply, answer
+from edge_core.biometrics import Camera, VideoFile, camera_index, default_pack_name, load_pack
+from edge_core.cli.framework import Commands, Parser, Reply, answer
+from edge_core.errors import UsageError
 from edge_core.liveness import RiskBands
-from edge_core.ops import padeval
+from edge_core.ops import padeval, padtest
+
+if TYPE_CHECKING:
+    from edge_core.vault.store import Vault
 
 
-def _bands() -> RiskBands:
+def _bands(vault: Vault | None = None) -> RiskBands:
+    if vault is not None:
+        return ops.liveness_bands(vault)
     if not ops.vault_exists():
         return RiskBands()
-    with ops.open_vault(reading=True) as vault:
-        return ops.liveness_bands(vault)
+    with ops.open_vault(reading=True) as opened:
+        return ops.liveness_bands(opened)
 
 
 def _pad_eval(args: argparse.Namespace) -> Reply:
+    if args.pad_eval_action == "verify":
+        return answer(padtest.verify_report(args.report, args.device_key))
+    camera = args.camera is not None or args.camera_video is not None
+    if camera == (args.media is not None):
+        raise UsageError("give --media DIR --labels FILE.csv, or --camera (the guided test at your camera)")
+    if args.media is not None and args.labels is None:
+        raise UsageError("--media needs --labels FILE.csv")
+    if not camera and args.keep:
+        raise UsageError("--keep keeps what the camera recorded: it goes with --camera")
+    if camera and args.out is None:
+        raise UsageError("the guided test at the camera needs --out REPORT.json, where its signed report goes")
+    if args.out is not None:
+        padtest.check_out(args.out)
+    return _guided(args) if camera else _media(args)
+
+
+def _media(args: argparse.Namespace) -> Reply:
     padeval.read_labels(args.media, args.labels)  # a bad CSV is refused before the models load
     pipeline = load_pack(args.pack or default_pack_name())
     shown = not args.json and sys.stderr.isatty()
@@ -35,18 +63,82 @@ def _pad_eval(args: argparse.Namespace) -> Reply:
         sys.stderr.write(f"\r{f'judging {done + 1} of {total}: {file}':<78.78}")
         sys.stderr.flush()
 
-    report = padeval.evaluate(args.media, args.labels, pipeline, _bands(), show if shown else None)
-    if shown:
-        sys.stderr.write("\n")
-    return answer(report)
+    if args.out is None:
+        report = padeval.evaluate(args.media, args.labels, pipeline, _bands(), show if shown else None)
+        if shown:
+            sys.stderr.write("\n")
+        return answer(report)
+    with ops.open_vault() as vault:
+        report = padeval.evaluate(args.media, args.labels, pipeline, _bands(vault), show if shown else None)
+        if shown:
+            sys.stderr.write("\n")
+        return answer(padtest.sign_report(vault, report, args.out, source="media", pack=pipeline.pack))
+
+
+def _camera(args: argparse.Namespace) -> Camera | VideoFile:
+    if args.camera_video is not None:
+        return VideoFile(args.camera_video)
+    return Camera(args.camera, max_frames=None)
+
+
+def _guided(args: argparse.Namespace) -> Reply:
+    """At the terminal: say what to present, wait for Enter, record and judge; then sign the report."""
+    steps = padtest.numbered(padtest.plan(args.attempts))
+    padtest.attempt_frames(args.seconds, None)  # a bad length is refused before the models load
+    pipeline = load_pack(args.pack or default_pack_name())
+    with ops.open_vault() as vault:
+        bands = _bands(vault)
+        source = _camera(args)
+        wanted = padtest.attempt_frames(args.seconds, source.fps)
+        frames = iter(source)
+        attempts = []
+        try:
+            for number, (step, name) in enumerate(steps, start=1):
+                print(f"[{number}/{len(steps)}] {step.ask} Press Enter to record {args.seconds:g} s.",
+                      file=sys.stderr, flush=True)
+                if not sys.stdin.readline():
+                    raise UsageError("the guide waits for Enter before each attempt, and the input ended: "
+                                     "nothing was recorded or kept")
+                attempt = padtest.record(step, name, islice(frames, wanted), source.fps, pipeline,
+                                         bands, keep=args.keep)
+                if attempt.item.frames == 0:
+                    raise UsageError(f"{source.description} gave no more frames at attempt {number}: nothing was "
+                                     "recorded or kept")
+                attempts.append(attempt)
+        finally:
+            source.close()
+        return answer(padtest.camera_report(vault, attempts, bands, args.out, pipeline.pack))
 
 
 def register(commands: Commands) -> None:
     p = commands.add("pad-eval", _pad_eval,
-                     "judge labelled videos and photos (a CSV: file,label,species; label bona_fide or attack) with "
-                     "the passive liveness signals a session uses, without challenges: per item the band, risk and "
-                     "each signal; APCER per attack species and BPCER with 95 % intervals")
-    p.add_argument("--media", type=Path, required=True, metavar="DIR", help="the folder holding the files")
-    p.add_argument("--labels", type=Path, required=True, metavar="FILE.csv",
+                     "a spoof test: judge labelled videos and photos (--media with a CSV: file,label,species; label "
+                     "bona_fide or attack), or be guided through bona fide and attack attempts at your camera "
+                     "(--camera), with the passive liveness signals a session uses, without challenges: per item "
+                     "the band, risk and each signal; APCER per attack species and BPCER with 95 % intervals, a "
+                     "suggested risk band; --out signs the report with the device key")
+    p.add_argument("--media", type=Path, metavar="DIR", help="the folder holding the files")
+    p.add_argument("--labels", type=Path, metavar="FILE.csv",
                    help="columns file,label,species (file relative to DIR); other columns are ignored")
+    p.add_argument("--camera", type=camera_index, nargs="?", const=0, metavar="CAMERA",
+                   help="the guided test at a camera: its index (0 when left out), /dev/videoN or its name")
+    p.add_argument("--camera-video", type=Path, metavar="FILE",
+                   help="a video file standing in for the camera, read on from attempt to attempt (demos, tests)")
+    p.add_argument("--attempts", type=int, default=2, metavar="N",
+                   help=f"attempts of each kind at the camera: bona fide and each attack (1 to "
+                        f"{padtest.MAX_ATTEMPTS}; default 2)")
+    p.add_argument("--seconds", type=float, default=padtest.ATTEMPT_SECONDS, metavar="S",
+                   help=f"how long each attempt records (default {padtest.ATTEMPT_SECONDS:g})")
+    p.add_argument("--keep", action="store_true",
+                   help="keep the recordings, sealed in the vault (else they are gone once judged)")
+    p.add_argument("--out", type=Path, metavar="REPORT.json",
+                   help="write the report signed by the device key to this new file")
     p.add_argument("--pack", help="the model pack (default: the default pack)")
+    actions = p.add_subparsers(dest="pad_eval_action", metavar="ACTION", parser_class=Parser)
+    check = actions.add_parser("verify", help="check a signed report offline (exit 4 when it must not be believed)",
+                               description="check a signed spoof-test report offline: its signature under the key it "
+                                           "carries, and with --device-key that key")
+    check.add_argument("report", type=Path, metavar="REPORT.json")
+    check.add_argument("--device-key", metavar="FINGERPRINT|KEY.pem",
+                       help="the device key it must be signed with (the fingerprint 'faceseal status' or "
+                            "'faceseal telemetry' shows on the device that made it)")

@@ -347,10 +347,14 @@ class Vault:
             except (FaceSealError, OSError):
                 pass  # committed already; the next open moves the anchor up to the folder's head
 
-    def put_secret(self, name: str, value: bytes) -> None:
-        """Seal a named secret (the device key, the audit inbox key) under the primary vault key."""
-        with self.writing() as conn:
+    def put_secret(self, name: str, value: bytes, conn: Connection | None = None) -> None:
+        """Seal a named secret (the device key, the audit inbox key) under the primary vault key; in ``conn``, the
+        caller's write transaction, when the audit event recording it must commit with it."""
+        if conn is not None:
             self._put_secret(conn, name, value)
+            return
+        with self.writing() as tx:
+            self._put_secret(tx, name, value)
 
     def _put_secret(self, conn: Connection, name: str, value: bytes) -> None:
         version = self.primary_version()
@@ -363,6 +367,12 @@ class Vault:
     def get_secret(self, name: str) -> Secret | None:
         row = self.conn.execute("SELECT key_version, wrapped FROM secrets WHERE name = ?", (name,)).fetchone()
         return None if row is None else self.unwrap_secret("secret", name, row[0], row[1])
+
+    def secret_names(self, prefix: str) -> list[str]:
+        """The names of the secrets starting with ``prefix``, in the order they were stored."""
+        rows = self.conn.execute("SELECT name FROM secrets WHERE substr(name, 1, ?) = ? ORDER BY rowid",
+                                 (len(prefix), prefix)).fetchall()
+        return [row[0] for row in rows]
 
     def delete_secret(self, name: str) -> bool:
         with self.writing() as conn:

@@ -1,0 +1,238 @@
+"""The spoof test a person runs on their own camera (issue 31, item 3), and its signed report.
+
+Why: the liveness figures in docs/LIVENESS.md were measured on our media; what
+matters to a person is whether *their* camera, in *their* room, refuses the
+attacks they can make at home. The guide (:func:`plan`) asks for a few bona
+fide attempts, then each attack species a person can make with what they
+have: a photo of their face on a phone screen, a printed photo, a video of
+them played on a screen. Each attempt is labelled by what the guide asked for
+and judged by :func:`edge_core.ops.padeval.judge`, the very path ``pad-eval
+--media`` takes for a file: one command, two sources of media. The totals,
+"caught by" and the suggested bands are :func:`edge_core.ops.padeval.tally`'s.
+
+Privacy: the frames of an attempt are judged as they arrive and never written
+to disk in the clear; nothing leaves the machine. Unless the person keeps
+them, they are gone with the attempt. Kept recordings (``keep``) are sealed
+in the vault like every secret (AES-256-GCM under the vault key of the key
+hierarchy, inside the SQLCipher database; a key rotation re-wraps them, a
+reset destroys them), one secret per attempt named
+``pad-recording:<report id>:<n>``, each a zip of the frames as JPEG.
+
+The report (:mod:`edge_core.audit.padreport`) is signed by the device key,
+written as a new file, and one ``pad_report_made`` audit event records it: the
+report's id, source, counts and SHA-256, nothing biometric.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import uuid
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from edge_core import __version__
+from edge_core.audit import chain as audit
+from edge_core.audit import padreport
+from edge_core.audit.evidence import parse_device_key
+from edge_core.biometrics import Frame, Pipeline
+from edge_core.errors import UsageError
+from edge_core.liveness import RiskBands
+from edge_core.ops.padeval import ATTACK, BONA_FIDE, PadEvaluation, PadItem, judge, tally
+from edge_core.ops.results import Result
+from edge_core.support.exports import check_new_file
+from edge_core.vault import device
+
+if TYPE_CHECKING:
+    from edge_core.vault.store import Vault
+
+ATTEMPT_SECONDS = 4.0
+"""How long an attempt records by default: long enough for a blink and a turn of the head, and for the frozen-frame
+signal to judge."""
+MAX_SECONDS = 30.0
+CAMERA_FPS = 30.0
+"""The rate assumed of a camera that declares none."""
+MAX_ATTEMPTS = 10
+RECORDING_PREFIX = "pad-recording:"
+JPEG_QUALITY = 90
+
+
+@dataclass(frozen=True)
+class Step:
+    """One attempt the guide asks for: its label and species (the truth the report counts) and what to show."""
+
+    label: str
+    species: str
+    ask: str
+
+    def name(self, number: int) -> str:
+        """The attempt's name in the report, as a file's name would be: "bona_fide-1", "print-2"."""
+        return f"{self.species or self.label}-{number}"
+
+
+BONA_FIDE_STEP = Step(BONA_FIDE, "", "Look at the camera yourself, as you would to sign in: blink, turn your head "
+                                     "a little.")
+ATTACK_STEPS = (
+    Step(ATTACK, "phone_screen", "Hold a phone showing a photo of your face in front of the camera, your face "
+                                 "about the size it would be in person."),
+    Step(ATTACK, "print", "Hold a printed photo of your face in front of the camera (paper, any printer)."),
+    Step(ATTACK, "video_replay", "Play a video of yourself on a phone or monitor in front of the camera."),
+)
+"""The attacks a person can make at home, in the order the guide asks for them."""
+
+
+def plan(attempts: int) -> list[Step]:
+    """The guide: ``attempts`` bona fide attempts, then ``attempts`` of each attack species."""
+    if not 1 <= attempts <= MAX_ATTEMPTS:
+        raise UsageError(f"--attempts must be 1 to {MAX_ATTEMPTS} (each attack species and bona fide alike)")
+    return [BONA_FIDE_STEP] * attempts + [step for step in ATTACK_STEPS for _ in range(attempts)]
+
+
+def attempt_frames(seconds: float, fps: float | None) -> int:
+    """How many frames an attempt of ``seconds`` takes at the source's rate."""
+    if not 0 < seconds <= MAX_SECONDS:
+        raise UsageError(f"--seconds must be above 0 and at most {MAX_SECONDS:g}")
+    return max(1, round(seconds * (fps or CAMERA_FPS)))
+
+
+def numbered(steps: list[Step]) -> list[tuple[Step, str]]:
+    """Each step with its name in the report, numbered within its species."""
+    counts: dict[str, int] = {}
+    named = []
+    for step in steps:
+        counts[step.name(0)] = counts.get(step.name(0), 0) + 1
+        named.append((step, step.name(counts[step.name(0)])))
+    return named
+
+
+@dataclass
+class Attempt:
+    """One recorded attempt: its judged item, and its frames as a zip of JPEGs when they are to be kept."""
+
+    item: PadItem
+    recording: bytes | None = field(default=None, repr=False)
+
+
+def _kept(frames: Iterable[Frame], archive: zipfile.ZipFile) -> Iterator[Frame]:
+    """``frames`` unchanged, each also stored in ``archive`` as a JPEG (in memory: never a plaintext file)."""
+    import cv2
+
+    for number, frame in enumerate(frames):
+        ok, jpeg = cv2.imencode(".jpg", frame.image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+        if ok:
+            archive.writestr(f"{number:05d}.jpg", jpeg.tobytes())
+        yield frame
+
+
+def record(step: Step, name: str, frames: Iterable[Frame], fps: float | None, pipeline: Pipeline,
+           bands: RiskBands, keep: bool = False) -> Attempt:
+    """Judge one attempt as its frames arrive (``frames``: the camera's next few seconds), labelled by ``step``."""
+    if not keep:
+        return Attempt(judge(name, step.label, step.species, "video", frames, fps, pipeline, bands))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        item = judge(name, step.label, step.species, "video", _kept(frames, archive), fps, pipeline, bands)
+    return Attempt(item, buffer.getvalue())
+
+
+@dataclass(frozen=True)
+class PadReport(Result):
+    """A signed spoof-test report written: where, by which device key, what it says, what was kept."""
+
+    file: str
+    report_id: str
+    device_id: str
+    key_fingerprint: str
+    sha256: str
+    evaluation: PadEvaluation
+    kept: list[str]
+    """The vault secrets holding the kept recordings; empty when none were kept (the frames are gone)."""
+
+    def summary(self) -> str:
+        kept = (f"{len(self.kept)} recordings kept, sealed in the vault" if self.kept
+                else "no recording kept: the frames are gone")
+        return (f"{self.evaluation.summary()}\nreport {self.report_id} written to {self.file}, signed by the device "
+                f"key {self.key_fingerprint}; {kept}\ncheck it with: faceseal pad-eval verify {self.file} "
+                f"--device-key {self.key_fingerprint}")
+
+
+def check_out(out: Path) -> None:
+    """Refuse now, before anything is recorded, an ``out`` that cannot become a new file."""
+    check_new_file(out)
+
+
+def _body(evaluation: PadEvaluation, source: str, pack: str) -> dict[str, Any]:
+    verdict = evaluation.as_dict()
+    return {
+        "report_id": str(uuid.uuid4()), "made_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "faceseal": __version__, "pack": pack, "source": source, "bands": verdict["bands"],
+        "items": verdict["items"], "apcer": verdict["apcer"], "bpcer": verdict["bpcer"],
+        "suggested_bands": verdict["suggested_bands"],
+    }
+
+
+def sign_report(vault: Vault, evaluation: PadEvaluation, out: Path, *, source: str, pack: str,
+                recordings: list[bytes] | None = None) -> PadReport:
+    """Sign ``evaluation`` with the device key, write it to ``out`` (a new file), seal the kept ``recordings``
+    and record the ``pad_report_made`` audit event (with them, in one transaction)."""
+    key = device.device_key(vault)
+    report = padreport.sign(key, _body(evaluation, source, pack))
+    data = padreport.write(report, out)
+    digest = hashlib.sha256(data).hexdigest()
+    kept = [f"{RECORDING_PREFIX}{report['report_id']}:{number}" for number in range(1, len(recordings or []) + 1)]
+    with vault.writing() as tx:
+        for name, recording in zip(kept, recordings or []):
+            vault.put_secret(name, recording, conn=tx)
+        audit.append(tx, "pad_report_made", report=report["report_id"], source=source, sha256=digest,
+                     bona_fide=sum(i.label == BONA_FIDE for i in evaluation.items),
+                     attacks=sum(i.label == ATTACK for i in evaluation.items), kept=len(kept))
+    return PadReport(str(out), report["report_id"], report["device_id"], report["key_fingerprint"], digest,
+                     evaluation, kept)
+
+
+def camera_report(vault: Vault, attempts: list[Attempt], bands: RiskBands, out: Path, pack: str) -> PadReport:
+    """The guided test's report: the attempts tallied as ``pad-eval --media`` tallies files, signed, written."""
+    evaluation = tally([attempt.item for attempt in attempts], bands)
+    recordings = [a.recording for a in attempts if a.recording is not None]
+    return sign_report(vault, evaluation, out, source="camera", pack=pack, recordings=recordings)
+
+
+def kept_recordings(vault: Vault) -> list[str]:
+    """The names of the recordings kept sealed in the vault, oldest report first."""
+    return vault.secret_names(RECORDING_PREFIX)
+
+
+@dataclass(frozen=True)
+class ReportCheck(Result):
+    """A report that verified: who signed it, when, and what it says in brief."""
+
+    file: str
+    report_id: str
+    made_at: str
+    device_id: str
+    key_fingerprint: str
+    pinned: bool
+    """Whether the key was the one the verifier pinned (``--device-key``); else only the carried key vouches."""
+    source: str
+    apcer: dict[str, Any]
+    bpcer: dict[str, Any]
+
+    def summary(self) -> str:
+        whose = ("the pinned device key" if self.pinned else
+                 "the key it carries (compare its fingerprint with 'faceseal status' on the device that made it, "
+                 "or pin it with --device-key)")
+        return (f"{self.file}: valid spoof-test report {self.report_id} made {self.made_at}, signed by {whose}: "
+                f"{self.key_fingerprint}")
+
+
+def verify_report(path: Path, device_key: str | None = None) -> ReportCheck:
+    """Check a signed report offline; ``device_key`` (a fingerprint, a device id or a public key file) pins it."""
+    pin = parse_device_key(device_key) if device_key is not None else None
+    report = padreport.verify(path, pin)
+    return ReportCheck(str(path), str(report.get("report_id")), str(report.get("made_at")), report["device_id"],
+                       report["key_fingerprint"], pin is not None, str(report.get("source")),
+                       report.get("apcer", {}), report.get("bpcer", {}))
