@@ -35,7 +35,6 @@ from edge_core.audit.evidence import DevicePin, key_fingerprint
 from edge_core.errors import DataError, UsageError
 from edge_core.support import strictjson
 from edge_core.support.canonical import canonical_json
-from edge_core.support.exports import write_new_file
 from edge_core.support.inputs import read_regular
 from edge_core.telemetry.device import PAD_REPORT_DOMAIN, PAD_REPORT_FORMAT, DeviceKey, device_id_for
 
@@ -57,13 +56,6 @@ def sign(key: DeviceKey, body: dict[str, Any]) -> dict[str, Any]:
 def encode(report: dict[str, Any]) -> bytes:
     """The file's bytes: the canonical JSON and a newline, the only form :func:`verify` accepts."""
     return canonical_json(report) + b"\n"
-
-
-def write(report: dict[str, Any], out: Path) -> bytes:
-    """Write ``report`` to ``out`` as a new file (never over one); the bytes written."""
-    data = encode(report)
-    write_new_file(out, lambda handle: handle.write(data))
-    return data
 
 
 def _public_key(report: dict[str, Any]) -> bytes | None:

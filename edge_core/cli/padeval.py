@@ -72,7 +72,7 @@ def _media(args: argparse.Namespace) -> Reply:
         report = padeval.evaluate(args.media, args.labels, pipeline, _bands(vault), show if shown else None)
         if shown:
             sys.stderr.write("\n")
-        return answer(padtest.sign_report(vault, report, args.out, source="media", pack=pipeline.pack))
+        return answer(padtest.sign_report(vault, report, source="media", pack=pipeline.pack, out=args.out))
 
 
 def _camera(args: argparse.Namespace) -> Camera | VideoFile:
@@ -107,7 +107,7 @@ def _guided(args: argparse.Namespace) -> Reply:
                 attempts.append(attempt)
         finally:
             source.close()
-        return answer(padtest.camera_report(vault, attempts, bands, args.out, pipeline.pack))
+        return answer(padtest.camera_report(vault, attempts, bands, pipeline.pack, args.out))
 
 
 def register(commands: Commands) -> None:

@@ -30,7 +30,7 @@ import io
 import uuid
 import zipfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,8 +43,8 @@ from edge_core.biometrics import Frame, Pipeline
 from edge_core.errors import UsageError
 from edge_core.liveness import RiskBands
 from edge_core.ops.padeval import ATTACK, BONA_FIDE, PadEvaluation, PadItem, judge, tally
-from edge_core.ops.results import Result
-from edge_core.support.exports import check_new_file
+from edge_core.ops.results import Result, hidden, optional
+from edge_core.support.exports import check_new_file, write_new_file
 from edge_core.vault import device
 
 if TYPE_CHECKING:
@@ -141,23 +141,30 @@ def record(step: Step, name: str, frames: Iterable[Frame], fps: float | None, pi
 
 @dataclass(frozen=True)
 class PadReport(Result):
-    """A signed spoof-test report written: where, by which device key, what it says, what was kept."""
+    """A signed spoof-test report: by which device key, what it says, what was kept, and where it was saved."""
 
-    file: str
     report_id: str
     device_id: str
     key_fingerprint: str
     sha256: str
+    """Of the report's bytes, as the ``pad_report_made`` audit event records it."""
     evaluation: PadEvaluation
     kept: list[str]
     """The vault secrets holding the kept recordings; empty when none were kept (the frames are gone)."""
+    file: str | None = optional()
+    """Where it was saved; ``None`` until it is (the window shows it first, then offers Save)."""
+    data: bytes = hidden()
+    """The report file's bytes (:func:`edge_core.audit.padreport.encode`), what Save writes."""
 
     def summary(self) -> str:
         kept = (f"{len(self.kept)} recordings kept, sealed in the vault" if self.kept
                 else "no recording kept: the frames are gone")
-        return (f"{self.evaluation.summary()}\nreport {self.report_id} written to {self.file}, signed by the device "
-                f"key {self.key_fingerprint}; {kept}\ncheck it with: faceseal pad-eval verify {self.file} "
-                f"--device-key {self.key_fingerprint}")
+        where = f"written to {self.file}" if self.file else "not saved"
+        lines = [self.evaluation.summary(),
+                 f"report {self.report_id} {where}, signed by the device key {self.key_fingerprint}; {kept}"]
+        if self.file:
+            lines.append(f"check it with: faceseal pad-eval verify {self.file} --device-key {self.key_fingerprint}")
+        return "\n".join(lines)
 
 
 def check_out(out: Path) -> None:
@@ -175,30 +182,42 @@ def _body(evaluation: PadEvaluation, source: str, pack: str) -> dict[str, Any]:
     }
 
 
-def sign_report(vault: Vault, evaluation: PadEvaluation, out: Path, *, source: str, pack: str,
-                recordings: list[bytes] | None = None) -> PadReport:
-    """Sign ``evaluation`` with the device key, write it to ``out`` (a new file), seal the kept ``recordings``
-    and record the ``pad_report_made`` audit event (with them, in one transaction)."""
+def save_report(report: PadReport, out: Path) -> PadReport:
+    """Write the signed report to ``out``, a new file (never over one)."""
+    write_new_file(out, lambda handle: handle.write(report.data))
+    return replace(report, file=str(out))
+
+
+def sign_report(vault: Vault, evaluation: PadEvaluation, *, source: str, pack: str,
+                recordings: list[bytes] | None = None, out: Path | None = None) -> PadReport:
+    """Sign ``evaluation`` with the device key; seal the kept ``recordings`` and record the ``pad_report_made``
+    audit event in one transaction. With ``out`` the report is written first, so a file that cannot be written
+    leaves nothing kept or recorded."""
     key = device.device_key(vault)
-    report = padreport.sign(key, _body(evaluation, source, pack))
-    data = padreport.write(report, out)
+    document = padreport.sign(key, _body(evaluation, source, pack))
+    data = padreport.encode(document)
     digest = hashlib.sha256(data).hexdigest()
-    kept = [f"{RECORDING_PREFIX}{report['report_id']}:{number}" for number in range(1, len(recordings or []) + 1)]
+    kept = [f"{RECORDING_PREFIX}{document['report_id']}:{number}" for number in range(1, len(recordings or []) + 1)]
+    report = PadReport(document["report_id"], document["device_id"], document["key_fingerprint"], digest, evaluation,
+                       kept, data=data)
+    if out is not None:
+        report = save_report(report, out)
     with vault.writing() as tx:
         for name, recording in zip(kept, recordings or []):
             vault.put_secret(name, recording, conn=tx)
-        audit.append(tx, "pad_report_made", report=report["report_id"], source=source, sha256=digest,
+        audit.append(tx, "pad_report_made", report=report.report_id, source=source, sha256=digest,
                      bona_fide=sum(i.label == BONA_FIDE for i in evaluation.items),
                      attacks=sum(i.label == ATTACK for i in evaluation.items), kept=len(kept))
-    return PadReport(str(out), report["report_id"], report["device_id"], report["key_fingerprint"], digest,
-                     evaluation, kept)
+    return report
 
 
-def camera_report(vault: Vault, attempts: list[Attempt], bands: RiskBands, out: Path, pack: str) -> PadReport:
-    """The guided test's report: the attempts tallied as ``pad-eval --media`` tallies files, signed, written."""
+def camera_report(vault: Vault, attempts: list[Attempt], bands: RiskBands, pack: str,
+                  out: Path | None = None) -> PadReport:
+    """The guided test's report: the attempts tallied as ``pad-eval --media`` tallies files, signed (and written
+    to ``out`` when given)."""
     evaluation = tally([attempt.item for attempt in attempts], bands)
     recordings = [a.recording for a in attempts if a.recording is not None]
-    return sign_report(vault, evaluation, out, source="camera", pack=pack, recordings=recordings)
+    return sign_report(vault, evaluation, source="camera", pack=pack, recordings=recordings, out=out)
 
 
 def kept_recordings(vault: Vault) -> list[str]:
