@@ -237,3 +237,15 @@ def test_bad_input_is_one_clear_line(stand_in: Path, tmp_path: Path) -> None:
     assert not (tmp_path / "r.json").exists()
     cli_fails(2, "gave no more frames at attempt 2", "pad-eval", "--camera-video", str(stand_in), "--attempts", "1",
               "--seconds", "30", "--out", str(tmp_path / "r.json"), input="\n" * 4, check_clean=False)
+
+
+def test_a_refused_attack_names_the_signal_that_caught_it(labelled, pipeline) -> None:  # noqa: F811
+    folder, _labels = labelled
+    video = VideoFile(folder / "still.avi")  # the photo itself, frame after frame, presented as an attack
+    item = padeval.judge("still.avi", "attack", "print", "video", video, video.fps, pipeline, RiskBands())
+    assert item.refused and item.band == "high" and item.caught_by == "frozen"
+    genuine = padeval.judge("live.avi", "bona_fide", "", "video", VideoFile(folder / "live.avi"), None, pipeline,
+                            RiskBands())
+    assert not genuine.refused and genuine.caught_by is None
+    report = padeval.tally([genuine, item], RiskBands())
+    assert report.apcer["print"].errors == 0 and report.suggested_bands.suggested == {"low": 0.3, "high": 0.6}
