@@ -15,8 +15,6 @@ import sys
 from pathlib import Path
 
 from itertools import islice
-from typing import TYPE_CHECKING
-
 from edge_core import ops
 from edge_core.biometrics import Camera, VideoFile, camera_index, default_pack_name, load_pack
 from edge_core.cli.framework import Commands, Parser, Reply, answer
@@ -24,17 +22,14 @@ from edge_core.errors import UsageError
 from edge_core.liveness import RiskBands
 from edge_core.ops import padeval, padtest
 
-if TYPE_CHECKING:
-    from edge_core.vault.store import Vault
 
 
-def _bands(vault: Vault | None = None) -> RiskBands:
-    if vault is not None:
-        return ops.liveness_bands(vault)
+def _bands() -> RiskBands:
+    """The policy's bands, read with the vault held only for that (the defaults when there is none yet)."""
     if not ops.vault_exists():
         return RiskBands()
-    with ops.open_vault(reading=True) as opened:
-        return ops.liveness_bands(opened)
+    with ops.open_vault(reading=True) as vault:
+        return ops.liveness_bands(vault)
 
 
 def _pad_eval(args: argparse.Namespace) -> Reply:
@@ -43,8 +38,8 @@ def _pad_eval(args: argparse.Namespace) -> Reply:
     camera = args.camera is not None or args.camera_video is not None
     if camera == (args.media is not None):
         raise UsageError("give --media DIR --labels FILE.csv, or --camera (the guided test at your camera)")
-    if args.media is not None and args.labels is None:
-        raise UsageError("--media needs --labels FILE.csv")
+    if (args.media is None) != (args.labels is None):
+        raise UsageError("--media DIR and --labels FILE.csv go together")
     if not camera and args.keep:
         raise UsageError("--keep keeps what the camera recorded: it goes with --camera")
     if camera and args.out is None:
@@ -63,15 +58,12 @@ def _media(args: argparse.Namespace) -> Reply:
         sys.stderr.write(f"\r{f'judging {done + 1} of {total}: {file}':<78.78}")
         sys.stderr.flush()
 
+    report = padeval.evaluate(args.media, args.labels, pipeline, _bands(), show if shown else None)
+    if shown:
+        sys.stderr.write("\n")
     if args.out is None:
-        report = padeval.evaluate(args.media, args.labels, pipeline, _bands(), show if shown else None)
-        if shown:
-            sys.stderr.write("\n")
         return answer(report)
-    with ops.open_vault() as vault:
-        report = padeval.evaluate(args.media, args.labels, pipeline, _bands(vault), show if shown else None)
-        if shown:
-            sys.stderr.write("\n")
+    with ops.open_vault() as vault:  # held for the signing only, never while the files are judged
         return answer(padtest.sign_report(vault, report, source="media", pack=pipeline.pack, out=args.out))
 
 
@@ -86,27 +78,26 @@ def _guided(args: argparse.Namespace) -> Reply:
     steps = padtest.numbered(padtest.plan(args.attempts))
     padtest.attempt_frames(args.seconds, None)  # a bad length is refused before the models load
     pipeline = load_pack(args.pack or default_pack_name())
-    with ops.open_vault() as vault:
-        bands = _bands(vault)
-        source = _camera(args)
-        wanted = padtest.attempt_frames(args.seconds, source.fps)
-        frames = iter(source)
-        attempts = []
-        try:
-            for number, (step, name) in enumerate(steps, start=1):
-                print(f"[{number}/{len(steps)}] {step.ask} Press Enter to record {args.seconds:g} s.",
-                      file=sys.stderr, flush=True)
-                if not sys.stdin.readline():
-                    raise UsageError("the guide waits for Enter before each attempt, and the input ended: "
-                                     "nothing was recorded or kept")
-                attempt = padtest.record(step, name, islice(frames, wanted), source.fps, pipeline,
-                                         bands, keep=args.keep)
-                if attempt.item.frames == 0:
-                    raise UsageError(f"{source.description} gave no more frames at attempt {number}: nothing was "
-                                     "recorded or kept")
-                attempts.append(attempt)
-        finally:
-            source.close()
+    bands = _bands()
+    source = _camera(args)
+    wanted = padtest.attempt_frames(args.seconds, source.fps)
+    frames = iter(source)
+    attempts = []
+    try:
+        for number, (step, name) in enumerate(steps, start=1):
+            print(f"[{number}/{len(steps)}] {step.ask} Press Enter to record {args.seconds:g} s.",
+                  file=sys.stderr, flush=True)
+            if not sys.stdin.readline():
+                raise UsageError("the guide waits for Enter before each attempt, and the input ended: "
+                                 "nothing was recorded or kept")
+            attempt = padtest.record(step, name, islice(frames, wanted), source.fps, pipeline, bands, keep=args.keep)
+            if attempt.item.frames == 0:
+                raise UsageError(f"{source.description} gave no more frames at attempt {number}: nothing was "
+                                 "recorded or kept")
+            attempts.append(attempt)
+    finally:
+        source.close()
+    with ops.open_vault() as vault:  # held for the signing only, never while the person records (as the window)
         return answer(padtest.camera_report(vault, attempts, bands, pipeline.pack, args.out))
 
 
