@@ -13,7 +13,7 @@ field but ``signature``.
 
 What it is verified against: the public key it carries, whose fingerprint the
 check prints, and, with ``--device-key``, the key the verifier pins (the
-fingerprint ``faceseal status`` and ``faceseal telemetry`` show on the device
+fingerprint ``faceseal status`` shows (``device_key``) on the device
 that made it). A key carried in a file proves only that *some* key signed;
 which device that is, only the pin says. Because the file must be exactly its
 canonical form, any byte changed, in the body, the signature or the key, fails

@@ -35,6 +35,12 @@ def _bands() -> RiskBands:
 def _pad_eval(args: argparse.Namespace) -> Reply:
     if args.pad_eval_action == "verify":
         return answer(padtest.verify_report(args.report, args.device_key))
+    if args.pad_eval_action == "recordings":
+        if args.delete is None:
+            with ops.open_vault(reading=True) as vault:
+                return answer(padtest.recordings(vault))
+        with ops.open_vault() as vault:
+            return answer(padtest.delete_recordings(vault, None if args.delete == "all" else args.delete))
     camera = args.camera is not None or args.camera_video is not None
     if camera == (args.media is not None):
         raise UsageError("give --media DIR --labels FILE.csv, or --camera (the guided test at your camera)")
@@ -131,5 +137,9 @@ def register(commands: Commands) -> None:
                                            "carries, and with --device-key that key")
     check.add_argument("report", type=Path, metavar="REPORT.json")
     check.add_argument("--device-key", metavar="FINGERPRINT|KEY.pem",
-                       help="the device key it must be signed with (the fingerprint 'faceseal status' or "
-                            "'faceseal telemetry' shows on the device that made it)")
+                       help="the device key it must be signed with (the fingerprint 'faceseal status' shows on "
+                            "the device that made it)")
+    kept = actions.add_parser("recordings", help="the recordings --keep sealed in the vault, per report; --delete them",
+                              description="the spoof-test recordings --keep sealed in the vault, per report")
+    kept.add_argument("--delete", metavar="REPORT_ID|all", help="delete one report's recordings, or all of them "
+                                                              "(audited)")

@@ -42,6 +42,7 @@ from edge_core.audit.evidence import parse_device_key
 from edge_core.biometrics import Frame, Pipeline
 from edge_core.errors import UsageError
 from edge_core.liveness import RiskBands
+from edge_core.ops.presence import needs_presence
 from edge_core.ops.padeval import ATTACK, BONA_FIDE, PadEvaluation, PadItem, judge, tally
 from edge_core.ops.results import Result, hidden, optional
 from edge_core.support.exports import check_new_file, write_new_file
@@ -223,6 +224,57 @@ def camera_report(vault: Vault, attempts: list[Attempt], bands: RiskBands, pack:
 def kept_recordings(vault: Vault) -> list[str]:
     """The names of the recordings kept sealed in the vault, oldest report first."""
     return vault.secret_names(RECORDING_PREFIX)
+
+
+@dataclass(frozen=True)
+class KeptRecordings(Result):
+    """The spoof-test recordings kept sealed in the vault: how many per report."""
+
+    reports: dict[str, int]
+
+    def summary(self) -> str:
+        if not self.reports:
+            return "no spoof-test recording is kept"
+        return "\n".join(f"report {report}: {count} recordings sealed in the vault"
+                         for report, count in self.reports.items())
+
+
+@dataclass(frozen=True)
+class RecordingsDeleted(Result):
+    """Spoof-test recordings removed from the vault (audited ``pad_recordings_deleted``)."""
+
+    deleted: int
+    reports: list[str]
+
+    def summary(self) -> str:
+        return f"{self.deleted} recordings of {len(self.reports)} reports deleted from the vault"
+
+
+def _report_of(name: str) -> str:
+    return name[len(RECORDING_PREFIX):].rsplit(":", 1)[0]
+
+
+def recordings(vault: Vault) -> KeptRecordings:
+    """What ``--keep`` left in the vault, per report."""
+    counts: dict[str, int] = {}
+    for name in kept_recordings(vault):
+        counts[_report_of(name)] = counts.get(_report_of(name), 0) + 1
+    return KeptRecordings(counts)
+
+
+@needs_presence("delete kept spoof-test recordings")
+def delete_recordings(vault: Vault, report_id: str | None) -> RecordingsDeleted:
+    """Delete the recordings one report kept, or (``None``) every one, with their audit event."""
+    names = [n for n in kept_recordings(vault) if report_id is None or _report_of(n) == report_id]
+    if report_id is not None and not names:
+        raise UsageError(f"no recording of the report '{report_id[:80]}' is kept (faceseal pad-eval recordings)")
+    reports = sorted({_report_of(n) for n in names})
+    with vault.writing() as tx:
+        for name in names:
+            vault.delete_secret(name, conn=tx)
+        if names:
+            audit.append(tx, "pad_recordings_deleted", reports=reports, deleted=len(names))
+    return RecordingsDeleted(len(names), reports)
 
 
 @dataclass(frozen=True)

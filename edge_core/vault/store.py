@@ -374,9 +374,12 @@ class Vault:
                                  (len(prefix), prefix)).fetchall()
         return [row[0] for row in rows]
 
-    def delete_secret(self, name: str) -> bool:
-        with self.writing() as conn:
+    def delete_secret(self, name: str, conn: Connection | None = None) -> bool:
+        """Remove a sealed secret; in ``conn``, the caller's write transaction (with the audit event recording it)."""
+        if conn is not None:
             return conn.execute("DELETE FROM secrets WHERE name = ?", (name,)).rowcount > 0
+        with self.writing() as tx:
+            return tx.execute("DELETE FROM secrets WHERE name = ?", (name,)).rowcount > 0
 
     def wrap_identity_key(self, identity_id: str, name: str, version: int, key: bytes) -> bytes:
         """An identity key (L3) wrapped under vault key ``version``, bound to the identity's id *and name*.

@@ -182,6 +182,16 @@ def test_kept_recordings_are_sealed_in_the_vault(stand_in: Path, tmp_path: Path)
     home = Path(os.environ["FACESEAL_HOME"])
     assert [p for p in home.rglob("*") if p.is_file() and p.suffix.lower() in (".avi", ".jpg", ".zip")] == []
     assert "4 recordings kept, sealed in the vault" in result.stdout
+    listed = run_cli("pad-eval", "recordings")
+    assert listed.stdout.strip() == f"report {report['report_id']}: 4 recordings sealed in the vault"
+    cli_fails(2, "no recording of the report 'nothing' is kept", "pad-eval", "recordings", "--delete", "nothing")
+    deleted = run_cli("pad-eval", "recordings", "--delete", report["report_id"], "--json")
+    assert json.loads(deleted.stdout) == {"deleted": 4, "reports": [report["report_id"]]}
+    with ops.open_vault(reading=True) as vault:
+        assert padtest.kept_recordings(vault) == []
+        event = [e for e in ops.audit_list(vault) if e.kind == "pad_recordings_deleted"][-1]
+    assert event.detail == {"reports": [report["report_id"]], "deleted": 4}
+    assert run_cli("pad-eval", "recordings").stdout.strip() == "no spoof-test recording is kept"
 
 
 def test_the_media_form_signs_test_pad_eval_known_answers(labelled, tmp_path: Path) -> None:  # noqa: F811
