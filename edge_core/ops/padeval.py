@@ -42,6 +42,7 @@ BONA_FIDE = "bona_fide"
 ATTACK = "attack"
 COLUMNS = ("file", "label", "species")
 HIGH_RANGE = RANGES["liveness_risk_high"]
+LOW_RANGE = RANGES["liveness_risk_low"]
 UNSPECIFIED = "unspecified"
 """The species of an attack whose row leaves it empty."""
 
@@ -104,10 +105,12 @@ class BandSuggestion(Result):
     already lies above every bona fide risk and at or below every attack risk,
     keep it. Else, when every attack's risk is above every bona fide one, the
     high band goes midway between the riskiest bona fide attempt and the least
-    risky attack (rounded to 0.01, within the policy's range), the widest
+    risky attack (rounded to 0.01, within the policy's range; on that attack's
+    risk when the gap is narrower than the rounding), the widest
     margin on both sides for so few recordings: every recorded attack is
     refused and no bona fide attempt more than now, so BPCER does not grow.
-    The low band stays unless it would not be below the new high one. When an
+    The low band stays unless it would not be below the new high one (then
+    0.05 under it, or no suggestion below the policy's lowest low band). When an
     attack scored no higher than a bona fide attempt, no high band separates
     them and none is suggested: those attacks are the challenges' to stop.
     """
@@ -260,12 +263,19 @@ def suggest_bands(items: list[PadItem], bands: RiskBands) -> BandSuggestion:
                                                 f"every attack (lowest risk {lowest_attack:.2f}) and no bona fide "
                                                 f"attempt (highest {riskiest_live:.2f})")
     floor, ceiling = HIGH_RANGE
-    high = min(ceiling, max(floor, round((lowest_attack + riskiest_live) / 2, 2)))
-    if not riskiest_live < high <= lowest_attack:
+    # midway, rounded; a gap narrower than 0.01 puts the band on the least risky attack itself
+    for candidate in (round((lowest_attack + riskiest_live) / 2, 2), lowest_attack):
+        high = min(ceiling, max(floor, candidate))
+        if riskiest_live < high <= lowest_attack:
+            break
+    else:
         return BandSuggestion(current, None, f"the gap between bona fide ({riskiest_live:.2f}) and attack "
                                              f"({lowest_attack:.2f}) risks lies outside the policy's range "
                                              f"{floor:g}..{ceiling:g} for the high band")
-    low = bands.low if bands.low < high else max(floor, round(high - 0.05, 2))
+    low = bands.low if bands.low < high else round(high - 0.05, 2)
+    if low < LOW_RANGE[0]:
+        return BandSuggestion(current, None, f"the high band these recordings argue for ({high:g}) leaves no room "
+                              f"for a low band of at least {LOW_RANGE[0]:g} below it")
     return BandSuggestion(current, {"low": low, "high": high},
                           f"high band {high:g}: midway between the riskiest bona fide attempt ({riskiest_live:.2f}) "
                           f"and the least risky attack ({lowest_attack:.2f}), so every recorded attack is refused "

@@ -226,6 +226,10 @@ def test_the_suggested_band_rule() -> None:
     assert held.suggested == {"low": 0.3, "high": 0.6} and held.why.startswith("keep the bands")
     lowered = padeval.suggest_bands([_item("bona_fide", 0.1), _item("attack", 0.3)], bands)
     assert lowered.suggested == {"low": 0.15, "high": 0.2}  # the low band must stay below the high one
+    narrow = padeval.suggest_bands([_item("bona_fide", 0.701), _item("attack", 0.7049)], bands)
+    assert narrow.suggested == {"low": 0.3, "high": 0.7049}  # midway rounds to 0.70: on the attack itself
+    crowded = padeval.suggest_bands([_item("bona_fide", 0.02), _item("attack", 0.06)], bands)
+    assert crowded.suggested is None and "leaves no room for a low band" in crowded.why
     overlapping = padeval.suggest_bands([_item("bona_fide", 0.4), _item("attack", 0.4)], bands)
     assert overlapping.suggested is None and "no high band separates them" in overlapping.why
     assert padeval.suggest_bands([_item("attack", 0.9)], bands).suggested is None
