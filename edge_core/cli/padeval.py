@@ -18,6 +18,7 @@ from itertools import islice
 from edge_core import ops
 from edge_core.biometrics import Camera, VideoFile, camera_index, default_pack_name, load_pack
 from edge_core.cli.framework import Commands, Parser, Reply, answer
+from edge_core.biometrics.errors import CameraUnavailable
 from edge_core.errors import UsageError
 from edge_core.liveness import RiskBands
 from edge_core.ops import padeval, padtest
@@ -74,22 +75,27 @@ def _media(args: argparse.Namespace) -> Reply:
 
 
 def _camera(args: argparse.Namespace) -> Camera | VideoFile:
+    """The camera (or the video standing in for it), opened now so a missing one is said before the models load."""
     if args.camera_video is not None:
         return VideoFile(args.camera_video)
-    return Camera(args.camera, max_frames=None)
+    try:
+        return Camera(args.camera, max_frames=None)
+    except CameraUnavailable:
+        raise CameraUnavailable(f"no camera found at index {args.camera}; connect one or choose another with "
+                                "--camera N, or judge recorded files with --media DIR --labels FILE.csv") from None
 
 
 def _guided(args: argparse.Namespace) -> Reply:
     """At the terminal: say what to present, wait for Enter, record and judge; then sign the report."""
     steps = padtest.numbered(padtest.plan(args.attempts))
     padtest.attempt_frames(args.seconds, None)  # a bad length is refused before the models load
-    pipeline = load_pack(args.pack or default_pack_name())
-    bands = _bands()
     source = _camera(args)
-    wanted = padtest.attempt_frames(args.seconds, source.fps)
-    frames = iter(source)
     attempts = []
     try:
+        pipeline = load_pack(args.pack or default_pack_name())
+        bands = _bands()
+        wanted = padtest.attempt_frames(args.seconds, source.fps)
+        frames = iter(source)
         for number, (step, name) in enumerate(steps, start=1):
             print(f"[{number}/{len(steps)}] {step.ask} Press Enter to record {args.seconds:g} s.",
                   file=sys.stderr, flush=True)

@@ -244,6 +244,8 @@ def test_bad_input_is_one_clear_line(stand_in: Path, tmp_path: Path) -> None:
               "--out", str(tmp_path / "r.json"))
     cli_fails(2, "--keep keeps what the camera recorded", "pad-eval", "--media", str(tmp_path), "--labels",
               str(tmp_path / "l.csv"), "--keep")
+    cli_fails(1, "no camera found at index 63; connect one or choose another with --camera N, or judge recorded "
+              "files with --media", "pad-eval", "--camera", "63", "--out", str(tmp_path / "r.json"))
     (tmp_path / "taken.json").write_text("{}")
     cli_fails(2, "already exists", "pad-eval", "--camera-video", str(stand_in), "--out", str(tmp_path / "taken.json"))
     cli_fails(2, "the input ended: nothing was recorded or kept", "pad-eval", "--camera-video", str(stand_in),
