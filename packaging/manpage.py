@@ -89,6 +89,8 @@ def commands(parser: argparse.ArgumentParser, prefix: str = "") -> Iterator[tupl
             for name, sub in action.choices.items():
                 words = f"{prefix} {name}".strip()
                 if any(isinstance(a, argparse._SubParsersAction) for a in sub._actions):
+                    if sub.get_default("handler") is not None:  # runs itself too ("pad-eval" and "pad-eval verify")
+                        yield words, sub
                     yield from commands(sub, words)
                 else:
                     yield words, sub

@@ -33,6 +33,7 @@ from app.widgets.capture_view import CaptureView
 from app.widgets.challenge_prompt import ChallengePrompt
 from app.widgets.mesh_overlay import MeshFeed, MeshOverlay, MeshToggle
 from app.widgets.source import SourcePicker
+from app.widgets.spoof_test_dialog import SpoofTestDialog
 from app.workers import Reporter, Task
 from edge_core import ops
 from edge_core.biometrics import pack_info, threshold_text
@@ -115,6 +116,12 @@ class MatchPage(Page):
         self.stop_button.setAccessibleName("Stop capture")
         self.stop_button.clicked.connect(self.stop)
         self.stop_button.setEnabled(False)
+        self.spoof_button = QPushButton("Spoof test on my camera…")
+        self.spoof_button.setAccessibleName("Spoof test on my camera")
+        self.spoof_button.setToolTip("Try a phone screen, a print and a video replay on your own camera, and get a "
+                                     "report signed by this device (faceseal pad-eval --camera)")
+        self.spoof_button.clicked.connect(self.open_spoof_test)
+        self.spoof_test: SpoofTestDialog | None = None
         self.decision = QLabel(NO_DECISION)
         self.decision.setObjectName("decision")
         self.decision.setAccessibleName("Decision")
@@ -148,6 +155,7 @@ class MatchPage(Page):
         buttons.addWidget(self.stop_button)
         buttons.addStretch(1)
         form.addRow("", buttons)
+        form.addRow("", self.spoof_button)
         result = QVBoxLayout()
         result.addWidget(self.decision)
         result.addWidget(self.details)
@@ -207,6 +215,8 @@ class MatchPage(Page):
         ready = (self.session.is_open and self.task is None and self.source.choice() is not None
                  and pack_problem(self.session.pack) is None and (not self.verifying or self.person.count() > 0))
         self.go_button.setEnabled(ready)
+        self.spoof_button.setEnabled(self.session.is_open and self.task is None
+                                     and pack_problem(self.session.pack) is None)
         nobody = self.verifying and self._people_known and self.person.count() == 0 and self.session.is_open
         if nobody and self.task is None:
             self.details.setText(NOBODY)
@@ -249,6 +259,12 @@ class MatchPage(Page):
                              self._decided, self._failed, watch=self._follow)
         self.stop_button.setEnabled(True)
         self._update()
+
+    def open_spoof_test(self) -> SpoofTestDialog:
+        """The guided spoof test on the camera the window uses (or the video standing in for it)."""
+        self.spoof_test = SpoofTestDialog(self, self.session, self.prefs.capture_settings(self.session.pack))
+        self.spoof_test.open()
+        return self.spoof_test
 
     def _follow(self, task: Task) -> None:
         self.view.follow(task, None)

@@ -25,21 +25,24 @@ not a failure an hour in.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge_core.biometrics import ImageFiles, Pipeline, VideoFile
+from edge_core.biometrics import Frame, ImageFiles, Pipeline, VideoFile
 from edge_core.biometrics.groups import Rate, bounds_available
 from edge_core.errors import UsageError
 from edge_core.liveness import Band, RiskBands
 from edge_core.liveness.check import PassiveCheck, passive_check
 from edge_core.ops.calibrate import IMAGE_SUFFIXES
 from edge_core.ops.results import Result, optional
+from edge_core.policy.rules import RANGES
 
 BONA_FIDE = "bona_fide"
 ATTACK = "attack"
 COLUMNS = ("file", "label", "species")
+HIGH_RANGE = RANGES["liveness_risk_high"]
+LOW_RANGE = RANGES["liveness_risk_low"]
 UNSPECIFIED = "unspecified"
 """The species of an attack whose row leaves it empty."""
 
@@ -83,11 +86,38 @@ class PadItem(Result):
     """The passive decision: the high band, no face tracked, or the track ended (``stopped``)."""
     stopped: str | None = optional()
     """Why the track ended early, as it would end a session (a second face, a jump)."""
+    caught_by: str | None = optional()
+    """For a refused attack, what refused it: the strongest signal's name, ``stopped: <why>`` or ``no face
+    tracked``."""
 
     @property
     def error(self) -> bool:
         """An attack let through, or a bona fide presentation refused."""
         return self.refused != (self.label == ATTACK)
+
+
+@dataclass(frozen=True)
+class BandSuggestion(Result):
+    """The risk bands the recordings argue for, and why; ``suggested`` is ``None`` when they argue for none.
+
+    The rule: only items with a tracked face whose track did not end count
+    (the others are refused whatever the bands). If the current high band
+    already lies above every bona fide risk and at or below every attack risk,
+    keep it. Else, when every attack's risk is above every bona fide one, the
+    high band goes midway between the riskiest bona fide attempt and the least
+    risky attack (rounded to 0.01, within the policy's range; on that attack's
+    risk when the gap is narrower than the rounding), the widest
+    margin on both sides for so few recordings: every recorded attack is
+    refused and no bona fide attempt more than now, so BPCER does not grow.
+    The low band stays unless it would not be below the new high one (then
+    0.05 under it, or no suggestion below the policy's lowest low band). When an
+    attack scored no higher than a bona fide attempt, no high band separates
+    them and none is suggested: those attacks are the challenges' to stop.
+    """
+
+    current: dict[str, float]
+    suggested: dict[str, float] | None
+    why: str
 
 
 @dataclass(frozen=True)
@@ -99,6 +129,7 @@ class PadEvaluation(Result):
     bpcer: Rate
     bands: dict[str, float]
     """The risk bands the items were judged with (the policy's): ``low`` and ``high``."""
+    suggested_bands: BandSuggestion
 
     def summary(self) -> str:
         lines = [f"{'file':<32} {'label':<9} {'species':<12} {'kind':<5} {'faces':>5} {'band':<6} {'risk':>5}  "
@@ -109,6 +140,8 @@ class PadEvaluation(Result):
                      else "nothing suspicious" if strongest else "no face tracked")
             if item.stopped:
                 named = f"stopped: {item.stopped}"
+            if item.caught_by:
+                named = f"caught by {item.caught_by}"
             risk = f"{item.risk:.2f}" if item.risk is not None else "-"
             lines.append(f"{item.file:<32} {item.label:<9} {item.species:<12} {item.kind:<5} {item.faces:>5} "
                          f"{item.band or 'none':<6} {risk:>5}  {named}")
@@ -116,6 +149,9 @@ class PadEvaluation(Result):
         for species, rate in self.apcer.items():
             lines.append(f"APCER {species}: {rate.text()}")
         lines.append(f"BPCER: {self.bpcer.text()}")
+        suggested = self.suggested_bands.suggested
+        lines.append(f"suggested bands: low {suggested['low']:g}, high {suggested['high']:g} ("
+                     f"{self.suggested_bands.why})" if suggested else f"no band suggested: {self.suggested_bands.why}")
         if not bounds_available():
             lines.append("(95 % bounds need SciPy, which is not installed)")
         return "\n".join(lines)
@@ -180,15 +216,84 @@ def _check_readable(row: Row) -> None:
         close()
 
 
-def _item(row: Row, found: PassiveCheck, bands: RiskBands) -> PadItem:
+def _caught_by(refused: bool, label: str, found: PassiveCheck,
+               signals: dict[str, dict[str, float | str]]) -> str | None:
+    """What refused an attack: the strongest signal, the reason the track ended, or that no face was tracked."""
+    if label != ATTACK or not refused:
+        return None
+    if found.stopped is not None:
+        return f"stopped: {found.stopped.value}"
+    if not found.tracked:
+        return "no face tracked"
+    return max(signals, key=lambda name: float(signals[name]["score"]))
+
+
+def judge(file: str, label: str, species: str, kind: str, frames: Iterable[Frame], fps: float | None,
+          pipeline: Pipeline, bands: RiskBands) -> PadItem:
+    """One labelled presentation through the session's passive check: the one path both sources of media take
+    (a file of ``--media``, an attempt recorded at the camera)."""
+    found = passive_check(pipeline, frames, fps=fps)
     signals = {s.name: {"score": round(s.score, 4), "measured": s.measured, "value": round(s.value, 4),
                         **({"note": s.note} if s.note else {})}
                for s in found.assessment.signals}
     band = found.assessment.band(bands) if found.tracked else None
     refused = band is None or band is Band.HIGH or found.stopped is not None
-    return PadItem(row.file, row.label, row.species, row.kind, found.frames, found.tracked,
+    return PadItem(file, label, species, kind, found.frames, found.tracked,
                    band.value if band else None, round(found.assessment.risk, 4) if found.tracked else None,
-                   signals, refused, found.stopped.value if found.stopped else None)
+                   signals, refused, found.stopped.value if found.stopped else None,
+                   _caught_by(refused, label, found, signals))
+
+
+def suggest_bands(items: list[PadItem], bands: RiskBands) -> BandSuggestion:
+    """The high band these recordings argue for (the rule is :class:`BandSuggestion`'s)."""
+    judged = [i for i in items if i.risk is not None and i.stopped is None]
+    attacks = [i.risk for i in judged if i.label == ATTACK and i.risk is not None]
+    genuine = [i.risk for i in judged if i.label == BONA_FIDE and i.risk is not None]
+    current = {"low": bands.low, "high": bands.high}
+    if not attacks or not genuine:
+        return BandSuggestion(current, None, "it needs at least one bona fide and one attack presentation with "
+                                             "a tracked face; nothing to weigh")
+    lowest_attack, riskiest_live = min(attacks), max(genuine)
+    if lowest_attack <= riskiest_live:
+        return BandSuggestion(current, None, f"no high band separates them: an attack scored {lowest_attack:.2f}, "
+                                             f"at or below a bona fide attempt's {riskiest_live:.2f}; such attacks "
+                                             "are left to the challenges")
+    if riskiest_live < bands.high <= lowest_attack:
+        return BandSuggestion(current, current, f"keep the bands: the high band {bands.high:g} already refuses "
+                                                f"every attack (lowest risk {lowest_attack:.2f}) and no bona fide "
+                                                f"attempt (highest {riskiest_live:.2f})")
+    floor, ceiling = HIGH_RANGE
+    # midway, rounded; a gap narrower than 0.01 puts the band on the least risky attack itself
+    for candidate in (round((lowest_attack + riskiest_live) / 2, 2), lowest_attack):
+        high = min(ceiling, max(floor, candidate))
+        if riskiest_live < high <= lowest_attack:
+            break
+    else:
+        return BandSuggestion(current, None, f"the gap between bona fide ({riskiest_live:.2f}) and attack "
+                                             f"({lowest_attack:.2f}) risks lies outside the policy's range "
+                                             f"{floor:g}..{ceiling:g} for the high band")
+    low = bands.low if bands.low < high else round(high - 0.05, 2)
+    if low < LOW_RANGE[0]:
+        return BandSuggestion(current, None, f"the high band these recordings argue for ({high:g}) leaves no room "
+                              f"for a low band of at least {LOW_RANGE[0]:g} below it")
+    return BandSuggestion(current, {"low": low, "high": high},
+                          f"high band {high:g}: midway between the riskiest bona fide attempt ({riskiest_live:.2f}) "
+                          f"and the least risky attack ({lowest_attack:.2f}), so every recorded attack is refused "
+                          "and no bona fide attempt is")
+
+
+def tally(items: list[PadItem], bands: RiskBands) -> PadEvaluation:
+    """APCER per attack species, BPCER and the suggested bands of judged ``items`` (both sources alike)."""
+    bounds = bounds_available()
+    attacks: dict[str, list[PadItem]] = {}
+    for item in items:
+        if item.label == ATTACK:
+            attacks.setdefault(item.species, []).append(item)
+    apcer = {species: Rate.count(sum(i.error for i in found), len(found), bounds=bounds)
+             for species, found in sorted(attacks.items())}
+    genuine = [i for i in items if i.label == BONA_FIDE]
+    bpcer = Rate.count(sum(i.error for i in genuine), len(genuine), bounds=bounds)
+    return PadEvaluation(items, apcer, bpcer, {"low": bands.low, "high": bands.high}, suggest_bands(items, bands))
 
 
 def evaluate(media: Path, labels: Path, pipeline: Pipeline, bands: RiskBands,
@@ -202,14 +307,5 @@ def evaluate(media: Path, labels: Path, pipeline: Pipeline, bands: RiskBands,
         if progress is not None:
             progress(done, len(rows), row.file)
         frames, fps = _frames(row)
-        items.append(_item(row, passive_check(pipeline, frames, fps=fps), bands))
-    bounds = bounds_available()
-    attacks: dict[str, list[PadItem]] = {}
-    for item in items:
-        if item.label == ATTACK:
-            attacks.setdefault(item.species, []).append(item)
-    apcer = {species: Rate.count(sum(i.error for i in found), len(found), bounds=bounds)
-             for species, found in sorted(attacks.items())}
-    genuine = [i for i in items if i.label == BONA_FIDE]
-    bpcer = Rate.count(sum(i.error for i in genuine), len(genuine), bounds=bounds)
-    return PadEvaluation(items, apcer, bpcer, {"low": bands.low, "high": bands.high})
+        items.append(judge(row.file, row.label, row.species, row.kind, frames, fps, pipeline, bands))
+    return tally(items, bands)

@@ -23,11 +23,17 @@ from edge_core.liveness import LivenessResult
 
 _OPTIONAL = {"optional": True}
 _FLAT = {"flatten": True}
+_HIDDEN = {"hidden": True}
 
 
 def optional(default: Any = None) -> Any:
     """A field left out of ``as_dict`` while it is ``None``."""
     return field(default=default, metadata=_OPTIONAL)
+
+
+def hidden() -> Any:
+    """A field a front end uses that is no part of the JSON form (the bytes of a file it may save)."""
+    return field(default=None, repr=False, metadata=_HIDDEN)
 
 
 def flattened() -> Any:
@@ -43,7 +49,7 @@ def plain(value: Any) -> Any:
         out: dict[str, Any] = {}
         for f in dataclasses.fields(value):
             item = getattr(value, f.name)
-            if f.metadata.get("optional") and item is None:
+            if (f.metadata.get("optional") and item is None) or f.metadata.get("hidden"):
                 continue
             if f.metadata.get("flatten"):
                 out.update(plain(item))

@@ -25,6 +25,9 @@ AUDIT_HEAD_DOMAIN = b"faceseal/audit-head/v1\n"
 AUDIT_HEAD_FIELDS = frozenset({"device_id", "hash", "seq", "signed_at"})
 ASSERTION_DOMAIN = b"faceseal/assertion/v1\n"
 """Prefix of every signed presence assertion (:mod:`edge_core.audit.assertion`): never an envelope, never a head."""
+PAD_REPORT_DOMAIN = b"faceseal/pad-report/v1\n"
+"""Prefix of every signed spoof-test report (:mod:`edge_core.audit.padreport`): none of the three others."""
+PAD_REPORT_FORMAT = "faceseal-pad-report/v1"
 
 
 def audit_head_message(head: Mapping[str, object]) -> bytes:
@@ -115,6 +118,19 @@ class DeviceKey:
         if claims.get("iss") != self.device_id or claims.get("key") != self.public_key_b64:
             raise ValueError("the device key signs only this device's presence assertions")
         return self._private.sign(ASSERTION_DOMAIN + payload)
+
+    def sign_pad_report(self, body: Mapping[str, object]) -> str:
+        """Sign a spoof-test report's body (every field but ``signature``); return the standard-base64 signature.
+
+        The message is :data:`PAD_REPORT_DOMAIN` and the body's canonical JSON, and
+        only a report naming this device and its key is signed: the key stays no
+        general-purpose signing oracle, and a report can never pass for an
+        envelope, a head or an assertion.
+        """
+        if (body.get("format") != PAD_REPORT_FORMAT or body.get("device_id") != self.device_id
+                or body.get("public_key") != self.public_key_b64 or "signature" in body):
+            raise ValueError("the device key signs only this device's spoof-test reports")
+        return base64.b64encode(self._private.sign(PAD_REPORT_DOMAIN + canonical_json(dict(body)))).decode("ascii")
 
     def __repr__(self) -> str:
         return f"DeviceKey(device_id={self.device_id!r})"

@@ -347,10 +347,14 @@ class Vault:
             except (FaceSealError, OSError):
                 pass  # committed already; the next open moves the anchor up to the folder's head
 
-    def put_secret(self, name: str, value: bytes) -> None:
-        """Seal a named secret (the device key, the audit inbox key) under the primary vault key."""
-        with self.writing() as conn:
+    def put_secret(self, name: str, value: bytes, conn: Connection | None = None) -> None:
+        """Seal a named secret (the device key, the audit inbox key) under the primary vault key; in ``conn``, the
+        caller's write transaction, when the audit event recording it must commit with it."""
+        if conn is not None:
             self._put_secret(conn, name, value)
+            return
+        with self.writing() as tx:
+            self._put_secret(tx, name, value)
 
     def _put_secret(self, conn: Connection, name: str, value: bytes) -> None:
         version = self.primary_version()
@@ -364,9 +368,18 @@ class Vault:
         row = self.conn.execute("SELECT key_version, wrapped FROM secrets WHERE name = ?", (name,)).fetchone()
         return None if row is None else self.unwrap_secret("secret", name, row[0], row[1])
 
-    def delete_secret(self, name: str) -> bool:
-        with self.writing() as conn:
+    def secret_names(self, prefix: str) -> list[str]:
+        """The names of the secrets starting with ``prefix``, in the order they were stored."""
+        rows = self.conn.execute("SELECT name FROM secrets WHERE substr(name, 1, ?) = ? ORDER BY rowid",
+                                 (len(prefix), prefix)).fetchall()
+        return [row[0] for row in rows]
+
+    def delete_secret(self, name: str, conn: Connection | None = None) -> bool:
+        """Remove a sealed secret; in ``conn``, the caller's write transaction (with the audit event recording it)."""
+        if conn is not None:
             return conn.execute("DELETE FROM secrets WHERE name = ?", (name,)).rowcount > 0
+        with self.writing() as tx:
+            return tx.execute("DELETE FROM secrets WHERE name = ?", (name,)).rowcount > 0
 
     def wrap_identity_key(self, identity_id: str, name: str, version: int, key: bytes) -> bytes:
         """An identity key (L3) wrapped under vault key ``version``, bound to the identity's id *and name*.
