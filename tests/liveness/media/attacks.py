@@ -128,7 +128,7 @@ def hand_motion(frames: int, seed: int, angle_deg: float = 8.0, shift: float = 2
 
 HALFTONE_ANGLES = (15.0, 75.0, 0.0)
 """Screen angles of the cyan, magenta and yellow dots (degrees), as offset presses set them apart."""
-PAPER = np.array([228.0, 238.0, 244.0])
+PAPER = np.array([220.0, 230.0, 236.0])
 """Paper white, BGR: a little warm, never the full 255 of a screen."""
 
 
@@ -152,7 +152,7 @@ def printed(image: np.ndarray, seed: int, pitch: float = 4.0, ink_spread: float 
         out[..., channel] = (coverage[..., channel] > 1.0 - screen).astype(np.float32)
     inked = cv2.GaussianBlur(out, (0, 0), ink_spread)
     fibres = cv2.GaussianBlur(rng.normal(0.0, 1.0, (h, w)).astype(np.float32), (0, 0), 1.5)
-    paper = PAPER[None, None, :] * (1.0 + 0.04 * fibres / (fibres.std() or 1.0))[..., None]
+    paper = PAPER[None, None, :] * (1.0 + 0.03 * np.clip(fibres / (fibres.std() or 1.0), -2.0, 2.0))[..., None]
     return np.clip(paper * (1.0 - 0.92 * inked), 0, 255).astype(np.uint8)
 
 
