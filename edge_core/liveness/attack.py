@@ -35,6 +35,9 @@ from edge_core.support.paths import models_dir
 
 FOLDER = "attack"
 """The attack models' folder under the models folder (``FACESEAL_MODELS`` or ``<data>/models``)."""
+POLICY_MODEL = "antispoof_human"
+"""The model the policy's ``liveness_attack_model`` switch adds (the other, ``liveness_human``, is measured only:
+its output barely moves between faces, docs/LIVENESS.md)."""
 CACHE_VARIABLE = "FACESEAL_NPM_CACHE"
 """Where downloaded npm tarballs are kept (default ``~/.cache/faceseal/npm``): outside the repository."""
 

@@ -80,3 +80,58 @@ def test_a_replaced_model_file_is_refused(specs, installed, tmp_path: Path) -> N
     replaced.write_bytes(bytes(data))
     with pytest.raises(ModelIntegrityError, match="sha256 mismatch"):
         load_net(spec, replaced)
+
+
+FLIPPED = "kpop_idols/arin/5.jpg"
+"""A bona fide photo the anti-spoof model calls a spoof (0.74), the highest of ../shared/faces: what the model
+alone does to a decision, shown on the model's own worst case."""
+
+
+def test_the_model_alone_flips_a_decision_in_the_fused_risk(specs, installed, pipeline, face_mesh) -> None:
+    from edge_core.biometrics import Frame, read_image
+    from edge_core.liveness.check import passive_check
+
+    image = read_image(SHARED / "faces" / FLIPPED)
+    spec = specs["antispoof_human"]
+    model = TrackedAntiSpoof(load_net(spec, installed["antispoof_human"]))
+    found = passive_check(pipeline, [Frame(FLIPPED, image)], models=[model], mesh=face_mesh)
+    assert found.tracked == 1
+    signal = next(s for s in found.assessment.signals if s.name == "antispoof_human")
+    assert model.median() > spec.ramp[0] and signal.score == model.score() > 0
+    without = found.assessment.without(["antispoof_human"])
+    assert without.band(RiskBands()) is Band.LOW  # every hand-written signal: nothing suspicious
+    assert found.assessment.band(RiskBands()) is not Band.LOW  # the model alone moves it out of the low band
+    assert found.assessment.risk == pytest.approx(1 - (1 - without.risk) * (1 - signal.score))
+    assert assess([], [model]).risk == 0.0
+
+
+def test_the_policy_switch_adds_the_model_to_a_session_and_a_missing_one_is_one_line(
+        installed, installed_models, videos, monkeypatch, tmp_path: Path) -> None:
+    import shutil
+
+    from tests.conftest import cli_json, run_cli
+
+    from .synthetic import PERSON, answerable_seeds
+
+    root = tmp_path / "models"
+    root.mkdir()
+    for pack in installed_models.iterdir():
+        (root / pack.name).symlink_to(pack)
+    monkeypatch.setenv("FACESEAL_MODELS", str(root))
+    cli_json("enroll", "--consent", "alice", "--image", str(PERSON))
+    seed = answerable_seeds()[0]
+
+    def verify() -> tuple[int, dict, str]:
+        done = run_cli("verify", "alice", "--video", str(videos[f"live_{seed}"]), "--liveness", "--json",
+                       extra_env={"FACESEAL_LIVENESS_SEED": str(seed)})
+        return done.returncode, json.loads(done.stdout or "{}"), done.stderr
+
+    code, answer, _ = verify()
+    assert code == 0 and "antispoof_human" not in answer["liveness"]["signals"]  # off by default
+    cli_json("policy", "set", "liveness_attack_model=true")
+    code, _, said = verify()
+    assert code != 0 and "make attack-model" in said and "Traceback" not in said and len(said.strip().splitlines()) == 1
+    (root / "attack").mkdir()
+    shutil.copy(installed["antispoof_human"], root / "attack")
+    code, answer, _ = verify()
+    assert "antispoof_human" in answer["liveness"]["signals"]
