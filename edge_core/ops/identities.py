@@ -150,7 +150,7 @@ def liveness_bands(vault: Vault) -> RiskBands:
 def liveness_models(vault: Vault) -> tuple[AttackModel, ...]:
     """The attack models a liveness session weighs, fresh for one session: the trained anti-spoof model when the
     policy turns it on (``liveness_attack_model``), else none. Its file is sha256-checked when it is loaded; a
-    missing one is a one-line PackNotInstalled naming ``make attack-model``."""
+    missing one is a one-line PackNotInstalled naming ``scripts/attack_model.py --install``."""
     if not policy.liveness_attack_model(vault):
         return ()
     from edge_core.liveness.attack import POLICY_MODEL, TrackedAntiSpoof, attack_model_specs, load_net

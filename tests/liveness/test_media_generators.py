@@ -3,7 +3,9 @@
 A blink closes both eyes (eye aspect ratio down), an open mouth opens (inner
 lips apart), a smile widens the mouth; a warp that moves nothing changes
 nothing; the screen replay has moire (more energy at high spatial
-frequencies) and a dark bezel; every generator is deterministic.
+frequencies) and a dark bezel; the halftone print is dots at its pitch on paper,
+the close screen shows its pixel grid and bent tones, and through the print with
+the eyes cut out the mesh sees the real eyes blink; every generator is deterministic.
 """
 
 from __future__ import annotations
