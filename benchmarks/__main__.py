@@ -12,6 +12,7 @@ import time
 
 from . import (
     bench_accuracy,
+    bench_attack_model,
     bench_biometrics,
     bench_cohort,
     bench_collector,
@@ -35,6 +36,7 @@ SUITES = {"vault": bench_vault, "biometrics": bench_biometrics, "accuracy": benc
           "groups": bench_groups, "cohort": bench_cohort,
           "liveness": bench_liveness, "liveness_accuracy": bench_liveness_accuracy, "telemetry": bench_telemetry,
           "collector": bench_collector, "pad_real": bench_pad_real, "pad_camera": bench_pad_camera,
+          "attack_model": bench_attack_model,
           "protection": bench_protection, "shred": bench_shred,
           "signin": bench_signin, "signin_rates": bench_signin_rates, "tpm": bench_tpm, "infrared": bench_infrared,
           "installed": bench_installed}

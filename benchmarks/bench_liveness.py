@@ -71,7 +71,8 @@ def _bare(pipeline, video: Path) -> float:
     return frames / (time.perf_counter() - start)
 
 
-def _liveness(pipeline, video: Path) -> tuple[float, int]:
+def _liveness(pipeline, video: Path, models: tuple = ()) -> tuple[float, int]:
+    """Frames per second of a session over ``video`` (with the attack ``models`` shown every frame), and frames."""
     from edge_core.biometrics import VideoFile
     from edge_core.liveness import Challenge, Timing, run_session
     from edge_core.liveness.challenges import Timeline
@@ -80,7 +81,7 @@ def _liveness(pipeline, video: Path) -> tuple[float, int]:
     source = VideoFile(video)
     start = time.perf_counter()
     result = run_session(pipeline, source, (Challenge.TURN_LEFT, Challenge.BLINK), Timeline(source.fps),
-                         timing=endless)
+                         timing=endless, models=models)
     return result.frames / (time.perf_counter() - start), result.frames
 
 

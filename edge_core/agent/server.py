@@ -213,7 +213,8 @@ class Agent:
                 if ops.liveness_needed(vault, Source.CAMERA):
                     video = isinstance(capture, VideoFile)  # the test suite's stand-in: its frames are its clock
                     result = check_liveness(pipeline, frames, video=video, fps=capture.fps if video else None,
-                                            bands=ops.liveness_bands(vault), on_progress=_prompts(tell))
+                                            bands=ops.liveness_bands(vault), on_progress=_prompts(tell),
+                                            models=ops.liveness_models(vault))
                     probe = Probe(Source.CAMERA, pack, pipeline.threshold, liveness=result)
                 else:
                     samples = collect_samples(pipeline, frames, samples=SAMPLES)

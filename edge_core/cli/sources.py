@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,6 +40,7 @@ from edge_core.ops import Probe, Source
 from edge_core.vault import embeddings
 
 if TYPE_CHECKING:
+    from edge_core.liveness.passive import AttackModel
     from edge_core.vault.store import Vault
 
 CAMERA_FRAMES = 1800
@@ -148,7 +149,7 @@ def match_probe(args: argparse.Namespace, vault: Vault, name: str | None) -> Pro
                               "requires it; 'faceseal policy set liveness_required=false' lifts that)")
     ops.admit(vault, name)
     if args.liveness:
-        return _live_probe(args, source, ops.liveness_bands(vault), pack_to_use(args, vault))
+        return _live_probe(args, source, ops.liveness_bands(vault), pack_to_use(args, vault), ops.liveness_models(vault))
     if source is Source.EMBEDDING:
         vectors = embeddings.load(args.embedding)
         if vectors.shape[0] != 1:
@@ -169,13 +170,14 @@ def match_probe(args: argparse.Namespace, vault: Vault, name: str | None) -> Pro
     return Probe(source, pipeline.pack, pipeline.threshold, enrolment.embeddings)
 
 
-def _live_probe(args: argparse.Namespace, source: Source, bands: RiskBands, pack: str) -> Probe:
+def _live_probe(args: argparse.Namespace, source: Source, bands: RiskBands, pack: str,
+                models: Sequence[AttackModel]) -> Probe:
     pipeline = load_pack(pack)
     video = source is Source.VIDEO
     frames = VideoFile(args.video) if video else Camera(args.camera, max_frames=CAMERA_FRAMES)
     interactive = sys.stderr.isatty() and not args.json
     result = check_liveness(pipeline, frames, video=video, fps=frames.fps if video else None,
-                            on_progress=_show if interactive else None, bands=bands)
+                            on_progress=_show if interactive else None, bands=bands, models=models)
     if interactive:
         sys.stderr.write("\n")
     return Probe(source, pipeline.pack, pipeline.threshold, liveness=result)

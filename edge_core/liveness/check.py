@@ -47,7 +47,8 @@ def _video_seed() -> int | None:
 
 def check_liveness(pipeline: Pipeline, frames: Iterable[Frame], *, video: bool, fps: float | None = None,
                    on_progress: Callable[[Progress], None] | None = None,
-                   bands: RiskBands = RiskBands(), mesh: FaceMesh | None = None) -> LivenessResult:
+                   bands: RiskBands = RiskBands(), mesh: FaceMesh | None = None,
+                   models: Sequence[AttackModel] = ()) -> LivenessResult:
     """Run a challenge session over a camera, or over a video file (``video``) at its frame rate ``fps``.
 
     A camera draws its challenges (and a step-up's extra one) from ``secrets``
@@ -58,14 +59,15 @@ def check_liveness(pipeline: Pipeline, frames: Iterable[Frame], *, video: bool, 
     (``ops.liveness_bands``); the use cases judge the result against the
     policy again, so other bands here can only make a session stricter in vain.
     ``mesh`` replaces the pack's face-mesh model (the window passes one that
-    also reports each fit, to draw it over the preview).
+    also reports each fit, to draw it over the preview). ``models`` are the attack models the policy adds to
+    the risk (``ops.liveness_models``), fresh for this session.
     """
     from edge_core.liveness.session import run_session  # with OpenCV: only when a session runs (issue 28)
 
     seed = _video_seed() if video else None
     timeline = Timeline(fps or VIDEO_FPS) if video else Timeline()
     return run_session(pipeline, frames, draw_sequence(seed), timeline, on_progress=on_progress, bands=bands,
-                       seed=seed, mesh=mesh)
+                       seed=seed, mesh=mesh, models=models)
 
 
 @dataclass(frozen=True)

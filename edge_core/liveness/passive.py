@@ -60,7 +60,7 @@ enough to refuse), computed over the frames of the track:
   track's 90th percentile). People blink every few seconds; a picture never
   does. <= 10 s scores 0, >= 20 s scores ``DOUBT_WEIGHT``. A doubt: a
   person may stare.
-* any ``AttackModel`` given to the session (none ships: see docs/LIVENESS.md).
+* any ``AttackModel`` given to the session (``attack.TrackedAntiSpoof``, off by default: docs/LIVENESS.md).
 
 A *doubt* is a signal that does not separate live people from attacks on
 real media: it may ask for one more challenge, never refuse alone. It
@@ -176,6 +176,11 @@ class Assessment:
         """The assessment once one more challenge was answered: the doubts no longer count."""
         firm = tuple(s if not s.doubt else replace(s, score=0.0) for s in self.signals)
         return Assessment(_combined(firm), firm)
+
+    def without(self, names: Sequence[str]) -> Assessment:
+        """The assessment had the signals ``names`` not been measured (an attack model switched off)."""
+        kept = tuple(s for s in self.signals if s.name not in names)
+        return Assessment(_combined(kept), kept)
 
     @property
     def strongest(self) -> Signal:

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -63,6 +63,9 @@ from edge_core.telemetry.recording import recorded
 from edge_core.vault.embeddings import normalise
 from edge_core.vault.matching import MatchResult, Unreadable, resemblance
 from edge_core.vault.store import Vault, canonical_name
+
+if TYPE_CHECKING:
+    from edge_core.liveness.passive import AttackModel
 
 EXTERNAL_PACK = thresholds.EXTERNAL_PACK
 """The pack name of embeddings made outside FaceSeal (``--embedding``)."""
@@ -142,6 +145,17 @@ def liveness_needed(vault: Vault, source: Source, requested: bool = False) -> bo
 def liveness_bands(vault: Vault) -> RiskBands:
     """The policy's liveness risk bands, for a front end to run its session with (``check_liveness(bands=)``)."""
     return RiskBands(*policy.liveness_bands(vault))
+
+
+def liveness_models(vault: Vault) -> tuple[AttackModel, ...]:
+    """The attack models a liveness session weighs, fresh for one session: the trained anti-spoof model when the
+    policy turns it on (``liveness_attack_model``), else none. Its file is sha256-checked when it is loaded; a
+    missing one is a one-line PackNotInstalled naming ``scripts/attack_model.py --install``."""
+    if not policy.liveness_attack_model(vault):
+        return ()
+    from edge_core.liveness.attack import POLICY_MODEL, TrackedAntiSpoof, attack_model_specs, load_net
+
+    return (TrackedAntiSpoof(load_net(attack_model_specs()[POLICY_MODEL])),)
 
 
 def _held_to_policy(vault: Vault, probe: Probe) -> Probe:

@@ -24,6 +24,9 @@ MEANINGS = {
     "liveness_required": "a face shown to a camera must pass a liveness check before it is matched",
     "liveness_risk_low": "a liveness risk below this passes; between it and the high band, one more challenge",
     "liveness_risk_high": "a liveness risk at or above this is refused outright",
+    "liveness_attack_model": "a trained anti-spoof model (Human's antispoof CNN, 'scripts/attack_model.py "
+                             "--install') joins the liveness risk; off by default: on the test media it did not "
+                             "tell live faces from attacks",
     "signin_timeout_s": "how long a face sign-in looks for a face, in seconds, before the password prompt follows",
     "require_ir": "face sign-in (and apps asking) refuses a colour camera: only an IR camera may sign in",
     "retention_days": "days a person is kept after consenting, then deleted by itself (0: until deleted); fixed "
@@ -117,6 +120,7 @@ LOOSER: dict[str, Callable[[Any, Any], bool]] = {
     "liveness_required": lambda old, new: old and not new,
     "liveness_risk_low": lambda old, new: new > old,
     "liveness_risk_high": lambda old, new: new > old,
+    "liveness_attack_model": lambda old, new: old and not new,
     "require_ir": lambda old, new: old and not new,
 }
 """When changing a setting from ``old`` to ``new`` weakens protection: that change needs proof of presence."""

@@ -91,6 +91,8 @@ class Policy:
     liveness_required: bool = True  # camera verification must pass a liveness check (docs/LIVENESS.md)
     liveness_risk_low: float = 0.3  # below: a liveness check passes
     liveness_risk_high: float = 0.6  # at or above: refused; between: one more challenge (docs/LIVENESS.md)
+    # a trained anti-spoof model joins the liveness risk; off: on our media it did not help (docs/LIVENESS.md)
+    liveness_attack_model: bool = False
     signin_timeout_s: int = 10  # how long a face sign-in looks before the password follows (docs/SIGNIN.md)
     require_ir: bool = False  # face sign-in refuses a colour camera (edge_core/biometrics/infrared.py says what is IR)
     retention_days: int = 0  # days a person is kept after consenting, fixed at consent; 0: none (docs/PRIVACY.md)
@@ -344,6 +346,11 @@ def liveness_bands(vault: Vault) -> tuple[float, float]:
     """The liveness risk thresholds in force: (low, high); below low passes, at or above high refuses."""
     policy = load(vault)
     return policy.liveness_risk_low, policy.liveness_risk_high
+
+
+def liveness_attack_model(vault: Vault) -> bool:
+    """Whether a liveness session also weighs the trained anti-spoof model (off by default: docs/LIVENESS.md)."""
+    return load(vault).liveness_attack_model
 
 
 def retention_days(vault: Vault) -> int | None:

@@ -26,7 +26,7 @@ def test_every_setting_is_shown_changed_refused_and_reset(qtbot, window, isolate
     assert "no file yet: the defaults apply; version 0" in section.state.text()
     names = [s.name for s in section.description.settings]
     described = cli_json("policy", "describe")  # the command line describes the policy with the same use case
-    assert names == [s["name"] for s in described["settings"]] and len(names) == 14  # retention_days the newest
+    assert names == [s["name"] for s in described["settings"]] and len(names) == 15  # liveness_attack_model the newest
     assert (described["state"], described["version"]) == ("default", 0)
     age = section.editors["max_root_age_days"]
     assert isinstance(age, QLineEdit) and age.text() == "90"

@@ -3,7 +3,9 @@
 A blink closes both eyes (eye aspect ratio down), an open mouth opens (inner
 lips apart), a smile widens the mouth; a warp that moves nothing changes
 nothing; the screen replay has moire (more energy at high spatial
-frequencies) and a dark bezel; every generator is deterministic.
+frequencies) and a dark bezel; the halftone print is dots at its pitch on paper,
+the close screen shows its pixel grid and bent tones, and through the print with
+the eyes cut out the mesh sees the real eyes blink; every generator is deterministic.
 """
 
 from __future__ import annotations
@@ -106,3 +108,47 @@ def test_the_bent_print_narrows_towards_its_edges_and_flat_is_the_photo(people) 
     curved = attacks.bent(frame, 1.2)
     assert np.abs(curved.astype(int) - frame).mean() > 5.0
     assert np.array_equal(curved, attacks.bent(frame, 1.2))
+
+
+def test_the_printed_photo_is_halftone_dots_on_textured_paper() -> None:
+    grey = np.full((128, 128, 3), 128, np.uint8)
+    paper = attacks.printed(np.full((128, 128, 3), 255, np.uint8), seed=0)
+    # White prints no ink: the paper's own warm white, never a screen's 255, with fibres in it.
+    assert np.abs(paper.reshape(-1, 3).mean(axis=0) - attacks.PAPER).max() < 2.0
+    assert 1.0 < paper.astype(float).std() < 20.0 and paper.max() < 255
+    # Mid grey is dots: the strongest non-zero spatial frequency has the screen's pitch (4 pixels).
+    printed = attacks.printed(grey, seed=0).astype(float).mean(axis=2)
+    spectrum = np.abs(np.fft.fftshift(np.fft.fft2(printed - printed.mean())))
+    fy, fx = np.unravel_index(np.argmax(spectrum), spectrum.shape)
+    period = 128 / np.hypot(fy - 64, fx - 64)
+    assert 3.6 <= period <= 4.4
+    assert printed.std() > 25  # ink and paper side by side (measured 35), not a flat grey (the fibres alone: about 4)
+    assert np.array_equal(attacks.printed(grey, seed=3), attacks.printed(grey, seed=3))
+
+
+def test_the_close_screen_shows_its_pixel_grid_and_bends_the_tones() -> None:
+    shown = attacks.pixel_grid(np.full((64, 64, 3), 128, np.uint8), pitch=4, gap=0.45, gamma=0.7).astype(float)
+    cell, gap_line = 255 * (128 / 255) ** 0.7, 255 * (128 * 0.45 / 255) ** 0.7
+    rows = shown[:, :, 0].mean(axis=1)
+    assert np.allclose(rows[3::4], gap_line, atol=1.0)  # every 4th row is the dark matrix between pixels
+    assert np.allclose(shown[0:3, 0:3], cell, atol=1.0)  # inside a cell: mid grey, brightened by the gamma
+    assert cell > 128 + 25
+
+
+def test_the_print_with_its_eyes_cut_out_shows_the_real_blinking_eyes(pipeline, face_mesh, people) -> None:
+    from .media import sequences
+
+    person = people[0]
+    frames = sequences.eyes_cut_out(person, frames=40)
+    behind = sequences.answering(person, ["blink", "blink"])
+    eyes = person.landmarks[:2]
+    radius = 0.28 * float(np.linalg.norm(eyes[1] - eyes[0]))
+    inside = attacks.eye_holes(person.frame.shape, eyes, radius) > 0.99
+    paper = attacks.eye_holes(person.frame.shape, eyes, radius + 4.0) < 0.01  # beyond the cut's dark rim
+    closed = max(range(len(behind)), key=lambda i: np.abs(behind[i].astype(int) - person.frame).sum())
+    for i in (0, closed):
+        assert np.abs(frames[i][inside].astype(int) - behind[i][inside]).max() <= 1  # the eyes are the live person's
+        assert np.abs(frames[i][paper].astype(int) - person.frame[paper]).max() <= 1  # the rest: the print, unmoved
+    # The blink behind shows through the holes: the mesh sees the eyes close on the print.
+    assert _eye_ratio(_mesh(pipeline, face_mesh, frames[closed])) < 0.8 * _eye_ratio(
+        _mesh(pipeline, face_mesh, frames[0]))

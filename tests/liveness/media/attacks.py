@@ -124,3 +124,72 @@ def hand_motion(frames: int, seed: int, angle_deg: float = 8.0, shift: float = 2
                          + tremor[1]),
                         1.0 + zoom * (0.5 - 0.5 * math.cos(0.5 * t + phase[3]))))
     return motions
+
+
+HALFTONE_ANGLES = (15.0, 75.0, 0.0)
+"""Screen angles of the cyan, magenta and yellow dots (degrees), as offset presses set them apart."""
+PAPER = np.array([220.0, 230.0, 236.0])
+"""Paper white, BGR: a little warm, never the full 255 of a screen."""
+
+
+def printed(image: np.ndarray, seed: int, pitch: float = 4.0, ink_spread: float = 0.6) -> np.ndarray:
+    """The picture printed on paper: a halftone dot screen per ink, ink spreading into the paper, paper texture.
+
+    Each of cyan, magenta and yellow is laid as dots on its own rotated grid of ``pitch`` pixels (a dot's area
+    is the ink's coverage); black comes from their overlap. The ink bleeds by ``ink_spread`` pixels, and the
+    paper's fibres (low-pass noise) and its warm white show through where there is no ink.
+    """
+    rng = np.random.default_rng(seed)
+    h, w = image.shape[:2]
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    coverage = 1.0 - image.astype(np.float32) / 255.0  # BGR -> ink of the complementary colour (Y, M, C)
+    out = np.empty_like(coverage)
+    for channel, angle in zip((2, 1, 0), HALFTONE_ANGLES):  # R's complement is cyan, G's magenta, B's yellow
+        a = math.radians(angle)
+        u = (x * math.cos(a) + y * math.sin(a)) * (2 * math.pi / pitch)
+        v = (-x * math.sin(a) + y * math.cos(a)) * (2 * math.pi / pitch)
+        screen = (np.cos(u) + np.cos(v)) / 4.0 + 0.5  # 0..1 over a cell, highest at the dot's centre
+        out[..., channel] = (coverage[..., channel] > 1.0 - screen).astype(np.float32)
+    inked = cv2.GaussianBlur(out, (0, 0), ink_spread)
+    fibres = cv2.GaussianBlur(rng.normal(0.0, 1.0, (h, w)).astype(np.float32), (0, 0), 1.5)
+    paper = PAPER[None, None, :] * (1.0 + 0.03 * np.clip(fibres / (fibres.std() or 1.0), -2.0, 2.0))[..., None]
+    return np.clip(paper * (1.0 - 0.92 * inked), 0, 255).astype(np.uint8)
+
+
+def pixel_grid(image: np.ndarray, pitch: int = 4, gap: float = 0.45, gamma: float = 0.7) -> np.ndarray:
+    """A screen filmed close enough that its pixel grid shows, with its tone curve off (``gamma``).
+
+    The picture is resampled to a screen of ``pitch``-pixel cells, each cell's last row and column darkened
+    to ``gap`` of its value (the black matrix between pixels), and the tones bent by ``gamma`` (a screen's
+    gamma and a camera's do not cancel). No lens blur: the grid stays visible.
+    """
+    h, w = image.shape[:2]
+    small = cv2.resize(image, (w // pitch, h // pitch), interpolation=cv2.INTER_AREA)
+    big = cv2.resize(small, ((w // pitch) * pitch, (h // pitch) * pitch), interpolation=cv2.INTER_NEAREST)
+    shade = np.ones((pitch, pitch), np.float32)
+    shade[-1, :] = shade[:, -1] = gap
+    grid = np.tile(shade, (h // pitch, w // pitch))[..., None]
+    toned = 255.0 * (big.astype(np.float32) * grid / 255.0) ** gamma
+    out = np.zeros_like(image)
+    out[:big.shape[0], :big.shape[1]] = np.clip(toned, 0, 255).astype(np.uint8)
+    return out
+
+
+def eye_holes(shape: tuple[int, ...], eyes: np.ndarray, radius: float) -> np.ndarray:
+    """A float mask, 1 inside an ellipse round each eye centre (``eyes``: 2 x 2 pixels), soft-edged by 1 px."""
+    mask = np.zeros(shape[:2], np.float32)
+    for cx, cy in eyes:
+        cv2.ellipse(mask, (int(round(cx)), int(round(cy))), (int(round(radius)), int(round(radius * 0.6))), 0, 0,
+                    360, 1.0, -1, cv2.LINE_AA)
+    return cv2.GaussianBlur(mask, (0, 0), 1.0)
+
+
+def cut_eyes(photo: np.ndarray, behind: np.ndarray, eyes: np.ndarray, radius: float) -> np.ndarray:
+    """A print of ``photo`` with its eyes cut out, held over ``behind`` (a live face): its eyes show through.
+
+    The paper's cut edge is a thin dark rim (the paper's thickness in shadow).
+    """
+    hole = eye_holes(photo.shape, eyes, radius)[..., None]
+    rim = np.clip(eye_holes(photo.shape, eyes, radius + 2.0)[..., None] - hole, 0.0, 1.0)
+    paper = photo.astype(np.float32) * (1.0 - 0.6 * rim)
+    return np.clip(paper * (1.0 - hole) + behind.astype(np.float32) * hole, 0, 255).astype(np.uint8)

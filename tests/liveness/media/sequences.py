@@ -148,3 +148,28 @@ def screen_recording(frames: Sequence[np.ndarray], seed: int) -> list[np.ndarray
 def write(path: Path, frames: Sequence[np.ndarray], seed: int = 0, noise: float = synthetic.NOISE) -> Path:
     """An MJPG .avi at ``synthetic.FPS`` with a camera's sensor noise (``synthetic.write``)."""
     return synthetic.write(path, frames, noise=noise, seed=seed)
+
+
+def halftone_print(person: Person, seed: int, frames: int = 60) -> list[np.ndarray]:
+    """The photo printed (halftone dots, ink spread, paper texture) and held in a moving hand."""
+    paper = attacks.printed(person.frame, seed)
+    return [attacks.moved(paper, a, s, z) for a, s, z in attacks.hand_motion(frames, seed, 5.0, 15.0)]
+
+
+def screen_grid(person: Person, seed: int, frames: int = 60) -> list[np.ndarray]:
+    """The photo on a screen filmed close: its pixel grid visible, its gamma off, moved by a hand."""
+    shown = attacks.pixel_grid(person.frame)
+    return [attacks.moved(shown, a, s, z) for a, s, z in attacks.hand_motion(frames, seed, 4.0, 10.0)]
+
+
+def eyes_cut_out(person: Person, frames: int = 40) -> list[np.ndarray]:
+    """A print of the photo with its eyes cut out, held still over the person, whose real eyes blink behind.
+
+    The eyes behind are the person blinking (``answering`` a blink, then looking on); the print is the photo
+    itself, so it lines up with the face behind it, as an attacker would hold it.
+    """
+    eyes = person.landmarks[:2]
+    radius = 0.28 * float(np.linalg.norm(eyes[1] - eyes[0]))
+    behind = answering(person, ["blink", "blink"])
+    behind = (behind * (frames // len(behind) + 1))[:frames]
+    return [attacks.cut_eyes(person.frame, live, eyes, radius) for live in behind]
