@@ -24,7 +24,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,7 @@ from edge_core.errors import FaceSealError
 from edge_core.liveness import LivenessResult, RiskBands
 from edge_core.liveness.check import check_liveness
 from edge_core.liveness.mesh import features_hidden, load_mesh
+from edge_core.liveness.passive import AttackModel
 from edge_core.ops import Source
 
 if TYPE_CHECKING:
@@ -359,7 +360,8 @@ class _FrameFaces:
 
 
 def liveness_session(settings: CaptureSettings, reporter: Reporter, bands: RiskBands,
-                     mesh_feed: MeshFeed | None = None) -> tuple[Pipeline, LivenessResult]:
+                     mesh_feed: MeshFeed | None = None,
+                     models: Sequence[AttackModel] = ()) -> tuple[Pipeline, LivenessResult]:
     """The pack's pipeline and a liveness session's outcome.
 
     A camera is read live (the newest frame, timed on the wall clock). A video
@@ -367,7 +369,8 @@ def liveness_session(settings: CaptureSettings, reporter: Reporter, bands: RiskB
     as ``faceseal verify --video --liveness`` judges it: its frames are its
     clock, so the outcome does not depend on how fast this machine decodes.
     ``bands`` are the policy's risk bands (``ops.liveness_bands``), so the
-    step-up challenge is asked for exactly as the CLI asks for it.
+    step-up challenge is asked for exactly as the CLI asks for it; ``models`` the
+    attack models the policy weighs (``ops.liveness_models``), fresh for this session.
     ``mesh_feed`` hears every face mesh the session fits (the preview draws it).
     """
     pipeline = load_pack(settings.pack)
@@ -379,8 +382,8 @@ def liveness_session(settings: CaptureSettings, reporter: Reporter, bands: RiskB
     if settings.camera_video is not None:
         frames = detector.judged(_Previewed(source, reporter))
         return pipeline, check_liveness(watched, frames, video=True, fps=source.fps, on_progress=reporter.liveness,
-                                        bands=bands, mesh=mesh)
+                                        bands=bands, mesh=mesh, models=models)
     with LiveFeed(source, reporter, pace) as feed:
         result = check_liveness(watched, detector.judged(feed), video=False, on_progress=reporter.liveness,
-                                bands=bands, mesh=mesh)
+                                bands=bands, mesh=mesh, models=models)
     return pipeline, result

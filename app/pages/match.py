@@ -57,7 +57,8 @@ def capture_probe(session: Session, choice: SourceChoice, settings: CaptureSetti
     needed = session.call(lambda v: ops.liveness_needed(v, source, requested))
     session.call(lambda v: ops.admit(v, name))
     if needed:
-        pipeline, liveness = liveness_session(settings, reporter, session.call(ops.liveness_bands), mesh_feed)
+        pipeline, liveness = liveness_session(settings, reporter, session.call(ops.liveness_bands), mesh_feed,
+                                              session.call(ops.liveness_models))
         return Probe(source, pipeline.pack, pipeline.threshold, liveness=liveness), requested
     if choice.kind in ("camera", "video"):  # a chosen video file, as `faceseal verify --video` takes it
         pipeline, samples = capture_samples(choice, settings, 1, reporter)

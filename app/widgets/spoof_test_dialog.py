@@ -37,7 +37,8 @@ from app.preferences import CaptureSettings
 from app.widgets.capture_view import CaptureView
 from edge_core.biometrics import Pipeline, load_pack
 from edge_core.liveness import RiskBands
-from edge_core.ops import liveness_bands, padtest
+from edge_core.ops import liveness_bands, liveness_model_maker, padtest
+from edge_core.ops.padeval import ModelMaker
 
 if TYPE_CHECKING:
     from app.session import Session
@@ -45,8 +46,9 @@ if TYPE_CHECKING:
 COLUMNS = ("Attempt", "Band", "Risk", "Refused", "Caught by")
 
 
-def record_attempt(settings: CaptureSettings, pipeline: Pipeline, bands: RiskBands, step: padtest.Step, name: str,
-                   seconds: float, keep: bool, reporter: workers.Reporter) -> padtest.Attempt:
+def record_attempt(settings: CaptureSettings, pipeline: Pipeline, judging: tuple[RiskBands, ModelMaker],
+                   step: padtest.Step, name: str, seconds: float, keep: bool,
+                   reporter: workers.Reporter) -> padtest.Attempt:
     """One attempt from the window's camera (or its stand-in), each frame previewed as it is judged."""
     source, _pace = open_camera(settings)
     wanted = padtest.attempt_frames(seconds, source.fps)
@@ -60,8 +62,9 @@ def record_attempt(settings: CaptureSettings, pipeline: Pipeline, bands: RiskBan
             yield frame
 
     try:
+        bands, models = judging
         return padtest.record(step, name, previewed(islice(iter(source), wanted)), source.fps, pipeline, bands,
-                              keep=keep)
+                              keep=keep, models=models)
     finally:
         source.close()
 
@@ -157,8 +160,8 @@ class SpoofTestDialog(QDialog):
         def work(reporter: workers.Reporter) -> padtest.Attempt:
             if self._pipeline is None:
                 self._pipeline = load_pack(settings.pack)
-            bands = self.session.call(liveness_bands)
-            return record_attempt(settings, self._pipeline, bands, step, name, seconds, keep, reporter)
+            judging = self.session.call(lambda vault: (liveness_bands(vault), liveness_model_maker(vault)))
+            return record_attempt(settings, self._pipeline, judging, step, name, seconds, keep, reporter)
 
         self.task = workers.start(work, self._recorded, self._failed, owner=self,
                                   watch=lambda task: self.view.follow(task, 1))

@@ -22,15 +22,17 @@ from edge_core.biometrics.errors import CameraUnavailable
 from edge_core.errors import UsageError
 from edge_core.liveness import RiskBands
 from edge_core.ops import padeval, padtest
+from edge_core.ops.padeval import ModelMaker
 
 
 
-def _bands() -> RiskBands:
-    """The policy's bands, read with the vault held only for that (the defaults when there is none yet)."""
+def _judging() -> tuple[RiskBands, ModelMaker]:
+    """The policy's bands and attack models, read with the vault held only for that (the defaults when there is
+    none yet)."""
     if not ops.vault_exists():
-        return RiskBands()
+        return RiskBands(), tuple
     with ops.open_vault(reading=True) as vault:
-        return ops.liveness_bands(vault)
+        return ops.liveness_bands(vault), ops.liveness_model_maker(vault)
 
 
 def _pad_eval(args: argparse.Namespace) -> Reply:
@@ -65,7 +67,8 @@ def _media(args: argparse.Namespace) -> Reply:
         sys.stderr.write(f"\r{f'judging {done + 1} of {total}: {file}':<78.78}")
         sys.stderr.flush()
 
-    report = padeval.evaluate(args.media, args.labels, pipeline, _bands(), show if shown else None)
+    bands, models = _judging()
+    report = padeval.evaluate(args.media, args.labels, pipeline, bands, show if shown else None, models)
     if shown:
         sys.stderr.write("\n")
     if args.out is None:
@@ -93,7 +96,7 @@ def _guided(args: argparse.Namespace) -> Reply:
     attempts = []
     try:
         pipeline = load_pack(args.pack or default_pack_name())
-        bands = _bands()
+        bands, models = _judging()
         wanted = padtest.attempt_frames(args.seconds, source.fps)
         frames = iter(source)
         for number, (step, name) in enumerate(steps, start=1):
@@ -102,7 +105,8 @@ def _guided(args: argparse.Namespace) -> Reply:
             if not sys.stdin.readline():
                 raise UsageError("the guide waits for Enter before each attempt, and the input ended: "
                                  "nothing was recorded or kept")
-            attempt = padtest.record(step, name, islice(frames, wanted), source.fps, pipeline, bands, keep=args.keep)
+            attempt = padtest.record(step, name, islice(frames, wanted), source.fps, pipeline, bands, keep=args.keep,
+                                     models=models)
             if attempt.item.frames == 0:
                 raise UsageError(f"{source.description} gave no more frames at attempt {number}: nothing was "
                                  "recorded or kept")

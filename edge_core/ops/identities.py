@@ -31,6 +31,7 @@ A front end captures the face (:class:`Probe`), calls these, and renders the
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -151,11 +152,18 @@ def liveness_models(vault: Vault) -> tuple[AttackModel, ...]:
     """The attack models a liveness session weighs, fresh for one session: the trained anti-spoof model when the
     policy turns it on (``liveness_attack_model``), else none. Its file is sha256-checked when it is loaded; a
     missing one is a one-line PackNotInstalled naming ``scripts/attack_model.py --install``."""
+    return liveness_model_maker(vault)()
+
+
+def liveness_model_maker(vault: Vault) -> Callable[[], tuple[AttackModel, ...]]:
+    """What makes :func:`liveness_models` afresh for each of many sessions or judged recordings (``pad-eval``):
+    the policy is read and the model loaded (and checked) now, so the vault need not stay open while they run."""
     if not policy.liveness_attack_model(vault):
-        return ()
+        return tuple
     from edge_core.liveness.attack import POLICY_MODEL, TrackedAntiSpoof, attack_model_specs, load_net
 
-    return (TrackedAntiSpoof(load_net(attack_model_specs()[POLICY_MODEL])),)
+    net = load_net(attack_model_specs()[POLICY_MODEL])
+    return lambda: (TrackedAntiSpoof(net),)
 
 
 def _held_to_policy(vault: Vault, probe: Probe) -> Probe:

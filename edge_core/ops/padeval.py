@@ -25,7 +25,7 @@ not a failure an hour in.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +34,7 @@ from edge_core.biometrics.groups import Rate, bounds_available
 from edge_core.errors import UsageError
 from edge_core.liveness import Band, RiskBands
 from edge_core.liveness.check import PassiveCheck, passive_check
+from edge_core.liveness.passive import AttackModel
 from edge_core.ops.calibrate import IMAGE_SUFFIXES
 from edge_core.ops.results import Result, optional
 from edge_core.policy.rules import RANGES
@@ -47,6 +48,8 @@ UNSPECIFIED = "unspecified"
 """The species of an attack whose row leaves it empty."""
 
 Progress = Callable[[int, int, str], None]
+ModelMaker = Callable[[], Sequence[AttackModel]]
+"""Makes the attack models one judged item is shown (``ops.liveness_model_maker``); ``tuple``: none."""
 """Called as ``progress(items_done, items_total, file)`` before each file is judged."""
 
 
@@ -229,10 +232,11 @@ def _caught_by(refused: bool, label: str, found: PassiveCheck,
 
 
 def judge(file: str, label: str, species: str, kind: str, frames: Iterable[Frame], fps: float | None,
-          pipeline: Pipeline, bands: RiskBands) -> PadItem:
+          pipeline: Pipeline, bands: RiskBands, models: ModelMaker = tuple) -> PadItem:
     """One labelled presentation through the session's passive check: the one path both sources of media take
-    (a file of ``--media``, an attempt recorded at the camera)."""
-    found = passive_check(pipeline, frames, fps=fps)
+    (a file of ``--media``, an attempt recorded at the camera). ``models`` makes the attack models a session
+    weighs under the policy (``ops.liveness_model_maker``), fresh for this item."""
+    found = passive_check(pipeline, frames, fps=fps, models=models())
     signals = {s.name: {"score": round(s.score, 4), "measured": s.measured, "value": round(s.value, 4),
                         **({"note": s.note} if s.note else {})}
                for s in found.assessment.signals}
@@ -297,7 +301,7 @@ def tally(items: list[PadItem], bands: RiskBands) -> PadEvaluation:
 
 
 def evaluate(media: Path, labels: Path, pipeline: Pipeline, bands: RiskBands,
-             progress: Progress | None = None) -> PadEvaluation:
+             progress: Progress | None = None, models: ModelMaker = tuple) -> PadEvaluation:
     """Judge every labelled file of ``media`` with the passive signals; APCER per species and BPCER."""
     rows = read_labels(media, labels)
     for row in rows:
@@ -307,5 +311,5 @@ def evaluate(media: Path, labels: Path, pipeline: Pipeline, bands: RiskBands,
         if progress is not None:
             progress(done, len(rows), row.file)
         frames, fps = _frames(row)
-        items.append(judge(row.file, row.label, row.species, row.kind, frames, fps, pipeline, bands))
+        items.append(judge(row.file, row.label, row.species, row.kind, frames, fps, pipeline, bands, models))
     return tally(items, bands)

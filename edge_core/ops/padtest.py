@@ -43,7 +43,7 @@ from edge_core.biometrics import Frame, Pipeline
 from edge_core.errors import UsageError
 from edge_core.liveness import RiskBands
 from edge_core.ops.presence import needs_presence
-from edge_core.ops.padeval import ATTACK, BONA_FIDE, PadEvaluation, PadItem, judge, tally
+from edge_core.ops.padeval import ATTACK, BONA_FIDE, ModelMaker, PadEvaluation, PadItem, judge, tally
 from edge_core.ops.results import Result, hidden, optional
 from edge_core.support.exports import check_new_file, write_new_file
 from edge_core.vault import device
@@ -130,13 +130,13 @@ def _kept(frames: Iterable[Frame], archive: zipfile.ZipFile) -> Iterator[Frame]:
 
 
 def record(step: Step, name: str, frames: Iterable[Frame], fps: float | None, pipeline: Pipeline,
-           bands: RiskBands, keep: bool = False) -> Attempt:
+           bands: RiskBands, keep: bool = False, models: ModelMaker = tuple) -> Attempt:
     """Judge one attempt as its frames arrive (``frames``: the camera's next few seconds), labelled by ``step``."""
     if not keep:
-        return Attempt(judge(name, step.label, step.species, "video", frames, fps, pipeline, bands))
+        return Attempt(judge(name, step.label, step.species, "video", frames, fps, pipeline, bands, models))
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
-        item = judge(name, step.label, step.species, "video", _kept(frames, archive), fps, pipeline, bands)
+        item = judge(name, step.label, step.species, "video", _kept(frames, archive), fps, pipeline, bands, models)
     return Attempt(item, buffer.getvalue())
 
 

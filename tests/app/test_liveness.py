@@ -181,3 +181,16 @@ def test_stop_ends_the_check_without_a_verification(qtbot, monkeypatch, window, 
     assert not page.challenge.isVisible(), "no prompt is left standing once stopped"
     assert page.go_button.isEnabled()
     assert verification_events(window) == [], "a stopped check is no attempt: neither audited nor counted"
+
+
+def test_the_window_weighs_the_attack_model_the_policy_turns_on(qtbot, monkeypatch, window, alice, head_videos):
+    """The policy's trained anti-spoof model joins the window's session as it joins the CLI's: turned on while its
+    file is not installed (this test's models folder has none), the check is refused before it starts, saying how
+    to install it, and nothing is judged without it."""
+    window.session.call(lambda v: ops.policy_set(v, {"liveness_attack_model": True}))
+    use_stand_in(qtbot, monkeypatch, window, head_videos["live"])
+    page = verify_from_camera(qtbot, window, alice)
+    qtbot.waitUntil(lambda: page.task is None, timeout=LONG)
+    said = f"{page.banner.text.text()} {page.details.text()}"
+    assert "scripts/attack_model.py --install" in said and "Traceback" not in said, said
+    assert page.decision.text() != "Match: this is Alice Martin"

@@ -138,3 +138,9 @@ def test_the_policy_switch_adds_the_model_to_a_session_and_a_missing_one_is_one_
     shutil.copy(installed["antispoof_human"], root / "attack")
     code, answer, _ = verify()
     assert "antispoof_human" in answer["liveness"]["signals"]
+    media = tmp_path / "media"  # pad-eval judges with what the policy makes a session weigh, the model included
+    media.mkdir()
+    shutil.copy(PERSON, media / f"person{PERSON.suffix}")
+    (labels := tmp_path / "labels.csv").write_text(f"file,label,species\nperson{PERSON.suffix},bona_fide,\n")
+    (item,) = cli_json("pad-eval", "--media", str(media), "--labels", str(labels))["items"]
+    assert "antispoof_human" in item["signals"], item["signals"]
