@@ -40,6 +40,10 @@ The steps, each measured in docs/PERFORMANCE.md:
   every entry point answering "incapable", so an AVIF photo reads as an
   unreadable file, as with an OpenCV built without AVIF. ``linux/codec_check.py``
   checks every promised photo format and VP8/VP9 videos still decode.
+* **Search paths inside the bundle.** libpython, the ``lib-dynload`` modules and
+  what links them carry the build machine's Python folder as RUNPATH; patchelf
+  removes every entry that leaves the bundle (``confine_runpaths``, and
+  ``runpath_check.py`` refuses a bundle that still has one).
 """
 
 from __future__ import annotations
@@ -51,7 +55,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from stack_check import StackError, check_stacks  # packaging/*.py, beside this module
+from runpath_check import RunpathError, check_runpaths, outside_entries  # packaging/*.py, beside this module
+from stack_check import StackError, check_stacks
 
 _LOCALE = re.compile(r"^[a-z]{2,3}(_[A-Za-z0-9]*)*\.res$")
 """A locale's resource bundle (``de.res``, ``zh_Hant_TW.res``, ``es_.res``), as opposed to
@@ -78,10 +83,25 @@ def slim(bundle: Path, python: str) -> None:
     drop_unused_codecs(bundle / "_internal", python)
     forward_system_twins(bundle / "_internal", python)
     drop_unneeded_grafts(bundle / "_internal")
+    confine_runpaths(bundle)
     try:
         check_stacks(bundle)
-    except StackError as error:
+        check_runpaths(bundle)
+    except (StackError, RunpathError) as error:
         raise SlimError(str(error)) from None
+
+
+def confine_runpaths(bundle: Path) -> list[Path]:
+    """Drop every RUNPATH/RPATH entry that leaves ``bundle`` (runpath_check.py says why), with patchelf, keeping the
+    ``$ORIGIN``-relative ones inside it and the kind of tag (an RPATH also serves the libraries a library loads, a
+    RUNPATH does not); returns the files changed. Done last, after ``strip``, which can break patchelf's rewrite."""
+    changed = outside_entries(bundle)
+    for path, (kind, kept, _) in changed.items():
+        if kept:
+            _run("patchelf", *(["--force-rpath"] if kind == "RPATH" else []), "--set-rpath", ":".join(kept), str(path))
+        else:
+            _run("patchelf", "--remove-rpath", str(path))
+    return list(changed)
 
 
 def strip_shared_objects(bundle: Path, python: str) -> None:
