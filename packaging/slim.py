@@ -188,7 +188,7 @@ def shrink_icu_data(library: Path, python: str, preload: list[Path] | None = Non
 
 
 def _icu_answers(python: str, preload: list[Path]) -> subprocess.CompletedProcess[str]:
-    """``linux/icu_check.py`` run with ``preload`` loaded first (the libraries then stand for those of their sonames)."""
+    """``linux/icu_check.py`` run with ``preload`` loaded first (each then stands for every library of its soname)."""
     env = dict(os.environ, LD_PRELOAD=" ".join(map(str, preload))) if preload else None
     return subprocess.run([python, str(HERE / "linux" / "icu_check.py")], capture_output=True, text=True, env=env)
 
@@ -229,7 +229,8 @@ def share_icu(internal: Path, python: str) -> list[Path]:
     targets = {name: f"{name.removesuffix(f'_{qt_major}')}_{major}" for name in wanted}
     missing = sorted(name for name, target in targets.items() if target not in functions)
     if missing or not all(name.endswith(f"_{qt_major}") for name in wanted):
-        raise SlimError(f"Qt calls ICU {qt_major} functions the bundle's ICU {major} lacks: {', '.join(missing or wanted)}")
+        raise SlimError(f"Qt calls ICU {qt_major} functions the bundle's ICU {major} lacks: "
+                        f"{', '.join(missing or wanted)}")
     with tempfile.TemporaryDirectory(prefix="faceseal-icu-bridge-") as scratch:
         work = Path(scratch)
         source = work / "bridge.S"
@@ -250,8 +251,8 @@ def share_icu(internal: Path, python: str) -> list[Path]:
             built.append(work / name)
         own_answers, bridged = _icu_answers(python, []), _icu_answers(python, built)
         if own_answers.returncode != 0 or bridged.returncode != 0 or own_answers.stdout != bridged.stdout:
-            raise SlimError(f"Qt answers differently on ICU {major}: {(bridged.stdout or bridged.stderr).strip()[-300:]} "
-                            f"instead of {own_answers.stdout.strip()[-300:]}")
+            said, own_said = (bridged.stdout or bridged.stderr).strip()[-300:], own_answers.stdout.strip()[-300:]
+            raise SlimError(f"Qt answers differently on ICU {major}: {said} instead of {own_said}")
         for path in built:
             shutil.copyfile(path, own[path.name])
     return list(own.values())

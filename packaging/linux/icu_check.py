@@ -19,7 +19,8 @@ print(json.dumps({
     "zones": [QTimeZone(name).displayName(summer, QTimeZone.NameType.LongName, english)
               for name in (b"Europe/Paris", b"America/New_York", b"Asia/Tokyo", b"UTC")],
     "utf8": QStringConverter.nameForEncoding(QStringConverter.Encoding.Utf8),
-    "skeletons": [icu.SpoofChecker().getSkeleton(0, name) for name in ("brad", "Ьrad", "раураl", "ℌello", "ＡＢＣ")],
+    "skeletons": [icu.SpoofChecker().getSkeleton(0, name)
+                  for name in ("brad", "Ьrad", "раураl", "ℌello", "ＡＢＣ")],
     "ignorable": [icu.Char.hasBinaryProperty(char, icu.UProperty.DEFAULT_IGNORABLE_CODE_POINT)
                   for char in "\u3164\u115f\u200b\u2800a"],
 }, ensure_ascii=False))
