@@ -139,10 +139,11 @@ def _patched_by_auditwheel(path: Path) -> bool:
     return re.search(r"\((?:RPATH|RUNPATH)\).*\.libs", _run("readelf", "-d", str(path))) is not None
 
 
-UNUSED_ICU_FOLDERS = ("brkitr", "translit", "rbnf", "unit")
-"""Break iterators and their dictionaries, transliterators, spelled-out numbers and unit names: Qt calls
-none of ubrk_*, utrans_*, unum_* or the unit formatters (it imports only ucnv_*, ucol_*, ucal_* and
-u_strTo{Lower,Upper} from ICU; checked with ``nm -D --undefined-only`` on Qt's libraries)."""
+UNUSED_ICU_FOLDERS = ("brkitr", "translit", "rbnf", "unit", "curr", "lang", "region")
+"""Break iterators and their dictionaries, transliterators, spelled-out numbers, unit names and the names of
+currencies, languages and regions: Qt calls none of ubrk_*, utrans_*, unum_*, uloc_getDisplay* or the unit
+formatters (it imports only ucnv_*, ucol_*, ucal_* and u_strTo{Lower,Upper} from ICU; checked with
+``nm -D --undefined-only`` on Qt's libraries, and :func:`share_icu` lists them), nor PyICU's spoof checker."""
 
 
 def keep_icu_item(item: str) -> bool:

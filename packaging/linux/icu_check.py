@@ -17,7 +17,8 @@ print(json.dumps({
     "upper": [english.toUpper("straße ǆ ﬁ"), german.toUpper("straße")],
     "lower": english.toLower("İSTANBUL ΣΑΣ"),
     "zones": [QTimeZone(name).displayName(summer, QTimeZone.NameType.LongName, english)
-              for name in (b"Europe/Paris", b"America/New_York", b"Asia/Tokyo", b"UTC")],
+              for name in (b"Europe/Paris", b"America/New_York", b"Asia/Tokyo", b"UTC", b"Europe/Istanbul",
+                           b"America/Argentina/Buenos_Aires", b"Asia/Kolkata", b"Pacific/Chatham")],
     "utf8": QStringConverter.nameForEncoding(QStringConverter.Encoding.Utf8),
     "skeletons": [icu.SpoofChecker().getSkeleton(0, name)
                   for name in ("brad", "Ьrad", "раураl", "ℌello", "ＡＢＣ")],
