@@ -19,6 +19,9 @@ The steps, each measured in docs/PERFORMANCE.md:
   (``icupkg``, ``genccode``) rebuild the archive and ``ld`` links it under the
   same soname and symbol, and ``linux/icu_check.py`` must get the same answers
   from Qt (collation, case mapping, time-zone names) with it as with the full data.
+* **One ICU.** PySide6 brings ICU 73 for Qt, PyICU links the system's (72 on
+  Debian 12), which the bundle carries too: Qt's calls (31 stable C functions)
+  go to the latter through a bridge under Qt's ICU sonames (``share_icu``).
 * **No OpenBLAS.** OpenCV's wheel brings its own OpenBLAS (38 MB), NumPy's
   another (25 MB, with its Fortran runtime 28 MB). The bundle's NumPy is built
   without one (``packaging/numpy_noblas.py``), and ``linux/blas_shim.c`` is
