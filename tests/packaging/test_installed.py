@@ -117,6 +117,20 @@ def test_a_video_enrols_and_a_photo_verifies_in_the_bundle(installed: Installed,
     assert json.loads(verified.stdout)["match"] is True
 
 
+def test_a_look_alike_name_is_refused_in_the_bundle(installed: Installed, tmp_path: Path) -> None:
+    """PyICU's spoof checker on the bundle's one ICU (Qt's calls bridged to it) with its data cut down: a Cyrillic
+    soft sign for a "b" is still seen, as from the source tree (tests/vault)."""
+    samples = np.random.default_rng(5).normal(size=(4, 32)).astype(np.float32)
+    np.save(tmp_path / "brad.npy", samples[:2])
+    np.save(tmp_path / "other.npy", samples[2:])
+    assert _run(installed, tmp_path, "enroll", "--consent", "brad", "--embedding", str(tmp_path / "brad.npy"),
+                "--json").returncode == 0
+    refused = _run(installed, tmp_path, "enroll", "--consent", "\u042crad", "--embedding", str(tmp_path / "other.npy"))
+    assert refused.returncode == 1 and "can be mistaken for 'brad'" in refused.stderr, refused.stderr
+    assert _run(installed, tmp_path, "enroll", "--consent", "zoe", "--embedding", str(tmp_path / "other.npy"),
+                "--json").returncode == 0
+
+
 def test_the_root_key_moves_into_an_hsm_from_the_bundle(installed: Installed, tmp_path: Path, softhsm) -> None:
     """python-pkcs11 loads the token's module from the installed tree; the vault opens only through the token."""
     samples = tmp_path / "samples.npy"
