@@ -19,6 +19,9 @@ The steps, each measured in docs/PERFORMANCE.md:
   (``icupkg``, ``genccode``) rebuild the archive and ``ld`` links it under the
   same soname and symbol, and ``linux/icu_check.py`` must get the same answers
   from Qt (collation, case mapping, time-zone names) with it as with the full data.
+* **One ICU.** PySide6 brings ICU 73 for Qt, PyICU links the system's (72 on
+  Debian 12), which the bundle carries too: Qt's calls (31 stable C functions)
+  go to the latter through a bridge under Qt's ICU sonames (``share_icu``).
 * **No OpenBLAS.** OpenCV's wheel brings its own OpenBLAS (38 MB), NumPy's
   another (25 MB, with its Fortran runtime 28 MB). The bundle's NumPy is built
   without one (``packaging/numpy_noblas.py``), and ``linux/blas_shim.c`` is
@@ -40,6 +43,10 @@ The steps, each measured in docs/PERFORMANCE.md:
   every entry point answering "incapable", so an AVIF photo reads as an
   unreadable file, as with an OpenCV built without AVIF. ``linux/codec_check.py``
   checks every promised photo format and VP8/VP9 videos still decode.
+* **Search paths inside the bundle.** libpython, the ``lib-dynload`` modules and
+  what links them carry the build machine's Python folder as RUNPATH; patchelf
+  removes every entry that leaves the bundle (``confine_runpaths``, and
+  ``runpath_check.py`` refuses a bundle that still has one).
 """
 
 from __future__ import annotations
@@ -51,7 +58,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from stack_check import StackError, check_stacks  # packaging/*.py, beside this module
+from runpath_check import RunpathError, check_runpaths, outside_entries  # packaging/*.py, beside this module
+from stack_check import StackError, check_stacks
 
 _LOCALE = re.compile(r"^[a-z]{2,3}(_[A-Za-z0-9]*)*\.res$")
 """A locale's resource bundle (``de.res``, ``zh_Hant_TW.res``, ``es_.res``), as opposed to
@@ -71,17 +79,33 @@ def slim(bundle: Path, python: str) -> None:
     ``python`` is the interpreter the bundle was frozen from: it runs the BLAS check.
     """
     strip_shared_objects(bundle, python)
+    bridge = share_icu(bundle / "_internal", python)
     for data in (bundle / "_internal").rglob("libicudata.so.*"):
-        if data.is_file() and not data.is_symlink():
-            shrink_icu_data(data, python)
+        if data.is_file() and not data.is_symlink() and data not in bridge:
+            shrink_icu_data(data, python, preload=bridge)
     share_blas(bundle / "_internal", python)
     drop_unused_codecs(bundle / "_internal", python)
     forward_system_twins(bundle / "_internal", python)
     drop_unneeded_grafts(bundle / "_internal")
+    confine_runpaths(bundle)
     try:
         check_stacks(bundle)
-    except StackError as error:
+        check_runpaths(bundle)
+    except (StackError, RunpathError) as error:
         raise SlimError(str(error)) from None
+
+
+def confine_runpaths(bundle: Path) -> list[Path]:
+    """Drop every RUNPATH/RPATH entry that leaves ``bundle`` (runpath_check.py says why), with patchelf, keeping the
+    ``$ORIGIN``-relative ones inside it and the kind of tag (an RPATH also serves the libraries a library loads, a
+    RUNPATH does not); returns the files changed. Done last, after ``strip``, which can break patchelf's rewrite."""
+    changed = outside_entries(bundle)
+    for path, (kind, kept, _) in changed.items():
+        if kept:
+            _run("patchelf", *(["--force-rpath"] if kind == "RPATH" else []), "--set-rpath", ":".join(kept), str(path))
+        else:
+            _run("patchelf", "--remove-rpath", str(path))
+    return list(changed)
 
 
 def strip_shared_objects(bundle: Path, python: str) -> None:
@@ -118,10 +142,11 @@ def _patched_by_auditwheel(path: Path) -> bool:
     return re.search(r"\((?:RPATH|RUNPATH)\).*\.libs", _run("readelf", "-d", str(path))) is not None
 
 
-UNUSED_ICU_FOLDERS = ("brkitr", "translit", "rbnf", "unit")
-"""Break iterators and their dictionaries, transliterators, spelled-out numbers and unit names: Qt calls
-none of ubrk_*, utrans_*, unum_* or the unit formatters (it imports only ucnv_*, ucol_*, ucal_* and
-u_strTo{Lower,Upper} from ICU; checked with ``nm -D --undefined-only`` on Qt's libraries)."""
+UNUSED_ICU_FOLDERS = ("brkitr", "translit", "rbnf", "unit", "curr", "lang", "region")
+"""Break iterators and their dictionaries, transliterators, spelled-out numbers, unit names and the names of
+currencies, languages and regions: Qt calls none of ubrk_*, utrans_*, unum_*, uloc_getDisplay* or the unit
+formatters (it imports only ucnv_*, ucol_*, ucal_* and u_strTo{Lower,Upper} from ICU; checked with
+``nm -D --undefined-only`` on Qt's libraries, and :func:`share_icu` lists them), nor PyICU's spoof checker."""
 
 
 def keep_icu_item(item: str) -> bool:
@@ -135,9 +160,10 @@ def keep_icu_item(item: str) -> bool:
     return True
 
 
-def shrink_icu_data(library: Path, python: str) -> None:
+def shrink_icu_data(library: Path, python: str, preload: list[Path] | None = None) -> None:
     """Replace ``library`` (``libicudata.so.<major>``) by one holding only :func:`keep_icu_item` items,
-    once Qt (in ``python``) answers ``linux/icu_check.py`` the same with it as with the full data."""
+    once Qt and PyICU (in ``python``, with the ``preload`` libraries: :func:`share_icu`'s bridge) answer
+    ``linux/icu_check.py`` the same with it as with the full data."""
     major = library.name.split(".so.")[1].split(".")[0]
     symbol = f"icudt{major}_dat"
     offset, size = _symbol_extent(library, symbol)
@@ -159,11 +185,81 @@ def shrink_icu_data(library: Path, python: str) -> None:
         _run("ld", "-shared", "-z", "noexecstack", "-soname", library.name, "-o", str(rebuilt),
              str(work / f"icudt{major}l_dat.o"))
         _symbol_extent(rebuilt, symbol)  # the one symbol libicuuc looks for is exported
-        full, cut = (subprocess.run([python, str(HERE / "linux" / "icu_check.py")], capture_output=True, text=True,
-                                    env=dict(os.environ, **preload)) for preload in ({}, {"LD_PRELOAD": str(rebuilt)}))
+        full, cut = (_icu_answers(python, [*(preload or []), *extra]) for extra in ([], [rebuilt]))
         if full.returncode != 0 or cut.returncode != 0 or full.stdout != cut.stdout:
             raise SlimError(f"Qt answers differently with the cut ICU data: {cut.stdout.strip() or cut.stderr.strip()}")
         shutil.copyfile(rebuilt, library)
+
+
+def _icu_answers(python: str, preload: list[Path]) -> subprocess.CompletedProcess[str]:
+    """``linux/icu_check.py`` run with ``preload`` loaded first (each then stands for every library of its soname)."""
+    env = dict(os.environ, LD_PRELOAD=" ".join(map(str, preload))) if preload else None
+    return subprocess.run([python, str(HERE / "linux" / "icu_check.py")], capture_output=True, text=True, env=env)
+
+
+_JUMP = {"x86_64": "jmp {target}@PLT", "aarch64": "b {target}"}
+"""A tail jump to another library's function, per processor: the arguments pass through untouched, whatever they are."""
+
+
+def share_icu(internal: Path, python: str) -> list[Path]:
+    """Run Qt on the ICU PyICU links, instead of carrying two ICUs; returns the files now under Qt's ICU sonames.
+
+    PySide6 ships its own ICU (73: libicuuc, libicui18n and the data, 10 MB once stripped and cut) and PyICU
+    (the look-alike name rule, edge_core/vault/lookalikes.py) is built against the system's (72 on Debian 12), which
+    the bundle carries too: its C++ API cannot run on another ICU release, but Qt only calls ICU's C functions,
+    whose signatures ICU keeps from release to release (31 of them: ucol_*, ucal_*, ucnv_*, u_strTo*; ICU suffixes
+    each name with its major version). So a bridge takes Qt's ``libicuuc.so.<qt>``: for each function Qt imports,
+    a jump to the same function of the bundle's other ICU; its ``libicui18n`` and ``libicudata`` become empty
+    libraries under their sonames, and Qt's own copies go. Qt's answers (``linux/icu_check.py``: collation, case
+    mapping, time-zone names) must not change. Nothing happens when there is no second ICU (or Qt's is the same
+    release) or on a processor :data:`_JUMP` has no jump for.
+    """
+    qt = internal / "PySide6" / "Qt" / "lib"
+    own = {p.name: p for p in qt.glob("libicu*.so.*") if p.is_file() and not p.is_symlink()}
+    other = {p.name.split(".so.")[0]: p for p in internal.rglob("libicu*.so.*")
+             if p.is_file() and not p.is_symlink() and p.parent != qt}
+    majors = {name.split(".so.")[1].split(".")[0] for name in own}
+    jump = _JUMP.get(os.uname().machine)
+    if len(majors) != 1 or not {"libicuuc", "libicui18n"} <= other.keys() or jump is None:
+        return []
+    qt_major, major = majors.pop(), other["libicuuc"].name.split(".so.")[1].split(".")[0]
+    if qt_major == major:
+        return []
+    provided = {name for path in own.values() for name in _defined(path)}
+    users = [p for p in internal.rglob("*") if p.is_file() and not p.is_symlink() and _is_elf(p)
+             and p not in own.values()]
+    wanted = sorted({name for user in users for name in _undefined(user) if name in provided})
+    functions = {name for lib in ("libicuuc", "libicui18n") for name in _defined(other[lib], kinds="T")}
+    targets = {name: f"{name.removesuffix(f'_{qt_major}')}_{major}" for name in wanted}
+    missing = sorted(name for name, target in targets.items() if target not in functions)
+    if missing or not all(name.endswith(f"_{qt_major}") for name in wanted):
+        raise SlimError(f"Qt calls ICU {qt_major} functions the bundle's ICU {major} lacks: "
+                        f"{', '.join(missing or wanted)}")
+    with tempfile.TemporaryDirectory(prefix="faceseal-icu-bridge-") as scratch:
+        work = Path(scratch)
+        source = work / "bridge.S"
+        source.write_text("\t.text\n" + "".join(
+            f"\t.globl {name}\n\t.type {name}, %function\n{name}:\n\t{jump.format(target=target)}\n"
+            f"\t.size {name}, .-{name}\n" for name, target in targets.items())
+            + '\t.section .note.GNU-stack,"",%progbits\n')
+        built = []
+        for name in own:
+            soname = name if name.count(".") == 2 else ".".join(name.split(".")[:3])
+            if soname.startswith("libicuuc."):
+                _run("gcc", "-shared", "-o", str(work / name), f"-Wl,-soname,{soname}", str(source),
+                     "-Wl,--no-as-needed", str(other["libicuuc"]), str(other["libicui18n"]), "-Wl,--no-undefined")
+            else:
+                empty = work / "empty.c"
+                empty.write_text("/* nothing: Qt's calls go to the bridge under its libicuuc soname */\n")
+                _run("gcc", "-shared", "-o", str(work / name), f"-Wl,-soname,{soname}", str(empty))
+            built.append(work / name)
+        own_answers, bridged = _icu_answers(python, []), _icu_answers(python, built)
+        if own_answers.returncode != 0 or bridged.returncode != 0 or own_answers.stdout != bridged.stdout:
+            said, own_said = (bridged.stdout or bridged.stderr).strip()[-300:], own_answers.stdout.strip()[-300:]
+            raise SlimError(f"Qt answers differently on ICU {major}: {said} instead of {own_said}")
+        for path in built:
+            shutil.copyfile(path, own[path.name])
+    return list(own.values())
 
 
 SYSTEM_LAPACK = ("liblapack.so.3", "libblas.so.3")
@@ -293,8 +389,10 @@ def _undefined(path: Path) -> list[str]:
     return _run("nm", "-D", "--undefined-only", str(path)).split()[1::2]
 
 
-def _defined(path: Path) -> list[str]:
-    return [line.split()[-1] for line in _run("nm", "-D", "--defined-only", str(path)).splitlines() if line.strip()]
+def _defined(path: Path, kinds: str | None = None) -> list[str]:
+    """The dynamic symbols ``path`` exports; only those of ``nm``'s ``kinds`` (``"T"``: functions) when given."""
+    rows = [line.split() for line in _run("nm", "-D", "--defined-only", str(path)).splitlines() if line.strip()]
+    return [row[-1] for row in rows if kinds is None or row[-2] in kinds]
 
 
 def drop_unneeded_grafts(internal: Path) -> None:

@@ -24,6 +24,7 @@ test_packages=(
   libtss2-tcti-tabrmd0          # the access broker's TPM transport, bundled with the TPM stack by `make package`
   xvfb xauth                    # a virtual screen for Qt
   binutils appstream            # PyInstaller (objdump), strip, ld and readelf for the bundle, metainfo validation
+  patchelf                      # the bundle's search paths (RUNPATH) confined to itself (packaging/slim.py)
   gcc g++ libc6-dev             # the bundle's BLAS shim (packaging/linux/blas_shim.c); NumPy built without BLAS
   liblapack3 libblas3           # the system LAPACK the shim links, which the packages depend on
   icu-devtools                  # icupkg and genccode: the bundle's ICU data cut to what Qt needs

@@ -26,7 +26,7 @@ from tests.conftest import REPO, SHARED
 sys.path.insert(0, str(REPO / "packaging"))  # the packaging modules import each other by name
 
 TOOLS = ("dpkg-deb", "ldd", "rpmbuild", "rpm2cpio", "cpio", "minisign", "icupkg", "genccode", "strip", "ld", "gcc",
-         "man")
+         "man", "patchelf")
 
 
 @dataclass(frozen=True)
