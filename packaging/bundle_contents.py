@@ -74,10 +74,6 @@ EXCLUDES = [
     # NumPy's Fortran wrapper generator (imported only by name, numpy.f2py) and the topics of the
     # interactive help() (pydoc_data): there is no Python prompt in the app
     "numpy.f2py", "pydoc_data",
-    # the stdlib's East Asian legacy codecs (Shift JIS, EUC-JP/KR, GB 2312/18030, Big5, ISO-2022: 1 MB compiled):
-    # FaceSeal reads and writes UTF-8 (its files, names, exports) and Qt converts text through ICU; their
-    # encodings.* modules stay, so asking for one says "unknown encoding" (LookupError), as for any absent codec
-    "_codecs_cn", "_codecs_hk", "_codecs_iso2022", "_codecs_jp", "_codecs_kr", "_codecs_tw", "_multibytecodec",
 ]
 
 

@@ -295,7 +295,6 @@ def test_bundle_leaves_out_unused_parts_and_ships_no_photo(installed: Installed)
                    "libcrypto.so.3", "libglib-2.0.so.0", "libstdc++.so.6"):  # the system's, kept patched by it
         assert unused not in names
     for unused in ("_tkagg.", "_avif.",  # matplotlib without its Tk backend, Pillow without AVIF
-                   "_codecs_jp.", "_multibytecodec.",  # the stdlib's East Asian legacy codecs
                    "DejaVuSerif.ttf", "sample_data", "pdfcorefonts"):
         assert not [name for name in names if name.startswith(unused)], unused
     for codec in ("libaom-", "libvpx-"):  # the stubs in place of the AV1 and VP8/VP9 codec libraries
