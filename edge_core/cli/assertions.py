@@ -10,12 +10,13 @@ import argparse
 import sys
 
 from edge_core import ops
-from edge_core.agent import local
 from edge_core.cli.exitcodes import NO_MATCH
 from edge_core.cli.framework import Commands, Reply, answer
 
 
 def _request(args: argparse.Namespace) -> Reply:
+    from edge_core.agent import local  # the agent's client and server, only for the command that asks it
+
     reply = local.request_assertion(args.audience, args.nonce, args.reason,
                                     lambda text: print(text, file=sys.stderr, flush=True))
     return reply, 0 if reply.get("accepted") else NO_MATCH

@@ -3,7 +3,8 @@
 A thin front end over :mod:`edge_core.ops.calibrate`: it loads the pack,
 prints the report, and sets the chosen threshold through the same use case as
 ``faceseal threshold`` (policy bounds, audit), either from ``--set`` or, at a
-terminal, from a prompt.
+terminal, from a prompt. The use case (with its statistics and plotting) is imported when the command runs, not
+by every ``faceseal`` start (issue 28).
 """
 
 from __future__ import annotations
@@ -18,15 +19,17 @@ from edge_core.biometrics import load_pack, threshold_text
 from edge_core.cli.framework import Commands, Reply, answer
 from edge_core.cli.models import pack_to_use
 from edge_core.cli.prompts import ask
-from edge_core.ops import calibrate as calibration
 
 if TYPE_CHECKING:
+    from edge_core.ops import calibrate as calibration
     from edge_core.ops.results import ThresholdReport
 
 
 def _calibrate(args: argparse.Namespace) -> Reply:
     """Calibrate without making a vault: the one in force is read if there is one, and one is made (or opened)
     only to keep a chosen threshold, so a failed calibration leaves a new folder empty."""
+    from edge_core.ops import calibrate as calibration
+
     target = calibration.parse_target(args.set) if args.set else None  # a typo is refused before any work
     pipeline = load_pack(pack_to_use(args))
     det = args.det or Path(f"faceseal-det-{pipeline.pack}.png")
@@ -51,6 +54,8 @@ def _calibrate(args: argparse.Namespace) -> Reply:
 
 
 def _use(report: calibration.Calibration, target: str) -> ThresholdReport:
+    from edge_core.ops import calibrate as calibration
+
     with ops.open_vault() as vault:
         return calibration.use_threshold(vault, report, target)
 

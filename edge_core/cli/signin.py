@@ -3,7 +3,8 @@
 
 The agent is the process sudo, su, polkit and the screen lock ask (through the
 PAM helper, docs/SIGNIN.md); these commands choose who and where, run it, and
-ask it how it is.
+ask it how it is. The agent's server and its client are imported by the commands that run or ask it, not by
+every ``faceseal`` start (issue 28).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from edge_core.agent import local, pamfile, server
+from edge_core.agent import pamfile
 from edge_core.biometrics import camera_index
 from edge_core.cli.exitcodes import NO_MATCH
 from edge_core.cli.framework import Commands, answer, with_vault
@@ -27,6 +28,8 @@ the test suite; never from a settings file, which anyone able to write the user'
 
 
 def _status(args: argparse.Namespace):
+    from edge_core.agent import local
+
     state = local.agent_state()
     if not state.running:
         raise local.AgentNotRunning(state.why or "no FaceSeal agent answers")
@@ -35,11 +38,15 @@ def _status(args: argparse.Namespace):
 
 def _try(args: argparse.Namespace):
     """A real attempt through the running agent, for no service: what sudo would get, said on stderr as it goes."""
+    from edge_core.agent import local
+
     reply = local.try_signin(lambda text: print(text, file=sys.stderr, flush=True))
     return reply, 0 if reply.get("accepted") else NO_MATCH
 
 
 def _run(args: argparse.Namespace):
+    from edge_core.agent import server
+
     stand_in = os.environ.get(STAND_IN_VARIABLE)
     if stand_in and os.environ.get("FACESEAL_TEST_RUN") != "1":
         raise UsageError(f"{STAND_IN_VARIABLE} is for the test suite only; the agent reads a real camera")

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
-from zxcvbn import zxcvbn
 
 from edge_core.audit import chain as audit
 from edge_core.errors import (
@@ -99,8 +98,12 @@ PRODUCT_HINT = ("it is mostly words FaceSeal itself shows (faceseal, recovery, k
 
 
 def _zxcvbn(text: str) -> dict[str, Any]:
+    """zxcvbn's verdict on ``text``. zxcvbn is imported here, when a passphrase is scored: its word lists take a
+    twentieth of a second of every ``faceseal`` start that never sees a passphrase (issue 28)."""
     if not text:  # zxcvbn cannot score nothing; nothing is guessed at once
         return {"score": 0, "feedback": {}}
+    from zxcvbn import zxcvbn
+
     return zxcvbn(text[:ZXCVBN_MAX_LENGTH], user_inputs=_context_words(), max_length=ZXCVBN_MAX_LENGTH)
 
 
