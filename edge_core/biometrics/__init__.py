@@ -30,8 +30,8 @@ if TYPE_CHECKING:  # never run: named for the tools that read imports without ru
     from edge_core.biometrics import capture, faces, packs, pipeline, quality  # noqa: F401
 
 _MODULES = {
-    "capture": ("CANDIDATES_PER_SAMPLE", "Camera", "Enrolment", "Frame", "ImageFiles", "Rejection",
-                "VIDEO_LOOKS_PER_SAMPLE", "VideoFile", "camera_index", "collect_from_video", "collect_samples",
+    "capture": ("CANDIDATES_PER_SAMPLE", "IMAGE_SUFFIXES", "Camera", "Enrolment", "Frame", "ImageFiles",
+                "Rejection", "VIDEO_LOOKS_PER_SAMPLE", "VideoFile", "camera_index", "collect_from_video", "collect_samples",
                 "decode_image", "shortfall", "enrolment_video", "read_image"),
     "faces": ("Face",),
     "packs": ("PackInfo", "default_pack_name", "install_pack", "list_packs", "load_pack", "pack_info",

@@ -181,6 +181,10 @@ def decode_image(data: bytes, label: str) -> np.ndarray:
     return image
 
 
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+"""The file names read as still images when a folder is walked (calibration, pad-eval); anything else is a video."""
+
+
 def read_image(path: Path | str) -> np.ndarray:
     """Read an image file as BGR uint8 (EXIF orientation applied), or raise ImageUnreadable.
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_core.biometrics import Pipeline, read_image
+from edge_core.biometrics import IMAGE_SUFFIXES, Pipeline, read_image
 from edge_core.biometrics import groups as grouping
 from edge_core.biometrics.det_plot import write_det_png
 from edge_core.biometrics.evaluation import TARGETS, cross_validate, error_rates, pair_scores
@@ -36,7 +36,6 @@ from edge_core.ops import identities
 from edge_core.ops.results import Result, ThresholdReport, optional
 from edge_core.vault.store import Vault
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 MIN_PEOPLE = 4
 GROUPS_FILE = "groups.csv"
 """Cross-validation over people halves them: fewer than 4 leaves a half with one person and no impostors."""

@@ -28,16 +28,18 @@ import csv
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from edge_core.biometrics import Frame, ImageFiles, Pipeline, VideoFile
+from edge_core.biometrics import IMAGE_SUFFIXES, Frame, ImageFiles, Pipeline, VideoFile
 from edge_core.biometrics.groups import Rate, bounds_available
 from edge_core.errors import UsageError
 from edge_core.liveness import Band, RiskBands
 from edge_core.liveness.check import PassiveCheck, passive_check
-from edge_core.liveness.passive import AttackModel
-from edge_core.ops.calibrate import IMAGE_SUFFIXES
 from edge_core.ops.results import Result, optional
 from edge_core.policy.rules import RANGES
+
+if TYPE_CHECKING:  # the liveness signals load OpenCV: not at every start of the CLI
+    from edge_core.liveness.passive import AttackModel
 
 BONA_FIDE = "bona_fide"
 ATTACK = "attack"
@@ -48,7 +50,7 @@ UNSPECIFIED = "unspecified"
 """The species of an attack whose row leaves it empty."""
 
 Progress = Callable[[int, int, str], None]
-ModelMaker = Callable[[], Sequence[AttackModel]]
+ModelMaker = Callable[[], "Sequence[AttackModel]"]
 """Makes the attack models one judged item is shown (``ops.liveness_model_maker``); ``tuple``: none."""
 """Called as ``progress(items_done, items_total, file)`` before each file is judged."""
 

@@ -16,8 +16,8 @@ import sys
 from tests.conftest import REPO, enrol
 
 HEAVY = ("onnxruntime", "cv2")
-ELSEWHERE = ("zxcvbn", "edge_core.agent.server")
-"""Imported by the commands that score a kit passphrase or run the agent, and by no other."""
+ELSEWHERE = ("zxcvbn", "edge_core.agent.server", "edge_core.ops.calibrate")
+"""Imported by the commands that score a kit passphrase, run the agent or calibrate, and by no other."""
 
 CHILD = """
 import contextlib, io, json, sys
@@ -44,6 +44,7 @@ from edge_core.errors import UsageError
 with contextlib.suppress(UsageError):  # refused or not, it was scored
     ops.check_kit_passphrase("correct horse battery staple")
 run(["agent", "status"])
+import edge_core.ops.calibrate
 after = [name for name in watched if name in sys.modules]
 print(json.dumps({"codes": codes, "loaded": before, "loaded_afterwards": after}))
 """
@@ -66,4 +67,4 @@ def test_commands_that_run_no_model_load_neither_onnxruntime_nor_opencv(people):
     seen = _child(NO_MODEL)
     assert all(code == 0 for code in seen["codes"].values()), seen["codes"]
     assert seen["loaded"] == [], f"{seen['loaded']} loaded by: {', '.join(seen['codes'])}"
-    assert seen["loaded_afterwards"] == list(HEAVY + ELSEWHERE), "a model's run, a kit passphrase, the agent bring them"
+    assert seen["loaded_afterwards"] == list(HEAVY + ELSEWHERE), "a model's run, a kit passphrase, the agent, calibration bring them"
