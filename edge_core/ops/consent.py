@@ -33,7 +33,7 @@ from pathlib import Path
 
 from edge_core.audit import certificate
 from edge_core.audit import chain as audit
-from edge_core.errors import ConsentRequired, FaceSealError
+from edge_core.errors import ConsentRequired, FaceSealError, PolicyViolation
 from edge_core.ops.results import ConsentRecord, ConsentTerms
 from edge_core.policy import rules as policy
 from edge_core.support.database import Connection
@@ -113,10 +113,12 @@ def check(vault: Vault | None, name: str, accepted: ConsentTerms | None, add: bo
     return current
 
 
-def recorder(name: str, accepted: ConsentTerms, renewed: bool = False) -> Callable[[Connection, str], None]:
-    """What records ``name``'s consent inside the transaction that enrols them (``Vault.enroll(then=)``)."""
+def recorder(name: str, accepted: ConsentTerms, renewed: bool = False,
+             at: datetime | None = None) -> Callable[[Connection, str], None]:
+    """What records ``name``'s consent inside the transaction that enrols them (``Vault.enroll(then=)``), given
+    now (or ``at``, the caller's clock: the retention is counted from it)."""
     def record(conn: Connection, identity: str) -> None:
-        now = _now()
+        now = (at or _now()).astimezone(timezone.utc)
         expires = None if accepted.retention_days is None else \
             (now + timedelta(days=accepted.retention_days)).isoformat(timespec="seconds")
         salt = certificate.new_salt()
@@ -132,14 +134,25 @@ def recorder(name: str, accepted: ConsentTerms, renewed: bool = False) -> Callab
     return record
 
 
-def renew(vault: Vault, name: str, accepted: ConsentTerms | None) -> ConsentRecord:
+def renew(vault: Vault, name: str, accepted: ConsentTerms | None, at: datetime | None = None) -> ConsentRecord:
     """``name`` consents again: the record is replaced by the terms in force now (the retention counted from
-    today), audited as ``consent_recorded`` with ``renewed: true``. The way to keep someone past their retention."""
-    identity = vault.identity_id(name)
+    today), audited as ``consent_recorded`` with ``renewed: true``. The way to keep someone *before* their
+    retention ends: once it has ended (by ``at``, default now) they are due for deletion and are refused, so
+    the outcome does not hang on whether a sweep ran first (the window sweeps when it opens the vault, the
+    command line and the API do not), and a sweep that chose them is never undone by a renewal in between.
+    The person and their end are read inside the write, so neither a sweep nor a deletion can slip between."""
+    vault.identity_id(name)  # an unknown name is refused before the terms are judged
     given = check(vault, name, accepted, renewing=True)
     assert given is not None
+    moment = (at or _now()).astimezone(timezone.utc)
     with vault.writing() as tx:
-        recorder(name, given, renewed=True)(tx, identity)
+        identity = vault.identity_id(name)
+        row = _row(vault, identity)
+        if row is not None and row[5] is not None and row[5] <= moment.isoformat(timespec="seconds"):
+            raise PolicyViolation(f"{canonical_name(name)}'s consent was not renewed, and nothing was stored: "
+                                  f"their retention ended at {row[5]}, so FaceSeal deletes them at its next sweep "
+                                  "('faceseal retention sweep'); to be kept, they are enrolled again")
+        recorder(name, given, renewed=True, at=moment)(tx, identity)
     found = record(vault, name)
     assert found is not None
     return found
