@@ -140,13 +140,13 @@ def renew(vault: Vault, name: str, accepted: ConsentTerms | None, at: datetime |
     retention ends: once it has ended (by ``at``, default now) they are due for deletion and are refused, so
     the outcome does not hang on whether a sweep ran first (the window sweeps when it opens the vault, the
     command line and the API do not), and a sweep that chose them is never undone by a renewal in between.
-    The person and their end are read inside the write, so neither a sweep nor a deletion can slip between."""
-    vault.identity_id(name)  # an unknown name is refused before the terms are judged
-    given = check(vault, name, accepted, renewing=True)
-    assert given is not None
+    The person, their end and the terms in force are read inside the write, so neither a sweep, a deletion
+    nor a policy change can slip between."""
     moment = (at or _now()).astimezone(timezone.utc)
     with vault.writing() as tx:
         identity = vault.identity_id(name)
+        given = check(vault, name, accepted, renewing=True)
+        assert given is not None
         row = _row(vault, identity)
         if row is not None and row[5] is not None and row[5] <= moment.isoformat(timespec="seconds"):
             raise PolicyViolation(f"{canonical_name(name)}'s consent was not renewed, and nothing was stored: "
