@@ -28,6 +28,7 @@ from edge_core import ops
 from edge_core.audit.evidence import key_fingerprint
 from edge_core.biometrics import Frame, VideoFile
 from edge_core.liveness import RiskBands, draw_sequence
+from edge_core.audit import padreport
 from edge_core.ops import padeval, padtest
 from edge_core.telemetry.device import DeviceKey
 from tests.conftest import cli_fails, run_cli
@@ -150,6 +151,29 @@ def test_the_report_verifies_and_any_tampering_is_refused(guided, tmp_path: Path
     not_a_report.write_text('{"format": "something else"}\n')
     cli_fails(4, "is not a FaceSeal spoof-test report", "pad-eval", "verify", str(not_a_report))
     cli_fails(2, "does not exist", "pad-eval", "verify", str(tmp_path / "none.json"))
+
+
+def test_a_report_signed_by_any_key_cannot_print_a_pinned_line(tmp_path: Path) -> None:
+    """Fourth outside round: a report signed by the attacker's own key verifies against the key it carries (the
+    output says so), but its report id, time or source could hold a line break and terminal escapes: verified
+    without --device-key, it printed after "valid" a line claiming the pinned key of the victim's device, and
+    hid the rest. Only the forms FaceSeal writes are believed; a report in them still verifies."""
+    attacker, victim = DeviceKey.generate(), key_fingerprint(DeviceKey.generate().public_key_raw)
+    lie = f"made 2026-12-07T10:00:00+00:00, signed by the pinned device key: {victim}\n\x1b[8m"
+    honest = {"report_id": "0b9ad3c1-8b4e-4a53-9d6e-2f1c3a5b7d90", "made_at": "2026-12-07T10:00:00+00:00",
+              "faceseal": "0", "pack": "open", "source": "camera", "bands": {}, "items": [], "apcer": {},
+              "bpcer": {}, "suggested_bands": None}
+    for field, value in (("report_id", f"{honest['report_id']} {lie}"), ("made_at", f"2026-12-07 {lie}"),
+                         ("made_at", "2026-12-07T10:00:00"), ("source", f"camera\x1b[8m"),
+                         ("report_id", honest["report_id"].upper())):
+        forged = tmp_path / "forged.json"
+        forged.write_bytes(padreport.encode(padreport.sign(attacker, dict(honest, **{field: value}))))
+        stderr = cli_fails(4, "its id, time or source is not one FaceSeal writes", "pad-eval", "verify", str(forged))
+        assert "\x1b" not in stderr and victim not in stderr
+        forged.unlink()
+    forged.write_bytes(padreport.encode(padreport.sign(attacker, honest)))
+    shown = run_cli("pad-eval", "verify", str(forged))
+    assert shown.returncode == 0 and "signed by the key it carries" in shown.stdout and victim not in shown.stdout
 
 
 def test_recordings_are_gone_after_the_report_and_recorded_without_biometric_data(guided) -> None:
