@@ -34,6 +34,7 @@ from pathlib import Path
 from edge_core.audit import certificate
 from edge_core.audit import chain as audit
 from edge_core.errors import ConsentRequired, FaceSealError, PolicyViolation
+from edge_core.ops.presence import needs_presence
 from edge_core.ops.results import ConsentRecord, ConsentTerms
 from edge_core.policy import rules as policy
 from edge_core.support.database import Connection
@@ -134,9 +135,28 @@ def recorder(name: str, accepted: ConsentTerms, renewed: bool = False,
     return record
 
 
+def _brings_deletion_nearer(vault: Vault, name: str, accepted: ConsentTerms | None,
+                            at: datetime | None = None) -> bool:
+    """Whether renewing on ``accepted`` would end the person sooner than their record does (an earlier end, or an
+    end where none was). Such a renewal is a deletion by a later date: the retention is set without the admin
+    passphrase (``NEVER_LOOSER``) and a renewal asks nothing, so the two together deleted anyone within a day
+    without the passphrase a deletion asks. The terms judged are those the renewal records: it records only the
+    terms in force, read again inside its write."""
+    if accepted is None or accepted.retention_days is None:
+        return False  # refused as not given, or an end that never comes
+    row = _row(vault, vault.identity_id(name))
+    if row is None or row[5] is None:
+        return True
+    end = (at or _now()).astimezone(timezone.utc) + timedelta(days=accepted.retention_days)
+    return end.isoformat(timespec="seconds") < row[5]
+
+
+@needs_presence("renew a consent to a shorter retention (the person is then deleted sooner)",
+                when=_brings_deletion_nearer)
 def renew(vault: Vault, name: str, accepted: ConsentTerms | None, at: datetime | None = None) -> ConsentRecord:
     """``name`` consents again: the record is replaced by the terms in force now (the retention counted from
-    today), audited as ``consent_recorded`` with ``renewed: true``. The way to keep someone *before* their
+    today), audited as ``consent_recorded`` with ``renewed: true``; one that ends them sooner asks for the admin
+    passphrase, as a deletion does (:func:`_brings_deletion_nearer`). The way to keep someone *before* their
     retention ends: once it has ended (by ``at``, default now) they are due for deletion and are refused, so
     the outcome does not hang on whether a sweep ran first (the window sweeps when it opens the vault, the
     command line and the API do not), and a sweep that chose them is never undone by a renewal in between.
