@@ -209,7 +209,7 @@ def load_net(spec: AttackModelSpec, path: Path | None = None) -> AntiSpoofNet:
     key = (str(path), spec.sha256)
     with _NETS_LOCK:
         if key not in _NETS:
-            _NETS[key] = AntiSpoofNet(spec, read_verified(path, spec.sha256, pack=f"{FOLDER}/{spec.name}"))
+            _NETS[key] = AntiSpoofNet(spec, read_verified(path, spec.sha256, spec.size, pack=f"{FOLDER}/{spec.name}"))
         return _NETS[key]
 
 
