@@ -621,10 +621,11 @@ def create_app(home: Path, expected: str, asker: Asker | None = None) -> FastAPI
 
     @app.post(PREFIX + "/identities/{name}/consent", responses=ERRORS)
     def renew_consent(body: ConsentGiven, name: str = PathParam(min_length=1, max_length=128),
-                      _: Any = Depends(bearer)) -> Answer:
+                      _: Any = Depends(bearer), passphrase: str | None = ADMIN_PASSPHRASE) -> Answer:
         """The person consents again to the terms in force (``faceseal consent renew``): their retention counts
-        from today, audited as a renewed consent. The way to keep someone whose retention ends soon."""
-        return with_vault(lambda vault: ops.renew_consent(vault, name, _accepted(vault, body)))
+        from today, audited as a renewed consent. The way to keep someone whose retention ends soon; one that
+        ends them sooner needs the admin passphrase, as a deletion does."""
+        return with_vault(lambda vault: ops.renew_consent(vault, name, _accepted(vault, body)), passphrase=passphrase)
 
     @app.post(f"{PREFIX}/verify", responses=ERRORS)
     def verify(body: VerifyRequest, _: Any = Depends(bearer)) -> Answer:

@@ -18,13 +18,17 @@ that made it). A key carried in a file proves only that *some* key signed;
 which device that is, only the pin says. Because the file must be exactly its
 canonical form, any byte changed, in the body, the signature or the key, fails
 the check (a byte that leaves the JSON equal, such as added whitespace, fails
-as "not in its canonical form").
+as "not in its canonical form"). The fields the check prints must have the
+form FaceSeal writes (:func:`_as_written`), so a report made with any key
+cannot put words or terminal escapes into its output.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +44,10 @@ from edge_core.telemetry.device import PAD_REPORT_DOMAIN, PAD_REPORT_FORMAT, Dev
 
 MAX_FILE = 16 << 20
 """A report of a few hundred items is tens of kilobytes; a far larger file is refused before it is parsed."""
+
+
+SOURCES = frozenset({"camera", "media"})
+"""What a report's ``source`` says: the guided test at a camera, or labelled files (``pad-eval --media``)."""
 
 
 class ReportRefused(DataError):
@@ -66,10 +74,25 @@ def _public_key(report: dict[str, Any]) -> bytes | None:
     return raw if len(raw) == 32 else None
 
 
+def _as_written(report: dict[str, Any]) -> bool:
+    """Whether the fields ``verify`` prints have the form FaceSeal writes. A report signed by any key verifies
+    against the key it carries, so without this its id or time could hold a line break and terminal escapes
+    that print, after "valid spoof-test report", a line claiming the pinned key (a person's own device's)."""
+    report_id, made_at = report.get("report_id"), report.get("made_at")
+    try:
+        return (isinstance(report_id, str) and str(uuid.UUID(report_id)) == report_id
+                and isinstance(made_at, str) and datetime.fromisoformat(made_at).isoformat(timespec="seconds")
+                == made_at and made_at.endswith("+00:00") and report.get("source") in SOURCES)
+    except ValueError:
+        return False
+
+
 def _problem(data: bytes, report: dict[str, Any], pin: DevicePin | None) -> str | None:
     """Why the report must not be believed, or ``None``; the first reason found."""
     if encode(report) != data:
         return "it is not in its canonical form (a byte was changed or added after it was signed)"
+    if not _as_written(report):
+        return "its id, time or source is not one FaceSeal writes"
     public_raw = _public_key(report)
     if public_raw is None:
         return "it carries no Ed25519 public key"

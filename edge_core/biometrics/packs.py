@@ -575,7 +575,8 @@ def _build(info: PackInfo) -> Pipeline:
     def build(stage: Stage, families: dict, **extra: Any) -> Any:
         if stage.family not in families:
             raise ManifestError(f"model pack '{info.name}' uses an unknown {stage.family} model family")
-        model = read_verified(info.location / stage.file, by_name[stage.file].sha256, pack=info.name)
+        model = read_verified(info.location / stage.file, by_name[stage.file].sha256,
+                              by_name[stage.file].size, pack=info.name)
         try:
             return families[stage.family](model, name=stage.file, pack=info.name, **stage.params, **extra)
         except TypeError as error:

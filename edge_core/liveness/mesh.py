@@ -195,7 +195,7 @@ def load_model(pack: str, file: str, build: Callable[[bytes, str], T]) -> T:
     key = (str(info.location / file), spec.sha256)
     with _MODELS_LOCK:
         if key not in _MODELS:
-            _MODELS[key] = build(read_verified(info.location / file, spec.sha256, pack=pack), pack)
+            _MODELS[key] = build(read_verified(info.location / file, spec.sha256, spec.size, pack=pack), pack)
         return _MODELS[key]  # type: ignore[return-value]
 
 

@@ -33,7 +33,8 @@ from pathlib import Path
 
 from edge_core.audit import certificate
 from edge_core.audit import chain as audit
-from edge_core.errors import ConsentRequired, FaceSealError
+from edge_core.errors import ConsentRequired, FaceSealError, PolicyViolation
+from edge_core.ops.presence import needs_presence
 from edge_core.ops.results import ConsentRecord, ConsentTerms
 from edge_core.policy import rules as policy
 from edge_core.support.database import Connection
@@ -113,10 +114,12 @@ def check(vault: Vault | None, name: str, accepted: ConsentTerms | None, add: bo
     return current
 
 
-def recorder(name: str, accepted: ConsentTerms, renewed: bool = False) -> Callable[[Connection, str], None]:
-    """What records ``name``'s consent inside the transaction that enrols them (``Vault.enroll(then=)``)."""
+def recorder(name: str, accepted: ConsentTerms, renewed: bool = False,
+             at: datetime | None = None) -> Callable[[Connection, str], None]:
+    """What records ``name``'s consent inside the transaction that enrols them (``Vault.enroll(then=)``), given
+    now (or ``at``, the caller's clock: the retention is counted from it)."""
     def record(conn: Connection, identity: str) -> None:
-        now = _now()
+        now = (at or _now()).astimezone(timezone.utc)
         expires = None if accepted.retention_days is None else \
             (now + timedelta(days=accepted.retention_days)).isoformat(timespec="seconds")
         salt = certificate.new_salt()
@@ -132,14 +135,44 @@ def recorder(name: str, accepted: ConsentTerms, renewed: bool = False) -> Callab
     return record
 
 
-def renew(vault: Vault, name: str, accepted: ConsentTerms | None) -> ConsentRecord:
+def _brings_deletion_nearer(vault: Vault, name: str, accepted: ConsentTerms | None,
+                            at: datetime | None = None) -> bool:
+    """Whether renewing on ``accepted`` would end the person sooner than their record does (an earlier end, or an
+    end where none was). Such a renewal is a deletion by a later date: the retention is set without the admin
+    passphrase (``NEVER_LOOSER``) and a renewal asks nothing, so the two together deleted anyone within a day
+    without the passphrase a deletion asks. The terms judged are those the renewal records: it records only the
+    terms in force, read again inside its write."""
+    if accepted is None or accepted.retention_days is None:
+        return False  # refused as not given, or an end that never comes
+    row = _row(vault, vault.identity_id(name))
+    if row is None or row[5] is None:
+        return True
+    end = (at or _now()).astimezone(timezone.utc) + timedelta(days=accepted.retention_days)
+    return end.isoformat(timespec="seconds") < row[5]
+
+
+@needs_presence("renew a consent to a shorter retention (the person is then deleted sooner)",
+                when=_brings_deletion_nearer)
+def renew(vault: Vault, name: str, accepted: ConsentTerms | None, at: datetime | None = None) -> ConsentRecord:
     """``name`` consents again: the record is replaced by the terms in force now (the retention counted from
-    today), audited as ``consent_recorded`` with ``renewed: true``. The way to keep someone past their retention."""
-    identity = vault.identity_id(name)
-    given = check(vault, name, accepted, renewing=True)
-    assert given is not None
+    today), audited as ``consent_recorded`` with ``renewed: true``; one that ends them sooner asks for the admin
+    passphrase, as a deletion does (:func:`_brings_deletion_nearer`). The way to keep someone *before* their
+    retention ends: once it has ended (by ``at``, default now) they are due for deletion and are refused, so
+    the outcome does not hang on whether a sweep ran first (the window sweeps when it opens the vault, the
+    command line and the API do not), and a sweep that chose them is never undone by a renewal in between.
+    The person, their end and the terms in force are read inside the write, so neither a sweep, a deletion
+    nor a policy change can slip between."""
+    moment = (at or _now()).astimezone(timezone.utc)
     with vault.writing() as tx:
-        recorder(name, given, renewed=True)(tx, identity)
+        identity = vault.identity_id(name)
+        given = check(vault, name, accepted, renewing=True)
+        assert given is not None
+        row = _row(vault, identity)
+        if row is not None and row[5] is not None and row[5] <= moment.isoformat(timespec="seconds"):
+            raise PolicyViolation(f"{canonical_name(name)}'s consent was not renewed, and nothing was stored: "
+                                  f"their retention ended at {row[5]}, so FaceSeal deletes them at its next sweep "
+                                  "('faceseal retention sweep'); to be kept, they are enrolled again")
+        recorder(name, given, renewed=True, at=moment)(tx, identity)
     found = record(vault, name)
     assert found is not None
     return found

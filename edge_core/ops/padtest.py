@@ -42,10 +42,13 @@ from edge_core.audit.evidence import parse_device_key
 from edge_core.biometrics import Frame, Pipeline
 from edge_core.errors import UsageError
 from edge_core.liveness import RiskBands
+from edge_core.ops.keyops import rotate
 from edge_core.ops.presence import needs_presence
 from edge_core.ops.padeval import ATTACK, BONA_FIDE, ModelMaker, PadEvaluation, PadItem, judge, tally
 from edge_core.ops.results import Result, hidden, optional
+from edge_core.support.database import Connection
 from edge_core.support.exports import check_new_file, write_new_file
+from edge_core.support.locking import key_lock
 from edge_core.vault import device
 
 if TYPE_CHECKING:
@@ -245,9 +248,12 @@ class RecordingsDeleted(Result):
 
     deleted: int
     reports: list[str]
+    warning: str | None = optional()
+    """Why a copy of the data folder from before could still open them (a root FaceSeal cannot replace)."""
 
     def summary(self) -> str:
-        return f"{self.deleted} recordings of {len(self.reports)} reports deleted from the vault"
+        done = f"{self.deleted} recordings of {len(self.reports)} reports deleted from the vault"
+        return f"{done}; {self.warning}" if self.warning else done
 
 
 def _report_of(name: str) -> str:
@@ -264,17 +270,26 @@ def recordings(vault: Vault) -> KeptRecordings:
 
 @needs_presence("delete kept spoof-test recordings")
 def delete_recordings(vault: Vault, report_id: str | None) -> RecordingsDeleted:
-    """Delete the recordings one report kept, or (``None``) every one, with their audit event."""
-    names = [n for n in kept_recordings(vault) if report_id is None or _report_of(n) == report_id]
-    if report_id is not None and not names:
-        raise UsageError(f"no recording of the report '{report_id[:80]}' is kept (faceseal pad-eval recordings)")
-    reports = sorted({_report_of(n) for n in names})
-    with vault.writing() as tx:
-        for name in names:
-            vault.delete_secret(name, conn=tx)
-        if names:
+    """Delete the recordings one report kept, or (``None``) every one, with their audit event.
+
+    They are frames of a person's face, so they are crypto-shredded as a person is (:func:`.keyops.rotate.shred`):
+    a row deleted alone stayed readable in any copy of ``faceseal.db`` from before, which today's keys opened."""
+    with key_lock(vault.layout.keys_dir, exclusive=True):
+        vault.reload_keys()
+        names = [n for n in kept_recordings(vault) if report_id is None or _report_of(n) == report_id]
+        if report_id is not None and not names:
+            raise UsageError(f"no recording of the report '{report_id[:80]}' is kept (faceseal pad-eval recordings)")
+        reports = sorted({_report_of(n) for n in names})
+        if not names:
+            return RecordingsDeleted(0, [], None)
+
+        def remove(tx: Connection) -> None:
+            for name in names:
+                vault.delete_secret(name, conn=tx)
             audit.append(tx, "pad_recordings_deleted", reports=reports, deleted=len(names))
-    return RecordingsDeleted(len(names), reports)
+
+        _, _, rotated, _ = rotate.shred(vault, remove)
+    return RecordingsDeleted(len(names), reports, None if rotated else rotate.SHRED_WARNING)
 
 
 @dataclass(frozen=True)

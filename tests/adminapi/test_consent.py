@@ -3,6 +3,7 @@ come from ``GET /consent``, and terms other than those in force are refused, not
 
 from __future__ import annotations
 
+import httpx
 import numpy as np
 
 from tests.adminapi.conftest import Server
@@ -63,3 +64,18 @@ def test_the_api_renews_a_consent_only_to_the_terms_in_force(server: Server) -> 
     assert server.call("POST", "/identities/nobody/consent", json=server.consent()).status_code == 404
     garbage = server.call("POST", "/identities/carol/consent", json={"sha256": "nope"})
     assert garbage.status_code in (400, 422) and "Traceback" not in garbage.text
+
+
+def test_a_renewal_that_ends_someone_sooner_asks_the_api_for_the_admin_passphrase(server: Server) -> None:
+    """Fourth outside round: the token alone, a one-day retention and a renewal deleted anyone at the next sweep;
+    with an admin passphrase set, such a renewal is 403 without its header and goes through with it."""
+    assert server.call("POST", "/enrol", json=_body("carol", consent=server.consent())).status_code == 200
+    passphrase = "owner at the desk"
+    cli_json("admin-passphrase", "set", extra_env={"FACESEAL_NEW_ADMIN_PASSPHRASE": passphrase})
+    cli_json("policy", "set", "retention_days=1", check_clean=False)
+    refused = server.call("POST", "/identities/carol/consent", json=server.consent())
+    assert refused.status_code == 403 and refused.json()["kind"] == "PresenceRequired", refused.text
+    assert server.call("GET", "/identities/carol/report").json()["consent"]["expires_at"] is None, "nothing changed"
+    given = httpx.request("POST", f"{server.base}/api/v1/identities/carol/consent", json=server.consent(), timeout=120,
+                          headers={**server.headers(), "X-FaceSeal-Admin-Passphrase": passphrase})
+    assert given.status_code == 200 and given.json()["retention_days"] == 1, given.text

@@ -11,6 +11,7 @@ import functools
 import hashlib
 import http.server
 import json
+import os
 import shutil
 import threading
 import zipfile
@@ -29,6 +30,7 @@ from edge_core.biometrics.errors import (
     UnknownPack,
 )
 from edge_core.biometrics.packs import MANIFEST_PATH, ModelFile, fetch_file, load_manifest
+from edge_core.biometrics.runtime import read_verified
 from edge_core.errors import FaceSealError, ModelError
 
 from .conftest import SHARED_FACES, SHARED_MODELS
@@ -269,19 +271,32 @@ def test_missing_and_unknown_packs(empty_models):
     assert "no-such-pack" in _one_line(error)
 
 
-@pytest.mark.parametrize("damage", ["corrupt", "swap"])
+@pytest.mark.parametrize("damage", ["corrupt", "swap", "sparse"])
 def test_damaged_model_file_is_refused_at_load(damage, empty_models):
+    """``sparse`` (fourth outside round): the file grown to 64 GiB of holes by someone who can write the models
+    folder was read whole before its hash was taken; only one byte past its pinned size is read now."""
     info = install_pack("open", SHARED_MODELS)
     target = info.location / MFN
     if damage == "corrupt":
         data = bytearray(target.read_bytes())
         data[1000] ^= 0x01
         target.write_bytes(bytes(data))
+    elif damage == "sparse":
+        os.truncate(target, 64 << 30)
     else:
         shutil.copyfile(SHARED_MODELS / YUNET, target)
     with pytest.raises(ModelIntegrityError) as error:
         load_pack("open")
     assert MFN in _one_line(error) and "faceseal models install open" in str(error.value)
+
+
+def test_a_fifo_swapped_in_for_a_model_is_one_line_not_a_hang(tmp_path):
+    """Fourth outside round: a FIFO swapped in after the pack's files were found regular made the loader's read
+    wait for a writer for ever (the sign-in agent's attempt with it); it is opened without blocking now."""
+    fifo = tmp_path / MFN
+    os.mkfifo(fifo)
+    with pytest.raises(PackNotInstalled, match="is not a regular file; run 'faceseal models install open'"):
+        read_verified(fifo, "0" * 64, 1, pack="open")
 
 
 def test_a_model_onnxruntime_rejects_is_a_model_error(empty_models, tmp_path):

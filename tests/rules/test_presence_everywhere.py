@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QPushButton
 from app.presence import ProofDialog
 from edge_core import ops
 from edge_core.errors import PresenceRequired, UsageError, WeakPassphrase
-from edge_core.ops import confirmations, presence, settings, signin  # noqa: F401  (signin: its use cases declare)
+from edge_core.ops import confirmations, padtest, presence, settings, signin  # noqa: F401  (their use cases declare)
 from edge_core.policy import rules
 from tests.app.admin_drive import start_api
 from tests.app.drive import LONG, answer_open_dialog, click, confirm, enrol_photos
@@ -54,7 +54,7 @@ def test_every_loosening_use_case_is_declared_and_every_setting_is_classified() 
     assert set(presence.DECLARED) == {"delete_identity", "threshold", "reset", "export_recovery_kit", "policy_set",
                                       "policy_reset", "signin_enable", "import_root_key", "move_root_to_keychain",
                                       "move_root_to_hsm", "move_root_to_tpm", "escrow_root_into_tpm", "generate_root_key",
-                                      "enrol",
+                                      "enrol", "renew", "delete_recordings",
                                       "accept"}  # accept: an older copy of the data folder made the newest
     names = {field.name for field in dataclasses.fields(rules.Policy)}
     assert set(settings.LOOSER) | settings.NEVER_LOOSER == names, "a new setting must say when a change loosens"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
+from typing import Any, TypeVar
 
 from edge_core.audit import chain as audit
 from edge_core.keys import material
@@ -16,10 +18,12 @@ from edge_core.ops.keyops.common import (
     switch_root,
 )
 from edge_core.ops.results import Deletion, Rotation
-from edge_core.support.database import set_meta
+from edge_core.support.database import Connection, set_meta
 from edge_core.support.faults import checkpoint
 from edge_core.support.locking import key_lock
 from edge_core.vault.store import Vault, canonical_name
+
+T = TypeVar("T")
 
 SHRED_WARNING = ("the root key comes from FACESEAL_ROOT_KEY and was not replaced: a copy of the whole data "
                  "directory (its key store with it) made before this deletion can still be opened with that key "
@@ -93,24 +97,43 @@ def delete_identity(vault: Vault, name: str, name_commitment: str | None = None,
         identity_id, key_version, wrapped = vault.identity(name)
         identity_kid = material.key_id(  # the name as stored (NFC): the key is bound to it, not to how it was typed
             vault.unwrap_identity_key(identity_id, canonical_name(name), key_version, wrapped))
-        old_root, old_database = vault.root.kid, material.key_id(vault.keys.database)
-        version = add_vault_version(vault)
-        with vault.writing() as tx:
+
+        def remove(tx: Connection) -> int:
             deleted = tx.execute("DELETE FROM templates WHERE identity_id = ?", (identity_id,)).rowcount
             tx.execute("DELETE FROM identities WHERE id = ?", (identity_id,))
-            rewrap_below(vault, tx, version, fresh_identity_keys=False)
             audit.append(tx, "identity_shredded", identity=identity_id, templates=deleted, **why)
-            set_meta(tx, rekey.DUE_META, "shred")  # a crash from here on: the next open moves the database key
-        checkpoint("shred.committed")
-        before = {v: material.key_id(key) for v, key in vault.keys.vault.items()}
-        rotated = rekey.move_database_key(vault)
-        destroyed = {"identity_key": identity_kid, "root_key": old_root if rotated else None,
-                     "database_key": old_database,
-                     "vault_keys": [{"version": v, "kid": kid} for v, kid in sorted(before.items())
-                                    if v not in vault.keys.vault]}
+            return deleted
+
+        deleted, version, rotated, destroyed = shred(vault, remove)
         with vault.writing() as tx:
             seq = audit.append(tx, "key_rotated", deep=False, root_rotated=rotated,
                                root_fingerprint=vault.root.fingerprint, vault_key_version=version, templates_resealed=0,
-                               reason="shred", identity=identity_id, keys_destroyed=destroyed,
+                               reason="shred", identity=identity_id, keys_destroyed={"identity_key": identity_kid,
+                                                                                     **destroyed},
                                **({"name_commitment": name_commitment} if name_commitment else {}), **why)
     return Deletion(name, deleted, rotated, None if rotated else SHRED_WARNING), seq
+
+
+def shred(vault: Vault, remove: Callable[[Connection], T]) -> tuple[T, int, bool, dict[str, Any]]:
+    """The crypto-shred around ``remove`` (which deletes rows, and audits why, inside the write): everything left
+    moves under a new vault key version, then the database to a new database key and (where FaceSeal can replace
+    it) a new root, so that no copy of ``faceseal.db`` from before opens with what is left on the machine. For a
+    person's deletion and for kept spoof-test recordings alike: one path, so one proof of crash safety.
+
+    The caller holds the exclusive key lock and has reloaded the keys. Returns what ``remove`` returned, the new
+    vault key version, whether the root moved, and the ids of the keys destroyed (root, database, vault versions).
+    """
+    assert vault.keys is not None
+    old_root, old_database = vault.root.kid, material.key_id(vault.keys.database)
+    version = add_vault_version(vault)
+    with vault.writing() as tx:
+        removed = remove(tx)
+        rewrap_below(vault, tx, version, fresh_identity_keys=False)
+        set_meta(tx, rekey.DUE_META, "shred")  # a crash from here on: the next open moves the database key
+    checkpoint("shred.committed")
+    before = {v: material.key_id(key) for v, key in vault.keys.vault.items()}
+    rotated = rekey.move_database_key(vault)
+    destroyed = {"root_key": old_root if rotated else None, "database_key": old_database,
+                 "vault_keys": [{"version": v, "kid": kid} for v, kid in sorted(before.items())
+                                if v not in vault.keys.vault]}
+    return removed, version, rotated, destroyed
