@@ -196,15 +196,44 @@ def _wait_for_secret_service(daemon: SecretServiceDaemon) -> None:
 
 
 @pytest.fixture
-def secret_service(secret_service_daemon: SecretServiceDaemon, monkeypatch: pytest.MonkeyPatch) -> Iterator[SecretServiceDaemon]:
-    """Make the real Secret Service the keychain for this test (and its subprocesses)."""
+def secret_service(secret_service_daemon: SecretServiceDaemon, monkeypatch: pytest.MonkeyPatch,
+                   request: pytest.FixtureRequest) -> Iterator[SecretServiceDaemon]:
+    """Make the real Secret Service the keychain for this test (and its subprocesses).
+
+    One CI run found the worker's daemon with its login collection locked a quarter of the way in (as a
+    daemon that died and was started again by D-Bus activation would be: no password unlocks it), and every
+    later keychain test on that worker failed. Such a daemon is replaced before the test, and said in
+    pytest's warnings summary with the test it was found before, so the cause can still be hunted."""
     from keyring.backends import SecretService
 
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", secret_service_daemon.bus_address)
+    if problem := _secret_service_problem(secret_service_daemon):
+        warnings.warn(f"the Secret Service was {problem} before {request.node.nodeid}: started afresh",
+                      stacklevel=1)
+        secret_service_daemon.stop()
+        fresh = _start_secret_service()
+        _wait_for_secret_service(fresh)
+        secret_service_daemon.bus_address, secret_service_daemon.processes, secret_service_daemon.root = (
+            fresh.bus_address, fresh.processes, fresh.root)
     monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", secret_service_daemon.bus_address)
     monkeypatch.delenv("PYTHON_KEYRING_BACKEND")
     keyring.set_keyring(SecretService.Keyring())
     yield secret_service_daemon
     keychain_items(delete=True)
+
+
+def _secret_service_problem(daemon: SecretServiceDaemon) -> str | None:
+    """Why ``daemon`` cannot serve a test (gone, or its login collection locked), or None."""
+    import secretstorage
+    from secretstorage.collection import Collection
+
+    if any(proc.poll() is not None for proc in daemon.processes):
+        return "gone (exit codes " + ", ".join(str(proc.poll()) for proc in daemon.processes) + ")"
+    try:
+        with secretstorage.dbus_init() as conn:
+            return "locked" if Collection(conn).is_locked() else None
+    except Exception as exc:  # anything the bus says instead of an answer
+        return f"unreachable ({type(exc).__name__}: {exc})"
 
 
 def keychain_items(delete: bool = False) -> dict[str, str]:

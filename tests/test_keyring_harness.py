@@ -30,3 +30,19 @@ def test_a_daemon_without_its_login_collection_is_reported_with_what_it_said() -
         assert made == ["/org/freedesktop/secrets/collection/session"], "waiting must create no collection (that asks a prompt)"
     finally:
         daemon.stop()
+
+
+def test_a_daemon_whose_login_collection_got_locked_is_named_so_it_is_replaced() -> None:
+    """What the ``secret_service`` fixture checks before each keychain test (a CI run met this state)."""
+    from tests.conftest import _secret_service_problem
+
+    daemon = _start_secret_service()
+    try:
+        _wait_for_secret_service(daemon)
+        assert _secret_service_problem(daemon) is None
+        with secretstorage.dbus_init() as conn:
+            Collection(conn).lock()
+        assert _secret_service_problem(daemon) == "locked"
+    finally:
+        daemon.stop()
+    assert _secret_service_problem(daemon).startswith("gone (exit codes ")
