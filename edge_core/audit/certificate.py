@@ -18,18 +18,17 @@ alone, so nothing FaceSeal keeps afterwards reveals the name.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import json
 import os
 from pathlib import Path
 from typing import Any
 
-from edge_core.audit.evidence import DevicePin, event_hash, event_record, head_problem, key_fingerprint
-from edge_core.errors import CertificateRefused, UsageError
-from edge_core.support import strictjson
+from edge_core.audit.evidence import (
+    DevicePin, event_hash, event_record, head_problem, key_fingerprint, public_key_of, read_document,
+)
+from edge_core.errors import CertificateRefused
 from edge_core.support.exports import write_new_file
-from edge_core.support.inputs import read_regular
 
 FORMAT = "faceseal-deletion-certificate/v1"
 MAX_FILE = 64 << 10
@@ -74,22 +73,7 @@ def write(certificate: dict[str, Any], out: Path) -> None:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    data = read_regular(path, MAX_FILE, UsageError, "a deletion certificate")
-    try:
-        certificate = strictjson.loads(data)
-    except strictjson.NotStrictJson:
-        certificate = None
-    if not isinstance(certificate, dict) or certificate.get("format") != FORMAT:
-        raise CertificateRefused(f"{path} is not a FaceSeal deletion certificate")
-    return certificate
-
-
-def _public_key(head: dict[str, Any]) -> bytes | None:
-    try:
-        raw = base64.b64decode(head["public_key"], validate=True)
-    except (TypeError, KeyError, ValueError, binascii.Error):
-        return None
-    return raw if len(raw) == 32 else None
+    return read_document(path, MAX_FILE, "deletion certificate", FORMAT, CertificateRefused)[1]
 
 
 def _problem(certificate: dict[str, Any], pin: DevicePin) -> str | None:
@@ -97,7 +81,7 @@ def _problem(certificate: dict[str, Any], pin: DevicePin) -> str | None:
     head, event = certificate.get("signed_head"), certificate.get("event")
     if not isinstance(head, dict) or not isinstance(event, dict) or not isinstance(event.get("detail"), dict):
         return "its event or signed head is missing"
-    public_raw = _public_key(head)
+    public_raw = public_key_of(head)
     if public_raw is None:
         return "its signed head carries no Ed25519 public key: it was edited"
     if not pin.matches(public_raw):

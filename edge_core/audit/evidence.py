@@ -155,6 +155,32 @@ Anyone can re-implement the check from these rules alone.
 """
 
 
+def public_key_of(document: dict[str, Any]) -> bytes | None:
+    """The raw Ed25519 public key a signed document carries in ``public_key`` (base64), or None if it is not one."""
+    try:
+        raw = base64.b64decode(document["public_key"], validate=True)
+    except (TypeError, KeyError, ValueError, binascii.Error):
+        return None
+    return raw if len(raw) == 32 else None
+
+
+def read_document(path: Path, limit: int, what: str, form: str,
+                  refused: type[Exception]) -> tuple[bytes, dict[str, Any]]:
+    """A signed JSON document FaceSeal wrote (a deletion certificate, a spoof-test report): its bytes and what they
+    say, once it is a regular file of at most ``limit`` bytes, strict JSON (no repeated key) and of ``form``;
+    else ``refused`` names ``path`` as not being a FaceSeal ``what``. Its signature is the caller's to check."""
+    from edge_core.support import strictjson
+
+    data = read_regular(path, limit, UsageError, f"a {what}")
+    try:
+        document = strictjson.loads(data)
+    except strictjson.NotStrictJson:
+        document = None
+    if not isinstance(document, dict) or document.get("format") != form:
+        raise refused(f"{path} is not a FaceSeal {what}")
+    return data, document
+
+
 def signed_head(key: DeviceKey, head: str) -> dict[str, Any]:
     """The signed record of the chain head ``"seq:hash"`` (as kept in ``meta``), signed now by ``key``."""
     seq, digest = head.split(":")

@@ -35,11 +35,9 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from edge_core.audit.evidence import DevicePin, key_fingerprint
-from edge_core.errors import DataError, UsageError
-from edge_core.support import strictjson
+from edge_core.audit.evidence import DevicePin, key_fingerprint, public_key_of, read_document
+from edge_core.errors import DataError
 from edge_core.support.canonical import canonical_json
-from edge_core.support.inputs import read_regular
 from edge_core.telemetry.device import PAD_REPORT_DOMAIN, PAD_REPORT_FORMAT, DeviceKey, device_id_for
 
 MAX_FILE = 16 << 20
@@ -66,14 +64,6 @@ def encode(report: dict[str, Any]) -> bytes:
     return canonical_json(report) + b"\n"
 
 
-def _public_key(report: dict[str, Any]) -> bytes | None:
-    try:
-        raw = base64.b64decode(report["public_key"], validate=True)
-    except (TypeError, KeyError, ValueError, binascii.Error):
-        return None
-    return raw if len(raw) == 32 else None
-
-
 def _as_written(report: dict[str, Any]) -> bool:
     """Whether the fields ``verify`` prints have the form FaceSeal writes. A report signed by any key verifies
     against the key it carries, so without this its id or time could hold a line break and terminal escapes
@@ -93,7 +83,7 @@ def _problem(data: bytes, report: dict[str, Any], pin: DevicePin | None) -> str 
         return "it is not in its canonical form (a byte was changed or added after it was signed)"
     if not _as_written(report):
         return "its id, time or source is not one FaceSeal writes"
-    public_raw = _public_key(report)
+    public_raw = public_key_of(report)
     if public_raw is None:
         return "it carries no Ed25519 public key"
     if report.get("device_id") != device_id_for(public_raw) or \
@@ -112,13 +102,7 @@ def _problem(data: bytes, report: dict[str, Any], pin: DevicePin | None) -> str 
 
 def verify(path: Path, pin: DevicePin | None) -> dict[str, Any]:
     """The report, if its signature holds (and it is the pinned key's); else :class:`ReportRefused` says why."""
-    data = read_regular(path, MAX_FILE, UsageError, "a spoof-test report")
-    try:
-        report = strictjson.loads(data)
-    except strictjson.NotStrictJson:
-        report = None
-    if not isinstance(report, dict) or report.get("format") != PAD_REPORT_FORMAT:
-        raise ReportRefused(f"{path} is not a FaceSeal spoof-test report")
+    data, report = read_document(path, MAX_FILE, "spoof-test report", PAD_REPORT_FORMAT, ReportRefused)
     problem = _problem(data, report, pin)
     if problem is not None:
         raise ReportRefused(f"{path} is not a valid spoof-test report: {problem}")

@@ -34,7 +34,7 @@ from edge_core.audit import padreport
 from edge_core.ops import padeval, padtest
 from edge_core.telemetry.device import DeviceKey
 from tests.conftest import cli_fails, run_cli
-from tests.ops.test_shred_rekey import database_key
+from tests.ops.test_shred_rekey import column_in, database_key
 
 from .media import sequences, sets
 from .test_pad_eval import labelled  # noqa: F401 (the session's labelled media, shared)
@@ -243,14 +243,8 @@ def test_deleted_recordings_do_not_open_in_a_copy_of_the_database_from_before(is
 
 
 def _secrets_in(db: Path, key: bytes) -> list[str]:
-    """The names of the vault secrets in ``db``, read straight through sqlcipher3 with ``key``."""
-    conn = sqlcipher3.connect(str(db))
-    try:
-        conn.execute("PRAGMA cipher_log_level = NONE")
-        conn.set_key(bytearray(b"x'" + key.hex().encode() + b"'"))
-        return [row[0] for row in conn.execute("SELECT name FROM secrets")]
-    finally:
-        conn.close()
+    """The names of the vault secrets in ``db`` (raises if ``key`` does not open it)."""
+    return column_in(db, key, "secrets", "name")
 
 
 def test_the_media_form_signs_test_pad_eval_known_answers(labelled, tmp_path: Path) -> None:  # noqa: F811

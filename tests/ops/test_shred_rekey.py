@@ -38,15 +38,20 @@ def database_key(home: Path) -> bytes:
         store.close()
 
 
-def names_in(db: Path, key: bytes) -> list[str]:
-    """The identities' names in ``db`` read straight through sqlcipher3 with ``key`` (raises if it does not open)."""
+def column_in(db: Path, key: bytes, table: str, column: str) -> list[str]:
+    """``column`` of ``table`` in ``db``, read straight through sqlcipher3 with ``key`` (raises if it does not open)."""
     conn = sqlcipher3.connect(str(db))
     try:
         conn.execute("PRAGMA cipher_log_level = NONE")
         conn.set_key(bytearray(b"x'" + key.hex().encode() + b"'"))
-        return [row[0] for row in conn.execute("SELECT name FROM identities")]
+        return [row[0] for row in conn.execute(f"SELECT {column} FROM {table}")]
     finally:
         conn.close()
+
+
+def names_in(db: Path, key: bytes) -> list[str]:
+    """The identities' names in ``db`` (raises if ``key`` does not open it)."""
+    return column_in(db, key, "identities", "name")
 
 
 def put_database_back(copy: Path, home: Path) -> None:
