@@ -150,7 +150,17 @@ def _reset_loosens(vault: Vault) -> bool:
 
 @needs_presence("loosen the security policy", when=loosens)
 def policy_set(vault: Vault, changes: dict[str, Any]) -> PolicyChange:
-    """Apply typed ``changes`` if the whole resulting policy is valid; audited with old and new values."""
+    """Apply typed ``changes`` if the whole resulting policy is valid; audited with old and new values. The trained
+    anti-spoof model is turned on only once it is installed and intact: on without it, every liveness check (and so
+    every face sign-in) would fail until someone installs it or turns it off with the admin passphrase."""
+    if changes.get("liveness_attack_model") is True:
+        from edge_core.biometrics.errors import ModelIntegrityError, PackNotInstalled
+        from edge_core.liveness.attack import POLICY_MODEL, attack_model_specs, load_net
+
+        try:
+            load_net(attack_model_specs()[POLICY_MODEL])
+        except (PackNotInstalled, ModelIntegrityError) as missing:
+            raise type(missing)(f"the policy was not changed: {missing}") from None
     rules, changed = policy.change(vault, changes)
     return PolicyChange("changed" if changed else "unchanged", policy.as_dict(rules), changed)
 

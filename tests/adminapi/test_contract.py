@@ -228,3 +228,13 @@ def test_the_document_links_an_answer_to_what_it_names(server: Server) -> None:
     enrolled = server.call("POST", "/enrol", json={"name": "carol", "embeddings": [[0.3, -0.2, 0.9]] * 2,
                                                    "consent": server.consent()}).json()
     assert server.call("DELETE", f"/identities/{enrolled['name']}").status_code == 200  # the link leads somewhere
+
+
+def test_the_anti_spoof_model_is_not_turned_on_before_it_is_installed(server: Server) -> None:
+    """On without its file, every liveness check and face sign-in would fail until someone noticed (this test's
+    models folder has no attack model): refused in one line, nothing changed, through the API as the CLI."""
+    answer = server.call("POST", "/policy", json={"changes": {"liveness_attack_model": True}})
+    assert 400 <= answer.status_code < 500 and "Traceback" not in answer.text, answer.text
+    assert answer.json()["error"].startswith("the policy was not changed: attack model antispoof_human is not "
+                                             "installed"), answer.json()
+    assert server.call("GET", "/policy").json()["liveness_attack_model"] is False

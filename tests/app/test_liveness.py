@@ -184,10 +184,12 @@ def test_stop_ends_the_check_without_a_verification(qtbot, monkeypatch, window, 
 
 
 def test_the_window_weighs_the_attack_model_the_policy_turns_on(qtbot, monkeypatch, window, alice, head_videos):
-    """The policy's trained anti-spoof model joins the window's session as it joins the CLI's: turned on while its
-    file is not installed (this test's models folder has none), the check is refused before it starts, saying how
-    to install it, and nothing is judged without it."""
-    window.session.call(lambda v: ops.policy_set(v, {"liveness_attack_model": True}))
+    """The policy's trained anti-spoof model joins the window's session as it joins the CLI's: on while its file is
+    not installed (turned on when it was, removed since: this test's models folder has none), the check is refused
+    before it starts, saying how to install it, and nothing is judged without it."""
+    from edge_core.policy import rules
+
+    window.session.call(lambda v: rules.change(v, {"liveness_attack_model": True}))
     use_stand_in(qtbot, monkeypatch, window, head_videos["live"])
     page = verify_from_camera(qtbot, window, alice)
     qtbot.waitUntil(lambda: page.task is None, timeout=LONG)

@@ -160,14 +160,20 @@ def test_the_policy_switch_adds_the_model_to_a_session_and_a_missing_one_is_one_
 
     code, answer, _ = verify()
     assert code == 0 and "antispoof_human" not in answer["liveness"]["signals"]  # off by default
+    refused = run_cli("policy", "set", "liveness_attack_model=true")  # on without the model: every check would fail
+    assert refused.returncode != 0 and refused.stderr.count("\n") == 1, refused.stderr
+    assert "the policy was not changed" in refused.stderr and "scripts/attack_model.py --install" in refused.stderr
+    assert cli_json("policy", "show")["liveness_attack_model"] is False
+    (root / "attack").mkdir()
+    shutil.copy(installed["antispoof_human"], root / "attack")
     cli_json("policy", "set", "liveness_attack_model=true")
+    code, answer, _ = verify()
+    assert "antispoof_human" in answer["liveness"]["signals"]
+    (root / "attack" / installed["antispoof_human"].name).unlink()  # removed after it was turned on
     code, _, said = verify()
     assert code != 0 and "scripts/attack_model.py --install" in said and "Traceback" not in said
     assert len(said.strip().splitlines()) == 1
-    (root / "attack").mkdir()
     shutil.copy(installed["antispoof_human"], root / "attack")
-    code, answer, _ = verify()
-    assert "antispoof_human" in answer["liveness"]["signals"]
     media = tmp_path / "media"  # pad-eval judges with what the policy makes a session weigh, the model included
     media.mkdir()
     shutil.copy(PERSON, media / f"person{PERSON.suffix}")
