@@ -37,7 +37,7 @@ from app.preferences import CaptureSettings
 from app.widgets.capture_view import CaptureView
 from edge_core.biometrics import Pipeline, load_pack
 from edge_core.liveness import RiskBands
-from edge_core.ops import liveness_bands, liveness_model_maker, padtest
+from edge_core.ops import liveness_bands, padtest
 from edge_core.ops.padeval import ModelMaker
 
 if TYPE_CHECKING:
@@ -160,7 +160,7 @@ class SpoofTestDialog(QDialog):
         def work(reporter: workers.Reporter) -> padtest.Attempt:
             if self._pipeline is None:
                 self._pipeline = load_pack(settings.pack)
-            judging = self.session.call(lambda vault: (liveness_bands(vault), liveness_model_maker(vault)))
+            judging = self.session.call(padtest.judging)
             return record_attempt(settings, self._pipeline, judging, step, name, seconds, keep, reporter)
 
         self.task = workers.start(work, self._recorded, self._failed, owner=self,

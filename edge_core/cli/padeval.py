@@ -30,9 +30,9 @@ def _judging() -> tuple[RiskBands, ModelMaker]:
     """The policy's bands and attack models, read with the vault held only for that (the defaults when there is
     none yet)."""
     if not ops.vault_exists():
-        return RiskBands(), tuple
+        return padtest.judging(None)
     with ops.open_vault(reading=True) as vault:
-        return ops.liveness_bands(vault), ops.liveness_model_maker(vault)
+        return padtest.judging(vault)
 
 
 def _pad_eval(args: argparse.Namespace) -> Reply:

@@ -51,7 +51,7 @@ UNSPECIFIED = "unspecified"
 
 Progress = Callable[[int, int, str], None]
 ModelMaker = Callable[[], "Sequence[AttackModel]"]
-"""Makes the attack models one judged item is shown (``ops.liveness_model_maker``); ``tuple``: none."""
+"""Makes the attack models one judged item is shown (``ops.padtest.judging``); ``tuple``: none."""
 """Called as ``progress(items_done, items_total, file)`` before each file is judged."""
 
 
@@ -237,7 +237,7 @@ def judge(file: str, label: str, species: str, kind: str, frames: Iterable[Frame
           pipeline: Pipeline, bands: RiskBands, models: ModelMaker = tuple) -> PadItem:
     """One labelled presentation through the session's passive check: the one path both sources of media take
     (a file of ``--media``, an attempt recorded at the camera). ``models`` makes the attack models a session
-    weighs under the policy (``ops.liveness_model_maker``), fresh for this item."""
+    weighs under the policy (``ops.padtest.judging``), fresh for this item."""
     found = passive_check(pipeline, frames, fps=fps, models=models())
     signals = {s.name: {"score": round(s.score, 4), "measured": s.measured, "value": round(s.value, 4),
                         **({"note": s.note} if s.note else {})}

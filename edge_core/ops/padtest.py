@@ -42,6 +42,7 @@ from edge_core.audit.evidence import parse_device_key
 from edge_core.biometrics import Frame, Pipeline
 from edge_core.errors import UsageError
 from edge_core.liveness import RiskBands
+from edge_core.ops.identities import liveness_bands, liveness_model_maker
 from edge_core.ops.keyops import rotate
 from edge_core.ops.presence import needs_presence
 from edge_core.ops.padeval import ATTACK, BONA_FIDE, ModelMaker, PadEvaluation, PadItem, judge, tally
@@ -94,6 +95,14 @@ def plan(attempts: int) -> list[Step]:
     if not 1 <= attempts <= MAX_ATTEMPTS:
         raise UsageError(f"--attempts must be 1 to {MAX_ATTEMPTS} (each attack species and bona fide alike)")
     return [BONA_FIDE_STEP] * attempts + [step for step in ATTACK_STEPS for _ in range(attempts)]
+
+
+def judging(vault: Vault | None) -> tuple[RiskBands, ModelMaker]:
+    """What every attempt or file is judged with under the policy: its risk bands and the attack models it weighs
+    (the defaults and none when no vault exists yet). Read once, so the vault need not be held while judging."""
+    if vault is None:
+        return RiskBands(), tuple
+    return liveness_bands(vault), liveness_model_maker(vault)
 
 
 def attempt_frames(seconds: float, fps: float | None) -> int:
